@@ -1,0 +1,41 @@
+# tui-pos: `make run` sets everything up and starts the till on the demo shop; `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_DIR ?= $(CURDIR)/demo-shop
+# Debian packages the real-fault tests need (installed only as root on a Debian-like system):
+# libfiu (I/O error injection), FUSE 3 (power-loss file system), strace (sync counting), tmux (e2e).
+TEST_DEBS := fiu-utils libfuse3-3 fuse3 strace tmux
+
+.PHONY: run test bench venv debian-test-deps lint-imports clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+debian-test-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "Installing Debian packages for the fault tests: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  fi; \
+	else echo "Not root on Debian: tests that need $(TEST_DEBS) will skip with a reason."; fi
+
+run: venv
+	@test -f "$(DEMO_DIR)/config.toml" || $(VENV)/bin/tui-pos --data-dir "$(DEMO_DIR)" init --demo
+	$(VENV)/bin/tui-pos --data-dir "$(DEMO_DIR)"
+
+test: venv debian-test-deps
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest
+
+bench: venv debian-test-deps
+	$(PY) scripts/bench_core.py
+
+clean:
+	rm -rf $(VENV) demo-shop .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,3 @@
+from tui_pos.cli import main
+
+main()

@@ -1,0 +1,224 @@
+"""The command line: a thin click layer over the core, `--json` on every command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from tui_pos.config import CONFIG_NAME, ConfigError, Config, load_config, resolve_data_dir
+from tui_pos.core.errors import BadInput, PosError
+from tui_pos.core.money import Currency
+from tui_pos.core.tender import TENDER_KINDS, Tender
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+def emit(as_json: bool, data: Any, human: Callable[[], str]) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else human())
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+class PosGroup(click.Group):
+    """Every PosError or ConfigError becomes one line on stderr, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (PosError, ConfigError) as err:
+            fail(str(err))
+
+
+@click.group(cls=PosGroup, invoke_without_command=True)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="TUI_POS_DATA_DIR",
+              help="Data directory (default: $TUI_POS_DATA_DIR, else the user data directory).")
+@click.version_option(package_name="tui-pos")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None) -> None:
+    """tui-pos: a point-of-sale till for the terminal. With no command, shows the till's status."""
+    os.umask(0o077)  # every file we create (database, WAL, journal) is 0600, directories 0700
+    ctx.obj = resolve_data_dir(data_dir)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(status)
+
+
+def shop_config(ctx: click.Context) -> Config:
+    data_dir: Path = ctx.obj
+    if not (data_dir / CONFIG_NAME).exists():
+        raise BadInput(f"no shop in {data_dir}: run 'tui-pos init --demo' (or 'tui-pos init') first")
+    return load_config(data_dir)
+
+
+def open_till(ctx: click.Context, cashier: str = "", replay: bool = True):
+    from tui_pos.core.till import Till
+
+    till = Till.open(shop_config(ctx), cashier=cashier, replay=replay)
+    ctx.call_on_close(till.close)
+    return till
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Load the demo catalog and the demo cashier and manager.")
+@json_option
+@click.pass_context
+def init(ctx: click.Context, demo: bool, as_json: bool) -> None:
+    """Create a shop in the data directory (safe to run again)."""
+    from tui_pos.core.shop import init_shop
+
+    result = init_shop(ctx.obj, demo)
+    data = {"data_dir": str(result.config.data_dir), "created": result.created, "products_imported": result.products}
+    emit(as_json, data, lambda: f"{'Created' if result.created else 'Updated'} shop in {result.config.data_dir}"
+         + (f" with {result.products} demo products" if demo else ""))
+
+
+@main.command()
+@json_option
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Storage mode, journal backlog and the sale in progress (read-only)."""
+    till = open_till(ctx, replay=False)
+    state = till.storage()
+    fmt = till.currency.format
+    totals = till.cart.totals(till.config.prices_include_tax)
+    cart = {
+        "uuid": till.cart.uuid,
+        "restored": till.restored,
+        "lines": [{"barcode": l.barcode, "name": l.name, "qty": l.qty, "unit_price": fmt(l.unit_price)}
+                  for l in till.cart.active_lines],
+        "total": fmt(totals.total),
+    }
+    data = {
+        "storage": state.mode, "journal_backlog": state.journal_backlog, "quarantined": state.quarantined,
+        "last_error": state.last_error, "till_id": till.config.till_id, "data_dir": str(till.config.data_dir),
+        "journal_dirs": [str(d) for d in till.config.storage.journal_dirs], "products": len(till.catalog),
+        "cart": cart,
+    }
+
+    def human() -> str:
+        lines = [f"Till {data['till_id']}  data {data['data_dir']}",
+                 f"Storage: {state.mode.upper()}" + (f" - {state.journal_backlog} sale(s) in the journal" if state.journal_backlog else ""),
+                 f"Quarantined journal lines: {state.quarantined}", f"Products: {len(till.catalog)}"]
+        if state.last_error:
+            lines.append(f"Last storage error: {state.last_error}")
+        if cart["lines"]:
+            lines.append(f"Sale in progress ({len(cart['lines'])} lines, total {cart['total']}):")
+            lines += [f"  {l['qty']} x {l['name']} ({l['barcode']}) @ {l['unit_price']}" for l in cart["lines"]]
+        else:
+            lines.append("No sale in progress.")
+        return "\n".join(lines)
+
+    emit(as_json, data, human)
+
+
+@main.command()
+@json_option
+@click.pass_context
+def replay(ctx: click.Context, as_json: bool) -> None:
+    """Bring journaled sales into the database now (idempotent)."""
+    till = open_till(ctx, replay=False)
+    result = till.replay()
+    data = {**result.__dict__, "storage": till.storage().mode}
+    emit(as_json, data, lambda: (f"Replayed {result.replayed}, already present {result.skipped}, "
+                                 f"quarantined {result.quarantined}, files retired {result.retired_files}"
+                                 + (f"; error: {result.error}" if result.error else "")))
+    if result.error:
+        sys.exit(1)
+
+
+@main.group()
+def catalog() -> None:
+    """Products."""
+
+
+@catalog.command("import")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@click.pass_context
+def catalog_import(ctx: click.Context, csv_file: Path, as_json: bool) -> None:
+    """Import FILE.csv (barcode,name,price,tax[,department,stock]): all lines or none."""
+    from tui_pos.core.shop import import_catalog_file
+
+    count = import_catalog_file(shop_config(ctx.find_root()), csv_file)
+    emit(as_json, {"imported": count}, lambda: f"Imported {count} products")
+
+
+def parse_item(spec: str) -> tuple[str, int, str | None]:
+    """CODE[xQTY][@PRICE] -> (code, qty, price text or None)."""
+    code, _, price = spec.partition("@")
+    code, _, qty = code.lower().partition("x")
+    if not code.strip() or (qty and not qty.isdigit()):
+        raise BadInput(f"item {spec!r}: expected CODE, CODExQTY or CODExQTY@PRICE")
+    return code.strip(), int(qty) if qty else 1, price or None
+
+
+def parse_tender(spec: str, currency: Currency, due: Callable[[], int]) -> Tender:
+    """cash[:AMOUNT] | card:AMOUNT[:REF] | mobile:AMOUNT:REF; bare cash pays exactly what is due."""
+    kind, _, rest = spec.partition(":")
+    amount_text, _, reference = rest.partition(":")
+    if kind not in TENDER_KINDS:
+        raise BadInput(f"tender {spec!r}: use cash[:AMOUNT], card:AMOUNT[:REF] or mobile:AMOUNT:REF")
+    if not amount_text:
+        if kind != "cash":
+            raise BadInput(f"tender {spec!r}: {kind} needs an amount")
+        return Tender("cash", due())
+    return Tender(kind, currency.parse(amount_text), reference)
+
+
+@main.command()
+@click.option("--item", "items", multiple=True, required=True, metavar="CODE[xQTY][@PRICE]")
+@click.option("--tender", "tenders", multiple=True, required=True,
+              metavar="cash[:AMOUNT]|card:AMOUNT[:REF]|mobile:AMOUNT:REF")
+@click.option("--cashier", default="cli", show_default=True)
+@json_option
+@click.pass_context
+def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], cashier: str, as_json: bool) -> None:
+    """Record one sale through the same core API as the till UI."""
+    from tui_pos.core.money import round_to_step
+
+    till = open_till(ctx, cashier=cashier)
+    if till.restored:
+        fail("a sale is in progress on this till (see 'tui-pos status'); finish it at the till first")
+    try:
+        for spec in items:
+            code, qty, price = parse_item(spec)
+            till.scan(code, qty, till.currency.parse(price) if price else None)
+        fmt = till.currency.format
+        paid_so_far: list[Tender] = []
+
+        def cash_due() -> int:
+            rest = till.cart.totals(till.config.prices_include_tax).total - sum(t.amount for t in paid_so_far)
+            return round_to_step(rest, till.cash_step)
+
+        for spec in tenders:
+            paid_so_far.append(parse_tender(spec, till.currency, cash_due))
+        paid = till.pay(paid_so_far)
+    except PosError:
+        till.cancel()  # a scripted sale that fails leaves no sale in progress behind
+        raise
+    sale = paid.sale
+    data = {"uuid": sale.uuid, "receipt": sale.receipt, "total": fmt(sale.total), "rounding": fmt(sale.rounding),
+            "paid": fmt(sale.paid), "change": fmt(sale.change), "stored": paid.stored, "lines": len(sale.lines)}
+    emit(as_json, data, lambda: f"{sale.receipt}  total {fmt(sale.total, True)}  change {fmt(sale.change, True)}"
+         f"  stored in {paid.stored}")
+
+
+@main.command()
+@click.option("--since", help="ISO date or time (UTC), e.g. 2026-11-21")
+@json_option
+@click.pass_context
+def sales(ctx: click.Context, since: str | None, as_json: bool) -> None:
+    """Recorded sales, journaled ones included."""
+    till = open_till(ctx, replay=False)
+    fmt = till.currency.format
+    rows = [{"uuid": r["uuid"], "receipt": r["receipt"], "completed_at": r["completed_at"], "cashier": r["cashier"],
+             "total": fmt(r["total"]), "stored": r["stored"]} for r in till.ledger.sales(since)]
+    emit(as_json, rows, lambda: "\n".join(f"{r['receipt']}  {r['completed_at']}  {r['total']:>10}  {r['stored']}"
+                                          for r in rows) or "No sales.")

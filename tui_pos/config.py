@@ -1,0 +1,127 @@
+"""One config.toml, read once into one typed, immutable object; no file at all means defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_NAME = "config.toml"
+DB_NAME = "pos.sqlite3"
+DATA_DIR_ENV = "TUI_POS_DATA_DIR"
+
+
+class ConfigError(Exception):
+    """config.toml is unreadable or has a bad value; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    journal_dirs: tuple[Path, ...]
+    retry_budget_ms: int = 300  # total time spent retrying SQLite before journaling a sale
+    busy_timeout_ms: int = 100  # SQLite busy timeout per attempt
+    replay_interval_s: int = 10  # background replay period while degraded
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    storage: StorageConfig
+    till_id: str = "T1"
+    shop_name: str = "tui-pos shop"
+    currency_code: str = "CNY"
+    currency_symbol: str = "￥"
+    currency_exponent: int = 2
+    cash_rounding: str = "0"  # step as an amount, e.g. "0.05", "0.10"; "0" = none
+    prices_include_tax: bool = True
+    tax_rates: dict[str, str] = field(default_factory=lambda: {"A": "13", "B": "9"})  # code -> percent
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / DB_NAME
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir  # lazy: only when no directory was given
+
+    return Path(user_data_dir("tui-pos", appauthor=False))
+
+
+def resolve_data_dir(option: str | os.PathLike[str] | None) -> Path:
+    """--data-dir wins, then $TUI_POS_DATA_DIR, then the platform's user data directory."""
+    chosen = option or os.environ.get(DATA_DIR_ENV) or default_data_dir()
+    return Path(chosen).expanduser().resolve()
+
+
+def load_config(data_dir: Path) -> Config:
+    path = data_dir / CONFIG_NAME
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read {path}: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path} is not valid TOML: {err}") from None
+    try:
+        return _from_toml(data_dir, raw)
+    except (TypeError, ValueError, KeyError) as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def _from_toml(data_dir: Path, raw: dict) -> Config:
+    till, shop, storage, tax = (raw.get(k, {}) for k in ("till", "shop", "storage", "tax"))
+    journal_dirs = tuple(data_dir / Path(d).expanduser() for d in storage.get("journal_dirs", ["journal"]))
+    if not journal_dirs:
+        raise ValueError("[storage] journal_dirs must name at least one directory")
+    defaults = StorageConfig(journal_dirs=journal_dirs)
+    rates = {str(k): str(v) for k, v in tax.get("rates", {"A": "13", "B": "9"}).items()}
+    if not rates:
+        raise ValueError("[tax] rates must define at least one rate")
+    till_id = str(till.get("id", "T1"))
+    if not till_id.isalnum() or len(till_id) > 8:
+        raise ValueError(f"[till] id {till_id!r} must be 1-8 letters or digits")
+    return Config(
+        data_dir=data_dir,
+        storage=StorageConfig(
+            journal_dirs=journal_dirs,
+            retry_budget_ms=int(storage.get("retry_budget_ms", defaults.retry_budget_ms)),
+            busy_timeout_ms=int(storage.get("busy_timeout_ms", defaults.busy_timeout_ms)),
+            replay_interval_s=int(storage.get("replay_interval_s", defaults.replay_interval_s)),
+        ),
+        till_id=till_id,
+        shop_name=str(shop.get("name", "tui-pos shop")),
+        currency_code=str(shop.get("currency", "CNY")),
+        currency_symbol=str(shop.get("symbol", "￥")),
+        currency_exponent=int(shop.get("exponent", 2)),
+        cash_rounding=str(shop.get("cash_rounding", "0")),
+        prices_include_tax=bool(shop.get("prices_include_tax", True)),
+        tax_rates=rates,
+    )
+
+
+CONFIG_TEMPLATE = """\
+# tui-pos configuration. Every key is optional; the values shown are the defaults.
+
+[till]
+id = "{till_id}"                # receipt numbers are {till_id}-000001, {till_id}-000002, ...
+
+[shop]
+name = "{shop_name}"
+currency = "CNY"
+symbol = "￥"
+exponent = 2                    # minor units: 2 = fen/cents
+cash_rounding = "0"             # e.g. "0.10" to round cash payments to 1 jiao; "0" = none
+prices_include_tax = true       # false: catalog prices are before tax
+
+[tax.rates]                     # code = percent; the catalog's tax column uses either
+A = "13"
+B = "9"
+
+[storage]
+# Where sales go when the database fails, tried in order (relative paths are inside the
+# data directory). Add a second disk or a USB stick, e.g. "/media/usb/tui-pos-journal".
+journal_dirs = ["journal"]
+retry_budget_ms = 300
+busy_timeout_ms = 100
+replay_interval_s = 10
+"""

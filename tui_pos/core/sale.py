@@ -1,0 +1,114 @@
+"""The completed sale: an immutable record built from a cart and its settlement.
+
+Its dict form (to_record) is the one format every store speaks: SQLite rows are made from it,
+journal lines carry it, replay reads it back. Amounts are ints of minor units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tui_pos.core.cart import Cart
+from tui_pos.core.pricing import Totals
+from tui_pos.core.tender import Settlement, Tender
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    line_no: int
+    barcode: str
+    name: str
+    qty: int
+    unit_price: int
+    line_discount: int
+    order_discount: int
+    tax_code: str
+    rate_bp: int
+    tax: int
+    total: int
+    voided: bool
+
+
+@dataclass(frozen=True)
+class Sale:
+    uuid: str
+    receipt: str  # e.g. T1-000123
+    till_id: str
+    seq: int
+    cashier: str
+    opened_at: str
+    completed_at: str
+    currency: str
+    tax_included: bool
+    lines: tuple[SaleLine, ...]
+    tenders: tuple[Tender, ...]
+    gross: int
+    discount: int
+    tax: int
+    total: int
+    rounding: int
+    paid: int
+    change: int
+
+    def to_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["lines"] = [asdict(line) for line in self.lines]
+        record["tenders"] = [asdict(t) for t in self.tenders]
+        return record
+
+
+def receipt_number(till_id: str, seq: int) -> str:
+    return f"{till_id}-{seq:06d}"
+
+
+def build_sale(
+    cart: Cart,
+    totals: Totals,
+    tenders: tuple[Tender, ...],
+    settlement: Settlement,
+    *,
+    till_id: str,
+    seq: int,
+    cashier: str,
+    completed_at: str,
+    currency: str,
+    tax_included: bool,
+) -> Sale:
+    lines = tuple(
+        SaleLine(
+            line_no=index,
+            barcode=line.barcode,
+            name=line.name,
+            qty=line.qty,
+            unit_price=line.unit_price,
+            line_discount=priced.line_discount,
+            order_discount=priced.order_discount,
+            tax_code=line.tax_code,
+            rate_bp=line.rate_bp,
+            tax=priced.tax,
+            total=priced.total,
+            voided=line.voided,
+        )
+        for index, (line, priced) in enumerate(zip(cart.lines, totals.lines), start=1)
+    )
+    return Sale(
+        uuid=cart.uuid,
+        receipt=receipt_number(till_id, seq),
+        till_id=till_id,
+        seq=seq,
+        cashier=cashier,
+        opened_at=cart.opened_at,
+        completed_at=completed_at,
+        currency=currency,
+        tax_included=tax_included,
+        lines=lines,
+        tenders=tenders,
+        gross=totals.gross,
+        discount=totals.discount,
+        tax=totals.tax,
+        total=totals.total,
+        rounding=settlement.rounding,
+        paid=settlement.paid,
+        change=settlement.change,
+    )

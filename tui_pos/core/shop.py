@@ -1,0 +1,83 @@
+"""Setting a shop up: the data directory, config.toml, the schema, the demo shop, catalog import."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+from tui_pos.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, load_config
+from tui_pos.core.catalog import parse_catalog_csv
+from tui_pos.core.errors import BadInput, StorageError
+from tui_pos.core.till import catalog_snapshot, currency_of, open_ledger, tax_rates_of, utc_now
+from tui_pos.core.users import hash_pin
+from tui_pos.store import db
+from tui_pos.store.documents import DocumentFailed
+from tui_pos.store.journal import make_private_dir
+
+# Written in the README too: the demo shop's people.
+DEMO_USERS = (("demo", "cashier", "1234"), ("manager", "manager", "9999"))
+
+
+@dataclass(frozen=True)
+class InitResult:
+    config: Config
+    created: bool  # the data directory was new
+    products: int
+
+
+def init_shop(data_dir: Path, demo: bool) -> InitResult:
+    """Create (or complete) a data directory; with demo, load the demo catalog and people."""
+    created = not (data_dir / CONFIG_NAME).exists()
+    make_private_dir(data_dir)
+    if created:
+        fd = os.open(data_dir / CONFIG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(CONFIG_TEMPLATE.format(till_id="T1", shop_name="tui-pos demo shop" if demo else "tui-pos shop"))
+    config = load_config(data_dir)
+    for directory in config.storage.journal_dirs:
+        make_private_dir(directory)
+    products = 0
+    with storage_errors(), closing(open_ledger(config)) as ledger:
+        conn = ledger.connection()
+        if demo:
+            csv_text = resources.files("tui_pos").joinpath("demo_catalog.csv").read_text(encoding="utf-8")
+            products = import_catalog_text(config, csv_text)
+            db.upsert_users(conn, [{"name": n, "role": r, "pin_hash": hash_pin(p)} for n, r, p in DEMO_USERS])
+    return InitResult(config, created, products)
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn a database failure during set-up work into a message for a person."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as err:
+        raise StorageError(f"the database cannot be written ({err}); nothing was changed") from None
+
+
+def import_catalog_text(config: Config, text: str) -> int:
+    """Validate the whole CSV, then upsert every product in one transaction; refresh the snapshot."""
+    products = parse_catalog_csv(text, tax_rates_of(config), currency_of(config))
+    with storage_errors(), closing(open_ledger(config)) as ledger:
+        count = db.upsert_products(ledger.connection(), [p.__dict__ for p in products], utc_now())
+        rows = ledger.products() or []
+    try:
+        catalog_snapshot(config).save({"products": rows}, everywhere=True)
+    except DocumentFailed:
+        pass  # the snapshot is a fallback; the database already has the catalog
+    return count
+
+
+def import_catalog_file(config: Config, path: Path) -> int:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
+    except OSError as err:
+        raise BadInput(f"cannot read {path}: {err.strerror}") from None
+    return import_catalog_text(config, text)

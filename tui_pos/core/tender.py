@@ -1,0 +1,59 @@
+"""Tenders and settlement: cash with change and cash rounding, card, mobile, split tender."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+from tui_pos.core.errors import TenderError
+from tui_pos.core.money import Currency, round_to_step
+
+TenderKind = Literal["cash", "card", "mobile"]
+TENDER_KINDS: tuple[TenderKind, ...] = ("cash", "card", "mobile")
+
+
+@dataclass(frozen=True)
+class Tender:
+    """One payment. Card and mobile carry the external reference (e.g. the WeChat/Alipay number)."""
+
+    kind: TenderKind
+    amount: int
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in TENDER_KINDS:
+            raise TenderError(f"unknown tender '{self.kind}' (use cash, card or mobile)")
+        if self.amount <= 0:
+            raise TenderError("a tender amount must be more than zero")
+        if self.kind == "mobile" and not self.reference.strip():
+            raise TenderError("a mobile payment needs its transaction number")
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How tenders settle a total: rounding applies to the cash part only; change is cash only."""
+
+    total: int
+    rounding: int  # cash rounding adjustment, added to the total (may be negative)
+    due: int  # total + rounding
+    paid: int
+    change: int
+
+
+def settle(total: int, tenders: Sequence[Tender], cash_step: int, currency: Currency) -> Settlement:
+    """Check that tenders cover total and compute change; raise TenderError saying what is missing.
+
+    Non-cash tenders may not exceed what is due (nobody gives change on a card). The cash part of
+    the total is rounded to cash_step only when cash is tendered.
+    """
+    non_cash = sum(t.amount for t in tenders if t.kind != "cash")
+    cash = sum(t.amount for t in tenders if t.kind == "cash")
+    if non_cash > total:
+        raise TenderError("card and mobile payments are more than the total; no change is given on them")
+    cash_part = total - non_cash
+    rounding = round_to_step(cash_part, cash_step) - cash_part if cash else 0
+    due = total + rounding
+    if cash + non_cash < due:
+        raise TenderError(f"tenders are short by {currency.format(due - cash - non_cash, symbol=True)}")
+    return Settlement(total=total, rounding=rounding, due=due, paid=cash + non_cash, change=cash + non_cash - due)
+

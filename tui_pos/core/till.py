@@ -1,0 +1,207 @@
+"""The Till: the one API the UI and the CLI call to sell. It owns the cart in progress (saved on
+every change), prices it, checks tenders, and hands the finished sale to the ledger.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+from tui_pos.config import Config
+from tui_pos.core.cart import Cart
+from tui_pos.core.catalog import Catalog, Product, TaxRate
+from tui_pos.core.errors import CartError, NotDurable
+from tui_pos.core.money import Currency, percent_to_bp
+from tui_pos.core.pricing import Discount
+from tui_pos.core.sale import Sale, build_sale
+from tui_pos.core.tender import Settlement, Tender, settle
+from tui_pos.store.documents import DocumentFailed, DurableDocument
+from tui_pos.store.journal import Journal
+from tui_pos.store.ledger import Ledger, ReplayResult, StorageFailed, StorageState, Stored
+
+CART_DOCUMENT = "cart.json"
+CATALOG_SNAPSHOT = "catalog.json"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A sale acknowledged as durable: stored says where ('sqlite' or 'journal')."""
+
+    sale: Sale
+    stored: Stored
+
+
+def currency_of(config: Config) -> Currency:
+    return Currency(config.currency_code, config.currency_symbol, config.currency_exponent)
+
+
+def tax_rates_of(config: Config) -> dict[str, TaxRate]:
+    return {code: TaxRate(code, percent_to_bp(pct)) for code, pct in config.tax_rates.items()}
+
+
+def open_ledger(config: Config) -> Ledger:
+    journal = Journal(config.storage.journal_dirs, config.till_id)
+    return Ledger(config.db_path, journal, busy_timeout_ms=config.storage.busy_timeout_ms,
+                  retry_budget_ms=config.storage.retry_budget_ms)
+
+
+def catalog_snapshot(config: Config) -> DurableDocument:
+    return DurableDocument(CATALOG_SNAPSHOT, config.storage.journal_dirs)
+
+
+def load_catalog(config: Config, ledger: Ledger) -> Catalog:
+    """From SQLite; if the database cannot be read, from the snapshot kept beside the journal."""
+    rows = ledger.products()
+    if rows is None:
+        snapshot = catalog_snapshot(config).load()
+        rows = snapshot["products"] if snapshot else []
+    products = [Product(**{**row, "open_price": bool(row["open_price"])}) for row in rows]
+    return Catalog(products, tax_rates_of(config))
+
+
+class Till:
+    def __init__(self, config: Config, ledger: Ledger, catalog: Catalog, cashier: str,
+                 clock: Callable[[], str] = utc_now):
+        self.config = config
+        self.ledger = ledger
+        self.catalog = catalog
+        self.cashier = cashier
+        self.clock = clock
+        self.currency = currency_of(config)
+        self.cash_step = self.currency.parse(config.cash_rounding)
+        self._cart_doc = DurableDocument(CART_DOCUMENT, [config.data_dir, *config.storage.journal_dirs])
+        self._pending: Sale | None = None  # refused with an unknown outcome: retry, never edit
+        self.cart_save_error = ""
+        self.restored = False
+        self.cart = self._restore_cart()
+
+    @classmethod
+    def open(cls, config: Config, cashier: str, replay: bool = True) -> Till:
+        """Open the till: replay what the journal holds first, so the database is complete."""
+        ledger = open_ledger(config)
+        if replay:
+            ledger.replay()
+        else:
+            ledger.refresh_backlog()
+        return cls(config, ledger, load_catalog(config, ledger), cashier)
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    # -- the cart ---------------------------------------------------------------------------
+    def _new_cart(self) -> Cart:
+        return Cart(uuid=str(uuidlib.uuid4()), opened_at=self.clock())
+
+    def _restore_cart(self) -> Cart:
+        saved = self._cart_doc.load()
+        if saved and saved.get("lines"):
+            cart = Cart.from_record(saved)
+            if not self.ledger.is_recorded(cart.uuid):
+                self.restored = True
+                return cart
+        return self._new_cart()
+
+    def _set_cart(self, cart: Cart) -> Cart:
+        if self._pending is not None:
+            raise CartError("the last payment may already be stored: retry it before changing the sale")
+        self.cart = cart
+        try:
+            self._cart_doc.save(cart.to_record())
+            self.cart_save_error = ""
+        except DocumentFailed as err:
+            self.cart_save_error = f"the sale in progress could not be saved: {err}"
+        return cart
+
+    def scan(self, code: str, qty: int = 1, unit_price: int | None = None) -> Cart:
+        product = self.catalog.lookup(code)
+        return self._set_cart(self.cart.add(product, self.catalog.rate_of(product), qty, unit_price))
+
+    def set_qty(self, line_id: int, qty: int) -> Cart:
+        return self._set_cart(self.cart.set_qty(line_id, qty))
+
+    def void_line(self, line_id: int) -> Cart:
+        return self._set_cart(self.cart.void(line_id))
+
+    def discount_line(self, line_id: int, discount: Discount | None) -> Cart:
+        return self._set_cart(self.cart.discount_line(line_id, discount))
+
+    def discount_order(self, discount: Discount | None) -> Cart:
+        return self._set_cart(self.cart.discount_order(discount))
+
+    def cancel(self) -> None:
+        """Abandon the sale in progress (the UI confirms first)."""
+        if self._pending is not None:
+            raise CartError("the last payment may already be stored: retry it, it cannot be cancelled")
+        self.cart = self._new_cart()
+        self._cart_doc.discard()
+
+    # -- payment ----------------------------------------------------------------------------
+    def settlement(self, tenders: Sequence[Tender]) -> Settlement:
+        totals = self.cart.totals(self.config.prices_include_tax)
+        return settle(totals.total, tenders, self.cash_step, self.currency)
+
+    def pay(self, tenders: Sequence[Tender]) -> Paid:
+        """Complete the sale. Returns only once it is durable; NotDurable keeps the cart intact."""
+        if self._pending is not None:
+            return self.retry()
+        if self.cart.is_empty:
+            raise CartError("the sale is empty: scan an item first")
+        settlement = self.settlement(tenders)
+        totals = self.cart.totals(self.config.prices_include_tax)
+        cart = self.cart
+        built: list[Sale] = []
+
+        def build(seq: int) -> dict[str, Any]:
+            built.append(build_sale(
+                cart, totals, tuple(tenders), settlement, till_id=self.config.till_id, seq=seq,
+                cashier=self.cashier, completed_at=self.clock(), currency=self.currency.code,
+                tax_included=self.config.prices_include_tax,
+            ))
+            return built[-1].to_record()
+
+        try:
+            _, stored = self.ledger.record_sale(self.config.till_id, build)
+        except StorageFailed as err:
+            if err.outcome_unknown:
+                self._pending = built[-1]
+            raise NotDurable(self._refusal(err)) from None
+        return self._finish(built[-1], stored)
+
+    def retry(self) -> Paid:
+        """Store again a sale whose first attempt ended with an unknown outcome (same uuid)."""
+        sale = self._pending
+        if sale is None:
+            raise CartError("there is no payment waiting to be retried")
+        try:
+            stored = self.ledger.commit(sale.to_record())
+        except StorageFailed as err:
+            raise NotDurable(self._refusal(err)) from None
+        self._pending = None
+        return self._finish(sale, stored)
+
+    def _finish(self, sale: Sale, stored: Stored) -> Paid:
+        self.cart = self._new_cart()
+        self._cart_doc.discard()
+        return Paid(sale, stored)
+
+    @staticmethod
+    def _refusal(err: StorageFailed) -> str:
+        return (
+            "SALE NOT STORED - do not hand over goods as paid. "
+            f"The database failed ({err.sqlite_error}) and so did every journal ({err.journal_error}). "
+            "The sale is kept: free disk space or plug in the journal drive, then retry."
+        )
+
+    # -- storage ----------------------------------------------------------------------------
+    def storage(self) -> StorageState:
+        return self.ledger.state()
+
+    def replay(self) -> ReplayResult:
+        return self.ledger.replay()
+

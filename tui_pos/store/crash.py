@@ -1,0 +1,45 @@
+"""Named crash points on the durable path, for the crash tests.
+
+A test installs a hook (set_hook) that raises or kills at a named point; a real process is
+killed there with SIGKILL when TUI_POS_CRASH_AT names the point. With neither, each point
+costs one global lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Callable
+
+POINTS = (
+    "journal_before_append",  # the sale is about to be journaled
+    "journal_after_append",  # journaled and fsync'd, not yet acknowledged
+    "sqlite_before_commit",  # rows written, COMMIT not yet issued
+    "sqlite_after_commit",  # COMMIT returned, not yet acknowledged
+    "replay_before_commit",  # replayed rows written, COMMIT not yet issued
+    "replay_after_commit",  # replay committed, journal files not yet retired
+)
+
+_hook: Callable[[str], None] | None = None
+
+
+def set_hook(hook: Callable[[str], None] | None) -> None:
+    global _hook
+    _hook = hook
+
+
+def crash_point(name: str) -> None:
+    if _hook is not None:
+        _hook(name)
+
+
+def _kill_at(target: str) -> Callable[[str], None]:
+    def hook(name: str) -> None:
+        if name == target:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
+if os.environ.get("TUI_POS_CRASH_AT") in POINTS:
+    set_hook(_kill_at(os.environ["TUI_POS_CRASH_AT"]))

@@ -1,0 +1,278 @@
+"""The fallback journal: append-only, checksummed, fsync'd lines, one sale record per line.
+
+Line format: ``v1 <checksum> <json>\\n``, checksum = first 16 hex digits of SHA-256 of the JSON.
+Each process writes its own files (named till-time-pid-random.jsonl, held with flock), so a
+torn tail from a crash is only ever at the end of a file nobody appends to again. After any
+failed write the file is abandoned for the same reason. Files are retired (moved to
+``replayed/``) only once their records are committed to SQLite; lines that fail their
+checksum are first copied to ``quarantine/`` with the reason, never dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from tui_pos.store.crash import crash_point
+
+REPLAYED = "replayed"
+QUARANTINE = "quarantine"
+QUARANTINE_FILE = "quarantine.jsonl"
+
+
+class JournalFailed(Exception):
+    """No journal directory accepted the record; str() says which failed and why."""
+
+
+def checksum(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+def encode_line(record: dict[str, Any]) -> bytes:
+    payload = json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    return b"v1 " + checksum(payload).encode() + b" " + payload + b"\n"
+
+
+def decode_line(line: bytes) -> dict[str, Any]:
+    """Parse one complete line; ValueError says what is wrong with it."""
+    parts = line.rstrip(b"\n").split(b" ", 2)
+    if len(parts) != 3 or parts[0] != b"v1":
+        raise ValueError("not a journal line")
+    if checksum(parts[2]).encode() != parts[1]:
+        raise ValueError("checksum mismatch")
+    record = json.loads(parts[2])
+    if not isinstance(record, dict) or "uuid" not in record:
+        raise ValueError("no sale uuid")
+    return record
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_private_dir(path: Path) -> None:
+    """Create a data directory 0700 (and fsync its parent so the entry survives a power cut)."""
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fsync_dir(path.parent)
+
+
+@dataclass(frozen=True)
+class BadLine:
+    file: Path
+    line_no: int
+    reason: str
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class Entry:
+    file: Path
+    line_no: int
+    record: dict[str, Any]
+
+
+@dataclass
+class JournalScan:
+    """Everything readable in the journal directories' active files."""
+
+    records: list[Entry] = field(default_factory=list)
+    bad: list[BadLine] = field(default_factory=list)
+    torn: list[Path] = field(default_factory=list)  # files ending in an unfinished line (tolerated)
+    files: list[Path] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # directories or files we could not read
+
+    @property
+    def unique(self) -> list[Entry]:
+        """One entry per sale uuid (a sale may be in two directories), in receipt order."""
+        by_uuid = {entry.record["uuid"]: entry for entry in self.records}
+        return sorted(by_uuid.values(), key=lambda e: (e.record["till_id"], e.record["seq"]))
+
+
+class Journal:
+    def __init__(self, dirs: Sequence[Path], till_id: str):
+        self.dirs = list(dirs)
+        self.till_id = till_id
+        self._active: dict[Path, int] = {}  # dir -> fd of this process's open journal file
+        self._active_paths: dict[Path, Path] = {}
+
+    def append(self, record: dict[str, Any]) -> Path:
+        """Write the record to the first directory that takes it durably; return that file."""
+        line = encode_line(record)
+        failures = []
+        crash_point("journal_before_append")
+        for directory in self.dirs:
+            try:
+                path = self._append_to(directory, line)
+            except OSError as err:
+                self._abandon(directory)
+                failures.append(f"{directory}: {err.strerror or err}")
+                continue
+            crash_point("journal_after_append")
+            return path
+        raise JournalFailed("; ".join(failures))
+
+    def _append_to(self, directory: Path, line: bytes) -> Path:
+        fd = self._active.get(directory)
+        if fd is None:
+            fd = self._open_new(directory)
+        written = os.write(fd, line)
+        if written != len(line):
+            raise OSError(f"short write ({written} of {len(line)} bytes)")
+        os.fdatasync(fd)
+        return self._active_paths[directory]
+
+    def _open_new(self, directory: Path) -> int:
+        make_private_dir(directory)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        path = directory / f"{self.till_id}-{stamp}-{os.getpid()}-{secrets.token_hex(3)}.jsonl"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fsync_dir(directory)  # the new file's name must survive a power cut too
+        except OSError:
+            os.close(fd)
+            raise
+        self._active[directory] = fd
+        self._active_paths[directory] = path
+        return fd
+
+    def _abandon(self, directory: Path) -> None:
+        fd = self._active.pop(directory, None)
+        self._active_paths.pop(directory, None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Close this process's files so that a replay can retire them."""
+        for directory in list(self._active):
+            self._abandon(directory)
+
+    def files(self) -> list[Path]:
+        found = []
+        for directory in self.dirs:
+            try:
+                found.extend(sorted(p for p in directory.glob("*.jsonl") if p.is_file()))
+            except OSError:
+                continue
+        return found
+
+    def scan(self, include_replayed: bool = False) -> JournalScan:
+        scan = JournalScan()
+        for directory in self.dirs:
+            if not directory.is_dir():
+                continue
+            pattern = f"{REPLAYED}/*.jsonl" if include_replayed else "*.jsonl"
+            try:
+                paths = sorted(directory.glob(pattern))
+            except OSError as err:
+                scan.unreadable.append(f"{directory}: {err}")
+                continue
+            for path in paths:
+                self._scan_file(path, scan)
+        return scan
+
+    @staticmethod
+    def _scan_file(path: Path, scan: JournalScan) -> None:
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            scan.unreadable.append(f"{path}: {err.strerror}")
+            return
+        scan.files.append(path)
+        lines = data.split(b"\n")
+        if lines[-1]:
+            scan.torn.append(path)  # a crash mid-append: never fsync'd, so never acknowledged
+        for line_no, line in enumerate(lines[:-1], start=1):
+            try:
+                scan.records.append(Entry(path, line_no, decode_line(line)))
+            except ValueError as err:
+                scan.bad.append(BadLine(path, line_no, str(err), line))
+
+    def is_in_use(self, path: Path) -> bool:
+        """True when another open journal (this process or another) still appends to path."""
+        if path in self._active_paths.values():
+            return True
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def quarantine(self, bad: Sequence[BadLine]) -> None:
+        """Copy bad lines, with their reason, to quarantine/ (durably) before their file is retired."""
+        by_dir: dict[Path, list[BadLine]] = {}
+        for item in bad:
+            by_dir.setdefault(item.file.parent, []).append(item)
+        for directory, items in by_dir.items():
+            target_dir = directory / QUARANTINE
+            make_private_dir(target_dir)
+            target = target_dir / QUARANTINE_FILE
+            seen = {(q["file"], q["line"]) for q in read_quarantine(target)}
+            fresh = [i for i in items if (i.file.name, i.line_no) not in seen]
+            if not fresh:
+                continue
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            try:
+                for item in fresh:
+                    entry = {"file": item.file.name, "line": item.line_no, "reason": item.reason,
+                             "raw_b64": base64.b64encode(item.raw).decode(), "at": time.time()}
+                    os.write(fd, json.dumps(entry).encode() + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def retire(self, paths: Sequence[Path]) -> list[Path]:
+        """Move fully replayed files to replayed/; return those moved (files in use are kept)."""
+        moved = []
+        for path in paths:
+            if self.is_in_use(path):
+                continue
+            target_dir = path.parent / REPLAYED
+            make_private_dir(target_dir)
+            os.rename(path, target_dir / path.name)
+            moved.append(path)
+        for directory in {p.parent for p in moved}:
+            fsync_dir(directory)
+        return moved
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        entries = []
+        for directory in self.dirs:
+            entries.extend(read_quarantine(directory / QUARANTINE / QUARANTINE_FILE))
+        return entries
+
+
+def read_quarantine(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    entries = []
+    for line in text.splitlines():
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue
+    return entries

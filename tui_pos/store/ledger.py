@@ -1,0 +1,330 @@
+"""The ledger: the one way a sale becomes durable. SQLite first, else the journal, else refuse.
+
+- A sale is acknowledged only after SQLite's COMMIT returned or the journal line was fsync'd.
+- Failures before COMMIT are retried within a bounded budget; an error AT commit means the
+  outcome is unknown, so the sale is journaled at once (replay skips what already exists).
+- While sales wait in the journal (degraded), new sales go to the journal too, so that replay
+  order follows receipt order and a failing disk is not hit on every sale; replay (at start,
+  every few seconds in the background, and on demand) brings them back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from tui_pos.store import db
+from tui_pos.store.crash import crash_point
+from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
+from tui_pos.store.sequence import SequenceLock
+
+StorageMode = Literal["ok", "degraded", "failing"]
+Stored = Literal["sqlite", "journal"]
+
+
+class StorageFailed(Exception):
+    """Neither SQLite nor any journal directory took the sale: it is NOT stored."""
+
+    def __init__(self, sqlite_error: str, journal_error: str, outcome_unknown: bool):
+        self.sqlite_error = sqlite_error
+        self.journal_error = journal_error
+        self.outcome_unknown = outcome_unknown  # COMMIT failed: the database may hold it after all
+        super().__init__(f"database: {sqlite_error}; journal: {journal_error}")
+
+
+class _CommitUnknown(Exception):
+    """COMMIT itself raised: the sale may or may not be in the database."""
+
+
+@dataclass(frozen=True)
+class StorageState:
+    mode: StorageMode
+    journal_backlog: int  # sales in the journal not yet in SQLite
+    quarantined: int  # journal lines that failed their checksum, kept aside for support
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    replayed: int = 0  # inserted into SQLite by this replay
+    skipped: int = 0  # already in SQLite (committed before, or replayed twice)
+    quarantined: int = 0  # bad lines set aside by this replay
+    retired_files: int = 0
+    remaining: int = 0  # still journaled after this replay
+    error: str = ""
+
+
+@dataclass
+class _Health:
+    sqlite_ok: bool = True
+    refused: bool = False  # the last commit was refused by every store
+    backlog: int = 0
+    last_error: str = ""
+
+
+def _is_corrupt(err: sqlite3.Error) -> bool:
+    return isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError)
+
+
+class Ledger:
+    def __init__(self, db_path: Path, journal: Journal, *, busy_timeout_ms: int = 100, retry_budget_ms: int = 300):
+        self.db_path = db_path
+        self.journal = journal
+        self.sequence = SequenceLock(db_path.parent / "till.lock")
+        self._next_seq: int | None = None
+        self.busy_timeout_ms = busy_timeout_ms
+        self.retry_budget = retry_budget_ms / 1000
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+        self._health = _Health()
+
+    # -- connection -------------------------------------------------------------------------
+    def connection(self) -> sqlite3.Connection:
+        """The open connection, (re)opened on demand; after an error it is closed and reopened."""
+        if self._conn is None:
+            conn = db.connect(self.db_path, self.busy_timeout_ms)
+            try:
+                db.ensure_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_connection()
+            self.journal.close()
+            self.sequence.close()
+
+    # -- commit -----------------------------------------------------------------------------
+    def record_sale(self, till_id: str, build: Callable[[int], dict[str, Any]]) -> tuple[dict[str, Any], Stored]:
+        """Number a new sale and make it durable, atomically with respect to other processes.
+
+        build(seq) returns the sale record for that receipt sequence number. The number is used
+        up only when the sale is stored, or when its outcome is unknown (it may be stored).
+        """
+        with self._lock, self.sequence.held():
+            if self._next_seq is None:
+                self._next_seq = self.next_seq(till_id)
+            seq = max(self._next_seq, self.sequence.last_used() + 1)
+            record = build(seq)
+            try:
+                stored = self.commit(record)
+            except StorageFailed as err:
+                if err.outcome_unknown:
+                    self._use_seq(seq)
+                raise
+            self._use_seq(seq)
+            return record, stored
+
+    def _use_seq(self, seq: int) -> None:
+        self._next_seq = seq + 1
+        self.sequence.record(seq)
+
+    def commit(self, record: dict[str, Any]) -> Stored:
+        """Make one sale durable; return where. Raises StorageFailed if nothing took it."""
+        with self._lock:
+            sqlite_error = "skipped: earlier sales are still in the journal"
+            unknown = False
+            if self._health.backlog == 0:
+                try:
+                    self._commit_sqlite(record)
+                    self._health.sqlite_ok, self._health.refused = True, False
+                    return "sqlite"
+                except (sqlite3.Error, OSError, _CommitUnknown) as err:
+                    sqlite_error = str(err) or type(err).__name__
+                    unknown = isinstance(err, _CommitUnknown)
+                    self._health.sqlite_ok = False
+            try:
+                self.journal.append(record)
+            except JournalFailed as err:
+                self._health.refused = True
+                self._health.last_error = f"database: {sqlite_error}; journal: {err}"
+                raise StorageFailed(sqlite_error, str(err), unknown) from None
+            self._health.backlog += 1
+            self._health.refused = False
+            self._health.last_error = sqlite_error
+            return "journal"
+
+    def _commit_sqlite(self, record: dict[str, Any]) -> None:
+        deadline = time.monotonic() + self.retry_budget
+        pause = 0.01
+        while True:
+            try:
+                self._write_once(record)
+                return
+            except _CommitUnknown:
+                self._drop_connection()
+                raise
+            except (sqlite3.Error, OSError) as err:
+                self._drop_connection()
+                if (isinstance(err, sqlite3.Error) and _is_corrupt(err)) or time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.08)
+
+    def _write_once(self, record: dict[str, Any]) -> None:
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            db.insert_sale(conn, record, stored_via="sqlite")
+        except sqlite3.IntegrityError:
+            conn.execute("ROLLBACK")
+            if db.existing(conn, "uuid", [record["uuid"]]):
+                return  # already stored by an earlier attempt whose outcome was unknown
+            raise
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        crash_point("sqlite_before_commit")
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise _CommitUnknown(f"error at COMMIT, outcome unknown: {err}") from err
+        crash_point("sqlite_after_commit")
+
+    # -- replay -----------------------------------------------------------------------------
+    def replay(self) -> ReplayResult:
+        """Bring every journaled sale into SQLite exactly once, then retire the journal files."""
+        with self._lock:
+            self.journal.close()  # our own files become retirable; the next sale opens a new one
+            scan = self.journal.scan()
+            if not scan.files:
+                self._health.backlog = 0
+                return ReplayResult()
+            try:
+                inserted, skipped, colliding = self._replay_into_sqlite(scan)
+            except (sqlite3.Error, OSError, _CommitUnknown) as err:
+                self._drop_connection()
+                self._health.sqlite_ok = False
+                self._health.backlog = len(scan.unique)
+                self._health.last_error = f"replay: {err}"
+                return ReplayResult(remaining=self._health.backlog, error=str(err))
+            crash_point("replay_after_commit")
+            self._health.sqlite_ok, self._health.backlog, self._health.last_error = True, 0, ""
+            bad = scan.bad + colliding
+            try:
+                self.journal.quarantine(bad)
+                retired = self.journal.retire(scan.files)
+            except OSError as err:
+                return ReplayResult(inserted, skipped, 0, 0, 0, f"replayed, but could not retire files: {err}")
+            return ReplayResult(inserted, skipped, len(bad), len(retired), 0)
+
+    def _replay_into_sqlite(self, scan: JournalScan) -> tuple[int, int, list[BadLine]]:
+        entries = scan.unique
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            present = db.existing(conn, "uuid", [e.record["uuid"] for e in entries])
+            fresh = [e for e in entries if e.record["uuid"] not in present]
+            holders = db.existing(conn, "receipt", [e.record["receipt"] for e in fresh])
+            colliding = []
+            for entry in fresh:
+                record = entry.record
+                if record["receipt"] in holders:  # never expected; kept for support, never dropped
+                    reason = f"receipt {record['receipt']} already used by sale {holders[record['receipt']]}"
+                    colliding.append(BadLine(entry.file, entry.line_no, reason, encode_line(record)))
+                    continue
+                db.insert_sale(conn, record, stored_via="journal")
+                holders[record["receipt"]] = record["uuid"]
+            crash_point("replay_before_commit")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise _CommitUnknown(f"error at COMMIT, outcome unknown: {err}") from err
+        return len(fresh) - len(colliding), len(present), colliding
+
+    # -- state and queries --------------------------------------------------------------------
+    def state(self) -> StorageState:
+        with self._lock:
+            h = self._health
+            mode: StorageMode = "failing" if h.refused else "degraded" if h.backlog or not h.sqlite_ok else "ok"
+            return StorageState(mode, h.backlog, len(self.journal.quarantined()), h.last_error)
+
+    def next_seq(self, till_id: str) -> int:
+        """The next receipt sequence: after the highest in SQLite and in every journal file."""
+        with self._lock:
+            highest = 0
+            include_replayed = False
+            try:
+                highest = db.max_seq(self.connection(), till_id)
+            except sqlite3.Error:
+                self._drop_connection()
+                include_replayed = True  # the database is unreadable: replayed files still know
+            scans = [self.journal.scan()] + ([self.journal.scan(include_replayed=True)] if include_replayed else [])
+            for scan in scans:
+                for entry in scan.records:
+                    if entry.record.get("till_id") == till_id:
+                        highest = max(highest, int(entry.record["seq"]))
+            return highest + 1
+
+    def refresh_backlog(self) -> None:
+        """Count journaled sales not yet in SQLite (at start-up, before the first replay)."""
+        with self._lock:
+            records = [e.record for e in self.journal.scan().unique]
+            try:
+                present = db.existing(self.connection(), "uuid", [r["uuid"] for r in records])
+            except sqlite3.Error as err:
+                self._drop_connection()
+                self._health.sqlite_ok, self._health.last_error = False, str(err)
+                present = {}
+            self._health.backlog = sum(1 for r in records if r["uuid"] not in present)
+
+    def is_recorded(self, uuid: str) -> bool:
+        """Is this sale stored anywhere (SQLite or journal)?"""
+        with self._lock:
+            try:
+                if db.existing(self.connection(), "uuid", [uuid]):
+                    return True
+            except sqlite3.Error:
+                self._drop_connection()
+            return any(e.record["uuid"] == uuid for e in self.journal.scan().records)
+
+    def products(self) -> list[dict[str, Any]] | None:
+        """The catalog rows, or None when the database cannot be read."""
+        with self._lock:
+            try:
+                return db.load_products(self.connection())
+            except sqlite3.Error:
+                self._drop_connection()
+                return None
+
+    def sales(self, since: str | None) -> list[dict[str, Any]]:
+        """Sales in SQLite plus those only in the journal, oldest first, with where each is."""
+        with self._lock:
+            try:
+                stored = db.list_sales(self.connection(), since)
+            except sqlite3.Error:
+                self._drop_connection()
+                stored = []
+            for row in stored:
+                row["stored"] = "sqlite"
+            known = {row["uuid"] for row in stored}
+            journaled = [
+                {**{k: r[k] for k in ("uuid", "receipt", "seq", "till_id", "cashier", "completed_at", "total", "change")},
+                 "stored_via": "journal", "stored": "journal"}
+                for r in self.journaled_sales()
+                if r["uuid"] not in known and (since is None or r["completed_at"] >= since)
+            ]
+            return sorted(stored + journaled, key=lambda r: (r["completed_at"], r["seq"]))
+
+    def journaled_sales(self) -> list[dict[str, Any]]:
+        return [e.record for e in self.journal.scan().unique]
