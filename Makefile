@@ -7,7 +7,7 @@ DEMO_DIR ?= $(CURDIR)/demo-shop
 # libfiu (I/O error injection), FUSE 3 (power-loss file system), strace (sync counting), tmux (e2e).
 TEST_DEBS := fiu-utils libfuse3-3 fuse3 strace tmux
 
-.PHONY: run test bench venv debian-test-deps lint-imports clean
+.PHONY: run test bench venv debian-test-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,6 @@ run: venv
 	$(VENV)/bin/tui-pos --data-dir "$(DEMO_DIR)"
 
 test: venv debian-test-deps
-	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 bench: venv debian-test-deps

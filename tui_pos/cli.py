@@ -57,10 +57,10 @@ def shop_config(ctx: click.Context) -> Config:
     return load_config(data_dir)
 
 
-def open_till(ctx: click.Context, cashier: str = "", replay: bool = True):
+def open_till(ctx: click.Context, cashier: str = "", replay: bool = True, keep_cart: bool = True):
     from tui_pos.core.till import Till
 
-    till = Till.open(shop_config(ctx), cashier=cashier, replay=replay)
+    till = Till.open(shop_config(ctx), cashier=cashier, replay=replay, keep_cart=keep_cart)
     ctx.call_on_close(till.close)
     return till
 
@@ -183,26 +183,20 @@ def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], c
     """Record one sale through the same core API as the till UI."""
     from tui_pos.core.money import round_to_step
 
-    till = open_till(ctx, cashier=cashier)
-    if till.restored:
-        fail("a sale is in progress on this till (see 'tui-pos status'); finish it at the till first")
-    try:
-        for spec in items:
-            code, qty, price = parse_item(spec)
-            till.scan(code, qty, till.currency.parse(price) if price else None)
-        fmt = till.currency.format
-        paid_so_far: list[Tender] = []
+    till = open_till(ctx, cashier=cashier, keep_cart=False)  # never touches the till's sale in progress
+    for spec in items:
+        code, qty, price = parse_item(spec)
+        till.scan(code, qty, till.currency.parse(price) if price else None)
+    fmt = till.currency.format
+    paid_so_far: list[Tender] = []
 
-        def cash_due() -> int:
-            rest = till.cart.totals(till.config.prices_include_tax).total - sum(t.amount for t in paid_so_far)
-            return round_to_step(rest, till.cash_step)
+    def cash_due() -> int:
+        rest = till.cart.totals(till.config.prices_include_tax).total - sum(t.amount for t in paid_so_far)
+        return round_to_step(rest, till.cash_step)
 
-        for spec in tenders:
-            paid_so_far.append(parse_tender(spec, till.currency, cash_due))
-        paid = till.pay(paid_so_far)
-    except PosError:
-        till.cancel()  # a scripted sale that fails leaves no sale in progress behind
-        raise
+    for spec in tenders:
+        paid_so_far.append(parse_tender(spec, till.currency, cash_due))
+    paid = till.pay(paid_so_far)
     sale = paid.sale
     data = {"uuid": sale.uuid, "receipt": sale.receipt, "total": fmt(sale.total), "rounding": fmt(sale.rounding),
             "paid": fmt(sale.paid), "change": fmt(sale.change), "stored": paid.stored, "lines": len(sale.lines)}

@@ -21,7 +21,7 @@ class StorageConfig:
     journal_dirs: tuple[Path, ...]
     retry_budget_ms: int = 300  # total time spent retrying SQLite before journaling a sale
     busy_timeout_ms: int = 100  # SQLite busy timeout per attempt
-    replay_interval_s: int = 10  # background replay period while degraded
+    replay_interval_s: float = 10  # background replay period while degraded
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def _from_toml(data_dir: Path, raw: dict) -> Config:
             journal_dirs=journal_dirs,
             retry_budget_ms=int(storage.get("retry_budget_ms", defaults.retry_budget_ms)),
             busy_timeout_ms=int(storage.get("busy_timeout_ms", defaults.busy_timeout_ms)),
-            replay_interval_s=int(storage.get("replay_interval_s", defaults.replay_interval_s)),
+            replay_interval_s=float(storage.get("replay_interval_s", defaults.replay_interval_s)),
         ),
         till_id=till_id,
         shop_name=str(shop.get("name", "tui-pos shop")),

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from tui_pos.config import Config
+from tui_pos.core.background import BackgroundReplay
 from tui_pos.core.cart import Cart
 from tui_pos.core.catalog import Catalog, Product, TaxRate
 from tui_pos.core.errors import CartError, NotDurable
@@ -67,7 +68,9 @@ def load_catalog(config: Config, ledger: Ledger) -> Catalog:
 
 class Till:
     def __init__(self, config: Config, ledger: Ledger, catalog: Catalog, cashier: str,
-                 clock: Callable[[], str] = utc_now):
+                 clock: Callable[[], str] = utc_now, keep_cart: bool = True):
+        """keep_cart=False for one-shot sales (the CLI): they neither restore nor overwrite the
+        till's saved sale in progress."""
         self.config = config
         self.ledger = ledger
         self.catalog = catalog
@@ -75,31 +78,39 @@ class Till:
         self.clock = clock
         self.currency = currency_of(config)
         self.cash_step = self.currency.parse(config.cash_rounding)
-        self._cart_doc = DurableDocument(CART_DOCUMENT, [config.data_dir, *config.storage.journal_dirs])
+        self._cart_doc = DurableDocument(CART_DOCUMENT, [config.data_dir, *config.storage.journal_dirs]) if keep_cart else None
         self._pending: Sale | None = None  # refused with an unknown outcome: retry, never edit
+        self._replayer: BackgroundReplay | None = None
         self.cart_save_error = ""
         self.restored = False
         self.cart = self._restore_cart()
 
     @classmethod
-    def open(cls, config: Config, cashier: str, replay: bool = True) -> Till:
+    def open(cls, config: Config, cashier: str, replay: bool = True, keep_cart: bool = True) -> Till:
         """Open the till: replay what the journal holds first, so the database is complete."""
         ledger = open_ledger(config)
         if replay:
             ledger.replay()
         else:
             ledger.refresh_backlog()
-        return cls(config, ledger, load_catalog(config, ledger), cashier)
+        return cls(config, ledger, load_catalog(config, ledger), cashier, keep_cart=keep_cart)
 
     def close(self) -> None:
+        if self._replayer is not None:
+            self._replayer.stop()
         self.ledger.close()
+
+    def start_background_replay(self, on_result: Callable[[ReplayResult], None] | None = None) -> None:
+        """For a long-running till: replay every replay_interval_s while sales wait in the journal."""
+        self._replayer = BackgroundReplay(self.ledger, self.config.storage.replay_interval_s, on_result)
+        self._replayer.start()
 
     # -- the cart ---------------------------------------------------------------------------
     def _new_cart(self) -> Cart:
         return Cart(uuid=str(uuidlib.uuid4()), opened_at=self.clock())
 
     def _restore_cart(self) -> Cart:
-        saved = self._cart_doc.load()
+        saved = self._cart_doc.load() if self._cart_doc else None
         if saved and saved.get("lines"):
             cart = Cart.from_record(saved)
             if not self.ledger.is_recorded(cart.uuid):
@@ -111,12 +122,18 @@ class Till:
         if self._pending is not None:
             raise CartError("the last payment may already be stored: retry it before changing the sale")
         self.cart = cart
+        if self._cart_doc is None:
+            return cart
         try:
             self._cart_doc.save(cart.to_record())
             self.cart_save_error = ""
         except DocumentFailed as err:
             self.cart_save_error = f"the sale in progress could not be saved: {err}"
         return cart
+
+    def _discard_saved_cart(self) -> None:
+        if self._cart_doc is not None:
+            self._cart_doc.discard()
 
     def scan(self, code: str, qty: int = 1, unit_price: int | None = None) -> Cart:
         product = self.catalog.lookup(code)
@@ -139,7 +156,7 @@ class Till:
         if self._pending is not None:
             raise CartError("the last payment may already be stored: retry it, it cannot be cancelled")
         self.cart = self._new_cart()
-        self._cart_doc.discard()
+        self._discard_saved_cart()
 
     # -- payment ----------------------------------------------------------------------------
     def settlement(self, tenders: Sequence[Tender]) -> Settlement:
@@ -187,7 +204,9 @@ class Till:
 
     def _finish(self, sale: Sale, stored: Stored) -> Paid:
         self.cart = self._new_cart()
-        self._cart_doc.discard()
+        self._discard_saved_cart()
+        if stored == "journal" and self._replayer is not None:
+            self._replayer.wake()
         return Paid(sale, stored)
 
     @staticmethod
