@@ -49,3 +49,33 @@ def run_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None, check
 
 def cli_json(data_dir: Path, *args: str, **kwargs):
     return json.loads(run_cli(data_dir, *args, "--json", **kwargs).stdout)
+
+
+# -- storage made unusable without fault injection (shared by test_till.py and test_cli.py) ------
+import sqlite3  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+
+@contextmanager
+def database_write_locked(data_dir: Path):
+    """Another process holds SQLite's write lock: every write gets 'database is locked' (reads work)."""
+    conn = sqlite3.connect(data_dir / "pos.sqlite3", isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+
+
+@contextmanager
+def journal_dir_replaced_by_a_file(data_dir: Path):
+    """The journal directory is gone and a regular file sits in its place; put back afterwards."""
+    journal, moved = data_dir / "journal", data_dir / "journal.moved"
+    journal.rename(moved)
+    journal.write_text("the journal disk is gone")
+    try:
+        yield
+    finally:
+        journal.unlink()
+        moved.rename(journal)

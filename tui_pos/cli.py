@@ -28,13 +28,18 @@ def fail(message: str, code: int = 1) -> None:
 
 
 class PosGroup(click.Group):
-    """Every PosError or ConfigError becomes one line on stderr, never a traceback."""
+    """Bad input of any kind (PosError, ConfigError, a click usage error) is one line on stderr
+    and exit status 1, never a traceback or a usage screen."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            return super().main(*args, standalone_mode=False, **kwargs)
         except (PosError, ConfigError) as err:
             fail(str(err))
+        except click.exceptions.Abort:
+            fail("aborted")
+        except click.ClickException as err:
+            fail(f"{err.format_message()} (see --help)")
 
 
 @click.group(cls=PosGroup, invoke_without_command=True)
@@ -214,5 +219,8 @@ def sales(ctx: click.Context, since: str | None, as_json: bool) -> None:
     fmt = till.currency.format
     rows = [{"uuid": r["uuid"], "receipt": r["receipt"], "completed_at": r["completed_at"], "cashier": r["cashier"],
              "total": fmt(r["total"]), "stored": r["stored"]} for r in till.ledger.sales(since)]
+    if till.storage().mode != "ok":
+        click.echo(f"Warning: storage is {till.storage().mode} ({till.storage().last_error}); "
+                   "sales the database holds may be missing from this list", err=True)
     emit(as_json, rows, lambda: "\n".join(f"{r['receipt']}  {r['completed_at']}  {r['total']:>10}  {r['stored']}"
                                           for r in rows) or "No sales.")

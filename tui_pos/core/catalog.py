@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from tui_pos.core.errors import BadInput, UnknownCode
-from tui_pos.core.money import Currency, percent_to_bp
+from tui_pos.core.money import Currency, format_bp, percent_to_bp
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,14 @@ def resolve_tax(text: str, tax_rates: Mapping[str, TaxRate]) -> str:
     for rate in tax_rates.values():
         if cell.casefold() == rate.code.casefold():
             return rate.code
-    bp = percent_to_bp(cell)
+    try:
+        bp = percent_to_bp(cell)
+    except BadInput:
+        bp = None
     for rate in tax_rates.values():
         if rate.rate_bp == bp:
             return rate.code
-    known = ", ".join(f"{r.code}={r.rate_bp / 100:g}%" for r in tax_rates.values())
+    known = ", ".join(f"{r.code}={format_bp(r.rate_bp)}" for r in tax_rates.values())
     raise BadInput(f"tax {cell!r} is not a configured rate ({known})")
 
 
@@ -110,7 +113,7 @@ def _product_from_row(row: Mapping[str, str | None], tax_rates: Mapping[str, Tax
         raise BadInput("more cells than the header has columns")
     cells = {k: (v or "").strip() for k, v in row.items()}
     barcode, name = cells["barcode"], cells["name"]
-    if not barcode or not barcode.isdigit() or len(barcode) > 20:
+    if not (barcode.isascii() and barcode.isdigit()) or len(barcode) > 20:
         raise BadInput(f"barcode {barcode!r} must be 1 to 20 digits")
     if not name:
         raise BadInput("name is empty")
@@ -118,8 +121,9 @@ def _product_from_row(row: Mapping[str, str | None], tax_rates: Mapping[str, Tax
     if price < 0:
         raise BadInput("price is negative")
     stock_text = cells.get("stock", "")
-    if stock_text and not stock_text.lstrip("-").isdigit():
-        raise BadInput(f"stock {stock_text!r} is not a whole number")
+    if stock_text and not (stock_text.lstrip("-").isascii() and stock_text.lstrip("-").isdigit()
+                           and len(stock_text.lstrip("-")) <= 9):
+        raise BadInput(f"stock {stock_text!r} is not a whole number of at most 9 digits")
     return Product(
         barcode=barcode,
         name=name,

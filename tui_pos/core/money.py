@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from tui_pos.core.errors import BadInput
+
+MAX_MINOR = 10**15  # far beyond any till, well inside SQLite's 64-bit integers
+_FIXED = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?", re.ASCII)  # ASCII digits only: no 1e3, NaN, 1_000
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?", re.ASCII)  # commas only as thousands separators
+
+
+class TooManyDecimals(ValueError):
+    pass
+
+
+def parse_fixed(text: str, places: int) -> int | None:
+    """'12.5' with places=2 -> 1250, exactly (plain integers, no rounding); None if malformed;
+    TooManyDecimals if it has more significant decimals than places."""
+    cleaned = text.strip()
+    if "," in cleaned:
+        if not _GROUPED.fullmatch(cleaned):
+            return None
+        cleaned = cleaned.replace(",", "")
+    match = _FIXED.fullmatch(cleaned)
+    if not match or not (match[2] or match[3]):
+        return None
+    fraction = (match[3] or "").rstrip("0")
+    if len(fraction) > places:
+        raise TooManyDecimals(text)
+    value = int(match[2] or "0") * 10**places + int(fraction.ljust(places, "0") or "0")
+    return -value if match[1] == "-" else value
 
 
 @dataclass(frozen=True)
@@ -15,24 +41,22 @@ class Currency:
     exponent: int = 2  # minor units per major unit = 10**exponent
 
     def parse(self, text: str) -> int:
-        """'12.50' -> 1250. Rejects more decimals than the currency has, floats' exponents, junk."""
-        cleaned = str(text).strip().replace(self.symbol, "").replace(",", "")
+        """'12.50' -> 1250. Rejects more decimals than the currency has, exponents, junk."""
         try:
-            value = Decimal(cleaned)
-        except InvalidOperation:
-            raise BadInput(f"'{text}' is not an amount (expected e.g. 12.50)") from None
-        if not value.is_finite() or "e" in cleaned.lower():
+            minor = parse_fixed(str(text).replace(self.symbol, ""), self.exponent)
+        except TooManyDecimals:
+            raise BadInput(f"'{text}' has more than {self.exponent} decimals") from None
+        if minor is None:
             raise BadInput(f"'{text}' is not an amount (expected e.g. 12.50)")
-        minor = value.scaleb(self.exponent)
-        if minor != minor.to_integral_value():
-            raise BadInput(f"'{text}' has more than {self.exponent} decimals")
-        return int(minor)
+        if abs(minor) >= MAX_MINOR:
+            raise BadInput(f"'{text}' is too large an amount")
+        return minor
 
     def format(self, minor: int, symbol: bool = False) -> str:
         """1250 -> '12.50' (or '￥12.50'); negative amounts keep their sign in front."""
-        sign = "-" if minor < 0 else ""
-        text = f"{Decimal(abs(minor)).scaleb(-self.exponent):.{self.exponent}f}"
-        return f"{sign}{self.symbol if symbol else ''}{text}"
+        whole, fraction = divmod(abs(minor), 10**self.exponent)
+        text = f"{whole}.{fraction:0{self.exponent}d}" if self.exponent else str(whole)
+        return f"{'-' if minor < 0 else ''}{self.symbol if symbol else ''}{text}"
 
 
 def round_half_up(numerator: int, denominator: int) -> int:
@@ -53,10 +77,15 @@ def round_to_step(amount: int, step: int) -> int:
 def percent_to_bp(text: str) -> int:
     """'13' or '13.5' percent -> basis points (1300, 1350): rates are exact ints too."""
     try:
-        value = Decimal(str(text).strip().rstrip("%"))
-    except InvalidOperation:
-        raise BadInput(f"'{text}' is not a percentage") from None
-    bp = value * 100
-    if not value.is_finite() or bp != bp.to_integral_value() or not 0 <= bp <= 10000:
+        bp = parse_fixed(str(text).rstrip("%"), 2)
+    except TooManyDecimals:
+        bp = None
+    if bp is None or not 0 <= bp <= 10000:
         raise BadInput(f"'{text}' is not a percentage between 0 and 100 with at most 2 decimals")
-    return int(bp)
+    return bp
+
+
+def format_bp(bp: int) -> str:
+    """1300 -> '13%', 1350 -> '13.5%'."""
+    whole, fraction = divmod(bp, 100)
+    return f"{whole}{f'.{fraction:02d}'.rstrip('0') if fraction else ''}%"

@@ -207,7 +207,7 @@ class Ledger:
                 self._health.backlog = 0
                 return ReplayResult()
             try:
-                inserted, skipped, colliding = self._replay_into_sqlite(scan)
+                inserted, skipped, rejected = self._replay_into_sqlite(scan)
             except (sqlite3.Error, OSError, _CommitUnknown) as err:
                 self._drop_connection()
                 self._health.sqlite_ok = False
@@ -215,8 +215,10 @@ class Ledger:
                 self._health.last_error = f"replay: {err}"
                 return ReplayResult(remaining=self._health.backlog, error=str(err))
             crash_point("replay_after_commit")
+            if not self._checkpoint():  # keep the files: the next replay retires them
+                return ReplayResult(inserted, skipped, 0, 0, len(scan.unique), self._health.last_error)
             self._health.sqlite_ok, self._health.backlog, self._health.last_error = True, 0, ""
-            bad = scan.bad + colliding
+            bad = scan.bad + rejected
             try:
                 self.journal.quarantine(bad)
                 retired = self.journal.retire(scan.files)
@@ -224,7 +226,24 @@ class Ledger:
                 return ReplayResult(inserted, skipped, 0, 0, 0, f"replayed, but could not retire files: {err}")
             return ReplayResult(inserted, skipped, len(bad), len(retired), 0)
 
+    def _checkpoint(self) -> bool:
+        """Copy the WAL into the database file and fsync it before any journal file is retired.
+
+        A sale replay skips as "already present" may live only in WAL frames whose fsync failed
+        (the outcome-unknown case); an empty replay transaction syncs nothing, so without this a
+        power cut could lose a sale whose only durable copy was the retired journal line.
+        """
+        try:
+            busy = self.connection().execute("PRAGMA wal_checkpoint(FULL)").fetchone()[0]
+        except sqlite3.Error as err:
+            self._drop_connection()
+            busy, self._health.last_error = 1, f"replay checkpoint: {err}"
+        if busy:
+            self._health.last_error = self._health.last_error or "replay: the database could not be checkpointed"
+        return not busy
+
     def _replay_into_sqlite(self, scan: JournalScan) -> tuple[int, int, list[BadLine]]:
+        """One transaction for the whole backlog (fast); returns inserted, present, set aside."""
         entries = scan.unique
         conn = self.connection()
         conn.execute("BEGIN IMMEDIATE")
@@ -232,14 +251,24 @@ class Ledger:
             present = db.existing(conn, "uuid", [e.record["uuid"] for e in entries])
             fresh = [e for e in entries if e.record["uuid"] not in present]
             holders = db.existing(conn, "receipt", [e.record["receipt"] for e in fresh])
-            colliding = []
+            rejected: list[BadLine] = []
             for entry in fresh:
                 record = entry.record
                 if record["receipt"] in holders:  # never expected; kept for support, never dropped
                     reason = f"receipt {record['receipt']} already used by sale {holders[record['receipt']]}"
-                    colliding.append(BadLine(entry.file, entry.line_no, reason, encode_line(record)))
+                    rejected.append(BadLine(entry.file, entry.line_no, reason, encode_line(record)))
                     continue
-                db.insert_sale(conn, record, stored_via="journal")
+                conn.execute("SAVEPOINT replay_record")
+                try:
+                    db.insert_sale(conn, record, stored_via="journal")
+                except (sqlite3.IntegrityError, KeyError, TypeError) as err:
+                    # one malformed record must not block every later sale: set it aside, loudly
+                    conn.execute("ROLLBACK TO replay_record")
+                    rejected.append(BadLine(entry.file, entry.line_no, f"rejected by the database: {err!r}",
+                                             encode_line(record)))
+                    continue
+                finally:
+                    conn.execute("RELEASE replay_record")
                 holders[record["receipt"]] = record["uuid"]
             crash_point("replay_before_commit")
         except BaseException:
@@ -250,7 +279,7 @@ class Ledger:
             conn.execute("COMMIT")
         except sqlite3.Error as err:
             raise _CommitUnknown(f"error at COMMIT, outcome unknown: {err}") from err
-        return len(fresh) - len(colliding), len(present), colliding
+        return len(fresh) - len(rejected), len(present), rejected
 
     # -- state and queries --------------------------------------------------------------------
     def state(self) -> StorageState:
@@ -312,8 +341,9 @@ class Ledger:
         with self._lock:
             try:
                 stored = db.list_sales(self.connection(), since)
-            except sqlite3.Error:
+            except sqlite3.Error as err:
                 self._drop_connection()
+                self._health.sqlite_ok, self._health.last_error = False, f"database unreadable: {err}"
                 stored = []
             for row in stored:
                 row["stored"] = "sqlite"

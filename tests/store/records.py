@@ -1,0 +1,70 @@
+"""Helpers for the store tests: hand-made sale records (the store speaks plain dicts) and
+row counts read back with our own sqlite3 connection, never through the code under test."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid as uuidlib
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui_pos.store.journal import Journal
+from tui_pos.store.ledger import Ledger
+
+TABLES = ("sale", "sale_line", "tender", "stock_movement", "print_job")
+# What one make_record() sale puts in each table: 2 lines (one voided, so 1 stock movement),
+# 2 tenders, 1 print job.
+ROWS_PER_SALE = {"sale": 1, "sale_line": 2, "tender": 2, "stock_movement": 1, "print_job": 1}
+
+
+def make_record(seq: int, *, till_id: str = "T1", completed_at: str = "2026-11-21T10:00:00.000+00:00",
+                uuid: str | None = None) -> dict[str, Any]:
+    """A complete sale record: 2 x 可口可乐 at 3.50 (7.00) plus a voided water, paid 5.00 cash + 2.00 card."""
+    return {
+        "uuid": uuid or str(uuidlib.uuid4()), "receipt": f"{till_id}-{seq:06d}", "till_id": till_id, "seq": seq,
+        "cashier": "测试", "opened_at": "2026-11-21T09:59:00.000+00:00", "completed_at": completed_at,
+        "currency": "CNY", "tax_included": True, "gross": 700, "discount": 0, "tax": 81, "total": 700,
+        "rounding": 0, "paid": 700, "change": 0,
+        "lines": [
+            {"line_no": 1, "barcode": "111", "name": "可口可乐 330ml", "qty": 2, "unit_price": 350,
+             "line_discount": 0, "order_discount": 0, "tax_code": "A", "rate_bp": 1300, "tax": 81,
+             "total": 700, "voided": False},
+            {"line_no": 2, "barcode": "222", "name": "农夫山泉", "qty": 1, "unit_price": 200,
+             "line_discount": 0, "order_discount": 0, "tax_code": "A", "rate_bp": 1300, "tax": 0,
+             "total": 0, "voided": True},
+        ],
+        "tenders": [{"kind": "cash", "amount": 500, "reference": ""},
+                    {"kind": "card", "amount": 200, "reference": "AUTH1"}],
+    }
+
+
+def new_ledger(root: Path, journal_dirs: list[Path] | None = None, retry_budget_ms: int = 50) -> Ledger:
+    """A ledger on root/pos.sqlite3 with its journal in root/journal (as a process would open it)."""
+    dirs = journal_dirs if journal_dirs is not None else [root / "journal"]
+    return Ledger(root / "pos.sqlite3", Journal(dirs, "T1"), busy_timeout_ms=20, retry_budget_ms=retry_budget_ms)
+
+
+def query(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    with closing(sqlite3.connect(db_path)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def row_counts(db_path: Path) -> dict[str, int]:
+    return {table: query(db_path, f"SELECT COUNT(*) FROM {table}")[0][0] for table in TABLES}
+
+
+def stored_sales(db_path: Path) -> dict[str, str]:
+    """uuid -> stored_via for every sale row."""
+    return dict(query(db_path, "SELECT uuid, stored_via FROM sale"))
+
+
+@pytest.fixture
+def umask_zero():
+    """File modes must come from the code, not from a friendly umask."""
+    old = os.umask(0)
+    yield
+    os.umask(old)

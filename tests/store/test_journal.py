@@ -1,0 +1,242 @@
+"""The fallback journal: line format, torn tails, bad lines and quarantine, file modes, flock,
+and falling through to the next directory."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from tui_pos.store.journal import Journal, JournalFailed, decode_line, encode_line
+
+from .records import make_record, new_ledger, stored_sales, umask_zero  # noqa: F401 (fixture)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def flip_middle_byte(path: Path, line_no: int) -> bytes:
+    """Flip one bit in the middle of line line_no (1-based), in place; return the damaged line."""
+    data = bytearray(path.read_bytes())
+    lines = bytes(data).split(b"\n")
+    start = sum(len(line) + 1 for line in lines[: line_no - 1])
+    offset = start + len(lines[line_no - 1]) // 2
+    data[offset] ^= 0x01
+    with open(path, "r+b") as f:  # in place: a live writer's fd keeps pointing at this file
+        f.write(data)
+    return bytes(data).split(b"\n")[line_no - 1]
+
+
+def quarantine_entries(journal_dir: Path) -> list[dict]:
+    path = journal_dir / "quarantine" / "quarantine.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def journal_with_bad_middle_line(journal_dir: Path) -> tuple[Path, list[dict], bytes]:
+    """Three sales in one closed journal file; line 2 damaged. Returns (file, records, damaged line)."""
+    journal = Journal([journal_dir], "T1")
+    records = [make_record(seq) for seq in (1, 2, 3)]
+    path = None
+    for record in records:
+        path = journal.append(record)
+    journal.close()
+    return path, records, flip_middle_byte(path, 2)
+
+
+# -- line format ----------------------------------------------------------------------------
+
+def test_line_round_trip_keeps_chinese_text_readable():
+    """A sale record survives encode/decode exactly; CJK is stored as UTF-8 (support can read it)."""
+    record = {**make_record(7), "cashier": "王小明", "note": "康师傅红烧牛肉面 ×2"}
+    line = encode_line(record)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert "康师傅红烧牛肉面".encode("utf-8") in line
+    version, digest, payload = line[:-1].split(b" ", 2)
+    assert version == b"v1"
+    assert digest == hashlib.sha256(payload).hexdigest()[:16].encode()
+    assert json.loads(payload.decode("utf-8")) == record
+    assert decode_line(line) == record
+
+
+def _reencoded_without_uuid() -> bytes:
+    payload = json.dumps({"seq": 1}).encode()
+    return b"v1 " + hashlib.sha256(payload).hexdigest()[:16].encode() + b" " + payload + b"\n"
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda line: line[:20] + bytes([line[20] ^ 0x01]) + line[21:], "checksum mismatch"),
+    (lambda line: line.replace("可口可乐".encode(), "百事可乐".encode()), "checksum mismatch"),
+    (lambda line: b"v2" + line[2:], "not a journal line"),
+    (lambda line: b"garbage", "not a journal line"),
+    (lambda line: _reencoded_without_uuid(), "no sale uuid"),
+])
+def test_decode_rejects_damaged_lines(damage, reason):
+    """Any change to a line is detected and said plainly, never decoded into a wrong sale."""
+    with pytest.raises(ValueError, match=reason):
+        decode_line(damage(encode_line(make_record(1))))
+
+
+# -- torn tails and bad lines -------------------------------------------------------------
+
+def test_torn_last_line_is_tolerated_and_not_quarantined(tmp_path):
+    """Half a line at the end is a crash mid-append, never acknowledged: ignored, not quarantined."""
+    journal_dir = tmp_path / "journal"
+    journal = Journal([journal_dir], "T1")
+    kept, torn = make_record(1), make_record(2)
+    path = journal.append(kept)
+    journal.close()
+    half = encode_line(torn)[: len(encode_line(torn)) // 2]
+    with open(path, "ab") as f:
+        f.write(half)
+
+    scan = Journal([journal_dir], "T1").scan()
+    assert [e.record["uuid"] for e in scan.records] == [kept["uuid"]]
+    assert scan.bad == [] and scan.torn == [path]
+
+    ledger = new_ledger(tmp_path)
+    result = ledger.replay()
+    assert (result.replayed, result.quarantined, result.retired_files) == (1, 0, 1)
+    assert stored_sales(tmp_path / "pos.sqlite3") == {kept["uuid"]: "journal"}
+    assert not (journal_dir / "quarantine").exists()
+    assert (journal_dir / "replayed" / path.name).read_bytes().endswith(half)
+    assert ledger.state().quarantined == 0
+    ledger.close()
+
+
+def test_flipped_byte_mid_file_is_quarantined_before_the_file_is_retired(tmp_path):
+    """A line failing its checksum is reported, copied with its reason and raw bytes, then retired."""
+    journal_dir = tmp_path / "journal"
+    path, records, damaged = journal_with_bad_middle_line(journal_dir)
+
+    scan = Journal([journal_dir], "T1").scan()
+    assert [(b.line_no, b.reason) for b in scan.bad] == [(2, "checksum mismatch")]
+    assert [e.record["uuid"] for e in scan.records] == [records[0]["uuid"], records[2]["uuid"]]
+
+    ledger = new_ledger(tmp_path)
+    real_retire = ledger.journal.retire
+    seen_at_retire = []
+
+    def retire_checking_quarantine(paths):
+        seen_at_retire.append(quarantine_entries(journal_dir))
+        return real_retire(paths)
+
+    ledger.journal.retire = retire_checking_quarantine
+    result = ledger.replay()
+
+    assert (result.replayed, result.quarantined, result.retired_files) == (2, 1, 1)
+    [entry] = quarantine_entries(journal_dir)
+    assert (entry["file"], entry["line"], entry["reason"]) == (path.name, 2, "checksum mismatch")
+    assert base64.b64decode(entry["raw_b64"]) == damaged
+    assert seen_at_retire and len(seen_at_retire[0]) == 1, "quarantine must be written before retiring"
+    assert not path.exists()
+    assert (journal_dir / "replayed" / path.name).read_bytes().split(b"\n")[1] == damaged
+    assert set(stored_sales(tmp_path / "pos.sqlite3")) == {records[0]["uuid"], records[2]["uuid"]}
+    assert ledger.state().quarantined == 1
+    ledger.close()
+
+
+def test_quarantine_is_not_duplicated_by_later_replays(tmp_path):
+    """A file still in use is replayed again and again; its bad line is quarantined only once."""
+    journal_dir = tmp_path / "journal"
+    writer = Journal([journal_dir], "T1")
+    records = [make_record(seq) for seq in (1, 2, 3, 4)]
+    for record in records[:3]:
+        path = writer.append(record)
+    flip_middle_byte(path, 2)
+    ledger = new_ledger(tmp_path)
+
+    first, second = ledger.replay(), ledger.replay()
+    writer.append(records[3])  # the live writer keeps appending to the same file
+    third = ledger.replay()
+    writer.close()
+    last = ledger.replay()
+
+    assert [r.replayed for r in (first, second, third, last)] == [2, 0, 1, 0]
+    assert [r.retired_files for r in (first, second, third, last)] == [0, 0, 0, 1]
+    assert [(q["file"], q["line"]) for q in quarantine_entries(journal_dir)] == [(path.name, 2)]
+    assert set(stored_sales(tmp_path / "pos.sqlite3")) == {records[i]["uuid"] for i in (0, 2, 3)}
+    ledger.close()
+
+
+# -- modes, flock, fall-through --------------------------------------------------------------
+
+def test_journal_files_are_0600_and_directories_0700(tmp_path, umask_zero):
+    """Sales hold cashier names and payment references: nobody else may read them, whatever the umask."""
+    journal_dir = tmp_path / "journal"
+    path, _, _ = journal_with_bad_middle_line(journal_dir)
+    assert (mode(journal_dir), mode(path)) == (0o700, 0o600)
+    ledger = new_ledger(tmp_path)
+    ledger.replay()
+    ledger.close()
+    assert mode(journal_dir / "replayed") == 0o700
+    assert mode(journal_dir / "replayed" / path.name) == 0o600
+    assert mode(journal_dir / "quarantine") == 0o700
+    assert mode(journal_dir / "quarantine" / "quarantine.jsonl") == 0o600
+
+
+def test_file_of_a_live_writer_is_replayed_but_not_retired(tmp_path):
+    """Another process still appending (holding flock) keeps its file; its sales still reach SQLite."""
+    journal_dir = tmp_path / "journal"
+    writer = Journal([journal_dir], "T1")
+    first, second = make_record(1), make_record(2)
+    path = writer.append(first)
+    ledger = new_ledger(tmp_path)  # its own Journal instance on the same directory
+
+    result = ledger.replay()
+    assert (result.replayed, result.retired_files) == (1, 0)
+    assert path.exists()
+    assert set(stored_sales(tmp_path / "pos.sqlite3")) == {first["uuid"]}
+
+    assert writer.append(second) == path
+    result = ledger.replay()
+    assert (result.replayed, result.skipped, result.retired_files) == (1, 1, 0)
+
+    writer.close()
+    result = ledger.replay()
+    assert (result.replayed, result.skipped, result.retired_files) == (0, 2, 1)
+    assert not path.exists() and (journal_dir / "replayed" / path.name).exists()
+    assert set(stored_sales(tmp_path / "pos.sqlite3")) == {first["uuid"], second["uuid"]}
+    ledger.close()
+
+
+def _regular_file(path: Path) -> Path:
+    path.write_text("not a directory")
+    return path
+
+
+@pytest.mark.parametrize("make_unusable", [
+    pytest.param(lambda tmp: _regular_file(tmp / "usb"), id="regular-file"),
+    pytest.param(lambda tmp: _regular_file(tmp / "usb") / "journal", id="below-a-regular-file"),
+])
+def test_second_directory_takes_the_record_when_the_first_is_unusable(tmp_path, make_unusable):
+    """A dead first journal disk must not stop the sale; the first directory is tried again later."""
+    first_dir, second_dir = make_unusable(tmp_path), tmp_path / "journal2"
+    journal = Journal([first_dir, second_dir], "T1")
+    record = make_record(1)
+
+    path = journal.append(record)
+    assert path.parent == second_dir
+    assert [decode_line(line + b"\n") for line in path.read_bytes().splitlines()] == [record]
+    assert (tmp_path / "usb").read_text() == "not a directory"
+
+    (tmp_path / "usb").unlink()  # the first directory is usable again: it is preferred
+    later = make_record(2)
+    assert journal.append(later).parent == first_dir
+    journal.close()
+
+
+def test_journal_failed_names_every_directory(tmp_path):
+    """When no directory takes the sale, the error says which ones failed, so staff can fix them."""
+    dirs = [_regular_file(tmp_path / "a"), _regular_file(tmp_path / "b")]
+    journal = Journal(dirs, "T1")
+    with pytest.raises(JournalFailed) as failed:
+        journal.append(make_record(1))
+    for directory in dirs:
+        assert str(directory) in str(failed.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]

@@ -1,0 +1,247 @@
+"""The ledger: SQLite first, else the journal, else refuse; replay exactly once; one transaction
+per sale; receipt numbers in order across processes and restarts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from tui_pos.store.journal import Journal
+from tui_pos.store.ledger import StorageFailed
+
+from .records import (ROWS_PER_SALE, make_record, new_ledger, query, row_counts, stored_sales,  # noqa: F401
+                      umask_zero)
+
+GARBAGE = b"this is not a database, it is what a failing disk returned\n" * 40
+
+
+def times(n: int) -> dict[str, int]:
+    return {table: n * count for table, count in ROWS_PER_SALE.items()}
+
+
+def break_sqlite(root: Path, how: str) -> None:
+    """Make root/pos.sqlite3 impossible to open: a directory in its place, or a garbage file."""
+    db = root / "pos.sqlite3"
+    for path in (db, root / "pos.sqlite3-wal", root / "pos.sqlite3-shm"):
+        if path.exists():
+            path.rename(path.with_name(path.name + ".bak"))
+    if how == "directory":
+        db.mkdir()
+    else:
+        db.write_bytes(GARBAGE)
+
+
+def repair_sqlite(root: Path) -> None:
+    db = root / "pos.sqlite3"
+    if db.is_dir():
+        db.rmdir()
+    else:
+        db.unlink()
+    for path in root.glob("pos.sqlite3*.bak"):
+        path.rename(path.with_name(path.name[: -len(".bak")]))
+
+
+def journal_files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.jsonl"))
+
+
+def commit_all(ledger, records) -> list[str]:
+    return [ledger.commit(record) for record in records]
+
+
+@pytest.fixture
+def products(tmp_path):
+    """Two tracked products (stock 10 and 5) so that stock updates can be checked."""
+    ledger = new_ledger(tmp_path)
+    ledger.connection().executescript(
+        "INSERT INTO product (barcode, name, price, tax_code, stock) VALUES ('111', '可口可乐', 350, 'A', 10);"
+        "INSERT INTO product (barcode, name, price, tax_code, stock) VALUES ('222', '农夫山泉', 200, 'A', 5);"
+    )
+    ledger.close()
+
+
+def stock(root: Path) -> dict[str, int]:
+    return dict(query(root / "pos.sqlite3", "SELECT barcode, stock FROM product"))
+
+
+def test_commit_goes_to_sqlite(tmp_path, products):
+    """The normal path: every row of the sale in SQLite, nothing in the journal."""
+    ledger = new_ledger(tmp_path)
+    record = make_record(1)
+    assert ledger.commit(record) == "sqlite"
+    assert row_counts(tmp_path / "pos.sqlite3") == times(1)
+    assert stored_sales(tmp_path / "pos.sqlite3") == {record["uuid"]: "sqlite"}
+    assert query(tmp_path / "pos.sqlite3", "SELECT kind, amount, reference FROM tender ORDER BY tender_no") == [
+        ("cash", 500, ""), ("card", 200, "AUTH1")]
+    assert stock(tmp_path) == {"111": 8, "222": 5}  # 2 sold; the voided line moves no stock
+    assert journal_files(tmp_path) == []
+    state = ledger.state()
+    assert (state.mode, state.journal_backlog) == ("ok", 0)
+    ledger.close()
+
+
+def test_database_files_are_0600(tmp_path, umask_zero):
+    """The database and its WAL hold every sale: private even under umask 0."""
+    ledger = new_ledger(tmp_path)
+    ledger.commit(make_record(1))
+    modes = {p.name: oct(os.stat(p).st_mode & 0o777) for p in tmp_path.glob("pos.sqlite3*")}
+    ledger.close()
+    assert "pos.sqlite3-wal" in modes
+    assert set(modes.values()) == {"0o600"}, modes
+
+
+@pytest.mark.parametrize("how", ["directory", "garbage"])
+def test_unopenable_sqlite_sends_sales_to_the_journal(tmp_path, how):
+    """SQLite cannot even be opened: the sale is journaled and the till says degraded, with the backlog."""
+    break_sqlite(tmp_path, how)
+    ledger = new_ledger(tmp_path)
+    records = [make_record(1), make_record(2)]
+
+    assert ledger.commit(records[0]) == "journal"
+    state = ledger.state()
+    assert (state.mode, state.journal_backlog) == ("degraded", 1)
+    assert state.last_error
+    assert ledger.commit(records[1]) == "journal"
+    assert ledger.state().journal_backlog == 2
+
+    assert [r["uuid"] for r in ledger.journaled_sales()] == [r["uuid"] for r in records]
+    if how == "garbage":
+        assert (tmp_path / "pos.sqlite3").read_bytes() == GARBAGE  # never "repaired" over
+    ledger.close()
+
+
+def test_replay_inserts_every_journaled_sale_exactly_once(tmp_path, products):
+    """Replay brings each journaled sale in once, even when run again or after a crash before retiring."""
+    break_sqlite(tmp_path, "garbage")
+    ledger = new_ledger(tmp_path)
+    records = [make_record(seq) for seq in (1, 2, 3)]
+    assert commit_all(ledger, records) == ["journal"] * 3
+    repair_sqlite(tmp_path)
+    db = tmp_path / "pos.sqlite3"
+
+    result = ledger.replay()
+    assert (result.replayed, result.skipped, result.retired_files, result.error) == (3, 0, 1, "")
+    assert row_counts(db) == times(3)
+    assert stored_sales(db) == {r["uuid"]: "journal" for r in records}
+    assert stock(tmp_path) == {"111": 4, "222": 5}
+    assert (ledger.state().mode, ledger.state().journal_backlog) == ("ok", 0)
+
+    assert ledger.replay().replayed == 0
+    # A crash after the replay's COMMIT, before the file was retired: the file is back in play.
+    [retired] = (tmp_path / "journal" / "replayed").glob("*.jsonl")
+    shutil.copy(retired, tmp_path / "journal" / retired.name)
+    result = new_ledger(tmp_path).replay()
+    assert (result.replayed, result.skipped) == (0, 3)
+    assert row_counts(db) == times(3)
+    assert stock(tmp_path) == {"111": 4, "222": 5}
+
+
+def test_sale_in_both_sqlite_and_journal_is_not_doubled(tmp_path):
+    """COMMIT that failed with an unknown outcome gets journaled too: replay must skip it by uuid."""
+    ledger = new_ledger(tmp_path)
+    in_both, journal_only = make_record(1), make_record(2)
+    assert ledger.commit(in_both) == "sqlite"
+    by_hand = Journal([tmp_path / "journal"], "T1")
+    by_hand.append(in_both)
+    by_hand.append(journal_only)
+    by_hand.close()
+
+    result = ledger.replay()
+    assert (result.replayed, result.skipped) == (1, 1)
+    assert row_counts(tmp_path / "pos.sqlite3") == times(2)
+    assert stored_sales(tmp_path / "pos.sqlite3") == {in_both["uuid"]: "sqlite", journal_only["uuid"]: "journal"}
+    ledger.close()
+
+
+def _duplicate_second_line(root: Path, record: dict) -> None:
+    record["lines"][1]["line_no"] = 1  # the second line collides with the first: rejected
+
+
+def _refuse_print_job(root: Path, record: dict) -> None:
+    with closing(sqlite3.connect(root / "pos.sqlite3")) as conn:  # the very last INSERT of a sale fails
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON print_job BEGIN SELECT RAISE(ABORT, 'refused'); END")
+
+
+@pytest.mark.parametrize("spoil", [_duplicate_second_line, _refuse_print_job], ids=["second-line", "print-job"])
+def test_all_rows_of_a_sale_are_one_transaction(tmp_path, products, spoil):
+    """A failure on any row of a sale leaves no part of it in SQLite (and the sale is not lost)."""
+    record = make_record(1)
+    spoil(tmp_path, record)
+    ledger = new_ledger(tmp_path)
+
+    ledger.commit(record)
+
+    assert row_counts(tmp_path / "pos.sqlite3") == times(0)
+    assert stock(tmp_path) == {"111": 10, "222": 5}
+    assert [r["uuid"] for r in ledger.journaled_sales()] == [record["uuid"]]
+    ledger.close()
+
+
+def test_storage_failed_when_sqlite_and_every_journal_fail(tmp_path):
+    """Nothing took the sale: StorageFailed, nothing written anywhere, and the receipt number not used."""
+    break_sqlite(tmp_path, "garbage")
+    journal_dir = tmp_path / "journal"
+    journal_dir.write_text("a file where the journal directory should be")
+    ledger = new_ledger(tmp_path)
+
+    with pytest.raises(StorageFailed) as failed:
+        ledger.record_sale("T1", make_record)
+    assert failed.value.sqlite_error and str(journal_dir) in failed.value.journal_error
+    assert failed.value.outcome_unknown is False
+    assert ledger.state().mode == "failing"
+    assert (tmp_path / "pos.sqlite3").read_bytes() == GARBAGE
+    assert journal_files(tmp_path) == []
+
+    repair_sqlite(tmp_path)
+    journal_dir.unlink()
+    record, stored = ledger.record_sale("T1", make_record)
+    assert (record["receipt"], stored) == ("T1-000001", "sqlite")
+    assert ledger.state().mode == "ok"
+    ledger.close()
+
+
+def test_receipt_numbers_are_sequential_across_two_processes(tmp_path):
+    """Two ledgers on one data directory used alternately (till UI and a CLI sell) never share a number."""
+    first, second = new_ledger(tmp_path), new_ledger(tmp_path)
+    receipts = [ledger.record_sale("T1", make_record)[0]["receipt"] for ledger in (first, second, first, second, first)]
+    assert receipts == ["T1-000001", "T1-000002", "T1-000003", "T1-000004", "T1-000005"]
+    assert sorted(r for (r,) in query(tmp_path / "pos.sqlite3", "SELECT receipt FROM sale")) == receipts
+    first.close()
+    second.close()
+
+
+@pytest.mark.parametrize("lock_file", ["kept", "lost"])
+@pytest.mark.parametrize("sqlite_at_restart", ["repaired", "still-broken"])
+def test_receipt_numbers_continue_after_a_restart_with_sales_only_in_the_journal(tmp_path, lock_file,
+                                                                                 sqlite_at_restart):
+    """After a restart the next number follows the journaled sales too, even if till.lock was lost
+    (it is written without fsync, so a power cut may take it)."""
+    before = new_ledger(tmp_path)
+    assert before.record_sale("T1", make_record)[1] == "sqlite"
+    before.close()
+    break_sqlite(tmp_path, "garbage")
+    degraded = new_ledger(tmp_path)
+    journaled = [degraded.record_sale("T1", make_record) for _ in range(2)]
+    assert [(r["receipt"], s) for r, s in journaled] == [("T1-000002", "journal"), ("T1-000003", "journal")]
+    degraded.close()
+    if lock_file == "lost":
+        (tmp_path / "till.lock").unlink()
+    if sqlite_at_restart == "repaired":
+        repair_sqlite(tmp_path)
+
+    restarted = new_ledger(tmp_path)
+    record, _ = restarted.record_sale("T1", make_record)
+    assert record["receipt"] == "T1-000004"
+    restarted.close()
+    if sqlite_at_restart == "still-broken":
+        repair_sqlite(tmp_path)
+    final = new_ledger(tmp_path)
+    final.replay()
+    final.close()
+    assert sorted(r for (r,) in query(tmp_path / "pos.sqlite3", "SELECT receipt FROM sale")) == [
+        "T1-000001", "T1-000002", "T1-000003", "T1-000004"]

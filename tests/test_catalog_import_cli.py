@@ -1,0 +1,81 @@
+"""`tui-pos catalog import` through the real CLI in a subprocess against a real shop on disk:
+a bad file is refused as a whole with every bad line named; a good file updates and adds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import COLA, NOODLES, cli_json, run_cli
+
+NEW_CODE = "6911111111118"
+OTHER_NEW_CODE = "6922222222225"
+
+
+def write_csv(tmp_path: Path, name: str, rows: list[str], header: str = "barcode,name,price,tax,department,stock") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def sale_total(shop_dir: Path, *items: str) -> str:
+    """Sell items through the CLI (bare cash pays exactly) and return the sale's total."""
+    args = [arg for item in items for arg in ("--item", item)]
+    return cli_json(shop_dir, "sell", *args, "--tender", "cash")["total"]
+
+
+def assert_no_traceback(proc) -> None:
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+
+
+def test_a_file_with_bad_lines_is_refused_whole(shop_dir: Path, tmp_path: Path):
+    """2 bad lines of 5: exit 1, both line numbers named, no traceback, and not even the good
+    lines (a new code, a new price for cola) reach the catalog."""
+    csv_path = write_csv(tmp_path, "bad.csv", [
+        f"{NEW_CODE},新商品 New thing,5.00,A,杂货,10",  # line 2: good
+        f"{COLA},可口可乐 330ml,9.99,A,饮料 Drinks,27",  # line 3: good (a price change)
+        "6933333333331,坏价格 Bad price,abc,A,,",  # line 4: bad price
+        "6944444444444,好的 Fine,1.00,B,,",  # line 5: good
+        "6955555555555,坏税率 Bad tax,1.00,13.5,,",  # line 6: 13.5 % is not a configured rate
+    ])
+    proc = run_cli(shop_dir, "catalog", "import", str(csv_path), check=False)
+    assert proc.returncode == 1
+    assert_no_traceback(proc)
+    assert "line 4:" in proc.stderr and "line 6:" in proc.stderr
+    for good_line in ("line 2:", "line 3:", "line 5:"):
+        assert good_line not in proc.stderr
+    assert proc.stdout == ""
+
+    sell = run_cli(shop_dir, "sell", "--item", NEW_CODE, "--tender", "cash", check=False)
+    assert sell.returncode == 1
+    assert f"unknown code '{NEW_CODE}'" in sell.stderr
+    assert sale_total(shop_dir, COLA) == "3.50"  # the demo price, untouched
+
+
+def test_a_good_file_updates_existing_barcodes_and_adds_new_ones(shop_dir: Path, tmp_path: Path):
+    csv_path = write_csv(tmp_path, "good.csv", [
+        f"{COLA},可口可乐 330ml,4.20,A,饮料 Drinks,27",  # was 3.50
+        f"{NEW_CODE},新商品 New thing,12.34,9,杂货,",  # tax by percentage
+        f"{OTHER_NEW_CODE},称重 Weighed,0,B,熟食,",  # open price
+    ])
+    assert cli_json(shop_dir, "catalog", "import", str(csv_path)) == {"imported": 3}
+    # 2 x 4.20 + 12.34 + 4.50 (noodles, not in the file, unchanged) + 8.80 keyed = 34.04
+    assert sale_total(shop_dir, f"{COLA}x2", NEW_CODE, NOODLES, f"{OTHER_NEW_CODE}@8.80") == "34.04"
+    assert cli_json(shop_dir, "status")["products"] == 61  # 59 demo products + 2 new
+
+
+@pytest.mark.parametrize("bad_row", [
+    "6966666666666,x,1.00,sNaN,,",  # Decimal syntax, but not a number
+    "6966666666666,x,99999999999999999999,A,,",  # beyond SQLite's 64-bit integers
+    "6966666666666,x,1.00,A,,99999999999999999999999",  # stock beyond SQLite's 64-bit integers
+])
+def test_exotic_cells_are_a_line_error_not_a_traceback(shop_dir: Path, tmp_path: Path, bad_row: str):
+    """Whatever is in the file, the cashier gets `Error: ... line N ...` on one line, never a
+    Python traceback, and nothing is imported."""
+    csv_path = write_csv(tmp_path, "exotic.csv", [f"{NEW_CODE},good,5.00,A,,", bad_row])
+    proc = run_cli(shop_dir, "catalog", "import", str(csv_path), check=False)
+    assert proc.returncode == 1
+    assert_no_traceback(proc)
+    assert "line 3:" in proc.stderr
+    assert "unknown code" in run_cli(shop_dir, "sell", "--item", NEW_CODE, "--tender", "cash", check=False).stderr
