@@ -13,7 +13,8 @@ import pytest
 from conftest import COLA, NOODLES, WATER, cli_json, database_write_locked, journal_dir_replaced_by_a_file, run_cli
 from tui_pos.config import load_config
 from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
+from tui_pos.core.till import CART_DOCUMENT, Till
+from tui_pos.store.documents import DurableDocument
 
 
 def db_rows(shop_dir: Path, sql: str) -> list[tuple]:
@@ -86,7 +87,7 @@ def test_bad_sell_input_is_one_error_line_and_stores_nothing(shop_dir, args):
     """A cashier or script sees one plain sentence, and no sale nor half a sale is left behind."""
     assert_one_error_line(run_cli(shop_dir, "sell", *args, check=False))
     assert db_rows(shop_dir, "SELECT COUNT(*) FROM sale") == [(0,)]
-    assert not (shop_dir / "cart.json").exists()
+    assert DurableDocument(CART_DOCUMENT, [shop_dir, shop_dir / "journal"]).load() is None
 
 
 @pytest.mark.parametrize("command", [["sell", "--item", COLA, "--tender", "cash"], ["status"], ["sales"]])

@@ -34,6 +34,11 @@ def summary(till: Till) -> tuple[list[tuple[str, int, bool]], int]:
     return [(l.barcode, l.qty, l.voided) for l in till.cart.lines], till.cart.totals(True).total
 
 
+def saved_cart(shop_dir: Path) -> DurableDocument:
+    """The till's saved sale in progress, as its data and journal directories hold it."""
+    return DurableDocument(CART_DOCUMENT, [shop_dir, shop_dir / "journal"])
+
+
 def sale_receipts(shop_dir: Path) -> list[str]:
     with closing(sqlite3.connect(shop_dir / "pos.sqlite3")) as conn:
         return [r for (r,) in conn.execute("SELECT receipt FROM sale ORDER BY seq")]
@@ -73,7 +78,7 @@ def test_after_payment_a_restart_finds_an_empty_cart(till, shop_dir):
     with reopened(shop_dir) as after_restart:
         assert not after_restart.restored
         assert after_restart.cart.is_empty and after_restart.cart.uuid != paid.sale.uuid
-    assert not (shop_dir / CART_DOCUMENT).exists()
+    assert saved_cart(shop_dir).load() is None
 
 
 @pytest.mark.parametrize("stored_in", ["sqlite", "journal"])
@@ -87,8 +92,7 @@ def test_cart_of_an_already_recorded_sale_is_not_restored(till, shop_dir, stored
             assert till.pay([HUNDRED]).stored == "journal"
     else:
         assert till.pay([HUNDRED]).stored == "sqlite"
-    cart_dirs = [shop_dir, shop_dir / "journal"]
-    DurableDocument(CART_DOCUMENT, cart_dirs).save(leftover)  # the cart file the crash left behind
+    saved_cart(shop_dir).save(leftover)  # the cart file the crash left behind
 
     with reopened(shop_dir, replay=False) as after_restart:  # as `tui-pos status` opens it
         assert not after_restart.restored
@@ -126,7 +130,7 @@ def test_unknown_code_adds_nothing(till, shop_dir):
     with pytest.raises(UnknownCode):
         till.scan("6900000000000")
     assert till.cart.lines == ()
-    assert not (shop_dir / CART_DOCUMENT).exists()
+    assert saved_cart(shop_dir).load() is None
     till.scan(COLA)
     before = till.cart
     with pytest.raises(UnknownCode):

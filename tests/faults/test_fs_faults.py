@@ -1,6 +1,6 @@
 """Real faults on a real file system, under the real `tui-pos sell` in subprocesses.
 
-The data directory (pos.sqlite3, till.lock, cart.json) is made to fail: disk full (a small
+The data directory (pos.sqlite3, till.lock) is made to fail: disk full (a small
 tmpfs), read-only (a read-only bind mount), I/O errors (libfiu), locked by another process for
 longer than the retry budget, corrupted. The journal is configured on a healthy directory. In
 each case, sales keep being acknowledged via the journal with consecutive receipt numbers, and
@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Callable, ContextManager, Iterator
 
 import pytest
+
+from tui_pos.store.documents import DurableDocument
 
 from conftest import COLA, NOODLES, WATER, cli_json, run_cli
 
@@ -86,7 +88,7 @@ def make_shop(data_dir: Path, journal_dir: Path) -> None:
     data_dir.mkdir(exist_ok=True)
     (data_dir / "config.toml").write_text(f"[storage]\njournal_dirs = [{json.dumps(str(journal_dir))}]\n")
     assert cli_json(data_dir, "init", "--demo")["products_imported"] == 59
-    assert (journal_dir / "catalog.json").exists()
+    assert DurableDocument("catalog.json", [journal_dir]).load()["products"], "no catalog snapshot by the journal"
 
 
 def sell_args(n: int) -> list[str]:

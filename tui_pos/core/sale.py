@@ -6,7 +6,7 @@ journal lines carry it, replay reads it back. Amounts are ints of minor units.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from tui_pos.core.cart import Cart
@@ -52,10 +52,17 @@ class Sale:
     change: int
 
     def to_record(self) -> dict[str, Any]:
-        record = asdict(self)
-        record["lines"] = [asdict(line) for line in self.lines]
-        record["tenders"] = [asdict(t) for t in self.tenders]
+        # Field by field, not dataclasses.asdict: every value is a str, int or bool, so there is
+        # nothing to deep-copy, and asdict(self) also converted every line and tender a second time.
+        record = {name: getattr(self, name) for name in _SALE_FIELDS}
+        record["lines"] = [{name: getattr(line, name) for name in _LINE_FIELDS} for line in self.lines]
+        record["tenders"] = [{name: getattr(t, name) for name in _TENDER_FIELDS} for t in self.tenders]
         return record
+
+
+_SALE_FIELDS = tuple(f.name for f in fields(Sale))
+_LINE_FIELDS = tuple(f.name for f in fields(SaleLine))
+_TENDER_FIELDS = tuple(f.name for f in fields(Tender))
 
 
 def receipt_number(till_id: str, seq: int) -> str:

@@ -169,8 +169,8 @@ class Till:
             return self.retry()
         if self.cart.is_empty:
             raise CartError("the sale is empty: scan an item first")
-        settlement = self.settlement(tenders)
-        totals = self.cart.totals(self.config.prices_include_tax)
+        totals = self.cart.totals(self.config.prices_include_tax)  # priced once, not twice
+        settlement = settle(totals.total, tenders, self.cash_step, self.currency)
         cart = self.cart
         built: list[Sale] = []
 
