@@ -36,6 +36,8 @@ class Config:
     cash_rounding: str = "0"  # step as an amount, e.g. "0.05", "0.10"; "0" = none
     prices_include_tax: bool = True
     tax_rates: dict[str, str] = field(default_factory=lambda: {"A": "13", "B": "9"})  # code -> percent
+    discount_limit: str = "10"  # percent: a bigger discount needs a manager
+    quit_needs_manager: bool = True  # kiosk: leaving the till UI asks for a manager PIN
 
     @property
     def db_path(self) -> Path:
@@ -96,6 +98,8 @@ def _from_toml(data_dir: Path, raw: dict) -> Config:
         cash_rounding=str(shop.get("cash_rounding", "0")),
         prices_include_tax=bool(shop.get("prices_include_tax", True)),
         tax_rates=rates,
+        discount_limit=str(till.get("discount_limit", "10")),
+        quit_needs_manager=bool(till.get("quit_needs_manager", True)),
     )
 
 
@@ -104,6 +108,8 @@ CONFIG_TEMPLATE = """\
 
 [till]
 id = "{till_id}"                # receipt numbers are {till_id}-000001, {till_id}-000002, ...
+discount_limit = "10"           # percent: a bigger discount (or any price override) needs a manager PIN
+quit_needs_manager = true       # leaving the till UI asks for a manager PIN
 
 [shop]
 name = "{shop_name}"

@@ -88,7 +88,7 @@ def make_shop(data_dir: Path, journal_dir: Path) -> None:
     data_dir.mkdir(exist_ok=True)
     (data_dir / "config.toml").write_text(f"[storage]\njournal_dirs = [{json.dumps(str(journal_dir))}]\n")
     assert cli_json(data_dir, "init", "--demo")["products_imported"] == 59
-    assert DurableDocument("catalog.json", [journal_dir]).load()["products"], "no catalog snapshot by the journal"
+    assert DurableDocument("shop.json", [journal_dir]).load()["products"], "no catalog snapshot by the journal"
 
 
 def sell_args(n: int) -> list[str]:

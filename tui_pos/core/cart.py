@@ -80,6 +80,9 @@ class Cart:
     def set_qty(self, line_id: int, qty: int) -> Cart:
         return self._replace_line(line_id, qty=_check_qty(qty))
 
+    def set_price(self, line_id: int, unit_price: int) -> Cart:
+        return self._replace_line(line_id, unit_price=unit_price, price_keyed=True)
+
     def void(self, line_id: int) -> Cart:
         """Voided lines stay in the sale record (for the audit) but count for nothing."""
         return self._replace_line(line_id, voided=True)

@@ -13,10 +13,11 @@ from typing import Iterator
 from tui_pos.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, load_config
 from tui_pos.core.catalog import parse_catalog_csv
 from tui_pos.core.errors import BadInput, StorageError
-from tui_pos.core.till import catalog_snapshot, currency_of, open_ledger, tax_rates_of, utc_now
+from tui_pos.core.till import currency_of, open_ledger, shop_snapshot, tax_rates_of, utc_now
 from tui_pos.core.users import hash_pin
 from tui_pos.store import db
 from tui_pos.store.documents import DocumentFailed
+from tui_pos.store.ledger import Ledger
 from tui_pos.store.journal import make_private_dir
 
 # Written in the README too: the demo shop's people.
@@ -46,8 +47,8 @@ def init_shop(data_dir: Path, demo: bool) -> InitResult:
         conn = ledger.connection()
         if demo:
             csv_text = resources.files("tui_pos").joinpath("demo_catalog.csv").read_text(encoding="utf-8")
-            products = import_catalog_text(config, csv_text)
             db.upsert_users(conn, [{"name": n, "role": r, "pin_hash": hash_pin(p)} for n, r, p in DEMO_USERS])
+            products = import_catalog_text(config, csv_text)
     return InitResult(config, created, products)
 
 
@@ -65,12 +66,18 @@ def import_catalog_text(config: Config, text: str) -> int:
     products = parse_catalog_csv(text, tax_rates_of(config), currency_of(config))
     with storage_errors(), closing(open_ledger(config)) as ledger:
         count = db.upsert_products(ledger.connection(), [p.__dict__ for p in products], utc_now())
-        rows = ledger.products() or []
-    try:
-        catalog_snapshot(config).save({"products": rows}, everywhere=True)
-    except DocumentFailed:
-        pass  # the snapshot is a fallback; the database already has the catalog
+        refresh_snapshot(config, ledger)
     return count
+
+
+def refresh_snapshot(config: Config, ledger: Ledger) -> None:
+    """Copy the catalog and the users beside the journal, so the till can log in and sell
+    when the database cannot be read."""
+    try:
+        shop_snapshot(config).save({"products": ledger.products() or [], "users": ledger.users() or []},
+                                   everywhere=True)
+    except DocumentFailed:
+        pass  # the snapshot is a fallback; the database already has everything
 
 
 def import_catalog_file(config: Config, path: Path) -> int:

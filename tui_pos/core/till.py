@@ -14,20 +14,29 @@ from tui_pos.core.background import BackgroundReplay
 from tui_pos.core.cart import Cart
 from tui_pos.core.catalog import Catalog, Product, TaxRate
 from tui_pos.core.errors import CartError, NotDurable
-from tui_pos.core.money import Currency, percent_to_bp
+from tui_pos.core.money import Currency, format_bp, percent_to_bp
 from tui_pos.core.pricing import Discount
 from tui_pos.core.sale import Sale, build_sale
 from tui_pos.core.tender import Settlement, Tender, settle
+from tui_pos.core.users import Approval, ApprovalRequired, LoginFailed, User, authenticate
 from tui_pos.store.documents import DocumentFailed, DurableDocument
 from tui_pos.store.journal import Journal
 from tui_pos.store.ledger import Ledger, ReplayResult, StorageFailed, StorageState, Stored
 
 CART_DOCUMENT = "cart.json"
-CATALOG_SNAPSHOT = "catalog.json"
+HELD_DOCUMENT = "held.json"
+SHOP_SNAPSHOT = "shop.json"  # catalog and users, beside the journal: sell and log in without SQLite
 
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class HeldSale:
+    cart: Cart
+    held_at: str
+    cashier: str
 
 
 @dataclass(frozen=True)
@@ -52,15 +61,15 @@ def open_ledger(config: Config) -> Ledger:
                   retry_budget_ms=config.storage.retry_budget_ms)
 
 
-def catalog_snapshot(config: Config) -> DurableDocument:
-    return DurableDocument(CATALOG_SNAPSHOT, config.storage.journal_dirs)
+def shop_snapshot(config: Config) -> DurableDocument:
+    return DurableDocument(SHOP_SNAPSHOT, config.storage.journal_dirs)
 
 
 def load_catalog(config: Config, ledger: Ledger) -> Catalog:
     """From SQLite; if the database cannot be read, from the snapshot kept beside the journal."""
     rows = ledger.products()
     if rows is None:
-        snapshot = catalog_snapshot(config).load()
+        snapshot = shop_snapshot(config).load()
         rows = snapshot["products"] if snapshot else []
     products = [Product(**{**row, "open_price": bool(row["open_price"])}) for row in rows]
     return Catalog(products, tax_rates_of(config))
@@ -82,6 +91,9 @@ class Till:
         self._pending: Sale | None = None  # refused with an unknown outcome: retry, never edit
         self._replayer: BackgroundReplay | None = None
         self.cart_save_error = ""
+        self.user: User | None = None
+        self.discount_limit_bp = percent_to_bp(config.discount_limit)
+        self._held_doc = DurableDocument(HELD_DOCUMENT, [config.data_dir, *config.storage.journal_dirs])
         self.restored = False
         self.cart = self._restore_cart()
 
@@ -113,7 +125,7 @@ class Till:
         saved = self._cart_doc.load() if self._cart_doc else None
         if saved and saved.get("lines"):
             cart = Cart.from_record(saved)
-            if not self.ledger.is_recorded(cart.uuid):
+            if not self.ledger.is_recorded(cart.uuid) and cart.uuid not in self._held_records():
                 self.restored = True
                 return cart
         return self._new_cart()
@@ -145,11 +157,99 @@ class Till:
     def void_line(self, line_id: int) -> Cart:
         return self._set_cart(self.cart.void(line_id))
 
-    def discount_line(self, line_id: int, discount: Discount | None) -> Cart:
+    def set_price(self, line_id: int, unit_price: int, approval: Approval | None = None) -> Cart:
+        """Price override: always a manager's decision."""
+        self._require(approval, "price_override", "changing a price needs a manager")
+        if unit_price < 0:
+            raise CartError("a price cannot be negative")
+        return self._set_cart(self.cart.set_price(line_id, unit_price))
+
+    def discount_line(self, line_id: int, discount: Discount | None, approval: Approval | None = None) -> Cart:
+        line = self.cart.line(line_id)
+        self._check_discount(discount, line.unit_price * line.qty, approval)
         return self._set_cart(self.cart.discount_line(line_id, discount))
 
-    def discount_order(self, discount: Discount | None) -> Cart:
+    def discount_order(self, discount: Discount | None, approval: Approval | None = None) -> Cart:
+        base = self.cart.totals(self.config.prices_include_tax).total
+        self._check_discount(discount, base, approval)
         return self._set_cart(self.cart.discount_order(discount))
+
+    def _check_discount(self, discount: Discount | None, base: int, approval: Approval | None) -> None:
+        if discount is None:
+            return
+        limit = self.discount_limit_bp
+        too_big = discount.value > limit if discount.kind == "percent" else discount.amount_off(base) * 10000 > base * limit
+        if too_big:
+            self._require(approval, "discount", f"a discount over {format_bp(limit)} needs a manager")
+
+    # -- people -----------------------------------------------------------------------------
+    def _user_rows(self) -> list[dict[str, Any]]:
+        rows = self.ledger.users()
+        if rows is None:
+            snapshot = shop_snapshot(self.config).load()
+            rows = snapshot.get("users", []) if snapshot else []
+        return rows
+
+    def login(self, name: str, pin: str) -> User:
+        """Check the PIN (slow on purpose: run it off the UI thread) and make this user the cashier."""
+        user = authenticate(self._user_rows(), name, pin)
+        self.user, self.cashier = user, user.name
+        return user
+
+    def logout(self) -> None:
+        self.user = None
+
+    def approve(self, name: str, pin: str, action: str) -> Approval:
+        """A manager's PIN turns into an Approval for one kind of action."""
+        manager = authenticate(self._user_rows(), name, pin)
+        if not manager.is_manager:
+            raise LoginFailed(f"{manager.name} is not a manager")
+        return Approval(manager.name, action)
+
+    def _require(self, approval: Approval | None, action: str, message: str) -> None:
+        if self.user is not None and self.user.is_manager:
+            return
+        if approval is None or approval.action != action:
+            raise ApprovalRequired(action, message)
+
+    # -- held sales ---------------------------------------------------------------------------
+    def _held_records(self) -> list[dict[str, Any]]:
+        saved = self._held_doc.load()
+        return saved["held"] if saved else []
+
+    def _save_held(self, held: list[dict[str, Any]]) -> None:
+        try:
+            self._held_doc.save({"held": held})
+        except DocumentFailed as err:
+            raise CartError(f"held sales could not be saved: {err}") from None
+
+    def held_sales(self) -> list[HeldSale]:
+        return [
+            HeldSale(cart=Cart.from_record(h["cart"]), held_at=h["held_at"], cashier=h["cashier"])
+            for h in self._held_records() if h["cart"]["uuid"] != self.cart.uuid
+        ]
+
+    def hold(self) -> None:
+        """Park the sale in progress (durably) and start a fresh one."""
+        if self.cart.is_empty:
+            raise CartError("there is nothing to hold")
+        self._set_cart(self.cart)  # refuses while a payment is pending
+        self._save_held(self._held_records() + [
+            {"cart": self.cart.to_record(), "held_at": self.clock(), "cashier": self.cashier}])
+        self.cart = self._new_cart()
+        self._discard_saved_cart()
+
+    def recall(self, uuid: str) -> Cart:
+        """Bring a held sale back; the current sale must be empty (hold it first)."""
+        if not self.cart.is_empty:
+            raise CartError("finish or hold the current sale before recalling another")
+        held = self._held_records()
+        entry = next((h for h in held if h["cart"]["uuid"] == uuid), None)
+        if entry is None:
+            raise CartError("that held sale is no longer there")
+        cart = self._set_cart(Cart.from_record(entry["cart"]))  # saved first: a crash keeps it somewhere
+        self._save_held([h for h in held if h is not entry])
+        return cart
 
     def cancel(self) -> None:
         """Abandon the sale in progress (the UI confirms first)."""

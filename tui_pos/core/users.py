@@ -1,12 +1,52 @@
-"""PINs are stored only as a slow, salted scrypt hash."""
+"""People at the till: PIN checks, roles, and manager approval.
+
+PINs are stored only as a slow, salted scrypt hash. Approval is enforced here in the core, not
+only in the UI: an operation that needs a manager raises ApprovalRequired until it is given an
+Approval obtained with a manager's PIN (or the person logged in is a manager).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal
 
+from tui_pos.core.errors import PosError
+
+Role = Literal["cashier", "manager"]
 _N, _R, _P = 2**14, 8, 1
+
+
+class LoginFailed(PosError):
+    """Unknown user, disabled user or wrong PIN (one message for all: no user enumeration)."""
+
+
+class ApprovalRequired(PosError):
+    """The operation needs a manager; the UI asks for a manager PIN and calls again."""
+
+    def __init__(self, action: str, message: str):
+        self.action = action
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: Role
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A manager's approval of one kind of action (e.g. 'discount', 'price_override')."""
+
+    manager: str
+    action: str
 
 
 def hash_pin(pin: str) -> str:
@@ -24,3 +64,12 @@ def verify_pin(pin: str, stored: str) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(candidate.hex(), digest)
+
+
+def authenticate(rows: Iterable[dict[str, Any]], name: str, pin: str) -> User:
+    """The user with this name and PIN, or LoginFailed. Always hashes once, found or not."""
+    row = next((r for r in rows if r["name"] == name.strip()), None)
+    stored = row["pin_hash"] if row else hash_pin("not-a-user")
+    if not verify_pin(pin, stored) or row is None or not row["active"]:
+        raise LoginFailed("unknown user or wrong PIN")
+    return User(row["name"], row["role"])

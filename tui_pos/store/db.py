@@ -192,3 +192,8 @@ def upsert_users(conn: sqlite3.Connection, users: Iterable[dict[str, Any]]) -> N
             "ON CONFLICT(name) DO UPDATE SET role = excluded.role, pin_hash = excluded.pin_hash",
             list(users),
         )
+
+
+def load_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT name, role, pin_hash, active FROM user")
+    return [dict(zip(("name", "role", "pin_hash", "active"), row)) for row in rows]

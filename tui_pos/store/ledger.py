@@ -336,6 +336,15 @@ class Ledger:
                 self._drop_connection()
                 return None
 
+    def users(self) -> list[dict[str, Any]] | None:
+        """The user rows (with PIN hashes), or None when the database cannot be read."""
+        with self._lock:
+            try:
+                return db.load_users(self.connection())
+            except sqlite3.Error:
+                self._drop_connection()
+                return None
+
     def sales(self, since: str | None) -> list[dict[str, Any]]:
         """Sales in SQLite plus those only in the journal, oldest first, with where each is."""
         with self._lock:
