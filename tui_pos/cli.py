@@ -186,22 +186,14 @@ def parse_tender(spec: str, currency: Currency, due: Callable[[], int]) -> Tende
 @click.pass_context
 def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], cashier: str, as_json: bool) -> None:
     """Record one sale through the same core API as the till UI."""
-    from tui_pos.core.money import round_to_step
-
     till = open_till(ctx, cashier=cashier, keep_cart=False)  # never touches the till's sale in progress
     for spec in items:
         code, qty, price = parse_item(spec)
         till.scan(code, qty, till.currency.parse(price) if price else None)
-    fmt = till.currency.format
-    paid_so_far: list[Tender] = []
-
-    def cash_due() -> int:
-        rest = till.cart.totals(till.config.prices_include_tax).total - sum(t.amount for t in paid_so_far)
-        return round_to_step(rest, till.cash_step)
-
     for spec in tenders:
-        paid_so_far.append(parse_tender(spec, till.currency, cash_due))
-    paid = till.pay(paid_so_far)
+        till.add_tender(parse_tender(spec, till.currency, lambda: till.due().cash_left))
+    paid = till.pay()
+    fmt = till.currency.format
     sale = paid.sale
     data = {"uuid": sale.uuid, "receipt": sale.receipt, "total": fmt(sale.total), "rounding": fmt(sale.rounding),
             "paid": fmt(sale.paid), "change": fmt(sale.change), "stored": paid.stored, "lines": len(sale.lines)}

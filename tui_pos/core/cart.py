@@ -8,6 +8,7 @@ from typing import Any
 from tui_pos.core.catalog import Product, TaxRate
 from tui_pos.core.errors import CartError
 from tui_pos.core.pricing import Discount, LineInput, Totals, price
+from tui_pos.core.tender import Tender
 
 MAX_QTY = 9999
 
@@ -41,6 +42,7 @@ class Cart:
     opened_at: str  # ISO 8601 UTC
     lines: tuple[CartLine, ...] = ()
     order_discount: Discount | None = None
+    tenders: tuple[Tender, ...] = ()  # taken so far: a mobile payment already charged is never forgotten
     version: int = 0  # bumped on every change: the newest saved copy wins on restore
 
     @property
@@ -93,6 +95,14 @@ class Cart:
     def discount_order(self, discount: Discount | None) -> Cart:
         return self._with(order_discount=discount)
 
+    def add_tender(self, tender: Tender) -> Cart:
+        return self._with(tenders=self.tenders + (tender,))
+
+    def remove_tender(self, index: int) -> Cart:
+        if not 0 <= index < len(self.tenders):
+            raise CartError("there is no such payment")
+        return self._with(tenders=self.tenders[:index] + self.tenders[index + 1:])
+
     def _replace_line(self, line_id: int, **changes: Any) -> Cart:
         target = self.line(line_id)
         return self._with(lines=tuple(replace(l, **changes) if l is target else l for l in self.lines))
@@ -106,6 +116,7 @@ class Cart:
             "opened_at": self.opened_at,
             "version": self.version,
             "order_discount": _discount_record(self.order_discount),
+            "tenders": [{"kind": t.kind, "amount": t.amount, "reference": t.reference} for t in self.tenders],
             "lines": [
                 {**{k: getattr(l, k) for k in CartLine.__dataclass_fields__ if k != "discount"},
                  "discount": _discount_record(l.discount)}
@@ -123,6 +134,7 @@ class Cart:
             opened_at=record["opened_at"],
             lines=lines,
             order_discount=_discount_from(record.get("order_discount")),
+            tenders=tuple(Tender(**t) for t in record.get("tenders", [])),
             version=record.get("version", 0),
         )
 

@@ -13,11 +13,11 @@ from tui_pos.config import Config
 from tui_pos.core.background import BackgroundReplay
 from tui_pos.core.cart import Cart
 from tui_pos.core.catalog import Catalog, Product, TaxRate
-from tui_pos.core.errors import CartError, NotDurable
-from tui_pos.core.money import Currency, format_bp, percent_to_bp
+from tui_pos.core.errors import CartError, NotDurable, TenderError
+from tui_pos.core.money import Currency, format_bp, percent_to_bp, round_to_step
 from tui_pos.core.pricing import Discount
 from tui_pos.core.sale import Sale, build_sale
-from tui_pos.core.tender import Settlement, Tender, settle
+from tui_pos.core.tender import Tender, settle
 from tui_pos.core.users import Approval, ApprovalRequired, LoginFailed, User, authenticate
 from tui_pos.store.documents import DocumentFailed, DurableDocument
 from tui_pos.store.journal import Journal
@@ -30,6 +30,14 @@ SHOP_SNAPSHOT = "shop.json"  # catalog and users, beside the journal: sell and l
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Due:
+    total: int
+    paid: int
+    left: int  # exact amount still to pay
+    cash_left: int  # the same, if the rest is paid in cash (cash rounding applied)
 
 
 @dataclass(frozen=True)
@@ -259,16 +267,35 @@ class Till:
         self._discard_saved_cart()
 
     # -- payment ----------------------------------------------------------------------------
-    def settlement(self, tenders: Sequence[Tender]) -> Settlement:
-        totals = self.cart.totals(self.config.prices_include_tax)
-        return settle(totals.total, tenders, self.cash_step, self.currency)
+    def due(self) -> Due:
+        """What the tender screen shows: total, paid so far, and what is left (exact and in cash)."""
+        total = self.cart.totals(self.config.prices_include_tax).total
+        paid = sum(t.amount for t in self.cart.tenders)
+        left = max(total - paid, 0)
+        cash_left = max(round_to_step(total - sum(t.amount for t in self.cart.tenders if t.kind != "cash"),
+                                      self.cash_step) - sum(t.amount for t in self.cart.tenders if t.kind == "cash"), 0)
+        return Due(total, paid, left, cash_left if left else 0)
 
-    def pay(self, tenders: Sequence[Tender]) -> Paid:
-        """Complete the sale. Returns only once it is durable; NotDurable keeps the cart intact."""
+    def add_tender(self, tender: Tender) -> Cart:
+        """Record a payment taken (saved with the sale in progress before anything else happens)."""
+        if self.cart.is_empty:
+            raise CartError("the sale is empty: scan an item first")
+        non_cash = sum(t.amount for t in self.cart.tenders + (tender,) if t.kind != "cash")
+        if non_cash > self.cart.totals(self.config.prices_include_tax).total:
+            raise TenderError("card and mobile payments would be more than the total; no change is given on them")
+        return self._set_cart(self.cart.add_tender(tender))
+
+    def remove_tender(self, index: int) -> Cart:
+        return self._set_cart(self.cart.remove_tender(index))
+
+    def pay(self, tenders: Sequence[Tender] | None = None) -> Paid:
+        """Complete the sale with its tenders (or these). Returns only once it is durable;
+        NotDurable keeps the cart, tenders included, intact."""
         if self._pending is not None:
             return self.retry()
         if self.cart.is_empty:
             raise CartError("the sale is empty: scan an item first")
+        tenders = self.cart.tenders if tenders is None else tuple(tenders)
         totals = self.cart.totals(self.config.prices_include_tax)  # priced once, not twice
         settlement = settle(totals.total, tenders, self.cash_step, self.currency)
         cart = self.cart
