@@ -48,11 +48,15 @@ class PosGroup(click.Group):
 @click.version_option(package_name="tui-pos")
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None) -> None:
-    """tui-pos: a point-of-sale till for the terminal. With no command, shows the till's status."""
+    """tui-pos: a point-of-sale till for the terminal. With no command, starts the till."""
     os.umask(0o077)  # every file we create (database, WAL, journal) is 0600, directories 0700
     ctx.obj = resolve_data_dir(data_dir)
     if ctx.invoked_subcommand is None:
-        ctx.invoke(status)
+        os.environ.setdefault("ESCDELAY", "25")  # read by Textual at import: Esc must not lag
+        from tui_pos.ui.app import PosApp
+
+        till = open_till(ctx)
+        PosApp(till).run()
 
 
 def shop_config(ctx: click.Context) -> Config:

@@ -25,6 +25,30 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class PrinterConfig:
+    """[printer]: where receipts go and what they look like (tui_pos/printing reads it)."""
+
+    connection: str = "none"  # none | usb | usb:VID:PID | lp:/dev/usb/lp0 | tcp:HOST[:PORT] | file:PATH
+    paper: int = 58  # mm: 58 (32 columns) or 80 (48 columns)
+    columns: int = 0  # 0 = from paper; 42 for the TM-T88 family on 80 mm
+    profile: str = "default"  # python-escpos printer profile (code pages, cut support)
+    chinese: bool = True  # Chinese-mode printer: text in GBK, CJK characters two columns wide
+    address: tuple[str, ...] = ()  # header lines under the shop name
+    tax_id: str = ""
+    footer: tuple[str, ...] = ("Thank you!",)
+    qr: str = "{receipt} {uuid}"  # QR payload; {receipt} {uuid} {total} {till}; "" = no QR
+    qr_native: bool = True  # the printer draws the QR (GS ( k); false = send it as an image
+    cut: bool = True
+    drawer: bool = True  # kick the cash drawer after a cash sale
+    drawer_pin: int = 2
+    write_timeout_ms: int = 3000  # a write that stalls longer fails (the receipt becomes "uncertain")
+    status_timeout_ms: int = 200  # wait for a status answer; many printers never answer
+
+
+PRINTER_CONNECTION_PREFIXES = ("usb:", "lp:", "tcp:", "file:")  # besides "none" and "usb"
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path
     storage: StorageConfig
@@ -36,8 +60,11 @@ class Config:
     cash_rounding: str = "0"  # step as an amount, e.g. "0.05", "0.10"; "0" = none
     prices_include_tax: bool = True
     tax_rates: dict[str, str] = field(default_factory=lambda: {"A": "13", "B": "9"})  # code -> percent
+    printer: PrinterConfig = field(default_factory=PrinterConfig)
     discount_limit: str = "10"  # percent: a bigger discount needs a manager
     quit_needs_manager: bool = True  # kiosk: leaving the till UI asks for a manager PIN
+    theme: str = "auto"  # "auto" (console theme when TERM=linux), "default" or "console"
+    keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, e.g. pay = "f12,ctrl+p"
 
     @property
     def db_path(self) -> Path:
@@ -100,7 +127,15 @@ def _from_toml(data_dir: Path, raw: dict) -> Config:
         tax_rates=rates,
         discount_limit=str(till.get("discount_limit", "10")),
         quit_needs_manager=bool(till.get("quit_needs_manager", True)),
+        theme=_choice(raw.get("ui", {}).get("theme", "auto"), ("auto", "default", "console"), "[ui] theme"),
+        keys={str(k): str(v) for k, v in raw.get("keys", {}).items()},
     )
+
+
+def _choice(value: object, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return str(value)
 
 
 CONFIG_TEMPLATE = """\
@@ -123,6 +158,12 @@ prices_include_tax = true       # false: catalog prices are before tax
 A = "13"
 B = "9"
 
+[ui]
+theme = "auto"                  # "console" on the Linux console (TERM=linux), else "default"
+
+[keys]                          # remap any key by its binding id (see the README), e.g.
+# pay = "f12,ctrl+p"
+
 [storage]
 # Where sales go when the database fails, tried in order (relative paths are inside the
 # data directory). Add a second disk or a USB stick, e.g. "/media/usb/tui-pos-journal".
@@ -130,4 +171,24 @@ journal_dirs = ["journal"]
 retry_budget_ms = 300
 busy_timeout_ms = 100
 replay_interval_s = 10
+
+[printer]
+# Where receipts go: "none" (on screen only), "usb" (the first USB receipt printer found),
+# "usb:0416:5011" (by VID:PID, see `tui-pos printer list`), "lp:/dev/usb/lp0",
+# "tcp:192.0.2.10:9100" (network printer) or "file:/tmp/receipts.bin".
+connection = "none"
+paper = 58                      # 58 (32 columns) or 80 (48 columns)
+columns = 0                     # 0 = from paper; 42 for Epson TM-T88 printers on 80 mm
+profile = "default"             # python-escpos printer profile, e.g. "POS-5890", "TM-T88V"
+chinese = true                  # Chinese-mode printer (GBK); false: Latin code pages
+address = []                    # lines under the shop name, e.g. ["1 Main Street", "Shanghai"]
+tax_id = ""
+footer = ["Thank you!"]
+qr = "{{receipt}} {{uuid}}"         # QR code content ({{receipt}} {{uuid}} {{total}} {{till}}); "" = none
+qr_native = true                # false: print the QR as an image (printers without QR support)
+cut = true
+drawer = true                   # open the cash drawer after a cash sale
+drawer_pin = 2
+write_timeout_ms = 3000
+status_timeout_ms = 200
 """

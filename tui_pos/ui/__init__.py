@@ -1,0 +1,1 @@
+"""The Textual checkout UI: screens and widgets over the core's Till API. It never writes SQL."""

@@ -1,0 +1,240 @@
+"""The checkout: entry line, cart, totals, and every action on the sale in progress."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from tui_pos.core.errors import BadInput, CartError, PosError
+from tui_pos.core.money import percent_to_bp
+from tui_pos.core.pricing import Discount
+from tui_pos.core.till import Paid
+from tui_pos.ui.screens.base import TillScreen
+from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen
+from tui_pos.ui.screens.pickers import HeldScreen, HelpScreen, LookupScreen
+from tui_pos.ui.widgets.cart_view import CartRow, CartView, header
+from tui_pos.ui.widgets.entry import EntryLine
+from tui_pos.ui.widgets.key_bar import KeyBar
+from tui_pos.ui.widgets.status_bar import StatusBar
+
+STORED_AT = {"sqlite": "stored in the database", "journal": "stored in the journal (database unavailable)"}
+
+
+class CheckoutScreen(TillScreen):
+    BINDINGS = [
+        Binding("f1,ctrl+g", "help", "Help", id="help"),
+        Binding("f2,ctrl+f", "lookup", "Find", id="lookup"),
+        Binding("f3,ctrl+n", "quantity", "Qty", id="quantity"),
+        Binding("f4,ctrl+d", "void", "Void", id="void"),
+        Binding("f5,ctrl+t", "discount", "Disc", id="discount"),
+        Binding("f6,ctrl+o", "order_discount", "Order%", id="order_discount"),
+        Binding("f7,ctrl+w", "hold", "Hold", id="hold"),
+        Binding("f8,ctrl+r", "recall", "Recall", id="recall"),
+        Binding("f9,ctrl+x", "cancel_sale", "Cancel", id="cancel_sale"),
+        Binding("f10,ctrl+p", "pay", "Pay", id="pay"),
+        Binding("ctrl+u", "price", "Price", id="price"),
+        Binding("ctrl+l", "lock", "Lock", id="lock"),
+        Binding("up", "move(-1)", "Up", show=False, id="line_up"),
+        Binding("down", "move(1)", "Down", show=False, id="line_down"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static(id="cart-header")
+        yield CartView(id="cart")
+        with Horizontal(id="summary"):
+            yield Static(id="details")
+            yield Static(id="total")
+        yield Static(id="message")
+        yield EntryLine(id="entry")
+        yield KeyBar(id="keys")
+
+    def on_mount(self) -> None:
+        self.query_one(EntryLine).focus()
+        self.refresh_status()
+        self.show_cart(select_last=True)
+        if self.app.till.restored:
+            self.say("The sale in progress was restored after a restart.")
+            self.app.till.restored = False
+
+    def on_resize(self) -> None:
+        self.query_one("#cart-header", Static).update(header(self.query_one(CartView).size.width))
+
+    # -- showing the sale -------------------------------------------------------------------
+    def show_cart(self, select_last: bool = False) -> None:
+        till = self.app.till
+        fmt = till.currency.format
+        cart = till.cart
+        totals = cart.totals(till.config.prices_include_tax)
+        rows = []
+        for number, (line, priced) in enumerate(zip(cart.lines, totals.lines), start=1):
+            note = " ".join(filter(None, [
+                f"-{fmt(priced.line_discount)}" if priced.line_discount else "",
+                "(price keyed)" if line.price_keyed else "",
+            ]))
+            rows.append(CartRow(number, line.name, line.qty, fmt(line.unit_price), fmt(priced.total), note, line.voided))
+        self.query_one(CartView).show(rows, select_last)
+        items = sum(line.qty for line in cart.active_lines)
+        paid = sum(t.amount for t in cart.tenders)
+        self.query_one("#details", Static).update(
+            f"Items {items}   Discount {fmt(totals.discount)}   Tax {fmt(totals.tax)}"
+            + (f"\nPaid so far {fmt(paid)}" if paid else ""))
+        self.query_one("#total", Static).update(Text(f"TOTAL {fmt(totals.total, True)}", style="bold"))
+
+    def show_paid(self, paid: Paid) -> None:
+        fmt = self.app.till.currency.format
+        sale = paid.sale
+        self.show_cart()
+        self.query_one("#total", Static).update(Text(f"CHANGE {fmt(sale.change, True)}", style="bold reverse"))
+        self.say(f"Sale {sale.receipt} paid: total {fmt(sale.total, True)}, change {fmt(sale.change, True)}, "
+                 f"{STORED_AT[paid.stored]}. Next customer.")
+        self.refresh_status()
+
+    def selected_line(self) -> int | None:
+        row = self.query_one(CartView).selected
+        if row is None or row.voided:
+            self.say("Select a line first (Up/Down).", error=True)
+            return None
+        return self.app.till.cart.lines[row.number - 1].line_id
+
+    def changed(self, _: object = None) -> None:
+        self.show_cart()
+        self.say("")
+
+    # -- entry: scan, QTY*CODE, or a name to look up ------------------------------------------
+    @on(EntryLine.Submitted, "#entry")
+    def entered(self, event: EntryLine.Submitted) -> None:
+        text = event.value
+        if not text:
+            return
+        qty_text, star, code = text.rpartition("*")
+        if star and not qty_text.isdigit():
+            self.say(f"'{text}': quantity first, e.g. 3*6900000000014", error=True)
+            return
+        qty = int(qty_text) if star else 1
+        if not code.isdigit():
+            self.app.push_screen(LookupScreen(code), lambda barcode: barcode and self.add(barcode, qty))
+            return
+        self.add(code, qty)
+
+    def add(self, code: str, qty: int) -> None:
+        till = self.app.till
+        try:
+            till.scan(code, qty)
+        except CartError as err:
+            if "open price" not in str(err):
+                self.say(str(err), error=True)
+                return
+            product = till.catalog.lookup(code)
+            self.app.push_screen(AskScreen(f"Price of {product.name}:", "12.50"),
+                                 lambda price: price and self.core(
+                                     lambda _: till.scan(code, qty, till.currency.parse(price)),
+                                     lambda _: self.changed()))
+            return
+        except PosError as err:  # unknown code, bad quantity: a message, nothing added
+            self.say(str(err), error=True)
+            return
+        self.show_cart(select_last=True)
+        line = till.cart.lines[-1]
+        self.say(f"{line.qty} x {line.name}")
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_move(self, delta: int) -> None:
+        self.query_one(CartView).move(delta)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.app.describe_keys(self)))
+
+    def action_lookup(self) -> None:
+        self.app.push_screen(LookupScreen(), lambda barcode: barcode and self.add(barcode, 1))
+
+    def action_quantity(self) -> None:
+        line_id = self.selected_line()
+        if line_id is None:
+            return
+        till = self.app.till
+
+        def set_qty(text: str | None) -> None:
+            if text:
+                if not text.isdigit():
+                    self.say(f"'{text}' is not a quantity", error=True)
+                    return
+                self.core(lambda _: till.set_qty(line_id, int(text)), self.changed)
+
+        self.app.push_screen(AskScreen("New quantity:", "1", str(till.cart.line(line_id).qty)), set_qty)
+
+    def action_void(self) -> None:
+        line_id = self.selected_line()
+        if line_id is not None:
+            self.core(lambda _: self.app.till.void_line(line_id), self.changed)
+
+    def ask_discount(self, title: str, apply) -> None:
+        till = self.app.till
+
+        def parsed(text: str | None) -> None:
+            if not text:
+                return
+            try:
+                discount = (Discount("percent", percent_to_bp(text)) if text.endswith("%")
+                            else Discount("amount", till.currency.parse(text)))
+            except BadInput as err:
+                self.say(str(err), error=True)
+                return
+            self.core(lambda approval: apply(discount, approval), self.changed)
+
+        self.app.push_screen(AskScreen(title, "10% or 5.00"), parsed)
+
+    def action_discount(self) -> None:
+        line_id = self.selected_line()
+        if line_id is not None:
+            self.ask_discount("Discount on this line (10% or 5.00):",
+                              lambda d, approval: self.app.till.discount_line(line_id, d, approval))
+
+    def action_order_discount(self) -> None:
+        self.ask_discount("Discount on the whole sale (10% or 5.00):",
+                          lambda d, approval: self.app.till.discount_order(d, approval))
+
+    def action_price(self) -> None:
+        line_id = self.selected_line()
+        if line_id is None:
+            return
+        till = self.app.till
+
+        def priced(text: str | None) -> None:
+            if text:
+                self.core(lambda approval: till.set_price(line_id, till.currency.parse(text), approval), self.changed)
+
+        self.app.push_screen(AskScreen("New unit price:", "12.50"), priced)
+
+    def action_hold(self) -> None:
+        self.core(lambda _: self.app.till.hold(), lambda _: (self.changed(), self.say("Sale held. F8 recalls it.")))
+
+    def action_recall(self) -> None:
+        till = self.app.till
+        self.app.push_screen(HeldScreen(), lambda uuid: uuid and self.core(
+            lambda _: till.recall(uuid), lambda _: (self.show_cart(select_last=True), self.say("Held sale recalled."))))
+
+    def action_cancel_sale(self) -> None:
+        if self.app.till.cart.is_empty and not self.app.till.cart.tenders:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.core(lambda _: self.app.till.cancel(), lambda _: (self.changed(), self.say("Sale cancelled.")))
+
+        self.app.push_screen(ConfirmScreen("Cancel this sale?"), answered)
+
+    def action_pay(self) -> None:
+        if self.app.till.cart.is_empty:
+            self.say("The sale is empty: scan an item first.", error=True)
+            return
+        from tui_pos.ui.screens.tender import TenderScreen
+
+        self.app.push_screen(TenderScreen(), lambda paid: paid and self.show_paid(paid))
+
+    def action_lock(self) -> None:
+        self.app.lock()

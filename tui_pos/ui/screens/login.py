@@ -1,0 +1,63 @@
+"""Log in (or unlock) with a user name and PIN."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Input, Label, Static
+
+from tui_pos.core.errors import PosError
+from tui_pos.core.users import User
+from tui_pos.ui.widgets.key_bar import KeyBar
+
+
+class LoginScreen(Screen[User]):
+    """locked_by: the screen locks a session; only that cashier or a manager unlocks it."""
+
+    def __init__(self, locked_by: str = ""):
+        super().__init__()
+        self.locked_by = locked_by
+
+    def compose(self) -> ComposeResult:
+        config = self.app.till.config
+        with Vertical(classes="dialog", id="login-box"):
+            yield Label(f"[b]{config.shop_name}[/b]  -  till {config.till_id}")
+            yield Label(f"Locked by {self.locked_by}: enter a PIN to unlock" if self.locked_by else "Log in")
+            yield Input(value=self.locked_by, placeholder="user", id="login-user")
+            yield Input(placeholder="PIN", password=True, id="login-pin")
+            yield Static("", id="login-message", classes="error")
+        yield KeyBar(id="keys")
+
+    def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = False
+        self.query_one("#login-pin" if self.locked_by else "#login-user", Input).focus()
+
+    @on(Input.Submitted, "#login-user")
+    def to_pin(self) -> None:
+        self.query_one("#login-pin", Input).focus()
+
+    @on(Input.Submitted, "#login-pin")
+    def submit(self) -> None:
+        self.check(self.query_one("#login-user", Input).value, self.query_one("#login-pin", Input).value)
+
+    @work(thread=True, exclusive=True)
+    def check(self, name: str, pin: str) -> None:
+        """scrypt takes tens of milliseconds on purpose: never on the UI thread."""
+        till = self.app.till
+        try:
+            user = till.login(name, pin)
+            if self.locked_by and user.name != self.locked_by and not user.is_manager:
+                raise PosError(f"only {self.locked_by} or a manager can unlock this till")
+        except PosError as err:
+            self.app.call_from_thread(self.refused, str(err))
+            return
+        self.app.call_from_thread(self.dismiss, user)
+
+    def refused(self, message: str) -> None:
+        self.query_one("#login-message", Static).update(message)
+        pin = self.query_one("#login-pin", Input)
+        pin.value = ""
+        pin.focus()

@@ -1,0 +1,109 @@
+"""Pick something from a list: a product by name (incremental search), a held sale, or read the keys."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from tui_pos.core.catalog import Product
+
+
+class LookupScreen(ModalScreen["str | None"]):
+    """Type part of a name (Chinese or Latin), a code or a department; Enter/Down to the list."""
+
+    BINDINGS = [Binding("escape", "cancel", "Back", id="lookup.cancel"),
+                Binding("down", "to_list", "List", show=False, id="lookup.list")]
+
+    def __init__(self, query: str = ""):
+        super().__init__()
+        self.initial = query
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Find a product")
+            yield Input(value=self.initial, placeholder="name, code or department", id="lookup-query")
+            yield OptionList(id="lookup-results")
+            yield Label("Enter: add    Down: choose    Esc: back", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = False
+        self.search(self.initial)
+
+    @on(Input.Changed)
+    def changed(self, event: Input.Changed) -> None:
+        self.search(event.value)
+
+    def search(self, text: str) -> None:
+        till = self.app.till
+        results = self.query_one(OptionList)
+        results.clear_options()
+        products: list[Product] = till.catalog.search(text) if text.strip() else []
+        results.add_options(Option(f"{p.name}  {p.barcode}  {till.currency.format(p.price, True)}", id=p.barcode)
+                            for p in products)
+        if products:
+            results.highlighted = 0
+
+    @on(Input.Submitted)
+    def pick_first(self) -> None:
+        results = self.query_one(OptionList)
+        if results.option_count:
+            self.dismiss(results.get_option_at_index(results.highlighted or 0).id)
+
+    @on(OptionList.OptionSelected)
+    def picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_to_list(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HeldScreen(ModalScreen["str | None"]):
+    BINDINGS = [Binding("escape", "cancel", "Back", id="held.cancel")]
+
+    def compose(self) -> ComposeResult:
+        till = self.app.till
+        with Vertical(classes="dialog wide"):
+            yield Label("Held sales")
+            options = [
+                Option(f"{h.held_at[11:16]}  {h.cashier:<10} {len(h.cart.active_lines):>3} items  "
+                       f"{till.currency.format(h.cart.totals(till.config.prices_include_tax).total, True)}",
+                       id=h.cart.uuid)
+                for h in till.held_sales()
+            ]
+            yield OptionList(*options, id="held-list")
+            yield Label("Enter: recall    Esc: back" if options else "No held sales.    Esc: back", classes="hint")
+
+    @on(OptionList.OptionSelected)
+    def picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key of the screen below, both bindings, as remapped."""
+
+    BINDINGS = [Binding("escape,f1,enter", "close", "Close", id="help.close")]
+
+    def __init__(self, lines: list[str]):
+        super().__init__()
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Keys")
+            for line in self.lines:
+                yield Label(line)
+            yield Label("Esc: close", classes="hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
