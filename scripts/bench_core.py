@@ -7,6 +7,7 @@ Figures (targets from the issue):
 - floor: append 100 bytes + os.fdatasync to a small file in the bench directory (p50/p99);
 - Till.pay() latency of a 5-line sale (SQLite path; cart clear included): p50 <= 4x floor p50;
 - Till.pay() latency while SQLite is unusable (every sale goes to the journal): p50 <= 1.5x floor;
+  both also for Ledger.commit() alone (the durable step of a prepared sale record);
 - fsync/fdatasync per durable sale, counted with strace over the pay() calls of 1,000 sales
   (checkpoints amortised in): <= 1.1; syncs per Till.scan() are reported too;
 - CPU time (time.process_time) per 5-line sale, 5 scans + pay: <= 1 ms;
@@ -250,6 +251,38 @@ def fill_journal(till: Till, codes: list[str], sales: int) -> None:
             raise RuntimeError(f"fill sale stored in {stored}, expected journal")
 
 
+def measure_ledger_commits(root: Path, sales: int, degraded: bool) -> list[float]:
+    """Ledger.commit() of prepared 5-line sale records: the durable step alone, no pricing or building."""
+    config = new_shop(root, "shop-ledger-journal" if degraded else "shop-ledger-sqlite")
+    if degraded:
+        break_sqlite(config)
+    till = Till.open(config, cashier="bench")
+    try:
+        codes = sale_codes(till)
+        for _ in range(WARMUP_SALES):
+            sell(till, codes, "journal" if degraded else "sqlite")
+        products = [till.catalog.lookup(c) for c in codes]
+        seq = till.ledger.next_seq(config.till_id)
+        latencies = []
+        for n in range(sales):
+            cart = Cart(uuid=str(uuidlib.uuid4()), opened_at=utc_now())
+            for product in products:
+                cart = cart.add(product, till.catalog.rate_of(product))
+            totals = cart.totals(config.prices_include_tax)
+            settlement = settle(totals.total, [CASH], till.cash_step, till.currency)
+            record = build_sale(cart, totals, (CASH,), settlement, till_id=config.till_id, seq=seq + n,
+                                cashier="bench", completed_at=utc_now(), currency=till.currency.code,
+                                tax_included=config.prices_include_tax).to_record()
+            start = time.perf_counter()
+            stored = till.ledger.commit(record)
+            latencies.append(time.perf_counter() - start)
+            if stored != ("journal" if degraded else "sqlite"):
+                raise RuntimeError(f"ledger commit stored in {stored}")
+        return latencies
+    finally:
+        till.close()
+
+
 def measure_journal_and_replay(root: Path, sales: int, replay_sales: int) -> dict:
     config = new_shop(root, "shop-journal")
     aside = break_sqlite(config)
@@ -470,6 +503,8 @@ def main() -> int:
         normal = measure_normal(root, args.sales)
         core_cpu = measure_core_only(root, min(args.sales, 2000) * 2)
         journal = measure_journal_and_replay(root, args.sales, args.replay_sales)
+        ledger_sqlite = measure_ledger_commits(root, args.sales, degraded=False)
+        ledger_journal = measure_ledger_commits(root, args.sales, degraded=True)
         syncs = count_syncs(root, "sqlite", args.sales)
         journal_syncs = count_syncs(root, "journal", min(args.sales, 300)) if syncs else None
         tmpfs = tmpfs_normal(min(args.sales, 300))
@@ -490,6 +525,8 @@ def main() -> int:
                   f"{pct(block_free['rename'], 50) / pct(base, 50):.2f}x")
         add_latency(table, "sale commit, Till.pay() SQLite", normal["pay"], base, 4)
         add_latency(table, "journal commit, Till.pay() degraded", journal["pay"], base, 1.5)
+        add_latency(table, "sale commit, Ledger.commit() SQLite", ledger_sqlite, base, 4)
+        add_latency(table, "journal commit, Ledger.commit() degraded", ledger_journal, base, 1.5)
         add_latency(table, "Till.scan() (cart saved durably)", normal["scan"], base, None)
         if tmpfs:
             table.add("Till.pay() p50 on tmpfs (software only)", us(pct(tmpfs["pay"], 50)), us(pct(base, 50)),

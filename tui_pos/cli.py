@@ -186,10 +186,12 @@ def parse_tender(spec: str, currency: Currency, due: Callable[[], int]) -> Tende
 @click.option("--tender", "tenders", multiple=True, required=True,
               metavar="cash[:AMOUNT]|card:AMOUNT[:REF]|mobile:AMOUNT:REF")
 @click.option("--cashier", default="cli", show_default=True)
+@click.option("--no-print", is_flag=True, help="Do not print the receipt now (it stays queued as unprinted).")
 @json_option
 @click.pass_context
-def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], cashier: str, as_json: bool) -> None:
-    """Record one sale through the same core API as the till UI."""
+def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], cashier: str, no_print: bool,
+         as_json: bool) -> None:
+    """Record one sale through the same core API as the till UI, then print its receipt."""
     till = open_till(ctx, cashier=cashier, keep_cart=False)  # never touches the till's sale in progress
     for spec in items:
         code, qty, price = parse_item(spec)
@@ -199,10 +201,24 @@ def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], c
     paid = till.pay()
     fmt = till.currency.format
     sale = paid.sale
+    receipt = None if no_print else print_receipt(till.config, sale.uuid)
     data = {"uuid": sale.uuid, "receipt": sale.receipt, "total": fmt(sale.total), "rounding": fmt(sale.rounding),
-            "paid": fmt(sale.paid), "change": fmt(sale.change), "stored": paid.stored, "lines": len(sale.lines)}
+            "paid": fmt(sale.paid), "change": fmt(sale.change), "stored": paid.stored, "lines": len(sale.lines),
+            "printed": bool(receipt and receipt.printed)}
     emit(as_json, data, lambda: f"{sale.receipt}  total {fmt(sale.total, True)}  change {fmt(sale.change, True)}"
-         f"  stored in {paid.stored}")
+         f"  stored in {paid.stored}" + (f"\nReceipt {receipt.state}" + (f": {receipt.error}" if receipt.error else "")
+                                        if receipt and not receipt.printed else ""))
+
+
+def print_receipt(config: Config, uuid: str):
+    """After the sale is stored: print it, waiting a few seconds at most. Never fails the sale."""
+    from tui_pos.printing.commands import print_after_sale
+
+    try:
+        return print_after_sale(config, uuid)
+    except Exception as err:  # noqa: BLE001 - the sale is stored; the receipt stays queued
+        click.echo(f"Warning: receipt not printed ({err}); see 'tui-pos receipts --unprinted'", err=True)
+        return None
 
 
 @main.command()
@@ -220,3 +236,95 @@ def sales(ctx: click.Context, since: str | None, as_json: bool) -> None:
                    "sales the database holds may be missing from this list", err=True)
     emit(as_json, rows, lambda: "\n".join(f"{r['receipt']}  {r['completed_at']}  {r['total']:>10}  {r['stored']}"
                                           for r in rows) or "No sales.")
+
+
+@main.group()
+def printer() -> None:
+    """Receipt printers ([printer] in config.toml)."""
+
+
+@printer.command("list")
+@json_option
+def printer_list(as_json: bool) -> None:
+    """ESC/POS printers on USB, with the connection string for config.toml."""
+    from tui_pos.printing.commands import list_printers
+
+    data = list_printers()
+    emit(as_json, data, lambda: "\n".join(
+        [f"{p['connection']}  {p['manufacturer']} {p['product']}  (bus {p['bus']} address {p['address']}, "
+         f"out {p['out_ep']}, in {p['in_ep']})" for p in data["usb"]] + [f"lp:{path}" for path in data["lp"]]
+        + ([f"Error: {data['error']}"] if data["error"] else [])) or "No printer found.")
+
+
+@printer.command("test")
+@json_option
+@click.pass_context
+def printer_test(ctx: click.Context, as_json: bool) -> None:
+    """Print a test page and report the printer's status."""
+    from tui_pos.printing.commands import print_test_page
+
+    data = print_test_page(shop_config(ctx))
+    emit(as_json, data, lambda: f"{data['connection']}: {data['status_text']}; test page "
+         + ("printed" if data["printed"] else f"NOT printed ({data['error']})"))
+    if not data["printed"]:
+        sys.exit(1)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--unprinted", is_flag=True, help="Paid sales whose receipt is not printed.")
+@json_option
+@click.pass_context
+def receipts(ctx: click.Context, unprinted: bool, as_json: bool) -> None:
+    """Receipts: --unprinted, reprint NUMBER, show NUMBER, confirm NUMBER."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not unprinted:
+        raise BadInput("use 'tui-pos receipts --unprinted', or reprint/show/confirm NUMBER")
+    from tui_pos.printing.commands import unprinted_rows
+
+    rows = unprinted_rows(shop_config(ctx))
+    emit(as_json, rows, lambda: "\n".join(
+        f"{r['receipt']}  {r['completed_at']}  {r['total']:>10}  {r['state']}"
+        + (f"  ref {', '.join(r['references'])}" if r["references"] else "")
+        + (f"  ({r['last_error']})" if r["last_error"] else "") for r in rows) or "Every receipt is printed.")
+
+
+@receipts.command("reprint")
+@click.argument("number")
+@json_option
+@click.pass_context
+def receipts_reprint(ctx: click.Context, number: str, as_json: bool) -> None:
+    """Print a copy of receipt NUMBER (marked COPY)."""
+    from tui_pos.printing.commands import reprint
+
+    result = reprint(shop_config(ctx), number)
+    data = {"receipt": number, "uuid": result.uuid, "state": result.state, "printed": result.printed,
+            "error": result.error}
+    emit(as_json, data, lambda: f"Copy of {number} " + ("printed" if result.printed else f"{result.state}: {result.error}"))
+    if not result.printed:
+        sys.exit(1)
+
+
+@receipts.command("show")
+@click.argument("number")
+@click.pass_context
+def receipts_show(ctx: click.Context, number: str) -> None:
+    """Show receipt NUMBER on screen, QR code included (when no printer works)."""
+    from tui_pos.printing.commands import show_receipt
+
+    lines = show_receipt(shop_config(ctx), number)
+    if lines is None:
+        raise BadInput(f"no sale with receipt number {number}")
+    click.echo("\n".join(lines))
+
+
+@receipts.command("confirm")
+@click.argument("number")
+@click.pass_context
+def receipts_confirm(ctx: click.Context, number: str) -> None:
+    """Receipt NUMBER did come out after all: take it off the unprinted list."""
+    from tui_pos.printing.commands import confirm_printed
+
+    if not confirm_printed(shop_config(ctx), number):
+        raise BadInput(f"receipt {number} is not waiting to be printed")
+    click.echo(f"Receipt {number} marked printed")

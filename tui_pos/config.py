@@ -129,6 +129,37 @@ def _from_toml(data_dir: Path, raw: dict) -> Config:
         quit_needs_manager=bool(till.get("quit_needs_manager", True)),
         theme=_choice(raw.get("ui", {}).get("theme", "auto"), ("auto", "default", "console"), "[ui] theme"),
         keys={str(k): str(v) for k, v in raw.get("keys", {}).items()},
+        printer=_printer_from_toml(raw.get("printer", {})),
+    )
+
+
+def _printer_from_toml(table: dict) -> PrinterConfig:
+    d = PrinterConfig()
+
+    def lines(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = table.get(key, default)
+        return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+    connection = str(table.get("connection", d.connection)).strip()
+    if not (connection in ("none", "usb") or connection.startswith(PRINTER_CONNECTION_PREFIXES)):
+        raise ValueError(f"[printer] connection {connection!r}: use none, usb, usb:VID:PID, "
+                         "lp:/dev/usb/lp0, tcp:HOST:9100 or file:PATH")
+    paper = int(table.get("paper", d.paper))
+    if paper not in (58, 80):
+        raise ValueError(f"[printer] paper {paper}: use 58 or 80 (mm)")
+    columns = int(table.get("columns", d.columns))
+    if columns and not 24 <= columns <= 64:
+        raise ValueError(f"[printer] columns {columns}: use 0 (from paper) or 24-64")
+    return PrinterConfig(
+        connection=connection, paper=paper, columns=columns,
+        profile=str(table.get("profile", d.profile)),
+        chinese=bool(table.get("chinese", d.chinese)),
+        address=lines("address", d.address), tax_id=str(table.get("tax_id", d.tax_id)),
+        footer=lines("footer", d.footer), qr=str(table.get("qr", d.qr)),
+        qr_native=bool(table.get("qr_native", d.qr_native)), cut=bool(table.get("cut", d.cut)),
+        drawer=bool(table.get("drawer", d.drawer)), drawer_pin=int(table.get("drawer_pin", d.drawer_pin)),
+        write_timeout_ms=int(table.get("write_timeout_ms", d.write_timeout_ms)),
+        status_timeout_ms=int(table.get("status_timeout_ms", d.status_timeout_ms)),
     )
 
 

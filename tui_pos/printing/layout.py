@@ -54,17 +54,15 @@ class Layout:
     qr_native: bool = True
     profile: str = "default"
 
+    def placed(self, item: Text) -> str:
+        """The line as it lies on the paper: centred and right-aligned text padded with spaces."""
+        pad = self.columns - width(item.text, self.chinese)
+        return " " * (pad // 2 if item.align == "center" else pad if item.align == "right" else 0) + item.text
+
     def lines(self) -> list[str]:
-        """Plain text as it would come out of the printer (for the screen); QR codes as a marker."""
-        out = []
-        for item in self.items:
-            if isinstance(item, Text):
-                pad = self.columns - width(item.text, self.chinese)
-                lead = pad // 2 if item.align == "center" else pad if item.align == "right" else 0
-                out.append(" " * lead + item.text)
-            elif isinstance(item, QR):
-                out.append(f"[QR {item.payload}]")
-        return out
+        """Plain text as it would come out of the printer; QR codes as a [QR payload] marker."""
+        return [self.placed(item) if isinstance(item, Text) else f"[QR {item.payload}]"
+                for item in self.items if isinstance(item, (Text, QR))]
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def render(layout: Layout) -> bytes:
                 style["align"] = "center"
             if layout.qr_native:
                 p.qr(item.payload, native=True, size=size, ec=c.QR_ECLEVEL_M)
-                p.ln()
+                p.print_and_feed(1)
             else:
                 p.qr(item.payload, native=False, size=size, ec=c.QR_ECLEVEL_M, center=False)
         elif isinstance(item, Drawer):

@@ -4,8 +4,8 @@ Two kinds of printer (``[printer] chinese``):
 
 - Chinese mode (most printers sold in China): text is sent as GBK. A character takes as many
   columns of Font A as it has GBK bytes: ASCII one, everything else (CJK, fullwidth forms, even
-  ``é``) two. ``¥`` (U+00A5) has no GBK code, so it becomes ``￥``; anything else GBK cannot
-  encode becomes ``?``.
+  ``é``) two. ``¥`` (U+00A5) has no GBK code, so it becomes ``￥``; a letter GBK lacks loses
+  its accent (``ñ`` -> ``n``); anything else GBK cannot encode becomes ``?``.
 - Code-page mode (Latin printers): one column per character; accented Latin letters go through
   the printer's code pages (python-escpos picks them); what no common code page has is folded
   (fullwidth ``Ａ`` -> ``A``, ``￥`` -> ``¥``, ``ő`` -> ``o``) or becomes ``?``.
@@ -30,12 +30,13 @@ def _fold_cjk(char: str) -> tuple[str, int]:
         return " ", 1
     if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Mn"):
         return "", 0
-    for candidate in (char, unicodedata.normalize("NFKC", char)):
+    for candidate in (char, unicodedata.normalize("NFKC", char), unicodedata.normalize("NFKD", char)[:1]):
         try:
             encoded = candidate.encode("gbk")
         except UnicodeEncodeError:
             continue
-        return candidate, len(encoded)
+        if candidate:
+            return candidate, len(encoded)
     return "?", 1
 
 

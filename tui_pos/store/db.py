@@ -79,7 +79,7 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     db["sale"].create_index(["till_id", "seq"], unique=True, if_not_exists=True)
     db["sale"].create_index(["completed_at"], if_not_exists=True)
     db["sale_line"].create(
-        {"sale_uuid": str, **{c: str for c in ("line_no", "barcode", "name", "tax_code")},
+        {"sale_uuid": str, **{c: str for c in ("barcode", "name", "tax_code")},
          **{c: int for c in LINE_COLUMNS if c not in ("barcode", "name", "tax_code")}},
         pk=("sale_uuid", "line_no"), foreign_keys=[("sale_uuid", "sale", "uuid")], if_not_exists=True,
     )

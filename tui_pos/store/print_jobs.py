@@ -103,10 +103,13 @@ def receipts_of(conn: sqlite3.Connection, uuids: Sequence[str]) -> dict[str, str
 
 # -- the queue's state machine --------------------------------------------------------------
 def jobs_to_print(conn: sqlite3.Connection) -> list[Job]:
-    """Receipt jobs waiting for the printer, oldest sale first. Copies are never queued."""
+    """Receipt jobs waiting for the printer, oldest first. Copies are never queued, and a sale
+    whose copy was printed (the cashier reprinted it) needs no original any more."""
     rows = conn.execute(
-        f"SELECT {_JOB_COLUMNS} FROM print_job WHERE state IN (?, ?) AND kind = ? ORDER BY id",
-        (*TO_PRINT, RECEIPT),
+        f"SELECT {_JOB_COLUMNS} FROM print_job j WHERE state IN (?, ?) AND kind = ? "
+        "AND NOT EXISTS (SELECT 1 FROM print_job c WHERE c.sale_uuid = j.sale_uuid AND c.kind = ? AND c.state = ?) "
+        "ORDER BY id",
+        (*TO_PRINT, RECEIPT, COPY, PRINTED),
     )
     return [_job(r) for r in rows]
 
