@@ -190,6 +190,10 @@ class Till:
         if too_big:
             self._require(approval, "discount", f"a discount over {format_bp(limit)} needs a manager")
 
+    def no_sale(self, approval: Approval | None = None) -> None:
+        """Opening the cash drawer without a sale needs a manager (the caller then kicks it)."""
+        self._require(approval, "no_sale", "opening the drawer without a sale needs a manager")
+
     # -- people -----------------------------------------------------------------------------
     def _user_rows(self) -> list[dict[str, Any]]:
         rows = self.ledger.users()

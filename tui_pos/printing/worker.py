@@ -93,5 +93,6 @@ class PrintWorker:
                 self.run_round()
             except Exception:  # noqa: BLE001 - the worker must outlive any one failure
                 log.exception("print worker round failed")
-            self._wake.wait(self.poll_s)
+            # with no printer nothing changes until the next sale: sleep until woken (idle CPU)
+            self._wake.wait(self.poll_s if self.queue.printer.configured else None)
             self._wake.clear()

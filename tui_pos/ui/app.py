@@ -11,6 +11,8 @@ from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from tui_pos.core.till import Till
+from tui_pos.printing.queue import PrintQueue
+from tui_pos.printing.worker import PrintWorker, WorkerState
 from tui_pos.core.users import User
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import ConfirmScreen, ManagerScreen
@@ -39,8 +41,13 @@ class PosApp(App[None]):
     def __init__(self, till: Till):
         super().__init__()
         self.till = till
-        self.printer_state = "none"
+        self.printer_state = "starting"
         self.console_theme = wants_console_theme(till.config.theme)
+        # The worker owns the printer in its own thread with its own queue (and connection);
+        # the UI's screens use a second queue, coordinated with it by the printer's file lock.
+        self.print_worker = PrintWorker(PrintQueue(till.config),
+                                        on_change=lambda state: self.call_from_thread(self.printer_changed, state))
+        self.print_queue = PrintQueue(till.config)
 
     def on_mount(self) -> None:
         if self.console_theme:
@@ -49,8 +56,21 @@ class PosApp(App[None]):
             ScrollBar.renderer = ConsoleScrollBarRender
         self.set_keymap(self.till.config.keys)
         self.till.start_background_replay(lambda _: self.call_from_thread(self.refresh_status))
+        self.print_worker.start()
         self.push_screen(LoginScreen(), self.logged_in)
         self.tick()
+
+    def on_unmount(self) -> None:
+        self.print_worker.stop()
+        self.print_queue.close()
+
+    def printer_changed(self, state: WorkerState) -> None:
+        self.printer_state = state.status.state + (f", {state.unprinted} unprinted" if state.unprinted else "")
+        self.refresh_status()
+
+    def sale_paid(self) -> None:
+        """A sale was stored: its receipt is waiting."""
+        self.print_worker.wake()
 
     def tick(self) -> None:
         """Refresh the status line's clock on each new minute: one timer a minute, no polling."""

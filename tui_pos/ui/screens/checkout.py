@@ -38,6 +38,8 @@ class CheckoutScreen(TillScreen):
         Binding("f10,ctrl+p", "pay", "Pay", id="pay"),
         Binding("ctrl+u", "price", "Price", id="price"),
         Binding("ctrl+l", "lock", "Lock", id="lock"),
+        Binding("ctrl+e", "receipts", "Receipts", id="receipts"),
+        Binding("ctrl+k", "no_sale", "Drawer", id="no_sale"),
         Binding("up", "move(-1)", "Up", show=False, id="line_up"),
         Binding("down", "move(1)", "Down", show=False, id="line_down"),
     ]
@@ -238,3 +240,16 @@ class CheckoutScreen(TillScreen):
 
     def action_lock(self) -> None:
         self.app.lock()
+
+    def action_receipts(self) -> None:
+        from tui_pos.ui.screens.receipts import UnprintedScreen
+
+        self.app.push_screen(UnprintedScreen())
+
+    def action_no_sale(self) -> None:
+        """Open the cash drawer without a sale: a manager's decision."""
+        def opened(result: tuple[bool, str]) -> None:
+            self.say("Drawer opened." if result[0] else f"Drawer not opened: {result[1]}", error=not result[0])
+
+        self.core(lambda approval: self.app.till.no_sale(approval),
+                  lambda _: opened(self.app.print_worker.open_drawer()))

@@ -183,6 +183,7 @@ class TenderScreen(TillScreen):
 
     def stored(self, paid: Paid) -> None:
         self.storing = False
+        self.app.sale_paid()
         self.dismiss(paid)
 
     def not_stored(self, err: PosError) -> None:

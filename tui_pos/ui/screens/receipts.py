@@ -1,0 +1,109 @@
+"""Paid but no receipt: every paid sale whose receipt is not printed stays listed here until it is
+printed, reprinted, or handed over on screen (the customer photographs the receipt and its QR)."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui_pos.printing.screen import screen_lines
+
+
+class ReceiptScreen(ModalScreen[None]):
+    """One receipt on screen, with its QR code."""
+
+    BINDINGS = [Binding("escape,enter", "close", "Close", id="receipt.close")]
+
+    def __init__(self, lines: list[str]):
+        super().__init__()
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog wide receipt"):
+            yield Static("\n".join(self.lines), id="receipt-text")
+            yield Label("Esc: close (Up/Down scroll)", classes="hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class UnprintedScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("enter,p", "reprint", "Reprint", id="unprinted.reprint"),
+        Binding("s", "show", "On screen", id="unprinted.show"),
+        Binding("c", "confirm", "Handed over", id="unprinted.confirm"),
+        Binding("escape", "close", "Back", id="unprinted.close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Paid, receipt not printed")
+            yield OptionList(id="unprinted-list")
+            yield Static("", id="unprinted-message")
+            yield Label("Enter/P: print a copy   S: show on screen   C: receipt handed over   Esc: back",
+                        classes="hint")
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        fmt = self.app.till.currency.format
+        listing = self.query_one(OptionList)
+        listing.clear_options()
+        for item in self.app.print_queue.unprinted():
+            refs = ", ".join(item.references)
+            listing.add_option(Option(f"{item.receipt}  {item.completed_at[11:16]}  {fmt(item.total, True):>10}  "
+                                      f"{item.state:<9} {refs}", id=item.receipt))
+        if listing.option_count:
+            listing.highlighted = 0
+        else:
+            self.say("Every paid sale has its receipt.")
+
+    def say(self, text: str) -> None:
+        self.query_one("#unprinted-message", Static).update(text)
+
+    def selected(self) -> str | None:
+        listing = self.query_one(OptionList)
+        if listing.highlighted is None:
+            return None
+        return listing.get_option_at_index(listing.highlighted).id
+
+    @on(OptionList.OptionSelected)
+    def chosen(self) -> None:
+        self.action_reprint()
+
+    def action_reprint(self) -> None:
+        receipt = self.selected()
+        if receipt:
+            self.say(f"Printing a copy of {receipt}...")
+            self.reprint(receipt)
+
+    @work(thread=True, exclusive=True)
+    def reprint(self, receipt: str) -> None:
+        result = self.app.print_queue.reprint(receipt)
+        message = f"{receipt}: printed (COPY)." if result.printed else f"{receipt}: not printed - {result.error}"
+        self.app.call_from_thread(self.after, message)
+
+    def after(self, message: str) -> None:
+        self.reload()
+        self.say(message)
+
+    def action_show(self) -> None:
+        receipt = self.selected()
+        found = self.app.print_queue.find_sale(receipt) if receipt else None
+        if found:
+            layout = self.app.print_queue.layout(found[0])
+            self.app.push_screen(ReceiptScreen(screen_lines(layout, full_blocks=self.app.console_theme)))
+
+    def action_confirm(self) -> None:
+        receipt = self.selected()
+        if receipt and self.app.print_queue.confirm_printed(receipt):
+            self.after(f"{receipt}: marked as handed over.")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
