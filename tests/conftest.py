@@ -79,3 +79,26 @@ def journal_dir_replaced_by_a_file(data_dir: Path):
     finally:
         journal.unlink()
         moved.rename(journal)
+
+
+# -- editing config.toml in a test (shared by test_till_api.py and tests/ui) ---------------------
+import re  # noqa: E402
+
+
+def set_config(data_dir: Path, section: str, key: str, toml_value: str) -> None:
+    """Set `key = toml_value` in [section] of the shop's config.toml (replacing the key if it is
+    there, else adding it under the section header, or adding the section)."""
+    path = data_dir / "config.toml"
+    text = path.read_text(encoding="utf-8")
+    header = re.search(rf"^\[{re.escape(section)}\][^\n]*\n", text, re.M)
+    if header is None:
+        text += f"\n[{section}]\n{key} = {toml_value}\n"
+    else:
+        end = re.search(r"^\[", text[header.end():], re.M)
+        body_end = header.end() + (end.start() if end else len(text) - header.end())
+        body = text[header.end():body_end]
+        line = re.compile(rf"^{re.escape(key)}\s*=.*$", re.M)
+        body = line.sub(lambda _: f"{key} = {toml_value}", body, count=1) if line.search(body) \
+            else f"{key} = {toml_value}\n{body}"
+        text = text[:header.end()] + body + text[body_end:]
+    path.write_text(text, encoding="utf-8")

@@ -100,6 +100,7 @@ class Till:
         self._replayer: BackgroundReplay | None = None
         self.cart_save_error = ""
         self.user: User | None = None
+        self._issued: set[str] = set()  # tokens of the approvals this till gave out
         self.discount_limit_bp = percent_to_bp(config.discount_limit)
         self._held_doc = DurableDocument(HELD_DOCUMENT, [config.data_dir, *config.storage.journal_dirs])
         self.restored = False
@@ -202,9 +203,13 @@ class Till:
             rows = snapshot.get("users", []) if snapshot else []
         return rows
 
+    def check_pin(self, name: str, pin: str) -> User:
+        """Whose name and PIN these are (LoginFailed if nobody's), without logging them in."""
+        return authenticate(self._user_rows(), name, pin)
+
     def login(self, name: str, pin: str) -> User:
         """Check the PIN (slow on purpose: run it off the UI thread) and make this user the cashier."""
-        user = authenticate(self._user_rows(), name, pin)
+        user = self.check_pin(name, pin)
         self.user, self.cashier = user, user.name
         return user
 
@@ -216,12 +221,14 @@ class Till:
         manager = authenticate(self._user_rows(), name, pin)
         if not manager.is_manager:
             raise LoginFailed(f"{manager.name} is not a manager")
-        return Approval(manager.name, action)
+        approval = Approval(manager.name, action)
+        self._issued.add(approval.token)
+        return approval
 
     def _require(self, approval: Approval | None, action: str, message: str) -> None:
         if self.user is not None and self.user.is_manager:
             return
-        if approval is None or approval.action != action:
+        if approval is None or approval.action != action or approval.token not in self._issued:
             raise ApprovalRequired(action, message)
 
     # -- held sales ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
 from tui_pos.core.errors import PosError
@@ -43,10 +43,14 @@ class User:
 
 @dataclass(frozen=True)
 class Approval:
-    """A manager's approval of one kind of action (e.g. 'discount', 'price_override')."""
+    """A manager's approval of one kind of action (e.g. 'discount', 'price_override').
+
+    token is random and known only to the Till that issued it, so an Approval built by any
+    other code is refused: the core enforces approval, it does not trust its callers."""
 
     manager: str
     action: str
+    token: str = field(default_factory=lambda: secrets.token_hex(16), repr=False, compare=False)
 
 
 def hash_pin(pin: str) -> str:

@@ -236,7 +236,7 @@ class CheckoutScreen(TillScreen):
             return
         from tui_pos.ui.screens.tender import TenderScreen
 
-        self.app.push_screen(TenderScreen(), lambda paid: paid and self.show_paid(paid))
+        self.app.push_screen(TenderScreen(), lambda paid: self.show_paid(paid) if paid else self.show_cart())
 
     def action_lock(self) -> None:
         self.app.lock()

@@ -48,9 +48,12 @@ class LoginScreen(Screen[User]):
         """scrypt takes tens of milliseconds on purpose: never on the UI thread."""
         till = self.app.till
         try:
-            user = till.login(name, pin)
-            if self.locked_by and user.name != self.locked_by and not user.is_manager:
-                raise PosError(f"only {self.locked_by} or a manager can unlock this till")
+            if self.locked_by:  # unlocking: the session stays with the cashier who locked it
+                user = till.check_pin(name, pin)
+                if user.name != self.locked_by and not user.is_manager:
+                    raise PosError(f"only {self.locked_by} or a manager can unlock this till")
+            else:
+                user = till.login(name, pin)
         except PosError as err:
             self.app.call_from_thread(self.refused, str(err))
             return
