@@ -36,6 +36,7 @@ test: venv debian-test-deps
 
 bench: venv debian-test-deps
 	$(PY) scripts/bench_core.py
+	$(PY) scripts/bench_receipt.py
 	$(PY) scripts/bench_ui.py
 
 clean:

@@ -102,3 +102,9 @@ def set_config(data_dir: Path, section: str, key: str, toml_value: str) -> None:
             else f"{key} = {toml_value}\n{body}"
         text = text[:header.end()] + body + text[body_end:]
     path.write_text(text, encoding="utf-8")
+
+
+# -- what the Linux console cannot draw (shared by tests/ui/test_snapshots.py and tests/e2e) -------
+# Its fonts (TERM=linux) lack the half blocks, the eighth blocks (Textual's scrollbars and "tall"
+# borders use ▔▁▎▊▕) and the rounded corners; issue 3 requires the console theme to use none.
+CONSOLE_MISSING_GLYPHS = frozenset("▀▄▐▔▕▁▂▃▅▆▇▉▊▋▌▍▎▏╭╮╰╯")

@@ -18,6 +18,7 @@ from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import ConfirmScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen
 from tui_pos.ui.widgets.key_bar import bindings_by_action, key_label
+from tui_pos.ui.widgets.status_bar import StatusBar
 
 
 class ConsoleScrollBarRender(ScrollBarRender):
@@ -63,6 +64,7 @@ class PosApp(App[None]):
     def on_unmount(self) -> None:
         self.print_worker.stop()
         self.print_queue.close()
+        ScrollBar.renderer = ScrollBarRender  # a class-wide setting: do not leak it to another app
 
     def printer_changed(self, state: WorkerState) -> None:
         self.printer_state = state.status.state + (f", {state.unprinted} unprinted" if state.unprinted else "")
@@ -85,9 +87,8 @@ class PosApp(App[None]):
         self.push_screen(LoginScreen(locked_by=self.till.cashier), lambda _: None)
 
     def refresh_status(self) -> None:
-        refresh = getattr(self.screen, "refresh_status", None)
-        if refresh is not None:
-            refresh()
+        for bar in self.screen.query(StatusBar):  # none while a screen is still composing
+            bar.refresh_from_app()
 
     def describe_keys(self, screen: Screen) -> list[str]:
         """Every action of a screen with all its keys, after remapping, for the help screen."""

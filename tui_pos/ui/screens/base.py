@@ -12,20 +12,20 @@ from textual.widgets import Static
 from tui_pos.core.errors import PosError
 from tui_pos.core.users import Approval, ApprovalRequired
 from tui_pos.ui.screens.dialogs import ManagerScreen
-from tui_pos.ui.widgets.status_bar import StatusBar
 
 T = TypeVar("T")
 
 
 class TillScreen(Screen[None]):
     def say(self, message: str, error: bool = False) -> None:
-        self.query_one("#message", Static).update(Text(message, style="bold red" if error else ""))
+        line = self.query_one("#message", Static)
+        text = Text(message, style="bold red" if error else "")
+        # a scan's "1 x NAME" after another: a repaint; only a wrap or an unwrap needs a layout
+        rows = lambda t: max(1, -(-t.cell_len // max(line.size.width, 1)))  # noqa: E731
+        line.update(text, layout=rows(text) != rows(getattr(line, "shown", Text())))
+        line.shown = text
         if error:
             self.app.bell()
-
-    def refresh_status(self) -> None:
-        till = self.app.till
-        self.query_one(StatusBar).show(till.storage(), self.app.printer_state, till.cashier, till.config.till_id)
 
     def core(self, operation: Callable[[Approval | None], T], done: Callable[[T], None] | None = None) -> None:
         """Run a core operation; on ApprovalRequired ask for a manager inline and run it again."""

@@ -57,7 +57,6 @@ class CheckoutScreen(TillScreen):
 
     def on_mount(self) -> None:
         self.query_one(EntryLine).focus()
-        self.refresh_status()
         self.show_cart(select_last=True)
         if self.app.till.restored:
             self.say("The sale in progress was restored after a restart.")
@@ -84,8 +83,9 @@ class CheckoutScreen(TillScreen):
         paid = sum(t.amount for t in cart.tenders)
         self.query_one("#details", Static).update(
             f"Items {items}   Discount {fmt(totals.discount)}   Tax {fmt(totals.tax)}"
-            + (f"\nPaid so far {fmt(paid)}" if paid else ""))
-        self.query_one("#total", Static).update(Text(f"TOTAL {fmt(totals.total, True)}", style="bold"))
+            + (f"\nPaid so far {fmt(paid)}" if paid else ""), layout=False)  # fixed size: #summary
+        self.query_one("#total", Static).update(Text(f"TOTAL {fmt(totals.total, True)}", style="bold"),
+                                                layout=False)  # fixed width in pos.tcss
 
     def show_paid(self, paid: Paid) -> None:
         fmt = self.app.till.currency.format
@@ -94,7 +94,7 @@ class CheckoutScreen(TillScreen):
         self.query_one("#total", Static).update(Text(f"CHANGE {fmt(sale.change, True)}", style="bold reverse"))
         self.say(f"Sale {sale.receipt} paid: total {fmt(sale.total, True)}, change {fmt(sale.change, True)}, "
                  f"{STORED_AT[paid.stored]}. Next customer.")
-        self.refresh_status()
+        self.app.refresh_status()
 
     def selected_line(self) -> int | None:
         row = self.query_one(CartView).selected

@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_pos.core.catalog import Product
@@ -99,10 +99,9 @@ class HelpScreen(ModalScreen[None]):
         self.lines = lines
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
-            yield Label("Keys")
-            for line in self.lines:
-                yield Label(line)
+        with VerticalScroll(classes="dialog wide"):
+            yield Label("Keys (Up/Down scroll)")
+            yield Static("\n".join(self.lines))
             yield Label("Esc: close", classes="hint")
 
     def action_close(self) -> None:

@@ -63,7 +63,6 @@ class TenderScreen(TillScreen):
 
     def on_mount(self) -> None:
         self.query_one(EntryLine).focus()
-        self.refresh_status()
         self.show_due()
 
     def quick_amounts(self) -> list[int]:
@@ -188,6 +187,6 @@ class TenderScreen(TillScreen):
 
     def not_stored(self, err: PosError) -> None:
         self.storing = False
-        self.refresh_status()
+        self.app.refresh_status()
         retry = " Press F10 (or r) to try again." if isinstance(err, NotDurable) else ""
         self.say(f"{err}{retry}", error=True)

@@ -20,6 +20,13 @@ def storage_label(state: StorageState) -> str:
 
 
 class StatusBar(Static):
+    def on_mount(self) -> None:
+        self.refresh_from_app()
+
+    def refresh_from_app(self) -> None:
+        till = self.app.till
+        self.show(till.storage(), self.app.printer_state, till.cashier, till.config.till_id)
+
     def show(self, state: StorageState, printer: str, cashier: str, till_id: str) -> None:
         style = {"ok": "bold", "degraded": "bold black on yellow", "failing": "bold white on red"}[state.mode]
         self.update(Text.assemble(

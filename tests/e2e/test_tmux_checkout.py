@@ -1,0 +1,177 @@
+"""End-to-end: the real `tui-pos` in a detached 80x24 tmux session, driven by `send-keys` and read
+with `capture-pane`, as a support engineer attached over SSH would see it (issue 3, "Tests").
+
+Each test gets a fresh demo shop made by `tui-pos init --demo` and its own tmux server (a private
+socket, killed in a finalizer). Screens are polled with a timeout, never read after a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import COLA, CONSOLE_MISSING_GLYPHS, NOODLES, WATER, WEIGHED, cli_json, run_cli
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
+                                reason="tmux is not installed (CI installs it: Makefile TEST_DEBS)")
+
+
+class TmuxTill:
+    """The real till (`python -m tui_pos`) in a detached tmux session of 80x24."""
+
+    def __init__(self) -> None:
+        self.socket = f"tuipos-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.env = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        self.env.pop("TMUX", None)  # not nested in a tmux the tests may run in
+
+    def start(self, data_dir: Path, term: str) -> None:
+        command = shlex.join(["env", f"TERM={term}", f"TUI_POS_DATA_DIR={data_dir}",
+                              sys.executable, "-m", "tui_pos"])
+        self.tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", "till", command)
+        self.tmux("set-option", "-t", "till", "remain-on-exit", "on")  # keep a traceback readable
+
+    def tmux(self, *args: str) -> str:
+        proc = subprocess.run(["tmux", "-u", "-L", self.socket, "-f", "/dev/null", *args],
+                              capture_output=True, text=True, env=self.env, timeout=30)
+        assert proc.returncode == 0, f"tmux {' '.join(args)}: {proc.stderr}"
+        return proc.stdout
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "till", *keys)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "till")
+
+    def wait_for(self, pattern: str, timeout: float = 20.0, forbid: str | None = None) -> re.Match[str]:
+        """Poll the screen until pattern (a regex over the screen, lines joined by spaces) shows;
+        fail at once if forbid ever shows."""
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            flat = re.sub(r"\s+", " ", screen)
+            if forbid is not None and re.search(forbid, flat):
+                raise AssertionError(f"{forbid!r} appeared on screen:\n{screen}")
+            found = re.search(pattern, flat)
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {pattern!r}; screen:\n{screen}")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        """Kill this private server only, and remove its socket (tmux leaves it behind)."""
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, env=self.env, timeout=30)
+        socket_dir = Path(self.env.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        (socket_dir / self.socket).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def start_till(tmp_path: Path):
+    """start_till(term) -> (TmuxTill, data_dir): the real till on a fresh demo shop."""
+    tills: list[TmuxTill] = []
+
+    def start(term: str = "screen-256color") -> tuple[TmuxTill, Path]:
+        data_dir = tmp_path / f"shop-{len(tills)}"
+        run_cli(data_dir, "init", "--demo")
+        till = TmuxTill()
+        tills.append(till)
+        till.start(data_dir, term)
+        till.wait_for(r"┌.*Log in .*PIN .*┘")  # the whole login box, not a first partial paint
+        return till, data_dir
+
+    yield start
+    for till in tills:
+        till.close()
+
+
+def log_in(till: TmuxTill, user: str = "demo", pin: str = "1234") -> None:
+    """Typed at a person's pace: the user name, Enter, then (once the PIN field has focus) the PIN."""
+    till.keys(*user, "Enter")
+    time.sleep(0.3)  # see test_login_typed_ahead_in_one_burst: keys typed sooner go to the user field
+    till.keys(*pin, "Enter")
+    till.wait_for(rf"Cashier: {user} .*TOTAL ￥0\.00")
+
+
+def demo_codes() -> list[str]:
+    """Every fixed-price barcode of the demo catalog, in file order."""
+    import csv
+    from importlib import resources
+
+    text = resources.files("tui_pos").joinpath("demo_catalog.csv").read_text(encoding="utf-8")
+    return [row["barcode"] for row in csv.DictReader(text.splitlines()) if row["barcode"] != WEIGHED]
+
+
+def test_log_in_scan_pay_exact_cash_and_find_the_sale(start_till) -> None:
+    """The whole checkout on the real program: what the screen says after payment (receipt number,
+    total, change) is what `tui-pos sales --json` finds stored."""
+    till, data_dir = start_till()
+    log_in(till)
+    till.keys(COLA, "Enter", WATER, "Enter", NOODLES, "Enter")
+    # 3.50 + 2.00 + 4.50 = 10.00; tax included, per line: 0.40 + 0.23 + 0.37 = 1.00
+    till.wait_for(r"Items 3 Discount 0\.00 Tax 1\.00 TOTAL ￥10\.00")
+    till.keys("F10")
+    till.wait_for(r"TOTAL ￥10\.00 .*TO PAY ￥10\.00")
+    till.keys("Enter")  # Enter on an empty amount: cash, exactly what is due
+    paid = till.wait_for(r"CHANGE ￥(\d+\.\d\d) Sale (T1-\d{6}) paid: total ￥(\d+\.\d\d), change ￥(\d+\.\d\d),"
+                         r" stored in the database\. Next customer\.")
+    big_change, receipt, total, change = paid.groups()
+    assert (receipt, total, change, big_change) == ("T1-000001", "10.00", "0.00", "0.00")
+
+    sales = cli_json(data_dir, "sales")
+    assert [(s["receipt"], s["total"], s["cashier"], s["stored"]) for s in sales] == [
+        (receipt, total, "demo", "sqlite")]
+    status = cli_json(data_dir, "status")
+    assert status["cart"]["lines"] == [] and status["cart"]["total"] == "0.00", "a fresh sale did not start"
+
+
+def test_a_burst_of_100_scans_in_one_send_keys_gives_100_lines_in_order(start_till) -> None:
+    """A keyboard-wedge scanner's burst through a real pty: 100 codes, each with Enter, written in
+    one `send-keys`; the saved cart must hold exactly those 100 lines, in the order sent."""
+    till, data_dir = start_till()
+    log_in(till)
+    codes = demo_codes()
+    burst = [codes[i % len(codes)] for i in range(100)]
+    till.keys(*[key for code in burst for key in (code, "Enter")])
+    till.wait_for(r"Items 100 ", timeout=60)
+    lines = cli_json(data_dir, "status")["cart"]["lines"]
+    assert [line["barcode"] for line in lines] == burst
+    assert all(line["qty"] == 1 for line in lines)
+
+
+def test_login_typed_ahead_in_one_burst_logs_in_and_never_shows_the_pin(start_till) -> None:
+    """A fast typist (or a pasted line) sends 'demo Enter 1234 Enter' before the PIN field has
+    taken focus: the keys after the first Enter belong to the PIN field. They must not land in
+    the user field, where the PIN would show in clear text and the login fail."""
+    till, _ = start_till()
+    till.keys("demo", "Enter", "1234", "Enter")
+    till.wait_for(r"Cashier: demo ", timeout=10, forbid=r"1234")
+
+
+def test_term_linux_picks_the_console_theme_without_block_glyphs(start_till) -> None:
+    """TERM=linux (theme "auto") must draw nothing the Linux console's fonts lack: on the login
+    screen, a cart long enough to scroll, and the tender screen."""
+    till, _ = start_till(term="linux")
+
+    def assert_console_glyphs(where: str) -> None:
+        screen = till.screen()
+        found = sorted(set(screen) & CONSOLE_MISSING_GLYPHS)
+        assert not found, f"{where}: glyphs the Linux console lacks: {found}\n{screen}"
+
+    assert_console_glyphs("login")
+    log_in(till)
+    codes = demo_codes()[:20]  # more lines than fit: the cart's scrollbar is drawn
+    till.keys(*[key for code in codes for key in (code, "Enter")])
+    till.wait_for(r"Items 20 ")
+    assert_console_glyphs("checkout with a scrolled cart")
+    till.keys("F10")
+    till.wait_for(r"TO PAY ")
+    assert_console_glyphs("tender")
