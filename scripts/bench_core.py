@@ -46,6 +46,7 @@ from tui_pos.core.sale import build_sale  # noqa: E402
 from tui_pos.core.shop import init_shop  # noqa: E402
 from tui_pos.core.tender import Tender, settle  # noqa: E402
 from tui_pos.core.till import Till, open_ledger, utc_now  # noqa: E402
+from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
 
 LINES_PER_SALE = 5
 WARMUP_SALES = 20
@@ -436,24 +437,6 @@ def machine_facts(root: Path) -> list[str]:
         f"kernel {platform.release()}, {os.cpu_count()} CPUs {model}, load average "
         + " ".join(f"{x:.2f}" for x in os.getloadavg()),
     ]
-
-
-class Table:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, ...]] = []
-
-    def add(self, metric: str, value: str, floor: str = "-", ratio: str = "-", target: str = "-",
-            ok: bool | None = None) -> None:
-        self.rows.append((metric, value, floor, ratio, target, "info" if ok is None else "PASS" if ok else "MISS"))
-
-    def print(self) -> None:
-        header = ("metric", "value", "floor", "ratio", "target", "result")
-        widths = [max(len(r[i]) for r in self.rows + [header]) for i in range(len(header))]
-        fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
-        print(fmt.format(*header))
-        print("  ".join("-" * w for w in widths))
-        for row in self.rows:
-            print(fmt.format(*row))
 
 
 def us(seconds: float) -> str:

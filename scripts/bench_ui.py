@@ -50,6 +50,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 
+from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
+
 COLS, ROWS = 80, 24
 PREFILL, MEASURED = 100, 50  # a 100-line cart, then items 101..150 are measured
 READY_TIMEOUT = 60.0
@@ -365,24 +367,6 @@ def measure_idle(work: Path, data_dir: Path, seconds: float) -> dict[str, float]
 
 
 # -- report -------------------------------------------------------------------------------------
-class Table:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, ...]] = []
-
-    def add(self, metric: str, value: str, floor: str = "-", ratio: str = "-", target: str = "-",
-            ok: bool | None = None) -> None:
-        self.rows.append((metric, value, floor, ratio, target, "info" if ok is None else "PASS" if ok else "MISS"))
-
-    def print(self) -> None:
-        header = ("metric", "value", "floor", "ratio", "target", "result")
-        widths = [max(len(r[i]) for r in self.rows + [header]) for i in range(len(header))]
-        fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
-        print(fmt.format(*header))
-        print("  ".join("-" * w for w in widths))
-        for row in self.rows:
-            print(fmt.format(*row))
-
-
 def machine_facts() -> list[str]:
     import textual
 

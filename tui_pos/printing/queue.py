@@ -23,11 +23,12 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from tui_pos.config import Config
+from tui_pos.core.till import utc_now
 from tui_pos.printing.layout import Layout, ReceiptOptions, receipt_layout
 from tui_pos.printing.printer import Printer
 from tui_pos.printing.transports import PrinterUnavailable, WriteIncomplete
@@ -39,10 +40,6 @@ LOCK_NAME = "printer.lock"
 WORKER_LOCK_NAME = "print-worker.lock"  # held by a running till's print worker for its lifetime
 DRAWER_WINDOW_S = 60  # the drawer opens with a receipt only while the customer is still there
 INTERRUPTED = "interrupted while printing (the till stopped): check whether the receipt came out"
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -184,11 +181,7 @@ class PrintQueue:
 
     def _db_failed(self, err: Exception) -> None:
         log.warning("print queue: database error: %s", err)
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
+        db.close_quietly(self._conn)
         self._conn = None
 
     def close(self) -> None:

@@ -104,7 +104,21 @@ class NoneTransport(Transport):
         raise PrinterUnavailable("no printer configured (receipts on screen only)")
 
 
-class FileTransport(Transport):
+class _DeviceFile(Transport):
+    """A transport that writes to one file descriptor."""
+
+    _fd: int | None = None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+
+
+class FileTransport(_DeviceFile):
     """Append receipts to a file (tests, demos, a printer spool directory)."""
 
     def __init__(self, path: Path):
@@ -126,16 +140,9 @@ class FileTransport(Transport):
     def check(self) -> None:
         self.open()
 
-    def close(self) -> None:
-        if self._fd is not None:
-            try:
-                os.close(self._fd)
-            except OSError:
-                pass
-            self._fd = None
 
 
-class LpTransport(Transport):
+class LpTransport(_DeviceFile):
     """A printer-class character device (/dev/usb/lp0, the kernel's usblp driver), non-blocking
     with poll() so that a stalled printer cannot hang us."""
 
@@ -196,13 +203,6 @@ class LpTransport(Transport):
             raise PrinterUnavailable(f"{self.path} is gone (unplugged?)")
         self.open()
 
-    def close(self) -> None:
-        if self._fd is not None:
-            try:
-                os.close(self._fd)
-            except OSError:
-                pass
-            self._fd = None
 
 
 class TcpTransport(Transport):

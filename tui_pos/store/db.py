@@ -56,6 +56,15 @@ def connect(path: Path, busy_timeout_ms: int, readonly: bool = False) -> sqlite3
     return conn
 
 
+def close_quietly(conn: sqlite3.Connection | None) -> None:
+    """Close a connection after an error; a failing close has nothing more to tell."""
+    if conn is not None:
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
+
+
 def ensure_schema(conn: sqlite3.Connection) -> None:
     if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
         return

@@ -96,12 +96,8 @@ class Ledger:
         return self._conn
 
     def _drop_connection(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-            self._conn = None
+        db.close_quietly(self._conn)
+        self._conn = None
 
     def close(self) -> None:
         with self._lock:
