@@ -16,6 +16,7 @@ from tui_pos.core.till import Paid
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen
 from tui_pos.ui.screens.pickers import HeldScreen, HelpScreen, LookupScreen
+from tui_pos.ui.widgets.big_amount import BigAmount
 from tui_pos.ui.widgets.cart_view import CartRow, CartView, header
 from tui_pos.ui.widgets.entry import EntryLine
 from tui_pos.ui.widgets.key_bar import KeyBar
@@ -50,7 +51,7 @@ class CheckoutScreen(TillScreen):
         yield CartView(id="cart")
         with Horizontal(id="summary"):
             yield Static(id="details")
-            yield Static(id="total")
+            yield BigAmount(id="total")
         yield Static(id="message")
         yield EntryLine(id="entry")
         yield KeyBar(id="keys")
@@ -84,14 +85,13 @@ class CheckoutScreen(TillScreen):
         self.query_one("#details", Static).update(
             f"Items {items}   Discount {fmt(totals.discount)}   Tax {fmt(totals.tax)}"
             + (f"\nPaid so far {fmt(paid)}" if paid else ""), layout=False)  # fixed size: #summary
-        self.query_one("#total", Static).update(Text(f"TOTAL {fmt(totals.total, True)}", style="bold"),
-                                                layout=False)  # fixed width in pos.tcss
+        self.query_one(BigAmount).show("TOTAL", till.currency.symbol, fmt(totals.total))
 
     def show_paid(self, paid: Paid) -> None:
         fmt = self.app.till.currency.format
         sale = paid.sale
         self.show_cart()
-        self.query_one("#total", Static).update(Text(f"CHANGE {fmt(sale.change, True)}", style="bold reverse"))
+        self.query_one(BigAmount).show("CHANGE", self.app.till.currency.symbol, fmt(sale.change), "bold reverse")
         self.say(f"Sale {sale.receipt} paid: total {fmt(sale.total, True)}, change {fmt(sale.change, True)}, "
                  f"{STORED_AT[paid.stored]}. Next customer.")
         self.app.refresh_status()

@@ -5,7 +5,6 @@ the cart without losing anything. The sale is committed (off the UI thread) once
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +15,7 @@ from tui_pos.core.tender import Tender
 from tui_pos.core.till import Paid
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
+from tui_pos.ui.widgets.big_amount import BigAmount
 from tui_pos.ui.widgets.entry import EntryLine
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
@@ -53,9 +53,9 @@ class TenderScreen(TillScreen):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        yield Static(id="due", classes="big")
+        yield BigAmount(id="due", classes="big")
         yield Static(id="taken")
-        yield Static(id="left", classes="big")
+        yield BigAmount(id="left", classes="big")
         yield Static(id="quick")
         yield Static(id="message")
         yield EntryLine("Amount> ", allowed="0123456789.", id="amount")
@@ -74,15 +74,18 @@ class TenderScreen(TillScreen):
         till = self.app.till
         fmt = lambda amount: till.currency.format(amount, True)  # noqa: E731
         due = till.due()
-        self.query_one("#due", Static).update(Text(f"TOTAL  {fmt(due.total)}", style="bold"))
+        symbol, plain = till.currency.symbol, till.currency.format
+        self.query_one("#due", BigAmount).show("TOTAL", symbol, plain(due.total))
         self.query_one("#taken", Static).update("\n".join(
             f"  {n}. {t.kind:<6} {fmt(t.amount):>12}  {t.reference}" for n, t in enumerate(till.cart.tenders, 1)
         ) or "  No payment yet.")
-        left = (f"TO PAY {fmt(due.left)}" + (f"  (cash {fmt(due.cash_left)})" if due.cash_left != due.left else "")
-                if due.left else "COVERED")
-        self.query_one("#left", Static).update(Text(left, style="bold reverse"))
+        if due.left:
+            self.query_one("#left", BigAmount).show("TO PAY", symbol, plain(due.left), "bold reverse")
+        else:
+            self.query_one("#left", BigAmount).show("COVERED", emphasis="bold reverse")
+        cash_note = f"   in cash (rounded): {fmt(due.cash_left)}" if due.cash_left != due.left else ""
         self.query_one("#quick", Static).update("Quick cash:  " + "   ".join(
-            f"F{5 + i} {fmt(amount)}" for i, amount in enumerate(self.quick_amounts())))
+            f"F{5 + i} {fmt(amount)}" for i, amount in enumerate(self.quick_amounts())) + cash_note)
 
     # -- taking tenders -----------------------------------------------------------------------
     def take(self, tender_of) -> None:

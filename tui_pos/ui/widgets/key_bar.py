@@ -12,7 +12,9 @@ from textual.widgets import Static
 def key_label(key: str) -> str:
     if key.startswith("ctrl+"):
         return "^" + key[5:].upper()
-    return key.upper() if key[0] == "f" and key[1:].isdigit() else key
+    if key[0] == "f" and key[1:].isdigit():
+        return key.upper()
+    return {"escape": "Esc", "enter": "Enter"}.get(key, key.capitalize() if len(key) > 1 else key)
 
 
 def bindings_by_action(screen) -> list[tuple[Binding, list[str]]]:

@@ -30,6 +30,6 @@ class StatusBar(Static):
     def show(self, state: StorageState, printer: str, cashier: str, till_id: str) -> None:
         style = {"ok": "bold", "degraded": "bold black on yellow", "failing": "bold white on red"}[state.mode]
         self.update(Text.assemble(
-            (f" {storage_label(state)} ", style), " | ", f"Printer: {printer}", " | ",
-            f"Cashier: {cashier or '-'}", " | ", f"Till {till_id}", " | ", time.strftime("%Y-%m-%d %H:%M"),
+            (f" {storage_label(state)} ", style), "| ", f"Printer {printer}", " | ",
+            f"{cashier or '-'}", " | ", f"Till {till_id}", " | ", time.strftime("%m-%d %H:%M"),
         ))
