@@ -5,7 +5,7 @@ every change), prices it, checks tenders, and hands the finished sale to the led
 from __future__ import annotations
 
 import uuid as uuidlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
@@ -104,6 +104,7 @@ class Till:
         self.discount_limit_bp = percent_to_bp(config.discount_limit)
         self._held_doc = DurableDocument(HELD_DOCUMENT, [config.data_dir, *config.storage.journal_dirs])
         self.restored = False
+        self.restored_unverified = False  # restored while the database could not say whether it was paid
         self.cart = self._restore_cart()
 
     @classmethod
@@ -134,9 +135,14 @@ class Till:
         saved = self._cart_doc.load() if self._cart_doc else None
         if saved and saved.get("lines"):
             cart = Cart.from_record(saved)
-            if not self.ledger.is_recorded(cart.uuid) and cart.uuid not in self._held_records():
+            recorded = self.ledger.is_recorded(cart.uuid)
+            if recorded is not True and cart.uuid not in {h["cart"]["uuid"] for h in self._held_records()}:
                 self.restored = True
+                if recorded is None:  # its payment may be stored already: keep the lines, not the identity
+                    self.restored_unverified = True
+                    return replace(cart, uuid=str(uuidlib.uuid4()))
                 return cart
+            self._discard_saved_cart()  # stored (or held): never restore it again
         return self._new_cart()
 
     def _set_cart(self, cart: Cart) -> Cart:

@@ -29,7 +29,18 @@ QUARANTINE_FILE = "quarantine.jsonl"
 
 
 class JournalFailed(Exception):
-    """No journal directory accepted the record; str() says which failed and why."""
+    """No journal directory accepted the record; str() says which failed and why.
+
+    maybe_written: a whole line was written but its fsync failed, so it may still be replayed.
+    """
+
+    def __init__(self, message: str, maybe_written: bool = False):
+        super().__init__(message)
+        self.maybe_written = maybe_written
+
+
+class _Unsynced(OSError):
+    """The whole line was written, then fdatasync failed: the line may still reach the disk."""
 
 
 def checksum(payload: bytes) -> str:
@@ -112,6 +123,7 @@ class Journal:
         """Write the record to the first directory that takes it durably; return that file."""
         line = encode_line(record)
         failures = []
+        maybe_written = False
         crash_point("journal_before_append")
         for directory in self.dirs:
             try:
@@ -119,10 +131,11 @@ class Journal:
             except OSError as err:
                 self._abandon(directory)
                 failures.append(f"{directory}: {err.strerror or err}")
+                maybe_written = maybe_written or isinstance(err, _Unsynced)
                 continue
             crash_point("journal_after_append")
             return path
-        raise JournalFailed("; ".join(failures))
+        raise JournalFailed("; ".join(failures), maybe_written)
 
     def _append_to(self, directory: Path, line: bytes) -> Path:
         fd = self._active.get(directory)
@@ -131,7 +144,10 @@ class Journal:
         written = os.write(fd, line)
         if written != len(line):
             raise OSError(f"short write ({written} of {len(line)} bytes)")
-        os.fdatasync(fd)
+        try:
+            os.fdatasync(fd)
+        except OSError as err:
+            raise _Unsynced(err.errno, err.strerror) from err
         return self._active_paths[directory]
 
     def _open_new(self, directory: Path) -> int:

@@ -114,14 +114,22 @@ class Ledger:
         """
         with self._lock, self.sequence.held():
             if self._next_seq is None:
-                self._next_seq = self.next_seq(till_id)
-            seq = max(self._next_seq, self.sequence.last_used() + 1)
+                # Holding the lock, nobody is mid-commit: when SQLite can be read, it and the journal
+                # are the whole truth, and a number reserved by a crashed attempt that stored nothing
+                # is free again. Only when SQLite cannot be read does the reservation decide.
+                self._next_seq, complete = self._first_seq(till_id)
+                seq = self._next_seq if complete else max(self._next_seq, self.sequence.last_used() + 1)
+            else:  # another live process may have sold since: its reservation is in the lock file
+                seq = max(self._next_seq, self.sequence.last_used() + 1)
             record = build(seq)
+            self.sequence.record(seq)  # reserved first: a crash after COMMIT must not free the number
             try:
                 stored = self.commit(record)
             except StorageFailed as err:
                 if err.outcome_unknown:
                     self._use_seq(seq)
+                else:
+                    self.sequence.record(seq - 1)  # certainly stored nowhere: free the number again
                 raise
             self._use_seq(seq)
             return record, stored
@@ -149,7 +157,7 @@ class Ledger:
             except JournalFailed as err:
                 self._health.refused = True
                 self._health.last_error = f"database: {sqlite_error}; journal: {err}"
-                raise StorageFailed(sqlite_error, str(err), unknown) from None
+                raise StorageFailed(sqlite_error, str(err), unknown or err.maybe_written) from None
             self._health.backlog += 1
             self._health.refused = False
             self._health.last_error = sqlite_error
@@ -286,20 +294,24 @@ class Ledger:
 
     def next_seq(self, till_id: str) -> int:
         """The next receipt sequence: after the highest in SQLite and in every journal file."""
+        return self._first_seq(till_id)[0]
+
+    def _first_seq(self, till_id: str) -> tuple[int, bool]:
+        """(next sequence number, whether SQLite could be read, i.e. whether that is certain)."""
         with self._lock:
             highest = 0
-            include_replayed = False
+            readable = True
             try:
                 highest = db.max_seq(self.connection(), till_id)
             except sqlite3.Error:
                 self._drop_connection()
-                include_replayed = True  # the database is unreadable: replayed files still know
-            scans = [self.journal.scan()] + ([self.journal.scan(include_replayed=True)] if include_replayed else [])
+                readable = False  # the database is unreadable: replayed files still know
+            scans = [self.journal.scan()] + ([] if readable else [self.journal.scan(include_replayed=True)])
             for scan in scans:
                 for entry in scan.records:
                     if entry.record.get("till_id") == till_id:
                         highest = max(highest, int(entry.record["seq"]))
-            return highest + 1
+            return highest + 1, readable
 
     def refresh_backlog(self) -> None:
         """Count journaled sales not yet in SQLite (at start-up, before the first replay)."""
@@ -313,15 +325,19 @@ class Ledger:
                 present = {}
             self._health.backlog = sum(1 for r in records if r["uuid"] not in present)
 
-    def is_recorded(self, uuid: str) -> bool:
-        """Is this sale stored anywhere (SQLite or journal)?"""
+    def is_recorded(self, uuid: str) -> bool | None:
+        """Is this sale stored anywhere (SQLite or journal)? None: unknown, the database is unreadable."""
         with self._lock:
+            unreadable = False
             try:
                 if db.existing(self.connection(), "uuid", [uuid]):
                     return True
             except sqlite3.Error:
                 self._drop_connection()
-            return any(e.record["uuid"] == uuid for e in self.journal.scan().records)
+                unreadable = True
+            if any(e.record["uuid"] == uuid for e in self.journal.scan().records):
+                return True
+            return None if unreadable else False
 
     def products(self) -> list[dict[str, Any]] | None:
         """The catalog rows, or None when the database cannot be read."""

@@ -59,9 +59,12 @@ class CheckoutScreen(TillScreen):
     def on_mount(self) -> None:
         self.query_one(EntryLine).focus()
         self.show_cart(select_last=True)
-        if self.app.till.restored:
+        if self.app.till.restored_unverified:
+            self.say("Sale in progress restored, but the database cannot be read: it MAY ALREADY BE PAID. "
+                     "Check the customer's receipt (Ctrl+E) before taking payment.", error=True)
+        elif self.app.till.restored:
             self.say("The sale in progress was restored after a restart.")
-            self.app.till.restored = False
+        self.app.till.restored = self.app.till.restored_unverified = False
 
     def on_resize(self) -> None:
         self.query_one("#cart-header", Static).update(header(self.query_one(CartView).size.width))
