@@ -3,7 +3,7 @@ printed, reprinted, or handed over on screen (the customer photographs the recei
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -12,6 +12,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_pos.printing.screen import screen_lines
+from tui_pos.ui.screens.dialogs import AskScreen
 
 
 class ReceiptScreen(ModalScreen[None]):
@@ -32,11 +33,14 @@ class ReceiptScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+
 class UnprintedScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("enter,p", "reprint", "Reprint", id="unprinted.reprint"),
-        Binding("s", "show", "On screen", id="unprinted.show"),
-        Binding("c", "confirm", "Handed over", id="unprinted.confirm"),
+        # priority: the focused list would otherwise take the letters (type-to-search)
+        Binding("enter,p", "reprint", "Reprint", id="unprinted.reprint", priority=True),
+        Binding("s", "show", "On screen", id="unprinted.show", priority=True),
+        Binding("c", "confirm", "Handed over", id="unprinted.confirm", priority=True),
+        Binding("n", "by_number", "Any receipt", id="unprinted.by_number", priority=True),
         Binding("escape", "close", "Back", id="unprinted.close"),
     ]
 
@@ -45,7 +49,7 @@ class UnprintedScreen(ModalScreen[None]):
             yield Label("Paid, receipt not printed")
             yield OptionList(id="unprinted-list")
             yield Static("", id="unprinted-message")
-            yield Label("Enter/P: print a copy   S: show on screen   C: receipt handed over   Esc: back",
+            yield Label("Enter/P: print a copy  S: on screen  C: handed over  N: any receipt by number  Esc: back",
                         classes="hint")
 
     def on_mount(self) -> None:
@@ -72,10 +76,6 @@ class UnprintedScreen(ModalScreen[None]):
         if listing.highlighted is None:
             return None
         return listing.get_option_at_index(listing.highlighted).id
-
-    @on(OptionList.OptionSelected)
-    def chosen(self) -> None:
-        self.action_reprint()
 
     def action_reprint(self) -> None:
         receipt = self.selected()
@@ -107,3 +107,13 @@ class UnprintedScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_by_number(self) -> None:
+        """Reprint any receipt (marked COPY), e.g. T1-000123 or a scanned receipt QR code."""
+        def entered(text: str | None) -> None:
+            receipt = (text or "").split()[0].upper() if text and text.split() else ""
+            if receipt:
+                self.say(f"Printing a copy of {receipt}...")
+                self.reprint(receipt)
+
+        self.app.push_screen(AskScreen("Receipt number (or scan its QR code):", "T1-000123"), entered)
