@@ -12,6 +12,7 @@ from pathlib import Path
 from tui_pos.printing.transports import PrinterUnavailable, Transport
 
 from .escpos_decode import decode
+from .usb_emulator.status_bytes import status_byte
 
 
 class FakePrinter(Transport):
@@ -58,14 +59,7 @@ class FakePrinter(Transport):
         self.is_open = False
 
     def _status(self, n: int) -> int:
-        b = 0x12
-        if n == 1 and not self.online:
-            b |= 0x08
-        elif n == 2:
-            b |= (0x04 if self.cover_open else 0) | (0x20 if self.paper == "out" else 0)
-        elif n == 4:
-            b |= {"ok": 0, "near_end": 0x0C, "out": 0x6C}[self.paper]
-        return b
+        return status_byte(n, self.online, self.cover_open, self.paper)
 
     def write_chunk(self, chunk: bytes, timeout_s: float) -> int:
         if not self.present:

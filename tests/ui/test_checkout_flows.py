@@ -756,3 +756,29 @@ async def test_any_receipt_can_be_reprinted_by_number_from_the_receipts_screen(p
     assert (await reprint("T1-999999")) == "T1-999999: not printed - no sale with receipt number T1-999999"
     known = await reprint(paid.sale.receipt)
     assert known.startswith(f"{paid.sale.receipt}: not printed - ") and "no sale" not in known
+
+
+async def test_a_sale_in_progress_that_cannot_be_saved_is_flagged_on_screen(pilot: Pilot) -> None:
+    """If the cart cannot be saved anywhere (a crash would lose it), the cashier sees it at once;
+    the warning goes when saving works again. Slot files replaced by directories make every save fail."""
+    till = till_of(pilot)
+    dirs = [till.config.data_dir, *till.config.storage.journal_dirs]
+    blockers = [d / f"cart.json.{slot}" for d in dirs for slot in (0, 1)]
+    for blocker in blockers:
+        if blocker.exists():
+            blocker.unlink()
+        blocker.mkdir()
+    await type_text(pilot, COLA, "enter")
+    await wait_for(pilot, lambda: len(till.cart.lines) == 1)
+    assert "SALE IN PROGRESS NOT SAVED" in screen_text(pilot, "#details")
+
+    for blocker in blockers:
+        blocker.rmdir()
+    await type_text(pilot, WATER, "enter")
+    await wait_for(pilot, lambda: len(till.cart.lines) == 2)
+    assert "NOT SAVED" not in screen_text(pilot, "#details")
+    reopened = Till.open(till.config, cashier="t", replay=False)
+    try:
+        assert reopened.cart.uuid == till.cart.uuid  # saved again
+    finally:
+        reopened.close()

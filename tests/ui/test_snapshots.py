@@ -33,6 +33,7 @@ from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
 from tui_pos.ui.screens.pickers import HelpScreen, LookupScreen
 from tui_pos.ui.screens.tender import TenderScreen
 from tui_pos.ui.widgets import status_bar
+from tui_pos.ui.widgets.big_amount import BigAmount
 
 SIZE = (80, 24)
 THEMES = ["default", "console"]
@@ -222,8 +223,14 @@ def test_checkout_shows_hand_computed_figures_in_aligned_columns(make_app) -> No
     Tax included, rounded once per line (README): 7.00*13/113 = 0.805 -> 0.81; 4.05*9/109 = 0.334 -> 0.33;
     6.00*13/113 = 0.690 -> 0.69; 45.00*13/113 = 5.177 -> 5.18; sum 7.01.
     Chinese names are two cells wide: Qty/Price/Total must still end in the header's columns."""
-    text = asyncio.run(screen_text(make_app("default"), sale_with_lines))
-    assert "TOTAL ￥" in text  # the amount is drawn in large digits; the figures below are plain text
+    shown: list[str] = []
+
+    async def reach(pilot) -> None:
+        await sale_with_lines(pilot)
+        shown.append(pilot.app.screen.query_one(BigAmount).plain)  # drawn in large digits on screen
+
+    text = asyncio.run(screen_text(make_app("default"), reach))
+    assert shown == ["TOTAL ￥62.05"] and "TOTAL ￥" in text
     assert "Discount 0.45" in text and "Tax 7.01" in text
     lines = text.splitlines()
     header = next(line for line in lines if "Qty" in line and "Total" in line)

@@ -66,7 +66,6 @@ class Totals:
     discount: int  # line + order discounts
     tax: int
     total: int
-    tax_by_rate: tuple[tuple[int, int, int], ...]  # (rate_bp, taxable base excl. tax, tax)
 
 
 def allocate(amount: int, weights: Sequence[int]) -> list[int]:
@@ -93,7 +92,6 @@ def price(lines: Sequence[LineInput], order_discount: Discount | None, tax_inclu
     order_off_total = order_discount.amount_off(sum(after_line)) if order_discount else 0
     order_off = allocate(order_off_total, after_line)
     priced = []
-    by_rate: dict[int, list[int]] = {}
     for line, g, loff, ooff, base in zip(lines, gross, line_off, order_off, after_line):
         net = base - ooff
         if tax_included:
@@ -103,15 +101,10 @@ def price(lines: Sequence[LineInput], order_discount: Discount | None, tax_inclu
             tax = round_half_up(net * line.rate_bp, 10000)
             total = net + tax
         priced.append(PricedLine(g, loff, ooff, tax, total))
-        if not line.voided:
-            bucket = by_rate.setdefault(line.rate_bp, [0, 0])
-            bucket[0] += total - tax
-            bucket[1] += tax
     return Totals(
         lines=tuple(priced),
         gross=sum(gross),
         discount=sum(line_off) + order_off_total,
         tax=sum(p.tax for p in priced),
         total=sum(p.total for p in priced),
-        tax_by_rate=tuple((rate, base, tax) for rate, (base, tax) in sorted(by_rate.items())),
     )

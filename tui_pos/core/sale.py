@@ -7,7 +7,7 @@ journal lines carry it, replay reads it back. Amounts are ints of minor units.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from tui_pos.core.cart import Cart
 from tui_pos.core.pricing import Totals
@@ -63,6 +63,18 @@ class Sale:
 _SALE_FIELDS = tuple(f.name for f in fields(Sale))
 _LINE_FIELDS = tuple(f.name for f in fields(SaleLine))
 _TENDER_FIELDS = tuple(f.name for f in fields(Tender))
+
+
+def tax_summary(lines: Iterable[Mapping[str, Any]]) -> list[tuple[str, int, int, int]]:
+    """(tax code, rate in basis points, taxable amount excl. tax, tax) per rate over a sale
+    record's lines, voided ones left out: what the receipt prints; it adds up to the total."""
+    by_rate: dict[tuple[str, int], list[int]] = {}
+    for line in lines:
+        if not line["voided"]:
+            bucket = by_rate.setdefault((line["tax_code"], line["rate_bp"]), [0, 0])
+            bucket[0] += line["total"] - line["tax"]
+            bucket[1] += line["tax"]
+    return [(code, rate, net, tax) for (code, rate), (net, tax) in sorted(by_rate.items())]
 
 
 def receipt_number(till_id: str, seq: int) -> str:

@@ -219,9 +219,6 @@ class Till:
         self.user, self.cashier = user, user.name
         return user
 
-    def logout(self) -> None:
-        self.user = None
-
     def approve(self, name: str, pin: str, action: str) -> Approval:
         """A manager's PIN turns into an Approval for one kind of action."""
         manager = authenticate(self._user_rows(), name, pin)

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Union
 
 from tui_pos.config import Config
 from tui_pos.core.money import Currency, format_bp
+from tui_pos.core.sale import tax_summary
 from tui_pos.printing.text import fold, pad_between, width, wrap
 
 COLUMNS_BY_PAPER = {58: 32, 80: 48}  # Font A; the TM-T88 family has 42 on 80 mm (set columns)
@@ -174,13 +175,8 @@ def receipt_layout(sale: Mapping[str, Any], options: ReceiptOptions, *, copy: bo
         b.pair("Change", fmt(sale["change"]), bold=True)
     b.rule()
 
-    by_rate: dict[tuple[str, int], list[int]] = {}
-    for line in sold:
-        bucket = by_rate.setdefault((line["tax_code"], line["rate_bp"]), [0, 0])
-        bucket[0] += line["total"] - line["tax"]
-        bucket[1] += line["tax"]
     b.text("Tax included" if sale["tax_included"] else "Tax")
-    for (code, rate_bp), (net, tax) in sorted(by_rate.items()):
+    for code, rate_bp, net, tax in tax_summary(sale["lines"]):
         b.pair(f"  {code} {format_bp(rate_bp)} on {fmt(net)}", fmt(tax))
 
     payload = qr_payload(o.qr, sale, o.currency) if o.qr else ""

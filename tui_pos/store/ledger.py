@@ -64,6 +64,7 @@ class _Health:
     refused: bool = False  # the last commit was refused by every store
     backlog: int = 0
     last_error: str = ""
+    quarantined: int | None = None  # journal lines set aside; None until counted
 
 
 def _is_corrupt(err: sqlite3.Error) -> bool:
@@ -225,6 +226,7 @@ class Ledger:
             bad = scan.bad + rejected
             try:
                 self.journal.quarantine(bad)
+                self._health.quarantined = None
                 retired = self.journal.retire(scan.files)
             except OSError as err:
                 return ReplayResult(inserted, skipped, 0, 0, 0, f"replayed, but could not retire files: {err}")
@@ -290,7 +292,9 @@ class Ledger:
         with self._lock:
             h = self._health
             mode: StorageMode = "failing" if h.refused else "degraded" if h.backlog or not h.sqlite_ok else "ok"
-            return StorageState(mode, h.backlog, len(self.journal.quarantined()), h.last_error)
+            if h.quarantined is None:  # read once; only a replay changes it
+                h.quarantined = len(self.journal.quarantined())
+            return StorageState(mode, h.backlog, h.quarantined, h.last_error)
 
     def next_seq(self, till_id: str) -> int:
         """The next receipt sequence: after the highest in SQLite and in every journal file."""
@@ -341,18 +345,16 @@ class Ledger:
 
     def products(self) -> list[dict[str, Any]] | None:
         """The catalog rows, or None when the database cannot be read."""
-        with self._lock:
-            try:
-                return db.load_products(self.connection())
-            except sqlite3.Error:
-                self._drop_connection()
-                return None
+        return self._read_or_none(db.load_products)
 
     def users(self) -> list[dict[str, Any]] | None:
         """The user rows (with PIN hashes), or None when the database cannot be read."""
+        return self._read_or_none(db.load_users)
+
+    def _read_or_none(self, query: Callable[[sqlite3.Connection], list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
         with self._lock:
             try:
-                return db.load_users(self.connection())
+                return query(self.connection())
             except sqlite3.Error:
                 self._drop_connection()
                 return None

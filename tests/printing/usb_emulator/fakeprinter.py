@@ -17,6 +17,7 @@ import gi
 
 gi.require_version("UMockdev", "1.0")
 from gi.repository import UMockdev  # noqa: E402
+from status_bytes import status_byte  # noqa: E402 (beside this file, as harness.py imports us)
 
 # usbdevfs ioctl numbers (_IOC nr field, type 'U')
 NR = {0: "CONTROL", 2: "BULK", 3: "RESETEP", 4: "SETINTERFACE", 5: "SETCONFIGURATION",
@@ -96,14 +97,7 @@ class FakeEscposPrinter:
 
     # ---- ESC/POS side -------------------------------------------------
     def _status_byte(self, n):
-        b = 0x12
-        if n == 1 and not self.online:
-            b |= 0x08
-        elif n == 2:
-            b |= (0x04 if self.cover_open else 0) | (0x20 if self.paper == "out" else 0)
-        elif n == 4:
-            b |= {"ok": 0, "near_end": 0x0C, "out": 0x6C}[self.paper]
-        return b
+        return status_byte(n, self.online, self.cover_open, self.paper)
 
     def _consume(self, data):
         self.received += data

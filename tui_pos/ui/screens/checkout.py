@@ -85,9 +85,11 @@ class CheckoutScreen(TillScreen):
         self.query_one(CartView).show(rows, select_last)
         items = sum(line.qty for line in cart.active_lines)
         paid = sum(t.amount for t in cart.tenders)
-        self.query_one("#details", Static).update(
-            f"Items {items}   Discount {fmt(totals.discount)}   Tax {fmt(totals.tax)}"
-            + (f"\nPaid so far {fmt(paid)}" if paid else ""), layout=False)  # fixed size: #summary
+        details = Text(f"Items {items}   Discount {fmt(totals.discount)}   Tax {fmt(totals.tax)}"
+                       + (f"\nPaid so far {fmt(paid)}" if paid else ""))
+        if till.cart_save_error:  # the sale is in memory only: a crash now would lose it
+            details.append("\nSALE IN PROGRESS NOT SAVED", style="bold red")
+        self.query_one("#details", Static).update(details, layout=False)  # fixed size: #summary
         self.query_one(BigAmount).show("TOTAL", till.currency.symbol, fmt(totals.total))
 
     def show_paid(self, paid: Paid) -> None:
