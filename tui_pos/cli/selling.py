@@ -1,77 +1,18 @@
-"""The command line: a thin click layer over the core, `--json` on every command."""
+"""Selling from the command line: init, status, replay, catalog import, sell, sales."""
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import click
 
-from tui_pos.config import CONFIG_NAME, ConfigError, Config, load_config, resolve_data_dir
-from tui_pos.core.errors import BadInput, PosError
+from tui_pos.cli.base import emit, json_option, main, open_till, shop_config
+from tui_pos.config import Config
+from tui_pos.core.errors import BadInput
 from tui_pos.core.money import Currency
 from tui_pos.core.tender import TENDER_KINDS, Tender
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-
-
-def emit(as_json: bool, data: Any, human: Callable[[], str]) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else human())
-
-
-def fail(message: str, code: int = 1) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
-
-
-class PosGroup(click.Group):
-    """Bad input of any kind (PosError, ConfigError, a click usage error) is one line on stderr
-    and exit status 1, never a traceback or a usage screen."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().main(*args, standalone_mode=False, **kwargs)
-        except (PosError, ConfigError) as err:
-            fail(str(err))
-        except click.exceptions.Abort:
-            fail("aborted")
-        except click.ClickException as err:
-            fail(f"{err.format_message()} (see --help)")
-
-
-@click.group(cls=PosGroup, invoke_without_command=True)
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="TUI_POS_DATA_DIR",
-              help="Data directory (default: $TUI_POS_DATA_DIR, else the user data directory).")
-@click.version_option(package_name="tui-pos")
-@click.pass_context
-def main(ctx: click.Context, data_dir: Path | None) -> None:
-    """tui-pos: a point-of-sale till for the terminal. With no command, starts the till."""
-    os.umask(0o077)  # every file we create (database, WAL, journal) is 0600, directories 0700
-    ctx.obj = resolve_data_dir(data_dir)
-    if ctx.invoked_subcommand is None:
-        os.environ.setdefault("ESCDELAY", "25")  # read by Textual at import: Esc must not lag
-        from tui_pos.ui.app import PosApp
-
-        till = open_till(ctx)
-        PosApp(till).run()
-
-
-def shop_config(ctx: click.Context) -> Config:
-    data_dir: Path = ctx.obj
-    if not (data_dir / CONFIG_NAME).exists():
-        raise BadInput(f"no shop in {data_dir}: run 'tui-pos init --demo' (or 'tui-pos init') first")
-    return load_config(data_dir)
-
-
-def open_till(ctx: click.Context, cashier: str = "", replay: bool = True, keep_cart: bool = True):
-    from tui_pos.core.till import Till
-
-    till = Till.open(shop_config(ctx), cashier=cashier, replay=replay, keep_cart=keep_cart)
-    ctx.call_on_close(till.close)
-    return till
 
 
 @main.command()
@@ -236,95 +177,3 @@ def sales(ctx: click.Context, since: str | None, as_json: bool) -> None:
                    "sales the database holds may be missing from this list", err=True)
     emit(as_json, rows, lambda: "\n".join(f"{r['receipt']}  {r['completed_at']}  {r['total']:>10}  {r['stored']}"
                                           for r in rows) or "No sales.")
-
-
-@main.group()
-def printer() -> None:
-    """Receipt printers ([printer] in config.toml)."""
-
-
-@printer.command("list")
-@json_option
-def printer_list(as_json: bool) -> None:
-    """ESC/POS printers on USB, with the connection string for config.toml."""
-    from tui_pos.printing.commands import list_printers
-
-    data = list_printers()
-    emit(as_json, data, lambda: "\n".join(
-        [f"{p['connection']}  {p['manufacturer']} {p['product']}  (bus {p['bus']} address {p['address']}, "
-         f"out {p['out_ep']}, in {p['in_ep']})" for p in data["usb"]] + [f"lp:{path}" for path in data["lp"]]
-        + ([f"Error: {data['error']}"] if data["error"] else [])) or "No printer found.")
-
-
-@printer.command("test")
-@json_option
-@click.pass_context
-def printer_test(ctx: click.Context, as_json: bool) -> None:
-    """Print a test page and report the printer's status."""
-    from tui_pos.printing.commands import print_test_page
-
-    data = print_test_page(shop_config(ctx))
-    emit(as_json, data, lambda: f"{data['connection']}: {data['status_text']}; test page "
-         + ("printed" if data["printed"] else f"NOT printed ({data['error']})"))
-    if not data["printed"]:
-        sys.exit(1)
-
-
-@main.group(invoke_without_command=True)
-@click.option("--unprinted", is_flag=True, help="Paid sales whose receipt is not printed.")
-@json_option
-@click.pass_context
-def receipts(ctx: click.Context, unprinted: bool, as_json: bool) -> None:
-    """Receipts: --unprinted, reprint NUMBER, show NUMBER, confirm NUMBER."""
-    if ctx.invoked_subcommand is not None:
-        return
-    if not unprinted:
-        raise BadInput("use 'tui-pos receipts --unprinted', or reprint/show/confirm NUMBER")
-    from tui_pos.printing.commands import unprinted_rows
-
-    rows = unprinted_rows(shop_config(ctx))
-    emit(as_json, rows, lambda: "\n".join(
-        f"{r['receipt']}  {r['completed_at']}  {r['total']:>10}  {r['state']}"
-        + (f"  ref {', '.join(r['references'])}" if r["references"] else "")
-        + (f"  ({r['last_error']})" if r["last_error"] else "") for r in rows) or "Every receipt is printed.")
-
-
-@receipts.command("reprint")
-@click.argument("number")
-@json_option
-@click.pass_context
-def receipts_reprint(ctx: click.Context, number: str, as_json: bool) -> None:
-    """Print a copy of receipt NUMBER (marked COPY)."""
-    from tui_pos.printing.commands import reprint
-
-    result = reprint(shop_config(ctx), number)
-    data = {"receipt": number, "uuid": result.uuid, "state": result.state, "printed": result.printed,
-            "error": result.error}
-    emit(as_json, data, lambda: f"Copy of {number} " + ("printed" if result.printed else f"{result.state}: {result.error}"))
-    if not result.printed:
-        sys.exit(1)
-
-
-@receipts.command("show")
-@click.argument("number")
-@click.pass_context
-def receipts_show(ctx: click.Context, number: str) -> None:
-    """Show receipt NUMBER on screen, QR code included (when no printer works)."""
-    from tui_pos.printing.commands import show_receipt
-
-    lines = show_receipt(shop_config(ctx), number)
-    if lines is None:
-        raise BadInput(f"no sale with receipt number {number}")
-    click.echo("\n".join(lines))
-
-
-@receipts.command("confirm")
-@click.argument("number")
-@click.pass_context
-def receipts_confirm(ctx: click.Context, number: str) -> None:
-    """Receipt NUMBER did come out after all: take it off the unprinted list."""
-    from tui_pos.printing.commands import confirm_printed
-
-    if not confirm_printed(shop_config(ctx), number):
-        raise BadInput(f"receipt {number} is not waiting to be printed")
-    click.echo(f"Receipt {number} marked printed")

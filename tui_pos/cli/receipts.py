@@ -1,0 +1,102 @@
+"""Printers and receipts: list, test page, unprinted receipts, reprint, show, confirm."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from tui_pos.cli.base import emit, json_option, main, shop_config
+from tui_pos.core.errors import BadInput
+
+
+@main.group()
+def printer() -> None:
+    """Receipt printers ([printer] in config.toml)."""
+
+
+@printer.command("list")
+@json_option
+def printer_list(as_json: bool) -> None:
+    """ESC/POS printers on USB, with the connection string for config.toml."""
+    from tui_pos.printing.commands import list_printers
+
+    data = list_printers()
+    emit(as_json, data, lambda: "\n".join(
+        [f"{p['connection']}  {p['manufacturer']} {p['product']}  (bus {p['bus']} address {p['address']}, "
+         f"out {p['out_ep']}, in {p['in_ep']})" for p in data["usb"]] + [f"lp:{path}" for path in data["lp"]]
+        + ([f"Error: {data['error']}"] if data["error"] else [])) or "No printer found.")
+
+
+@printer.command("test")
+@json_option
+@click.pass_context
+def printer_test(ctx: click.Context, as_json: bool) -> None:
+    """Print a test page and report the printer's status."""
+    from tui_pos.printing.commands import print_test_page
+
+    data = print_test_page(shop_config(ctx))
+    emit(as_json, data, lambda: f"{data['connection']}: {data['status_text']}; test page "
+         + ("printed" if data["printed"] else f"NOT printed ({data['error']})"))
+    if not data["printed"]:
+        sys.exit(1)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--unprinted", is_flag=True, help="Paid sales whose receipt is not printed.")
+@json_option
+@click.pass_context
+def receipts(ctx: click.Context, unprinted: bool, as_json: bool) -> None:
+    """Receipts: --unprinted, reprint NUMBER, show NUMBER, confirm NUMBER."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not unprinted:
+        raise BadInput("use 'tui-pos receipts --unprinted', or reprint/show/confirm NUMBER")
+    from tui_pos.printing.commands import unprinted_rows
+
+    rows = unprinted_rows(shop_config(ctx))
+    emit(as_json, rows, lambda: "\n".join(
+        f"{r['receipt']}  {r['completed_at']}  {r['total']:>10}  {r['state']}"
+        + (f"  ref {', '.join(r['references'])}" if r["references"] else "")
+        + (f"  ({r['last_error']})" if r["last_error"] else "") for r in rows) or "Every receipt is printed.")
+
+
+@receipts.command("reprint")
+@click.argument("number")
+@json_option
+@click.pass_context
+def receipts_reprint(ctx: click.Context, number: str, as_json: bool) -> None:
+    """Print a copy of receipt NUMBER (marked COPY)."""
+    from tui_pos.printing.commands import reprint
+
+    result = reprint(shop_config(ctx), number)
+    data = {"receipt": number, "uuid": result.uuid, "state": result.state, "printed": result.printed,
+            "error": result.error}
+    emit(as_json, data, lambda: f"Copy of {number} " + ("printed" if result.printed else f"{result.state}: {result.error}"))
+    if not result.printed:
+        sys.exit(1)
+
+
+@receipts.command("show")
+@click.argument("number")
+@click.pass_context
+def receipts_show(ctx: click.Context, number: str) -> None:
+    """Show receipt NUMBER on screen, QR code included (when no printer works)."""
+    from tui_pos.printing.commands import show_receipt
+
+    lines = show_receipt(shop_config(ctx), number)
+    if lines is None:
+        raise BadInput(f"no sale with receipt number {number}")
+    click.echo("\n".join(lines))
+
+
+@receipts.command("confirm")
+@click.argument("number")
+@click.pass_context
+def receipts_confirm(ctx: click.Context, number: str) -> None:
+    """Receipt NUMBER did come out after all: take it off the unprinted list."""
+    from tui_pos.printing.commands import confirm_printed
+
+    if not confirm_printed(shop_config(ctx), number):
+        raise BadInput(f"receipt {number} is not waiting to be printed")
+    click.echo(f"Receipt {number} marked printed")
