@@ -21,12 +21,29 @@ NOODLES = "6900000000113"  # 4.50, tax B (9%)
 WEIGHED = "6900000000595"  # open price (0 in the catalog), tax B
 
 
+FLOAT = 10000  # 100.00 in the drawer when the test shop's shift opens
+
+
+def open_shift_in(data_dir: Path) -> None:
+    """Open a shift (float 100.00, by the demo cashier) in an existing shop: sales need one."""
+    till = Till.open(load_config(data_dir), cashier="demo", keep_cart=False)
+    try:
+        till.open_shift(FLOAT)
+    finally:
+        till.close()
+
+
+def open_demo_shop(data_dir: Path) -> Path:
+    """A demo shop with a shift open: ready to sell."""
+    init_shop(data_dir, demo=True)
+    open_shift_in(data_dir)
+    return data_dir
+
+
 @pytest.fixture
 def shop_dir(tmp_path: Path) -> Path:
-    """A fresh demo shop on disk."""
-    data_dir = tmp_path / "shop"
-    init_shop(data_dir, demo=True)
-    return data_dir
+    """A fresh demo shop on disk, its shift open."""
+    return open_demo_shop(tmp_path / "shop")
 
 
 @pytest.fixture

@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
+from conftest import open_demo_shop
 from tui_pos.config import CONFIG_NAME, load_config
 from tui_pos.core import till as till_module
 from tui_pos.core.errors import CartError, NotDurable
-from tui_pos.core.shop import init_shop
 from tui_pos.core.tender import Tender
 from tui_pos.core.till import Till
 from tui_pos.store import crash, db
@@ -476,7 +476,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("sm-template") / "shop"
     data_dir.mkdir(mode=0o700)
     (data_dir / CONFIG_NAME).write_text(CONFIG, encoding="utf-8")
-    init_shop(data_dir, demo=True)
+    open_demo_shop(data_dir)
     return data_dir
 
 

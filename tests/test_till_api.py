@@ -80,7 +80,7 @@ def test_every_login_failure_says_the_same_thing(shop_dir):
             with pytest.raises(LoginFailed) as refused:
                 till.login(name, pin)
             messages.add(str(refused.value))
-        assert messages == {"unknown user or wrong PIN"}
+        assert messages == {"unknown user or wrong PIN (4 more tries before a lockout)"}
         assert till.user.name == "demo" and till.cashier == "demo"
 
 

@@ -49,6 +49,38 @@ PRINTER_CONNECTION_PREFIXES = ("usb:", "lp:", "tcp:", "file:")  # besides "none"
 
 
 @dataclass(frozen=True)
+class BackupConfig:
+    """[backup]: verified copies of the database and of the journal files not yet replayed."""
+
+    destinations: tuple[Path, ...] = (Path("backups"),)  # relative paths are inside the data directory
+    keep: int = 7  # newest verified copies kept in each destination
+    every_hours: float = 24  # automatic backup period; 0 = only by hand and after each Z report
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """[alerts]: when the till raises an alert, and the optional command it is handed to."""
+
+    hook: str = ""  # shell command run with each raised or cleared alert as JSON on stdin; "" = none
+    hook_timeout_s: float = 10  # a hook still running after this is killed
+    disk_low_mb: int = 100  # free space below this in the data or a journal directory
+    backlog_max: int = 20  # this many records waiting in the journal...
+    backlog_max_minutes: float = 30  # ...or the oldest waiting longer than this: replay is not draining it
+    unprinted_max_minutes: float = 10  # a paid sale without its receipt for longer than this
+
+
+# Words that make a config.toml key's value a secret in a support bundle (see tui_pos/ops/bundle.py).
+DEFAULT_REDACT_KEYS = ("token", "secret", "password", "passwd", "key", "auth", "credential", "hook", "url")
+
+
+@dataclass(frozen=True)
+class SupportConfig:
+    """[support]: what a support bundle leaves out."""
+
+    redact_keys: tuple[str, ...] = DEFAULT_REDACT_KEYS
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path
     storage: StorageConfig
@@ -63,8 +95,17 @@ class Config:
     printer: PrinterConfig = field(default_factory=PrinterConfig)
     discount_limit: str = "10"  # percent: a bigger discount needs a manager
     quit_needs_manager: bool = True  # kiosk: leaving the till UI asks for a manager PIN
+    pin_attempts: int = 5  # wrong PINs in a row before the user is locked out for a while
+    pin_lockout_s: int = 300
+    paid_out_limit: str = "100"  # amount: a bigger paid-out needs a manager
+    z_difference_limit: str = "10"  # amount: closing a shift further over or short needs a manager
+    reasons: tuple[str, ...] = ("Damaged", "Wrong item", "Changed mind", "Price error", "Other")  # refunds, voids
+    denominations: tuple[str, ...] = ("100", "50", "20", "10", "5", "1", "0.5", "0.1")  # for counting the drawer
     theme: str = "auto"  # "auto" (console theme when TERM=linux), "default" or "console"
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, e.g. pay = "f12,ctrl+p"
+    backup: BackupConfig = field(default_factory=BackupConfig)
+    alerts: AlertConfig = field(default_factory=AlertConfig)
+    support: SupportConfig = field(default_factory=SupportConfig)
 
     @property
     def db_path(self) -> Path:
@@ -127,9 +168,18 @@ def _from_toml(data_dir: Path, raw: dict) -> Config:
         tax_rates=rates,
         discount_limit=str(till.get("discount_limit", "10")),
         quit_needs_manager=bool(till.get("quit_needs_manager", True)),
+        pin_attempts=_positive(till.get("pin_attempts", 5), "[till] pin_attempts"),
+        pin_lockout_s=_positive(till.get("pin_lockout_s", 300), "[till] pin_lockout_s"),
+        paid_out_limit=str(till.get("paid_out_limit", "100")),
+        z_difference_limit=str(till.get("z_difference_limit", "10")),
+        reasons=tuple(str(r) for r in till.get("reasons", Config.reasons)) or Config.reasons,
+        denominations=tuple(str(d) for d in shop.get("denominations", Config.denominations)),
         theme=_choice(raw.get("ui", {}).get("theme", "auto"), ("auto", "default", "console"), "[ui] theme"),
         keys={str(k): str(v) for k, v in raw.get("keys", {}).items()},
         printer=_printer_from_toml(raw.get("printer", {})),
+        backup=_backup_from_toml(data_dir, raw.get("backup", {})),
+        alerts=_alerts_from_toml(raw.get("alerts", {})),
+        support=SupportConfig(redact_keys=_words(raw.get("support", {}), "redact_keys", DEFAULT_REDACT_KEYS)),
     )
 
 
@@ -163,6 +213,60 @@ def _printer_from_toml(table: dict) -> PrinterConfig:
     )
 
 
+def _backup_from_toml(data_dir: Path, table: dict) -> BackupConfig:
+    d = BackupConfig()
+    destinations = _words(table, "destinations", tuple(str(p) for p in d.destinations))
+    if not destinations:
+        raise ValueError("[backup] destinations must name at least one directory")
+    keep = int(table.get("keep", d.keep))
+    if keep < 1:
+        raise ValueError(f"[backup] keep {keep}: keep at least 1 copy")
+    every_hours = float(table.get("every_hours", d.every_hours))
+    if every_hours < 0:
+        raise ValueError(f"[backup] every_hours {every_hours}: use 0 (no timer) or a number of hours")
+    return BackupConfig(destinations=tuple(data_dir / Path(p).expanduser() for p in destinations),
+                        keep=keep, every_hours=every_hours)
+
+
+def _alerts_from_toml(table: dict) -> AlertConfig:
+    d = AlertConfig()
+    hook = table.get("hook", d.hook)
+    if not isinstance(hook, str):
+        raise ValueError("[alerts] hook must be a command line in a string, e.g. \"/usr/local/bin/send-alert\"")
+    alerts = AlertConfig(
+        hook=hook.strip(), hook_timeout_s=float(table.get("hook_timeout_s", d.hook_timeout_s)),
+        disk_low_mb=int(table.get("disk_low_mb", d.disk_low_mb)), backlog_max=int(table.get("backlog_max", d.backlog_max)),
+        backlog_max_minutes=float(table.get("backlog_max_minutes", d.backlog_max_minutes)),
+        unprinted_max_minutes=float(table.get("unprinted_max_minutes", d.unprinted_max_minutes)),
+    )
+    if alerts.hook_timeout_s <= 0:
+        raise ValueError(f"[alerts] hook_timeout_s {alerts.hook_timeout_s}: use a number of seconds above 0")
+    for name in ("disk_low_mb", "backlog_max", "backlog_max_minutes", "unprinted_max_minutes"):
+        if getattr(alerts, name) < 0:
+            raise ValueError(f"[alerts] {name} {getattr(alerts, name)} cannot be negative")
+    return alerts
+
+
+def _words(table: dict, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A list of strings (one string is a list of one)."""
+    value = table.get(key, default)
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"{key} must be a list of strings")
+    return tuple(values)
+
+
+def default_config(data_dir: Path) -> Config:
+    """The configuration a data directory has with no config.toml (doctor uses it when the file is bad)."""
+    return _from_toml(data_dir, {})
+
+
+def _positive(value: object, name: str) -> int:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return value
+
+
 def _choice(value: object, allowed: tuple[str, ...], name: str) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
@@ -176,6 +280,11 @@ CONFIG_TEMPLATE = """\
 id = "{till_id}"                # receipt numbers are {till_id}-000001, {till_id}-000002, ...
 discount_limit = "10"           # percent: a bigger discount (or any price override) needs a manager PIN
 quit_needs_manager = true       # leaving the till UI asks for a manager PIN
+pin_attempts = 5                # wrong PINs in a row before that user is locked out ...
+pin_lockout_s = 300             # ... for this many seconds
+paid_out_limit = "100"          # a bigger paid-out needs a manager PIN
+z_difference_limit = "10"       # closing a shift more over or short than this needs a manager PIN
+reasons = ["Damaged", "Wrong item", "Changed mind", "Price error", "Other"]  # for refunds and voids
 
 [shop]
 name = "{shop_name}"
@@ -183,6 +292,7 @@ currency = "CNY"
 symbol = "￥"
 exponent = 2                    # minor units: 2 = fen/cents
 cash_rounding = "0"             # e.g. "0.10" to round cash payments to 1 jiao; "0" = none
+denominations = ["100", "50", "20", "10", "5", "1", "0.5", "0.1"]  # notes and coins, for counting the drawer
 prices_include_tax = true       # false: catalog prices are before tax
 
 [tax.rates]                     # code = percent; the catalog's tax column uses either
@@ -222,4 +332,24 @@ drawer = true                   # open the cash drawer after a cash sale
 drawer_pin = 2
 write_timeout_ms = 3000
 status_timeout_ms = 200
+
+[backup]
+# Verified copies of the database (and of journal files not yet replayed). Relative paths are
+# inside the data directory; add a second disk or a USB stick, e.g. "/media/usb/tui-pos-backups"
+# (a destination whose parent directory is missing, such as an unplugged stick, is reported, not created).
+destinations = ["backups"]
+keep = 7                        # newest copies kept in each destination
+every_hours = 24                # also after each Z report; 0 = only then and by hand (`tui-pos backup`)
+
+[alerts]
+hook = ""                       # a command run with each alert as JSON on stdin, e.g. "/usr/local/bin/forward-alert"
+hook_timeout_s = 10
+disk_low_mb = 100               # free space below this (data or journal directory)
+backlog_max = 20                # sales waiting in the journal...
+backlog_max_minutes = 30        # ...or waiting longer than this
+unprinted_max_minutes = 10      # a paid sale without its receipt for longer than this
+
+[support]
+# Values of keys whose name contains one of these words are removed from support bundles.
+redact_keys = ["token", "secret", "password", "passwd", "key", "auth", "credential", "hook", "url"]
 """

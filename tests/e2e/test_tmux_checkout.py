@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, CONSOLE_MISSING_GLYPHS, NOODLES, WATER, WEIGHED, cli_json, run_cli
+from conftest import COLA, CONSOLE_MISSING_GLYPHS, NOODLES, WATER, WEIGHED, cli_json, open_shift_in, run_cli
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
                                 reason="tmux is not installed (CI installs it: Makefile TEST_DEBS)")
@@ -82,6 +82,7 @@ def start_till(tmp_path: Path):
     def start(term: str = "screen-256color") -> tuple[TmuxTill, Path]:
         data_dir = tmp_path / f"shop-{len(tills)}"
         run_cli(data_dir, "init", "--demo")
+        open_shift_in(data_dir)
         till = TmuxTill()
         tills.append(till)
         till.start(data_dir, term)

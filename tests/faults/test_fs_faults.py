@@ -29,7 +29,7 @@ import pytest
 
 from tui_pos.store.documents import DurableDocument
 
-from conftest import COLA, NOODLES, WATER, cli_json, run_cli
+from conftest import COLA, NOODLES, WATER, cli_json, open_shift_in, run_cli
 
 pytestmark = pytest.mark.fault
 
@@ -88,6 +88,7 @@ def make_shop(data_dir: Path, journal_dir: Path) -> None:
     data_dir.mkdir(exist_ok=True)
     (data_dir / "config.toml").write_text(f"[storage]\njournal_dirs = [{json.dumps(str(journal_dir))}]\n")
     assert cli_json(data_dir, "init", "--demo")["products_imported"] == 59
+    open_shift_in(data_dir)
     assert DurableDocument("shop.json", [journal_dir]).load()["products"], "no catalog snapshot by the journal"
 
 

@@ -32,8 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import WATER, cli_json, run_cli
-from tui_pos.core.shop import init_shop
+from conftest import WATER, cli_json, open_demo_shop, run_cli
 from tui_pos.store import db as product_db
 
 HERE = Path(__file__).resolve().parent
@@ -159,7 +158,7 @@ def rig(tmp_path: Path):
 def template_shop(tmp_path_factory) -> Path:
     """One demo shop, copied fresh for every cut (init is slower than a copy)."""
     shop = tmp_path_factory.mktemp("template") / "shop"
-    init_shop(shop, demo=True)
+    open_demo_shop(shop)
     return shop
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tui_pos.core.shop import init_shop
+from conftest import open_demo_shop
 
 
 @pytest.fixture(scope="session")
 def demo_shop_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "shop"
-    init_shop(path, demo=True)
+    open_demo_shop(path)
     return path
 
 

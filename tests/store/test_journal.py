@@ -74,7 +74,7 @@ def _reencoded_without_uuid() -> bytes:
     (lambda line: line.replace("可口可乐".encode(), "百事可乐".encode()), "checksum mismatch"),
     (lambda line: b"v2" + line[2:], "not a journal line"),
     (lambda line: b"garbage", "not a journal line"),
-    (lambda line: _reencoded_without_uuid(), "no sale uuid"),
+    (lambda line: _reencoded_without_uuid(), "no record uuid"),
 ])
 def test_decode_rejects_damaged_lines(damage, reason):
     """Any change to a line is detected and said plainly, never decoded into a wrong sale."""

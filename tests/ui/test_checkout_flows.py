@@ -23,10 +23,9 @@ from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
-from conftest import (COLA, NOODLES, WATER, cli_json, database_write_locked, journal_dir_replaced_by_a_file,
+from conftest import (COLA, NOODLES, WATER, cli_json, database_write_locked, journal_dir_replaced_by_a_file, open_demo_shop,
                       set_config)
 from tui_pos.config import load_config
-from tui_pos.core.shop import init_shop
 from tui_pos.core.tender import Tender
 from tui_pos.core.till import Till
 from tui_pos.core.users import hash_pin
@@ -68,7 +67,7 @@ async def running(shop_dir: Path, user: str | None = "demo", pin: str = "1234"):
 @pytest.fixture(scope="session")
 def demo_shop_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("template") / "shop"
-    init_shop(data_dir, demo=True)
+    open_demo_shop(data_dir)
     return data_dir
 
 

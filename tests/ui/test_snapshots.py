@@ -23,9 +23,8 @@ from rich.cells import cell_len
 from textual import events
 from textual.scrollbar import ScrollBar
 
-from conftest import COLA, CONSOLE_MISSING_GLYPHS, NOODLES, set_config
+from conftest import COLA, CONSOLE_MISSING_GLYPHS, NOODLES, open_demo_shop, set_config
 from tui_pos.config import load_config
-from tui_pos.core.shop import init_shop
 from tui_pos.core.till import Till
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.checkout import CheckoutScreen
@@ -57,7 +56,7 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     def make(theme: str) -> PosApp:
         data_dir = tmp_path / f"shop-{theme}"
-        init_shop(data_dir, demo=True)
+        open_demo_shop(data_dir)
         set_config(data_dir, "ui", "theme", f'"{theme}"')
         till = Till.open(load_config(data_dir), cashier="")
         tills.append(till)

@@ -1,8 +1,12 @@
 """The command line: a thin click layer over the core, `--json` on every command.
 
-Each module registers its commands on the root group `main` (defined in base.py)."""
+Each module registers its commands on the root group `main` (defined in base.py); importing it
+is enough. One import per line, so that adding a module touches one line.
+"""
 
-from tui_pos.cli import receipts, selling  # noqa: F401 - importing registers the commands
+from tui_pos.cli import receipts  # noqa: F401
+from tui_pos.cli import reports  # noqa: F401
+from tui_pos.cli import selling  # noqa: F401
 from tui_pos.cli.base import main
 
 __all__ = ["main"]

@@ -50,6 +50,11 @@ class Sale:
     rounding: int
     paid: int
     change: int
+    kind: str = "sale"  # or "refund" / "void": negative amounts, linked to the original sale
+    original_uuid: str | None = None
+    shift_uuid: str | None = None
+    reason: str | None = None  # why a refund or void was made
+    approved_by: str | None = None  # the manager who approved a refund or void
 
     def to_record(self) -> dict[str, Any]:
         # Field by field, not dataclasses.asdict: every value is a str, int or bool, so there is
@@ -93,6 +98,7 @@ def build_sale(
     completed_at: str,
     currency: str,
     tax_included: bool,
+    shift_uuid: str | None = None,
 ) -> Sale:
     lines = tuple(
         SaleLine(
@@ -130,4 +136,5 @@ def build_sale(
         rounding=settlement.rounding,
         paid=settlement.paid,
         change=settlement.change,
+        shift_uuid=shift_uuid,
     )

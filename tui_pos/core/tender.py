@@ -14,7 +14,8 @@ TENDER_KINDS: tuple[TenderKind, ...] = ("cash", "card", "mobile")
 
 @dataclass(frozen=True)
 class Tender:
-    """One payment. Card and mobile carry the external reference (e.g. the WeChat/Alipay number)."""
+    """One payment. Card and mobile carry the external reference (e.g. the WeChat/Alipay number).
+    A refund's tenders are money paid back: negative amounts (sales take only positive ones)."""
 
     kind: TenderKind
     amount: int
@@ -23,10 +24,17 @@ class Tender:
     def __post_init__(self) -> None:
         if self.kind not in TENDER_KINDS:
             raise TenderError(f"unknown tender '{self.kind}' (use cash, card or mobile)")
-        if self.amount <= 0:
+        if self.amount == 0:
             raise TenderError("a tender amount must be more than zero")
         if self.kind == "mobile" and not self.reference.strip():
             raise TenderError("a mobile payment needs its transaction number")
+
+
+def require_taken(tender: Tender) -> Tender:
+    """A tender a sale takes is money received: more than zero."""
+    if tender.amount <= 0:
+        raise TenderError("a tender amount must be more than zero")
+    return tender
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,8 @@ def settle(total: int, tenders: Sequence[Tender], cash_step: int, currency: Curr
     Non-cash tenders may not exceed what is due (nobody gives change on a card). The cash part of
     the total is rounded to cash_step only when cash is tendered.
     """
+    for tender in tenders:
+        require_taken(tender)
     non_cash = sum(t.amount for t in tenders if t.kind != "cash")
     cash = sum(t.amount for t in tenders if t.kind == "cash")
     if non_cash > total:

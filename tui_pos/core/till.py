@@ -13,12 +13,15 @@ from tui_pos.config import Config
 from tui_pos.core.background import BackgroundReplay
 from tui_pos.core.cart import Cart
 from tui_pos.core.catalog import Catalog, Product, TaxRate
-from tui_pos.core.errors import CartError, NotDurable, TenderError
+from tui_pos.core.errors import BadInput, CartError, NotDurable, StorageError, TenderError
 from tui_pos.core.money import Currency, format_bp, percent_to_bp, round_to_step
 from tui_pos.core.pricing import Discount
+from tui_pos.core.refund import Refundable, build_reversal, refund_lines, refundable
 from tui_pos.core.sale import Sale, build_sale
-from tui_pos.core.tender import Tender, settle
-from tui_pos.core.users import Approval, ApprovalRequired, LoginFailed, User, authenticate
+from tui_pos.core.shift import ShiftReport, shift_report
+from tui_pos.core.tender import Tender, require_taken, settle
+from tui_pos.core.users import Approval, ApprovalRequired, LoginFailed, PinLockout, User, authenticate
+from tui_pos.store.audit import event_record
 from tui_pos.store.documents import DocumentFailed, DurableDocument
 from tui_pos.store.journal import Journal
 from tui_pos.store.ledger import Ledger, ReplayResult, StorageFailed, StorageState, Stored
@@ -26,6 +29,8 @@ from tui_pos.store.ledger import Ledger, ReplayResult, StorageFailed, StorageSta
 CART_DOCUMENT = "cart.json"
 HELD_DOCUMENT = "held.json"
 SHOP_SNAPSHOT = "shop.json"  # catalog and users, beside the journal: sell and log in without SQLite
+SHIFT_DOCUMENT = "shift.json"  # the open shift, for when the database cannot say
+LOCKOUT_DOCUMENT = "lockout.json"  # wrong PINs in a row, per user, shared by every process
 
 
 def utc_now() -> str:
@@ -106,6 +111,10 @@ class Till:
         self.restored = False
         self.restored_unverified = False  # restored while the database could not say whether it was paid
         self.cart = self._restore_cart()
+        self._shift_doc = DurableDocument(SHIFT_DOCUMENT, [config.data_dir, *config.storage.journal_dirs])
+        self.shift = self._load_shift()
+        self.lockout = PinLockout(DurableDocument(LOCKOUT_DOCUMENT, [config.data_dir]), config.pin_attempts,
+                                  config.pin_lockout_s)
 
     @classmethod
     def open(cls, config: Config, cashier: str, replay: bool = True, keep_cart: bool = True) -> Till:
@@ -174,32 +183,49 @@ class Till:
 
     def set_price(self, line_id: int, unit_price: int, approval: Approval | None = None) -> Cart:
         """Price override: always a manager's decision."""
-        self._require(approval, "price_override", "changing a price needs a manager")
         if unit_price < 0:
             raise CartError("a price cannot be negative")
-        return self._set_cart(self.cart.set_price(line_id, unit_price))
+        line = self.cart.line(line_id)
+        manager = self._require(approval, "price_override", "changing a price needs a manager")
+        cart = self._set_cart(self.cart.set_price(line_id, unit_price))
+        self._audit("price_override", manager, subject=line.barcode, amount=unit_price,
+                    detail={"sale": cart.uuid, "line": line_id, "was": line.unit_price})
+        return cart
 
     def discount_line(self, line_id: int, discount: Discount | None, approval: Approval | None = None) -> Cart:
         line = self.cart.line(line_id)
-        self._check_discount(discount, line.unit_price * line.qty, approval)
-        return self._set_cart(self.cart.discount_line(line_id, discount))
+        manager = self._check_discount(discount, line.unit_price * line.qty, approval)
+        cart = self._set_cart(self.cart.discount_line(line_id, discount))
+        self._audit_discount(manager, discount, cart, line_id)
+        return cart
 
     def discount_order(self, discount: Discount | None, approval: Approval | None = None) -> Cart:
         base = self.cart.totals(self.config.prices_include_tax).total
-        self._check_discount(discount, base, approval)
-        return self._set_cart(self.cart.discount_order(discount))
+        manager = self._check_discount(discount, base, approval)
+        cart = self._set_cart(self.cart.discount_order(discount))
+        self._audit_discount(manager, discount, cart, None)
+        return cart
 
-    def _check_discount(self, discount: Discount | None, base: int, approval: Approval | None) -> None:
+    def _check_discount(self, discount: Discount | None, base: int, approval: Approval | None) -> str | None:
+        """The approving manager of a discount over the limit (None: within the limit)."""
         if discount is None:
-            return
+            return None
         limit = self.discount_limit_bp
         too_big = discount.value > limit if discount.kind == "percent" else discount.amount_off(base) * 10000 > base * limit
         if too_big:
-            self._require(approval, "discount", f"a discount over {format_bp(limit)} needs a manager")
+            return self._require(approval, "discount", f"a discount over {format_bp(limit)} needs a manager")
+        return None
 
-    def no_sale(self, approval: Approval | None = None) -> None:
+    def _audit_discount(self, manager: str | None, discount: Discount | None, cart: Cart, line_id: int | None) -> None:
+        if manager is not None and discount is not None:
+            self._audit("discount_approval", manager, subject=f"line {line_id}" if line_id else "order",
+                        amount=discount.value, detail={"sale": cart.uuid, "kind": discount.kind})
+
+    def no_sale(self, approval: Approval | None = None, reason: str = "") -> None:
         """Opening the cash drawer without a sale needs a manager (the caller then kicks it)."""
-        self._require(approval, "no_sale", "opening the drawer without a sale needs a manager")
+        manager = self._require(approval, "no_sale", "opening the drawer without a sale needs a manager")
+        self._audit("no_sale", manager, subject=reason or None, required=True,
+                    detail={"shift": self.shift["uuid"] if self.shift else None})
 
     # -- people -----------------------------------------------------------------------------
     def _user_rows(self) -> list[dict[str, Any]]:
@@ -210,29 +236,59 @@ class Till:
         return rows
 
     def check_pin(self, name: str, pin: str) -> User:
-        """Whose name and PIN these are (LoginFailed if nobody's), without logging them in."""
-        return authenticate(self._user_rows(), name, pin)
+        """Whose name and PIN these are (LoginFailed if nobody's), without logging them in.
+        Wrong PINs in a row lock that name out for a while; each failure is audited."""
+        self.lockout.refuse_if_locked(name, self._now())
+        try:
+            user = authenticate(self._user_rows(), name, pin)
+        except LoginFailed as err:
+            left = self.lockout.failed(name, self._now())
+            self._audit("login_failed", None, actor=name.strip()[:40] or "?", subject=None)
+            raise LoginFailed(f"{err}" + (f" ({left} more tries before a lockout)" if left else
+                                          f"; {name.strip()} is locked for {self.config.pin_lockout_s // 60 or 1} min"))
+        self.lockout.succeeded(user.name)
+        return user
 
     def login(self, name: str, pin: str) -> User:
         """Check the PIN (slow on purpose: run it off the UI thread) and make this user the cashier."""
         user = self.check_pin(name, pin)
         self.user, self.cashier = user, user.name
+        self._audit("login", None)
         return user
 
-    def approve(self, name: str, pin: str, action: str) -> Approval:
-        """A manager's PIN turns into an Approval for one kind of action."""
-        manager = authenticate(self._user_rows(), name, pin)
+    def approve(self, name: str, pin: str, action: str, reason: str = "") -> Approval:
+        """A manager's PIN turns into an Approval for one kind of action, used once."""
+        manager = self.check_pin(name, pin)
         if not manager.is_manager:
             raise LoginFailed(f"{manager.name} is not a manager")
-        approval = Approval(manager.name, action)
+        approval = Approval(manager.name, action, reason)
         self._issued.add(approval.token)
         return approval
 
-    def _require(self, approval: Approval | None, action: str, message: str) -> None:
+    def _require(self, approval: Approval | None, action: str, message: str) -> str:
+        """The manager who allows this action: the one logged in, or the one who approved it
+        (the approval is used up). ApprovalRequired otherwise."""
         if self.user is not None and self.user.is_manager:
-            return
+            return self.user.name
         if approval is None or approval.action != action or approval.token not in self._issued:
             raise ApprovalRequired(action, message)
+        self._issued.discard(approval.token)
+        return approval.manager
+
+    def _now(self) -> datetime:
+        return datetime.fromisoformat(self.clock())
+
+    def _audit(self, action: str, approved_by: str | None, *, actor: str | None = None, subject: str | None = None,
+               amount: int | None = None, detail: dict[str, Any] | None = None, required: bool = False) -> None:
+        """Append an audit event. required: the operation must not go ahead unrecorded (StorageError);
+        otherwise (logins) a failure to record is not a reason to stop the till."""
+        record = event_record(self.config.till_id, action, actor or self.cashier or None, subject=subject,
+                              amount=amount, approved_by=approved_by, detail=detail, at=self.clock())
+        try:
+            self.ledger.commit(record)
+        except StorageFailed as err:
+            if required:
+                raise StorageError(f"not done: it could not be recorded ({err})") from None
 
     # -- held sales ---------------------------------------------------------------------------
     def _held_records(self) -> list[dict[str, Any]]:
@@ -273,6 +329,18 @@ class Till:
         self._save_held([h for h in held if h is not entry])
         return cart
 
+    def delete_held(self, uuid: str, approval: Approval | None = None) -> None:
+        """Throw a held sale away: a manager's decision, audited."""
+        held = self._held_records()
+        entry = next((h for h in held if h["cart"]["uuid"] == uuid), None)
+        if entry is None:
+            raise CartError("that held sale is no longer there")
+        manager = self._require(approval, "delete_held", "deleting a held sale needs a manager")
+        cart = Cart.from_record(entry["cart"])
+        self._audit("delete_held", manager, subject=uuid, amount=cart.totals(self.config.prices_include_tax).total,
+                    detail={"held_by": entry["cashier"], "lines": len(cart.active_lines)}, required=True)
+        self._save_held([h for h in held if h is not entry])
+
     def cancel(self) -> None:
         """Abandon the sale in progress (the UI confirms first)."""
         if self._pending is not None:
@@ -294,6 +362,7 @@ class Till:
         """Record a payment taken (saved with the sale in progress before anything else happens)."""
         if self.cart.is_empty:
             raise CartError("the sale is empty: scan an item first")
+        require_taken(tender)
         non_cash = sum(t.amount for t in self.cart.tenders + (tender,) if t.kind != "cash")
         if non_cash > self.cart.totals(self.config.prices_include_tax).total:
             raise TenderError("card and mobile payments would be more than the total; no change is given on them")
@@ -309,6 +378,7 @@ class Till:
             return self.retry()
         if self.cart.is_empty:
             raise CartError("the sale is empty: scan an item first")
+        shift = self._require_shift()
         tenders = self.cart.tenders if tenders is None else tuple(tenders)
         totals = self.cart.totals(self.config.prices_include_tax)  # priced once, not twice
         settlement = settle(totals.total, tenders, self.cash_step, self.currency)
@@ -319,10 +389,14 @@ class Till:
             built.append(build_sale(
                 cart, totals, tuple(tenders), settlement, till_id=self.config.till_id, seq=seq,
                 cashier=self.cashier, completed_at=self.clock(), currency=self.currency.code,
-                tax_included=self.config.prices_include_tax,
+                tax_included=self.config.prices_include_tax, shift_uuid=shift["uuid"],
             ))
             return built[-1].to_record()
 
+        return self._record_sale(build, built)
+
+    def _record_sale(self, build: Callable[[int], dict[str, Any]], built: list[Sale]) -> Paid:
+        """Number and store a sale, refund or void; keep it for retry when the outcome is unknown."""
         try:
             _, stored = self.ledger.record_sale(self.config.till_id, build)
         except StorageFailed as err:
@@ -344,8 +418,9 @@ class Till:
         return self._finish(sale, stored)
 
     def _finish(self, sale: Sale, stored: Stored) -> Paid:
-        self.cart = self._new_cart()
-        self._discard_saved_cart()
+        if sale.kind == "sale":  # a refund or void leaves the sale in progress alone
+            self.cart = self._new_cart()
+            self._discard_saved_cart()
         if stored == "journal" and self._replayer is not None:
             self._replayer.wake()
         return Paid(sale, stored)
@@ -353,7 +428,7 @@ class Till:
     @staticmethod
     def _refusal(err: StorageFailed) -> str:
         return (
-            "SALE NOT STORED - do not hand over goods as paid. "
+            "SALE NOT STORED - do not hand over goods or money. "
             f"The database failed ({err.sqlite_error}) and so did every journal ({err.journal_error}). "
             "The sale is kept: free disk space or plug in the journal drive, then retry."
         )
@@ -365,3 +440,161 @@ class Till:
     def replay(self) -> ReplayResult:
         return self.ledger.replay()
 
+
+    # -- shifts and cash ------------------------------------------------------------------------
+    def _load_shift(self) -> dict[str, Any] | None:
+        """The open shift: from the database (and journal), else from the saved copy."""
+        record, certain = self.ledger.open_shift(self.config.till_id)
+        if certain:
+            return record
+        saved = self._shift_doc.load()
+        return saved["shift"] if saved and saved.get("shift") else record
+
+    def refresh_shift(self) -> dict[str, Any] | None:
+        """Read the open shift again (another process, e.g. the CLI, may have opened or closed one)."""
+        self.shift = self._load_shift()
+        return self.shift
+
+    def _require_shift(self) -> dict[str, Any]:
+        if self.shift is None:
+            raise CartError("no shift is open: open a shift (count the float into the drawer) first")
+        return self.shift
+
+    def _save_shift(self, shift: dict[str, Any] | None) -> None:
+        self.shift = shift
+        try:
+            self._shift_doc.save({"shift": shift}, everywhere=True)
+        except DocumentFailed:
+            pass  # a fallback copy only: the record itself is durable in the ledger
+
+    def open_shift(self, float_amount: int) -> dict[str, Any]:
+        """Start a shift with the float counted into the drawer; one open shift per till."""
+        if self.refresh_shift() is not None:
+            raise CartError(f"shift {self.shift['number']} is already open: close it (Z report) first")
+        if float_amount < 0:
+            raise BadInput("the float cannot be negative")
+
+        def build(number: int) -> dict[str, Any]:
+            return {"type": "shift_open", "uuid": str(uuidlib.uuid4()), "till_id": self.config.till_id,
+                    "number": number, "opened_at": self.clock(), "opened_by": self.cashier, "float": float_amount}
+
+        record, _ = self._store(lambda: self.ledger.record_numbered(self.config.till_id, "number", build))
+        self._save_shift(record)
+        return record
+
+    def _store(self, commit: Callable[[], tuple[dict[str, Any], Stored]]) -> tuple[dict[str, Any], Stored]:
+        try:
+            return commit()
+        except StorageFailed as err:
+            raise NotDurable(self._refusal(err)) from None
+
+    def cash_movement(self, kind: str, amount: int, reason: str, approval: Approval | None = None) -> dict[str, Any]:
+        """Paid-in or paid-out of the drawer, with a reason; a paid-out over the limit needs a manager."""
+        shift = self._require_shift()
+        if kind not in ("paid_in", "paid_out"):
+            raise BadInput("a cash movement is paid_in or paid_out")
+        if amount <= 0:
+            raise BadInput("the amount must be more than zero")
+        if not reason.strip():
+            raise BadInput(f"a {kind.replace('_', '-')} needs a reason")
+        manager = None
+        if kind == "paid_out" and amount > self.currency.parse(self.config.paid_out_limit):
+            manager = self._require(approval, "paid_out", f"a paid-out over {self.config.paid_out_limit} needs a manager")
+        record = {"type": "cash_movement", "uuid": str(uuidlib.uuid4()), "shift_uuid": shift["uuid"],
+                  "till_id": self.config.till_id, "kind": kind, "amount": amount, "reason": reason.strip(),
+                  "user": self.cashier, "approved_by": manager, "at": self.clock()}
+        self._store(lambda: (record, self.ledger.commit(record)))
+        return record
+
+    def x_report(self) -> ShiftReport:
+        """The shift so far (sales still in the journal included)."""
+        return self._report(self._require_shift())
+
+    def _report(self, shift: dict[str, Any]) -> ShiftReport:
+        facts, journaled, readable = self.ledger.shift_facts(shift["uuid"])
+        return shift_report(shift, facts, taken_at=self.clock(), taken_by=self.cashier, journaled=journaled,
+                            database_readable=readable)
+
+    def close_shift(self, counted: int, counted_detail: Sequence[tuple[str, int]] = (),
+                    approval: Approval | None = None) -> ShiftReport:
+        """The Z report: count the drawer, compare with what is expected, close the shift.
+        Being further over or short than the limit needs a manager."""
+        shift = self._require_shift()
+        if self._pending is not None:
+            raise CartError("a payment may already be stored: retry it before closing the shift")
+        if counted < 0:
+            raise BadInput("counted cash cannot be negative")
+        x = self._report(shift)
+        manager = None
+        if abs(counted - x.expected_cash) > self.currency.parse(self.config.z_difference_limit):
+            manager = self._require(approval, "close_shift",
+                                    f"the drawer is {self.currency.format(abs(counted - x.expected_cash), True)} "
+                                    f"{'over' if counted > x.expected_cash else 'short'}: a manager must close the shift")
+        head = self.ledger.audit_head()
+        reports: list[ShiftReport] = []
+
+        def build(z_number: int) -> dict[str, Any]:
+            report = replace(x, z_number=z_number, counted=counted, counted_detail=tuple(counted_detail),
+                             audit_head=head[1] if head else None)
+            reports.append(report)
+            return {"type": "shift_close", "uuid": str(uuidlib.uuid4()), "shift_uuid": shift["uuid"],
+                    "till_id": self.config.till_id, "z_number": z_number, "closed_at": report.taken_at,
+                    "closed_by": self.cashier, "approved_by": manager, "counted": counted,
+                    "expected": report.expected_cash, "difference": report.difference, "report": report.to_dict()}
+
+        self._store(lambda: self.ledger.record_numbered(self.config.till_id, "z_number", build))
+        self._save_shift(None)
+        return reports[-1]
+
+    def z_reports(self, number: int | None = None) -> list[ShiftReport]:
+        """Stored Z reports of this till, newest first (one, by number)."""
+        return [ShiftReport.from_dict(r["report"]) for r in self.ledger.z_reports(self.config.till_id, number)]
+
+    # -- refunds and voids ----------------------------------------------------------------------
+    def find_refundable(self, receipt_or_qr: str) -> Refundable:
+        """The sale on a receipt (its number typed, or its QR code scanned), with what is left to return."""
+        words = receipt_or_qr.split()
+        receipt = next((w for w in words if w.upper().startswith(f"{self.config.till_id}-")), receipt_or_qr.strip())
+        found = self.ledger.find_sales(receipt=receipt.upper())
+        if not found:
+            raise BadInput(f"no sale with receipt number {receipt}")
+        original = found[0]
+        return refundable(original, self.ledger.find_sales(original_uuid=original["uuid"]))
+
+    def refund(self, receipt: str, quantities: dict[int, int], reason: str, approval: Approval | None = None,
+               all_cash: bool = False) -> Paid:
+        """Return items of a sale: a new record linked to it, never more than was sold.
+        Money goes back to the original tenders (all_cash: in cash). Needs a manager."""
+        return self._reverse("refund", self.find_refundable(receipt), quantities, reason, approval, all_cash)
+
+    def void_last_sale(self, reason: str, approval: Approval | None = None) -> Paid:
+        """Reverse this till's last sale completely (a linked void), e.g. rung up by mistake."""
+        last = self.ledger.find_sales(last_of_till=self.config.till_id)
+        if not last:
+            raise CartError("there is no sale to void")
+        sale = refundable(last[0], self.ledger.find_sales(original_uuid=last[0]["uuid"]))
+        if sale.reversals:
+            raise CartError(f"{sale.receipt} already has a refund: refund the rest instead of voiding it")
+        return self._reverse("void", sale, {l.line_no: l.left for l in sale.lines if l.left}, reason, approval, False)
+
+    def _reverse(self, kind: str, sale: Refundable, quantities: dict[int, int], reason: str,
+                 approval: Approval | None, all_cash: bool) -> Paid:
+        shift = self._require_shift()
+        if self._pending is not None:
+            raise CartError("a payment may already be stored: retry it first")
+        if sale.fully_returned:
+            raise CartError(f"everything on {sale.receipt} has already been returned")
+        if not reason.strip():
+            raise CartError(f"a {kind} needs a reason")
+        refund_lines(sale, quantities)  # checked before a manager's approval is used up
+        manager = self._require(approval, kind, f"a {kind} needs a manager")
+        built: list[Sale] = []
+
+        def build(seq: int) -> dict[str, Any]:
+            built.append(build_reversal(
+                sale, quantities, kind=kind, uuid=str(uuidlib.uuid4()), till_id=self.config.till_id, seq=seq,
+                cashier=self.cashier, at=self.clock(), shift_uuid=shift["uuid"], reason=reason,
+                approved_by=manager, cash_step=self.cash_step, all_cash=all_cash))
+            return built[-1].to_record()
+
+        return self._record_sale(build, built)

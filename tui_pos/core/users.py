@@ -11,7 +11,11 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Iterable, Literal
+
+if TYPE_CHECKING:
+    from tui_pos.store.documents import DurableDocument
 
 from tui_pos.core.errors import PosError
 
@@ -50,6 +54,7 @@ class Approval:
 
     manager: str
     action: str
+    reason: str = ""  # the reason code given with it (audited with the operation)
     token: str = field(default_factory=lambda: secrets.token_hex(16), repr=False, compare=False)
 
 
@@ -77,3 +82,54 @@ def authenticate(rows: Iterable[dict[str, Any]], name: str, pin: str) -> User:
     if not verify_pin(pin, stored) or row is None or not row["active"]:
         raise LoginFailed("unknown user or wrong PIN")
     return User(row["name"], row["role"])
+
+
+class PinLockout:
+    """Wrong PINs in a row per name; after `attempts` of them the name is locked for `seconds`.
+
+    Kept in a small durable document in the data directory, so neither a restart of the till
+    nor a second process (the CLI's --pin) resets the count."""
+
+    def __init__(self, document: DurableDocument, attempts: int, seconds: int):
+        self.document = document
+        self.attempts = attempts
+        self.seconds = seconds
+
+    def _state(self) -> dict[str, Any]:
+        saved = self.document.load()
+        return saved or {}
+
+    def _save(self, state: dict[str, Any]) -> None:
+        from tui_pos.store.documents import DocumentFailed
+
+        try:
+            self.document.save(state)
+        except DocumentFailed:
+            pass  # cannot count on this disk: the PIN check itself still works
+
+    def refuse_if_locked(self, name: str, now: datetime) -> None:
+        entry = self._state().get(name.strip())
+        if entry and entry.get("locked_until") and now < datetime.fromisoformat(entry["locked_until"]):
+            minutes = max(1, int((datetime.fromisoformat(entry["locked_until"]) - now).total_seconds() + 59) // 60)
+            raise LoginFailed(f"{name.strip()} is locked after {self.attempts} wrong PINs: try again in {minutes} min "
+                              "or ask a manager")
+
+    def failed(self, name: str, now: datetime) -> int:
+        """Count a wrong PIN; return how many tries are left before the lockout (0: locked now)."""
+        state = self._state()
+        entry = state.get(name.strip()) or {"failures": 0}
+        if entry.get("locked_until"):  # an expired lockout: start counting again
+            entry = {"failures": 0}
+        entry["failures"] += 1
+        left = self.attempts - entry["failures"]
+        if left <= 0:
+            entry = {"failures": 0, "locked_until": (now + timedelta(seconds=self.seconds)).isoformat()}
+        state[name.strip()] = entry
+        self._save(state)
+        return max(left, 0)
+
+    def succeeded(self, name: str) -> None:
+        state = self._state()
+        if name in state:
+            del state[name]
+            self._save(state)

@@ -2,7 +2,7 @@
 
 Pure: no python-escpos, no I/O, no clock. The same layout is printed (render.py) or shown on
 screen (lines()). The sale is the record every store speaks (Sale.to_record(), a journal line,
-or store.print_jobs.load_sale_record), amounts in minor units.
+or store.db.load_sale_record), amounts in minor units.
 """
 
 from __future__ import annotations

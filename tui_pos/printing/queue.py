@@ -230,7 +230,7 @@ class PrintQueue:
         if conn is not None:
             try:
                 for job in pj.jobs_to_print(conn):
-                    record = pj.load_sale_record(conn, job.sale_uuid)
+                    record = db.load_sale_record(conn, job.sale_uuid)
                     if record is not None:
                         work.append(_Work(record, job.id, job.attempts, job.state))
             except sqlite3.Error as err:
@@ -420,7 +420,7 @@ class PrintQueue:
             try:
                 uuid = pj.uuid_of_receipt(conn, receipt)
                 if uuid is not None:
-                    record = pj.load_sale_record(conn, uuid)
+                    record = db.load_sale_record(conn, uuid)
                     if record is not None:
                         return record, True
             except sqlite3.Error as err:

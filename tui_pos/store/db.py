@@ -7,22 +7,31 @@ created with sqlite-utils, imported only when the schema version is behind.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
-SCHEMA_VERSION = 1
+from tui_pos.store import audit
+
+SCHEMA_VERSION = 2
 SALE_COLUMNS = (
     "uuid", "receipt", "till_id", "seq", "cashier", "opened_at", "completed_at", "currency",
     "tax_included", "gross", "discount", "tax", "total", "rounding", "paid", "change",
+    "kind", "original_uuid", "shift_uuid", "reason",
 )
+SALE_KINDS = ("sale", "refund", "void")  # refunds and voids are linked reversals, never edits
 LINE_COLUMNS = (
     "line_no", "barcode", "name", "qty", "unit_price", "line_discount", "order_discount",
     "tax_code", "rate_bp", "tax", "total", "voided",
 )
 TENDER_COLUMNS = ("kind", "amount", "reference")
+SHIFT_COLUMNS = ("uuid", "till_id", "number", "opened_at", "opened_by", "float")
+CASH_MOVEMENT_COLUMNS = ("uuid", "shift_uuid", "till_id", "kind", "amount", "reason", "user", "approved_by", "at")
+Z_REPORT_COLUMNS = ("uuid", "shift_uuid", "till_id", "z_number", "closed_at", "closed_by", "approved_by",
+                    "counted", "expected", "difference", "report")
 PRODUCT_COLUMNS = ("barcode", "name", "price", "tax_code", "department", "open_price", "stock")
 
 _INSERT_SALE = (
@@ -66,27 +75,42 @@ def close_quietly(conn: sqlite3.Connection | None) -> None:
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+    """Create the tables, or migrate an older database in one transaction."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version >= SCHEMA_VERSION:
         return
     import sqlite_utils  # lazy: 100 ms of imports, needed only to create or migrate
 
-    db = sqlite_utils.Database(conn)
+    with transaction(conn):
+        _create_tables(sqlite_utils.Database(conn))
+        if version == 1:
+            audit.backfill(conn, [load_sale_record(conn, uuid) for (uuid,) in
+                                  conn.execute("SELECT uuid FROM sale ORDER BY completed_at, seq").fetchall()])
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _create_tables(db: Any) -> None:
+    """Every table, created if missing, and the columns schema 2 added to a schema 1 sale."""
     db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
     db["product"].create(
         {"barcode": str, "name": str, "price": int, "tax_code": str, "department": str,
          "open_price": int, "stock": int, "updated_at": str},
         pk="barcode", not_null=["name", "price", "tax_code"], if_not_exists=True,
     )
-    db["sale"].create(
-        {**{c: str for c in SALE_COLUMNS},
-         **{c: int for c in ("seq", "tax_included", "gross", "discount", "tax", "total", "rounding", "paid", "change")},
-         "stored_via": str, "recorded_at": str},
-        pk="uuid", not_null=["receipt", "till_id", "seq", "total"], if_not_exists=True,
-        defaults={"recorded_at": "CURRENT_TIMESTAMP"},
-    )
+    sale_types = {**{c: str for c in SALE_COLUMNS},
+                  **{c: int for c in ("seq", "tax_included", "gross", "discount", "tax", "total", "rounding", "paid",
+                                      "change")},
+                  "stored_via": str, "recorded_at": str}
+    db["sale"].create(sale_types, pk="uuid", not_null=["receipt", "till_id", "seq", "total"], if_not_exists=True,
+                      defaults={"recorded_at": "CURRENT_TIMESTAMP", "kind": "sale"})
+    for column in ("kind", "original_uuid", "shift_uuid", "reason"):  # added by schema 2
+        if column not in db["sale"].columns_dict:
+            db["sale"].add_column(column, str, not_null_default="sale" if column == "kind" else None)
     db["sale"].create_index(["receipt"], unique=True, if_not_exists=True)
     db["sale"].create_index(["till_id", "seq"], unique=True, if_not_exists=True)
     db["sale"].create_index(["completed_at"], if_not_exists=True)
+    db["sale"].create_index(["shift_uuid"], if_not_exists=True)
+    db["sale"].create_index(["original_uuid"], if_not_exists=True)
     db["sale_line"].create(
         {"sale_uuid": str, **{c: str for c in ("barcode", "name", "tax_code")},
          **{c: int for c in LINE_COLUMNS if c not in ("barcode", "name", "tax_code")}},
@@ -111,7 +135,25 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     db["user"].create(
         {"name": str, "role": str, "pin_hash": str, "active": int}, pk="name", if_not_exists=True,
     )
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    db["shift"].create(
+        {"uuid": str, "till_id": str, "number": int, "opened_at": str, "opened_by": str, "float": int,
+         "stored_via": str},
+        pk="uuid", not_null=["till_id", "number", "opened_at", "float"], if_not_exists=True,
+    )
+    db["shift"].create_index(["till_id", "number"], unique=True, if_not_exists=True)
+    db["cash_movement"].create(
+        {**{c: str for c in CASH_MOVEMENT_COLUMNS}, "amount": int, "stored_via": str},
+        pk="uuid", not_null=["shift_uuid", "kind", "amount"], if_not_exists=True,
+    )
+    db["cash_movement"].create_index(["shift_uuid"], if_not_exists=True)
+    db["z_report"].create(
+        {**{c: str for c in Z_REPORT_COLUMNS}, **{c: int for c in ("z_number", "counted", "expected", "difference")},
+         "stored_via": str},
+        pk="uuid", not_null=["shift_uuid", "till_id", "z_number", "report"], if_not_exists=True,
+    )
+    db["z_report"].create_index(["shift_uuid"], unique=True, if_not_exists=True)
+    db["z_report"].create_index(["till_id", "z_number"], unique=True, if_not_exists=True)
+    audit.create_table(db)
 
 
 @contextmanager
@@ -127,23 +169,111 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
-def insert_sale(conn: sqlite3.Connection, record: dict[str, Any], stored_via: str) -> None:
-    """Every row of one sale: the sale, lines, tenders, stock movements and its print job.
+def record_type(record: dict[str, Any]) -> str:
+    """What a ledger record is: 'sale' (sales, refunds and voids), 'shift_open', 'cash_movement',
+    'shift_close' or 'event' (audited only). Journal lines written before schema 2 are sales."""
+    return record.get("type", "sale")
+
+
+def insert_record(conn: sqlite3.Connection, record: dict[str, Any], stored_via: str) -> None:
+    """Every row of one record, and its audit entries at the head of the chain.
 
     The caller owns the transaction; all of this commits or none of it does.
     """
+    kind = record_type(record)
+    if kind not in _INSERTERS:
+        raise KeyError(f"unknown record type {kind!r}")
+    rows = _INSERTERS[kind](conn, record, stored_via)
+    audit.append(conn, audit.entries_for(record, rows))
+
+
+def sale_rows(record: dict[str, Any]) -> list[list[Any]]:
+    """The rows a sale is stored as, in table order (sale, lines..., tenders...), with the values
+    exactly as SQLite returns them: what the audit digest covers."""
     uuid = record["uuid"]
-    conn.execute(_INSERT_SALE, [record[c] for c in SALE_COLUMNS] + [stored_via])
-    lines = record["lines"]
-    conn.executemany(_INSERT_LINE, [[uuid] + [line[c] for c in LINE_COLUMNS] for line in lines])
-    conn.executemany(
-        _INSERT_TENDER,
-        [[uuid, n, t["kind"], t["amount"], t["reference"]] for n, t in enumerate(record["tenders"], 1)],
-    )
-    sold = [line for line in lines if not line["voided"]]
+    sale = [record.get(c, _SALE_DEFAULTS.get(c)) for c in SALE_COLUMNS]
+    sale[SALE_COLUMNS.index("tax_included")] = int(sale[SALE_COLUMNS.index("tax_included")])
+    lines = [[uuid] + [int(l[c]) if c == "voided" else l[c] for c in LINE_COLUMNS] for l in record["lines"]]
+    tenders = [[uuid, n, t["kind"], t["amount"], t["reference"]] for n, t in enumerate(record["tenders"], 1)]
+    return [sale, *lines, *tenders]
+
+
+def stored_sale_rows(conn: sqlite3.Connection, uuid: str) -> list[list[Any]]:
+    """sale_rows() as read back from the database (for audit verification)."""
+    sale = conn.execute(f"SELECT {', '.join(SALE_COLUMNS)} FROM sale WHERE uuid = ?", (uuid,)).fetchall()
+    lines = conn.execute(f"SELECT sale_uuid, {', '.join(LINE_COLUMNS)} FROM sale_line WHERE sale_uuid = ? "
+                         "ORDER BY line_no", (uuid,)).fetchall()
+    tenders = conn.execute("SELECT sale_uuid, tender_no, kind, amount, reference FROM tender WHERE sale_uuid = ? "
+                           "ORDER BY tender_no", (uuid,)).fetchall()
+    return [list(row) for row in (*sale, *lines, *tenders)]
+
+
+_SALE_DEFAULTS = {"kind": "sale", "original_uuid": None, "shift_uuid": None, "reason": None}
+
+
+def _insert_sale(conn: sqlite3.Connection, record: dict[str, Any], stored_via: str) -> list[list[Any]]:
+    """A sale, refund or void: its rows, stock movements (a refund puts stock back) and receipt job."""
+    rows = sale_rows(record)
+    n_lines = len(record["lines"])
+    conn.execute(_INSERT_SALE, rows[0] + [stored_via])
+    conn.executemany(_INSERT_LINE, rows[1:1 + n_lines])
+    conn.executemany(_INSERT_TENDER, rows[1 + n_lines:])
+    uuid = record["uuid"]
+    sold = [line for line in record["lines"] if not line["voided"]]
     conn.executemany(_INSERT_MOVEMENT, [(uuid, l["barcode"], -l["qty"], record["completed_at"]) for l in sold])
     conn.executemany(_UPDATE_STOCK, [(l["qty"], l["barcode"]) for l in sold])
     conn.execute(_INSERT_PRINT_JOB, (uuid, record["completed_at"]))
+    return rows
+
+
+def _insert_row(table: str, columns: tuple[str, ...]) -> Callable[[sqlite3.Connection, dict[str, Any], str], list[list[Any]]]:
+    statement = f"INSERT INTO {table} ({', '.join(columns)}, stored_via) VALUES ({', '.join('?' * len(columns))}, ?)"
+
+    def insert(conn: sqlite3.Connection, record: dict[str, Any], stored_via: str) -> list[list[Any]]:
+        row = [json.dumps(record[c], sort_keys=True) if c == "report" else record[c] for c in columns]
+        conn.execute(statement, row + [stored_via])
+        return [row]
+
+    return insert
+
+
+def stored_rows(conn: sqlite3.Connection, record_type_: str, uuid: str) -> list[list[Any]]:
+    """The rows a record of this type was stored as (what its audit digest covers)."""
+    if record_type_ == "sale":
+        return stored_sale_rows(conn, uuid)
+    if record_type_ == "event":
+        return []
+    table, columns = _ROW_TABLES[record_type_]
+    return [list(r) for r in conn.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE uuid = ?", (uuid,))]
+
+
+_ROW_TABLES = {
+    "shift_open": ("shift", SHIFT_COLUMNS),
+    "cash_movement": ("cash_movement", CASH_MOVEMENT_COLUMNS),
+    "shift_close": ("z_report", Z_REPORT_COLUMNS),
+}
+_INSERTERS: dict[str, Callable[[sqlite3.Connection, dict[str, Any], str], list[list[Any]]]] = {
+    "sale": _insert_sale,
+    "event": lambda conn, record, stored_via: [],
+    **{kind: _insert_row(table, columns) for kind, (table, columns) in _ROW_TABLES.items()},
+}
+
+
+def load_sale_record(conn: sqlite3.Connection, uuid: str) -> dict[str, Any] | None:
+    """The sale as Sale.to_record() made it (the format journal lines carry), or None."""
+    row = conn.execute(f"SELECT {', '.join(SALE_COLUMNS)} FROM sale WHERE uuid = ?", (uuid,)).fetchone()
+    if row is None:
+        return None
+    record = dict(zip(SALE_COLUMNS, row))
+    record["tax_included"] = bool(record["tax_included"])
+    lines = conn.execute(f"SELECT {', '.join(LINE_COLUMNS)} FROM sale_line WHERE sale_uuid = ? ORDER BY line_no",
+                         (uuid,))
+    record["lines"] = [{**dict(zip(LINE_COLUMNS, line)), "voided": bool(line[-1])} for line in lines]
+    tenders = conn.execute(
+        f"SELECT {', '.join(TENDER_COLUMNS)} FROM tender WHERE sale_uuid = ? ORDER BY tender_no", (uuid,)
+    )
+    record["tenders"] = [dict(zip(TENDER_COLUMNS, t)) | {"reference": t[2] or ""} for t in tenders]
+    return record
 
 
 def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
@@ -152,22 +282,25 @@ def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
 
 
 def existing(conn: sqlite3.Connection, column: str, values: Sequence[str]) -> dict[str, str]:
-    """For sale.uuid or sale.receipt values: which exist, mapped to the uuid that holds them."""
-    assert column in ("uuid", "receipt")
+    """Which of these values exist, each mapped to the uuid that holds it: "uuid" for records of
+    any type (every stored record has an audit entry under its uuid), "receipt" for sales."""
+    table, key = {"uuid": ("audit", "uuid"), "receipt": ("sale", "receipt")}[column]
     found: dict[str, str] = {}
     for chunk in _chunks(values):
         marks = ", ".join("?" * len(chunk))
-        found.update(conn.execute(f"SELECT {column}, uuid FROM sale WHERE {column} IN ({marks})", chunk))
+        found.update(conn.execute(f"SELECT {key}, uuid FROM {table} WHERE {key} IN ({marks})", chunk))
     return found
 
 
-def max_seq(conn: sqlite3.Connection, till_id: str) -> int:
-    return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM sale WHERE till_id = ?", (till_id,)).fetchone()[0]
+def max_number(conn: sqlite3.Connection, table: str, column: str, till_id: str) -> int:
+    """The highest receipt sequence (sale.seq), shift number or Z number used on this till."""
+    assert (table, column) in (("sale", "seq"), ("shift", "number"), ("z_report", "z_number"))
+    return conn.execute(f"SELECT COALESCE(MAX({column}), 0) FROM {table} WHERE till_id = ?", (till_id,)).fetchone()[0]
 
 
 def list_sales(conn: sqlite3.Connection, since: str | None) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT uuid, receipt, seq, till_id, cashier, completed_at, total, change, stored_via FROM sale "
+        "SELECT uuid, receipt, seq, till_id, cashier, completed_at, total, change, kind, stored_via FROM sale "
         "WHERE completed_at >= ? ORDER BY completed_at, seq",
         (since or "",),
     )
@@ -206,3 +339,45 @@ def upsert_users(conn: sqlite3.Connection, users: Iterable[dict[str, Any]]) -> N
 def load_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = conn.execute("SELECT name, role, pin_hash, active FROM user")
     return [dict(zip(("name", "role", "pin_hash", "active"), row)) for row in rows]
+
+
+def open_shift_row(conn: sqlite3.Connection, till_id: str) -> dict[str, Any] | None:
+    """The newest shift of this till without a Z report, as its shift_open record."""
+    row = conn.execute(
+        f"SELECT {', '.join(SHIFT_COLUMNS)} FROM shift s WHERE till_id = ? AND NOT EXISTS "
+        "(SELECT 1 FROM z_report z WHERE z.shift_uuid = s.uuid) ORDER BY number DESC LIMIT 1", (till_id,)).fetchone()
+    return {"type": "shift_open", **dict(zip(SHIFT_COLUMNS, row))} if row else None
+
+
+def closed_shifts(conn: sqlite3.Connection, shift_uuids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(shift_uuids):
+        marks = ", ".join("?" * len(chunk))
+        found.update(u for (u,) in conn.execute(f"SELECT shift_uuid FROM z_report WHERE shift_uuid IN ({marks})", chunk))
+    return found
+
+
+def sale_uuids(conn: sqlite3.Connection, *, receipt: str | None = None, original_uuid: str | None = None,
+               last_of_till: str | None = None) -> list[str]:
+    """The sale with this receipt number; the refunds and voids of a sale; or a till's last sale
+    (not counting refunds and voids)."""
+    if receipt is not None:
+        rows = conn.execute("SELECT uuid FROM sale WHERE receipt = ?", (receipt,))
+    elif original_uuid is not None:
+        rows = conn.execute("SELECT uuid FROM sale WHERE original_uuid = ? ORDER BY seq", (original_uuid,))
+    else:
+        rows = conn.execute("SELECT uuid FROM sale WHERE till_id = ? AND kind = 'sale' ORDER BY seq DESC LIMIT 1",
+                            (last_of_till,))
+    return [uuid for (uuid,) in rows]
+
+
+def z_report_rows(conn: sqlite3.Connection, till_id: str, number: int | None) -> list[dict[str, Any]]:
+    """One Z report by number, or (number None) every Z report of the till, newest first."""
+    query = f"SELECT {', '.join(Z_REPORT_COLUMNS)} FROM z_report WHERE till_id = ?"
+    params: list[Any] = [till_id]
+    if number is not None:
+        query += " AND z_number = ?"
+        params.append(number)
+    rows = conn.execute(query + " ORDER BY z_number DESC", params)
+    return [{"type": "shift_close", **dict(zip(Z_REPORT_COLUMNS, row))} | {"report": json.loads(row[-1])}
+            for row in rows]

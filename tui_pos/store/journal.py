@@ -1,4 +1,5 @@
-"""The fallback journal: append-only, checksummed, fsync'd lines, one sale record per line.
+"""The fallback journal: append-only, checksummed, fsync'd lines, one record (a sale, a shift
+event, an audit event) per line.
 
 Line format: ``v1 <checksum> <json>\\n``, checksum = first 16 hex digits of SHA-256 of the JSON.
 Each process writes its own files (named till-time-pid-random.jsonl, held with flock), so a
@@ -61,7 +62,7 @@ def decode_line(line: bytes) -> dict[str, Any]:
         raise ValueError("checksum mismatch")
     record = json.loads(parts[2])
     if not isinstance(record, dict) or "uuid" not in record:
-        raise ValueError("no sale uuid")
+        raise ValueError("no record uuid")
     return record
 
 
@@ -107,9 +108,11 @@ class JournalScan:
 
     @property
     def unique(self) -> list[Entry]:
-        """One entry per sale uuid (a sale may be in two directories), in receipt order."""
+        """One entry per record uuid (a record may be in two directories), in the order they were
+        written: file names start with the time the file was opened, lines are appended in order.
+        (A shift's opening replays before its sales, and its sales before its Z report.)"""
         by_uuid = {entry.record["uuid"]: entry for entry in self.records}
-        return sorted(by_uuid.values(), key=lambda e: (e.record["till_id"], e.record["seq"]))
+        return sorted(by_uuid.values(), key=lambda e: (e.file.name, e.line_no))
 
 
 class Journal:

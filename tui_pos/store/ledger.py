@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from tui_pos.store import db
+from tui_pos.store import audit, db, settlement
 from tui_pos.store.crash import crash_point
 from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
 from tui_pos.store.sequence import SequenceLock
@@ -65,6 +65,9 @@ class _Health:
     backlog: int = 0
     last_error: str = ""
     quarantined: int | None = None  # journal lines set aside; None until counted
+
+
+_COUNTERS = {"seq": ("sale", "sale"), "z_number": ("z_report", "shift_close"), "number": ("shift", "shift_open")}
 
 
 def _is_corrupt(err: sqlite3.Error) -> bool:
@@ -185,7 +188,7 @@ class Ledger:
         conn = self.connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            db.insert_sale(conn, record, stored_via="sqlite")
+            db.insert_record(conn, record, stored_via="sqlite")
         except sqlite3.IntegrityError:
             conn.execute("ROLLBACK")
             if db.existing(conn, "uuid", [record["uuid"]]):
@@ -256,17 +259,17 @@ class Ledger:
         try:
             present = db.existing(conn, "uuid", [e.record["uuid"] for e in entries])
             fresh = [e for e in entries if e.record["uuid"] not in present]
-            holders = db.existing(conn, "receipt", [e.record["receipt"] for e in fresh])
+            holders = db.existing(conn, "receipt", [e.record["receipt"] for e in fresh if "receipt" in e.record])
             rejected: list[BadLine] = []
             for entry in fresh:
                 record = entry.record
-                if record["receipt"] in holders:  # never expected; kept for support, never dropped
+                if record.get("receipt") in holders:  # never expected; kept for support, never dropped
                     reason = f"receipt {record['receipt']} already used by sale {holders[record['receipt']]}"
                     rejected.append(BadLine(entry.file, entry.line_no, reason, encode_line(record)))
                     continue
                 conn.execute("SAVEPOINT replay_record")
                 try:
-                    db.insert_sale(conn, record, stored_via="journal")
+                    db.insert_record(conn, record, stored_via="journal")
                 except (sqlite3.IntegrityError, KeyError, TypeError) as err:
                     # one malformed record must not block every later sale: set it aside, loudly
                     conn.execute("ROLLBACK TO replay_record")
@@ -275,7 +278,13 @@ class Ledger:
                     continue
                 finally:
                     conn.execute("RELEASE replay_record")
-                holders[record["receipt"]] = record["uuid"]
+                if "receipt" in record:
+                    holders[record["receipt"]] = record["uuid"]
+            if len(fresh) > len(rejected):
+                replayed = audit.event_record(self.journal.till_id, "replay", "system",
+                                              subject=f"{len(fresh) - len(rejected)} journaled records",
+                                              detail={"inserted": len(fresh) - len(rejected), "present": len(present)})
+                audit.append(conn, audit.entries_for(replayed, []))
             crash_point("replay_before_commit")
         except BaseException:
             if conn.in_transaction:
@@ -300,22 +309,37 @@ class Ledger:
         """The next receipt sequence: after the highest in SQLite and in every journal file."""
         return self._first_seq(till_id)[0]
 
-    def _first_seq(self, till_id: str) -> tuple[int, bool]:
-        """(next sequence number, whether SQLite could be read, i.e. whether that is certain)."""
+    def _first_seq(self, till_id: str, counter: str = "seq") -> tuple[int, bool]:
+        """(next number of this counter, whether SQLite could be read, i.e. whether that is certain).
+
+        Counters: "seq" (receipts), "z_number" (Z reports), "number" (shifts)."""
+        table, record_type = _COUNTERS[counter]
         with self._lock:
             highest = 0
             readable = True
             try:
-                highest = db.max_seq(self.connection(), till_id)
+                highest = db.max_number(self.connection(), table, counter, till_id)
             except sqlite3.Error:
                 self._drop_connection()
                 readable = False  # the database is unreadable: replayed files still know
-            scans = [self.journal.scan()] + ([] if readable else [self.journal.scan(include_replayed=True)])
-            for scan in scans:
-                for entry in scan.records:
-                    if entry.record.get("till_id") == till_id:
-                        highest = max(highest, int(entry.record["seq"]))
+            for record in self._journal_records(record_type, include_replayed=not readable):
+                if record.get("till_id") == till_id:
+                    highest = max(highest, int(record[counter]))
             return highest + 1, readable
+
+    def record_numbered(self, till_id: str, counter: str, build: Callable[[int], dict[str, Any]]) -> tuple[dict[str, Any], Stored]:
+        """Number a shift or a Z report (counter "number" or "z_number") and make it durable.
+
+        Rare and never concurrent with itself on one till, so no reservation is kept: a number
+        is in SQLite or the journal once used (an unknown COMMIT outcome is journaled too)."""
+        with self._lock, self.sequence.held():
+            record = build(self._first_seq(till_id, counter)[0])
+            return record, self.commit(record)
+
+    def _journal_records(self, record_type: str, include_replayed: bool = False) -> list[dict[str, Any]]:
+        """Records of one type in the journal (not yet replayed; with include_replayed, those too)."""
+        scans = [self.journal.scan()] + ([self.journal.scan(include_replayed=True)] if include_replayed else [])
+        return [e.record for scan in scans for e in scan.records if db.record_type(e.record) == record_type]
 
     def refresh_backlog(self) -> None:
         """Count journaled sales not yet in SQLite (at start-up, before the first replay)."""
@@ -373,11 +397,93 @@ class Ledger:
             known = {row["uuid"] for row in stored}
             journaled = [
                 {**{k: r[k] for k in ("uuid", "receipt", "seq", "till_id", "cashier", "completed_at", "total", "change")},
-                 "stored_via": "journal", "stored": "journal"}
+                 "kind": r.get("kind", "sale"), "stored_via": "journal", "stored": "journal"}
                 for r in self.journaled_sales()
                 if r["uuid"] not in known and (since is None or r["completed_at"] >= since)
             ]
             return sorted(stored + journaled, key=lambda r: (r["completed_at"], r["seq"]))
 
     def journaled_sales(self) -> list[dict[str, Any]]:
-        return [e.record for e in self.journal.scan().unique]
+        return [e.record for e in self.journal.scan().unique if db.record_type(e.record) == "sale"]
+
+    # -- shifts, refunds, Z reports ------------------------------------------------------------
+    def _pending_records(self) -> tuple[list[dict[str, Any]], bool]:
+        """Journaled records SQLite does not hold, and whether SQLite could be read. Unreadable:
+        every journaled record, retired ones included (the database's own copy is out of reach)."""
+        try:
+            conn = self.connection()
+        except sqlite3.Error:
+            self._drop_connection()
+            conn = None
+        if conn is not None:
+            records = [e.record for e in self.journal.scan().unique]
+            try:
+                present = db.existing(conn, "uuid", [r["uuid"] for r in records])
+                return [r for r in records if r["uuid"] not in present], True
+            except sqlite3.Error:
+                self._drop_connection()
+        scans = (self.journal.scan(include_replayed=True), self.journal.scan())
+        by_uuid = {e.record["uuid"]: e.record for scan in scans for e in sorted(scan.records, key=lambda e: (e.file.name, e.line_no))}
+        return list(by_uuid.values()), False
+
+    def _read(self, query: Callable[[sqlite3.Connection], Any], default: Any) -> Any:
+        """query(connection), or default when the database cannot be read."""
+        try:
+            return query(self.connection())
+        except sqlite3.Error:
+            self._drop_connection()
+            return default
+
+    def open_shift(self, till_id: str) -> tuple[dict[str, Any] | None, bool]:
+        """The open shift's shift_open record (or None), and whether the database could say."""
+        with self._lock:
+            pending, readable = self._pending_records()
+            stored = self._read(lambda c: db.open_shift_row(c, till_id), None) if readable else None
+            closed = {r["shift_uuid"] for r in pending if db.record_type(r) == "shift_close"}
+            candidates = [r for r in pending if db.record_type(r) == "shift_open" and r["till_id"] == till_id]
+            candidates = [r for r in candidates + ([stored] if stored else []) if r["uuid"] not in closed]
+            if readable and candidates:
+                closed |= self._read(lambda c: db.closed_shifts(c, [r["uuid"] for r in candidates]), set())
+                candidates = [r for r in candidates if r["uuid"] not in closed]
+            return max(candidates, key=lambda r: r["number"], default=None), readable
+
+    def shift_facts(self, shift_uuid: str) -> tuple[dict[str, Any], int, bool]:
+        """(the shift's summed figures, how many of its records are only in the journal, whether
+        the database could be read: if not, the figures are the journal's alone)."""
+        with self._lock:
+            pending, readable = self._pending_records()
+            facts = self._read(lambda c: settlement.shift_facts(c, shift_uuid), None) if readable else None
+            journaled = [r for r in pending if r.get("shift_uuid") == shift_uuid]
+            extra = settlement.journal_facts(journaled, shift_uuid)
+            return settlement.merge(facts or settlement.empty_facts(), extra), len(journaled), facts is not None
+
+    def find_sales(self, *, receipt: str | None = None, original_uuid: str | None = None,
+                   last_of_till: str | None = None) -> list[dict[str, Any]]:
+        """Sale records (sales, refunds, voids) by receipt number, by the sale they reverse, or
+        a till's last one, from the database and the journal."""
+        with self._lock:
+            pending, readable = self._pending_records()
+            stored = self._read(lambda c: [db.load_sale_record(c, u) for u in db.sale_uuids(
+                c, receipt=receipt, original_uuid=original_uuid, last_of_till=last_of_till)], []) if readable else []
+            journaled = [r for r in pending if db.record_type(r) == "sale" and (
+                r["receipt"] == receipt if receipt is not None else
+                r.get("original_uuid") == original_uuid if original_uuid is not None else
+                r["till_id"] == last_of_till and r.get("kind", "sale") == "sale")]
+            found = [r for r in stored if r is not None] + journaled
+            if last_of_till is not None:
+                return sorted(found, key=lambda r: r["seq"])[-1:]
+            return found
+
+    def z_reports(self, till_id: str, number: int | None = None) -> list[dict[str, Any]]:
+        """Stored Z reports (shift_close records), newest first; journaled ones included."""
+        with self._lock:
+            pending, readable = self._pending_records()
+            stored = self._read(lambda c: db.z_report_rows(c, till_id, number), []) if readable else []
+            journaled = [r for r in pending if db.record_type(r) == "shift_close" and r["till_id"] == till_id
+                         and (number is None or r["z_number"] == number)]
+            return sorted(stored + journaled, key=lambda r: -r["z_number"])
+
+    def audit_head(self) -> tuple[int, str] | None:
+        """The newest audit entry's (seq, hash), or None when the database cannot be read."""
+        with self._lock:
+            return self._read(audit.head, None)

@@ -1,6 +1,6 @@
 """Print jobs in SQLite, and a print-state log for sales that are only in the journal.
 
-A sale's receipt job is written in the sale's own transaction (db.insert_sale: kind 'receipt',
+A sale's receipt job is written in the sale's own transaction (db.insert_record: kind 'receipt',
 state 'pending'). The queue (tui_pos/printing/queue.py) moves it, one durable statement at a
 time, through
 
@@ -65,27 +65,6 @@ def ensure_indexes(conn: sqlite3.Connection) -> None:
 
 
 # -- sales as records -------------------------------------------------------------------------
-def load_sale_record(conn: sqlite3.Connection, uuid: str) -> dict[str, Any] | None:
-    """The sale as Sale.to_record() made it (the format journal lines carry), or None."""
-    row = conn.execute(f"SELECT {', '.join(db.SALE_COLUMNS)} FROM sale WHERE uuid = ?", (uuid,)).fetchone()
-    if row is None:
-        return None
-    record = dict(zip(db.SALE_COLUMNS, row))
-    record["tax_included"] = bool(record["tax_included"])
-    lines = conn.execute(
-        f"SELECT {', '.join(db.LINE_COLUMNS)} FROM sale_line WHERE sale_uuid = ? ORDER BY CAST(line_no AS INTEGER)",
-        (uuid,),
-    )
-    record["lines"] = [
-        {**dict(zip(db.LINE_COLUMNS, line)), "line_no": int(line[0]), "voided": bool(line[-1])} for line in lines
-    ]
-    tenders = conn.execute(
-        f"SELECT {', '.join(db.TENDER_COLUMNS)} FROM tender WHERE sale_uuid = ? ORDER BY tender_no", (uuid,)
-    )
-    record["tenders"] = [dict(zip(db.TENDER_COLUMNS, t)) | {"reference": t[2] or ""} for t in tenders]
-    return record
-
-
 def uuid_of_receipt(conn: sqlite3.Connection, receipt: str) -> str | None:
     row = conn.execute("SELECT uuid FROM sale WHERE receipt = ?", (receipt,)).fetchone()
     return row[0] if row else None

@@ -1,0 +1,80 @@
+"""The figures of one shift, summed by SQL: what X and Z reports are made of.
+
+One implementation for both places a shift's records can be: the database, and (while storage
+is failing) the journal, whose records are loaded into an in-memory SQLite with the same schema
+and summed by the same queries. The two sets of figures are then added (merge); every figure is
+a count, a sum, a minimum or a maximum, so adding is exact.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Iterable
+
+from tui_pos.store import db
+
+
+def empty_facts() -> dict[str, Any]:
+    return {"kinds": {}, "tenders": {}, "tax": {}, "voided_lines": {"count": 0, "amount": 0},
+            "cash_movements": {}, "first_seq": None, "last_seq": None}
+
+
+def shift_facts(conn: sqlite3.Connection, shift_uuid: str) -> dict[str, Any]:
+    facts = empty_facts()
+    for kind, count, total, discount, tax, rounding, change, first, last in conn.execute(
+            "SELECT kind, COUNT(*), SUM(total), SUM(discount), SUM(tax), SUM(rounding), SUM(change), MIN(seq), MAX(seq) "
+            "FROM sale WHERE shift_uuid = ? GROUP BY kind", (shift_uuid,)):
+        facts["kinds"][kind] = {"count": count, "total": total, "discount": discount, "tax": tax,
+                                "rounding": rounding, "change": change}
+        facts["first_seq"] = min(first, facts["first_seq"] or first)
+        facts["last_seq"] = max(last, facts["last_seq"] or last)
+    for sale_kind, tender_kind, count, amount in conn.execute(
+            "SELECT s.kind, t.kind, COUNT(*), SUM(t.amount) FROM tender t JOIN sale s ON s.uuid = t.sale_uuid "
+            "WHERE s.shift_uuid = ? GROUP BY s.kind, t.kind", (shift_uuid,)):
+        facts["tenders"].setdefault(sale_kind, {})[tender_kind] = {"count": count, "amount": amount}
+    for code, rate_bp, net, tax in conn.execute(
+            "SELECT l.tax_code, l.rate_bp, SUM(l.total - l.tax), SUM(l.tax) FROM sale_line l "
+            "JOIN sale s ON s.uuid = l.sale_uuid WHERE s.shift_uuid = ? AND l.voided = 0 "
+            "GROUP BY l.tax_code, l.rate_bp", (shift_uuid,)):
+        facts["tax"][f"{code}:{rate_bp}"] = {"net": net, "tax": tax}
+    count, amount = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(l.qty * l.unit_price), 0) FROM sale_line l JOIN sale s ON s.uuid = l.sale_uuid "
+        "WHERE s.shift_uuid = ? AND l.voided = 1", (shift_uuid,)).fetchone()
+    facts["voided_lines"] = {"count": count, "amount": amount}
+    for kind, count, amount in conn.execute(
+            "SELECT kind, COUNT(*), SUM(amount) FROM cash_movement WHERE shift_uuid = ? GROUP BY kind", (shift_uuid,)):
+        facts["cash_movements"][kind] = {"count": count, "amount": amount}
+    return facts
+
+
+def journal_facts(records: Iterable[dict[str, Any]], shift_uuid: str) -> dict[str, Any]:
+    """shift_facts over journaled records, by the same SQL in an in-memory database."""
+    mine = [r for r in records if r.get("shift_uuid") == shift_uuid and db.record_type(r) in ("sale", "cash_movement")]
+    if not mine:
+        return empty_facts()
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        db.ensure_schema(conn)
+        conn.execute("PRAGMA foreign_keys = OFF")
+        with db.transaction(conn):
+            for record in mine:
+                db.insert_record(conn, record, stored_via="journal")
+        return shift_facts(conn, shift_uuid)
+    finally:
+        conn.close()
+
+
+def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The figures of two disjoint sets of records, added."""
+    out: dict[str, Any] = {}
+    for key in a.keys() | b.keys():
+        x, y = a.get(key), b.get(key)
+        if key == "first_seq":
+            out[key] = min(v for v in (x, y) if v is not None) if (x, y) != (None, None) else None
+        elif key == "last_seq":
+            out[key] = max(v for v in (x, y) if v is not None) if (x, y) != (None, None) else None
+        elif isinstance(x, dict) or isinstance(y, dict):
+            out[key] = merge(x or {}, y or {})
+        else:
+            out[key] = (x or 0) + (y or 0)
+    return out
