@@ -4,12 +4,15 @@ every change), prices it, checks tenders, and hands the finished sale to the led
 
 from __future__ import annotations
 
+import hashlib
+import json
+import tomllib
 import uuid as uuidlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
-from tui_pos.config import Config
+from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.core.background import BackgroundReplay
 from tui_pos.core.cart import Cart
 from tui_pos.core.catalog import Catalog, Product, TaxRate
@@ -78,6 +81,25 @@ def shop_snapshot(config: Config) -> DurableDocument:
     return DurableDocument(SHOP_SNAPSHOT, config.storage.journal_dirs)
 
 
+def config_digests(config: Config) -> dict[str, str]:
+    """A digest of every setting in config.toml (values are not kept: a hook may hold a token)."""
+    try:
+        raw = tomllib.loads((config.data_dir / CONFIG_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        else:
+            flat[prefix] = hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    walk("", raw)
+    return flat
+
+
 def load_catalog(config: Config, ledger: Ledger) -> Catalog:
     """From SQLite; if the database cannot be read, from the snapshot kept beside the journal."""
     rows = ledger.products()
@@ -124,6 +146,7 @@ class Till:
             ledger.replay()
         else:
             ledger.refresh_backlog()
+        ledger.note_config(config.till_id, config_digests(config))
         return cls(config, ledger, load_catalog(config, ledger), cashier, keep_cart=keep_cart)
 
     def close(self) -> None:

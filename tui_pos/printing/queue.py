@@ -192,7 +192,7 @@ class PrintQueue:
 
     def _journal_only(self, conn: sqlite3.Connection | None) -> list[dict[str, Any]]:
         """Sale records in the journal that SQLite does not hold (yet), in receipt order."""
-        records = [entry.record for entry in self.journal.scan().unique]
+        records = [entry.record for entry in self.journal.scan().unique if db.record_type(entry.record) == "sale"]
         if not records or conn is None:
             return records
         try:

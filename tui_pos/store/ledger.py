@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -482,6 +483,30 @@ class Ledger:
             journaled = [r for r in pending if db.record_type(r) == "shift_close" and r["till_id"] == till_id
                          and (number is None or r["z_number"] == number)]
             return sorted(stored + journaled, key=lambda r: -r["z_number"])
+
+    def note_config(self, till_id: str, key_digests: dict[str, str]) -> list[str] | None:
+        """Audit a configuration change: compare each setting's digest with the last seen ones
+        (kept in meta); when any differs, store the new ones and append a config_change entry,
+        in one transaction. Returns the changed keys, or None when nothing changed or the
+        database cannot be written now (it is checked again at the next start)."""
+        with self._lock:
+            try:
+                conn = self.connection()
+                with db.transaction(conn):
+                    row = conn.execute("SELECT value FROM meta WHERE key = 'config_digests'").fetchone()
+                    before = json.loads(row[0]) if row else {}
+                    changed = sorted(k for k in before.keys() | key_digests.keys() if before.get(k) != key_digests.get(k))
+                    if not changed:
+                        return None
+                    conn.execute("INSERT INTO meta (key, value) VALUES ('config_digests', ?) ON CONFLICT(key) DO "
+                                 "UPDATE SET value = excluded.value", (json.dumps(key_digests, sort_keys=True),))
+                    event = audit.event_record(till_id, "config_change", "system", subject=f"{len(changed)} settings",
+                                               detail={"changed": changed, "first": not before})
+                    audit.append(conn, audit.entries_for(event, []))
+                    return changed
+            except sqlite3.Error:
+                self._drop_connection()
+                return None
 
     def audit_head(self) -> tuple[int, str] | None:
         """The newest audit entry's (seq, hash), or None when the database cannot be read."""
