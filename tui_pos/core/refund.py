@@ -154,5 +154,5 @@ def build_reversal(refundable_: Refundable, quantities: Mapping[int, int], *, ki
         tenders=tenders, gross=sum(line.unit_price * line.qty for line in lines),
         discount=sum(line.line_discount + line.order_discount for line in lines), tax=sum(line.tax for line in lines),
         total=total, rounding=rounding, paid=sum(t.amount for t in tenders), change=0, kind=kind,
-        original_uuid=original["uuid"], shift_uuid=shift_uuid, reason=reason.strip(), approved_by=approved_by,
+        original_uuid=original["uuid"], original_receipt=original["receipt"], shift_uuid=shift_uuid, reason=reason.strip(), approved_by=approved_by,
     )

@@ -52,6 +52,7 @@ class Sale:
     change: int
     kind: str = "sale"  # or "refund" / "void": negative amounts, linked to the original sale
     original_uuid: str | None = None
+    original_receipt: str | None = None
     shift_uuid: str | None = None
     reason: str | None = None  # why a refund or void was made
     approved_by: str | None = None  # the manager who approved a refund or void

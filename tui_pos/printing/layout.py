@@ -19,6 +19,7 @@ from tui_pos.printing.text import fold, pad_between, width, wrap
 COLUMNS_BY_PAPER = {58: 32, 80: 48}  # Font A; the TM-T88 family has 42 on 80 mm (set columns)
 COPY_MARK = "*** COPY ***"
 TENDER_LABELS = {"cash": "Cash", "card": "Card", "mobile": "Mobile"}
+REVERSAL_TITLES = {"refund": "REFUND", "void": "VOID"}  # amounts on these are money paid back
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,15 @@ def receipt_layout(sale: Mapping[str, Any], options: ReceiptOptions, *, copy: bo
     if o.tax_id:
         b.text(f"Tax ID {o.tax_id}", "center")
     b.rule()
+    reversal = sale.get("kind", "sale") != "sale"
+    if reversal:
+        b.text(REVERSAL_TITLES[sale["kind"]], "center", bold=True, tall=True)
     b.pair("Receipt", sale["receipt"], bold=True)
     b.pair(local_time(sale["completed_at"], o.tz), f"Cashier {sale['cashier']}")
+    if reversal:
+        b.pair("Original receipt", sale.get("original_receipt") or "?")
+        if sale.get("reason"):
+            b.text(f"Reason: {sale['reason']}")
     b.rule()
 
     sold = [line for line in sale["lines"] if not line["voided"]]
@@ -171,7 +179,7 @@ def receipt_layout(sale: Mapping[str, Any], options: ReceiptOptions, *, copy: bo
         b.pair(TENDER_LABELS.get(tender["kind"], tender["kind"]), fmt(tender["amount"]))
         if tender.get("reference"):
             b.pair("  Ref", tender["reference"])
-    if sale["change"] or any(t["kind"] == "cash" for t in sale["tenders"]):
+    if not reversal and (sale["change"] or any(t["kind"] == "cash" for t in sale["tenders"])):
         b.pair("Change", fmt(sale["change"]), bold=True)
     b.rule()
 

@@ -20,7 +20,7 @@ SCHEMA_VERSION = 2
 SALE_COLUMNS = (
     "uuid", "receipt", "till_id", "seq", "cashier", "opened_at", "completed_at", "currency",
     "tax_included", "gross", "discount", "tax", "total", "rounding", "paid", "change",
-    "kind", "original_uuid", "shift_uuid", "reason",
+    "kind", "original_uuid", "original_receipt", "shift_uuid", "reason",
 )
 SALE_KINDS = ("sale", "refund", "void")  # refunds and voids are linked reversals, never edits
 LINE_COLUMNS = (
@@ -103,7 +103,7 @@ def _create_tables(db: Any) -> None:
                   "stored_via": str, "recorded_at": str}
     db["sale"].create(sale_types, pk="uuid", not_null=["receipt", "till_id", "seq", "total"], if_not_exists=True,
                       defaults={"recorded_at": "CURRENT_TIMESTAMP", "kind": "sale"})
-    for column in ("kind", "original_uuid", "shift_uuid", "reason"):  # added by schema 2
+    for column in ("kind", "original_uuid", "original_receipt", "shift_uuid", "reason"):  # added by schema 2
         if column not in db["sale"].columns_dict:
             db["sale"].add_column(column, str, not_null_default="sale" if column == "kind" else None)
     db["sale"].create_index(["receipt"], unique=True, if_not_exists=True)
@@ -208,7 +208,7 @@ def stored_sale_rows(conn: sqlite3.Connection, uuid: str) -> list[list[Any]]:
     return [list(row) for row in (*sale, *lines, *tenders)]
 
 
-_SALE_DEFAULTS = {"kind": "sale", "original_uuid": None, "shift_uuid": None, "reason": None}
+_SALE_DEFAULTS = {"kind": "sale", "original_uuid": None, "original_receipt": None, "shift_uuid": None, "reason": None}
 
 
 def _insert_sale(conn: sqlite3.Connection, record: dict[str, Any], stored_via: str) -> list[list[Any]]:
@@ -381,3 +381,26 @@ def z_report_rows(conn: sqlite3.Connection, till_id: str, number: int | None) ->
     rows = conn.execute(query + " ORDER BY z_number DESC", params)
     return [{"type": "shift_close", **dict(zip(Z_REPORT_COLUMNS, row))} | {"report": json.loads(row[-1])}
             for row in rows]
+
+
+def insert_user(conn: sqlite3.Connection, name: str, role: str, pin_hash: str) -> bool:
+    """Add an active user; False when the name is taken (names are never reused: the audit log names people)."""
+    with transaction(conn):
+        cursor = conn.execute("INSERT INTO user (name, role, pin_hash, active) VALUES (?, ?, ?, 1) "
+                              "ON CONFLICT(name) DO NOTHING", (name, role, pin_hash))
+    return cursor.rowcount == 1
+
+
+def update_user(conn: sqlite3.Connection, name: str, column: str, value: Any) -> bool:
+    """Set a user's pin_hash or active flag; False when there is no such user."""
+    assert column in ("pin_hash", "active")
+    with transaction(conn):
+        cursor = conn.execute(f"UPDATE user SET {column} = ? WHERE name = ?", (value, name))
+    return cursor.rowcount == 1
+
+
+def last_audit_entries(conn: sqlite3.Connection, count: int) -> list[dict[str, Any]]:
+    """The newest `count` audit entries, oldest first (for `tui-pos audit show`)."""
+    names = ("seq", "at", "till_id", "action", "actor", "approved_by", "subject", "amount")
+    rows = conn.execute(f"SELECT {', '.join(names)} FROM audit ORDER BY seq DESC LIMIT ?", (count,)).fetchall()
+    return [dict(zip(names, row)) for row in reversed(rows)]
