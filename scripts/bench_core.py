@@ -75,7 +75,7 @@ def sale_codes(till: Till) -> list[str]:
 
 def new_shop(root: Path, name: str) -> Config:
     data_dir = root / name
-    init_shop(data_dir, demo=True)
+    init_shop(data_dir, demo=True, shift_float=0)
     return load_config(data_dir)
 
 
@@ -325,7 +325,7 @@ def measure_journal_and_replay(root: Path, sales: int, replay_sales: int) -> dic
 # -- sync counting under strace -----------------------------------------------------------------
 def child_syncs(data_dir: Path, mode: str, sales: int) -> None:
     """Runs under strace: sells with markers around every scan and pay (set-up is outside them)."""
-    init_shop(data_dir, demo=True)
+    init_shop(data_dir, demo=True, shift_float=0)
     config = load_config(data_dir)
     expect = "sqlite"
     if mode == "journal":

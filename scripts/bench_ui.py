@@ -306,7 +306,7 @@ def measure_scan_cpu(work: Path, repeats: int, profile: bool) -> tuple[list[dict
     results = []
     for n in range(repeats):
         data_dir = work / f"scan-{n}"
-        init_shop(data_dir, demo=True)
+        init_shop(data_dir, demo=True, shift_float=0)
         results.append(asyncio.run(_scan_cpu(data_dir, profiler if n == 0 else None)))
     return results, profiler
 
@@ -403,7 +403,7 @@ def main() -> int:
               flush=True)
         shops = {name: work / name for name in ("startup", "core", "idle")}
         for shop in shops.values():
-            init_shop(shop, demo=True)
+            init_shop(shop, demo=True, shift_float=0)
 
         startup = measure_startup(work, shops["startup"], args.runs)
         scans, profiler = measure_scan_cpu(work, args.scan_repeats, args.profile)

@@ -26,17 +26,12 @@ FLOAT = 10000  # 100.00 in the drawer when the test shop's shift opens
 
 def open_shift_in(data_dir: Path) -> None:
     """Open a shift (float 100.00, by the demo cashier) in an existing shop: sales need one."""
-    till = Till.open(load_config(data_dir), cashier="demo", keep_cart=False)
-    try:
-        till.open_shift(FLOAT)
-    finally:
-        till.close()
+    init_shop(data_dir, demo=False, shift_float=FLOAT)
 
 
 def open_demo_shop(data_dir: Path) -> Path:
     """A demo shop with a shift open: ready to sell."""
-    init_shop(data_dir, demo=True)
-    open_shift_in(data_dir)
+    init_shop(data_dir, demo=True, shift_float=FLOAT)
     return data_dir
 
 
@@ -125,3 +120,76 @@ def set_config(data_dir: Path, section: str, key: str, toml_value: str) -> None:
 # Its fonts (TERM=linux) lack the half blocks, the eighth blocks (Textual's scrollbars and "tall"
 # borders use ▔▁▎▊▕) and the rounded corners; issue 3 requires the console theme to use none.
 CONSOLE_MISSING_GLYPHS = frozenset("▀▄▐▔▕▁▂▃▅▆▇▉▊▋▌▍▎▏╭╮╰╯")
+
+
+# -- sales at chosen times, read in a chosen time zone (shared by the sales report tests) -----------
+import time  # noqa: E402
+
+from tui_pos.core.tender import Tender  # noqa: E402
+
+UTC_PLUS_8 = "CST-8"  # POSIX TZ: China's UTC+8, no daylight saving time, no tzdata needed
+CANDY = "6900000099990"  # imported by sell_two_days(): 1.00, tax A, no department
+
+
+@pytest.fixture
+def utc_plus_8():
+    """This process's local time is UTC+8 (a till in China) for the test; put back afterwards."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = UTC_PLUS_8
+    time.tzset()
+    yield UTC_PLUS_8
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+def sell_at(till: Till, at: str, items: dict[str, int], tenders: list[Tender], cashier: str = "test"):
+    """One sale through the Till API, completed at `at` (a stored UTC time), by `cashier`."""
+    till.clock, till.cashier = (lambda: at), cashier
+    for code, qty in items.items():
+        till.scan(code, qty)
+    return till.pay(tenders).sale
+
+
+def sell_two_days(data_dir: Path) -> None:
+    """Sales, a refund, a voided line and a void of a sale over two local days in UTC+8, in the
+    shop's open shift (the figures are worked out by hand in tests/store/test_reports.py):
+
+    local 2026-03-01  07:50 amy  COLA + 2 CANDY, mobile 5.50 (UTC: still 2026-02-28)
+                      09:30 amy  2 COLA + NOODLES, cash 20.00 (change 8.50)
+                      10:10 amy  3 WATER (+ NOODLES voided before payment), card 6.00
+                      11:00 bob  refund of 1 COLA of the 09:30 sale: cash -3.50
+    local 2026-03-02  00:30 bob  2 NOODLES, cash 9.00 (UTC: still 2026-03-01)
+                      01:00 amy  void of the 00:30 sale: cash -9.00
+    """
+    from tui_pos.core.shop import import_catalog_text
+
+    config = load_config(data_dir)
+    import_catalog_text(config, f"barcode,name,price,tax\n{CANDY},Loose candy,1.00,A\n")
+    till = Till.open(config, cashier="amy")
+    try:
+        sell_at(till, "2026-02-28T23:50:00.000+00:00", {COLA: 1, CANDY: 2}, [Tender("mobile", 550, "M1")], "amy")
+        first = sell_at(till, "2026-03-01T01:30:00.000+00:00", {COLA: 2, NOODLES: 1}, [Tender("cash", 2000)], "amy")
+        till.clock = lambda: "2026-03-01T02:10:00.000+00:00"
+        till.scan(WATER, 3)
+        till.void_line(till.scan(NOODLES).lines[-1].line_id)
+        till.pay([Tender("card", 600, "C1")])
+        till.clock, till.cashier = (lambda: "2026-03-01T03:00:00.000+00:00"), "bob"
+        till.refund(first.receipt, {1: 1}, "Damaged", till.approve("manager", "9999", "refund"))
+        sell_at(till, "2026-03-01T16:30:00.000+00:00", {NOODLES: 2}, [Tender("cash", 900)], "bob")
+        till.clock, till.cashier = (lambda: "2026-03-01T17:00:00.000+00:00"), "amy"
+        till.void_last_sale("Other", till.approve("manager", "9999", "void"))
+    finally:
+        till.close()
+
+
+# -- a refused command (shared by the tests of the shift, refund, user and audit commands) -------
+def cli_error(data_dir: Path, *args: str, **kwargs) -> str:
+    """Run a command that must be refused: exit status 1 and one `Error:` line; returns the message."""
+    proc = run_cli(data_dir, *args, check=False, **kwargs)
+    assert proc.returncode == 1, f"tui-pos {' '.join(args)} was not refused: {proc.stdout}"
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr
+    return lines[0].removeprefix("Error: ")

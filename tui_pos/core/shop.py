@@ -13,7 +13,7 @@ from typing import Iterator
 from tui_pos.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, load_config
 from tui_pos.core.catalog import parse_catalog_csv
 from tui_pos.core.errors import BadInput, StorageError
-from tui_pos.core.till import currency_of, open_ledger, shop_snapshot, tax_rates_of, utc_now
+from tui_pos.core.till import Till, currency_of, open_ledger, shop_snapshot, tax_rates_of, utc_now
 from tui_pos.core.users import hash_pin
 from tui_pos.store import db
 from tui_pos.store.documents import DocumentFailed
@@ -31,8 +31,9 @@ class InitResult:
     products: int
 
 
-def init_shop(data_dir: Path, demo: bool) -> InitResult:
-    """Create (or complete) a data directory; with demo, load the demo catalog and people."""
+def init_shop(data_dir: Path, demo: bool, shift_float: int | None = None) -> InitResult:
+    """Create (or complete) a data directory; with demo, load the demo catalog and people.
+    shift_float: also open a shift with this float, by the demo cashier (tests and benchmarks)."""
     created = not (data_dir / CONFIG_NAME).exists()
     make_private_dir(data_dir)
     if created:
@@ -49,6 +50,12 @@ def init_shop(data_dir: Path, demo: bool) -> InitResult:
             csv_text = resources.files("tui_pos").joinpath("demo_catalog.csv").read_text(encoding="utf-8")
             db.upsert_users(conn, [{"name": n, "role": r, "pin_hash": hash_pin(p)} for n, r, p in DEMO_USERS])
             products = import_catalog_text(config, csv_text)
+    if shift_float is not None:
+        till = Till.open(config, cashier=DEMO_USERS[0][0], keep_cart=False)
+        try:
+            till.open_shift(shift_float)
+        finally:
+            till.close()
     return InitResult(config, created, products)
 
 

@@ -534,6 +534,9 @@ class Till:
         return self._report(self._require_shift())
 
     def _report(self, shift: dict[str, Any]) -> ShiftReport:
+        """Replay first where possible; whatever stays in the journal is counted from there."""
+        if self.ledger.state().journal_backlog:
+            self.ledger.replay()
         facts, journaled, readable = self.ledger.shift_facts(shift["uuid"])
         return shift_report(shift, facts, taken_at=self.clock(), taken_by=self.cashier, journaled=journaled,
                             database_readable=readable)
@@ -590,12 +593,17 @@ class Till:
         Money goes back to the original tenders (all_cash: in cash). Needs a manager."""
         return self._reverse("refund", self.find_refundable(receipt), quantities, reason, approval, all_cash)
 
+    def last_sale(self) -> Refundable | None:
+        """This till's last sale, with what was returned of it: what void_last_sale reverses
+        (the UI shows it before a manager approves)."""
+        last = self.ledger.find_sales(last_of_till=self.config.till_id)
+        return refundable(last[0], self.ledger.find_sales(original_uuid=last[0]["uuid"])) if last else None
+
     def void_last_sale(self, reason: str, approval: Approval | None = None) -> Paid:
         """Reverse this till's last sale completely (a linked void), e.g. rung up by mistake."""
-        last = self.ledger.find_sales(last_of_till=self.config.till_id)
-        if not last:
+        sale = self.last_sale()
+        if sale is None:
             raise CartError("there is no sale to void")
-        sale = refundable(last[0], self.ledger.find_sales(original_uuid=last[0]["uuid"]))
         if sale.reversals:
             raise CartError(f"{sale.receipt} already has a refund: refund the rest instead of voiding it")
         return self._reverse("void", sale, {l.line_no: l.left for l in sale.lines if l.left}, reason, approval, False)
