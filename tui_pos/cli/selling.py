@@ -1,4 +1,4 @@
-"""Selling from the command line: init, status, replay, catalog import, sell, sales."""
+"""Selling from the command line: init, replay, catalog import, sell, sales."""
 
 from __future__ import annotations
 
@@ -27,45 +27,6 @@ def init(ctx: click.Context, demo: bool, as_json: bool) -> None:
     data = {"data_dir": str(result.config.data_dir), "created": result.created, "products_imported": result.products}
     emit(as_json, data, lambda: f"{'Created' if result.created else 'Updated'} shop in {result.config.data_dir}"
          + (f" with {result.products} demo products" if demo else ""))
-
-
-@main.command()
-@json_option
-@click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
-    """Storage mode, journal backlog and the sale in progress (read-only)."""
-    till = open_till(ctx, replay=False)
-    state = till.storage()
-    fmt = till.currency.format
-    totals = till.cart.totals(till.config.prices_include_tax)
-    cart = {
-        "uuid": till.cart.uuid,
-        "restored": till.restored,
-        "lines": [{"barcode": l.barcode, "name": l.name, "qty": l.qty, "unit_price": fmt(l.unit_price)}
-                  for l in till.cart.active_lines],
-        "total": fmt(totals.total),
-    }
-    data = {
-        "storage": state.mode, "journal_backlog": state.journal_backlog, "quarantined": state.quarantined,
-        "last_error": state.last_error, "till_id": till.config.till_id, "data_dir": str(till.config.data_dir),
-        "journal_dirs": [str(d) for d in till.config.storage.journal_dirs], "products": len(till.catalog),
-        "cart": cart,
-    }
-
-    def human() -> str:
-        lines = [f"Till {data['till_id']}  data {data['data_dir']}",
-                 f"Storage: {state.mode.upper()}" + (f" - {state.journal_backlog} sale(s) in the journal" if state.journal_backlog else ""),
-                 f"Quarantined journal lines: {state.quarantined}", f"Products: {len(till.catalog)}"]
-        if state.last_error:
-            lines.append(f"Last storage error: {state.last_error}")
-        if cart["lines"]:
-            lines.append(f"Sale in progress ({len(cart['lines'])} lines, total {cart['total']}):")
-            lines += [f"  {l['qty']} x {l['name']} ({l['barcode']}) @ {l['unit_price']}" for l in cart["lines"]]
-        else:
-            lines.append("No sale in progress.")
-        return "\n".join(lines)
-
-    emit(as_json, data, human)
 
 
 @main.command()

@@ -1,0 +1,87 @@
+"""Helpers for the ops tests: sales through the real CLI, damage done by hand, our own queries."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from contextlib import closing
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import COLA, cli_json, run_cli
+
+DB = "pos.sqlite3"
+
+
+def sell(data_dir: Path, *items: str) -> dict:
+    """One sale through the real `tui-pos sell`, paid exactly in cash."""
+    args = [a for item in (items or (COLA,)) for a in ("--item", item)]
+    return cli_json(data_dir, "sell", *args, "--tender", "cash")
+
+
+def sale_rows(db_path: Path) -> list[tuple[str, str, int]]:
+    """(uuid, receipt, total) of every sale, read with our own connection."""
+    with closing(sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True)) as conn:
+        return conn.execute("SELECT uuid, receipt, total FROM sale ORDER BY seq").fetchall()
+
+
+def corrupt_database(data_dir: Path) -> None:
+    """Overwrite the first two pages with garbage (every CLI process closed it cleanly first)."""
+    db = data_dir / DB
+    with db.open("r+b") as f:
+        f.write(b"\xa5\x5a" * 4096)
+
+
+def flip_bytes(path: Path, offset: int, count: int = 16) -> None:
+    data = bytearray(path.read_bytes())
+    for i in range(offset, offset + count):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def doctor(data_dir: Path, *args: str) -> tuple[int, dict[str, dict]]:
+    """Exit status of the real `tui-pos doctor --json`, and its checks by name."""
+    proc = run_cli(data_dir, "doctor", "--json", *args, check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["ok"] == (proc.returncode == 0)
+    return proc.returncode, {c["name"]: c for c in report["checks"]}
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the fault is a real mount")
+
+
+def mount_tmpfs(request: pytest.FixtureRequest, target: Path, size: str) -> None:
+    """A small tmpfs on target (a real, fillable file system); lazily unmounted at teardown."""
+    need_root()
+    target.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(target)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"mount tmpfs failed here: {proc.stderr.strip()}")
+    request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(target)]))
+
+
+def fill(directory: Path) -> None:
+    """Write until the file system under directory is full (ENOSPC)."""
+    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    assert os.statvfs(directory).f_bavail == 0
+
+
+
+def utc_iso(delta: timedelta) -> str:
+    """Now plus delta, as the till writes times."""
+    return (datetime.now(timezone.utc) + delta).isoformat(timespec="milliseconds")

@@ -1,0 +1,82 @@
+"""Alerts from the status facts, logged and handed to the shop's hook once when raised and once
+when cleared; a slow hook never holds up the till."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from conftest import cli_json, set_config
+from tui_pos.config import load_config
+from tui_pos.ops.alerts import Alert, AlertDispatcher, current_alerts
+from tui_pos.ops.backup import run_backup
+from tui_pos.ops.status import till_status
+
+from .helpers import corrupt_database, sell, utc_iso
+
+DISK = Alert("disk_low:/srv/till", "error", "data directory /srv/till: only 3 MB free", "free disk space there")
+
+
+def test_a_healthy_shop_has_no_alerts(shop_dir):
+    sell(shop_dir)
+    assert current_alerts(load_config(shop_dir)) == []
+    assert cli_json(shop_dir, "alerts") == []
+
+
+def test_alerts_for_a_corrupt_database_and_a_failed_backup(shop_dir, tmp_path):
+    sell(shop_dir)
+    set_config(shop_dir, "backup", "destinations", json.dumps([str(tmp_path / "unplugged" / "stick")]))
+    assert not run_backup(load_config(shop_dir)).ok
+    corrupt_database(shop_dir)
+    found = {a.key: a for a in current_alerts(load_config(shop_dir))}
+    assert sorted(found) == ["backup", "storage"]
+    assert found["storage"].level == "error" and "database corrupt" in found["storage"].message
+    assert found["backup"].level == "error" and "unplugged" in found["backup"].message
+
+
+def test_overdue_backup_and_printer_alerts(shop_dir):
+    """A three-day-old backup, and a receipt pending for 20 minutes on a configured printer."""
+    config = load_config(shop_dir)
+    three_days_ago = utc_iso(-timedelta(days=3))
+    run_backup(config, clock=lambda: three_days_ago)
+    sell(shop_dir)
+    set_config(shop_dir, "printer", "connection", '"file:/dev/null"')
+    later = utc_iso(timedelta(minutes=20))
+    config = load_config(shop_dir)
+    found = {a.key: a for a in current_alerts(config, till_status(config, now=later))}
+    assert sorted(found) == ["backup", "printer"]
+    assert found["backup"].level == "warning" and "72 h ago" in found["backup"].message
+    assert found["printer"].message == "1 receipt(s) not printed"
+
+
+def test_dispatch_logs_and_hooks_each_change_once(shop_dir, tmp_path, caplog):
+    events = tmp_path / "events"
+    set_config(shop_dir, "alerts", "hook", json.dumps(f"cat >> {shlex.quote(str(events))}; echo >> {events}"))
+    dispatcher = AlertDispatcher(load_config(shop_dir))
+    with caplog.at_level(logging.INFO, logger="tui_pos.ops.alerts"):
+        assert dispatcher.dispatch([DISK]) == ([DISK], [])
+        assert dispatcher.dispatch([DISK]) == ([], [])  # still raised: nothing new
+        assert dispatcher.wait(10)
+        assert dispatcher.dispatch([]) == ([], [DISK])
+        assert dispatcher.wait(10)
+    sent = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [(e["event"], e["key"], e["level"], e["message"], e["till_id"]) for e in sent] == [
+        ("raised", DISK.key, "error", DISK.message, "T1"), ("cleared", DISK.key, "error", DISK.message, "T1")]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", f"alert {DISK.key}: {DISK.message} ({DISK.hint})"), ("INFO", f"alert cleared {DISK.key}: {DISK.message}")]
+
+
+def test_a_hanging_hook_neither_blocks_nor_survives(shop_dir, tmp_path):
+    pid_file = tmp_path / "hook.pid"
+    set_config(shop_dir, "alerts", "hook", json.dumps(f"echo $$ > {pid_file}; exec sleep 60"))
+    set_config(shop_dir, "alerts", "hook_timeout_s", "0.5")
+    dispatcher = AlertDispatcher(load_config(shop_dir))
+    start = time.monotonic()
+    dispatcher.dispatch([DISK])
+    assert time.monotonic() - start < 0.2
+    assert dispatcher.wait(10)
+    assert not Path(f"/proc/{int(pid_file.read_text())}").exists(), "the hook was not killed"

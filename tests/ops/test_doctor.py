@@ -1,0 +1,115 @@
+"""`tui-pos doctor` in real subprocesses: a healthy shop passes, and each broken condition fails
+its own check with a fix, and makes the command exit 1."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from conftest import COLA, run_cli, set_config
+from tui_pos.config import load_config
+from tui_pos.core.tender import Tender
+from tui_pos.core.till import Till
+from tui_pos.ops.backup import run_backup
+
+from .helpers import corrupt_database, doctor, fill, mount_tmpfs, sell, utc_iso
+
+CHECKS = ["config", "data_dir", "disk", "database", "wal", "journal", "clock", "printer", "backup"]
+
+
+def doctor_fails(data_dir: Path, name: str, *words: str) -> dict[str, dict]:
+    """Run doctor: it exits 1 and check `name` fails, says what to do, and its detail has these words."""
+    code, checks = doctor(data_dir)
+    assert code == 1
+    check = checks[name]
+    assert check["level"] == "fail", check
+    assert check["fix"], f"{name} fails without saying what to do"
+    for word in words:
+        assert word in check["detail"], check
+    return checks
+
+
+def test_healthy_shop_passes_every_check(shop_dir):
+    sell(shop_dir)
+    run_cli(shop_dir, "backup")
+    code, checks = doctor(shop_dir, "--full")
+    assert code == 0
+    assert list(checks) == CHECKS
+    assert {name: c["level"] for name, c in checks.items()} == dict.fromkeys(CHECKS, "ok")
+    assert checks["database"]["detail"].startswith("integrity_check ok")
+    human = run_cli(shop_dir, "doctor")
+    assert human.stdout.count("OK ") == len(CHECKS)
+
+
+def test_corrupt_database(shop_dir):
+    sell(shop_dir)
+    corrupt_database(shop_dir)
+    checks = doctor_fails(shop_dir, "database", "corrupt")
+    assert "restore" in checks["database"]["fix"]
+    assert checks["config"]["level"] == "ok"  # the other checks still ran
+
+
+def test_missing_database(shop_dir):
+    (shop_dir / "pos.sqlite3").unlink()
+    doctor_fails(shop_dir, "database", "does not exist")
+    assert not (shop_dir / "pos.sqlite3").exists(), "doctor must not create a database"
+
+
+def test_full_journal_disk(request, tmp_path):
+    """The journal directory on a 1 MB tmpfs, filled up."""
+    shop, journal = tmp_path / "shop", tmp_path / "journal"
+    mount_tmpfs(request, journal, "1m")
+    shop.mkdir()
+    (shop / "config.toml").write_text(f"[storage]\njournal_dirs = [{json.dumps(str(journal))}]\n")
+    run_cli(shop, "init", "--demo")
+    fill(journal)
+    doctor_fails(shop, "disk", str(journal), "cannot be written")
+
+
+def test_quarantined_journal_record(shop_dir):
+    """A journal line that fails its checksum is quarantined by replay, then doctor fails."""
+    line = 'v1 0000000000000000 {"uuid":"d6e5c1aa-0000-4000-8000-000000000001","seq":9}\n'
+    (shop_dir / "journal" / "T1-20261121T100000-1-abcdef.jsonl").write_text(line)
+    assert json.loads(run_cli(shop_dir, "replay", "--json").stdout)["quarantined"] == 1
+    checks = doctor_fails(shop_dir, "journal", "1 journal record(s)", "quarantined")
+    assert "quarantine.jsonl" in checks["journal"]["fix"]
+
+
+def test_missing_usb_printer(shop_dir):
+    """A USB printer configured by VID:PID that is not on the bus (this machine has no USB)."""
+    set_config(shop_dir, "printer", "connection", '"usb:0416:5011"')
+    doctor_fails(shop_dir, "printer", "usb 0416:5011")
+
+
+def test_old_backup(shop_dir):
+    """The last good backup is three days old; one is due every 24 h (the default)."""
+    config = load_config(shop_dir)
+    three_days_ago = utc_iso(-timedelta(days=3))
+    assert run_backup(config, clock=lambda: three_days_ago).ok
+    checks = doctor_fails(shop_dir, "backup", "72")  # hours
+    assert "tui-pos backup" in checks["backup"]["fix"]
+
+
+def test_clock_in_the_past(shop_dir):
+    """The last sale was stored one day 'in the future': the clock went back since."""
+    tomorrow = utc_iso(timedelta(days=1))
+    till = Till.open(load_config(shop_dir), cashier="test", keep_cart=False)
+    till.clock = lambda: tomorrow
+    till.scan(COLA)
+    till.pay([Tender("cash", 350)])
+    till.close()
+    checks = doctor_fails(shop_dir, "clock", tomorrow)
+    assert "timedatectl" in checks["clock"]["fix"]
+
+
+def test_bad_config_fails_and_the_other_checks_still_run(shop_dir):
+    set_config(shop_dir, "till", "id", '"not a till id!"')
+    checks = doctor_fails(shop_dir, "config", "[till] id")
+    assert list(checks) == CHECKS and checks["database"]["level"] == "ok"
+
+
+def test_data_directory_open_to_other_users(shop_dir: Path):
+    shop_dir.chmod(0o755)
+    checks = doctor_fails(shop_dir, "data_dir", "0755")
+    assert checks["data_dir"]["fix"] == f"chmod 700 {shop_dir}"

@@ -1,0 +1,99 @@
+"""`tui-pos status` is read-only and works whatever state the till is in: beside a till that holds
+its locks, with a corrupt or missing database, with storage failing."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from conftest import COLA, NOODLES, cli_json, journal_dir_replaced_by_a_file, run_cli
+from tui_pos.config import load_config
+from tui_pos.core.tender import Tender
+from tui_pos.core.till import Till
+
+from .helpers import corrupt_database, sell
+
+FIRST_STATUS_KEYS = {"storage", "journal_backlog", "quarantined", "last_error", "till_id", "data_dir", "journal_dirs",
+                     "products", "cart"}
+
+
+def fingerprint(directory: Path) -> dict[str, str]:
+    """Every file's content hash, except SQLite's shared-memory index (readers map it)."""
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file() and not p.name.endswith("-shm")}
+
+
+def test_status_shows_the_sale_in_progress_and_writes_nothing(shop_dir):
+    """A cart left at the till (with a card payment taken) is shown; no file changes, the -wal
+    reader file aside."""
+    sold = sell(shop_dir, NOODLES)
+    till = Till.open(load_config(shop_dir), cashier="demo")
+    till.scan(COLA, 2)
+    till.add_tender(Tender("card", 300, "AUTH9"))
+    cart_uuid = till.cart.uuid
+    till.close()
+    before = fingerprint(shop_dir)
+    status = cli_json(shop_dir, "status")
+    after = fingerprint(shop_dir)
+    after.pop("pos.sqlite3-wal", None)
+    before.pop("pos.sqlite3-wal", None)
+    assert after == before
+    assert FIRST_STATUS_KEYS <= set(status)
+    assert (status["storage"], status["journal_backlog"], status["products"]) == ("ok", 0, 59)
+    cart = status["cart"]
+    assert (cart["uuid"], cart["restored"], cart["total"]) == (cart_uuid, True, "7.00")
+    assert [(l["barcode"], l["qty"]) for l in cart["lines"]] == [(COLA, 2)]
+    assert cart["tenders"] == [{"kind": "card", "amount": "3.00", "reference": "AUTH9"}]
+    assert status["last_sale"]["receipt"] == sold["receipt"] and status["last_sale"]["total"] == "4.50"
+
+
+def test_status_never_waits_for_the_tills_locks(shop_dir):
+    """Another process holds till.lock (receipt numbering) and the database's write lock."""
+    sell(shop_dir)
+    fd = os.open(shop_dir / "till.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    writer = sqlite3.connect(shop_dir / "pos.sqlite3", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        start = time.monotonic()
+        status = cli_json(shop_dir, "status", timeout=10)
+        assert time.monotonic() - start < 5
+        assert status["database"]["state"] == "ok" and status["last_sale"]["receipt"] == "T1-000001"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        os.close(fd)
+
+
+def test_status_with_a_corrupt_database(shop_dir):
+    sell(shop_dir)
+    corrupt_database(shop_dir)
+    proc = run_cli(shop_dir, "status", "--json")
+    status = json.loads(proc.stdout)
+    assert proc.stderr == ""
+    assert status["storage"] == "degraded"
+    assert status["database"]["state"] == "corrupt"
+    assert "database corrupt" in status["last_error"]
+    assert status["products"] == 59  # from the catalog snapshot beside the journal
+    assert status["cart"]["lines"] == []
+    assert "DEGRADED" in run_cli(shop_dir, "status").stdout
+
+
+def test_status_when_a_sale_could_not_be_stored_anywhere(shop_dir):
+    """Database corrupt and the journal directory gone: a sale now would be refused."""
+    corrupt_database(shop_dir)
+    with journal_dir_replaced_by_a_file(shop_dir):
+        status = cli_json(shop_dir, "status")
+    assert status["storage"] == "failing"
+
+
+def test_status_with_the_database_missing_creates_none(shop_dir):
+    (shop_dir / "pos.sqlite3").unlink()
+    status = cli_json(shop_dir, "status")
+    assert (status["storage"], status["database"]["state"]) == ("degraded", "missing")
+    assert not (shop_dir / "pos.sqlite3").exists()

@@ -1,0 +1,164 @@
+"""Operations from the command line: status, doctor, backup, restore, support-bundle, alerts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tui_pos.cli.base import emit, json_option, main, shop_config
+
+
+@main.command()
+@json_option
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """One screen: storage, journal, last sale, shift, sale in progress, printer, backup, disk (read-only)."""
+    from tui_pos.ops.status import till_status
+
+    data = till_status(shop_config(ctx))
+    emit(as_json, data, lambda: status_text(data))
+
+
+def status_text(s: dict[str, Any]) -> str:
+    db, journal, printer, backup, clock = s["database"], s["journal"], s["printer"], s["backup"], s["clock"]
+    running = f"till running (pid {s['till_running_pid']})" if s["till_running_pid"] else "till not running"
+    lines = [f"Till {s['till_id']}  {s['data_dir']}  {running}  at {s['checked_at']}",
+             f"Storage   {s['storage'].upper()}" + (f" - {s['last_error']}" if s["last_error"] else ""),
+             f"Database  {db['state']}, schema {db['schema_version']}, WAL {db['wal_bytes'] // 1024} KB, "
+             f"{s['products']} products" + (f" ({db['error']})" if db["error"] else ""),
+             f"Journal   {journal['backlog']} waiting" + (f" since {journal['oldest_waiting_at']}" if journal["backlog"] else "")
+             + f", {journal['quarantined']} quarantined, {journal['bad_lines']} damaged line(s)"]
+    sale = s["last_sale"]
+    lines.append(f"Last sale {sale['receipt']}  {sale['completed_at']}  {sale['total']}  ({sale['stored']})" if sale
+                 else "Last sale none")
+    if clock["behind_s"]:
+        lines.append(f"CLOCK     reads {clock['behind_s']:.0f} s before the last sale: it went back")
+    lines.append(f"Shift     {s['shift']}" if s["shift"] else "Shift     -")
+    cart = s["cart"]
+    if cart["lines"]:
+        lines.append(f"Sale in progress: {len(cart['lines'])} line(s), total {cart['total']}"
+                     + (" (may already be paid: database unreadable)" if cart["unverified"] else ""))
+        lines += [f"  {l['qty']} x {l['name']} ({l['barcode']}) @ {l['unit_price']}" for l in cart["lines"]]
+        lines += [f"  paid {t['kind']} {t['amount']} {t['reference']}".rstrip() for t in cart["tenders"]]
+    else:
+        lines.append("No sale in progress.")
+    lines.append("Printer   none: receipts on screen" if printer["connection"] == "none" else
+                 f"Printer   {printer['connection']}: {printer['unprinted']} receipt(s) not printed"
+                 + (f" ({printer['last_error']})" if printer["last_error"] else ""))
+    lines.append("Backup    " + (f"last good {backup['age_hours']} h ago" if backup["last_ok_at"] else "never")
+                 + (f"; LAST ATTEMPT FAILED: {backup['last_error']}" if backup["last_attempt_ok"] is False else "")
+                 + ("; OVERDUE" if backup["overdue"] else ""))
+    lines += [f"Disk      {d['role']:<7} {d['path']}: {d['free_mb']} MB free" + ("" if d["writable"] else ", NOT WRITABLE")
+              for d in s["disk"]]
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="integrity_check of the whole database instead of quick_check.")
+@json_option
+@click.pass_context
+def doctor(ctx: click.Context, full: bool, as_json: bool) -> None:
+    """Check everything; each problem says what to do. Exit status 1 when a check fails."""
+    from tui_pos.ops.doctor import run_doctor
+
+    report = run_doctor(ctx.obj, full)
+    emit(as_json, report.as_dict(), lambda: "\n".join(
+        f"{c.level.upper():<4}  {c.name:<9} {c.detail}" + (f"\n{'':<16}-> {c.fix}" if c.fix else "")
+        for c in report.checks))
+    if not report.ok:
+        sys.exit(1)
+
+
+class _BackupGroup(click.Group):
+    """`backup DEST` and `backup verify FILE`: a first word that is no subcommand is the destination."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["--to", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group(cls=_BackupGroup, invoke_without_command=True)
+@click.option("--to", "destination", type=click.Path(file_okay=False, path_type=Path, resolve_path=True), metavar="DEST",
+              help="Back up to this directory instead of [backup] destinations (also: tui-pos backup DEST).")
+@json_option
+@click.pass_context
+def backup(ctx: click.Context, destination: Path | None, as_json: bool) -> None:
+    """Back up the database (and journal files not yet replayed) while the till sells, then verify the copy."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from tui_pos.ops.backup import run_backup
+
+    result = run_backup(shop_config(ctx), destination)
+    emit(as_json, result.as_dict(), lambda: "\n".join(
+        [f"Backed up {result.sales} sales and {result.journal_files} journal file(s)" if result.ok else "BACKUP FAILED"]
+        + ([f"  {result.error}"] if result.error else [])
+        + [f"  {c.path} verified" + (f"; removed {len(c.removed)} old" if c.removed else "") if c.ok
+           else f"  {c.destination}: {c.error}" for c in result.copies]))
+    if not result.ok:
+        sys.exit(1)
+
+
+@backup.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+def backup_verify(file: Path, as_json: bool) -> None:
+    """Check a backup: integrity, sale count and totals, row digest, journal lines. Exit 1 if it fails."""
+    from tui_pos.ops.backup import verify_backup
+
+    checked = verify_backup(file)
+    emit(as_json, checked.as_dict(), lambda: (
+        f"{file}: OK - {checked.sales} sales, {checked.journal_files} journal file(s), made {checked.created_at}"
+        if checked.ok else f"{file}: DOES NOT VERIFY\n" + "\n".join(f"  {p}" for p in checked.problems)))
+    if not checked.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@click.pass_context
+def restore(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Replace the database with a verified backup (the till must be stopped; the current one is kept aside)."""
+    from tui_pos.ops.backup import restore as restore_backup
+
+    result = restore_backup(shop_config(ctx), file)
+    emit(as_json, result.as_dict(), lambda: "\n".join(
+        [f"Restored {file} ({result.backup.sales} sales, made {result.backup.created_at})",
+         f"The database as it was: {result.safety_copy}" if result.safety_copy else "There was no database before.",
+         f"{len(result.journal_files)} journal file(s) put back: run 'tui-pos replay'" if result.journal_files else ""]
+        + ([f"NOT in the backup: {len(result.not_in_backup)} sale(s) of the old database, e.g. "
+            f"{', '.join(result.not_in_backup[:5])} (kept in the safety copy)"] if result.not_in_backup else [])))
+
+
+@main.command("support-bundle")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Archive to write (default: ./tui-pos-support-TILL-TIME.tar.gz).")
+@json_option
+@click.pass_context
+def support_bundle(ctx: click.Context, output: Path | None, as_json: bool) -> None:
+    """One .tar.gz for support: doctor, status, logs, config (secrets removed), schema, journal summary."""
+    from tui_pos.ops.bundle import support_bundle as write_bundle
+
+    path = write_bundle(ctx.obj, output)
+    emit(as_json, {"path": str(path), "bytes": path.stat().st_size}, lambda: f"Wrote {path}")
+
+
+@main.command()
+@click.option("--run-hook", is_flag=True, help="Hand each alert to the [alerts] hook, as the till would.")
+@json_option
+@click.pass_context
+def alerts(ctx: click.Context, run_hook: bool, as_json: bool) -> None:
+    """The alerts the till would show now."""
+    from tui_pos.ops.alerts import AlertDispatcher, current_alerts
+
+    config = shop_config(ctx)
+    found = current_alerts(config)
+    if run_hook:
+        dispatcher = AlertDispatcher(config)
+        dispatcher.dispatch(found)
+        dispatcher.wait(config.alerts.hook_timeout_s + 1)
+    emit(as_json, [a.as_dict() for a in found], lambda: "\n".join(
+        f"{a.level.upper():<7} {a.message}\n        -> {a.hint}" for a in found) or "No alerts.")

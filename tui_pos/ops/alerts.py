@@ -1,0 +1,192 @@
+"""Alerts: what needs a person, derived from the status facts, logged and handed to a hook.
+
+current_alerts() is cheap enough to run every 30 s beside a selling till (it is one read-only
+till_status(): a few indexed queries, a journal directory listing, statvfs; no integrity check,
+no printer probe). AlertDispatcher remembers what is already raised, so each alert is logged and
+sent to the hook once when it is raised (or changes level) and once when it clears.
+
+The hook ([alerts] hook in config.toml) is a shell command; each event is written to its stdin
+as one JSON object: {"event": "raised"|"cleared", "key", "level", "message", "hint", "till_id",
+"data_dir", "at"}. It runs in a background thread and is killed after [alerts] hook_timeout_s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from tui_pos.config import Config
+from tui_pos.core.till import utc_now
+from tui_pos.ops.status import CLOCK_SLACK_S, till_status
+
+log = logging.getLogger("tui_pos.ops.alerts")
+
+AlertLevel = Literal["warning", "error"]
+
+
+@dataclass(frozen=True)
+class Alert:
+    key: str  # stable while the condition lasts, e.g. "storage", "disk_low:/var/lib/tui-pos"
+    level: AlertLevel
+    message: str  # what is wrong, for the status line
+    hint: str  # what to do
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def current_alerts(config: Config, status: dict[str, Any] | None = None) -> list[Alert]:
+    """The alerts the facts call for now (errors first)."""
+    status = status or till_status(config)
+    alerts = [*_storage(status), *_journal(config, status), *_backup(status), *_disk(config, status),
+              *_printer(config, status), *_clock(status)]
+    return sorted(alerts, key=lambda a: a.level != "error")
+
+
+def _minutes_since(status: dict[str, Any], at: str | None) -> float:
+    if not at:
+        return 0.0
+    try:
+        return (datetime.fromisoformat(status["checked_at"]) - datetime.fromisoformat(at)) / timedelta(minutes=1)
+    except ValueError:
+        return 0.0
+
+
+def _storage(status: dict[str, Any]) -> list[Alert]:
+    database = status["database"]
+    if status["storage"] == "failing":
+        return [Alert("storage", "error", "STORAGE FAILING: a sale now would not be stored anywhere",
+                      "free disk space or plug the journal drive back in; run 'tui-pos doctor'")]
+    if database["state"] != "ok":
+        return [Alert("storage", "error", f"database {database['state']}: sales are kept in the journal",
+                      "run 'tui-pos doctor'; restore the newest backup when the shop closes")]
+    if status["storage"] == "degraded":
+        return [Alert("storage", "warning", f"storage degraded: {status['last_error']}",
+                      "sales are safe in the journal; run 'tui-pos doctor'")]
+    return []
+
+
+def _journal(config: Config, status: dict[str, Any]) -> list[Alert]:
+    journal = status["journal"]
+    alerts = []
+    waited = _minutes_since(status, journal["oldest_waiting_at"])
+    if journal["backlog"] and (journal["backlog"] >= config.alerts.backlog_max
+                               or waited >= config.alerts.backlog_max_minutes):
+        alerts.append(Alert("journal_backlog", "warning",
+                            f"{journal['backlog']} sale(s) waiting in the journal for {waited:.0f} min: replay is not "
+                            "catching up", "run 'tui-pos replay' and 'tui-pos doctor'"))
+    if journal["quarantined"]:
+        alerts.append(Alert("journal_quarantine", "error",
+                            f"{journal['quarantined']} damaged journal record(s) quarantined",
+                            "run 'tui-pos doctor' (journal check) and compare with the paper receipts"))
+    return alerts
+
+
+def _backup(status: dict[str, Any]) -> list[Alert]:
+    backup = status["backup"]
+    if backup["last_attempt_ok"] is False:
+        return [Alert("backup", "error", f"backup failed: {backup['last_error']}",
+                      "check the backup disk, then run 'tui-pos backup'")]
+    if backup["overdue"]:
+        last = f"{backup['age_hours']:.0f} h ago" if backup["last_ok_at"] else "never"
+        return [Alert("backup", "warning", f"backup overdue (last good one: {last})", "run 'tui-pos backup'")]
+    return []
+
+
+def _disk(config: Config, status: dict[str, Any]) -> list[Alert]:
+    low = config.alerts.disk_low_mb
+    return [Alert(f"disk_low:{d['path']}", "error",
+                  f"{d['role']} directory {d['path']}: " + (f"only {d['free_mb']} MB free" if d["writable"]
+                                                            else "cannot be written"),
+                  "free disk space there; run 'tui-pos doctor'")
+            for d in status["disk"] if not d["writable"] or d["free_mb"] < low]
+
+
+def _printer(config: Config, status: dict[str, Any]) -> list[Alert]:
+    if config.printer.connection == "none":
+        return []
+    printer = status["printer"]
+    stuck = sum(n for state, n in printer["unprinted_by_state"].items() if state in ("failed", "uncertain"))
+    late = _minutes_since(status, printer["oldest_unprinted_at"]) >= config.alerts.unprinted_max_minutes
+    if not (stuck or (printer["unprinted"] and late)):
+        return []
+    why = f": {printer['last_error']}" if printer["last_error"] else ""
+    return [Alert("printer", "warning", f"{printer['unprinted']} receipt(s) not printed{why}",
+                  "check the printer (paper, cover, cable); Ctrl+E at the till lists them")]
+
+
+def _clock(status: dict[str, Any]) -> list[Alert]:
+    clock = status["clock"]
+    if clock["behind_s"] <= CLOCK_SLACK_S:
+        return []
+    return [Alert("clock", "error", f"the clock went back: it reads {clock['now']}, the last sale was at "
+                                    f"{clock['last_sale_at']}", "set the time (timedatectl); check NTP")]
+
+
+class AlertDispatcher:
+    """Logs alerts as they are raised and cleared, and runs the hook for each; never raises,
+    never blocks its caller for long (hooks run in a background thread)."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self._active: dict[str, Alert] = {}
+        self._threads: list[threading.Thread] = []
+
+    def dispatch(self, alerts: list[Alert]) -> tuple[list[Alert], list[Alert]]:
+        """Compare with the alerts of the last call; returns (raised, cleared)."""
+        try:
+            current = {a.key: a for a in alerts}
+            raised = [a for key, a in current.items() if key not in self._active or self._active[key].level != a.level]
+            cleared = [a for key, a in self._active.items() if key not in current]
+            self._active = current
+            for alert in raised:
+                log.log(logging.ERROR if alert.level == "error" else logging.WARNING, "alert %s: %s (%s)",
+                        alert.key, alert.message, alert.hint)
+            for alert in cleared:
+                log.info("alert cleared %s: %s", alert.key, alert.message)
+            events = [("raised", a) for a in raised] + [("cleared", a) for a in cleared]
+            if self.config.alerts.hook and events:
+                self._threads = [t for t in self._threads if t.is_alive()]
+                thread = threading.Thread(target=self._run_hooks, args=(events,), name="tui-pos-alert-hook", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+            return raised, cleared
+        except Exception:  # noqa: BLE001 - alerting must never break the caller
+            log.exception("alert dispatch failed")
+            return [], []
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait for hooks still running (the CLI waits before exiting); True when all finished."""
+        for thread in list(self._threads):
+            thread.join(timeout_s)
+        return not any(t.is_alive() for t in self._threads)
+
+    def _run_hooks(self, events: list[tuple[str, Alert]]) -> None:
+        for event, alert in events:
+            payload = {"event": event, **alert.as_dict(), "till_id": self.config.till_id,
+                       "data_dir": str(self.config.data_dir), "at": utc_now()}
+            try:
+                self._run_hook(json.dumps(payload, ensure_ascii=False))
+            except Exception:  # noqa: BLE001
+                log.exception("alert hook for %s failed", alert.key)
+
+    def _run_hook(self, payload: str) -> None:
+        timeout = self.config.alerts.hook_timeout_s
+        proc = subprocess.Popen(["/bin/sh", "-c", self.config.alerts.hook], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            _, err = proc.communicate(payload.encode(), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: the hook and whatever it started
+            proc.communicate()
+            log.warning("alert hook killed after %.0f s", timeout)
+            return
+        if proc.returncode:
+            log.warning("alert hook exited with %d: %s", proc.returncode, err.decode(errors="replace").strip()[-300:])

@@ -1,0 +1,567 @@
+"""Backups that verify themselves, and restore.
+
+A backup is one SQLite file, ``tui-pos-<till>-<UTC time>.sqlite3``, that needs nothing beside it:
+
+- the database, copied with SQLite's online backup API from a read-only connection while the
+  till keeps selling (WAL: the copy never blocks a sale);
+- the journal files not yet replayed (and the quarantine), in the table ``tui_pos_backup_journal``,
+  read *before* the database snapshot is taken, so a sale committed before the backup started is
+  in the copy whether it was in SQLite or in the journal then (a file replayed in between is in
+  both; restore and replay skip what is already there);
+- a manifest (table ``tui_pos_backup``): when, which till, the number of sale rows and the sum
+  of their totals, and a SHA-256 digest of every row of every table of the shop.
+
+The sale figures are read in the same read transaction as the copy is made from, so they are
+the source's figures at exactly the copy's snapshot; the copy is then checked against them
+(integrity_check, figures, digest) before it gets its final name. Beside it, ``NAME.sha256``
+(the format of sha256sum) holds the whole file's hash. ``verify_backup`` repeats the checks
+later: the file hash catches any flipped byte; without the .sha256 file (a copy taken alone),
+the manifest's figures and row digest still catch damage to any row.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+from contextlib import closing, contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from tui_pos.config import Config
+from tui_pos.core.errors import PosError
+from tui_pos.core.till import utc_now
+from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, sales_figures, schema_version
+from tui_pos.store import db
+from tui_pos.store.journal import QUARANTINE, QUARANTINE_FILE, decode_line, fsync_dir, make_private_dir
+from tui_pos.store.sequence import SequenceLock
+
+log = logging.getLogger("tui_pos.ops.backup")
+
+BACKUP_STATE = "backup-state.json"  # the last attempt and the last good backup, for status/doctor/alerts
+BACKUP_LOCK = "backup.lock"  # one backup at a time per data directory (the timer and a Z report may meet)
+SAFETY_DIR = "restore-safety"  # the database as it was before each restore
+MANIFEST_TABLE = "tui_pos_backup"
+JOURNAL_TABLE = "tui_pos_backup_journal"
+BACKUP_TABLES = (MANIFEST_TABLE, JOURNAL_TABLE)
+FORMAT = 1
+
+
+class RestoreRefused(PosError):
+    """Restore did not touch anything: the till is running, or the backup does not verify."""
+
+
+# -- what a backup holds --------------------------------------------------------------------------
+def content_digest(conn: sqlite3.Connection) -> str:
+    """SHA-256 over every row of every shop table (the backup's own tables excluded), in a fixed order."""
+    digest = hashlib.sha256()
+    tables = [name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        if name not in BACKUP_TABLES]
+    for table in tables:
+        digest.update(f"table {table}\n".encode())
+        try:
+            rows = conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid')
+        except sqlite3.OperationalError:  # a WITHOUT ROWID table: order by every column
+            width = len(conn.execute(f'SELECT * FROM "{table}" LIMIT 0').description)
+            rows = conn.execute(f'SELECT * FROM "{table}" ORDER BY {", ".join(str(i + 1) for i in range(width))}')
+        for row in rows:
+            digest.update(repr(row).encode() + b"\n")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class JournalFile:
+    """A journal file carried in a backup: which journal directory (by its place in the config) and its name there."""
+
+    dir_index: int
+    name: str  # e.g. T1-20261121T103000-123-abc.jsonl or quarantine/quarantine.jsonl
+    content: bytes
+
+
+def unreplayed_journal_files(config: Config) -> list[JournalFile]:
+    """Every journal file replay has not retired yet, and the quarantine."""
+    found = []
+    for index, directory in enumerate(config.storage.journal_dirs):
+        candidates = sorted(directory.glob("*.jsonl")) + [directory / QUARANTINE / QUARANTINE_FILE]
+        for path in candidates:
+            try:
+                found.append(JournalFile(index, str(path.relative_to(directory)), path.read_bytes()))
+            except OSError:
+                continue  # gone (retired meanwhile) or unreadable: doctor reports unreadable journals
+    return found
+
+
+@dataclass(frozen=True)
+class Verification:
+    path: Path
+    ok: bool
+    problems: tuple[str, ...]
+    created_at: str = ""
+    till_id: str = ""
+    sales: int = 0
+    total: int = 0
+    journal_files: int = 0
+    schema_version: int = 0
+    checksum: str = "missing"  # the .sha256 beside the file: "match", "mismatch" or "missing"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "path": str(self.path), "problems": list(self.problems)}
+
+
+def checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksum_state(path: Path) -> str:
+    try:
+        recorded = checksum_path(path).read_text(encoding="utf-8").split()[0]
+    except (OSError, IndexError):
+        return "missing"
+    return "match" if recorded == file_sha256(path) else "mismatch"
+
+
+def verify_backup(path: Path) -> Verification:
+    """Check a backup file against its own manifest: integrity, sale figures, row digest, journal lines."""
+    path = Path(path)
+    if not path.is_file():
+        return Verification(path, False, (f"{path} does not exist",))
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error as err:
+        return Verification(path, False, (f"cannot open: {err}",))
+    checksum = _checksum_state(path)
+    problems = [f"the file's SHA-256 differs from {checksum_path(path).name}: the file is damaged"] \
+        if checksum == "mismatch" else []
+    with closing(conn):
+        try:
+            checked = _verify(conn, path)
+        except sqlite3.Error as err:
+            checked = Verification(path, False, (f"unreadable: {err}",))
+        except (KeyError, TypeError) as err:
+            checked = Verification(path, False, (f"the backup manifest is incomplete ({err!r})",))
+    problems += checked.problems
+    return replace(checked, ok=not problems, problems=tuple(problems), checksum=checksum)
+
+
+def _verify(conn: sqlite3.Connection, path: Path) -> Verification:
+    problems = [f"integrity_check: {msg}" for (msg,) in conn.execute("PRAGMA integrity_check(20)") if msg != "ok"]
+    try:
+        manifest = json.loads(conn.execute(f"SELECT value FROM {MANIFEST_TABLE} WHERE key = 'manifest'").fetchone()[0])
+    except (sqlite3.Error, TypeError, ValueError) as err:
+        return Verification(path, False, tuple(problems + [f"no tui-pos backup manifest ({err})"]))
+    sales, total = sales_figures(conn)
+    if (sales, total) != (manifest["sales"], manifest["total"]):
+        problems.append(f"sales differ from the manifest: {sales} rows totalling {total} in the file, "
+                        f"{manifest['sales']} totalling {manifest['total']} when it was made")
+    if content_digest(conn) != manifest["digest"]:
+        problems.append("the rows differ from the ones backed up (digest mismatch): the file is damaged")
+    files = conn.execute(f"SELECT name, content, sha256 FROM {JOURNAL_TABLE}").fetchall()
+    for name, content, sha256 in files:
+        if hashlib.sha256(content).hexdigest() != sha256:
+            problems.append(f"journal file {name} is damaged (checksum mismatch)")
+        elif not name.startswith(QUARANTINE):
+            problems += [f"journal file {name} line {n}: {err}" for n, err in _bad_lines(content)]
+    return Verification(path, not problems, tuple(problems), manifest["created_at"], manifest["till_id"], sales, total,
+                        len(files), manifest["schema_version"])
+
+
+def _bad_lines(content: bytes) -> list[tuple[int, str]]:
+    bad = []
+    for n, line in enumerate(content.split(b"\n")[:-1], start=1):  # a torn last line was never acknowledged
+        try:
+            decode_line(line)
+        except ValueError as err:
+            bad.append((n, str(err)))
+    return bad
+
+
+# -- making one -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BackupCopy:
+    destination: Path
+    path: Path | None  # the verified copy; None when this destination failed
+    error: str = ""
+    removed: tuple[Path, ...] = ()  # older copies retention deleted
+
+    @property
+    def ok(self) -> bool:
+        return self.path is not None
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    started_at: str
+    finished_at: str
+    sales: int = 0
+    total: int = 0
+    journal_files: int = 0
+    copies: tuple[BackupCopy, ...] = ()
+    error: str = ""  # why no copy was even attempted
+
+    @property
+    def ok(self) -> bool:
+        """Every destination holds a new verified copy."""
+        return not self.error and bool(self.copies) and all(c.ok for c in self.copies)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "started_at": self.started_at, "finished_at": self.finished_at, "sales": self.sales,
+                "total": self.total, "journal_files": self.journal_files, "error": self.error,
+                "copies": [{"destination": str(c.destination), "path": str(c.path) if c.path else None, "ok": c.ok,
+                            "error": c.error, "removed": [str(p) for p in c.removed]} for c in self.copies]}
+
+
+def backup_name(till_id: str, at: str) -> str:
+    """tui-pos-T1-20261121T103000.123Z.sqlite3: sorts by time."""
+    stamp = datetime.fromisoformat(at).strftime("%Y%m%dT%H%M%S.%f")[:-3]
+    return f"tui-pos-{till_id}-{stamp}Z.sqlite3"
+
+
+def run_backup(config: Config, destination: Path | None = None, clock: Callable[[], str] = utc_now) -> BackupResult:
+    """Back up to destination, or to every configured destination; record the result in the data directory."""
+    started = clock()
+    destinations = [destination] if destination is not None else list(config.backup.destinations)
+    with _backup_lock(config.data_dir) as got:
+        if not got:
+            result = BackupResult(started, clock(), error="another backup is running on this data directory")
+        else:
+            result = _back_up(config, [config.data_dir / d for d in destinations], started, clock)
+    record_result(config, result)
+    return result
+
+
+def _back_up(config: Config, destinations: list[Path], started: str, clock: Callable[[], str]) -> BackupResult:
+    journal = unreplayed_journal_files(config)  # before the snapshot: see the module's docstring
+    try:
+        with read_only_database(config) as source:
+            source.execute("BEGIN")  # one read transaction: the figures and every copy see one snapshot
+            try:
+                sales, total = sales_figures(source)
+                copies = tuple(_copy_to(config, source, d, journal, (sales, total), started) for d in destinations)
+            finally:
+                source.execute("COMMIT")
+    except (DatabaseUnavailable, sqlite3.Error) as err:
+        return BackupResult(started, clock(), error=f"the database cannot be read: {err}")
+    return BackupResult(started, clock(), sales, total, len(journal), copies)
+
+
+def _copy_to(config: Config, source: sqlite3.Connection, destination: Path, journal: list[JournalFile],
+             figures: tuple[int, int], started: str) -> BackupCopy:
+    final = destination / backup_name(config.till_id, started)
+    partial = destination / f".{final.name}.partial"
+    try:
+        if not destination.is_dir():
+            if not destination.parent.is_dir():  # e.g. a USB stick that is not mounted: never back up beside it
+                raise OSError(f"{destination.parent} does not exist (is the disk mounted?)")
+            make_private_dir(destination)
+        partial.unlink(missing_ok=True)
+        with closing(sqlite3.connect(partial, isolation_level=None)) as copy:
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")  # a standalone file: no -wal/-shm beside it
+            _write_manifest(copy, config, journal, figures, started)
+        _fsync(partial)
+        checked = verify_backup(partial)
+        problems = list(checked.problems)
+        if (checked.sales, checked.total) != figures:
+            problems.append(f"the copy has {checked.sales} sales totalling {checked.total}, "
+                            f"the database {figures[0]} totalling {figures[1]} at the same moment")
+        if problems:
+            raise OSError("the copy does not verify: " + "; ".join(problems))
+        os.replace(partial, final)
+        _write_checksum(final)
+        fsync_dir(destination)
+    except (OSError, sqlite3.Error) as err:
+        try:
+            partial.unlink(missing_ok=True)
+        except OSError:
+            pass
+        return BackupCopy(destination, None, str(err))
+    return BackupCopy(destination, final, removed=tuple(_prune(destination, config.till_id, config.backup.keep)))
+
+
+def _write_manifest(copy: sqlite3.Connection, config: Config, journal: list[JournalFile], figures: tuple[int, int],
+                    started: str) -> None:
+    copy.execute(f"DROP TABLE IF EXISTS {MANIFEST_TABLE}")  # a restored database may still carry old ones
+    copy.execute(f"DROP TABLE IF EXISTS {JOURNAL_TABLE}")
+    copy.execute(f"CREATE TABLE {MANIFEST_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+    copy.execute(f"CREATE TABLE {JOURNAL_TABLE} (dir_index INTEGER, name TEXT, content BLOB, sha256 TEXT, "
+                 "PRIMARY KEY (dir_index, name))")
+    copy.executemany(f"INSERT INTO {JOURNAL_TABLE} VALUES (?, ?, ?, ?)",
+                     [(f.dir_index, f.name, f.content, hashlib.sha256(f.content).hexdigest()) for f in journal])
+    manifest = {"format": FORMAT, "created_at": started, "till_id": config.till_id, "sales": figures[0],
+                "total": figures[1], "digest": content_digest(copy), "schema_version": schema_version(copy),
+                "source": str(config.db_path)}
+    copy.execute(f"INSERT INTO {MANIFEST_TABLE} VALUES ('manifest', ?)", (json.dumps(manifest),))
+
+
+def _write_checksum(path: Path) -> None:
+    """NAME.sha256 in sha256sum's format (`sha256sum -c` checks it too)."""
+    _write_private(checksum_path(path), f"{file_sha256(path)}  {path.name}\n".encode())
+
+
+def _write_private(path: Path, data: bytes, exclusive: bool = False) -> None:
+    """A new 0600 file, synced (exclusive: never over an existing one)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_EXCL if exclusive else os.O_TRUNC)
+    with os.fdopen(os.open(path, flags, 0o600), "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
+
+
+def backups_in(destination: Path, till_id: str) -> list[Path]:
+    """This till's backups in a destination, oldest first."""
+    try:
+        return sorted(destination.glob(f"tui-pos-{till_id}-*.sqlite3"))
+    except OSError:
+        return []
+
+
+def _prune(destination: Path, till_id: str, keep: int) -> list[Path]:
+    removed = []
+    for old in backups_in(destination, till_id)[:-keep]:
+        try:
+            old.unlink()
+            checksum_path(old).unlink(missing_ok=True)
+            removed.append(old)
+        except OSError as err:
+            log.warning("backup retention: cannot remove %s: %s", old, err)
+    return removed
+
+
+@contextmanager
+def _backup_lock(data_dir: Path) -> Iterator[bool]:
+    """True when we hold the data directory's backup lock (or it cannot exist: a read-only data directory)."""
+    try:
+        fd = os.open(data_dir / BACKUP_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        yield True
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        os.close(fd)
+
+
+# -- the record of the last backup ------------------------------------------------------------------
+def record_result(config: Config, result: BackupResult) -> None:
+    """Keep the last attempt and the last good backup in the data directory (best effort, logged)."""
+    state = last_backup(config)
+    state["last_attempt"] = result.as_dict()
+    if result.ok:
+        state["last_ok"] = result.as_dict()
+    path = config.data_dir / BACKUP_STATE
+    temporary = path.with_name(f".{BACKUP_STATE}.{os.getpid()}")
+    try:
+        temporary.write_text(json.dumps(state, indent=1), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as err:
+        log.warning("backup: cannot record the result in %s: %s", path, err)
+        temporary.unlink(missing_ok=True)
+    if result.ok:
+        log.info("backup: %d sales (total %d) and %d journal file(s) copied to %s", result.sales, result.total,
+                 result.journal_files, ", ".join(str(c.path) for c in result.copies))
+    else:
+        log.error("backup FAILED: %s", result.error or "; ".join(f"{c.destination}: {c.error}"
+                                                                  for c in result.copies if not c.ok))
+
+
+def last_backup(config: Config) -> dict[str, Any]:
+    """{"last_attempt": ..., "last_ok": ...} as recorded (either may be missing)."""
+    try:
+        state = json.loads((config.data_dir / BACKUP_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def backup_age_hours(config: Config, now: datetime) -> float | None:
+    """Hours since the last good backup started; None if there never was one."""
+    good = last_backup(config).get("last_ok")
+    try:
+        return (now - datetime.fromisoformat(good["started_at"])) / timedelta(hours=1)
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def backup_due(config: Config, now: datetime | None = None) -> bool:
+    """Time for the timer's backup: [backup] every_hours have passed since the last good one."""
+    if not config.backup.every_hours:
+        return False
+    age = backup_age_hours(config, now or datetime.fromisoformat(utc_now()))
+    return age is None or age >= config.backup.every_hours
+
+
+def backup_overdue(config: Config, now: datetime, first_sale_at: str | None) -> bool:
+    """A whole timer period missed: more than twice [backup] every_hours since the last good
+    backup (or, when there never was one, since the first sale)."""
+    if not config.backup.every_hours:
+        return False
+    age = backup_age_hours(config, now)
+    if age is None:
+        if not first_sale_at:
+            return False
+        age = (now - datetime.fromisoformat(first_sale_at)) / timedelta(hours=1)
+    return age > 2 * config.backup.every_hours
+
+
+def run_scheduled_backup(config: Config) -> BackupResult:
+    """For the till's timer and after each Z report: back up to every destination. Never raises;
+    the result is logged and recorded (status, doctor and alerts read it)."""
+    started = utc_now()
+    try:
+        return run_backup(config)
+    except Exception as err:  # noqa: BLE001 - a backup must never take the till down
+        log.exception("backup crashed")
+        result = BackupResult(started, utc_now(), error=f"backup crashed: {err!r}")
+        try:
+            record_result(config, result)
+        except Exception:  # noqa: BLE001
+            log.exception("backup: cannot record the crash")
+        return result
+
+
+# -- restore ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RestoreResult:
+    backup: Verification
+    safety_copy: Path | None  # the database as it was; None when there was none
+    journal_files: tuple[Path, ...] = ()  # journal files from the backup put back (replay brings them in)
+    not_in_backup: tuple[str, ...] = field(default=())  # receipts in the safety copy that the backup lacks
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"backup": self.backup.as_dict(), "safety_copy": str(self.safety_copy) if self.safety_copy else None,
+                "journal_files": [str(p) for p in self.journal_files], "not_in_backup": list(self.not_in_backup)}
+
+
+def restore(config: Config, path: Path, clock: Callable[[], str] = utc_now) -> RestoreResult:
+    """Replace the database with a verified backup, keeping the current one as a safety copy."""
+    from tui_pos.ops.instance import running_pid
+
+    pid = running_pid(config.data_dir)
+    if pid is not None:
+        raise RestoreRefused(f"the till is running on {config.data_dir} (pid {pid}): stop it first "
+                             "(e.g. systemctl stop tui-pos), then restore; nothing was changed")
+    checked = verify_backup(path)
+    if not checked.ok:
+        raise RestoreRefused(f"{path} does not verify ({'; '.join(checked.problems[:3])}); nothing was changed")
+    if checked.schema_version > db.SCHEMA_VERSION:
+        raise RestoreRefused(f"{path} comes from a newer tui-pos (schema {checked.schema_version}, this one knows "
+                             f"{db.SCHEMA_VERSION}): upgrade tui-pos first; nothing was changed")
+    lock = SequenceLock(config.data_dir / "till.lock")
+    try:
+        with lock.held():  # no receipt number is taken while the database changes under it
+            safety = _safety_copy(config, clock())
+            _put_in_place(config, Path(path))
+            journal = _put_back_journal(config, Path(path))
+    finally:
+        lock.close()
+    missing = _missing_from(config, safety) if safety else ()
+    log.warning("restore: %s restored over %s (safety copy %s; %d journal file(s) put back; %d sale(s) of the old "
+                "database are not in the backup)", path, config.db_path, safety, len(journal), len(missing))
+    return RestoreResult(checked, safety, journal, missing)
+
+
+def _safety_copy(config: Config, at: str) -> Path | None:
+    """A consistent copy when the database can be read, else the raw files as they are (damaged or not)."""
+    if not config.db_path.exists():
+        return None
+    target_dir = config.data_dir / SAFETY_DIR / backup_name(config.till_id, at).removesuffix(".sqlite3")
+    make_private_dir(target_dir)
+    target = target_dir / config.db_path.name
+    try:
+        with read_only_database(config) as source, closing(sqlite3.connect(target, isolation_level=None)) as copy:
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")
+    except (DatabaseUnavailable, sqlite3.Error):
+        target.unlink(missing_ok=True)
+        for suffix in ("", "-wal"):
+            raw = config.data_dir / f"{config.db_path.name}{suffix}"
+            if raw.exists():
+                shutil.copyfile(raw, target_dir / raw.name)
+    for copied in target_dir.iterdir():
+        _fsync(copied)
+    fsync_dir(target_dir)
+    return target
+
+
+def _put_in_place(config: Config, backup: Path) -> None:
+    """Copy the backup's pages into the live database through SQLite (any process that has it open
+    sees the restored data, never a deleted file); a database too damaged to be written to is
+    replaced as a file instead."""
+    try:
+        with closing(db.connect(config.db_path, config.storage.busy_timeout_ms)) as live, \
+                closing(sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)) as source:
+            source.backup(live)
+            _drop_backup_tables(live)
+        return
+    except sqlite3.Error as err:
+        log.warning("restore: the live database cannot take the backup (%s): replacing the file", err)
+    incoming = config.data_dir / f".{config.db_path.name}.restoring"
+    shutil.copyfile(backup, incoming)
+    _fsync(incoming)
+    for suffix in ("-wal", "-shm"):  # belong to the damaged file (kept in the safety copy)
+        (config.data_dir / f"{config.db_path.name}{suffix}").unlink(missing_ok=True)
+    os.replace(incoming, config.db_path)
+    fsync_dir(config.data_dir)
+    with closing(db.connect(config.db_path, config.storage.busy_timeout_ms)) as live:
+        _drop_backup_tables(live)
+
+
+def _drop_backup_tables(conn: sqlite3.Connection) -> None:
+    with db.transaction(conn):
+        for table in BACKUP_TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _put_back_journal(config: Config, backup: Path) -> tuple[Path, ...]:
+    """Journal files the backup carried and the journal no longer has: back where they were."""
+    with closing(sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        files = conn.execute(f"SELECT dir_index, name, content FROM {JOURNAL_TABLE}").fetchall()
+    dirs = config.storage.journal_dirs
+    written = []
+    for index, name, content in files:
+        directory = dirs[index] if index < len(dirs) else dirs[0]
+        target = directory / name
+        if target.exists() or (directory / "replayed" / name).exists():
+            continue
+        make_private_dir(target.parent)
+        _write_private(target, content, exclusive=True)
+        fsync_dir(target.parent)
+        written.append(target)
+    return tuple(written)
+
+
+def _missing_from(config: Config, safety: Path) -> tuple[str, ...]:
+    """Receipts of sales in the safety copy that the restored database does not have."""
+    try:
+        with read_only_database(config, safety) as old, read_only_database(config) as new:
+            before = dict(old.execute("SELECT uuid, receipt FROM sale"))
+            after = {uuid for (uuid,) in new.execute("SELECT uuid FROM sale")}
+    except (DatabaseUnavailable, sqlite3.Error):
+        return ()  # the old database was unreadable: nothing can be compared
+    return tuple(sorted(receipt for uuid, receipt in before.items() if uuid not in after))

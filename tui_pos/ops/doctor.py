@@ -1,0 +1,266 @@
+"""`tui-pos doctor`: every check a support engineer would make by hand, each with what to do.
+
+A check is a small function returning a Check: ok, warn (works, but look at it) or fail (fix
+it now; the command exits non-zero). Doctor only reads, like status, except that it opens the
+printer for a status probe when no till is running (a running till owns its printer: then the
+print jobs tell the printer's state instead).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from tui_pos.config import CONFIG_NAME, Config, ConfigError, default_config, load_config
+from tui_pos.ops.facts import DatabaseUnavailable, database_state, read_only_database, schema_version
+from tui_pos.ops.status import CLOCK_SLACK_S, till_status
+from tui_pos.store import db
+
+Level = Literal["ok", "warn", "fail"]
+WAL_WARN_BYTES = 64 * 2**20  # the WAL is checkpointed every ~4 MB; this big means checkpoints do not complete
+FIX_SUPPORT = "run 'tui-pos support-bundle' and send the file to support"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: Level
+    detail: str
+    fix: str = ""  # what to do; set whenever level is not ok
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        """No check failed (warnings allowed)."""
+        return all(c.level != "fail" for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checks": [asdict(c) for c in self.checks]}
+
+
+def run_doctor(data_dir: Path, full: bool = False) -> Report:
+    """Every check; full adds a whole-file integrity_check (slower than quick_check on a big database)."""
+    config, config_check = check_config(data_dir)
+    status = till_status(config)
+    return Report((config_check, check_data_dir(config), check_disk(config, status), check_database(config, full),
+                   check_wal(status), check_journal(status), check_clock(status), check_printer(config, status),
+                   check_backup(status)))
+
+
+def check_config(data_dir: Path) -> tuple[Config, Check]:
+    """config.toml loads; if not, the other checks run with the defaults."""
+    if not (data_dir / CONFIG_NAME).exists():
+        return default_config(data_dir), Check("config", "warn", f"no {CONFIG_NAME} in {data_dir}: defaults in use",
+                                               "run 'tui-pos init' if this should be a shop")
+    try:
+        return load_config(data_dir), Check("config", "ok", f"{data_dir / CONFIG_NAME} is valid")
+    except ConfigError as err:
+        return default_config(data_dir), Check(
+            "config", "fail", f"{err} (the till will not start; other checks used the defaults)",
+            f"correct that key in {data_dir / CONFIG_NAME} (every key is optional: delete the line to get the default)")
+
+
+def check_data_dir(config: Config) -> Check:
+    """Owner, 0700, writable: the till's files must be private to its user and all owned by it."""
+    path = config.data_dir
+    try:
+        info = path.stat()
+    except OSError as err:
+        return Check("data_dir", "fail", f"{path}: {err.strerror}", "run 'tui-pos init' (or fix --data-dir / $TUI_POS_DATA_DIR)")
+    owner = _user_name(info.st_uid)
+    problems, fixes = [], []
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        problems.append(f"mode {stat.S_IMODE(info.st_mode):04o} lets other users in")
+        fixes.append(f"chmod 700 {path}")
+    strangers = [p for d in (path, *config.storage.journal_dirs) for p in _entries(d) if p.lstat().st_uid != info.st_uid]
+    if strangers:
+        problems.append(f"{len(strangers)} file(s) not owned by {owner}, e.g. {strangers[0]} "
+                        "(made by a command run as another user?)")
+        fixes.append(f"chown -R {owner} {path}" + "".join(f" {d}" for d in config.storage.journal_dirs
+                                                       if not d.is_relative_to(path)))
+    if not os.access(path, os.W_OK | os.X_OK):
+        problems.append("not writable" + ("" if os.geteuid() == info.st_uid else f" by this user (owner: {owner})"))
+        fixes.append(f"run as {owner}, or remount the file system read-write if it went read-only (dmesg)")
+    if problems:
+        return Check("data_dir", "fail", f"{path}: " + "; ".join(problems), "; ".join(fixes))
+    return Check("data_dir", "ok", f"{path}: owner {owner}, mode 0700, writable")
+
+
+def _entries(directory: Path) -> list[Path]:
+    try:
+        return list(directory.iterdir())
+    except OSError:
+        return []
+
+
+def _user_name(uid: int) -> str:
+    import pwd  # lazy: only doctor needs it
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def check_disk(config: Config, status: dict[str, Any]) -> Check:
+    """Free space in the data directory and every journal directory."""
+    low = config.alerts.disk_low_mb
+    bad = [d for d in status["disk"] if not d["writable"] or d["free_mb"] < low]
+    summary = ", ".join(f"{d['role']} {d['path']}: {d['free_mb']} MB free" for d in status["disk"])
+    if bad:
+        worst = "; ".join(f"{d['path']} " + ("cannot be written (full, read-only or not permitted)"
+                                              if not d["writable"] else f"has {d['free_mb']} MB free (< {low} MB)")
+                          for d in bad)
+        return Check("disk", "fail", worst,
+                     "free space there (old backups, logs, files that do not belong to the till), or move that "
+                     "journal directory to a disk with room ([storage] journal_dirs); sales go to another journal "
+                     "directory meanwhile, if one is configured")
+    return Check("disk", "ok", summary)
+
+
+def check_database(config: Config, full: bool) -> Check:
+    """The database opens, reads and passes quick_check (integrity_check with --full)."""
+    pragma = "integrity_check" if full else "quick_check"
+    restore_fix = ("the till keeps selling into the journal meanwhile. Stop the till, 'tui-pos backup verify' the "
+                   "newest backup, then 'tui-pos restore FILE' (the damaged file is kept as a safety copy); "
+                   f"then 'tui-pos replay'. Or {FIX_SUPPORT}")
+    try:
+        with read_only_database(config) as conn:
+            messages = [m for (m,) in conn.execute(f"PRAGMA {pragma}(10)")]
+            version = schema_version(conn)
+    except DatabaseUnavailable as err:
+        if err.state == "missing":
+            return Check("database", "fail", str(err), "'tui-pos restore FILE' from a backup, or 'tui-pos init' "
+                                                       "for a new shop")
+        return Check("database", "fail", f"{err.state}: {err}", restore_fix)
+    except sqlite3.Error as err:
+        return Check("database", "fail", f"{database_state(err)}: {err}", restore_fix)
+    if messages != ["ok"]:
+        return Check("database", "fail", f"{pragma} found damage: " + "; ".join(messages), restore_fix)
+    if version > db.SCHEMA_VERSION:
+        return Check("database", "fail", f"schema {version} is newer than this tui-pos ({db.SCHEMA_VERSION})",
+                     "upgrade tui-pos to the version that wrote this database")
+    if version < db.SCHEMA_VERSION:
+        return Check("database", "warn", f"{pragma} ok; schema {version}, upgraded to {db.SCHEMA_VERSION} when the "
+                                         "till next starts", "start the till (or run 'tui-pos replay') to upgrade it")
+    return Check("database", "ok", f"{pragma} ok, schema {version}")
+
+
+def check_wal(status: dict[str, Any]) -> Check:
+    size = status["database"]["wal_bytes"]
+    if size > WAL_WARN_BYTES:
+        return Check("wal", "warn", f"the write-ahead log is {size // 2**20} MB: checkpoints are not completing",
+                     "a process keeps a read open on the database (a stuck script or monitor?); stop it, or stop "
+                     "the till cleanly (its last connection checkpoints the log)")
+    return Check("wal", "ok", f"write-ahead log {size // 1024} KB")
+
+
+def check_journal(status: dict[str, Any]) -> Check:
+    journal = status["journal"]
+    dirs = " ".join(status["journal_dirs"])
+    if journal["unreadable"]:
+        return Check("journal", "fail", "cannot read: " + "; ".join(journal["unreadable"]),
+                     f"check the disk and permissions of {dirs}")
+    if journal["quarantined"]:
+        return Check("journal", "fail", f"{journal['quarantined']} journal record(s) failed their checksum and are "
+                     "quarantined: a sale there may be missing from the database",
+                     "each line of quarantine/quarantine.jsonl in the journal directory holds the damaged record "
+                     "(raw_b64) and why: check those sales against the paper receipts and re-enter any that is "
+                     "missing, then move the file aside (e.g. to quarantine.jsonl.reviewed)")
+    if journal["backlog"] or journal["bad_lines"]:
+        detail = f"{journal['backlog']} record(s) wait in the journal since {journal['oldest_waiting_at']}"
+        if journal["bad_lines"]:
+            detail += f"; {journal['bad_lines']} damaged line(s) that replay will quarantine"
+        return Check("journal", "warn", detail, "run 'tui-pos replay'; if it fails, the database is the problem "
+                     "(see the database check)")
+    return Check("journal", "ok", f"nothing waiting in {dirs}")
+
+
+def check_clock(status: dict[str, Any]) -> Check:
+    clock = status["clock"]
+    if clock["behind_s"] > CLOCK_SLACK_S:
+        return Check("clock", "fail", f"the clock reads {clock['now']}, before the last sale ({clock['last_sale_at']})",
+                     "set the time (timedatectl status; enable NTP: timedatectl set-ntp true) and check the "
+                     "RTC battery if it happens after power cuts; receipts meanwhile carry wrong times")
+    return Check("clock", "ok", f"{clock['now']}" + (f", last sale {clock['last_sale_at']}" if clock["last_sale_at"] else ""))
+
+
+def check_printer(config: Config, status: dict[str, Any]) -> Check:
+    """Found, permitted, ready. Probed with the configured short timeouts, unless the running till owns it."""
+    printer = status["printer"]
+    if config.printer.connection == "none":
+        return Check("printer", "ok", "no printer configured (receipts on screen)")
+    if printer["owned_by_running_till"]:
+        troubled = {k: v for k, v in printer["unprinted_by_state"].items() if k in ("failed", "uncertain")}
+        if troubled:
+            return Check("printer", "warn", f"the running till has {sum(troubled.values())} receipt(s) not printed "
+                         f"({printer['last_error']})", "look at the till's status line; 'tui-pos receipts --unprinted'")
+        return Check("printer", "ok", f"{config.printer.connection}: owned by the running till; "
+                                      f"{printer['unprinted']} receipt(s) waiting")
+    return _probe(config)
+
+
+def _probe(config: Config) -> Check:
+    from tui_pos.printing.printer import Printer
+    from tui_pos.printing.queue import LOCK_NAME, PrinterLock
+
+    try:
+        printer = Printer.from_config(config)
+    except ConfigError as err:
+        return Check("printer", "fail", str(err), f"correct [printer] connection in {config.data_dir / CONFIG_NAME}")
+    lock = PrinterLock(config.data_dir / LOCK_NAME)
+    if not lock.acquire(1.0):
+        return Check("printer", "ok", f"{printer.description}: another process is printing right now")
+    try:
+        probed = printer.probe()
+    finally:
+        printer.close()
+        lock.release()
+    where = printer.description
+    if probed.state in ("ready", "ready_no_status"):
+        return Check("printer", "ok", f"{where}: {probed.text}")
+    if probed.state == "paper_near_end":
+        return Check("printer", "warn", f"{where}: {probed.text}", "put a new paper roll in soon")
+    return Check("printer", "fail", f"{where}: {probed.text}", _printer_fix(probed.state, probed.error))
+
+
+def _printer_fix(state: str, error: str) -> str:
+    if state == "cover_open":
+        return "close the printer's cover"
+    if state == "paper_out":
+        return "put a new paper roll in (receipts waiting print by themselves afterwards)"
+    if state == "offline":
+        return "switch the printer on-line (check the paper and the cover, then its power button)"
+    text = error.lower()
+    if "permission" in text or "access" in text:
+        return ("install the udev rule (scripts/99-tui-pos-printer.rules) and add the till's user to the lp "
+                "group, then unplug and replug the printer")
+    if "busy" in text:
+        return "another program holds the printer (CUPS, another till?): stop it"
+    if "backend" in text:
+        return "install libusb: apt-get install libusb-1.0-0"
+    return ("check that the printer is plugged in and switched on ('tui-pos printer list' shows the USB "
+            "printers found), and that [printer] connection in config.toml names it")
+
+
+def check_backup(status: dict[str, Any]) -> Check:
+    backup = status["backup"]
+    where = ", ".join(backup["destinations"])
+    if backup["last_attempt_ok"] is False:
+        return Check("backup", "fail", f"the last backup ({backup['last_attempt_at']}) failed: {backup['last_error']}",
+                     f"check the destinations ({where}: mounted? room?), then run 'tui-pos backup'")
+    if backup["overdue"]:
+        last = f"{backup['age_hours']} h ago" if backup["last_ok_at"] else "never"
+        return Check("backup", "fail", f"last good backup: {last} (one is due every {backup['every_hours']} h)",
+                     "run 'tui-pos backup' now; the till backs up by itself while it runs and after each Z report")
+    if not backup["last_ok_at"]:
+        return Check("backup", "warn", "no backup yet", "run 'tui-pos backup'")
+    return Check("backup", "ok", f"last good backup {backup['age_hours']} h ago ({where})")

@@ -1,0 +1,203 @@
+"""`tui-pos status`: one read-only snapshot of a till, for an SSH session and for the monitor.
+
+Safe beside a running, selling till and on a damaged directory (see tui_pos/ops/facts.py: the
+database is opened read-only, no lock of the till's is taken, nothing is replayed or written).
+Every key the first `status` had is kept (storage, journal_backlog, quarantined, last_error,
+till_id, data_dir, journal_dirs, products, cart); the rest was added for support.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from tui_pos.config import Config
+from tui_pos.core.cart import Cart
+from tui_pos.core.till import CART_DOCUMENT, HELD_DOCUMENT, SHOP_SNAPSHOT, currency_of, utc_now
+from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
+from tui_pos.ops.facts import (DatabaseUnavailable, DiskFacts, JournalFacts, database_state, disks, journal_facts,
+                               first_sale_at, last_sale, product_count, read_only_database, schema_version, wal_bytes)
+from tui_pos.ops.instance import running_pid
+from tui_pos.store import db
+from tui_pos.store import print_jobs as pj
+from tui_pos.store.documents import DurableDocument
+
+CLOCK_SLACK_S = 60  # a last sale this far "in the future" means the clock went back (not NTP slewing)
+
+
+@dataclass
+class _Seen:
+    """What was read, from the database when it could be read, else from the journal and snapshot."""
+
+    journal: JournalFacts
+    products: int = 0
+    last_sale: dict[str, Any] | None = None
+    first_sale_at: str | None = None
+    unprinted: list[dict[str, Any]] = field(default_factory=list)  # sales in SQLite without a printed receipt
+    cart: Cart | None = None  # the sale in progress
+    cart_unverified: bool = False  # the database could not say whether it was already paid
+
+
+def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
+    """Everything support asks first, as JSON-ready data (amounts as decimal strings)."""
+    now = now or utc_now()
+    fmt = currency_of(config).format
+    database: dict[str, Any] = {"path": str(config.db_path), "state": "ok", "error": "", "schema_version": None,
+                                "wal_bytes": wal_bytes(config)}
+    try:
+        with read_only_database(config) as conn:
+            conn.execute("BEGIN")  # one snapshot for every figure
+            database["schema_version"] = schema_version(conn)
+            seen = _read(config, conn)
+    except DatabaseUnavailable as err:
+        database.update(state=err.state, error=str(err))
+        seen = _read(config, None)
+    except sqlite3.Error as err:
+        database.update(state=database_state(err), error=str(err))
+        seen = _read(config, None)
+    disk = disks(config)
+    problems = _storage_problems(database, seen.journal, disk)
+    sqlite_usable = database["state"] == "ok" and disk[0].writable
+    mode = "failing" if not sqlite_usable and not any(d.writable for d in disk[1:]) else \
+        "degraded" if problems else "ok"
+    sale = _newest(seen.last_sale, seen.journal)
+    pid = running_pid(config.data_dir)
+    return {
+        "till_id": config.till_id, "data_dir": str(config.data_dir), "checked_at": now,
+        "journal_dirs": [str(d) for d in config.storage.journal_dirs],
+        "storage": mode, "journal_backlog": len(seen.journal.waiting), "quarantined": seen.journal.quarantined,
+        "last_error": "; ".join(problems), "storage_problems": problems,
+        "database": database,
+        "journal": {"backlog": len(seen.journal.waiting), "oldest_waiting_at": seen.journal.oldest_waiting_at,
+                    "bad_lines": len(seen.journal.scan.bad), "quarantined": seen.journal.quarantined,
+                    "files": len(seen.journal.scan.files), "unreadable": seen.journal.scan.unreadable},
+        "products": seen.products,
+        "last_sale": sale and {**sale, "total": fmt(sale["total"])},
+        "clock": _clock(now, sale),
+        "shift": shift_status(config),
+        "cart": _cart(config, seen, fmt),
+        "printer": _printer(config, seen, pid),
+        "backup": _backup(config, now, seen.first_sale_at),
+        "disk": [d.as_dict() for d in disk],
+        "till_running_pid": pid,
+    }
+
+
+def _read(config: Config, conn: sqlite3.Connection | None) -> _Seen:
+    journal = journal_facts(config, conn)
+    if conn is None:
+        snapshot = DurableDocument(SHOP_SNAPSHOT, config.storage.journal_dirs).load() or {}
+        seen = _Seen(journal, products=len(snapshot.get("products", [])))
+    else:
+        # with no printer every sale stays "pending" (receipts on screen): not worth reading them all
+        unprinted = pj.unprinted(conn) if config.printer.connection != "none" else []
+        seen = _Seen(journal, product_count(conn), last_sale(conn), first_sale_at(conn), unprinted)
+    seen.cart = _sale_in_progress(config, conn, journal)
+    seen.cart_unverified = seen.cart is not None and conn is None
+    return seen
+
+
+def _sale_in_progress(config: Config, conn: sqlite3.Connection | None, journal: JournalFacts) -> Cart | None:
+    """The cart as the till last saved it, unless its sale is already stored or held (the till
+    drops such a leftover when it next starts)."""
+    dirs = [config.data_dir, *config.storage.journal_dirs]
+    saved = DurableDocument(CART_DOCUMENT, dirs).load()
+    if not saved or not saved.get("lines"):
+        return None
+    cart = Cart.from_record(saved)
+    held = DurableDocument(HELD_DOCUMENT, dirs).load() or {}
+    if cart.is_empty or cart.uuid in {h["cart"]["uuid"] for h in held.get("held", [])}:
+        return None
+    if any(entry.record["uuid"] == cart.uuid for entry in journal.scan.records):
+        return None
+    if conn is not None and db.existing(conn, "uuid", [cart.uuid]):
+        return None
+    return cart
+
+
+def _storage_problems(database: dict[str, Any], journal: JournalFacts, disk: list[DiskFacts]) -> list[str]:
+    problems = []
+    if database["state"] != "ok":
+        problems.append(f"database {database['state']}: {database['error']}")
+    if journal.waiting:
+        problems.append(f"{len(journal.waiting)} record(s) in the journal, not yet in the database")
+    problems += [f"{d.role} directory {d.path} cannot be written (read-only, full or not permitted)"
+                 for d in disk if not d.writable]
+    problems += [f"journal unreadable: {what}" for what in journal.scan.unreadable]
+    return problems
+
+
+def _newest(in_database: dict[str, Any] | None, journal: JournalFacts) -> dict[str, Any] | None:
+    """The last sale, wherever it is stored."""
+    candidates = [in_database] if in_database else []
+    candidates += [{"receipt": r["receipt"], "completed_at": r["completed_at"], "total": r["total"], "stored": "journal"}
+                   for r in journal.waiting if "receipt" in r and "completed_at" in r]
+    return max(candidates, key=lambda s: s["completed_at"], default=None)
+
+
+def _clock(now: str, sale: dict[str, Any] | None) -> dict[str, Any]:
+    """behind_s > 0: the clock reads earlier than the last sale (it jumped back, or the RTC lost time)."""
+    behind = 0.0
+    if sale:
+        try:
+            behind = (datetime.fromisoformat(sale["completed_at"]) - datetime.fromisoformat(now)).total_seconds()
+        except (TypeError, ValueError):
+            pass
+    return {"now": now, "last_sale_at": sale["completed_at"] if sale else None, "behind_s": max(behind, 0.0)}
+
+
+def shift_status(config: Config) -> dict[str, Any] | None:
+    """The open shift (cashier, opened at, sales and takings so far): issue 5 fills this in."""
+    return None
+
+
+def _cart(config: Config, seen: _Seen, fmt: Callable[[int], str]) -> dict[str, Any]:
+    cart = seen.cart
+    if cart is None:
+        return {"uuid": None, "restored": False, "unverified": False, "opened_at": None, "lines": [], "tenders": [],
+                "total": fmt(0)}
+    return {
+        "uuid": cart.uuid, "restored": True, "unverified": seen.cart_unverified, "opened_at": cart.opened_at,
+        "lines": [{"barcode": l.barcode, "name": l.name, "qty": l.qty, "unit_price": fmt(l.unit_price)}
+                  for l in cart.active_lines],
+        "tenders": [{"kind": t.kind, "amount": fmt(t.amount), "reference": t.reference} for t in cart.tenders],
+        "total": fmt(cart.totals(config.prices_include_tax).total),
+    }
+
+
+def _printer(config: Config, seen: _Seen, pid: int | None) -> dict[str, Any]:
+    """The printer as the print jobs tell it (status never opens the printer: the till owns it).
+    With connection "none" no receipt is ever printed, so none is counted as unprinted."""
+    if config.printer.connection == "none":
+        return {"connection": "none", "owned_by_running_till": pid is not None, "unprinted": 0,
+                "unprinted_by_state": {}, "oldest_unprinted_at": None, "last_error": ""}
+    states = pj.PrintStateLog(config.storage.journal_dirs).states()
+    waiting = [{"receipt": r["receipt"], "completed_at": r["completed_at"], "total": r["total"],
+                "state": states.get((r["uuid"], pj.RECEIPT), {}).get("state", pj.PENDING),
+                "last_error": states.get((r["uuid"], pj.RECEIPT), {}).get("error", "")}
+               for r in seen.journal.waiting if "receipt" in r]
+    rows = [r for r in seen.unprinted + waiting if r["state"] != pj.PRINTED]
+    by_state: dict[str, int] = {}
+    for row in rows:
+        by_state[row["state"]] = by_state.get(row["state"], 0) + 1
+    troubled = [r for r in rows if r["last_error"]]
+    return {"connection": config.printer.connection, "owned_by_running_till": pid is not None,
+            "unprinted": len(rows), "unprinted_by_state": by_state,
+            "oldest_unprinted_at": min((r["completed_at"] for r in rows), default=None),
+            "last_error": max(troubled, key=lambda r: r["completed_at"])["last_error"] if troubled else ""}
+
+
+def _backup(config: Config, now: str, first_sale: str | None) -> dict[str, Any]:
+    state = last_backup(config)
+    attempt, good = state.get("last_attempt") or {}, state.get("last_ok") or {}
+    at = datetime.fromisoformat(now)
+    age = backup_age_hours(config, at)
+    return {"last_ok_at": good.get("started_at"), "age_hours": None if age is None else round(age, 2),
+            "last_attempt_at": attempt.get("started_at"), "last_attempt_ok": attempt.get("ok"),
+            "last_error": "" if attempt.get("ok", True) else attempt.get("error") or "; ".join(
+                f"{c['destination']}: {c['error']}" for c in attempt.get("copies", []) if not c["ok"]),
+            "every_hours": config.backup.every_hours,
+            "overdue": backup_overdue(config, at, first_sale),
+            "destinations": [str(d) for d in config.backup.destinations]}
