@@ -222,3 +222,14 @@ def test_restore_over_a_corrupt_database(shop_dir):
 def test_no_timer_means_never_due(shop_dir):
     set_config(shop_dir, "backup", "every_hours", "0")
     assert not backup.backup_due(load_config(shop_dir))
+
+
+def test_after_restoring_an_older_backup_no_receipt_number_is_used_twice(shop_dir):
+    """T1-000002 was printed after the backup was taken; the restored database lacks it, and the
+    next sale must still not be T1-000002 again (two paper receipts with one number)."""
+    sell(shop_dir)
+    copy = the_backup(cli_json(shop_dir, "backup"))
+    lost = sell(shop_dir, WATER)
+    assert lost["receipt"] == "T1-000002"
+    cli_json(shop_dir, "restore", str(copy))
+    assert sell(shop_dir)["receipt"] == "T1-000003"

@@ -476,7 +476,9 @@ def restore(config: Config, path: Path, clock: Callable[[], str] = utc_now) -> R
     try:
         with lock.held():  # no receipt number is taken while the database changes under it
             safety = _safety_copy(config, clock())
+            floors = _number_floors(config, safety, lock.last_used())
             _put_in_place(config, Path(path))
+            _keep_numbers(config, floors)
             journal = _put_back_journal(config, Path(path))
     finally:
         lock.close()
@@ -554,6 +556,25 @@ def _put_back_journal(config: Config, backup: Path) -> tuple[Path, ...]:
         fsync_dir(target.parent)
         written.append(target)
     return tuple(written)
+
+
+def _number_floors(config: Config, safety: Path | None, last_receipt: int) -> dict[str, int]:
+    """The numbers the replaced database had used (receipts, shifts, Z reports): the restored one
+    must not hand them out again, or two printed receipts would carry the same number."""
+    floors = {f"floor:{config.till_id}:seq": last_receipt}
+    if safety is not None:
+        try:
+            with read_only_database(config, safety) as old:
+                for key, value in db.number_floors(old).items():
+                    floors[key] = max(floors.get(key, 0), value)
+        except (DatabaseUnavailable, sqlite3.Error):
+            pass  # unreadable: the receipt number in till.lock is what is left
+    return floors
+
+
+def _keep_numbers(config: Config, floors: dict[str, int]) -> None:
+    with closing(db.connect(config.db_path, config.storage.busy_timeout_ms)) as live:
+        db.raise_floors(live, floors)
 
 
 def _missing_from(config: Config, safety: Path) -> tuple[str, ...]:

@@ -292,10 +292,32 @@ def existing(conn: sqlite3.Connection, column: str, values: Sequence[str]) -> di
     return found
 
 
+NUMBERED = (("sale", "seq"), ("shift", "number"), ("z_report", "z_number"))
+
+
 def max_number(conn: sqlite3.Connection, table: str, column: str, till_id: str) -> int:
-    """The highest receipt sequence (sale.seq), shift number or Z number used on this till."""
-    assert (table, column) in (("sale", "seq"), ("shift", "number"), ("z_report", "z_number"))
-    return conn.execute(f"SELECT COALESCE(MAX({column}), 0) FROM {table} WHERE till_id = ?", (till_id,)).fetchone()[0]
+    """The highest receipt sequence (sale.seq), shift number or Z number used on this till, or
+    its floor (set when an older backup was restored: numbers printed since are never reused)."""
+    assert (table, column) in NUMBERED
+    highest = conn.execute(f"SELECT COALESCE(MAX({column}), 0) FROM {table} WHERE till_id = ?", (till_id,)).fetchone()[0]
+    floor = conn.execute("SELECT value FROM meta WHERE key = ?", (f"floor:{till_id}:{column}",)).fetchone()
+    return max(highest, int(floor[0]) if floor else 0)
+
+
+def number_floors(conn: sqlite3.Connection) -> dict[str, int]:
+    """Every till's highest numbers (meta keys floor:TILL:COLUMN), floors included."""
+    floors = {key: int(value) for key, value in conn.execute("SELECT key, value FROM meta WHERE key LIKE 'floor:%'")}
+    for table, column in NUMBERED:
+        for till_id, highest in conn.execute(f"SELECT till_id, MAX({column}) FROM {table} GROUP BY till_id"):
+            key = f"floor:{till_id}:{column}"
+            floors[key] = max(floors.get(key, 0), highest)
+    return floors
+
+
+def raise_floors(conn: sqlite3.Connection, floors: dict[str, int]) -> None:
+    with transaction(conn):
+        conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+                         "MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", list(floors.items()))
 
 
 def list_sales(conn: sqlite3.Connection, since: str | None) -> list[dict[str, Any]]:
