@@ -97,3 +97,16 @@ def test_status_with_the_database_missing_creates_none(shop_dir):
     status = cli_json(shop_dir, "status")
     assert (status["storage"], status["database"]["state"]) == ("degraded", "missing")
     assert not (shop_dir / "pos.sqlite3").exists()
+
+
+def test_status_shows_the_open_shift_and_the_cash_expected(shop_dir):
+    """Support's first question after 'is it storing?': is a shift open, and what should be in the
+    drawer. Float 100.00 + 2 colas paid 10.00 cash (change 3.00) = 107.00; from the shift.json copy
+    when the database is unreadable."""
+    run_cli(shop_dir, "sell", "--item", f"{COLA}x2", "--tender", "cash:10")
+    shift = cli_json(shop_dir, "status")["shift"]
+    assert (shift["number"], shift["opened_by"], shift["float"]) == (1, "demo", "100.00")
+    assert (shift["sales"], shift["net_sales"], shift["expected_cash"]) == (1, "7.00", "107.00")
+    corrupt_database(shop_dir)
+    shift = cli_json(shop_dir, "status")["shift"]
+    assert (shift["number"], shift["figures_from_database"]) == (1, False) and "sales" not in shift

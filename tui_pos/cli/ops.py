@@ -36,7 +36,7 @@ def status_text(s: dict[str, Any]) -> str:
                  else "Last sale none")
     if clock["behind_s"]:
         lines.append(f"CLOCK     reads {clock['behind_s']:.0f} s before the last sale: it went back")
-    lines.append(f"Shift     {s['shift']}" if s["shift"] else "Shift     -")
+    lines.append(_shift_line(s["shift"]))
     cart = s["cart"]
     if cart["lines"]:
         lines.append(f"Sale in progress: {len(cart['lines'])} line(s), total {cart['total']}"
@@ -162,3 +162,13 @@ def alerts(ctx: click.Context, run_hook: bool, as_json: bool) -> None:
         dispatcher.wait(config.alerts.hook_timeout_s + 1)
     emit(as_json, [a.as_dict() for a in found], lambda: "\n".join(
         f"{a.level.upper():<7} {a.message}\n        -> {a.hint}" for a in found) or "No alerts.")
+
+
+def _shift_line(shift: dict | None) -> str:
+    if shift is None:
+        return "Shift     none open"
+    line = f"Shift     {shift['number']} opened {shift['opened_at'][:16]} by {shift['opened_by']}, float {shift['float']}"
+    if "sales" in shift:
+        line += (f"; {shift['sales']} sales, {shift['refunds']} refunds/voids, net {shift['net_sales']}, "
+                 f"cash expected {shift['expected_cash']}")
+    return line

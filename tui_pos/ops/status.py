@@ -15,12 +15,13 @@ from typing import Any, Callable
 
 from tui_pos.config import Config
 from tui_pos.core.cart import Cart
-from tui_pos.core.till import CART_DOCUMENT, HELD_DOCUMENT, SHOP_SNAPSHOT, currency_of, utc_now
+from tui_pos.core.shift import shift_report
+from tui_pos.core.till import CART_DOCUMENT, HELD_DOCUMENT, SHIFT_DOCUMENT, SHOP_SNAPSHOT, currency_of, utc_now
 from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
 from tui_pos.ops.facts import (DatabaseUnavailable, DiskFacts, JournalFacts, database_state, disks, journal_facts,
                                first_sale_at, last_sale, product_count, read_only_database, schema_version, wal_bytes)
 from tui_pos.ops.instance import running_pid
-from tui_pos.store import db
+from tui_pos.store import db, settlement
 from tui_pos.store import print_jobs as pj
 from tui_pos.store.documents import DurableDocument
 
@@ -38,6 +39,7 @@ class _Seen:
     unprinted: list[dict[str, Any]] = field(default_factory=list)  # sales in SQLite without a printed receipt
     cart: Cart | None = None  # the sale in progress
     cart_unverified: bool = False  # the database could not say whether it was already paid
+    shift: dict[str, Any] | None = None  # the open shift and its figures so far
 
 
 def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
@@ -76,7 +78,7 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
         "products": seen.products,
         "last_sale": sale and {**sale, "total": fmt(sale["total"])},
         "clock": _clock(now, sale),
-        "shift": shift_status(config),
+        "shift": seen.shift,
         "cart": _cart(config, seen, fmt),
         "printer": _printer(config, seen, pid),
         "backup": _backup(config, now, seen.first_sale_at),
@@ -95,6 +97,7 @@ def _read(config: Config, conn: sqlite3.Connection | None) -> _Seen:
         unprinted = pj.unprinted(conn) if config.printer.connection != "none" else []
         seen = _Seen(journal, product_count(conn), last_sale(conn), first_sale_at(conn), unprinted)
     seen.cart = _sale_in_progress(config, conn, journal)
+    seen.shift = shift_status(config, conn)
     seen.cart_unverified = seen.cart is not None and conn is None
     return seen
 
@@ -148,9 +151,25 @@ def _clock(now: str, sale: dict[str, Any] | None) -> dict[str, Any]:
     return {"now": now, "last_sale_at": sale["completed_at"] if sale else None, "behind_s": max(behind, 0.0)}
 
 
-def shift_status(config: Config) -> dict[str, Any] | None:
-    """The open shift (cashier, opened at, sales and takings so far): issue 5 fills this in."""
-    return None
+def shift_status(config: Config, conn: sqlite3.Connection | None) -> dict[str, Any] | None:
+    """The open shift: who opened it and when, the float, and (from the database; journaled sales
+    are in the backlog above) sales so far and the cash expected in the drawer."""
+    if conn is None:
+        saved = DurableDocument(SHIFT_DOCUMENT, [config.data_dir, *config.storage.journal_dirs]).load() or {}
+        shift, facts = saved.get("shift"), None
+    else:
+        shift = db.open_shift_row(conn, config.till_id)
+        facts = settlement.shift_facts(conn, shift["uuid"]) if shift else None
+    if not shift:
+        return None
+    fmt = currency_of(config).format
+    out = {"number": shift["number"], "opened_at": shift["opened_at"], "opened_by": shift["opened_by"],
+           "float": fmt(shift["float"]), "figures_from_database": facts is not None}
+    if facts is not None:
+        x = shift_report(shift, facts, taken_at=utc_now(), taken_by="status", journaled=0, database_readable=True)
+        out |= {"sales": x.sales.count, "refunds": x.refunds.count + x.voids.count, "net_sales": fmt(x.net_sales),
+                "expected_cash": fmt(x.expected_cash)}
+    return out
 
 
 def _cart(config: Config, seen: _Seen, fmt: Callable[[int], str]) -> dict[str, Any]:
