@@ -193,3 +193,12 @@ def cli_error(data_dir: Path, *args: str, **kwargs) -> str:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr
     return lines[0].removeprefix("Error: ")
+
+
+@pytest.fixture(scope="session")
+def two_days_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo shop holding sell_two_days()'s sales, made once per run: copy it to change it."""
+    data_dir = tmp_path_factory.mktemp("two-days") / "shop"
+    open_demo_shop(data_dir)
+    sell_two_days(data_dir)
+    return data_dir

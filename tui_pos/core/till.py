@@ -288,6 +288,10 @@ class Till:
         self._issued.add(approval.token)
         return approval
 
+    def require_manager(self, approval: Approval | None, action: str, message: str) -> str:
+        """For core modules beside the Till (user administration): the manager who allows `action`."""
+        return self._require(approval, action, message)
+
     def _require(self, approval: Approval | None, action: str, message: str) -> str:
         """The manager who allows this action: the one logged in, or the one who approved it
         (the approval is used up). ApprovalRequired otherwise."""

@@ -1,0 +1,89 @@
+"""The audit log from the command line: `tui-pos audit verify` and `tui-pos audit show`.
+
+Both only read: the database is opened read-only, so they work beside a running till.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
+
+import click
+
+from tui_pos.cli.base import emit, json_option, main, shop_config
+from tui_pos.core.errors import StorageError
+
+if TYPE_CHECKING:
+    from tui_pos.config import Config
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit log of everything done at the till."""
+
+
+@contextmanager
+def read_database(config: Config) -> Iterator[sqlite3.Connection]:
+    """The database, read-only; StorageError (one line) when it cannot be opened or read."""
+    from tui_pos.ops.facts import DatabaseUnavailable, read_only_database
+
+    try:
+        with read_only_database(config) as conn:
+            yield conn
+    except DatabaseUnavailable as err:
+        raise StorageError(f"the database cannot be read ({err.state}): {err}") from None
+    except sqlite3.Error as err:
+        raise StorageError(f"the database cannot be read: {err}") from None
+
+
+@audit.command("verify")
+@json_option
+@click.pass_context
+def audit_verify(ctx: click.Context, as_json: bool) -> None:
+    """Check the chain, every record it covers, and receipt numbers for gaps. Exit 1 at the first
+    broken record (edited, deleted or reordered)."""
+    from tui_pos.ops.facts import journal_facts
+    from tui_pos.store.audit import verify
+
+    config = shop_config(ctx)
+    with read_database(config) as conn:
+        result = verify(conn)
+        waiting = len(journal_facts(config, conn).waiting)
+    first = result.first_broken
+    data = {"ok": result.ok, "entries": result.entries, "records_checked": result.records_checked,
+            "first_broken": None if first is None else {"entry": first.seq, "what": first.what},
+            "problems": [{"entry": p.seq, "what": p.what} for p in result.problems], "journal_waiting": waiting}
+
+    def human() -> str:
+        counts = f"{result.entries} entries, {result.records_checked} records checked"
+        lines = [f"Audit log OK: {counts}" if result.ok else f"AUDIT LOG BROKEN ({counts})"]
+        lines += [f"  {'entry ' + str(p.seq) if p.seq is not None else 'record'}: {p.what}" for p in result.problems]
+        if waiting:
+            lines.append(f"{waiting} record(s) wait in the journal: they join the chain when replayed")
+        return "\n".join(lines)
+
+    emit(as_json, data, human)
+    if not result.ok:
+        sys.exit(1)
+
+
+@audit.command("show")
+@click.option("--last", "count", type=click.IntRange(min=1), default=20, show_default=True, help="How many entries.")
+@json_option
+@click.pass_context
+def audit_show(ctx: click.Context, count: int, as_json: bool) -> None:
+    """The newest entries: when, what, who, approved by whom, on what, how much."""
+    from tui_pos.core.till import currency_of
+    from tui_pos.store.db import last_audit_entries
+
+    config = shop_config(ctx)
+    with read_database(config) as conn:
+        entries = last_audit_entries(conn, count)
+    fmt = currency_of(config).format
+    rows = [entry | {"amount": None if entry["amount"] is None else fmt(entry["amount"])} for entry in entries]
+    emit(as_json, rows, lambda: "\n".join(
+        f"{r['seq']:>6}  {r['at']}  {r['action']:<14} {r['actor'] or '-':<10} "
+        + (f"approved by {r['approved_by']}  " if r["approved_by"] else "") + f"{r['subject'] or ''}"
+        + (f"  {r['amount']}" if r["amount"] is not None else "") for r in rows) or "The audit log is empty.")

@@ -1,0 +1,94 @@
+"""Refunds and voids from the command line: `tui-pos refund RECEIPT` and `tui-pos void-last`.
+
+Both always need a manager (--manager NAME), who is then the one recorded as doing them. Each is
+a new record linked to the original sale, printed like a sale's receipt.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from tui_pos.cli.base import emit, json_option, main
+from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
+from tui_pos.cli.selling import parse_item, print_receipt
+from tui_pos.core.errors import BadInput
+
+if TYPE_CHECKING:
+    from tui_pos.core.refund import Refundable
+    from tui_pos.core.till import Paid, Till
+
+
+def quantities_of(sale: Refundable, items: tuple[str, ...]) -> dict[int, int]:
+    """--item CODE[xQTY] ... -> {line number: quantity}; no items: everything still left."""
+    if not items:
+        return {line.line_no: line.left for line in sale.lines if line.left}
+    quantities: dict[int, int] = {}
+    for spec in items:
+        code, qty, price = parse_item(spec)
+        if price is not None:
+            raise BadInput(f"item {spec!r}: a refund pays back what was paid; give CODE or CODExQTY")
+        line = sale.line_for_code(code)
+        quantities[line.line_no] = quantities.get(line.line_no, 0) + qty
+    return quantities
+
+
+@main.command()
+@click.argument("receipt")
+@click.option("--item", "items", multiple=True, metavar="CODE[xQTY]", help="What comes back (repeat); none: everything left.")
+@click.option("--all", "everything", is_flag=True, help="Refund everything not yet returned (the default without --item).")
+@click.option("--cash", is_flag=True, help="Pay it all back in cash (default: to the original tenders).")
+@click.option("--reason", required=True, help="Why (audited), e.g. Damaged, Wrong item.")
+@person_options(cashier=False)
+@click.option("--no-print", is_flag=True, help="Do not print the refund receipt now (it stays queued).")
+@json_option
+@click.pass_context
+def refund(ctx: click.Context, receipt: str, items: tuple[str, ...], everything: bool, cash: bool, reason: str,
+           manager: str | None, pin: str | None, no_print: bool, as_json: bool) -> None:
+    """Return items of the sale on RECEIPT (its number, or its scanned QR text), never more than was sold."""
+    if everything and items:
+        raise BadInput("--all refunds everything left: leave out --item, or leave out --all")
+    till = operating_till(ctx)
+    sale = till.find_refundable(receipt)
+    quantities = quantities_of(sale, items)
+    approval = sign_in(till, "refund", manager=manager, pin=pin, reason=reason)
+    with manager_hint():
+        paid = till.refund(receipt, quantities, reason, approval, all_cash=cash)
+    show_reversal(as_json, till, paid, sale.receipt, no_print)
+
+
+@main.command("void-last")
+@click.option("--reason", required=True, help="Why (audited), e.g. Wrong item.")
+@person_options(cashier=False)
+@click.option("--no-print", is_flag=True, help="Do not print the void receipt now (it stays queued).")
+@json_option
+@click.pass_context
+def void_last(ctx: click.Context, reason: str, manager: str | None, pin: str | None, no_print: bool,
+              as_json: bool) -> None:
+    """Void this till's last sale completely (a linked reversal; its money goes back as it came)."""
+    till = operating_till(ctx)
+    approval = sign_in(till, "void", manager=manager, pin=pin, reason=reason)
+    last = till.ledger.find_sales(last_of_till=till.config.till_id)  # to name the receipt voided
+    with manager_hint():
+        paid = till.void_last_sale(reason, approval)
+    original = next((s["receipt"] for s in last if s["uuid"] == paid.sale.original_uuid), None)
+    show_reversal(as_json, till, paid, original, no_print)
+
+
+def show_reversal(as_json: bool, till: Till, paid: Paid, original: str | None, no_print: bool) -> None:
+    """What was refunded or voided, and where the money went back to."""
+    fmt = till.currency.format
+    sale = paid.sale
+    printed = None if no_print else print_receipt(till.config, sale.uuid)
+    data = {"receipt": sale.receipt, "kind": sale.kind, "original": original, "original_uuid": sale.original_uuid,
+            "total": fmt(sale.total), "reason": sale.reason, "approved_by": sale.approved_by, "stored": paid.stored,
+            "lines": [{"code": l.barcode, "name": l.name, "qty": -l.qty, "amount": fmt(l.total)} for l in sale.lines],
+            "tenders": [{"kind": t.kind, "amount": fmt(t.amount), "reference": t.reference} for t in sale.tenders],
+            "printed": bool(printed and printed.printed)}
+    emit(as_json, data, lambda: "\n".join(
+        [f"{sale.receipt}  {sale.kind}" + (f" of {original}" if original else "")
+         + f"  total {fmt(sale.total, True)}  approved by {sale.approved_by}  stored in {paid.stored}"]
+        + [f"  {-l.qty} x {l.name} ({l.barcode})  {fmt(l.total)}" for l in sale.lines]
+        + [f"  back to {t.kind} {fmt(t.amount)}" + (f" (ref {t.reference})" if t.reference else "")
+           for t in sale.tenders]))
