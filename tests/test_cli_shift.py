@@ -92,6 +92,8 @@ def test_z_reports_by_denomination_numbered_printed_and_shown_again(shop_dir: Pa
     assert cli_json(shop_dir, "shift", "open", "--float", "80")["shift"] == 2
     z2 = cli_json(shop_dir, "shift", "close", "--counted", "80.00")
     assert (z2["z_number"], z2["shift"], z2["difference"]) == (2, 2, "0.00")
+    backups = sorted((shop_dir / "backups").glob("*.sqlite3"))  # every Z is followed by a verified backup
+    assert len(backups) == 2 and cli_json(shop_dir, "backup", "verify", str(backups[-1]))["ok"]
 
     assert cli_json(shop_dir, "report", "z")["z_number"] == 2
     again = run_cli(shop_dir, "report", "z", "1", "--print").stdout

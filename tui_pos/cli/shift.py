@@ -124,8 +124,8 @@ print_option = click.option("--print", "print_it", is_flag=True,
 @click.pass_context
 def shift_close(ctx: click.Context, counted: str | None, counts: tuple[str, ...], cashier: str | None,
                 manager: str | None, pin: str | None, as_json: bool) -> None:
-    """Count the drawer and close the shift: shows the Z report and prints it (when a receipt
-    printer is configured). Further over or short than [till] z_difference_limit, a manager must
+    """Count the drawer and close the shift: shows the Z report, prints it (when a receipt
+    printer is configured) and backs up the database. Further over or short than [till] z_difference_limit, a manager must
     close it (--manager)."""
     if (counted is None) == (not counts):
         raise BadInput("count the drawer: give --counted AMOUNT, or --count NOTE=HOW_MANY for each note and coin "
@@ -137,6 +137,11 @@ def shift_close(ctx: click.Context, counted: str | None, counts: tuple[str, ...]
     with manager_hint():
         z = till.close_shift(total, detail, approval)
     show_report(as_json, z, till, print_it=till.config.printer.connection != "none")
+    from tui_pos.ops.backup import run_scheduled_backup  # after every Z: the day's sales leave the till
+
+    backup = run_scheduled_backup(till.config)
+    if not backup.ok:
+        click.echo(f"Warning: the backup after the Z report failed ({backup.error or 'see tui-pos status'})", err=True)
 
 
 @report.command("x")
