@@ -13,6 +13,7 @@ import click
 
 from tui_pos.config import CONFIG_NAME, ConfigError, Config, load_config, resolve_data_dir
 from tui_pos.core.errors import BadInput, PosError
+from tui_pos.ops.logs import setup_logging
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
@@ -50,8 +51,13 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
     """tui-pos: a point-of-sale till for the terminal. With no command, starts the till."""
     os.umask(0o077)  # every file we create (database, WAL, journal) is 0600, directories 0700
     ctx.obj = resolve_data_dir(data_dir)
+    setup_logging(ctx.obj, interactive=ctx.invoked_subcommand is None)
     if ctx.invoked_subcommand is None:
         os.environ.setdefault("ESCDELAY", "25")  # read by Textual at import: Esc must not lag
+        from tui_pos.ops.instance import TillInstanceLock
+
+        if (ctx.obj / CONFIG_NAME).exists():  # else open_till says there is no shop; no lock file is left
+            ctx.with_resource(TillInstanceLock(ctx.obj))  # one till UI per data directory, before Textual starts
         from tui_pos.ui.app import PosApp
 
         till = open_till(ctx)

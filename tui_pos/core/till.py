@@ -127,7 +127,7 @@ class Till:
         self._replayer: BackgroundReplay | None = None
         self.cart_save_error = ""
         self.user: User | None = None
-        self._issued: set[str] = set()  # tokens of the approvals this till gave out
+        self._issued: dict[str, tuple[str, str]] = {}  # token -> (manager, action) of approvals given out, unused
         self.discount_limit_bp = percent_to_bp(config.discount_limit)
         self._held_doc = DurableDocument(HELD_DOCUMENT, [config.data_dir, *config.storage.journal_dirs])
         self.restored = False
@@ -209,9 +209,9 @@ class Till:
         if unit_price < 0:
             raise CartError("a price cannot be negative")
         line = self.cart.line(line_id)
-        manager = self._require(approval, "price_override", "changing a price needs a manager")
+        approved = self._require(approval, "price_override", "changing a price needs a manager")
         cart = self._set_cart(self.cart.set_price(line_id, unit_price))
-        self._audit("price_override", manager, subject=line.barcode, amount=unit_price,
+        self._audit("price_override", approved, subject=line.barcode, amount=unit_price,
                     detail={"sale": cart.uuid, "line": line_id, "was": line.unit_price})
         return cart
 
@@ -229,8 +229,8 @@ class Till:
         self._audit_discount(manager, discount, cart, None)
         return cart
 
-    def _check_discount(self, discount: Discount | None, base: int, approval: Approval | None) -> str | None:
-        """The approving manager of a discount over the limit (None: within the limit)."""
+    def _check_discount(self, discount: Discount | None, base: int, approval: Approval | None) -> Approval | None:
+        """The manager's approval of a discount over the limit (None: within the limit)."""
         if discount is None:
             return None
         limit = self.discount_limit_bp
@@ -239,15 +239,15 @@ class Till:
             return self._require(approval, "discount", f"a discount over {format_bp(limit)} needs a manager")
         return None
 
-    def _audit_discount(self, manager: str | None, discount: Discount | None, cart: Cart, line_id: int | None) -> None:
-        if manager is not None and discount is not None:
-            self._audit("discount_approval", manager, subject=f"line {line_id}" if line_id else "order",
+    def _audit_discount(self, approved: Approval | None, discount: Discount | None, cart: Cart, line_id: int | None) -> None:
+        if approved is not None and discount is not None:
+            self._audit("discount_approval", approved, subject=f"line {line_id}" if line_id else "order",
                         amount=discount.value, detail={"sale": cart.uuid, "kind": discount.kind})
 
     def no_sale(self, approval: Approval | None = None, reason: str = "") -> None:
         """Opening the cash drawer without a sale needs a manager (the caller then kicks it)."""
-        manager = self._require(approval, "no_sale", "opening the drawer without a sale needs a manager")
-        self._audit("no_sale", manager, subject=reason or None, required=True,
+        approved = self._require(approval, "no_sale", "opening the drawer without a sale needs a manager")
+        self._audit("no_sale", approved, subject=reason or None, required=True,
                     detail={"shift": self.shift["uuid"] if self.shift else None})
 
     # -- people -----------------------------------------------------------------------------
@@ -285,32 +285,36 @@ class Till:
         if not manager.is_manager:
             raise LoginFailed(f"{manager.name} is not a manager")
         approval = Approval(manager.name, action, reason)
-        self._issued.add(approval.token)
+        self._issued[approval.token] = (manager.name, action)
         return approval
 
     def require_manager(self, approval: Approval | None, action: str, message: str) -> str:
         """For core modules beside the Till (user administration): the manager who allows `action`."""
-        return self._require(approval, action, message)
+        return self._require(approval, action, message).manager
 
-    def _require(self, approval: Approval | None, action: str, message: str) -> str:
-        """The manager who allows this action: the one logged in, or the one who approved it
-        (the approval is used up). ApprovalRequired otherwise."""
+    def _require(self, approval: Approval | None, action: str, message: str) -> Approval:
+        """The approval that allows this action: the manager logged in, or one this Till issued
+        for exactly this action and manager (it is used up). ApprovalRequired otherwise."""
         if self.user is not None and self.user.is_manager:
-            return self.user.name
-        if approval is None or approval.action != action or approval.token not in self._issued:
+            return Approval(self.user.name, action)
+        if approval is None or self._issued.get(approval.token) != (approval.manager, action) or approval.action != action:
             raise ApprovalRequired(action, message)
-        self._issued.discard(approval.token)
-        return approval.manager
+        del self._issued[approval.token]
+        return approval
 
     def _now(self) -> datetime:
         return datetime.fromisoformat(self.clock())
 
-    def _audit(self, action: str, approved_by: str | None, *, actor: str | None = None, subject: str | None = None,
+    def _audit(self, action: str, approved: Approval | None, *, actor: str | None = None, subject: str | None = None,
                amount: int | None = None, detail: dict[str, Any] | None = None, required: bool = False) -> None:
-        """Append an audit event. required: the operation must not go ahead unrecorded (StorageError);
-        otherwise (logins) a failure to record is not a reason to stop the till."""
+        """Append an audit event (with the approving manager and their reason code). required: the
+        operation must not go ahead unrecorded (StorageError); otherwise (logins) a failure to
+        record is not a reason to stop the till."""
+        if approved is not None and approved.reason:
+            detail = {**(detail or {}), "reason": approved.reason}
         record = event_record(self.config.till_id, action, actor or self.cashier or None, subject=subject,
-                              amount=amount, approved_by=approved_by, detail=detail, at=self.clock())
+                              amount=amount, approved_by=approved.manager if approved else None, detail=detail,
+                              at=self.clock())
         try:
             self.ledger.commit(record)
         except StorageFailed as err:
@@ -362,9 +366,9 @@ class Till:
         entry = next((h for h in held if h["cart"]["uuid"] == uuid), None)
         if entry is None:
             raise CartError("that held sale is no longer there")
-        manager = self._require(approval, "delete_held", "deleting a held sale needs a manager")
+        approved = self._require(approval, "delete_held", "deleting a held sale needs a manager")
         cart = Cart.from_record(entry["cart"])
-        self._audit("delete_held", manager, subject=uuid, amount=cart.totals(self.config.prices_include_tax).total,
+        self._audit("delete_held", approved, subject=uuid, amount=cart.totals(self.config.prices_include_tax).total,
                     detail={"held_by": entry["cashier"], "lines": len(cart.active_lines)}, required=True)
         self._save_held([h for h in held if h is not entry])
 
@@ -526,7 +530,7 @@ class Till:
             raise BadInput(f"a {kind.replace('_', '-')} needs a reason")
         manager = None
         if kind == "paid_out" and amount > self.currency.parse(self.config.paid_out_limit):
-            manager = self._require(approval, "paid_out", f"a paid-out over {self.config.paid_out_limit} needs a manager")
+            manager = self._require(approval, "paid_out", f"a paid-out over {self.config.paid_out_limit} needs a manager").manager
         record = {"type": "cash_movement", "uuid": str(uuidlib.uuid4()), "shift_uuid": shift["uuid"],
                   "till_id": self.config.till_id, "kind": kind, "amount": amount, "reason": reason.strip(),
                   "user": self.cashier, "approved_by": manager, "at": self.clock()}
@@ -559,7 +563,7 @@ class Till:
         if abs(counted - x.expected_cash) > self.currency.parse(self.config.z_difference_limit):
             manager = self._require(approval, "close_shift",
                                     f"the drawer is {self.currency.format(abs(counted - x.expected_cash), True)} "
-                                    f"{'over' if counted > x.expected_cash else 'short'}: a manager must close the shift")
+                                    f"{'over' if counted > x.expected_cash else 'short'}: a manager must close the shift").manager
         head = self.ledger.audit_head()
         reports: list[ShiftReport] = []
 
@@ -622,7 +626,7 @@ class Till:
         if not reason.strip():
             raise CartError(f"a {kind} needs a reason")
         refund_lines(sale, quantities)  # checked before a manager's approval is used up
-        manager = self._require(approval, kind, f"a {kind} needs a manager")
+        manager = self._require(approval, kind, f"a {kind} needs a manager").manager
         built: list[Sale] = []
 
         def build(seq: int) -> dict[str, Any]:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import signal
 import time
+from typing import TYPE_CHECKING
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
@@ -19,6 +24,15 @@ from tui_pos.ui.screens.dialogs import ConfirmScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen
 from tui_pos.ui.widgets.key_bar import bindings_by_action, key_label
 from tui_pos.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from tui_pos.ops.alerts import Alert, AlertDispatcher
+
+log = logging.getLogger(__name__)
+# systemd stops the till with SIGTERM, a closed terminal or tmux pane sends SIGHUP, `kill -INT` SIGINT
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+HEALTH_FIRST_S = 5.0  # the first alert check and backup timer, once the till is up
+HEALTH_EVERY_S = 30.0  # and then: a read-only status in a thread, idle CPU stays near zero
 
 
 class ConsoleScrollBarRender(ScrollBarRender):
@@ -37,7 +51,10 @@ class PosApp(App[None]):
     CSS_PATH = "pos.tcss"
     TITLE = "tui-pos"
     ENABLE_COMMAND_PALETTE = False  # cashiers get no command palette
-    BINDINGS = [Binding("ctrl+q,ctrl+c", "leave", "Quit", priority=True, id="quit")]
+    BINDINGS = [
+        Binding("ctrl+q,ctrl+c", "leave", "Quit", priority=True, id="quit"),
+        Binding("f12,ctrl+a", "hide_alert", "Hide alert", show=False, id="hide_alert"),
+    ]
 
     def __init__(self, till: Till):
         super().__init__()
@@ -49,6 +66,11 @@ class PosApp(App[None]):
         self.print_worker = PrintWorker(PrintQueue(till.config),
                                         on_change=lambda state: self.call_from_thread(self.printer_changed, state))
         self.print_queue = PrintQueue(till.config)
+        self.alerts: list[Alert] = []  # active now (as of the last check)
+        self.alert_banner: Alert | None = None  # the newest raised one, until the cashier hides it
+        self.alert_dispatcher: AlertDispatcher | None = None  # made by the first check (lazy import)
+        self.checking_health = False
+        self.storage_mode = till.storage().mode
 
     def on_mount(self) -> None:
         if self.console_theme:
@@ -60,6 +82,18 @@ class PosApp(App[None]):
         self.print_worker.start()
         self.push_screen(LoginScreen(), self.logged_in)
         self.tick()
+        self.set_timer(HEALTH_FIRST_S, self.check_health)
+        self.set_interval(HEALTH_EVERY_S, self.check_health)
+        loop = asyncio.get_running_loop()
+        for number in STOP_SIGNALS:  # until the loop closes, i.e. after the worker threads are joined
+            loop.add_signal_handler(number, self.stop_on_signal, number)
+
+    def stop_on_signal(self, number: int) -> None:
+        """Leave at once, without asking: every change to the sale in progress (tenders included)
+        is saved as it is made, and a payment being stored finishes before the process exits
+        (asyncio joins the worker threads). Textual restores the terminal; the exit status is 0."""
+        log.info("leaving the till on %s", signal.Signals(number).name)
+        self.exit()
 
     def on_unmount(self) -> None:
         self.print_worker.stop()
@@ -86,9 +120,64 @@ class PosApp(App[None]):
     def lock(self) -> None:
         self.push_screen(LoginScreen(locked_by=self.till.cashier), lambda _: None)
 
+    def sign_out(self) -> None:
+        """Back to the login with nothing open under it (after a Z report): whoever logs in next
+        gets a fresh checkout, which sends them to count the next shift's float."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(LoginScreen(), self.logged_in)
+
     def refresh_status(self) -> None:
+        mode = self.till.storage().mode
+        if mode != self.storage_mode:  # degraded, failing or back to ok: tell at once, not in 30 s
+            self.storage_mode = mode
+            self.check_health()
         for bar in self.screen.query(StatusBar):  # none while a screen is still composing
             bar.refresh_from_app()
+
+    # -- alerts and the backup timer ----------------------------------------------------------
+    def check_health(self) -> None:
+        if not self.checking_health:  # a slow check (a long backup) is never stacked with another
+            self.checking_health = True
+            self.read_health()
+
+    @work(thread=True, exit_on_error=False)
+    def read_health(self) -> None:
+        """The backup when due, then the alerts: logged and handed to the hook by the dispatcher,
+        shown by the status line. Never raises: a failing check must not take the till down."""
+        from tui_pos.ops.alerts import AlertDispatcher, current_alerts  # not on the start-up path
+        from tui_pos.ops.backup import backup_due, run_scheduled_backup
+
+        config = self.till.config
+        alerts, raised = self.alerts, []
+        try:
+            if backup_due(config):
+                run_scheduled_backup(config)
+            alerts = current_alerts(config)
+            self.alert_dispatcher = self.alert_dispatcher or AlertDispatcher(config)
+            raised, _ = self.alert_dispatcher.dispatch(alerts)
+        except Exception:  # noqa: BLE001
+            log.exception("health check failed")
+        self.call_from_thread(self.show_alerts, alerts, raised)
+
+    def show_alerts(self, alerts: list[Alert], raised: list[Alert]) -> None:
+        """Raised alerts (errors first) take the status line until hidden; it keeps a count."""
+        self.checking_health = False
+        self.alerts = alerts
+        if raised:
+            self.alert_banner = raised[0]
+        elif self.alert_banner and self.alert_banner.key not in {a.key for a in alerts}:
+            self.alert_banner = None  # cleared by itself
+        self.refresh_status()
+
+    def action_hide_alert(self) -> None:
+        self.alert_banner = None
+        self.refresh_status()
+
+    def key_of(self, binding_id: str) -> str:
+        """The first key of one of our bindings, as remapped in config.toml, for a hint on screen."""
+        keys = next((keys for binding, keys in bindings_by_action(self.screen) if binding.id == binding_id), [])
+        return key_label(keys[0]) if keys else ""
 
     def describe_keys(self, screen: Screen) -> list[str]:
         """Every action of a screen with all its keys, after remapping, for the help screen."""

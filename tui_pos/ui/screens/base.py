@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Callable, TypeVar
 
 from rich.text import Text
+from textual import work
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -17,6 +18,8 @@ T = TypeVar("T")
 
 
 class TillScreen(Screen[None]):
+    working = False  # a core_in_thread operation is running
+
     def say(self, message: str, error: bool = False) -> None:
         line = self.query_one("#message", Static)
         text = Text(message, style="bold red" if error else "")
@@ -27,21 +30,55 @@ class TillScreen(Screen[None]):
         if error:
             self.app.bell()
 
-    def core(self, operation: Callable[[Approval | None], T], done: Callable[[T], None] | None = None) -> None:
-        """Run a core operation; on ApprovalRequired ask for a manager inline and run it again."""
+    def core(self, operation: Callable[[Approval | None], T], done: Callable[[T], None] | None = None,
+             reason: str = "") -> None:
+        """Run a core operation; on ApprovalRequired ask for a manager inline and run it again.
+        reason: the reason code already chosen (else the manager picks one from [till] reasons)."""
         try:
             result = operation(None)
-        except ApprovalRequired as err:
-            def approved(approval: Approval | None) -> None:
-                if approval is None:
-                    self.say("Not approved: nothing changed.")
-                else:
-                    self.core(lambda _: operation(approval), done)
-
-            self.app.push_screen(ManagerScreen(err.action, str(err)), approved)
-            return
         except PosError as err:
-            self.say(str(err), error=True)
+            self.refused(err, lambda approval: self.core(lambda _: operation(approval), done, reason), reason)
             return
         if done is not None:
             done(result)
+
+    def core_in_thread(self, operation: Callable[[Approval | None], T], done: Callable[[T], None] | None = None,
+                       reason: str = "") -> None:
+        """core() for work that waits on storage or a PIN hash (a record to store, a report to
+        read), off the UI thread. One at a time: a key pressed again meanwhile is refused with a
+        message, so a refund can never be stored twice by an impatient second press."""
+        if self.working:
+            self.say("One moment: the last request is still being done.", error=True)
+            return
+        self.working = True
+        self.core_worker(operation, done, reason)
+
+    @work(thread=True)
+    def core_worker(self, operation: Callable[[Approval | None], T], done: Callable[[T], None] | None,
+                    reason: str) -> None:
+        try:
+            result = operation(None)
+        except PosError as err:
+            self.app.call_from_thread(self.worked, lambda: self.refused(
+                err, lambda approval: self.core_in_thread(lambda _: operation(approval), done, reason), reason))
+            return
+        self.app.call_from_thread(self.worked, lambda: done(result) if done is not None else None)
+
+    def worked(self, then: Callable[[], object]) -> None:
+        self.working = False
+        if self.is_attached:  # else the screen was closed meanwhile (the till signed out): nothing to show
+            then()
+
+    def refused(self, err: PosError, again: Callable[[Approval], None], reason: str) -> None:
+        """Say why the core refused; when a manager can allow it, ask one and go `again`."""
+        if not isinstance(err, ApprovalRequired):
+            self.say(str(err), error=True)
+            return
+
+        def approved(approval: Approval | None) -> None:
+            if approval is None:
+                self.say("Not approved: nothing changed.")
+            else:
+                again(approval)
+
+        self.app.push_screen(ManagerScreen(err.action, str(err), self.app.till.config.reasons, reason), approved)

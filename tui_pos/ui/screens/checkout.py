@@ -41,6 +41,8 @@ class CheckoutScreen(TillScreen):
         Binding("ctrl+l", "lock", "Lock", id="lock"),
         Binding("ctrl+e", "receipts", "Receipts", id="receipts"),
         Binding("ctrl+k", "no_sale", "Drawer", id="no_sale"),
+        Binding("f11,ctrl+s", "menu", "Menu", id="menu"),
+        Binding("ctrl+z", "refund", "Refund", id="refund"),
         Binding("up", "move(-1)", "Up", show=False, id="line_up"),
         Binding("down", "move(1)", "Down", show=False, id="line_down"),
     ]
@@ -65,6 +67,15 @@ class CheckoutScreen(TillScreen):
         elif self.app.till.restored:
             self.say("The sale in progress was restored after a restart.")
         self.app.till.restored = self.app.till.restored_unverified = False
+        # another process (the CLI) may have opened or closed the shift: ask the storage, then
+        # send a cashier who has no open shift to count the float
+        self.core_in_thread(lambda _: self.app.till.refresh_shift(), lambda shift: shift or self.open_shift())
+
+    def open_shift(self) -> None:
+        from tui_pos.ui.screens.shift import OpenShiftScreen, shift_summary
+
+        self.app.push_screen(OpenShiftScreen(), lambda shift: shift and self.say(
+            shift_summary(shift, self.app.till.currency.format)))
 
     def on_resize(self) -> None:
         self.query_one("#cart-header", Static).update(header(self.query_one(CartView).size.width))
@@ -221,9 +232,18 @@ class CheckoutScreen(TillScreen):
         self.core(lambda _: self.app.till.hold(), lambda _: (self.changed(), self.say("Sale held. F8 recalls it.")))
 
     def action_recall(self) -> None:
+        """Recall a held sale, or delete one (a manager's decision)."""
         till = self.app.till
-        self.app.push_screen(HeldScreen(), lambda uuid: uuid and self.core(
-            lambda _: till.recall(uuid), lambda _: (self.show_cart(select_last=True), self.say("Held sale recalled."))))
+
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice and choice[0] == "recall":
+                self.core(lambda _: till.recall(choice[1]),
+                          lambda _: (self.show_cart(select_last=True), self.say("Held sale recalled.")))
+            elif choice:
+                self.core_in_thread(lambda approval: till.delete_held(choice[1], approval),
+                                    lambda _: self.say("Held sale deleted."))
+
+        self.app.push_screen(HeldScreen(), chosen)
 
     def action_cancel_sale(self) -> None:
         if self.app.till.cart.is_empty and not self.app.till.cart.tenders:
@@ -239,6 +259,10 @@ class CheckoutScreen(TillScreen):
         if self.app.till.cart.is_empty:
             self.say("The sale is empty: scan an item first.", error=True)
             return
+        if self.app.till.shift is None:
+            self.say("No shift is open: count the float first.", error=True)
+            self.open_shift()
+            return
         from tui_pos.ui.screens.tender import TenderScreen
 
         self.app.push_screen(TenderScreen(), lambda paid: self.show_paid(paid) if paid else self.show_cart())
@@ -250,6 +274,17 @@ class CheckoutScreen(TillScreen):
         from tui_pos.ui.screens.receipts import UnprintedScreen
 
         self.app.push_screen(UnprintedScreen())
+
+    def action_menu(self) -> None:
+        """The function menu; a checkout action chosen there (the drawer, held sales) runs here."""
+        from tui_pos.ui.screens.manager_menu import ManagerMenuScreen
+
+        self.app.push_screen(ManagerMenuScreen(), lambda action: action and getattr(self, f"action_{action}")())
+
+    def action_refund(self) -> None:
+        from tui_pos.ui.screens.refund import RefundScreen
+
+        self.app.push_screen(RefundScreen())
 
     def action_no_sale(self) -> None:
         """Open the cash drawer without a sale: a manager's decision."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -59,17 +60,27 @@ class AskScreen(ModalScreen["str | None"]):
 
 
 class ManagerScreen(ModalScreen["Approval | None"]):
-    """A manager approves inline: name and PIN, checked by the core (off the UI thread)."""
+    """A manager approves inline: a reason code, name and PIN, checked by the core (off the UI
+    thread). The reason is picked with Up/Down while the name or PIN is typed, so the Enter-Enter
+    flow stays as it is; a reason already chosen (on the refund screen) is shown, not asked again."""
 
-    BINDINGS = [Binding("escape", "cancel", "Back", id="manager.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Back", id="manager.cancel"),
+        Binding("up", "move_reason(-1)", "Reason", show=False, id="manager.reason_up"),
+        Binding("down", "move_reason(1)", "Reason", show=False, id="manager.reason_down"),
+    ]
 
-    def __init__(self, action: str, reason: str):
+    def __init__(self, action: str, message: str, reasons: tuple[str, ...] = (), reason: str = ""):
         super().__init__()
-        self.action, self.reason = action, reason
+        self.action, self.message = action, message
+        self.reasons = () if reason else reasons
+        self.reason = reason or (reasons[0] if reasons else "")
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Manager approval: {self.reason}")
+            yield Label(f"Manager approval: {self.message}")
+            if self.reason:
+                yield Label(self.reason_text(), id="manager-reason")
             yield Input(placeholder="manager name", id="manager-name")
             yield Input(placeholder="PIN", password=True, id="manager-pin")
             yield Static("", id="manager-message", classes="error")
@@ -79,18 +90,33 @@ class ManagerScreen(ModalScreen["Approval | None"]):
         for field in self.query(Input):
             field.cursor_blink = False
 
+    def reason_text(self) -> Text:
+        """The reason given, or every reason code with the chosen one highlighted."""
+        if not self.reasons:
+            return Text.assemble("Reason: ", (self.reason, "bold"))
+        text = Text("Reason (Up/Down): ")
+        for reason in self.reasons:
+            text.append(f" {reason} ", style="bold reverse" if reason == self.reason else "")
+        return text
+
+    def action_move_reason(self, step: int) -> None:
+        if self.reasons:
+            self.reason = self.reasons[(self.reasons.index(self.reason) + step) % len(self.reasons)]
+            self.query_one("#manager-reason", Label).update(self.reason_text())
+
     @on(Input.Submitted, "#manager-name")
     def to_pin(self) -> None:
         self.query_one("#manager-pin", Input).focus()
 
     @on(Input.Submitted, "#manager-pin")
     def check(self) -> None:
-        self.approve(self.query_one("#manager-name", Input).value, self.query_one("#manager-pin", Input).value)
+        self.approve(self.query_one("#manager-name", Input).value, self.query_one("#manager-pin", Input).value,
+                     self.reason)
 
     @work(thread=True, exclusive=True)
-    def approve(self, name: str, pin: str) -> None:
+    def approve(self, name: str, pin: str, reason: str) -> None:
         try:
-            approval = self.app.till.approve(name, pin, self.action)
+            approval = self.app.till.approve(name, pin, self.action, reason)
         except PosError as err:
             self.app.call_from_thread(self.refused, str(err))
             return

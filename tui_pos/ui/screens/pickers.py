@@ -1,8 +1,9 @@
-"""Pick something from a list: a product by name (incremental search), a held sale, or read the keys."""
+"""Pick something from a list: a product by name (incremental search), a held sale, a reason code,
+or read the keys."""
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -65,8 +66,14 @@ class LookupScreen(ModalScreen["str | None"]):
         self.dismiss(None)
 
 
-class HeldScreen(ModalScreen["str | None"]):
-    BINDINGS = [Binding("escape", "cancel", "Back", id="held.cancel")]
+class HeldScreen(ModalScreen["tuple[str, str] | None"]):
+    """A held sale to recall ("recall", uuid) or to throw away ("delete", uuid: the caller asks
+    a manager, as the core requires)."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Back", id="held.cancel"),
+        Binding("f4,delete", "delete", "Delete", id="held.delete"),
+    ]
 
     def compose(self) -> ComposeResult:
         till = self.app.till
@@ -79,11 +86,50 @@ class HeldScreen(ModalScreen["str | None"]):
                 for h in till.held_sales()
             ]
             yield OptionList(*options, id="held-list")
-            yield Label("Enter: recall    Esc: back" if options else "No held sales.    Esc: back", classes="hint")
+            yield Label("Enter: recall    F4/Del: delete (manager)    Esc: back" if options
+                        else "No held sales.    Esc: back", classes="hint")
 
     @on(OptionList.OptionSelected)
     def picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        self.dismiss(("recall", event.option.id))
+
+    def action_delete(self) -> None:
+        held = self.query_one(OptionList)
+        if held.highlighted is not None:
+            self.dismiss(("delete", held.get_option_at_index(held.highlighted).id))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReasonScreen(ModalScreen["str | None"]):
+    """A reason code from [till] reasons (refunds, voids): its digit, or Up/Down and Enter."""
+
+    BINDINGS = [Binding("escape", "cancel", "Back", id="reason.cancel")]
+
+    def __init__(self, title: str = "Reason"):
+        super().__init__()
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        reasons = self.app.till.config.reasons
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text)
+            yield OptionList(*(f"{n}  {reason}" for n, reason in enumerate(reasons, 1)), id="reason-list")
+            yield Label("Digit or Enter: choose    Esc: back", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).highlighted = 0
+
+    def on_key(self, event: events.Key) -> None:
+        reasons = self.app.till.config.reasons
+        if event.character and event.character.isdigit() and 1 <= int(event.character) <= len(reasons):
+            event.stop()
+            self.dismiss(reasons[int(event.character) - 1])
+
+    @on(OptionList.OptionSelected)
+    def picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.app.till.config.reasons[event.option_index])
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -1,15 +1,21 @@
-"""The always-visible status line: storage state, printer, cashier, till, clock."""
+"""The always-visible status line: storage state, alerts, printer, cashier, till, clock; or, when
+an alert was just raised, that alert (until the cashier hides it: it never takes the focus)."""
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Sequence
 
 from rich.text import Text
 from textual.widgets import Static
 
 from tui_pos.core.till import StorageState
 
+if TYPE_CHECKING:
+    from tui_pos.ops.alerts import Alert
+
 STORAGE_TEXT = {"ok": "STORAGE OK", "degraded": "DEGRADED", "failing": "STORAGE FAILING"}
+ALERT_STYLE = {"error": "bold white on red", "warning": "bold black on yellow"}
 
 
 def storage_label(state: StorageState) -> str:
@@ -24,12 +30,26 @@ class StatusBar(Static):
         self.refresh_from_app()
 
     def refresh_from_app(self) -> None:
-        till = self.app.till
-        self.show(till.storage(), self.app.printer_state, till.cashier, till.config.till_id)
+        app, till = self.app, self.app.till
+        if app.alert_banner is not None:
+            self.show_alert(till.storage(), app.alert_banner, app.key_of("hide_alert"))
+        else:
+            self.show(till.storage(), app.printer_state, till.cashier, till.config.till_id, app.alerts)
 
-    def show(self, state: StorageState, printer: str, cashier: str, till_id: str) -> None:
-        style = {"ok": "bold", "degraded": "bold black on yellow", "failing": "bold white on red"}[state.mode]
+    def show(self, state: StorageState, printer: str, cashier: str, till_id: str, alerts: Sequence[Alert] = ()) -> None:
+        marker = (f" {len(alerts)} ALERT{'S' if len(alerts) > 1 else ''} ", ALERT_STYLE[alerts[0].level]) \
+            if alerts else ""
         self.update(Text.assemble(
-            (f" {storage_label(state)} ", style), "| ", f"Printer {printer}", " | ",
+            storage_segment(state), marker, "| ", f"Printer {printer}", " | ",
             f"{cashier or '-'}", " | ", f"Till {till_id}", " | ", time.strftime("%m-%d %H:%M"),
         ))
+
+    def show_alert(self, state: StorageState, alert: Alert, hide_key: str) -> None:
+        """Storage state, then the key: a long message is cut at the right edge, neither of those."""
+        self.update(Text.assemble(storage_segment(state), (f" {hide_key} hides ", "reverse"),
+                                  (f" ALERT: {alert.message} ", ALERT_STYLE[alert.level])))
+
+
+def storage_segment(state: StorageState) -> tuple[str, str]:
+    style = {"ok": "bold", "degraded": "bold black on yellow", "failing": "bold white on red"}[state.mode]
+    return f" {storage_label(state)} ", style

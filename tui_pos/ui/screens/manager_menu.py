@@ -1,0 +1,181 @@
+"""The function menu: shift, X and Z reports, paid-in and paid-out, refunds, voids, the drawer,
+held sales, stored reports and the sales report. Anyone may open it; what needs a manager asks for one inline
+(the core decides). A digit runs an item, or Up/Down and Enter.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui_pos.core.errors import BadInput
+from tui_pos.ui.screens.base import TillScreen
+from tui_pos.ui.screens.dialogs import AskScreen
+from tui_pos.ui.widgets.key_bar import KeyBar, bindings_by_action, key_label
+from tui_pos.ui.widgets.status_bar import StatusBar
+
+CASH_MOVES = {"paid_in": "Paid in", "paid_out": "Paid out"}
+# The list's wording for each item (the bindings' descriptions are the short key-bar names)
+LABELS = {
+    "menu.z_report": "Close the shift: count the drawer, Z report",
+    "menu.paid_in": "Paid in: cash put into the drawer",
+    "menu.paid_out": "Paid out: cash taken out of the drawer",
+    "menu.refund": "Refund against a receipt",
+    "menu.void_last": "Void the last sale",
+    "menu.no_sale": "No sale: open the drawer",
+    "menu.held": "Held sales: recall or delete",
+    "menu.stored_z": "Show a stored Z report again",
+    "menu.sales_report": "Sales report: the day by hour",
+}
+
+
+class ManagerMenuScreen(TillScreen):
+    """Dismissed with the name of a checkout action to run there ("no_sale", "recall"), or None."""
+
+    BINDINGS = [
+        # priority: the list has the focus; a digit always means its item
+        Binding("1", "shift", "Shift / X", show=False, priority=True, id="menu.x_report"),
+        Binding("2", "close_shift", "Z report", show=False, priority=True, id="menu.z_report"),
+        Binding("3", "cash('paid_in')", "Paid in", show=False, priority=True, id="menu.paid_in"),
+        Binding("4", "cash('paid_out')", "Paid out", show=False, priority=True, id="menu.paid_out"),
+        Binding("5", "refund", "Refund", show=False, priority=True, id="menu.refund"),
+        Binding("6", "void_last", "Void last", show=False, priority=True, id="menu.void_last"),
+        Binding("7", "checkout('no_sale')", "No sale", show=False, priority=True, id="menu.no_sale"),
+        Binding("8", "checkout('recall')", "Held", show=False, priority=True, id="menu.held"),
+        Binding("9", "stored_z", "Stored Z", show=False, priority=True, id="menu.stored_z"),
+        Binding("0", "sales_report", "Sales", show=False, priority=True, id="menu.sales_report"),
+        Binding("escape", "back", "Back", id="menu.back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static("[b]Functions[/b]  (digit, or Up/Down and Enter; a manager approves what needs one)",
+                     id="menu-title")
+        yield OptionList(id="menu", classes="fill")
+        yield Static(id="message")
+        yield KeyBar(id="keys")
+
+    def on_mount(self) -> None:
+        self.show_menu()
+        self.query_one(OptionList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.show_menu()  # a shift opened or closed meanwhile: item 1 says what it does now
+        self.app.refresh_status()
+
+    def show_menu(self) -> None:
+        menu = self.query_one(OptionList)
+        highlighted = menu.highlighted
+        menu.clear_options()
+        for binding, keys in bindings_by_action(self):
+            if binding.id in LABELS or binding.id == "menu.x_report":
+                label = LABELS.get(binding.id) or ("X report: the shift so far" if self.app.till.shift
+                                                   else "Open a shift: count the float")
+                menu.add_option(Option(f"{key_label(keys[0]):>3}  {label}", id=binding.action))
+        menu.highlighted = highlighted or 0
+
+    @on(OptionList.OptionSelected, "#menu")
+    async def picked(self, event: OptionList.OptionSelected) -> None:
+        await self.run_action(event.option.id)
+
+    # -- the items ----------------------------------------------------------------------------
+    def action_shift(self) -> None:
+        """Open a shift when none is open, else the X report."""
+        till = self.app.till
+        if till.shift is None:
+            from tui_pos.ui.screens.shift import OpenShiftScreen, shift_summary
+
+            self.app.push_screen(OpenShiftScreen(), lambda shift: shift and self.say(
+                shift_summary(shift, till.currency.format)))
+            return
+        self.say("Reading the shift...")
+        self.core_in_thread(lambda _: till.x_report(), self.show_report)
+
+    def show_report(self, report) -> None:
+        from tui_pos.ui.screens.shift import ReportScreen
+
+        self.say("")
+        self.app.push_screen(ReportScreen(report))
+
+    def action_close_shift(self) -> None:
+        if self.app.till.shift is None:
+            self.say("No shift is open: there is nothing to close.", error=True)
+            return
+        from tui_pos.ui.screens.shift import CloseShiftScreen
+
+        self.app.push_screen(CloseShiftScreen())
+
+    def action_cash(self, kind: str) -> None:
+        """Amount, then the reason (free text); a paid-out over the limit asks a manager. The drawer
+        opens once the movement is recorded."""
+        till = self.app.till
+        label = CASH_MOVES[kind]
+
+        def got_amount(text: str | None) -> None:
+            if not text:
+                return
+            try:
+                amount = till.currency.parse(text)
+            except BadInput as err:
+                self.say(str(err), error=True)
+                return
+            self.app.push_screen(AskScreen(f"{label} {till.currency.format(amount, True)}: what for?",
+                                           "e.g. window cleaner"), lambda reason: got_reason(amount, reason))
+
+        def got_reason(amount: int, reason: str | None) -> None:
+            if reason is not None:
+                self.core_in_thread(lambda approval: (till.cash_movement(kind, amount, reason, approval),
+                                                      self.app.print_worker.open_drawer()),
+                                    lambda done: recorded(amount, reason, done[1]))
+
+        def recorded(amount: int, reason: str, drawer: tuple[bool, str]) -> None:
+            opened = "Drawer opened." if drawer[0] else f"Drawer not opened: {drawer[1]}."
+            self.say(f"{label} {till.currency.format(amount, True)} recorded ({reason}). {opened}")
+
+        self.app.push_screen(AskScreen(f"{label}: amount", "12.50"), got_amount)
+
+    def action_refund(self) -> None:
+        from tui_pos.ui.screens.refund import RefundScreen
+
+        self.app.push_screen(RefundScreen())
+
+    def action_void_last(self) -> None:
+        from tui_pos.ui.screens.refund import VoidScreen
+
+        self.app.push_screen(VoidScreen())
+
+    def action_checkout(self, action: str) -> None:
+        self.dismiss(action)
+
+    def action_stored_z(self) -> None:
+        till = self.app.till
+
+        def got_number(text: str | None) -> None:
+            if text is None:
+                return
+            if text and not text.isdigit():
+                self.say(f"'{text}' is not a Z number", error=True)
+                return
+            number = int(text) if text else None
+            self.core_in_thread(lambda _: till.z_reports(number), lambda found: shown(found, number))
+
+        def shown(found, number: int | None) -> None:
+            if found:
+                self.show_report(found[0])
+            else:
+                self.say(f"Till {till.config.till_id} has no Z report {number}." if number
+                         else "No shift has been closed on this till yet.", error=True)
+
+        self.app.push_screen(AskScreen("Z report number (Enter: the last one):", "e.g. 12"), got_number)
+
+    def action_sales_report(self) -> None:
+        from tui_pos.ui.screens.sales_report import SalesReportScreen
+
+        self.app.push_screen(SalesReportScreen(self.app.till))
+
+    def action_back(self) -> None:
+        if not self.working:
+            self.dismiss(None)

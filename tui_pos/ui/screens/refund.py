@@ -1,0 +1,333 @@
+"""Refunds and voids at the till: the sale is shown line by line with what was sold and what is
+left to return; the refund or void itself is the core's (a new record linked to the sale,
+approved by a manager, never more than was sold).
+
+RefundScreen: the receipt's number is typed, or its QR code scanned, into the entry line; the
+items coming back are scanned, or chosen with Up/Down and a quantity. VoidScreen: this till's
+last sale, reversed whole.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from tui_pos.core.errors import CartError
+from tui_pos.core.refund import Refundable, refund_lines, refund_tenders
+from tui_pos.core.sale import SaleLine, receipt_number
+from tui_pos.core.till import Paid
+from tui_pos.core.users import Approval
+from tui_pos.ui.screens.base import TillScreen
+from tui_pos.ui.screens.checkout import STORED_AT
+from tui_pos.ui.screens.dialogs import AskScreen
+from tui_pos.ui.screens.pickers import ReasonScreen
+from tui_pos.ui.widgets.cart_view import CartRow, CartView, format_row
+from tui_pos.ui.widgets.entry import EntryLine
+from tui_pos.ui.widgets.key_bar import KeyBar
+from tui_pos.ui.widgets.status_bar import StatusBar
+
+QTY_DIGITS = 3  # on the return line, up to this many digits are a quantity; more is an item's barcode
+
+
+class ReversalScreen(TillScreen):
+    """What a refund and a void share: the sale's lines (sold, left, coming back), the reason
+    code, the money going back, and the call to the core with a manager's approval."""
+
+    KIND = "refund"
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False, id="reversal.line_up"),
+        Binding("down", "move(1)", "Down", show=False, id="reversal.line_down"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sale: Refundable | None = None
+        self.quantities: dict[int, int] = {}  # line_no -> units coming back
+        self.reason = ""
+        self.all_cash = False
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static(id="sale-head")
+        yield Static(id="lines-header")
+        yield CartView(id="lines")
+        yield Static(id="refund-summary")
+        yield Static(id="message")
+        yield from self.compose_entry()
+        yield KeyBar(id="keys")
+
+    def compose_entry(self) -> ComposeResult:
+        yield from ()
+
+    def on_resize(self) -> None:
+        # the header in the view's own columns: a row of labels (format_row pads str and int alike)
+        labels = CartRow("#", "Item  (sold, left)", "Back", "Price", "Refund")  # type: ignore[arg-type]
+        self.query_one("#lines-header", Static).update(format_row(labels, self.query_one(CartView).size.width))
+
+    # -- showing ------------------------------------------------------------------------------
+    def show_sale(self) -> None:
+        till = self.app.till
+        fmt = till.currency.format
+        sale = self.sale
+        if sale is None:
+            self.query_one("#sale-head", Static).update(self.no_sale_text())
+            self.query_one(CartView).show([], True)
+            self.query_one("#refund-summary", Static).update("")
+            return
+        original = sale.original
+        paid = ", ".join(f"{t['kind']} {fmt(t['amount'])}" for t in original["tenders"])
+        self.query_one("#sale-head", Static).update(Text.assemble(
+            (f"{self.KIND.title()} of {sale.receipt}", "bold"),
+            f"  {original['completed_at'][:16].replace('T', ' ')}  {original['cashier']}  "
+            f"total {fmt(original['total'], True)}\nPaid: {paid}" + (f", change {fmt(original['change'])}"
+                                                                    if original["change"] else "")))
+        back = {line.line_no: -line.total for line in self.returning()}
+        rows = [CartRow(line.line_no, line.name, self.quantities.get(line.line_no, 0), fmt(line.unit_price),
+                        fmt(back.get(line.line_no, 0)), f"({line.sold}, {line.left})", line.sold == 0)
+                for line in sale.lines]
+        self.query_one(CartView).show(rows, select_last=False)
+        self.query_one("#refund-summary", Static).update(self.summary_text(sum(back.values())))
+
+    def returning(self) -> tuple[SaleLine, ...]:
+        """The core's own lines for what is coming back (exact amounts, shared by quantity)."""
+        if self.sale is None or not any(self.quantities.values()):
+            return ()
+        return refund_lines(self.sale, self.quantities)
+
+    def summary_text(self, amount: int) -> Text:
+        till = self.app.till
+        fmt = till.currency.format
+        tenders, _ = refund_tenders(self.sale, amount, till.cash_step, self.all_cash) if amount else ((), 0)
+        to = ", ".join(f"{t.kind} {fmt(-t.amount)}" for t in tenders) or "-"
+        return Text.assemble(("BACK ", "bold"), (fmt(amount, True), "bold reverse"), f"  to {to}",
+                             "   (all in cash)" if self.all_cash else "",
+                             f"\nReason: {self.reason or '(not chosen yet)'}")
+
+    def no_sale_text(self) -> str:
+        return ""
+
+    def action_move(self, step: int) -> None:
+        self.query_one(CartView).move(step)
+
+    def selected_line(self) -> int | None:
+        row = self.query_one(CartView).selected
+        return None if row is None else row.number
+
+    # -- reason and the reversal itself ---------------------------------------------------------
+    def action_reason(self, then: Callable[[], None] | None = None) -> None:
+        """Choose the reason code (then: what to do once it is chosen)."""
+        def chosen(reason: str | None) -> None:
+            if reason:
+                self.reason = reason
+                self.show_sale()
+                if then is not None:
+                    then()
+
+        self.app.push_screen(ReasonScreen(f"Reason for the {self.KIND}"), chosen)
+
+    def action_commit(self) -> None:
+        problem = self.not_ready()
+        if problem:
+            self.say(problem, error=True)
+            return
+        if not self.reason:
+            self.action_reason(then=self.action_commit)
+            return
+        self.core_in_thread(self.reverse, self.stored, reason=self.reason)
+
+    def not_ready(self) -> str:
+        """Why the reversal cannot be asked for yet ("" when it can: the core has the last word)."""
+        raise NotImplementedError
+
+    def reverse(self, approval: Approval | None) -> Paid:
+        raise NotImplementedError
+
+    def stored(self, paid: Paid) -> None:
+        fmt = self.app.till.currency.format
+        sale = paid.sale
+        self.app.sale_paid()  # its receipt is waiting, like a sale's
+        self.app.refresh_status()
+        to = ", ".join(f"{t.kind} {fmt(-t.amount)}" for t in sale.tenders) or "nothing"
+        self.reload(f"{self.KIND.title()} {sale.receipt} of {self.sale.receipt} stored: {fmt(-sale.total, True)} back "
+                    f"({to}), {STORED_AT[paid.stored]}.")
+
+    def reload(self, message: str) -> None:
+        raise NotImplementedError
+
+    def action_back(self) -> None:
+        if not self.working:
+            self.dismiss(None)
+
+
+class RefundScreen(ReversalScreen):
+    BINDINGS = [
+        Binding("f3,ctrl+n", "quantity", "Qty", id="refund.quantity"),
+        Binding("f4,ctrl+e", "everything", "All", id="refund.all"),
+        Binding("f5,ctrl+x", "clear", "None", id="refund.none"),
+        Binding("f6,ctrl+r", "reason", "Reason", id="refund.reason"),
+        Binding("f7,ctrl+t", "tender", "Cash/orig", id="refund.tender"),
+        Binding("f10,ctrl+p", "commit", "Refund", id="refund.commit"),
+        Binding("escape", "back", "Back", id="refund.back"),
+    ]
+
+    def compose_entry(self) -> ComposeResult:
+        yield EntryLine("Receipt> ", id="entry")
+
+    def on_mount(self) -> None:
+        self.query_one(EntryLine).focus()
+        self.show_sale()
+        self.say("Type the receipt number (or scan its QR code) and Enter.")
+
+    def no_sale_text(self) -> str:
+        return "Refund: type the receipt number (e.g. 123 or T1-000123) or scan the receipt's QR code."
+
+    def not_ready(self) -> str:
+        if self.sale is None:
+            return "Type the receipt number or scan its QR code first."
+        if not any(self.quantities.values()):
+            return "Nothing is coming back: scan the items or choose the lines first."
+        return ""
+
+    # -- the entry line: a receipt, a quantity, or an item coming back -------------------------
+    @on(EntryLine.Submitted, "#entry")
+    def entered(self, event: EntryLine.Submitted) -> None:
+        text = event.value
+        if not text:
+            return
+        qty_text, star, code = text.rpartition("*")
+        if self.sale is None or not (qty_text.isdigit() if star else True) or not code.isdigit():
+            self.load(text)
+        elif star:
+            self.set_code(code, int(qty_text))
+        elif len(text) <= QTY_DIGITS:
+            line_no = self.selected_line()
+            if line_no is not None:
+                self.set_quantity(line_no, int(text))
+        else:
+            self.set_code(code, None)
+
+    def load(self, text: str, message: str = "") -> None:
+        """A receipt number (this till's: the number alone will do), or a scanned QR payload."""
+        till = self.app.till
+        receipt = receipt_number(till.config.till_id, int(text)) if text.isdigit() and len(text) <= 6 else text
+        self.core_in_thread(lambda _: till.find_refundable(receipt), lambda sale: self.loaded(sale, message))
+
+    def loaded(self, sale: Refundable, message: str) -> None:
+        same = self.sale is not None and self.sale.receipt == sale.receipt
+        self.sale, self.quantities = sale, {}
+        if not same:
+            self.reason, self.all_cash = "", False
+            self.query_one(CartView).cursor = 0  # the first line
+        entry = self.query_one(EntryLine)
+        entry.prompt = "Return> "
+        entry.refresh()
+        self.show_sale()
+        if sale.fully_returned:
+            self.say(message or f"Everything on {sale.receipt} has already been returned.", error=not message)
+        else:
+            self.say(message or "Scan the items coming back, or choose a line (Up/Down) and type how many; "
+                     "F4: everything. F10 refunds.")
+
+    def set_quantity(self, line_no: int, qty: int) -> None:
+        line = self.sale.line(line_no)
+        if qty > line.left:
+            self.say(f"{line.name}: {line.left} of {line.sold} can still be returned, not {qty}", error=True)
+            return
+        self.quantities[line_no] = qty
+        self.show_sale()
+        self.say(f"{qty} x {line.name} coming back.")
+
+    def set_code(self, code: str, qty: int | None) -> None:
+        """A scanned item: one more of it coming back (qty: exactly that many)."""
+        try:
+            line = self.sale.line_for_code(code)
+        except CartError as err:
+            self.say(str(err), error=True)
+            return
+        self.set_quantity(line.line_no, qty if qty is not None else self.quantities.get(line.line_no, 0) + 1)
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_quantity(self) -> None:
+        line_no = self.selected_line()
+        if self.sale is None or line_no is None:
+            self.say("Choose a line first (Up/Down).", error=True)
+            return
+        line = self.sale.line(line_no)
+
+        def answered(text: str | None) -> None:
+            if text:
+                if text.isdigit():
+                    self.set_quantity(line_no, int(text))
+                else:
+                    self.say(f"'{text}' is not a quantity", error=True)
+
+        self.app.push_screen(AskScreen(f"How many {line.name} come back? ({line.left} left)", str(line.left),
+                                       str(self.quantities.get(line_no, 0))), answered)
+
+    def action_everything(self) -> None:
+        if self.sale is not None:
+            self.quantities = {line.line_no: line.left for line in self.sale.lines if line.left}
+            self.show_sale()
+
+    def action_clear(self) -> None:
+        if self.sale is not None:
+            self.quantities = {}
+            self.show_sale()
+
+    def action_tender(self) -> None:
+        """Back to the original tenders (card and mobile first), or everything in cash."""
+        self.all_cash = not self.all_cash
+        self.show_sale()
+
+    def reverse(self, approval: Approval | None) -> Paid:
+        return self.app.till.refund(self.sale.receipt, dict(self.quantities), self.reason, approval, self.all_cash)
+
+    def reload(self, message: str) -> None:
+        self.load(self.sale.receipt, message)
+
+
+class VoidScreen(ReversalScreen):
+    """The till's last sale, reversed whole (e.g. rung up by mistake): shown first, then voided
+    with a reason code and a manager's approval."""
+
+    KIND = "void"
+    BINDINGS = [
+        Binding("f6,ctrl+r", "reason", "Reason", id="void.reason"),
+        Binding("f10,ctrl+p", "commit", "Void", id="void.commit"),
+        Binding("escape", "back", "Back", id="void.back"),
+    ]
+
+    def on_mount(self) -> None:
+        self.show_sale()
+        self.reload("")
+
+    def no_sale_text(self) -> str:
+        return "This till has no sale to void."
+
+    def reload(self, message: str) -> None:
+        self.core_in_thread(lambda _: self.app.till.last_sale(), lambda sale: self.loaded(sale, message))
+
+    def loaded(self, sale: Refundable | None, message: str) -> None:
+        self.sale = sale
+        self.quantities = {line.line_no: line.left for line in sale.lines if line.left} if sale else {}
+        self.show_sale()
+        problem = self.not_ready()
+        if message or problem:
+            self.say(message or problem, error=not message)
+        else:
+            self.say(f"Void {sale.receipt}: everything comes back. F6 reason, F10 void (a manager approves).")
+
+    def not_ready(self) -> str:
+        if self.sale is None:
+            return self.no_sale_text()
+        if self.sale.reversals:
+            return f"{self.sale.receipt} already has a refund or void: refund what is left instead (^Z)."
+        return ""
+
+    def reverse(self, approval: Approval | None) -> Paid:
+        return self.app.till.void_last_sale(self.reason, approval)
