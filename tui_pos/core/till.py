@@ -261,7 +261,11 @@ class Till:
     def check_pin(self, name: str, pin: str) -> User:
         """Whose name and PIN these are (LoginFailed if nobody's), without logging them in.
         Wrong PINs in a row lock that name out for a while; each failure is audited."""
-        self.lockout.refuse_if_locked(name, self._now())
+        try:
+            self.lockout.refuse_if_locked(name, self._now())
+        except LoginFailed:  # a guessing attack must show in the audit log, locked or not
+            self._audit("login_failed", None, actor=name.strip()[:40] or "?", detail={"locked": True})
+            raise
         try:
             user = authenticate(self._user_rows(), name, pin)
         except LoginFailed as err:
@@ -427,9 +431,18 @@ class Till:
         return self._record_sale(build, built)
 
     def _record_sale(self, build: Callable[[int], dict[str, Any]], built: list[Sale]) -> Paid:
-        """Number and store a sale, refund or void; keep it for retry when the outcome is unknown."""
+        """Number and store a sale, refund or void; keep it for retry when the outcome is unknown.
+        Refused if its shift was closed meanwhile (by another process): it would be in no Z."""
+        shift_uuid = self._require_shift()["uuid"]
+
+        def build_in_open_shift(seq: int) -> dict[str, Any]:
+            if self.ledger.shift_closed(shift_uuid):
+                self.shift = None
+                raise CartError("this shift was closed meanwhile (a Z report was taken): open a new shift, then pay")
+            return build(seq)
+
         try:
-            _, stored = self.ledger.record_sale(self.config.till_id, build)
+            _, stored = self.ledger.record_sale(self.config.till_id, build_in_open_shift)
         except StorageFailed as err:
             if err.outcome_unknown:
                 self._pending = built[-1]
@@ -481,6 +494,16 @@ class Till:
         saved = self._shift_doc.load()
         return saved["shift"] if saved and saved.get("shift") else record
 
+    def _last_numbers_saved(self) -> dict[str, int]:
+        numbers = self._last_numbers()
+        return {"last_shift": numbers["number"], "last_z": numbers["z_number"]}
+
+    def _last_numbers(self) -> dict[str, int]:
+        """The last shift and Z numbers this till saw used (kept with the shift document), for
+        numbering while the database cannot be read."""
+        saved = self._shift_doc.load() or {}
+        return {"number": saved.get("last_shift", 0), "z_number": saved.get("last_z", 0)}
+
     def refresh_shift(self) -> dict[str, Any] | None:
         """Read the open shift again (another process, e.g. the CLI, may have opened or closed one)."""
         self.shift = self._load_shift()
@@ -491,10 +514,10 @@ class Till:
             raise CartError("no shift is open: open a shift (count the float into the drawer) first")
         return self.shift
 
-    def _save_shift(self, shift: dict[str, Any] | None) -> None:
+    def _save_shift(self, shift: dict[str, Any] | None, **numbers: int) -> None:
         self.shift = shift
         try:
-            self._shift_doc.save({"shift": shift}, everywhere=True)
+            self._shift_doc.save({"shift": shift, **self._last_numbers_saved(), **numbers}, everywhere=True)
         except DocumentFailed:
             pass  # a fallback copy only: the record itself is durable in the ledger
 
@@ -509,8 +532,9 @@ class Till:
             return {"type": "shift_open", "uuid": str(uuidlib.uuid4()), "till_id": self.config.till_id,
                     "number": number, "opened_at": self.clock(), "opened_by": self.cashier, "float": float_amount}
 
-        record, _ = self._store(lambda: self.ledger.record_numbered(self.config.till_id, "number", build))
-        self._save_shift(record)
+        record, _ = self._store(lambda: self.ledger.record_numbered(
+            self.config.till_id, "number", build, self._last_numbers()["number"]))
+        self._save_shift(record, last_shift=record["number"])
         return record
 
     def _store(self, commit: Callable[[], tuple[dict[str, Any], Stored]]) -> tuple[dict[str, Any], Stored]:
@@ -553,7 +577,9 @@ class Till:
                     approval: Approval | None = None) -> ShiftReport:
         """The Z report: count the drawer, compare with what is expected, close the shift.
         Being further over or short than the limit needs a manager."""
-        shift = self._require_shift()
+        if self.refresh_shift() is None:  # another process (the CLI) may have closed it
+            raise CartError("no shift is open: it was closed already (see the last Z report)")
+        shift = self.shift
         if self._pending is not None:
             raise CartError("a payment may already be stored: retry it before closing the shift")
         if counted < 0:
@@ -576,8 +602,9 @@ class Till:
                     "closed_by": self.cashier, "approved_by": manager, "counted": counted,
                     "expected": report.expected_cash, "difference": report.difference, "report": report.to_dict()}
 
-        self._store(lambda: self.ledger.record_numbered(self.config.till_id, "z_number", build))
-        self._save_shift(None)
+        self._store(lambda: self.ledger.record_numbered(
+            self.config.till_id, "z_number", build, self._last_numbers()["z_number"]))
+        self._save_shift(None, last_z=reports[-1].z_number or 0)
         return reports[-1]
 
     def z_reports(self, number: int | None = None) -> list[ShiftReport]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from tui_pos.store import audit, db, settlement
+from tui_pos.store import audit, db, reports, settlement
 from tui_pos.store.crash import crash_point
 from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
 from tui_pos.store.sequence import SequenceLock
@@ -68,6 +68,7 @@ class _Health:
     quarantined: int | None = None  # journal lines set aside; None until counted
 
 
+_UNREADABLE: Any = object()
 _COUNTERS = {"seq": ("sale", "sale"), "z_number": ("z_report", "shift_close"), "number": ("shift", "shift_open")}
 
 
@@ -328,13 +329,16 @@ class Ledger:
                     highest = max(highest, int(record[counter]))
             return highest + 1, readable
 
-    def record_numbered(self, till_id: str, counter: str, build: Callable[[int], dict[str, Any]]) -> tuple[dict[str, Any], Stored]:
+    def record_numbered(self, till_id: str, counter: str, build: Callable[[int], dict[str, Any] | None],
+                        last_known: int = 0) -> tuple[dict[str, Any], Stored]:
         """Number a shift or a Z report (counter "number" or "z_number") and make it durable.
 
-        Rare and never concurrent with itself on one till, so no reservation is kept: a number
-        is in SQLite or the journal once used (an unknown COMMIT outcome is journaled too)."""
+        Rare, so no reservation is kept: a number is in SQLite or the journal once used (an
+        unknown COMMIT outcome is journaled too). last_known: the highest number the caller saw
+        used, for when SQLite cannot be read. build runs under the lock and may refuse (raise)."""
         with self._lock, self.sequence.held():
-            record = build(self._first_seq(till_id, counter)[0])
+            first, readable = self._first_seq(till_id, counter)
+            record = build(first if readable else max(first, last_known + 1))
             return record, self.commit(record)
 
     def _journal_records(self, record_type: str, include_replayed: bool = False) -> list[dict[str, Any]]:
@@ -439,7 +443,9 @@ class Ledger:
         """The open shift's shift_open record (or None), and whether the database could say."""
         with self._lock:
             pending, readable = self._pending_records()
-            stored = self._read(lambda c: db.open_shift_row(c, till_id), None) if readable else None
+            stored = self._read(lambda c: db.open_shift_row(c, till_id), _UNREADABLE) if readable else None
+            readable = readable and stored is not _UNREADABLE  # the shift pages alone may be damaged
+            stored = stored if readable else None
             closed = {r["shift_uuid"] for r in pending if db.record_type(r) == "shift_close"}
             candidates = [r for r in pending if db.record_type(r) == "shift_open" and r["till_id"] == till_id]
             candidates = [r for r in candidates + ([stored] if stored else []) if r["uuid"] not in closed]
@@ -447,6 +453,16 @@ class Ledger:
                 closed |= self._read(lambda c: db.closed_shifts(c, [r["uuid"] for r in candidates]), set())
                 candidates = [r for r in candidates if r["uuid"] not in closed]
             return max(candidates, key=lambda r: r["number"], default=None), readable
+
+    def shift_closed(self, shift_uuid: str) -> bool:
+        """Has this shift's Z report been stored (by any process)? Called under the numbering lock
+        before each sale: a sale in a shift already closed would be in no Z report at all."""
+        with self._lock:
+            if self._read(lambda c: bool(db.closed_shifts(c, [shift_uuid])), False):
+                return True
+            if self._health.backlog or not self._health.sqlite_ok:
+                return any(r["shift_uuid"] == shift_uuid for r in self._journal_records("shift_close"))
+            return False
 
     def shift_facts(self, shift_uuid: str) -> tuple[dict[str, Any], int, bool]:
         """(the shift's summed figures, how many of its records are only in the journal, whether
@@ -457,6 +473,19 @@ class Ledger:
             journaled = [r for r in pending if r.get("shift_uuid") == shift_uuid]
             extra = settlement.journal_facts(journaled, shift_uuid)
             return settlement.merge(facts or settlement.empty_facts(), extra), len(journaled), facts is not None
+
+    def period_facts(self, start: str, end: str) -> tuple[dict[str, Any], int, bool]:
+        """(the summed figures of the sales, refunds and voids completed in [start, end) (stored
+        UTC times), how many of them are only in the journal, whether the database could be read)."""
+        with self._lock:
+            pending, readable = self._pending_records()
+            stored = self._read(lambda c: reports.period_facts(c, start, end), None) if readable else None
+            journaled = [r for r in pending if reports.in_period(r, start, end)]
+            facts = stored or reports.empty_facts()
+            if journaled:  # merging walks every figure: only when there is something to add
+                products = self._read(db.load_products, []) if readable else []
+                facts = settlement.merge(facts, reports.journal_facts(journaled, products, start, end))
+            return facts, len(journaled), stored is not None
 
     def find_sales(self, *, receipt: str | None = None, original_uuid: str | None = None,
                    last_of_till: str | None = None) -> list[dict[str, Any]]:
