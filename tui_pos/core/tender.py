@@ -61,7 +61,10 @@ def settle(total: int, tenders: Sequence[Tender], cash_step: int, currency: Curr
     if non_cash > total:
         raise TenderError("card and mobile payments are more than the total; no change is given on them")
     cash_part = total - non_cash
-    rounding = round_to_step(cash_part, cash_step) - cash_part if cash else 0
+    rounded = round_to_step(cash_part, cash_step)
+    # cash rounding applies when cash is paid, and when what is left for cash rounds to nothing
+    # (due() says 0 is left: a card or mobile payment 0.04 short of a total rounded to 0.10)
+    rounding = rounded - cash_part if cash or rounded == 0 else 0
     due = total + rounding
     if cash + non_cash < due:
         raise TenderError(f"tenders are short by {currency.format(due - cash - non_cash, symbol=True)}")

@@ -9,7 +9,7 @@ import json
 import tomllib
 import uuid as uuidlib
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Callable, Sequence
 
 from tui_pos.config import CONFIG_NAME, Config
@@ -19,6 +19,7 @@ from tui_pos.core.catalog import Catalog, Product, TaxRate
 from tui_pos.core.errors import BadInput, CartError, NotDurable, StorageError, TenderError
 from tui_pos.core.money import Currency, format_bp, percent_to_bp, round_to_step
 from tui_pos.core.pricing import Discount
+from tui_pos.core.reports import TOP_PRODUCTS, SalesReport, sales_report
 from tui_pos.core.refund import Refundable, build_reversal, refund_lines, refundable
 from tui_pos.core.sale import Sale, build_sale
 from tui_pos.core.shift import ShiftReport, shift_report
@@ -610,6 +611,10 @@ class Till:
     def z_reports(self, number: int | None = None) -> list[ShiftReport]:
         """Stored Z reports of this till, newest first (one, by number)."""
         return [ShiftReport.from_dict(r["report"]) for r in self.ledger.z_reports(self.config.till_id, number)]
+
+    def sales_report(self, first: date, last: date | None = None, top: int = TOP_PRODUCTS) -> SalesReport:
+        """The sales of local days first..last (one day by default), journaled ones included."""
+        return sales_report(self.ledger, first, last or first, top)
 
     # -- refunds and voids ----------------------------------------------------------------------
     def find_refundable(self, receipt_or_qr: str) -> Refundable:

@@ -9,7 +9,8 @@ a count, a sum, a minimum or a maximum, so adding is exact.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterable
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
 
 from tui_pos.store import db
 
@@ -52,14 +53,22 @@ def journal_facts(records: Iterable[dict[str, Any]], shift_uuid: str) -> dict[st
     mine = [r for r in records if r.get("shift_uuid") == shift_uuid and db.record_type(r) in ("sale", "cash_movement")]
     if not mine:
         return empty_facts()
+    with scratch_database(mine) as conn:
+        return shift_facts(conn, shift_uuid)
+
+
+@contextmanager
+def scratch_database(records: Iterable[dict[str, Any]]) -> Iterator[sqlite3.Connection]:
+    """An in-memory database with the schema, holding these records (journaled ones, whose
+    figures the same SQL as the database's then sums)."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
         db.ensure_schema(conn)
         conn.execute("PRAGMA foreign_keys = OFF")
         with db.transaction(conn):
-            for record in mine:
+            for record in records:
                 db.insert_record(conn, record, stored_via="journal")
-        return shift_facts(conn, shift_uuid)
+        yield conn
     finally:
         conn.close()
 

@@ -1,0 +1,133 @@
+"""The day's sales at a glance: totals, takings by hour as a bar chart, top products and tenders.
+
+Left/Right move a day back or forward (never past today). The report is read in a worker thread
+(it sums the day in the database and the journal), so the keys never wait for it; an answer for a
+day the manager has already moved away from is dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Static
+
+from tui_pos.core.reports import SalesReport
+from tui_pos.core.till import Till
+from tui_pos.ui.widgets.hour_chart import HourChart
+from tui_pos.ui.widgets.key_bar import KeyBar
+from tui_pos.ui.widgets.status_bar import StatusBar
+
+CHART_ROWS = 8
+TOP_ROWS = 5
+
+
+class SalesReportScreen(Screen[None]):
+    CSS_PATH = "sales_report.tcss"
+    BINDINGS = [
+        Binding("left,comma", "move(-1)", "Day before", id="sales_report.previous"),
+        Binding("right,full_stop", "move(1)", "Day after", id="sales_report.next"),
+        Binding("home,t", "today", "Today", id="sales_report.today"),
+        Binding("escape", "close", "Back", id="sales_report.close"),
+    ]
+
+    def __init__(self, till: Till, day: date | None = None):
+        super().__init__()
+        self.till = till
+        self.day = day or date.today()
+        self.report: SalesReport | None = None  # the report shown (None while the first one loads)
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static(id="report-title")
+        yield Static(id="report-totals")
+        yield HourChart(id="hour-chart")
+        with Horizontal(id="report-tables"):
+            yield Static(id="report-top")
+            yield Static(id="report-tenders")
+        yield Static(id="report-message")
+        yield KeyBar(id="keys")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    # -- moving between days ------------------------------------------------------------------
+    def action_move(self, days: int) -> None:
+        self.day = min(self.day + timedelta(days=days), date.today())
+        self.load()
+
+    def action_today(self) -> None:
+        self.day = date.today()
+        self.load()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def load(self) -> None:
+        title = f"Sales report  {self.day:%a %Y-%m-%d}" + ("  (today)" if self.day == date.today() else "")
+        self.query_one("#report-title", Static).update(Text(title, style="bold"))
+        self.query_one("#report-message", Static).update("Reading the day's sales...")
+        self.read(self.day)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def read(self, day: date) -> None:
+        try:
+            result: SalesReport | Exception = self.till.sales_report(day, day, top=TOP_ROWS)
+        except Exception as err:  # noqa: BLE001 - the till stays up and says what failed
+            result = err
+        self.app.call_from_thread(self.show, day, result)
+
+    # -- showing it -----------------------------------------------------------------------------
+    def show(self, day: date, result: SalesReport | Exception) -> None:
+        if day != self.day:
+            return  # the manager has moved on to another day
+        message = self.query_one("#report-message", Static)
+        if isinstance(result, Exception):
+            message.update(Text(f"The report could not be read: {result}", style="bold red"))
+            return
+        self.report = result
+        fmt = self.money
+        self.query_one("#report-totals", Static).update(
+            f"Sales {result.sales.count}  {fmt(result.sales.total)}   Refunds {result.refunds.count}  "
+            f"{fmt(result.refunds.total)}   Voids {result.voids.count}  {fmt(result.voids.total)}   "
+            f"Net {fmt(result.net)}")
+        hours = result.by_hour
+        self.query_one(HourChart).show([h.amount for h in hours], CHART_ROWS)
+        busiest = max(hours, key=lambda h: h.amount)
+        sales = f"{busiest.sales} sale{'s' if busiest.sales != 1 else ''}"
+        notes = [f"Busiest hour {busiest.hour:02d}:00 {fmt(busiest.amount)} ({sales})" if busiest.amount > 0
+                 else "No sales this day."]
+        if result.journaled:
+            notes.append(f"{result.journaled} still in the journal, included.")
+        if not result.database_readable:
+            notes.append("DATABASE UNREADABLE: the journal's sales only.")
+        message.update(Text("  ".join(notes), style="" if result.database_readable else "bold red"))
+        self.query_one("#report-top", Static).update(self.top_products(result))
+        self.query_one("#report-tenders", Static).update(self.tenders(result))
+
+    def money(self, amount: int) -> str:
+        return self.till.currency.format(amount, True)
+
+    def top_products(self, result: SalesReport) -> Table:
+        table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+        table.add_column("Top products", max_width=26, no_wrap=True, overflow="ellipsis")
+        table.add_column("Qty", justify="right")
+        table.add_column("Amount", justify="right")
+        for product in result.top_by_amount:
+            table.add_row(product.name, str(product.qty), self.money(product.amount))
+        return table
+
+    def tenders(self, result: SalesReport) -> Table:
+        table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+        table.add_column("Tender")
+        table.add_column("Sales", justify="right")
+        table.add_column("Refunds", justify="right")
+        for tender in result.tenders:
+            table.add_row(tender.kind, self.money(tender.sales), self.money(tender.refunds))
+        return table
