@@ -93,6 +93,27 @@ def journal_dir_replaced_by_a_file(data_dir: Path):
         moved.rename(journal)
 
 
+DB_FILES = ("pos.sqlite3", "pos.sqlite3-wal", "pos.sqlite3-shm")
+
+
+def break_sqlite(shop: Path, aside: Path) -> None:
+    """pos.sqlite3 becomes garbage (the real files kept aside): nothing can be read from it."""
+    aside.mkdir()
+    for name in DB_FILES:
+        if (shop / name).exists():
+            (shop / name).rename(aside / name)
+    (shop / "pos.sqlite3").write_bytes(b"a failing disk returned this\n" * 300)
+
+
+def restore_sqlite(shop: Path, aside: Path) -> None:
+    """Put back what break_sqlite set aside."""
+    for name in DB_FILES:
+        (shop / name).unlink(missing_ok=True)
+        if (aside / name).exists():
+            (aside / name).rename(shop / name)
+    aside.rmdir()
+
+
 # -- editing config.toml in a test (shared by test_till_api.py and tests/ui) ---------------------
 import re  # noqa: E402
 

@@ -21,14 +21,14 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import COLA, FLOAT, WATER, database_write_locked, journal_dir_replaced_by_a_file
+from conftest import (COLA, FLOAT, WATER, break_sqlite, database_write_locked, journal_dir_replaced_by_a_file,
+                      restore_sqlite)
 from tui_pos.config import load_config
 from tui_pos.core.errors import CartError, NotDurable
 from tui_pos.core.tender import Tender
 from tui_pos.core.till import Till
 from tui_pos.store import audit, db
 
-DB_FILES = ("pos.sqlite3", "pos.sqlite3-wal", "pos.sqlite3-shm")
 
 
 @contextmanager
@@ -257,22 +257,6 @@ def test_a_z_with_an_unknown_outcome_is_never_doubled(shop_dir, monkeypatch, whe
         assert till.close_shift(FLOAT).z_number == 2
     assert z_numbers(shop_dir) == [1, 2]
     assert_sound(shop_dir)
-
-
-def break_sqlite(shop: Path, aside: Path) -> None:
-    aside.mkdir()
-    for name in DB_FILES:
-        if (shop / name).exists():
-            (shop / name).rename(aside / name)
-    (shop / "pos.sqlite3").write_bytes(b"a failing disk returned this\n" * 300)
-
-
-def restore_sqlite(shop: Path, aside: Path) -> None:
-    for name in DB_FILES:
-        (shop / name).unlink(missing_ok=True)
-        if (aside / name).exists():
-            (aside / name).rename(shop / name)
-    aside.rmdir()
 
 
 def test_numbers_are_not_reused_while_the_database_cannot_be_read(shop_dir, tmp_path):

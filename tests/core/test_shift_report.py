@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from conftest import COLA, FLOAT, NOODLES, WATER, WEIGHED, database_write_locked, set_config
+from conftest import COLA, FLOAT, NOODLES, WATER, WEIGHED, break_sqlite, database_write_locked, restore_sqlite, set_config
 from tui_pos.config import load_config
 from tui_pos.core.pricing import Discount
 from tui_pos.core.shift import KindTotals, ShiftReport, TaxTotals, TenderTotals, count_cash
@@ -25,7 +25,6 @@ from tui_pos.core.tender import Tender
 from tui_pos.core.till import Till, load_catalog, open_ledger
 from tui_pos.store import audit
 
-DB_FILES = ("pos.sqlite3", "pos.sqlite3-wal", "pos.sqlite3-shm")
 
 
 class Clock:
@@ -223,22 +222,6 @@ def test_a_z_taken_while_sqlite_is_locked_is_journaled_and_replayed_unchanged(sh
         assert after.z_reports(1) == [z]
     assert query(shop_dir, "SELECT z_number, counted, expected, difference FROM z_report") == [(1, 104_50, 104_50, 0)]
     assert query(shop_dir, "SELECT COUNT(*), SUM(total) FROM sale WHERE shift_uuid = ?", z.shift_uuid) == [(3, 10_00)]
-
-
-def break_sqlite(shop: Path, aside: Path) -> None:
-    """pos.sqlite3 becomes garbage (the real files kept aside): nothing can be read from it."""
-    aside.mkdir()
-    for name in DB_FILES:
-        if (shop / name).exists():
-            (shop / name).rename(aside / name)
-    (shop / "pos.sqlite3").write_bytes(b"a failing disk returned this\n" * 300)
-
-
-def restore_sqlite(shop: Path, aside: Path) -> None:
-    for name in DB_FILES:
-        (shop / name).unlink(missing_ok=True)
-        if (aside / name).exists():
-            (aside / name).rename(shop / name)
 
 
 def test_z_when_the_database_cannot_be_read_at_all(shop_dir, tmp_path):
