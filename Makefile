@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 DEMO_DIR ?= $(CURDIR)/demo-shop
 # Debian packages the real-fault tests need (installed only as root on a Debian-like system):
 # libfiu (I/O error injection), FUSE 3 (power-loss file system), strace (sync counting), tmux (e2e),
-# libusb + umockdev + its GObject bindings (an emulated USB receipt printer).
-TEST_DEBS := fiu-utils libfuse3-3 fuse3 strace tmux libusb-1.0-0 umockdev gir1.2-umockdev-1.0 python3-gi
+# libusb + umockdev + its GObject bindings (an emulated USB receipt printer),
+# systemd (systemd-analyze verify on the till's unit), shellcheck and sudo's visudo (the installer's files).
+TEST_DEBS := fiu-utils libfuse3-3 fuse3 strace tmux libusb-1.0-0 umockdev gir1.2-umockdev-1.0 python3-gi \
+	systemd shellcheck sudo
 
 .PHONY: run test bench venv debian-test-deps clean
 
@@ -38,6 +40,7 @@ bench: venv debian-test-deps
 	$(PY) scripts/bench_core.py
 	$(PY) scripts/bench_receipt.py
 	$(PY) scripts/bench_ui.py
+	$(PY) scripts/bench_reports.py
 
 clean:
 	rm -rf $(VENV) demo-shop .pytest_cache .hypothesis build *.egg-info

@@ -4,6 +4,7 @@ opening the shop's configuration and till."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ def emit(as_json: bool, data: Any, human: Callable[[], str]) -> None:
 
 
 def fail(message: str, code: int = 1) -> None:
+    logging.getLogger("tui_pos.cli").warning("refused: %s", message)  # journald and the log file see why
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
 

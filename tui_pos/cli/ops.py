@@ -23,6 +23,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 def status_text(s: dict[str, Any]) -> str:
+    from tui_pos.ops.status import shift_text
+
     db, journal, printer, backup, clock = s["database"], s["journal"], s["printer"], s["backup"], s["clock"]
     running = f"till running (pid {s['till_running_pid']})" if s["till_running_pid"] else "till not running"
     lines = [f"Till {s['till_id']}  {s['data_dir']}  {running}  at {s['checked_at']}",
@@ -36,7 +38,7 @@ def status_text(s: dict[str, Any]) -> str:
                  else "Last sale none")
     if clock["behind_s"]:
         lines.append(f"CLOCK     reads {clock['behind_s']:.0f} s before the last sale: it went back")
-    lines.append(_shift_line(s["shift"]))
+    lines.append(f"Shift     {shift_text(s['shift'])}")
     cart = s["cart"]
     if cart["lines"]:
         lines.append(f"Sale in progress: {len(cart['lines'])} line(s), total {cart['total']}"
@@ -163,12 +165,3 @@ def alerts(ctx: click.Context, run_hook: bool, as_json: bool) -> None:
     emit(as_json, [a.as_dict() for a in found], lambda: "\n".join(
         f"{a.level.upper():<7} {a.message}\n        -> {a.hint}" for a in found) or "No alerts.")
 
-
-def _shift_line(shift: dict | None) -> str:
-    if shift is None:
-        return "Shift     none open"
-    line = f"Shift     {shift['number']} opened {shift['opened_at'][:16]} by {shift['opened_by']}, float {shift['float']}"
-    if "sales" in shift:
-        line += (f"; {shift['sales']} sales, {shift['refunds']} refunds/voids, net {shift['net_sales']}, "
-                 f"cash expected {shift['expected_cash']}")
-    return line

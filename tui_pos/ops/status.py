@@ -172,6 +172,17 @@ def shift_status(config: Config, conn: sqlite3.Connection | None) -> dict[str, A
     return out
 
 
+def shift_text(shift: dict[str, Any] | None) -> str:
+    """shift_status() in one line, for people."""
+    if shift is None:
+        return "none open"
+    line = f"{shift['number']} opened {shift['opened_at'][:16]} by {shift['opened_by']}, float {shift['float']}"
+    if "sales" in shift:
+        line += (f"; {shift['sales']} sales, {shift['refunds']} refunds/voids, net {shift['net_sales']}, "
+                 f"cash expected {shift['expected_cash']}")
+    return line
+
+
 def _cart(config: Config, seen: _Seen, fmt: Callable[[int], str]) -> dict[str, Any]:
     cart = seen.cart
     if cart is None:

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # systemd stops the till with SIGTERM, a closed terminal or tmux pane sends SIGHUP, `kill -INT` SIGINT
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+# A till is never suspended, and the kernel sends SIGCONT along with the SIGHUP of a closed terminal:
+# Textual's own handlers would "resume" into the dead terminal and hang the exit on its output queue.
+IGNORED_SIGNALS = (signal.SIGTSTP, signal.SIGCONT)
 HEALTH_FIRST_S = 5.0  # the first alert check and backup timer, once the till is up
 HEALTH_EVERY_S = 30.0  # and then: a read-only status in a thread, idle CPU stays near zero
 
@@ -87,6 +90,8 @@ class PosApp(App[None]):
         loop = asyncio.get_running_loop()
         for number in STOP_SIGNALS:  # until the loop closes, i.e. after the worker threads are joined
             loop.add_signal_handler(number, self.stop_on_signal, number)
+        for number in IGNORED_SIGNALS:  # replaces the driver's handlers (set up before this mount)
+            loop.add_signal_handler(number, lambda: None)
 
     def stop_on_signal(self, number: int) -> None:
         """Leave at once, without asking: every change to the sale in progress (tenders included)
