@@ -24,7 +24,7 @@ def emit(as_json: bool, data: Any, human: Callable[[], str]) -> None:
 
 
 def fail(message: str, code: int = 1) -> None:
-    logging.getLogger("tui_pos.cli").warning("refused: %s", message)  # journald and the log file see why
+    logging.getLogger("tui_pos.cli").info("refused: %s", message)  # journald and the log file see why
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
 
