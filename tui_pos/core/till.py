@@ -434,10 +434,11 @@ class Till:
     def _record_sale(self, build: Callable[[int], dict[str, Any]], built: list[Sale]) -> Paid:
         """Number and store a sale, refund or void; keep it for retry when the outcome is unknown.
         Refused if its shift was closed meanwhile (by another process): it would be in no Z."""
-        shift_uuid = self._require_shift()["uuid"]
+        shift = self._require_shift()
+        shift_uuid = shift["uuid"]
 
         def build_in_open_shift(seq: int) -> dict[str, Any]:
-            if self.ledger.shift_closed(shift_uuid):
+            if self.ledger.shift_closed(shift_uuid) or (self.storage().mode != "ok" and self._closed_elsewhere(shift)):
                 self.shift = None
                 raise CartError("this shift was closed meanwhile (a Z report was taken): open a new shift, then pay")
             return build(seq)
@@ -494,6 +495,13 @@ class Till:
             return record
         saved = self._shift_doc.load()
         return saved["shift"] if saved and saved.get("shift") else record
+
+    def _closed_elsewhere(self, shift: dict[str, Any]) -> bool:
+        """While storage is degraded a Z may be only in the journal: the process that took it also
+        saved the shift document (a few small reads, not a scan of the journal). A document older
+        than this shift (its save failed) proves nothing."""
+        saved = self._shift_doc.load() or {}
+        return (saved.get("shift") or {}).get("uuid") != shift["uuid"] and saved.get("last_shift", 0) >= shift["number"]
 
     def _last_numbers_saved(self) -> dict[str, int]:
         numbers = self._last_numbers()

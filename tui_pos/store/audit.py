@@ -100,15 +100,18 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
-def append(conn: sqlite3.Connection, entries: Iterable[dict[str, Any]]) -> None:
-    """Chain entries onto the head; the caller holds the write transaction."""
-    seq, prev = head(conn)
+def append(conn: sqlite3.Connection, entries: Iterable[dict[str, Any]],
+           at_head: tuple[int, str] | None = None) -> tuple[int, str]:
+    """Chain entries onto the head (at_head: the head as the caller already knows it, inside the
+    same transaction); return the new head. The caller holds the write transaction."""
+    seq, prev = at_head or head(conn)
     for entry in entries:
         seq += 1
         values = [seq] + [entry.get(c) for c in COLUMNS[1:]]
         digest_ = entry_hash(prev, values)
         conn.execute(_INSERT, values + [prev, digest_])
         prev = digest_
+    return seq, prev
 
 
 def backfill(conn: sqlite3.Connection, records: Iterable[dict[str, Any] | None]) -> None:

@@ -110,7 +110,9 @@ def _create_tables(db: Any) -> None:
     db["sale"].create_index(["till_id", "seq"], unique=True, if_not_exists=True)
     db["sale"].create_index(["completed_at"], if_not_exists=True)
     db["sale"].create_index(["shift_uuid"], if_not_exists=True)
-    db["sale"].create_index(["original_uuid"], if_not_exists=True)
+    # only refunds and voids have an original: a partial index costs ordinary sales nothing
+    db.execute("CREATE INDEX IF NOT EXISTS idx_sale_original_uuid ON sale (original_uuid) "
+               "WHERE original_uuid IS NOT NULL")
     db["sale_line"].create(
         {"sale_uuid": str, **{c: str for c in ("barcode", "name", "tax_code")},
          **{c: int for c in LINE_COLUMNS if c not in ("barcode", "name", "tax_code")}},
@@ -175,8 +177,10 @@ def record_type(record: dict[str, Any]) -> str:
     return record.get("type", "sale")
 
 
-def insert_record(conn: sqlite3.Connection, record: dict[str, Any], stored_via: str) -> None:
-    """Every row of one record, and its audit entries at the head of the chain.
+def insert_record(conn: sqlite3.Connection, record: dict[str, Any], stored_via: str,
+                  audit_head: tuple[int, str] | None = None) -> tuple[int, str]:
+    """Every row of one record, and its audit entries at the head of the chain; returns the new
+    head (replay passes it to the next record instead of reading it again).
 
     The caller owns the transaction; all of this commits or none of it does.
     """
@@ -184,7 +188,7 @@ def insert_record(conn: sqlite3.Connection, record: dict[str, Any], stored_via: 
     if kind not in _INSERTERS:
         raise KeyError(f"unknown record type {kind!r}")
     rows = _INSERTERS[kind](conn, record, stored_via)
-    audit.append(conn, audit.entries_for(record, rows))
+    return audit.append(conn, audit.entries_for(record, rows), audit_head)
 
 
 def sale_rows(record: dict[str, Any]) -> list[list[Any]]:

@@ -263,6 +263,7 @@ class Ledger:
             fresh = [e for e in entries if e.record["uuid"] not in present]
             holders = db.existing(conn, "receipt", [e.record["receipt"] for e in fresh if "receipt" in e.record])
             rejected: list[BadLine] = []
+            chain = audit.head(conn)  # carried from record to record: one read of the head per replay
             for entry in fresh:
                 record = entry.record
                 if record.get("receipt") in holders:  # never expected; kept for support, never dropped
@@ -271,7 +272,7 @@ class Ledger:
                     continue
                 conn.execute("SAVEPOINT replay_record")
                 try:
-                    db.insert_record(conn, record, stored_via="journal")
+                    chain = db.insert_record(conn, record, stored_via="journal", audit_head=chain)
                 except (sqlite3.IntegrityError, KeyError, TypeError) as err:
                     # one malformed record must not block every later sale: set it aside, loudly
                     conn.execute("ROLLBACK TO replay_record")
@@ -286,7 +287,7 @@ class Ledger:
                 replayed = audit.event_record(self.journal.till_id, "replay", "system",
                                               subject=f"{len(fresh) - len(rejected)} journaled records",
                                               detail={"inserted": len(fresh) - len(rejected), "present": len(present)})
-                audit.append(conn, audit.entries_for(replayed, []))
+                audit.append(conn, audit.entries_for(replayed, []), chain)
             crash_point("replay_before_commit")
         except BaseException:
             if conn.in_transaction:
@@ -455,14 +456,10 @@ class Ledger:
             return max(candidates, key=lambda r: r["number"], default=None), readable
 
     def shift_closed(self, shift_uuid: str) -> bool:
-        """Has this shift's Z report been stored (by any process)? Called under the numbering lock
-        before each sale: a sale in a shift already closed would be in no Z report at all."""
+        """Does the database hold this shift's Z report (stored by any process)? One indexed
+        lookup: it is asked before every sale (a Z only in the journal: see Till._record_sale)."""
         with self._lock:
-            if self._read(lambda c: bool(db.closed_shifts(c, [shift_uuid])), False):
-                return True
-            if self._health.backlog or not self._health.sqlite_ok:
-                return any(r["shift_uuid"] == shift_uuid for r in self._journal_records("shift_close"))
-            return False
+            return self._read(lambda c: bool(db.closed_shifts(c, [shift_uuid])), False)
 
     def shift_facts(self, shift_uuid: str) -> tuple[dict[str, Any], int, bool]:
         """(the shift's summed figures, how many of its records are only in the journal, whether
