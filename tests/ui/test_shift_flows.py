@@ -213,6 +213,7 @@ async def test_z_counted_by_note_shows_over_or_short_closes_prints_and_signs_out
     only when the cashier confirms). Then the Z report is shown and printed, the till goes back to
     the login, and the next login opens shift 2."""
     shop, out = printing_shop
+    set_config(shop, "backup", "every_hours", "0")  # no timed backups: the one after the Z is the only one
     async with running(shop) as pilot:
         sell(pilot, {WATER: 1}, [Tender("cash", 200)])
         await menu(pilot, "2")
@@ -241,6 +242,7 @@ async def test_z_counted_by_note_shows_over_or_short_closes_prints_and_signs_out
             (1, 10150, 10200, -50, "demo", None)]
         [stored] = till_of(pilot).z_reports(1)
         assert stored.counted_detail == (("100", 1), ("1", 1), ("0.5", 1))
+        await wait_until(pilot, lambda: list((shop / "backups").glob("*.sqlite3")), "the backup after the Z")
 
         await pilot.press("escape")
         await on_screen(pilot, LoginScreen)

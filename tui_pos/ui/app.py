@@ -141,6 +141,14 @@ class PosApp(App[None]):
             bar.refresh_from_app()
 
     # -- alerts and the backup timer ----------------------------------------------------------
+    @work(thread=True, exit_on_error=False)
+    def back_up_now(self) -> None:
+        """After a Z report: the day's sales leave the till at once (logged; a failure shows as an alert)."""
+        from tui_pos.ops.backup import run_scheduled_backup
+
+        run_scheduled_backup(self.till.config)
+        self.call_from_thread(self.check_health)
+
     def check_health(self) -> None:
         if not self.checking_health:  # a slow check (a long backup) is never stacked with another
             self.checking_health = True

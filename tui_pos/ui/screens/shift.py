@@ -200,8 +200,10 @@ class CloseShiftScreen(TillScreen):
         self.app.push_screen(ConfirmScreen(question), answered)
 
     def closed(self, report: ShiftReport) -> None:
-        """Shown and printed; closing the report signs the cashier out (the next shift starts at the login)."""
+        """Shown, printed and backed up; closing the report signs the cashier out (the next shift
+        starts at the login)."""
         self.app.refresh_status()
+        self.app.back_up_now()
         self.app.push_screen(ReportScreen(report, print_now=True), lambda _: self.app.sign_out())
 
     def action_back(self) -> None:
