@@ -58,8 +58,8 @@ class TillScreen(Screen[None]):
                     reason: str) -> None:
         try:
             result = operation(None)
-        except PosError as err:
-            self.app.call_from_thread(self.worked, lambda: self.refused(
+        except PosError as refusal:
+            self.app.call_from_thread(self.worked, lambda err=refusal: self.refused(
                 err, lambda approval: self.core_in_thread(lambda _: operation(approval), done, reason), reason))
             return
         self.app.call_from_thread(self.worked, lambda: done(result) if done is not None else None)
