@@ -4,7 +4,6 @@ opening the shop's configuration and till."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -24,7 +23,6 @@ def emit(as_json: bool, data: Any, human: Callable[[], str]) -> None:
 
 
 def fail(message: str, code: int = 1) -> None:
-    logging.getLogger("tui_pos.cli").info("refused: %s", message)  # journald and the log file see why
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
 

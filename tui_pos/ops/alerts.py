@@ -173,7 +173,7 @@ class AlertDispatcher:
             payload = {"event": event, **alert.as_dict(), "till_id": self.config.till_id,
                        "data_dir": str(self.config.data_dir), "at": utc_now()}
             try:
-                self._run_hook(json.dumps(payload, ensure_ascii=False) + "\n")
+                self._run_hook(json.dumps(payload, ensure_ascii=False))
             except Exception:  # noqa: BLE001
                 log.exception("alert hook for %s failed", alert.key)
 
