@@ -287,12 +287,17 @@ def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
 
 def existing(conn: sqlite3.Connection, column: str, values: Sequence[str]) -> dict[str, str]:
     """Which of these values exist, each mapped to the uuid that holds it: "uuid" for records of
-    any type (every stored record has an audit entry under its uuid), "receipt" for sales."""
-    table, key = {"uuid": ("audit", "uuid"), "receipt": ("sale", "receipt")}[column]
+    any type (in their own tables; events in the audit log), "receipt" for sales."""
+    assert column in ("uuid", "receipt")
     found: dict[str, str] = {}
     for chunk in _chunks(values):
         marks = ", ".join("?" * len(chunk))
-        found.update(conn.execute(f"SELECT {key}, uuid FROM {table} WHERE {key} IN ({marks})", chunk))
+        if column == "receipt":
+            found.update(conn.execute(f"SELECT receipt, uuid FROM sale WHERE receipt IN ({marks})", chunk))
+            continue
+        selects = [f"SELECT uuid, uuid FROM {table} WHERE uuid IN ({marks})" for table in audit.RECORD_TABLES.values()]
+        selects.append(f"SELECT uuid, uuid FROM audit WHERE uuid IN ({marks}) AND {audit.EVENTS_ONLY}")
+        found.update(conn.execute(" UNION ALL ".join(selects), list(chunk) * len(selects)))
     return found
 
 

@@ -459,6 +459,8 @@ class Ledger:
         """Does the database hold this shift's Z report (stored by any process)? One indexed
         lookup: it is asked before every sale (a Z only in the journal: see Till._record_sale)."""
         with self._lock:
+            if not self._health.sqlite_ok:
+                return False  # failing: not reopened on every sale (the caller asks the shift document)
             return self._read(lambda c: bool(db.closed_shifts(c, [shift_uuid])), False)
 
     def shift_facts(self, shift_uuid: str) -> tuple[dict[str, Any], int, bool]:
