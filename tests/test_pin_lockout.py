@@ -198,3 +198,14 @@ def test_no_pin_is_ever_written_anywhere(shop, clock):
     assert len(audit_of(shop, "login_failed")) == 3 * 2
     for needle in (PIN, WRONG_PIN):
         assert files_holding(shop, needle.encode()) == []
+
+
+def test_a_pin_typed_into_the_name_field_is_not_written_either(shop, clock):
+    """A cashier who types the PIN where the name goes: the failed login is audited and counted
+    as an unknown user, never under what was typed (it is a PIN)."""
+    with till_at(shop, clock) as till:
+        for _ in range(2):
+            with pytest.raises(LoginFailed):
+                till.login(PIN, "")
+    assert [actor for _, actor, _ in audit_of(shop, "login_failed")] == ["(unknown user)"] * 2
+    assert files_holding(shop, PIN.encode()) == []

@@ -35,6 +35,7 @@ HELD_DOCUMENT = "held.json"
 SHOP_SNAPSHOT = "shop.json"  # catalog and users, beside the journal: sell and log in without SQLite
 SHIFT_DOCUMENT = "shift.json"  # the open shift, for when the database cannot say
 LOCKOUT_DOCUMENT = "lockout.json"  # wrong PINs in a row, per user, shared by every process
+UNKNOWN_USER = "(unknown user)"  # how a failed login with a name that is nobody's is counted and audited
 
 
 def utc_now() -> str:
@@ -261,17 +262,20 @@ class Till:
 
     def check_pin(self, name: str, pin: str) -> User:
         """Whose name and PIN these are (LoginFailed if nobody's), without logging them in.
-        Wrong PINs in a row lock that name out for a while; each failure is audited."""
+        Wrong PINs in a row lock that name out for a while; each failure is audited. A name that
+        is nobody's is counted and audited as UNKNOWN_USER: what was typed there may be a PIN."""
+        rows = self._user_rows()
+        who = name.strip() if name.strip() in {r["name"] for r in rows} else UNKNOWN_USER
         try:
-            self.lockout.refuse_if_locked(name, self._now())
+            self.lockout.refuse_if_locked(who, self._now())
         except LoginFailed:  # a guessing attack must show in the audit log, locked or not
-            self._audit("login_failed", None, actor=name.strip()[:40] or "?", detail={"locked": True})
+            self._audit("login_failed", None, actor=who, detail={"locked": True})
             raise
         try:
-            user = authenticate(self._user_rows(), name, pin)
+            user = authenticate(rows, name, pin)
         except LoginFailed as err:
-            left = self.lockout.failed(name, self._now())
-            self._audit("login_failed", None, actor=name.strip()[:40] or "?", subject=None)
+            left = self.lockout.failed(who, self._now())
+            self._audit("login_failed", None, actor=who)
             raise LoginFailed(f"{err}" + (f" ({left} more tries before a lockout)" if left else
                                           f"; {name.strip()} is locked for {self.config.pin_lockout_s // 60 or 1} min"))
         self.lockout.succeeded(user.name)
