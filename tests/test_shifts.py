@@ -324,3 +324,27 @@ def test_refunds_and_voids_share_the_receipt_sequence_across_a_crash(shop_dir, p
     assert receipts(shop_dir) == [(1, "sale"), (2, "sale")] + ([(3, op)] if stored else []) + [
         (following.seq, "sale")]
     assert_sound(shop_dir)
+
+
+def test_a_sale_stored_while_the_z_is_taken_is_in_that_z(shop_dir):
+    """Another process sells between the X the closing till computed and the moment it stores the
+    Z: the Z is computed again under the numbering lock, so that sale and its cash are in it."""
+    with till_on(shop_dir) as ui, till_on(shop_dir) as cli:
+        store_z = ui.ledger.record_numbered
+
+        def a_sale_first(*args, **kwargs):
+            sell_water(cli)
+            return store_z(*args, **kwargs)
+
+        ui.ledger.record_numbered = a_sale_first
+        z = ui.close_shift(FLOAT + 2_00)
+    assert (z.sales.count, z.expected_cash, z.difference) == (1, FLOAT + 2_00, 0)
+
+
+def test_no_paid_out_goes_into_a_shift_closed_elsewhere(shop_dir):
+    """Like a sale, a paid-out into a shift whose Z is taken would be in no Z report."""
+    with till_on(shop_dir) as ui, till_on(shop_dir) as cli:
+        cli.close_shift(FLOAT)
+        with pytest.raises(CartError):
+            ui.cash_movement("paid_out", 5_00, "window cleaner")
+    assert query(shop_dir, "SELECT COUNT(*) FROM cash_movement") == [(0,)]

@@ -329,3 +329,22 @@ def back_total(refunds, noncash) -> dict[tuple[str, str], int]:
             if t.kind != "cash":
                 back[(t.kind, t.reference)] -= t.amount
     return back
+
+
+def test_two_cards_without_a_reference_each_get_their_share_back(till):
+    """Paid 3.50 + 4.50 = 8.00 on two cards with no reference: a full refund goes back to card,
+    8.00, none in cash (the two card payments share a key; cash leaving the drawer would be wrong)."""
+    sale = sell(till, [(COLA, 1), (NOODLES, 1)], [Tender("card", 3_00), Tender("card", 5_00)])
+    approval = till.approve("manager", "9999", "refund")
+    refund = till.refund(sale.receipt, {1: 1, 2: 1}, "Damaged", approval).sale
+    assert tenders_of(refund) == [("card", -8_00, "")]
+
+
+def test_a_void_refuses_when_another_sale_came_after_the_one_shown(till):
+    """The manager approved voiding the sale on screen; if another sale was stored since, the void
+    must not reverse that one instead."""
+    sell(till, [(WATER, 1)], [Tender("cash", 2_00)])
+    shown = till.last_sale()
+    sell(till, [(COLA, 1)], [Tender("cash", 3_50)])
+    with pytest.raises(CartError, match="another sale"):
+        till.void_last_sale("Wrong item", till.approve("manager", "9999", "void"), shown=shown.original["uuid"])

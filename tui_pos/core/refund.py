@@ -115,19 +115,19 @@ def refund_tenders(refundable_: Refundable, amount: int, cash_step: int, all_cas
     left = amount
     tenders: list[Tender] = []
     if not all_cash:
-        given_back: dict[tuple[str, str], int] = {}
+        paid: dict[tuple[str, str], int] = {}  # by (kind, reference), in the original's order: two
+        for t in original["tenders"]:  # cards without a reference are one capacity, not one each
+            if t["kind"] != "cash":
+                paid[(t["kind"], t["reference"])] = paid.get((t["kind"], t["reference"]), 0) + t["amount"]
         for reversal in refundable_.reversals:
             for t in reversal["tenders"]:
                 key = (t["kind"], t["reference"])
-                given_back[key] = given_back.get(key, 0) - t["amount"]
-        for t in original["tenders"]:
-            if t["kind"] == "cash" or left == 0:
-                continue
-            key = (t["kind"], t["reference"])
-            back = min(left, t["amount"] - given_back.get(key, 0))
+                if key in paid:
+                    paid[key] += t["amount"]  # refunded amounts are negative
+        for (kind, reference), still in paid.items():
+            back = min(left, still)
             if back > 0:
-                tenders.append(Tender(t["kind"], -back, t["reference"]))
-                given_back[key] = given_back.get(key, 0) + back
+                tenders.append(Tender(kind, -back, reference))
                 left -= back
     rounding = 0
     if left:

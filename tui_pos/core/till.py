@@ -415,6 +415,8 @@ class Till:
         """Complete the sale with its tenders (or these). Returns only once it is durable;
         NotDurable keeps the cart, tenders included, intact."""
         if self._pending is not None:
+            if self._pending.kind != "sale":
+                raise CartError(f"the last {self._pending.kind} may already be stored: retry it first")
             return self.retry()
         if self.cart.is_empty:
             raise CartError("the sale is empty: scan an item first")
@@ -439,12 +441,9 @@ class Till:
         """Number and store a sale, refund or void; keep it for retry when the outcome is unknown.
         Refused if its shift was closed meanwhile (by another process): it would be in no Z."""
         shift = self._require_shift()
-        shift_uuid = shift["uuid"]
 
         def build_in_open_shift(seq: int) -> dict[str, Any]:
-            if self.ledger.shift_closed(shift_uuid) or (self.storage().mode != "ok" and self._closed_elsewhere(shift)):
-                self.shift = None
-                raise CartError("this shift was closed meanwhile (a Z report was taken): open a new shift, then pay")
+            self._ensure_still_open(shift)
             return build(seq)
 
         try:
@@ -499,6 +498,13 @@ class Till:
             return record
         saved = self._shift_doc.load()
         return saved["shift"] if saved and saved.get("shift") else record
+
+    def _ensure_still_open(self, shift: dict[str, Any]) -> None:
+        """Under the numbering lock, before a record joins the shift: not if a Z closed it
+        meanwhile (another process): the record would be in no Z report at all."""
+        if self.ledger.shift_closed(shift["uuid"]) or (self.storage().mode != "ok" and self._closed_elsewhere(shift)):
+            self.shift = None
+            raise CartError("this shift was closed meanwhile (a Z report was taken): open a new shift first")
 
     def _closed_elsewhere(self, shift: dict[str, Any]) -> bool:
         """While storage is degraded a Z may be only in the journal: the process that took it also
@@ -571,7 +577,7 @@ class Till:
         record = {"type": "cash_movement", "uuid": str(uuidlib.uuid4()), "shift_uuid": shift["uuid"],
                   "till_id": self.config.till_id, "kind": kind, "amount": amount, "reason": reason.strip(),
                   "user": self.cashier, "approved_by": manager, "at": self.clock()}
-        self._store(lambda: (record, self.ledger.commit(record)))
+        self._store(lambda: (record, self.ledger.commit_checked(record, lambda: self._ensure_still_open(shift))))
         return record
 
     def x_report(self) -> ShiftReport:
@@ -599,15 +605,23 @@ class Till:
             raise BadInput("counted cash cannot be negative")
         x = self._report(shift)
         manager = None
-        if abs(counted - x.expected_cash) > self.currency.parse(self.config.z_difference_limit):
+        limit = self.currency.parse(self.config.z_difference_limit)
+        if abs(counted - x.expected_cash) > limit:
             manager = self._require(approval, "close_shift",
                                     f"the drawer is {self.currency.format(abs(counted - x.expected_cash), True)} "
                                     f"{'over' if counted > x.expected_cash else 'short'}: a manager must close the shift").manager
-        head = self.ledger.audit_head()
         reports: list[ShiftReport] = []
 
         def build(z_number: int) -> dict[str, Any]:
-            report = replace(x, z_number=z_number, counted=counted, counted_detail=tuple(counted_detail),
+            # again under the numbering lock: a sale stored since the X above (another process)
+            # must be in this Z, and its cash in what is expected
+            self._ensure_still_open(shift)
+            final = self._report(shift)
+            if manager is None and abs(counted - final.expected_cash) > limit:
+                raise ApprovalRequired("close_shift", "a sale was stored meanwhile and the drawer is now out by more "
+                                       "than the limit: a manager must close the shift")
+            head = self.ledger.audit_head()
+            report = replace(final, z_number=z_number, counted=counted, counted_detail=tuple(counted_detail),
                              audit_head=head[1] if head else None)
             reports.append(report)
             return {"type": "shift_close", "uuid": str(uuidlib.uuid4()), "shift_uuid": shift["uuid"],
@@ -651,11 +665,14 @@ class Till:
         last = self.ledger.find_sales(last_of_till=self.config.till_id)
         return refundable(last[0], self.ledger.find_sales(original_uuid=last[0]["uuid"])) if last else None
 
-    def void_last_sale(self, reason: str, approval: Approval | None = None) -> Paid:
-        """Reverse this till's last sale completely (a linked void), e.g. rung up by mistake."""
+    def void_last_sale(self, reason: str, approval: Approval | None = None, shown: str | None = None) -> Paid:
+        """Reverse this till's last sale completely (a linked void), e.g. rung up by mistake.
+        shown: the uuid of the sale the manager was shown; refused if another sale came since."""
         sale = self.last_sale()
         if sale is None:
             raise CartError("there is no sale to void")
+        if shown is not None and sale.original["uuid"] != shown:
+            raise CartError(f"another sale ({sale.receipt}) was stored meanwhile: look again before voiding")
         if sale.reversals:
             raise CartError(f"{sale.receipt} already has a refund: refund the rest instead of voiding it")
         return self._reverse("void", sale, {l.line_no: l.left for l in sale.lines if l.left}, reason, approval, False)
@@ -674,8 +691,11 @@ class Till:
         built: list[Sale] = []
 
         def build(seq: int) -> dict[str, Any]:
+            # the returns so far again, under the numbering lock: two refunds at once (the till
+            # and the CLI) must not both return the last item
+            current = refundable(sale.original, self.ledger.find_sales(original_uuid=sale.original["uuid"]))
             built.append(build_reversal(
-                sale, quantities, kind=kind, uuid=str(uuidlib.uuid4()), till_id=self.config.till_id, seq=seq,
+                current, quantities, kind=kind, uuid=str(uuidlib.uuid4()), till_id=self.config.till_id, seq=seq,
                 cashier=self.cashier, at=self.clock(), shift_uuid=shift["uuid"], reason=reason,
                 approved_by=manager, cash_step=self.cash_step, all_cash=all_cash))
             return built[-1].to_record()

@@ -330,6 +330,13 @@ class Ledger:
                     highest = max(highest, int(record[counter]))
             return highest + 1, readable
 
+    def commit_checked(self, record: dict[str, Any], check: Callable[[], None]) -> Stored:
+        """commit(record) under the numbering lock, after check() (which may refuse by raising):
+        what a shift's records need so that a Z taken by another process cannot slip between."""
+        with self._lock, self.sequence.held():
+            check()
+            return self.commit(record)
+
     def record_numbered(self, till_id: str, counter: str, build: Callable[[int], dict[str, Any] | None],
                         last_known: int = 0) -> tuple[dict[str, Any], Stored]:
         """Number a shift or a Z report (counter "number" or "z_number") and make it durable.
@@ -413,11 +420,12 @@ class Ledger:
         return [e.record for e in self.journal.scan().unique if db.record_type(e.record) == "sale"]
 
     # -- shifts, refunds, Z reports ------------------------------------------------------------
-    def _pending_records(self) -> tuple[list[dict[str, Any]], bool]:
-        """Journaled records SQLite does not hold, and whether SQLite could be read. Unreadable:
-        every journaled record, retired ones included (the database's own copy is out of reach)."""
+    def _pending_records(self, unreadable: bool = False) -> tuple[list[dict[str, Any]], bool]:
+        """Journaled records SQLite does not hold, and whether SQLite could be read. Unreadable
+        (or unreadable=True: the caller's own query failed): every journaled record, retired ones
+        included (the database's own copy is out of reach)."""
         try:
-            conn = self.connection()
+            conn = None if unreadable else self.connection()
         except sqlite3.Error:
             self._drop_connection()
             conn = None
@@ -469,6 +477,8 @@ class Ledger:
         with self._lock:
             pending, readable = self._pending_records()
             facts = self._read(lambda c: settlement.shift_facts(c, shift_uuid), None) if readable else None
+            if readable and facts is None:  # only the sales pages are damaged: the journal's full copy
+                pending, readable = self._pending_records(unreadable=True)
             journaled = [r for r in pending if r.get("shift_uuid") == shift_uuid]
             extra = settlement.journal_facts(journaled, shift_uuid)
             return settlement.merge(facts or settlement.empty_facts(), extra), len(journaled), facts is not None

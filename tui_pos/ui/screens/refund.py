@@ -330,4 +330,4 @@ class VoidScreen(ReversalScreen):
         return ""
 
     def reverse(self, approval: Approval | None) -> Paid:
-        return self.app.till.void_last_sale(self.reason, approval)
+        return self.app.till.void_last_sale(self.reason, approval, shown=self.sale.original["uuid"])

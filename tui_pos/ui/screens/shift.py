@@ -170,6 +170,9 @@ class CloseShiftScreen(TillScreen):
             except BadInput as err:
                 self.say(str(err), error=True)
         else:
+            if event.value and not event.value.isdecimal():
+                self.say("Type how many of this note or coin: a whole number.", error=True)
+                return
             if event.value:
                 self.rows[self.cursor].how_many = int(event.value)
             self.cursor = min(self.cursor + 1, len(self.rows) - 1)
