@@ -11,7 +11,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from conftest import COLA, NOODLES, cli_json, journal_dir_replaced_by_a_file, run_cli
+from conftest import COLA, NOODLES, cli_json, database_write_locked, journal_dir_replaced_by_a_file, run_cli
 from tui_pos.config import load_config
 from tui_pos.core.tender import Tender
 from tui_pos.core.till import Till
@@ -110,3 +110,15 @@ def test_status_shows_the_open_shift_and_the_cash_expected(shop_dir):
     corrupt_database(shop_dir)
     shift = cli_json(shop_dir, "status")["shift"]
     assert (shift["number"], shift["figures_from_database"]) == (1, False) and "sales" not in shift
+
+
+def test_status_counts_the_shift_from_the_journal_too(shop_dir):
+    """While the database is write-locked, a sale and then the Z go to the journal: status must
+    count that sale in the cash expected, and then say no shift is open (not show a closed one)."""
+    run_cli(shop_dir, "sell", "--item", f"{COLA}x2", "--tender", "cash:10")
+    with database_write_locked(shop_dir):
+        run_cli(shop_dir, "sell", "--item", COLA, "--tender", "cash:3.50")
+        shift = cli_json(shop_dir, "status")["shift"]
+        assert (shift["sales"], shift["net_sales"], shift["expected_cash"]) == (2, "10.50", "110.50")
+        run_cli(shop_dir, "shift", "close", "--counted", "110.50")
+        assert cli_json(shop_dir, "status")["shift"] is None

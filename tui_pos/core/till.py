@@ -513,15 +513,11 @@ class Till:
         saved = self._shift_doc.load() or {}
         return (saved.get("shift") or {}).get("uuid") != shift["uuid"] and saved.get("last_shift", 0) >= shift["number"]
 
-    def _last_numbers_saved(self) -> dict[str, int]:
-        numbers = self._last_numbers()
-        return {"last_shift": numbers["number"], "last_z": numbers["z_number"]}
-
     def _last_numbers(self) -> dict[str, int]:
         """The last shift and Z numbers this till saw used (kept with the shift document), for
         numbering while the database cannot be read."""
         saved = self._shift_doc.load() or {}
-        return {"number": saved.get("last_shift", 0), "z_number": saved.get("last_z", 0)}
+        return {"last_shift": saved.get("last_shift", 0), "last_z": saved.get("last_z", 0)}
 
     def refresh_shift(self) -> dict[str, Any] | None:
         """Read the open shift again (another process, e.g. the CLI, may have opened or closed one)."""
@@ -536,7 +532,7 @@ class Till:
     def _save_shift(self, shift: dict[str, Any] | None, **numbers: int) -> None:
         self.shift = shift
         try:
-            self._shift_doc.save({"shift": shift, **self._last_numbers_saved(), **numbers}, everywhere=True)
+            self._shift_doc.save({"shift": shift, **self._last_numbers(), **numbers}, everywhere=True)
         except DocumentFailed:
             pass  # a fallback copy only: the record itself is durable in the ledger
 
@@ -552,7 +548,7 @@ class Till:
                     "number": number, "opened_at": self.clock(), "opened_by": self.cashier, "float": float_amount}
 
         record, _ = self._store(lambda: self.ledger.record_numbered(
-            self.config.till_id, "number", build, self._last_numbers()["number"]))
+            self.config.till_id, "number", build, self._last_numbers()["last_shift"]))
         self._save_shift(record, last_shift=record["number"])
         return record
 
@@ -630,7 +626,7 @@ class Till:
                     "expected": report.expected_cash, "difference": report.difference, "report": report.to_dict()}
 
         self._store(lambda: self.ledger.record_numbered(
-            self.config.till_id, "z_number", build, self._last_numbers()["z_number"]))
+            self.config.till_id, "z_number", build, self._last_numbers()["last_z"]))
         self._save_shift(None, last_z=reports[-1].z_number or 0)
         return reports[-1]
 

@@ -97,7 +97,7 @@ def _read(config: Config, conn: sqlite3.Connection | None) -> _Seen:
         unprinted = pj.unprinted(conn) if config.printer.connection != "none" else []
         seen = _Seen(journal, product_count(conn), last_sale(conn), first_sale_at(conn), unprinted)
     seen.cart = _sale_in_progress(config, conn, journal)
-    seen.shift = shift_status(config, conn)
+    seen.shift = shift_status(config, conn, journal.waiting)
     seen.cart_unverified = seen.cart is not None and conn is None
     return seen
 
@@ -151,17 +151,23 @@ def _clock(now: str, sale: dict[str, Any] | None) -> dict[str, Any]:
     return {"now": now, "last_sale_at": sale["completed_at"] if sale else None, "behind_s": max(behind, 0.0)}
 
 
-def shift_status(config: Config, conn: sqlite3.Connection | None) -> dict[str, Any] | None:
-    """The open shift: who opened it and when, the float, and (from the database; journaled sales
-    are in the backlog above) sales so far and the cash expected in the drawer."""
+def shift_status(config: Config, conn: sqlite3.Connection | None,
+                 waiting: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The open shift: who opened it and when, the float, and (from the database and the journal's
+    waiting records, the way the till's X report adds them) sales so far and the cash expected."""
     if conn is None:
         saved = DurableDocument(SHIFT_DOCUMENT, [config.data_dir, *config.storage.journal_dirs]).load() or {}
         shift, facts = saved.get("shift"), None
     else:
-        shift = db.open_shift_row(conn, config.till_id)
-        facts = settlement.shift_facts(conn, shift["uuid"]) if shift else None
-    if not shift:
-        return None
+        opened = [r for r in waiting if db.record_type(r) == "shift_open" and r["till_id"] == config.till_id]
+        shift = max([r for r in [db.open_shift_row(conn, config.till_id), *opened] if r], key=lambda r: r["number"],
+                    default=None)
+        facts = None
+    if not shift or any(db.record_type(r) == "shift_close" and r["shift_uuid"] == shift["uuid"] for r in waiting):
+        return None  # none, or its Z waits in the journal
+    if conn is not None:
+        facts = settlement.merge(settlement.shift_facts(conn, shift["uuid"]),
+                                 settlement.journal_facts(waiting, shift["uuid"]))
     fmt = currency_of(config).format
     out = {"number": shift["number"], "opened_at": shift["opened_at"], "opened_by": shift["opened_by"],
            "float": fmt(shift["float"]), "figures_from_database": facts is not None}
