@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Callable
+
+from tui_pos.core.errors import BadInput
+from tui_pos.core.money import MAX_MINOR, TooManyDecimals, parse_fixed, percent_to_bp
 
 CONFIG_NAME = "config.toml"
 DB_NAME = "pos.sqlite3"
@@ -13,12 +19,17 @@ DATA_DIR_ENV = "TUI_POS_DATA_DIR"
 
 
 class ConfigError(Exception):
-    """config.toml is unreadable or has a bad value; the message names the file and the key."""
+    """config.toml is unreadable or has a bad value; the message (one line) names the file, the line and the
+    key; problems lists every problem found, one message each."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 @dataclass(frozen=True)
 class StorageConfig:
-    journal_dirs: tuple[Path, ...]
+    journal_dirs: tuple[Path, ...] = (Path("journal"),)  # relative paths are inside the data directory
     retry_budget_ms: int = 300  # total time spent retrying SQLite before journaling a sale
     busy_timeout_ms: int = 100  # SQLite busy timeout per attempt
     replay_interval_s: float = 10  # background replay period while degraded
@@ -83,7 +94,7 @@ class SupportConfig:
 @dataclass(frozen=True)
 class Config:
     data_dir: Path
-    storage: StorageConfig
+    storage: StorageConfig = field(default_factory=StorageConfig)
     till_id: str = "T1"
     shop_name: str = "tui-pos shop"
     currency_code: str = "CNY"
@@ -125,152 +136,367 @@ def resolve_data_dir(option: str | os.PathLike[str] | None) -> Path:
 
 
 def load_config(data_dir: Path) -> Config:
+    """config.toml checked against SCHEMA as a whole: a wrong type, a value out of range or an unknown
+    key is a ConfigError naming the file, the line and the key (and how many other problems there are)."""
     path = data_dir / CONFIG_NAME
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        raw = tomllib.loads(text)
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"cannot read {path}: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path} is not valid TOML: {err}") from None
-    try:
-        return _from_toml(data_dir, raw)
-    except (TypeError, ValueError, KeyError) as err:
-        raise ConfigError(f"{path}: {err}") from None
-
-
-def _from_toml(data_dir: Path, raw: dict) -> Config:
-    till, shop, storage, tax = (raw.get(k, {}) for k in ("till", "shop", "storage", "tax"))
-    journal_dirs = tuple(data_dir / Path(d).expanduser() for d in storage.get("journal_dirs", ["journal"]))
-    if not journal_dirs:
-        raise ValueError("[storage] journal_dirs must name at least one directory")
-    defaults = StorageConfig(journal_dirs=journal_dirs)
-    rates = {str(k): str(v) for k, v in tax.get("rates", {"A": "13", "B": "9"}).items()}
-    if not rates:
-        raise ValueError("[tax] rates must define at least one rate")
-    till_id = str(till.get("id", "T1"))
-    if not till_id.isalnum() or len(till_id) > 8:
-        raise ValueError(f"[till] id {till_id!r} must be 1-8 letters or digits")
-    return Config(
-        data_dir=data_dir,
-        storage=StorageConfig(
-            journal_dirs=journal_dirs,
-            retry_budget_ms=int(storage.get("retry_budget_ms", defaults.retry_budget_ms)),
-            busy_timeout_ms=int(storage.get("busy_timeout_ms", defaults.busy_timeout_ms)),
-            replay_interval_s=float(storage.get("replay_interval_s", defaults.replay_interval_s)),
-        ),
-        till_id=till_id,
-        shop_name=str(shop.get("name", "tui-pos shop")),
-        currency_code=str(shop.get("currency", "CNY")),
-        currency_symbol=str(shop.get("symbol", "￥")),
-        currency_exponent=int(shop.get("exponent", 2)),
-        cash_rounding=str(shop.get("cash_rounding", "0")),
-        prices_include_tax=bool(shop.get("prices_include_tax", True)),
-        tax_rates=rates,
-        discount_limit=str(till.get("discount_limit", "10")),
-        quit_needs_manager=bool(till.get("quit_needs_manager", True)),
-        pin_attempts=_positive(till.get("pin_attempts", 5), "[till] pin_attempts"),
-        pin_lockout_s=_positive(till.get("pin_lockout_s", 300), "[till] pin_lockout_s"),
-        paid_out_limit=str(till.get("paid_out_limit", "100")),
-        z_difference_limit=str(till.get("z_difference_limit", "10")),
-        reasons=tuple(str(r) for r in till.get("reasons", Config.reasons)) or Config.reasons,
-        denominations=tuple(str(d) for d in shop.get("denominations", Config.denominations)),
-        theme=_choice(raw.get("ui", {}).get("theme", "auto"), ("auto", "default", "console"), "[ui] theme"),
-        keys={str(k): str(v) for k, v in raw.get("keys", {}).items()},
-        printer=_printer_from_toml(raw.get("printer", {})),
-        backup=_backup_from_toml(data_dir, raw.get("backup", {})),
-        alerts=_alerts_from_toml(raw.get("alerts", {})),
-        support=SupportConfig(redact_keys=_words(raw.get("support", {}), "redact_keys", DEFAULT_REDACT_KEYS)),
-    )
-
-
-def _printer_from_toml(table: dict) -> PrinterConfig:
-    d = PrinterConfig()
-
-    def lines(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = table.get(key, default)
-        return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
-
-    connection = str(table.get("connection", d.connection)).strip()
-    if not (connection in ("none", "usb") or connection.startswith(PRINTER_CONNECTION_PREFIXES)):
-        raise ValueError(f"[printer] connection {connection!r}: use none, usb, usb:VID:PID, "
-                         "lp:/dev/usb/lp0, tcp:HOST:9100 or file:PATH")
-    paper = int(table.get("paper", d.paper))
-    if paper not in (58, 80):
-        raise ValueError(f"[printer] paper {paper}: use 58 or 80 (mm)")
-    columns = int(table.get("columns", d.columns))
-    if columns and not 24 <= columns <= 64:
-        raise ValueError(f"[printer] columns {columns}: use 0 (from paper) or 24-64")
-    return PrinterConfig(
-        connection=connection, paper=paper, columns=columns,
-        profile=str(table.get("profile", d.profile)),
-        chinese=bool(table.get("chinese", d.chinese)),
-        address=lines("address", d.address), tax_id=str(table.get("tax_id", d.tax_id)),
-        footer=lines("footer", d.footer), qr=str(table.get("qr", d.qr)),
-        qr_native=bool(table.get("qr_native", d.qr_native)), cut=bool(table.get("cut", d.cut)),
-        drawer=bool(table.get("drawer", d.drawer)), drawer_pin=int(table.get("drawer_pin", d.drawer_pin)),
-        write_timeout_ms=int(table.get("write_timeout_ms", d.write_timeout_ms)),
-        status_timeout_ms=int(table.get("status_timeout_ms", d.status_timeout_ms)),
-    )
-
-
-def _backup_from_toml(data_dir: Path, table: dict) -> BackupConfig:
-    d = BackupConfig()
-    destinations = _words(table, "destinations", tuple(str(p) for p in d.destinations))
-    if not destinations:
-        raise ValueError("[backup] destinations must name at least one directory")
-    keep = int(table.get("keep", d.keep))
-    if keep < 1:
-        raise ValueError(f"[backup] keep {keep}: keep at least 1 copy")
-    every_hours = float(table.get("every_hours", d.every_hours))
-    if every_hours < 0:
-        raise ValueError(f"[backup] every_hours {every_hours}: use 0 (no timer) or a number of hours")
-    return BackupConfig(destinations=tuple(data_dir / Path(p).expanduser() for p in destinations),
-                        keep=keep, every_hours=every_hours)
-
-
-def _alerts_from_toml(table: dict) -> AlertConfig:
-    d = AlertConfig()
-    hook = table.get("hook", d.hook)
-    if not isinstance(hook, str):
-        raise ValueError("[alerts] hook must be a command line in a string, e.g. \"/usr/local/bin/send-alert\"")
-    alerts = AlertConfig(
-        hook=hook.strip(), hook_timeout_s=float(table.get("hook_timeout_s", d.hook_timeout_s)),
-        disk_low_mb=int(table.get("disk_low_mb", d.disk_low_mb)), backlog_max=int(table.get("backlog_max", d.backlog_max)),
-        backlog_max_minutes=float(table.get("backlog_max_minutes", d.backlog_max_minutes)),
-        unprinted_max_minutes=float(table.get("unprinted_max_minutes", d.unprinted_max_minutes)),
-    )
-    if alerts.hook_timeout_s <= 0:
-        raise ValueError(f"[alerts] hook_timeout_s {alerts.hook_timeout_s}: use a number of seconds above 0")
-    for name in ("disk_low_mb", "backlog_max", "backlog_max_minutes", "unprinted_max_minutes"):
-        if getattr(alerts, name) < 0:
-            raise ValueError(f"[alerts] {name} {getattr(alerts, name)} cannot be negative")
-    return alerts
-
-
-def _words(table: dict, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    """A list of strings (one string is a list of one)."""
-    value = table.get(key, default)
-    values = [value] if isinstance(value, str) else value
-    if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
-        raise ValueError(f"{key} must be a list of strings")
-    return tuple(values)
+    values, problems = validate(raw)
+    if problems:
+        lines = key_lines(text)
+        messages = [f"{path}{_at_line(lines, where)}: {_key_name(where)} {message}" for where, message in problems]
+        more = f" (and {len(messages) - 1} more problem{'s' if len(messages) > 2 else ''})" if len(messages) > 1 else ""
+        raise ConfigError(messages[0] + more, messages)
+    return _build(data_dir, values)
 
 
 def default_config(data_dir: Path) -> Config:
     """The configuration a data directory has with no config.toml (doctor uses it when the file is bad)."""
-    return _from_toml(data_dir, {})
+    return _build(data_dir, {})
 
 
-def _positive(value: object, name: str) -> int:
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+# -- the schema: every section and key of config.toml, its type and range ---------------------------------
+# A kind is a function (value, exponent) -> the typed value, raising ValueError with what is wrong with it
+# (the caller puts the file, line and key in front). New keys are one line in SCHEMA; a new kind is a
+# function below. A Key's kind may be any such function (e.g. one that accepts a list or a table).
+
+Kind = Callable[[Any, int], Any]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Key:
+    kind: Kind
+    attr: str = ""  # the Config (or [section] dataclass) field it fills; "" = the key's own name
+
+
+class EntryProblem(ValueError):
+    """A bad entry of a table value (a tax rate, a key binding): the message names the entry itself."""
+
+    def __init__(self, entry: str, message: str):
+        super().__init__(message)
+        self.entry = entry
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true/false", int: "a whole number", float: "a number", str: "a string", list: "a list",
+            dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _wrong(value: Any, wanted: str) -> ValueError:
+    shown = repr(value)
+    return ValueError(f"must be {wanted}, not {shown if len(shown) <= 60 else _type_name(value)}")
+
+
+def integer(low: int, high: int) -> Kind:
+    def kind(value: Any, _exponent: int) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise _wrong(value, f"a whole number from {low} to {high}")
+        return value
+    return kind
+
+
+def number(low: float, high: float, above_low: bool = False) -> Kind:
+    """int or float; finite (no nan/inf); low < value if above_low, else low <= value."""
+    def kind(value: Any, _exponent: int) -> float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or not (low < value if above_low else low <= value) or value > high:
+            raise _wrong(value, f"a number above {low:g} and at most {high:g}" if above_low
+                         else f"a number from {low:g} to {high:g}")
+        return float(value)
+    return kind
+
+
+def flag(value: Any, _exponent: int) -> bool:
+    if not isinstance(value, bool):
+        raise _wrong(value, "true or false (without quotes)")
     return value
 
 
-def _choice(value: object, allowed: tuple[str, ...], name: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-    return str(value)
+def one_of(*allowed: int) -> Kind:
+    def kind(value: Any, _exponent: int) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value not in allowed:
+            raise _wrong(value, " or ".join(map(str, allowed)))
+        return value
+    return kind
+
+
+def text(choices: tuple[str, ...] = (), pattern: str = "", hint: str = "", max_len: int = 200,
+         strip: bool = False) -> Kind:
+    """A string without control characters; one of choices, or matching pattern, if given."""
+    def kind(value: Any, _exponent: int) -> str:
+        if not isinstance(value, str):
+            raise _wrong(value, "a string in quotes")
+        value = value.strip() if strip else value
+        if _CONTROL.search(value) or len(value) > max_len:
+            raise ValueError(f"{value[:40]!r} must be at most {max_len} characters, none of them control characters")
+        if (choices and value not in choices) or (pattern and not re.fullmatch(pattern, value)):
+            raise ValueError(f"{value!r}: {hint or 'use ' + ', '.join(choices)}")
+        return value
+    return kind
+
+
+def words(item: Kind = text(), at_least: int = 0, max_items: int = 100) -> Kind:
+    """A list of strings; one string is a list of one (never a list of its letters)."""
+    def kind(value: Any, exponent: int) -> tuple[Any, ...]:
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise _wrong(value, 'a list of strings, e.g. ["a", "b"]')
+        if not at_least <= len(values) <= max_items:
+            raise ValueError(f"must have {at_least} to {max_items} entries, not {len(values)}")
+        return tuple(item(v, exponent) for v in values)
+    return kind
+
+
+def _decimal_text(value: Any) -> str:
+    """An amount or a percentage as written: "12.50" (or a bare TOML number, 12.5); never nan or 1e3."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _wrong(value, 'a decimal number in quotes, e.g. "12.50"')
+    return value if isinstance(value, str) else str(value)
+
+
+def amount(positive: bool = False) -> Kind:
+    """An amount in the shop currency ([shop] exponent decimals at most), kept as its text."""
+    def kind(value: Any, exponent: int) -> str:
+        written = _decimal_text(value)
+        try:
+            minor = parse_fixed(written, exponent)
+        except TooManyDecimals:
+            raise ValueError(f"{written!r} has more than {exponent} decimals ([shop] exponent)") from None
+        if minor is None or minor < 0 or (positive and minor == 0) or minor >= MAX_MINOR:
+            raise ValueError(f"{written!r} must be an amount {'above' if positive else 'of at least'} 0, e.g. \"10.00\"")
+        return written
+    return kind
+
+
+def percent(value: Any, _exponent: int) -> str:
+    written = _decimal_text(value)
+    try:
+        percent_to_bp(written)
+    except BadInput:
+        raise ValueError(f"{written!r} must be a percentage from 0 to 100 with at most 2 decimals") from None
+    return written
+
+
+def table(value_kind: Kind, name_pattern: str = r"[A-Za-z0-9_-]{1,32}", at_least: int = 0) -> Kind:
+    """A table of free names (tax codes, binding ids) to values of one kind."""
+    def kind(value: Any, exponent: int) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise _wrong(value, "a table ([section] with name = value lines)")
+        if len(value) < at_least:
+            raise ValueError(f"must have at least {at_least} entr{'y' if at_least == 1 else 'ies'}")
+        result = {}
+        for name, item in value.items():
+            if not re.fullmatch(name_pattern, name):
+                raise EntryProblem(name, f"is not a good name: use 1-32 letters, digits, _ or -")
+            try:
+                result[name] = value_kind(item, exponent)
+            except ValueError as err:
+                raise EntryProblem(name, str(err)) from None
+        return result
+    return kind
+
+
+def _connection(value: Any, exponent: int) -> str:
+    connection = text(strip=True)(value, exponent)
+    if not (connection in ("none", "usb") or connection.startswith(PRINTER_CONNECTION_PREFIXES)):
+        raise ValueError(f"{connection!r}: use none, usb, usb:VID:PID, lp:/dev/usb/lp0, tcp:HOST:9100 or file:PATH")
+    return connection
+
+
+def _columns(value: Any, exponent: int) -> int:
+    columns = integer(0, 64)(value, exponent)
+    if columns and columns < 24:
+        raise ValueError(f"{columns}: use 0 (from paper) or 24-64")
+    return columns
+
+
+_DAY = 86400
+# section -> key -> its kind, and the Config field it fills when that is not the key's own name. The
+# defaults are the dataclasses' (Config, StorageConfig, ...); [storage], [printer], [backup], [alerts] and
+# [support] fill the dataclass of the same name, the other sections fill Config itself.
+SCHEMA: dict[str, dict[str, Key] | Key] = {
+    "till": {
+        "id": Key(text(pattern=r"[A-Za-z0-9]{1,8}", hint="use 1-8 letters or digits"), "till_id"),
+        "discount_limit": Key(percent),
+        "quit_needs_manager": Key(flag),
+        "pin_attempts": Key(integer(1, 1000)),
+        "pin_lockout_s": Key(integer(1, 7 * _DAY)),
+        "paid_out_limit": Key(amount()),
+        "z_difference_limit": Key(amount()),
+        "reasons": Key(words(at_least=1)),
+    },
+    "shop": {
+        "name": Key(text(), "shop_name"),
+        "currency": Key(text(pattern=r"[A-Za-z]{3}", hint="use a 3-letter ISO 4217 code, e.g. CNY"), "currency_code"),
+        "symbol": Key(text(max_len=8), "currency_symbol"),
+        "exponent": Key(integer(0, 4), "currency_exponent"),
+        "cash_rounding": Key(amount()),
+        "prices_include_tax": Key(flag),
+        "denominations": Key(words(amount(positive=True), at_least=1, max_items=30)),
+    },
+    "tax": {
+        "rates": Key(table(percent, at_least=1), "tax_rates"),
+    },
+    "ui": {
+        "theme": Key(text(choices=("auto", "default", "console"))),
+    },
+    "keys": Key(table(text(), name_pattern=r"[A-Za-z0-9_.-]{1,64}"), "keys"),  # the whole section is one table
+    "storage": {
+        "journal_dirs": Key(words(text(max_len=4096), at_least=1, max_items=10)),
+        "retry_budget_ms": Key(integer(0, 60_000)),
+        "busy_timeout_ms": Key(integer(0, 60_000)),
+        "replay_interval_s": Key(number(0, _DAY, above_low=True)),
+    },
+    "printer": {
+        "connection": Key(_connection),
+        "paper": Key(one_of(58, 80)),
+        "columns": Key(_columns),
+        "profile": Key(text()),
+        "chinese": Key(flag),
+        "address": Key(words()),
+        "tax_id": Key(text()),
+        "footer": Key(words()),
+        "qr": Key(text(max_len=500)),
+        "qr_native": Key(flag),
+        "cut": Key(flag),
+        "drawer": Key(flag),
+        "drawer_pin": Key(one_of(2, 5)),
+        "write_timeout_ms": Key(integer(1, 600_000)),
+        "status_timeout_ms": Key(integer(1, 600_000)),
+    },
+    "backup": {
+        "destinations": Key(words(text(max_len=4096), at_least=1, max_items=10)),
+        "keep": Key(integer(1, 10_000)),
+        "every_hours": Key(number(0, 24 * 366)),
+    },
+    "alerts": {
+        "hook": Key(text(max_len=4096, strip=True)),
+        "hook_timeout_s": Key(number(0, 3600, above_low=True)),
+        "disk_low_mb": Key(integer(0, 10**9)),
+        "backlog_max": Key(integer(0, 10**9)),
+        "backlog_max_minutes": Key(number(0, 10**7)),
+        "unprinted_max_minutes": Key(number(0, 10**7)),
+    },
+    "support": {
+        "redact_keys": Key(words()),
+    },
+}
+_SUB_CONFIGS = {"storage": StorageConfig, "printer": PrinterConfig, "backup": BackupConfig, "alerts": AlertConfig,
+                "support": SupportConfig}
+
+Where = tuple[str, ...]  # ("till", "id"): a section and a key (or a section alone)
+
+
+def validate(raw: dict[str, Any]) -> tuple[dict[Where, Any], list[tuple[Where, str]]]:
+    """The typed value of every key present, and every problem found as (where, message). The currency
+    exponent is checked first: amounts depend on it."""
+    problems: list[tuple[Where, str]] = []
+    values: dict[Where, Any] = {}
+
+    def check(where: Where, key: Key, value: Any, exponent: int) -> None:
+        try:
+            values[where] = key.kind(value, exponent)
+        except EntryProblem as err:
+            problems.append(((*where, err.entry), str(err)))
+        except ValueError as err:
+            problems.append((where, str(err)))
+
+    shop = raw.get("shop")
+    if isinstance(shop, dict) and "exponent" in shop:
+        check(("shop", "exponent"), SCHEMA["shop"]["exponent"], shop["exponent"], 0)  # type: ignore[index]
+    exponent = values.get(("shop", "exponent"), Config.currency_exponent)
+    for name in raw:
+        if name not in SCHEMA:
+            problems.append(((name,), f"is not a setting of tui-pos (sections: {', '.join(SCHEMA)})"))
+    for section, keys in SCHEMA.items():
+        if section not in raw:
+            continue
+        table_value = raw[section]
+        if isinstance(keys, Key):
+            check((section,), keys, table_value, exponent)
+            continue
+        if not isinstance(table_value, dict):
+            problems.append(((section,), f"must be a table ([{section}] and its keys), not {_type_name(table_value)}"))
+            continue
+        for name, value in table_value.items():
+            if name not in keys:
+                problems.append(((section, name), f"is not a setting of tui-pos (known: {', '.join(keys)})"))
+            elif (section, name) != ("shop", "exponent"):
+                check((section, name), keys[name], value, exponent)
+    return values, problems
+
+
+def _key_name(where: Where) -> str:
+    return f"[{where[0]}]" if len(where) == 1 else f"[{'.'.join(where[:-1])}] {where[-1]}"
+
+
+def _at_line(lines: dict[Where, int], where: Where) -> str:
+    for length in range(len(where), 0, -1):  # the key's line, else its section's
+        if where[:length] in lines:
+            return f" line {lines[where[:length]]}"
+    return ""
+
+
+_HEADER = re.compile(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?")
+_ASSIGN = re.compile(r"\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+
+
+def _dotted(name: str) -> Where:
+    return tuple(part.strip().strip("\"'") for part in re.findall(r"\"[^\"]*\"|'[^']*'|[^.]+", name))
+
+
+def key_lines(toml_text: str) -> dict[Where, int]:
+    """Where each table and key of (already valid) TOML text is defined: (section, key) -> line number.
+    A light scan instead of a position-keeping TOML parser: tomllib has no positions, and start-up must stay fast."""
+    lines: dict[Where, int] = {}
+    table: Where = ()
+    in_string = ""
+    for number, line in enumerate(toml_text.splitlines(), start=1):
+        if in_string:
+            if line.count(in_string) % 2:
+                in_string = ""
+            continue
+        header = _HEADER.fullmatch(line)
+        if header:
+            table = _dotted(header[1])
+            lines.setdefault(table, number)
+            continue
+        assign = _ASSIGN.match(line)
+        if assign:
+            lines.setdefault(table + _dotted(assign[1]), number)
+            rest = line[assign.end():]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) % 2:
+                    in_string = quote
+    return lines
+
+
+def _build(data_dir: Path, values: dict[Where, Any]) -> Config:
+    """Config from the validated values; whatever is not set keeps its dataclass default."""
+    top: dict[str, Any] = {}
+    sub: dict[str, dict[str, Any]] = {section: {} for section in _SUB_CONFIGS}
+    for where, value in values.items():
+        key = SCHEMA[where[0]]
+        key = key if isinstance(key, Key) else key[where[1]]
+        name = key.attr or where[-1]
+        (sub[where[0]] if where[0] in _SUB_CONFIGS else top)[name] = value
+    for paths in (("storage", "journal_dirs"), ("backup", "destinations")):
+        if paths[1] in sub[paths[0]]:
+            sub[paths[0]][paths[1]] = tuple(Path(p).expanduser() for p in sub[paths[0]][paths[1]])
+    storage, backup = StorageConfig(**sub["storage"]), BackupConfig(**sub["backup"])
+    return Config(
+        data_dir=data_dir,
+        storage=replace(storage, journal_dirs=tuple(data_dir / p for p in storage.journal_dirs)),
+        backup=replace(backup, destinations=tuple(data_dir / p for p in backup.destinations)),
+        printer=PrinterConfig(**sub["printer"]), alerts=AlertConfig(**sub["alerts"]),
+        support=SupportConfig(**sub["support"]), **top,
+    )
 
 
 CONFIG_TEMPLATE = """\

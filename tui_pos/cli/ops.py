@@ -15,10 +15,16 @@ from tui_pos.cli.base import emit, json_option, main, shop_config
 @json_option
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """One screen: storage, journal, last sale, shift, sale in progress, printer, backup, disk (read-only)."""
+    """One screen: storage, journal, last sale, shift, sale in progress, printer, backup, disk (read-only).
+    A bad config.toml is said first (the rest is then read with the defaults)."""
+    from tui_pos.config import ConfigError, default_config
     from tui_pos.ops.status import till_status
 
-    data = till_status(shop_config(ctx))
+    try:
+        config, config_error = shop_config(ctx), ""
+    except ConfigError as err:
+        config, config_error = default_config(ctx.obj), str(err)
+    data = {**till_status(config), "config_error": config_error}
     emit(as_json, data, lambda: status_text(data))
 
 
@@ -27,7 +33,9 @@ def status_text(s: dict[str, Any]) -> str:
 
     db, journal, printer, backup, clock = s["database"], s["journal"], s["printer"], s["backup"], s["clock"]
     running = f"till running (pid {s['till_running_pid']})" if s["till_running_pid"] else "till not running"
-    lines = [f"Till {s['till_id']}  {s['data_dir']}  {running}  at {s['checked_at']}",
+    lines = [f"CONFIG    {s['config_error']} (the till will not start; below: with the defaults)"] \
+        if s.get("config_error") else []
+    lines += [f"Till {s['till_id']}  {s['data_dir']}  {running}  at {s['checked_at']}",
              f"Storage   {s['storage'].upper()}" + (f" - {s['last_error']}" if s["last_error"] else ""),
              f"Database  {db['state']}, schema {db['schema_version']}, WAL {db['wal_bytes'] // 1024} KB, "
              f"{s['products']} products" + (f" ({db['error']})" if db["error"] else ""),

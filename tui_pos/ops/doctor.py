@@ -64,7 +64,7 @@ def check_config(data_dir: Path) -> tuple[Config, Check]:
         return load_config(data_dir), Check("config", "ok", f"{data_dir / CONFIG_NAME} is valid")
     except ConfigError as err:
         return default_config(data_dir), Check(
-            "config", "fail", f"{err} (the till will not start; other checks used the defaults)",
+            "config", "fail", f"{'; '.join(err.problems)} (the till will not start; other checks used the defaults)",
             f"correct that key in {data_dir / CONFIG_NAME} (every key is optional: delete the line to get the default)")
 
 
