@@ -263,6 +263,27 @@ def test_deleting_a_sale_with_its_entry_is_found(shop):
     assert any("receipts T1 2-2 are missing" in p.what for p in result.problems)
 
 
+def test_a_quarantined_first_sale_is_a_gap(tmp_path):
+    """Issue 11.22: T1-000001 was journaled and then quarantined (a damaged line), T1-000002 was
+    stored: receipts start at 1, so the missing first one is a gap like any other."""
+    from .test_journal import flip_middle_byte
+
+    ledger = new_ledger(tmp_path)
+    try:
+        with database_write_locked(tmp_path):
+            assert ledger.commit(make_record(1)) == "journal"
+        path = ledger.journal.files()[0]
+        ledger.journal.close()
+        flip_middle_byte(path, 1)
+        assert ledger.replay().quarantined == 1
+        assert ledger.commit(make_record(2)) == "sqlite"
+    finally:
+        ledger.close()
+    with closing(sqlite3.connect(tmp_path / "pos.sqlite3")) as conn:
+        problems = [p.what for p in audit.verify(conn).problems]
+    assert "receipts T1 1-1 are missing (deleted sales?)" in problems
+
+
 # -- journaled records -------------------------------------------------------------------------------------------
 def test_journaled_records_join_the_chain_in_replay_order(shop_dir):
     """Sales, a cash movement and failed logins journaled while SQLite is locked get their entries

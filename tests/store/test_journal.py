@@ -115,7 +115,7 @@ def test_flipped_byte_mid_file_is_quarantined_before_the_file_is_retired(tmp_pat
     path, records, damaged = journal_with_bad_middle_line(journal_dir)
 
     scan = Journal([journal_dir], "T1").scan()
-    assert [(b.line_no, b.reason) for b in scan.bad] == [(2, "checksum mismatch")]
+    assert [(b.line_no, b.reason) for b in scan.bad] == [(2, "forged or damaged: it does not match the journal key")]
     assert [e.record["uuid"] for e in scan.records] == [records[0]["uuid"], records[2]["uuid"]]
 
     ledger = new_ledger(tmp_path)
@@ -131,7 +131,7 @@ def test_flipped_byte_mid_file_is_quarantined_before_the_file_is_retired(tmp_pat
 
     assert (result.replayed, result.quarantined, result.retired_files) == (2, 1, 1)
     [entry] = quarantine_entries(journal_dir)
-    assert (entry["file"], entry["line"], entry["reason"]) == (path.name, 2, "checksum mismatch")
+    assert (entry["file"], entry["line"], entry["reason"]) == (path.name, 2, "forged or damaged: it does not match the journal key")
     assert base64.b64decode(entry["raw_b64"]) == damaged
     assert seen_at_retire and len(seen_at_retire[0]) == 1, "quarantine must be written before retiring"
     assert not path.exists()
@@ -217,7 +217,7 @@ def _regular_file(path: Path) -> Path:
 def test_second_directory_takes_the_record_when_the_first_is_unusable(tmp_path, make_unusable):
     """A dead first journal disk must not stop the sale; the first directory is tried again later."""
     first_dir, second_dir = make_unusable(tmp_path), tmp_path / "journal2"
-    journal = Journal([first_dir, second_dir], "T1")
+    journal = Journal([first_dir, second_dir], "T1", key_dir=tmp_path / "data")
     record = make_record(1)
 
     path = journal.append(record)
@@ -234,9 +234,83 @@ def test_second_directory_takes_the_record_when_the_first_is_unusable(tmp_path, 
 def test_journal_failed_names_every_directory(tmp_path):
     """When no directory takes the sale, the error says which ones failed, so staff can fix them."""
     dirs = [_regular_file(tmp_path / "a"), _regular_file(tmp_path / "b")]
-    journal = Journal(dirs, "T1")
+    journal = Journal(dirs, "T1", key_dir=tmp_path / "data")
     with pytest.raises(JournalFailed) as failed:
         journal.append(make_record(1))
     for directory in dirs:
         assert str(directory) in str(failed.value)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "data"]
+
+
+# -- forged journal lines (issue 11.5) -------------------------------------------------------------
+def _payload(line: bytes) -> bytes:
+    """The JSON of a journal line, whatever its format."""
+    return line.split(b" ", 4)[4] if line.startswith(b"v2 ") else line.split(b" ", 2)[2]
+
+
+def _with_checksum(payload: bytes) -> bytes:
+    """A line as the forger writes it: the JSON and a freshly computed SHA-256 checksum."""
+    return b"v1 " + hashlib.sha256(payload).hexdigest()[:16].encode() + b" " + payload
+
+
+@pytest.mark.parametrize("envelope", ["checksum recomputed", "keyed envelope kept"])
+def test_an_edited_and_an_invented_journal_line_are_quarantined_not_stored(tmp_path, envelope):
+    """A sale waits in the journal; someone raises its total (and recomputes the checksum) and adds
+    a forged sale. Replay must store neither, quarantine both and say so (its output, the audit log);
+    `audit verify` must fail while they wait and after they were set aside."""
+    import sqlite3
+    from contextlib import closing
+
+    from conftest import COLA, cli_json, database_write_locked, open_demo_shop, run_cli
+
+    shop = open_demo_shop(tmp_path / "shop")
+    with database_write_locked(shop):
+        sold = cli_json(shop, "sell", "--item", COLA, "--tender", "cash")
+    assert sold["stored"] == "journal"
+    [path] = sorted((shop / "journal").glob("*.jsonl"))
+    [line] = path.read_bytes().splitlines()
+    record = json.loads(_payload(line))
+    edited = {**record, "total": record["total"] * 10, "paid": record["paid"] * 10}
+    forged = {**record, "uuid": "00000000-0000-4000-8000-000000000001", "receipt": "T1-000099", "seq": 99}
+    lines = []
+    for fake in (edited, forged):
+        payload = json.dumps(fake, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        if envelope == "keyed envelope kept" and line.startswith(b"v2 "):
+            lines.append(b" ".join(line.split(b" ", 4)[:4]) + b" " + payload)
+        else:
+            lines.append(_with_checksum(payload))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+    waiting = run_cli(shop, "audit", "verify", "--json", check=False)
+    assert waiting.returncode == 1, "forged journal lines waiting for replay went unnoticed"
+
+    replayed = cli_json(shop, "replay")
+    assert replayed["replayed"] == 0 and replayed["quarantined"] == 2
+    with closing(sqlite3.connect(shop / "pos.sqlite3")) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM sale").fetchone() == (0,)
+        [(detail,)] = conn.execute("SELECT detail FROM audit WHERE action = 'journal_rejected'").fetchall()
+    assert json.loads(detail)["lines"][0]["reason"]
+    assert len(quarantine_entries(shop / "journal")) == 2
+    after = run_cli(shop, "audit", "verify", "--json", check=False)
+    assert after.returncode == 1 and "quarantined" in after.stdout
+
+
+def test_a_line_removed_from_the_middle_of_a_file_is_reported_and_the_rest_replayed(tmp_path):
+    """Lines 1 and 3 are genuine: they are replayed; the hole where line 2 was is reported."""
+    journal = Journal([tmp_path / "journal"], "T1")
+    records = [make_record(seq) for seq in (1, 2, 3)]
+    for record in records:
+        path = journal.append(record)
+    journal.close()
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(lines[0] + lines[2])
+    scan = Journal([tmp_path / "journal"], "T1").scan()
+    assert [e.record["uuid"] for e in scan.records] == [records[0]["uuid"], records[2]["uuid"]]
+    assert not scan.bad and [b.line_no for b in scan.breaks] == [2]
+    ledger = new_ledger(tmp_path)
+    try:
+        result = ledger.replay()
+    finally:
+        ledger.close()
+    assert result.replayed == 2 and result.quarantined == 1
+    assert set(stored_sales(tmp_path / "pos.sqlite3")) == {records[0]["uuid"], records[2]["uuid"]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Iterator
 
 import click
@@ -17,6 +18,8 @@ from tui_pos.core.errors import StorageError
 
 if TYPE_CHECKING:
     from tui_pos.config import Config
+    from tui_pos.ops.facts import JournalFacts
+    from tui_pos.store.audit import Problem
 
 
 @main.group()
@@ -38,6 +41,20 @@ def read_database(config: Config) -> Iterator[sqlite3.Connection]:
         raise StorageError(f"the database cannot be read: {err}") from None
 
 
+def journal_problems(config: Config, facts: JournalFacts) -> tuple[Problem, ...]:
+    """Journal lines that fail the journal key (edited or invented), holes in a journal file, and
+    lines replay set aside: none of them may pass as a clean audit."""
+    from tui_pos.store.audit import Problem
+    from tui_pos.store.journal import Journal
+
+    found = [Problem(None, f"journal {b.file.name} line {b.line_no}: {b.reason}") for b in facts.scan.bad]
+    found += [Problem(None, f"journal {b.what}") for b in facts.scan.breaks]
+    quarantined = Journal(config.storage.journal_dirs, config.till_id, config.data_dir).quarantined()
+    found += [Problem(None, f"journal {q.get('file')} line {q.get('line')} was quarantined at replay: {q.get('reason')}")
+              for q in quarantined]
+    return tuple(found)
+
+
 @audit.command("verify")
 @json_option
 @click.pass_context
@@ -50,7 +67,9 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
     config = shop_config(ctx)
     with read_database(config) as conn:
         result = verify(conn)
-        waiting = len(journal_facts(config, conn).waiting)
+        journal = journal_facts(config, conn)
+    waiting = len(journal.waiting)
+    result = replace(result, problems=result.problems + journal_problems(config, journal))
     first = result.first_broken
     data = {"ok": result.ok, "entries": result.entries, "records_checked": result.records_checked,
             "first_broken": None if first is None else {"entry": first.seq, "what": first.what},

@@ -74,7 +74,7 @@ def tax_rates_of(config: Config) -> dict[str, TaxRate]:
 
 
 def open_ledger(config: Config) -> Ledger:
-    journal = Journal(config.storage.journal_dirs, config.till_id)
+    journal = Journal(config.storage.journal_dirs, config.till_id, config.data_dir)
     return Ledger(config.db_path, journal, busy_timeout_ms=config.storage.busy_timeout_ms,
                   retry_budget_ms=config.storage.retry_budget_ms)
 
@@ -149,6 +149,10 @@ class Till:
         else:
             ledger.refresh_backlog()
         ledger.note_config(config.till_id, config_digests(config))
+        try:
+            ledger.journal.key(create=True)  # now, not when the data disk fails and a sale needs the journal
+        except OSError:
+            pass  # the first journaled sale tries again
         return cls(config, ledger, load_catalog(config, ledger), cashier, keep_cart=keep_cart)
 
     def close(self) -> None:

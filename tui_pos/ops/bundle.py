@@ -114,7 +114,7 @@ def _version() -> str:
 
 def journal_summary(config: Config) -> dict[str, Any]:
     """Per journal directory: its files and line counts, damaged lines and the quarantine's reasons."""
-    journal = Journal(config.storage.journal_dirs, config.till_id)
+    journal = Journal(config.storage.journal_dirs, config.till_id, config.data_dir)
     scan = journal.scan()
     summary: dict[str, Any] = {"directories": []}
     for directory in config.storage.journal_dirs:

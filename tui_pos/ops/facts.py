@@ -102,7 +102,7 @@ class JournalFacts:
 def journal_facts(config: Config, conn: sqlite3.Connection | None) -> JournalFacts:
     """Scan every journal directory; with a readable database, which records it does not hold yet
     (without one, or when it cannot say, every record counts as waiting)."""
-    journal = Journal(config.storage.journal_dirs, config.till_id)
+    journal = Journal(config.storage.journal_dirs, config.till_id, config.data_dir)
     scan = journal.scan()
     facts = JournalFacts(scan, quarantined=len(journal.quarantined()))
     records = [entry.record for entry in scan.unique]

@@ -155,7 +155,7 @@ class PrintQueue:
         self.printer = printer if printer is not None else Printer.from_config(config)
         self.options = ReceiptOptions.from_config(config, tz)
         self.clock = clock
-        self.journal = Journal(config.storage.journal_dirs, config.till_id)  # read only: scan()
+        self.journal = Journal(config.storage.journal_dirs, config.till_id, config.data_dir)  # read only: scan()
         self.state_log = pj.PrintStateLog(config.storage.journal_dirs)
         self.lock = PrinterLock(config.data_dir / LOCK_NAME)
         self._render = render

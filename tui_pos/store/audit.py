@@ -189,6 +189,7 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20) -> Verification:
             problems.append(Problem(None, f"{table} {uuid} has no audit entry (its entry was deleted)"))
     for till_id, seq, gap_to in conn.execute(
             "SELECT till_id, seq, next FROM (SELECT till_id, seq, LEAD(seq) OVER (PARTITION BY till_id ORDER BY seq) "
-            "AS next FROM sale) WHERE next > seq + 1 LIMIT ?", (max_problems,)):
+            "AS next FROM sale) WHERE next > seq + 1 UNION ALL "  # receipts start at 1: a missing first one is a gap too
+            "SELECT till_id, 0, MIN(seq) FROM sale GROUP BY till_id HAVING MIN(seq) > 1 LIMIT ?", (max_problems,)):
         problems.append(Problem(None, f"receipts {till_id} {seq + 1}-{gap_to - 1} are missing (deleted sales?)"))
     return Verification(entries, checked, tuple(problems))

@@ -1,7 +1,15 @@
-"""The fallback journal: append-only, checksummed, fsync'd lines, one record (a sale, a shift
+"""The fallback journal: append-only, authenticated, fsync'd lines, one record (a sale, a shift
 event, an audit event) per line.
 
-Line format: ``v1 <checksum> <json>\\n``, checksum = first 16 hex digits of SHA-256 of the JSON.
+Line format: ``v2 <n> <prev> <mac> <json>\\n``: n is the line's number in its file, prev the mac of
+line n-1 ("-" for the first), mac the first 32 hex digits of HMAC-SHA256 under the till's journal
+key (``journal.key`` in the data directory, 0600) of the file's name, n, prev and the JSON. A plain
+checksum only catches accidents: anyone could edit a sale and recompute it. Without the key no
+line can be edited or invented; a line removed from the middle of a file shows as a break in the
+prev links (the lines around it are still genuine and are replayed; the break is reported). The
+key sits on the same box, so it raises the bar rather than proving anything: the audit chain's
+anchors (tui_pos/store/audit.py) carry the evidence. ``v1 <checksum> <json>`` lines (the format
+before keys, still used by the print-job log) are never replayed from the sale journal.
 Each process writes its own files (named till-time-pid-random.jsonl, held with flock), so a
 torn tail from a crash is only ever at the end of a file nobody appends to again. After any
 failed write the file is abandoned for the same reason. Files are retired (moved to
@@ -14,6 +22,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -27,6 +36,8 @@ from tui_pos.store.crash import crash_point
 REPLAYED = "replayed"
 QUARANTINE = "quarantine"
 QUARANTINE_FILE = "quarantine.jsonl"
+KEY_FILE = "journal.key"  # in the data directory: the key the journal's lines are authenticated with
+MAC_HEX = 32
 
 
 class JournalFailed(Exception):
@@ -54,16 +65,85 @@ def encode_line(record: dict[str, Any]) -> bytes:
 
 
 def decode_line(line: bytes) -> dict[str, Any]:
-    """Parse one complete line; ValueError says what is wrong with it."""
+    """Parse one complete line (v1: checksum checked; v2: format only, its key is checked by
+    verify_line); ValueError says what is wrong with it."""
+    if line.startswith(b"v2 "):
+        return _record(_split_v2(line)[3])
     parts = line.rstrip(b"\n").split(b" ", 2)
     if len(parts) != 3 or parts[0] != b"v1":
         raise ValueError("not a journal line")
     if checksum(parts[2]).encode() != parts[1]:
         raise ValueError("checksum mismatch")
-    record = json.loads(parts[2])
+    return _record(parts[2])
+
+
+def _record(payload: bytes) -> dict[str, Any]:
+    record = json.loads(payload)
     if not isinstance(record, dict) or "uuid" not in record:
         raise ValueError("no record uuid")
     return record
+
+
+def _split_v2(line: bytes) -> tuple[int, str, str, bytes]:
+    parts = line.rstrip(b"\n").split(b" ", 4)
+    if len(parts) != 5 or parts[0] != b"v2" or not parts[1].isdigit():
+        raise ValueError("not a journal line")
+    return int(parts[1]), parts[2].decode("ascii", "replace"), parts[3].decode("ascii", "replace"), parts[4]
+
+
+def line_mac(key: bytes, file_name: str, n: int, prev: str, payload: bytes) -> str:
+    return hmac.new(key, f"{file_name}\n{n}\n{prev}\n".encode() + payload, hashlib.sha256).hexdigest()[:MAC_HEX]
+
+
+def encode_keyed(record: dict[str, Any], key: bytes, file_name: str, n: int, prev: str) -> tuple[bytes, str]:
+    """Line n of file_name (after the line whose mac is prev); returns it and its mac."""
+    payload = json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    mac = line_mac(key, file_name, n, prev, payload)
+    return b"v2 %d %s %s " % (n, prev.encode(), mac.encode()) + payload + b"\n", mac
+
+
+def verify_line(line: bytes, key: bytes | None, file_name: str) -> tuple[int, str, str, dict[str, Any]]:
+    """(n, prev, mac, record) of a line made with this key in this file; ValueError if it was not."""
+    if line.startswith(b"v1 "):
+        decode_line(line)
+        raise ValueError("unkeyed line (the format before journal keys, or forged): not replayed")
+    n, prev, mac, payload = _split_v2(line)
+    if key is None:
+        raise ValueError(f"cannot be checked: the journal key ({KEY_FILE} in the data directory) is missing")
+    if not hmac.compare_digest(line_mac(key, file_name, n, prev, payload), mac):
+        raise ValueError("forged or damaged: it does not match the journal key")
+    return n, prev, mac, _record(payload)
+
+
+def read_key(key_dir: Path) -> bytes | None:
+    try:
+        text = (key_dir / KEY_FILE).read_text(encoding="ascii").strip()
+        return bytes.fromhex(text) if len(text) == 64 else None
+    except (OSError, ValueError):
+        return None
+
+
+def load_or_create_key(key_dir: Path) -> bytes:
+    """The till's journal key, created (32 random bytes, 0600, durably) on first use."""
+    key = read_key(key_dir)
+    if key is not None:
+        return key
+    make_private_dir(key_dir)
+    path = key_dir / KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:  # another process made it meanwhile (or it is damaged: then say so)
+        key = read_key(key_dir)
+        if key is None:
+            raise OSError(f"{path} is damaged") from None
+        return key
+    try:
+        os.write(fd, secrets.token_hex(32).encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(key_dir)
+    return read_key(key_dir) or b""
 
 
 def fsync_dir(path: Path) -> None:
@@ -96,12 +176,22 @@ class Entry:
     record: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Break:
+    """Lines missing from the middle of a file: the line after them does not follow the one before."""
+
+    file: Path
+    line_no: int  # the first line after the break
+    what: str
+
+
 @dataclass
 class JournalScan:
     """Everything readable in the journal directories' active files."""
 
     records: list[Entry] = field(default_factory=list)
-    bad: list[BadLine] = field(default_factory=list)
+    bad: list[BadLine] = field(default_factory=list)  # failed their key or checksum: quarantined, never replayed
+    breaks: list[Break] = field(default_factory=list)
     torn: list[Path] = field(default_factory=list)  # files ending in an unfinished line (tolerated)
     files: list[Path] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # directories or files we could not read
@@ -116,21 +206,30 @@ class JournalScan:
 
 
 class Journal:
-    def __init__(self, dirs: Sequence[Path], till_id: str):
+    def __init__(self, dirs: Sequence[Path], till_id: str, key_dir: Path | None = None):
+        """key_dir: where journal.key is (the data directory; default: the first journal
+        directory's parent, which is the data directory unless configured otherwise)."""
         self.dirs = list(dirs)
         self.till_id = till_id
+        self.key_dir = key_dir if key_dir is not None else self.dirs[0].parent
+        self._key: bytes | None = None
         self._active: dict[Path, int] = {}  # dir -> fd of this process's open journal file
         self._active_paths: dict[Path, Path] = {}
+        self._chain: dict[Path, tuple[int, str]] = {}  # dir -> (lines written, mac of the last) of the open file
+
+    def key(self, create: bool = False) -> bytes | None:
+        if self._key is None:
+            self._key = load_or_create_key(self.key_dir) if create else read_key(self.key_dir)
+        return self._key
 
     def append(self, record: dict[str, Any]) -> Path:
         """Write the record to the first directory that takes it durably; return that file."""
-        line = encode_line(record)
         failures = []
         maybe_written = False
         crash_point("journal_before_append")
         for directory in self.dirs:
             try:
-                path = self._append_to(directory, line)
+                path = self._append_to(directory, record)
             except OSError as err:
                 self._abandon(directory)
                 failures.append(f"{directory}: {err.strerror or err}")
@@ -140,10 +239,14 @@ class Journal:
             return path
         raise JournalFailed("; ".join(failures), maybe_written)
 
-    def _append_to(self, directory: Path, line: bytes) -> Path:
+    def _append_to(self, directory: Path, record: dict[str, Any]) -> Path:
+        key = self.key(create=True)
         fd = self._active.get(directory)
         if fd is None:
             fd = self._open_new(directory)
+        path = self._active_paths[directory]
+        n, prev = self._chain.get(directory, (0, "-"))
+        line, mac = encode_keyed(record, key, path.name, n + 1, prev)
         written = os.write(fd, line)
         if written != len(line):
             raise OSError(f"short write ({written} of {len(line)} bytes)")
@@ -151,7 +254,8 @@ class Journal:
             os.fdatasync(fd)
         except OSError as err:
             raise _Unsynced(err.errno, err.strerror) from err
-        return self._active_paths[directory]
+        self._chain[directory] = (n + 1, mac)
+        return path
 
     def _open_new(self, directory: Path) -> int:
         make_private_dir(directory)
@@ -171,6 +275,7 @@ class Journal:
     def _abandon(self, directory: Path) -> None:
         fd = self._active.pop(directory, None)
         self._active_paths.pop(directory, None)
+        self._chain.pop(directory, None)
         if fd is not None:
             try:
                 os.close(fd)
@@ -203,25 +308,8 @@ class Journal:
                 scan.unreadable.append(f"{directory}: {err}")
                 continue
             for path in paths:
-                self._scan_file(path, scan)
+                scan_lines(path, self.key(), scan)
         return scan
-
-    @staticmethod
-    def _scan_file(path: Path, scan: JournalScan) -> None:
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            scan.unreadable.append(f"{path}: {err.strerror}")
-            return
-        scan.files.append(path)
-        lines = data.split(b"\n")
-        if lines[-1]:
-            scan.torn.append(path)  # a crash mid-append: never fsync'd, so never acknowledged
-        for line_no, line in enumerate(lines[:-1], start=1):
-            try:
-                scan.records.append(Entry(path, line_no, decode_line(line)))
-            except ValueError as err:
-                scan.bad.append(BadLine(path, line_no, str(err), line))
 
     def is_in_use(self, path: Path) -> bool:
         """True when another open journal (this process or another) still appends to path."""
@@ -281,6 +369,34 @@ class Journal:
         for directory in self.dirs:
             entries.extend(read_quarantine(directory / QUARANTINE / QUARANTINE_FILE))
         return entries
+
+
+def scan_lines(path: Path, key: bytes | None, scan: JournalScan, data: bytes | None = None) -> None:
+    """Add one journal file's lines to scan: records whose key checks, bad lines, breaks in the
+    links between lines. data: the file's content when it is not read from path (a backup's copy)."""
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            scan.unreadable.append(f"{path}: {err.strerror}")
+            return
+    scan.files.append(path)
+    lines = data.split(b"\n")
+    if lines[-1]:
+        scan.torn.append(path)  # a crash mid-append: never fsync'd, so never acknowledged
+    last: tuple[int, str] | None = (0, "-")  # the line before: its number and mac (None: it was bad)
+    for line_no, line in enumerate(lines[:-1], start=1):
+        try:
+            n, prev, mac, record = verify_line(line, key, path.name)
+        except ValueError as err:
+            scan.bad.append(BadLine(path, line_no, str(err), line))
+            last = None  # reported already; the next line cannot be linked to it
+            continue
+        if last is not None and (n, prev) != (last[0] + 1, last[1]):
+            scan.breaks.append(Break(path, line_no, f"{path.name} line {line_no} does not follow line "
+                                                    f"{last[0]}: {max(n - last[0] - 1, 1)} line(s) removed or reordered"))
+        scan.records.append(Entry(path, line_no, record))
+        last = (n, mac)
 
 
 def read_quarantine(path: Path) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -22,6 +23,8 @@ from tui_pos.store import audit, db, reports, settlement
 from tui_pos.store.crash import crash_point
 from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
 from tui_pos.store.sequence import SequenceLock
+
+log = logging.getLogger("tui_pos.store.ledger")
 
 StorageMode = Literal["ok", "degraded", "failing"]
 Stored = Literal["sqlite", "journal"]
@@ -228,7 +231,7 @@ class Ledger:
             if not self._checkpoint():  # keep the files: the next replay retires them
                 return ReplayResult(inserted, skipped, 0, 0, len(scan.unique), self._health.last_error)
             self._health.sqlite_ok, self._health.backlog, self._health.last_error = True, 0, ""
-            bad = scan.bad + rejected
+            bad = scan.bad + rejected + [BadLine(b.file, b.line_no, b.what, b"") for b in scan.breaks]
             try:
                 self.journal.quarantine(bad)
                 self._health.quarantined = None
@@ -283,6 +286,7 @@ class Ledger:
                     conn.execute("RELEASE replay_record")
                 if "receipt" in record:
                     holders[record["receipt"]] = record["uuid"]
+            chain = self._report_rejected(conn, scan, rejected, chain)
             if len(fresh) > len(rejected):
                 replayed = audit.event_record(self.journal.till_id, "replay", "system",
                                               subject=f"{len(fresh) - len(rejected)} journaled records",
@@ -298,6 +302,24 @@ class Ledger:
         except sqlite3.Error as err:
             raise _CommitUnknown(f"error at COMMIT, outcome unknown: {err}") from err
         return len(fresh) - len(rejected), len(present), rejected
+
+    def _report_rejected(self, conn: sqlite3.Connection, scan: JournalScan, rejected: list[BadLine],
+                         chain: tuple[int, str]) -> tuple[int, str]:
+        """Loudly: journal lines that failed their key (edited or invented), were refused by the
+        database, or are missing from the middle of a file. An audit entry (not for lines already
+        quarantined by an earlier replay) and an error in the log; the lines go to quarantine."""
+        seen = {(q.get("file"), q.get("line")) for q in self.journal.quarantined()}
+        found = [(b.file.name, b.line_no, b.reason) for b in scan.bad + rejected]
+        found += [(b.file.name, b.line_no, b.what) for b in scan.breaks]
+        fresh = [f for f in found if (f[0], f[1]) not in seen]
+        if not fresh:
+            return chain
+        for name, line, reason in fresh:
+            log.error("journal %s line %d NOT REPLAYED or out of place: %s", name, line, reason)
+        event = audit.event_record(self.journal.till_id, "journal_rejected", "system",
+                                   subject=f"{len(fresh)} journal line(s) quarantined",
+                                   detail={"lines": [{"file": n, "line": l, "reason": r} for n, l, r in fresh[:50]]})
+        return audit.append(conn, audit.entries_for(event, []), chain)
 
     # -- state and queries --------------------------------------------------------------------
     def state(self) -> StorageState:
