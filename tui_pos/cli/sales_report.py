@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
+import re
 import sys
 import unicodedata
 from pathlib import Path
+from typing import Collection, Sequence
 
 import click
 
@@ -29,7 +32,7 @@ def report_sales(ctx: click.Context, day: str | None, first: str | None, last: s
 
     Days are the till's local days; sales still in the journal are included. Totals, tenders, tax
     rates, departments, top products, refunds and voids by cashier, and sales by hour."""
-    from tui_pos.core.reports import CSV_HEADER, period, report_json, report_rows, sales_report
+    from tui_pos.core.reports import CSV_HEADER, CSV_NUMERIC, period, report_json, report_rows, sales_report
 
     if csv_file == "-" and as_json:
         raise BadInput("--json with --csv needs a FILE for the CSV")
@@ -38,7 +41,7 @@ def report_sales(ctx: click.Context, day: str | None, first: str | None, last: s
     result = sales_report(till.ledger, first_day, last_day)
     rows = report_rows(result, till.currency)
     if csv_file is not None:
-        count = write_csv(csv_file, [CSV_HEADER, *rows])
+        count = write_csv(csv_file, [CSV_HEADER, *rows], numeric=CSV_NUMERIC)
         if csv_file == "-":
             return
         emit(as_json, {"csv": str(Path(csv_file).resolve()), "rows": count},
@@ -47,17 +50,43 @@ def report_sales(ctx: click.Context, day: str | None, first: str | None, last: s
     emit(as_json, report_json(result, till.currency), lambda: as_text(result, rows))
 
 
-def write_csv(target: str, rows: list[tuple[str, ...]]) -> int:
-    """rows (header first) to a UTF-8 file, or to standard output for '-'; how many data rows."""
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting so as a formula
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def write_csv(target: str, rows: Sequence[Sequence[object]], *, numeric: Collection[str]) -> int:
+    """rows (header first) to a UTF-8 file, or to standard output for '-'; how many data rows.
+    Every CSV tui-pos writes goes through here: a text cell that a spreadsheet would run as a
+    formula (a product named '=HYPERLINK(...)') is written as text, behind a "'"; a number in
+    one of the `numeric` columns (the header's names), negative ones included, stays a number."""
+    header = [str(name) for name in rows[0]]
+    numbers = {i for i, name in enumerate(header) if name in numeric}
+    text = "".join(csv_line([csv_cell(cell, i in numbers) for i, cell in enumerate(row)]) for row in rows)
     if target == "-":
-        csv.writer(sys.stdout, lineterminator="\n").writerows(rows)
+        sys.stdout.write(text)
     else:
         try:
             with open(target, "w", encoding="utf-8", newline="") as out:
-                csv.writer(out, lineterminator="\n").writerows(rows)
+                out.write(text)
         except OSError as err:
             raise BadInput(f"cannot write {target}: {err.strerror}") from None
     return len(rows) - 1
+
+
+def csv_line(cells: list[str]) -> str:
+    """One CSV line ending in \\n; a cell holding a CR or LF anywhere is quoted (the csv module
+    quotes only the characters of its line terminator: a bare CR would start a row of its own)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    return out.getvalue()[:-2] + "\n"
+
+
+def csv_cell(value: object, numeric: bool) -> str:
+    """A cell as text that no spreadsheet runs as a formula (see write_csv)."""
+    text = str(value)
+    if numeric and NUMBER.fullmatch(text):
+        return text
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 SECTION_TITLES = {

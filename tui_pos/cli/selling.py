@@ -1,4 +1,4 @@
-"""Selling from the command line: init, replay, catalog import, sell, sales."""
+"""Selling from the command line: init, replay, catalog import and list, sell, sales."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import click
 from tui_pos.cli.base import emit, json_option, main, open_till, shop_config
 from tui_pos.config import Config
 from tui_pos.core.errors import BadInput
-from tui_pos.core.money import Currency
+from tui_pos.core.money import Currency, format_bp
 from tui_pos.core.tender import TENDER_KINDS, Tender
 
 
@@ -59,6 +59,27 @@ def catalog_import(ctx: click.Context, csv_file: Path, as_json: bool) -> None:
 
     count = import_catalog_file(shop_config(ctx.find_root()), csv_file)
     emit(as_json, {"imported": count}, lambda: f"Imported {count} products")
+
+
+@catalog.command("list")
+@click.option("--search", metavar="TEXT", help="Only products whose name, barcode or department contains TEXT.")
+@json_option
+@click.pass_context
+def catalog_list(ctx: click.Context, search: str | None, as_json: bool) -> None:
+    """The products (barcode order): barcode, name, price, tax rate, department, open price."""
+    from tui_pos.cli.sales_report import pad
+
+    till = open_till(ctx, replay=False, keep_cart=False)
+    products = sorted(till.catalog.search(search or "", limit=len(till.catalog)), key=lambda p: p.barcode)
+    rates = till.catalog.tax_rates
+    fmt = till.currency.format
+    rows = [{"barcode": p.barcode, "name": p.name, "price": fmt(p.price), "tax": p.tax_code,
+             "tax_rate": format_bp(rates[p.tax_code].rate_bp) if p.tax_code in rates else None,
+             "department": p.department, "open_price": p.open_price, "stock": p.stock} for p in products]
+    emit(as_json, rows, lambda: "\n".join(
+        f"{r['barcode']:<13}  {pad(r['name'], 30)} {r['price']:>9}  {r['tax']} {r['tax_rate'] or '?':>4}  "
+        f"{pad(r['department'], 16)}{'  open price' if r['open_price'] else ''}".rstrip() for r in rows)
+        or ("No product matches." if search else "The catalog is empty."))
 
 
 def parse_item(spec: str) -> tuple[str, int, str | None]:
@@ -128,13 +149,16 @@ def print_receipt(config: Config, uuid: str):
 @json_option
 @click.pass_context
 def sales(ctx: click.Context, since: str | None, as_json: bool) -> None:
-    """Recorded sales, journaled ones included."""
+    """Recorded sales, refunds and voids (each refund or void with the receipt it reverses),
+    journaled ones included."""
     till = open_till(ctx, replay=False)
     fmt = till.currency.format
     rows = [{"uuid": r["uuid"], "receipt": r["receipt"], "completed_at": r["completed_at"], "cashier": r["cashier"],
-             "total": fmt(r["total"]), "stored": r["stored"]} for r in till.ledger.sales(since)]
+             "total": fmt(r["total"]), "stored": r["stored"], "kind": r["kind"] or "sale",
+             "original": r["original_receipt"], "original_uuid": r["original_uuid"]} for r in till.ledger.sales(since)]
     if till.storage().mode != "ok":
         click.echo(f"Warning: storage is {till.storage().mode} ({till.storage().last_error}); "
                    "sales the database holds may be missing from this list", err=True)
-    emit(as_json, rows, lambda: "\n".join(f"{r['receipt']}  {r['completed_at']}  {r['total']:>10}  {r['stored']}"
-                                          for r in rows) or "No sales.")
+    emit(as_json, rows, lambda: "\n".join(
+        f"{r['receipt']}  {r['completed_at']}  {r['total']:>10}  {r['stored']:<7}  {r['kind']}"
+        + (f" of {r['original']}" if r["original"] else "") for r in rows) or "No sales.")

@@ -23,6 +23,7 @@ from tui_pos.store.ledger import Ledger
 
 TOP_PRODUCTS = 10
 CSV_HEADER = ("section", "key", "name", "count", "quantity", "amount", "tax")
+CSV_NUMERIC = ("count", "quantity", "amount", "tax")  # the columns that hold numbers (the rest is text)
 
 
 @dataclass(frozen=True)

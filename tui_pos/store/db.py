@@ -331,7 +331,8 @@ def raise_floors(conn: sqlite3.Connection, floors: dict[str, int]) -> None:
 
 def list_sales(conn: sqlite3.Connection, since: str | None) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT uuid, receipt, seq, till_id, cashier, completed_at, total, change, kind, stored_via FROM sale "
+        "SELECT uuid, receipt, seq, till_id, cashier, completed_at, total, change, kind, original_uuid, original_receipt, "
+        "stored_via FROM sale "
         "WHERE completed_at >= ? ORDER BY completed_at, seq",
         (since or "",),
     )

@@ -432,7 +432,8 @@ class Ledger:
             known = {row["uuid"] for row in stored}
             journaled = [
                 {**{k: r[k] for k in ("uuid", "receipt", "seq", "till_id", "cashier", "completed_at", "total", "change")},
-                 "kind": r.get("kind", "sale"), "stored_via": "journal", "stored": "journal"}
+                 "kind": r.get("kind", "sale"), "original_uuid": r.get("original_uuid"),
+                 "original_receipt": r.get("original_receipt"), "stored_via": "journal", "stored": "journal"}
                 for r in self.journaled_sales()
                 if r["uuid"] not in known and (since is None or r["completed_at"] >= since)
             ]
