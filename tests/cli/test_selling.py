@@ -94,3 +94,21 @@ def test_catalog_list_works_while_the_database_is_locked(shop_dir):
     """Support looks at the catalog beside a busy till: reading it takes no write lock."""
     with database_write_locked(shop_dir):
         assert COLA in {p["barcode"] for p in cli_json(shop_dir, "catalog", "list")}
+
+
+def test_the_readme_documents_the_demo_barcodes_and_these_commands():
+    """The README's demo barcodes are the demo shop's (name, price, tax, department), and it
+    documents catalog list, receipts show/confirm and the payment screen's F10 Retry."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    catalog = {row["barcode"]: row for row in demo_catalog()}
+    table = re.findall(r"^\| `(\d{13})` \|([^|]+)\|([^|]+)\|([^|]+)\|([^|]+)\|$", readme, re.MULTILINE)
+    assert len(table) >= 8
+    for code, name, price, tax, department in table:
+        row = catalog[code]
+        assert name.strip() == row["name"]
+        assert price.strip() == ("open" if Decimal(row["price"]) == 0 else row["price"])
+        assert (tax.strip(), department.strip()) == (row["tax"], row["department"])
+    assert {row["department"] for row in catalog.values()} == {d.strip() for *_, d in table}  # every department
+    for documented in ("tui-pos catalog list", "tui-pos receipts show T1-", "tui-pos receipts confirm T1-",
+                       "F10 (or `r`), Retry"):
+        assert documented in readme

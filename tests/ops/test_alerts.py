@@ -80,3 +80,33 @@ def test_a_hanging_hook_neither_blocks_nor_survives(shop_dir, tmp_path):
     assert time.monotonic() - start < 0.2
     assert dispatcher.wait(10)
     assert not Path(f"/proc/{int(pid_file.read_text())}").exists(), "the hook was not killed"
+
+
+def test_what_a_hook_prints_never_reaches_the_log_or_the_support_bundle(shop_dir, tmp_path):
+    """A failing hook that echoes a token (read from its own file, so not in config.toml) on
+    stderr: the log says it failed and how much it printed, never what."""
+    import tarfile
+
+    from conftest import run_cli
+
+    token = "sk-live-7f3e9a1c0b2d4e6f"
+    secret_file = tmp_path / "alert-token"
+    secret_file.write_text(token)
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f'#!/bin/sh\ncat > /dev/null\necho "curl: 401 for Bearer $(cat {shlex.quote(str(secret_file))})" >&2\n'
+                    "exit 7\n")
+    hook.chmod(0o700)
+    set_config(shop_dir, "alerts", "hook", json.dumps(str(hook)))
+    set_config(shop_dir, "backup", "destinations", json.dumps([str(tmp_path / "unplugged" / "stick")]))
+    assert run_cli(shop_dir, "backup", check=False).returncode == 1  # raises the backup alert
+    assert "backup" in {a["key"] for a in cli_json(shop_dir, "alerts", "--run-hook")}
+
+    log = (shop_dir / "logs" / "tui-pos.log").read_text()
+    assert "alert hook exited with 7" in log
+    assert token not in log and "Bearer" not in log
+    out = tmp_path / "bundle.tar.gz"
+    run_cli(shop_dir, "support-bundle", "--output", str(out))
+    with tarfile.open(out) as tar:
+        everything = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isfile())
+    assert b"alert hook exited with 7" in everything
+    assert token.encode() not in everything

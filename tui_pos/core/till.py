@@ -4,8 +4,10 @@ every change), prices it, checks tenders, and hands the finished sale to the led
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
 import tomllib
 import uuid as uuidlib
 from dataclasses import dataclass, replace
@@ -36,6 +38,26 @@ SHOP_SNAPSHOT = "shop.json"  # catalog and users, beside the journal: sell and l
 SHIFT_DOCUMENT = "shift.json"  # the open shift, for when the database cannot say
 LOCKOUT_DOCUMENT = "lockout.json"  # wrong PINs in a row, per user, shared by every process
 UNKNOWN_USER = "(unknown user)"  # how a failed login with a name that is nobody's is counted and audited
+
+# What support reads in logs/tui-pos.log: logins and failed logins (by a user's name, or
+# UNKNOWN_USER: never what was typed, which may be a PIN), every sale, refund and void with its
+# receipt number and amounts as money, what was refused and why, shifts opened and closed, Z reports.
+log = logging.getLogger("tui_pos.core.till")
+
+
+def _logs_refusal(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A Till operation whose refusal (no shift open, nothing left to refund, a bad amount...)
+    is logged with the reason. Refusals for want of a manager, a PIN or storage log themselves."""
+    def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def logged(self: Till, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except (BadInput, CartError, TenderError) as err:
+                log.warning("refused: %s by %s: %s", what, self.cashier or "nobody logged in", err)
+                raise
+        return logged
+    return decorate
 
 
 def utc_now() -> str:
@@ -250,6 +272,7 @@ class Till:
             self._audit("discount_approval", approved, subject=f"line {line_id}" if line_id else "order",
                         amount=discount.value, detail={"sale": cart.uuid, "kind": discount.kind})
 
+    @_logs_refusal("no-sale")
     def no_sale(self, approval: Approval | None = None, reason: str = "") -> None:
         """Opening the cash drawer without a sale needs a manager (the caller then kicks it)."""
         approved = self._require(approval, "no_sale", "opening the drawer without a sale needs a manager")
@@ -274,12 +297,15 @@ class Till:
             self.lockout.refuse_if_locked(who, self._now())
         except LoginFailed:  # a guessing attack must show in the audit log, locked or not
             self._audit("login_failed", None, actor=who, detail={"locked": True})
+            log.warning("login failed for %s: locked out after too many wrong PINs", who)
             raise
         try:
             user = authenticate(rows, name, pin)
         except LoginFailed as err:
             left = self.lockout.failed(who, self._now())
             self._audit("login_failed", None, actor=who)
+            log.warning("login failed for %s: wrong name or PIN (%s)", who,
+                        f"{left} more tries before a lockout" if left else "now locked out")
             raise LoginFailed(f"{err}" + (f" ({left} more tries before a lockout)" if left else
                                           f"; {name.strip()} is locked for {self.config.pin_lockout_s // 60 or 1} min"))
         self.lockout.succeeded(user.name)
@@ -290,13 +316,16 @@ class Till:
         user = self.check_pin(name, pin)
         self.user, self.cashier = user, user.name
         self._audit("login", None)
+        log.info("login %s (%s)", user.name, user.role)
         return user
 
     def approve(self, name: str, pin: str, action: str, reason: str = "") -> Approval:
         """A manager's PIN turns into an Approval for one kind of action, used once."""
         manager = self.check_pin(name, pin)
         if not manager.is_manager:
+            log.warning("refused: %s is not a manager (asked to approve %s)", manager.name, action)
             raise LoginFailed(f"{manager.name} is not a manager")
+        log.info("manager %s approved %s%s", manager.name, action, f" ({reason})" if reason else "")
         approval = Approval(manager.name, action, reason)
         self._issued[approval.token] = (manager.name, action)
         return approval
@@ -311,6 +340,7 @@ class Till:
         if self.user is not None and self.user.is_manager:
             return Approval(self.user.name, action)
         if approval is None or self._issued.get(approval.token) != (approval.manager, action) or approval.action != action:
+            log.info("refused: %s (%s asked by %s)", message, action, self.cashier or "nobody logged in")
             raise ApprovalRequired(action, message)
         del self._issued[approval.token]
         return approval
@@ -332,7 +362,13 @@ class Till:
             self.ledger.commit(record)
         except StorageFailed as err:
             if required:
+                log.error("refused: %s not done, it could not be recorded (%s)", action, err)
                 raise StorageError(f"not done: it could not be recorded ({err})") from None
+            log.warning("%s by %s could not be audited (%s)", action, record["actor"], err)
+        if action not in ("login", "login_failed"):  # those are logged by check_pin and login
+            log.info("%s by %s%s%s%s", action, record["actor"], f": {subject}" if subject else "",
+                     f", amount {self.currency.format(amount)}" if amount is not None else "",
+                     f", approved by {approved.manager}" if approved else "")
 
     # -- held sales ---------------------------------------------------------------------------
     def _held_records(self) -> list[dict[str, Any]]:
@@ -415,6 +451,7 @@ class Till:
     def remove_tender(self, index: int) -> Cart:
         return self._set_cart(self.cart.remove_tender(index))
 
+    @_logs_refusal("sale")
     def pay(self, tenders: Sequence[Tender] | None = None) -> Paid:
         """Complete the sale with its tenders (or these). Returns only once it is durable;
         NotDurable keeps the cart, tenders included, intact."""
@@ -455,6 +492,7 @@ class Till:
         except StorageFailed as err:
             if err.outcome_unknown:
                 self._pending = built[-1]
+            self._log_refusal(built[-1] if built else None, err)
             raise NotDurable(self._refusal(err)) from None
         return self._finish(built[-1], stored)
 
@@ -466,17 +504,34 @@ class Till:
         try:
             stored = self.ledger.commit(sale.to_record())
         except StorageFailed as err:
+            self._log_refusal(sale, err)
             raise NotDurable(self._refusal(err)) from None
         self._pending = None
         return self._finish(sale, stored)
 
     def _finish(self, sale: Sale, stored: Stored) -> Paid:
+        fmt = self.currency.format
+        log.info("%s: total %s (%s%s) by %s%s, stored in %s", self._what(sale), fmt(sale.total),
+                 ", ".join(f"{t.kind} {fmt(t.amount)}" for t in sale.tenders),
+                 f", change {fmt(sale.change)}" if sale.change else "", sale.cashier,
+                 f", approved by {sale.approved_by}" if sale.approved_by else "", stored)
         if sale.kind == "sale":  # a refund or void leaves the sale in progress alone
             self.cart = self._new_cart()
             self._discard_saved_cart()
         if stored == "journal" and self._replayer is not None:
             self._replayer.wake()
         return Paid(sale, stored)
+
+    @staticmethod
+    def _what(sale: Sale) -> str:
+        """'sale T1-000012', 'refund T1-000013 of T1-000012' (for the log)."""
+        return f"{sale.kind} {sale.receipt}" + (f" of {sale.original_receipt}" if sale.original_receipt else "")
+
+    def _log_refusal(self, sale: Sale | None, err: StorageFailed) -> None:
+        what = f"{self._what(sale)} (total {self.currency.format(sale.total)})" if sale else "a sale"
+        log.error("NOT STORED: %s; outcome %s; database: %s; journal: %s", what,
+                  "unknown (kept for a retry)" if err.outcome_unknown else "not stored", err.sqlite_error,
+                  err.journal_error)
 
     @staticmethod
     def _refusal(err: StorageFailed) -> str:
@@ -508,6 +563,7 @@ class Till:
         meanwhile (another process): the record would be in no Z report at all."""
         if self.ledger.shift_closed(shift["uuid"]) or (self.storage().mode != "ok" and self._closed_elsewhere(shift)):
             self.shift = None
+            log.warning("refused: shift %s was closed meanwhile (by another process)", shift["number"])
             raise CartError("this shift was closed meanwhile (a Z report was taken): open a new shift first")
 
     def _closed_elsewhere(self, shift: dict[str, Any]) -> bool:
@@ -540,6 +596,7 @@ class Till:
         except DocumentFailed:
             pass  # a fallback copy only: the record itself is durable in the ledger
 
+    @_logs_refusal("opening a shift")
     def open_shift(self, float_amount: int) -> dict[str, Any]:
         """Start a shift with the float counted into the drawer; one open shift per till."""
         if self.refresh_shift() is not None:
@@ -551,17 +608,21 @@ class Till:
             return {"type": "shift_open", "uuid": str(uuidlib.uuid4()), "till_id": self.config.till_id,
                     "number": number, "opened_at": self.clock(), "opened_by": self.cashier, "float": float_amount}
 
-        record, _ = self._store(lambda: self.ledger.record_numbered(
+        record, stored = self._store(lambda: self.ledger.record_numbered(
             self.config.till_id, "number", build, self._last_numbers()["last_shift"]))
         self._save_shift(record, last_shift=record["number"])
+        log.info("shift %d opened by %s, float %s, stored in %s", record["number"], record["opened_by"],
+                 self.currency.format(float_amount), stored)
         return record
 
     def _store(self, commit: Callable[[], tuple[dict[str, Any], Stored]]) -> tuple[dict[str, Any], Stored]:
         try:
             return commit()
         except StorageFailed as err:
+            log.error("NOT STORED: a shift record; database: %s; journal: %s", err.sqlite_error, err.journal_error)
             raise NotDurable(self._refusal(err)) from None
 
+    @_logs_refusal("paid-in/out")
     def cash_movement(self, kind: str, amount: int, reason: str, approval: Approval | None = None) -> dict[str, Any]:
         """Paid-in or paid-out of the drawer, with a reason; a paid-out over the limit needs a manager."""
         shift = self._require_shift()
@@ -577,7 +638,9 @@ class Till:
         record = {"type": "cash_movement", "uuid": str(uuidlib.uuid4()), "shift_uuid": shift["uuid"],
                   "till_id": self.config.till_id, "kind": kind, "amount": amount, "reason": reason.strip(),
                   "user": self.cashier, "approved_by": manager, "at": self.clock()}
-        self._store(lambda: (record, self.ledger.commit_checked(record, lambda: self._ensure_still_open(shift))))
+        _, stored = self._store(lambda: (record, self.ledger.commit_checked(record, lambda: self._ensure_still_open(shift))))
+        log.info("%s %s by %s%s: %s, stored in %s", kind.replace("_", "-"), self.currency.format(amount), self.cashier,
+                 f", approved by {manager}" if manager else "", record["reason"], stored)
         return record
 
     def x_report(self) -> ShiftReport:
@@ -592,6 +655,7 @@ class Till:
         return shift_report(shift, facts, taken_at=self.clock(), taken_by=self.cashier, journaled=journaled,
                             database_readable=readable)
 
+    @_logs_refusal("closing the shift (Z)")
     def close_shift(self, counted: int, counted_detail: Sequence[tuple[str, int]] = (),
                     approval: Approval | None = None) -> ShiftReport:
         """The Z report: count the drawer, compare with what is expected, close the shift.
@@ -629,10 +693,15 @@ class Till:
                     "closed_by": self.cashier, "approved_by": manager, "counted": counted,
                     "expected": report.expected_cash, "difference": report.difference, "report": report.to_dict()}
 
-        self._store(lambda: self.ledger.record_numbered(
+        _, stored = self._store(lambda: self.ledger.record_numbered(
             self.config.till_id, "z_number", build, self._last_numbers()["last_z"]))
-        self._save_shift(None, last_z=reports[-1].z_number or 0)
-        return reports[-1]
+        z = reports[-1]
+        self._save_shift(None, last_z=z.z_number or 0)
+        fmt = self.currency.format
+        log.info("Z %s: shift %s closed by %s%s, net sales %s, counted %s, expected %s, difference %s, stored in %s",
+                 z.z_number, shift["number"], self.cashier, f", approved by {manager}" if manager else "",
+                 fmt(z.net_sales), fmt(counted), fmt(z.expected_cash), fmt(z.difference or 0), stored)
+        return z
 
     def z_reports(self, number: int | None = None) -> list[ShiftReport]:
         """Stored Z reports of this till, newest first (one, by number)."""
@@ -653,6 +722,7 @@ class Till:
         original = found[0]
         return refundable(original, self.ledger.find_sales(original_uuid=original["uuid"]))
 
+    @_logs_refusal("refund")
     def refund(self, receipt: str, quantities: dict[int, int], reason: str, approval: Approval | None = None,
                all_cash: bool = False) -> Paid:
         """Return items of a sale: a new record linked to it, never more than was sold.
@@ -665,6 +735,7 @@ class Till:
         last = self.ledger.find_sales(last_of_till=self.config.till_id)
         return refundable(last[0], self.ledger.find_sales(original_uuid=last[0]["uuid"])) if last else None
 
+    @_logs_refusal("void of the last sale")
     def void_last_sale(self, reason: str, approval: Approval | None = None, shown: str | None = None) -> Paid:
         """Reverse this till's last sale completely (a linked void), e.g. rung up by mistake.
         shown: the uuid of the sale the manager was shown; refused if another sale came since."""

@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterator
 
 from tui_pos.config import Config
 from tui_pos.core.errors import PosError
-from tui_pos.core.till import utc_now
+from tui_pos.core.till import currency_of, utc_now
 from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, sales_figures, schema_version
 from tui_pos.store import db
 from tui_pos.store.journal import QUARANTINE, QUARANTINE_FILE, decode_line, fsync_dir, make_private_dir
@@ -383,7 +383,8 @@ def record_result(config: Config, result: BackupResult) -> None:
         log.warning("backup: cannot record the result in %s: %s", path, err)
         temporary.unlink(missing_ok=True)
     if result.ok:
-        log.info("backup: %d sales (total %d) and %d journal file(s) copied to %s", result.sales, result.total,
+        log.info("backup: %d sales (total %s) and %d journal file(s) copied to %s", result.sales,
+                 currency_of(config).format(result.total),
                  result.journal_files, ", ".join(str(c.path) for c in result.copies))
     else:
         log.error("backup FAILED: %s", result.error or "; ".join(f"{c.destination}: {c.error}"
