@@ -82,7 +82,13 @@ def assert_one_error_line(proc) -> None:
     ["--item", f"{COLA}x0", "--tender", "cash"],  # quantity 0
     ["--item", f"{COLA}xx", "--tender", "cash"],  # quantity not a number
     ["--item", COLA, "--tender", "bitcoin:3.50"],  # unknown tender
-], ids=["unknown-code", "short-tender", "malformed-amount", "mobile-no-ref", "qty-x0", "qty-xx", "bitcoin"])
+    ["--item", f"{COLA}x²", "--tender", "cash"],  # str.isdigit() says yes, int() fails
+    ["--item", f"{COLA}x①", "--tender", "cash"],
+    ["--item", f"{COLA}x３", "--tender", "cash"],  # int() reads fullwidth and Arabic-Indic digits as 3
+    ["--item", f"{COLA}x٣", "--tender", "cash"],
+    ["--item", f"{COLA}x{'9' * 5000}", "--tender", "cash"],  # past int()'s 4,300-digit limit
+], ids=["unknown-code", "short-tender", "malformed-amount", "mobile-no-ref", "qty-x0", "qty-xx", "bitcoin",
+        "qty-superscript", "qty-circled", "qty-fullwidth", "qty-arabic-indic", "qty-5000-digits"])
 def test_bad_sell_input_is_one_error_line_and_stores_nothing(shop_dir, args):
     """A cashier or script sees one plain sentence, and no sale nor half a sale is left behind."""
     assert_one_error_line(run_cli(shop_dir, "sell", *args, check=False))

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tui_pos.core.errors import BadInput
-from tui_pos.core.money import Currency, percent_to_bp, round_half_up, round_to_step
+from tui_pos.core.money import Currency, parse_count, percent_to_bp, round_half_up, round_to_step
 
 CNY = Currency()  # CNY, fullwidth yen sign, 2 decimals
 JPY = Currency("JPY", "¥", 0)
@@ -169,3 +169,20 @@ def test_percent_to_bp_rejects_signalling_nan_as_bad_input():
     escape as decimal.InvalidOperation (which becomes a traceback in `catalog import`)."""
     with pytest.raises(BadInput):
         percent_to_bp("sNaN")
+
+
+@pytest.mark.parametrize("text, count", [("3", 3), (" 12 ", 12), ("007", 7), ("9" * 18, 10**18 - 1)])
+def test_parse_count_reads_ascii_digits(text, count):
+    assert parse_count(text) == count
+
+
+@pytest.mark.parametrize("text", ["３", "٣", "²", "①", "३", "3.0", "-3", "+3", "", "1_000", "9" * 19, "9" * 5000])
+def test_parse_count_refuses_every_other_digit_and_form(text):
+    """str.isdigit() is true for all of the first five; int() reads two of them as 3 and fails on two."""
+    assert parse_count(text) is None
+
+
+@pytest.mark.parametrize("text", ["３.50", "٣", "1²", "①", "12.5０"])
+def test_amounts_are_ascii_digits_only(text):
+    with pytest.raises(BadInput):
+        Currency().parse(text)

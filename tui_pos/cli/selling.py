@@ -11,7 +11,7 @@ import click
 from tui_pos.cli.base import emit, json_option, main, open_till, shop_config
 from tui_pos.config import Config
 from tui_pos.core.errors import BadInput
-from tui_pos.core.money import Currency, format_bp
+from tui_pos.core.money import Currency, format_bp, parse_count
 from tui_pos.core.tender import TENDER_KINDS, Tender
 
 
@@ -85,10 +85,11 @@ def catalog_list(ctx: click.Context, search: str | None, as_json: bool) -> None:
 def parse_item(spec: str) -> tuple[str, int, str | None]:
     """CODE[xQTY][@PRICE] -> (code, qty, price text or None)."""
     code, _, price = spec.partition("@")
-    code, _, qty = code.lower().partition("x")
-    if not code.strip() or (qty and not qty.isdigit()):
-        raise BadInput(f"item {spec!r}: expected CODE, CODExQTY or CODExQTY@PRICE")
-    return code.strip(), int(qty) if qty else 1, price or None
+    code, _, qty_text = code.lower().partition("x")
+    qty = parse_count(qty_text) if qty_text else 1
+    if not code.strip() or qty is None:
+        raise BadInput(f"item {spec!r}: expected CODE, CODExQTY or CODExQTY@PRICE (QTY in digits 0-9)")
+    return code.strip(), qty, price or None
 
 
 def parse_tender(spec: str, currency: Currency, due: Callable[[], int]) -> Tender:

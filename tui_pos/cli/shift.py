@@ -17,7 +17,7 @@ from tui_pos.cli.base import emit, json_option, main
 from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
 from tui_pos.cli.reports import report
 from tui_pos.core.errors import BadInput
-from tui_pos.core.money import format_bp
+from tui_pos.core.money import format_bp, parse_count
 
 if TYPE_CHECKING:
     from tui_pos.core.shift import KindTotals, ShiftReport
@@ -104,9 +104,10 @@ def parse_counts(till: Till, counts: tuple[str, ...]) -> tuple[int, tuple[tuple[
         if value not in configured:
             raise BadInput(f"--count {spec!r}: {note or '?'} is not one of the shop's notes and coins "
                            f"({', '.join(till.config.denominations)}; [shop] denominations in config.toml)")
-        if not how_many.strip().isdigit():
+        count = parse_count(how_many)
+        if count is None:
             raise BadInput(f"--count {spec!r}: expected NOTE=HOW_MANY, e.g. 100=3")
-        tally[value] = tally.get(value, 0) + int(how_many)
+        tally[value] = tally.get(value, 0) + count
     detail = tuple((configured[value], n) for value, n in sorted(tally.items(), reverse=True))
     return count_cash(tally), detail
 

@@ -16,6 +16,17 @@ class TooManyDecimals(ValueError):
     pass
 
 
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def parse_count(text: str) -> int | None:
+    """'12' -> 12: a quantity, a count, a number typed by a person. ASCII digits only (str.isdigit()
+    also takes '３' and '٣', which int() reads as 3, and '²' and '①', on which int() fails), at most
+    18 of them (never int() of a 5,000-digit string); None for anything else."""
+    cleaned = text.strip()
+    return int(cleaned) if _DIGITS.fullmatch(cleaned) else None
+
+
 def parse_fixed(text: str, places: int) -> int | None:
     """'12.5' with places=2 -> 1250, exactly (plain integers, no rounding); None if malformed;
     TooManyDecimals if it has more significant decimals than places."""

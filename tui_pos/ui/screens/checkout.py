@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from tui_pos.core.errors import BadInput, CartError, PosError
-from tui_pos.core.money import percent_to_bp
+from tui_pos.core.money import parse_count, percent_to_bp
 from tui_pos.core.pricing import Discount
 from tui_pos.core.till import Paid
 from tui_pos.ui.screens.base import TillScreen
@@ -130,11 +130,11 @@ class CheckoutScreen(TillScreen):
         if not text:
             return
         qty_text, star, code = text.rpartition("*")
-        if star and not qty_text.isdigit():
-            self.say(f"'{text}': quantity first, e.g. 3*6900000000014", error=True)
+        qty = parse_count(qty_text) if star else 1
+        if qty is None:
+            self.say(f"'{text}': quantity first, in digits 0-9, e.g. 3*6900000000014", error=True)
             return
-        qty = int(qty_text) if star else 1
-        if not code.isdigit():
+        if not (code.isascii() and code.isdigit()):
             self.app.push_screen(LookupScreen(code), lambda barcode: barcode and self.add(barcode, qty))
             return
         self.add(code, qty)
@@ -178,10 +178,11 @@ class CheckoutScreen(TillScreen):
 
         def set_qty(text: str | None) -> None:
             if text:
-                if not text.isdigit():
-                    self.say(f"'{text}' is not a quantity", error=True)
+                qty = parse_count(text)
+                if qty is None:
+                    self.say(f"'{text}' is not a quantity (digits 0-9)", error=True)
                     return
-                self.core(lambda _: till.set_qty(line_id, int(text)), self.changed)
+                self.core(lambda _: till.set_qty(line_id, qty), self.changed)
 
         self.app.push_screen(AskScreen("New quantity:", "1", str(till.cart.line(line_id).qty)), set_qty)
 

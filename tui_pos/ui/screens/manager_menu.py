@@ -12,6 +12,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_pos.core.errors import BadInput
+from tui_pos.core.money import parse_count
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.widgets.key_bar import KeyBar, bindings_by_action, key_label
@@ -156,10 +157,10 @@ class ManagerMenuScreen(TillScreen):
         def got_number(text: str | None) -> None:
             if text is None:
                 return
-            if text and not text.isdigit():
+            number = parse_count(text) if text else None
+            if text and number is None:
                 self.say(f"'{text}' is not a Z number", error=True)
                 return
-            number = int(text) if text else None
             self.core_in_thread(lambda _: till.z_reports(number), lambda found: shown(found, number))
 
         def shown(found, number: int | None) -> None:

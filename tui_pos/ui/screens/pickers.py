@@ -123,7 +123,7 @@ class ReasonScreen(ModalScreen["str | None"]):
 
     def on_key(self, event: events.Key) -> None:
         reasons = self.app.till.config.reasons
-        if event.character and event.character.isdigit() and 1 <= int(event.character) <= len(reasons):
+        if event.character and event.character in "123456789" and int(event.character) <= len(reasons):
             event.stop()
             self.dismiss(reasons[int(event.character) - 1])
 

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from tui_pos.core.errors import CartError
+from tui_pos.core.money import parse_count
 from tui_pos.core.refund import Refundable, refund_lines, refund_tenders
 from tui_pos.core.sale import SaleLine, receipt_number
 from tui_pos.core.till import Paid
@@ -200,10 +201,11 @@ class RefundScreen(ReversalScreen):
         if not text:
             return
         qty_text, star, code = text.rpartition("*")
-        if self.sale is None or not (qty_text.isdigit() if star else True) or not code.isdigit():
+        qty = parse_count(qty_text) if star else None
+        if self.sale is None or (star and qty is None) or parse_count(code) is None:
             self.load(text)
-        elif star:
-            self.set_code(code, int(qty_text))
+        elif qty is not None:
+            self.set_code(code, qty)
         elif len(text) <= QTY_DIGITS:
             line_no = self.selected_line()
             if line_no is not None:
@@ -214,7 +216,8 @@ class RefundScreen(ReversalScreen):
     def load(self, text: str, message: str = "") -> None:
         """A receipt number (this till's: the number alone will do), or a scanned QR payload."""
         till = self.app.till
-        receipt = receipt_number(till.config.till_id, int(text)) if text.isdigit() and len(text) <= 6 else text
+        number = parse_count(text) if len(text) <= 6 else None
+        receipt = receipt_number(till.config.till_id, number) if number is not None else text
         self.core_in_thread(lambda _: till.find_refundable(receipt), lambda sale: self.loaded(sale, message))
 
     def loaded(self, sale: Refundable, message: str) -> None:
@@ -261,8 +264,8 @@ class RefundScreen(ReversalScreen):
 
         def answered(text: str | None) -> None:
             if text:
-                if text.isdigit():
-                    self.set_quantity(line_no, int(text))
+                if parse_count(text) is not None:
+                    self.set_quantity(line_no, parse_count(text))
                 else:
                     self.say(f"'{text}' is not a quantity", error=True)
 

@@ -16,6 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui_pos.core.errors import BadInput
+from tui_pos.core.money import parse_count
 from tui_pos.core.shift import ShiftReport, count_cash
 from tui_pos.printing.layout import ReceiptOptions
 from tui_pos.printing.report_layout import print_report, report_title
@@ -170,11 +171,12 @@ class CloseShiftScreen(TillScreen):
             except BadInput as err:
                 self.say(str(err), error=True)
         else:
-            if event.value and not event.value.isdecimal():
+            how_many = parse_count(event.value)
+            if event.value and how_many is None:
                 self.say("Type how many of this note or coin: a whole number.", error=True)
                 return
-            if event.value:
-                self.rows[self.cursor].how_many = int(event.value)
+            if how_many is not None:
+                self.rows[self.cursor].how_many = how_many
             self.cursor = min(self.cursor + 1, len(self.rows) - 1)
         self.show_count()
 
