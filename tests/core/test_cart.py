@@ -192,3 +192,46 @@ def test_random_edit_sequences_round_trip_and_count_versions(ops):
     assert Cart.from_record(json.loads(json.dumps(cart.to_record()))) == cart
     ids = [l.line_id for l in cart.lines]
     assert ids == list(range(1, len(ids) + 1))
+
+
+# -- amounts are range-checked when the cart is built, not at the commit -------------------------------
+BIGGEST = 10**15 - 1  # 9999999999999.99: the largest price an amount may be (tui_pos.core.money.MAX_MINOR - 1)
+TV = Product("6900000000777", "Big TV", BIGGEST, "A")
+
+
+@pytest.mark.parametrize("qty", [9999, 2])
+def test_a_line_above_the_amount_limit_is_refused_when_added(qty):
+    """x9999 overflowed SQLite's integers at the commit; x2 stored a total above the limit."""
+    with pytest.raises(CartError, match="too large an amount"):
+        empty().add(TV, A, qty)
+
+
+def test_the_limit_counts_the_whole_sale_and_tax_on_top():
+    near = Product("6900000000778", "Near", 9 * 10**14, "A")  # under the limit, over it with 13% on top
+    with pytest.raises(CartError, match="Near: 1 x that price is too large"):
+        empty().add(near, A)
+    fits = Product("6900000000779", "Fits", 45 * 10**13, "A")  # 4.5e14, 5.085e14 with tax: one fits, not two
+    cart = empty().add(fits, A)
+    with pytest.raises(CartError, match="sale's total would be too large"):
+        cart.add(fits, A)
+    with pytest.raises(CartError, match="too large"):
+        cart.set_qty(cart.lines[0].line_id, 2)
+    with pytest.raises(CartError, match="too large"):
+        cart.set_price(cart.lines[0].line_id, 10**15)
+    assert cart.totals(tax_included=False).total == 508_500_000_000_000
+
+
+def test_payments_above_the_amount_limit_are_refused():
+    from tui_pos.core.errors import TenderError
+    from tui_pos.core.tender import Tender
+
+    cart = empty().add(COLA, A).add_tender(Tender("card", BIGGEST // 2 + 1, "C1"))
+    with pytest.raises(CartError, match="too large"):
+        cart.add_tender(Tender("card", BIGGEST // 2 + 1, "C2"))
+    with pytest.raises(TenderError):
+        Tender("cash", 10**15)
+
+
+def test_an_open_price_of_zero_is_refused_with_a_message_that_says_so():
+    with pytest.raises(CartError, match="key in a price above zero"):
+        empty().add(WEIGHED, B, 1, 0)

@@ -71,7 +71,7 @@ def test_sale_lines_reconcile_to_the_total(lines, order_off, tax_included, step)
     cart = Cart("uuid-3", "t0")
     for number, (unit, qty, rate, pct, void) in enumerate(lines, start=1):
         cart = cart.add(Product(str(number), f"item {number}", unit, rate.code, open_price=unit == 0), rate, qty,
-                        unit if unit == 0 else None).discount_line(number, Discount("percent", pct))
+                        1 if unit == 0 else None).discount_line(number, Discount("percent", pct))  # keyed: above 0
         if void:
             cart = cart.void(number)
     cart = cart.discount_order(Discount("amount", order_off))

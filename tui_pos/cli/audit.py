@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import click
 
-from tui_pos.cli.base import emit, json_option, main, shop_config
+from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config
 from tui_pos.core.errors import StorageError
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
 
 
 @audit.command("show")
-@click.option("--last", "count", type=click.IntRange(min=1), default=20, show_default=True, help="How many entries.")
+@click.option("--last", "count", type=WholeNumber(), default=20, show_default=True, help="How many entries.")
 @json_option
 @click.pass_context
 def audit_show(ctx: click.Context, count: int, as_json: bool) -> None:

@@ -13,9 +13,26 @@ import click
 
 from tui_pos.config import CONFIG_NAME, ConfigError, Config, load_config, resolve_data_dir
 from tui_pos.core.errors import BadInput, PosError
+from tui_pos.core.money import parse_count
 from tui_pos.ops.logs import setup_logging
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+class WholeNumber(click.ParamType):
+    """A number typed on the command line: ASCII digits only (click's int also takes '３' and '٣'), from
+    low to high (never an integer too large for SQLite)."""
+
+    name = "integer"
+
+    def __init__(self, low: int = 1, high: int = 10**9):
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        number = value if isinstance(value, int) else parse_count(str(value))
+        if number is None or not self.low <= number <= self.high:
+            self.fail(f"{str(value)[:40]!r} is not a whole number from {self.low} to {self.high}", param, ctx)
+        return number
 
 
 def emit(as_json: bool, data: Any, human: Callable[[], str]) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from tui_pos.cli.base import emit, json_option, main
+from tui_pos.cli.base import WholeNumber, emit, json_option, main
 from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
 from tui_pos.cli.reports import report
 from tui_pos.core.errors import BadInput
@@ -157,7 +157,7 @@ def report_x(ctx: click.Context, print_it: bool, as_json: bool) -> None:
 
 
 @report.command("z")
-@click.argument("number", type=int, required=False)
+@click.argument("number", type=WholeNumber(), required=False)
 @click.option("--list", "list_all", is_flag=True, help="One line per stored Z report, newest first.")
 @print_option
 @json_option

@@ -7,6 +7,7 @@ from typing import Any
 
 from tui_pos.core.catalog import Product, TaxRate
 from tui_pos.core.errors import CartError
+from tui_pos.core.money import MAX_MINOR, round_half_up
 from tui_pos.core.pricing import Discount, LineInput, Totals, price
 from tui_pos.core.tender import Tender
 
@@ -36,6 +37,35 @@ def _check_qty(qty: int) -> int:
     return qty
 
 
+def _check_price(unit_price: int) -> int:
+    if not 0 <= unit_price < MAX_MINOR:
+        raise CartError("a price cannot be negative" if unit_price < 0 else "that price is too large an amount")
+    return unit_price
+
+
+def _check_amounts(lines: tuple[CartLine, ...]) -> tuple[CartLine, ...]:
+    """Every line and the sale's total stay below MAX_MINOR, tax added on top included (the most any
+    line can come to before discounts): refused when the line is added, never an overflow at the commit."""
+    total = 0
+    for line in lines:
+        if line.voided:
+            continue
+        gross = line.unit_price * line.qty
+        most = gross + round_half_up(gross * max(line.rate_bp, 0), 10000)
+        if most >= MAX_MINOR:
+            raise CartError(f"{line.name}: {line.qty} x that price is too large an amount; nothing changed")
+        total += most
+    if total >= MAX_MINOR:
+        raise CartError("the sale's total would be too large an amount; nothing changed")
+    return lines
+
+
+def _check_tenders(tenders: tuple[Tender, ...]) -> tuple[Tender, ...]:
+    if sum(abs(t.amount) for t in tenders) >= MAX_MINOR:
+        raise CartError("the payments add up to too large an amount; nothing changed")
+    return tenders
+
+
 @dataclass(frozen=True)
 class Cart:
     uuid: str  # the sale's identity from the moment it is opened
@@ -59,8 +89,10 @@ class Cart:
     def add(self, product: Product, rate: TaxRate, qty: int = 1, unit_price: int | None = None) -> Cart:
         if product.open_price and unit_price is None:
             raise CartError(f"{product.name}: open price, key the price in")
-        if unit_price is not None and unit_price < 0:
-            raise CartError("a price cannot be negative")
+        if product.open_price and unit_price == 0:
+            raise CartError(f"{product.name}: open price, key in a price above zero")
+        if unit_price is not None:
+            _check_price(unit_price)
         line = CartLine(
             line_id=max((l.line_id for l in self.lines), default=0) + 1,
             barcode=product.barcode,
@@ -83,7 +115,7 @@ class Cart:
         return self._replace_line(line_id, qty=_check_qty(qty))
 
     def set_price(self, line_id: int, unit_price: int) -> Cart:
-        return self._replace_line(line_id, unit_price=unit_price, price_keyed=True)
+        return self._replace_line(line_id, unit_price=_check_price(unit_price), price_keyed=True)
 
     def void(self, line_id: int) -> Cart:
         """Voided lines stay in the sale record (for the audit) but count for nothing."""
@@ -108,6 +140,10 @@ class Cart:
         return self._with(lines=tuple(replace(l, **changes) if l is target else l for l in self.lines))
 
     def _with(self, **changes: Any) -> Cart:
+        if "lines" in changes:
+            _check_amounts(changes["lines"])
+        if "tenders" in changes:
+            _check_tenders(changes["tenders"])
         return replace(self, version=self.version + 1, **changes)
 
     def to_record(self) -> dict[str, Any]:

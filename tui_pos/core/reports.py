@@ -109,11 +109,21 @@ def _sum_by(cells: tuple[HourSales, ...], bucket: Callable[[HourSales], Any]) ->
 
 
 # -- the period -------------------------------------------------------------------------------------
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9998, 12, 31)  # local midnights on both sides convert to UTC
+LONGEST_PERIOD_DAYS = 3660  # ten years: one row per day is still a report a person can read
+
+
 def parse_day(text: str, what: str = "day") -> date:
     try:
-        return date.fromisoformat(text.strip())
+        return _in_range(date.fromisoformat(text.strip()), what, text)
     except ValueError:
         raise BadInput(f"{what} {text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _in_range(day: date, what: str, text: str) -> date:
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise BadInput(f"{what} {text!r} is outside the dates a report covers ({EARLIEST_DAY} to {LATEST_DAY})")
+    return day
 
 
 def period(day: str | None = None, first: str | None = None, last: str | None = None, month: str | None = None,
@@ -127,7 +137,7 @@ def period(day: str | None = None, first: str | None = None, last: str | None = 
         return parse_day(day), parse_day(day)
     if month is not None:
         try:
-            start = date.fromisoformat(f"{month.strip()}-01")
+            start = _in_range(date.fromisoformat(f"{month.strip()}-01"), "month", month)
         except ValueError:
             raise BadInput(f"month {month!r} is not a month (expected YYYY-MM)") from None
         return start, (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
@@ -137,6 +147,8 @@ def period(day: str | None = None, first: str | None = None, last: str | None = 
         start, end = parse_day(first, "--from"), parse_day(last, "--to") if last is not None else today
         if end < start:
             raise BadInput(f"the period ends ({end}) before it starts ({start})")
+        if (end - start).days >= LONGEST_PERIOD_DAYS:
+            raise BadInput(f"the period {start} to {end} is longer than {LONGEST_PERIOD_DAYS} days: report a part of it")
         return start, end
     return today, today
 

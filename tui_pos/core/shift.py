@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
 from tui_pos.core.errors import BadInput
+from tui_pos.core.money import MAX_MINOR
 from tui_pos.core.sale import receipt_number
 from tui_pos.core.tender import TENDER_KINDS
 
@@ -143,4 +144,7 @@ def count_cash(counts: Mapping[int, int]) -> int:
     for value, how_many in counts.items():
         if value <= 0 or how_many < 0:
             raise BadInput("count each note or coin as zero or more")
-    return sum(value * how_many for value, how_many in counts.items())
+    total = sum(value * how_many for value, how_many in counts.items())
+    if total >= MAX_MINOR:
+        raise BadInput("the count adds up to too large an amount: count again")
+    return total

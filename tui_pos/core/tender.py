@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal, Sequence
 
 from tui_pos.core.errors import TenderError
-from tui_pos.core.money import Currency, round_to_step
+from tui_pos.core.money import MAX_MINOR, Currency, round_to_step
 
 TenderKind = Literal["cash", "card", "mobile"]
 TENDER_KINDS: tuple[TenderKind, ...] = ("cash", "card", "mobile")
@@ -26,6 +26,8 @@ class Tender:
             raise TenderError(f"unknown tender '{self.kind}' (use cash, card or mobile)")
         if self.amount == 0:
             raise TenderError("a tender amount must be more than zero")
+        if abs(self.amount) >= MAX_MINOR:
+            raise TenderError("a tender amount that large is not possible")
         if self.kind == "mobile" and not self.reference.strip():
             raise TenderError("a mobile payment needs its transaction number")
 
@@ -58,6 +60,8 @@ def settle(total: int, tenders: Sequence[Tender], cash_step: int, currency: Curr
         require_taken(tender)
     non_cash = sum(t.amount for t in tenders if t.kind != "cash")
     cash = sum(t.amount for t in tenders if t.kind == "cash")
+    if cash + non_cash >= MAX_MINOR:
+        raise TenderError("the payments add up to too large an amount")
     if non_cash > total:
         raise TenderError("card and mobile payments are more than the total; no change is given on them")
     cash_part = total - non_cash

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from tui_pos.config import CONFIG_NAME, Config
+from tui_pos.core.errors import BadInput
 from tui_pos.core.till import utc_now
 from tui_pos.ops.backup import backups_in, last_backup
 from tui_pos.ops.doctor import check_config, run_doctor
@@ -169,11 +170,18 @@ def support_bundle(data_dir: Path, output: Path | None = None, clock: Callable[[
     ]
     for log_file in sorted((data_dir / LOG_DIR).glob(f"{LOG_FILE}*")):
         members.append((f"{LOG_DIR}/{log_file.name}", log_file.read_text(encoding="utf-8", errors="replace")))
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        for member, text in members:
-            data = scrub(text, secrets).encode()
-            info = tarfile.TarInfo(f"{name}/{member}")
-            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
-            tar.addfile(info, io.BytesIO(data))
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    except OSError as err:
+        raise BadInput(f"cannot write {output}: {err.strerror} (give another --output)") from None
+    try:
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+            for member, text in members:
+                data = scrub(text, secrets).encode()
+                info = tarfile.TarInfo(f"{name}/{member}")
+                info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
+                tar.addfile(info, io.BytesIO(data))
+    except OSError as err:  # e.g. the disk is full: no half archive is left to be sent
+        output.unlink(missing_ok=True)
+        raise BadInput(f"cannot write {output}: {err.strerror or err} (give another --output)") from None
     return output
