@@ -155,6 +155,30 @@ def load_config(data_dir: Path) -> Config:
     return _build(data_dir, values)
 
 
+def unusable_data_dir(data_dir: Path) -> str:
+    """Why this user cannot enter and read the data directory, with the fix, in one line; ''
+    when it can (or the directory does not exist yet: init creates it)."""
+    try:
+        info = data_dir.stat()
+    except FileNotFoundError:
+        return ""
+    except OSError as err:
+        return f"cannot reach the data directory {data_dir}: {err.strerror}"
+    if os.access(data_dir, os.R_OK | os.X_OK):
+        return ""
+    import pwd  # lazy: only for this message
+
+    def name(uid: int) -> str:
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return str(uid)
+
+    owner, me = name(info.st_uid), name(os.geteuid())
+    return (f"the data directory {data_dir} cannot be read by {me} (mode {info.st_mode & 0o7777:04o}, owner {owner}): "
+            f"run 'chmod 700 {data_dir}' as {owner} or root" + ("" if owner == me else f", and run tui-pos as {owner}"))
+
+
 def default_config(data_dir: Path) -> Config:
     """The configuration a data directory has with no config.toml (doctor uses it when the file is bad)."""
     return _build(data_dir, {})

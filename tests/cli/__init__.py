@@ -1,0 +1,1 @@
+"""Tests of the command line layer (tui_pos/cli)."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
-from tui_pos.config import CONFIG_NAME, ConfigError, Config, load_config, resolve_data_dir
+from tui_pos.config import CONFIG_NAME, ConfigError, Config, load_config, resolve_data_dir, unusable_data_dir
 from tui_pos.core.errors import BadInput, PosError
 from tui_pos.core.money import parse_count
 from tui_pos.ops.logs import setup_logging
@@ -36,7 +38,63 @@ class WholeNumber(click.ParamType):
 
 
 def emit(as_json: bool, data: Any, human: Callable[[], str]) -> None:
+    interrupts.decided = True  # the result is being reported: an interrupt no longer changes it
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else human())
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, kill, the SSH session gone
+
+
+class Interrupts:
+    """What a stop signal does to a command: before anything is at stake it interrupts (one
+    line, exit 128+signal, no traceback); while an outcome is being decided (a sale being
+    stored) it is held, so that the outcome is reported truthfully; a second one while still
+    deciding exits at once saying the outcome is unknown; once the result is being reported
+    (emit) it is ignored: the command finishes and says what happened."""
+
+    def __init__(self) -> None:
+        self.deciding = ""  # what is being decided, e.g. "the sale"; "" when nothing
+        self.unknown_hint = ""  # where to look when the outcome is unknown
+        self.before = ""  # what an interrupt before the deciding means, e.g. "the sale was not recorded"
+        self.decided = False
+        self.held: list[int] = []
+        self.last = signal.SIGINT
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.last = signum
+        if self.decided:
+            return
+        if self.deciding:
+            self.held.append(signum)
+            if len(self.held) > 1:  # asked twice: stop now, and say what that means
+                os.write(2, f"\nInterrupted: outcome unknown: check {self.unknown_hint}\n".encode())
+                os._exit(128 + signal.SIGINT)
+            return
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def holding(self, what: str, hint: str) -> Iterator[None]:
+        """While the block runs (the outcome of `what` is being decided), stop signals wait; the
+        outcome is decided when it ends, however it ends."""
+        self.deciding, self.unknown_hint, self.before = what, hint, ""
+        try:
+            yield
+        finally:
+            self.decided = True
+            self.deciding = ""
+
+
+interrupts = Interrupts()
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -53,20 +111,40 @@ class PosGroup(click.Group):
             return super().main(*args, standalone_mode=False, **kwargs)
         except (PosError, ConfigError) as err:
             fail(str(err))
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as err:
+            if isinstance(err.__context__, KeyboardInterrupt):
+                interrupted()
             fail("aborted")
+        except KeyboardInterrupt:
+            interrupted()
         except click.ClickException as err:
             fail(f"{err.format_message()} (see --help)")
+        finally:
+            interrupts.restore()
+
+
+def interrupted() -> None:
+    """Say what an interrupt meant, in one line, and exit 128+signal at once: nothing is left
+    to clean up that the kernel does not (locks, files), and a clean interpreter exit can be
+    interrupted again."""
+    name = signal.Signals(interrupts.last).name
+    click.echo(f"Error: interrupted{'' if name == 'SIGINT' else f' ({name})'}"
+               + (f": {interrupts.before}" if interrupts.before else ""), err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(128 + interrupts.last)
 
 
 @click.group(cls=PosGroup, invoke_without_command=True)
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="TUI_POS_DATA_DIR",
+@click.option("--data-dir", type=click.Path(file_okay=False, readable=False, path_type=Path), envvar="TUI_POS_DATA_DIR",
               help="Data directory (default: $TUI_POS_DATA_DIR, else the user data directory).")
 @click.version_option(package_name="tui-pos")
 @click.pass_context
 def main(ctx: click.Context, data_dir: Path | None) -> None:
     """tui-pos: a point-of-sale till for the terminal. With no command, starts the till."""
     os.umask(0o077)  # every file we create (database, WAL, journal) is 0600, directories 0700
+    if ctx.invoked_subcommand is not None:  # the till UI takes the terminal: Ctrl-C is a key there
+        interrupts.install()
     ctx.obj = resolve_data_dir(data_dir)
     setup_logging(ctx.obj, interactive=ctx.invoked_subcommand is None)
     if ctx.invoked_subcommand is None:
@@ -83,6 +161,9 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
 
 def shop_config(ctx: click.Context) -> Config:
     data_dir: Path = ctx.obj
+    problem = unusable_data_dir(data_dir)
+    if problem:  # a ConfigError: status and doctor go on with the defaults and say so
+        raise ConfigError(problem)
     if not (data_dir / CONFIG_NAME).exists():
         raise BadInput(f"no shop in {data_dir}: run 'tui-pos init --demo' (or 'tui-pos init') first")
     return load_config(data_dir)

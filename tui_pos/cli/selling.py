@@ -8,7 +8,7 @@ from typing import Callable
 
 import click
 
-from tui_pos.cli.base import emit, json_option, main, open_till, shop_config
+from tui_pos.cli.base import emit, interrupts, json_option, main, open_till, shop_config
 from tui_pos.config import Config
 from tui_pos.core.errors import BadInput
 from tui_pos.core.money import Currency, format_bp, parse_count
@@ -57,7 +57,10 @@ def catalog_import(ctx: click.Context, csv_file: Path, as_json: bool) -> None:
     """Import FILE.csv (barcode,name,price,tax[,department,stock]): all lines or none."""
     from tui_pos.core.shop import import_catalog_file
 
-    count = import_catalog_file(shop_config(ctx.find_root()), csv_file)
+    interrupts.before = "nothing was imported"
+    count = import_catalog_file(shop_config(ctx.find_root()), csv_file,
+                                storing=lambda: interrupts.holding("the import", "'tui-pos catalog' or run the import "
+                                                                                 "again (it is all or nothing)"))
     emit(as_json, {"imported": count}, lambda: f"Imported {count} products")
 
 
@@ -116,13 +119,15 @@ def parse_tender(spec: str, currency: Currency, due: Callable[[], int]) -> Tende
 def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], cashier: str, no_print: bool,
          as_json: bool) -> None:
     """Record one sale through the same core API as the till UI, then print its receipt."""
+    interrupts.before = "the sale was not recorded"
     till = open_till(ctx, cashier=cashier, keep_cart=False)  # never touches the till's sale in progress
     for spec in items:
         code, qty, price = parse_item(spec)
         till.scan(code, qty, till.currency.parse(price) if price else None)
     for spec in tenders:
         till.add_tender(parse_tender(spec, till.currency, lambda: till.due().cash_left))
-    paid = till.pay()
+    with interrupts.holding("the sale", "'tui-pos sales'"):  # from here an interrupt waits for the outcome
+        paid = till.pay()
     fmt = till.currency.format
     sale = paid.sale
     receipt = None if no_print else print_receipt(till.config, sale.uuid)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 from tui_pos.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, load_config
 from tui_pos.core.catalog import parse_catalog_csv
@@ -68,10 +68,13 @@ def storage_errors() -> Iterator[None]:
         raise StorageError(f"the database cannot be written ({err}); nothing was changed") from None
 
 
-def import_catalog_text(config: Config, text: str) -> int:
-    """Validate the whole CSV, then upsert every product in one transaction; refresh the snapshot."""
+def import_catalog_text(config: Config, text: str,
+                        storing: Callable[[], ContextManager[Any]] = nullcontext) -> int:
+    """Validate the whole CSV, then upsert every product in one transaction; refresh the snapshot.
+    storing: entered around the storing part (the CLI holds interrupts there: the outcome is
+    reported once it is decided)."""
     products = parse_catalog_csv(text, tax_rates_of(config), currency_of(config))
-    with storage_errors(), closing(open_ledger(config)) as ledger:
+    with storing(), storage_errors(), closing(open_ledger(config)) as ledger:
         count = db.upsert_products(ledger.connection(), [p.__dict__ for p in products], utc_now())
         refresh_snapshot(config, ledger)
     return count
@@ -87,11 +90,12 @@ def refresh_snapshot(config: Config, ledger: Ledger) -> None:
         pass  # the snapshot is a fallback; the database already has everything
 
 
-def import_catalog_file(config: Config, path: Path) -> int:
+def import_catalog_file(config: Config, path: Path,
+                        storing: Callable[[], ContextManager[Any]] = nullcontext) -> int:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise BadInput(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
     except OSError as err:
         raise BadInput(f"cannot read {path}: {err.strerror}") from None
-    return import_catalog_text(config, text)
+    return import_catalog_text(config, text, storing)

@@ -31,6 +31,7 @@ from tui_pos.store.audit import event_record
 from tui_pos.store.documents import DocumentFailed, DurableDocument
 from tui_pos.store.journal import Journal
 from tui_pos.store.ledger import Ledger, ReplayResult, StorageFailed, StorageState, Stored
+from tui_pos.store.sequence import NumberingBusy
 
 CART_DOCUMENT = "cart.json"
 HELD_DOCUMENT = "held.json"
@@ -494,6 +495,8 @@ class Till:
                 self._pending = built[-1]
             self._log_refusal(built[-1] if built else None, err)
             raise NotDurable(self._refusal(err)) from None
+        except NumberingBusy as err:  # nothing numbered, nothing stored: the cart is kept as it is
+            raise NotDurable(self._busy_refusal(err)) from None
         return self._finish(built[-1], stored)
 
     def retry(self) -> Paid:
@@ -540,6 +543,10 @@ class Till:
             f"The database failed ({err.sqlite_error}) and so did every journal ({err.journal_error}). "
             "The sale is kept: free disk space or plug in the journal drive, then retry."
         )
+
+    @staticmethod
+    def _busy_refusal(err: NumberingBusy) -> str:
+        return f"NOT RECORDED - {err}, so no number could be given; nothing was stored (the sale is kept). {err.remedy}"
 
     # -- storage ----------------------------------------------------------------------------
     def storage(self) -> StorageState:
@@ -621,6 +628,8 @@ class Till:
         except StorageFailed as err:
             log.error("NOT STORED: a shift record; database: %s; journal: %s", err.sqlite_error, err.journal_error)
             raise NotDurable(self._refusal(err)) from None
+        except NumberingBusy as err:
+            raise NotDurable(self._busy_refusal(err)) from None
 
     @_logs_refusal("paid-in/out")
     def cash_movement(self, kind: str, amount: int, reason: str, approval: Approval | None = None) -> dict[str, Any]:

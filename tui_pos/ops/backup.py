@@ -40,7 +40,7 @@ from tui_pos.core.till import currency_of, utc_now
 from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, sales_figures, schema_version
 from tui_pos.store import db
 from tui_pos.store.journal import QUARANTINE, QUARANTINE_FILE, decode_line, fsync_dir, make_private_dir
-from tui_pos.store.sequence import SequenceLock
+from tui_pos.store.sequence import NumberingBusy, SequenceLock
 
 log = logging.getLogger("tui_pos.ops.backup")
 
@@ -481,6 +481,8 @@ def restore(config: Config, path: Path, clock: Callable[[], str] = utc_now) -> R
             _put_in_place(config, Path(path))
             _keep_numbers(config, floors)
             journal = _put_back_journal(config, Path(path))
+    except NumberingBusy as err:
+        raise RestoreRefused(f"{err}: {err.remedy}; nothing was changed") from None
     finally:
         lock.close()
     missing = _missing_from(config, safety) if safety else ()

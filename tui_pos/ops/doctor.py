@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from tui_pos.config import CONFIG_NAME, Config, ConfigError, default_config, load_config
+from tui_pos.config import CONFIG_NAME, Config, ConfigError, default_config, load_config, unusable_data_dir
 from tui_pos.ops.facts import DatabaseUnavailable, database_state, read_only_database, schema_version
 from tui_pos.ops.status import CLOCK_SLACK_S, till_status
 from tui_pos.store import db
+from tui_pos.store.journal import KEY_FILE
 
 Level = Literal["ok", "warn", "fail"]
 WAL_WARN_BYTES = 64 * 2**20  # the WAL is checkpointed every ~4 MB; this big means checkpoints do not complete
@@ -50,13 +51,17 @@ def run_doctor(data_dir: Path, full: bool = False) -> Report:
     """Every check; full adds a whole-file integrity_check (slower than quick_check on a big database)."""
     config, config_check = check_config(data_dir)
     status = till_status(config)
-    return Report((config_check, check_data_dir(config), check_disk(config, status), check_database(config, full),
+    return Report((config_check, check_data_dir(config), check_files(config), check_disk(config, status),
+                   check_database(config, full),
                    check_wal(status), check_journal(status), check_clock(status), check_printer(config, status),
                    check_backup(status)))
 
 
 def check_config(data_dir: Path) -> tuple[Config, Check]:
     """config.toml loads; if not, the other checks run with the defaults."""
+    problem = unusable_data_dir(data_dir)
+    if problem:
+        return default_config(data_dir), Check("config", "fail", problem, problem.split(": ", 1)[-1])
     if not (data_dir / CONFIG_NAME).exists():
         return default_config(data_dir), Check("config", "warn", f"no {CONFIG_NAME} in {data_dir}: defaults in use",
                                                "run 'tui-pos init' if this should be a shop")
@@ -92,6 +97,84 @@ def check_data_dir(config: Config) -> Check:
     if problems:
         return Check("data_dir", "fail", f"{path}: " + "; ".join(problems), "; ".join(fixes))
     return Check("data_dir", "ok", f"{path}: owner {owner}, mode 0700, writable")
+
+
+READ_ONLY_OK = (CONFIG_NAME, KEY_FILE)  # the till only reads these: making them read-only is a choice
+OWNER_WRITE = {False: stat.S_IWUSR, True: stat.S_IWUSR | stat.S_IXUSR}  # file / directory
+
+
+def check_files(config: Config) -> Check:
+    """Every file and directory the till writes is writable by the till's user (the data
+    directory's owner): the database, its -wal and -shm (SQLite makes them with the database's
+    mode: a database once read-only leaves them read-only after a chmod back), the journal
+    directories, documents, lock files, logs. Checked from the mode bits, as root ignores them."""
+    try:
+        uid = config.data_dir.stat().st_uid
+    except OSError as err:
+        return Check("files", "fail", f"{config.data_dir}: {err.strerror}", "see the data_dir check")
+    bad: list[tuple[Path, str]] = []
+    for path in _till_paths(config):
+        problem = _unwritable(path, uid)
+        if problem:
+            bad.append((path, problem))
+    if bad:
+        owner = _user_name(uid)
+        shown = ", ".join(f"{p} ({why})" for p, why in bad[:6]) + (f" and {len(bad) - 6} more" if len(bad) > 6 else "")
+        fix = "; ".join(f"chmod {700 if p.is_dir() else 600} {p}" for p, _ in bad[:6])
+        if any("owner" in why for _, why in bad):
+            fix += f"; chown {owner} on those owned by someone else"
+        return Check("files", "fail", f"not writable by {owner}, the till's user: {shown}",
+                     f"{fix} (as {owner} or root); then 'tui-pos replay'")
+    return Check("files", "ok", f"every file the till writes is writable by {_user_name(uid)}")
+
+
+def _till_paths(config: Config) -> list[Path]:
+    """The existing files and directories the till writes to."""
+    data = config.data_dir
+    dirs = [data, data / "logs", *config.storage.journal_dirs]
+    dirs += [d / sub for d in config.storage.journal_dirs for sub in ("replayed", "quarantine")]
+    paths: list[Path] = []
+    for directory in dirs:
+        try:
+            if not directory.is_dir():
+                continue
+        except OSError:  # its parent cannot be entered: that parent is reported
+            continue
+        paths.append(directory)
+        paths += [p for p in _entries(directory)
+                  if p.is_file() and p.name not in READ_ONLY_OK and directory.name != "replayed"]
+    return sorted(set(paths), key=str)
+
+
+def _unwritable(path: Path, uid: int) -> str:
+    """Why user uid cannot write path (mode bits; access(2) too when that user is us), or ''."""
+    try:
+        info = path.lstat()
+    except OSError as err:
+        return err.strerror or str(err)
+    directory = stat.S_ISDIR(info.st_mode)
+    need = OWNER_WRITE[directory]
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid == uid:
+        allowed = mode & need == need
+    else:  # another owner: the group or other bits decide
+        shift = 3 if info.st_gid in _groups_of(uid) else 6
+        allowed = (mode << shift) & need == need
+    if not allowed:
+        return f"mode {mode:04o}" + ("" if info.st_uid == uid else f", owner {_user_name(info.st_uid)}")
+    if os.geteuid() == uid != 0 and not os.access(path, os.W_OK | (os.X_OK if directory else 0)):
+        return "not writable (a read-only file system?)"
+    return ""
+
+
+def _groups_of(uid: int) -> set[int]:
+    import pwd  # lazy: only doctor needs it
+
+    try:
+        user = pwd.getpwuid(uid)
+    except KeyError:
+        return set()
+    return set(os.getgrouplist(user.pw_name, user.pw_gid))
 
 
 def _entries(directory: Path) -> list[Path]:

@@ -43,8 +43,11 @@ def read_only_database(config: Config, path: Path | None = None) -> Iterator[sql
     A WAL reader still maps the -shm file and may create an empty -wal beside the database, as
     any reader must; it never writes a page of the database."""
     path = path or config.db_path
-    if not path.is_file():
-        raise DatabaseUnavailable("missing", f"{path} does not exist")
+    try:
+        if not path.is_file():
+            raise DatabaseUnavailable("missing", f"{path} does not exist")
+    except PermissionError as err:  # the data directory cannot be entered (mode 000?)
+        raise DatabaseUnavailable("unreadable", f"{path}: {err.strerror}") from None
     try:
         conn = db.connect(path, config.storage.busy_timeout_ms, readonly=True)
     except sqlite3.Error as err:
@@ -131,9 +134,16 @@ class DiskFacts:
 
 
 def existing_ancestor(path: Path) -> Path:
-    """path, or its nearest parent that exists (a journal directory is created on first use)."""
-    while not path.exists() and path != path.parent:
-        path = path.parent
+    """path, or its nearest parent that exists (a journal directory is created on first use)
+    or that cannot be looked into (a parent at mode 000: its own file system is what counts)."""
+    while path != path.parent:
+        try:
+            os.stat(path)
+            return path
+        except PermissionError:
+            return path.parent
+        except OSError:
+            path = path.parent
     return path
 
 
@@ -142,7 +152,7 @@ def disk_facts(role: str, path: Path) -> DiskFacts:
     try:
         st = os.statvfs(where)
     except OSError:
-        return DiskFacts(role, path, 0, 0, False, path.exists())
+        return DiskFacts(role, path, 0, 0, False, os.path.exists(path))
     free = st.f_bavail * st.f_frsize
     writable = free > 0 and not st.f_flag & os.ST_RDONLY and os.access(where, os.W_OK | os.X_OK)
     return DiskFacts(role, path, free, st.f_blocks * st.f_frsize, writable, where == path)

@@ -1,8 +1,9 @@
 """Named crash points on the durable path, for the crash tests.
 
 A test installs a hook (set_hook) that raises or kills at a named point; a real process is
-killed there with SIGKILL when TUI_POS_CRASH_AT names the point. With neither, each point
-costs one global lookup.
+killed there with SIGKILL when TUI_POS_CRASH_AT names the point, or stops itself there with
+SIGSTOP (as Ctrl-Z would; the test sends signals, then SIGCONT) when TUI_POS_STOP_AT names it.
+With neither, each point costs one global lookup.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ POINTS = (
     "sqlite_after_commit",  # COMMIT returned, not yet acknowledged
     "replay_before_commit",  # replayed rows written, COMMIT not yet issued
     "replay_after_commit",  # replay committed, journal files not yet retired
+)
+OTHER_POINTS = (
+    "catalog_after_commit",  # a catalog import committed, the command not yet finished
 )
 
 _hook: Callable[[str], None] | None = None
@@ -41,5 +45,15 @@ def _kill_at(target: str) -> Callable[[str], None]:
     return hook
 
 
-if os.environ.get("TUI_POS_CRASH_AT") in POINTS:
+def _stop_at(target: str) -> Callable[[str], None]:
+    def hook(name: str) -> None:
+        if name == target:
+            os.kill(os.getpid(), signal.SIGSTOP)
+
+    return hook
+
+
+if os.environ.get("TUI_POS_CRASH_AT") in POINTS + OTHER_POINTS:
     set_hook(_kill_at(os.environ["TUI_POS_CRASH_AT"]))
+elif os.environ.get("TUI_POS_STOP_AT") in POINTS + OTHER_POINTS:
+    set_hook(_stop_at(os.environ["TUI_POS_STOP_AT"]))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from tui_pos.store import audit
+from tui_pos.store.crash import crash_point
 
 SCHEMA_VERSION = 2
 SALE_COLUMNS = (
@@ -356,6 +357,7 @@ def upsert_products(conn: sqlite3.Connection, products: Iterable[dict[str, Any]]
             f"ON CONFLICT(barcode) DO UPDATE SET {updates}",
             rows,
         )
+    crash_point("catalog_after_commit")
     return len(rows)
 
 

@@ -231,7 +231,7 @@ class Journal:
             try:
                 path = self._append_to(directory, record)
             except OSError as err:
-                self._abandon(directory)
+                self._abandon(directory, unused=not isinstance(err, _Unsynced))
                 failures.append(f"{directory}: {err.strerror or err}")
                 maybe_written = maybe_written or isinstance(err, _Unsynced)
                 continue
@@ -267,20 +267,33 @@ class Journal:
             fsync_dir(directory)  # the new file's name must survive a power cut too
         except OSError:
             os.close(fd)
+            try:
+                os.unlink(path)  # nothing was written to it: leave nothing behind
+            except OSError:
+                pass
             raise
         self._active[directory] = fd
         self._active_paths[directory] = path
         return fd
 
-    def _abandon(self, directory: Path) -> None:
+    def _abandon(self, directory: Path, unused: bool = False) -> None:
+        """Stop appending to this directory's file. unused: the append failed before its line
+        could reach the disk; a file that then holds no acknowledged line is removed (on a full
+        disk, every refused sale would otherwise leave an empty or torn file behind)."""
         fd = self._active.pop(directory, None)
-        self._active_paths.pop(directory, None)
-        self._chain.pop(directory, None)
+        path = self._active_paths.pop(directory, None)
+        written, _ = self._chain.pop(directory, (0, ""))
         if fd is not None:
             try:
                 os.close(fd)
             except OSError:
                 pass
+        if unused and path is not None and not written:
+            try:
+                os.unlink(path)
+                fsync_dir(directory)
+            except OSError:
+                pass  # replay reads a torn or empty file as holding nothing
 
     def close(self) -> None:
         """Close this process's files so that a replay can retire them."""
@@ -299,7 +312,11 @@ class Journal:
     def scan(self, include_replayed: bool = False) -> JournalScan:
         scan = JournalScan()
         for directory in self.dirs:
-            if not directory.is_dir():
+            try:
+                if not directory.is_dir():
+                    continue
+            except OSError as err:  # cannot even look (a parent at mode 000)
+                scan.unreadable.append(f"{directory}: {err.strerror}")
                 continue
             pattern = f"{REPLAYED}/*.jsonl" if include_replayed else "*.jsonl"
             try:
