@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -106,7 +107,7 @@ def test_sigterm_while_paying_keeps_the_payment_taken_and_the_next_start_restore
     socket = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / tmux_till.socket
     assert second.returncode == 1 and second.stdout == ""
     assert re.fullmatch(rf"Error: a till is already running on {re.escape(str(shop))} \(pid {pid} since [^)]+\); "
-                        rf"attach read-only with: tmux -S {re.escape(str(socket))} attach -r\n", second.stderr)
+                        rf"attach read-only with: tmux -S {re.escape(str(socket))} attach -r -t till\n", second.stderr)
     snapshot = cli_json(shop, "monitor")
     assert snapshot["till_running_pid"] == pid
     assert [line["barcode"] for line in snapshot["cart"]["lines"]] == [COLA, WATER]
@@ -142,6 +143,47 @@ def test_the_tmux_server_going_away_mid_redraw_stops_the_till_and_keeps_the_sale
     wait_until(lambda: running_pid(shop) is None, 15, "the till to exit")
     lines = [line["barcode"] for line in cli_json(shop, "status")["cart"]["lines"]]
     assert lines[0] == COLA and set(lines[1:]) <= {WATER}  # every scan it took is kept
+
+
+def test_a_till_that_gets_no_sighup_still_leaves_when_its_terminal_goes_away(shop, tmux_till) -> None:
+    """Issue 10.1: the kernel sends SIGHUP only to the session leader. Started the README's way
+    (`make` -> `sh` -> `tui-pos`) under a leader that ignores SIGHUP (make, with SIGHUP ignored
+    by whatever started it), nothing reaches the till when the tmux server dies: it used to spin
+    on its dead terminal for ever, holding the data directory. It must leave by itself, cart saved."""
+    status_file = shop.parent / "exit-status"
+    till_command = shlex.join(["env", "TERM=screen-256color", f"TUI_POS_DATA_DIR={shop}", sys.executable, "-m", "tui_pos"])
+    tmux_till.tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", "till",
+                   f"trap '' HUP; {till_command}; echo $? > {shlex.quote(str(status_file))}")
+    tmux_till.wait_for(r"┌.*Log in .*PIN .*┘")
+    log_in(tmux_till)
+    tmux_till.keys(COLA, "Enter")
+    tmux_till.wait_for(r"Items 1 ")
+    pid = wait_until(lambda: running_pid(shop), 10, "the instance lock")
+
+    tmux_till.tmux("kill-server")
+    assert wait_until(lambda: status_file.exists() and status_file.read_text().strip(), 30,
+                      "the till to exit") == "0"
+    assert not Path(f"/proc/{pid}").exists() and running_pid(shop) is None
+    assert "the terminal hung up" in (shop / "logs" / "tui-pos.log").read_text()
+    assert [line["barcode"] for line in cli_json(shop, "status")["cart"]["lines"]] == [COLA]
+
+
+def test_the_refusal_gives_a_read_only_attach_command_that_works(shop, tmux_till) -> None:
+    """Issue 10.21: the second till's message names the tmux session; the command as printed
+    attaches a read-only client to the running till."""
+    start(tmux_till, shop, "first")
+    second = run_cli(shop, check=False, timeout=30)
+    command = re.search(r"attach read-only with: (.*)$", second.stderr.strip()).group(1)
+    assert command.endswith(" attach -r -t till")
+    viewer = subprocess.Popen(["script", "-qec", command, "/dev/null"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, env={**tmux_till.env, "TERM": "screen"})
+    try:
+        clients = wait_until(lambda: tmux_till.tmux("list-clients", "-F", "#{session_name} #{client_readonly}"),
+                             15, "the read-only client")
+        assert clients.split() == ["till", "1"]
+    finally:
+        viewer.kill()
+        viewer.wait()
 
 
 def test_sigtstp_and_sigcont_change_nothing_a_till_is_never_suspended(shop, tmux_till) -> None:

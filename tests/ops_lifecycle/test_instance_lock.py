@@ -20,21 +20,26 @@ from tui_pos.ops.instance import INSTANCE_LOCK, TillInstanceLock, TillRunning, r
 TMUX_SOCKET = "/run/tui-pos/tmux.sock"
 
 
-def hold_instance_lock(data_dir: Path, tmux: str | None = None) -> subprocess.Popen[str]:
-    """Another process holds the till's instance lock (as a running till UI does) until killed."""
+def hold_instance_lock(data_dir: Path, tmux: str | None = None, stdin: int | None = None,
+                       deaf: bool = False) -> subprocess.Popen[str]:
+    """Another process holds the till's instance lock (as a running till UI does) until killed;
+    on a terminal when stdin is a pty; deaf to SIGTERM (a hung till) when asked."""
     env = {**os.environ}
     env.pop("TMUX", None)
     if tmux:
         env["TMUX"] = tmux
     code = textwrap.dedent(f"""
-        import sys, time
+        import signal, sys, time
         from tui_pos.ops.instance import TillInstanceLock
+        if {deaf}:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         lock = TillInstanceLock({str(data_dir)!r})
         lock.acquire()
         print("held", flush=True)
         time.sleep(600)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env,
+                            stdin=stdin if stdin is not None else subprocess.DEVNULL)
     assert proc.stdout.readline().strip() == "held"
     return proc
 
@@ -75,7 +80,7 @@ def test_a_second_till_ui_refuses_in_one_line_before_taking_the_terminal(shop_di
     assert second.returncode == 1
     assert second.stdout == ""  # Textual never started: nothing was drawn
     assert second.stderr == (f"Error: a till is already running on {shop_dir} (pid {proc.pid} since {since}); "
-                             f"attach read-only with: tmux -S {TMUX_SOCKET} attach -r\n")
+                             f"attach read-only with: tmux -S {TMUX_SOCKET} attach -r -t '$0'\n")
 
 
 def test_outside_tmux_the_refusal_points_to_the_monitor(shop_dir: Path, holder) -> None:
@@ -107,6 +112,30 @@ def test_a_till_that_died_leaves_no_lock_behind(shop_dir: Path, holder) -> None:
     assert running_pid(shop_dir) is None
     with TillInstanceLock(shop_dir):
         assert running_pid(shop_dir) == os.getpid()
+
+
+def test_a_till_whose_terminal_hung_up_is_stopped_and_the_next_start_takes_the_lock(shop_dir: Path) -> None:
+    """Issue 10.1: a till that lost its terminal (the SSH session or tmux server gone) and hangs,
+    deaf even to SIGTERM, must not block the next start forever: it is stopped, the lock taken."""
+    master, slave = os.openpty()
+    terminal = os.ttyname(slave)
+    proc = hold_instance_lock(shop_dir, stdin=slave, deaf=True)
+    os.close(slave)
+    try:
+        assert running_till(shop_dir).tty == terminal
+        with pytest.raises(TillRunning):  # its terminal is alive: refused, and left alone
+            TillInstanceLock(shop_dir).acquire()
+        assert proc.poll() is None
+        os.close(master)  # the terminal hangs up
+        master = -1
+        with TillInstanceLock(shop_dir):
+            assert running_pid(shop_dir) == os.getpid()
+            assert proc.wait(timeout=30) == -signal.SIGKILL  # SIGTERM was ignored: killed
+    finally:
+        if master >= 0:
+            os.close(master)
+        proc.kill()
+        proc.wait()
 
 
 def test_a_second_lock_in_the_same_process_is_refused_too(shop_dir: Path) -> None:

@@ -88,6 +88,23 @@ async def test_the_live_view_shows_a_sale_from_another_process_and_reads_on_whil
     assert app.return_code == 0
 
 
+@pytest.mark.asyncio
+async def test_the_headline_is_whole_at_80_columns_with_a_long_data_directory(tmp_path: Path) -> None:
+    """Issue 10.22: the headline was one row, so the state and the time were cut off by the path."""
+    data_dir = tmp_path / ("a-data-directory-with-a-rather-long-name-" * 2) / "shop"
+    run_cli(data_dir, "init", "--demo")
+    app = MonitorApp(load_config(data_dir), interval_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(lambda: app.snapshot is not None)
+        await pilot.pause()  # the new headline laid out
+        headline = app.query_one("#headline")
+        shown = [strip.text.rstrip() for strip in headline.render_lines(headline.region.reset_offset)]
+    assert all(len(line) <= 80 for line in shown)
+    joined = "".join(shown)
+    assert re.match(r"Till T1  till UI NOT running  checked \d\d-\d\d \d\d:\d\d:\d\d", joined), shown
+    assert joined.endswith(str(data_dir)), shown  # wrapped, never cut
+
+
 def test_once_prints_the_sale_in_progress_and_the_last_sales_while_the_till_holds_its_locks(
         shop_dir: Path, till) -> None:
     run_cli(shop_dir, "sell", "--item", WATER, "--tender", "cash")  # 2.00
@@ -95,7 +112,8 @@ def test_once_prints_the_sale_in_progress_and_the_last_sales_while_the_till_hold
     with till_holding_its_locks(shop_dir) as pid:
         out = run_cli(shop_dir, "monitor", "--once", timeout=20).stdout
         snapshot = cli_json(shop_dir, "monitor", timeout=20)  # --json implies --once
-    assert out.splitlines()[0].startswith(f"Till T1  {shop_dir}  till UI running (pid {pid})  checked ")
+    assert re.fullmatch(rf"Till T1  till UI running \(pid {pid}\)  checked \d\d-\d\d \d\d:\d\d:\d\d  {re.escape(str(shop_dir))}",
+                        out.splitlines()[0])
     sections = dict(block.split(":\n", 1) for block in out.rstrip("\n").split("\n\n")[1:])
     assert sections["Alerts"] == "  none"
     assert re.fullmatch(r"  opened \d\d-\d\d \d\d:\d\d:\d\d, 1 line\(s\), total 3\.50\n"

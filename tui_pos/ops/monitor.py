@@ -61,7 +61,8 @@ def local_time(iso: str | None) -> str:
 def headline(snap: dict[str, Any]) -> str:
     pid = snap["till_running_pid"]
     running = f"till UI running (pid {pid})" if pid else "till UI NOT running"
-    return f"Till {snap['till_id']}  {snap['data_dir']}  {running}  checked {local_time(snap['checked_at'])}"
+    # what support reads first comes first: a long data directory wraps, it never hides the state
+    return f"Till {snap['till_id']}  {running}  checked {local_time(snap['checked_at'])}  {snap['data_dir']}"
 
 
 def sections(snap: dict[str, Any]) -> dict[str, list[str]]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import select
 import signal
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -50,6 +52,19 @@ def wants_console_theme(setting: str, term: str | None = None) -> bool:
     return setting == "console" or (setting == "auto" and term == "linux")
 
 
+def hang_up_with_the_terminal(fd: int) -> None:
+    """Sleep in poll() until the terminal hangs up, then SIGHUP ourselves. The kernel sends
+    SIGHUP only to the session leader: a till started through `make run` or a shell (not the
+    pane's own process) would otherwise live on with no terminal, its input thread spinning on
+    end-of-file and its instance lock held. Costs nothing while waiting."""
+    poller = select.poll()
+    poller.register(fd, 0)  # nothing asked for: only POLLHUP/POLLERR/POLLNVAL are reported
+    while not poller.poll():
+        pass
+    log.info("the terminal hung up")
+    os.kill(os.getpid(), signal.SIGHUP)
+
+
 class PosApp(App[None]):
     CSS_PATH = "pos.tcss"
     TITLE = "tui-pos"
@@ -92,6 +107,8 @@ class PosApp(App[None]):
             loop.add_signal_handler(number, self.stop_on_signal, number)
         for number in IGNORED_SIGNALS:  # replaces the driver's handlers (set up before this mount)
             loop.add_signal_handler(number, lambda: None)
+        if not self.is_headless and os.isatty(0):
+            threading.Thread(target=hang_up_with_the_terminal, args=(0,), name="hangup", daemon=True).start()
 
     def stop_on_signal(self, number: int) -> None:
         """Leave at once, without asking: every change to the sale in progress (tenders included)
