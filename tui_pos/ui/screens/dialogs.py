@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 from tui_pos.core.errors import PosError
 from tui_pos.core.users import Approval
@@ -114,13 +115,17 @@ class ManagerScreen(ModalScreen["Approval | None"]):
                      self.reason)
 
     @work(thread=True, exclusive=True)
-    def approve(self, name: str, pin: str, reason: str) -> None:
+    def approve(self, name: str, pin: str, reason: str) -> Approval | None:
+        """The approval is the worker's result (see LoginScreen.check)."""
         try:
-            approval = self.app.till.approve(name, pin, self.action, reason)
+            return self.app.till.approve(name, pin, self.action, reason)
         except PosError as err:
             self.app.call_from_thread(self.refused, str(err))
-            return
-        self.app.call_from_thread(self.dismiss, approval)
+            return None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
+            self.dismiss(event.worker.result)
 
     def refused(self, message: str) -> None:
         self.query_one("#manager-message", Static).update(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual import events, on, work
+from textual.worker import Worker, WorkerState
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -76,8 +77,9 @@ class LoginScreen(Screen[User]):
         self.check(self.query_one("#login-user", Input).value, self.query_one("#login-pin", Input).value)
 
     @work(thread=True, exclusive=True)
-    def check(self, name: str, pin: str) -> None:
-        """scrypt takes tens of milliseconds on purpose: never on the UI thread."""
+    def check(self, name: str, pin: str) -> User | None:
+        """scrypt takes tens of milliseconds on purpose: never on the UI thread. The user is the
+        worker's result: dismissing from inside the worker would cancel the worker itself."""
         till = self.app.till
         try:
             if self.locked_by:  # unlocking: the session stays with the cashier who locked it
@@ -88,8 +90,12 @@ class LoginScreen(Screen[User]):
                 user = till.login(name, pin)
         except PosError as err:
             self.app.call_from_thread(self.refused, str(err))
-            return
-        self.app.call_from_thread(self.dismiss, user)
+            return None
+        return user
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
+            self.dismiss(event.worker.result)
 
     def refused(self, message: str) -> None:
         self.query_one("#login-message", Static).update(message)
