@@ -53,7 +53,7 @@ def text(app: MonitorApp, selector: str) -> str:
     return getattr(content, "plain", str(content))
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

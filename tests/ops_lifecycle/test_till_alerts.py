@@ -26,7 +26,7 @@ from tui_pos.ui.widgets.entry import EntryLine
 HUGE_MB = 10**9  # [alerts] disk_low_mb: every disk is "low", the data and the journal directory
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

@@ -84,7 +84,7 @@ async def pilot(shop_dir: Path):
         yield pilot
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:
     """Let the app work (threads included: PIN checks and the durable commit run off the UI thread)."""
     deadline = time.monotonic() + timeout
     while not condition():

@@ -33,7 +33,7 @@ DAY_1 = date(2026, 3, 1)
 BLANK, FULL = "  ", "██"
 
 
-async def until(pilot, condition, timeout: float = 10.0) -> None:
+async def until(pilot, condition, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the report"

@@ -67,7 +67,7 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         till.close()
 
 
-async def wait_until(pilot, condition, what: str, timeout: float = 10.0) -> None:
+async def wait_until(pilot, condition, what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
