@@ -34,7 +34,7 @@ run: venv
 	$(VENV)/bin/tui-pos --data-dir "$(DEMO_DIR)"
 
 test: venv debian-test-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 bench: venv debian-test-deps
 	$(PY) scripts/bench_core.py

@@ -108,6 +108,15 @@ class LazyRig:
             self.shutdown()
             pytest.fail(f"writer not ready: {self.errors.read_text()}")
 
+    def wait_for_first_ack(self, timeout: float = 30) -> None:
+        """The writer has acknowledged a sale: on a busy machine its first one can take longer
+        than the random wait before a cut, and a cut before any sale proves nothing."""
+        deadline = time.monotonic() + timeout
+        while not self.acks:
+            assert self.writer.poll() is None, f"the writer died: {self.errors.read_text()}"
+            assert time.monotonic() < deadline, f"no sale acknowledged within {timeout} s"
+            time.sleep(0.01)
+
     def command(self, line: str) -> list[str]:
         """With a writer started with `stdin`: send `sell` or `replay`, return its answer."""
         before = len(self.answers)
@@ -246,6 +255,7 @@ def test_power_cuts_lose_no_acknowledged_sale(rig: LazyRig, template_shop: Path)
             (rig.back / "pos.sqlite3").write_bytes(b"not a database\n" * 300)
         rig.mount()
         rig.run("till", str(rig.mnt))
+        rig.wait_for_first_ack()
         if mode == "failover":  # SQLite's fsync fails for a while (COMMIT outcome unknown), then
             time.sleep(rng.uniform(0.1, 0.3))  # heals, and `tui-pos replay` runs beside the till
             rig.switch("eio_fsync", only="pos.sqlite3")
