@@ -17,6 +17,7 @@ SQLite writer shows why the product needs synchronous=FULL.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import random
@@ -181,13 +182,19 @@ def sqlite_sales(path: Path) -> tuple[dict[str, list[str]], str]:
 
 
 def journal_sales(journal: Path) -> dict[str, str]:
-    """uuid -> receipt of every complete line with a good checksum, read by the documented format
-    (`v1 <first 16 hex of sha256(json)> <json>`), not by the product's reader."""
-    found = {}
+    """uuid -> receipt of every complete line that authenticates, read by the documented format
+    (`v2 <n> <prev> <first 32 hex of HMAC-SHA256(key, name, n, prev, json)> <json>`, the key in
+    the data directory's journal.key), not by the product's reader. The key must survive the cut."""
+    found: dict[str, str] = {}
+    key_file = journal.parent / "journal.key"
+    if not key_file.exists():
+        return found
+    key = bytes.fromhex(key_file.read_text().strip())
     for path in sorted(journal.glob("*.jsonl")):
         for line in path.read_bytes().split(b"\n")[:-1]:  # the last piece is empty or a torn tail
-            version, digest, payload = line.split(b" ", 2)
-            if version == b"v1" and hashlib.sha256(payload).hexdigest()[:16].encode() == digest:
+            version, n, prev, mac, payload = line.split(b" ", 4)
+            signed = f"{path.name}\n{int(n)}\n{prev.decode()}\n".encode() + payload
+            if version == b"v2" and hmac.new(key, signed, hashlib.sha256).hexdigest()[:32].encode() == mac:
                 record = json.loads(payload)
                 found[record["uuid"]] = record["receipt"]
     return found
