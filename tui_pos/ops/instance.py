@@ -27,9 +27,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tui_pos.core.errors import PosError
+from tui_pos.store.sequence import flock_holders
 
 INSTANCE_LOCK = "instance.lock"
-PROC_LOCKS = Path("/proc/locks")
 GHOST_GRACE_S = 5.0  # how long a ghost gets for each of SIGTERM and SIGKILL to let the lock go
 
 log = logging.getLogger(__name__)
@@ -89,25 +89,6 @@ class RunningTill:
         return stdin.startswith("/dev/pts/") and stdin.endswith(" (deleted)")
 
 
-def _flock_holders(inode: int) -> list[int]:
-    """Pids holding an exclusive flock on a file with this inode number, from /proc/locks.
-
-    Only the inode is compared: the device numbers there and in stat() differ on btrfs and
-    overlayfs. The pid recorded in the lock file disambiguates (see running_till)."""
-    try:
-        lines = PROC_LOCKS.read_text().splitlines()
-    except OSError:
-        return []
-    holders = []
-    for line in lines:
-        fields = line.split()
-        # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:2146322 0 EOF"; waiters have "->" after the number
-        if len(fields) >= 6 and fields[1:4] == ["FLOCK", "ADVISORY", "WRITE"] \
-                and fields[5].rsplit(":", 1)[-1] == str(inode):
-            holders.append(int(fields[4]))
-    return holders
-
-
 def _read_record(path: Path) -> dict:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -123,7 +104,7 @@ def running_till(data_dir: Path) -> RunningTill | None:
         inode = path.stat().st_ino
     except OSError:
         return None
-    holders = _flock_holders(inode)
+    holders = flock_holders(inode)
     if not holders:
         return None
     record = _read_record(path)
