@@ -53,3 +53,20 @@ def test_out_of_range_arguments_are_one_error_line(shop_dir, args, says):
 
 def test_the_last_day_a_report_covers_still_works(shop_dir):
     assert cli_json(shop_dir, "report", "sales", "--day", "9998-12-31")["sales"]["count"] == 0
+
+
+def test_sales_since_garbage_is_refused_not_an_empty_list(shop_dir):
+    """It said 'No sales.'"""
+    run_cli(shop_dir, "sell", "--item", "6900000000014", "--tender", "cash")
+    assert "--since 'garbage' is not a date or time" in cli_error(shop_dir, "sales", "--since", "garbage")
+    assert len(cli_json(shop_dir, "sales", "--since", "2000-01-01T08:00+08:00")) == 1
+
+
+@pytest.mark.parametrize("args, says", [
+    (["sell", "--item", "6900000000014", "--tender", f"card:3.50:{'7' * 100_000}"], "at most 64"),
+    (["sell", "--item", "6900000000014", "--tender", "mobile:3.50:42\x1b[2J"], "control character"),
+    (["shift", "paid-in", "10", "--reason", "float\ntop-up"], "control character"),
+], ids=["card-ref-100k", "mobile-ref-escape", "reason-newline"])
+def test_text_a_receipt_cannot_hold_is_refused(shop_dir, args, says):
+    assert says in cli_error(shop_dir, *args)
+    assert sale_count(shop_dir) == 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from tui_pos.core.errors import BadInput
+from tui_pos.core.errors import CONTROL_CHARACTERS, BadInput
 from tui_pos.core.money import MAX_MINOR, TooManyDecimals, parse_fixed, percent_to_bp
 
 CONFIG_NAME = "config.toml"
@@ -190,7 +190,6 @@ def default_config(data_dir: Path) -> Config:
 # function below. A Key's kind may be any such function (e.g. one that accepts a list or a table).
 
 Kind = Callable[[Any, int], Any]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -257,7 +256,7 @@ def text(choices: tuple[str, ...] = (), pattern: str = "", hint: str = "", max_l
         if not isinstance(value, str):
             raise _wrong(value, "a string in quotes")
         value = value.strip() if strip else value
-        if _CONTROL.search(value) or len(value) > max_len:
+        if CONTROL_CHARACTERS.search(value) or len(value) > max_len:
             raise ValueError(f"{value[:40]!r} must be at most {max_len} characters, none of them control characters")
         if (choices and value not in choices) or (pattern and not re.fullmatch(pattern, value)):
             raise ValueError(f"{value!r}: {hint or 'use ' + ', '.join(choices)}")

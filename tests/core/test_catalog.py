@@ -133,8 +133,10 @@ def test_a_barcode_twice_in_the_file_is_an_error_on_the_second_line():
 
 
 def test_a_quoted_multiline_name_does_not_shift_later_line_numbers():
+    """(A line break in a name is refused: it would break the receipt.)"""
     text = 'barcode,name,price,tax\n1,"two\nlines",1.00,A\n2,x,bad,A\n'
-    assert bad_line_numbers(import_error(text)) == [4]
+    message = import_error(text)
+    assert bad_line_numbers(message) == [3, 4] and "line 3: name 'two\\nlines' contains a control character" in message
 
 
 @pytest.mark.parametrize("row, why", [
@@ -195,3 +197,35 @@ def test_search_is_sorted_by_name_and_limited():
     names = [p.name for p in CATALOG.search("69")]
     assert names == sorted(names) and len(names) == 4
     assert len(CATALOG.search("69", limit=2)) == 2
+
+
+# -- hostile files: said, never accepted silently or raised ---------------------------------------
+
+def test_a_column_twice_in_the_header_is_refused():
+    """A duplicated price column silently used the last one."""
+    assert import_error("barcode,name,price,tax,price\n1,x,1.00,A,9.00\n") == \
+        "line 1: the header has price more than once"
+
+
+@pytest.mark.parametrize("name", ["a\x1b[2Jb", "tab\there", "new\u2028line", "bell\x07", "del\x7f"])
+def test_control_characters_in_a_name_or_department_are_refused(name):
+    assert "control character" in import_error(HEADER + f'1,"{name}",1.00,A,,\n')
+    assert "control character" in import_error(HEADER + f'1,ok,1.00,A,"{name}",\n')
+
+
+def test_a_name_of_a_page_is_refused():
+    assert "name is 101 characters long: at most 100" in import_error(HEADER + f"1,{'x' * 101},1.00,A,,\n")
+
+
+def test_a_file_bad_on_every_line_lists_the_first_errors_and_counts_the_rest():
+    """50,000 bad lines printed 50,001 error lines."""
+    message = import_error(HEADER + "".join(f"{n},x,bad,A,,\n" for n in range(1, 50_001)))
+    lines = message.splitlines()
+    assert len(lines) == 22 and lines[0] == "catalog not imported, nothing changed:"
+    assert bad_line_numbers(message) == list(range(2, 22))
+    assert lines[-1] == "... and 49,980 more lines with errors"
+
+
+def test_a_cell_longer_than_the_csv_module_takes_is_a_line_error():
+    message = import_error(HEADER + f"1,ok,1.00,A,,\n2,{'x' * 200_000},1.00,A,,\n")
+    assert bad_line_numbers(message) == [3] and "field larger than field limit" in message

@@ -140,3 +140,13 @@ def test_settlement_arithmetic(case):
     elif step > 1:
         assert (s.due - non_cash) % step == 0  # the cash part lands on the step
     assert s.change <= cash_paid  # change is only ever given in cash
+
+
+@pytest.mark.parametrize("reference, says", [
+    ("A" * 100_000, "is 100,000 characters long: at most 64"),  # became a 3,127-line receipt
+    ("AUTH\n77", "control character"),
+    ("\x1b[31mAUTH", "control character"),
+], ids=["100k-characters", "newline", "escape"])
+def test_a_reference_a_receipt_cannot_hold_is_refused(reference, says):
+    with pytest.raises(TenderError, match=says):
+        settle(100, [Tender("card", 100, reference)], 0, CNY)

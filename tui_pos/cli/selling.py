@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -150,6 +151,17 @@ def print_receipt(config: Config, uuid: str):
         return None
 
 
+def parse_since(text: str) -> str:
+    """--since as the stored times are written (UTC ISO 8601, milliseconds): a time without an offset is UTC."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+        return (when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when).astimezone(timezone.utc) \
+            .isoformat(timespec="milliseconds")
+    except (ValueError, OverflowError):
+        raise BadInput(f"--since {text!r} is not a date or time (expected e.g. 2026-11-21 or 2026-11-21T09:30)") \
+            from None
+
+
 @main.command()
 @click.option("--since", help="ISO date or time (UTC), e.g. 2026-11-21")
 @json_option
@@ -157,6 +169,7 @@ def print_receipt(config: Config, uuid: str):
 def sales(ctx: click.Context, since: str | None, as_json: bool) -> None:
     """Recorded sales, refunds and voids (each refund or void with the receipt it reverses),
     journaled ones included."""
+    since = parse_since(since) if since is not None else None
     till = open_till(ctx, replay=False)
     fmt = till.currency.format
     rows = [{"uuid": r["uuid"], "receipt": r["receipt"], "completed_at": r["completed_at"], "cashier": r["cashier"],

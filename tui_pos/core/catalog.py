@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from tui_pos.core.errors import BadInput, UnknownCode
+from tui_pos.core.errors import BadInput, UnknownCode, check_text
 from tui_pos.core.money import Currency, format_bp, percent_to_bp
 
 
@@ -59,6 +59,8 @@ class Catalog:
 
 REQUIRED_COLUMNS = ("barcode", "name", "price", "tax")
 OPTIONAL_COLUMNS = ("department", "stock")
+NAME_LENGTH = 100  # a product's name or department
+ERRORS_SHOWN = 20  # a file bad on every line lists this many lines, then how many more
 
 
 def resolve_tax(text: str, tax_rates: Mapping[str, TaxRate]) -> str:
@@ -82,6 +84,9 @@ def parse_catalog_csv(text: str, tax_rates: Mapping[str, TaxRate], currency: Cur
     """Validate a whole CSV; return every product or raise BadInput listing each bad line by number."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise BadInput(f"line 1: the header has {', '.join(twice)} more than once")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise BadInput(f"line 1: the header lacks {', '.join(missing)} (needs barcode,name,price,tax)")
@@ -91,18 +96,23 @@ def parse_catalog_csv(text: str, tax_rates: Mapping[str, TaxRate], currency: Cur
     reader.fieldnames = header
     products: dict[str, Product] = {}
     errors: list[str] = []
-    for row in reader:
-        line_no = reader.line_num
-        try:
-            product = _product_from_row(row, tax_rates, currency)
-        except BadInput as err:
-            errors.append(f"line {line_no}: {err}")
-            continue
-        if product.barcode in products:
-            errors.append(f"line {line_no}: barcode {product.barcode} appears twice in the file")
-        products[product.barcode] = product
+    try:
+        for row in reader:
+            line_no = reader.line_num
+            try:
+                product = _product_from_row(row, tax_rates, currency)
+            except BadInput as err:
+                errors.append(f"line {line_no}: {err}")
+                continue
+            if product.barcode in products:
+                errors.append(f"line {line_no}: barcode {product.barcode} appears twice in the file")
+            products[product.barcode] = product
+    except csv.Error as err:  # e.g. a cell longer than the csv module takes: the rest cannot be read
+        errors.append(f"line {reader.line_num + 1}: {err} (the rest of the file was not read)")
     if errors:
-        raise BadInput("catalog not imported, nothing changed:\n" + "\n".join(errors))
+        more = len(errors) - ERRORS_SHOWN
+        raise BadInput("catalog not imported, nothing changed:\n" + "\n".join(errors[:ERRORS_SHOWN])
+                       + (f"\n... and {more:,} more line{'s' if more > 1 else ''} with errors" if more > 0 else ""))
     if not products:
         raise BadInput("catalog not imported: the file has no product lines")
     return list(products.values())
@@ -117,6 +127,8 @@ def _product_from_row(row: Mapping[str, str | None], tax_rates: Mapping[str, Tax
         raise BadInput(f"barcode {barcode!r} must be 1 to 20 digits")
     if not name:
         raise BadInput("name is empty")
+    check_text(name, "name", NAME_LENGTH)
+    check_text(cells.get("department", ""), "department", NAME_LENGTH)
     price = currency.parse(cells["price"])
     if price < 0:
         raise BadInput("price is negative")

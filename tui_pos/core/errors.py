@@ -1,5 +1,11 @@
 """Errors the core raises for the cashier, the CLI or support to read: the message is the UI text."""
 
+import re
+
+# C0 and C1 control characters (tab, newline, escape, ...), DEL, and the Unicode line/paragraph separators:
+# in a name or a reference they break receipts, lists and the terminal, and can forge lines in a log.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
 
 class PosError(Exception):
     """Base of every error the core reports to a person; str(err) is a complete, plain sentence."""
@@ -27,3 +33,12 @@ class NotDurable(PosError):
 
 class StorageError(PosError):
     """The database (and where relevant every fallback) cannot be read or written."""
+
+
+def check_text(text: str, what: str, max_length: int) -> str:
+    """A name or a reference as typed or imported: at most max_length characters, no control characters."""
+    if len(text) > max_length:
+        raise BadInput(f"{what} is {len(text):,} characters long: at most {max_length}")
+    if CONTROL_CHARACTERS.search(text):
+        raise BadInput(f"{what} {text!r} contains a control character (a tab, a line break, an escape...)")
+    return text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from importlib import resources
@@ -90,12 +91,30 @@ def refresh_snapshot(config: Config, ledger: Ledger) -> None:
         pass  # the snapshot is a fallback; the database already has everything
 
 
+MAX_CATALOG_BYTES = 32 * 1024 * 1024  # ~300,000 products: far beyond a shop, far below the till's memory
+
+
 def import_catalog_file(config: Config, path: Path,
                         storing: Callable[[], ContextManager[Any]] = nullcontext) -> int:
+    return import_catalog_text(config, read_catalog_file(path), storing)
+
+
+def read_catalog_file(path: Path) -> str:
+    """The text of a CSV file: a regular file (not /dev/zero, a FIFO or a terminal: those never end), at
+    most MAX_CATALOG_BYTES (never read further than that), UTF-8 text without NUL bytes."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # NONBLOCK: opening a FIFO does not wait
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise BadInput(f"{path} is not a regular file: export the catalog to a .csv file and import that")
+            data = file.read(MAX_CATALOG_BYTES + 1)
     except OSError as err:
         raise BadInput(f"cannot read {path}: {err.strerror}") from None
-    return import_catalog_text(config, text, storing)
+    if len(data) > MAX_CATALOG_BYTES:
+        raise BadInput(f"{path} is larger than {MAX_CATALOG_BYTES // 2**20} MB: not a catalog; split it")
+    if b"\0" in data:
+        raise BadInput(f"{path} holds binary data, not CSV text (save the catalog as CSV, UTF-8)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None

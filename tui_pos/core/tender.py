@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
-from tui_pos.core.errors import TenderError
+from tui_pos.core.errors import BadInput, TenderError, check_text
 from tui_pos.core.money import MAX_MINOR, Currency, round_to_step
 
 TenderKind = Literal["cash", "card", "mobile"]
 TENDER_KINDS: tuple[TenderKind, ...] = ("cash", "card", "mobile")
+REFERENCE_LENGTH = 64  # a card authorisation code, a WeChat/Alipay transaction number (28-32 digits)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ def require_taken(tender: Tender) -> Tender:
     """A tender a sale takes is money received: more than zero."""
     if tender.amount <= 0:
         raise TenderError("a tender amount must be more than zero")
+    try:
+        check_text(tender.reference, f"the {tender.kind} reference", REFERENCE_LENGTH)
+    except BadInput as err:
+        raise TenderError(str(err)) from None
     return tender
 
 

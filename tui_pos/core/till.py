@@ -18,7 +18,7 @@ from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.core.background import BackgroundReplay
 from tui_pos.core.cart import Cart
 from tui_pos.core.catalog import Catalog, Product, TaxRate
-from tui_pos.core.errors import BadInput, CartError, NotDurable, StorageError, TenderError
+from tui_pos.core.errors import BadInput, CartError, NotDurable, StorageError, TenderError, check_text
 from tui_pos.core.money import Currency, format_bp, percent_to_bp, round_to_step
 from tui_pos.core.pricing import Discount
 from tui_pos.core.reports import TOP_PRODUCTS, SalesReport, sales_report
@@ -39,6 +39,7 @@ SHOP_SNAPSHOT = "shop.json"  # catalog and users, beside the journal: sell and l
 SHIFT_DOCUMENT = "shift.json"  # the open shift, for when the database cannot say
 LOCKOUT_DOCUMENT = "lockout.json"  # wrong PINs in a row, per user, shared by every process
 UNKNOWN_USER = "(unknown user)"  # how a failed login with a name that is nobody's is counted and audited
+REASON_LENGTH = 100  # a refund, void, paid-in or paid-out reason as typed
 
 # What support reads in logs/tui-pos.log: logins and failed logins (by a user's name, or
 # UNKNOWN_USER: never what was typed, which may be a PIN), every sale, refund and void with its
@@ -641,6 +642,7 @@ class Till:
             raise BadInput("the amount must be more than zero")
         if not reason.strip():
             raise BadInput(f"a {kind.replace('_', '-')} needs a reason")
+        check_text(reason, "the reason", REASON_LENGTH)
         manager = None
         if kind == "paid_out" and amount > self.currency.parse(self.config.paid_out_limit):
             manager = self._require(approval, "paid_out", f"a paid-out over {self.config.paid_out_limit} needs a manager").manager
@@ -766,6 +768,7 @@ class Till:
             raise CartError(f"everything on {sale.receipt} has already been returned")
         if not reason.strip():
             raise CartError(f"a {kind} needs a reason")
+        check_text(reason, "the reason", REASON_LENGTH)
         refund_lines(sale, quantities)  # checked before a manager's approval is used up
         manager = self._require(approval, kind, f"a {kind} needs a manager").manager
         built: list[Sale] = []
