@@ -122,3 +122,32 @@ def test_status_counts_the_shift_from_the_journal_too(shop_dir):
         assert (shift["sales"], shift["net_sales"], shift["expected_cash"]) == (2, "10.50", "110.50")
         run_cli(shop_dir, "shift", "close", "--counted", "110.50")
         assert cli_json(shop_dir, "status")["shift"] is None
+
+
+def test_paid_without_a_receipt_is_one_count_everywhere(shop_dir):
+    """Issue 10 item 9: with no printer (the demo shop), the till's list, `receipts --unprinted`,
+    `status`, `monitor --once` and `doctor` give the same number of paid sales without a receipt,
+    a sale still in the journal included; marking one handed over takes it off everywhere."""
+    from .helpers import doctor
+
+    run_cli(shop_dir, "sell", "--item", COLA, "--tender", "cash")
+    run_cli(shop_dir, "sell", "--item", NOODLES, "--tender", "cash")
+    with database_write_locked(shop_dir):
+        run_cli(shop_dir, "sell", "--item", COLA, "--tender", "cash")  # stored in the journal
+
+    def counts() -> dict[str, int]:
+        listed = cli_json(shop_dir, "receipts", "--unprinted")
+        status = cli_json(shop_dir, "status")["printer"]
+        monitor = run_cli(shop_dir, "monitor", "--once").stdout
+        [line] = [line for line in monitor.splitlines() if "paid sale(s) without" in line]
+        _, checks = doctor(shop_dir)
+        return {"receipts": len(listed), "status": status["unprinted"],
+                "by_state": sum(status["unprinted_by_state"].values()),
+                "monitor": int(line.split(":")[1].split()[0]),
+                "doctor": int(checks["printer"]["detail"].split("; ")[1].split()[0])}
+
+    listed = cli_json(shop_dir, "receipts", "--unprinted")
+    assert [r["stored"] for r in listed] == ["sqlite", "sqlite", "journal"]
+    assert counts() == dict.fromkeys(["receipts", "status", "by_state", "monitor", "doctor"], 3)
+    run_cli(shop_dir, "receipts", "confirm", listed[0]["receipt"])
+    assert counts() == dict.fromkeys(["receipts", "status", "by_state", "monitor", "doctor"], 2)

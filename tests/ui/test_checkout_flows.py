@@ -734,29 +734,6 @@ async def test_the_burst_reveals_an_entry_line_that_submits_late(pilot, monkeypa
     assert await scan_burst(pilot, codes, from_input_thread=False) != codes
 
 
-async def test_any_receipt_can_be_reprinted_by_number_from_the_receipts_screen(pilot: Pilot) -> None:
-    """Issue 4: any receipt is reprinted by its number from the UI. The demo shop has no printer
-    (connection "none"), so a real receipt number reaches the printer step and is reported not
-    printed, with the reason; a number that names no sale is refused as such."""
-    till = till_of(pilot)
-    till.scan(COLA)
-    paid = till.pay([Tender("cash", 350)])
-    await pilot.press("ctrl+e")
-    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "UnprintedScreen")
-
-    async def reprint(number: str) -> str:
-        await pilot.press("n")
-        await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "AskScreen")
-        await type_text(pilot, number, "enter")
-        said = lambda: text_of(pilot.app.screen.query_one("#unprinted-message", Static))  # noqa: E731
-        await wait_for(pilot, lambda: said().startswith(f"{number}: "), timeout=15)
-        return said()
-
-    assert (await reprint("T1-999999")) == "T1-999999: not printed - no sale with receipt number T1-999999"
-    known = await reprint(paid.sale.receipt)
-    assert known.startswith(f"{paid.sale.receipt}: not printed - ") and "no sale" not in known
-
-
 async def test_a_sale_in_progress_that_cannot_be_saved_is_flagged_on_screen(pilot: Pilot) -> None:
     """If the cart cannot be saved anywhere (a crash would lose it), the cashier sees it at once;
     the warning goes when saving works again. Slot files replaced by directories make every save fail."""

@@ -55,7 +55,8 @@ def status_text(s: dict[str, Any]) -> str:
         lines += [f"  paid {t['kind']} {t['amount']} {t['reference']}".rstrip() for t in cart["tenders"]]
     else:
         lines.append("No sale in progress.")
-    lines.append("Printer   none: receipts on screen" if printer["connection"] == "none" else
+    lines.append(f"Printer   none: receipts on screen, {printer['unprinted']} paid sale(s) without a receipt"
+                 if printer["connection"] == "none" else
                  f"Printer   {printer['connection']}: {printer['unprinted']} receipt(s) not printed"
                  + (f" ({printer['last_error']})" if printer["last_error"] else ""))
     lines.append("Backup    " + (f"last good {backup['age_hours']} h ago" if backup["last_ok_at"] else "never")

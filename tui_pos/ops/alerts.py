@@ -111,6 +111,8 @@ def _disk(config: Config, status: dict[str, Any]) -> list[Alert]:
 
 
 def _printer(config: Config, status: dict[str, Any]) -> list[Alert]:
+    """Receipts the printer does not print. With no printer nothing is to be fixed: the receipts
+    are shown on screen (status still counts them, as the till does)."""
     if config.printer.connection == "none":
         return []
     printer = status["printer"]

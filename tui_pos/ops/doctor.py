@@ -280,7 +280,8 @@ def check_printer(config: Config, status: dict[str, Any]) -> Check:
     """Found, permitted, ready. Probed with the configured short timeouts, unless the running till owns it."""
     printer = status["printer"]
     if config.printer.connection == "none":
-        return Check("printer", "ok", "no printer configured (receipts on screen)")
+        return Check("printer", "ok", f"no printer configured (receipts on screen); {printer['unprinted']} paid "
+                                      "sale(s) without a receipt (Ctrl+E at the till lists them)")
     if printer["owned_by_running_till"]:
         troubled = {k: v for k, v in printer["unprinted_by_state"].items() if k in ("failed", "uncertain")}
         if troubled:

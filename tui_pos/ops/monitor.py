@@ -117,7 +117,7 @@ def _storage(snap: dict[str, Any]) -> list[str]:
 def _printer(snap: dict[str, Any]) -> list[str]:
     printer = snap["printer"]
     states = ", ".join(f"{n} {state}" for state, n in sorted(printer["unprinted_by_state"].items()))
-    lines = [f"{printer['connection']}: {printer['unprinted']} paid sale(s) without a printed receipt"
+    lines = [f"{printer['connection']}: {printer['unprinted']} paid sale(s) without a receipt"
              + (f" ({states})" if states else "")]
     if printer["last_error"]:
         lines.append(f"last error: {printer['last_error']}")

@@ -36,7 +36,7 @@ class _Seen:
     products: int = 0
     last_sale: dict[str, Any] | None = None
     first_sale_at: str | None = None
-    unprinted: list[dict[str, Any]] = field(default_factory=list)  # sales in SQLite without a printed receipt
+    unprinted: list[dict[str, Any]] = field(default_factory=list)  # paid sales without a receipt (print_jobs.without_receipt)
     cart: Cart | None = None  # the sale in progress
     cart_unverified: bool = False  # the database could not say whether it was already paid
     shift: dict[str, Any] | None = None  # the open shift and its figures so far
@@ -89,12 +89,12 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
 
 def _read(config: Config, conn: sqlite3.Connection | None) -> _Seen:
     journal = journal_facts(config, conn)
+    unprinted = pj.without_receipt(conn, journal.waiting, pj.PrintStateLog(config.storage.journal_dirs).states(),
+                                   tenders=False)
     if conn is None:
         snapshot = DurableDocument(SHOP_SNAPSHOT, config.storage.journal_dirs).load() or {}
-        seen = _Seen(journal, products=len(snapshot.get("products", [])))
+        seen = _Seen(journal, products=len(snapshot.get("products", [])), unprinted=unprinted)
     else:
-        # with no printer every sale stays "pending" (receipts on screen): not worth reading them all
-        unprinted = pj.unprinted(conn) if config.printer.connection != "none" else []
         seen = _Seen(journal, product_count(conn), last_sale(conn), first_sale_at(conn), unprinted)
     seen.cart = _sale_in_progress(config, conn, journal)
     seen.shift = shift_status(config, conn, journal.waiting)
@@ -205,16 +205,9 @@ def _cart(config: Config, seen: _Seen, fmt: Callable[[int], str]) -> dict[str, A
 
 def _printer(config: Config, seen: _Seen, pid: int | None) -> dict[str, Any]:
     """The printer as the print jobs tell it (status never opens the printer: the till owns it).
-    With connection "none" no receipt is ever printed, so none is counted as unprinted."""
-    if config.printer.connection == "none":
-        return {"connection": "none", "owned_by_running_till": pid is not None, "unprinted": 0,
-                "unprinted_by_state": {}, "oldest_unprinted_at": None, "last_error": ""}
-    states = pj.PrintStateLog(config.storage.journal_dirs).states()
-    waiting = [{"receipt": r["receipt"], "completed_at": r["completed_at"], "total": r["total"],
-                "state": states.get((r["uuid"], pj.RECEIPT), {}).get("state", pj.PENDING),
-                "last_error": states.get((r["uuid"], pj.RECEIPT), {}).get("error", "")}
-               for r in seen.journal.waiting if "receipt" in r]
-    rows = [r for r in seen.unprinted + waiting if r["state"] != pj.PRINTED]
+    unprinted: paid sales without a receipt, counted as the till counts them; with connection
+    "none" too (the receipts are shown on screen and wait until handed over)."""
+    rows = seen.unprinted
     by_state: dict[str, int] = {}
     for row in rows:
         by_state[row["state"]] = by_state.get(row["state"], 0) + 1

@@ -30,9 +30,19 @@ class Text:
     tall: bool = False  # double height (the width is unchanged)
 
 
+QR_ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")  # 5.5 bits a character, not 8
+
+
 @dataclass(frozen=True)
 class QR:
     payload: str
+    # The same content in QR alphanumeric characters (the uuid in capitals: a uuid is the same in
+    # either case), when it can be: a smaller code, for the screen. "" when it cannot (a URL).
+    compact: str = ""
+
+    @property
+    def on_screen(self) -> str:
+        return self.compact or self.payload
 
 
 @dataclass(frozen=True)
@@ -189,7 +199,8 @@ def receipt_layout(sale: Mapping[str, Any], options: ReceiptOptions, *, copy: bo
 
     payload = qr_payload(o.qr, sale, o.currency) if o.qr else ""
     if payload:
-        b.items.append(QR(payload))
+        compact = qr_payload(o.qr, {**sale, "uuid": sale["uuid"].upper()}, o.currency)
+        b.items.append(QR(payload, compact if compact != payload and set(compact) <= QR_ALPHANUMERIC else ""))
     for line in o.footer:
         b.text(line, "center")
     if copy:

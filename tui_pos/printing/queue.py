@@ -409,7 +409,7 @@ class PrintQueue:
         if state == pj.PENDING and not attempts:
             entry = self.state_log.states().get((uuid, pj.RECEIPT))
             if entry:
-                return pj.UNCERTAIN if entry["state"] == pj.PRINTING else entry["state"]
+                return pj.logged_state(entry)
         return state
 
     # -- the cashier's side ---------------------------------------------------------------------------
@@ -503,28 +503,13 @@ class PrintQueue:
             return True
 
     def unprinted(self) -> list[Unprinted]:
-        """Every paid sale whose receipt is not printed, SQLite and journal alike, oldest first."""
-        rows: list[Unprinted] = []
+        """Every paid sale without a receipt, SQLite and journal alike, oldest first
+        (store/print_jobs.py's without_receipt: the one answer to that question)."""
         conn = self._db()
-        states = self.state_log.states()
-        if conn is not None:
-            try:
-                for r in pj.unprinted(conn):
-                    state = r["state"]
-                    if state == pj.PENDING and not r["attempts"] and (r["uuid"], pj.RECEIPT) in states:
-                        state = self._with_log(state, 0, r["uuid"])
-                        if state == pj.PRINTED or states.get((r["uuid"], pj.COPY), {}).get("state") == pj.PRINTED:
-                            continue
-                    rows.append(Unprinted(r["uuid"], r["receipt"], r["total"], r["completed_at"], r["cashier"], state,
-                                          r["attempts"], r["last_error"], tuple(r["tenders"])))
-            except sqlite3.Error as err:
-                self._db_failed(err)
-        for record in self._journal_only(self._db()):
-            entry = states.get((record["uuid"], pj.RECEIPT), {})
-            if entry.get("state") == pj.PRINTED or states.get((record["uuid"], pj.COPY), {}).get("state") == pj.PRINTED:
-                continue
-            rows.append(Unprinted(record["uuid"], record["receipt"], record["total"], record["completed_at"],
-                                  record["cashier"], entry.get("state", pj.PENDING), entry.get("attempts", 0),
-                                  entry.get("error", ""), tuple(record["tenders"]), "journal"))
-        rows.sort(key=lambda u: u.completed_at)
-        return rows
+        try:
+            rows = pj.without_receipt(conn, self._journal_only(conn), self.state_log.states())
+        except sqlite3.Error as err:
+            self._db_failed(err)
+            rows = pj.without_receipt(None, self._journal_only(None), self.state_log.states())
+        return [Unprinted(r["uuid"], r["receipt"], r["total"], r["completed_at"], r["cashier"], r["state"],
+                          r["attempts"], r["last_error"], tuple(r["tenders"]), r["stored"]) for r in rows]

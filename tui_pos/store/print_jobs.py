@@ -158,9 +158,57 @@ def confirm_printed(conn: sqlite3.Connection, uuid: str, note: str, now: str) ->
     return cur.rowcount > 0
 
 
-def unprinted(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Paid sales in SQLite whose customer has no receipt yet (no printed receipt or copy), with
-    what the cashier needs: amount, time, payment references, state and the last error."""
+def without_receipt(conn: sqlite3.Connection | None, journal_sales: Sequence[dict[str, Any]],
+                    states: dict[tuple[str, str], dict[str, Any]], *, tenders: bool = True) -> list[dict[str, Any]]:
+    """THE list of paid sales whose customer has no receipt yet: neither the receipt nor a copy
+    printed, nor handed over on screen (confirmed). Everyone who counts "paid but no receipt"
+    calls this (the till's status line and Ctrl+E list, `receipts --unprinted`, `status`, and so
+    monitor, doctor and alerts): it is never worked out another way. A printer or none makes no
+    difference: without one every receipt waits here until the cashier hands it over.
+
+    conn: the database (a read-only connection will do) or None when it cannot be read;
+    journal_sales: the sale records SQLite does not hold (yet); states: PrintStateLog.states().
+    Rows are oldest first: uuid, receipt, total, completed_at, cashier, state, attempts,
+    last_error, stored ("sqlite" | "journal") and, with tenders, the tenders (kind, amount, reference)."""
+    rows: list[dict[str, Any]] = []
+    if conn is not None:
+        for row in _unprinted_in_sqlite(conn):
+            entry = states.get((row["uuid"], RECEIPT))
+            if row["state"] == PENDING and not row["attempts"] and entry:  # printed while it was journaled
+                row["state"] = logged_state(entry)
+                if row["state"] == PRINTED or _copy_printed(states, row["uuid"]):
+                    continue
+            rows.append({**row, "stored": "sqlite"})
+    for record in journal_sales:
+        if record.get("type", "sale") != "sale":
+            continue
+        entry = states.get((record["uuid"], RECEIPT), {})
+        if entry.get("state") == PRINTED or _copy_printed(states, record["uuid"]):
+            continue
+        rows.append({"uuid": record["uuid"], "receipt": record["receipt"], "total": record["total"],
+                     "completed_at": record["completed_at"], "cashier": record.get("cashier", ""),
+                     "state": entry.get("state", PENDING), "attempts": entry.get("attempts", 0),
+                     "last_error": entry.get("error", ""), "stored": "journal",
+                     "tenders": [{"kind": t["kind"], "amount": t["amount"], "reference": t.get("reference") or ""}
+                                 for t in record.get("tenders", [])]})
+    refs = tender_summaries(conn, [r["uuid"] for r in rows if r["stored"] == "sqlite"]) if tenders and conn else {}
+    for row in rows:
+        row["tenders"] = (refs.get(row["uuid"], []) if row["stored"] == "sqlite" else row["tenders"]) if tenders else []
+    rows.sort(key=lambda r: r["completed_at"])
+    return rows
+
+
+def logged_state(entry: dict[str, Any]) -> str:
+    """A state from the print-state log as it stands now: 'printing' there was interrupted."""
+    return UNCERTAIN if entry["state"] == PRINTING else entry["state"]
+
+
+def _copy_printed(states: dict[tuple[str, str], dict[str, Any]], uuid: str) -> bool:
+    return states.get((uuid, COPY), {}).get("state") == PRINTED
+
+
+def _unprinted_in_sqlite(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Receipt jobs in SQLite not printed, whose sale has no printed copy (for without_receipt only)."""
     rows = conn.execute(
         "SELECT s.uuid, s.receipt, s.total, s.completed_at, s.cashier, j.id, j.state, j.attempts, j.last_error "
         "FROM print_job j JOIN sale s ON s.uuid = j.sale_uuid "
@@ -171,11 +219,10 @@ def unprinted(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     ).fetchall()
     names = ("uuid", "receipt", "total", "completed_at", "cashier", "job_id", "state", "attempts", "last_error")
     result = [dict(zip(names, row)) for row in rows]
-    refs = tender_summaries(conn, [r["uuid"] for r in result])
     for row in result:
-        row["tenders"] = refs.get(row["uuid"], [])
         row["attempts"] = row["attempts"] or 0
         row["last_error"] = row["last_error"] or ""
+        row["cashier"] = row["cashier"] or ""
     return result
 
 

@@ -154,8 +154,9 @@ class PosApp(App[None]):
         if mode != self.storage_mode:  # degraded, failing or back to ok: tell at once, not in 30 s
             self.storage_mode = mode
             self.check_health()
-        for bar in self.screen.query(StatusBar):  # none while a screen is still composing
-            bar.refresh_from_app()
+        for screen in self.screen_stack:  # a dialog leaves the status line under it in view
+            for bar in screen.query(StatusBar):  # none while a screen is still composing
+                bar.refresh_from_app()
 
     # -- alerts and the backup timer ----------------------------------------------------------
     @work(thread=True, exit_on_error=False)
@@ -194,6 +195,7 @@ class PosApp(App[None]):
         """Raised alerts (errors first) take the status line until hidden; it keeps a count."""
         self.checking_health = False
         self.alerts = alerts
+        self.print_worker.wake()  # a receipt confirmed or reprinted from the CLI: the count follows
         if raised:
             self.alert_banner = raised[0]
         elif self.alert_banner and self.alert_banner.key not in {a.key for a in alerts}:

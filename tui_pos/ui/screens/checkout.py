@@ -26,6 +26,7 @@ STORED_AT = {"sqlite": "stored in the database", "journal": "stored in the journ
 
 
 class CheckoutScreen(TillScreen):
+    last_receipt = ""  # the sale paid last at this screen: Ctrl+Y shows its receipt
     BINDINGS = [
         Binding("f1,ctrl+g", "help", "Help", id="help"),
         Binding("f2,ctrl+f", "lookup", "Find", id="lookup"),
@@ -40,6 +41,7 @@ class CheckoutScreen(TillScreen):
         Binding("ctrl+u", "price", "Price", id="price"),
         Binding("ctrl+l", "lock", "Lock", id="lock"),
         Binding("ctrl+e", "receipts", "Receipts", id="receipts"),
+        Binding("ctrl+y", "last_receipt", "Last rcpt", show=False, id="last_receipt"),  # offered after a sale
         Binding("ctrl+k", "no_sale", "Drawer", id="no_sale"),
         Binding("f11,ctrl+s", "menu", "Menu", id="menu"),
         Binding("ctrl+z", "refund", "Refund", id="refund"),
@@ -108,8 +110,9 @@ class CheckoutScreen(TillScreen):
         sale = paid.sale
         self.show_cart()
         self.query_one(BigAmount).show("CHANGE", self.app.till.currency.symbol, fmt(sale.change), "bold reverse")
+        self.last_receipt = sale.receipt
         self.say(f"Sale {sale.receipt} paid: total {fmt(sale.total, True)}, change {fmt(sale.change, True)}, "
-                 f"{STORED_AT[paid.stored]}. Next customer.")
+                 f"{STORED_AT[paid.stored]}. Next customer. {self.app.key_of('last_receipt')}: this receipt on screen.")
         self.app.refresh_status()
 
     def selected_line(self) -> int | None:
@@ -270,6 +273,16 @@ class CheckoutScreen(TillScreen):
 
     def action_lock(self) -> None:
         self.app.lock()
+
+    def action_last_receipt(self) -> None:
+        """The receipt of the sale just paid, on screen (the customer asking is that one)."""
+        from tui_pos.ui.screens.receipts import show_receipt
+
+        if not self.last_receipt:
+            self.say(f"No sale paid at this till since it started: {self.app.key_of('receipts')} lists the receipts.")
+        elif not show_receipt(self.app, self.last_receipt):
+            self.say(f"{self.last_receipt} cannot be read back now: {self.app.key_of('receipts')} lists the receipts.",
+                     error=True)
 
     def action_receipts(self) -> None:
         from tui_pos.ui.screens.receipts import UnprintedScreen

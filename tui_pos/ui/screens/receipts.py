@@ -11,30 +11,50 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui_pos.printing.screen import screen_lines
+from tui_pos.printing.layout import Layout
+from tui_pos.printing.screen import screen_parts
 from tui_pos.ui.screens.dialogs import AskScreen
 
 
 class ReceiptScreen(ModalScreen[None]):
-    """One receipt on screen, with its QR code."""
+    """One receipt on screen: its QR code first (it fits 80x24 in both themes, for the customer's
+    phone), then its text (Up/Down scroll)."""
 
     BINDINGS = [Binding("escape,enter", "close", "Close", id="receipt.close")]
 
-    def __init__(self, lines: list[str]):
+    def __init__(self, layout: Layout, receipt: str = ""):
         super().__init__()
-        self.lines = lines
+        self.codes, self.lines = screen_parts(layout)
+        self.receipt = receipt
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog wide receipt"):
-            yield Static("\n".join(self.lines), id="receipt-text")
-            yield Label("Esc: close (Up/Down scroll)", classes="hint")
+        with Vertical(classes="dialog wide receipt"):
+            with VerticalScroll(id="receipt-scroll"):
+                for code in self.codes:
+                    yield Static("\n".join(code), classes="receipt-qr")
+                yield Static("\n".join(self.lines), id="receipt-text")
+            yield Label(f"{self.receipt}  Esc: close  Up/Down: the receipt's text".strip(), classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#receipt-scroll").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
 
 
+def show_receipt(app, receipt: str) -> bool:
+    """Push the receipt with this number on screen; False if there is no such sale."""
+    found = app.print_queue.find_sale(receipt)
+    if found is None:
+        return False
+    app.push_screen(ReceiptScreen(app.print_queue.layout(found[0]), found[0]["receipt"]))
+    return True
+
 
 class UnprintedScreen(ModalScreen[None]):
+    """Newest first (the customer asking is most likely the last one); without a printer, Enter
+    and "any receipt by number" show the receipt on screen instead of trying to print it."""
+
     BINDINGS = [
         # priority: the focused list would otherwise take the letters (type-to-search)
         Binding("enter,p", "reprint", "Reprint", id="unprinted.reprint", priority=True),
@@ -44,13 +64,19 @@ class UnprintedScreen(ModalScreen[None]):
         Binding("escape", "close", "Back", id="unprinted.close"),
     ]
 
+    @property
+    def printing(self) -> bool:
+        """A printer is configured (else receipts are shown on screen)."""
+        return self.app.print_queue.printer.configured
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label("Paid, receipt not printed")
+            yield Label("Paid, receipt not printed" if self.printing else "Paid, receipt not handed over (no printer)")
             yield OptionList(id="unprinted-list")
             yield Static("", id="unprinted-message")
-            yield Label("Enter/P: print a copy  S: on screen  C: handed over  N: any receipt by number  Esc: back",
-                        classes="hint")
+            yield Label("Enter/P: print a copy  S: on screen  C: handed over  N: any receipt by number  Esc: back"
+                        if self.printing else
+                        "Enter/S: on screen  C: handed over  N: any receipt by number  Esc: back", classes="hint")
 
     def on_mount(self) -> None:
         self.reload()
@@ -58,13 +84,14 @@ class UnprintedScreen(ModalScreen[None]):
     def reload(self) -> None:
         fmt = self.app.till.currency.format
         listing = self.query_one(OptionList)
+        keep = listing.highlighted or 0
         listing.clear_options()
-        for item in self.app.print_queue.unprinted():
+        for item in reversed(self.app.print_queue.unprinted()):
             refs = ", ".join(item.references)
             listing.add_option(Option(f"{item.receipt}  {item.completed_at[11:16]}  {fmt(item.total, True):>10}  "
                                       f"{item.state:<9} {refs}", id=item.receipt))
         if listing.option_count:
-            listing.highlighted = 0
+            listing.highlighted = min(keep, listing.option_count - 1)
         else:
             self.say("Every paid sale has its receipt.")
 
@@ -79,7 +106,9 @@ class UnprintedScreen(ModalScreen[None]):
 
     def action_reprint(self) -> None:
         receipt = self.selected()
-        if receipt:
+        if receipt and not self.printing:
+            self.show(receipt)
+        elif receipt:
             self.say(f"Printing a copy of {receipt}...")
             self.reprint(receipt)
 
@@ -92,13 +121,16 @@ class UnprintedScreen(ModalScreen[None]):
     def after(self, message: str) -> None:
         self.reload()
         self.say(message)
+        self.app.print_worker.wake()  # the status line's count follows at once
+
+    def show(self, receipt: str) -> None:
+        if not show_receipt(self.app, receipt):
+            self.say(f"{receipt}: no sale with receipt number {receipt}")
 
     def action_show(self) -> None:
         receipt = self.selected()
-        found = self.app.print_queue.find_sale(receipt) if receipt else None
-        if found:
-            layout = self.app.print_queue.layout(found[0])
-            self.app.push_screen(ReceiptScreen(screen_lines(layout, full_blocks=self.app.console_theme)))
+        if receipt:
+            self.show(receipt)
 
     def action_confirm(self) -> None:
         receipt = self.selected()
@@ -109,10 +141,13 @@ class UnprintedScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_by_number(self) -> None:
-        """Reprint any receipt (marked COPY), e.g. T1-000123 or a scanned receipt QR code."""
+        """Any receipt (e.g. T1-000123 or a scanned receipt QR code): printed as a COPY, or shown
+        on screen when there is no printer."""
         def entered(text: str | None) -> None:
             receipt = (text or "").split()[0].upper() if text and text.split() else ""
-            if receipt:
+            if receipt and not self.printing:
+                self.show(receipt)
+            elif receipt:
                 self.say(f"Printing a copy of {receipt}...")
                 self.reprint(receipt)
 
