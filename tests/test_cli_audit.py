@@ -58,7 +58,7 @@ def test_an_untouched_log_verifies(shop: Path):
                             "+ (SELECT COUNT(*) FROM cash_movement) + (SELECT COUNT(*) FROM z_report)")
     assert records == 4  # the shift, two sales, the refund
     assert result == {"ok": True, "entries": entries, "records_checked": records, "first_broken": None,
-                      "problems": [], "journal_waiting": 0}
+                      "problems": [], "journal_waiting": 0, "warnings": []}
     assert run_cli(shop, "audit", "verify").stdout.strip() == \
         f"Audit log OK: {entries} entries, {records} records checked"
 
@@ -93,3 +93,91 @@ def test_show_lists_the_newest_entries_with_who_approved(shop: Path):
 def test_an_unreadable_database_is_one_line(shop: Path):
     (shop / "pos.sqlite3").write_bytes(b"not a database " * 100)
     assert cli_error(shop, "audit", "verify").startswith("the database cannot be read")
+
+
+# -- what a chain inside the database cannot see on its own (issue 11.6) ----------------------------------
+def delete_sales_with_their_entries(shop: Path, *receipts: str) -> None:
+    """A forger who knows the schema: every row of these sales and their audit entries, gone."""
+    for receipt in receipts:
+        (uuid,), = sql(shop, "SELECT uuid FROM sale WHERE receipt = ?", receipt)
+        for table in ("sale_line", "tender", "stock_movement", "print_job"):
+            sql(shop, f"DELETE FROM {table} WHERE sale_uuid = ?", uuid)
+        sql(shop, "DELETE FROM sale WHERE uuid = ?", uuid)
+        sql(shop, "DELETE FROM audit WHERE uuid = ?", uuid)
+
+
+def problems_of(shop: Path) -> list[str]:
+    return [p["what"] for p in broken(shop)["problems"]]
+
+
+def test_cutting_off_the_newest_sales_with_their_entries_is_found_and_their_numbers_never_reused(shop: Path):
+    """The refund T1-000003 and the sale T1-000002 are the newest records: deleted with their audit
+    entries, the chain inside the database is still whole. The anchor outside it says otherwise, and
+    the next sale takes T1-000004, not a number that was printed already."""
+    sql(shop, "DELETE FROM audit WHERE seq > (SELECT seq FROM audit WHERE subject = 'T1-000002') - 1")
+    delete_sales_with_their_entries(shop, "T1-000003", "T1-000002")
+    assert any("entries were deleted" in p for p in problems_of(shop))
+    assert any("receipts T1 2-3 were used but are missing" in p for p in problems_of(shop))
+    assert cli_json(shop, "sell", "--item", COLA, "--tender", "cash")["receipt"] == "T1-000004"
+    assert any("entries were deleted" in p for p in problems_of(shop)), "the break must stay visible"
+
+
+def test_deleting_everything_is_found_and_numbering_goes_on(shop: Path):
+    for table in ("sale_line", "tender", "stock_movement", "print_job", "sale", "cash_movement", "z_report",
+                  "shift", "audit"):
+        sql(shop, f"DELETE FROM {table}")
+    assert any("entries were deleted" in p for p in problems_of(shop))
+
+
+def test_a_new_empty_database_in_place_of_the_old_one_is_found(shop: Path):
+    for name in ("pos.sqlite3", "pos.sqlite3-wal", "pos.sqlite3-shm"):
+        (shop / name).unlink(missing_ok=True)
+    run_cli(shop, "init", "--demo")
+    run_cli(shop, "shift", "open", "--float", "100", "--cashier", "demo", "--pin", "1234")
+    assert cli_json(shop, "sell", "--item", COLA, "--tender", "cash")["receipt"] == "T1-000004"
+    assert any("entries were deleted" in p for p in problems_of(shop))
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE user SET role = 'manager' WHERE name = 'demo'",
+    "UPDATE user SET pin_hash = (SELECT pin_hash FROM user WHERE name = 'demo') WHERE name = 'manager'",
+    "UPDATE product SET price = price - 100 WHERE barcode = '6900000000014'",
+    "UPDATE product SET stock = COALESCE(stock, 0) + 50 WHERE barcode = '6900000000014'",
+    "INSERT INTO user (name, role, pin_hash, active) VALUES ('mallory', 'manager', 'x', 1)",
+])
+def test_users_prices_and_stock_edited_behind_the_tills_back_are_found(shop: Path, statement: str):
+    sql(shop, statement)
+    assert any("changed outside tui-pos" in p for p in problems_of(shop))
+
+
+def test_a_sale_sold_after_a_catalog_import_keeps_the_catalog_covered(shop: Path, tmp_path: Path):
+    """Stock goes down with every sale and is set by an import: neither is tampering."""
+    csv = tmp_path / "stock.csv"
+    csv.write_text(f"barcode,name,price,tax,stock\n{COLA},Cola,3.50,A,10\n", encoding="utf-8")
+    run_cli(shop, "catalog", "import", str(csv))
+    cli_json(shop, "sell", "--item", f"{COLA}x3", "--tender", "cash")
+    result = cli_json(shop, "audit", "verify")
+    assert result["ok"], result["problems"]
+    assert sql(shop, "SELECT stock FROM product WHERE barcode = ?", COLA) == [(7,)]
+
+
+def test_a_chain_rewritten_after_an_edit_is_found(shop: Path):
+    """The forger edits T1-000001's total, recomputes its digest, and re-chains every entry from
+    there with the published algorithm: the chain inside the database is consistent again."""
+    from tui_pos.store import audit, db
+
+    sql(shop, "UPDATE sale SET total = 100 WHERE receipt = 'T1-000001'")
+    start = entry_of(shop, "T1-000001")
+    with closing(sqlite3.connect(shop / "pos.sqlite3")) as conn, conn:
+        (uuid,), = conn.execute("SELECT uuid FROM sale WHERE receipt = 'T1-000001'").fetchall()
+        detail = json.loads(conn.execute("SELECT detail FROM audit WHERE seq = ?", (start,)).fetchone()[0])
+        detail["digest"] = audit.digest(db.stored_sale_rows(conn, uuid))
+        conn.execute("UPDATE audit SET detail = ? WHERE seq = ?", (audit._canonical(detail), start))
+        prev = conn.execute("SELECT hash FROM audit WHERE seq = ?", (start - 1,)).fetchone()[0]
+        for row in conn.execute(f"SELECT {', '.join(audit.COLUMNS)} FROM audit WHERE seq >= ? ORDER BY seq",
+                                (start,)).fetchall():
+            new = audit.entry_hash(prev, list(row))
+            conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, new, row[0]))
+            prev = new
+    assert audit.verify(sqlite3.connect(shop / "pos.sqlite3")).ok, "the forger's chain is consistent inside"
+    assert any("the chain was rewritten" in p for p in problems_of(shop))

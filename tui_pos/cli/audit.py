@@ -62,23 +62,25 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
     """Check the chain, every record it covers, and receipt numbers for gaps. Exit 1 at the first
     broken record (edited, deleted or reordered)."""
     from tui_pos.ops.facts import journal_facts
-    from tui_pos.store.audit import verify
+    from tui_pos.store.audit import Anchor, verify
 
     config = shop_config(ctx)
     with read_database(config) as conn:
-        result = verify(conn)
         journal = journal_facts(config, conn)
+        result = verify(conn, anchor=Anchor([config.data_dir, *config.storage.journal_dirs]), pending=journal.waiting)
     waiting = len(journal.waiting)
     result = replace(result, problems=result.problems + journal_problems(config, journal))
     first = result.first_broken
     data = {"ok": result.ok, "entries": result.entries, "records_checked": result.records_checked,
             "first_broken": None if first is None else {"entry": first.seq, "what": first.what},
-            "problems": [{"entry": p.seq, "what": p.what} for p in result.problems], "journal_waiting": waiting}
+            "problems": [{"entry": p.seq, "what": p.what} for p in result.problems], "journal_waiting": waiting,
+            "warnings": list(result.warnings)}
 
     def human() -> str:
         counts = f"{result.entries} entries, {result.records_checked} records checked"
         lines = [f"Audit log OK: {counts}" if result.ok else f"AUDIT LOG BROKEN ({counts})"]
         lines += [f"  {'entry ' + str(p.seq) if p.seq is not None else 'record'}: {p.what}" for p in result.problems]
+        lines += [f"  warning: {w}" for w in result.warnings]
         if waiting:
             lines.append(f"{waiting} record(s) wait in the journal: they join the chain when replayed")
         return "\n".join(lines)

@@ -168,6 +168,7 @@ class Till:
     def open(cls, config: Config, cashier: str, replay: bool = True, keep_cart: bool = True) -> Till:
         """Open the till: replay what the journal holds first, so the database is complete."""
         ledger = open_ledger(config)
+        ledger.check_anchor(config.till_id, utc_now())  # before anything moves the anchor
         if replay:
             ledger.replay()
         else:

@@ -8,21 +8,34 @@ the transaction that stores their record; journaled records get theirs when repl
 in replay order, so the chain stays one unbroken line.
 
 What a chain inside the database cannot show on its own is the loss of its newest entries
-together with their records; verify() therefore also checks receipt numbers for gaps, and every
-Z report carries the head of the chain when it was taken.
+together with their records, or a chain rewritten from an edit onwards. So it is anchored outside
+the database: the anchor document (anchor.json in the data directory and in every journal
+directory) holds the head (seq and hash, seq being its monotonic count) and the highest receipt,
+shift and Z numbers used; every Z report carries (and prints) the head when it was taken. verify()
+checks the chain against both, and receipt numbers for gaps. The tables that decide money and
+rights besides the records (users and roles, products: prices and stock) are covered by
+``table_state`` entries: the digest of the table after each change made through tui-pos (stock
+counted as stock + quantity sold, which sales do not change).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
+import time
 import uuid as uuid_module
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from tui_pos.store.documents import SLOTS, DurableDocument
 
 GENESIS = "0" * 64
+ANCHOR_DOCUMENT = "anchor.json"
+COVERED_TABLES = ("user", "product")  # besides the records: who may do what, prices and stock
 RECORD_TABLES = {"sale": "sale", "shift_open": "shift", "cash_movement": "cash_movement", "shift_close": "z_report"}
 _ACTION_TYPES = {"sale": "sale", "refund": "sale", "void": "sale", "shift_open": "shift_open",
                  "paid_in": "cash_movement", "paid_out": "cash_movement", "z_report": "shift_close"}
@@ -141,6 +154,7 @@ class Verification:
     entries: int
     records_checked: int
     problems: tuple[Problem, ...]
+    warnings: tuple[str, ...] = ()  # known and recorded, not broken: entries found unanchored, forced rollbacks
 
     @property
     def ok(self) -> bool:
@@ -153,17 +167,43 @@ class Verification:
 
 
 
-def verify(conn: sqlite3.Connection, max_problems: int = 20) -> Verification:
+def table_state(table: str, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """The entry that covers a table (db.covered_rows) after a change made through tui-pos."""
+    return entries_for(event_record(None, "table_state", "system", subject=table,  # type: ignore[arg-type]
+                                    detail={"digest": digest(rows)}), [])
+
+
+def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | None = None,
+           pending: Sequence[dict[str, Any]] = ()) -> Verification:
     """Walk the chain; recompute every hash and every stored record's digest; check that every
-    stored record has its entry and that receipt numbers have no gaps."""
+    stored record has its entry, that receipt numbers have no gaps, that the covered tables are
+    as their last table_state entry says, and that every Z report's head is in the chain.
+    anchor: the anchor to check the chain's head and the numbers used against (None: not
+    checked). pending: records waiting in the journal."""
     from tui_pos.store import db
 
     problems: list[Problem] = []
+    warnings: list[str] = []
+    states: dict[str, str | None] = {}
+    z_heads = {}
+    for (report,) in conn.execute("SELECT report FROM z_report"):
+        try:
+            report = json.loads(report)
+            if report.get("audit_head"):
+                z_heads[report["audit_head"]] = report.get("z_number")
+        except (ValueError, AttributeError):
+            pass  # the Z's own digest says it was edited
     prev, expected_seq, entries, checked = GENESIS, 1, 0, 0
     for row in conn.execute(f"SELECT {', '.join(COLUMNS)}, prev_hash, hash FROM audit ORDER BY seq"):
         entries += 1
         values, prev_hash, stored_hash = list(row[:len(COLUMNS)]), row[-2], row[-1]
         seq = values[0]
+        z_heads.pop(stored_hash, None)
+        if values[4] == "table_state":
+            try:
+                states[values[7]] = json.loads(values[9]).get("digest")
+            except (ValueError, AttributeError):
+                states[values[7]] = None
         if seq != expected_seq:
             problems.append(Problem(seq, f"entry {expected_seq}{'-' + str(seq - 1) if seq - 1 > expected_seq else ''} "
                                          "is missing (deleted)"))
@@ -192,4 +232,161 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20) -> Verification:
             "AS next FROM sale) WHERE next > seq + 1 UNION ALL "  # receipts start at 1: a missing first one is a gap too
             "SELECT till_id, 0, MIN(seq) FROM sale GROUP BY till_id HAVING MIN(seq) > 1 LIMIT ?", (max_problems,)):
         problems.append(Problem(None, f"receipts {till_id} {seq + 1}-{gap_to - 1} are missing (deleted sales?)"))
-    return Verification(entries, checked, tuple(problems))
+    for table in COVERED_TABLES:
+        rows = db.covered_rows(conn, table)
+        if table not in states:
+            if rows:
+                problems.append(Problem(None, f"the {table} table has no table_state entry: its rows are not covered"))
+        elif digest(rows) != states[table]:
+            problems.append(Problem(None, f"the {table} table was changed outside tui-pos (it differs from its last "
+                                          "table_state entry)"))
+    for head_hash, z_number in z_heads.items():
+        problems.append(Problem(None, f"Z {z_number} was taken at audit head {head_hash[:16]}, which is not in the chain "
+                                      "(the chain was rewritten)"))
+    if anchor is not None:
+        anchor_found, anchor_warnings = check_anchor(conn, anchor, pending)
+        problems += anchor_found
+        warnings += anchor_warnings
+    return Verification(entries, checked, tuple(problems), tuple(warnings))
+
+
+# -- the anchor outside the database -------------------------------------------------------------------
+def merge_anchors(copies: Iterable[Any]) -> dict[str, Any]:
+    """One anchor from every copy found: the newest head (highest epoch, then seq), the highest
+    number of each counter, every note. Writers never wait for each other; a copy that lags is
+    harmless (the merge takes the newest), and no copy can be ahead of the database."""
+    merged: dict[str, Any] = {"epoch": 0, "seq": 0, "hash": GENESIS, "numbers": {}, "notes": []}
+    seen = set()
+    for copy in copies:
+        if not isinstance(copy, dict):
+            continue
+        try:
+            if (int(copy.get("epoch", 0)), int(copy.get("seq", 0))) > (merged["epoch"], merged["seq"]):
+                merged["epoch"], merged["seq"], merged["hash"] = int(copy.get("epoch", 0)), int(copy["seq"]), str(copy["hash"])
+            for key, value in (copy.get("numbers") or {}).items():
+                merged["numbers"][key] = max(merged["numbers"].get(key, 0), int(value))
+        except (KeyError, TypeError, ValueError):
+            continue
+        for note in copy.get("notes") or []:
+            if isinstance(note, dict) and _canonical(note) not in seen:
+                seen.add(_canonical(note))
+                merged["notes"].append(note)
+    merged["notes"].sort(key=lambda n: str(n.get("at", "")))
+    return merged
+
+
+class Anchor:
+    """The anchor document. Advanced after every commit with one unsynced write to the data
+    directory (no fsync per sale: the page cache shows it to every process at once; a power cut
+    can lose the last seconds of it, which the till notes at its next start), and written durably
+    to every directory at start, replay, close and restore. A process keeps what it last read or
+    wrote and reads the copies again only when another process wrote the data directory's copy
+    since (two stat calls), or for a durable write."""
+
+    def __init__(self, dirs: Sequence[Any]):
+        self.document = DurableDocument(ANCHOR_DOCUMENT, dirs)
+        self._slot_paths = [os.fspath(Path(dirs[0]) / f"{ANCHOR_DOCUMENT}.{slot}") for slot in SLOTS]
+        self._known: dict[str, Any] | None = None
+        self._seen: tuple[tuple[int, int], ...] | None = None  # the data directory's slots as last written or read
+
+    def read(self) -> dict[str, Any] | None:
+        """The merged anchor, or None when there is no copy anywhere."""
+        copies = self.document.copies()
+        return merge_anchors(copies) if copies else None
+
+    def _slots(self) -> tuple[tuple[int, int], ...]:
+        found = []
+        for path in self._slot_paths:
+            try:
+                st = os.stat(path)
+                found.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                found.append((0, 0))
+        return tuple(found)
+
+    def advance(self, head: tuple[int, str] | None, numbers: dict[str, int] | None = None, *,
+                note: dict[str, Any] | None = None, reset: bool = False, sync: bool = False) -> dict[str, Any]:
+        """Move the head forward (reset: to this head even if lower, in a new epoch: after a
+        recorded break or a forced rollback), raise numbers, add a note. Raises OSError or
+        DocumentFailed when no directory took it."""
+        fresh = sync or note is not None or reset or self._known is None or self._slots() != self._seen
+        known = self._known if not fresh and self._known is not None else merge_anchors(self.document.copies())
+        anchor = {**known, "numbers": dict(known["numbers"]), "notes": list(known["notes"])}
+        if head is not None and (reset or head[0] >= anchor["seq"]):
+            anchor["epoch"] += 1 if reset else 0
+            anchor["seq"], anchor["hash"] = head
+        for key, value in (numbers or {}).items():
+            anchor["numbers"][key] = max(anchor["numbers"].get(key, 0), value)
+        if note is not None:
+            anchor["notes"].append(note)
+        self._known = None  # until the write is done
+        self.document.save(anchor, everywhere=sync, sync=sync)
+        self._known, self._seen = anchor, self._slots()
+        return anchor
+
+
+def anchor_findings(conn: sqlite3.Connection, anchor: dict[str, Any],
+                    reread: Callable[[], dict[str, Any] | None] | None = None) -> list[tuple[str, str]]:
+    """(kind, what) for each way the chain differs from its anchor: "cut" (entries the anchor
+    saw are gone), "rewritten" (the anchored entry is another one now), "unanchored" (entries
+    written after the anchor last moved: by a process that died first, lost in a power cut, or
+    added behind the till's back).
+
+    The anchor is read before the head, and a writer moves the anchor only after its COMMIT, so
+    the anchor can never look ahead of a sound chain. It can lag by one commit being anchored at
+    this moment by another process: reread() is then asked a few times (about half a second)."""
+    head_seq, _ = head(conn)
+    unanchored = head_seq > anchor["seq"]
+    for _ in range(5 if unanchored and reread is not None else 0):
+        time.sleep(0.1)
+        fresh = reread() if reread is not None else None
+        if fresh is not None and fresh["seq"] >= head_seq:
+            unanchored = False
+            break
+    found = []
+    if anchor["seq"] > head_seq:
+        found.append(("cut", f"the chain ends at entry {head_seq}, but entry {anchor['seq']} was anchored: "
+                             f"the newest {anchor['seq'] - head_seq} entries were deleted"))
+    elif anchor["seq"] > 0:
+        row = conn.execute("SELECT hash FROM audit WHERE seq = ?", (anchor["seq"],)).fetchone()
+        if row is None or row[0] != anchor["hash"]:
+            found.append(("rewritten", f"entry {anchor['seq']} is not the one anchored: the chain was rewritten"))
+    if unanchored:
+        found.append(("unanchored", f"entries {anchor['seq'] + 1}-{head_seq} were written after the anchor last moved"))
+    return found
+
+
+def check_anchor(conn: sqlite3.Connection, source: Anchor,
+                 pending: Sequence[dict[str, Any]] = ()) -> tuple[list[Problem], list[str]]:
+    """Problems and warnings of the chain and the numbers used against the anchor (and its notes)."""
+    from tui_pos.store import db
+
+    anchor = source.read()
+    if not anchor:
+        return ([Problem(None, f"there is no anchor ({ANCHOR_DOCUMENT}): the chain's newest entries cannot be "
+                               "checked (deleted?)")] if head(conn)[0] else []), []
+    problems, warnings = [], []
+    for note in anchor.get("notes", []):
+        text = f"{note.get('at', '')[:19]} {note.get('what', '')}"
+        if note.get("problem"):
+            problems.append(Problem(None, f"recorded at start: {text}"))
+        else:
+            warnings.append(text)
+    for kind, what in anchor_findings(conn, anchor, source.read):
+        problems.append(Problem(None, what))
+    used = db.number_floors(conn, with_floors=False)
+    for record in pending:
+        for key, value in db.record_numbers(record).items():
+            used[key] = max(used.get(key, 0), value)
+    forced = [n for n in anchor.get("notes", []) if n.get("kind") == "rollback"]
+    for key, anchored in sorted(anchor.get("numbers", {}).items()):
+        if used.get(key, 0) >= anchored:
+            continue
+        _, till_id, column = key.split(":", 2)
+        what = {"seq": "receipts", "number": "shifts", "z_number": "Z reports"}.get(column, column)
+        text = f"{what} {till_id} {used.get(key, 0) + 1}-{anchored} were used but are missing (the newest deleted?)"
+        if any(n.get("numbers", {}).get(key, 0) >= anchored for n in forced):
+            warnings.append(f"{text}: rolled back by a forced restore")
+        else:
+            problems.append(Problem(None, text))
+    return problems, warnings

@@ -314,9 +314,17 @@ def max_number(conn: sqlite3.Connection, table: str, column: str, till_id: str) 
     return max(highest, int(floor[0]) if floor else 0)
 
 
-def number_floors(conn: sqlite3.Connection) -> dict[str, int]:
-    """Every till's highest numbers (meta keys floor:TILL:COLUMN), floors included."""
-    floors = {key: int(value) for key, value in conn.execute("SELECT key, value FROM meta WHERE key LIKE 'floor:%'")}
+def record_numbers(record: dict[str, Any]) -> dict[str, int]:
+    """The number a record uses, keyed as number_floors() keys it ({} for events and cash movements)."""
+    column = {"sale": "seq", "shift_open": "number", "shift_close": "z_number"}.get(record_type(record))
+    return {f"floor:{record['till_id']}:{column}": int(record[column])} if column else {}
+
+
+def number_floors(conn: sqlite3.Connection, with_floors: bool = True) -> dict[str, int]:
+    """Every till's highest numbers (meta keys floor:TILL:COLUMN), floors included (with_floors
+    False: only the numbers of the records stored)."""
+    floors = {key: int(value) for key, value in conn.execute("SELECT key, value FROM meta WHERE key LIKE 'floor:%'")} \
+        if with_floors else {}
     for table, column in NUMBERED:
         for till_id, highest in conn.execute(f"SELECT till_id, MAX({column}) FROM {table} GROUP BY till_id"):
             key = f"floor:{till_id}:{column}"
@@ -346,8 +354,29 @@ def load_products(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return [dict(zip(PRODUCT_COLUMNS, row)) for row in rows]
 
 
-def upsert_products(conn: sqlite3.Connection, products: Iterable[dict[str, Any]], now: str) -> int:
-    """Insert or update products in one transaction: a CSV import is all or nothing."""
+_COVERED_QUERIES = {
+    "user": "SELECT name, role, pin_hash, active FROM user ORDER BY name",
+    # stock + every quantity sold (refunds and voids sell negative quantities): what sales leave unchanged
+    "product": f"SELECT {', '.join('p.' + c for c in PRODUCT_COLUMNS[:-1])}, p.stock + COALESCE(s.sold, 0) FROM product p "
+               "LEFT JOIN (SELECT barcode, SUM(qty) AS sold FROM sale_line WHERE voided = 0 GROUP BY barcode) s "
+               "ON s.barcode = p.barcode ORDER BY p.barcode",
+}
+
+
+def covered_rows(conn: sqlite3.Connection, table: str) -> list[list[Any]]:
+    """A covered table's rows as its table_state entry digests them (audit.COVERED_TABLES)."""
+    return [list(row) for row in conn.execute(_COVERED_QUERIES[table])]
+
+
+def cover(conn: sqlite3.Connection, *tables: str) -> None:
+    """Append the table_state entries of tables changed in the caller's transaction."""
+    for table in tables:
+        audit.append(conn, audit.table_state(table, covered_rows(conn, table)))
+
+
+def upsert_products(conn: sqlite3.Connection, products: Iterable[dict[str, Any]], now: str, covered: bool = True) -> int:
+    """Insert or update products in one transaction: a CSV import is all or nothing.
+    covered=False: a scratch database without an audit log."""
     rows = [[p[c] for c in PRODUCT_COLUMNS] + [now] for p in products]
     updates = ", ".join(f"{c} = excluded.{c}" for c in PRODUCT_COLUMNS[1:] + ("updated_at",))
     with transaction(conn):
@@ -357,6 +386,8 @@ def upsert_products(conn: sqlite3.Connection, products: Iterable[dict[str, Any]]
             f"ON CONFLICT(barcode) DO UPDATE SET {updates}",
             rows,
         )
+        if covered:
+            cover(conn, "product")
     crash_point("catalog_after_commit")
     return len(rows)
 
@@ -368,6 +399,7 @@ def upsert_users(conn: sqlite3.Connection, users: Iterable[dict[str, Any]]) -> N
             "ON CONFLICT(name) DO UPDATE SET role = excluded.role, pin_hash = excluded.pin_hash",
             list(users),
         )
+        cover(conn, "user")
 
 
 def load_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -422,6 +454,8 @@ def insert_user(conn: sqlite3.Connection, name: str, role: str, pin_hash: str) -
     with transaction(conn):
         cursor = conn.execute("INSERT INTO user (name, role, pin_hash, active) VALUES (?, ?, ?, 1) "
                               "ON CONFLICT(name) DO NOTHING", (name, role, pin_hash))
+        if cursor.rowcount == 1:
+            cover(conn, "user")
     return cursor.rowcount == 1
 
 
@@ -430,6 +464,8 @@ def update_user(conn: sqlite3.Connection, name: str, column: str, value: Any) ->
     assert column in ("pin_hash", "active")
     with transaction(conn):
         cursor = conn.execute(f"UPDATE user SET {column} = ? WHERE name = ?", (value, name))
+        if cursor.rowcount == 1:
+            cover(conn, "user")
     return cursor.rowcount == 1
 
 

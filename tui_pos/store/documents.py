@@ -58,12 +58,14 @@ class DurableDocument:
         self._last_ns = max(time.time_ns(), self._last_ns + 1)
         return self._last_ns
 
-    def save(self, doc: dict[str, Any], everywhere: bool = False) -> Path:
+    def save(self, doc: dict[str, Any], everywhere: bool = False, sync: bool = True) -> Path:
+        """sync=False: written to the page cache only (other processes see it at once; a power
+        cut may lose it, leaving the previous copy)."""
         frame = _frame(self._stamp(), doc)
         failures, saved = [], None
         for directory in self.dirs:
             try:
-                saved = self._write(directory, frame, sync=True)
+                saved = self._write(directory, frame, sync=sync)
             except OSError as err:
                 failures.append(f"{directory}: {err.strerror or err}")
                 continue
@@ -133,6 +135,11 @@ class DurableDocument:
                 if newest is None or candidate[0] > newest[0]:
                     newest = candidate
         return None if newest is None else newest[1]
+
+    def copies(self) -> list[dict[str, Any]]:
+        """Every valid copy in every directory (both slots), for documents whose copies are merged
+        rather than the newest one taken."""
+        return [doc for directory in self.dirs for _, doc in self._read(directory).values() if doc is not None]
 
     def discard(self) -> None:
         """Write a newer empty copy, without fsync: a stale copy is recognised on load by its owner."""

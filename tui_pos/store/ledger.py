@@ -21,6 +21,7 @@ from typing import Any, Callable, Literal
 
 from tui_pos.store import audit, db, reports, settlement
 from tui_pos.store.crash import crash_point
+from tui_pos.store.documents import DocumentFailed
 from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
 from tui_pos.store.sequence import SequenceLock
 
@@ -90,6 +91,8 @@ class Ledger:
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
         self._health = _Health()
+        self.anchor = audit.Anchor([db_path.parent, *journal.dirs])
+        self._anchor_failed = False
 
     # -- connection -------------------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
@@ -110,6 +113,11 @@ class Ledger:
 
     def close(self) -> None:
         with self._lock:
+            if self._conn is not None:  # the anchor, durably, wherever it goes (this process's last word)
+                try:
+                    self._anchor(audit.head(self._conn), sync=True)
+                except sqlite3.Error:
+                    pass
             self._drop_connection()
             self.journal.close()
             self.sequence.close()
@@ -168,6 +176,7 @@ class Ledger:
                 self._health.last_error = f"database: {sqlite_error}; journal: {err}"
                 raise StorageFailed(sqlite_error, str(err), unknown or err.maybe_written) from None
             self._health.backlog += 1
+            self._anchor(None, record)  # its number is used: never handed out again, even if the line is lost
             self._health.refused = False
             self._health.last_error = sqlite_error
             return "journal"
@@ -193,7 +202,7 @@ class Ledger:
         conn = self.connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            db.insert_record(conn, record, stored_via="sqlite")
+            chain = db.insert_record(conn, record, stored_via="sqlite")
         except sqlite3.IntegrityError:
             conn.execute("ROLLBACK")
             if db.existing(conn, "uuid", [record["uuid"]]):
@@ -209,6 +218,60 @@ class Ledger:
         except sqlite3.Error as err:
             raise _CommitUnknown(f"error at COMMIT, outcome unknown: {err}") from err
         crash_point("sqlite_after_commit")
+        self._anchor(chain, record)
+
+    def _anchor(self, head: tuple[int, str] | None, record: dict[str, Any] | None = None, *, sync: bool = False,
+                numbers: dict[str, int] | None = None) -> None:
+        """Move the anchor to a committed head (and the record's number). Never fails a sale: it
+        is stored already; a failure is logged once (the next commit or start tries again)."""
+        numbers = {**(numbers or {}), **(db.record_numbers(record) if record else {})}
+        try:
+            self.anchor.advance(head, numbers, sync=sync)
+            self._anchor_failed = False
+        except (OSError, DocumentFailed) as err:
+            if not self._anchor_failed:
+                log.warning("the audit anchor could not be written: %s", err)
+            self._anchor_failed = True
+
+    @staticmethod
+    def _note_anchor(conn: sqlite3.Connection, till_id: str, now: str, note: dict[str, Any] | None,
+                     had_one: bool) -> None:
+        if note is not None:
+            event = audit.event_record(till_id, "anchor_mismatch", "system", subject=note["kind"], detail=note)
+            audit.append(conn, audit.entries_for(event, []))
+        if not had_one:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('anchored', ?)", (now,))
+
+    def check_anchor(self, till_id: str, now: str) -> list[str]:
+        """At start, before anything is written: the chain against its anchor. A chain cut short or
+        rewritten, entries written unanchored, or an anchor gone while the database says it had one,
+        become an audit entry, a note kept in the anchor for good (audit verify reports it) and an
+        error in the log; then the anchor follows the chain as it is. Returns what was found."""
+        with self._lock:
+            try:
+                conn = self.connection()
+                anchor = self.anchor.read()
+                had_one = conn.execute("SELECT 1 FROM meta WHERE key = 'anchored'").fetchone() is not None
+                found = audit.anchor_findings(conn, anchor, self.anchor.read) if anchor else []
+                if anchor is None and had_one and audit.head(conn)[0]:
+                    found = [("missing", f"the anchor ({audit.ANCHOR_DOCUMENT}) was deleted")]
+                problem = any(kind != "unanchored" for kind, _ in found)
+                note = {"at": now, "kind": ",".join(k for k, _ in found), "what": "; ".join(w for _, w in found),
+                        "problem": problem, "anchor": [anchor["seq"], anchor["hash"]] if anchor else None} if found else None
+                if note is not None or not had_one:
+                    with db.transaction(conn):
+                        self._note_anchor(conn, till_id, now, note, had_one)
+                head, floors = audit.head(conn), db.number_floors(conn)
+            except sqlite3.Error:
+                self._drop_connection()
+                return []  # unreadable: nothing to compare; the next start does it
+            if note is not None:
+                (log.error if problem else log.warning)("audit anchor: %s", note["what"])
+            try:
+                self.anchor.advance(head, floors, note=note, reset=problem, sync=True)
+            except (OSError, DocumentFailed) as err:
+                log.warning("the audit anchor could not be written: %s", err)
+            return [w for _, w in found]
 
     # -- replay -----------------------------------------------------------------------------
     def replay(self) -> ReplayResult:
@@ -220,7 +283,7 @@ class Ledger:
                 self._health.backlog = 0
                 return ReplayResult()
             try:
-                inserted, skipped, rejected = self._replay_into_sqlite(scan)
+                inserted, skipped, rejected, chain = self._replay_into_sqlite(scan)
             except (sqlite3.Error, OSError, _CommitUnknown) as err:
                 self._drop_connection()
                 self._health.sqlite_ok = False
@@ -228,6 +291,11 @@ class Ledger:
                 self._health.last_error = f"replay: {err}"
                 return ReplayResult(remaining=self._health.backlog, error=str(err))
             crash_point("replay_after_commit")
+            numbers: dict[str, int] = {}
+            for entry in scan.records:
+                for key, value in db.record_numbers(entry.record).items():
+                    numbers[key] = max(numbers.get(key, 0), value)
+            self._anchor(chain, sync=True, numbers=numbers)
             if not self._checkpoint():  # keep the files: the next replay retires them
                 return ReplayResult(inserted, skipped, 0, 0, len(scan.unique), self._health.last_error)
             self._health.sqlite_ok, self._health.backlog, self._health.last_error = True, 0, ""
@@ -256,7 +324,7 @@ class Ledger:
             self._health.last_error = self._health.last_error or "replay: the database could not be checkpointed"
         return not busy
 
-    def _replay_into_sqlite(self, scan: JournalScan) -> tuple[int, int, list[BadLine]]:
+    def _replay_into_sqlite(self, scan: JournalScan) -> tuple[int, int, list[BadLine], tuple[int, str]]:
         """One transaction for the whole backlog (fast); returns inserted, present, set aside."""
         entries = scan.unique
         conn = self.connection()
@@ -291,7 +359,7 @@ class Ledger:
                 replayed = audit.event_record(self.journal.till_id, "replay", "system",
                                               subject=f"{len(fresh) - len(rejected)} journaled records",
                                               detail={"inserted": len(fresh) - len(rejected), "present": len(present)})
-                audit.append(conn, audit.entries_for(replayed, []), chain)
+                chain = audit.append(conn, audit.entries_for(replayed, []), chain)
             crash_point("replay_before_commit")
         except BaseException:
             if conn.in_transaction:
@@ -301,7 +369,7 @@ class Ledger:
             conn.execute("COMMIT")
         except sqlite3.Error as err:
             raise _CommitUnknown(f"error at COMMIT, outcome unknown: {err}") from err
-        return len(fresh) - len(rejected), len(present), rejected
+        return len(fresh) - len(rejected), len(present), rejected, chain
 
     def _report_rejected(self, conn: sqlite3.Connection, scan: JournalScan, rejected: list[BadLine],
                          chain: tuple[int, str]) -> tuple[int, str]:
@@ -347,6 +415,8 @@ class Ledger:
             except sqlite3.Error:
                 self._drop_connection()
                 readable = False  # the database is unreadable: replayed files still know
+            anchored = (self.anchor.read() or {}).get("numbers", {})  # deleted records' numbers stay used
+            highest = max(highest, anchored.get(f"floor:{till_id}:{counter}", 0))
             for record in self._journal_records(record_type, include_replayed=not readable):
                 if record.get("till_id") == till_id:
                     highest = max(highest, int(record[counter]))
@@ -566,8 +636,9 @@ class Ledger:
                                  "UPDATE SET value = excluded.value", (json.dumps(key_digests, sort_keys=True),))
                     event = audit.event_record(till_id, "config_change", "system", subject=f"{len(changed)} settings",
                                                detail={"changed": changed, "first": not before})
-                    audit.append(conn, audit.entries_for(event, []))
-                    return changed
+                    head = audit.append(conn, audit.entries_for(event, []))
+                self._anchor(head)
+                return changed
             except sqlite3.Error:
                 self._drop_connection()
                 return None
