@@ -140,6 +140,8 @@ def set_config(data_dir: Path, section: str, key: str, toml_value: str) -> None:
 # -- what the Linux console cannot draw (shared by tests/ui/test_snapshots.py and tests/e2e) -------
 # Its fonts (TERM=linux) lack the half blocks, the eighth blocks (Textual's scrollbars and "tall"
 # borders use ▔▁▎▊▕) and the rounded corners; issue 3 requires the console theme to use none.
+# (Issue 10: the console's fonts do have ▀ ▄ █, and the receipt's QR code on screen uses them; they
+# stay listed here so that nothing else of the UI comes to depend on them.)
 CONSOLE_MISSING_GLYPHS = frozenset("▀▄▐▔▕▁▂▃▅▆▇▉▊▋▌▍▎▏╭╮╰╯")
 
 

@@ -176,3 +176,30 @@ def test_term_linux_picks_the_console_theme_without_block_glyphs(start_till) -> 
     till.keys("F10")
     till.wait_for(r"TO PAY ")
     assert_console_glyphs("tender")
+
+
+def test_the_receipts_qr_code_is_read_off_the_linux_console_by_zbar(start_till, tmp_path) -> None:
+    """Issue 10 item 7, as reported: TERM=linux at 80x25, no printer. After a sale, the change
+    screen's key shows its receipt; the QR code drawn (read back from tmux with its colours) is
+    decoded by zbar, and names that sale."""
+    from screen_qr import need_zbar, screen_image, zbar_decode
+
+    need_zbar()
+    till, data_dir = start_till(term="linux")
+    till.tmux("resize-window", "-t", "till", "-x", "80", "-y", "25")
+    log_in(till)
+    till.keys(COLA, "Enter")
+    till.wait_for(r"Items 1 ")
+    till.keys("F10")
+    till.wait_for(r"TO PAY ")
+    till.keys("Enter")
+    receipt = till.wait_for(r"Sale (T1-\d{6}) paid: .*\^Y: this receipt on screen\.").group(1)
+    till.keys("C-y")
+    till.wait_for(rf"{receipt} Esc: close")
+    rows = till.tmux("capture-pane", "-p", "-e", "-t", "till").split("\n")
+    assert len(rows) >= 25
+    decoded = zbar_decode(screen_image(rows, tmp_path / "console.png"))
+    assert len(decoded) == 1, f"zbar read {decoded} off the screen:\n{till.screen()}"
+    [sale] = cli_json(data_dir, "sales")
+    assert decoded[0].split()[0] == receipt == sale["receipt"]
+    assert sale["uuid"].upper() in decoded[0]

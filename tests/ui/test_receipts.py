@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import io
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 from rich.console import Console
-from rich.style import Style
-from rich.terminal_theme import TerminalTheme
-from rich.text import Text
 from textual.widgets import OptionList, Static
 
 from conftest import COLA, NOODLES, WATER, run_cli, set_config
+from screen_qr import need_zbar, screen_image, zbar_decode
 from test_checkout_flows import (demo_shop_template, on_screen, paid_and_back, pilot, running, scan,  # noqa: F401
                                  shop_dir, text_of, till_of, type_text, wait_for)
 from tui_pos.core.tender import Tender
@@ -175,61 +170,13 @@ async def test_with_a_printer_any_receipt_by_number_is_printed_as_a_copy(shop_di
 
 
 # -- item 7: a QR code that a real decoder reads from the screen ------------------------------------
-# The Linux console's VGA palette: what TERM=linux draws for the console theme's ANSI colours.
-LINUX_CONSOLE = TerminalTheme(
-    (0, 0, 0), (170, 170, 170),
-    [(0, 0, 0), (170, 0, 0), (0, 170, 0), (170, 85, 0), (0, 0, 170), (170, 0, 170), (0, 170, 170), (170, 170, 170)],
-    [(85, 85, 85), (255, 85, 85), (85, 255, 85), (255, 255, 85), (85, 85, 255), (255, 85, 255), (85, 255, 255),
-     (255, 255, 255)],
-)
-CELL_W = 4  # pixels: a terminal cell is about twice as tall as wide, a half block is square
-TOP = {"█": (True, True), "▀": (True, False), "▄": (False, True)}  # (upper half, lower half) in the foreground
-
-
-def screen_cells(app) -> list[list[tuple[str, Style]]]:
-    """What the terminal is sent for the whole screen, read back as cells (character, style)."""
+def screen_ansi(app) -> list[str]:
+    """What the terminal is sent for the whole screen, as one line of text with SGR colours a row."""
     width, height = app.size
     console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
                       color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
-    rows = []
-    for line in console.export_text(styles=True).split("\n")[:height]:
-        text = Text.from_ansi(line)
-        rows.append([(char, text.get_style_at_offset(console, i)) for i, char in enumerate(text.plain)])
-    return rows
-
-
-def screen_image(app, path: Path) -> Path:
-    """The screen as a terminal with the Linux console's palette shows it: every cell CELL_W pixels
-    wide and two squares tall; block glyphs are drawn, other characters left as their background."""
-    from PIL import Image  # Pillow: python-escpos depends on it
-
-    cells = screen_cells(app)
-    width = max(len(row) for row in cells)
-    image = Image.new("L", (width * CELL_W, len(cells) * 2 * CELL_W), 0)
-    for y, row in enumerate(cells):
-        for x, (char, style) in enumerate(row):
-            fg = (style.color or None)
-            bg = (style.bgcolor or None)
-            fg_rgb = fg.get_truecolor(LINUX_CONSOLE, foreground=True) if fg else LINUX_CONSOLE.foreground_color
-            bg_rgb = bg.get_truecolor(LINUX_CONSOLE, foreground=False) if bg else LINUX_CONSOLE.background_color
-            if style.reverse:
-                fg_rgb, bg_rgb = bg_rgb, fg_rgb
-            for half, lit in enumerate(TOP.get(char, (False, False))):
-                r, g, b = fg_rgb if lit else bg_rgb
-                grey = int(0.299 * r + 0.587 * g + 0.114 * b)
-                left, top = x * CELL_W, (2 * y + half) * CELL_W
-                image.paste(grey, (left, top, left + CELL_W, top + CELL_W))
-    image.save(path)
-    return path
-
-
-def zbar_decode(image: Path) -> list[str]:
-    """Every QR code zbar (Debian's zbar-tools) finds in the image."""
-    proc = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(image)],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode in (0, 4), proc.stderr  # 4: nothing found
-    return [line for line in proc.stdout.splitlines() if line]
+    return console.export_text(styles=True).split("\n")[:height]
 
 
 @pytest.mark.parametrize("theme", ["default", "console"])
@@ -237,8 +184,7 @@ async def test_the_qr_code_on_screen_is_read_by_zbar_at_80x24(shop_dir, tmp_path
     """The receipt's QR code fits the 80x24 screen (no wrapped rows, no scrolling) in both themes
     and zbar reads from the screen's cells what identifies the sale: its receipt number (which the
     refund screen takes) and its uuid."""
-    if shutil.which("zbarimg") is None:
-        pytest.skip("zbarimg missing: install Debian's zbar-tools (make debian-test-deps)")
+    need_zbar()
     set_config(shop_dir, "ui", "theme", f'"{theme}"')
     async with running(shop_dir) as pilot:
         assert pilot.app.console_theme == (theme == "console")
@@ -251,7 +197,7 @@ async def test_the_qr_code_on_screen_is_read_by_zbar_at_80x24(shop_dir, tmp_path
         await on_screen(pilot, ReceiptScreen)
         await pilot.pause()
         assert pilot.app.size == (80, 24)
-        decoded = zbar_decode(screen_image(pilot.app, tmp_path / f"screen-{theme}.png"))
+        decoded = zbar_decode(screen_image(screen_ansi(pilot.app), tmp_path / f"screen-{theme}.png"))
         assert decoded, f"zbar found no QR code on the screen ({tmp_path / f'screen-{theme}.png'})"
         [payload] = decoded
         assert payload.split()[0] == sale.receipt
