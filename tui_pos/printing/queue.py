@@ -502,14 +502,15 @@ class PrintQueue:
             self.state_log.record(record["uuid"], pj.RECEIPT, pj.PRINTED, 0, note, self.clock())
             return True
 
-    def unprinted(self) -> list[Unprinted]:
+    def unprinted(self, tenders: bool = True) -> list[Unprinted]:
         """Every paid sale without a receipt, SQLite and journal alike, oldest first
-        (store/print_jobs.py's without_receipt: the one answer to that question)."""
+        (store/print_jobs.py's without_receipt: the one answer to that question).
+        tenders=False: without the payments (enough to count them)."""
         conn = self._db()
         try:
-            rows = pj.without_receipt(conn, self._journal_only(conn), self.state_log.states())
+            rows = pj.without_receipt(conn, self._journal_only(conn), self.state_log.states(), tenders=tenders)
         except sqlite3.Error as err:
             self._db_failed(err)
-            rows = pj.without_receipt(None, self._journal_only(None), self.state_log.states())
+            rows = pj.without_receipt(None, self._journal_only(None), self.state_log.states(), tenders=tenders)
         return [Unprinted(r["uuid"], r["receipt"], r["total"], r["completed_at"], r["cashier"], r["state"],
                           r["attempts"], r["last_error"], tuple(r["tenders"]), r["stored"]) for r in rows]

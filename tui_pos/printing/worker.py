@@ -76,7 +76,7 @@ class PrintWorker:
                     if got:
                         self.queue.printer.probe()
         try:
-            unprinted = len(self.queue.unprinted())
+            unprinted = len(self.queue.unprinted(tenders=False))
         except Exception:  # noqa: BLE001 - the status line must survive a storage failure
             log.exception("print worker: cannot count unprinted receipts")
             unprinted = self.state.unprinted
