@@ -275,6 +275,7 @@ def test_a_cart_longer_than_the_screen_shows_whole_totals_and_the_newest_line(ma
     last = next(n for n, line in enumerate(lines) if line.startswith("─"))
     rows = [re.sub(r"[\u2580-\u259f]+$", "", line) for line in lines[first:last]]  # less the scrollbar
     rows = [row for row in rows if row.strip()]
+    assert re.fullmatch(r"\s+▲ \d+ more", rows.pop(0)), f"no sign of the rows above:\n{text}"
     assert rows and all("可口可乐 330ml" in row for row in rows), text
     assert [row.split()[0] for row in rows][-1] == "25", f"the newest line is not on screen:\n{text}"
     for row in rows:

@@ -13,6 +13,7 @@ from tui_pos.core.errors import BadInput, CartError, PosError
 from tui_pos.core.money import parse_count, percent_to_bp
 from tui_pos.core.pricing import Discount
 from tui_pos.core.till import Paid
+from tui_pos.core.users import Approval
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen
 from tui_pos.ui.screens.pickers import HeldScreen, HelpScreen, LookupScreen
@@ -96,10 +97,10 @@ class CheckoutScreen(TillScreen):
             ]))
             rows.append(CartRow(number, line.name, line.qty, fmt(line.unit_price), fmt(priced.total), note, line.voided))
         self.query_one(CartView).show(rows, select_last)
-        items = sum(line.qty for line in cart.active_lines)
-        paid = sum(t.amount for t in cart.tenders)
-        details = Text(f"Items {items}   Discount {fmt(totals.discount)}   Tax {fmt(totals.tax)}"
-                       + (f"\nPaid so far {fmt(paid)}" if paid else ""))
+        details = Text(f"Items {cart.units}   Discount {fmt(totals.discount)}   Tax {fmt(totals.tax)}")
+        if cart.tenders:  # taken on the payment screen, then Esc: the cashier must see it here
+            due = till.due()
+            details.append(f"\nPaid so far {fmt(due.paid)}   To pay {fmt(due.left)}", style="bold")
         if till.cart_save_error:  # the sale is in memory only: a crash now would lose it
             details.append("\nSALE IN PROGRESS NOT SAVED", style="bold red")
         self.query_one("#details", Static).update(details, layout=False)  # fixed size: #summary
@@ -185,16 +186,26 @@ class CheckoutScreen(TillScreen):
                 if qty is None:
                     self.say(f"'{text}' is not a quantity (digits 0-9)", error=True)
                     return
-                self.core(lambda _: till.set_qty(line_id, qty), self.changed)
+                self.core(lambda _: till.set_qty(line_id, qty), lambda _: (
+                    self.changed(), self.say(f"{till.cart.line(line_id).qty} x {line.name}")))
 
-        self.app.push_screen(AskScreen("New quantity:", "1", str(till.cart.line(line_id).qty)), set_qty)
+        line = till.cart.line(line_id)
+        self.app.push_screen(AskScreen(f"New quantity of {line.name}:", "1", str(line.qty)), set_qty)
 
     def action_void(self) -> None:
         line_id = self.selected_line()
-        if line_id is not None:
-            self.core(lambda _: self.app.till.void_line(line_id), self.changed)
+        if line_id is None:
+            return
+        till = self.app.till
+        number = self.query_one(CartView).selected.number
+        line = till.cart.line(line_id)
+        was = till.cart.totals(till.config.prices_include_tax).lines[number - 1].total
+        self.core(lambda _: till.void_line(line_id), lambda _: (
+            self.changed(), self.say(f"Line {number} voided: {line.name} (-{till.currency.format(was)}).")))
 
-    def ask_discount(self, title: str, apply) -> None:
+    def ask_discount(self, title: str, on_what: str, apply, amount_off) -> None:
+        """apply(discount, approval) -> Cart; amount_off(totals) -> what it takes off, for the
+        confirmation (and who approved it, when a manager did)."""
         till = self.app.till
 
         def parsed(text: str | None) -> None:
@@ -206,19 +217,35 @@ class CheckoutScreen(TillScreen):
             except BadInput as err:
                 self.say(str(err), error=True)
                 return
-            self.core(lambda approval: apply(discount, approval), self.changed)
+            approved: list[Approval] = []  # the manager's, when one was asked
+
+            def run(approval: Approval | None):
+                cart = apply(discount, approval)
+                approved.extend(filter(None, [approval]))
+                return cart
+
+            def applied(_: object) -> None:
+                self.changed()
+                off = till.currency.format(amount_off(till.cart.totals(till.config.prices_include_tax)))
+                by = f", approved by {approved[-1].manager}" if approved else ""
+                self.say(f"Discount {text} on {on_what}: -{off}{by}.")
+
+            self.core(run, applied)
 
         self.app.push_screen(AskScreen(title, "10% or 5.00"), parsed)
 
     def action_discount(self) -> None:
         line_id = self.selected_line()
         if line_id is not None:
-            self.ask_discount("Discount on this line (10% or 5.00):",
-                              lambda d, approval: self.app.till.discount_line(line_id, d, approval))
+            index, name = self.query_one(CartView).cursor, self.app.till.cart.line(line_id).name
+            self.ask_discount(f"Discount on {name} (10% or 5.00):", name,
+                              lambda d, approval: self.app.till.discount_line(line_id, d, approval),
+                              lambda totals: totals.lines[index].line_discount)
 
     def action_order_discount(self) -> None:
-        self.ask_discount("Discount on the whole sale (10% or 5.00):",
-                          lambda d, approval: self.app.till.discount_order(d, approval))
+        self.ask_discount("Discount on the whole sale (10% or 5.00):", "the sale",
+                          lambda d, approval: self.app.till.discount_order(d, approval),
+                          lambda totals: sum(line.order_discount for line in totals.lines))
 
     def action_price(self) -> None:
         line_id = self.selected_line()
@@ -236,8 +263,13 @@ class CheckoutScreen(TillScreen):
         self.core(lambda _: self.app.till.hold(), lambda _: (self.changed(), self.say("Sale held. F8 recalls it.")))
 
     def action_recall(self) -> None:
-        """Recall a held sale, or delete one (a manager's decision)."""
+        """Recall a held sale, or delete one (a manager's decision). Refused at once while a sale
+        is in progress (the core would refuse the recall only after a held sale was chosen)."""
         till = self.app.till
+        if not till.cart.is_empty:
+            self.say(f"Finish, hold ({self.app.key_of('hold')}) or cancel ({self.app.key_of('cancel_sale')}) "
+                     "this sale before recalling a held one.", error=True)
+            return
 
         def chosen(choice: tuple[str, str] | None) -> None:
             if choice and choice[0] == "recall":

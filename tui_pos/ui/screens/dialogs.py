@@ -13,6 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from tui_pos.core.errors import PosError
 from tui_pos.core.users import Approval
+from tui_pos.ui.widgets.entry import FieldInput
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -46,7 +47,7 @@ class AskScreen(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.question)
-            yield Input(value=self.value, placeholder=self.placeholder, id="answer")
+            yield FieldInput(value=self.value, placeholder=self.placeholder, id="answer")
             yield Label("Enter: OK    Esc: back", classes="hint")
 
     def on_mount(self) -> None:
@@ -82,10 +83,10 @@ class ManagerScreen(ModalScreen["Approval | None"]):
             yield Label(f"Manager approval: {self.message}")
             if self.reason:
                 yield Label(self.reason_text(), id="manager-reason")
-            yield Input(placeholder="manager name", id="manager-name")
-            yield Input(placeholder="PIN", password=True, id="manager-pin")
+            yield FieldInput(placeholder="manager name", id="manager-name", next_field="#manager-pin")
+            yield FieldInput(placeholder="PIN", password=True, select_on_focus=False, id="manager-pin")
             yield Static("", id="manager-message", classes="error")
-            yield Label("Enter: next / approve    Esc: back", classes="hint")
+            yield Label("Enter: next / approve    Shift+Tab: name    Esc: back", classes="hint")
 
     def on_mount(self) -> None:
         for field in self.query(Input):
@@ -128,9 +129,13 @@ class ManagerScreen(ModalScreen["Approval | None"]):
             self.dismiss(event.worker.result)
 
     def refused(self, message: str) -> None:
+        """The PIN field keeps the focus, the name stays: the manager retypes the PIN at once (a
+        wrong name is corrected with Shift+Tab). Never back to the name field, where a PIN
+        typed again would show in clear text."""
         self.query_one("#manager-message", Static).update(message)
-        self.query_one("#manager-pin", Input).value = ""
-        self.query_one("#manager-name", Input).focus()
+        pin = self.query_one("#manager-pin", Input)
+        pin.value = ""
+        pin.focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

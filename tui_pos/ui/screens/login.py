@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import events, on, work
+from textual import on, work
 from textual.worker import Worker, WorkerState
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -11,38 +11,9 @@ from textual.widgets import Input, Label, Static
 
 from tui_pos.core.errors import PosError
 from tui_pos.core.users import User
+from tui_pos.ui.widgets.entry import FieldInput
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
-
-
-class LoginField(Input):
-    """Enter submits here, in key order (not through the binding of whatever has focus by then).
-    The user field hands the keys that come after its Enter to the PIN field: typed ahead, pasted
-    or sent by tmux, they reach this field before the PIN field has focus, and the PIN would
-    land in the user field, in clear text."""
-
-    def __init__(self, *args, next_field: str | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.next_field = next_field
-        self.entered = False
-
-    async def _on_key(self, event: events.Key) -> None:
-        if self.entered and self.next_field:
-            event.stop()
-            event.prevent_default()
-            self.screen.query_one(self.next_field, Input).post_message(events.Key(event.key, event.character))
-            return
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.entered = self.next_field is not None
-            await self.action_submit()
-            return
-        await super()._on_key(event)
-
-    def _on_focus(self, event: events.Focus) -> None:
-        self.entered = False  # back here (a refused login): type again
-        super()._on_focus(event)
 
 
 class LoginScreen(Screen[User]):
@@ -58,8 +29,8 @@ class LoginScreen(Screen[User]):
         with Vertical(classes="dialog", id="login-box"):
             yield Label(f"[b]{config.shop_name}[/b]  -  till {config.till_id}")
             yield Label(f"Locked by {self.locked_by}: enter a PIN to unlock" if self.locked_by else "Log in")
-            yield LoginField(value=self.locked_by, placeholder="user", id="login-user", next_field="#login-pin")
-            yield LoginField(placeholder="PIN", password=True, id="login-pin")
+            yield FieldInput(value=self.locked_by, placeholder="user", id="login-user", next_field="#login-pin")
+            yield FieldInput(placeholder="PIN", password=True, select_on_focus=False, id="login-pin")
             yield Static("", id="login-message", classes="error")
         yield KeyBar(id="keys")
 

@@ -12,6 +12,8 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_pos.core.catalog import Product
+from tui_pos.core.till import HeldSale, Till
+from tui_pos.ui.widgets.entry import FieldInput
 
 
 class LookupScreen(ModalScreen["str | None"]):
@@ -27,7 +29,7 @@ class LookupScreen(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label("Find a product")
-            yield Input(value=self.initial, placeholder="name, code or department", id="lookup-query")
+            yield FieldInput(value=self.initial, placeholder="name, code or department", id="lookup-query")
             yield OptionList(id="lookup-results")
             yield Label("Enter: add    Down: choose    Esc: back", classes="hint")
 
@@ -66,6 +68,17 @@ class LookupScreen(ModalScreen["str | None"]):
         self.dismiss(None)
 
 
+def held_row(held: HeldSale, till: Till) -> str:
+    """When, who, how many items (units, as the cart counts them), the total and, when some was
+    paid before the sale was held, what was paid and what is still to pay."""
+    fmt = lambda amount: till.currency.format(amount, True)  # noqa: E731
+    total = held.cart.totals(till.config.prices_include_tax).total
+    paid = sum(tender.amount for tender in held.cart.tenders)
+    units = held.cart.units
+    return (f"{held.held_at[11:16]}  {held.cashier:<10} {units:>3} item{'' if units == 1 else 's'}  {fmt(total)}"
+            + (f"  paid {fmt(paid)}, to pay {fmt(max(total - paid, 0))}" if paid else ""))
+
+
 class HeldScreen(ModalScreen["tuple[str, str] | None"]):
     """A held sale to recall ("recall", uuid) or to throw away ("delete", uuid: the caller asks
     a manager, as the core requires)."""
@@ -79,12 +92,7 @@ class HeldScreen(ModalScreen["tuple[str, str] | None"]):
         till = self.app.till
         with Vertical(classes="dialog wide"):
             yield Label("Held sales")
-            options = [
-                Option(f"{h.held_at[11:16]}  {h.cashier:<10} {len(h.cart.active_lines):>3} items  "
-                       f"{till.currency.format(h.cart.totals(till.config.prices_include_tax).total, True)}",
-                       id=h.cart.uuid)
-                for h in till.held_sales()
-            ]
+            options = [Option(held_row(h, till), id=h.cart.uuid) for h in till.held_sales()]
             yield OptionList(*options, id="held-list")
             yield Label("Enter: recall    F4/Del: delete (manager)    Esc: back" if options
                         else "No held sales.    Esc: back", classes="hint")

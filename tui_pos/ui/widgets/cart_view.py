@@ -42,10 +42,14 @@ def header(width: int) -> str:
     return f"{'#':>3} {set_cell_size('Item', name_w)}{'Qty':>{QTY_W}}{'Price':>{PRICE_W}}{'Total':>{TOTAL_W}}"
 
 
+SIGNS = {False: ("▲", "▼"), True: ("^", "v")}  # rows above / below the view; True: the console's font
+
+
 class CartView(Widget, can_focus=False):
     """Scrolls itself: `top` is the first row shown. It has no virtual size and no scrollbar, so a
     new line repaints this widget only and never lays the screen out again (a ScrollView's
-    virtual_size is a layout reactive: ~10 ms a scan here); the row numbers say where the view is."""
+    virtual_size is a layout reactive: ~10 ms a scan here). When rows are out of view, its first
+    and last rows say how many ("▲ 5 more", "▼ 3 more"; ^ and v in the console theme)."""
 
     cursor: reactive[int] = reactive(-1)  # index of the selected row, -1 when empty
 
@@ -66,13 +70,24 @@ class CartView(Widget, can_focus=False):
             self.cursor = min(max(self.cursor + delta, 0), len(self.rows) - 1)
             self.keep_cursor_visible()
 
+    def window(self, top: int) -> tuple[bool, int, bool]:
+        """For a view from row `top`: (a sign above?, how many rows are shown, a sign below?)."""
+        height = max(self.size.height, 1)
+        if len(self.rows) <= height or height < 3:  # all fit (or no room for signs)
+            return False, height, False
+        above = top > 0
+        below = top + height - above < len(self.rows)
+        return above, height - above - below, below
+
     def keep_cursor_visible(self) -> None:
         height = max(self.size.height, 1)
+        # the last top that still fills the view: the last row at the bottom, the sign above it
+        last_top = 0 if len(self.rows) <= height else len(self.rows) - height + (height >= 3)
         if self.cursor < self.top:
             self.top = max(self.cursor, 0)
-        elif self.cursor >= self.top + height:
-            self.top = self.cursor - height + 1
-        self.top = max(0, min(self.top, len(self.rows) - height))
+        elif self.cursor >= self.top + self.window(self.top)[1]:
+            self.top = self.cursor - height + (3 if height >= 3 else 1)  # the cursor just above the lower sign
+        self.top = max(0, min(self.top, last_top))
 
     def on_resize(self) -> None:
         self.keep_cursor_visible()
@@ -85,9 +100,15 @@ class CartView(Widget, can_focus=False):
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
     def render_line(self, y: int) -> Strip:
-        index = y + self.top
         width = self.size.width
-        if index >= len(self.rows):
+        above, shown, below = self.window(self.top)
+        up, down = SIGNS[getattr(self.app, "console_theme", False)]
+        if above and y == 0:
+            return self.sign(f"{up} {self.top} more", width)
+        if below and y == above + shown:
+            return self.sign(f"{down} {len(self.rows) - self.top - shown} more", width)
+        index = self.top + y - above
+        if y >= above + shown or index >= len(self.rows):
             return Strip.blank(width, self.rich_style)
         row = self.rows[index]
         style = self.rich_style
@@ -97,3 +118,7 @@ class CartView(Widget, can_focus=False):
             style += Style(reverse=True)
         text = format_row(row, width)
         return Strip([Segment(text + " " * max(width - cell_len(text), 0), style)], width)
+
+    def sign(self, text: str, width: int) -> Strip:
+        text = f"    {text}"
+        return Strip([Segment(text + " " * max(width - cell_len(text), 0), self.rich_style + Style(bold=True))], width)

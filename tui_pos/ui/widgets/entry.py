@@ -1,4 +1,5 @@
-"""The always-ready entry line: where a scanner (keyboard wedge) and the cashier type.
+"""The always-ready entry line: where a scanner (keyboard wedge) and the cashier type; and the
+dialogs' text field, which takes a burst of keys the same way.
 
 A plain widget rather than Input: it handles printable keys, Backspace and Enter itself and lets
 every other key bubble to the screen's bindings, has no blinking-cursor timer (idle CPU), and
@@ -13,6 +14,7 @@ from textual import events
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
+from textual.widgets import Input
 
 MAX_LENGTH = 64
 
@@ -55,3 +57,41 @@ class EntryLine(Widget, can_focus=True):
             return  # not ours: let the screen's bindings have it
         event.stop()
         event.prevent_default()
+
+
+class FieldInput(Input):
+    """A dialog's text field (a name, a PIN, a quantity, a search) that takes keys in the order
+    they came, however fast: its editing keys (Backspace, Delete, arrows, Enter...) run here, in
+    its own key handler, like the entry line's. Textual's Input lets them bubble up to the app's
+    binding check first, so a Backspace sent in one write with the letters behind it arrived
+    after them (`abc` + Backspace Backspace x y stayed `abc`).
+
+    next_field: the field Enter moves to (the PIN after the name). Keys that come after this
+    field's Enter are handed to it: typed ahead, pasted or sent by tmux, they reach this field
+    before the next one has focus, and a PIN would land here, in clear text. That next field is
+    made with select_on_focus=False: the digits it was handed before its focus stay typed."""
+
+    def __init__(self, *args, next_field: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.next_field = next_field
+        self.entered = False
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.entered and self.next_field:
+            event.stop()
+            event.prevent_default()
+            self.screen.query_one(self.next_field, Input).post_message(events.Key(event.key, event.character))
+            return
+        binding = next(iter(self._bindings.key_to_bindings.get(event.key, ())), None)
+        if binding is not None and not binding.priority:
+            event.stop()
+            event.prevent_default()
+            if event.key == "enter":
+                self.entered = self.next_field is not None
+            await self.run_action(binding.action)
+            return
+        await super()._on_key(event)
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self.entered = False  # back here (a refused name): type again
+        super()._on_focus(event)
