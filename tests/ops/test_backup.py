@@ -3,13 +3,17 @@ should and keeps what it replaces. Real files, the real CLI in subprocesses."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
 from contextlib import closing
 from pathlib import Path
+
+import pytest
 
 from conftest import COLA, WATER, cli_json, database_write_locked, run_cli, set_config
 from tui_pos.config import load_config
@@ -116,7 +120,7 @@ def test_unreplayed_journal_files_are_in_the_backup_and_come_back_on_restore(sho
     [(name, content)] = copy_rows(copy, f"SELECT name, content FROM {backup.JOURNAL_TABLE}")
     assert journaled["uuid"].encode() in content
     (shop_dir / "journal" / name).unlink()  # the journal disk is lost before replay
-    restored = cli_json(shop_dir, "restore", str(copy))
+    restored = cli_json(shop_dir, "restore", str(copy), "--manager", "manager", "--pin", "9999")
     assert restored["journal_files"] == [str(shop_dir / "journal" / name)]
     assert cli_json(shop_dir, "replay")["replayed"] == 1
     assert [r[0] for r in sale_rows(shop_dir / "pos.sqlite3")] == [journaled["uuid"]]
@@ -173,7 +177,8 @@ def test_verify_without_its_checksum_file_still_detects_a_changed_row(shop_dir):
     copy.write_bytes(data.replace(b"REFDIGEST1", b"REFDIGEST2"))
     checked = cli_json(shop_dir, "backup", "verify", str(copy), check=False)
     assert not checked["ok"] and checked["checksum"] == "missing"
-    assert checked["problems"] == ["the rows differ from the ones backed up (digest mismatch): the file is damaged"]
+    assert checked["problems"] == ["the rows differ from the ones backed up (digest mismatch): the file is damaged",
+                                   "audit: the sale T1-000001 it records was modified or deleted"]
 
 
 def test_restore_refuses_a_corrupted_backup_and_changes_nothing(shop_dir):
@@ -182,7 +187,7 @@ def test_restore_refuses_a_corrupted_backup_and_changes_nothing(shop_dir):
     sell(shop_dir)
     before = sale_rows(shop_dir / "pos.sqlite3")
     flip_bytes(copy, copy.stat().st_size // 2)
-    proc = run_cli(shop_dir, "restore", str(copy), check=False)
+    proc = run_cli(shop_dir, "restore", str(copy), "--manager", "manager", "--pin", "9999", check=False)
     assert proc.returncode == 1 and "does not verify" in proc.stderr and "nothing was changed" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert sale_rows(shop_dir / "pos.sqlite3") == before
@@ -192,7 +197,7 @@ def test_restore_refuses_a_corrupted_backup_and_changes_nothing(shop_dir):
 def test_restore_refuses_while_the_till_runs(shop_dir):
     copy = the_backup(cli_json(shop_dir, "backup"))
     with TillInstanceLock(shop_dir):
-        proc = run_cli(shop_dir, "restore", str(copy), check=False)
+        proc = run_cli(shop_dir, "restore", str(copy), "--manager", "manager", "--pin", "9999", check=False)
     assert proc.returncode == 1 and "the till is running" in proc.stderr
 
 
@@ -200,11 +205,15 @@ def test_restore_brings_the_sales_back_and_keeps_a_safety_copy(shop_dir):
     first, second = sell(shop_dir), sell(shop_dir, WATER)
     copy = the_backup(cli_json(shop_dir, "backup"))
     third = sell(shop_dir)
-    restored = cli_json(shop_dir, "restore", str(copy))
-    assert sale_rows(shop_dir / "pos.sqlite3") == [(first["uuid"], "T1-000001", 350), (second["uuid"], "T1-000002", 200)]
+    restored = cli_json(shop_dir, "restore", str(copy), "--manager", "manager", "--pin", "9999")
+    # the sale acknowledged after the backup was made is brought back from the database it replaces
+    assert sale_rows(shop_dir / "pos.sqlite3") == [(first["uuid"], "T1-000001", 350), (second["uuid"], "T1-000002", 200),
+                                                  (third["uuid"], "T1-000003", 350)]
+    assert third["receipt"] in restored["brought_back"] and restored["rolled_back"] == 0
     safety = Path(restored["safety_copy"])
     assert [r[0] for r in sale_rows(safety)] == [first["uuid"], second["uuid"], third["uuid"]]
-    assert restored["not_in_backup"] == [third["receipt"]]
+    assert restored["not_in_backup"] == []
+    assert cli_json(shop_dir, "audit", "verify")["ok"]
     assert copy_rows(shop_dir / "pos.sqlite3", "SELECT name FROM sqlite_master WHERE name LIKE 'tui_pos_backup%'") == []
     assert copy_rows(shop_dir / "pos.sqlite3", "PRAGMA integrity_check") == [("ok",)]
 
@@ -213,7 +222,7 @@ def test_restore_over_a_corrupt_database(shop_dir):
     first = sell(shop_dir)
     copy = the_backup(cli_json(shop_dir, "backup"))
     corrupt_database(shop_dir)
-    restored = cli_json(shop_dir, "restore", str(copy))
+    restored = cli_json(shop_dir, "restore", str(copy), "--manager", "manager", "--pin", "9999")
     assert [r[0] for r in sale_rows(shop_dir / "pos.sqlite3")] == [first["uuid"]]
     assert (Path(restored["safety_copy"]).parent / "pos.sqlite3").read_bytes()[:2] == b"\xa5\x5a"  # kept as it was
     assert cli_json(shop_dir, "status")["storage"] == "ok"
@@ -231,5 +240,135 @@ def test_after_restoring_an_older_backup_no_receipt_number_is_used_twice(shop_di
     copy = the_backup(cli_json(shop_dir, "backup"))
     lost = sell(shop_dir, WATER)
     assert lost["receipt"] == "T1-000002"
-    cli_json(shop_dir, "restore", str(copy))
+    cli_json(shop_dir, "restore", str(copy), "--manager", "manager", "--pin", "9999")
     assert sell(shop_dir)["receipt"] == "T1-000003"
+
+
+# -- tampered backups, restore as a manager's operation, disaster recovery (issues 11.7, 10.26) ----------------
+MANAGER = ("--manager", "manager", "--pin", "9999")
+
+
+def forge(copy: Path, *statements: str, rechain: bool = False) -> None:
+    """Edit a backup as a careful forger: the figures, the row digest, the manifest and the .sha256
+    recomputed; rechain: the audit digests and hashes too, with the published algorithm."""
+    from tui_pos.ops.facts import sales_figures
+    from tui_pos.store import audit, db
+
+    with closing(sqlite3.connect(copy)) as conn:
+        for statement in statements:
+            conn.execute(statement)
+        if rechain:
+            prev = audit.GENESIS
+            for row in conn.execute(f"SELECT {', '.join(audit.COLUMNS)} FROM audit ORDER BY seq").fetchall():
+                values = list(row)
+                kind = audit.RECORD_ACTIONS.get(values[4])
+                detail = json.loads(values[9] or "{}")
+                if kind is not None:
+                    detail["digest"] = audit.digest(db.stored_rows(conn, kind, values[1]))
+                elif values[4] == "table_state":
+                    detail["digest"] = audit.digest(db.covered_rows(conn, values[7]))
+                values[9] = audit._canonical(detail)
+                new = audit.entry_hash(prev, values)
+                conn.execute("UPDATE audit SET detail = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                             (values[9], prev, new, values[0]))
+                prev = new
+        manifest = json.loads(conn.execute(f"SELECT value FROM {backup.MANIFEST_TABLE} WHERE key = 'manifest'").fetchone()[0])
+        manifest["sales"], manifest["total"] = sales_figures(conn)
+        manifest["digest"] = backup.content_digest(conn)
+        if "audit_head" in manifest:
+            manifest["audit_head"] = list(audit.head(conn))
+        conn.execute(f"UPDATE {backup.MANIFEST_TABLE} SET value = ? WHERE key = 'manifest'", (json.dumps(manifest),))
+        conn.commit()
+    digest = hashlib.sha256(copy.read_bytes()).hexdigest()
+    backup.checksum_path(copy).write_text(f"{digest}  {copy.name}\n")
+
+
+def test_a_backup_edited_with_its_figures_and_manifest_recomputed_does_not_verify(shop_dir):
+    sell(shop_dir)
+    copy = the_backup(cli_json(shop_dir, "backup"))
+    forge(copy, "UPDATE sale SET total = 1, paid = 1 WHERE receipt = 'T1-000001'",
+          "UPDATE tender SET amount = 1 WHERE sale_uuid = (SELECT uuid FROM sale WHERE receipt = 'T1-000001')")
+    checked = cli_json(shop_dir, "backup", "verify", str(copy), check=False)
+    assert not checked["ok"] and any("T1-000001" in p for p in checked["problems"]), checked
+    assert "does not verify" in run_cli(shop_dir, "restore", str(copy), *MANAGER, check=False).stderr
+
+
+def test_a_manager_pin_hash_swapped_in_a_backup_is_refused(shop_dir):
+    """The cashier's PIN hash copied onto the manager: PIN 1234 would act as manager once restored."""
+    sell(shop_dir)
+    copy = the_backup(cli_json(shop_dir, "backup"))
+    forge(copy, "UPDATE user SET pin_hash = (SELECT pin_hash FROM user WHERE name = 'demo') WHERE name = 'manager'")
+    checked = cli_json(shop_dir, "backup", "verify", str(copy), check=False)
+    assert not checked["ok"] and any("user table" in p for p in checked["problems"]), checked
+    proc = run_cli(shop_dir, "restore", str(copy), "--manager", "manager", "--pin", "1234", check=False)
+    assert proc.returncode == 1 and "nothing was changed" in proc.stderr
+
+
+def test_a_backup_rechained_after_an_edit_is_not_this_tills_history(shop_dir):
+    """A forger who also recomputes every digest and hash makes a backup that verifies on its own;
+    restore compares its chain with the till's and the anchor, and refuses it."""
+    sell(shop_dir)
+    copy = the_backup(cli_json(shop_dir, "backup"))
+    forge(copy, "UPDATE user SET pin_hash = (SELECT pin_hash FROM user WHERE name = 'demo') WHERE name = 'manager'",
+          rechain=True)
+    assert cli_json(shop_dir, "backup", "verify", str(copy))["ok"], "the forger's backup is consistent on its own"
+    before = sale_rows(shop_dir / "pos.sqlite3")
+    proc = run_cli(shop_dir, "restore", str(copy), *MANAGER, check=False)
+    assert proc.returncode == 1 and "not this till's history" in proc.stderr
+    assert sale_rows(shop_dir / "pos.sqlite3") == before and not (shop_dir / backup.SAFETY_DIR).exists()
+
+
+@pytest.mark.parametrize("who", [(), ("--manager", "demo", "--pin", "1234"), ("--manager", "manager", "--pin", "0000")])
+def test_restore_is_a_managers_operation(shop_dir, who):
+    sell(shop_dir)
+    copy = the_backup(cli_json(shop_dir, "backup"))
+    sell(shop_dir)
+    before = sale_rows(shop_dir / "pos.sqlite3")
+    proc = run_cli(shop_dir, "restore", str(copy), *who, check=False)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert sale_rows(shop_dir / "pos.sqlite3") == before and not (shop_dir / backup.SAFETY_DIR).exists()
+
+
+def test_an_old_backup_that_would_roll_back_records_nobody_can_bring_back_needs_force(shop_dir):
+    """The disk with the database died after three more sales; an older backup lacks them. Restore
+    refuses to roll them back silently; a manager forces it with a reason, which is audited, and
+    the numbers of the lost sales are never used again."""
+    sell(shop_dir)
+    copy = the_backup(cli_json(shop_dir, "backup"))
+    for _ in range(3):
+        sell(shop_dir)
+    for name in ("pos.sqlite3", "pos.sqlite3-wal", "pos.sqlite3-shm"):
+        (shop_dir / name).unlink(missing_ok=True)
+    proc = run_cli(shop_dir, "restore", str(copy), *MANAGER, check=False)
+    assert proc.returncode == 1 and "--force" in proc.stderr and "cannot be read" in proc.stderr
+    restored = cli_json(shop_dir, "restore", str(copy), *MANAGER, "--force", "database disk died")
+    assert restored["rolled_back"] > 0 and restored["forced"] == "database disk died"
+    [(actor, approved_by, detail)] = copy_rows(shop_dir / "pos.sqlite3",
+                                               "SELECT actor, approved_by, detail FROM audit WHERE action = 'restore'")
+    assert (actor, approved_by, json.loads(detail)["forced"]) == ("manager", "manager", "database disk died")
+    verified = cli_json(shop_dir, "audit", "verify")
+    assert verified["ok"] and any("forced" in w for w in verified["warnings"]), verified
+    assert sell(shop_dir)["receipt"] == "T1-000005"
+
+
+def test_restore_onto_an_empty_data_directory_is_the_whole_recovery(shop_dir, tmp_path):
+    """A new box: no init. The backup brings config.toml (till id, printer, alert hook: secrets as
+    they are) and the journal key back, 0600 in a 0700 directory; the manager is the backup's own."""
+    set_config(shop_dir, "alerts", "hook", '"curl -s https://alerts.example/TOKEN123"')
+    set_config(shop_dir, "printer", "connection", '"file:receipts.txt"')
+    with database_write_locked(shop_dir):
+        journaled = sell(shop_dir)
+    copy = the_backup(cli_json(shop_dir, "backup"))
+    fresh = tmp_path / "new-box"
+    wrong = run_cli(fresh, "restore", str(copy), "--manager", "manager", "--pin", "0000", check=False)
+    assert wrong.returncode == 1 and not (fresh / "config.toml").exists()
+    restored = cli_json(fresh, "restore", str(copy), *MANAGER)
+    assert restored["config_restored"] is True
+    assert (fresh / "config.toml").read_bytes() == (shop_dir / "config.toml").read_bytes()
+    for name in ("config.toml", "journal.key", "pos.sqlite3"):
+        assert stat.S_IMODE((fresh / name).stat().st_mode) == 0o600, name
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+    assert cli_json(fresh, "replay")["replayed"] == 1  # the journaled sale, authenticated by the carried key
+    assert [r[0] for r in sale_rows(fresh / "pos.sqlite3")] == [journaled["uuid"]]
+    assert sell(fresh)["receipt"] == "T1-000002"
+    assert cli_json(fresh, "audit", "verify")["ok"]

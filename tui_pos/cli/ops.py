@@ -130,19 +130,31 @@ def backup_verify(file: Path, as_json: bool) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--manager", required=True, help="The manager who restores it (audited); the PIN is asked for.")
+@click.option("--pin", help="The manager's PIN (for scripts; otherwise asked for without echo).")
+@click.option("--force", "reason", metavar="REASON",
+              help="Restore even a backup that rolls back records that cannot be brought back, or whose audit chain "
+                   "differs from this till's: the reason is audited.")
 @json_option
 @click.pass_context
-def restore(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Replace the database with a verified backup (the till must be stopped; the current one is kept aside)."""
+def restore(ctx: click.Context, file: Path, manager: str, pin: str | None, reason: str | None, as_json: bool) -> None:
+    """Replace the database with a verified backup (a manager's operation; the till must be stopped; the
+    current database is kept aside). On an empty data directory it is the whole disaster recovery."""
     from tui_pos.ops.backup import restore as restore_backup
 
-    result = restore_backup(shop_config(ctx), file)
-    emit(as_json, result.as_dict(), lambda: "\n".join(
-        [f"Restored {file} ({result.backup.sales} sales, made {result.backup.created_at})",
+    if pin is None:
+        pin = click.prompt(f"PIN of {manager}", hide_input=True, err=True)
+    result = restore_backup(ctx.obj, file, manager=manager, pin=pin, force=reason)
+    emit(as_json, result.as_dict(), lambda: "\n".join(line for line in
+        [f"Restored {file} ({result.backup.sales} sales, made {result.backup.created_at}) by {result.manager}",
+         "config.toml and the journal key came from the backup." if result.config_restored else "",
          f"The database as it was: {result.safety_copy}" if result.safety_copy else "There was no database before.",
          f"{len(result.journal_files)} journal file(s) put back: run 'tui-pos replay'" if result.journal_files else ""]
+        + ([f"Brought back {len(result.brought_back)} record(s) the backup lacked, from the database it replaced"]
+           if result.brought_back else [])
+        + ([f"ROLLED BACK {result.rolled_back} audit entries (forced: {result.forced})"] if result.rolled_back else [])
         + ([f"NOT in the backup: {len(result.not_in_backup)} sale(s) of the old database, e.g. "
-            f"{', '.join(result.not_in_backup[:5])} (kept in the safety copy)"] if result.not_in_backup else [])))
+            f"{', '.join(result.not_in_backup[:5])} (kept in the safety copy)"] if result.not_in_backup else []) if line))
 
 
 @main.command("support-bundle")

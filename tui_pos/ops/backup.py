@@ -8,8 +8,15 @@ A backup is one SQLite file, ``tui-pos-<till>-<UTC time>.sqlite3``, that needs n
   read *before* the database snapshot is taken, so a sale committed before the backup started is
   in the copy whether it was in SQLite or in the journal then (a file replayed in between is in
   both; restore and replay skip what is already there);
+- the till's configuration (``config.toml``, secrets as they are) and its journal key, in the
+  table ``tui_pos_backup_files``: a backup is the whole disaster recovery (restore onto an empty
+  data directory needs no ``init``);
 - a manifest (table ``tui_pos_backup``): when, which till, the number of sale rows and the sum
-  of their totals, and a SHA-256 digest of every row of every table of the shop.
+  of their totals, the audit chain's head, and a SHA-256 digest of every row of every table of the shop.
+
+A backup's figures and manifest can be recomputed by anyone who edits it, so verification also
+walks the backup's own audit chain (record digests, covered tables, Z heads), and restore checks
+that chain against the till's: the live chain and the anchor outside the database.
 
 The sale figures are read in the same read transaction as the copy is made from, so they are
 the source's figures at exactly the copy's snapshot; the copy is then checked against them
@@ -38,8 +45,10 @@ from tui_pos.config import Config
 from tui_pos.core.errors import PosError
 from tui_pos.core.till import currency_of, utc_now
 from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, sales_figures, schema_version
-from tui_pos.store import db
-from tui_pos.store.journal import QUARANTINE, QUARANTINE_FILE, decode_line, fsync_dir, make_private_dir
+from tui_pos.config import CONFIG_NAME, load_config
+from tui_pos.store import audit, db
+from tui_pos.store.journal import (KEY_FILE, QUARANTINE, QUARANTINE_FILE, Journal, JournalScan, decode_line, fsync_dir,
+                                   make_private_dir, read_key, scan_lines)
 from tui_pos.store.sequence import NumberingBusy, SequenceLock
 
 log = logging.getLogger("tui_pos.ops.backup")
@@ -49,8 +58,10 @@ BACKUP_LOCK = "backup.lock"  # one backup at a time per data directory (the time
 SAFETY_DIR = "restore-safety"  # the database as it was before each restore
 MANIFEST_TABLE = "tui_pos_backup"
 JOURNAL_TABLE = "tui_pos_backup_journal"
-BACKUP_TABLES = (MANIFEST_TABLE, JOURNAL_TABLE)
-FORMAT = 1
+FILES_TABLE = "tui_pos_backup_files"  # config.toml and journal.key, from the data directory
+BACKUP_TABLES = (MANIFEST_TABLE, JOURNAL_TABLE, FILES_TABLE)
+CARRIED_FILES = (CONFIG_NAME, KEY_FILE)
+FORMAT = 2  # 2: the configuration, the journal key and the audit head are in the backup
 
 
 class RestoreRefused(PosError):
@@ -170,17 +181,33 @@ def _verify(conn: sqlite3.Connection, path: Path) -> Verification:
                         f"{manifest['sales']} totalling {manifest['total']} when it was made")
     if content_digest(conn) != manifest["digest"]:
         problems.append("the rows differ from the ones backed up (digest mismatch): the file is damaged")
+    carried = carried_files(conn) if manifest.get("format", 1) >= 2 else {}
+    for name, sha256 in (manifest.get("files") or {}).items():
+        if name not in carried or hashlib.sha256(carried[name]).hexdigest() != sha256:
+            problems.append(f"{name} in the backup differs from the one backed up")
+    if manifest.get("format", 1) >= 2:
+        chain = audit.verify(conn)
+        problems += [f"audit: {p.what}" for p in chain.problems]
+        if list(audit.head(conn)) != manifest.get("audit_head"):
+            problems.append("the audit chain's head differs from the manifest's")
     files = conn.execute(f"SELECT name, content, sha256 FROM {JOURNAL_TABLE}").fetchall()
+    key = _key_of(carried) if manifest.get("format", 1) >= 2 else None
     for name, content, sha256 in files:
         if hashlib.sha256(content).hexdigest() != sha256:
             problems.append(f"journal file {name} is damaged (checksum mismatch)")
         elif not name.startswith(QUARANTINE):
-            problems += [f"journal file {name} line {n}: {err}" for n, err in _bad_lines(content)]
+            problems += [f"journal file {name} line {n}: {err}" for n, err in _bad_lines(content, name, key,
+                                                                                             manifest.get("format", 1))]
     return Verification(path, not problems, tuple(problems), manifest["created_at"], manifest["till_id"], sales, total,
                         len(files), manifest["schema_version"])
 
 
-def _bad_lines(content: bytes) -> list[tuple[int, str]]:
+def _bad_lines(content: bytes, name: str, key: bytes | None, format_: int) -> list[tuple[int, str]]:
+    """Lines that fail their journal key (format 1 backups: their checksum; lines were unkeyed then)."""
+    if format_ >= 2:
+        scan = JournalScan()
+        scan_lines(Path(name), key, scan, content)
+        return [(b.line_no, b.reason) for b in scan.bad] + [(b.line_no, b.what) for b in scan.breaks]
     bad = []
     for n, line in enumerate(content.split(b"\n")[:-1], start=1):  # a torn last line was never acknowledged
         try:
@@ -188,6 +215,22 @@ def _bad_lines(content: bytes) -> list[tuple[int, str]]:
         except ValueError as err:
             bad.append((n, str(err)))
     return bad
+
+
+def carried_files(conn: sqlite3.Connection) -> dict[str, bytes]:
+    """config.toml and journal.key as the backup carries them ({} for a backup without them)."""
+    try:
+        return {name: content for name, content in conn.execute(f"SELECT name, content FROM {FILES_TABLE}")}
+    except sqlite3.OperationalError:
+        return {}
+
+
+def _key_of(carried: dict[str, bytes]) -> bytes | None:
+    try:
+        text = carried[KEY_FILE].decode("ascii").strip()
+        return bytes.fromhex(text) if len(text) == 64 else None
+    except (KeyError, ValueError):
+        return None
 
 
 # -- making one -------------------------------------------------------------------------------------
@@ -295,16 +338,25 @@ def _copy_to(config: Config, source: sqlite3.Connection, destination: Path, jour
 
 def _write_manifest(copy: sqlite3.Connection, config: Config, journal: list[JournalFile], figures: tuple[int, int],
                     started: str) -> None:
-    copy.execute(f"DROP TABLE IF EXISTS {MANIFEST_TABLE}")  # a restored database may still carry old ones
-    copy.execute(f"DROP TABLE IF EXISTS {JOURNAL_TABLE}")
+    for table in BACKUP_TABLES:  # a restored database may still carry old ones
+        copy.execute(f"DROP TABLE IF EXISTS {table}")
     copy.execute(f"CREATE TABLE {MANIFEST_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+    copy.execute(f"CREATE TABLE {FILES_TABLE} (name TEXT PRIMARY KEY, content BLOB)")
+    carried = {}
+    for name in CARRIED_FILES:
+        try:
+            carried[name] = (config.data_dir / name).read_bytes()
+        except OSError:
+            continue  # no journal key yet (nothing was ever journaled): nothing to carry
+    copy.executemany(f"INSERT INTO {FILES_TABLE} VALUES (?, ?)", list(carried.items()))
     copy.execute(f"CREATE TABLE {JOURNAL_TABLE} (dir_index INTEGER, name TEXT, content BLOB, sha256 TEXT, "
                  "PRIMARY KEY (dir_index, name))")
     copy.executemany(f"INSERT INTO {JOURNAL_TABLE} VALUES (?, ?, ?, ?)",
                      [(f.dir_index, f.name, f.content, hashlib.sha256(f.content).hexdigest()) for f in journal])
     manifest = {"format": FORMAT, "created_at": started, "till_id": config.till_id, "sales": figures[0],
                 "total": figures[1], "digest": content_digest(copy), "schema_version": schema_version(copy),
-                "source": str(config.db_path)}
+                "source": str(config.db_path), "audit_head": list(audit.head(copy)),
+                "files": {name: hashlib.sha256(content).hexdigest() for name, content in carried.items()}}
     copy.execute(f"INSERT INTO {MANIFEST_TABLE} VALUES ('manifest', ?)", (json.dumps(manifest),))
 
 
@@ -453,19 +505,82 @@ class RestoreResult:
     safety_copy: Path | None  # the database as it was; None when there was none
     journal_files: tuple[Path, ...] = ()  # journal files from the backup put back (replay brings them in)
     not_in_backup: tuple[str, ...] = field(default=())  # receipts in the safety copy that the backup lacks
+    manager: str = ""  # who restored it (audited)
+    brought_back: tuple[str, ...] = ()  # records of the old database the backup lacked, entered again
+    rolled_back: int = 0  # audit entries the till had that are lost: only with force
+    forced: str = ""  # the manager's reason, when forced
+    config_restored: bool = False  # config.toml (and the journal key) came from the backup: an empty data directory
 
     def as_dict(self) -> dict[str, Any]:
         return {"backup": self.backup.as_dict(), "safety_copy": str(self.safety_copy) if self.safety_copy else None,
-                "journal_files": [str(p) for p in self.journal_files], "not_in_backup": list(self.not_in_backup)}
+                "journal_files": [str(p) for p in self.journal_files], "not_in_backup": list(self.not_in_backup),
+                "manager": self.manager, "brought_back": list(self.brought_back), "rolled_back": self.rolled_back,
+                "forced": self.forced, "config_restored": self.config_restored}
 
 
-def restore(config: Config, path: Path, clock: Callable[[], str] = utc_now) -> RestoreResult:
-    """Replace the database with a verified backup, keeping the current one as a safety copy."""
+@dataclass
+class _Live:
+    """What the data directory knows before a restore: its configuration, users, chain and anchor."""
+
+    config: Config | None
+    users: list[dict[str, Any]] | None = None  # None: no readable database
+    head: tuple[int, str] = (0, audit.GENESIS)
+    anchor: dict[str, Any] | None = None
+    mismatches: list[str] = field(default_factory=list)
+    lacking: int = 0  # audit entries of the till that the backup does not have
+
+    @property
+    def has_manager(self) -> bool:
+        return any(u["role"] == "manager" and u["active"] for u in self.users or [])
+
+
+def _live(data_dir: Path, backup: sqlite3.Connection) -> _Live:
+    """The live chain and the anchor against the backup's chain: the backup must be a stretch of
+    this till's history (its entries equal the till's where both have them); entries the till has
+    beyond the backup's head are what a restore would roll back."""
+    live = _Live(load_config(data_dir) if (data_dir / CONFIG_NAME).exists() else None)
+    if live.config is None:
+        return live
+    backup_head = audit.head(backup)
+
+    def backup_hash(seq: int) -> str | None:
+        row = backup.execute("SELECT hash FROM audit WHERE seq = ?", (seq,)).fetchone()
+        return row[0] if row else None
+
+    try:
+        with read_only_database(live.config) as conn:
+            live.users, live.head = db.load_users(conn), audit.head(conn)
+            both = min(live.head[0], backup_head[0])
+            if both and conn.execute("SELECT hash FROM audit WHERE seq = ?", (both,)).fetchone()[0] != backup_hash(both):
+                live.mismatches.append(f"its audit chain differs from this till's at entry {both} (edited, or another "
+                                       "till's)")
+    except (DatabaseUnavailable, sqlite3.Error):
+        live.users = None
+    live.anchor = audit.Anchor([live.config.data_dir, *live.config.storage.journal_dirs]).read()
+    anchored = live.anchor["seq"] if live.anchor else 0
+    if anchored and anchored <= backup_head[0] and backup_hash(anchored) != live.anchor["hash"]:
+        live.mismatches.append("its audit chain differs from the one anchored outside the database")
+    live.lacking = max(live.head[0], anchored) - backup_head[0]
+    return live
+
+
+def restore(data_dir: Path, path: Path, *, manager: str, pin: str, force: str | None = None,
+            clock: Callable[[], str] = utc_now) -> RestoreResult:
+    """Replace the database with a verified backup, keeping the current one as a safety copy.
+
+    A manager's operation, audited. The manager is checked against the users of the database
+    being replaced; when it cannot be read or has no manager (an empty data directory, the disaster
+    case) against the backup's own users. Refused (nothing changed) unless the backup's audit chain
+    is a stretch of this till's history (the live chain and the anchor); records the till had
+    beyond the backup are brought back from the safety copy and entered again; when they cannot be
+    (the database is unreadable), or the chains differ, only force (the manager's reason) restores it."""
+    from tui_pos.core.users import LoginFailed, authenticate
     from tui_pos.ops.instance import running_pid
 
-    pid = running_pid(config.data_dir)
+    path = Path(path)
+    pid = running_pid(data_dir)
     if pid is not None:
-        raise RestoreRefused(f"the till is running on {config.data_dir} (pid {pid}): stop it first "
+        raise RestoreRefused(f"the till is running on {data_dir} (pid {pid}): stop it first "
                              "(e.g. systemctl stop tui-pos), then restore; nothing was changed")
     checked = verify_backup(path)
     if not checked.ok:
@@ -473,22 +588,136 @@ def restore(config: Config, path: Path, clock: Callable[[], str] = utc_now) -> R
     if checked.schema_version > db.SCHEMA_VERSION:
         raise RestoreRefused(f"{path} comes from a newer tui-pos (schema {checked.schema_version}, this one knows "
                              f"{db.SCHEMA_VERSION}): upgrade tui-pos first; nothing was changed")
+    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as source:
+        carried, backup_users, backup_head = carried_files(source), db.load_users(source), audit.head(source)
+        live = _live(data_dir, source)
+    try:
+        user = authenticate(live.users if live.has_manager else backup_users, manager, pin)
+    except LoginFailed as err:
+        raise RestoreRefused(f"{err}: a restore needs a manager's name and PIN; nothing was changed") from None
+    if user.role != "manager":
+        raise RestoreRefused(f"{user.name} is not a manager: a restore needs a manager; nothing was changed")
+    force = (force or "").strip() or None
+    if live.mismatches and not force:
+        raise RestoreRefused(f"{path} is not this till's history: {'; '.join(live.mismatches)}. A manager may still "
+                             "restore it with --force REASON; nothing was changed")
+    if live.lacking > 0 and live.users is None and not force:
+        raise RestoreRefused(f"{path} lacks the newest {live.lacking} audit entries of this till (records acknowledged "
+                             "since it was made), and the database they are in cannot be read to bring them back. "
+                             "Bring them back first, or a manager restores it with --force REASON; nothing was changed")
+    config_restored = live.config is None
+    config = live.config or _restore_config(data_dir, carried, path)
+    _restore_key(config, carried)
     lock = SequenceLock(config.data_dir / "till.lock")
     try:
         with lock.held():  # no receipt number is taken while the database changes under it
             safety = _safety_copy(config, clock())
             floors = _number_floors(config, safety, lock.last_used())
-            _put_in_place(config, Path(path))
+            _put_in_place(config, path)
             _keep_numbers(config, floors)
-            journal = _put_back_journal(config, Path(path))
+            journal = _put_back_journal(config, path)
+            brought = _bring_back(config, safety, backup_head[0]) if safety and live.lacking > 0 else ()
+            rolled_back = _audit_restore(config, path, checked, backup_head, user.name, live, brought, force, clock())
     except NumberingBusy as err:
         raise RestoreRefused(f"{err}: {err.remedy}; nothing was changed") from None
     finally:
         lock.close()
     missing = _missing_from(config, safety) if safety else ()
-    log.warning("restore: %s restored over %s (safety copy %s; %d journal file(s) put back; %d sale(s) of the old "
-                "database are not in the backup)", path, config.db_path, safety, len(journal), len(missing))
-    return RestoreResult(checked, safety, journal, missing)
+    log.warning("restore: %s restored over %s by %s (safety copy %s; %d journal file(s) put back; %d record(s) "
+                "brought back; %d audit entries rolled back%s)", path, config.db_path, user.name, safety, len(journal),
+                len(brought), rolled_back, f"; forced: {force}" if force else "")
+    return RestoreResult(checked, safety, journal, missing, user.name, brought, rolled_back, force or "",
+                         config_restored)
+
+
+def _restore_config(data_dir: Path, carried: dict[str, bytes], path: Path) -> Config:
+    """An empty data directory: the backup's config.toml (0600), as it was."""
+    if CONFIG_NAME not in carried:
+        raise RestoreRefused(f"{path} carries no config.toml (made by an older tui-pos): run 'tui-pos init' first; "
+                             "nothing was changed")
+    make_private_dir(data_dir)
+    _write_private(data_dir / CONFIG_NAME, carried[CONFIG_NAME], exclusive=True)
+    fsync_dir(data_dir)
+    return load_config(data_dir)
+
+
+def _restore_key(config: Config, carried: dict[str, bytes]) -> None:
+    """The journal key, when the data directory has none (its journal files need it)."""
+    if KEY_FILE in carried and read_key(config.data_dir) is None:
+        (config.data_dir / KEY_FILE).unlink(missing_ok=True)
+        _write_private(config.data_dir / KEY_FILE, carried[KEY_FILE], exclusive=True)
+        fsync_dir(config.data_dir)
+
+
+def _bring_back(config: Config, safety: Path, after_seq: int) -> tuple[str, ...]:
+    """The records (and events) of the replaced database the backup lacks, in the order they were
+    chained, entered again through the journal and replay (new audit entries, same records)."""
+    from tui_pos.store.ledger import Ledger
+
+    records = []
+    skip = ("table_state", "anchor_mismatch", "replay", "journal_rejected", "restore")
+    with read_only_database(config, safety) as old:
+        for uuid, action, till_id, at, actor, approved_by, subject, amount, detail in old.execute(
+                "SELECT uuid, action, till_id, at, actor, approved_by, subject, amount, detail FROM audit "
+                "WHERE seq > ? ORDER BY seq", (after_seq,)).fetchall():
+            kind = audit.RECORD_ACTIONS.get(action)
+            if kind is not None:
+                record = db.load_record(old, kind, uuid)
+            elif action not in skip:
+                record = {"type": "event", "uuid": uuid, "till_id": till_id, "at": at, "action": action, "actor": actor,
+                          "approved_by": approved_by, "subject": subject, "amount": amount,
+                          "detail": json.loads(detail or "{}")}
+            else:
+                continue
+            if record is not None:
+                records.append(record)
+    if not records:
+        return ()
+    journal = Journal(config.storage.journal_dirs, config.till_id, config.data_dir)
+    for record in records:
+        journal.append(record)
+    journal.close()
+    ledger = Ledger(config.db_path, Journal(config.storage.journal_dirs, config.till_id, config.data_dir),
+                    busy_timeout_ms=config.storage.busy_timeout_ms)
+    try:
+        result = ledger.replay()
+    finally:
+        ledger.close()
+    if result.error:
+        raise RestoreRefused(f"restored, but the records it lacked could not be entered again ({result.error}): "
+                             "they wait in the journal; run 'tui-pos replay'")
+    return tuple(r.get("receipt") or r.get("action") or r.get("type", "") for r in records)
+
+
+def _audit_restore(config: Config, path: Path, checked: Verification, backup_head: tuple[int, str], manager: str,
+                   live: _Live, brought: tuple[str, ...], force: str | None, at: str) -> int:
+    """The restore's audit entry, and the anchor moved to the restored chain (a forced rollback is
+    a note in the anchor: audit verify shows it). Returns the audit entries rolled back."""
+    from tui_pos.store.ledger import Ledger
+
+    rolled_back = max(live.lacking, 0) if not brought else 0
+    detail = {"backup": path.name, "made": checked.created_at, "backup_head": list(backup_head),
+              "till_head": list(live.head), "anchor": [live.anchor["seq"], live.anchor["hash"]] if live.anchor else None,
+              "brought_back": len(brought), "rolled_back": rolled_back, "forced": force,
+              "mismatches": live.mismatches}
+    event = audit.event_record(config.till_id, "restore", manager, subject=path.name, approved_by=manager,
+                               detail=detail, at=at)
+    ledger = Ledger(config.db_path, Journal(config.storage.journal_dirs, config.till_id, config.data_dir),
+                    busy_timeout_ms=config.storage.busy_timeout_ms)
+    try:
+        if ledger.commit(event) != "sqlite":
+            raise RestoreRefused("restored, but the restore could not be audited in the database")
+        head = audit.head(ledger.connection())
+        lost = bool(force and (rolled_back or live.mismatches))
+        note = {"at": at, "kind": "rollback" if lost else "restore", "problem": False,
+                "what": f"{path.name} restored by {manager}" + (f", forced: {force}" if force else "")
+                        + (f"; {rolled_back} audit entries rolled back" if rolled_back else "")
+                        + (f"; {'; '.join(live.mismatches)}" if live.mismatches else ""),
+                "numbers": (live.anchor or {}).get("numbers", {})}
+        ledger.anchor.advance(head, db.number_floors(ledger.connection()), note=note, reset=True, sync=True)
+    finally:
+        ledger.close()
+    return rolled_back
 
 
 def _safety_copy(config: Config, at: str) -> Path | None:

@@ -39,6 +39,7 @@ COVERED_TABLES = ("user", "product")  # besides the records: who may do what, pr
 RECORD_TABLES = {"sale": "sale", "shift_open": "shift", "cash_movement": "cash_movement", "shift_close": "z_report"}
 _ACTION_TYPES = {"sale": "sale", "refund": "sale", "void": "sale", "shift_open": "shift_open",
                  "paid_in": "cash_movement", "paid_out": "cash_movement", "z_report": "shift_close"}
+RECORD_ACTIONS = _ACTION_TYPES  # an entry's action -> the type of the record it covers
 EVENTS_ONLY = f"action NOT IN ({', '.join(repr(a) for a in _ACTION_TYPES)})"  # the entries that are events
 COLUMNS = ("seq", "uuid", "at", "till_id", "action", "actor", "approved_by", "subject", "amount", "detail")
 _INSERT = (f"INSERT INTO audit ({', '.join(COLUMNS)}, prev_hash, hash) "

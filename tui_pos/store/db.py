@@ -281,6 +281,21 @@ def load_sale_record(conn: sqlite3.Connection, uuid: str) -> dict[str, Any] | No
     return record
 
 
+def load_record(conn: sqlite3.Connection, record_type_: str, uuid: str) -> dict[str, Any] | None:
+    """Any stored record as the ledger took it (the format journal lines carry), or None."""
+    if record_type_ == "sale":
+        record = load_sale_record(conn, uuid)
+        return {"type": "sale", **record} if record else None
+    table, columns = _ROW_TABLES[record_type_]
+    row = conn.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE uuid = ?", (uuid,)).fetchone()
+    if row is None:
+        return None
+    record = {"type": record_type_, **dict(zip(columns, row))}
+    if "report" in record:
+        record["report"] = json.loads(record["report"])
+    return record
+
+
 def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
