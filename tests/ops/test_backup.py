@@ -355,7 +355,7 @@ def test_restore_onto_an_empty_data_directory_is_the_whole_recovery(shop_dir, tm
     """A new box: no init. The backup brings config.toml (till id, printer, alert hook: secrets as
     they are) and the journal key back, 0600 in a 0700 directory; the manager is the backup's own."""
     set_config(shop_dir, "alerts", "hook", '"curl -s https://alerts.example/TOKEN123"')
-    set_config(shop_dir, "printer", "connection", '"file:receipts.txt"')
+    set_config(shop_dir, "printer", "connection", f'"file:{tmp_path / "receipts.bin"}"')  # never the cwd
     with database_write_locked(shop_dir):
         journaled = sell(shop_dir)
     copy = the_backup(cli_json(shop_dir, "backup"))
