@@ -9,14 +9,17 @@ typed behind them, so `abc` + Backspace Backspace x y stayed `abc`).
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from textual._xterm_parser import XTermParser
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+import tui_pos.ui
 from conftest import COLA
 from test_checkout_flows import (ask, demo_shop_template, enter_pin, log_in, on_screen, pilot, running,  # noqa: F401
                                  scan, screen_text, settle, shop_dir, till_of, total, type_text, wait_for)
@@ -24,9 +27,6 @@ from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen
 from tui_pos.ui.screens.pickers import LookupScreen
-
-pytestmark = pytest.mark.asyncio
-
 
 def send_raw(pilot: Pilot, data: str) -> None:
     """Send what a terminal writes in one go (tmux send-keys, a fast typist, a paste without
@@ -48,6 +48,7 @@ async def refused_then_retyped(pilot: Pilot, name_id: str, pin_id: str, name: st
     assert field(pilot, name_id).value == name and field(pilot, pin_id).value == ""
 
 
+@pytest.mark.asyncio
 async def test_a_refused_manager_pin_keeps_the_focus_in_the_pin_field(pilot):
     """F5 20%: the manager mistypes the PIN, retypes it at once, and the discount is approved;
     the PIN never reaches the (clear-text) name field."""
@@ -61,6 +62,7 @@ async def test_a_refused_manager_pin_keeps_the_focus_in_the_pin_field(pilot):
     assert total(pilot) == 560
 
 
+@pytest.mark.asyncio
 async def test_a_refused_pin_keeps_the_focus_when_leaving_the_till(pilot):
     app = pilot.app
     await pilot.press("ctrl+q")
@@ -75,6 +77,7 @@ async def test_a_refused_pin_keeps_the_focus_when_leaving_the_till(pilot):
     assert app.return_code == 0
 
 
+@pytest.mark.asyncio
 async def test_a_refused_pin_keeps_the_focus_at_login_and_unlock(shop_dir):
     async with running(shop_dir, user=None) as pilot:
         await refused_then_retyped(pilot, "#login-user", "#login-pin", "demo", "0000")
@@ -98,6 +101,7 @@ async def burst_into(pilot: Pilot, selector: str) -> None:
     assert field(pilot, selector).value == "axy"
 
 
+@pytest.mark.asyncio
 async def test_the_find_dialog_takes_a_burst(pilot):
     await pilot.press("f2")
     await on_screen(pilot, LookupScreen)
@@ -107,6 +111,7 @@ async def test_the_find_dialog_takes_a_burst(pilot):
     assert [line.barcode for line in till_of(pilot).cart.lines] == [COLA]
 
 
+@pytest.mark.asyncio
 async def test_the_ask_dialog_takes_a_burst(pilot):
     await scan(pilot, COLA)
     await pilot.press("f3")
@@ -117,6 +122,7 @@ async def test_the_ask_dialog_takes_a_burst(pilot):
     assert till_of(pilot).cart.lines[0].qty == 13
 
 
+@pytest.mark.asyncio
 async def test_the_manager_dialog_takes_a_burst_and_the_pin_typed_ahead_stays_hidden(pilot):
     """Name, Enter and PIN in one write: the PIN goes to the PIN field, never the name field."""
     await scan(pilot, f"2*{COLA}")
@@ -132,6 +138,7 @@ async def test_the_manager_dialog_takes_a_burst_and_the_pin_typed_ahead_stays_hi
     assert total(pilot) == 350
 
 
+@pytest.mark.asyncio
 async def test_the_login_fields_take_a_burst(shop_dir):
     async with running(shop_dir, user=None) as pilot:
         await burst_into(pilot, "#login-user")
@@ -139,3 +146,26 @@ async def test_the_login_fields_take_a_burst(shop_dir):
         await pilot.app.workers.wait_for_complete()
         await on_screen(pilot, CheckoutScreen)
         assert till_of(pilot).user.name == "demo"
+
+
+@pytest.mark.asyncio
+async def test_tab_after_the_name_hands_the_pin_typed_ahead_to_the_pin_field(shop_dir):
+    """Name, Tab, PIN, Enter in one write: Tab moves on in key order, as Enter does."""
+    async with running(shop_dir, user=None) as pilot:
+        send_raw(pilot, "demo\t1234\r")
+        await pilot.app.workers.wait_for_complete()
+        await on_screen(pilot, CheckoutScreen)
+        assert till_of(pilot).user.name == "demo"
+
+
+def test_every_text_field_of_the_ui_is_a_field_input():
+    """A dialog added later with a plain Input would lose keys sent in a burst again."""
+    plain = []
+    for path in Path(tui_pos.ui.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Input":
+                plain.append(f"{path.name}:{node.lineno}")
+            if isinstance(node, ast.ClassDef) and node.name != "FieldInput" and any(
+                    getattr(base, "id", "") == "Input" for base in node.bases):
+                plain.append(f"{path.name}:{node.lineno} class {node.name}")
+    assert plain == [], "use tui_pos.ui.widgets.entry.FieldInput, not Input"

@@ -66,8 +66,8 @@ class FieldInput(Input):
     binding check first, so a Backspace sent in one write with the letters behind it arrived
     after them (`abc` + Backspace Backspace x y stayed `abc`).
 
-    next_field: the field Enter moves to (the PIN after the name). Keys that come after this
-    field's Enter are handed to it: typed ahead, pasted or sent by tmux, they reach this field
+    next_field: the field Enter and Tab move to (the PIN after the name). Keys that come after
+    this field's Enter or Tab are handed to it: typed ahead, pasted or sent by tmux, they reach this field
     before the next one has focus, and a PIN would land here, in clear text. That next field is
     made with select_on_focus=False: the digits it was handed before its focus stay typed."""
 
@@ -81,6 +81,12 @@ class FieldInput(Input):
             event.stop()
             event.prevent_default()
             self.screen.query_one(self.next_field, Input).post_message(events.Key(event.key, event.character))
+            return
+        if event.key == "tab" and self.next_field:  # here, not after the app's focus_next
+            event.stop()
+            event.prevent_default()
+            self.entered = True
+            self.screen.query_one(self.next_field, Input).focus()
             return
         binding = next(iter(self._bindings.key_to_bindings.get(event.key, ())), None)
         if binding is not None and not binding.priority:
