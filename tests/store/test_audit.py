@@ -284,6 +284,27 @@ def test_a_quarantined_first_sale_is_a_gap(tmp_path):
     assert "receipts T1 1-1 are missing (deleted sales?)" in problems
 
 
+def test_a_shop_from_before_the_anchor_is_covered_at_its_first_start(tmp_path):
+    """Users and products written by an older version (no table_state entries, no anchor): the
+    first start covers them and anchors the chain, so that verify and backups pass, and an edit
+    made after that is found."""
+    ledger = new_ledger(tmp_path)
+    try:
+        conn = ledger.connection()
+        conn.execute("INSERT INTO user (name, role, pin_hash, active) VALUES ('ann', 'cashier', 'h', 1)")
+        conn.execute("INSERT INTO product (barcode, name, price, tax_code) VALUES ('1', 'Tea', 300, 'A')")
+        assert [p.what for p in audit.verify(conn).problems] == [
+            "the user table has no table_state entry: its rows are not covered",
+            "the product table has no table_state entry: its rows are not covered"]
+        assert ledger.check_anchor("T1", "2026-11-21T10:00:00.000+00:00") == []
+        assert audit.verify(conn, anchor=ledger.anchor).ok
+    finally:
+        ledger.close()
+    tamper(tmp_path, ("UPDATE user SET role = 'manager' WHERE name = 'ann'", ()))
+    assert [p.what for p in verify(tmp_path).problems] == [
+        "the user table was changed outside tui-pos (it differs from its last table_state entry)"]
+
+
 # -- journaled records -------------------------------------------------------------------------------------------
 def test_journaled_records_join_the_chain_in_replay_order(shop_dir):
     """Sales, a cash movement and failed logins journaled while SQLite is locked get their entries

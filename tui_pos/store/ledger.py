@@ -239,8 +239,10 @@ class Ledger:
         if note is not None:
             event = audit.event_record(till_id, "anchor_mismatch", "system", subject=note["kind"], detail=note)
             audit.append(conn, audit.entries_for(event, []))
-        if not had_one:
+        if not had_one:  # the first start of a version with anchors: tables made before are covered from now
             conn.execute("INSERT INTO meta (key, value) VALUES ('anchored', ?)", (now,))
+            db.cover(conn, *[table for table in audit.COVERED_TABLES if conn.execute(
+                "SELECT 1 FROM audit WHERE action = 'table_state' AND subject = ? LIMIT 1", (table,)).fetchone() is None])
 
     def check_anchor(self, till_id: str, now: str) -> list[str]:
         """At start, before anything is written: the chain against its anchor. A chain cut short or
