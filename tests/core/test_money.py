@@ -186,3 +186,10 @@ def test_parse_count_refuses_every_other_digit_and_form(text):
 def test_amounts_are_ascii_digits_only(text):
     with pytest.raises(BadInput):
         Currency().parse(text)
+
+
+@pytest.mark.parametrize("text", ["9" * 5000, "9" * 5000 + ".5", "-" + "9" * 30])
+def test_an_amount_of_thousands_of_digits_is_too_large_not_a_crash(text):
+    """int() refuses strings of more than 4,300 digits with ValueError (a traceback in the CLI)."""
+    with pytest.raises(BadInput, match="too large an amount"):
+        Currency().parse(text)

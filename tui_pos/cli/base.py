@@ -4,6 +4,7 @@ opening the shop's configuration and till."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sys
@@ -14,7 +15,7 @@ from typing import Any, Callable, Iterator
 import click
 
 from tui_pos.config import CONFIG_NAME, ConfigError, Config, load_config, resolve_data_dir, unusable_data_dir
-from tui_pos.core.errors import BadInput, PosError
+from tui_pos.core.errors import CONTROL_CHARACTERS, BadInput, BadLines, PosError
 from tui_pos.core.money import parse_count
 from tui_pos.ops.logs import setup_logging
 
@@ -97,8 +98,12 @@ class Interrupts:
 interrupts = Interrupts()
 
 
-def fail(message: str, code: int = 1) -> None:
-    click.echo(f"Error: {message}", err=True)
+def fail(message: str, code: int = 1, details: list[str] | None = None) -> None:
+    """One line on stderr (then details, one per line: a file's bad lines). Control characters carried
+    from what was typed are shown escaped: a line break would make two lines of one, an escape
+    sequence would act on the terminal."""
+    click.echo("\n".join(CONTROL_CHARACTERS.sub(lambda c: repr(c[0])[1:-1], line)
+                         for line in [f"Error: {message}", *(details or [])]), err=True)
     sys.exit(code)
 
 
@@ -109,6 +114,8 @@ class PosGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
+        except BadLines as err:
+            fail(err.summary, details=err.details)
         except (PosError, ConfigError) as err:
             fail(str(err))
         except click.exceptions.Abort as err:
@@ -117,8 +124,12 @@ class PosGroup(click.Group):
             fail("aborted")
         except KeyboardInterrupt:
             interrupted()
-        except click.ClickException as err:
-            fail(f"{err.format_message()} (see --help)")
+        except click.ClickException as err:  # one line: click lists a choice's values on lines of their own
+            fail(f"{' '.join(err.format_message().split())} (see --help)")
+        except OSError as err:  # a path the system refuses (too long, a loop, not a directory...): say which
+            logging.getLogger("tui_pos").exception("command failed on a file")  # the stack, for support
+            where = f": {str(err.filename)[:80]!r}" if err.filename is not None else ""
+            fail(f"{err.strerror or err}{where}")
         finally:
             interrupts.restore()
 

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from tui_pos.core.errors import BadInput, UnknownCode, check_text
+from tui_pos.core.errors import BadInput, BadLines, UnknownCode, check_text
 from tui_pos.core.money import Currency, format_bp, percent_to_bp
 
 
@@ -111,8 +111,8 @@ def parse_catalog_csv(text: str, tax_rates: Mapping[str, TaxRate], currency: Cur
         errors.append(f"line {reader.line_num + 1}: {err} (the rest of the file was not read)")
     if errors:
         more = len(errors) - ERRORS_SHOWN
-        raise BadInput("catalog not imported, nothing changed:\n" + "\n".join(errors[:ERRORS_SHOWN])
-                       + (f"\n... and {more:,} more line{'s' if more > 1 else ''} with errors" if more > 0 else ""))
+        raise BadLines("catalog not imported, nothing changed:", errors[:ERRORS_SHOWN]
+                       + ([f"... and {more:,} more line{'s' if more > 1 else ''} with errors"] if more > 0 else []))
     if not products:
         raise BadInput("catalog not imported: the file has no product lines")
     return list(products.values())

@@ -15,6 +15,14 @@ class BadInput(PosError):
     """Something typed or imported is malformed (an amount, a code, a CSV row)."""
 
 
+class BadLines(BadInput):
+    """Bad input found on many lines of a file: a one-line summary, then one line per problem."""
+
+    def __init__(self, summary: str, details: list[str]):
+        super().__init__("\n".join([summary, *details]))
+        self.summary, self.details = summary, details
+
+
 class UnknownCode(PosError):
     """A scanned or typed barcode/PLU is not in the catalog."""
 

@@ -41,7 +41,9 @@ def parse_fixed(text: str, places: int) -> int | None:
     fraction = (match[3] or "").rstrip("0")
     if len(fraction) > places:
         raise TooManyDecimals(text)
-    value = int(match[2] or "0") * 10**places + int(fraction.ljust(places, "0") or "0")
+    whole = match[2].lstrip("0")
+    whole = whole if len(whole) <= 18 else "1" + "0" * 18  # past any limit: callers refuse it (no int() of 5,000 digits)
+    value = int(whole or "0") * 10**places + int(fraction.ljust(places, "0") or "0")
     return -value if match[1] == "-" else value
 
 
