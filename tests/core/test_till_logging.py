@@ -52,6 +52,7 @@ def test_sales_refusals_shifts_and_z_are_logged_with_money(shop_dir):
     line = line_with(log, f"Z {z['z_number']}")
     assert f"counted {expected}" in line and "difference 0.00" in line and "by demo" in line
     assert "float 150.00" in line_with(log, f"shift {opened['shift']} opened", "by demo")
+    assert "(cashier)" in line_with(log, "PIN accepted for demo")  # --cashier demo: signed in for one command
     assert not re.search(r"total -?\d{3,}\b", log)  # amounts are money, never fen (total 1250)
     assert "1234" not in log and "9999" not in log
 

@@ -291,7 +291,14 @@ class Till:
         return rows
 
     def check_pin(self, name: str, pin: str) -> User:
-        """Whose name and PIN these are (LoginFailed if nobody's), without logging them in.
+        """Whose name and PIN these are (LoginFailed if nobody's), without logging them in: a
+        sign-in for one command (the CLI), or unlocking the till. Logged (never the PIN)."""
+        user = self._verify_pin(name, pin)
+        log.info("PIN accepted for %s (%s)", user.name, user.role)
+        return user
+
+    def _verify_pin(self, name: str, pin: str) -> User:
+        """Whose name and PIN these are (LoginFailed if nobody's).
         Wrong PINs in a row lock that name out for a while; each failure is audited. A name that
         is nobody's is counted and audited as UNKNOWN_USER: what was typed there may be a PIN."""
         rows = self._user_rows()
@@ -316,7 +323,7 @@ class Till:
 
     def login(self, name: str, pin: str) -> User:
         """Check the PIN (slow on purpose: run it off the UI thread) and make this user the cashier."""
-        user = self.check_pin(name, pin)
+        user = self._verify_pin(name, pin)
         self.user, self.cashier = user, user.name
         self._audit("login", None)
         log.info("login %s (%s)", user.name, user.role)
@@ -324,7 +331,7 @@ class Till:
 
     def approve(self, name: str, pin: str, action: str, reason: str = "") -> Approval:
         """A manager's PIN turns into an Approval for one kind of action, used once."""
-        manager = self.check_pin(name, pin)
+        manager = self._verify_pin(name, pin)
         if not manager.is_manager:
             log.warning("refused: %s is not a manager (asked to approve %s)", manager.name, action)
             raise LoginFailed(f"{manager.name} is not a manager")
@@ -368,7 +375,7 @@ class Till:
                 log.error("refused: %s not done, it could not be recorded (%s)", action, err)
                 raise StorageError(f"not done: it could not be recorded ({err})") from None
             log.warning("%s by %s could not be audited (%s)", action, record["actor"], err)
-        if action not in ("login", "login_failed"):  # those are logged by check_pin and login
+        if action not in ("login", "login_failed"):  # those are logged by _verify_pin and login
             log.info("%s by %s%s%s%s", action, record["actor"], f": {subject}" if subject else "",
                      f", amount {self.currency.format(amount)}" if amount is not None else "",
                      f", approved by {approved.manager}" if approved else "")
