@@ -36,7 +36,8 @@ def half_up(value: Fraction) -> int:
 
 # -- Discount ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind, value", [("percent", 10001), ("percent", -1), ("amount", -1), ("bogus", 5)])
+@pytest.mark.parametrize("kind, value", [("percent", 10001), ("percent", -1), ("amount", -1), ("bogus", 5),
+                                         ("amount", 10**15), ("amount", 10**30)])
 def test_discount_rejects_impossible_values(kind, value):
     """More than 100 %, a negative amount or an unknown kind is refused when keyed."""
     with pytest.raises(BadInput):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, Sequence
 
 from tui_pos.core.errors import BadInput
-from tui_pos.core.money import round_half_up
+from tui_pos.core.money import MAX_MINOR, round_half_up
 
 DiscountKind = Literal["percent", "amount"]
 
@@ -30,6 +30,8 @@ class Discount:
             raise BadInput(f"unknown discount kind {self.kind!r}")
         if self.value < 0 or (self.kind == "percent" and self.value > 10000):
             raise BadInput("a discount must be between 0 and 100% (or a positive amount)")
+        if self.value >= MAX_MINOR:
+            raise BadInput("that discount is too large an amount")
 
     def amount_off(self, base: int) -> int:
         """The discount on base, never more than base (a price never goes below zero)."""
