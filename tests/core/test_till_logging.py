@@ -100,3 +100,14 @@ def test_the_uis_login_lockout_and_manager_approval_are_logged(shop_dir, till_lo
     assert "not a manager" in line_with(log, "refused", "demo")
     line_with(log, "login failed", "manager", "locked")
     assert "9999" not in log and "0000" not in log and "1234" not in log
+
+
+def test_a_sales_log_line_names_no_item_and_no_payment_reference(shop_dir):
+    """The log (and so the support bundle) says which receipt and how much, not what was bought
+    nor the card or mobile payment's reference."""
+    sale = cli_json(shop_dir, "sell", "--item", COLA, "--tender", "card:2.00:AUTH-77321",
+                    "--tender", "mobile:1.50:4200009988776655", "--no-print")
+    line = line_with(log_text(shop_dir), f"sale {sale['receipt']}:")
+    assert "card 2.00" in line and "mobile 1.50" in line
+    for private in ("AUTH-77321", "4200009988776655", COLA, "可口可乐"):
+        assert private not in line
