@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Sequence
 
-from tui_pos.config import CONFIG_NAME, Config
+from tui_pos.config import CONFIG_NAME, Config, ConfigError
 from tui_pos.core.background import BackgroundReplay
 from tui_pos.core.cart import Cart
 from tui_pos.core.catalog import Catalog, Product, TaxRate
@@ -103,6 +103,18 @@ def open_ledger(config: Config) -> Ledger:
                   retry_budget_ms=config.storage.retry_budget_ms)
 
 
+def currency_refusal(config: Config, stored: dict[str, Any] | None) -> str:
+    """Why config.toml's currency cannot be used with the amounts stored in `stored`, or ''."""
+    if stored is None or (stored["code"], stored["exponent"]) == (config.currency_code, config.currency_exponent):
+        return ""
+    misread = Currency(config.currency_code, "", config.currency_exponent).format(1050)
+    return (f"{config.data_dir / CONFIG_NAME} says [shop] currency = \"{config.currency_code}\", exponent = "
+            f"{config.currency_exponent}, but the amounts stored here are {stored['code']} with exponent "
+            f"{stored['exponent']} (10.50 would read as {misread}): set currency = \"{stored['code']}\" and "
+            f"exponent = {stored['exponent']} back. The currency cannot change once sales are stored; a new "
+            "currency needs a new data directory")
+
+
 def shop_snapshot(config: Config) -> DurableDocument:
     return DurableDocument(SHOP_SNAPSHOT, config.storage.journal_dirs)
 
@@ -174,6 +186,10 @@ class Till:
         else:
             ledger.refresh_backlog()
         ledger.note_config(config.till_id, config_digests(config))
+        refusal = currency_refusal(config, ledger.fix_currency(config.currency_code, config.currency_exponent))
+        if refusal:
+            ledger.close()
+            raise ConfigError(refusal)
         try:
             ledger.journal.key(create=True)  # now, not when the data disk fails and a sale needs the journal
         except OSError:

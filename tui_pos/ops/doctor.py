@@ -18,6 +18,7 @@ from typing import Any, Literal
 from tui_pos.config import CONFIG_NAME, Config, ConfigError, default_config, load_config, unusable_data_dir
 from tui_pos.ops.facts import DatabaseUnavailable, database_state, read_only_database, schema_version
 from tui_pos.ops.status import CLOCK_SLACK_S, till_status
+from tui_pos.core.till import currency_refusal
 from tui_pos.store import db
 from tui_pos.store.journal import KEY_FILE
 
@@ -66,11 +67,25 @@ def check_config(data_dir: Path) -> tuple[Config, Check]:
         return default_config(data_dir), Check("config", "warn", f"no {CONFIG_NAME} in {data_dir}: defaults in use",
                                                "run 'tui-pos init' if this should be a shop")
     try:
-        return load_config(data_dir), Check("config", "ok", f"{data_dir / CONFIG_NAME} is valid")
+        config = load_config(data_dir)
+        refusal = currency_refusal(config, _stored_currency(config))
+        if refusal:
+            return config, Check("config", "fail", f"{refusal.split(': set ', 1)[0]} (the till will not start)",
+                                 "set " + refusal.split(": set ", 1)[1])
+        return config, Check("config", "ok", f"{data_dir / CONFIG_NAME} is valid")
     except ConfigError as err:
         return default_config(data_dir), Check(
             "config", "fail", f"{'; '.join(err.problems)} (the till will not start; other checks used the defaults)",
             f"correct that key in {data_dir / CONFIG_NAME} (every key is optional: delete the line to get the default)")
+
+
+def _stored_currency(config: Config) -> dict[str, Any] | None:
+    """The currency stored amounts are in, when there are any (None: none, or unreadable)."""
+    try:
+        with read_only_database(config) as conn:
+            return db.stored_currency(conn) if db.holds_money(conn) else None
+    except (DatabaseUnavailable, sqlite3.Error):
+        return None  # the database check says why
 
 
 def check_data_dir(config: Config) -> Check:

@@ -172,6 +172,18 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
+def stored_currency(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """The currency the stored amounts are in ({"code", "exponent"}, kept in meta), or None."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'currency'").fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def holds_money(conn: sqlite3.Connection) -> bool:
+    """Are amounts stored that a currency change would revalue (a sale, a shift's float, a cash movement)?"""
+    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM sale) OR EXISTS (SELECT 1 FROM shift) "
+                             "OR EXISTS (SELECT 1 FROM cash_movement)").fetchone()[0])
+
+
 def record_type(record: dict[str, Any]) -> str:
     """What a ledger record is: 'sale' (sales, refunds and voids), 'shift_open', 'cash_movement',
     'shift_close' or 'event' (audited only). Journal lines written before schema 2 are sales."""

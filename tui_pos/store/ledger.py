@@ -645,6 +645,28 @@ class Ledger:
                 self._drop_connection()
                 return None
 
+    def fix_currency(self, code: str, exponent: int) -> dict[str, Any] | None:
+        """The currency stored amounts are in, when money is stored and it is not (code,
+        exponent): read in another unit every amount would be wrong. Otherwise (code, exponent)
+        is kept in meta as that currency (it may still change while no money is stored) and None
+        is returned; None too when the database cannot be read or written now."""
+        wanted = {"code": code, "exponent": exponent}
+        with self._lock:
+            try:
+                conn = self.connection()
+                stored = db.stored_currency(conn)
+                if stored == wanted:
+                    return None  # the usual case: one read
+                if stored is not None and db.holds_money(conn):
+                    return stored
+                with db.transaction(conn):  # first start, or changed before anything was stored
+                    conn.execute("INSERT INTO meta (key, value) VALUES ('currency', ?) ON CONFLICT(key) DO UPDATE "
+                                 "SET value = excluded.value", (json.dumps(wanted, sort_keys=True),))
+                return None
+            except sqlite3.Error:
+                self._drop_connection()
+                return None
+
     def audit_head(self) -> tuple[int, str] | None:
         """The newest audit entry's (seq, hash), or None when the database cannot be read."""
         with self._lock:
