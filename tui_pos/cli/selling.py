@@ -134,7 +134,9 @@ def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], c
     receipt = None if no_print else print_receipt(till.config, sale.uuid)
     data = {"uuid": sale.uuid, "receipt": sale.receipt, "total": fmt(sale.total), "rounding": fmt(sale.rounding),
             "paid": fmt(sale.paid), "change": fmt(sale.change), "stored": paid.stored, "lines": len(sale.lines),
-            "printed": bool(receipt and receipt.printed)}
+            "printed": bool(receipt and receipt.printed), "warning": paid.warning}
+    if paid.warning:
+        click.echo(f"Warning: {paid.warning}", err=True)
     emit(as_json, data, lambda: f"{sale.receipt}  total {fmt(sale.total, True)}  change {fmt(sale.change, True)}"
          f"  stored in {paid.stored}" + (f"\nReceipt {receipt.state}" + (f": {receipt.error}" if receipt.error else "")
                                         if receipt and not receipt.printed else ""))

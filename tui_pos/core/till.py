@@ -87,6 +87,7 @@ class Paid:
 
     sale: Sale
     stored: Stored
+    warning: str = ""  # e.g. the clock reads earlier than the last sale: show it, the sale stands
 
 
 def currency_of(config: Config) -> Currency:
@@ -162,6 +163,7 @@ class Till:
         self.cash_step = self.currency.parse(config.cash_rounding)
         self._cart_doc = DurableDocument(CART_DOCUMENT, [config.data_dir, *config.storage.journal_dirs]) if keep_cart else None
         self._pending: Sale | None = None  # refused with an unknown outcome: retry, never edit
+        self._last_sale: tuple[str, str] | None = None  # (completed_at, receipt) of the latest stored sale
         self._replayer: BackgroundReplay | None = None
         self.cart_save_error = ""
         self.user: User | None = None
@@ -177,7 +179,8 @@ class Till:
                                   config.pin_lockout_s)
 
     @classmethod
-    def open(cls, config: Config, cashier: str, replay: bool = True, keep_cart: bool = True) -> Till:
+    def open(cls, config: Config, cashier: str, replay: bool = True, keep_cart: bool = True,
+             clock: Callable[[], str] = utc_now) -> Till:
         """Open the till: replay what the journal holds first, so the database is complete."""
         ledger = open_ledger(config)
         ledger.check_anchor(config.till_id, utc_now())  # before anything moves the anchor
@@ -194,7 +197,7 @@ class Till:
             ledger.journal.key(create=True)  # now, not when the data disk fails and a sale needs the journal
         except OSError:
             pass  # the first journaled sale tries again
-        return cls(config, ledger, load_catalog(config, ledger), cashier, keep_cart=keep_cart)
+        return cls(config, ledger, load_catalog(config, ledger), cashier, clock=clock, keep_cart=keep_cart)
 
     def close(self) -> None:
         if self._replayer is not None:
@@ -548,7 +551,29 @@ class Till:
             self._discard_saved_cart()
         if stored == "journal" and self._replayer is not None:
             self._replayer.wake()
-        return Paid(sale, stored)
+        return Paid(sale, stored, self._check_clock(sale))
+
+    def _check_clock(self, sale: Sale) -> str:
+        """A sale stamped before its shift opened or before the last stored sale: the clock went
+        back. Warned (the sale stands: it is stored) and audited; doctor flags such sales too."""
+        if self._last_sale is None:  # read once per process: one indexed lookup
+            self._last_sale = self.ledger.last_sale_at(self.config.till_id, before_seq=sale.seq) or ("", "")
+        last_at, last_receipt = self._last_sale
+        at = sale.completed_at
+        if at >= last_at:
+            self._last_sale = (at, sale.receipt)
+        opened_at = (self.shift or {}).get("opened_at") or ""
+        if at >= last_at and at >= opened_at:
+            return ""
+        before = [f"the last sale {last_receipt} at {last_at}"] if at < last_at else []
+        if at < opened_at:
+            before.append(f"the opening of shift {(self.shift or {}).get('number')} at {opened_at}")
+        warning = (f"the clock reads {at}, before {' and '.join(before)}: it was set back. {sale.receipt} is stored "
+                   "with that time; set the clock right (timedatectl; enable NTP), then check 'tui-pos doctor'")
+        log.warning("%s", warning)
+        self._audit("clock_back", None, subject=sale.receipt,
+                    detail={"at": at, "last_sale_at": last_at or None, "shift_opened_at": opened_at or None})
+        return warning
 
     @staticmethod
     def _what(sale: Sale) -> str:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tui_pos.config import CONFIG_NAME, Config, ConfigError, default_config, load_config, unusable_data_dir
-from tui_pos.ops.facts import DatabaseUnavailable, database_state, read_only_database, schema_version
+from tui_pos.ops.facts import (DatabaseUnavailable, database_state, read_only_database, sales_out_of_time,
+                               schema_version)
 from tui_pos.ops.status import CLOCK_SLACK_S, till_status
 from tui_pos.core.till import currency_refusal
 from tui_pos.store import db
@@ -54,7 +55,7 @@ def run_doctor(data_dir: Path, full: bool = False) -> Report:
     status = till_status(config)
     return Report((config_check, check_data_dir(config), check_files(config), check_disk(config, status),
                    check_database(config, full),
-                   check_wal(status), check_journal(status), check_clock(status), check_printer(config, status),
+                   check_wal(status), check_journal(status), check_clock(status, config), check_printer(config, status),
                    check_backup(status)))
 
 
@@ -86,6 +87,14 @@ def _stored_currency(config: Config) -> dict[str, Any] | None:
             return db.stored_currency(conn) if db.holds_money(conn) else None
     except (DatabaseUnavailable, sqlite3.Error):
         return None  # the database check says why
+
+
+def _sales_out_of_time(config: Config) -> list[tuple[str, str, str]]:
+    try:
+        with read_only_database(config) as conn:
+            return sales_out_of_time(conn)
+    except (DatabaseUnavailable, sqlite3.Error):
+        return []  # the database check says why
 
 
 def check_data_dir(config: Config) -> Check:
@@ -282,8 +291,16 @@ def check_journal(status: dict[str, Any]) -> Check:
     return Check("journal", "ok", f"nothing waiting in {dirs}")
 
 
-def check_clock(status: dict[str, Any]) -> Check:
+def check_clock(status: dict[str, Any], config: Config | None = None) -> Check:
     clock = status["clock"]
+    stamped = _sales_out_of_time(config) if config is not None else []
+    if stamped:
+        shown = "; ".join(f"{r} at {at}, before {what}" for r, at, what in stamped[:3])
+        return Check("clock", "fail", f"{len(stamped)} sale(s) stamped while the clock was set back: {shown}"
+                     + (" ..." if len(stamped) > 3 else ""),
+                     "set the time (timedatectl status; enable NTP: timedatectl set-ntp true) and check the RTC "
+                     "battery; those sales keep their stored times (the audit log has a clock_back entry for each): "
+                     "note the real times for the accountant, and date reports by shift (Z), not by day")
     if clock["behind_s"] > CLOCK_SLACK_S:
         return Check("clock", "fail", f"the clock reads {clock['now']}, before the last sale ({clock['last_sale_at']})",
                      "set the time (timedatectl status; enable NTP: timedatectl set-ntp true) and check the "

@@ -73,6 +73,18 @@ def last_sale(conn: sqlite3.Connection) -> dict[str, Any] | None:
     return None if row is None else {"receipt": row[0], "completed_at": row[1], "total": row[2], "stored": "sqlite"}
 
 
+def sales_out_of_time(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """Sales stamped before their shift opened or before a sale numbered earlier on the same till
+    (the clock went back): (receipt, completed_at, what it is earlier than), in receipt order."""
+    rows = conn.execute(
+        "SELECT receipt, completed_at, opened_at, latest FROM (SELECT s.seq, s.till_id, s.receipt, s.completed_at, "
+        "sh.opened_at, MAX(s.completed_at) OVER (PARTITION BY s.till_id ORDER BY s.seq ROWS BETWEEN UNBOUNDED "
+        "PRECEDING AND 1 PRECEDING) AS latest FROM sale s LEFT JOIN shift sh ON sh.uuid = s.shift_uuid) "
+        "WHERE completed_at < opened_at OR completed_at < latest ORDER BY till_id, seq").fetchall()
+    return [(receipt, at, f"a sale before it ({latest})" if latest and at < latest else f"its shift's opening ({opened})")
+            for receipt, at, opened, latest in rows]
+
+
 def first_sale_at(conn: sqlite3.Connection) -> str | None:
     return conn.execute("SELECT MIN(completed_at) FROM sale").fetchone()[0]
 

@@ -645,6 +645,14 @@ class Ledger:
                 self._drop_connection()
                 return None
 
+    def last_sale_at(self, till_id: str, before_seq: int) -> tuple[str, str] | None:
+        """(completed_at, receipt) of the till's latest stored sale numbered before before_seq (in
+        time order), or None (none, or the database cannot be read)."""
+        with self._lock:
+            return self._read(lambda c: c.execute(
+                "SELECT completed_at, receipt FROM sale WHERE till_id = ? AND seq < ? ORDER BY completed_at DESC "
+                "LIMIT 1", (till_id, before_seq)).fetchone(), None)
+
     def fix_currency(self, code: str, exponent: int) -> dict[str, Any] | None:
         """The currency stored amounts are in, when money is stored and it is not (code,
         exponent): read in another unit every amount would be wrong. Otherwise (code, exponent)

@@ -185,6 +185,8 @@ class TenderScreen(TillScreen):
 
     def stored(self, paid: Paid) -> None:
         self.storing = False
+        if paid.warning:  # e.g. the clock was set back: the sale stands, support must know
+            self.app.notify(paid.warning, title="Check the clock", severity="warning", timeout=60)
         self.app.sale_paid()
         self.dismiss(paid)
 
