@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tui_pos.cli.base import emit, json_option, main
+from tui_pos.cli.base import emit, interrupts, json_option, main
 from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
 from tui_pos.cli.selling import parse_item, print_receipt
 from tui_pos.core.errors import BadInput
@@ -53,7 +53,8 @@ def refund(ctx: click.Context, receipt: str, items: tuple[str, ...], everything:
     sale = till.find_refundable(receipt)
     quantities = quantities_of(sale, items)
     approval = sign_in(till, "refund", manager=manager, pin=pin, reason=reason)
-    with manager_hint():
+    interrupts.before = "the refund was not recorded"
+    with manager_hint(), interrupts.holding("the refund", "'tui-pos sales'"):
         paid = till.refund(receipt, quantities, reason, approval, all_cash=cash)
     show_reversal(as_json, till, paid, sale.receipt, no_print)
 
@@ -70,7 +71,8 @@ def void_last(ctx: click.Context, reason: str, manager: str | None, pin: str | N
     till = operating_till(ctx)
     approval = sign_in(till, "void", manager=manager, pin=pin, reason=reason)
     last = till.ledger.find_sales(last_of_till=till.config.till_id)  # to name the receipt voided
-    with manager_hint():
+    interrupts.before = "the void was not recorded"
+    with manager_hint(), interrupts.holding("the void", "'tui-pos sales'"):
         paid = till.void_last_sale(reason, approval)
     original = next((s["receipt"] for s in last if s["uuid"] == paid.sale.original_uuid), None)
     show_reversal(as_json, till, paid, original, no_print)

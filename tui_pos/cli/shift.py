@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from tui_pos.cli.base import WholeNumber, emit, json_option, main
+from tui_pos.cli.base import WholeNumber, emit, interrupts, json_option, main
 from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
 from tui_pos.cli.reports import report
 from tui_pos.core.errors import BadInput
@@ -55,7 +55,9 @@ def shift_open(ctx: click.Context, float_text: str, cashier: str | None, pin: st
     till = operating_till(ctx)
     amount = till.currency.parse(float_text)
     sign_in(till, "shift_open", cashier=cashier, pin=pin)
-    record = till.open_shift(amount)
+    interrupts.before = "the shift was not opened"
+    with interrupts.holding("the shift's opening", "'tui-pos status'"):
+        record = till.open_shift(amount)
     fmt = till.currency.format
     data = {"shift": record["number"], "uuid": record["uuid"], "float": fmt(record["float"]),
             "opened_by": record["opened_by"], "opened_at": record["opened_at"]}
@@ -77,7 +79,8 @@ def _cash_movement(kind: str, help_text: str) -> None:
         till = operating_till(ctx)
         minor = till.currency.parse(amount)
         approval = sign_in(till, kind, cashier=cashier, manager=manager, pin=pin, reason=reason)
-        with manager_hint():
+        interrupts.before = f"the {kind.replace('_', '-')} was not recorded"
+        with manager_hint(), interrupts.holding(f"the {kind.replace('_', '-')}", "'tui-pos report x'"):
             record = till.cash_movement(kind, minor, reason, approval)
         fmt = till.currency.format
         data = {"kind": kind, "amount": fmt(record["amount"]), "reason": record["reason"], "user": record["user"],
@@ -135,7 +138,8 @@ def shift_close(ctx: click.Context, counted: str | None, counts: tuple[str, ...]
     till = operating_till(ctx)
     total, detail = (till.currency.parse(counted), ()) if counted is not None else parse_counts(till, counts)
     approval = sign_in(till, "close_shift", cashier=cashier, manager=manager, pin=pin)
-    with manager_hint():
+    interrupts.before = "the shift was not closed"
+    with manager_hint(), interrupts.holding("the Z report", "'tui-pos report z' and 'tui-pos status'"):
         z = till.close_shift(total, detail, approval)
     show_report(as_json, z, till, print_it=till.config.printer.connection != "none")
     from tui_pos.ops.backup import run_scheduled_backup  # after every Z: the day's sales leave the till
