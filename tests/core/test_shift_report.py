@@ -28,10 +28,11 @@ from tui_pos.store import audit
 
 
 class Clock:
-    """A fake clock: reports taken 'at the same moment' really are."""
+    """A fake clock: reports taken 'at the same moment' really are. It starts now, after the test
+    shop's shift opened (a time before that is a clock set back: warned and audited)."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 18, 0, tzinfo=timezone.utc)
+        self.now = datetime.now(timezone.utc)
 
     def __call__(self) -> str:
         return self.now.isoformat(timespec="milliseconds")

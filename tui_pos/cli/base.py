@@ -63,8 +63,20 @@ class Interrupts:
         self._previous: dict[int, Any] = {}
 
     def install(self) -> None:
+        self.__init__()  # type: ignore[misc]  # a fresh command (in-process callers run several)
         for signum in STOP_SIGNALS:
             self._previous[signum] = signal.signal(signum, self._handle)
+
+    @property
+    def installed(self) -> bool:
+        return bool(self._previous)
+
+    def ignore(self) -> None:
+        """For the rest of the process: the interpreter's own exit resets Python-level handlers to
+        the default (an interrupt there would kill a command that already reported success), but
+        leaves ignored signals ignored."""
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
 
     def restore(self) -> None:
         for signum, handler in self._previous.items():
@@ -131,7 +143,11 @@ class PosGroup(click.Group):
             where = f": {str(err.filename)[:80]!r}" if err.filename is not None else ""
             fail(f"{err.strerror or err}{where}")
         finally:
-            interrupts.restore()
+            interrupts.decided = True  # the command is over: an interrupt now changes nothing
+            if args or kwargs.get("args") is not None:  # called in-process (tests): hand the signals back
+                interrupts.restore()
+            elif interrupts.installed:
+                interrupts.ignore()
 
 
 def interrupted() -> None:
