@@ -284,8 +284,10 @@ def test_an_edited_and_an_invented_journal_line_are_quarantined_not_stored(tmp_p
     waiting = run_cli(shop, "audit", "verify", "--json", check=False)
     assert waiting.returncode == 1, "forged journal lines waiting for replay went unnoticed"
 
-    replayed = cli_json(shop, "replay")
+    said = run_cli(shop, "replay", "--json")
+    replayed = json.loads(said.stdout)
     assert replayed["replayed"] == 0 and replayed["quarantined"] == 2
+    assert "WARNING: 2 journal line(s) were NOT stored" in said.stderr
     with closing(sqlite3.connect(shop / "pos.sqlite3")) as conn:
         assert conn.execute("SELECT COUNT(*) FROM sale").fetchone() == (0,)
         [(detail,)] = conn.execute("SELECT detail FROM audit WHERE action = 'journal_rejected'").fetchall()

@@ -41,6 +41,9 @@ def replay(ctx: click.Context, as_json: bool) -> None:
     emit(as_json, data, lambda: (f"Replayed {result.replayed}, already present {result.skipped}, "
                                  f"quarantined {result.quarantined}, files retired {result.retired_files}"
                                  + (f"; error: {result.error}" if result.error else "")))
+    if result.quarantined:  # forged, damaged or out-of-place lines: never silently
+        click.echo(f"WARNING: {result.quarantined} journal line(s) were NOT stored and are kept in quarantine "
+                   "(forged, damaged or out of place): see 'tui-pos audit verify'", err=True)
     if result.error:
         sys.exit(1)
 
