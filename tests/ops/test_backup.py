@@ -372,3 +372,17 @@ def test_restore_onto_an_empty_data_directory_is_the_whole_recovery(shop_dir, tm
     assert [r[0] for r in sale_rows(fresh / "pos.sqlite3")] == [journaled["uuid"]]
     assert sell(fresh)["receipt"] == "T1-000002"
     assert cli_json(fresh, "audit", "verify")["ok"]
+
+
+def test_a_database_tampered_with_is_still_backed_up_and_its_backup_says_so(shop_dir):
+    """The backup is a faithful copy (evidence); verify names the chain's problem; restoring it
+    takes a manager's --force with a reason."""
+    sell(shop_dir)
+    with closing(sqlite3.connect(shop_dir / "pos.sqlite3")) as conn, conn:
+        conn.execute("UPDATE user SET role = 'manager' WHERE name = 'demo'")
+    copy = the_backup(cli_json(shop_dir, "backup"))
+    checked = cli_json(shop_dir, "backup", "verify", str(copy), check=False)
+    assert not checked["ok"] and any(p.startswith("audit: the user table") for p in checked["problems"])
+    refused = run_cli(shop_dir, "restore", str(copy), *MANAGER, check=False)
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    assert cli_json(shop_dir, "restore", str(copy), *MANAGER, "--force", "evidence kept")["forced"] == "evidence kept"

@@ -62,6 +62,7 @@ FILES_TABLE = "tui_pos_backup_files"  # config.toml and journal.key, from the da
 BACKUP_TABLES = (MANIFEST_TABLE, JOURNAL_TABLE, FILES_TABLE)
 CARRIED_FILES = (CONFIG_NAME, KEY_FILE)
 FORMAT = 2  # 2: the configuration, the journal key and the audit head are in the backup
+AUDIT_PROBLEM = "audit: "  # the prefix of problems found in the backup's audit chain (not damage)
 
 
 class RestoreRefused(PosError):
@@ -187,7 +188,7 @@ def _verify(conn: sqlite3.Connection, path: Path) -> Verification:
             problems.append(f"{name} in the backup differs from the one backed up")
     if manifest.get("format", 1) >= 2:
         chain = audit.verify(conn)
-        problems += [f"audit: {p.what}" for p in chain.problems]
+        problems += [f"{AUDIT_PROBLEM}{p.what}" for p in chain.problems]
         if list(audit.head(conn)) != manifest.get("audit_head"):
             problems.append("the audit chain's head differs from the manifest's")
     files = conn.execute(f"SELECT name, content, sha256 FROM {JOURNAL_TABLE}").fetchall()
@@ -318,7 +319,9 @@ def _copy_to(config: Config, source: sqlite3.Connection, destination: Path, jour
             _write_manifest(copy, config, journal, figures, started)
         _fsync(partial)
         checked = verify_backup(partial)
-        problems = list(checked.problems)
+        # the copy is checked against the database it was made from; problems in the chain itself
+        # are the database's (a backup of a tampered database is still a faithful copy: evidence)
+        problems = [p for p in checked.problems if not p.startswith(AUDIT_PROBLEM)]
         if (checked.sales, checked.total) != figures:
             problems.append(f"the copy has {checked.sales} sales totalling {checked.total}, "
                             f"the database {figures[0]} totalling {figures[1]} at the same moment")
@@ -583,8 +586,12 @@ def restore(data_dir: Path, path: Path, *, manager: str, pin: str, force: str | 
         raise RestoreRefused(f"the till is running on {data_dir} (pid {pid}): stop it first "
                              "(e.g. systemctl stop tui-pos), then restore; nothing was changed")
     checked = verify_backup(path)
-    if not checked.ok:
-        raise RestoreRefused(f"{path} does not verify ({'; '.join(checked.problems[:3])}); nothing was changed")
+    force = (force or "").strip() or None
+    damage = [p for p in checked.problems if not p.startswith(AUDIT_PROBLEM)]
+    if damage or (checked.problems and not force):
+        raise RestoreRefused(f"{path} does not verify ({'; '.join(checked.problems[:3])})"
+                             + ("" if damage else ": a manager may still restore it with --force REASON")
+                             + "; nothing was changed")
     if checked.schema_version > db.SCHEMA_VERSION:
         raise RestoreRefused(f"{path} comes from a newer tui-pos (schema {checked.schema_version}, this one knows "
                              f"{db.SCHEMA_VERSION}): upgrade tui-pos first; nothing was changed")
@@ -597,7 +604,6 @@ def restore(data_dir: Path, path: Path, *, manager: str, pin: str, force: str | 
         raise RestoreRefused(f"{err}: a restore needs a manager's name and PIN; nothing was changed") from None
     if user.role != "manager":
         raise RestoreRefused(f"{user.name} is not a manager: a restore needs a manager; nothing was changed")
-    force = (force or "").strip() or None
     if live.mismatches and not force:
         raise RestoreRefused(f"{path} is not this till's history: {'; '.join(live.mismatches)}. A manager may still "
                              "restore it with --force REASON; nothing was changed")
@@ -699,7 +705,7 @@ def _audit_restore(config: Config, path: Path, checked: Verification, backup_hea
     detail = {"backup": path.name, "made": checked.created_at, "backup_head": list(backup_head),
               "till_head": list(live.head), "anchor": [live.anchor["seq"], live.anchor["hash"]] if live.anchor else None,
               "brought_back": len(brought), "rolled_back": rolled_back, "forced": force,
-              "mismatches": live.mismatches}
+              "mismatches": live.mismatches, "backup_problems": list(checked.problems)}
     event = audit.event_record(config.till_id, "restore", manager, subject=path.name, approved_by=manager,
                                detail=detail, at=at)
     ledger = Ledger(config.db_path, Journal(config.storage.journal_dirs, config.till_id, config.data_dir),
@@ -708,11 +714,12 @@ def _audit_restore(config: Config, path: Path, checked: Verification, backup_hea
         if ledger.commit(event) != "sqlite":
             raise RestoreRefused("restored, but the restore could not be audited in the database")
         head = audit.head(ledger.connection())
-        lost = bool(force and (rolled_back or live.mismatches))
+        lost = bool(force and (rolled_back or live.mismatches or checked.problems))
         note = {"at": at, "kind": "rollback" if lost else "restore", "problem": False,
                 "what": f"{path.name} restored by {manager}" + (f", forced: {force}" if force else "")
                         + (f"; {rolled_back} audit entries rolled back" if rolled_back else "")
-                        + (f"; {'; '.join(live.mismatches)}" if live.mismatches else ""),
+                        + (f"; {'; '.join(live.mismatches + list(checked.problems))}"
+                           if live.mismatches or checked.problems else ""),
                 "numbers": (live.anchor or {}).get("numbers", {})}
         ledger.anchor.advance(head, db.number_floors(ledger.connection()), note=note, reset=True, sync=True)
     finally:
