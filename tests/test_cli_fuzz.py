@@ -199,7 +199,7 @@ def config_text(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES + 100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(config_text(), st.text(max_size=60)))
 def test_the_config_loader_says_what_is_wrong_or_gives_a_config_every_command_can_use(tmp_path: Path, text: str):
     (tmp_path / "config.toml").write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -219,7 +219,7 @@ def test_the_config_loader_says_what_is_wrong_or_gives_a_config_every_command_ca
 
 @pytest.mark.parametrize("command", [["doctor", "--json"], ["status", "--json"]])
 def test_doctor_and_status_run_on_a_fuzzed_config(fuzz_shop: Path, command: list[str]):
-    @settings(max_examples=8, deadline=None)
+    @settings(max_examples=max(8, EXAMPLES // 25), deadline=None)
     @given(config_text())
     def fuzz(text: str) -> None:
         (fuzz_shop / "config.toml").write_text(text, encoding="utf-8")
