@@ -94,3 +94,10 @@ def test_commands_refuse_but_doctor_and_status_say_what_is_wrong(shop_dir, text,
     assert f"{path} {where} " in json.loads(status.stdout)["config_error"]
     human = run_cli(shop_dir, "status").stdout
     assert human.splitlines()[0].startswith(f"CONFIG    {path} {where} ")
+
+
+def test_a_configured_reason_is_one_the_till_takes(tmp_path):
+    """A reason longer than a refund, void or paid-out takes would pass here and be refused at the till."""
+    write_config(tmp_path, f'[till]\nreasons = ["{"x" * 101}"]\n')
+    with pytest.raises(ConfigError, match=r"line 2: \[till\] reasons .* at most 100 characters"):
+        load_config(tmp_path)

@@ -352,7 +352,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "pin_lockout_s": Key(integer(1, 7 * _DAY)),
         "paid_out_limit": Key(amount()),
         "z_difference_limit": Key(amount()),
-        "reasons": Key(words(at_least=1)),
+        "reasons": Key(words(text(max_len=100), at_least=1)),  # as long as a reason may be (core.till.REASON_LENGTH)
     },
     "shop": {
         "name": Key(text(), "shop_name"),
