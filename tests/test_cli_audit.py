@@ -120,6 +120,7 @@ def test_cutting_off_the_newest_sales_with_their_entries_is_found_and_their_numb
     assert any("receipts T1 2-3 were used but are missing" in p for p in problems_of(shop))
     assert cli_json(shop, "sell", "--item", COLA, "--tender", "cash")["receipt"] == "T1-000004"
     assert any("entries were deleted" in p for p in problems_of(shop)), "the break must stay visible"
+    assert [a["level"] for a in cli_json(shop, "alerts") if a["key"] == "audit_anchor"] == ["error"]
 
 
 def test_deleting_everything_is_found_and_numbering_goes_on(shop: Path):

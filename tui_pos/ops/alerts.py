@@ -47,7 +47,7 @@ def current_alerts(config: Config, status: dict[str, Any] | None = None) -> list
     """The alerts the facts call for now (errors first)."""
     status = status or till_status(config)
     alerts = [*_storage(status), *_journal(config, status), *_backup(status), *_disk(config, status),
-              *_printer(config, status), *_clock(status)]
+              *_printer(config, status), *_clock(status), *_audit_anchor(config)]
     return sorted(alerts, key=lambda a: a.level != "error")
 
 
@@ -88,6 +88,19 @@ def _journal(config: Config, status: dict[str, Any]) -> list[Alert]:
                             f"{journal['quarantined']} damaged journal record(s) quarantined",
                             "run 'tui-pos doctor' (journal check) and compare with the paper receipts"))
     return alerts
+
+
+def _audit_anchor(config: Config) -> list[Alert]:
+    """The till found its audit chain cut short or rewritten at a start (a note kept in the anchor)."""
+    from tui_pos.store.audit import Anchor
+
+    anchor = Anchor([config.data_dir, *config.storage.journal_dirs]).read() or {}
+    broken = [n for n in anchor.get("notes", []) if n.get("problem")]
+    if not broken:
+        return []
+    return [Alert("audit_anchor", "error", f"AUDIT: {broken[-1].get('what', 'the chain does not match its anchor')}",
+                  "the database was changed behind the till's back: run 'tui-pos audit verify', keep the "
+                  "printed Z reports and backups, call the owner")]
 
 
 def _backup(status: dict[str, Any]) -> list[Alert]:
