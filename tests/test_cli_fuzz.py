@@ -8,9 +8,11 @@ examples run in-process (click's CliRunner: milliseconds each); a few run the re
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from pathlib import Path
+from typing import Iterator
 
 import click
 import pytest
@@ -21,6 +23,7 @@ from conftest import COLA, WEIGHED, open_demo_shop, run_cli
 from tui_pos.cli import main
 from tui_pos.config import SCHEMA, ConfigError, load_config
 from tui_pos.core.money import Currency, percent_to_bp
+from tui_pos.ops.logs import setup_logging
 
 SKIPPED = {("monitor",)}  # a live view: fuzzed with --once below
 FORCED = {("monitor",): ["--once"]}
@@ -105,12 +108,16 @@ EXAMPLES = int(os.environ.get("TUI_POS_FUZZ_EXAMPLES", "200"))  # e.g. 5000 for 
 
 
 @pytest.fixture
-def fuzz_shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def fuzz_shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shop = open_demo_shop(tmp_path / "shop")
     (tmp_path / "some.csv").write_text("barcode,name,price,tax\n1,x,1.00,A\n", encoding="utf-8")
     os.mkfifo(tmp_path / "fifo")
     monkeypatch.chdir(tmp_path)  # support bundles, CSV files and relative paths land here
-    return shop
+    logger = logging.getLogger("tui_pos")
+    level = logger.level
+    yield shop
+    setup_logging(tmp_path / "gone", interactive=False)  # in-process commands installed the shop's log file
+    logger.setLevel(level)
 
 
 def shown(args: list[str]) -> str:
