@@ -142,7 +142,16 @@ def set_config(data_dir: Path, section: str, key: str, toml_value: str) -> None:
 # borders use ▔▁▎▊▕) and the rounded corners; issue 3 requires the console theme to use none.
 # (Issue 10: the console's fonts do have ▀ ▄ █, and the receipt's QR code on screen uses them; they
 # stay listed here so that nothing else of the UI comes to depend on them.)
-CONSOLE_MISSING_GLYPHS = frozenset("▀▄▐▔▕▁▂▃▅▆▇▉▊▋▌▍▎▏╭╮╰╯")
+# The upper and lower half blocks ▀ ▄ are the exception: the PC's 8x16 font has them (CP437) and the
+# receipt's QR code on screen is drawn with them (tui_pos/printing/screen.py).
+CONSOLE_MISSING_GLYPHS = frozenset("▐▔▕▁▂▃▅▆▇▉▊▋▌▍▎▏╭╮╰╯")
+# What it can draw, stated independently of the till's code (issue 10 item 12): Debian's console
+# fonts (console-setup's Lat15 and Uni2 sets) have printable ASCII, Latin-1 (so ¥ U+00A5, not the
+# fullwidth ￥ U+FFE5), the Latin-9 extras, the light box-drawing lines, the full and the upper and
+# lower half blocks; no CJK at all.
+CONSOLE_GLYPHS = frozenset(
+    [chr(c) for c in range(0x20, 0x7F)] + [chr(c) for c in range(0xA0, 0x100)] + list("€ŠšŽžŒœŸ")
+    + list("─│┌┐└┘├┤┬┴┼█▀▄"))
 
 
 # -- sales at chosen times, read in a chosen time zone (shared by the sales report tests) -----------

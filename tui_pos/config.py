@@ -91,6 +91,18 @@ class SupportConfig:
     redact_keys: tuple[str, ...] = DEFAULT_REDACT_KEYS
 
 
+# Reason codes a manager picks from, per kind of approval ([till.reasons]; the first is preselected).
+# The old single `[till] reasons` list sets refund and void (what it was documented for).
+DEFAULT_REASONS: dict[str, tuple[str, ...]] = {
+    "refund": ("Damaged", "Wrong item", "Changed mind", "Price error", "Other"),
+    "void": ("Cashier error", "Wrong item", "Payment problem", "Customer changed mind", "Other"),
+    "discount": ("Promotion", "Damaged packaging", "Near expiry", "Price match", "Loyal customer", "Other"),
+    "price_override": ("Shelf price differs", "Price error", "Price match", "Other"),
+    "no_sale": ("Change for a customer", "Check the drawer", "Other"),
+    "delete_held": ("Customer left", "Duplicate", "Other"),
+}
+
+
 @dataclass(frozen=True)
 class Config:
     data_dir: Path
@@ -110,7 +122,8 @@ class Config:
     pin_lockout_s: int = 300
     paid_out_limit: str = "100"  # amount: a bigger paid-out needs a manager
     z_difference_limit: str = "10"  # amount: closing a shift further over or short needs a manager
-    reasons: tuple[str, ...] = ("Damaged", "Wrong item", "Changed mind", "Price error", "Other")  # refunds, voids
+    reasons: tuple[str, ...] = DEFAULT_REASONS["refund"]  # refunds (the old single list); see reasons_for()
+    reason_lists: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_REASONS))
     denominations: tuple[str, ...] = ("100", "50", "20", "10", "5", "1", "0.5", "0.1")  # for counting the drawer
     theme: str = "auto"  # "auto" (console theme when TERM=linux), "default" or "console"
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, e.g. pay = "f12,ctrl+p"
@@ -121,6 +134,10 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self.data_dir / DB_NAME
+
+    def reasons_for(self, kind: str) -> tuple[str, ...]:
+        """The reason codes for one kind of approval ("refund", "discount", ...); () when it has none."""
+        return self.reason_lists.get(kind, ())
 
 
 def default_data_dir() -> Path:
@@ -325,6 +342,27 @@ def table(value_kind: Kind, name_pattern: str = r"[A-Za-z0-9_-]{1,32}", at_least
     return kind
 
 
+def _reasons(value: Any, exponent: int) -> tuple[str, ...] | dict[str, tuple[str, ...]]:
+    """[till] reasons = [...] (the old single list: refunds and voids), or a [till.reasons] table of
+    a list per kind of approval."""
+    reasons = words(text(max_len=100), at_least=1)  # as long as a reason may be (core.till.REASON_LENGTH)
+    if not isinstance(value, dict):
+        return reasons(value, exponent)
+    kinds = ", ".join(DEFAULT_REASONS)
+    unknown = next((name for name in value if name not in DEFAULT_REASONS), None)
+    if unknown is not None:
+        raise EntryProblem(unknown, f"is not a kind of approval with reasons (use {kinds})")
+    return table(reasons)(value, exponent)
+
+
+def _reason_lists(value: tuple[str, ...] | dict[str, tuple[str, ...]] | None) -> dict[str, Any]:
+    """The Config fields that [till] reasons fills (none when it is not set)."""
+    if value is None:
+        return {}
+    lists = {**DEFAULT_REASONS, **(value if isinstance(value, dict) else {"refund": value, "void": value})}
+    return {"reasons": lists["refund"], "reason_lists": lists}
+
+
 def _connection(value: Any, exponent: int) -> str:
     connection = text(strip=True)(value, exponent)
     if not (connection in ("none", "usb") or connection.startswith(PRINTER_CONNECTION_PREFIXES)):
@@ -352,7 +390,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "pin_lockout_s": Key(integer(1, 7 * _DAY)),
         "paid_out_limit": Key(amount()),
         "z_difference_limit": Key(amount()),
-        "reasons": Key(words(text(max_len=100), at_least=1)),  # as long as a reason may be (core.till.REASON_LENGTH)
+        "reasons": Key(_reasons),  # a list, or a table of lists per kind; each reason at most 100 characters
     },
     "shop": {
         "name": Key(text(), "shop_name"),
@@ -509,6 +547,7 @@ def _build(data_dir: Path, values: dict[Where, Any]) -> Config:
         key = key if isinstance(key, Key) else key[where[1]]
         name = key.attr or where[-1]
         (sub[where[0]] if where[0] in _SUB_CONFIGS else top)[name] = value
+    top.update(_reason_lists(top.pop("reasons", None)))
     for paths in (("storage", "journal_dirs"), ("backup", "destinations")):
         if paths[1] in sub[paths[0]]:
             sub[paths[0]][paths[1]] = tuple(Path(p).expanduser() for p in sub[paths[0]][paths[1]])
@@ -533,7 +572,14 @@ pin_attempts = 5                # wrong PINs in a row before that user is locked
 pin_lockout_s = 300             # ... for this many seconds
 paid_out_limit = "100"          # a bigger paid-out needs a manager PIN
 z_difference_limit = "10"       # closing a shift more over or short than this needs a manager PIN
-reasons = ["Damaged", "Wrong item", "Changed mind", "Price error", "Other"]  # for refunds and voids
+
+[till.reasons]                  # reason codes a manager picks from, per kind of approval (first: preselected)
+refund = ["Damaged", "Wrong item", "Changed mind", "Price error", "Other"]
+void = ["Cashier error", "Wrong item", "Payment problem", "Customer changed mind", "Other"]
+discount = ["Promotion", "Damaged packaging", "Near expiry", "Price match", "Loyal customer", "Other"]
+price_override = ["Shelf price differs", "Price error", "Price match", "Other"]
+no_sale = ["Change for a customer", "Check the drawer", "Other"]
+delete_held = ["Customer left", "Duplicate", "Other"]
 
 [shop]
 name = "{shop_name}"

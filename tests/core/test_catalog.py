@@ -229,3 +229,43 @@ def test_a_file_bad_on_every_line_lists_the_first_errors_and_counts_the_rest():
 def test_a_cell_longer_than_the_csv_module_takes_is_a_line_error():
     message = import_error(HEADER + f"1,ok,1.00,A,,\n2,{'x' * 200_000},1.00,A,,\n")
     assert bad_line_numbers(message) == [3] and "field larger than field limit" in message
+
+
+# -- issue 10 item 11: a look-up matches without accents and without case -------------------------
+ACCENTED = Catalog([
+    Product("11", "Café Crème latte", 1800, "A", "Drinks"),
+    Product("12", "Crème de papier A4 500", 3500, "A", "Office"),
+    Product("13", "Müsli Crunchy", 2600, "B"),
+    Product("14", "Ｐｅｎ fullwidth", 100, "A"),
+    Product("15", "Creme fraiche", 900, "B", "Épicerie"),
+], RATES)
+
+
+@pytest.mark.parametrize("text, barcodes", [
+    ("creme", ["11", "12", "15"]),  # typed without accents: the accented names too
+    ("crème", ["11", "12", "15"]),  # typed with them: the plain name too
+    ("CRÈME", ["11", "12", "15"]),
+    ("cafe", ["11"]),
+    ("musli", ["13"]),
+    ("muesli", []),  # folding drops the accent, it does not spell it out
+    ("pen", ["14"]),  # fullwidth letters fold to ASCII
+    ("epicerie", ["15"]),  # the department as well
+])
+def test_search_ignores_accents_and_case(text, barcodes):
+    assert sorted(p.barcode for p in ACCENTED.search(text)) == barcodes
+
+
+def test_search_folds_the_catalog_once_not_per_keystroke(monkeypatch):
+    """The names are folded when the catalog is first searched; later keystrokes fold only the query."""
+    import unicodedata
+
+    from tui_pos.core import catalog as catalog_module
+
+    catalog = Catalog(list(CATALOG._by_code.values()), RATES)
+    catalog.search("c")
+    calls: list[str] = []
+    real = unicodedata.normalize
+    monkeypatch.setattr(catalog_module.unicodedata, "normalize", lambda form, text: calls.append(text) or real(form, text))
+    for typed in ("c", "co", "col", "cola"):
+        catalog.search(typed)
+    assert calls == ["c", "co", "col", "cola"]

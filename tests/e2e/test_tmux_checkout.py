@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, CONSOLE_MISSING_GLYPHS, NOODLES, WATER, WEIGHED, cli_json, open_shift_in, run_cli
+from conftest import COLA, CONSOLE_GLYPHS, CONSOLE_MISSING_GLYPHS, NOODLES, WATER, WEIGHED, cli_json, open_shift_in, run_cli
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
                                 reason="tmux is not installed (CI installs it: Makefile TEST_DEBS)")
@@ -166,6 +166,8 @@ def test_term_linux_picks_the_console_theme_without_block_glyphs(start_till) -> 
         screen = till.screen()
         found = sorted(set(screen) & CONSOLE_MISSING_GLYPHS)
         assert not found, f"{where}: glyphs the Linux console lacks: {found}\n{screen}"
+        found = sorted(c for c in set(screen) - {"\n"} if c not in CONSOLE_GLYPHS)  # CJK names, ￥ (issue 10)
+        assert not found, f"{where}: characters the Linux console cannot draw: {found}\n{screen}"
 
     assert_console_glyphs("login")
     log_in(till)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -34,6 +35,7 @@ class Catalog:
     def __init__(self, products: Iterable[Product], tax_rates: Mapping[str, TaxRate]):
         self._by_code = {p.barcode: p for p in products}
         self.tax_rates = dict(tax_rates)
+        self._folded: list[tuple[str, Product]] | None = None  # for search(): made by its first call
 
     def __len__(self) -> int:
         return len(self._by_code)
@@ -51,10 +53,21 @@ class Catalog:
         return rate
 
     def search(self, text: str, limit: int = 20) -> list[Product]:
-        """Products whose name, code or department contains text (case-insensitive; CJK works as is)."""
-        needle = text.strip().casefold()
-        hits = [p for p in self._by_code.values() if needle in f"{p.name}\t{p.barcode}\t{p.department}".casefold()]
+        """Products whose name, code or department contains text, ignoring case and accents
+        (`creme` finds `Crème`, fullwidth letters match ASCII; CJK works as is). The catalog is
+        folded once, on the first search: a keystroke folds only what was typed."""
+        if self._folded is None:
+            self._folded = [(search_fold(f"{p.name}\t{p.barcode}\t{p.department}"), p)
+                            for p in self._by_code.values()]
+        needle = search_fold(text.strip())
+        hits = [p for folded, p in self._folded if needle in folded]
         return sorted(hits, key=lambda p: p.name)[:limit]
+
+
+def search_fold(text: str) -> str:
+    """Text as a look-up compares it: compatibility-decomposed (NFKD), accents dropped, casefolded."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 REQUIRED_COLUMNS = ("barcode", "name", "price", "tax")

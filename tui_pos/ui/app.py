@@ -9,11 +9,17 @@ import select
 import signal
 import threading
 import time
+import unicodedata
+from dataclasses import replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
+from rich.cells import cell_len
+from rich.segment import Segment
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
@@ -45,6 +51,61 @@ class ConsoleScrollBarRender(ScrollBarRender):
 
     VERTICAL_BARS = [" "] * 8
     HORIZONTAL_BARS = [" "] * 8
+
+
+# -- what the Linux console can draw ------------------------------------------------------------------
+# Debian's console fonts (console-setup's Lat15 and Uni2): printable ASCII, Latin-1 (¥ U+00A5 but not
+# the fullwidth ￥ U+FFE5), the Latin-9 extras, light box-drawing lines, the full and the upper and
+# lower half blocks (the receipt's QR code on screen); no CJK.
+CONSOLE_EXTRA = frozenset("€ŠšŽžŒœŸ─│┌┐└┘├┤┬┴┼█▀▄")
+
+
+def console_has(char: str) -> bool:
+    code = ord(char)
+    return 0x20 <= code < 0x7F or 0xA0 <= code <= 0xFF or char in CONSOLE_EXTRA or char in "\n\t\r"
+
+
+@lru_cache(maxsize=8192)
+def console_char(char: str) -> str:
+    """What the console theme shows for a character: itself when the console has it; else its
+    compatibility form (￥ -> ¥, fullwidth Ａ -> A, … -> ...) or its base letter (ő -> o); else
+    its transliteration (a Chinese character as its pinyin syllable, 可 -> Ke); else ?."""
+    if console_has(char) or unicodedata.category(char) == "Cc":
+        return char
+    for candidate in (unicodedata.normalize("NFKC", char), unicodedata.normalize("NFKD", char)[:1]):
+        if candidate and all(map(console_has, candidate)):
+            return candidate
+    from anyascii import anyascii  # lazy: only the console theme, only for what it cannot draw
+
+    spelled = anyascii(char)
+    return spelled if spelled and all(map(console_has, spelled)) else "?"
+
+
+def console_text(text: str) -> str:
+    """Text as the console theme shows it: 可口可乐 330ml -> KeKouKeLe 330ml, ￥3.50 -> ¥3.50."""
+    if text.isascii() or all(map(console_has, text)):
+        return text
+    return "".join(map(console_char, text))
+
+
+class ConsoleGlyphs(LineFilter):
+    """The console theme's last line of defence: any character still drawn that the console's
+    fonts lack becomes its console form, cut or padded to the cells it had (可 -> Ke, ￥ -> "¥ "),
+    so nothing is drawn as a blank box and no layout moves. Names are spelled in full where the
+    screens show them (PosApp.shown); this catches the rest (reports, receipts on screen)."""
+
+    def apply(self, segments: list[Segment], background) -> list[Segment]:
+        return [segment if segment.text.isascii() or all(map(console_has, segment.text))
+                else Segment(self.cells(segment.text), segment.style, segment.control) for segment in segments]
+
+    @staticmethod
+    def cells(text: str) -> str:
+        out = []
+        for char in text:
+            width = cell_len(char)
+            shown = console_char(char)
+            out.append(shown if width == len(shown) else shown[:width].ljust(width))
+        return "".join(out)
 
 
 def wants_console_theme(setting: str, term: str | None = None) -> bool:
@@ -95,6 +156,9 @@ class PosApp(App[None]):
             self.theme = "ansi-dark"
             self.add_class("console")
             ScrollBar.renderer = ConsoleScrollBarRender
+            self._filters.append(ConsoleGlyphs())  # Textual's (pinned) hook for filtering every line drawn
+            # on screen only: receipts and reports are laid out from the configuration's own symbol
+            self.till.currency = replace(self.till.currency, symbol=console_text(self.till.currency.symbol))
         self.set_keymap(self.till.config.keys)
         self.till.start_background_replay(lambda _: self.call_from_thread(self.refresh_status))
         self.print_worker.start()
@@ -126,14 +190,20 @@ class PosApp(App[None]):
         self.printer_state = state.status.state + (f", {state.unprinted} unprinted" if state.unprinted else "")
         self.refresh_status()
 
+    def shown(self, text: str) -> str:
+        """A name (or a message naming one) as this theme shows it: as it is, or spelled with what
+        the Linux console can draw (console_text)."""
+        return console_text(text) if self.console_theme else text
+
     def sale_paid(self) -> None:
         """A sale was stored: its receipt is waiting."""
         self.print_worker.wake()
 
     def tick(self) -> None:
-        """Refresh the status line's clock on each new minute: one timer a minute, no polling."""
-        self.refresh_status()
+        """Refresh the status line's clock on each new minute: one timer, set to just after the
+        next minute boundary (re-armed first, so a failing refresh cannot stop the clock), no polling."""
         self.set_timer(60.5 - time.time() % 60, self.tick)
+        self.refresh_status()
 
     def logged_in(self, user: User | None) -> None:
         if user is not None:
@@ -154,7 +224,9 @@ class PosApp(App[None]):
         if mode != self.storage_mode:  # degraded, failing or back to ok: tell at once, not in 30 s
             self.storage_mode = mode
             self.check_health()
-        for screen in self.screen_stack:  # a dialog leaves the status line under it in view
+        # every screen's, not only the top one's: a dialog shows the screen below with its status
+        # line, and a screen the cashier comes back to must not show the minute it was left at
+        for screen in self.screen_stack:
             for bar in screen.query(StatusBar):  # none while a screen is still composing
                 bar.refresh_from_app()
 

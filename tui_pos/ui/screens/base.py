@@ -22,7 +22,7 @@ class TillScreen(Screen[None]):
 
     def say(self, message: str, error: bool = False) -> None:
         line = self.query_one("#message", Static)
-        text = Text(message, style="bold red" if error else "")
+        text = Text(self.app.shown(message), style="bold red" if error else "")
         # a scan's "1 x NAME" after another: a repaint; only a wrap or an unwrap needs a layout
         rows = lambda t: max(1, -(-t.cell_len // max(line.size.width, 1)))  # noqa: E731
         line.update(text, layout=rows(text) != rows(getattr(line, "shown", Text())))
@@ -33,7 +33,7 @@ class TillScreen(Screen[None]):
     def core(self, operation: Callable[[Approval | None], T], done: Callable[[T], None] | None = None,
              reason: str = "") -> None:
         """Run a core operation; on ApprovalRequired ask for a manager inline and run it again.
-        reason: the reason code already chosen (else the manager picks one from [till] reasons)."""
+        reason: the reason code already chosen (else the manager picks one of [till.reasons] for the action)."""
         try:
             result = operation(None)
         except PosError as err:
@@ -81,4 +81,5 @@ class TillScreen(Screen[None]):
             else:
                 again(approval)
 
-        self.app.push_screen(ManagerScreen(err.action, str(err), self.app.till.config.reasons, reason), approved)
+        self.app.push_screen(ManagerScreen(err.action, str(err), self.app.till.config.reasons_for(err.action), reason),
+                             approved)

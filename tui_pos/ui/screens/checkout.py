@@ -23,6 +23,17 @@ from tui_pos.ui.widgets.entry import EntryLine
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
 
+ENTRY_HELP = """\
+The entry line at the bottom takes:
+  a code, Enter          adds one (scanned or typed)
+  3*CODE, Enter          adds three (any number before the *)
+  part of a name, Enter  finds the product (Chinese or Latin, with or
+                         without accents): Enter adds the first found,
+                         Down chooses another, Esc adds nothing
+Up/Down select a cart line for Qty, Void, Disc and Price."""
+
+PRICE_HINT = "type the price"  # in an empty price field: no digits, it cannot be taken for a price
+
 STORED_AT = {"sqlite": "stored in the database", "journal": "stored in the journal (database unavailable)"}
 
 
@@ -152,10 +163,15 @@ class CheckoutScreen(TillScreen):
                 self.say(str(err), error=True)
                 return
             product = till.catalog.lookup(code)
-            self.app.push_screen(AskScreen(f"Price of {product.name}:", "12.50"),
-                                 lambda price: price and self.core(
-                                     lambda _: till.scan(code, qty, till.currency.parse(price)),
-                                     lambda _: self.changed()))
+
+            def priced(price: str | None) -> None:
+                if not price:
+                    self.say(f"{product.name}: no price typed, nothing added.")
+                    return
+                self.core(lambda _: till.scan(code, qty, till.currency.parse(price)), lambda _: self.changed())
+
+            self.app.push_screen(AskScreen(f"Price of {product.name} (open price):", PRICE_HINT,
+                                           required="Type the price, e.g. 12.50 (Esc: add nothing)."), priced)
             return
         except PosError as err:  # unknown code, bad quantity: a message, nothing added
             self.say(str(err), error=True)
@@ -169,7 +185,7 @@ class CheckoutScreen(TillScreen):
         self.query_one(CartView).move(delta)
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self.app.describe_keys(self)))
+        self.app.push_screen(HelpScreen(self.app.describe_keys(self), ENTRY_HELP))
 
     def action_lookup(self) -> None:
         self.app.push_screen(LookupScreen(), lambda barcode: barcode and self.add(barcode, 1))
@@ -257,7 +273,7 @@ class CheckoutScreen(TillScreen):
             if text:
                 self.core(lambda approval: till.set_price(line_id, till.currency.parse(text), approval), self.changed)
 
-        self.app.push_screen(AskScreen("New unit price:", "12.50"), priced)
+        self.app.push_screen(AskScreen("New unit price:", PRICE_HINT), priced)
 
     def action_hold(self) -> None:
         self.core(lambda _: self.app.till.hold(), lambda _: (self.changed(), self.say("Sale held. F8 recalls it.")))

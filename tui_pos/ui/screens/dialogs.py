@@ -28,7 +28,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Label(self.app.shown(self.question))
             yield Label("[b]Y[/b] / Enter: yes    [b]N[/b] / Esc: no", classes="hint")
 
     def action_answer(self, yes: bool) -> None:
@@ -40,14 +40,16 @@ class AskScreen(ModalScreen["str | None"]):
 
     BINDINGS = [Binding("escape", "cancel", "Back", id="ask.cancel")]
 
-    def __init__(self, question: str, placeholder: str = "", value: str = ""):
+    def __init__(self, question: str, placeholder: str = "", value: str = "", required: str = ""):
+        """placeholder: a hint shown in the empty field, worded so it cannot be taken for a value;
+        required: when set, Enter on an empty field says this and waits (else it answers "")."""
         super().__init__()
-        self.question, self.placeholder, self.value = question, placeholder, value
+        self.question, self.placeholder, self.value, self.required = question, placeholder, value, required
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
             yield FieldInput(value=self.value, placeholder=self.placeholder, id="answer")
+            yield Static("", id="answer-message", classes="error")
             yield Label("Enter: OK    Esc: back", classes="hint")
 
     def on_mount(self) -> None:
@@ -55,6 +57,10 @@ class AskScreen(ModalScreen["str | None"]):
 
     @on(Input.Submitted)
     def answered(self, event: Input.Submitted) -> None:
+        if self.required and not event.value.strip():
+            self.query_one("#answer-message", Static).update(self.required)
+            self.app.bell()
+            return
         self.dismiss(event.value.strip())
 
     def action_cancel(self) -> None:
@@ -80,7 +86,7 @@ class ManagerScreen(ModalScreen["Approval | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Manager approval: {self.message}")
+            yield Label(self.app.shown(f"Manager approval: {self.message}"))
             if self.reason:
                 yield Label(self.reason_text(), id="manager-reason")
             yield FieldInput(placeholder="manager name", id="manager-name", next_field="#manager-pin")

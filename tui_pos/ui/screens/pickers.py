@@ -31,6 +31,7 @@ class LookupScreen(ModalScreen["str | None"]):
             yield Label("Find a product")
             yield FieldInput(value=self.initial, placeholder="name, code or department", id="lookup-query")
             yield OptionList(id="lookup-results")
+            yield Static("", id="lookup-message", classes="error")
             yield Label("Enter: add    Down: choose    Esc: back", classes="hint")
 
     def on_mount(self) -> None:
@@ -46,16 +47,21 @@ class LookupScreen(ModalScreen["str | None"]):
         results = self.query_one(OptionList)
         results.clear_options()
         products: list[Product] = till.catalog.search(text) if text.strip() else []
-        results.add_options(Option(f"{p.name}  {p.barcode}  {till.currency.format(p.price, True)}", id=p.barcode)
+        results.add_options(Option(self.app.shown(f"{p.name}  {p.barcode}  {till.currency.format(p.price, True)}"),
+                                   id=p.barcode)
                             for p in products)
         if products:
             results.highlighted = 0
+        self.query_one("#lookup-message", Static).update(
+            "" if products or not text.strip() else f"Nothing found for '{text.strip()}'.")
 
     @on(Input.Submitted)
     def pick_first(self) -> None:
         results = self.query_one(OptionList)
         if results.option_count:
             self.dismiss(results.get_option_at_index(results.highlighted or 0).id)
+        elif self.query_one(Input).value.strip():
+            self.app.bell()  # the message says why nothing is added
 
     @on(OptionList.OptionSelected)
     def picked(self, event: OptionList.OptionSelected) -> None:
@@ -111,16 +117,20 @@ class HeldScreen(ModalScreen["tuple[str, str] | None"]):
 
 
 class ReasonScreen(ModalScreen["str | None"]):
-    """A reason code from [till] reasons (refunds, voids): its digit, or Up/Down and Enter."""
+    """A reason code from [till.reasons] for one kind ("refund", "void"): its digit, or Up/Down and Enter."""
 
     BINDINGS = [Binding("escape", "cancel", "Back", id="reason.cancel")]
 
-    def __init__(self, title: str = "Reason"):
+    def __init__(self, title: str = "Reason", kind: str = "refund"):
         super().__init__()
-        self.title_text = title
+        self.title_text, self.kind = title, kind
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.app.till.config.reasons_for(self.kind)
 
     def compose(self) -> ComposeResult:
-        reasons = self.app.till.config.reasons
+        reasons = self.reasons
         with Vertical(classes="dialog"):
             yield Label(self.title_text)
             yield OptionList(*(f"{n}  {reason}" for n, reason in enumerate(reasons, 1)), id="reason-list")
@@ -130,33 +140,35 @@ class ReasonScreen(ModalScreen["str | None"]):
         self.query_one(OptionList).highlighted = 0
 
     def on_key(self, event: events.Key) -> None:
-        reasons = self.app.till.config.reasons
+        reasons = self.reasons
         if event.character and event.character in "123456789" and int(event.character) <= len(reasons):
             event.stop()
             self.dismiss(reasons[int(event.character) - 1])
 
     @on(OptionList.OptionSelected)
     def picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.app.till.config.reasons[event.option_index])
+        self.dismiss(self.reasons[event.option_index])
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key of the screen below, both bindings, as remapped."""
+    """What the screen below takes (`about`), then every key of it, both bindings, as remapped."""
 
     BINDINGS = [Binding("escape,f1,enter", "close", "Close", id="help.close")]
 
-    def __init__(self, lines: list[str]):
+    def __init__(self, lines: list[str], about: str = ""):
         super().__init__()
-        self.lines = lines
+        self.lines, self.about = lines, about
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide"):
-            yield Label("Keys (Up/Down scroll)")
+            yield Label("Help (Up/Down scroll)    Esc: close", classes="hint")
+            if self.about:
+                yield Static(self.about, id="help-about")
+            yield Label("Keys", classes="heading")
             yield Static("\n".join(self.lines))
-            yield Label("Esc: close", classes="hint")
 
     def action_close(self) -> None:
         self.dismiss(None)

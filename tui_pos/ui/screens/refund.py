@@ -129,7 +129,7 @@ class ReversalScreen(TillScreen):
                 if then is not None:
                     then()
 
-        self.app.push_screen(ReasonScreen(f"Reason for the {self.KIND}"), chosen)
+        self.app.push_screen(ReasonScreen(f"Reason for the {self.KIND}", self.KIND), chosen)
 
     def action_commit(self) -> None:
         problem = self.not_ready()

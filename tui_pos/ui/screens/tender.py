@@ -20,6 +20,18 @@ from tui_pos.ui.widgets.entry import EntryLine
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
 
+PAYMENT_HELP = """\
+Type an amount (digits and a dot), then:
+  Enter    that much in cash (nothing typed: all that is due)
+  c  k  m  that much by cash, card, mobile (nothing typed: all)
+  e n o h  exact cash, or a banknote amount shown under Quick cash
+  x        takes the last payment off again
+Card and mobile ask for the transaction number (scan the code).
+The sale is stored as soon as it is covered. If it could not be
+stored (database and journal both failed), all stays on screen:
+Retry (F10 or r) stores the same sale again. Esc goes back to the
+cart; the payments already taken are kept with the sale."""
+
 NOTES = (10, 20, 50, 100)  # banknotes in major units
 
 
@@ -45,11 +57,24 @@ class TenderScreen(TillScreen):
         Binding("f9,x", "remove_last", "Undo pay", id="tender.remove"),
         Binding("f10,r", "retry", "Retry", id="tender.retry"),
         Binding("escape", "back", "Back", id="tender.back"),
+        Binding("f1,ctrl+g", "help", "Help", id="tender.help"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.storing = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Retry (key bar, F10/r) only when there is a covered sale to store again: after a
+        store that failed, or back on this screen with a sale that was covered before."""
+        if action == "retry":
+            return not self.storing and self.app.till.due().left == 0
+        return True
+
+    def action_help(self) -> None:
+        from tui_pos.ui.screens.pickers import HelpScreen
+
+        self.app.push_screen(HelpScreen(self.app.describe_keys(self), PAYMENT_HELP))
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -83,6 +108,7 @@ class TenderScreen(TillScreen):
             self.query_one("#left", BigAmount).show("TO PAY", symbol, plain(due.left), "bold reverse")
         else:
             self.query_one("#left", BigAmount).show("COVERED", emphasis="bold reverse")
+        self.refresh_bindings()  # Retry is offered only when covered
         cash_note = f"   in cash (rounded): {fmt(due.cash_left)}" if due.cash_left != due.left else ""
         self.query_one("#quick", Static).update("Quick cash:  " + "   ".join(
             f"F{5 + i} {fmt(amount)}" for i, amount in enumerate(self.quick_amounts())) + cash_note)
@@ -170,6 +196,7 @@ class TenderScreen(TillScreen):
 
     def complete(self) -> None:
         self.storing = True
+        self.refresh_bindings()
         self.say("Storing the sale...")
         self.commit()
 
@@ -192,6 +219,7 @@ class TenderScreen(TillScreen):
 
     def not_stored(self, err: PosError) -> None:
         self.storing = False
+        self.refresh_bindings()
         self.app.refresh_status()
         retry = " Press F10 (or r) to try again." if isinstance(err, NotDurable) else ""
         self.say(f"{err}{retry}", error=True)

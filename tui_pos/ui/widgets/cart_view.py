@@ -5,7 +5,7 @@ adding a line to a 100-line cart re-renders one screenful, not a table (a DataTa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -59,7 +59,7 @@ class CartView(Widget, can_focus=False):
         self.top = 0
 
     def show(self, rows: list[CartRow], select_last: bool) -> None:
-        self.rows = rows
+        self.rows = [replace(row, name=self.app.shown(row.name)) for row in rows]  # spelled for the console theme
         if select_last or self.cursor >= len(rows):
             self.cursor = len(rows) - 1
         self.keep_cursor_visible()

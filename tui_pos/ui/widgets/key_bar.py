@@ -28,6 +28,13 @@ def bindings_by_action(screen) -> list[tuple[Binding, list[str]]]:
     return sorted(grouped.values(), key=lambda item: item[0].id == "quit")
 
 
+def bar_label(keys: list[str]) -> str:
+    """The first key, and a letter that does the same (the payment screen's c, k, m...): a
+    letter needs no F-key and is what a cashier reaches for, so it is shown, not only in help."""
+    letters = [key for key in keys[1:] if len(key) == 1 and key.isalnum()]
+    return "/".join([key_label(keys[0])] + letters[:1])
+
+
 class KeyBar(Static):
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, lambda _: self.show())
@@ -42,14 +49,15 @@ class KeyBar(Static):
         for binding, keys in bindings_by_action(self.screen):
             if not binding.show:
                 continue
-            label = f"{key_label(keys[0])} {binding.description}"
+            key = bar_label(keys)
+            label = f"{key} {binding.description}"
             if line_length and line_length + len(label) + 1 > width:
                 text.append("\n")
                 line_length = 0
             elif line_length:
                 text.append(" ")
                 line_length += 1
-            text.append(key_label(keys[0]), style="bold reverse")
+            text.append(key, style="bold reverse")
             text.append(f" {binding.description}")
             line_length += len(label)
         self.update(text)

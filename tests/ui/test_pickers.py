@@ -1,0 +1,59 @@
+"""Pilot tests of the pickers (tui_pos/ui/screens/pickers.py) at 80x24 on a fresh demo shop: the
+product look-up (issue 10 item 11: accents, "nothing found") and the help screen (item 15)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import OptionList, Static
+
+from test_checkout_flows import (demo_shop_template, lines, on_screen, pilot, scan, shop_dir,  # noqa: F401
+                                 text_of)
+from tui_pos.ui.screens.checkout import CheckoutScreen
+from tui_pos.ui.screens.pickers import HelpScreen, LookupScreen
+
+pytestmark = pytest.mark.asyncio
+
+CAFE_CREME = "6900000000090"  # Café Crème latte, 12.00
+CREME_PAPER = "6900000000496"  # Crème de papier A4 500, 29.00
+
+
+def results(pilot) -> list[str]:
+    found = pilot.app.screen.query_one(OptionList)
+    return [found.get_option_at_index(i).id for i in range(found.option_count)]
+
+
+def dialog_text(pilot) -> str:
+    return "\n".join(text_of(widget) for widget in pilot.app.screen.query(Static))
+
+
+async def test_a_name_typed_without_accents_finds_the_accented_products(pilot):
+    await scan(pilot, "creme")
+    await on_screen(pilot, LookupScreen)
+    assert results(pilot) == [CAFE_CREME, CREME_PAPER]
+    await pilot.press("enter")
+    await on_screen(pilot, CheckoutScreen)
+    assert lines(pilot) == [(CAFE_CREME, 1, False)]
+
+
+async def test_a_look_up_that_finds_nothing_says_so(pilot):
+    await scan(pilot, "zzqx")
+    await on_screen(pilot, LookupScreen)
+    assert results(pilot) == []
+    assert "Nothing found for 'zzqx'" in dialog_text(pilot)
+    await pilot.press("enter")  # nothing to add: the dialog stays and still says why
+    assert isinstance(pilot.app.screen, LookupScreen) and "Nothing found" in dialog_text(pilot)
+    await pilot.press("end", *["backspace"] * 4, *"oreo")  # something found: the message goes
+    assert results(pilot) and "Nothing found" not in dialog_text(pilot)
+    await pilot.press("escape")
+    await on_screen(pilot, CheckoutScreen)
+    assert lines(pilot) == []
+
+
+async def test_help_explains_the_entry_line_not_only_the_keys(pilot):
+    """F1 tells a new cashier what the entry line takes: a code, QTY*CODE, a name to look up."""
+    await pilot.press("f1")
+    await on_screen(pilot, HelpScreen)
+    shown = dialog_text(pilot)
+    assert "3*" in shown and "three" in shown  # 3*CODE adds three
+    assert "part of a name" in shown and "finds the product" in shown  # a name looks the product up
+    assert "F10" in shown and "Pay" in shown  # and the keys are still listed
