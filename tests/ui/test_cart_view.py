@@ -21,7 +21,7 @@ pytestmark = pytest.mark.asyncio
 def cart_on_screen(pilot: Pilot) -> tuple[str, list[int]]:
     """The screen's text and the numbers of the cart rows it shows."""
     text = svg_text(pilot.app.export_screenshot())
-    return text, [int(n) for n in re.findall(r"^\s*(\d+) 可口可乐 330ml", text, re.M)]
+    return text, [int(n) for n in re.findall(r"^\s*(\d+) (?:可口可乐|KeKouKeLe) 330ml", text, re.M)]
 
 
 @pytest.mark.parametrize("theme, above, below", [("default", "▲", "▼"), ("console", "^", "v")])

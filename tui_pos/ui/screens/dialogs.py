@@ -48,6 +48,7 @@ class AskScreen(ModalScreen["str | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
+            yield Label(self.app.shown(self.question))
             yield FieldInput(value=self.value, placeholder=self.placeholder, id="answer")
             yield Static("", id="answer-message", classes="error")
             yield Label("Enter: OK    Esc: back", classes="hint")

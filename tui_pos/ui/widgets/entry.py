@@ -59,6 +59,11 @@ class EntryLine(Widget, can_focus=True):
         event.prevent_default()
 
 
+# The field's own editing keys (Input's bindings). Not the scrolling keys Input inherits (Up/Down,
+# PageUp/PageDown): those stay the dialog's, e.g. the manager dialog's Up/Down choose the reason.
+EDITING_KEYS = frozenset(key.strip() for binding in Input.BINDINGS for key in binding.key.split(","))
+
+
 class FieldInput(Input):
     """A dialog's text field (a name, a PIN, a quantity, a search) that takes keys in the order
     they came, however fast: its editing keys (Backspace, Delete, arrows, Enter...) run here, in
@@ -89,7 +94,7 @@ class FieldInput(Input):
             self.screen.query_one(self.next_field, Input).focus()
             return
         binding = next(iter(self._bindings.key_to_bindings.get(event.key, ())), None)
-        if binding is not None and not binding.priority:
+        if binding is not None and not binding.priority and event.key in EDITING_KEYS:
             event.stop()
             event.prevent_default()
             if event.key == "enter":
