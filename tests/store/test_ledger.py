@@ -245,3 +245,29 @@ def test_receipt_numbers_continue_after_a_restart_with_sales_only_in_the_journal
     final.close()
     assert sorted(r for (r,) in query(tmp_path / "pos.sqlite3", "SELECT receipt FROM sale")) == [
         "T1-000001", "T1-000002", "T1-000003", "T1-000004"]
+
+
+def test_the_audit_anchor_moves_with_every_sale_without_an_fsync_of_its_own(tmp_path, monkeypatch):
+    """Issue 11.6's performance rule: the anchor is written to the page cache after each commit
+    (every process sees it at once); its durable writes happen at start, replay and close only."""
+    import os as os_module
+
+    from tui_pos.store import audit
+
+    ledger = new_ledger(tmp_path)
+    try:
+        ledger.commit(make_record(1))  # the first commit reads the anchor copies
+        syncs = []
+        for name in ("fsync", "fdatasync"):
+            real = getattr(os_module, name)
+            monkeypatch.setattr(os_module, name, lambda fd, real=real, name=name: (syncs.append(name), real(fd))[1])
+        for seq in range(2, 12):
+            assert ledger.commit(make_record(seq)) == "sqlite"
+            head = audit.head(ledger.connection())
+            anchored = audit.Anchor([tmp_path, tmp_path / "journal"]).read()
+            assert (anchored["seq"], anchored["hash"]) == head
+            assert anchored["numbers"]["floor:T1:seq"] == seq
+        assert syncs == [], "the anchor must not add an fsync per sale"
+    finally:
+        monkeypatch.undo()
+        ledger.close()
