@@ -95,3 +95,15 @@ async def test_a_void_of_the_last_sale_offers_the_void_reasons(shop_dir):
         await wait_for(pilot, lambda: "Void T1-000002" in message(pilot), timeout=30)
     with closing(sqlite3.connect(shop_dir / "pos.sqlite3")) as conn:
         assert conn.execute("SELECT reason FROM sale WHERE kind = 'void'").fetchall() == [("Till error",)]
+
+
+@pytest.mark.parametrize("keys", [("ctrl+u",), ("f11", "3"), ("f11", "4")])  # price override, paid-in, paid-out
+async def test_no_amount_prompt_shows_a_value_in_its_empty_field(pilot, keys):
+    """Item 17: an empty field's hint that reads as an amount (12.50) is taken for one; none does."""
+    await scan(pilot, COLA)
+    await pilot.press(*keys)
+    await on_screen(pilot, AskScreen)
+    placeholder = pilot.app.screen.query_one(Input).placeholder
+    with pytest.raises(BadInput):
+        till_of(pilot).currency.parse(placeholder)
+    assert placeholder

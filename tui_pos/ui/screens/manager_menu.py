@@ -136,7 +136,7 @@ class ManagerMenuScreen(TillScreen):
             opened = "Drawer opened." if drawer[0] else f"Drawer not opened: {drawer[1]}."
             self.say(f"{label} {till.currency.format(amount, True)} recorded ({reason}). {opened}")
 
-        self.app.push_screen(AskScreen(f"{label}: amount", "12.50"), got_amount)
+        self.app.push_screen(AskScreen(f"{label}: amount", "type the amount"), got_amount)
 
     def action_refund(self) -> None:
         from tui_pos.ui.screens.refund import RefundScreen
