@@ -48,12 +48,21 @@ def till(shop_dir: Path):
     t.close()
 
 
+# Who sells in the tests that are not about who may sell (a command that moves money needs a
+# named person's PIN; scripts give it like this, see the README).
+AS_DEMO = ("--cashier", "demo", "--pin", "1234")
+CREDENTIALS_ENV = ("TUI_POS_USER", "TUI_POS_PIN")
+
+
 def run_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None, check: bool = True,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run the real `tui-pos` entry point in a subprocess."""
-    full_env = {**os.environ, "TUI_POS_DATA_DIR": str(data_dir), **(env or {})}
+            timeout: float = 60, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `tui-pos` entry point in a subprocess (stdin: `input`, else nothing, so
+    that a PIN prompt reads end-of-file instead of waiting for a terminal)."""
+    inherited = {k: v for k, v in os.environ.items() if k not in CREDENTIALS_ENV}
+    full_env = {**inherited, "TUI_POS_DATA_DIR": str(data_dir), **(env or {})}
     proc = subprocess.run([sys.executable, "-m", "tui_pos", *args], capture_output=True, text=True,
-                          env=full_env, timeout=timeout)
+                          env=full_env, timeout=timeout, input=input,
+                          stdin=subprocess.DEVNULL if input is None else None)
     if check and proc.returncode != 0:
         raise AssertionError(f"tui-pos {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
     return proc

@@ -84,7 +84,7 @@ def test_names_pins_and_roles_are_checked(shop_dir: Path):
     assert cli_error(shop_dir, *add, "cli", "--new-pin", "1234") == \
         "'cli' is reserved (the audit log uses it for the command line and replay)"
     assert cli_error(shop_dir, *add, "demo", "--new-pin", "1234") == \
-        "demo already exists (names are never reused): use set-pin or enable"
+        "demo already exists (names are never reused, in any case): use set-pin or enable"
     assert "'boss' is not one of 'cashier', 'manager'" in cli_error(
         shop_dir, "user", "add", "bob", "--role", "boss", "--new-pin", "1234")
     assert cli_error(shop_dir, "user", "disable", "ghost", *MANAGER) == "there is no user 'ghost'"

@@ -8,6 +8,8 @@ Time is a fake clock handed to the Till, so the lockout's end is tested to the s
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -126,6 +128,47 @@ def test_the_count_is_shared_by_two_live_tills(shop, clock):
         wrong(cli)
         assert is_locked(ui)
         assert is_locked(cli)
+
+
+GUESSER = """
+import sys
+from pathlib import Path
+from tui_pos.config import load_config
+from tui_pos.core.till import Till
+from tui_pos.core.users import LoginFailed
+
+till = Till.open(load_config(Path(sys.argv[1])), cashier="", keep_cart=False)
+print("ready", flush=True)
+sys.stdin.readline()  # every guesser starts at once
+checked = 0
+for _ in range(int(sys.argv[2])):
+    try:
+        till.check_pin("demo", "0000")
+    except LoginFailed as err:
+        checked += str(err).startswith("unknown user or wrong PIN")  # a PIN check, not the lockout's refusal
+print(checked, flush=True)
+"""
+
+
+def test_parallel_guessers_get_exactly_pin_attempts_checks(shop):
+    """Issue 11: three processes guessing at once got 5-20 PIN checks before the lockout held
+    (each read the count, checked, and wrote it back). The count and the check are under one
+    lock shared by every process: exactly `pin_attempts` PINs are ever checked."""
+    guessers = [subprocess.Popen([sys.executable, "-c", GUESSER, str(shop), str(ATTEMPTS * 2)], text=True,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(4)]
+    try:
+        for guesser in guessers:
+            assert guesser.stdout.readline().strip() == "ready"
+        for guesser in guessers:
+            guesser.stdin.write("go\n")
+            guesser.stdin.flush()
+        checks = [int(guesser.communicate(timeout=120)[0]) for guesser in guessers]
+    finally:
+        for guesser in guessers:
+            if guesser.poll() is None:
+                guesser.kill()
+    assert sum(checks) == ATTEMPTS, checks
+    assert all(guesser.returncode == 0 for guesser in guessers)
 
 
 def test_a_correct_pin_resets_the_count(shop, clock):

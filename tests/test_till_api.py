@@ -180,6 +180,33 @@ def test_price_override_always_needs_a_manager(cashier):
     assert (line.unit_price, line.price_keyed) == (340, True)
 
 
+def price_overrides(shop_dir: Path) -> list[tuple]:
+    with sqlite3.connect(shop_dir / "pos.sqlite3") as conn:
+        return conn.execute("SELECT actor, approved_by, subject, amount, detail FROM audit "
+                            "WHERE action = 'price_override' ORDER BY seq").fetchall()
+
+
+def test_a_price_keyed_in_at_scan_is_an_override_unless_the_item_is_open_price(cashier, shop_dir):
+    """Issue 11: scan(code, qty, unit_price) let anyone sell a 3.50 item for 1.00 (or 99 for 0)
+    with no manager and no audit entry. A keyed price on a fixed-price item is a price override:
+    a manager's approval, audited with the catalog price; an open-price item takes any price."""
+    for price in (100, 0):
+        with pytest.raises(ApprovalRequired) as needed:
+            cashier.scan(COLA, 99, price)
+        assert needed.value.action == "price_override"
+    with pytest.raises(ApprovalRequired):
+        cashier.scan(COLA, 1, 100, Approval("manager", "price_override"))  # not one the till issued
+    assert cashier.cart.is_empty and price_overrides(shop_dir) == []
+    cashier.scan(WEIGHED, 1, 880)  # open price: keyed in by the cashier
+    cashier.scan(COLA, 1, 350)  # the catalog price itself is no override
+    cashier.scan(COLA, 2, 100, cashier.approve("manager", "9999", "price_override", "DAMAGED"))
+    assert [(l.barcode, l.qty, l.unit_price) for l in cashier.cart.active_lines] == \
+        [(WEIGHED, 1, 880), (COLA, 1, 350), (COLA, 2, 100)]
+    [(actor, approved_by, subject, amount, detail)] = price_overrides(shop_dir)
+    assert (actor, approved_by, subject, amount) == ("demo", "manager", COLA, 100)
+    assert '"was":350' in detail and '"reason":"DAMAGED"' in detail and cashier.cart.uuid in detail
+
+
 # -- hold and recall --------------------------------------------------------------------------------
 def test_hold_and_recall_survive_a_restart(cashier, shop_dir):
     """A held sale is kept on disk; after a restart the sale in progress (not the held one) is

@@ -143,7 +143,9 @@ def restore(ctx: click.Context, file: Path, manager: str, pin: str | None, reaso
     from tui_pos.ops.backup import restore as restore_backup
 
     if pin is None:
-        pin = click.prompt(f"PIN of {manager}", hide_input=True, err=True)
+        from tui_pos.cli.people import pin_for
+
+        pin = pin_for(manager)  # asked for without echo; scripts: $TUI_POS_USER and $TUI_POS_PIN
     result = restore_backup(ctx.obj, file, manager=manager, pin=pin, force=reason)
     emit(as_json, result.as_dict(), lambda: "\n".join(line for line in
         [f"Restored {file} ({result.backup.sales} sales, made {result.backup.created_at}) by {result.manager}",

@@ -1,14 +1,18 @@
 """People: `tui-pos user add|list|disable|enable|set-pin`, and who does a till operation from the
-command line (the --cashier / --manager / --pin options of the shift and refund commands).
+command line (the --cashier / --manager / --pin options of the commands that move money or
+change rights).
 
 Who acts: with --cashier NAME, that person (PIN checked); with --manager NAME, that manager, who
-also approves whatever needs a manager; with neither, "cli" (as for `tui-pos sell`), and anything
-that needs a manager is refused. One person per command, so one PIN: --pin for scripts, otherwise
-asked for with hidden input. Wrong PINs count toward the same lockout as at the till.
+also approves whatever needs a manager (a manager named either way is a manager); with neither,
+the person in $TUI_POS_USER. A command that moves money needs somebody: there is no anonymous
+actor. One person per command, so one PIN: asked for with hidden input, else $TUI_POS_PIN (only
+for the person in $TUI_POS_USER) or --pin. Wrong PINs count toward the same lockout as at the till.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
@@ -16,54 +20,96 @@ import click
 
 from tui_pos.cli.base import emit, json_option, main, open_till
 from tui_pos.core.errors import BadInput
-from tui_pos.core.users import Approval, ApprovalRequired
+from tui_pos.core.users import Approval, ApprovalRequired, User
 
 if TYPE_CHECKING:
     from tui_pos.core.people import People, Person
     from tui_pos.core.till import Till
 
-CLI_ACTOR = "cli"  # who acts when nobody is named (the audit log says so)
+CLI_ACTOR = "cli"  # the audit log's actor for what needs nobody (setting up a new shop)
+USER_ENV, PIN_ENV = "TUI_POS_USER", "TUI_POS_PIN"  # who a script is, and their PIN (see the README)
 F = TypeVar("F", bound=Callable[..., object])
 
 
 def person_options(cashier: bool = True, manager: bool = True) -> Callable[[F], F]:
     """--cashier NAME and/or --manager NAME, and --pin for the one named."""
     def decorate(func: F) -> F:
-        func = click.option("--pin", metavar="PIN", help="PIN of the person named (for scripts; otherwise "
-                                                          "asked for, hidden).")(func)
+        func = click.option("--pin", metavar="PIN", help=f"PIN of the person named (for scripts, better ${PIN_ENV}; "
+                                                          "otherwise asked for, hidden).")(func)
         if manager:
             func = click.option("--manager", metavar="NAME", help="The manager who approves, and does, this.")(func)
         if cashier:
-            func = click.option("--cashier", metavar="NAME", help=f"Who does this (PIN checked); default: {CLI_ACTOR}.")(func)
+            func = click.option("--cashier", metavar="NAME", help=f"Who does this (PIN checked); default: ${USER_ENV}.")(func)
         return func
     return decorate
 
 
 def operating_till(ctx: click.Context, replay: bool = True) -> Till:
-    """A till for one command: acting as CLI_ACTOR until sign_in, leaving the till UI's sale in
+    """A till for one command: acting as nobody until sign_in, leaving the till UI's sale in
     progress alone; replay=False where journaled records need not reach the database first."""
     return open_till(ctx, cashier=CLI_ACTOR, replay=replay, keep_cart=False)
 
 
+def _typed_name(option: str, name: str) -> str:
+    """A name as typed: one line of letters, digits, '.', '-', '_' (no user can have another)."""
+    typed = name.strip()
+    if not typed or not all(c.isalnum() or c in "._-" for c in typed):
+        raise BadInput(f"{option} {name!r} is not a user name (letters, digits, '.', '-' or '_')")
+    return typed
+
+
+def pin_for(name: str) -> str:
+    """$TUI_POS_PIN when the person is $TUI_POS_USER; else asked for (hidden)."""
+    env_user, env_pin = os.environ.get(USER_ENV, ""), os.environ.get(PIN_ENV)
+    if env_pin is not None and env_user.strip() and env_user.strip().casefold() == name.casefold():
+        return env_pin
+    missing = BadInput(f"{name}'s PIN is needed: type it when asked, or (scripts) set ${USER_ENV} and ${PIN_ENV}, "
+                       "or give --pin")
+    try:
+        if sys.stdin is None or not sys.stdin.isatty():  # a script pipes it in (one line), or gives nothing
+            line = sys.stdin.readline() if sys.stdin is not None else ""
+            if not line:
+                raise missing
+            return line.rstrip("\r\n")
+        return click.prompt(f"PIN for {name}", hide_input=True, err=True)
+    except (click.exceptions.Abort, OSError, ValueError):
+        raise missing from None
+
+
 def sign_in(till: Till, action: str, *, cashier: str | None = None, manager: str | None = None,
-            pin: str | None = None, reason: str = "") -> Approval | None:
-    """Check the PIN of the person named and make them the acting user. A manager's check is
-    also the Approval for `action` (returned)."""
-    if cashier and manager:
+            pin: str | None = None, reason: str = "", required: str = "") -> Approval | None:
+    """Check the PIN of the person named (--cashier, --manager, else $TUI_POS_USER) and make them
+    the acting user (a manager also approves what needs one). A manager named with --manager
+    gives the Approval for `action` (returned, with the reason).
+
+    required: what the command does, when it moves money or needs a manager ("cashier" or
+    "manager"): somebody must then be named. Otherwise (user and catalog administration, which
+    the core refuses without a manager except in a new shop) nobody named acts as CLI_ACTOR."""
+    if cashier is not None and manager is not None:
         raise BadInput("name one person: --cashier or --manager")
-    name = manager or cashier
-    if not name:
+    option, name = ("--manager", manager) if manager is not None else ("--cashier", cashier)
+    if name is None and os.environ.get(USER_ENV, "").strip():
+        option, name = f"${USER_ENV}", os.environ[USER_ENV]
+    if name is None:
         if pin is not None:
             raise BadInput("--pin goes with --cashier NAME or --manager NAME")
+        if required == "manager":
+            raise ApprovalRequired(action, f"this needs a manager: give --manager NAME (the PIN is asked for; "
+                                           f"scripts: ${USER_ENV} and ${PIN_ENV})")
+        if required:
+            raise BadInput(f"who does this? give --cashier NAME (the PIN is asked for; scripts: ${USER_ENV} and "
+                           f"${PIN_ENV}, see the README)")
         return None
+    name = _typed_name(option, name)
     if pin is None:
-        pin = click.prompt(f"PIN for {name}", hide_input=True, err=True)
-    if manager:
-        approval = till.approve(manager, pin, action, reason)
-        till.cashier = approval.manager
-        return approval
-    till.cashier = till.check_pin(name, pin).name
-    return None
+        pin = pin_for(name)
+    if manager is not None or required == "manager":
+        approval = till.approve(name, pin, action, reason)
+        user = User(approval.manager, "manager")
+    else:
+        approval, user = None, till.check_pin(name, pin)
+    till.user, till.cashier = user, user.name
+    return approval
 
 
 @contextmanager
@@ -91,7 +137,7 @@ def _change(ctx: click.Context, manager: str | None, pin: str | None, as_json: b
             change: Callable[[People, Approval | None], Person], done: str) -> None:
     """Check the manager's PIN, make the change, say what was done (done: a format of name and role)."""
     people = _people(ctx)
-    approval = sign_in(people.till, "users", manager=manager, pin=pin)
+    approval = sign_in(people.till, "users", manager=manager, pin=pin, required="")
     with manager_hint():
         person = change(people, approval)
     emit(as_json, person.as_dict(), lambda: done.format(name=person.name, role=person.role))

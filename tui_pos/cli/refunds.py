@@ -52,7 +52,7 @@ def refund(ctx: click.Context, receipt: str, items: tuple[str, ...], everything:
     till = operating_till(ctx)
     sale = till.find_refundable(receipt)
     quantities = quantities_of(sale, items)
-    approval = sign_in(till, "refund", manager=manager, pin=pin, reason=reason)
+    approval = sign_in(till, "refund", manager=manager, pin=pin, reason=reason, required="manager")
     interrupts.before = "the refund was not recorded"
     with manager_hint(), interrupts.holding("the refund", "'tui-pos sales'"):
         paid = till.refund(receipt, quantities, reason, approval, all_cash=cash)
@@ -69,7 +69,7 @@ def void_last(ctx: click.Context, reason: str, manager: str | None, pin: str | N
               as_json: bool) -> None:
     """Void this till's last sale completely (a linked reversal; its money goes back as it came)."""
     till = operating_till(ctx)
-    approval = sign_in(till, "void", manager=manager, pin=pin, reason=reason)
+    approval = sign_in(till, "void", manager=manager, pin=pin, reason=reason, required="manager")
     last = till.ledger.find_sales(last_of_till=till.config.till_id)  # to name the receipt voided
     interrupts.before = "the void was not recorded"
     with manager_hint(), interrupts.holding("the void", "'tui-pos sales'"):

@@ -9,7 +9,8 @@ from typing import Callable
 
 import click
 
-from tui_pos.cli.base import emit, interrupts, json_option, main, open_till, shop_config
+from tui_pos.cli.base import emit, interrupts, json_option, main, open_till
+from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
 from tui_pos.config import Config
 from tui_pos.core.errors import BadInput
 from tui_pos.core.money import Currency, format_bp, parse_count
@@ -21,7 +22,8 @@ from tui_pos.core.tender import TENDER_KINDS, Tender
 @json_option
 @click.pass_context
 def init(ctx: click.Context, demo: bool, as_json: bool) -> None:
-    """Create a shop in the data directory (safe to run again)."""
+    """Create a shop in the data directory. Safe to run again: on a shop that exists it changes
+    no person, price or record (--demo is refused there)."""
     from tui_pos.core.shop import init_shop
 
     result = init_shop(ctx.obj, demo)
@@ -55,16 +57,24 @@ def catalog() -> None:
 
 @catalog.command("import")
 @click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@person_options(cashier=False)
 @json_option
 @click.pass_context
-def catalog_import(ctx: click.Context, csv_file: Path, as_json: bool) -> None:
-    """Import FILE.csv (barcode,name,price,tax[,department,stock]): all lines or none."""
-    from tui_pos.core.shop import import_catalog_file
+def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin: str | None, as_json: bool) -> None:
+    """Import FILE.csv (barcode,name,price,tax[,department,stock]): all lines or none. A manager's
+    change (--manager NAME), audited with every old and new price."""
+    from tui_pos.core.catalog import parse_catalog_csv
+    from tui_pos.core.shop import import_catalog, read_catalog_file
 
     interrupts.before = "nothing was imported"
-    count = import_catalog_file(shop_config(ctx.find_root()), csv_file,
-                                storing=lambda: interrupts.holding("the import", "'tui-pos catalog' or run the import "
-                                                                                 "again (it is all or nothing)"))
+    text = read_catalog_file(csv_file)
+    till = operating_till(ctx.find_root(), replay=False)
+    parse_catalog_csv(text, till.catalog.tax_rates, till.currency)  # a bad file is refused before any PIN
+    approval = sign_in(till, "catalog", manager=manager, pin=pin)
+    with manager_hint():
+        count = import_catalog(till, text, approval, source=csv_file.name,
+                               storing=lambda: interrupts.holding("the import", "'tui-pos catalog' or run the import "
+                                                                                "again (it is all or nothing)"))
     emit(as_json, {"imported": count}, lambda: f"Imported {count} products")
 
 
@@ -116,18 +126,22 @@ def parse_tender(spec: str, currency: Currency, due: Callable[[], int]) -> Tende
 @click.option("--item", "items", multiple=True, required=True, metavar="CODE[xQTY][@PRICE]")
 @click.option("--tender", "tenders", multiple=True, required=True,
               metavar="cash[:AMOUNT]|card:AMOUNT[:REF]|mobile:AMOUNT:REF")
-@click.option("--cashier", default="cli", show_default=True)
+@person_options()
 @click.option("--no-print", is_flag=True, help="Do not print the receipt now (it stays queued as unprinted).")
 @json_option
 @click.pass_context
-def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], cashier: str, no_print: bool,
-         as_json: bool) -> None:
-    """Record one sale through the same core API as the till UI, then print its receipt."""
+def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], cashier: str | None,
+         manager: str | None, pin: str | None, no_print: bool, as_json: bool) -> None:
+    """Record one sale through the same core API as the till UI, then print its receipt. Who sells:
+    --cashier NAME (or $TUI_POS_USER) and their PIN; a price keyed for an item that has one in the
+    catalog (@PRICE) is a price override: --manager NAME sells it."""
     interrupts.before = "the sale was not recorded"
-    till = open_till(ctx, cashier=cashier, keep_cart=False)  # never touches the till's sale in progress
-    for spec in items:
-        code, qty, price = parse_item(spec)
-        till.scan(code, qty, till.currency.parse(price) if price else None)
+    till = operating_till(ctx)  # never touches the till's sale in progress
+    specs = [parse_item(spec) for spec in items]
+    sign_in(till, "sale", cashier=cashier, manager=manager, pin=pin, required="cashier")
+    with manager_hint():
+        for code, qty, price in specs:
+            till.scan(code, qty, till.currency.parse(price) if price else None)
     for spec in tenders:
         till.add_tender(parse_tender(spec, till.currency, lambda: till.due().cash_left))
     with interrupts.holding("the sale", "'tui-pos sales'"):  # from here an interrupt waits for the outcome

@@ -31,8 +31,9 @@ def shift() -> None:
     """Shifts: open with a float, paid-in, paid-out, close with the Z report.
 
     Who acts: --cashier NAME (PIN checked), or --manager NAME, who also approves what needs a
-    manager (a paid-out over [till] paid_out_limit, a difference at close over z_difference_limit);
-    nobody named: "cli". The PIN is asked for (hidden), or --pin for scripts."""
+    manager (paid-outs over [till] paid_out_limit in a shift, a difference at close over
+    z_difference_limit); nobody named: $TUI_POS_USER. The PIN is asked for (hidden), or
+    $TUI_POS_PIN / --pin for scripts."""
 
 
 def refuse_beside_running_till(ctx: click.Context, what: str) -> None:
@@ -54,7 +55,7 @@ def shift_open(ctx: click.Context, float_text: str, cashier: str | None, pin: st
     refuse_beside_running_till(ctx, "open the shift")
     till = operating_till(ctx)
     amount = till.currency.parse(float_text)
-    sign_in(till, "shift_open", cashier=cashier, pin=pin)
+    sign_in(till, "shift_open", cashier=cashier, pin=pin, required="cashier")
     interrupts.before = "the shift was not opened"
     with interrupts.holding("the shift's opening", "'tui-pos status'"):
         record = till.open_shift(amount)
@@ -78,7 +79,7 @@ def _cash_movement(kind: str, help_text: str) -> None:
                 pin: str | None, as_json: bool) -> None:
         till = operating_till(ctx)
         minor = till.currency.parse(amount)
-        approval = sign_in(till, kind, cashier=cashier, manager=manager, pin=pin, reason=reason)
+        approval = sign_in(till, kind, cashier=cashier, manager=manager, pin=pin, reason=reason, required="cashier")
         interrupts.before = f"the {kind.replace('_', '-')} was not recorded"
         with manager_hint(), interrupts.holding(f"the {kind.replace('_', '-')}", "'tui-pos report x'"):
             record = till.cash_movement(kind, minor, reason, approval)
@@ -137,7 +138,7 @@ def shift_close(ctx: click.Context, counted: str | None, counts: tuple[str, ...]
     refuse_beside_running_till(ctx, "close the shift")
     till = operating_till(ctx)
     total, detail = (till.currency.parse(counted), ()) if counted is not None else parse_counts(till, counts)
-    approval = sign_in(till, "close_shift", cashier=cashier, manager=manager, pin=pin)
+    approval = sign_in(till, "close_shift", cashier=cashier, manager=manager, pin=pin, required="cashier")
     interrupts.before = "the shift was not closed"
     with manager_hint(), interrupts.holding("the Z report", "'tui-pos report z' and 'tui-pos status'"):
         z = till.close_shift(total, detail, approval)

@@ -2,22 +2,23 @@
 
 Every change needs a manager (an Approval for action "users", or a manager logged in), except
 while the shop has no active manager at all: that is a new shop, and its first manager is added
-this way. Each change is audited under whoever made it, and the shop snapshot beside the journal
-is refreshed, so that logging in keeps working (with the new PIN) when the database cannot be read.
+this way (nothing else). Names are one person whatever their case ('Demo' is demo). Each change
+and its audit entry (under whoever made it) are one transaction, and the shop snapshot beside the
+journal is refreshed, so that logging in keeps working (with the new PIN) when the database
+cannot be read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from tui_pos.core.errors import BadInput, StorageError
 from tui_pos.core.shop import refresh_snapshot, storage_errors
 from tui_pos.core.till import Till
-from tui_pos.core.users import Approval, hash_pin
+from tui_pos.core.users import Approval, find_user, hash_pin
 from tui_pos.store import db
 from tui_pos.store.audit import event_record
-from tui_pos.store.ledger import StorageFailed
 
 ROLES = ("cashier", "manager")
 PIN_DIGITS = (4, 8)  # shortest and longest PIN
@@ -68,29 +69,34 @@ class People:
         return sorted((Person(r["name"], r["role"], bool(r["active"])) for r in self._rows()), key=lambda p: p.name)
 
     def _find(self, name: str) -> Person:
-        found = next((p for p in self.everyone() if p.name == name.strip()), None)
-        if found is None:
+        row = find_user(self._rows(), name)
+        if row is None:
             raise BadInput(f"there is no user {name.strip()!r}")
-        return found
+        return Person(row["name"], row["role"], bool(row["active"]))
 
     def add(self, name: str, role: str, pin: str, approval: Approval | None = None) -> Person:
         name, pin = check_name(name), check_pin_format(pin)
         if role not in ROLES:
             raise BadInput(f"role {role!r}: use {' or '.join(ROLES)}")
-        manager = self._approve(approval, f"adding {name}")
-        with storage_errors():
-            added = db.insert_user(self.till.ledger.connection(), name, role, hash_pin(pin))
-        if not added:
-            raise BadInput(f"{name} already exists (names are never reused): use set-pin or enable")
-        return self._changed("user_add", Person(name, role, True), manager, {"role": role})
+        manager = self._approve(approval, f"adding {name}", adding_a_manager=role == "manager")
+        pin_hash = hash_pin(pin)
+
+        def write(conn: Any) -> list[dict[str, Any]]:
+            taken = next((r["name"] for r in db.load_users(conn) if r["name"].casefold() == name.casefold()), None)
+            if taken is not None or not db.insert_user(conn, name, role, pin_hash):
+                raise BadInput(f"{taken or name} already exists (names are never reused, in any case): "
+                               "use set-pin or enable")
+            return [self._event("user_add", name, manager, {"role": role})]
+
+        return self._change(write, Person(name, role, True))
 
     def set_pin(self, name: str, pin: str, approval: Approval | None = None) -> Person:
         """A new PIN; it also lifts a lockout after wrong PINs."""
         person, pin = self._find(name), check_pin_format(pin)
         manager = self._approve(approval, f"changing the PIN of {person.name}")
-        self._update(person.name, "pin_hash", hash_pin(pin))
+        changed = self._update(person, "pin_hash", hash_pin(pin), "user_set_pin", manager)
         self.till.lockout.succeeded(person.name)
-        return self._changed("user_set_pin", person, manager)
+        return changed
 
     def set_active(self, name: str, active: bool, approval: Approval | None = None) -> Person:
         """Enable or disable a user (disabled users cannot log in; their name stays in the records)."""
@@ -101,29 +107,36 @@ class People:
                 not any(p.active and p.role == "manager" and p.name != person.name for p in self.everyone()):
             raise BadInput(f"{person.name} is the last active manager: add or enable another manager first")
         manager = self._approve(approval, f"{'enabling' if active else 'disabling'} {person.name}")
-        self._update(person.name, "active", int(active))
-        return self._changed("user_enable" if active else "user_disable", Person(person.name, person.role, active),
-                             manager)
+        return self._update(Person(person.name, person.role, active), "active", int(active),
+                            "user_enable" if active else "user_disable", manager)
 
-    def _approve(self, approval: Approval | None, what: str) -> str | None:
-        """The approving manager; None while the shop has no active manager (a new shop)."""
+    def _approve(self, approval: Approval | None, what: str, adding_a_manager: bool = False) -> str | None:
+        """The approving manager; None while the shop has no active manager (a new shop) and the
+        change is adding one: the only change nobody has to approve."""
         if not any(p.active and p.role == "manager" for p in self.everyone()):
-            return None
+            if adding_a_manager:
+                return None
+            raise BadInput(f"{what}: this shop has no manager yet; add one first "
+                           "(tui-pos user add NAME --role manager)")
         return self.till.require_manager(approval, "users", f"{what} needs a manager")
 
-    def _update(self, name: str, column: str, value: Any) -> None:
-        with storage_errors():
-            if not db.update_user(self.till.ledger.connection(), name, column, value):
-                raise BadInput(f"there is no user {name!r}")
-
-    def _changed(self, action: str, person: Person, manager: str | None, detail: dict[str, Any] | None = None) -> Person:
-        """Audit the change and refresh the snapshot used for logging in without the database."""
+    def _event(self, action: str, name: str, manager: str | None, detail: dict[str, Any] | None = None) -> dict[str, Any]:
         till = self.till
-        record = event_record(till.config.till_id, action, till.cashier or None, subject=person.name,
-                              approved_by=manager, detail=detail, at=till.clock())
-        try:
-            till.ledger.commit(record)
-        except StorageFailed as err:
-            raise StorageError(f"{person.name} was changed, but the change could not be audited ({err})") from None
-        refresh_snapshot(till.config, till.ledger)
+        return event_record(till.config.till_id, action, till.cashier or None, subject=name, approved_by=manager,
+                            detail=detail, at=till.clock())
+
+    def _update(self, person: Person, column: str, value: Any, action: str, manager: str | None) -> Person:
+        def write(conn: Any) -> list[dict[str, Any]]:
+            if not db.update_user(conn, person.name, column, value):
+                raise BadInput(f"there is no user {person.name!r}")
+            return [self._event(action, person.name, manager)]
+
+        return self._change(write, person)
+
+    def _change(self, write: Callable[[Any], list[dict[str, Any]]], person: Person) -> Person:
+        """The change and its audit entry in one transaction; then the snapshot used for logging
+        in without the database."""
+        with storage_errors():
+            self.till.ledger.change_audited(write)
+        refresh_snapshot(self.till.config, self.till.ledger)
         return person

@@ -26,7 +26,7 @@ from tui_pos.core.refund import Refundable, build_reversal, refund_lines, refund
 from tui_pos.core.sale import Sale, build_sale
 from tui_pos.core.shift import ShiftReport, shift_report
 from tui_pos.core.tender import Tender, require_taken, settle
-from tui_pos.core.users import Approval, ApprovalRequired, LoginFailed, PinLockout, User, authenticate
+from tui_pos.core.users import Approval, ApprovalRequired, LoginFailed, PinLockout, User, authenticate, find_user
 from tui_pos.store.audit import event_record
 from tui_pos.store.documents import DocumentFailed, DurableDocument
 from tui_pos.store.journal import Journal
@@ -38,6 +38,7 @@ HELD_DOCUMENT = "held.json"
 SHOP_SNAPSHOT = "shop.json"  # catalog and users, beside the journal: sell and log in without SQLite
 SHIFT_DOCUMENT = "shift.json"  # the open shift, for when the database cannot say
 LOCKOUT_DOCUMENT = "lockout.json"  # wrong PINs in a row, per user, shared by every process
+LOCKOUT_LOCK = "lockout.lock"  # held while a PIN is checked and counted, by every process
 UNKNOWN_USER = "(unknown user)"  # how a failed login with a name that is nobody's is counted and audited
 REASON_LENGTH = 100  # a refund, void, paid-in or paid-out reason as typed
 
@@ -176,7 +177,7 @@ class Till:
         self._shift_doc = DurableDocument(SHIFT_DOCUMENT, [config.data_dir, *config.storage.journal_dirs])
         self.shift = self._load_shift()
         self.lockout = PinLockout(DurableDocument(LOCKOUT_DOCUMENT, [config.data_dir]), config.pin_attempts,
-                                  config.pin_lockout_s)
+                                  config.pin_lockout_s, config.data_dir / LOCKOUT_LOCK)
 
     @classmethod
     def open(cls, config: Config, cashier: str, replay: bool = True, keep_cart: bool = True,
@@ -202,6 +203,7 @@ class Till:
     def close(self) -> None:
         if self._replayer is not None:
             self._replayer.stop()
+        self.lockout.close()
         self.ledger.close()
 
     def start_background_replay(self, on_result: Callable[[ReplayResult], None] | None = None) -> None:
@@ -244,9 +246,23 @@ class Till:
         if self._cart_doc is not None:
             self._cart_doc.discard()
 
-    def scan(self, code: str, qty: int = 1, unit_price: int | None = None) -> Cart:
+    def scan(self, code: str, qty: int = 1, unit_price: int | None = None, approval: Approval | None = None) -> Cart:
+        """Add an item. unit_price: keyed in; for an open-price item the cashier's to give, for
+        any other a price override (a manager's approval, audited with the catalog price)."""
         product = self.catalog.lookup(code)
-        return self._set_cart(self.cart.add(product, self.catalog.rate_of(product), qty, unit_price))
+        override = unit_price is not None and not product.open_price and unit_price != product.price
+        approved = None
+        if override:
+            if unit_price < 0:
+                raise CartError("a price cannot be negative")
+            approved = self._require(approval, "price_override",
+                                     f"{product.name}: a price other than the catalog's is a price override: it "
+                                     "needs a manager")
+        cart = self._set_cart(self.cart.add(product, self.catalog.rate_of(product), qty, unit_price))
+        if approved is not None:
+            self._audit("price_override", approved, subject=product.barcode, amount=unit_price,
+                        detail={"sale": cart.uuid, "line": cart.lines[-1].line_id, "was": product.price})
+        return cart
 
     def set_qty(self, line_id: int, qty: int) -> Cart:
         return self._set_cart(self.cart.set_qty(line_id, qty))
@@ -321,24 +337,30 @@ class Till:
         Wrong PINs in a row lock that name out for a while; each failure is audited. A name that
         is nobody's is counted and audited as UNKNOWN_USER: what was typed there may be a PIN."""
         rows = self._user_rows()
-        who = name.strip() if name.strip() in {r["name"] for r in rows} else UNKNOWN_USER
-        try:
-            self.lockout.refuse_if_locked(who, self._now())
-        except LoginFailed:  # a guessing attack must show in the audit log, locked or not
+        row = find_user(rows, name)
+        who = row["name"] if row else UNKNOWN_USER  # any spelling of a name counts against its person
+        with self.lockout.held():  # the count and the check, under one lock shared by every process
+            try:
+                self.lockout.refuse_if_locked(who, self._now())
+            except LoginFailed as locked:
+                refused, left = locked, None
+            else:
+                try:
+                    user = authenticate(rows, name, pin)
+                except LoginFailed as err:
+                    refused, left = err, self.lockout.failed(who, self._now())
+                else:
+                    self.lockout.succeeded(user.name)
+                    return user
+        if left is None:  # a guessing attack must show in the audit log, locked or not
             self._audit("login_failed", None, actor=who, detail={"locked": True})
             log.warning("login failed for %s: locked out after too many wrong PINs", who)
-            raise
-        try:
-            user = authenticate(rows, name, pin)
-        except LoginFailed as err:
-            left = self.lockout.failed(who, self._now())
-            self._audit("login_failed", None, actor=who)
-            log.warning("login failed for %s: wrong name or PIN (%s)", who,
-                        f"{left} more tries before a lockout" if left else "now locked out")
-            raise LoginFailed(f"{err}" + (f" ({left} more tries before a lockout)" if left else
+            raise refused
+        self._audit("login_failed", None, actor=who)
+        log.warning("login failed for %s: wrong name or PIN (%s)", who,
+                    f"{left} more tries before a lockout" if left else "now locked out")
+        raise LoginFailed(f"{refused}" + (f" ({left} more tries before a lockout)" if left else
                                           f"; {name.strip()} is locked for {self.config.pin_lockout_s // 60 or 1} min"))
-        self.lockout.succeeded(user.name)
-        return user
 
     def login(self, name: str, pin: str) -> User:
         """Check the PIN (slow on purpose: run it off the UI thread) and make this user the cashier."""
@@ -693,12 +715,30 @@ class Till:
             raise BadInput(f"a {kind.replace('_', '-')} needs a reason")
         check_text(reason, "the reason", REASON_LENGTH)
         manager = None
-        if kind == "paid_out" and amount > self.currency.parse(self.config.paid_out_limit):
-            manager = self._require(approval, "paid_out", f"a paid-out over {self.config.paid_out_limit} needs a manager").manager
+        limit = self.currency.parse(self.config.paid_out_limit)
+
+        def over_limit() -> str:  # the limit holds for the shift in total, not for each paid-out
+            already = self.ledger.unapproved_paid_out(shift["uuid"]) if kind == "paid_out" else 0
+            if kind != "paid_out" or already + amount <= limit:
+                return ""
+            return f"a paid-out over {self.config.paid_out_limit} needs a manager" + (
+                f" (the limit is for the shift: {self.currency.format(already)} already paid out without one)"
+                if already else "")
+
+        message = over_limit()
+        if message:
+            manager = self._require(approval, "paid_out", message).manager
         record = {"type": "cash_movement", "uuid": str(uuidlib.uuid4()), "shift_uuid": shift["uuid"],
                   "till_id": self.config.till_id, "kind": kind, "amount": amount, "reason": reason.strip(),
                   "user": self.cashier, "approved_by": manager, "at": self.clock()}
-        _, stored = self._store(lambda: (record, self.ledger.commit_checked(record, lambda: self._ensure_still_open(shift))))
+
+        def check() -> None:  # again under the numbering lock: paid-outs from two processes at once
+            self._ensure_still_open(shift)
+            refusal = "" if manager else over_limit()
+            if refusal:
+                raise ApprovalRequired("paid_out", refusal)
+
+        _, stored = self._store(lambda: (record, self.ledger.commit_checked(record, check)))
         log.info("%s %s by %s%s: %s, stored in %s", kind.replace("_", "-"), self.currency.format(amount), self.cashier,
                  f", approved by {manager}" if manager else "", record["reason"], stored)
         return record

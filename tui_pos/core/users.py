@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal
 
 if TYPE_CHECKING:
     from tui_pos.store.documents import DurableDocument
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 from tui_pos.core.errors import PosError
 
 Role = Literal["cashier", "manager"]
+LOCK_WAIT_S = 15.0  # longest wait for the lockout lock, held by another process for one PIN check
 _N, _R, _P = 2**14, 8, 1
 
 
@@ -75,9 +78,22 @@ def verify_pin(pin: str, stored: str) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
+def find_user(rows: Iterable[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The user a typed name means: names are one person whatever their case ('Demo' is demo).
+    An exact match wins (shops from before this rule may hold 'Demo' beside 'demo': doctor
+    names them); a name that matches several only by case is nobody's, never a guess."""
+    rows = list(rows)
+    typed = name.strip()
+    exact = next((r for r in rows if r["name"] == typed), None)
+    if exact is not None or not typed:
+        return exact
+    matches = [r for r in rows if r["name"].casefold() == typed.casefold()]
+    return matches[0] if len(matches) == 1 else None
+
+
 def authenticate(rows: Iterable[dict[str, Any]], name: str, pin: str) -> User:
     """The user with this name and PIN, or LoginFailed. Always hashes once, found or not."""
-    row = next((r for r in rows if r["name"] == name.strip()), None)
+    row = find_user(rows, name)
     stored = row["pin_hash"] if row else hash_pin("not-a-user")
     if not verify_pin(pin, stored) or row is None or not row["active"]:
         raise LoginFailed("unknown user or wrong PIN")
@@ -88,12 +104,36 @@ class PinLockout:
     """Wrong PINs in a row per name; after `attempts` of them the name is locked for `seconds`.
 
     Kept in a small durable document in the data directory, so neither a restart of the till
-    nor a second process (the CLI's --pin) resets the count."""
+    nor a second process (the CLI's --pin) resets the count. Checking a PIN and counting it
+    happen under held(), an flock every process shares: guessers in parallel processes get
+    exactly `attempts` PIN checks between them, not one each per read of the count."""
 
-    def __init__(self, document: DurableDocument, attempts: int, seconds: int):
+    def __init__(self, document: DurableDocument, attempts: int, seconds: int, lock_path: Path | None = None):
+        from tui_pos.store.sequence import SequenceLock
+
         self.document = document
         self.attempts = attempts
         self.seconds = seconds
+        self._lock = SequenceLock(lock_path, wait_s=LOCK_WAIT_S) if lock_path is not None else None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Read the count, check the PIN and write the count back under this lock (held for one
+        PIN check: a holder past LOCK_WAIT_S is stopped or stuck, and the PIN is refused)."""
+        from tui_pos.store.sequence import NumberingBusy
+
+        if self._lock is None:
+            yield
+            return
+        try:
+            with self._lock.held():
+                yield
+        except NumberingBusy as err:
+            raise LoginFailed(f"the PIN cannot be checked now: another process holds the PIN lock ({err})") from None
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
 
     def _state(self) -> dict[str, Any]:
         saved = self.document.load()

@@ -56,7 +56,7 @@ def run_doctor(data_dir: Path, full: bool = False) -> Report:
     return Report((config_check, check_data_dir(config), check_files(config), check_disk(config, status),
                    check_database(config, full),
                    check_wal(status), check_journal(status), check_clock(status, config), check_printer(config, status),
-                   check_backup(status)))
+                   check_backup(status), check_users(config)))
 
 
 def check_config(data_dir: Path) -> tuple[Config, Check]:
@@ -259,6 +259,26 @@ def check_database(config: Config, full: bool) -> Check:
         return Check("database", "warn", f"{pragma} ok; schema {version}, upgraded to {db.SCHEMA_VERSION} when the "
                                          "till next starts", "start the till (or run 'tui-pos replay') to upgrade it")
     return Check("database", "ok", f"{pragma} ok, schema {version}")
+
+
+def check_users(config: Config) -> Check:
+    """User names are one person whatever their case: a shop from before that rule may hold
+    'Demo' beside 'demo' (each logs in by its exact name; the audit log cannot tell them apart
+    at a glance)."""
+    try:
+        with read_only_database(config) as conn:
+            names = [name for (name,) in conn.execute("SELECT name FROM user ORDER BY name")]
+    except (DatabaseUnavailable, sqlite3.Error):
+        return Check("users", "ok", "not checked: the database cannot be read (see the database check)")
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(name.casefold(), []).append(name)
+    clashes = [" / ".join(group) for group in groups.values() if len(group) > 1]
+    if clashes:
+        return Check("users", "warn", f"names that differ only in case: {'; '.join(clashes)}",
+                     "disable all but one of each ('tui-pos user disable NAME --manager NAME'); a new user "
+                     "can no longer be added under such a name")
+    return Check("users", "ok", f"{len(names)} user(s), no two names alike")
 
 
 def check_wal(status: dict[str, Any]) -> Check:

@@ -404,18 +404,25 @@ def cover(conn: sqlite3.Connection, *tables: str) -> None:
 def upsert_products(conn: sqlite3.Connection, products: Iterable[dict[str, Any]], now: str, covered: bool = True) -> int:
     """Insert or update products in one transaction: a CSV import is all or nothing.
     covered=False: a scratch database without an audit log."""
+    with transaction(conn):
+        count = write_products(conn, products, now, covered)
+    crash_point("catalog_after_commit")
+    return count
+
+
+def write_products(conn: sqlite3.Connection, products: Iterable[dict[str, Any]], now: str, covered: bool = True) -> int:
+    """Insert or update products (and cover the table); the caller holds the transaction (and
+    audits the import in it)."""
     rows = [[p[c] for c in PRODUCT_COLUMNS] + [now] for p in products]
     updates = ", ".join(f"{c} = excluded.{c}" for c in PRODUCT_COLUMNS[1:] + ("updated_at",))
-    with transaction(conn):
-        conn.executemany(
-            f"INSERT INTO product ({', '.join(PRODUCT_COLUMNS)}, updated_at) "
-            f"VALUES ({', '.join('?' * (len(PRODUCT_COLUMNS) + 1))}) "
-            f"ON CONFLICT(barcode) DO UPDATE SET {updates}",
-            rows,
-        )
-        if covered:
-            cover(conn, "product")
-    crash_point("catalog_after_commit")
+    conn.executemany(
+        f"INSERT INTO product ({', '.join(PRODUCT_COLUMNS)}, updated_at) "
+        f"VALUES ({', '.join('?' * (len(PRODUCT_COLUMNS) + 1))}) "
+        f"ON CONFLICT(barcode) DO UPDATE SET {updates}",
+        rows,
+    )
+    if covered:
+        cover(conn, "product")
     return len(rows)
 
 
@@ -476,23 +483,31 @@ def z_report_rows(conn: sqlite3.Connection, till_id: str, number: int | None) ->
             for row in rows]
 
 
+def unapproved_paid_out(conn: sqlite3.Connection, shift_uuid: str) -> int:
+    """What a shift's paid-outs without a manager's approval add up to."""
+    return conn.execute("SELECT COALESCE(SUM(amount), 0) FROM cash_movement WHERE shift_uuid = ? "
+                        "AND kind = 'paid_out' AND approved_by IS NULL", (shift_uuid,)).fetchone()[0]
+
+
 def insert_user(conn: sqlite3.Connection, name: str, role: str, pin_hash: str) -> bool:
-    """Add an active user; False when the name is taken (names are never reused: the audit log names people)."""
-    with transaction(conn):
-        cursor = conn.execute("INSERT INTO user (name, role, pin_hash, active) VALUES (?, ?, ?, 1) "
-                              "ON CONFLICT(name) DO NOTHING", (name, role, pin_hash))
-        if cursor.rowcount == 1:
-            cover(conn, "user")
+    """Add an active user; False when the name is taken in any case (names are never reused:
+    the audit log names people; 'Demo' is demo). The caller holds the transaction."""
+    if any(taken.casefold() == name.casefold() for (taken,) in conn.execute("SELECT name FROM user")):
+        return False
+    cursor = conn.execute("INSERT INTO user (name, role, pin_hash, active) VALUES (?, ?, ?, 1) "
+                          "ON CONFLICT(name) DO NOTHING", (name, role, pin_hash))
+    if cursor.rowcount == 1:
+        cover(conn, "user")
     return cursor.rowcount == 1
 
 
 def update_user(conn: sqlite3.Connection, name: str, column: str, value: Any) -> bool:
-    """Set a user's pin_hash or active flag; False when there is no such user."""
+    """Set a user's pin_hash or active flag; False when there is no such user. The caller holds
+    the transaction."""
     assert column in ("pin_hash", "active")
-    with transaction(conn):
-        cursor = conn.execute(f"UPDATE user SET {column} = ? WHERE name = ?", (value, name))
-        if cursor.rowcount == 1:
-            cover(conn, "user")
+    cursor = conn.execute(f"UPDATE user SET {column} = ? WHERE name = ?", (value, name))
+    if cursor.rowcount == 1:
+        cover(conn, "user")
     return cursor.rowcount == 1
 
 

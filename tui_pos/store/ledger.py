@@ -578,6 +578,15 @@ class Ledger:
             extra = settlement.journal_facts(journaled, shift_uuid)
             return settlement.merge(facts or settlement.empty_facts(), extra), len(journaled), facts is not None
 
+    def unapproved_paid_out(self, shift_uuid: str) -> int:
+        """What the shift's paid-outs without a manager add up to, journaled ones included."""
+        with self._lock:
+            pending, readable = self._pending_records()
+            stored = self._read(lambda c: db.unapproved_paid_out(c, shift_uuid), 0) if readable else 0
+            return stored + sum(r["amount"] for r in pending if db.record_type(r) == "cash_movement"
+                                and r["shift_uuid"] == shift_uuid and r["kind"] == "paid_out"
+                                and not r.get("approved_by"))
+
     def period_facts(self, start: str, end: str) -> tuple[dict[str, Any], int, bool]:
         """(the summed figures of the sales, refunds and voids completed in [start, end) (stored
         UTC times), how many of them are only in the journal, whether the database could be read)."""
@@ -674,6 +683,21 @@ class Ledger:
             except sqlite3.Error:
                 self._drop_connection()
                 return None
+    def change_audited(self, change: Callable[[sqlite3.Connection], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """A change to what is not a ledger record (the catalog, the people) and its audit events,
+        in one transaction: change(conn) writes and returns its events; an error anywhere, the
+        audit entry's included, rolls all of it back. Such changes need the database (never the
+        journal): sqlite3.Error propagates and nothing was changed."""
+        with self._lock:
+            conn = self.connection()
+            try:
+                with db.transaction(conn):
+                    events = change(conn)
+                    audit.append(conn, [e for event in events for e in audit.entries_for(event, [])])
+            except sqlite3.Error:
+                self._drop_connection()
+                raise
+            return events
 
     def audit_head(self) -> tuple[int, str] | None:
         """The newest audit entry's (seq, hash), or None when the database cannot be read."""
