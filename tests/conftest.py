@@ -205,12 +205,13 @@ def sell_two_days(data_dir: Path) -> None:
     local 2026-03-02  00:30 bob  2 NOODLES, cash 9.00 (UTC: still 2026-03-01)
                       01:00 amy  void of the 00:30 sale: cash -9.00
     """
-    from tui_pos.core.shop import import_catalog_text
+    from tui_pos.core.shop import import_catalog
 
     config = load_config(data_dir)
-    import_catalog_text(config, f"barcode,name,price,tax\n{CANDY},Loose candy,1.00,A\n")
     till = Till.open(config, cashier="amy")
     try:
+        import_catalog(till, f"barcode,name,price,tax\n{CANDY},Loose candy,1.00,A\n",
+                       till.approve("manager", "9999", "catalog"))
         sell_at(till, "2026-02-28T23:50:00.000+00:00", {COLA: 1, CANDY: 2}, [Tender("mobile", 550, "M1")], "amy")
         first = sell_at(till, "2026-03-01T01:30:00.000+00:00", {COLA: 2, NOODLES: 1}, [Tender("cash", 2000)], "amy")
         till.clock = lambda: "2026-03-01T02:10:00.000+00:00"

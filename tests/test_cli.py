@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, NOODLES, WATER, cli_json, database_write_locked, journal_dir_replaced_by_a_file, run_cli
+from conftest import AS_DEMO, COLA, NOODLES, WATER, cli_json, database_write_locked, journal_dir_replaced_by_a_file, run_cli
 from tui_pos.config import load_config
 from tui_pos.core.tender import Tender
 from tui_pos.core.till import CART_DOCUMENT, Till
@@ -24,7 +24,7 @@ def db_rows(shop_dir: Path, sql: str) -> list[tuple]:
 
 def sell(shop_dir: Path, items: list[str], tenders: list[str]) -> dict:
     args = [a for item in items for a in ("--item", item)] + [a for t in tenders for a in ("--tender", t)]
-    return cli_json(shop_dir, "sell", *args)
+    return cli_json(shop_dir, "sell", *AS_DEMO, *args)
 
 
 @contextmanager
@@ -91,7 +91,7 @@ def assert_one_error_line(proc) -> None:
         "qty-superscript", "qty-circled", "qty-fullwidth", "qty-arabic-indic", "qty-5000-digits"])
 def test_bad_sell_input_is_one_error_line_and_stores_nothing(shop_dir, args):
     """A cashier or script sees one plain sentence, and no sale nor half a sale is left behind."""
-    assert_one_error_line(run_cli(shop_dir, "sell", *args, check=False))
+    assert_one_error_line(run_cli(shop_dir, "sell", *AS_DEMO, *args, check=False))
     assert db_rows(shop_dir, "SELECT COUNT(*) FROM sale") == [(0,)]
     assert DurableDocument(CART_DOCUMENT, [shop_dir, shop_dir / "journal"]).load() is None
 
@@ -118,7 +118,7 @@ def test_command_line_usage_errors_are_one_error_line(shop_dir, args):
 def test_sale_not_stored_anywhere_exits_1_and_says_so(shop_dir):
     """SQLite locked past the retry budget and no journal directory: the script must not think it sold."""
     with database_write_locked(shop_dir), journal_dir_replaced_by_a_file(shop_dir):
-        proc = run_cli(shop_dir, "sell", "--item", COLA, "--tender", "cash", "--json", check=False)
+        proc = run_cli(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--json", check=False)
     assert_one_error_line(proc)
     assert "SALE NOT STORED" in proc.stderr and "locked" in proc.stderr and "journal" in proc.stderr
     assert proc.stdout == ""

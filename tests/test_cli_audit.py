@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, WATER, cli_error, cli_json, open_demo_shop, run_cli
+from conftest import AS_DEMO, COLA, WATER, cli_error, cli_json, open_demo_shop, run_cli
 
 
 @pytest.fixture(scope="module")
 def recorded_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A shop with a shift, two sales (T1-000001, T1-000002) and a refund (T1-000003), made once."""
     shop = open_demo_shop(tmp_path_factory.mktemp("audit") / "shop")
-    cli_json(shop, "sell", "--item", COLA, "--tender", "cash")
-    cli_json(shop, "sell", "--item", WATER, "--tender", "card:2.00:C1")
+    cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")
+    cli_json(shop, "sell", *AS_DEMO, "--item", WATER, "--tender", "card:2.00:C1")
     cli_json(shop, "refund", "T1-000002", "--reason", "Damaged", "--manager", "manager", "--pin", "9999")
     return shop
 
@@ -87,7 +87,7 @@ def test_a_deleted_audit_entry_is_named(shop: Path):
 def test_show_lists_the_newest_entries_with_who_approved(shop: Path):
     last_two = cli_json(shop, "audit", "show", "--last", "2")
     assert [(e["action"], e["actor"], e["approved_by"], e["subject"], e["amount"]) for e in last_two] == [
-        ("sale", "cli", None, "T1-000002", "2.00"), ("refund", "manager", "manager", "T1-000003", "-2.00")]
+        ("sale", "demo", None, "T1-000002", "2.00"), ("refund", "manager", "manager", "T1-000003", "-2.00")]
 
 
 def test_an_unreadable_database_is_one_line(shop: Path):

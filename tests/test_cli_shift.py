@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from conftest import COLA, NOODLES, WATER, cli_error, cli_json, run_cli, set_config
+from conftest import AS_DEMO, COLA, NOODLES, WATER, cli_error, cli_json, run_cli, set_config
 from tui_pos.core.shop import init_shop
 from tui_pos.ops.instance import TillInstanceLock
 
@@ -27,12 +27,12 @@ def test_a_whole_shift_from_the_command_line(tmp_path: Path):
     assert (opened["shift"], opened["float"], opened["opened_by"]) == (1, "50.00", "demo")
 
     # T1-000001: 2 COLA + NOODLES = 11.50, cash 20.00, change 8.50
-    assert cli_json(shop, "sell", "--item", f"{COLA}x2", "--item", NOODLES, "--tender", "cash:20")["change"] == "8.50"
-    cli_json(shop, "sell", "--item", WATER, "--tender", "card:2.00:AUTH1")  # T1-000002: card 2.00
-    cli_json(shop, "sell", "--item", COLA, "--tender", "cash")  # T1-000003: cash 3.50
-    paid_in = cli_json(shop, "shift", "paid-in", "20.00", "--reason", "change from the bank")
-    assert (paid_in["amount"], paid_in["user"], paid_in["approved_by"]) == ("20.00", "cli", None)
-    cli_json(shop, "shift", "paid-out", "5.00", "--reason", "window cleaner")
+    assert cli_json(shop, "sell", *AS_DEMO, "--item", f"{COLA}x2", "--item", NOODLES, "--tender", "cash:20")["change"] == "8.50"
+    cli_json(shop, "sell", *AS_DEMO, "--item", WATER, "--tender", "card:2.00:AUTH1")  # T1-000002: card 2.00
+    cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")  # T1-000003: cash 3.50
+    paid_in = cli_json(shop, "shift", "paid-in", "20.00", "--reason", "change from the bank", *CASHIER)
+    assert (paid_in["amount"], paid_in["user"], paid_in["approved_by"]) == ("20.00", "demo", None)
+    cli_json(shop, "shift", "paid-out", "5.00", "--reason", "window cleaner", *CASHIER)
 
     # one of the two COLA of T1-000001 comes back: half of its line (7.00) in cash, its only tender
     refund = cli_json(shop, "refund", "T1-000001", "--item", f"{COLA}x1", "--reason", "Damaged", *MANAGER)
@@ -73,7 +73,7 @@ def test_a_whole_shift_from_the_command_line(tmp_path: Path):
     unprinted = run_cli(shop, "report", "z", "1", "--print", check=False)  # this shop has no printer
     assert unprinted.returncode == 1 and "Z REPORT 1" in unprinted.stdout
     assert unprinted.stderr.strip() == "Warning: the report was not printed: no receipt printer is configured"
-    assert cli_error(shop, "shift", "paid-in", "1.00", "--reason", "late") == \
+    assert cli_error(shop, "shift", "paid-in", "1.00", "--reason", "late", *CASHIER) == \
         "no shift is open: open a shift (count the float into the drawer) first"
 
 
@@ -82,15 +82,15 @@ def test_z_reports_by_denomination_numbered_printed_and_shown_again(shop_dir: Pa
     paper = tmp_path / "printer.bin"
     set_config(shop_dir, "printer", "connection", f'"file:{paper}"')
     z1 = cli_json(shop_dir, "shift", "close", "--count", "50=1", "--count", "20=2", "--count", "5=1",
-                  "--count", "0.5=4")
+                  "--count", "0.5=4", *CASHIER)
     # 50 + 2 x 20 + 5 + 4 x 0.50 = 97.00: 3.00 short
     assert (z1["z_number"], z1["counted"], z1["expected_cash"], z1["difference"]) == (1, "97.00", "100.00", "-3.00")
     assert (z1["printed"], z1["print_error"]) == (True, "")
     assert paper.read_bytes().count(b"Z REPORT 1") == 1 and b"SHORT" in paper.read_bytes()
     assert z1["counted_detail"] == [{"denomination": "50", "count": 1}, {"denomination": "20", "count": 2},
                                     {"denomination": "5", "count": 1}, {"denomination": "0.5", "count": 4}]
-    assert cli_json(shop_dir, "shift", "open", "--float", "80")["shift"] == 2
-    z2 = cli_json(shop_dir, "shift", "close", "--counted", "80.00")
+    assert cli_json(shop_dir, "shift", "open", "--float", "80", *CASHIER)["shift"] == 2
+    z2 = cli_json(shop_dir, "shift", "close", "--counted", "80.00", *CASHIER)
     assert (z2["z_number"], z2["shift"], z2["difference"]) == (2, 2, "0.00")
     backups = sorted((shop_dir / "backups").glob("*.sqlite3"))  # every Z is followed by a verified backup
     assert len(backups) == 2 and cli_json(shop_dir, "backup", "verify", str(backups[-1]))["ok"]
@@ -108,7 +108,7 @@ def test_z_reports_by_denomination_numbered_printed_and_shown_again(shop_dir: Pa
 
 
 def test_manager_operations_need_a_manager_not_a_cashier(shop_dir: Path):
-    cli_json(shop_dir, "sell", "--item", COLA, "--tender", "cash")  # T1-000001
+    cli_json(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")  # T1-000001
     hint = "give --manager NAME (the PIN is asked for, or --pin)"
     assert cli_error(shop_dir, "refund", "T1-000001", "--reason", "Damaged") == f"a refund needs a manager: {hint}"
     assert cli_error(shop_dir, "refund", "T1-000001", "--reason", "Damaged", "--manager", "demo", "--pin", "1234") \
@@ -131,7 +131,7 @@ def test_manager_operations_need_a_manager_not_a_cashier(shop_dir: Path):
 
 def test_wrong_manager_pins_lock_the_manager_out(shop_dir: Path):
     set_config(shop_dir, "till", "pin_attempts", "2")
-    cli_json(shop_dir, "sell", "--item", COLA, "--tender", "cash")
+    cli_json(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")
     refund = ("refund", "T1-000001", "--reason", "Damaged", "--manager", "manager", "--pin")
     assert cli_error(shop_dir, *refund, "0000") == "unknown user or wrong PIN (1 more tries before a lockout)"
     assert cli_error(shop_dir, *refund, "0001") == "unknown user or wrong PIN; manager is locked for 5 min"
@@ -146,7 +146,7 @@ def test_opening_and_closing_are_refused_while_the_till_runs(shop_dir: Path):
         assert cli_error(shop_dir, "shift", "close", "--counted", "100") == \
             f"{running}: close the shift at the till (its shift would go stale), or stop it first"
         assert cli_error(shop_dir, "shift", "open", "--float", "100").startswith(running)
-        assert cli_json(shop_dir, "shift", "paid-in", "10", "--reason", "coins")["amount"] == "10.00"
+        assert cli_json(shop_dir, "shift", "paid-in", "10", "--reason", "coins", *CASHIER)["amount"] == "10.00"
         assert cli_json(shop_dir, "report", "x")["expected_cash"] == "110.00"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, NOODLES, WATER, cli_json, run_cli
+from conftest import AS_DEMO, COLA, NOODLES, WATER, cli_json, run_cli
 from tui_pos.store.crash import POINTS
 
 DB_FILES = ("pos.sqlite3", "pos.sqlite3-wal", "pos.sqlite3-shm")
@@ -65,7 +65,7 @@ def restore_sqlite(shop: Path, aside: Path) -> None:
 
 
 def sell(shop: Path, items: tuple[str, ...]) -> dict:
-    return cli_json(shop, "sell", *items, "--tender", "cash")
+    return cli_json(shop, "sell", *AS_DEMO, *items, "--tender", "cash")
 
 
 def query(shop: Path, sql: str, *params) -> list[tuple]:
@@ -116,7 +116,7 @@ def test_sigkill_at_crash_point(shop_dir: Path, tmp_path: Path, point: str):
             restore_sqlite(shop_dir, aside)
     assert len(set(acked)) == 1 + journaled
 
-    killed = run_cli(shop_dir, "sell", *KILLED_SALE, "--tender", "cash", "--json",
+    killed = run_cli(shop_dir, "sell", *AS_DEMO, *KILLED_SALE, "--tender", "cash", "--json",
                      env={"TUI_POS_CRASH_AT": point}, check=False)
     assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
     assert killed.stdout == "", "a killed sale must never have been acknowledged"

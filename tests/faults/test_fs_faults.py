@@ -29,7 +29,7 @@ import pytest
 
 from tui_pos.store.documents import DurableDocument
 
-from conftest import COLA, NOODLES, WATER, cli_json, open_shift_in, run_cli
+from conftest import AS_DEMO, COLA, NOODLES, WATER, cli_json, open_shift_in, run_cli
 
 pytestmark = pytest.mark.fault
 
@@ -94,7 +94,7 @@ def make_shop(data_dir: Path, journal_dir: Path) -> None:
 
 def sell_args(n: int) -> list[str]:
     """`tui-pos sell` arguments for sale number n (0-based), paid exactly in cash."""
-    return ["sell", *BASKETS[n % len(BASKETS)][0], "--tender", "cash", "--json"]
+    return ["sell", *BASKETS[n % len(BASKETS)][0], "--tender", "cash", *AS_DEMO, "--json"]
 
 
 def acknowledged(proc: subprocess.CompletedProcess[str], n: int, wall_s: float) -> Ack:

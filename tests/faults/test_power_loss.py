@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import WATER, cli_json, open_demo_shop, run_cli
+from conftest import AS_DEMO, WATER, cli_json, open_demo_shop, run_cli
 from tui_pos.store import db as product_db
 
 HERE = Path(__file__).resolve().parent
@@ -236,7 +236,7 @@ def check_after_cut(back: Path, acks: list[list[str]], template: Path,
         problems.append("journal files left after replay")
     # 3. The next sale continues the numbering: no acknowledged receipt number is reused.
     highest = max((int(r.split("-")[1]) for rs in stored.values() for r in rs), default=0)
-    following = cli_json(back, "sell", "--item", WATER, "--tender", "cash")
+    following = cli_json(back, "sell", *AS_DEMO, "--item", WATER, "--tender", "cash")
     if following["receipt"] != f"T1-{highest + 1:06d}" or following["receipt"] in {a[1] for a in acks}:
         problems.append(f"next sale got {following['receipt']} after T1-{highest:06d}")
     journaled_acks = sum(a[2] == "journal" for a in acks)

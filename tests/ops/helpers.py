@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, cli_json, run_cli
+from conftest import AS_DEMO, COLA, cli_json, run_cli
 
 DB = "pos.sqlite3"
 
@@ -20,7 +20,7 @@ DB = "pos.sqlite3"
 def sell(data_dir: Path, *items: str) -> dict:
     """One sale through the real `tui-pos sell`, paid exactly in cash."""
     args = [a for item in (items or (COLA,)) for a in ("--item", item)]
-    return cli_json(data_dir, "sell", *args, "--tender", "cash")
+    return cli_json(data_dir, "sell", *AS_DEMO, *args, "--tender", "cash")
 
 
 def sale_rows(db_path: Path) -> list[tuple[str, str, int]]:

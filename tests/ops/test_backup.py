@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, WATER, cli_json, database_write_locked, run_cli, set_config
+from conftest import AS_DEMO, COLA, WATER, cli_json, database_write_locked, run_cli, set_config
 from tui_pos.config import load_config
 from tui_pos.core.tender import Tender
 from tui_pos.core.till import Till
@@ -169,7 +169,7 @@ def test_verify_detects_bytes_flipped_in_the_middle(shop_dir):
 
 def test_verify_without_its_checksum_file_still_detects_a_changed_row(shop_dir):
     """The row digest catches what integrity_check cannot: a changed value in a column no index covers."""
-    cli_json(shop_dir, "sell", "--item", COLA, "--tender", "card:3.50:REFDIGEST1")
+    cli_json(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "card:3.50:REFDIGEST1")
     copy = the_backup(cli_json(shop_dir, "backup"))
     backup.checksum_path(copy).unlink()
     data = copy.read_bytes()

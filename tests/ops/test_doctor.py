@@ -15,7 +15,8 @@ from tui_pos.ops.backup import run_backup
 
 from .helpers import corrupt_database, doctor, fill, mount_tmpfs, sell, utc_iso
 
-CHECKS = ["config", "data_dir", "files", "disk", "database", "wal", "journal", "clock", "printer", "backup"]
+CHECKS = ["config", "data_dir", "files", "disk", "database", "wal", "journal", "clock", "printer", "backup",
+          "users"]
 
 
 def doctor_fails(data_dir: Path, name: str, *words: str) -> dict[str, dict]:

@@ -11,7 +11,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from conftest import COLA, NOODLES, cli_json, database_write_locked, journal_dir_replaced_by_a_file, run_cli
+from conftest import AS_DEMO, COLA, NOODLES, cli_json, database_write_locked, journal_dir_replaced_by_a_file, run_cli
 from tui_pos.config import load_config
 from tui_pos.core.tender import Tender
 from tui_pos.core.till import Till
@@ -103,7 +103,7 @@ def test_status_shows_the_open_shift_and_the_cash_expected(shop_dir):
     """Support's first question after 'is it storing?': is a shift open, and what should be in the
     drawer. Float 100.00 + 2 colas paid 10.00 cash (change 3.00) = 107.00; from the shift.json copy
     when the database is unreadable."""
-    run_cli(shop_dir, "sell", "--item", f"{COLA}x2", "--tender", "cash:10")
+    run_cli(shop_dir, "sell", *AS_DEMO, "--item", f"{COLA}x2", "--tender", "cash:10")
     shift = cli_json(shop_dir, "status")["shift"]
     assert (shift["number"], shift["opened_by"], shift["float"]) == (1, "demo", "100.00")
     assert (shift["sales"], shift["net_sales"], shift["expected_cash"]) == (1, "7.00", "107.00")
@@ -115,12 +115,12 @@ def test_status_shows_the_open_shift_and_the_cash_expected(shop_dir):
 def test_status_counts_the_shift_from_the_journal_too(shop_dir):
     """While the database is write-locked, a sale and then the Z go to the journal: status must
     count that sale in the cash expected, and then say no shift is open (not show a closed one)."""
-    run_cli(shop_dir, "sell", "--item", f"{COLA}x2", "--tender", "cash:10")
+    run_cli(shop_dir, "sell", *AS_DEMO, "--item", f"{COLA}x2", "--tender", "cash:10")
     with database_write_locked(shop_dir):
-        run_cli(shop_dir, "sell", "--item", COLA, "--tender", "cash:3.50")
+        run_cli(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash:3.50")
         shift = cli_json(shop_dir, "status")["shift"]
         assert (shift["sales"], shift["net_sales"], shift["expected_cash"]) == (2, "10.50", "110.50")
-        run_cli(shop_dir, "shift", "close", "--counted", "110.50")
+        run_cli(shop_dir, "shift", "close", "--counted", "110.50", *AS_DEMO)
         assert cli_json(shop_dir, "status")["shift"] is None
 
 

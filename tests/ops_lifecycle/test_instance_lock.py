@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, cli_json, run_cli
+from conftest import AS_DEMO, COLA, cli_json, run_cli
 from tui_pos.ops.instance import INSTANCE_LOCK, TillInstanceLock, TillRunning, running_pid, running_till
 
 TMUX_SOCKET = "/run/tui-pos/tmux.sock"
@@ -93,7 +93,7 @@ def test_outside_tmux_the_refusal_points_to_the_monitor(shop_dir: Path, holder) 
 
 def test_the_command_line_keeps_working_beside_a_running_till(shop_dir: Path, holder) -> None:
     proc = holder()
-    sold = cli_json(shop_dir, "sell", "--item", f"{COLA}x2", "--tender", "cash:10")
+    sold = cli_json(shop_dir, "sell", *AS_DEMO, "--item", f"{COLA}x2", "--tender", "cash:10")
     assert (sold["receipt"], sold["total"], sold["change"]) == ("T1-000001", "7.00", "3.00")
     assert [s["receipt"] for s in cli_json(shop_dir, "sales")] == ["T1-000001"]
     assert cli_json(shop_dir, "status")["last_sale"]["receipt"] == "T1-000001"

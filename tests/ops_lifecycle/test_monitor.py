@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from conftest import COLA, WATER, cli_json, run_cli
+from conftest import AS_DEMO, COLA, WATER, cli_json, run_cli
 from tui_pos.config import load_config
 from tui_pos.ui.monitor import MonitorApp
 
@@ -62,7 +62,7 @@ async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
 
 def sale_line(receipt: str, total: str) -> str:
     """A line of "Last sales" as the monitor prints it (time: local, to the second)."""
-    return rf"{receipt}  \d\d-\d\d \d\d:\d\d:\d\d +{re.escape(total)}  cli  sqlite"
+    return rf"{receipt}  \d\d-\d\d \d\d:\d\d:\d\d +{re.escape(total)}  demo  sqlite"
 
 
 @pytest.mark.asyncio
@@ -74,7 +74,7 @@ async def test_the_live_view_shows_a_sale_from_another_process_and_reads_on_whil
         assert "till UI NOT running" in text(app, "#headline")
         assert text(app, "#section-last-sales") == "none"
 
-        run_cli(shop_dir, "sell", "--item", f"{COLA}x2", "--tender", "cash:10")  # 2 x 3.50
+        run_cli(shop_dir, "sell", *AS_DEMO, "--item", f"{COLA}x2", "--tender", "cash:10")  # 2 x 3.50
         await until(lambda: "T1-000001" in text(app, "#section-last-sales"))
         assert re.fullmatch(sale_line("T1-000001", "7.00"), text(app, "#section-last-sales"))
 
@@ -107,7 +107,7 @@ async def test_the_headline_is_whole_at_80_columns_with_a_long_data_directory(tm
 
 def test_once_prints_the_sale_in_progress_and_the_last_sales_while_the_till_holds_its_locks(
         shop_dir: Path, till) -> None:
-    run_cli(shop_dir, "sell", "--item", WATER, "--tender", "cash")  # 2.00
+    run_cli(shop_dir, "sell", *AS_DEMO, "--item", WATER, "--tender", "cash")  # 2.00
     till.scan(COLA)  # the till's sale in progress: 3.50, saved to cart.json
     with till_holding_its_locks(shop_dir) as pid:
         out = run_cli(shop_dir, "monitor", "--once", timeout=20).stdout
@@ -127,7 +127,7 @@ def test_once_prints_the_sale_in_progress_and_the_last_sales_while_the_till_hold
 
 def test_the_monitor_never_writes_the_database(shop_dir: Path) -> None:
     for _ in range(3):
-        run_cli(shop_dir, "sell", "--item", COLA, "--tender", "cash")
+        run_cli(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")
     db = shop_dir / "pos.sqlite3"
     digest = lambda path: hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None  # noqa: E731
     before = (digest(db), digest(shop_dir / "pos.sqlite3-wal"))

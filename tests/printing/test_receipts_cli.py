@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import COLA, NOODLES, cli_json, database_write_locked, run_cli, set_config
+from conftest import AS_DEMO, COLA, NOODLES, cli_json, database_write_locked, run_cli, set_config
 from .escpos_decode import decode
 from .fakes import printed_receipts, receipt_state
 
@@ -21,7 +21,7 @@ def file_shop(shop_dir, tmp_path):
 
 def test_sell_prints_its_receipt_and_says_so(file_shop):
     shop, out = file_shop
-    sale = cli_json(shop, "sell", "--item", f"{COLA}x2", "--tender", "mobile:7.00:4200001234")
+    sale = cli_json(shop, "sell", *AS_DEMO, "--item", f"{COLA}x2", "--tender", "mobile:7.00:4200001234")
     assert sale["printed"] is True and receipt_state(shop / "pos.sqlite3", sale["uuid"]) == "printed"
     assert printed_receipts(out.read_bytes()) == [(sale["receipt"], False)]
     texts = decode(out.read_bytes()).texts
@@ -33,7 +33,7 @@ def test_no_print_leaves_the_receipt_queued_and_listed(file_shop):
     """--no-print: nothing is printed now; the sale is listed as unprinted with its amount,
     time and payment reference (the JSON the issue asks for: receipt, uuid, total, state)."""
     shop, out = file_shop
-    sale = cli_json(shop, "sell", "--item", NOODLES, "--tender", "card:4.50:AUTH77", "--no-print")
+    sale = cli_json(shop, "sell", *AS_DEMO, "--item", NOODLES, "--tender", "card:4.50:AUTH77", "--no-print")
     assert sale["printed"] is False and not out.exists()
     [row] = cli_json(shop, "receipts", "--unprinted")
     assert {k: row[k] for k in ("receipt", "uuid", "total", "state")} == \
@@ -45,7 +45,7 @@ def test_no_print_leaves_the_receipt_queued_and_listed(file_shop):
 
 def test_reprint_is_marked_copy_and_takes_the_sale_off_the_list(file_shop):
     shop, out = file_shop
-    sale = cli_json(shop, "sell", "--item", COLA, "--tender", "cash", "--no-print")
+    sale = cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print")
     result = cli_json(shop, "receipts", "reprint", sale["receipt"])
     assert result["printed"] is True and result["state"] == "printed"
     assert printed_receipts(out.read_bytes()) == [(sale["receipt"], True)]
@@ -61,7 +61,7 @@ def test_reprint_of_an_unknown_number_fails_in_one_line(file_shop):
 
 def test_show_draws_the_receipt_and_its_qr_code_on_screen(shop_dir):
     """No printer at all: the receipt can still be shown, QR code included, for a photo."""
-    sale = cli_json(shop_dir, "sell", "--item", COLA, "--tender", "cash")
+    sale = cli_json(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")
     assert sale["printed"] is False
     screen = run_cli(shop_dir, "receipts", "show", sale["receipt"]).stdout.splitlines()
     assert any(sale["receipt"] in line for line in screen)
@@ -72,7 +72,7 @@ def test_show_draws_the_receipt_and_its_qr_code_on_screen(shop_dir):
 
 def test_confirm_takes_an_uncertain_receipt_off_the_list(file_shop):
     shop, _ = file_shop
-    sale = cli_json(shop, "sell", "--item", COLA, "--tender", "cash", "--no-print")
+    sale = cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print")
     run_cli(shop, "receipts", "confirm", sale["receipt"])
     assert cli_json(shop, "receipts", "--unprinted") == []
     assert run_cli(shop, "receipts", "confirm", sale["receipt"], check=False).returncode == 1
@@ -83,13 +83,13 @@ def test_journaled_sale_prints_from_the_cli_and_once_only(file_shop):
     journal), the receipt prints all the same; replay later does not print it again."""
     shop, out = file_shop
     with database_write_locked(shop):
-        sale = cli_json(shop, "sell", "--item", COLA, "--tender", "cash")
+        sale = cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")
         assert (sale["stored"], sale["printed"]) == ("journal", True)
         assert cli_json(shop, "receipts", "--unprinted") == []
     cli_json(shop, "replay")
     assert receipt_state(shop / "pos.sqlite3", sale["uuid"]) == "pending"  # as replay inserted it
     assert cli_json(shop, "receipts", "--unprinted") == []
-    cli_json(shop, "sell", "--item", COLA, "--tender", "cash")  # the next print reconciles
+    cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")  # the next print reconciles
     assert receipt_state(shop / "pos.sqlite3", sale["uuid"]) == "printed"
     assert [r for r, copy in printed_receipts(out.read_bytes())] == [sale["receipt"], "T1-000002"]
 
@@ -110,7 +110,7 @@ def test_bad_printer_connection_never_costs_the_sale(shop_dir):
     """A malformed connection is reported, but only after the sale is safely stored."""
     set_config(shop_dir, "printer", "connection", '"usb:zz:11"')
     started = time.monotonic()
-    proc = run_cli(shop_dir, "sell", "--item", COLA, "--tender", "cash", "--json")
+    proc = run_cli(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--json")
     assert time.monotonic() - started < 10
     assert '"printed": false' in proc.stdout and "usb:VID:PID" in proc.stderr
     assert cli_json(shop_dir, "sales")[0]["receipt"] == "T1-000001"

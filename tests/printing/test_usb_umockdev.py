@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, set_config
+from conftest import AS_DEMO, COLA, set_config
 from .escpos_decode import decode
 from .fakes import printed_receipts
 
@@ -29,7 +29,7 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 SYSTEM_PYTHON = "/usr/bin/python3"
 FIRST = "T1-000001"  # the first receipt of a fresh shop
-SELL_CLI = {"cli": ["sell", "--item", f"{COLA}x2", "--tender", "cash", "--json"]}
+SELL_CLI = {"cli": ["sell", "--item", f"{COLA}x2", "--tender", "cash", *AS_DEMO, "--json"]}
 UNPRINTED_CLI = {"cli": ["receipts", "--unprinted", "--json"]}
 # The same work in the driver's own process (one Python start-up less per step; the CLI itself is
 # covered by test_normal_print, the list/test page test and test_receipts_cli.py):

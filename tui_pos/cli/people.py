@@ -82,9 +82,10 @@ def sign_in(till: Till, action: str, *, cashier: str | None = None, manager: str
     the acting user (a manager also approves what needs one). A manager named with --manager
     gives the Approval for `action` (returned, with the reason).
 
-    required: what the command does, when it moves money or needs a manager ("cashier" or
-    "manager"): somebody must then be named. Otherwise (user and catalog administration, which
-    the core refuses without a manager except in a new shop) nobody named acts as CLI_ACTOR."""
+    required: "cashier" when the command moves money: somebody must then be named; "manager"
+    when only a manager may do it: the person named must be one. With nobody named, the command
+    acts as CLI_ACTOR and the core refuses whatever needs a manager (a new shop's first manager
+    and catalog need none)."""
     if cashier is not None and manager is not None:
         raise BadInput("name one person: --cashier or --manager")
     option, name = ("--manager", manager) if manager is not None else ("--cashier", cashier)
@@ -93,10 +94,7 @@ def sign_in(till: Till, action: str, *, cashier: str | None = None, manager: str
     if name is None:
         if pin is not None:
             raise BadInput("--pin goes with --cashier NAME or --manager NAME")
-        if required == "manager":
-            raise ApprovalRequired(action, f"this needs a manager: give --manager NAME (the PIN is asked for; "
-                                           f"scripts: ${USER_ENV} and ${PIN_ENV})")
-        if required:
+        if required == "cashier":
             raise BadInput(f"who does this? give --cashier NAME (the PIN is asked for; scripts: ${USER_ENV} and "
                            f"${PIN_ENV}, see the README)")
         return None
