@@ -39,7 +39,8 @@ def person_options(cashier: bool = True, manager: bool = True) -> Callable[[F], 
         if manager:
             func = click.option("--manager", metavar="NAME", help="The manager who approves, and does, this.")(func)
         if cashier:
-            func = click.option("--cashier", metavar="NAME", help=f"Who does this (PIN checked); default: ${USER_ENV}.")(func)
+            func = click.option("--cashier", metavar="NAME",
+                                help=f"Who does this (PIN checked); default: ${USER_ENV}.")(func)
         return func
     return decorate
 

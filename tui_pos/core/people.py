@@ -120,7 +120,8 @@ class People:
                            "(tui-pos user add NAME --role manager)")
         return self.till.require_manager(approval, "users", f"{what} needs a manager")
 
-    def _event(self, action: str, name: str, manager: str | None, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _event(self, action: str, name: str, manager: str | None,
+               detail: dict[str, Any] | None = None) -> dict[str, Any]:
         till = self.till
         return event_record(till.config.till_id, action, till.cashier or None, subject=name, approved_by=manager,
                             detail=detail, at=till.clock())
