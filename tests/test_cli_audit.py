@@ -118,7 +118,7 @@ def test_cutting_off_the_newest_sales_with_their_entries_is_found_and_their_numb
     delete_sales_with_their_entries(shop, "T1-000003", "T1-000002")
     assert any("entries were deleted" in p for p in problems_of(shop))
     assert any("receipts T1 2-3 were used but are missing" in p for p in problems_of(shop))
-    assert cli_json(shop, "sell", "--item", COLA, "--tender", "cash")["receipt"] == "T1-000004"
+    assert cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")["receipt"] == "T1-000004"
     assert any("entries were deleted" in p for p in problems_of(shop)), "the break must stay visible"
     assert [a["level"] for a in cli_json(shop, "alerts") if a["key"] == "audit_anchor"] == ["error"]
 
@@ -135,7 +135,7 @@ def test_a_new_empty_database_in_place_of_the_old_one_is_found(shop: Path):
         (shop / name).unlink(missing_ok=True)
     run_cli(shop, "init", "--demo")
     run_cli(shop, "shift", "open", "--float", "100", "--cashier", "demo", "--pin", "1234")
-    assert cli_json(shop, "sell", "--item", COLA, "--tender", "cash")["receipt"] == "T1-000004"
+    assert cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")["receipt"] == "T1-000004"
     assert any("entries were deleted" in p for p in problems_of(shop))
 
 
@@ -155,8 +155,8 @@ def test_a_sale_sold_after_a_catalog_import_keeps_the_catalog_covered(shop: Path
     """Stock goes down with every sale and is set by an import: neither is tampering."""
     csv = tmp_path / "stock.csv"
     csv.write_text(f"barcode,name,price,tax,stock\n{COLA},Cola,3.50,A,10\n", encoding="utf-8")
-    run_cli(shop, "catalog", "import", str(csv))
-    cli_json(shop, "sell", "--item", f"{COLA}x3", "--tender", "cash")
+    run_cli(shop, "catalog", "import", str(csv), "--manager", "manager", "--pin", "9999")
+    cli_json(shop, "sell", *AS_DEMO, "--item", f"{COLA}x3", "--tender", "cash")
     result = cli_json(shop, "audit", "verify")
     assert result["ok"], result["problems"]
     assert sql(shop, "SELECT stock FROM product WHERE barcode = ?", COLA) == [(7,)]

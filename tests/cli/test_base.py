@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, cli_json, run_cli
+from conftest import AS_DEMO, COLA, cli_json, run_cli
 from tests.cli.stopped import DEADLINE_S, signal_and_continue, start_stopped
 
-SELL = ("sell", "--item", COLA, "--tender", "cash", "--no-print", "--json")
+SELL = ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print", "--json")
 
 
 def stored_receipts(data_dir: Path) -> list[str]:
@@ -55,7 +55,8 @@ def test_second_interrupt_while_deciding_says_the_outcome_is_unknown(shop_dir: P
 def test_interrupt_after_a_catalog_import_committed_says_it_was_imported(shop_dir: Path, tmp_path: Path):
     csv = tmp_path / "catalog.csv"
     csv.write_text("barcode,name,price,tax\n" + "".join(f"77{i:08d},Item {i},1.{i % 100:02d},A\n" for i in range(500)))
-    proc = start_stopped(shop_dir, "catalog_after_commit", "catalog", "import", str(csv), "--json")
+    proc = start_stopped(shop_dir, "catalog_after_commit", "catalog", "import", str(csv), "--manager", "manager",
+                         "--pin", "9999", "--json")
     status, out, err = signal_and_continue(proc, signal.SIGINT)
     with closing(sqlite3.connect(shop_dir / "pos.sqlite3")) as conn:
         assert conn.execute("SELECT count(*) FROM product WHERE barcode LIKE '77%'").fetchone()[0] == 500

@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from conftest import COLA, NOODLES, WATER, WEIGHED, cli_json, database_write_locked, run_cli
+from conftest import AS_DEMO, COLA, NOODLES, WATER, WEIGHED, cli_json, database_write_locked, run_cli
 from tui_pos.config import load_config
 from tui_pos.core.till import Till
 
@@ -17,7 +17,7 @@ MANAGER = ("--manager", "manager", "--pin", "9999")
 
 def sell(shop: Path, *items: str) -> dict:
     args = [a for item in items for a in ("--item", item)]
-    return cli_json(shop, "sell", *args, "--tender", "cash", "--no-print")
+    return cli_json(shop, "sell", *AS_DEMO, *args, "--tender", "cash", "--no-print")
 
 
 def test_sales_name_refunds_and_voids_and_the_receipt_they_reverse(shop_dir):

@@ -27,8 +27,7 @@ MAX_CATALOG_BYTES = 32 * 2**20  # tui_pos.core.shop.MAX_CATALOG_BYTES
 def import_in_a_small_process(shop: Path, path: str) -> subprocess.CompletedProcess[str]:
     """import_catalog_file in a process that may use 1 GB at most: an endless read fails fast there
     (as MemoryError) instead of eating the machine's memory."""
-    code = ("import sys; from pathlib import Path; from conftest import COLA, cli_error, cli_json, run_cli
-from tui_pos.config import load_config; "
+    code = ("import sys; from pathlib import Path; from tui_pos.config import load_config; "
             "from tui_pos.core.errors import BadInput; from tui_pos.core.shop import import_catalog_file\n"
             "try:\n import_catalog_file(load_config(Path(sys.argv[1])), Path(sys.argv[2]))\n"
             "except BadInput as err:\n print(err)")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, WATER, cli_json, run_cli
+from conftest import AS_DEMO, COLA, WATER, cli_json, run_cli
 from tui_pos.config import load_config
 from tui_pos.core.errors import PosError
 from tui_pos.core.till import Till
@@ -31,12 +31,12 @@ def line_with(text: str, *words: str) -> str:
 
 
 def test_sales_refusals_shifts_and_z_are_logged_with_money(shop_dir):
-    sale = cli_json(shop_dir, "sell", "--item", f"{COLA}x3", "--item", WATER, "--tender", "cash:20", "--no-print")
+    sale = cli_json(shop_dir, "sell", *AS_DEMO, "--item", f"{COLA}x3", "--item", WATER, "--tender", "cash:20", "--no-print")
     assert (sale["total"], sale["change"]) == ("12.50", "7.50")
     refund = cli_json(shop_dir, "refund", sale["receipt"], "--item", COLA, "--reason", "Damaged", *MANAGER,
                       "--no-print")
     assert run_cli(shop_dir, "void-last", "--reason", "Oops", *MANAGER, check=False).returncode == 1  # refunded
-    cli_json(shop_dir, "sell", "--item", WATER, "--tender", "cash", "--no-print")
+    cli_json(shop_dir, "sell", *AS_DEMO, "--item", WATER, "--tender", "cash", "--no-print")
     assert run_cli(shop_dir, "void-last", "--reason", "Oops", check=False).returncode == 1  # needs a manager
     expected = cli_json(shop_dir, "report", "x")["expected_cash"]
     z = cli_json(shop_dir, "shift", "close", "--counted", expected, "--cashier", "demo", "--pin", "1234")

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, open_demo_shop, run_cli
+from conftest import AS_DEMO, COLA, open_demo_shop, run_cli
 from tests.nobody import as_nobody, nobody_shop  # noqa: F401 - a fixture
 from tests.ops.helpers import fill, mount_tmpfs
 
 pytestmark = pytest.mark.fault
 
-SELL = ("sell", "--item", COLA, "--tender", "cash", "--no-print")
+SELL = ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print")
 
 
 def test_refused_sales_on_a_full_disk_leave_no_empty_journal_files(request, tmp_path: Path):

@@ -9,10 +9,10 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from conftest import COLA
+from conftest import AS_DEMO, COLA
 from tests.nobody import as_nobody, nobody_shop  # noqa: F401 - a fixture
 
-SELL = ("sell", "--item", COLA, "--tender", "cash", "--no-print", "--json")
+SELL = ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print", "--json")
 
 
 def doctor_checks(shop: Path) -> tuple[int, dict[str, dict]]:

@@ -130,10 +130,10 @@ def test_paid_without_a_receipt_is_one_count_everywhere(shop_dir):
     a sale still in the journal included; marking one handed over takes it off everywhere."""
     from .helpers import doctor
 
-    run_cli(shop_dir, "sell", "--item", COLA, "--tender", "cash")
-    run_cli(shop_dir, "sell", "--item", NOODLES, "--tender", "cash")
+    run_cli(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")
+    run_cli(shop_dir, "sell", *AS_DEMO, "--item", NOODLES, "--tender", "cash")
     with database_write_locked(shop_dir):
-        run_cli(shop_dir, "sell", "--item", COLA, "--tender", "cash")  # stored in the journal
+        run_cli(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")  # stored in the journal
 
     def counts() -> dict[str, int]:
         listed = cli_json(shop_dir, "receipts", "--unprinted")

@@ -261,11 +261,11 @@ def test_an_edited_and_an_invented_journal_line_are_quarantined_not_stored(tmp_p
     import sqlite3
     from contextlib import closing
 
-    from conftest import COLA, cli_json, database_write_locked, open_demo_shop, run_cli
+    from conftest import AS_DEMO, COLA, cli_json, database_write_locked, open_demo_shop, run_cli
 
     shop = open_demo_shop(tmp_path / "shop")
     with database_write_locked(shop):
-        sold = cli_json(shop, "sell", "--item", COLA, "--tender", "cash")
+        sold = cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")
     assert sold["stored"] == "journal"
     [path] = sorted((shop / "journal").glob("*.jsonl"))
     [line] = path.read_bytes().splitlines()

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, WATER, cli_json, run_cli
+from conftest import AS_DEMO, COLA, WATER, cli_json, run_cli
 from tests.cli.stopped import signal_and_continue, start_stopped
 from tui_pos.config import load_config
 from tui_pos.core.errors import NotDurable
 from tui_pos.core.tender import Tender
 from tui_pos.core.till import Till
 
-SELL = ("sell", "--item", COLA, "--tender", "cash", "--no-print", "--json")
+SELL = ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print", "--json")
 
 
 def receipts(data_dir: Path) -> list[str]:
@@ -47,7 +47,7 @@ def test_a_sale_beside_a_stopped_holder_is_refused_naming_it(shop_dir: Path, sto
     assert receipts(shop_dir) == []  # nothing stored by the refused sale
     status, out, err = signal_and_continue(stopped_seller)  # resumed: the held sale completes...
     assert status == 0, err
-    after = cli_json(shop_dir, "sell", "--item", WATER, "--tender", "cash", "--no-print")  # ...and selling goes on
+    after = cli_json(shop_dir, "sell", *AS_DEMO, "--item", WATER, "--tender", "cash", "--no-print")  # ...and selling goes on
     stored = receipts(shop_dir)
     assert len(stored) == len(set(stored)) == 2 and stored[1] == after["receipt"]
     assert [int(r.rsplit("-", 1)[1]) for r in stored] == [1, 2]  # consecutive: the refusal took no number

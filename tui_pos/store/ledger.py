@@ -693,10 +693,11 @@ class Ledger:
             try:
                 with db.transaction(conn):
                     events = change(conn)
-                    audit.append(conn, [e for event in events for e in audit.entries_for(event, [])])
+                    head = audit.append(conn, [e for event in events for e in audit.entries_for(event, [])])
             except sqlite3.Error:
                 self._drop_connection()
                 raise
+            self._anchor(head)
             return events
 
     def audit_head(self) -> tuple[int, str] | None:
