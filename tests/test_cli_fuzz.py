@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import COLA, WEIGHED, open_demo_shop, run_cli
+from conftest import AS_DEMO, COLA, WEIGHED, open_demo_shop, run_cli
 from tui_pos.cli import main
 from tui_pos.config import SCHEMA, ConfigError, load_config
 from tui_pos.core.money import Currency, percent_to_bp
@@ -155,12 +155,12 @@ def test_the_command_line_never_shows_a_traceback(fuzz_shop: Path, tmp_path: Pat
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from([
-    ["sell", "--item", f"{COLA}x²", "--tender", "cash"],
+    ["sell", *AS_DEMO, "--item", f"{COLA}x²", "--tender", "cash"],
     ["catalog", "import", "/dev/zero"],
     ["report", "z", "9" * 30],
     ["sales", "--since", "\x1b[2J"],
     ["report", "sales", "--day", "0001-01-01"],
-    ["sell", "--item", COLA, "--tender", f"card:3.50:{'7' * 100_000}"],
+    ["sell", *AS_DEMO, "--item", COLA, "--tender", f"card:3.50:{'7' * 100_000}"],
 ]))
 def test_the_real_entry_point_says_one_line(fuzz_shop: Path, args: list[str]):
     proc = run_cli(fuzz_shop, *args, check=False)

@@ -8,7 +8,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from conftest import COLA, WATER
+from conftest import AS_DEMO, COLA, WATER
 from tests.ops.helpers import doctor
 from tui_pos.config import load_config
 from tui_pos.core.shop import init_shop
@@ -79,7 +79,7 @@ def test_the_cli_says_so_on_stderr_and_in_json(shop_dir: Path):
         later = sell(till)
     finally:
         till.close()
-    proc = run_cli(shop_dir, "sell", "--item", COLA, "--tender", "cash", "--no-print")
+    proc = run_cli(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print")
     assert "Warning: the clock reads" in proc.stderr and later.sale.receipt in proc.stderr
-    data = cli_json(shop_dir, "sell", "--item", COLA, "--tender", "cash", "--no-print")
+    data = cli_json(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print")
     assert later.sale.receipt in data["warning"]

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import COLA, cli_json, run_cli
+from conftest import AS_DEMO, COLA, cli_json, run_cli
 from tests.ops.helpers import doctor
 
-SELL = ("sell", "--item", COLA, "--tender", "cash", "--no-print")
+SELL = ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print")
 
 
 def set_shop(data_dir: Path, key: str, value: str) -> None:

@@ -105,7 +105,7 @@ def test_the_uis_login_lockout_and_manager_approval_are_logged(shop_dir, till_lo
 def test_a_sales_log_line_names_no_item_and_no_payment_reference(shop_dir):
     """The log (and so the support bundle) says which receipt and how much, not what was bought
     nor the card or mobile payment's reference."""
-    sale = cli_json(shop_dir, "sell", "--item", COLA, "--tender", "card:2.00:AUTH-77321",
+    sale = cli_json(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "card:2.00:AUTH-77321",
                     "--tender", "mobile:1.50:4200009988776655", "--no-print")
     line = line_with(log_text(shop_dir), f"sale {sale['receipt']}:")
     assert "card 2.00" in line and "mobile 1.50" in line
