@@ -114,7 +114,7 @@ def test_early_interrupt_is_one_line_and_130(tmp_path: Path):
 
 def test_interrupt_while_a_z_report_is_stored_reports_it(shop_dir: Path):
     """The same holding for the Z report (and refunds, voids, paid-in/out, shift opening)."""
-    proc = start_stopped(shop_dir, "sqlite_after_commit", "shift", "close", "--counted", "100.00", "--json")
+    proc = start_stopped(shop_dir, "sqlite_after_commit", "shift", "close", "--counted", "100.00", *AS_DEMO, "--json")
     status, out, err = signal_and_continue(proc, signal.SIGINT)
     with closing(sqlite3.connect(shop_dir / "pos.sqlite3")) as conn:
         assert conn.execute("SELECT z_number FROM z_report").fetchall() == [(1,)]
