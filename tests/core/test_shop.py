@@ -114,3 +114,16 @@ def test_the_demo_shop_is_loaded_into_an_empty_shop_and_audited(tmp_path: Path):
     entries = {(e["action"], e["subject"]) for e in cli_json(shop, "audit", "show", "--last", "10")}
     assert {("user_add", "demo"), ("user_add", "manager"), ("catalog_import", "59 products")} <= entries
     assert run_cli(shop, "audit", "verify").returncode == 0
+
+
+def test_init_demo_after_the_database_was_lost_does_not_reset_the_people(tmp_path: Path):
+    """The database file gone (a failed disk, a mistaken rm): the shop's people and catalog are
+    still kept beside the journal, so this is no empty shop; the demo PINs must not come back."""
+    shop = tmp_path / "shop"
+    cli_json(shop, "init", "--demo")
+    cli_json(shop, "user", "set-pin", "manager", "--new-pin", "86420135", *MANAGER)
+    for name in ("pos.sqlite3", "pos.sqlite3-wal", "pos.sqlite3-shm"):
+        (shop / name).unlink(missing_ok=True)
+    assert "nothing was changed" in cli_error(shop, "init", "--demo")
+    with closing(sqlite3.connect(shop / "pos.sqlite3")) as conn:
+        assert conn.execute("SELECT count(*) FROM user").fetchone()[0] == 0

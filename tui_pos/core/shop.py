@@ -70,6 +70,12 @@ def _load_demo(config: Config, ledger: Ledger) -> int:
     products = parse_catalog_csv(csv_text, tax_rates_of(config), currency_of(config))
     users = [{"name": n, "role": r, "pin_hash": hash_pin(p)} for n, r, p in DEMO_USERS]
 
+    kept = shop_snapshot(config).load() or {}
+    if kept.get("users") or kept.get("products"):  # the database is gone, not the shop: a backup brings it back
+        raise BadInput(f"{config.data_dir} is a shop already (its people and products are kept beside the journal): "
+                       "the demo shop is loaded only into a new, empty one; nothing was changed (a lost database "
+                       "comes back with 'tui-pos restore')")
+
     def load(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         if db.load_users(conn) or db.load_products(conn):
             raise BadInput(f"{config.data_dir} is a shop already (it has people or products): the demo shop is "
