@@ -218,7 +218,7 @@ CREDENTIALS = [
 ]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(command=st.sampled_from(COMMANDS), credentials=st.sampled_from(CREDENTIALS))
 def test_no_command_changes_money_or_rights_without_the_pin_of_someone_allowed(shops, command, credentials):
     shop_name, arguments, allowed = command
