@@ -252,3 +252,12 @@ def test_a_pin_typed_into_the_name_field_is_not_written_either(shop, clock):
                 till.login(PIN, "")
     assert [actor for _, actor, _ in audit_of(shop, "login_failed")] == ["(unknown user)"] * 2
     assert files_holding(shop, PIN.encode()) == []
+
+
+def test_a_pin_typed_as_the_name_is_never_shown_back_in_the_lockout_message(shop, clock):
+    """A cashier who types the PIN into the name field must not see it on screen (or in the
+    CLI's stderr) when the lockout comes: the message names the person counted, not the text."""
+    with till_at(shop, clock) as till:
+        messages = wrong(till, name="4321", times=ATTEMPTS)
+    assert "locked" in messages[-1]
+    assert not [m for m in messages if "4321" in m], messages

@@ -360,7 +360,7 @@ class Till:
         log.warning("login failed for %s: wrong name or PIN (%s)", who,
                     f"{left} more tries before a lockout" if left else "now locked out")
         raise LoginFailed(f"{refused}" + (f" ({left} more tries before a lockout)" if left else
-                                          f"; {name.strip()} is locked for {self.config.pin_lockout_s // 60 or 1} min"))
+                                          f"; {who} is locked for {self.config.pin_lockout_s // 60 or 1} min"))
 
     def login(self, name: str, pin: str) -> User:
         """Check the PIN (slow on purpose: run it off the UI thread) and make this user the cashier."""
