@@ -19,6 +19,7 @@ from conftest import AS_DEMO, COLA, WATER, cli_json, database_write_locked, run_
 from tui_pos.config import load_config
 from tui_pos.core.tender import Tender
 from tui_pos.core.till import Till
+from tui_pos.core.users import LoginFailed
 from tui_pos.ops import backup
 from tui_pos.ops.instance import TillInstanceLock
 
@@ -386,3 +387,21 @@ def test_a_database_tampered_with_is_still_backed_up_and_its_backup_says_so(shop
     refused = run_cli(shop_dir, "restore", str(copy), *MANAGER, check=False)
     assert refused.returncode == 1 and "--force" in refused.stderr
     assert cli_json(shop_dir, "restore", str(copy), *MANAGER, "--force", "evidence kept")["forced"] == "evidence kept"
+
+
+def test_a_restore_counts_wrong_manager_pins_like_a_login(shop_dir: Path, tmp_path: Path) -> None:
+    """A restore checks the live manager's PIN under the shop's PIN lockout: it is no way around
+    the lockout to guess a manager's PIN."""
+    backup = str(the_backup(cli_json(shop_dir, "backup")))
+    refusals = [run_cli(shop_dir, "restore", backup, "--manager", "manager", "--pin", "0000", check=False).stderr
+                for _ in range(6)]
+    assert all("nothing was changed" in r for r in refusals), refusals
+    assert "locked" in refusals[-1], refusals[-1]
+    right_pin = run_cli(shop_dir, "restore", backup, "--manager", "manager", "--pin", "9999", check=False)
+    assert right_pin.returncode == 1 and "locked" in right_pin.stderr  # locked out: even the right PIN
+    till = Till.open(load_config(shop_dir), cashier="")
+    try:
+        with pytest.raises(LoginFailed, match="locked"):
+            till.login("manager", "9999")  # the till's own login shares the count
+    finally:
+        till.close()

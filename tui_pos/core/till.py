@@ -26,7 +26,7 @@ from tui_pos.core.refund import Refundable, build_reversal, refund_lines, refund
 from tui_pos.core.sale import Sale, build_sale
 from tui_pos.core.shift import ShiftReport, shift_report
 from tui_pos.core.tender import Tender, require_taken, settle
-from tui_pos.core.users import Approval, ApprovalRequired, LoginFailed, PinLockout, User, authenticate, find_user
+from tui_pos.core.users import Approval, ApprovalRequired, LoginFailed, PinLockout, PinRefused, User
 from tui_pos.store.audit import event_record
 from tui_pos.store.documents import DocumentFailed, DurableDocument
 from tui_pos.store.journal import Journal
@@ -39,7 +39,6 @@ SHOP_SNAPSHOT = "shop.json"  # catalog and users, beside the journal: sell and l
 SHIFT_DOCUMENT = "shift.json"  # the open shift, for when the database cannot say
 LOCKOUT_DOCUMENT = "lockout.json"  # wrong PINs in a row, per user, shared by every process
 LOCKOUT_LOCK = "lockout.lock"  # held while a PIN is checked and counted, by every process
-UNKNOWN_USER = "(unknown user)"  # how a failed login with a name that is nobody's is counted and audited
 REASON_LENGTH = 100  # a refund, void, paid-in or paid-out reason as typed
 
 # What support reads in logs/tui-pos.log: logins and failed logins (by a user's name, or
@@ -150,6 +149,12 @@ def load_catalog(config: Config, ledger: Ledger) -> Catalog:
     return Catalog(products, tax_rates_of(config))
 
 
+
+def pin_lockout(config: Config) -> PinLockout:
+    """The data directory's PIN lockout: one count for every process (the till, the CLI, restore)."""
+    return PinLockout(DurableDocument(LOCKOUT_DOCUMENT, [config.data_dir]), config.pin_attempts,
+                      config.pin_lockout_s, config.data_dir / LOCKOUT_LOCK)
+
 class Till:
     def __init__(self, config: Config, ledger: Ledger, catalog: Catalog, cashier: str,
                  clock: Callable[[], str] = utc_now, keep_cart: bool = True):
@@ -176,8 +181,7 @@ class Till:
         self.cart = self._restore_cart()
         self._shift_doc = DurableDocument(SHIFT_DOCUMENT, [config.data_dir, *config.storage.journal_dirs])
         self.shift = self._load_shift()
-        self.lockout = PinLockout(DurableDocument(LOCKOUT_DOCUMENT, [config.data_dir]), config.pin_attempts,
-                                  config.pin_lockout_s, config.data_dir / LOCKOUT_LOCK)
+        self.lockout = pin_lockout(config)
 
     @classmethod
     def open(cls, config: Config, cashier: str, replay: bool = True, keep_cart: bool = True,
@@ -336,31 +340,19 @@ class Till:
         """Whose name and PIN these are (LoginFailed if nobody's).
         Wrong PINs in a row lock that name out for a while; each failure is audited. A name that
         is nobody's is counted and audited as UNKNOWN_USER: what was typed there may be a PIN."""
-        rows = self._user_rows()
-        row = find_user(rows, name)
-        who = row["name"] if row else UNKNOWN_USER  # any spelling of a name counts against its person
-        with self.lockout.held():  # the count and the check, under one lock shared by every process
-            try:
-                self.lockout.refuse_if_locked(who, self._now())
-            except LoginFailed as locked:
-                refused, left = locked, None
-            else:
-                try:
-                    user = authenticate(rows, name, pin)
-                except LoginFailed as err:
-                    refused, left = err, self.lockout.failed(who, self._now())
-                else:
-                    self.lockout.succeeded(user.name)
-                    return user
-        if left is None:  # a guessing attack must show in the audit log, locked or not
-            self._audit("login_failed", None, actor=who, detail={"locked": True})
-            log.warning("login failed for %s: locked out after too many wrong PINs", who)
-            raise refused
-        self._audit("login_failed", None, actor=who)
-        log.warning("login failed for %s: wrong name or PIN (%s)", who,
-                    f"{left} more tries before a lockout" if left else "now locked out")
-        raise LoginFailed(f"{refused}" + (f" ({left} more tries before a lockout)" if left else
-                                          f"; {who} is locked for {self.config.pin_lockout_s // 60 or 1} min"))
+        try:
+            return self.lockout.verify(self._user_rows(), name, pin, self._now())
+        except PinRefused as refused:
+            who, left = refused.who, refused.left
+            if left is None:  # a guessing attack must show in the audit log, locked or not
+                self._audit("login_failed", None, actor=who, detail={"locked": True})
+                log.warning("login failed for %s: locked out after too many wrong PINs", who)
+                raise
+            self._audit("login_failed", None, actor=who)
+            log.warning("login failed for %s: wrong name or PIN (%s)", who,
+                        f"{left} more tries before a lockout" if left else "now locked out")
+            raise LoginFailed(f"{refused}" + (f" ({left} more tries before a lockout)" if left else
+                                              f"; {who} is locked for {self.config.pin_lockout_s // 60 or 1} min")) from None
 
     def login(self, name: str, pin: str) -> User:
         """Check the PIN (slow on purpose: run it off the UI thread) and make this user the cashier."""

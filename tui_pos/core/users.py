@@ -100,6 +100,19 @@ def authenticate(rows: Iterable[dict[str, Any]], name: str, pin: str) -> User:
     return User(row["name"], row["role"])
 
 
+UNKNOWN_USER = "(unknown user)"  # how a failed login with a name that is nobody's is counted and audited
+
+
+class PinRefused(LoginFailed):
+    """A PIN refused and counted: against `who` (the person, whatever the spelling, or
+    UNKNOWN_USER: what was typed may be a PIN); `left` tries before a lockout, None when the
+    name was already locked."""
+
+    def __init__(self, message: str, who: str, left: int | None):
+        super().__init__(message)
+        self.who, self.left = who, left
+
+
 class PinLockout:
     """Wrong PINs in a row per name; after `attempts` of them the name is locked for `seconds`.
 
@@ -146,6 +159,24 @@ class PinLockout:
             self.document.save(state)
         except DocumentFailed:
             pass  # cannot count on this disk: the PIN check itself still works
+
+    def verify(self, rows: Iterable[dict[str, Any]], name: str, pin: str, now: datetime) -> User:
+        """The person with this name and PIN, the check and its count under held(): the one way
+        every PIN is checked (logins, approvals, the CLI, a restore). PinRefused otherwise."""
+        rows = list(rows)
+        row = find_user(rows, name)
+        who = row["name"] if row else UNKNOWN_USER  # any spelling of a name counts against its person
+        with self.held():
+            try:
+                self.refuse_if_locked(who, now)
+            except LoginFailed as locked:
+                raise PinRefused(str(locked), who, None) from None
+            try:
+                user = authenticate(rows, name, pin)
+            except LoginFailed as err:
+                raise PinRefused(str(err), who, self.failed(who, now)) from None
+            self.succeeded(user.name)
+            return user
 
     def refuse_if_locked(self, name: str, now: datetime) -> None:
         entry = self._state().get(name.strip())

@@ -37,13 +37,14 @@ import shutil
 import sqlite3
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from tui_pos.config import Config
 from tui_pos.core.errors import PosError
-from tui_pos.core.till import currency_of, utc_now
+from tui_pos.core.till import currency_of, pin_lockout, utc_now
+from tui_pos.core.users import LoginFailed, User, authenticate
 from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, sales_figures, schema_version
 from tui_pos.config import CONFIG_NAME, load_config
 from tui_pos.store import audit, db
@@ -577,7 +578,6 @@ def restore(data_dir: Path, path: Path, *, manager: str, pin: str, force: str | 
     is a stretch of this till's history (the live chain and the anchor); records the till had
     beyond the backup are brought back from the safety copy and entered again; when they cannot be
     (the database is unreadable), or the chains differ, only force (the manager's reason) restores it."""
-    from tui_pos.core.users import LoginFailed, authenticate
     from tui_pos.ops.instance import running_pid
 
     path = Path(path)
@@ -599,7 +599,7 @@ def restore(data_dir: Path, path: Path, *, manager: str, pin: str, force: str | 
         carried, backup_users, backup_head = carried_files(source), db.load_users(source), audit.head(source)
         live = _live(data_dir, source)
     try:
-        user = authenticate(live.users if live.has_manager else backup_users, manager, pin)
+        user = _restoring_manager(data_dir, live, backup_users, manager, pin)
     except LoginFailed as err:
         raise RestoreRefused(f"{err}: a restore needs a manager's name and PIN; nothing was changed") from None
     if user.role != "manager":
@@ -634,6 +634,18 @@ def restore(data_dir: Path, path: Path, *, manager: str, pin: str, force: str | 
                 len(brought), rolled_back, f"; forced: {force}" if force else "")
     return RestoreResult(checked, safety, journal, missing, user.name, brought, rolled_back, force or "",
                          config_restored)
+
+
+def _restoring_manager(data_dir: Path, live: _Live, backup_users: list[dict[str, Any]], name: str, pin: str) -> User:
+    """The live shop's manager, counted by its PIN lockout like any login (a restore must not be
+    a way to guess PINs); on an empty data directory, the backup's own manager."""
+    if not live.has_manager:
+        return authenticate(backup_users, name, pin)
+    lockout = pin_lockout(live.config or load_config(data_dir))
+    try:
+        return lockout.verify(live.users, name, pin, datetime.now(timezone.utc))
+    finally:
+        lockout.close()
 
 
 def _restore_config(data_dir: Path, carried: dict[str, bytes], path: Path) -> Config:
