@@ -207,6 +207,16 @@ def test_a_price_keyed_in_at_scan_is_an_override_unless_the_item_is_open_price(c
     assert '"was":350' in detail and '"reason":"DAMAGED"' in detail and cashier.cart.uuid in detail
 
 
+
+def test_a_price_out_of_range_is_refused_before_a_manager_is_asked(cashier):
+    """An approval is single-use: a keyed price the cart would refuse anyway (too large) must be
+    refused before the manager's approval is spent on it."""
+    approval = cashier.approve("manager", "9999", "price_override")
+    with pytest.raises(CartError, match="too large"):
+        cashier.scan(COLA, 1, 10**15, approval)
+    cashier.scan(COLA, 1, 100, approval)  # the same approval still works
+    assert [l.unit_price for l in cashier.cart.active_lines] == [100]
+
 # -- hold and recall --------------------------------------------------------------------------------
 def test_hold_and_recall_survive_a_restart(cashier, shop_dir):
     """A held sale is kept on disk; after a restart the sale in progress (not the held one) is

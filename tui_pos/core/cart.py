@@ -37,7 +37,8 @@ def _check_qty(qty: int) -> int:
     return qty
 
 
-def _check_price(unit_price: int) -> int:
+def check_price(unit_price: int) -> int:
+    """A keyed unit price in range (checked before a manager is asked, so no approval is spent on it)."""
     if not 0 <= unit_price < MAX_MINOR:
         raise CartError("a price cannot be negative" if unit_price < 0 else "that price is too large an amount")
     return unit_price
@@ -97,7 +98,7 @@ class Cart:
         if product.open_price and unit_price == 0:
             raise CartError(f"{product.name}: open price, key in a price above zero")
         if unit_price is not None:
-            _check_price(unit_price)
+            check_price(unit_price)
         line = CartLine(
             line_id=max((l.line_id for l in self.lines), default=0) + 1,
             barcode=product.barcode,
@@ -120,7 +121,7 @@ class Cart:
         return self._replace_line(line_id, qty=_check_qty(qty))
 
     def set_price(self, line_id: int, unit_price: int) -> Cart:
-        return self._replace_line(line_id, unit_price=_check_price(unit_price), price_keyed=True)
+        return self._replace_line(line_id, unit_price=check_price(unit_price), price_keyed=True)
 
     def void(self, line_id: int) -> Cart:
         """Voided lines stay in the sale record (for the audit) but count for nothing."""

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 from tui_pos.config import CONFIG_NAME, Config, ConfigError
 from tui_pos.core.background import BackgroundReplay
-from tui_pos.core.cart import Cart
+from tui_pos.core.cart import Cart, check_price
 from tui_pos.core.catalog import Catalog, Product, TaxRate
 from tui_pos.core.errors import BadInput, CartError, NotDurable, StorageError, TenderError, check_text
 from tui_pos.core.money import Currency, format_bp, percent_to_bp, round_to_step
@@ -188,7 +188,7 @@ class Till:
              clock: Callable[[], str] = utc_now) -> Till:
         """Open the till: replay what the journal holds first, so the database is complete."""
         ledger = open_ledger(config)
-        ledger.check_anchor(config.till_id, utc_now())  # before anything moves the anchor
+        ledger.check_anchor(config.till_id, clock())  # before anything moves the anchor
         if replay:
             ledger.replay()
         else:
@@ -257,8 +257,7 @@ class Till:
         override = unit_price is not None and not product.open_price and unit_price != product.price
         approved = None
         if override:
-            if unit_price < 0:
-                raise CartError("a price cannot be negative")
+            check_price(unit_price)
             approved = self._require(approval, "price_override",
                                      f"{product.name}: a price other than the catalog's is a price override: it "
                                      "needs a manager")
@@ -276,8 +275,7 @@ class Till:
 
     def set_price(self, line_id: int, unit_price: int, approval: Approval | None = None) -> Cart:
         """Price override: always a manager's decision."""
-        if unit_price < 0:
-            raise CartError("a price cannot be negative")
+        check_price(unit_price)
         line = self.cart.line(line_id)
         approved = self._require(approval, "price_override", "changing a price needs a manager")
         cart = self._set_cart(self.cart.set_price(line_id, unit_price))
