@@ -295,6 +295,16 @@ class Anchor:
         copies = self.document.copies()
         return merge_anchors(copies) if copies else None
 
+    def settled(self, head: tuple[int, str], numbers: dict[str, int]) -> bool:
+        """Every directory's newest copy already holds this head and these numbers: the last writer
+        wrote it durably everywhere (a commit's unsynced write reaches the data directory only), so
+        a start that found nothing amiss has nothing to write."""
+        for copy in self.document.newest_in_each():
+            if not isinstance(copy, dict) or (copy.get("seq"), copy.get("hash")) != tuple(head) \
+                    or any((copy.get("numbers") or {}).get(k, 0) < v for k, v in numbers.items()):
+                return False
+        return True
+
     def _slots(self) -> tuple[tuple[int, int], ...]:
         found = []
         for path in self._slot_paths:

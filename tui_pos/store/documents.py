@@ -141,6 +141,14 @@ class DurableDocument:
         rather than the newest one taken."""
         return [doc for directory in self.dirs for _, doc in self._read(directory).values() if doc is not None]
 
+    def newest_in_each(self) -> list[dict[str, Any] | None]:
+        """The newest valid copy in each directory (None where there is none)."""
+        newest = []
+        for directory in self.dirs:
+            found = sorted(self._read(directory).values(), key=lambda saved: saved[0])
+            newest.append(found[-1][1] if found else None)
+        return newest
+
     def discard(self) -> None:
         """Write a newer empty copy, without fsync: a stale copy is recognised on load by its owner."""
         frame = _frame(self._stamp(), None)

@@ -93,6 +93,7 @@ class Ledger:
         self._health = _Health()
         self.anchor = audit.Anchor([db_path.parent, *journal.dirs])
         self._anchor_failed = False
+        self._anchor_unsynced = False  # a commit moved the anchor without an fsync since the last durable write
 
     # -- connection -------------------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
@@ -113,7 +114,7 @@ class Ledger:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:  # the anchor, durably, wherever it goes (this process's last word)
+            if self._conn is not None and self._anchor_unsynced:  # the anchor, durably, everywhere (this process's last word)
                 try:
                     self._anchor(audit.head(self._conn), sync=True)
                 except sqlite3.Error:
@@ -227,7 +228,7 @@ class Ledger:
         numbers = {**(numbers or {}), **(db.record_numbers(record) if record else {})}
         try:
             self.anchor.advance(head, numbers, sync=sync)
-            self._anchor_failed = False
+            self._anchor_failed, self._anchor_unsynced = False, not sync
         except (OSError, DocumentFailed) as err:
             if not self._anchor_failed:
                 log.warning("the audit anchor could not be written: %s", err)
@@ -269,6 +270,8 @@ class Ledger:
                 return []  # unreadable: nothing to compare; the next start does it
             if note is not None:
                 (log.error if problem else log.warning)("audit anchor: %s", note["what"])
+            elif had_one and self.anchor.settled(head, floors):
+                return []  # found as the last process left it: nothing to write
             try:
                 self.anchor.advance(head, floors, note=note, reset=problem, sync=True)
             except (OSError, DocumentFailed) as err:
