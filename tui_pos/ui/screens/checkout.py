@@ -38,7 +38,7 @@ STORED_AT = {"sqlite": "stored in the database", "journal": "stored in the journ
 
 
 class CheckoutScreen(TillScreen):
-    last_receipt = ""  # the sale paid last at this screen: Ctrl+Y shows its receipt
+    last_paid: dict | None = None  # the sale paid last at this screen, as stored: Ctrl+Y shows its receipt
     BINDINGS = [
         Binding("f1,ctrl+g", "help", "Help", id="help"),
         Binding("f2,ctrl+f", "lookup", "Find", id="lookup"),
@@ -122,7 +122,7 @@ class CheckoutScreen(TillScreen):
         sale = paid.sale
         self.show_cart()
         self.query_one(BigAmount).show("CHANGE", self.app.till.currency.symbol, fmt(sale.change), "bold reverse")
-        self.last_receipt = sale.receipt
+        self.last_paid = sale.to_record()
         self.say(f"Sale {sale.receipt} paid: total {fmt(sale.total, True)}, change {fmt(sale.change, True)}, "
                  f"{STORED_AT[paid.stored]}. Next customer. {self.app.key_of('last_receipt')}: this receipt on screen.")
         self.app.refresh_status()
@@ -323,14 +323,14 @@ class CheckoutScreen(TillScreen):
         self.app.lock()
 
     def action_last_receipt(self) -> None:
-        """The receipt of the sale just paid, on screen (the customer asking is that one)."""
-        from tui_pos.ui.screens.receipts import show_receipt
+        """The receipt of the sale just paid, on screen (the customer asking is that one): laid out
+        from the record kept at payment, never read back from storage on the UI thread."""
+        from tui_pos.ui.screens.receipts import ReceiptScreen
 
-        if not self.last_receipt:
+        if self.last_paid is None:
             self.say(f"No sale paid at this till since it started: {self.app.key_of('receipts')} lists the receipts.")
-        elif not show_receipt(self.app, self.last_receipt):
-            self.say(f"{self.last_receipt} cannot be read back now: {self.app.key_of('receipts')} lists the receipts.",
-                     error=True)
+        else:
+            self.app.push_screen(ReceiptScreen(self.app.print_queue.layout(self.last_paid), self.last_paid["receipt"]))
 
     def action_receipts(self) -> None:
         from tui_pos.ui.screens.receipts import UnprintedScreen

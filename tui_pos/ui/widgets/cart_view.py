@@ -59,7 +59,8 @@ class CartView(Widget, can_focus=False):
         self.top = 0
 
     def show(self, rows: list[CartRow], select_last: bool) -> None:
-        self.rows = [replace(row, name=self.app.shown(row.name)) for row in rows]  # spelled for the console theme
+        # spelled for the console theme; elsewhere the rows as they are (no copies on the scan path)
+        self.rows = [replace(row, name=self.app.shown(row.name)) for row in rows] if self.app.console_theme else rows
         if select_last or self.cursor >= len(rows):
             self.cursor = len(rows) - 1
         self.keep_cursor_visible()
