@@ -167,6 +167,7 @@ def test_parallel_guessers_get_exactly_pin_attempts_checks(shop):
         for guesser in guessers:
             if guesser.poll() is None:
                 guesser.kill()
+                guesser.wait()
     assert sum(checks) == ATTEMPTS, checks
     assert all(guesser.returncode == 0 for guesser in guessers)
 

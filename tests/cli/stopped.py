@@ -31,8 +31,8 @@ def start_stopped(data_dir: Path, point: str, *args: str) -> subprocess.Popen[st
     deadline = time.monotonic() + DEADLINE_S
     while process_state(proc.pid) != "T":
         if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()  # first: a process that never stopped would outlive the test
             out, err = proc.communicate(timeout=DEADLINE_S)
-            proc.kill()
             raise AssertionError(f"tui-pos {' '.join(args)} never stopped at {point} "
                                  f"(exit {proc.returncode}): {out} {err}")
         time.sleep(0.02)  # waiting for a condition, with a deadline

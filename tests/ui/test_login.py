@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from test_checkout_flows import ask, on_screen, post_keys, running, type_text
+from test_checkout_flows import ask, on_screen, post_keys, running, type_text, wait_for
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import ManagerScreen
 
@@ -30,8 +30,7 @@ async def test_waiting_for_the_login_check_never_sees_it_cancelled(shop_dir) -> 
         gate = threading.Event()
         held_back(pilot.app.till, "login", gate)
         post_keys(pilot.app, "demo\n1234\n")
-        await pilot.pause()
-        assert pilot.app.workers  # the check is running
+        await wait_for(pilot, lambda: any(w.name == "check" for w in pilot.app.workers))  # held at the gate
         threading.Timer(0.2, gate.set).start()
         await pilot.app.workers.wait_for_complete()  # raised WorkerCancelled
         await on_screen(pilot, CheckoutScreen)
@@ -47,7 +46,7 @@ async def test_waiting_for_a_manager_approval_never_sees_it_cancelled(shop_dir) 
         held_back(pilot.app.till, "approve", gate)
         await type_text(pilot, "manager\n")
         post_keys(pilot.app, "9999\n")
-        await pilot.pause()
+        await wait_for(pilot, lambda: any(w.name == "approve" for w in pilot.app.workers))  # held at the gate
         threading.Timer(0.2, gate.set).start()
         await pilot.app.workers.wait_for_complete()
         await on_screen(pilot, CheckoutScreen)
