@@ -127,7 +127,7 @@ class PinLockout:
         self.document = document
         self.attempts = attempts
         self.seconds = seconds
-        self._lock = SequenceLock(lock_path, wait_s=LOCK_WAIT_S) if lock_path is not None else None
+        self._lock = SequenceLock(lock_path, wait_s=LOCK_WAIT_S, what="the PIN check") if lock_path is not None else None
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -142,7 +142,7 @@ class PinLockout:
             with self._lock.held():
                 yield
         except NumberingBusy as err:
-            raise LoginFailed(f"the PIN cannot be checked now: another process holds the PIN lock ({err})") from None
+            raise LoginFailed(f"the PIN cannot be checked now: {err}; {err.remedy}") from None
 
     def close(self) -> None:
         if self._lock is not None:

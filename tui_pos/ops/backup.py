@@ -49,7 +49,7 @@ from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, sales_fig
 from tui_pos.config import CONFIG_NAME, load_config
 from tui_pos.store import audit, db
 from tui_pos.store.journal import (KEY_FILE, QUARANTINE, QUARANTINE_FILE, Journal, JournalScan, decode_line, fsync_dir,
-                                   make_private_dir, read_key, scan_lines)
+                                   make_private_dir, parse_key, read_key, scan_lines)
 from tui_pos.store.sequence import NumberingBusy, SequenceLock
 
 log = logging.getLogger("tui_pos.ops.backup")
@@ -228,11 +228,7 @@ def carried_files(conn: sqlite3.Connection) -> dict[str, bytes]:
 
 
 def _key_of(carried: dict[str, bytes]) -> bytes | None:
-    try:
-        text = carried[KEY_FILE].decode("ascii").strip()
-        return bytes.fromhex(text) if len(text) == 64 else None
-    except (KeyError, ValueError):
-        return None
+    return parse_key(carried[KEY_FILE]) if KEY_FILE in carried else None
 
 
 # -- making one -------------------------------------------------------------------------------------

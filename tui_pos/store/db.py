@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from tui_pos.store import audit
-from tui_pos.store.crash import crash_point
 
 SCHEMA_VERSION = 2
 SALE_COLUMNS = (
@@ -399,15 +398,6 @@ def cover(conn: sqlite3.Connection, *tables: str) -> None:
     """Append the table_state entries of tables changed in the caller's transaction."""
     for table in tables:
         audit.append(conn, audit.table_state(table, covered_rows(conn, table)))
-
-
-def upsert_products(conn: sqlite3.Connection, products: Iterable[dict[str, Any]], now: str, covered: bool = True) -> int:
-    """Insert or update products in one transaction: a CSV import is all or nothing.
-    covered=False: a scratch database without an audit log."""
-    with transaction(conn):
-        count = write_products(conn, products, now, covered)
-    crash_point("catalog_after_commit")
-    return count
 
 
 def write_products(conn: sqlite3.Connection, products: Iterable[dict[str, Any]], now: str, covered: bool = True) -> int:

@@ -117,9 +117,17 @@ def verify_line(line: bytes, key: bytes | None, file_name: str) -> tuple[int, st
 
 def read_key(key_dir: Path) -> bytes | None:
     try:
-        text = (key_dir / KEY_FILE).read_text(encoding="ascii").strip()
+        return parse_key((key_dir / KEY_FILE).read_bytes())
+    except OSError:
+        return None
+
+
+def parse_key(data: bytes) -> bytes | None:
+    """The key in a journal.key file's bytes (64 hex digits), or None when it is not one."""
+    try:
+        text = data.decode("ascii").strip()
         return bytes.fromhex(text) if len(text) == 64 else None
-    except (OSError, ValueError):
+    except ValueError:
         return None
 
 

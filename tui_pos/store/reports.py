@@ -80,5 +80,6 @@ def journal_facts(records: Iterable[dict[str, Any]], products: Sequence[dict[str
     if not mine:
         return empty_facts()
     with settlement.scratch_database(mine) as conn:
-        db.upsert_products(conn, products, now="", covered=False)
+        with db.transaction(conn):  # a scratch database without an audit log
+            db.write_products(conn, products, now="", covered=False)
         return period_facts(conn, start, end)

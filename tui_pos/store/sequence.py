@@ -71,9 +71,10 @@ def describe_process(pid: int) -> str:
 
 
 class SequenceLock:
-    def __init__(self, path: Path, wait_s: float = LOCK_WAIT_S):
+    def __init__(self, path: Path, wait_s: float = LOCK_WAIT_S, what: str = "receipt numbering"):
         self.path = path
         self.wait_s = wait_s
+        self.what = what  # what the lock guards, for the message when it is held too long
         self._fd: int | None = None
 
     def _open(self) -> int | None:
@@ -126,7 +127,7 @@ class SequenceLock:
             holders = []
         who = describe_process(holders[0]) if holders else "another process"
         pid = str(holders[0]) if holders else "PID"
-        return NumberingBusy(f"receipt numbering has been held by {who} for over {self.wait_s:g} s",
+        return NumberingBusy(f"{self.what} has been held by {who} for over {self.wait_s:g} s",
                              f"resume that process ('fg' in its terminal, or kill -CONT {pid}) or end it "
                              f"(kill {pid}), then try again")
 
