@@ -40,12 +40,13 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
 from tui_pos.config import Config, load_config  # noqa: E402
-from tui_pos.core.cart import Cart  # noqa: E402
-from tui_pos.core.catalog import Product  # noqa: E402
-from tui_pos.core.sale import build_sale  # noqa: E402
-from tui_pos.core.shop import init_shop  # noqa: E402
-from tui_pos.core.tender import Tender, settle  # noqa: E402
-from tui_pos.core.till import Till, open_ledger, utc_now  # noqa: E402
+from tui_pos.domain.cart import Cart  # noqa: E402
+from tui_pos.domain.catalog import Product  # noqa: E402
+from tui_pos.domain.sale import build_sale  # noqa: E402
+from tui_pos.app.shop import init_shop  # noqa: E402
+from tui_pos.domain.tender import Tender, settle  # noqa: E402
+from tui_pos.app.clock import utc_now  # noqa: E402
+from tui_pos.app.till import Till, open_ledger  # noqa: E402
 from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
 
 LINES_PER_SALE = 5

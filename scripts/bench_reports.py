@@ -17,7 +17,7 @@ Figures (targets from the issue):
 - the Z/X figures of one shift (Ledger.shift_facts + shift_report, what Till.x_report and
   close_shift do), over --runs shifts spread over the year: <= 50 ms; floor: summing the shift's
   sale totals through the index on sale(shift_uuid);
-- a one-month sales report (core.reports.sales_report), over --runs months: <= 1 s; floor: summing
+- a one-month sales report (app.reports.sales_report), over --runs months: <= 1 s; floor: summing
   the month's sale totals through the index on sale(completed_at);
 - a one-day sales report (what the till's report screen reads on each key), the month report
   from the command line (`tui-pos report sales --month`, a fresh process: imports and opening the
@@ -54,15 +54,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
 from tui_pos.config import CONFIG_NAME, DB_NAME  # noqa: E402
-from tui_pos.core.cart import Cart  # noqa: E402
-from tui_pos.core.catalog import Product, TaxRate  # noqa: E402
-from tui_pos.core.money import Currency  # noqa: E402
-from tui_pos.core.pricing import Discount  # noqa: E402
-from tui_pos.core.refund import build_reversal, refundable  # noqa: E402
-from tui_pos.core.reports import period, sales_report, utc_bounds  # noqa: E402
-from tui_pos.core.sale import build_sale, receipt_number  # noqa: E402
-from tui_pos.core.shift import shift_report  # noqa: E402
-from tui_pos.core.tender import Tender, settle  # noqa: E402
+from tui_pos.domain.cart import Cart  # noqa: E402
+from tui_pos.domain.catalog import Product, TaxRate  # noqa: E402
+from tui_pos.domain.money import Currency  # noqa: E402
+from tui_pos.domain.pricing import Discount  # noqa: E402
+from tui_pos.domain.refund import build_reversal, refundable  # noqa: E402
+from tui_pos.app.reports import sales_report  # noqa: E402
+from tui_pos.domain.reports import period, utc_bounds  # noqa: E402
+from tui_pos.domain.sale import build_sale, receipt_number  # noqa: E402
+from tui_pos.domain.shift import shift_report  # noqa: E402
+from tui_pos.domain.tender import Tender, settle  # noqa: E402
 from tui_pos.store import audit, db, settlement  # noqa: E402
 from tui_pos.store.journal import Journal  # noqa: E402
 from tui_pos.store.ledger import Ledger  # noqa: E402

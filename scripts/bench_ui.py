@@ -228,7 +228,7 @@ def post_scan(app, code: str) -> None:
 
 async def _scan_cpu(data_dir: Path, profile: cProfile.Profile | None) -> dict[str, float]:
     from tui_pos.config import load_config
-    from tui_pos.core.till import Till
+    from tui_pos.app.till import Till
     from tui_pos.ui.app import PosApp
     from tui_pos.ui.screens.checkout import CheckoutScreen
 
@@ -300,7 +300,7 @@ async def until(pilot, condition, timeout: float = READY_TIMEOUT) -> None:
 
 def measure_scan_cpu(work: Path, repeats: int, profile: bool) -> tuple[list[dict[str, float]], cProfile.Profile | None]:
     """Each repeat: a fresh shop and app, 100 lines, then items 101..150 measured."""
-    from tui_pos.core.shop import init_shop
+    from tui_pos.app.shop import init_shop
 
     profiler = cProfile.Profile() if profile else None
     results = []
@@ -318,7 +318,7 @@ def measure_label_cpu() -> float:
 def measure_core_scan(data_dir: Path) -> float:
     """Till.scan() alone into a 100-line cart: the core and its durable cart save, no UI."""
     from tui_pos.config import load_config
-    from tui_pos.core.till import Till
+    from tui_pos.app.till import Till
 
     till = Till.open(load_config(data_dir), cashier="bench")
     try:
@@ -390,7 +390,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the bench directory")
     args = parser.parse_args()
 
-    from tui_pos.core.shop import init_shop
+    from tui_pos.app.shop import init_shop
 
     work = Path(tempfile.mkdtemp(prefix="bench-ui-")).resolve()
     began = time.perf_counter()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tui_pos.config import load_config
-from tui_pos.core.shop import init_shop
-from tui_pos.core.till import Till
+from tui_pos.app.shop import init_shop
+from tui_pos.app.till import Till
 
 # Demo catalog codes used across tests (see tui_pos/demo_catalog.csv).
 COLA = "6900000000014"  # 3.50, tax A (13%)
@@ -166,7 +166,7 @@ CONSOLE_GLYPHS = frozenset(
 # -- sales at chosen times, read in a chosen time zone (shared by the sales report tests) -----------
 import time  # noqa: E402
 
-from tui_pos.core.tender import Tender  # noqa: E402
+from tui_pos.domain.tender import Tender  # noqa: E402
 
 UTC_PLUS_8 = "CST-8"  # POSIX TZ: China's UTC+8, no daylight saving time, no tzdata needed
 CANDY = "6900000099990"  # imported by sell_two_days(): 1.00, tax A, no department
@@ -205,7 +205,7 @@ def sell_two_days(data_dir: Path) -> None:
     local 2026-03-02  00:30 bob  2 NOODLES, cash 9.00 (UTC: still 2026-03-01)
                       01:00 amy  void of the 00:30 sale: cash -9.00
     """
-    from tui_pos.core.shop import import_catalog
+    from tui_pos.app.shop import import_catalog
 
     config = load_config(data_dir)
     till = Till.open(config, cashier="amy")

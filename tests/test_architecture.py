@@ -23,11 +23,11 @@ def test_core_loads_no_ui_and_no_heavy_modules():
     the printer stack, or sqlite-utils (imported lazily, only to create the schema)."""
     code = (
         "import json, sys\n"
-        "import tui_pos.core.till, tui_pos.core.shop, tui_pos.store.ledger\n"
+        "import tui_pos.app.till, tui_pos.app.shop, tui_pos.store.ledger\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(proc.stdout))
     for banned in ("textual", "click", "escpos", "usb", "PIL", "sqlite_utils"):
         assert not {m for m in loaded if m == banned or m.startswith(banned + ".")}, f"core imported {banned}"
-    assert "tui_pos.core.till" in loaded  # the probe really imported the core
+    assert "tui_pos.app.till" in loaded  # the probe really imported the core

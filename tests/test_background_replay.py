@@ -8,8 +8,8 @@ import sqlite3
 import threading
 
 from tui_pos.config import load_config
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
 
 from conftest import COLA
 

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import AS_DEMO, COLA, WEIGHED, open_demo_shop, run_cli
 from tui_pos.cli import main
 from tui_pos.config import SCHEMA, ConfigError, load_config
-from tui_pos.core.money import Currency, percent_to_bp
+from tui_pos.domain.money import Currency, percent_to_bp
 from tui_pos.ops.logs import setup_logging
 
 SKIPPED = {("monitor",)}  # a live view: fuzzed with --once below

@@ -14,8 +14,8 @@ import pytest
 
 from conftest import UTC_PLUS_8, WATER, database_write_locked, run_cli, sell_at
 from tui_pos.config import load_config
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
 
 IN_CHINA = {"TZ": UTC_PLUS_8}
 

@@ -9,7 +9,7 @@ from contextlib import closing
 
 from conftest import set_config
 from tui_pos.config import load_config
-from tui_pos.core.till import Till
+from tui_pos.app.till import Till
 
 
 def config_changes(shop) -> list[list[str]]:

@@ -29,10 +29,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from conftest import open_demo_shop
 from tui_pos.config import CONFIG_NAME, load_config
-from tui_pos.core import till as till_module
-from tui_pos.core.errors import CartError, NotDurable
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
+from tui_pos.app import till as till_module
+from tui_pos.domain.errors import CartError, NotDurable
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
 from tui_pos.store import crash, db
 from tui_pos.store import journal as journal_module
 from tui_pos.store.journal import QUARANTINE, QUARANTINE_FILE, decode_line

@@ -20,10 +20,10 @@ import pytest
 
 from conftest import COLA, FLOAT, WATER
 from tui_pos.config import load_config
-from tui_pos.core.pricing import Discount
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
-from tui_pos.core.users import Approval, ApprovalRequired, LoginFailed, hash_pin
+from tui_pos.domain.pricing import Discount
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
+from tui_pos.domain.users import Approval, ApprovalRequired, LoginFailed, hash_pin
 from tui_pos.store import db
 
 APPROVER, APPROVER_PIN = "mei", "2468"  # a second manager: the audit must name the one who approved

@@ -19,8 +19,8 @@ import pytest
 
 from conftest import database_write_locked, set_config
 from tui_pos.config import load_config
-from tui_pos.core.till import Till, load_catalog, open_ledger
-from tui_pos.core.users import LoginFailed, hash_pin
+from tui_pos.app.till import Till, load_catalog, open_ledger
+from tui_pos.domain.users import LoginFailed, hash_pin
 from tui_pos.store import db
 
 ATTEMPTS, LOCKOUT_S = 3, 120  # configured below, so the test also proves the settings are used
@@ -134,8 +134,8 @@ GUESSER = """
 import sys
 from pathlib import Path
 from tui_pos.config import load_config
-from tui_pos.core.till import Till
-from tui_pos.core.users import LoginFailed
+from tui_pos.app.till import Till
+from tui_pos.domain.users import LoginFailed
 
 till = Till.open(load_config(Path(sys.argv[1])), cashier="", keep_cart=False)
 print("ready", flush=True)

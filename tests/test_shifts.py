@@ -24,9 +24,9 @@ import pytest
 from conftest import (COLA, FLOAT, WATER, break_sqlite, database_write_locked, journal_dir_replaced_by_a_file,
                       restore_sqlite)
 from tui_pos.config import load_config
-from tui_pos.core.errors import CartError, NotDurable
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
+from tui_pos.domain.errors import CartError, NotDurable
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
 from tui_pos.store import audit, db
 
 
@@ -158,7 +158,7 @@ CHILD = r"""
 import sys
 from pathlib import Path
 from tui_pos.config import load_config
-from tui_pos.core.till import Till
+from tui_pos.app.till import Till
 
 data_dir, op, *args = sys.argv[1:]
 till = Till.open(load_config(Path(data_dir)), cashier="demo", keep_cart=False)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from tui_pos.core.errors import CONTROL_CHARACTERS, BadInput
-from tui_pos.core.money import MAX_MINOR, TooManyDecimals, parse_fixed, percent_to_bp
+from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput
+from tui_pos.domain.money import MAX_MINOR, TooManyDecimals, parse_fixed, percent_to_bp
 
 CONFIG_NAME = "config.toml"
 DB_NAME = "pos.sqlite3"
@@ -345,7 +345,7 @@ def table(value_kind: Kind, name_pattern: str = r"[A-Za-z0-9_-]{1,32}", at_least
 def _reasons(value: Any, exponent: int) -> tuple[str, ...] | dict[str, tuple[str, ...]]:
     """[till] reasons = [...] (the old single list: refunds and voids), or a [till.reasons] table of
     a list per kind of approval."""
-    reasons = words(text(max_len=100), at_least=1)  # as long as a reason may be (core.till.REASON_LENGTH)
+    reasons = words(text(max_len=100), at_least=1)  # as long as a reason may be (app.till.REASON_LENGTH)
     if not isinstance(value, dict):
         return reasons(value, exponent)
     kinds = ", ".join(DEFAULT_REASONS)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import AS_DEMO, COLA, NOODLES, WATER, WEIGHED, cli_json, database_write_locked, run_cli
 from tui_pos.config import load_config
-from tui_pos.core.till import Till
+from tui_pos.app.till import Till
 
 MANAGER = ("--manager", "manager", "--pin", "9999")
 

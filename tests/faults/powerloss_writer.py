@@ -17,8 +17,8 @@ from pathlib import Path
 
 def till(data_dir: str, pace: str = "loop") -> None:
     from tui_pos.config import load_config
-    from tui_pos.core.tender import Tender
-    from tui_pos.core.till import Till
+    from tui_pos.domain.tender import Tender
+    from tui_pos.app.till import Till
 
     till = Till.open(load_config(Path(data_dir)), cashier="powerloss")
     print("READY", flush=True)

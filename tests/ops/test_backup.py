@@ -17,9 +17,9 @@ import pytest
 
 from conftest import AS_DEMO, COLA, WATER, cli_json, database_write_locked, run_cli, set_config
 from tui_pos.config import load_config
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
-from tui_pos.core.users import LoginFailed
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
+from tui_pos.domain.users import LoginFailed
 from tui_pos.ops import backup
 from tui_pos.ops.instance import TillInstanceLock
 
@@ -29,8 +29,8 @@ SELLER = """
 import sys, time
 from pathlib import Path
 from tui_pos.config import load_config
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
 
 data_dir, acks, stop = Path(sys.argv[1]), open(sys.argv[2], "a"), Path(sys.argv[3])
 till = Till.open(load_config(data_dir), cashier="demo", keep_cart=False)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from conftest import AS_DEMO, COLA, NOODLES, cli_json, database_write_locked, journal_dir_replaced_by_a_file, run_cli
 from tui_pos.config import load_config
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
 
 from .helpers import corrupt_database, sell
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tui_pos.config import load_config
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
 from tui_pos.printing.printer import Printer
 from tui_pos.printing.queue import WORKER_LOCK_NAME, PrinterLock, PrintQueue, worker_running
 from tui_pos.printing.worker import PrintWorker

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui_pos.core.money import Currency
+from tui_pos.domain.money import Currency
 from tui_pos.printing.layout import COPY_MARK, ReceiptOptions, receipt_layout
 from tui_pos.printing.render import render
 

@@ -2,7 +2,7 @@
 independent decoder (escpos_decode.py), and print_report's best effort against a file printer,
 a printer that is not there, and a printer busy with another process.
 
-The report is built by hand (the core's arithmetic is tested in tests/core): four sales of
+The report is built by hand (the core's arithmetic is tested in tests/domain): four sales of
 128.50 in all, a refund of 3.50 and a void of 2.00, both paid back in cash, paid in 10.00, paid
 out 30.00 and a float of 100.00. Tenders: cash taken 73.50, paid back 5.50 -> 68.00; card 35.00;
 mobile 20.00; 68.00 + 35.00 + 20.00 = 123.00 = 128.50 - 3.50 - 2.00 (net sales). Tax included:
@@ -24,7 +24,7 @@ import pytest
 
 from conftest import set_config
 from tui_pos.config import load_config
-from tui_pos.core.shift import KindTotals, ShiftReport, TaxTotals, TenderTotals
+from tui_pos.domain.shift import KindTotals, ShiftReport, TaxTotals, TenderTotals
 from tui_pos.printing.layout import ReceiptOptions, check_fits
 from tui_pos.printing.queue import LOCK_NAME
 from tui_pos.printing.render import render

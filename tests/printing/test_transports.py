@@ -12,8 +12,8 @@ import time
 import pytest
 
 from tui_pos.config import load_config
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
 from tui_pos.printing.printer import Printer
 from tui_pos.printing.queue import PrintQueue
 from tui_pos.printing.transports import (FileTransport, LpTransport, NoneTransport, PrinterUnavailable, TcpTransport,

@@ -278,7 +278,7 @@ def test_a_start_and_close_with_nothing_committed_write_no_anchor(shop_dir):
     in every directory twice: once the last process left it durably everywhere, a start that finds
     it matching and a close after no commit leave it alone. A close after a commit writes it."""
     from tui_pos.config import load_config
-    from tui_pos.core.till import Till
+    from tui_pos.app.till import Till
 
     copies = sorted(shop_dir.glob("anchor.json.*")) + sorted((shop_dir / "journal").glob("anchor.json.*"))
     assert len(copies) >= 2, copies  # the data directory and the journal directory

@@ -15,9 +15,9 @@ import pytest
 from conftest import AS_DEMO, COLA, WATER, cli_json, run_cli
 from tests.cli.stopped import signal_and_continue, start_stopped
 from tui_pos.config import load_config
-from tui_pos.core.errors import NotDurable
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
+from tui_pos.domain.errors import NotDurable
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
 
 SELL = ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print", "--json")
 

@@ -16,7 +16,7 @@ from conftest import COLA, WATER
 from test_checkout_flows import (approve, ask, demo_shop_template, message, on_screen, pilot, scan,  # noqa: F401
                                  shop_dir, till_of, type_text, wait_for)
 from test_snapshots import svg_text
-from tui_pos.core.tender import Tender
+from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
 from tui_pos.ui.screens.pickers import HeldScreen

@@ -26,9 +26,9 @@ from textual.widgets import Input, OptionList, Static
 from conftest import (COLA, NOODLES, WATER, cli_json, database_write_locked, journal_dir_replaced_by_a_file, open_demo_shop,
                       set_config)
 from tui_pos.config import load_config
-from tui_pos.core.tender import Tender
-from tui_pos.core.till import Till
-from tui_pos.core.users import hash_pin
+from tui_pos.domain.tender import Tender
+from tui_pos.app.till import Till
+from tui_pos.domain.users import hash_pin
 from tui_pos.store import db
 from tui_pos.ui.widgets.big_amount import BigAmount
 from tui_pos.ui.app import PosApp

@@ -16,8 +16,8 @@ from test_checkout_flows import (approve, ask, demo_shop_template, lines, messag
                                  running, shop_dir, text_of, till_of, type_text, wait_for)
 from test_pickers import dialog_text
 from tui_pos.config import load_config
-from tui_pos.core.errors import BadInput
-from tui_pos.core.tender import Tender
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
 from tui_pos.ui.screens.pickers import ReasonScreen

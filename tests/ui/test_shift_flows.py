@@ -24,8 +24,8 @@ from printing.escpos_decode import decode
 from test_checkout_flows import (approve, demo_shop_template, log_in, message, on_screen, paid_and_back, pilot,  # noqa: F401
                                  running, scan, shop_dir, till_of, type_text, unlock_as, wait_for)
 from test_snapshots import assert_console_glyphs_only, make_app, screen_text, svg_text, wait_until  # noqa: F401
-from tui_pos.core.shop import init_shop
-from tui_pos.core.tender import Tender
+from tui_pos.app.shop import init_shop
+from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen

@@ -25,7 +25,7 @@ from textual.scrollbar import ScrollBar
 
 from conftest import COLA, CONSOLE_GLYPHS, NOODLES, open_demo_shop, set_config
 from tui_pos.config import load_config
-from tui_pos.core.till import Till
+from tui_pos.app.till import Till
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
@@ -261,7 +261,7 @@ async def chinese_lookup(pilot) -> None:
 async def receipt_on_screen(pilot) -> None:
     """A receipt (Chinese name, the printer's ￥, its QR code) handed over on screen."""
     await log_in(pilot)
-    from tui_pos.core.tender import Tender
+    from tui_pos.domain.tender import Tender
 
     pilot.app.till.scan(COLA)
     pilot.app.till.pay([Tender("cash", 350)])

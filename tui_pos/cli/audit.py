@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 import click
 
 from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config
-from tui_pos.core.errors import StorageError
+from tui_pos.domain.errors import StorageError
 
 if TYPE_CHECKING:
     from tui_pos.config import Config
@@ -96,7 +96,7 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def audit_show(ctx: click.Context, count: int, as_json: bool) -> None:
     """The newest entries: when, what, who, approved by whom, on what, how much."""
-    from tui_pos.core.till import currency_of
+    from tui_pos.app.till import currency_of
     from tui_pos.store.db import last_audit_entries
 
     config = shop_config(ctx)

@@ -15,8 +15,8 @@ from typing import Any, Callable, Iterator
 import click
 
 from tui_pos.config import CONFIG_NAME, ConfigError, Config, load_config, resolve_data_dir, unusable_data_dir
-from tui_pos.core.errors import CONTROL_CHARACTERS, BadInput, BadLines, PosError
-from tui_pos.core.money import parse_count
+from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput, BadLines, PosError
+from tui_pos.domain.money import parse_count
 from tui_pos.ops.logs import setup_logging
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -197,7 +197,7 @@ def shop_config(ctx: click.Context) -> Config:
 
 
 def open_till(ctx: click.Context, cashier: str = "", replay: bool = True, keep_cart: bool = True):
-    from tui_pos.core.till import Till
+    from tui_pos.app.till import Till
 
     till = Till.open(shop_config(ctx), cashier=cashier, replay=replay, keep_cart=keep_cart)
     ctx.call_on_close(till.close)

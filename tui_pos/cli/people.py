@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 import click
 
 from tui_pos.cli.base import emit, json_option, main, open_till
-from tui_pos.core.errors import BadInput
-from tui_pos.core.users import Approval, ApprovalRequired, User
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.users import Approval, ApprovalRequired, User
 
 if TYPE_CHECKING:
-    from tui_pos.core.people import People, Person
-    from tui_pos.core.till import Till
+    from tui_pos.app.people import People, Person
+    from tui_pos.app.till import Till
 
 CLI_ACTOR = "cli"  # the audit log's actor for what needs nobody (setting up a new shop)
 USER_ENV, PIN_ENV = "TUI_POS_USER", "TUI_POS_PIN"  # who a script is, and their PIN (see the README)
@@ -121,7 +121,7 @@ def manager_hint() -> Iterator[None]:
 
 
 def _people(ctx: click.Context) -> People:
-    from tui_pos.core.people import People
+    from tui_pos.app.people import People
 
     return People(operating_till(ctx, replay=False))
 

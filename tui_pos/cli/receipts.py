@@ -7,7 +7,7 @@ import sys
 import click
 
 from tui_pos.cli.base import emit, json_option, main, shop_config
-from tui_pos.core.errors import BadInput
+from tui_pos.domain.errors import BadInput
 
 
 @main.group()

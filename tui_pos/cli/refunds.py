@@ -13,11 +13,11 @@ import click
 from tui_pos.cli.base import emit, interrupts, json_option, main
 from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
 from tui_pos.cli.selling import parse_item, print_receipt
-from tui_pos.core.errors import BadInput
+from tui_pos.domain.errors import BadInput
 
 if TYPE_CHECKING:
-    from tui_pos.core.refund import Refundable
-    from tui_pos.core.till import Paid, Till
+    from tui_pos.domain.refund import Refundable
+    from tui_pos.app.till import Paid, Till
 
 
 def quantities_of(sale: Refundable, items: tuple[str, ...]) -> dict[int, int]:

@@ -14,7 +14,7 @@ import click
 
 from tui_pos.cli.base import emit, json_option, open_till
 from tui_pos.cli.reports import report
-from tui_pos.core.errors import BadInput
+from tui_pos.domain.errors import BadInput
 
 
 @report.command("sales")
@@ -32,7 +32,8 @@ def report_sales(ctx: click.Context, day: str | None, first: str | None, last: s
 
     Days are the till's local days; sales still in the journal are included. Totals, tenders, tax
     rates, departments, top products, refunds and voids by cashier, and sales by hour."""
-    from tui_pos.core.reports import CSV_HEADER, CSV_NUMERIC, period, report_json, report_rows, sales_report
+    from tui_pos.app.reports import sales_report
+    from tui_pos.domain.reports import CSV_HEADER, CSV_NUMERIC, period, report_json, report_rows
 
     if csv_file == "-" and as_json:
         raise BadInput("--json with --csv needs a FILE for the CSV")

@@ -12,9 +12,9 @@ import click
 from tui_pos.cli.base import emit, interrupts, json_option, main, open_till
 from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
 from tui_pos.config import Config
-from tui_pos.core.errors import BadInput
-from tui_pos.core.money import Currency, format_bp, parse_count
-from tui_pos.core.tender import TENDER_KINDS, Tender
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.money import Currency, format_bp, parse_count
+from tui_pos.domain.tender import TENDER_KINDS, Tender
 
 
 @main.command()
@@ -24,7 +24,7 @@ from tui_pos.core.tender import TENDER_KINDS, Tender
 def init(ctx: click.Context, demo: bool, as_json: bool) -> None:
     """Create a shop in the data directory. Safe to run again: on a shop that exists it changes
     no person, price or record (--demo is refused there)."""
-    from tui_pos.core.shop import init_shop
+    from tui_pos.app.shop import init_shop
 
     result = init_shop(ctx.obj, demo)
     data = {"data_dir": str(result.config.data_dir), "created": result.created, "products_imported": result.products}
@@ -63,8 +63,8 @@ def catalog() -> None:
 def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin: str | None, as_json: bool) -> None:
     """Import FILE.csv (barcode,name,price,tax[,department,stock]): all lines or none. A manager's
     change (--manager NAME), audited with every old and new price."""
-    from tui_pos.core.catalog import parse_catalog_csv
-    from tui_pos.core.shop import import_catalog, read_catalog_file
+    from tui_pos.domain.catalog import parse_catalog_csv
+    from tui_pos.app.shop import import_catalog, read_catalog_file
 
     interrupts.before = "nothing was imported"
     text = read_catalog_file(csv_file)

@@ -16,12 +16,12 @@ import click
 from tui_pos.cli.base import WholeNumber, emit, interrupts, json_option, main
 from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
 from tui_pos.cli.reports import report
-from tui_pos.core.errors import BadInput
-from tui_pos.core.money import format_bp, parse_count
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.money import format_bp, parse_count
 
 if TYPE_CHECKING:
-    from tui_pos.core.shift import KindTotals, ShiftReport
-    from tui_pos.core.till import Till
+    from tui_pos.domain.shift import KindTotals, ShiftReport
+    from tui_pos.app.till import Till
 
 Format = Callable[[int], str]
 
@@ -98,7 +98,7 @@ _cash_movement("paid_out", "Cash taken out of the drawer, with a reason; over [t
 
 def parse_counts(till: Till, counts: tuple[str, ...]) -> tuple[int, tuple[tuple[str, int], ...]]:
     """--count NOTE=HOW_MANY ... -> (total, ((denomination as configured, how many), ...))."""
-    from tui_pos.core.shift import count_cash
+    from tui_pos.domain.shift import count_cash
 
     configured = {till.currency.parse(text): text for text in till.config.denominations}
     tally: dict[int, int] = {}

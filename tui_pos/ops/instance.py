@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tui_pos.core.errors import PosError
+from tui_pos.domain.errors import PosError
 from tui_pos.store.sequence import flock_holders
 
 INSTANCE_LOCK = "instance.lock"

@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any, Callable
 
 from tui_pos.config import Config
-from tui_pos.core.cart import Cart
-from tui_pos.core.shift import shift_report
-from tui_pos.core.till import CART_DOCUMENT, HELD_DOCUMENT, SHIFT_DOCUMENT, SHOP_SNAPSHOT, currency_of, utc_now
+from tui_pos.domain.cart import Cart
+from tui_pos.domain.shift import shift_report
+from tui_pos.app.till import CART_DOCUMENT, HELD_DOCUMENT, SHIFT_DOCUMENT, SHOP_SNAPSHOT, currency_of
+from tui_pos.app.clock import utc_now
 from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
 from tui_pos.ops.facts import (DatabaseUnavailable, DiskFacts, JournalFacts, database_state, disks, journal_facts,
                                first_sale_at, last_sale, product_count, read_only_database, schema_version, wal_bytes)

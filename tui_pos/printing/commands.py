@@ -10,7 +10,7 @@ import glob
 from typing import Any
 
 from tui_pos.config import Config
-from tui_pos.core.money import Currency
+from tui_pos.domain.money import Currency
 from tui_pos.printing.layout import selftest_layout
 from tui_pos.printing.printer import Printer
 from tui_pos.printing.queue import PrintQueue, PrintResult, Unprinted

@@ -12,8 +12,8 @@ from datetime import datetime, tzinfo
 from typing import Any, Mapping, Union
 
 from tui_pos.config import Config
-from tui_pos.core.money import Currency, format_bp
-from tui_pos.core.sale import tax_summary
+from tui_pos.domain.money import Currency, format_bp
+from tui_pos.domain.sale import tax_summary
 from tui_pos.printing.text import fold, pad_between, width, wrap
 
 COLUMNS_BY_PAPER = {58: 32, 80: 48}  # Font A; the TM-T88 family has 42 on 80 mm (set columns)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from tui_pos.config import Config
-from tui_pos.core.till import utc_now
+from tui_pos.app.clock import utc_now
 from tui_pos.printing.layout import Layout, ReceiptOptions, receipt_layout
 from tui_pos.printing.printer import Printer
 from tui_pos.printing.transports import PrinterUnavailable, WriteIncomplete

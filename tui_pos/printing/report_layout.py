@@ -11,9 +11,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from tui_pos.config import Config
-from tui_pos.core.errors import BadInput
-from tui_pos.core.money import format_bp
-from tui_pos.core.shift import ShiftReport
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.money import format_bp
+from tui_pos.domain.shift import ShiftReport
 from tui_pos.printing.layout import TENDER_LABELS, Cut, Layout, ReceiptOptions, _Builder, local_time
 
 if TYPE_CHECKING:

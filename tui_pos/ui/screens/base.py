@@ -10,8 +10,8 @@ from textual import work
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui_pos.core.errors import PosError
-from tui_pos.core.users import Approval, ApprovalRequired
+from tui_pos.domain.errors import PosError
+from tui_pos.domain.users import Approval, ApprovalRequired
 from tui_pos.ui.screens.dialogs import ManagerScreen
 
 T = TypeVar("T")

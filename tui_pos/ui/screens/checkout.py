@@ -9,11 +9,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from tui_pos.core.errors import BadInput, CartError, PosError
-from tui_pos.core.money import parse_count, percent_to_bp
-from tui_pos.core.pricing import Discount
-from tui_pos.core.till import Paid
-from tui_pos.core.users import Approval
+from tui_pos.domain.errors import BadInput, CartError, PosError
+from tui_pos.domain.money import parse_count, percent_to_bp
+from tui_pos.domain.pricing import Discount
+from tui_pos.app.till import Paid
+from tui_pos.domain.users import Approval
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen
 from tui_pos.ui.screens.pickers import HeldScreen, HelpScreen, LookupScreen

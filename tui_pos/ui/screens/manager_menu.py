@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui_pos.core.errors import BadInput
-from tui_pos.core.money import parse_count
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.money import parse_count
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.widgets.key_bar import KeyBar, bindings_by_action, key_label

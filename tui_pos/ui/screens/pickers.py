@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui_pos.core.catalog import Product
-from tui_pos.core.till import HeldSale, Till
+from tui_pos.domain.catalog import Product
+from tui_pos.app.till import HeldSale, Till
 from tui_pos.ui.widgets.entry import FieldInput
 
 

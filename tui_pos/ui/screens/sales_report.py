@@ -18,8 +18,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui_pos.core.reports import SalesReport
-from tui_pos.core.till import Till
+from tui_pos.domain.reports import SalesReport
+from tui_pos.app.till import Till
 from tui_pos.ui.widgets.hour_chart import HourChart
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar

@@ -15,9 +15,9 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui_pos.core.errors import BadInput
-from tui_pos.core.money import parse_count
-from tui_pos.core.shift import ShiftReport, count_cash
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.money import parse_count
+from tui_pos.domain.shift import ShiftReport, count_cash
 from tui_pos.printing.layout import ReceiptOptions
 from tui_pos.printing.report_layout import print_report, report_title
 from tui_pos.ui.screens.base import TillScreen

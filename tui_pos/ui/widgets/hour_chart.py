@@ -12,7 +12,7 @@ from typing import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from tui_pos.core.money import round_half_up
+from tui_pos.domain.money import round_half_up
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"  # a bar's top cell, by how many eighths of it are filled
 FULL = "█"  # drawn by the Linux console too

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from tui_pos.core.shift import ShiftReport
+from tui_pos.domain.shift import ShiftReport
 from tui_pos.printing.layout import Layout, ReceiptOptions
 from tui_pos.printing.layout import Text as LayoutText
 from tui_pos.printing.report_layout import report_layout

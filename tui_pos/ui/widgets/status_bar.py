@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from tui_pos.core.till import StorageState
+from tui_pos.app.till import StorageState
 
 if TYPE_CHECKING:
     from tui_pos.ops.alerts import Alert

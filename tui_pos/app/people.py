@@ -1,0 +1,143 @@
+"""Who may use the till: adding people, disabling them, changing PINs (`tui-pos user ...`).
+
+Every change needs a manager (an Approval for action "users", or a manager logged in), except
+while the shop has no active manager at all: that is a new shop, and its first manager is added
+this way (nothing else). Names are one person whatever their case ('Demo' is demo). Each change
+and its audit entry (under whoever made it) are one transaction, and the shop snapshot beside the
+journal is refreshed, so that logging in keeps working (with the new PIN) when the database
+cannot be read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from tui_pos.domain.errors import BadInput, StorageError
+from tui_pos.app.shop import refresh_snapshot, storage_errors
+from tui_pos.app.till import Till
+from tui_pos.domain.users import Approval, find_user, hash_pin
+from tui_pos.store import db
+from tui_pos.store.audit import event_record
+
+ROLES = ("cashier", "manager")
+PIN_DIGITS = (4, 8)  # shortest and longest PIN
+NAME_LENGTH = 32
+RESERVED_NAMES = ("cli", "system")  # actors the audit log already uses for the command line and replay
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    role: str
+    active: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role, "active": self.active}
+
+
+def check_name(name: str) -> str:
+    """A user name: letters (any script), digits, '.', '-', '_'; no spaces (it is typed at login)."""
+    name = name.strip()
+    if not name or len(name) > NAME_LENGTH or not all(c.isalnum() or c in "._-" for c in name):
+        raise BadInput(f"user name {name!r}: use 1-{NAME_LENGTH} letters, digits, '.', '-' or '_'")
+    if name.lower() in RESERVED_NAMES:
+        raise BadInput(f"{name!r} is reserved (the audit log uses it for the command line and replay)")
+    return name
+
+
+def check_pin_format(pin: str) -> str:
+    low, high = PIN_DIGITS
+    if not (low <= len(pin) <= high and pin.isascii() and pin.isdigit()):
+        raise BadInput(f"a PIN is {low} to {high} digits")
+    return pin
+
+
+class People:
+    """The users of one shop, administered through a Till (its approvals, ledger and audit)."""
+
+    def __init__(self, till: Till):
+        self.till = till
+
+    def _rows(self) -> list[dict[str, Any]]:
+        rows = self.till.ledger.users()
+        if rows is None:
+            raise StorageError("the database cannot be read: people can be listed or changed only when it can")
+        return rows
+
+    def everyone(self) -> list[Person]:
+        return sorted((Person(r["name"], r["role"], bool(r["active"])) for r in self._rows()), key=lambda p: p.name)
+
+    def _find(self, name: str) -> Person:
+        row = find_user(self._rows(), name)
+        if row is None:
+            raise BadInput(f"there is no user {name.strip()!r}")
+        return Person(row["name"], row["role"], bool(row["active"]))
+
+    def add(self, name: str, role: str, pin: str, approval: Approval | None = None) -> Person:
+        name, pin = check_name(name), check_pin_format(pin)
+        if role not in ROLES:
+            raise BadInput(f"role {role!r}: use {' or '.join(ROLES)}")
+        manager = self._approve(approval, f"adding {name}", adding_a_manager=role == "manager")
+        pin_hash = hash_pin(pin)
+
+        def write(conn: Any) -> list[dict[str, Any]]:
+            taken = next((r["name"] for r in db.load_users(conn) if r["name"].casefold() == name.casefold()), None)
+            if taken is not None or not db.insert_user(conn, name, role, pin_hash):
+                raise BadInput(f"{taken or name} already exists (names are never reused, in any case): "
+                               "use set-pin or enable")
+            return [self._event("user_add", name, manager, {"role": role})]
+
+        return self._change(write, Person(name, role, True))
+
+    def set_pin(self, name: str, pin: str, approval: Approval | None = None) -> Person:
+        """A new PIN; it also lifts a lockout after wrong PINs."""
+        person, pin = self._find(name), check_pin_format(pin)
+        manager = self._approve(approval, f"changing the PIN of {person.name}")
+        changed = self._update(person, "pin_hash", hash_pin(pin), "user_set_pin", manager)
+        self.till.lockout.succeeded(person.name)
+        return changed
+
+    def set_active(self, name: str, active: bool, approval: Approval | None = None) -> Person:
+        """Enable or disable a user (disabled users cannot log in; their name stays in the records)."""
+        person = self._find(name)
+        if person.active == active:
+            raise BadInput(f"{person.name} is already {'enabled' if active else 'disabled'}")
+        if not active and person.role == "manager" and person.active and \
+                not any(p.active and p.role == "manager" and p.name != person.name for p in self.everyone()):
+            raise BadInput(f"{person.name} is the last active manager: add or enable another manager first")
+        manager = self._approve(approval, f"{'enabling' if active else 'disabling'} {person.name}")
+        return self._update(Person(person.name, person.role, active), "active", int(active),
+                            "user_enable" if active else "user_disable", manager)
+
+    def _approve(self, approval: Approval | None, what: str, adding_a_manager: bool = False) -> str | None:
+        """The approving manager; None while the shop has no active manager (a new shop) and the
+        change is adding one: the only change nobody has to approve."""
+        if not any(p.active and p.role == "manager" for p in self.everyone()):
+            if adding_a_manager:
+                return None
+            raise BadInput(f"{what}: this shop has no manager yet; add one first "
+                           "(tui-pos user add NAME --role manager)")
+        return self.till.require_manager(approval, "users", f"{what} needs a manager")
+
+    def _event(self, action: str, name: str, manager: str | None,
+               detail: dict[str, Any] | None = None) -> dict[str, Any]:
+        till = self.till
+        return event_record(till.config.till_id, action, till.cashier or None, subject=name, approved_by=manager,
+                            detail=detail, at=till.clock())
+
+    def _update(self, person: Person, column: str, value: Any, action: str, manager: str | None) -> Person:
+        def write(conn: Any) -> list[dict[str, Any]]:
+            if not db.update_user(conn, person.name, column, value):
+                raise BadInput(f"there is no user {person.name!r}")
+            return [self._event(action, person.name, manager)]
+
+        return self._change(write, person)
+
+    def _change(self, write: Callable[[Any], list[dict[str, Any]]], person: Person) -> Person:
+        """The change and its audit entry in one transaction; then the snapshot used for logging
+        in without the database."""
+        with storage_errors():
+            self.till.ledger.change_audited(write)
+        refresh_snapshot(self.till.config, self.till.ledger)
+        return person

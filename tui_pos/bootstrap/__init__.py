@@ -1,0 +1,1 @@
+"""Start-up: config -> store -> services -> Till; starts the workers (print, replay)."""

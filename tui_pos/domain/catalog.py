@@ -1,0 +1,160 @@
+"""Catalog records and the CSV import rules (pure: text in, products or line-numbered errors out)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from tui_pos.domain.errors import BadInput, BadLines, UnknownCode, check_text
+from tui_pos.domain.money import Currency, format_bp, percent_to_bp
+
+
+@dataclass(frozen=True)
+class TaxRate:
+    code: str  # short name used in the catalog and on receipts, e.g. "A"
+    rate_bp: int  # 1300 = 13%
+
+
+@dataclass(frozen=True)
+class Product:
+    barcode: str  # EAN/UPC or a short PLU keyed by hand
+    name: str
+    price: int  # minor units; for open-price items the suggested price (may be 0)
+    tax_code: str
+    department: str = ""
+    open_price: bool = False  # the cashier keys the price in
+    stock: int | None = None  # None: stock not tracked
+
+
+class Catalog:
+    """Products by code, in memory: the scan path never waits for storage."""
+
+    def __init__(self, products: Iterable[Product], tax_rates: Mapping[str, TaxRate]):
+        self._by_code = {p.barcode: p for p in products}
+        self.tax_rates = dict(tax_rates)
+        self._folded: list[tuple[str, Product]] | None = None  # for search(): made by its first call
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def lookup(self, code: str) -> Product:
+        product = self._by_code.get(code.strip())
+        if product is None:
+            raise UnknownCode(f"unknown code {code.strip()!r}: nothing added")
+        return product
+
+    def rate_of(self, product: Product) -> TaxRate:
+        rate = self.tax_rates.get(product.tax_code)
+        if rate is None:
+            raise UnknownCode(f"{product.name}: tax rate {product.tax_code!r} is not configured")
+        return rate
+
+    def search(self, text: str, limit: int = 20) -> list[Product]:
+        """Products whose name, code or department contains text, ignoring case and accents
+        (`creme` finds `Crème`, fullwidth letters match ASCII; CJK works as is). The catalog is
+        folded once, on the first search: a keystroke folds only what was typed."""
+        if self._folded is None:
+            self._folded = [(search_fold(f"{p.name}\t{p.barcode}\t{p.department}"), p)
+                            for p in self._by_code.values()]
+        needle = search_fold(text.strip())
+        hits = [p for folded, p in self._folded if needle in folded]
+        return sorted(hits, key=lambda p: p.name)[:limit]
+
+
+def search_fold(text: str) -> str:
+    """Text as a look-up compares it: compatibility-decomposed (NFKD), accents dropped, casefolded."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+REQUIRED_COLUMNS = ("barcode", "name", "price", "tax")
+OPTIONAL_COLUMNS = ("department", "stock")
+NAME_LENGTH = 100  # a product's name or department
+ERRORS_SHOWN = 20  # a file bad on every line lists this many lines, then how many more
+
+
+def resolve_tax(text: str, tax_rates: Mapping[str, TaxRate]) -> str:
+    """A CSV tax cell is a configured rate's code ('A') or a percentage ('13') of a configured rate."""
+    cell = text.strip()
+    for rate in tax_rates.values():
+        if cell.casefold() == rate.code.casefold():
+            return rate.code
+    try:
+        bp = percent_to_bp(cell)
+    except BadInput:
+        bp = None
+    for rate in tax_rates.values():
+        if rate.rate_bp == bp:
+            return rate.code
+    known = ", ".join(f"{r.code}={format_bp(r.rate_bp)}" for r in tax_rates.values())
+    raise BadInput(f"tax {cell!r} is not a configured rate ({known})")
+
+
+def parse_catalog_csv(text: str, tax_rates: Mapping[str, TaxRate], currency: Currency) -> list[Product]:
+    """Validate a whole CSV; return every product or raise BadInput listing each bad line by number."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise BadInput(f"line 1: the header has {', '.join(twice)} more than once")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise BadInput(f"line 1: the header lacks {', '.join(missing)} (needs barcode,name,price,tax)")
+    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        raise BadInput(f"line 1: unknown column(s) {', '.join(unknown)}")
+    reader.fieldnames = header
+    products: dict[str, Product] = {}
+    errors: list[str] = []
+    try:
+        for row in reader:
+            line_no = reader.line_num
+            try:
+                product = _product_from_row(row, tax_rates, currency)
+            except BadInput as err:
+                errors.append(f"line {line_no}: {err}")
+                continue
+            if product.barcode in products:
+                errors.append(f"line {line_no}: barcode {product.barcode} appears twice in the file")
+            products[product.barcode] = product
+    except csv.Error as err:  # e.g. a cell longer than the csv module takes: the rest cannot be read
+        errors.append(f"line {reader.line_num + 1}: {err} (the rest of the file was not read)")
+    if errors:
+        more = len(errors) - ERRORS_SHOWN
+        raise BadLines("catalog not imported, nothing changed:", errors[:ERRORS_SHOWN]
+                       + ([f"... and {more:,} more line{'s' if more > 1 else ''} with errors"] if more > 0 else []))
+    if not products:
+        raise BadInput("catalog not imported: the file has no product lines")
+    return list(products.values())
+
+
+def _product_from_row(row: Mapping[str, str | None], tax_rates: Mapping[str, TaxRate], currency: Currency) -> Product:
+    if None in row:
+        raise BadInput("more cells than the header has columns")
+    cells = {k: (v or "").strip() for k, v in row.items()}
+    barcode, name = cells["barcode"], cells["name"]
+    if not (barcode.isascii() and barcode.isdigit()) or len(barcode) > 20:
+        raise BadInput(f"barcode {barcode!r} must be 1 to 20 digits")
+    if not name:
+        raise BadInput("name is empty")
+    check_text(name, "name", NAME_LENGTH)
+    check_text(cells.get("department", ""), "department", NAME_LENGTH)
+    price = currency.parse(cells["price"])
+    if price < 0:
+        raise BadInput("price is negative")
+    stock_text = cells.get("stock", "")
+    if stock_text and not (stock_text.lstrip("-").isascii() and stock_text.lstrip("-").isdigit()
+                           and len(stock_text.lstrip("-")) <= 9):
+        raise BadInput(f"stock {stock_text!r} is not a whole number of at most 9 digits")
+    return Product(
+        barcode=barcode,
+        name=name,
+        price=price,
+        tax_code=resolve_tax(cells["tax"], tax_rates),
+        department=cells.get("department", ""),
+        open_price=price == 0,
+        stock=int(stock_text) if stock_text else None,
+    )
