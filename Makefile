@@ -11,7 +11,7 @@ DEMO_DIR ?= $(CURDIR)/demo-shop
 TEST_DEBS := fiu-utils libfuse3-3 fuse3 strace tmux libusb-1.0-0 umockdev gir1.2-umockdev-1.0 python3-gi \
 	systemd shellcheck sudo zbar-tools
 
-.PHONY: run test bench venv debian-test-deps clean
+.PHONY: run test lint bench venv debian-test-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ run: venv
 	@test -f "$(DEMO_DIR)/config.toml" || $(VENV)/bin/tui-pos --data-dir "$(DEMO_DIR)" init --demo
 	$(VENV)/bin/tui-pos --data-dir "$(DEMO_DIR)"
 
+# The linter and the type checker (configured in pyproject.toml); `make test` will run this first.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy tui_pos
+
 test: venv debian-test-deps
 	$(PY) -m pytest -n auto
 
@@ -44,4 +49,4 @@ bench: venv debian-test-deps
 	$(PY) scripts/bench_reports.py
 
 clean:
-	rm -rf $(VENV) demo-shop .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) demo-shop .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info
