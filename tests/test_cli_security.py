@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import AS_DEMO, COLA, WEIGHED, cli_error, cli_json, open_demo_shop, run_cli, set_config
-from tui_pos.domain.users import hash_pin
+from tui_pos.domain.auth import hash_pin
 
 MANAGER = ("--manager", "manager", "--pin", "9999")
 AS_DEMO_ENV = {"TUI_POS_USER": "demo", "TUI_POS_PIN": "1234"}

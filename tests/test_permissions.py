@@ -23,7 +23,7 @@ from tui_pos.config import load_config
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
-from tui_pos.domain.users import Approval, ApprovalRequired, LoginFailed, hash_pin
+from tui_pos.domain.auth import Approval, ApprovalRequired, LoginFailed, hash_pin
 from tui_pos.store import db
 
 APPROVER, APPROVER_PIN = "mei", "2468"  # a second manager: the audit must name the one who approved

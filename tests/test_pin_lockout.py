@@ -20,7 +20,7 @@ import pytest
 from conftest import database_write_locked, set_config
 from tui_pos.config import load_config
 from tui_pos.app.till import Till, load_catalog, open_ledger
-from tui_pos.domain.users import LoginFailed, hash_pin
+from tui_pos.domain.auth import LoginFailed, hash_pin
 from tui_pos.store import db
 
 ATTEMPTS, LOCKOUT_S = 3, 120  # configured below, so the test also proves the settings are used
@@ -135,7 +135,7 @@ import sys
 from pathlib import Path
 from tui_pos.config import load_config
 from tui_pos.app.till import Till
-from tui_pos.domain.users import LoginFailed
+from tui_pos.domain.auth import LoginFailed
 
 till = Till.open(load_config(Path(sys.argv[1])), cashier="", keep_cart=False)
 print("ready", flush=True)

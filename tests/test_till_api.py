@@ -20,7 +20,7 @@ from tui_pos.domain.errors import CartError, TenderError
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
-from tui_pos.domain.users import Approval, ApprovalRequired, LoginFailed, hash_pin
+from tui_pos.domain.auth import Approval, ApprovalRequired, LoginFailed, hash_pin
 from tui_pos.store import db
 
 
@@ -331,7 +331,7 @@ def test_pay_refuses_short_tenders_and_keeps_them(cashier):
 def test_an_approval_not_issued_by_the_till_is_refused(till):
     """Approval is enforced in the core: a caller cannot forge one, even with a manager's name."""
     from tui_pos.domain.pricing import Discount
-    from tui_pos.domain.users import Approval, ApprovalRequired
+    from tui_pos.domain.auth import Approval, ApprovalRequired
 
     till.scan("6900000000014")
     line_id = till.cart.lines[0].line_id

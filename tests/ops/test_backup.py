@@ -19,7 +19,7 @@ from conftest import AS_DEMO, COLA, WATER, cli_json, database_write_locked, run_
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
-from tui_pos.domain.users import LoginFailed
+from tui_pos.domain.auth import LoginFailed
 from tui_pos.ops import backup
 from tui_pos.ops.instance import TillInstanceLock
 

@@ -28,7 +28,7 @@ from conftest import (COLA, NOODLES, WATER, cli_json, database_write_locked, jou
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
-from tui_pos.domain.users import hash_pin
+from tui_pos.domain.auth import hash_pin
 from tui_pos.store import db
 from tui_pos.ui.widgets.big_amount import BigAmount
 from tui_pos.ui.app import PosApp

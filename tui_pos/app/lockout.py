@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from tui_pos.domain.users import UNKNOWN_USER, LoginFailed, PinRefused, User, authenticate, find_user
+from tui_pos.domain.auth import UNKNOWN_USER, LoginFailed, PinRefused, User, authenticate, find_user
 from tui_pos.store.documents import DurableDocument
 
 LOCK_WAIT_S = 15.0  # longest wait for the lockout lock, held by another process for one PIN check

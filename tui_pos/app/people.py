@@ -16,7 +16,7 @@ from typing import Any, Callable
 from tui_pos.domain.errors import BadInput, StorageError
 from tui_pos.app.shop import refresh_snapshot, storage_errors
 from tui_pos.app.till import Till
-from tui_pos.domain.users import Approval, find_user, hash_pin
+from tui_pos.domain.auth import Approval, find_user, hash_pin
 from tui_pos.store import db
 from tui_pos.store.audit import event_record
 

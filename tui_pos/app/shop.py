@@ -16,7 +16,7 @@ from tui_pos.domain.catalog import Product, parse_catalog_csv
 from tui_pos.domain.errors import BadInput, StorageError
 from tui_pos.app.till import Till, currency_of, load_catalog, open_ledger, shop_snapshot, tax_rates_of
 from tui_pos.app.clock import utc_now
-from tui_pos.domain.users import Approval, hash_pin
+from tui_pos.domain.auth import Approval, hash_pin
 from tui_pos.store import db
 from tui_pos.store.audit import event_record
 from tui_pos.store.crash import crash_point

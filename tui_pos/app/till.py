@@ -29,7 +29,7 @@ from tui_pos.domain.sale import Sale, build_sale
 from tui_pos.domain.shift import ShiftReport, shift_report
 from tui_pos.domain.tender import Tender, require_taken, settle
 from tui_pos.app.lockout import PinLockout
-from tui_pos.domain.users import Approval, ApprovalRequired, LoginFailed, PinRefused, User
+from tui_pos.domain.auth import Approval, ApprovalRequired, LoginFailed, PinRefused, User
 from tui_pos.store.audit import event_record
 from tui_pos.store.documents import DocumentFailed, DurableDocument
 from tui_pos.store.journal import Journal

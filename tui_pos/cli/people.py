@@ -20,7 +20,7 @@ import click
 
 from tui_pos.cli.base import emit, json_option, main, open_till
 from tui_pos.domain.errors import BadInput
-from tui_pos.domain.users import Approval, ApprovalRequired, User
+from tui_pos.domain.auth import Approval, ApprovalRequired, User
 
 if TYPE_CHECKING:
     from tui_pos.app.people import People, Person

@@ -45,7 +45,7 @@ from tui_pos.config import Config
 from tui_pos.domain.errors import PosError
 from tui_pos.app.clock import utc_now
 from tui_pos.app.till import currency_of, pin_lockout
-from tui_pos.domain.users import LoginFailed, User, authenticate
+from tui_pos.domain.auth import LoginFailed, User, authenticate
 from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, sales_figures, schema_version
 from tui_pos.config import CONFIG_NAME, load_config
 from tui_pos.store import audit, db

@@ -26,7 +26,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 from tui_pos.app.till import Till
 from tui_pos.printing.queue import PrintQueue
 from tui_pos.printing.worker import PrintWorker, WorkerState
-from tui_pos.domain.users import User
+from tui_pos.domain.auth import User
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import ConfirmScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen

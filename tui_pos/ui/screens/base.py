@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tui_pos.domain.errors import PosError
-from tui_pos.domain.users import Approval, ApprovalRequired
+from tui_pos.domain.auth import Approval, ApprovalRequired
 from tui_pos.ui.screens.dialogs import ManagerScreen
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from tui_pos.domain.errors import PosError
-from tui_pos.domain.users import Approval
+from tui_pos.domain.auth import Approval
 from tui_pos.ui.widgets.entry import FieldInput
 
 

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from tui_pos.domain.errors import PosError
-from tui_pos.domain.users import User
+from tui_pos.domain.auth import User
 from tui_pos.ui.widgets.entry import FieldInput
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar

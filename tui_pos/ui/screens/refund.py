@@ -22,7 +22,7 @@ from tui_pos.domain.money import parse_count
 from tui_pos.domain.refund import Refundable, refund_lines, refund_tenders
 from tui_pos.domain.sale import SaleLine, receipt_number
 from tui_pos.app.till import Paid
-from tui_pos.domain.users import Approval
+from tui_pos.domain.auth import Approval
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.checkout import STORED_AT
 from tui_pos.ui.screens.dialogs import AskScreen

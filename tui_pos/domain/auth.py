@@ -1,4 +1,4 @@
-"""People at the till: PIN checks, roles, and manager approval.
+"""Who someone is and what they may do: PIN hashes and checks, roles, manager approval.
 
 PINs are stored only as a slow, salted scrypt hash. Approval is enforced here in the core, not
 only in the UI: an operation that needs a manager raises ApprovalRequired until it is given an
