@@ -22,6 +22,7 @@ POINTS = (
 )
 OTHER_POINTS = (
     "catalog_after_commit",  # a catalog import committed, the command not yet finished
+    "user_before_audit",  # a user's row written, its audit entries not yet (one transaction: both or neither)
 )
 
 _hook: Callable[[str], None] | None = None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from tui_pos.store import audit
+from tui_pos.store.crash import crash_point
 
 SCHEMA_VERSION = 2
 SALE_COLUMNS = (
@@ -487,6 +488,7 @@ def insert_user(conn: sqlite3.Connection, name: str, role: str, pin_hash: str) -
     cursor = conn.execute("INSERT INTO user (name, role, pin_hash, active) VALUES (?, ?, ?, 1) "
                           "ON CONFLICT(name) DO NOTHING", (name, role, pin_hash))
     if cursor.rowcount == 1:
+        crash_point("user_before_audit")
         cover(conn, "user")
     return cursor.rowcount == 1
 
@@ -497,6 +499,7 @@ def update_user(conn: sqlite3.Connection, name: str, column: str, value: Any) ->
     assert column in ("pin_hash", "active")
     cursor = conn.execute(f"UPDATE user SET {column} = ? WHERE name = ?", (value, name))
     if cursor.rowcount == 1:
+        crash_point("user_before_audit")
         cover(conn, "user")
     return cursor.rowcount == 1
 
