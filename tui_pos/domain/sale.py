@@ -6,8 +6,8 @@ journal lines carry it, replay reads it back. Amounts are ints of minor units.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, Iterable, Mapping
+from dataclasses import MISSING, dataclass, fields
+from typing import Any, ClassVar, Iterable, Mapping
 
 from tui_pos.domain.cart import Cart
 from tui_pos.domain.pricing import Totals
@@ -57,6 +57,8 @@ class Sale:
     reason: str | None = None  # why a refund or void was made
     approved_by: str | None = None  # the manager who approved a refund or void
 
+    TYPE: ClassVar[str] = "sale"  # the record type (a sale's record carries no "type": it is the default)
+
     def to_record(self) -> dict[str, Any]:
         # Field by field, not dataclasses.asdict: every value is a str, int or bool, so there is
         # nothing to deep-copy, and asdict(self) also converted every line and tender a second time.
@@ -65,10 +67,24 @@ class Sale:
         record["tenders"] = [{name: getattr(t, name) for name in _TENDER_FIELDS} for t in self.tenders]
         return record
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Sale:
+        """The sale a record holds: from the journal (lines written by any version: fields added
+        since default), from SQLite (store.codec), or from to_record(). KeyError: a field every
+        version wrote is missing."""
+        values = {name: record[name] for name in _REQUIRED_FIELDS}
+        values.update((name, record[name]) for name in _OPTIONAL_FIELDS if name in record)
+        values["tax_included"] = bool(values["tax_included"])
+        values["lines"] = tuple(SaleLine(**{name: line[name] for name in _LINE_FIELDS}) for line in record["lines"])
+        values["tenders"] = tuple(Tender(t["kind"], t["amount"], t.get("reference") or "") for t in record["tenders"])
+        return cls(**values)
+
 
 _SALE_FIELDS = tuple(f.name for f in fields(Sale))
 _LINE_FIELDS = tuple(f.name for f in fields(SaleLine))
 _TENDER_FIELDS = tuple(f.name for f in fields(Tender))
+_OPTIONAL_FIELDS = tuple(f.name for f in fields(Sale) if f.default is not MISSING)
+_REQUIRED_FIELDS = tuple(f.name for f in fields(Sale) if f.default is MISSING and f.name not in ("lines", "tenders"))
 
 
 def tax_summary(lines: Iterable[Mapping[str, Any]]) -> list[tuple[str, int, int, int]]:
