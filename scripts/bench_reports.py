@@ -64,7 +64,7 @@ from tui_pos.domain.reports import period, utc_bounds  # noqa: E402
 from tui_pos.domain.sale import build_sale, receipt_number  # noqa: E402
 from tui_pos.domain.shift import shift_report  # noqa: E402
 from tui_pos.domain.tender import Tender, settle  # noqa: E402
-from tui_pos.store import audit, db, settlement  # noqa: E402
+from tui_pos.store import audit, db, settlement, verification  # noqa: E402
 from tui_pos.store.journal import Journal  # noqa: E402
 from tui_pos.store.ledger import Ledger  # noqa: E402
 from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
@@ -368,7 +368,7 @@ def main() -> int:
         day = measure_periods(ledger, [(d, d) for d in (YEAR + timedelta(days=n * DAYS // args.runs + 40)
                                                         for n in range(args.runs))])  # in months not measured
         plans = explain(ledger.connection(), *months(1)[0]) if args.explain else []
-        verified = None if args.no_verify else timed(lambda: audit.verify(ledger.connection()))
+        verified = None if args.no_verify else timed(lambda: verification.verify(ledger.connection()))
     finally:
         ledger.close()
     cli_wall, _, _ = timed(lambda: subprocess.run(

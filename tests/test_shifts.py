@@ -27,7 +27,7 @@ from tui_pos.config import load_config
 from tui_pos.domain.errors import CartError, NotDurable
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
-from tui_pos.store import audit, db
+from tui_pos.store import db, verification
 
 
 
@@ -72,7 +72,7 @@ def assert_sound(shop: Path) -> None:
     for numbers in (zs, shifts, seqs):
         assert numbers == list(range(1, len(numbers) + 1)), numbers
     with closing(sqlite3.connect(shop / "pos.sqlite3")) as conn:
-        verified = audit.verify(conn)
+        verified = verification.verify(conn)
     assert verified.ok, verified.problems
 
 

@@ -23,7 +23,7 @@ from tui_pos.domain.pricing import Discount
 from tui_pos.domain.shift import KindTotals, ShiftReport, TaxTotals, TenderTotals, count_cash
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till, load_catalog, open_ledger
-from tui_pos.store import audit
+from tui_pos.store import verification
 
 
 
@@ -247,4 +247,4 @@ def test_z_when_the_database_cannot_be_read_at_all(shop_dir, tmp_path):
         (2, z.sales.total, z.sales.tax)]
     assert query(shop_dir, "SELECT SUM(amount) FROM cash_movement WHERE shift_uuid = ?", shift_uuid) == [(1_00,)]
     with closing(sqlite3.connect(shop_dir / "pos.sqlite3")) as conn:
-        assert audit.verify(conn).ok
+        assert verification.verify(conn).ok

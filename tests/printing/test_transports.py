@@ -18,7 +18,7 @@ from tui_pos.printing.printer import Printer
 from tui_pos.printing.queue import PrintQueue
 from tui_pos.printing.transports import (FileTransport, LpTransport, NoneTransport, PrinterUnavailable, TcpTransport,
                                          WriteIncomplete, open_transport)
-from tui_pos.printing.usb import UsbTransport
+from tui_pos.printing.transports.usb import UsbTransport
 
 from conftest import COLA
 from .fakes import printed_receipts, receipt_state

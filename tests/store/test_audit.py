@@ -22,7 +22,7 @@ from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
 from tui_pos.domain.auth import LoginFailed
-from tui_pos.store import audit
+from tui_pos.store import audit, verification
 
 from .records import make_record, new_ledger
 
@@ -86,9 +86,9 @@ def query(shop: Path, sql: str, *params: Any) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
-def verify(shop: Path) -> audit.Verification:
+def verify(shop: Path) -> verification.Verification:
     with closing(sqlite3.connect(shop / "pos.sqlite3")) as conn:
-        return audit.verify(conn)
+        return verification.verify(conn)
 
 
 def entry_of(shop: Path, action: str, nth: int = 0) -> int:
@@ -100,7 +100,7 @@ def last_seq(shop: Path) -> int:
     return query(shop, "SELECT MAX(seq) FROM audit")[0][0]
 
 
-def first_broken(shop: Path) -> audit.Problem:
+def first_broken(shop: Path) -> verification.Problem:
     result = verify(shop)
     assert not result.ok, "tampering went unnoticed"
     return result.first_broken
@@ -280,7 +280,7 @@ def test_a_quarantined_first_sale_is_a_gap(tmp_path):
     finally:
         ledger.close()
     with closing(sqlite3.connect(tmp_path / "pos.sqlite3")) as conn:
-        problems = [p.what for p in audit.verify(conn).problems]
+        problems = [p.what for p in verification.verify(conn).problems]
     assert "receipts T1 1-1 are missing (deleted sales?)" in problems
 
 
@@ -293,11 +293,11 @@ def test_a_shop_from_before_the_anchor_is_covered_at_its_first_start(tmp_path):
         conn = ledger.connection()
         conn.execute("INSERT INTO user (name, role, pin_hash, active) VALUES ('ann', 'cashier', 'h', 1)")
         conn.execute("INSERT INTO product (barcode, name, price, tax_code) VALUES ('1', 'Tea', 300, 'A')")
-        assert [p.what for p in audit.verify(conn).problems] == [
+        assert [p.what for p in verification.verify(conn).problems] == [
             "the user table has no table_state entry: its rows are not covered",
             "the product table has no table_state entry: its rows are not covered"]
         assert ledger.check_anchor("T1", "2026-11-21T10:00:00.000+00:00") == []
-        assert audit.verify(conn, anchor=ledger.anchor).ok
+        assert verification.verify(conn, anchor=ledger.anchor).ok
     finally:
         ledger.close()
     tamper(tmp_path, ("UPDATE user SET role = 'manager' WHERE name = 'ann'", ()))

@@ -19,7 +19,7 @@ from tui_pos.domain.errors import StorageError
 if TYPE_CHECKING:
     from tui_pos.config import Config
     from tui_pos.ops.facts import JournalFacts
-    from tui_pos.store.audit import Problem
+    from tui_pos.store.verification import Problem
 
 
 @main.group()
@@ -44,8 +44,8 @@ def read_database(config: Config) -> Iterator[sqlite3.Connection]:
 def journal_problems(config: Config, facts: JournalFacts) -> tuple[Problem, ...]:
     """Journal lines that fail the journal key (edited or invented), holes in a journal file, and
     lines replay set aside: none of them may pass as a clean audit."""
-    from tui_pos.store.audit import Problem
     from tui_pos.store.journal import Journal
+    from tui_pos.store.verification import Problem
 
     found = [Problem(None, f"journal {b.file.name} line {b.line_no}: {b.reason}") for b in facts.scan.bad]
     found += [Problem(None, f"journal {b.what}") for b in facts.scan.breaks]
@@ -62,7 +62,8 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
     """Check the chain, every record it covers, and receipt numbers for gaps. Exit 1 at the first
     broken record (edited, deleted or reordered)."""
     from tui_pos.ops.facts import journal_facts
-    from tui_pos.store.audit import Anchor, verify
+    from tui_pos.store.audit import Anchor
+    from tui_pos.store.verification import verify
 
     config = shop_config(ctx)
     with read_database(config) as conn:

@@ -48,7 +48,7 @@ from tui_pos.app.till import currency_of, pin_lockout
 from tui_pos.domain.auth import LoginFailed, User, authenticate
 from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, sales_figures, schema_version
 from tui_pos.config import CONFIG_NAME, load_config
-from tui_pos.store import audit, db
+from tui_pos.store import audit, db, verification
 from tui_pos.store.journal import (KEY_FILE, QUARANTINE, QUARANTINE_FILE, Journal, JournalScan, decode_line, fsync_dir,
                                    make_private_dir, parse_key, read_key, scan_lines)
 from tui_pos.store.sequence import NumberingBusy, SequenceLock
@@ -189,7 +189,7 @@ def _verify(conn: sqlite3.Connection, path: Path) -> Verification:
         if name not in carried or hashlib.sha256(carried[name]).hexdigest() != sha256:
             problems.append(f"{name} in the backup differs from the one backed up")
     if manifest.get("format", 1) >= 2:
-        chain = audit.verify(conn)
+        chain = verification.verify(conn)
         problems += [f"{AUDIT_PROBLEM}{p.what}" for p in chain.problems]
         if list(audit.head(conn)) != manifest.get("audit_head"):
             problems.append("the audit chain's head differs from the manifest's")

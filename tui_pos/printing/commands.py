@@ -15,6 +15,7 @@ from tui_pos.printing.layout import selftest_layout
 from tui_pos.printing.printer import Printer
 from tui_pos.printing.queue import PrintQueue, PrintResult, Unprinted
 from tui_pos.printing.transports import NoneTransport, PrinterUnavailable, WriteIncomplete
+from tui_pos.printing.transports.usb import list_printers as usb_printers
 
 SELL_WAIT_S = 4.0  # `tui-pos sell` waits at most about this long for its receipt
 
@@ -93,8 +94,6 @@ def show_receipt(config: Config, receipt: str, with_qr: bool = True) -> list[str
 
 def list_printers() -> dict[str, Any]:
     """`tui-pos printer list`: USB printer-class devices and usblp device nodes."""
-    from tui_pos.printing.usb import list_printers as usb_printers
-
     result: dict[str, Any] = {"usb": [], "lp": sorted(glob.glob("/dev/usb/lp*")), "error": ""}
     try:
         result["usb"] = [p.as_dict() for p in usb_printers()]

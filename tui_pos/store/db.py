@@ -85,8 +85,9 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     with transaction(conn):
         _create_tables(sqlite_utils.Database(conn))
         if version == 1:
-            audit.backfill(conn, [load_sale_record(conn, uuid) for (uuid,) in
-                                  conn.execute("SELECT uuid FROM sale ORDER BY completed_at, seq").fetchall()])
+            audit.backfill(conn, [(record, stored_sale_rows(conn, uuid)) for (uuid,) in
+                                  conn.execute("SELECT uuid FROM sale ORDER BY completed_at, seq").fetchall()
+                                  if (record := load_sale_record(conn, uuid)) is not None])
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

@@ -16,6 +16,9 @@ from tui_pos.ui.screens.dialogs import ManagerScreen
 
 T = TypeVar("T")
 
+# where a paid sale, refund or void went (Paid.stored), as the message line says it
+STORED_AT = {"sqlite": "stored in the database", "journal": "stored in the journal (database unavailable)"}
+
 
 class TillScreen(Screen[None]):
     working = False  # a core_in_thread operation is running

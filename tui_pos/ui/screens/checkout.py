@@ -14,7 +14,7 @@ from tui_pos.domain.money import parse_count, percent_to_bp
 from tui_pos.domain.pricing import Discount
 from tui_pos.app.till import Paid
 from tui_pos.domain.auth import Approval
-from tui_pos.ui.screens.base import TillScreen
+from tui_pos.ui.screens.base import STORED_AT, TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen
 from tui_pos.ui.screens.pickers import HeldScreen, HelpScreen, LookupScreen
 from tui_pos.ui.widgets.big_amount import BigAmount
@@ -33,8 +33,6 @@ The entry line at the bottom takes:
 Up/Down select a cart line for Qty, Void, Disc and Price."""
 
 PRICE_HINT = "type the price"  # in an empty price field: no digits, it cannot be taken for a price
-
-STORED_AT = {"sqlite": "stored in the database", "journal": "stored in the journal (database unavailable)"}
 
 
 class CheckoutScreen(TillScreen):

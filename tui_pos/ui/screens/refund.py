@@ -23,8 +23,7 @@ from tui_pos.domain.refund import Refundable, refund_lines, refund_tenders
 from tui_pos.domain.sale import SaleLine, receipt_number
 from tui_pos.app.till import Paid
 from tui_pos.domain.auth import Approval
-from tui_pos.ui.screens.base import TillScreen
-from tui_pos.ui.screens.checkout import STORED_AT
+from tui_pos.ui.screens.base import STORED_AT, TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.screens.pickers import ReasonScreen
 from tui_pos.ui.widgets.cart_view import CartRow, CartView, format_row

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from tui_pos.printing.transports import PrinterUnavailable, Transport, describe
+from tui_pos.printing.transports.base import PrinterUnavailable, Transport, describe
 
 PRINTER_CLASS = 7
 
@@ -99,8 +100,6 @@ def _printer_interface(dev: Any, usb: Any, any_class: bool) -> tuple[Any, int, i
 def _sysfs_strings(dev: Any) -> tuple[str, str]:
     """Manufacturer and product from sysfs (reading them from the device needs control
     transfers, which a busy printer or the test emulator may not answer)."""
-    from pathlib import Path
-
     root = Path("/sys/bus/usb/devices")
     try:
         for entry in root.iterdir():

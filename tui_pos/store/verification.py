@@ -1,0 +1,146 @@
+"""`audit verify`: the audit chain checked against what is stored and against its anchor.
+
+Reading the chain back needs the row layout of every record (db), and db appends to the chain
+(audit), so the check lives here, above both: audit.py writes the chain, this reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from tui_pos.store import audit, db
+from tui_pos.store.audit import Anchor
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int | None  # the first audit entry concerned (None: a record with no entry at all)
+    what: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    entries: int
+    records_checked: int
+    problems: tuple[Problem, ...]
+    warnings: tuple[str, ...] = ()  # known and recorded, not broken: entries found unanchored, forced rollbacks
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_broken(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+
+def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | None = None,
+           pending: Sequence[dict[str, Any]] = ()) -> Verification:
+    """Walk the chain; recompute every hash and every stored record's digest; check that every
+    stored record has its entry, that receipt numbers have no gaps, that the covered tables are
+    as their last table_state entry says, and that every Z report's head is in the chain.
+    anchor: the anchor to check the chain's head and the numbers used against (None: not
+    checked). pending: records waiting in the journal."""
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    states: dict[str, str | None] = {}
+    z_heads = {}
+    for (report,) in conn.execute("SELECT report FROM z_report"):
+        try:
+            report = json.loads(report)
+            if report.get("audit_head"):
+                z_heads[report["audit_head"]] = report.get("z_number")
+        except (ValueError, AttributeError):
+            pass  # the Z's own digest says it was edited
+    prev, expected_seq, entries, checked = audit.GENESIS, 1, 0, 0
+    for row in conn.execute(f"SELECT {', '.join(audit.COLUMNS)}, prev_hash, hash FROM audit ORDER BY seq"):
+        entries += 1
+        values, prev_hash, stored_hash = list(row[:len(audit.COLUMNS)]), row[-2], row[-1]
+        seq = values[0]
+        z_heads.pop(stored_hash, None)
+        if values[4] == "table_state":
+            try:
+                states[values[7]] = json.loads(values[9]).get("digest")
+            except (ValueError, AttributeError):
+                states[values[7]] = None
+        if seq != expected_seq:
+            problems.append(Problem(seq, f"entry {expected_seq}{'-' + str(seq - 1) if seq - 1 > expected_seq else ''} "
+                                         "is missing (deleted)"))
+        elif prev_hash != prev:
+            problems.append(Problem(seq, "does not follow the entry before it (entries deleted or reordered)"))
+        elif audit.entry_hash(prev_hash, values) != stored_hash:
+            problems.append(Problem(seq, f"entry {seq} ({values[4]} {values[7] or ''}) was modified"))
+        kind = audit.RECORD_ACTIONS.get(values[4])
+        if kind is not None:
+            checked += 1
+            try:
+                wanted = json.loads(values[9] or "{}").get("digest")
+            except (ValueError, AttributeError):
+                wanted = None  # the detail itself was mangled: the entry's hash says so already
+            if audit.digest(db.stored_rows(conn, kind, values[1])) != wanted:
+                problems.append(Problem(seq, f"the {values[4]} {values[7] or values[1]} it records was modified "
+                                             "or deleted"))
+        prev, expected_seq = stored_hash, seq + 1
+        if len(problems) >= max_problems:
+            break
+    for table in audit.RECORD_TABLES.values():
+        for (uuid,) in conn.execute(f"SELECT uuid FROM {table} EXCEPT SELECT uuid FROM audit LIMIT ?", (max_problems,)):
+            problems.append(Problem(None, f"{table} {uuid} has no audit entry (its entry was deleted)"))
+    for till_id, seq, gap_to in conn.execute(
+            "SELECT till_id, seq, next FROM (SELECT till_id, seq, LEAD(seq) OVER (PARTITION BY till_id ORDER BY seq) "
+            "AS next FROM sale) WHERE next > seq + 1 UNION ALL "  # receipts start at 1: a missing first one is a gap too
+            "SELECT till_id, 0, MIN(seq) FROM sale GROUP BY till_id HAVING MIN(seq) > 1 LIMIT ?", (max_problems,)):
+        problems.append(Problem(None, f"receipts {till_id} {seq + 1}-{gap_to - 1} are missing (deleted sales?)"))
+    for table in audit.COVERED_TABLES:
+        rows = db.covered_rows(conn, table)
+        if table not in states:
+            if rows:
+                problems.append(Problem(None, f"the {table} table has no table_state entry: its rows are not covered"))
+        elif audit.digest(rows) != states[table]:
+            problems.append(Problem(None, f"the {table} table was changed outside tui-pos (it differs from its last "
+                                          "table_state entry)"))
+    for head_hash, z_number in z_heads.items():
+        problems.append(Problem(None, f"Z {z_number} was taken at audit head {head_hash[:16]}, which is not in the chain "
+                                      "(the chain was rewritten)"))
+    if anchor is not None:
+        anchor_found, anchor_warnings = check_anchor(conn, anchor, pending)
+        problems += anchor_found
+        warnings += anchor_warnings
+    return Verification(entries, checked, tuple(problems), tuple(warnings))
+
+
+def check_anchor(conn: sqlite3.Connection, source: Anchor,
+                 pending: Sequence[dict[str, Any]] = ()) -> tuple[list[Problem], list[str]]:
+    """Problems and warnings of the chain and the numbers used against the anchor (and its notes)."""
+    anchor = source.read()
+    if not anchor:
+        return ([Problem(None, f"there is no anchor ({audit.ANCHOR_DOCUMENT}): the chain's newest entries cannot be "
+                               "checked (deleted?)")] if audit.head(conn)[0] else []), []
+    problems, warnings = [], []
+    for note in anchor.get("notes", []):
+        text = f"{note.get('at', '')[:19]} {note.get('what', '')}"
+        if note.get("problem"):
+            problems.append(Problem(None, f"recorded at start: {text}"))
+        else:
+            warnings.append(text)
+    for kind, what in audit.anchor_findings(conn, anchor, source.read):
+        problems.append(Problem(None, what))
+    used = db.number_floors(conn, with_floors=False)
+    for record in pending:
+        for key, value in db.record_numbers(record).items():
+            used[key] = max(used.get(key, 0), value)
+    forced = [n for n in anchor.get("notes", []) if n.get("kind") == "rollback"]
+    for key, anchored in sorted(anchor.get("numbers", {}).items()):
+        if used.get(key, 0) >= anchored:
+            continue
+        _, till_id, column = key.split(":", 2)
+        what = {"seq": "receipts", "number": "shifts", "z_number": "Z reports"}.get(column, column)
+        text = f"{what} {till_id} {used.get(key, 0) + 1}-{anchored} were used but are missing (the newest deleted?)"
+        if any(n.get("numbers", {}).get(key, 0) >= anchored for n in forced):
+            warnings.append(f"{text}: rolled back by a forced restore")
+        else:
+            problems.append(Problem(None, text))
+    return problems, warnings
