@@ -22,7 +22,7 @@ from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
 from tui_pos.domain.auth import LoginFailed
-from tui_pos.store import audit, verification
+from tui_pos.store import verification
 
 from .records import make_record, new_ledger
 
