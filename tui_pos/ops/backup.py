@@ -456,6 +456,8 @@ def last_backup(config: Config) -> dict[str, Any]:
 def backup_age_hours(config: Config, now: datetime) -> float | None:
     """Hours since the last good backup started; None if there never was one."""
     good = last_backup(config).get("last_ok")
+    if good is None:
+        return None
     try:
         return (now - datetime.fromisoformat(good["started_at"])) / timedelta(hours=1)
     except (TypeError, KeyError, ValueError):
@@ -559,7 +561,7 @@ def _live(data_dir: Path, backup: sqlite3.Connection) -> _Live:
         live.users = None
     live.anchor = audit.Anchor([live.config.data_dir, *live.config.storage.journal_dirs]).read()
     anchored = live.anchor["seq"] if live.anchor else 0
-    if anchored and anchored <= backup_head[0] and backup_hash(anchored) != live.anchor["hash"]:
+    if live.anchor and anchored and anchored <= backup_head[0] and backup_hash(anchored) != live.anchor["hash"]:
         live.mismatches.append("its audit chain differs from the one anchored outside the database")
     live.lacking = max(live.head[0], anchored) - backup_head[0]
     return live
@@ -638,6 +640,7 @@ def _restoring_manager(data_dir: Path, live: _Live, backup_users: list[dict[str,
     a way to guess PINs); on an empty data directory, the backup's own manager."""
     if not live.has_manager:
         return authenticate(backup_users, name, pin)
+    assert live.users is not None  # it has a manager: its database was read
     lockout = pin_lockout(live.config or load_config(data_dir))
     try:
         return lockout.verify(live.users, name, pin, datetime.now(timezone.utc))

@@ -20,6 +20,7 @@ import logging.handlers
 import os
 import re
 import sys
+from io import TextIOWrapper
 from pathlib import Path
 
 LOG_DIR = "logs"
@@ -71,7 +72,7 @@ class TillLogFile(logging.handlers.RotatingFileHandler):
     def __init__(self, path: Path):
         super().__init__(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self) -> TextIOWrapper:
         directory = Path(self.baseFilename).parent
         directory.mkdir(mode=0o700, exist_ok=True)
         os.close(os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600))

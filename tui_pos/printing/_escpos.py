@@ -77,7 +77,7 @@ def _load() -> SimpleNamespace:
         import escpos.escpos as escpos_module
         import escpos.exceptions as exceptions
     finally:
-        tempfile.mkdtemp = real_mkdtemp  # type: ignore[assignment]
+        tempfile.mkdtemp = real_mkdtemp
         for handler in root.handlers[:]:
             if handler not in handlers_before:
                 root.removeHandler(handler)

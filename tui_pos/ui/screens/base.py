@@ -3,7 +3,8 @@ core that turns errors into plain messages and asks a manager when the core requ
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
 from textual import work
@@ -14,26 +15,36 @@ from tui_pos.domain.errors import PosError
 from tui_pos.domain.auth import Approval, ApprovalRequired
 from tui_pos.ui.screens.dialogs import ManagerScreen
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui_pos.ui.app import PosApp
+
 T = TypeVar("T")
+ResultT = TypeVar("ResultT")  # what the screen gives back to whoever pushed it (dismiss)
 
 # where a paid sale, refund or void went (Paid.stored), as the message line says it
 STORED_AT = {"sqlite": "stored in the database", "journal": "stored in the journal (database unavailable)"}
 
 
-class TillScreen(Screen[None]):
+class TillScreen(Screen[ResultT]):
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
+
     working = False  # a core_in_thread operation is running
+    said = Text()  # what the message line shows (the screen's one #message line)
 
     def say(self, message: str, error: bool = False) -> None:
         line = self.query_one("#message", Static)
         text = Text(self.app.shown(message), style="bold red" if error else "")
         # a scan's "1 x NAME" after another: a repaint; only a wrap or an unwrap needs a layout
         rows = lambda t: max(1, -(-t.cell_len // max(line.size.width, 1)))  # noqa: E731
-        line.update(text, layout=rows(text) != rows(getattr(line, "shown", Text())))
-        line.shown = text
+        line.update(text, layout=rows(text) != rows(self.said))
+        self.said = text
         if error:
             self.app.bell()
 
-    def core(self, operation: Callable[[Approval | None], T], done: Callable[[T], None] | None = None,
+    def core(self, operation: Callable[[Approval | None], T], done: Callable[[T], object] | None = None,
              reason: str = "") -> None:
         """Run a core operation; on ApprovalRequired ask for a manager inline and run it again.
         reason: the reason code already chosen (else the manager picks one of [till.reasons] for the action)."""
@@ -45,7 +56,7 @@ class TillScreen(Screen[None]):
         if done is not None:
             done(result)
 
-    def core_in_thread(self, operation: Callable[[Approval | None], T], done: Callable[[T], None] | None = None,
+    def core_in_thread(self, operation: Callable[[Approval | None], T], done: Callable[[T], object] | None = None,
                        reason: str = "") -> None:
         """core() for work that waits on storage or a PIN hash (a record to store, a report to
         read), off the UI thread. One at a time: a key pressed again meanwhile is refused with a
@@ -57,7 +68,7 @@ class TillScreen(Screen[None]):
         self.core_worker(operation, done, reason)
 
     @work(thread=True)
-    def core_worker(self, operation: Callable[[Approval | None], T], done: Callable[[T], None] | None,
+    def core_worker(self, operation: Callable[[Approval | None], T], done: Callable[[T], object] | None,
                     reason: str) -> None:
         try:
             result = operation(None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,8 +17,16 @@ from tui_pos.domain.errors import PosError
 from tui_pos.domain.auth import Approval
 from tui_pos.ui.widgets.entry import FieldInput
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui_pos.ui.app import PosApp
+
 
 class ConfirmScreen(ModalScreen[bool]):
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
+
     BINDINGS = [
         Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
@@ -37,6 +47,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
 class AskScreen(ModalScreen["str | None"]):
     """Ask for one value (a quantity, a price, a discount, a payment reference)."""
+
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     BINDINGS = [Binding("escape", "cancel", "Back", id="ask.cancel")]
 
@@ -72,6 +85,9 @@ class ManagerScreen(ModalScreen["Approval | None"]):
     """A manager approves inline: a reason code, name and PIN, checked by the core (off the UI
     thread). The reason is picked with Up/Down while the name or PIN is typed, so the Enter-Enter
     flow stays as it is; a reason already chosen (on the refund screen) is shown, not asked again."""
+
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     BINDINGS = [
         Binding("escape", "cancel", "Back", id="manager.cancel"),

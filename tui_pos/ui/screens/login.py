@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
-from textual.worker import Worker, WorkerState
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 from tui_pos.domain.errors import PosError
 from tui_pos.domain.auth import User
@@ -15,9 +17,17 @@ from tui_pos.ui.widgets.entry import FieldInput
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui_pos.ui.app import PosApp
+
 
 class LoginScreen(Screen[User]):
     """locked_by: the screen locks a session; only that cashier or a manager unlocks it."""
+
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     def __init__(self, locked_by: str = ""):
         super().__init__()

@@ -33,7 +33,7 @@ LABELS = {
 }
 
 
-class ManagerMenuScreen(TillScreen):
+class ManagerMenuScreen(TillScreen["str | None"]):
     """Dismissed with the name of a checkout action to run there ("no_sale", "recall"), or None."""
 
     BINDINGS = [
@@ -80,6 +80,7 @@ class ManagerMenuScreen(TillScreen):
 
     @on(OptionList.OptionSelected, "#menu")
     async def picked(self, event: OptionList.OptionSelected) -> None:
+        assert event.option.id is not None  # every item is made with its action as its id
         await self.run_action(event.option.id)
 
     # -- the items ----------------------------------------------------------------------------
@@ -89,8 +90,11 @@ class ManagerMenuScreen(TillScreen):
         if till.shift is None:
             from tui_pos.ui.screens.shift import OpenShiftScreen, shift_summary
 
-            self.app.push_screen(OpenShiftScreen(), lambda shift: shift and self.say(
-                shift_summary(shift, till.currency.format)))
+            def opened(shift) -> None:
+                if shift:
+                    self.say(shift_summary(shift, till.currency.format))
+
+            self.app.push_screen(OpenShiftScreen(), opened)
             return
         self.say("Reading the shift...")
         self.core_in_thread(lambda _: till.x_report(), self.show_report)

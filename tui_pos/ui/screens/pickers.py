@@ -3,6 +3,8 @@ or read the keys."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,13 +13,21 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui_pos.domain.catalog import Product
 from tui_pos.app.till import HeldSale, Till
+from tui_pos.domain.catalog import Product
 from tui_pos.ui.widgets.entry import FieldInput
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui_pos.ui.app import PosApp
 
 
 class LookupScreen(ModalScreen["str | None"]):
     """Type part of a name (Chinese or Latin), a code or a department; Enter/Down to the list."""
+
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     BINDINGS = [Binding("escape", "cancel", "Back", id="lookup.cancel"),
                 Binding("down", "to_list", "List", show=False, id="lookup.list")]
@@ -89,6 +99,9 @@ class HeldScreen(ModalScreen["tuple[str, str] | None"]):
     """A held sale to recall ("recall", uuid) or to throw away ("delete", uuid: the caller asks
     a manager, as the core requires)."""
 
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
+
     BINDINGS = [
         Binding("escape", "cancel", "Back", id="held.cancel"),
         Binding("f4,delete", "delete", "Delete", id="held.delete"),
@@ -105,12 +118,15 @@ class HeldScreen(ModalScreen["tuple[str, str] | None"]):
 
     @on(OptionList.OptionSelected)
     def picked(self, event: OptionList.OptionSelected) -> None:
+        assert event.option.id is not None  # every row is made with its sale's uuid as its id
         self.dismiss(("recall", event.option.id))
 
     def action_delete(self) -> None:
         held = self.query_one(OptionList)
         if held.highlighted is not None:
-            self.dismiss(("delete", held.get_option_at_index(held.highlighted).id))
+            uuid = held.get_option_at_index(held.highlighted).id
+            assert uuid is not None  # as above
+            self.dismiss(("delete", uuid))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -118,6 +134,9 @@ class HeldScreen(ModalScreen["tuple[str, str] | None"]):
 
 class ReasonScreen(ModalScreen["str | None"]):
     """A reason code from [till.reasons] for one kind ("refund", "void"): its digit, or Up/Down and Enter."""
+
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     BINDINGS = [Binding("escape", "cancel", "Back", id="reason.cancel")]
 
@@ -155,6 +174,9 @@ class ReasonScreen(ModalScreen["str | None"]):
 
 class HelpScreen(ModalScreen[None]):
     """What the screen below takes (`about`), then every key of it, both bindings, as remapped."""
+
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     BINDINGS = [Binding("escape,f1,enter", "close", "Close", id="help.close")]
 

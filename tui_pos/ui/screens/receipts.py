@@ -3,6 +3,8 @@ printed, reprinted, or handed over on screen (the customer photographs the recei
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,10 +17,18 @@ from tui_pos.printing.layout import Layout
 from tui_pos.printing.screen import screen_parts
 from tui_pos.ui.screens.dialogs import AskScreen
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui_pos.ui.app import PosApp
+
 
 class ReceiptScreen(ModalScreen[None]):
     """One receipt on screen: its QR code first (it fits 80x24 in both themes, for the customer's
     phone), then its text (Up/Down scroll)."""
+
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     BINDINGS = [Binding("escape,enter", "close", "Close", id="receipt.close")]
 
@@ -54,6 +64,9 @@ def show_receipt(app, receipt: str) -> bool:
 class UnprintedScreen(ModalScreen[None]):
     """Newest first (the customer asking is most likely the last one); without a printer, Enter
     and "any receipt by number" show the receipt on screen instead of trying to print it."""
+
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     BINDINGS = [
         # priority: the focused list would otherwise take the letters (type-to-search)

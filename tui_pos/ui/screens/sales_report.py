@@ -8,6 +8,7 @@ day the manager has already moved away from is dropped.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -18,17 +19,25 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui_pos.domain.reports import SalesReport
 from tui_pos.app.till import Till
+from tui_pos.domain.reports import SalesReport
 from tui_pos.ui.widgets.hour_chart import HourChart
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui_pos.ui.app import PosApp
 
 CHART_ROWS = 8
 TOP_ROWS = 5
 
 
 class SalesReportScreen(Screen[None]):
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
+
     CSS_PATH = "sales_report.tcss"
     BINDINGS = [
         Binding("left,comma", "move(-1)", "Day before", id="sales_report.previous"),

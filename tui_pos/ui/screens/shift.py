@@ -5,8 +5,9 @@ shift with a Z report, and read any stored report again. Every figure comes from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from rich.text import Text
 from textual import on, work

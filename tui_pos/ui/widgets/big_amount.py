@@ -7,14 +7,24 @@ a scan repaints it and never lays the screen out again.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.renderables.digits import Digits
 from textual.widgets import Static
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui_pos.ui.app import PosApp
+
 
 class BigAmount(Static):
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
+
     plain = ""  # what it says, as one line (for tests and screen readers of the log)
 
     def show(self, label: str, symbol: str = "", amount: str = "", emphasis: str = "bold") -> None:

@@ -6,6 +6,7 @@ adding a line to a 100-line cart re-renders one screenful, not a table (a DataTa
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -13,6 +14,11 @@ from rich.style import Style
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui_pos.ui.app import PosApp
 
 QTY_W, PRICE_W, TOTAL_W = 5, 10, 11
 
@@ -50,6 +56,9 @@ class CartView(Widget, can_focus=False):
     new line repaints this widget only and never lays the screen out again (a ScrollView's
     virtual_size is a layout reactive: ~10 ms a scan here). When rows are out of view, its first
     and last rows say how many ("▲ 5 more", "▼ 3 more"; ^ and v in the console theme)."""
+
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     cursor: reactive[int] = reactive(-1)  # index of the selected row, -1 when empty
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -61,7 +62,8 @@ class EntryLine(Widget, can_focus=True):
 
 # The field's own editing keys (Input's bindings). Not the scrolling keys Input inherits (Up/Down,
 # PageUp/PageDown): those stay the dialog's, e.g. the manager dialog's Up/Down choose the reason.
-EDITING_KEYS = frozenset(key.strip() for binding in Input.BINDINGS for key in binding.key.split(","))
+EDITING_KEYS = frozenset(key.strip() for binding in Input.BINDINGS if isinstance(binding, Binding)  # all are
+                         for key in binding.key.split(","))
 
 
 class FieldInput(Input):

@@ -7,12 +7,18 @@ rows of full blocks only. An hour that took nothing (or paid back more than it t
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
 from tui_pos.domain.money import round_half_up
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui_pos.ui.app import PosApp
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"  # a bar's top cell, by how many eighths of it are filled
 FULL = "█"  # drawn by the Linux console too
@@ -40,6 +46,9 @@ def hour_labels(hours: int = 24) -> str:
 
 
 class HourChart(Static):
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
+
     rows: list[str] = []  # the bars as drawn (for tests)
 
     def show(self, amounts: Sequence[int], height: int) -> None:

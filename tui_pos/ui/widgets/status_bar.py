@@ -4,7 +4,8 @@ an alert was just raised, that alert (until the cashier hides it: it never takes
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
@@ -12,7 +13,10 @@ from textual.widgets import Static
 from tui_pos.app.till import StorageState
 
 if TYPE_CHECKING:
+    from textual import getters
+
     from tui_pos.ops.alerts import Alert
+    from tui_pos.ui.app import PosApp
 
 STORAGE_TEXT = {"ok": "STORAGE OK", "degraded": "DEGRADED", "failing": "STORAGE FAILING"}
 ALERT_STYLE = {"error": "bold white on red", "warning": "bold black on yellow"}
@@ -26,6 +30,9 @@ def storage_label(state: StorageState) -> str:
 
 
 class StatusBar(Static):
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
+
     def on_mount(self) -> None:
         self.refresh_from_app()
 
