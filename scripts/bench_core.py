@@ -33,21 +33,22 @@ import sys
 import tempfile
 import time
 import uuid as uuidlib
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
+from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
+
+from tui_pos.app.clock import utc_now  # noqa: E402
+from tui_pos.app.shop import init_shop  # noqa: E402
+from tui_pos.app.till import Till, open_ledger  # noqa: E402
 from tui_pos.config import Config, load_config  # noqa: E402
 from tui_pos.domain.cart import Cart  # noqa: E402
 from tui_pos.domain.catalog import Product  # noqa: E402
 from tui_pos.domain.sale import build_sale  # noqa: E402
-from tui_pos.app.shop import init_shop  # noqa: E402
 from tui_pos.domain.tender import Tender, settle  # noqa: E402
-from tui_pos.app.clock import utc_now  # noqa: E402
-from tui_pos.app.till import Till, open_ledger  # noqa: E402
-from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
 
 LINES_PER_SALE = 5
 WARMUP_SALES = 20
@@ -162,7 +163,7 @@ def measure_block_free(root: Path, iterations: int = 200) -> dict[str, list[floa
     """Diagnostic: what the file system charges to drop a just-fsync'd 1 KB file (unlink, rename over)."""
     out: dict[str, list[float]] = {"unlink": [], "rename": []}
     payload = b"y" * 1100  # about one saved 5-line cart
-    for i in range(iterations):
+    for _ in range(iterations):
         for kind in out:
             temp = root / f"free-{kind}.tmp"
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
@@ -243,8 +244,8 @@ def fill_journal(till: Till, codes: list[str], sales: int) -> None:
         totals = cart.totals(included)
         settlement = settle(totals.total, [CASH], till.cash_step, till.currency)
 
-        def build(seq: int) -> dict:
-            return build_sale(cart, totals, (CASH,), settlement, till_id=config.till_id, seq=seq,
+        def build(seq: int) -> dict:  # called in this iteration only (record_sale below)
+            return build_sale(cart, totals, (CASH,), settlement, till_id=config.till_id, seq=seq,  # noqa: B023
                               cashier=till.cashier, completed_at=utc_now(), currency=till.currency.code,
                               tax_included=included).to_record()
 

@@ -227,8 +227,8 @@ def post_scan(app, code: str) -> None:
 
 
 async def _scan_cpu(data_dir: Path, profile: cProfile.Profile | None) -> dict[str, float]:
-    from tui_pos.config import load_config
     from tui_pos.app.till import Till
+    from tui_pos.config import load_config
     from tui_pos.ui.app import PosApp
     from tui_pos.ui.screens.checkout import CheckoutScreen
 
@@ -252,7 +252,7 @@ async def _scan_cpu(data_dir: Path, profile: cProfile.Profile | None) -> dict[st
             for n, code in enumerate(sequence[PREFILL:], start=PREFILL + 1):
                 post_scan(app, code)
                 await pilot.pause()  # until idle: the keys, the scan, and the render of the new line
-                await until(pilot, lambda: len(till.cart.lines) == n)
+                await until(pilot, lambda: len(till.cart.lines) == n)  # noqa: B023 (awaited in this iteration)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             if profile:
                 profile.disable()
@@ -317,8 +317,8 @@ def measure_label_cpu() -> float:
 
 def measure_core_scan(data_dir: Path) -> float:
     """Till.scan() alone into a 100-line cart: the core and its durable cart save, no UI."""
-    from tui_pos.config import load_config
     from tui_pos.app.till import Till
+    from tui_pos.config import load_config
 
     till = Till.open(load_config(data_dir), cashier="bench")
     try:

@@ -6,9 +6,10 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput
 from tui_pos.domain.money import MAX_MINOR, TooManyDecimals, parse_fixed, percent_to_bp
@@ -281,7 +282,7 @@ def text(choices: tuple[str, ...] = (), pattern: str = "", hint: str = "", max_l
     return kind
 
 
-def words(item: Kind = text(), at_least: int = 0, max_items: int = 100) -> Kind:
+def words(item: Kind = text(), at_least: int = 0, max_items: int = 100) -> Kind:  # noqa: B008 (a pure checker)
     """A list of strings; one string is a list of one (never a list of its letters)."""
     def kind(value: Any, exponent: int) -> tuple[Any, ...]:
         values = [value] if isinstance(value, str) else value
@@ -333,7 +334,7 @@ def table(value_kind: Kind, name_pattern: str = r"[A-Za-z0-9_-]{1,32}", at_least
         result = {}
         for name, item in value.items():
             if not re.fullmatch(name_pattern, name):
-                raise EntryProblem(name, f"is not a good name: use 1-32 letters, digits, _ or -")
+                raise EntryProblem(name, "is not a good name: use 1-32 letters, digits, _ or -")
             try:
                 result[name] = value_kind(item, exponent)
             except ValueError as err:

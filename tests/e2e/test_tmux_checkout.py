@@ -18,8 +18,17 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from conftest import COLA, CONSOLE_GLYPHS, CONSOLE_MISSING_GLYPHS, NOODLES, WATER, WEIGHED, cli_json, open_shift_in, run_cli
+from conftest import (
+    COLA,
+    CONSOLE_GLYPHS,
+    CONSOLE_MISSING_GLYPHS,
+    NOODLES,
+    WATER,
+    WEIGHED,
+    cli_json,
+    open_shift_in,
+    run_cli,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
                                 reason="tmux is not installed (CI installs it: Makefile TEST_DEBS)")

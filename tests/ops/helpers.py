@@ -7,11 +7,10 @@ import os
 import sqlite3
 import subprocess
 from contextlib import closing
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from conftest import AS_DEMO, COLA, cli_json, run_cli
 
 DB = "pos.sqlite3"
@@ -84,4 +83,4 @@ def fill(directory: Path) -> None:
 
 def utc_iso(delta: timedelta) -> str:
     """Now plus delta, as the till writes times."""
-    return (datetime.now(timezone.utc) + delta).isoformat(timespec="milliseconds")
+    return (datetime.now(UTC) + delta).isoformat(timespec="milliseconds")

@@ -14,12 +14,12 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-
 from conftest import AS_DEMO, COLA, WATER, cli_json, database_write_locked, run_cli, set_config
-from tui_pos.config import load_config
-from tui_pos.domain.tender import Tender
+
 from tui_pos.app.till import Till
+from tui_pos.config import load_config
 from tui_pos.domain.auth import LoginFailed
+from tui_pos.domain.tender import Tender
 from tui_pos.ops import backup
 from tui_pos.ops.instance import TillInstanceLock
 

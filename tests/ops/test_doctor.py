@@ -8,9 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from conftest import COLA, run_cli, set_config
+
+from tui_pos.app.till import Till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till
 from tui_pos.ops.backup import run_backup
 
 from .helpers import corrupt_database, doctor, fill, mount_tmpfs, sell, utc_iso

@@ -13,8 +13,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import AS_DEMO, COLA, cli_json, run_cli
+
 from tui_pos.ops.instance import INSTANCE_LOCK, TillInstanceLock, TillRunning, running_pid, running_till
 
 TMUX_SOCKET = "/run/tui-pos/tmux.sock"
@@ -139,9 +139,8 @@ def test_a_till_whose_terminal_hung_up_is_stopped_and_the_next_start_takes_the_l
 
 
 def test_a_second_lock_in_the_same_process_is_refused_too(shop_dir: Path) -> None:
-    with TillInstanceLock(shop_dir):
-        with pytest.raises(TillRunning, match=rf"\(pid {os.getpid()} since "):
-            TillInstanceLock(shop_dir).acquire()
+    with TillInstanceLock(shop_dir), pytest.raises(TillRunning, match=rf"\(pid {os.getpid()} since "):
+        TillInstanceLock(shop_dir).acquire()
     with TillInstanceLock(shop_dir):  # released on exit: taken again
         pass
 

@@ -11,13 +11,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
-
 from conftest import AS_DEMO, COLA, WATER, cli_json, run_cli
+
 from tui_pos.config import load_config
 from tui_pos.ui.monitor import MonitorApp
 

@@ -10,14 +10,14 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from conftest import COLA, WATER, database_write_locked, set_config
-from tui_pos.config import load_config
+
 from tui_pos.app.till import Till
+from tui_pos.config import load_config
 from tui_pos.ui import app as app_module
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.checkout import CheckoutScreen

@@ -17,15 +17,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import COLA, NOODLES, database_write_locked
 
+from tui_pos.app.till import Till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till
 from tui_pos.printing.printer import Printer
 from tui_pos.printing.queue import WORKER_LOCK_NAME, PrinterLock, PrintQueue, worker_running
 from tui_pos.printing.worker import PrintWorker
 
-from conftest import COLA, NOODLES, database_write_locked
 from .escpos_decode import decode
 from .fakes import FakePrinter, job_rows, printed_receipts, receipt_state
 

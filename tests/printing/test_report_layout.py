@@ -21,8 +21,8 @@ from dataclasses import replace
 from datetime import timedelta, timezone
 
 import pytest
-
 from conftest import set_config
+
 from tui_pos.config import load_config
 from tui_pos.domain.shift import KindTotals, ShiftReport, TaxTotals, TenderTotals
 from tui_pos.printing.layout import ReceiptOptions, check_fits
@@ -225,7 +225,7 @@ def test_a_busy_printer_waits_then_gives_up(shop_dir, tmp_path):
     config = config_printing_to(shop_dir, f"file:{out}")
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from tui_pos.printing.queue import PrinterLock; "
-         f"assert PrinterLock(sys.argv[1]).acquire(5); print('held', flush=True); time.sleep(30)",
+         "assert PrinterLock(sys.argv[1]).acquire(5); print('held', flush=True); time.sleep(30)",
          str(shop_dir / LOCK_NAME)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

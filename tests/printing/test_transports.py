@@ -10,17 +10,24 @@ import threading
 import time
 
 import pytest
+from conftest import COLA
 
+from tui_pos.app.till import Till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till
 from tui_pos.printing.printer import Printer
 from tui_pos.printing.queue import PrintQueue
-from tui_pos.printing.transports import (FileTransport, LpTransport, NoneTransport, PrinterUnavailable, TcpTransport,
-                                         WriteIncomplete, open_transport)
+from tui_pos.printing.transports import (
+    FileTransport,
+    LpTransport,
+    NoneTransport,
+    PrinterUnavailable,
+    TcpTransport,
+    WriteIncomplete,
+    open_transport,
+)
 from tui_pos.printing.transports.usb import UsbTransport
 
-from conftest import COLA
 from .fakes import printed_receipts, receipt_state
 
 
@@ -45,7 +52,7 @@ class NetworkPrinter:
         while not self._stop.is_set():
             try:
                 conn, _ = self.server.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             threading.Thread(target=self._client, args=(conn,), daemon=True).start()
 
@@ -58,7 +65,7 @@ class NetworkPrinter:
                     continue
                 try:
                     data = conn.recv(4096)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 if not data:
                     return

@@ -20,8 +20,8 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-
 from conftest import AS_DEMO, COLA, set_config
+
 from .escpos_decode import decode
 from .fakes import printed_receipts
 

@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+from tui_pos.app.till import Till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till
 from tui_pos.printing import commands
 from tui_pos.printing.printer import Printer
 from tui_pos.printing.queue import PrintQueue

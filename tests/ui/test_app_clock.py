@@ -8,9 +8,9 @@ import time
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import COLA
 from test_checkout_flows import demo_shop_template, on_screen, pilot, scan, screen_text, shop_dir  # noqa: F401
+
 from tui_pos.ui import app as app_module
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.pickers import HelpScreen

@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from textual.pilot import Pilot
-
 from conftest import COLA, set_config
 from test_checkout_flows import demo_shop_template, running, scan, shop_dir  # noqa: F401
 from test_snapshots import assert_console_glyphs_only, svg_text
+from textual.pilot import Pilot
 
 pytestmark = pytest.mark.asyncio
 

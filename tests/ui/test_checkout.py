@@ -9,13 +9,24 @@ Amounts from the demo catalog: COLA 3.50, WATER 2.00.
 from __future__ import annotations
 
 import pytest
+from conftest import COLA, WATER
+from test_checkout_flows import (  # noqa: F401
+    approve,
+    ask,
+    demo_shop_template,
+    message,
+    on_screen,
+    pilot,
+    scan,
+    shop_dir,
+    till_of,
+    type_text,
+    wait_for,
+)
+from test_snapshots import svg_text
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
-from conftest import COLA, WATER
-from test_checkout_flows import (approve, ask, demo_shop_template, message, on_screen, pilot, scan,  # noqa: F401
-                                 shop_dir, till_of, type_text, wait_for)
-from test_snapshots import svg_text
 from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen

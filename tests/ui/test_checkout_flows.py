@@ -11,32 +11,40 @@ import asyncio
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import pytest_asyncio
+from conftest import (
+    COLA,
+    NOODLES,
+    WATER,
+    cli_json,
+    database_write_locked,
+    journal_dir_replaced_by_a_file,
+    open_demo_shop,
+    set_config,
+)
 from textual import events
 from textual.command import CommandPalette
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
-from conftest import (COLA, NOODLES, WATER, cli_json, database_write_locked, journal_dir_replaced_by_a_file, open_demo_shop,
-                      set_config)
-from tui_pos.config import load_config
-from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
+from tui_pos.config import load_config
 from tui_pos.domain.auth import hash_pin
+from tui_pos.domain.tender import Tender
 from tui_pos.store import db
-from tui_pos.ui.widgets.big_amount import BigAmount
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen
 from tui_pos.ui.screens.pickers import HeldScreen, HelpScreen, LookupScreen
 from tui_pos.ui.screens.tender import TenderScreen
+from tui_pos.ui.widgets.big_amount import BigAmount
 from tui_pos.ui.widgets.cart_view import CartView
 from tui_pos.ui.widgets.entry import EntryLine
 

@@ -9,12 +9,26 @@ import sqlite3
 from contextlib import closing
 
 import pytest
+from conftest import COLA, set_config
+from test_checkout_flows import (  # noqa: F401
+    approve,
+    ask,
+    demo_shop_template,
+    lines,
+    message,
+    on_screen,
+    pilot,
+    running,
+    scan,
+    shop_dir,
+    text_of,
+    till_of,
+    type_text,
+    wait_for,
+)
+from test_pickers import dialog_text
 from textual.widgets import Input, OptionList
 
-from conftest import COLA, set_config
-from test_checkout_flows import (approve, ask, demo_shop_template, lines, message, on_screen, pilot, scan,  # noqa: F401
-                                 running, shop_dir, text_of, till_of, type_text, wait_for)
-from test_pickers import dialog_text
 from tui_pos.config import load_config
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.tender import Tender

@@ -15,18 +15,34 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import COLA
+from test_checkout_flows import (  # noqa: F401
+    ask,
+    demo_shop_template,
+    enter_pin,
+    log_in,
+    on_screen,
+    pilot,
+    running,
+    scan,
+    screen_text,
+    settle,
+    shop_dir,
+    till_of,
+    total,
+    type_text,
+    wait_for,
+)
 from textual._xterm_parser import XTermParser
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 import tui_pos.ui
-from conftest import COLA
-from test_checkout_flows import (ask, demo_shop_template, enter_pin, log_in, on_screen, pilot, running,  # noqa: F401
-                                 scan, screen_text, settle, shop_dir, till_of, total, type_text, wait_for)
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen
 from tui_pos.ui.screens.pickers import LookupScreen
+
 
 def send_raw(pilot: Pilot, data: str) -> None:
     """Send what a terminal writes in one go (tmux send-keys, a fast typist, a paste without

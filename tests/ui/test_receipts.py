@@ -13,13 +13,24 @@ import asyncio
 import io
 
 import pytest
+from conftest import COLA, NOODLES, WATER, run_cli, set_config
 from rich.console import Console
+from screen_qr import need_zbar, screen_image, zbar_decode
+from test_checkout_flows import (  # noqa: F401
+    demo_shop_template,
+    on_screen,
+    paid_and_back,
+    pilot,
+    running,
+    scan,
+    shop_dir,
+    text_of,
+    till_of,
+    type_text,
+    wait_for,
+)
 from textual.widgets import OptionList, Static
 
-from conftest import COLA, NOODLES, WATER, run_cli, set_config
-from screen_qr import need_zbar, screen_image, zbar_decode
-from test_checkout_flows import (demo_shop_template, on_screen, paid_and_back, pilot, running, scan,  # noqa: F401
-                                 shop_dir, text_of, till_of, type_text, wait_for)
 from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen

@@ -14,12 +14,25 @@ import re
 import threading
 
 import pytest
+from conftest import COLA, NOODLES, WATER, set_config
+from test_checkout_flows import (  # noqa: F401
+    approve,
+    demo_shop_template,
+    log_in,
+    message,
+    on_screen,
+    pilot,
+    running,
+    scan,
+    shop_dir,
+    text_of,
+    till_of,
+    type_text,
+    wait_for,
+)
+from test_shift_flows import in_dialog, rows, shown
 from textual import events
 
-from conftest import COLA, NOODLES, WATER, set_config
-from test_checkout_flows import (approve, demo_shop_template, log_in, message, on_screen, pilot, running,  # noqa: F401
-                                 scan, shop_dir, text_of, till_of, type_text, wait_for)
-from test_shift_flows import in_dialog, rows, shown
 from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
 from tui_pos.ui.screens.manager_menu import ManagerMenuScreen

@@ -17,11 +17,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import CONSOLE_GLYPHS, CONSOLE_MISSING_GLYPHS, set_config
 from textual.widgets import Static
 
-from conftest import CONSOLE_GLYPHS, CONSOLE_MISSING_GLYPHS, set_config
-from tui_pos.config import load_config
 from tui_pos.app.till import Till
+from tui_pos.config import load_config
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.login import LoginScreen
 from tui_pos.ui.screens.sales_report import SalesReportScreen

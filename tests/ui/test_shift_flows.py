@@ -18,12 +18,26 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from conftest import COLA, NOODLES, WATER, set_config
 from printing.escpos_decode import decode
-from test_checkout_flows import (approve, demo_shop_template, log_in, message, on_screen, paid_and_back, pilot,  # noqa: F401
-                                 running, scan, shop_dir, till_of, type_text, unlock_as, wait_for)
+from test_checkout_flows import (  # noqa: F401
+    approve,
+    demo_shop_template,
+    log_in,
+    message,
+    on_screen,
+    paid_and_back,
+    pilot,
+    running,
+    scan,
+    shop_dir,
+    till_of,
+    type_text,
+    unlock_as,
+    wait_for,
+)
 from test_snapshots import assert_console_glyphs_only, make_app, screen_text, svg_text, wait_until  # noqa: F401
+
 from tui_pos.app.shop import init_shop
 from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.checkout import CheckoutScreen
@@ -33,6 +47,7 @@ from tui_pos.ui.screens.manager_menu import ManagerMenuScreen
 from tui_pos.ui.screens.pickers import HeldScreen
 from tui_pos.ui.screens.shift import CloseShiftScreen, OpenShiftScreen, ReportScreen
 from tui_pos.ui.screens.tender import TenderScreen
+
 
 # -- helpers ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")

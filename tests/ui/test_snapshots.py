@@ -19,13 +19,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import COLA, CONSOLE_GLYPHS, NOODLES, open_demo_shop, set_config
 from rich.cells import cell_len
 from textual import events
 from textual.scrollbar import ScrollBar
 
-from conftest import COLA, CONSOLE_GLYPHS, NOODLES, open_demo_shop, set_config
-from tui_pos.config import load_config
 from tui_pos.app.till import Till
+from tui_pos.config import load_config
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen

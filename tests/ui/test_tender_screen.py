@@ -5,11 +5,22 @@ and F1 explains the screen, Retry included."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import COLA, database_write_locked, journal_dir_replaced_by_a_file
-from test_checkout_flows import (demo_shop_template, message, on_screen, paid_and_back, pilot, scan,  # noqa: F401
-                                 screen_text, shop_dir, stored_sales, type_text, wait_for)
+from test_checkout_flows import (  # noqa: F401
+    demo_shop_template,
+    message,
+    on_screen,
+    paid_and_back,
+    pilot,
+    scan,
+    screen_text,
+    shop_dir,
+    stored_sales,
+    type_text,
+    wait_for,
+)
 from test_pickers import dialog_text
+
 from tui_pos.ui.screens.pickers import HelpScreen
 from tui_pos.ui.screens.tender import TenderScreen
 

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import COLA, WATER
-from test_checkout_flows import (demo_shop_template, lines, message, on_screen, pilot, scan,  # noqa: F401
-                                 shop_dir, type_text)
+from test_checkout_flows import demo_shop_template, lines, message, on_screen, pilot, scan, shop_dir, type_text  # noqa: F401
+
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 

@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from tui_pos.config import Config
 from tui_pos.app.clock import utc_now
+from tui_pos.config import Config
 from tui_pos.ops.status import CLOCK_SLACK_S, till_status
 
 log = logging.getLogger("tui_pos.ops.alerts")

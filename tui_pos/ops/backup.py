@@ -35,22 +35,33 @@ import logging
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from tui_pos.config import Config
-from tui_pos.domain.errors import PosError
 from tui_pos.app.clock import utc_now
 from tui_pos.app.till import currency_of, pin_lockout
+from tui_pos.config import CONFIG_NAME, Config, load_config
 from tui_pos.domain.auth import LoginFailed, User, authenticate
+from tui_pos.domain.errors import PosError
 from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, sales_figures, schema_version
-from tui_pos.config import CONFIG_NAME, load_config
 from tui_pos.store import audit, db, verification
-from tui_pos.store.journal import (KEY_FILE, QUARANTINE, QUARANTINE_FILE, Journal, JournalScan, decode_line, fsync_dir,
-                                   make_private_dir, parse_key, read_key, scan_lines)
+from tui_pos.store.journal import (
+    KEY_FILE,
+    QUARANTINE,
+    QUARANTINE_FILE,
+    Journal,
+    JournalScan,
+    decode_line,
+    fsync_dir,
+    make_private_dir,
+    parse_key,
+    read_key,
+    scan_lines,
+)
 from tui_pos.store.sequence import NumberingBusy, SequenceLock
 
 log = logging.getLogger("tui_pos.ops.backup")
@@ -643,7 +654,7 @@ def _restoring_manager(data_dir: Path, live: _Live, backup_users: list[dict[str,
     assert live.users is not None  # it has a manager: its database was read
     lockout = pin_lockout(live.config or load_config(data_dir))
     try:
-        return lockout.verify(live.users, name, pin, datetime.now(timezone.utc))
+        return lockout.verify(live.users, name, pin, datetime.now(UTC))
     finally:
         lockout.close()
 

@@ -26,14 +26,15 @@ import sqlite3
 import tarfile
 import time
 import tomllib
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
+from tui_pos.app.clock import utc_now
 from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.domain.errors import BadInput
-from tui_pos.app.clock import utc_now
 from tui_pos.ops.backup import backups_in, last_backup
 from tui_pos.ops.doctor import check_config, run_doctor
 from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, schema_version

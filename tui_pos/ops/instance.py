@@ -23,7 +23,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tui_pos.domain.errors import PosError
@@ -182,7 +182,7 @@ class TillInstanceLock:
             tty = os.ttyname(0)
         except OSError:
             tty = ""
-        record = {"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        record = {"pid": os.getpid(), "since": datetime.now(UTC).isoformat(timespec="seconds"),
                   "tmux_socket": tmux[0], "tmux_session": f"${tmux[2]}" if len(tmux) == 3 else "",
                   "tty": tty}
         try:

@@ -11,8 +11,8 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
-from tui_pos.config import Config
 from tui_pos.app.till import currency_of
+from tui_pos.config import Config
 from tui_pos.ops.alerts import current_alerts
 from tui_pos.ops.facts import DatabaseUnavailable, read_only_database
 from tui_pos.ops.status import shift_text, till_status

@@ -7,9 +7,10 @@ or store.db.load_sale_record), amounts in minor units.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any, Mapping, Union
+from typing import Any
 
 from tui_pos.config import Config
 from tui_pos.domain.money import Currency, format_bp
@@ -55,7 +56,7 @@ class Cut:
     pass
 
 
-Item = Union[Text, QR, Drawer, Cut]
+Item = Text | QR | Drawer | Cut
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tui_pos.printing.queue import WORKER_LOCK_NAME, PrinterLock, PrintQueue, PrintResult
 from tui_pos.printing.status import PrinterStatus

@@ -11,8 +11,8 @@ from textual import work
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui_pos.domain.errors import PosError
 from tui_pos.domain.auth import Approval, ApprovalRequired
+from tui_pos.domain.errors import PosError
 from tui_pos.ui.screens.dialogs import ManagerScreen
 
 if TYPE_CHECKING:

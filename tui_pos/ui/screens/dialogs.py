@@ -13,8 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from tui_pos.domain.errors import PosError
 from tui_pos.domain.auth import Approval
+from tui_pos.domain.errors import PosError
 from tui_pos.ui.widgets.entry import FieldInput
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from tui_pos.domain.errors import PosError
 from tui_pos.domain.auth import User
+from tui_pos.domain.errors import PosError
 from tui_pos.ui.widgets.entry import FieldInput
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
