@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from tui_pos.store import audit, db
 from tui_pos.store.audit import Anchor
@@ -126,7 +127,7 @@ def check_anchor(conn: sqlite3.Connection, source: Anchor,
             problems.append(Problem(None, f"recorded at start: {text}"))
         else:
             warnings.append(text)
-    for kind, what in audit.anchor_findings(conn, anchor, source.read):
+    for _kind, what in audit.anchor_findings(conn, anchor, source.read):
         problems.append(Problem(None, what))
     used = db.number_floors(conn, with_floors=False)
     for record in pending:

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui_pos.printing.transports.base import (CHUNK, NoneTransport, PrinterUnavailable, Transport, WriteIncomplete,
-                                              describe)
+from tui_pos.printing.transports.base import (
+    CHUNK,
+    NoneTransport,
+    PrinterUnavailable,
+    Transport,
+    WriteIncomplete,
+    describe,
+)
 from tui_pos.printing.transports.file import FileTransport
 from tui_pos.printing.transports.lp import LpTransport
 from tui_pos.printing.transports.tcp import TcpTransport

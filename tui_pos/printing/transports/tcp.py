@@ -30,7 +30,7 @@ class TcpTransport(Transport):
         self._sock.settimeout(timeout_s)
         try:
             return self._sock.send(chunk)
-        except socket.timeout:
+        except TimeoutError:
             raise TimeoutError(errno.ETIMEDOUT, f"{self.host}:{self.port} took no data for {timeout_s:.1f} s") from None
 
     def read(self, size: int, timeout_s: float) -> bytes:
@@ -39,7 +39,7 @@ class TcpTransport(Transport):
         self._sock.settimeout(max(timeout_s, 0.001))
         try:
             data = self._sock.recv(size)
-        except socket.timeout:
+        except TimeoutError:
             return b""
         except OSError as err:
             self.close()

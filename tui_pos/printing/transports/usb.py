@@ -106,13 +106,16 @@ def _sysfs_strings(dev: Any) -> tuple[str, str]:
             try:
                 if (int((entry / "busnum").read_text()) == dev.bus
                         and int((entry / "devnum").read_text()) == dev.address):
-                    read = lambda name: (entry / name).read_text().strip() if (entry / name).exists() else ""  # noqa: E731
-                    return read("manufacturer"), read("product")
+                    return _sysfs_text(entry / "manufacturer"), _sysfs_text(entry / "product")
             except (OSError, ValueError):
                 continue
     except OSError:
         pass
     return "", ""
+
+
+def _sysfs_text(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else ""
 
 
 def list_printers() -> list[UsbPrinterInfo]:
