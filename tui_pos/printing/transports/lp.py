@@ -32,6 +32,7 @@ class LpTransport(DeviceFile):
                 last = err
                 if err.errno not in (errno.EACCES, errno.EINVAL, errno.EPERM):
                     break
+        assert last is not None  # the loop ran: each mode failed
         raise PrinterUnavailable(f"cannot open {self.path}: {describe(last)}",
                                  busy=last is not None and last.errno == errno.EBUSY) from None
 

@@ -81,7 +81,7 @@ def _endpoints(intf: Any, usb: Any) -> tuple[int | None, int | None]:
 def _printer_interface(dev: Any, usb: Any, any_class: bool) -> tuple[Any, int, int | None] | None:
     """The device's printer interface: class 7 first; with any_class (a VID:PID was given), also
     the vendor-specific bulk interface many cheap printers have."""
-    candidates = []
+    candidates: list[tuple[Any, int, int | None]] = []  # (interface, out endpoint, in endpoint)
     try:
         for cfg in dev:
             for intf in cfg:

@@ -9,7 +9,7 @@ last sale, reversed whole.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on
@@ -17,12 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from tui_pos.app.till import Paid
+from tui_pos.domain.auth import Approval
 from tui_pos.domain.errors import CartError
 from tui_pos.domain.money import parse_count
 from tui_pos.domain.refund import Refundable, refund_lines, refund_tenders
 from tui_pos.domain.sale import SaleLine, receipt_number
-from tui_pos.app.till import Paid
-from tui_pos.domain.auth import Approval
 from tui_pos.ui.screens.base import STORED_AT, TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.screens.pickers import ReasonScreen
@@ -50,6 +50,12 @@ class ReversalScreen(TillScreen):
         self.quantities: dict[int, int] = {}  # line_no -> units coming back
         self.reason = ""
         self.all_cash = False
+
+    @property
+    def loaded_sale(self) -> Refundable:
+        """The sale being reversed, where a step is offered only once one is loaded."""
+        assert self.sale is not None
+        return self.sale
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -102,7 +108,7 @@ class ReversalScreen(TillScreen):
     def summary_text(self, amount: int) -> Text:
         till = self.app.till
         fmt = till.currency.format
-        tenders, _ = refund_tenders(self.sale, amount, till.cash_step, self.all_cash) if amount else ((), 0)
+        tenders, _ = refund_tenders(self.loaded_sale, amount, till.cash_step, self.all_cash) if amount else ((), 0)
         to = ", ".join(f"{t.kind} {fmt(-t.amount)}" for t in tenders) or "-"
         return Text.assemble(("BACK ", "bold"), (fmt(amount, True), "bold reverse"), f"  to {to}",
                              "   (all in cash)" if self.all_cash else "",
@@ -153,7 +159,7 @@ class ReversalScreen(TillScreen):
         self.app.sale_paid()  # its receipt is waiting, like a sale's
         self.app.refresh_status()
         to = ", ".join(f"{t.kind} {fmt(-t.amount)}" for t in sale.tenders) or "nothing"
-        self.reload(f"{self.KIND.title()} {sale.receipt} of {self.sale.receipt} stored: {fmt(-sale.total, True)} back "
+        self.reload(f"{self.KIND.title()} {sale.receipt} of {self.loaded_sale.receipt} stored: {fmt(-sale.total, True)} back "
                     f"({to}), {STORED_AT[paid.stored]}.")
 
     def reload(self, message: str) -> None:
@@ -236,7 +242,7 @@ class RefundScreen(ReversalScreen):
                      "F4: everything. F10 refunds.")
 
     def set_quantity(self, line_no: int, qty: int) -> None:
-        line = self.sale.line(line_no)
+        line = self.loaded_sale.line(line_no)
         if qty > line.left:
             self.say(f"{line.name}: {line.left} of {line.sold} can still be returned, not {qty}", error=True)
             return
@@ -247,7 +253,7 @@ class RefundScreen(ReversalScreen):
     def set_code(self, code: str, qty: int | None) -> None:
         """A scanned item: one more of it coming back (qty: exactly that many)."""
         try:
-            line = self.sale.line_for_code(code)
+            line = self.loaded_sale.line_for_code(code)
         except CartError as err:
             self.say(str(err), error=True)
             return
@@ -263,8 +269,9 @@ class RefundScreen(ReversalScreen):
 
         def answered(text: str | None) -> None:
             if text:
-                if parse_count(text) is not None:
-                    self.set_quantity(line_no, parse_count(text))
+                count = parse_count(text)
+                if count is not None:
+                    self.set_quantity(line_no, count)
                 else:
                     self.say(f"'{text}' is not a quantity", error=True)
 
@@ -287,10 +294,10 @@ class RefundScreen(ReversalScreen):
         self.show_sale()
 
     def reverse(self, approval: Approval | None) -> Paid:
-        return self.app.till.refund(self.sale.receipt, dict(self.quantities), self.reason, approval, self.all_cash)
+        return self.app.till.refund(self.loaded_sale.receipt, dict(self.quantities), self.reason, approval, self.all_cash)
 
     def reload(self, message: str) -> None:
-        self.load(self.sale.receipt, message)
+        self.load(self.loaded_sale.receipt, message)
 
 
 class VoidScreen(ReversalScreen):
@@ -322,7 +329,7 @@ class VoidScreen(ReversalScreen):
         if message or problem:
             self.say(message or problem, error=not message)
         else:
-            self.say(f"Void {sale.receipt}: everything comes back. F6 reason, F10 void (a manager approves).")
+            self.say(f"Void {self.loaded_sale.receipt}: everything comes back. F6 reason, F10 void (a manager approves).")
 
     def not_ready(self) -> str:
         if self.sale is None:
@@ -332,4 +339,4 @@ class VoidScreen(ReversalScreen):
         return ""
 
     def reverse(self, approval: Approval | None) -> Paid:
-        return self.app.till.void_last_sale(self.reason, approval, shown=self.sale.original["uuid"])
+        return self.app.till.void_last_sale(self.reason, approval, shown=self.loaded_sale.original["uuid"])
