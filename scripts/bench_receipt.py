@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without install
 TARGET_MS = 20.0
 HEAVY = ("escpos", "PIL", "qrcode", "barcode", "usb", "yaml")
 START_UP = {
-    "core (tui_pos.app.till, store)": "import tui_pos.app.till, tui_pos.app.shop, tui_pos.store.ledger",
+    "core (tui_pos.app.till, store)": "import tui_pos.app.till, tui_pos.bootstrap.shop, tui_pos.store.ledger",
     "CLI (tui_pos.cli)": "import tui_pos.cli",
     "UI (tui_pos.ui.app)": "import tui_pos.ui.app",
     "printing package (queue, worker, commands)": "import tui_pos.printing.commands, tui_pos.printing.worker",

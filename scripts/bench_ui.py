@@ -300,7 +300,7 @@ async def until(pilot, condition, timeout: float = READY_TIMEOUT) -> None:
 
 def measure_scan_cpu(work: Path, repeats: int, profile: bool) -> tuple[list[dict[str, float]], cProfile.Profile | None]:
     """Each repeat: a fresh shop and app, 100 lines, then items 101..150 measured."""
-    from tui_pos.app.shop import init_shop
+    from tui_pos.bootstrap.shop import init_shop
 
     profiler = cProfile.Profile() if profile else None
     results = []
@@ -390,7 +390,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the bench directory")
     args = parser.parse_args()
 
-    from tui_pos.app.shop import init_shop
+    from tui_pos.bootstrap.shop import init_shop
 
     work = Path(tempfile.mkdtemp(prefix="bench-ui-")).resolve()
     began = time.perf_counter()

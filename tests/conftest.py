@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tui_pos.config import load_config
-from tui_pos.app.shop import init_shop
+from tui_pos.bootstrap.shop import init_shop
 from tui_pos.app.till import Till
 
 # Demo catalog codes used across tests (see tui_pos/demo_catalog.csv).
@@ -205,7 +205,7 @@ def sell_two_days(data_dir: Path) -> None:
     local 2026-03-02  00:30 bob  2 NOODLES, cash 9.00 (UTC: still 2026-03-01)
                       01:00 amy  void of the 00:30 sale: cash -9.00
     """
-    from tui_pos.app.shop import import_catalog
+    from tui_pos.app.catalog_import import import_catalog
 
     config = load_config(data_dir)
     till = Till.open(config, cashier="amy")

@@ -26,7 +26,7 @@ def test_core_loads_no_ui_and_no_heavy_modules():
     the printer stack, or sqlite-utils (imported lazily, only to create the schema)."""
     code = (
         "import json, sys\n"
-        "import tui_pos.app.till, tui_pos.app.shop, tui_pos.store.ledger\n"
+        "import tui_pos.app.till, tui_pos.bootstrap.shop, tui_pos.store.ledger\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -138,7 +138,7 @@ def test_starting_the_till_loads_no_printer_library(tmp_path):
     probed: python-escpos, Pillow and pyusb wait for the first receipt (or a USB printer)."""
     from conftest import set_config
 
-    from tui_pos.app.shop import init_shop
+    from tui_pos.bootstrap.shop import init_shop
 
     shop = tmp_path / "shop"
     init_shop(shop, demo=True)

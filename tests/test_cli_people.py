@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from conftest import cli_error, cli_json, set_config
-from tui_pos.app.shop import init_shop
+from tui_pos.bootstrap.shop import init_shop
 
 MANAGER = ("--manager", "manager", "--pin", "9999")
 

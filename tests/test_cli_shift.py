@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from conftest import AS_DEMO, COLA, NOODLES, WATER, cli_error, cli_json, run_cli, set_config
-from tui_pos.app.shop import init_shop
+from tui_pos.bootstrap.shop import init_shop
 from tui_pos.ops.instance import TillInstanceLock
 
 MANAGER = ("--manager", "manager", "--pin", "9999")

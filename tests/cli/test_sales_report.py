@@ -12,7 +12,7 @@ import pytest
 from conftest import run_cli, sell_at
 from tui_pos.cli.sales_report import write_csv
 from tui_pos.config import load_config
-from tui_pos.app.shop import import_catalog_text
+from tui_pos.bootstrap.shop import import_catalog_text
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
 

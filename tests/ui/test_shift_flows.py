@@ -38,7 +38,7 @@ from test_checkout_flows import (  # noqa: F401
 )
 from test_snapshots import assert_console_glyphs_only, make_app, screen_text, svg_text, wait_until  # noqa: F401
 
-from tui_pos.app.shop import init_shop
+from tui_pos.bootstrap.shop import init_shop
 from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen, ManagerScreen

@@ -3,22 +3,21 @@
 Every change needs a manager (an Approval for action "users", or a manager logged in), except
 while the shop has no active manager at all: that is a new shop, and its first manager is added
 this way (nothing else). Names are one person whatever their case ('Demo' is demo). Each change
-and its audit entry (under whoever made it) are one transaction, and the shop snapshot beside the
-journal is refreshed, so that logging in keeps working (with the new PIN) when the database
-cannot be read.
+is one record (UserChanged: the change and its audit facts, under whoever made it), stored with
+its audit entry in one transaction; then the shop snapshot beside the journal is refreshed, so
+that logging in keeps working (with the new PIN) when the database cannot be read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from tui_pos.domain.errors import BadInput, StorageError
-from tui_pos.app.shop import refresh_snapshot, storage_errors
+from tui_pos.app.snapshot import refresh_snapshot
 from tui_pos.app.till import Till
 from tui_pos.domain.auth import Approval, find_user, hash_pin
-from tui_pos.store import db
-from tui_pos.store.audit import event_record
+from tui_pos.domain.errors import BadInput, StorageError
+from tui_pos.domain.records import UserAction, UserChanged
 
 ROLES = ("cashier", "manager")
 PIN_DIGITS = (4, 8)  # shortest and longest PIN
@@ -79,22 +78,14 @@ class People:
         if role not in ROLES:
             raise BadInput(f"role {role!r}: use {' or '.join(ROLES)}")
         manager = self._approve(approval, f"adding {name}", adding_a_manager=role == "manager")
-        pin_hash = hash_pin(pin)
-
-        def write(conn: Any) -> list[dict[str, Any]]:
-            taken = next((r["name"] for r in db.load_users(conn) if r["name"].casefold() == name.casefold()), None)
-            if taken is not None or not db.insert_user(conn, name, role, pin_hash):
-                raise BadInput(f"{taken or name} already exists (names are never reused, in any case): "
-                               "use set-pin or enable")
-            return [self._event("user_add", name, manager, {"role": role})]
-
-        return self._change(write, Person(name, role, True))
+        return self._change(self._record("user_add", name, manager, role=role, pin_hash=hash_pin(pin)),
+                            Person(name, role, True))
 
     def set_pin(self, name: str, pin: str, approval: Approval | None = None) -> Person:
         """A new PIN; it also lifts a lockout after wrong PINs."""
         person, pin = self._find(name), check_pin_format(pin)
         manager = self._approve(approval, f"changing the PIN of {person.name}")
-        changed = self._update(person, "pin_hash", hash_pin(pin), "user_set_pin", manager)
+        changed = self._change(self._record("user_set_pin", person.name, manager, pin_hash=hash_pin(pin)), person)
         self.till.lockout.succeeded(person.name)
         return changed
 
@@ -107,8 +98,8 @@ class People:
                 not any(p.active and p.role == "manager" and p.name != person.name for p in self.everyone()):
             raise BadInput(f"{person.name} is the last active manager: add or enable another manager first")
         manager = self._approve(approval, f"{'enabling' if active else 'disabling'} {person.name}")
-        return self._update(Person(person.name, person.role, active), "active", int(active),
-                            "user_enable" if active else "user_disable", manager)
+        return self._change(self._record("user_enable" if active else "user_disable", person.name, manager),
+                            Person(person.name, person.role, active))
 
     def _approve(self, approval: Approval | None, what: str, adding_a_manager: bool = False) -> str | None:
         """The approving manager; None while the shop has no active manager (a new shop) and the
@@ -120,24 +111,15 @@ class People:
                            "(tui-pos user add NAME --role manager)")
         return self.till.require_manager(approval, "users", f"{what} needs a manager")
 
-    def _event(self, action: str, name: str, manager: str | None,
-               detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _record(self, action: UserAction, name: str, manager: str | None, *, role: str | None = None,
+                pin_hash: str | None = None) -> UserChanged:
         till = self.till
-        return event_record(till.config.till_id, action, till.cashier or None, subject=name, approved_by=manager,
-                            detail=detail, at=till.clock())
+        return UserChanged.new(till.config.till_id, action, name, actor=till.cashier or None, approved_by=manager,
+                               at=till.clock(), role=role, pin_hash=pin_hash)
 
-    def _update(self, person: Person, column: str, value: Any, action: str, manager: str | None) -> Person:
-        def write(conn: Any) -> list[dict[str, Any]]:
-            if not db.update_user(conn, person.name, column, value):
-                raise BadInput(f"there is no user {person.name!r}")
-            return [self._event(action, person.name, manager)]
-
-        return self._change(write, person)
-
-    def _change(self, write: Callable[[Any], list[dict[str, Any]]], person: Person) -> Person:
-        """The change and its audit entry in one transaction; then the snapshot used for logging
-        in without the database."""
-        with storage_errors():
-            self.till.ledger.change_audited(write)
+    def _change(self, change: UserChanged, person: Person) -> Person:
+        """The change and its audit entry: one record, one transaction (NameTaken, NoSuchUser or
+        StorageError: nothing changed); then the snapshot used for logging in without the database."""
+        self.till.ledger.change_shop([change.to_record()])
         refresh_snapshot(self.till.config, self.till.ledger)
         return person

@@ -24,7 +24,7 @@ from tui_pos.domain.tender import TENDER_KINDS, Tender
 def init(ctx: click.Context, demo: bool, as_json: bool) -> None:
     """Create a shop in the data directory. Safe to run again: on a shop that exists it changes
     no person, price or record (--demo is refused there)."""
-    from tui_pos.app.shop import init_shop
+    from tui_pos.bootstrap.shop import init_shop
 
     result = init_shop(ctx.obj, demo)
     data = {"data_dir": str(result.config.data_dir), "created": result.created, "products_imported": result.products}
@@ -64,7 +64,8 @@ def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin:
     """Import FILE.csv (barcode,name,price,tax[,department,stock]): all lines or none. A manager's
     change (--manager NAME), audited with every old and new price."""
     from tui_pos.domain.catalog import parse_catalog_csv
-    from tui_pos.app.shop import import_catalog, read_catalog_file
+    from tui_pos.app.catalog_import import import_catalog
+    from tui_pos.bootstrap.shop import read_catalog_file
 
     interrupts.before = "nothing was imported"
     text = read_catalog_file(csv_file)

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
-from tui_pos.domain.errors import PosError
+from tui_pos.domain.errors import BadInput, PosError
 
 Role = Literal["cashier", "manager"]
 _N, _R, _P = 2**14, 8, 1
@@ -29,6 +29,21 @@ class ApprovalRequired(PosError):
     def __init__(self, action: str, message: str):
         self.action = action
         super().__init__(message)
+
+
+class NameTaken(BadInput):
+    """A user added under a name somebody has, in any case: names are never reused (the audit
+    log names people; 'Demo' is demo)."""
+
+    def __init__(self, taken: str):
+        self.taken = taken
+        super().__init__(f"{taken} already exists (names are never reused, in any case): use set-pin or enable")
+
+
+class NoSuchUser(BadInput):
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(f"there is no user {name!r}")
 
 
 @dataclass(frozen=True)

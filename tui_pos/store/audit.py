@@ -77,6 +77,12 @@ def entries_for(record: dict[str, Any], rows: Sequence[Sequence[Any]]) -> list[d
     kind = record.get("type", "sale")
     if kind == "event":
         return [{c: record.get(c) for c in COLUMNS if c != "seq"} | {"detail": _canonical(record.get("detail") or {})}]
+    if kind == "user_change":  # the entry people changes always had; never the PIN hash
+        extra = record.get("detail") or {}
+        return [{"uuid": record["uuid"], "at": record["at"], "till_id": record["till_id"], "action": record["action"],
+                 "actor": record.get("actor"), "approved_by": record.get("approved_by"), "subject": record["name"],
+                 "amount": None, "detail": _canonical({"role": record.get("role"), **extra}
+                                                      if record["action"] == "user_add" else extra)}]
     detail: dict[str, Any] = {"digest": digest(rows)}
     if kind == "sale":
         sale_kind = record.get("kind", "sale")

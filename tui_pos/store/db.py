@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from tui_pos.domain.auth import NameTaken, NoSuchUser
 from tui_pos.store import audit
 from tui_pos.store.crash import crash_point
 
@@ -273,6 +274,7 @@ _ROW_TABLES = {
 _INSERTERS: dict[str, Callable[[sqlite3.Connection, dict[str, Any], str], list[list[Any]]]] = {
     "sale": _insert_sale,
     "event": lambda conn, record, stored_via: [],
+    "user_change": lambda conn, record, stored_via: write_user_change(conn, record),
     **{kind: _insert_row(table, columns) for kind, (table, columns) in _ROW_TABLES.items()},
 }
 
@@ -481,28 +483,28 @@ def unapproved_paid_out(conn: sqlite3.Connection, shift_uuid: str) -> int:
                         "AND kind = 'paid_out' AND approved_by IS NULL", (shift_uuid,)).fetchone()[0]
 
 
-def insert_user(conn: sqlite3.Connection, name: str, role: str, pin_hash: str) -> bool:
-    """Add an active user; False when the name is taken in any case (names are never reused:
-    the audit log names people; 'Demo' is demo). The caller holds the transaction."""
-    if any(taken.casefold() == name.casefold() for (taken,) in conn.execute("SELECT name FROM user")):
-        return False
-    cursor = conn.execute("INSERT INTO user (name, role, pin_hash, active) VALUES (?, ?, ?, 1) "
-                          "ON CONFLICT(name) DO NOTHING", (name, role, pin_hash))
-    if cursor.rowcount == 1:
-        crash_point("user_before_audit")
-        cover(conn, "user")
-    return cursor.rowcount == 1
-
-
-def update_user(conn: sqlite3.Connection, name: str, column: str, value: Any) -> bool:
-    """Set a user's pin_hash or active flag; False when there is no such user. The caller holds
-    the transaction."""
-    assert column in ("pin_hash", "active")
-    cursor = conn.execute(f"UPDATE user SET {column} = ? WHERE name = ?", (value, name))
-    if cursor.rowcount == 1:
-        crash_point("user_before_audit")
-        cover(conn, "user")
-    return cursor.rowcount == 1
+def write_user_change(conn: sqlite3.Connection, change: dict[str, Any]) -> list[list[Any]]:
+    """The user row a user change (a UserChanged record's dict) sets, and the user table's
+    table_state entry; insert_record appends the change's own audit entry after it, in the same
+    transaction: both or neither. user_add adds an active user (NameTaken when the name is taken
+    in any case: names are never reused, the audit log names people; 'Demo' is demo); the others
+    change one (NoSuchUser). The caller holds the transaction. Returns no rows: the change's entry
+    carries no digest (the table_state entry covers the whole table)."""
+    name, action = change["name"], change["action"]
+    if action == "user_add":
+        taken = next((t for (t,) in conn.execute("SELECT name FROM user") if t.casefold() == name.casefold()), None)
+        if taken is not None:
+            raise NameTaken(taken)
+        conn.execute("INSERT INTO user (name, role, pin_hash, active) VALUES (?, ?, ?, 1)",
+                     (name, change["role"], change["pin_hash"]))
+    else:
+        column, value = ("pin_hash", change["pin_hash"]) if action == "user_set_pin" else \
+            ("active", int(action == "user_enable"))
+        if conn.execute(f"UPDATE user SET {column} = ? WHERE name = ?", (value, name)).rowcount != 1:
+            raise NoSuchUser(name)
+    crash_point("user_before_audit")
+    cover(conn, "user")
+    return []
 
 
 def last_audit_entries(conn: sqlite3.Connection, count: int) -> list[dict[str, Any]]:

@@ -17,8 +17,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Sequence
 
+from tui_pos.domain.errors import StorageError
 from tui_pos.store import audit, db, reports, settlement
 from tui_pos.store.crash import crash_point
 from tui_pos.store.documents import DocumentFailed
@@ -39,6 +40,10 @@ class StorageFailed(Exception):
         self.journal_error = journal_error
         self.outcome_unknown = outcome_unknown  # COMMIT failed: the database may hold it after all
         super().__init__(f"database: {sqlite_error}; journal: {journal_error}")
+
+
+class ShopNotEmpty(Exception):
+    """The demo shop goes only into a shop with neither people nor products."""
 
 
 class _CommitUnknown(Exception):
@@ -686,22 +691,37 @@ class Ledger:
             except sqlite3.Error:
                 self._drop_connection()
                 return None
-    def change_audited(self, change: Callable[[sqlite3.Connection], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-        """A change to what is not a ledger record (the catalog, the people) and its audit events,
-        in one transaction: change(conn) writes and returns its events; an error anywhere, the
-        audit entry's included, rolls all of it back. Such changes need the database (never the
-        journal): sqlite3.Error propagates and nothing was changed."""
+
+    def change_shop(self, records: Sequence[dict[str, Any]] = (), products: Sequence[dict[str, Any]] | None = None, *,
+                    at: str = "", catalog_event: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
+                    new_shop: bool = False) -> None:
+        """Changes to who may do what and at which price, with their audit entries, in ONE
+        transaction: user changes (UserChanged records: each one's row and its entry, see
+        db.write_user_change), then products (inserted or updated, at `at`) audited by
+        catalog_event(the catalog as it was), a pure function called in the transaction. Never
+        journaled: they need the database; StorageError when it cannot take them. Any error (a
+        NameTaken, NoSuchUser) rolls all of it back. new_shop: ShopNotEmpty unless the shop has
+        neither people nor products (the demo shop goes only into an empty one)."""
         with self._lock:
-            conn = self.connection()
             try:
+                conn = self.connection()
                 with db.transaction(conn):
-                    events = change(conn)
-                    head = audit.append(conn, [e for event in events for e in audit.entries_for(event, [])])
-            except sqlite3.Error:
+                    if new_shop and (db.load_users(conn) or db.load_products(conn)):
+                        raise ShopNotEmpty()
+                    head = None
+                    for record in records:  # the head is read each time: a change covers its table first
+                        head = db.insert_record(conn, record, stored_via="sqlite")
+                    if products is not None:
+                        before = db.load_products(conn) if catalog_event is not None else []
+                        db.write_products(conn, products, at)
+                        if catalog_event is not None:
+                            head = db.insert_record(conn, catalog_event(before), stored_via="sqlite")
+            except (sqlite3.Error, OSError) as err:
                 self._drop_connection()
-                raise
+                raise StorageError(f"the database cannot be written ({err}); nothing was changed") from None
             self._anchor(head)
-            return events
+            if catalog_event is not None and not new_shop:
+                crash_point("catalog_after_commit")
 
     def audit_head(self) -> tuple[int, str] | None:
         """The newest audit entry's (seq, hash), or None when the database cannot be read."""

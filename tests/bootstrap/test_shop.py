@@ -14,21 +14,21 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-
 from conftest import COLA, cli_error, cli_json, run_cli
+
+from tui_pos.bootstrap.shop import import_catalog_file
 from tui_pos.config import load_config
 from tui_pos.domain.errors import BadInput
-from tui_pos.app.shop import import_catalog_file
 
 ONE_GB = 2**30
-MAX_CATALOG_BYTES = 32 * 2**20  # tui_pos.app.shop.MAX_CATALOG_BYTES
+MAX_CATALOG_BYTES = 32 * 2**20  # tui_pos.bootstrap.shop.MAX_CATALOG_BYTES
 
 
 def import_in_a_small_process(shop: Path, path: str) -> subprocess.CompletedProcess[str]:
     """import_catalog_file in a process that may use 1 GB at most: an endless read fails fast there
     (as MemoryError) instead of eating the machine's memory."""
     code = ("import sys; from pathlib import Path; from tui_pos.config import load_config; "
-            "from tui_pos.domain.errors import BadInput; from tui_pos.app.shop import import_catalog_file\n"
+            "from tui_pos.domain.errors import BadInput; from tui_pos.bootstrap.shop import import_catalog_file\n"
             "try:\n import_catalog_file(load_config(Path(sys.argv[1])), Path(sys.argv[2]))\n"
             "except BadInput as err:\n print(err)")
     return subprocess.run([sys.executable, "-c", code, str(shop), path], capture_output=True, text=True, timeout=120,

@@ -1,0 +1,137 @@
+"""Setting a shop up: the data directory, config.toml, the schema, the demo shop; a catalog
+imported by set-up code (no person signs in) and the reading of a catalog file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tui_pos.app.catalog_import import catalog_event, store_catalog
+from tui_pos.app.clock import utc_now
+from tui_pos.app.snapshot import refresh_snapshot
+from tui_pos.app.till import Till, currency_of, open_ledger, shop_snapshot, tax_rates_of
+from tui_pos.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, load_config
+from tui_pos.domain.auth import hash_pin
+from tui_pos.domain.catalog import parse_catalog_csv
+from tui_pos.domain.errors import BadInput, StorageError
+from tui_pos.domain.records import UserChanged
+from tui_pos.store.journal import make_private_dir
+from tui_pos.store.ledger import Ledger, ShopNotEmpty
+
+# Written in the README too: the demo shop's people.
+DEMO_USERS = (("demo", "cashier", "1234"), ("manager", "manager", "9999"))
+SYSTEM_ACTOR = "system"  # who the audit log says loaded the demo shop or imported from set-up code
+
+
+@dataclass(frozen=True)
+class InitResult:
+    config: Config
+    created: bool  # the data directory was new
+    products: int
+
+
+def init_shop(data_dir: Path, demo: bool, shift_float: int | None = None) -> InitResult:
+    """Create (or complete) a data directory; with demo, load the demo catalog and people.
+    On a shop that has people or products, init never changes them (nor anything else): the demo
+    is loaded only into an empty shop, else BadInput. shift_float: also open a shift with this
+    float, by the demo cashier (tests and benchmarks)."""
+    created = not (data_dir / CONFIG_NAME).exists()
+    make_private_dir(data_dir)
+    if created:
+        fd = os.open(data_dir / CONFIG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(CONFIG_TEMPLATE.format(till_id="T1", shop_name="tui-pos demo shop" if demo else "tui-pos shop"))
+    config = load_config(data_dir)
+    for directory in config.storage.journal_dirs:
+        make_private_dir(directory)
+    products = 0
+    with storage_errors(), closing(open_ledger(config)) as ledger:
+        ledger.connection()  # the schema, created or migrated
+        if demo:
+            products = _load_demo(config, ledger)
+    if shift_float is not None:
+        till = Till.open(config, cashier=DEMO_USERS[0][0], keep_cart=False)
+        try:
+            till.open_shift(shift_float)
+        finally:
+            till.close()
+    return InitResult(config, created, products)
+
+
+def _load_demo(config: Config, ledger: Ledger) -> int:
+    """The demo people and catalog, with their audit entries, in one transaction; refused
+    (nothing changed) unless the shop has neither people nor products."""
+    csv_text = resources.files("tui_pos").joinpath("demo_catalog.csv").read_text(encoding="utf-8")
+    products = parse_catalog_csv(csv_text, tax_rates_of(config), currency_of(config))
+    kept = shop_snapshot(config).load() or {}
+    if kept.get("users") or kept.get("products"):  # the database is gone, not the shop: a backup brings it back
+        raise BadInput(f"{config.data_dir} is a shop already (its people and products are kept beside the journal): "
+                       "the demo shop is loaded only into a new, empty one; nothing was changed (a lost database "
+                       "comes back with 'tui-pos restore')")
+    now = utc_now()
+    people = [UserChanged.new(config.till_id, "user_add", name, actor=SYSTEM_ACTOR, approved_by=None, at=now,
+                              role=role, pin_hash=hash_pin(pin), detail={"demo": True}).to_record()
+              for name, role, pin in DEMO_USERS]
+    try:
+        ledger.change_shop(people, [p.__dict__ for p in products], at=now, new_shop=True, catalog_event=lambda before:
+                           catalog_event(config, SYSTEM_ACTOR, None, "demo_catalog.csv", before, products, now))
+    except ShopNotEmpty:
+        raise BadInput(f"{config.data_dir} is a shop already (it has people or products): the demo shop is "
+                       "loaded only into a new, empty one; nothing was changed") from None
+    refresh_snapshot(config, ledger)
+    return len(products)
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn a database failure during set-up work into a message for a person."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as err:
+        raise StorageError(f"the database cannot be written ({err}); nothing was changed") from None
+
+
+def import_catalog_text(config: Config, text: str,
+                        storing: Callable[[], AbstractContextManager[Any]] = nullcontext) -> int:
+    """import_catalog for set-up code and tests running as the shop's own account (which can
+    write the database file anyway): no person signs in; audited as SYSTEM_ACTOR, in the same
+    transaction. Whatever a person does goes through import_catalog."""
+    products = parse_catalog_csv(text, tax_rates_of(config), currency_of(config))
+    with closing(open_ledger(config)) as ledger:
+        return store_catalog(config, ledger, products, SYSTEM_ACTOR, None, "", utc_now(), storing)
+
+
+MAX_CATALOG_BYTES = 32 * 1024 * 1024  # ~300,000 products: far beyond a shop, far below the till's memory
+
+
+def import_catalog_file(config: Config, path: Path,
+                        storing: Callable[[], AbstractContextManager[Any]] = nullcontext) -> int:
+    return import_catalog_text(config, read_catalog_file(path), storing)
+
+
+def read_catalog_file(path: Path) -> str:
+    """The text of a CSV file: a regular file (not /dev/zero, a FIFO or a terminal: those never end), at
+    most MAX_CATALOG_BYTES (never read further than that), UTF-8 text without NUL bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # NONBLOCK: opening a FIFO does not wait
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise BadInput(f"{path} is not a regular file: export the catalog to a .csv file and import that")
+            data = file.read(MAX_CATALOG_BYTES + 1)
+    except OSError as err:
+        raise BadInput(f"cannot read {path}: {err.strerror}") from None
+    if len(data) > MAX_CATALOG_BYTES:
+        raise BadInput(f"{path} is larger than {MAX_CATALOG_BYTES // 2**20} MB: not a catalog; split it")
+    if b"\0" in data:
+        raise BadInput(f"{path} holds binary data, not CSV text (save the catalog as CSV, UTF-8)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
