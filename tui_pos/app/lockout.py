@@ -3,10 +3,11 @@ process (the till, the CLI, restore), checked and counted under a lock file."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from tui_pos.domain.auth import UNKNOWN_USER, LoginFailed, PinRefused, User, authenticate, find_user
 from tui_pos.store.documents import DurableDocument

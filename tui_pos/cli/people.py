@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from tui_pos.cli.base import emit, json_option, main, open_till
-from tui_pos.domain.errors import BadInput
 from tui_pos.domain.auth import Approval, ApprovalRequired, User
+from tui_pos.domain.errors import BadInput
 
 if TYPE_CHECKING:
     from tui_pos.app.people import People, Person
