@@ -7,9 +7,10 @@ DEMO_DIR ?= $(CURDIR)/demo-shop
 # libfiu (I/O error injection), FUSE 3 (power-loss file system), strace (sync counting), tmux (e2e),
 # libusb + umockdev + its GObject bindings (an emulated USB receipt printer),
 # systemd (systemd-analyze verify on the till's unit), shellcheck and sudo's visudo (the installer's files),
-# zbar-tools (zbarimg: a real QR decoder reads the receipt's QR code off the till's screen).
+# zbar-tools (zbarimg: a real QR decoder reads the receipt's QR code off the till's screen),
+# postgresql (HQ: the tests start a throwaway cluster of their own, as nobody).
 TEST_DEBS := fiu-utils libfuse3-3 fuse3 strace tmux libusb-1.0-0 umockdev gir1.2-umockdev-1.0 python3-gi \
-	systemd shellcheck sudo zbar-tools
+	systemd shellcheck sudo zbar-tools postgresql
 
 .PHONY: run test lint bench venv debian-test-deps clean
 

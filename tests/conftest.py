@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["hq_cluster"]  # a throwaway PostgreSQL for the HQ tests (tests/hq, tests/cli/test_hq.py)
+
 from tui_pos.config import load_config
 from tui_pos.bootstrap.shop import init_shop
 from tui_pos.app.till import Till

@@ -92,6 +92,15 @@ class SupportConfig:
     redact_keys: tuple[str, ...] = DEFAULT_REDACT_KEYS
 
 
+@dataclass(frozen=True)
+class HqConfig:
+    """[hq]: the chain's HQ this till has joined (`tui-pos hq join`); its password is kept apart, in
+    hq/secret.json (0600) in the data directory."""
+
+    dsn: str = ""  # libpq DSN without the password; "" = no HQ
+    shop: str = ""  # the shop this till belongs to
+
+
 # Reason codes a manager picks from, per kind of approval ([till.reasons]; the first is preselected).
 # The old single `[till] reasons` list sets refund and void (what it was documented for).
 DEFAULT_REASONS: dict[str, tuple[str, ...]] = {
@@ -131,6 +140,7 @@ class Config:
     backup: BackupConfig = field(default_factory=BackupConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)
     support: SupportConfig = field(default_factory=SupportConfig)
+    hq: HqConfig = field(default_factory=HqConfig)
 
     @property
     def db_path(self) -> Path:
@@ -448,9 +458,13 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
     "support": {
         "redact_keys": Key(words()),
     },
+    "hq": {
+        "dsn": Key(text(max_len=4096, strip=True)),
+        "shop": Key(text(pattern=r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", hint="use 1-32 letters, digits, _ or -")),
+    },
 }
 _SUB_CONFIGS = {"storage": StorageConfig, "printer": PrinterConfig, "backup": BackupConfig, "alerts": AlertConfig,
-                "support": SupportConfig}
+                "support": SupportConfig, "hq": HqConfig}
 
 Where = tuple[str, ...]  # ("till", "id"): a section and a key (or a section alone)
 
@@ -558,7 +572,7 @@ def _build(data_dir: Path, values: dict[Where, Any]) -> Config:
         storage=replace(storage, journal_dirs=tuple(data_dir / p for p in storage.journal_dirs)),
         backup=replace(backup, destinations=tuple(data_dir / p for p in backup.destinations)),
         printer=PrinterConfig(**sub["printer"]), alerts=AlertConfig(**sub["alerts"]),
-        support=SupportConfig(**sub["support"]), **top,
+        support=SupportConfig(**sub["support"]), hq=HqConfig(**sub["hq"]), **top,
     )
 
 

@@ -6,6 +6,7 @@ is enough. One import per line, so that adding a module touches one line.
 
 try:  # Ctrl-C while Python imports the CLI (its first 0.1 s): one line, not a traceback
     from tui_pos.cli import audit  # noqa: F401
+    from tui_pos.cli import hq  # noqa: F401
     from tui_pos.cli import lifecycle  # noqa: F401
     from tui_pos.cli import ops  # noqa: F401
     from tui_pos.cli import people  # noqa: F401

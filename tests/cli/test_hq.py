@@ -1,0 +1,99 @@
+"""`tui-pos hq ...`, the real CLI in real processes against a real PostgreSQL: the contract (names,
+--json), where the DSN comes from, and bad input or an unreachable HQ as one line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+from conftest import run_cli
+from hq_cluster import till_dir
+
+NO_ENV = {"TUI_POS_HQ_DSN": ""}
+
+
+def hq_json(data_dir: Path, *args: str, env: dict[str, str] | None = None):
+    return json.loads(run_cli(data_dir, "hq", *args, "--json", env={**NO_ENV, **(env or {})}).stdout)
+
+
+def one_line_error(proc) -> str:
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr
+    return lines[0]
+
+
+def test_init_shop_add_join_and_tills_with_json(hq_dsn, tmp_path):
+    nowhere = tmp_path / "not-a-till"
+    first = hq_json(nowhere, "init", hq_dsn)
+    assert first["version"] == 1 and first["applied"] == [m["name"] for m in first["migrations"]]
+    assert "password" not in json.dumps(first)
+    assert hq_json(nowhere, "init", hq_dsn)["applied"] == []  # idempotent
+
+    assert hq_json(nowhere, "shop", "add", "S1", "--name", "First", "--dsn", hq_dsn) == {
+        "shop": "S1", "name": "First", "added": True}
+    assert hq_json(nowhere, "shop", "add", "S1", env={"TUI_POS_HQ_DSN": hq_dsn}) == {
+        "shop": "S1", "name": "First", "added": False}
+
+    data_dir = till_dir(tmp_path / "t1")
+    joined = hq_json(data_dir, "join", hq_dsn, "--shop", "S1")
+    assert {k: joined[k] for k in ("till", "shop", "rejoined", "high_water")} == {
+        "till": "T1", "shop": "S1", "rejoined": False, "high_water": 0}
+    assert joined["config"] == str(data_dir / "config.toml") and joined["secret"] == str(data_dir / "hq" / "secret.json")
+    assert "password" not in psycopg.conninfo.conninfo_to_dict(joined["dsn"])
+    assert hq_json(data_dir, "join", hq_dsn, "--shop", "S1", "--till", "T1")["rejoined"] is True
+
+    tills = hq_json(nowhere, "tills", "--dsn", hq_dsn)
+    assert tills == [{"shop": "S1", "shop_name": "First", "till": "T1", "enrolled_at": tills[0]["enrolled_at"],
+                      "last_seen": None, "records": 0, "high_water": 0, "pending": None}]
+    assert hq_json(data_dir, "tills") == tills  # no --dsn, no $TUI_POS_HQ_DSN: the till's own (it sees itself)
+    human = run_cli(nowhere, "hq", "tills", "--dsn", hq_dsn, env=NO_ENV).stdout
+    assert human.splitlines()[1].split() == ["S1", "T1", "never", "0", "?"]
+
+
+def test_every_hq_command_says_what_is_wrong_in_one_line(hq, tmp_path, pg_cluster):
+    nowhere = tmp_path / "not-a-till"
+    down = f"host=127.0.0.1 port={pg_cluster.port} dbname=nothing_here user=postgres password={pg_cluster.password}"
+    closed = "host=127.0.0.1 port=1 dbname=hq user=admin connect_timeout=5"
+    cases = [
+        (("hq", "tills", "--dsn", closed), "Error: HQ cannot be reached at admin@127.0.0.1:1/hq: Connection refused"),
+        (("hq", "init", closed), "Error: HQ cannot be reached at admin@127.0.0.1:1/hq"),
+        (("hq", "tills", "--dsn", down), 'database "nothing_here" does not exist'),
+        (("hq", "tills", "--dsn", "not a dsn"), "Error: not a PostgreSQL DSN"),
+        (("hq", "tills"), "Error: which HQ? give --dsn DSN, set TUI_POS_HQ_DSN, or run it on a till that has joined"),
+        (("hq", "shop", "add", "S 1", "--dsn", hq), "Error: 'S 1' is not a shop id"),
+        (("hq", "shop", "add", "S1", "--name", "Other", "--dsn", hq), "Error: shop S1 is at HQ already, named 'First'"),
+        (("hq", "join", hq, "--shop", "S1"), "Error: no shop in"),
+    ]
+    for args, says in cases:
+        assert says in one_line_error(run_cli(nowhere, *args, env=NO_ENV, check=False)), args
+    hq_dsn_only = psycopg.conninfo.make_conninfo(hq, password="wrong")
+    assert "password authentication failed" in one_line_error(
+        run_cli(nowhere, "hq", "tills", "--dsn", hq_dsn_only, env=NO_ENV, check=False))
+    password = hq.split("password=")[1]
+    for args in (("hq", "tills", "--dsn", hq_dsn_only), ("hq", "init", hq_dsn_only)):
+        assert password not in run_cli(nowhere, *args, env=NO_ENV, check=False).stderr
+
+
+def test_a_till_is_refused_what_only_an_administrator_may_do(hq, tmp_path):
+    data_dir = till_dir(tmp_path / "t1")
+    run_cli(data_dir, "hq", "join", hq, "--shop", "S1", env=NO_ENV)
+    line = one_line_error(run_cli(data_dir, "hq", "shop", "add", "S3", env=NO_ENV, check=False))
+    assert "permission denied for table shop" in line and "needs an HQ administrator's DSN" in line
+    assert "hq init needs the database's owner" in one_line_error(
+        run_cli(data_dir, "hq", "init", _till_dsn(data_dir), env=NO_ENV, check=False))
+
+
+def _till_dsn(data_dir: Path) -> str:
+    from tui_pos.config import load_config
+    from tui_pos.hq.enrol import till_dsn
+
+    return till_dsn(load_config(data_dir))
+
+
+def test_a_second_box_joining_as_an_enrolled_till_is_refused_in_one_line(hq, tmp_path):
+    run_cli(till_dir(tmp_path / "box1"), "hq", "join", hq, "--shop", "S1", env=NO_ENV)
+    line = one_line_error(run_cli(till_dir(tmp_path / "box2"), "hq", "join", hq, "--shop", "S1", env=NO_ENV, check=False))
+    assert "till T1 is already enrolled at HQ by another box (shop S1, since" in line

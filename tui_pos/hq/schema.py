@@ -1,0 +1,374 @@
+"""HQ's schema: named, versioned migrations, applied in order, each once (`tui-pos hq init DSN`).
+
+Everything lives in the schema `hq`, owned by a NOLOGIN role `<prefix>_owner`; tills log in as
+roles of their own (`<prefix>_till_<id>`, see enrol.py), members of `<prefix>_tills`, which may
+only read reference data (shops, its own till row and records, under row-level security) and
+call two SECURITY DEFINER functions: `hq.push(batch, status)` adds the caller's own records,
+`hq.high_water()` says how far HQ has got with them. No till role may INSERT, UPDATE or DELETE
+any table: HQ never edits a record.
+
+The prefix is `tui_pos_` and the database's name (roles are the cluster's, databases are not):
+two HQ databases in one cluster never share a till role.
+
+Keys: every data table has the shop id first in its primary and unique keys (shards by shop
+later, e.g. Citus `create_distributed_table('hq.record', 'shop_id')`); `hq.record` is
+partitioned by month of the record's own time (its `completed_at`/`at`/`closed_at`/`opened_at`;
+HQ's clock when it has none), partitions made on demand. A till id is unique in the chain: its
+role name is derived from it (lower-cased) and role names are unique in the cluster.
+
+A migration is never edited once released: a change is a new one at the end of MIGRATIONS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tui_pos.hq.connection import HqError
+
+if TYPE_CHECKING:
+    import psycopg
+
+SCHEMA = "hq"
+LOCK_KEY = 0x7475_6970_6F73  # pg_advisory_lock key of `hq init` ("tuipos")
+
+# SQLSTATEs hq.push raises (class TP, tui-pos's own): the client (stream.py) turns them into exceptions
+GAP = "TP001"  # a commit number after a gap: DETAIL is {"high_water": N}
+CONFLICT = "TP002"  # a commit number HQ already holds with another record
+NOT_A_TILL = "TP003"  # the caller is no enrolled till
+BAD_BATCH = "TP004"  # not a list of {"commit_seq": N, "record": {...}}
+FOREIGN = "TP005"  # a record of another till
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str  # @OWNER@ and @TILLS@ stand for the roles' quoted names
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "chain: shops, tills, the records stream, till rights", r"""
+CREATE TABLE hq.shop (
+    shop_id text PRIMARY KEY CHECK (shop_id ~ '^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$'),
+    name text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE hq.till (
+    shop_id text NOT NULL REFERENCES hq.shop,
+    till_id text NOT NULL CHECK (till_id ~ '^[A-Za-z0-9]{1,8}$'),
+    role_name text NOT NULL,
+    box_id uuid NOT NULL,                 -- the box that enrolled it: another box is refused
+    enrolled_at timestamptz NOT NULL DEFAULT now(),
+    last_seen timestamptz,                -- its last push
+    high_water bigint NOT NULL DEFAULT 0, -- every commit up to this one is at HQ
+    records bigint NOT NULL DEFAULT 0,    -- records added
+    status jsonb,                         -- what it said of itself at its last push ({"pending": N, ...})
+    PRIMARY KEY (shop_id, till_id),
+    UNIQUE (shop_id, role_name)
+);
+
+CREATE TABLE hq.record (
+    shop_id text NOT NULL,
+    till_id text NOT NULL,
+    commit_seq bigint NOT NULL CHECK (commit_seq > 0), -- the till's commit order
+    uuid uuid NOT NULL,
+    type text NOT NULL,
+    recorded_at timestamptz NOT NULL,                  -- the record's own time: the partition key
+    received_at timestamptz NOT NULL DEFAULT now(),
+    record jsonb NOT NULL,                             -- as the till's journal holds it
+    PRIMARY KEY (shop_id, till_id, commit_seq, recorded_at),
+    UNIQUE (shop_id, till_id, uuid, recorded_at),
+    FOREIGN KEY (shop_id, till_id) REFERENCES hq.till
+) PARTITION BY RANGE (recorded_at);
+
+ALTER DEFAULT PRIVILEGES FOR ROLE @OWNER@ IN SCHEMA hq REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+
+-- The record's own time, or NULL (none, unreadable, or outside 2000-2199).
+CREATE FUNCTION hq.record_time(rec jsonb) RETURNS timestamptz
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+DECLARE
+    written text := coalesce(rec->>'completed_at', rec->>'at', rec->>'closed_at', rec->>'opened_at');
+    t timestamptz;
+BEGIN
+    IF written IS NULL OR written !~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}' THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        t := written::timestamptz;
+    EXCEPTION WHEN others THEN
+        RETURN NULL;
+    END;
+    IF t < '2000-01-01 00:00+00' OR t >= '2200-01-01 00:00+00' THEN
+        RETURN NULL;
+    END IF;
+    RETURN t;
+END $$;
+
+-- The month partition of hq.record holding `at`, made if missing. Called before anything else
+-- in a transaction touches hq.record (its lock would deadlock with another creator's).
+CREATE FUNCTION hq.ensure_record_partition(at timestamptz) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+DECLARE
+    first timestamptz := date_trunc('month', at);
+    name text := 'record_' || to_char(first, 'YYYY_MM');
+BEGIN
+    IF to_regclass('hq.' || name) IS NOT NULL THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('tui-pos hq.record partitions'));
+    IF to_regclass('hq.' || name) IS NULL THEN
+        EXECUTE format('CREATE TABLE hq.%I PARTITION OF hq.record FOR VALUES FROM (%L) TO (%L)',
+                       name, first, first + interval '1 month');
+    END IF;
+END $$;
+
+-- Add the calling till's records, in its commit order, each once.
+--   batch:  [{"commit_seq": N, "record": {"uuid": ..., "type": ..., ...}}, ...] (any order: sorted here)
+--   status: what the till says of itself ({"pending": N, ...}), kept as the till's last status
+-- A commit number HQ already has is skipped when it is the same record (a retry after a lost
+-- answer), and refused (TP002) when it is another. The next commit number is added; a record
+-- whose uuid HQ already has (pushed from the journal, replayed since under a new commit number)
+-- fills its slot without being added twice. A number after a gap is refused (TP001) and the
+-- whole batch with it: DETAIL says {"high_water": N}, every commit up to N is at HQ.
+-- Returns {"high_water": N, "added": A, "duplicates": D}.
+CREATE FUNCTION hq.push(batch jsonb, status jsonb DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+DECLARE
+    me hq.till;
+    item jsonb;
+    rec jsonb;
+    n bigint;
+    id uuid;
+    at timestamptz;
+    held uuid;
+    start bigint;
+    added int := 0;
+    duplicates int := 0;
+BEGIN
+    IF jsonb_typeof(batch) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'a push is a JSON list of {"commit_seq": N, "record": {...}}' USING ERRCODE = 'TP004';
+    END IF;
+    IF status IS NOT NULL AND jsonb_typeof(status) <> 'object' THEN
+        RAISE EXCEPTION 'a till''s status is a JSON object' USING ERRCODE = 'TP004';
+    END IF;
+    -- partitions first: nothing in this transaction has touched hq.record yet
+    PERFORM hq.ensure_record_partition(t) FROM (
+        SELECT DISTINCT date_trunc('month', coalesce(hq.record_time(e.value->'record'), now())) AS t
+        FROM jsonb_array_elements(batch) e WHERE jsonb_typeof(e.value->'record') = 'object') months;
+    SELECT * INTO me FROM hq.till WHERE role_name = session_user FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role % is not an enrolled till (tui-pos hq join)', session_user USING ERRCODE = 'TP003';
+    END IF;
+    start := me.high_water;  -- what HQ has, whatever this batch does: a refusal takes all of it back
+    FOR item IN
+        SELECT e.value FROM jsonb_array_elements(batch) e
+        ORDER BY CASE WHEN jsonb_typeof(e.value->'commit_seq') = 'number' THEN (e.value->>'commit_seq')::numeric END
+                 NULLS FIRST
+    LOOP
+        IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item->'commit_seq') IS DISTINCT FROM 'number'
+           OR (item->>'commit_seq') !~ '^[1-9][0-9]{0,17}$' OR jsonb_typeof(item->'record') IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION 'not a pushed record: % (each is {"commit_seq": N >= 1, "record": {...}})', left(item::text, 200)
+                USING ERRCODE = 'TP004';
+        END IF;
+        n := (item->>'commit_seq')::bigint;
+        rec := item->'record';
+        IF coalesce(rec->>'uuid', '') !~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' THEN
+            RAISE EXCEPTION 'commit % has no record uuid: %', n, left(rec::text, 200) USING ERRCODE = 'TP004';
+        END IF;
+        id := (rec->>'uuid')::uuid;
+        IF rec ? 'till_id' AND rec->>'till_id' IS DISTINCT FROM me.till_id THEN
+            RAISE EXCEPTION 'record % is till %''s, not till %''s', id, rec->>'till_id', me.till_id
+                USING ERRCODE = 'TP005';
+        END IF;
+        IF n <= me.high_water OR n = me.high_water + 1 THEN
+            IF EXISTS (SELECT 1 FROM hq.record r
+                       WHERE r.shop_id = me.shop_id AND r.till_id = me.till_id AND r.uuid = id) THEN
+                duplicates := duplicates + 1;
+            ELSIF n <= me.high_water THEN
+                SELECT r.uuid INTO held FROM hq.record r
+                WHERE r.shop_id = me.shop_id AND r.till_id = me.till_id AND r.commit_seq = n;
+                RAISE EXCEPTION 'till % commit % is record % at HQ, not %', me.till_id, n, held, id
+                    USING ERRCODE = 'TP002', DETAIL = json_build_object('high_water', start)::text;
+            ELSE
+                at := coalesce(hq.record_time(rec), now());
+                INSERT INTO hq.record (shop_id, till_id, commit_seq, uuid, type, recorded_at, record)
+                VALUES (me.shop_id, me.till_id, n, id, coalesce(rec->>'type', 'sale'), at, rec);
+                added := added + 1;
+            END IF;
+            me.high_water := greatest(me.high_water, n);
+        ELSE
+            RAISE EXCEPTION 'till % commit % comes after a gap: HQ has every commit up to %, send from % on',
+                me.till_id, n, start, start + 1
+                USING ERRCODE = 'TP001', DETAIL = json_build_object('high_water', start)::text;
+        END IF;
+    END LOOP;
+    UPDATE hq.till SET high_water = me.high_water, records = records + added, last_seen = now(),
+                       status = coalesce(push.status, till.status)
+    WHERE till.shop_id = me.shop_id AND till.till_id = me.till_id;
+    RETURN jsonb_build_object('high_water', me.high_water, 'added', added, 'duplicates', duplicates);
+END $$;
+
+-- How far HQ has got with the calling till: every commit up to this number is at HQ (0: none).
+CREATE FUNCTION hq.high_water() RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    mark bigint;
+BEGIN
+    SELECT t.high_water INTO mark FROM hq.till t WHERE t.role_name = session_user;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role % is not an enrolled till (tui-pos hq join)', session_user USING ERRCODE = 'TP003';
+    END IF;
+    RETURN mark;
+END $$;
+
+-- Rights: tills read reference data and their own rows; they write only through hq.push.
+ALTER TABLE hq.till ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_till ON hq.till FOR SELECT TO @TILLS@ USING (role_name = session_user);
+ALTER TABLE hq.record ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_records ON hq.record FOR SELECT TO @TILLS@
+    USING (EXISTS (SELECT 1 FROM hq.till t WHERE t.role_name = session_user
+                   AND t.shop_id = record.shop_id AND t.till_id = record.till_id));
+REVOKE ALL ON ALL TABLES IN SCHEMA hq FROM PUBLIC;
+GRANT USAGE ON SCHEMA hq TO @TILLS@;
+GRANT SELECT ON hq.shop, hq.till, hq.record, hq.migration TO @TILLS@;
+REVOKE ALL ON FUNCTION hq.record_time(jsonb), hq.ensure_record_partition(timestamptz),
+    hq.push(jsonb, jsonb), hq.high_water() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hq.push(jsonb, jsonb), hq.high_water() TO @TILLS@;
+"""),
+)
+
+BOOTSTRAP = """
+CREATE SCHEMA IF NOT EXISTS hq AUTHORIZATION @OWNER@;
+CREATE TABLE IF NOT EXISTS hq.migration (
+    version integer PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE hq.migration OWNER TO @OWNER@;
+"""
+
+
+def role_prefix(dbname: str) -> str:
+    """tui_pos_ + the database's name, as a safe role name part (at most 40 characters)."""
+    clean = re.sub(r"[^a-z0-9_]", "_", dbname.lower())
+    prefix = f"tui_pos_{clean}"
+    if len(prefix) > 40 or clean != dbname:
+        prefix = f"{prefix[:31]}_{hashlib.sha256(dbname.encode()).hexdigest()[:8]}"
+    return prefix
+
+
+@dataclass(frozen=True)
+class Roles:
+    prefix: str
+
+    @property
+    def owner(self) -> str:
+        return f"{self.prefix}_owner"
+
+    @property
+    def tills(self) -> str:
+        return f"{self.prefix}_tills"
+
+    def till(self, till_id: str) -> str:
+        return f"{self.prefix}_till_{till_id.lower()}"
+
+
+def roles_of(conn: psycopg.Connection[Any]) -> Roles:
+    row = conn.execute("SELECT current_database()").fetchone()
+    assert row is not None
+    return Roles(role_prefix(row[0]))
+
+
+def _render(conn: psycopg.Connection[Any], sql_text: str, roles: Roles) -> str:
+    from psycopg import sql
+
+    return (sql_text.replace("@OWNER@", sql.Identifier(roles.owner).as_string(conn))
+            .replace("@TILLS@", sql.Identifier(roles.tills).as_string(conn)))
+
+
+def applied(conn: psycopg.Connection[Any]) -> dict[int, str]:
+    """version -> name of the migrations this HQ has ({} before init)."""
+    row = conn.execute("SELECT to_regclass('hq.migration')").fetchone()
+    if row is None or row[0] is None:
+        return {}
+    return {v: n for v, n in conn.execute("SELECT version, name FROM hq.migration ORDER BY version")}
+
+
+def check_current(conn: psycopg.Connection[Any]) -> None:
+    """HqError (one line, with what to do) unless HQ has exactly this tui-pos's migrations."""
+    have, known = applied(conn), {m.version: m.name for m in MIGRATIONS}
+    if not have:
+        raise HqError("HQ has no tui-pos schema yet: run 'tui-pos hq init DSN' first")
+    if max(have) > max(known):
+        raise HqError(f"HQ's schema is newer (version {max(have)}) than this tui-pos knows ({max(known)}): "
+                      "upgrade tui-pos")
+    if have != {v: n for v, n in known.items() if v in have} or max(have) < max(known):
+        raise HqError(f"HQ's schema is at version {max(have)}, this tui-pos needs {max(known)}: "
+                      "run 'tui-pos hq init DSN' (it migrates)")
+
+
+def migrate(conn: psycopg.Connection[Any]) -> tuple[int, list[str]]:
+    """Create or bring HQ's schema up to date: (version now, names of the migrations applied now).
+    Idempotent; concurrent runs wait for each other (an advisory lock); each migration commits
+    whole or not at all. Needs a role that may create roles and schemas (the database's owner with
+    CREATEROLE, or a superuser)."""
+    import psycopg
+    from psycopg import sql
+
+    roles = roles_of(conn)
+    known = {m.version: m.name for m in MIGRATIONS}
+    conn.autocommit = True
+    conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+    try:
+        try:
+            with conn.transaction():
+                _ensure_roles(conn, roles)
+                me = sql.Identifier(roles.owner)
+                conn.execute(_render(conn, BOOTSTRAP, roles))
+                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(me))
+            have = applied(conn)
+            for version, name in have.items():
+                if known.get(version) != name:
+                    raise HqError(f"HQ's migration {version} is {name!r}, which this tui-pos does not know "
+                                  f"({'upgrade tui-pos' if version > max(known) else 'a different tui-pos made it'})")
+            done = []
+            for migration in MIGRATIONS:
+                if migration.version in have:
+                    continue
+                with conn.transaction():
+                    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(me))
+                    conn.execute(_render(conn, migration.sql, roles))
+                    conn.execute("INSERT INTO hq.migration (version, name) VALUES (%s, %s)",
+                                 (migration.version, migration.name))
+                    # the month in hand and the next are there before the first push needs them
+                    conn.execute("SELECT hq.ensure_record_partition(now()), "
+                                 "hq.ensure_record_partition(now() + interval '1 month')")
+                done.append(migration.name)
+        except psycopg.errors.InsufficientPrivilege as err:
+            from tui_pos.hq.connection import first_line
+
+            raise HqError(f"HQ refused the schema change: {first_line(err)} (hq init needs the database's owner "
+                          "with CREATEROLE, or a superuser)") from None
+        return max(known), done
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+
+def _ensure_roles(conn: psycopg.Connection[Any], roles: Roles) -> None:
+    """The schema's owner and the tills' group (NOLOGIN both); the caller may act as the owner."""
+    from psycopg import sql
+
+    for name in (roles.owner, roles.tills):
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(name)))
+    me = conn.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    assert me is not None
+    if not me[1] and conn.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (roles.owner,)).fetchone() != (True,):
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(roles.owner), sql.Identifier(me[0])))
+    conn.execute(sql.SQL("GRANT CREATE, CONNECT ON DATABASE {} TO {}").format(
+        sql.Identifier(conn.execute("SELECT current_database()").fetchone()[0]),  # type: ignore[index]
+        sql.Identifier(roles.owner)))
