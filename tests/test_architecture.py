@@ -49,6 +49,7 @@ DEFERRED = {
     "sqlite_utils": "0.3 s: only to create or migrate the schema (store/db.py)",
     "anyascii": "only the console theme, and only for what the Linux console cannot draw (ui/app.py)",
     "platformdirs": "only when no data directory is given (config.py), and python-escpos's cache (printing/_escpos.py)",
+    "psycopg": "HQ's PostgreSQL: only when an hq command runs (tui_pos/hq); a till without HQ never loads it",
 }
 PRINTER_STACK = ("escpos", "PIL", "qrcode", "usb")  # PIL: python-escpos imports Pillow; we never do directly
 
