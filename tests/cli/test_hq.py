@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import psycopg
+import pytest
 from conftest import run_cli
 from hq_cluster import till_dir
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg (3) is not installed: pip install -e .[test] (make venv)")
 
 NO_ENV = {"TUI_POS_HQ_DSN": ""}
 
