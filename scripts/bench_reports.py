@@ -14,7 +14,7 @@ $XDG_CACHE_HOME/tui-pos-bench (or --cache), keyed by a hash of the schema, of th
 code and of the generator's parameters; runs after the first reuse it.
 
 Figures (targets from the issue):
-- the Z/X figures of one shift (Ledger.shift_facts + shift_report, what Till.x_report and
+- the Z/X figures of one shift (Ledger.shift_totals + shift_report, what Till.x_report and
   close_shift do), over --runs shifts spread over the year: <= 50 ms; floor: summing the shift's
   sale totals through the index on sale(shift_uuid);
 - a one-month sales report (app.reports.sales_report), over --runs months: <= 1 s; floor: summing
@@ -66,7 +66,7 @@ from tui_pos.domain.reports import period, utc_bounds  # noqa: E402
 from tui_pos.domain.sale import build_sale, receipt_number  # noqa: E402
 from tui_pos.domain.shift import shift_report  # noqa: E402
 from tui_pos.domain.tender import Tender, settle  # noqa: E402
-from tui_pos.store import audit, db, settlement, verification  # noqa: E402
+from tui_pos.store import audit, db, shift_totals, verification  # noqa: E402
 from tui_pos.store.journal import Journal  # noqa: E402
 from tui_pos.store.ledger import Ledger  # noqa: E402
 
@@ -167,7 +167,7 @@ class Day:
     def z_report(self, conn: sqlite3.Connection, shift: dict) -> dict:
         """The shift's Z report, from its records in conn (uncommitted is fine: the same connection)."""
         when = at(self.date, 22.5 * 3600)
-        x = shift_report(shift, settlement.shift_facts(conn, shift["uuid"]), taken_at=when, taken_by="manager",
+        x = shift_report(shift, shift_totals.shift_totals(conn, shift["uuid"]), taken_at=when, taken_by="manager",
                          journaled=0, database_readable=True)
         z = replace(x, z_number=shift["number"], counted=x.expected_cash)
         return {"type": "shift_close", "uuid": str(uuidlib.uuid4()), "shift_uuid": shift["uuid"], "till_id": TILL,
@@ -295,7 +295,7 @@ def measure_shifts(ledger: Ledger, runs: int) -> dict[str, list]:
 
 def z_figures(ledger: Ledger, shift: dict):
     """What Till.x_report() and close_shift() compute (the database and the journal together)."""
-    facts, journaled, readable = ledger.shift_facts(shift["uuid"])
+    facts, journaled, readable = ledger.shift_totals(shift["uuid"])
     return shift_report(shift, facts, taken_at=at(YEAR, 0), taken_by="bench", journaled=journaled,
                         database_readable=readable)
 
@@ -315,14 +315,14 @@ def months(runs: int) -> list[tuple[date, date]]:
 
 def explain(conn: sqlite3.Connection, first: date, last: date) -> list[str]:
     """The query plans of the month report's statements (what --explain prints)."""
-    from tui_pos.store import reports
+    from tui_pos.store import period_totals
 
     start, end = utc_bounds(first, last)
-    params = {"start": start, "end": end, "none": reports.NO_DEPARTMENT}
+    params = {"start": start, "end": end, "none": period_totals.NO_DEPARTMENT}
     lines = []
     for name in ("_SALE_CELLS", "_TENDER_CELLS", "_LINE_CELLS"):
         lines.append(name)
-        lines += [f"  {row[-1]}" for row in conn.execute("EXPLAIN QUERY PLAN " + getattr(reports, name), params)]
+        lines += [f"  {row[-1]}" for row in conn.execute("EXPLAIN QUERY PLAN " + getattr(period_totals, name), params)]
     return lines
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, sell_at
-from tui_pos.cli.report import write_csv
+from tui_pos.cli.sales_report import write_csv
 from tui_pos.config import load_config
 from tui_pos.bootstrap.shop import import_catalog_text
 from tui_pos.domain.tender import Tender

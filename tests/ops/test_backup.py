@@ -252,7 +252,7 @@ MANAGER = ("--manager", "manager", "--pin", "9999")
 def forge(copy: Path, *statements: str, rechain: bool = False) -> None:
     """Edit a backup as a careful forger: the figures, the row digest, the manifest and the .sha256
     recomputed; rechain: the audit digests and hashes too, with the published algorithm."""
-    from tui_pos.ops.facts import sales_figures
+    from tui_pos.ops.readonly import sales_figures
     from tui_pos.store import audit, db
 
     with closing(sqlite3.connect(copy)) as conn:

@@ -10,5 +10,5 @@ from tui_pos.store.ledger import Ledger
 
 def sales_report(ledger: Ledger, first: date, last: date, top: int = TOP_PRODUCTS) -> SalesReport:
     """The report of the local days first..last, from the database and the journal together."""
-    facts, journaled, readable = ledger.period_facts(*utc_bounds(first, last))
+    facts, journaled, readable = ledger.period_totals(*utc_bounds(first, last))
     return summarize(facts, first, last, journaled=journaled, database_readable=readable, top=top)

@@ -740,7 +740,7 @@ class Till:
         """Replay first where possible; whatever stays in the journal is counted from there."""
         if self.ledger.state().journal_backlog:
             self.ledger.replay()
-        facts, journaled, readable = self.ledger.shift_facts(shift["uuid"])
+        facts, journaled, readable = self.ledger.shift_totals(shift["uuid"])
         return shift_report(shift, facts, taken_at=self.clock(), taken_by=self.cashier, journaled=journaled,
                             database_readable=readable)
 

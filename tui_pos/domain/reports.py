@@ -163,7 +163,7 @@ def utc_bounds(first: date, last: date) -> tuple[str, str]:
 # -- the report ----------------------------------------------------------------------------------------
 def summarize(facts: Mapping[str, Any], first: date, last: date, *, journaled: int, database_readable: bool,
               top: int = TOP_PRODUCTS) -> SalesReport:
-    """A report from the store's period facts (see tui_pos.store.reports.empty_facts)."""
+    """A report from the store's period totals (see tui_pos.store.period_totals.empty_period_totals)."""
     kinds: dict[str, Counter] = {kind: Counter() for kind in SALE_KINDS}
     reversals: dict[str, Counter] = defaultdict(Counter)
     hours: dict[tuple[str, int], Counter] = defaultdict(Counter)

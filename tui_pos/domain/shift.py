@@ -1,7 +1,7 @@
 """Shifts and cash: the X report (the shift so far) and the Z report (the shift closed).
 
 Pure: a report is computed from a shift's opening record and its summed figures (the store's
-settlement facts, from the database and the journal together). Expected cash in the drawer is
+shift totals, from the database and the journal together). Expected cash in the drawer is
 float + cash taken by sales - change given - cash paid back by refunds and voids + paid-in -
 paid-out. All amounts are integer minor units.
 """

@@ -119,9 +119,7 @@ BEGIN
     IF to_regclass('hq.' || name) IS NOT NULL THEN
         RETURN;
     END IF;
-    -- what CREATE ... PARTITION OF takes anyway, taken first: a concurrent creator waits here, and
-    -- taking it reads the catalog anew (an advisory lock would not: it would try to create it again)
-    LOCK TABLE hq.record IN ACCESS EXCLUSIVE MODE;
+    PERFORM pg_advisory_xact_lock(hashtext('tui-pos hq.record partitions'));
     IF to_regclass('hq.' || name) IS NULL THEN
         EXECUTE format('CREATE TABLE hq.%I PARTITION OF hq.record FOR VALUES FROM (%L) TO (%L)',
                        name, first, first + interval '1 month');
@@ -157,9 +155,7 @@ BEGIN
     IF status IS NOT NULL AND jsonb_typeof(status) <> 'object' THEN
         RAISE EXCEPTION 'a till''s status is a JSON object' USING ERRCODE = 'TP004';
     END IF;
-    -- partitions first: nothing in this transaction has touched hq.record yet (next month's too:
-    -- made a month ahead, not by every till at once at midnight on the first)
-    PERFORM hq.ensure_record_partition(now() + interval '1 month');
+    -- partitions first: nothing in this transaction has touched hq.record yet
     PERFORM hq.ensure_record_partition(t) FROM (
         SELECT DISTINCT date_trunc('month', coalesce(hq.record_time(e.value->'record'), now())) AS t
         FROM jsonb_array_elements(batch) e WHERE jsonb_typeof(e.value->'record') = 'object') months;

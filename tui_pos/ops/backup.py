@@ -47,7 +47,7 @@ from tui_pos.app.till import currency_of, pin_lockout
 from tui_pos.config import CONFIG_NAME, Config, load_config
 from tui_pos.domain.auth import LoginFailed, User, authenticate
 from tui_pos.domain.errors import PosError
-from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, sales_figures, schema_version
+from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database, sales_figures, schema_version
 from tui_pos.store import audit, db, verification
 from tui_pos.store.journal import (
     KEY_FILE,

@@ -37,8 +37,8 @@ from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.domain.errors import BadInput
 from tui_pos.ops.backup import backups_in, last_backup
 from tui_pos.ops.doctor import check_config, run_doctor
-from tui_pos.ops.facts import DatabaseUnavailable, read_only_database, schema_version
 from tui_pos.ops.logs import LOG_DIR, LOG_FILE, REDACTED, redact
+from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database, schema_version
 from tui_pos.ops.status import till_status
 from tui_pos.store.journal import Journal
 

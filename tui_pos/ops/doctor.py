@@ -17,7 +17,13 @@ from typing import Any, Literal
 
 from tui_pos.app.till import currency_refusal
 from tui_pos.config import CONFIG_NAME, Config, ConfigError, default_config, load_config, unusable_data_dir
-from tui_pos.ops.facts import DatabaseUnavailable, database_state, read_only_database, sales_out_of_time, schema_version
+from tui_pos.ops.readonly import (
+    DatabaseUnavailable,
+    database_state,
+    read_only_database,
+    sales_out_of_time,
+    schema_version,
+)
 from tui_pos.ops.status import CLOCK_SLACK_S, till_status
 from tui_pos.store import db
 from tui_pos.store.journal import KEY_FILE

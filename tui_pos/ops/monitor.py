@@ -1,7 +1,7 @@
 """What `tui-pos monitor` shows a support engineer: the till's status, its alerts and the last
 sales, as data (for --json) and as titled sections of text (for --once and the live view).
 
-Read-only like status itself (see tui_pos/ops/facts.py): no lock of the till's, no write, no
+Read-only like status itself (see tui_pos/ops/readonly.py): no lock of the till's, no write, no
 replay; alerts are only computed here, never logged or sent to the hook (the till does that).
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from tui_pos.app.till import currency_of
 from tui_pos.config import Config
 from tui_pos.ops.alerts import current_alerts
-from tui_pos.ops.facts import DatabaseUnavailable, read_only_database
+from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database
 from tui_pos.ops.status import shift_text, till_status
 from tui_pos.store import db
 

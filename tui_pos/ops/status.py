@@ -1,30 +1,38 @@
 """`tui-pos status`: one read-only snapshot of a till, for an SSH session and for the monitor.
 
-Safe beside a running, selling till and on a damaged directory (see tui_pos/ops/facts.py: the
-database is opened read-only, no lock of the till's is taken, nothing is replayed or written).
+Safe beside a running, selling till and on a damaged directory: what is stored is read through
+store/view.py's read-only view (the same answers the till gets: the database opened read-only,
+no lock of the till's taken, nothing replayed or written; see tui_pos/ops/readonly.py).
 Every key the first `status` had is kept (storage, journal_backlog, quarantined, last_error,
 till_id, data_dir, journal_dirs, products, cart); the rest was added for support.
 """
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
+from tui_pos.app.clock import utc_now
+from tui_pos.app.till import CART_DOCUMENT, HELD_DOCUMENT, SHIFT_DOCUMENT, SHOP_SNAPSHOT, currency_of
 from tui_pos.config import Config
 from tui_pos.domain.cart import Cart
 from tui_pos.domain.shift import shift_report
-from tui_pos.app.till import CART_DOCUMENT, HELD_DOCUMENT, SHIFT_DOCUMENT, SHOP_SNAPSHOT, currency_of
-from tui_pos.app.clock import utc_now
 from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
-from tui_pos.ops.facts import (DatabaseUnavailable, DiskFacts, JournalFacts, database_state, disks, journal_facts,
-                               first_sale_at, last_sale, product_count, read_only_database, schema_version, wal_bytes)
 from tui_pos.ops.instance import running_pid
-from tui_pos.store import db, settlement
+from tui_pos.ops.readonly import (
+    DiskFacts,
+    disks,
+    first_sale_at,
+    product_count,
+    read_only_view,
+    schema_version,
+    wal_bytes,
+)
 from tui_pos.store import print_jobs as pj
 from tui_pos.store.documents import DurableDocument
+from tui_pos.store.view import Backlog, StoreView
 
 CLOCK_SLACK_S = 60  # a last sale this far "in the future" means the clock went back (not NTP slewing)
 
@@ -33,7 +41,8 @@ CLOCK_SLACK_S = 60  # a last sale this far "in the future" means the clock went 
 class _Seen:
     """What was read, from the database when it could be read, else from the journal and snapshot."""
 
-    journal: JournalFacts
+    journal: Backlog
+    quarantined: int = 0
     products: int = 0
     last_sale: dict[str, Any] | None = None
     first_sale_at: str | None = None
@@ -49,32 +58,28 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
     fmt = currency_of(config).format
     database: dict[str, Any] = {"path": str(config.db_path), "state": "ok", "error": "", "schema_version": None,
                                 "wal_bytes": wal_bytes(config)}
-    try:
-        with read_only_database(config) as conn:
-            conn.execute("BEGIN")  # one snapshot for every figure
-            database["schema_version"] = schema_version(conn)
-            seen = _read(config, conn)
-    except DatabaseUnavailable as err:
-        database.update(state=err.state, error=str(err))
-        seen = _read(config, None)
-    except sqlite3.Error as err:
-        database.update(state=database_state(err), error=str(err))
-        seen = _read(config, None)
+    with read_only_view(config) as view:
+        opened = view.database.state == "ok"
+        database["schema_version"] = view.query(schema_version, None)
+        seen = _read(config, view)
+        if opened and view.database.state != "ok":  # a read failed midway: all again, from the journal alone
+            seen = _read(config, view)
+        database.update(state=view.database.state, error=view.database.error)
     disk = disks(config)
     problems = _storage_problems(database, seen.journal, disk)
     sqlite_usable = database["state"] == "ok" and disk[0].writable
     mode = "failing" if not sqlite_usable and not any(d.writable for d in disk[1:]) else \
         "degraded" if problems else "ok"
-    sale = _newest(seen.last_sale, seen.journal)
+    sale = seen.last_sale
     pid = running_pid(config.data_dir)
     return {
         "till_id": config.till_id, "data_dir": str(config.data_dir), "checked_at": now,
         "journal_dirs": [str(d) for d in config.storage.journal_dirs],
-        "storage": mode, "journal_backlog": len(seen.journal.waiting), "quarantined": seen.journal.quarantined,
+        "storage": mode, "journal_backlog": len(seen.journal.waiting), "quarantined": seen.quarantined,
         "last_error": "; ".join(problems), "storage_problems": problems,
         "database": database,
         "journal": {"backlog": len(seen.journal.waiting), "oldest_waiting_at": seen.journal.oldest_waiting_at,
-                    "bad_lines": len(seen.journal.scan.bad), "quarantined": seen.journal.quarantined,
+                    "bad_lines": len(seen.journal.scan.bad), "quarantined": seen.quarantined,
                     "files": len(seen.journal.scan.files), "unreadable": seen.journal.scan.unreadable},
         "products": seen.products,
         "last_sale": sale and {**sale, "total": fmt(sale["total"])},
@@ -88,40 +93,35 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
     }
 
 
-def _read(config: Config, conn: sqlite3.Connection | None) -> _Seen:
-    journal = journal_facts(config, conn)
-    unprinted = pj.without_receipt(conn, journal.waiting, pj.PrintStateLog(config.storage.journal_dirs).states(),
-                                   tenders=False)
-    if conn is None:
-        snapshot = DurableDocument(SHOP_SNAPSHOT, config.storage.journal_dirs).load() or {}
-        seen = _Seen(journal, products=len(snapshot.get("products", [])), unprinted=unprinted)
-    else:
-        seen = _Seen(journal, product_count(conn), last_sale(conn), first_sale_at(conn), unprinted)
-    seen.cart = _sale_in_progress(config, conn, journal)
-    seen.shift = shift_status(config, conn, journal.waiting)
-    seen.cart_unverified = seen.cart is not None and conn is None
+def _read(config: Config, view: StoreView) -> _Seen:
+    products = view.query(product_count, None)
+    if products is None:  # the database cannot say: the catalog snapshot beside the journal
+        products = len((DurableDocument(SHOP_SNAPSHOT, config.storage.journal_dirs).load() or {}).get("products", []))
+    seen = _Seen(view.backlog(), len(view.journal.quarantined()), products, view.last_sale(),
+                 view.query(first_sale_at, None),
+                 view.without_receipt(pj.PrintStateLog(config.storage.journal_dirs).states(), tenders=False))
+    seen.cart, seen.cart_unverified = _sale_in_progress(config, view)
+    seen.shift = shift_status(config, view)
     return seen
 
 
-def _sale_in_progress(config: Config, conn: sqlite3.Connection | None, journal: JournalFacts) -> Cart | None:
+def _sale_in_progress(config: Config, view: StoreView) -> tuple[Cart | None, bool]:
     """The cart as the till last saved it, unless its sale is already stored or held (the till
-    drops such a leftover when it next starts)."""
+    drops such a leftover when it next starts); and whether the database could not say if it
+    was stored already."""
     dirs = [config.data_dir, *config.storage.journal_dirs]
     saved = DurableDocument(CART_DOCUMENT, dirs).load()
     if not saved or not saved.get("lines"):
-        return None
+        return None, False
     cart = Cart.from_record(saved)
     held = DurableDocument(HELD_DOCUMENT, dirs).load() or {}
     if cart.is_empty or cart.uuid in {h["cart"]["uuid"] for h in held.get("held", [])}:
-        return None
-    if any(entry.record["uuid"] == cart.uuid for entry in journal.scan.records):
-        return None
-    if conn is not None and db.existing(conn, "uuid", [cart.uuid]):
-        return None
-    return cart
+        return None, False
+    recorded = view.is_recorded(cart.uuid)
+    return (None, False) if recorded else (cart, recorded is None)
 
 
-def _storage_problems(database: dict[str, Any], journal: JournalFacts, disk: list[DiskFacts]) -> list[str]:
+def _storage_problems(database: dict[str, Any], journal: Backlog, disk: list[DiskFacts]) -> list[str]:
     problems = []
     if database["state"] != "ok":
         problems.append(f"database {database['state']}: {database['error']}")
@@ -131,14 +131,6 @@ def _storage_problems(database: dict[str, Any], journal: JournalFacts, disk: lis
                  for d in disk if not d.writable]
     problems += [f"journal unreadable: {what}" for what in journal.scan.unreadable]
     return problems
-
-
-def _newest(in_database: dict[str, Any] | None, journal: JournalFacts) -> dict[str, Any] | None:
-    """The last sale, wherever it is stored."""
-    candidates = [in_database] if in_database else []
-    candidates += [{"receipt": r["receipt"], "completed_at": r["completed_at"], "total": r["total"], "stored": "journal"}
-                   for r in journal.waiting if "receipt" in r and "completed_at" in r]
-    return max(candidates, key=lambda s: s["completed_at"], default=None)
 
 
 def _clock(now: str, sale: dict[str, Any] | None) -> dict[str, Any]:
@@ -152,28 +144,20 @@ def _clock(now: str, sale: dict[str, Any] | None) -> dict[str, Any]:
     return {"now": now, "last_sale_at": sale["completed_at"] if sale else None, "behind_s": max(behind, 0.0)}
 
 
-def shift_status(config: Config, conn: sqlite3.Connection | None,
-                 waiting: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The open shift: who opened it and when, the float, and (from the database and the journal's
-    waiting records, the way the till's X report adds them) sales so far and the cash expected."""
-    if conn is None:
-        saved = DurableDocument(SHIFT_DOCUMENT, [config.data_dir, *config.storage.journal_dirs]).load() or {}
-        shift, facts = saved.get("shift"), None
-    else:
-        opened = [r for r in waiting if db.record_type(r) == "shift_open" and r["till_id"] == config.till_id]
-        shift = max([r for r in [db.open_shift_row(conn, config.till_id), *opened] if r], key=lambda r: r["number"],
-                    default=None)
-        facts = None
-    if not shift or any(db.record_type(r) == "shift_close" and r["shift_uuid"] == shift["uuid"] for r in waiting):
-        return None  # none, or its Z waits in the journal
-    if conn is not None:
-        facts = settlement.merge(settlement.shift_facts(conn, shift["uuid"]),
-                                 settlement.journal_facts(waiting, shift["uuid"]))
+def shift_status(config: Config, view: StoreView) -> dict[str, Any] | None:
+    """The open shift as the till takes it (StoreView.current_shift): who opened it and when, the
+    float, and (while the database can be read: from it and the journal together, the way the
+    till's X report adds them) sales so far and the cash expected."""
+    saved = DurableDocument(SHIFT_DOCUMENT, [config.data_dir, *config.storage.journal_dirs])
+    shift = view.current_shift(config.till_id, saved.load)
+    if not shift:
+        return None
+    totals, _, readable = view.shift_totals(shift["uuid"])
     fmt = currency_of(config).format
     out = {"number": shift["number"], "opened_at": shift["opened_at"], "opened_by": shift["opened_by"],
-           "float": fmt(shift["float"]), "figures_from_database": facts is not None}
-    if facts is not None:
-        x = shift_report(shift, facts, taken_at=utc_now(), taken_by="status", journaled=0, database_readable=True)
+           "float": fmt(shift["float"]), "figures_from_database": readable}
+    if readable:
+        x = shift_report(shift, totals, taken_at=utc_now(), taken_by="status", journaled=0, database_readable=True)
         out |= {"sales": x.sales.count, "refunds": x.refunds.count + x.voids.count, "net_sales": fmt(x.net_sales),
                 "expected_cash": fmt(x.expected_cash)}
     return out

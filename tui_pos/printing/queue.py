@@ -21,19 +21,22 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from tui_pos.config import Config
 from tui_pos.app.clock import utc_now
+from tui_pos.config import Config
 from tui_pos.printing.layout import Layout, ReceiptOptions, receipt_layout
 from tui_pos.printing.printer import Printer
 from tui_pos.printing.transports import PrinterUnavailable, WriteIncomplete
-from tui_pos.store import db, print_jobs as pj
+from tui_pos.store import db
+from tui_pos.store import print_jobs as pj
 from tui_pos.store.journal import Journal
+from tui_pos.store.view import StoreView
 
 log = logging.getLogger("tui_pos.printing")
 LOCK_NAME = "printer.lock"
@@ -160,6 +163,7 @@ class PrintQueue:
         self.lock = PrinterLock(config.data_dir / LOCK_NAME)
         self._render = render
         self._conn: sqlite3.Connection | None = None
+        self.view = StoreView(self.journal, self._db, self._db_failed)  # what is stored, on our own connection
         self._unrenderable: set[str] = set()  # sales whose record cannot be laid out (logged once)
 
     # -- storage ------------------------------------------------------------------------------
@@ -189,18 +193,6 @@ class PrintQueue:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def _journal_only(self, conn: sqlite3.Connection | None) -> list[dict[str, Any]]:
-        """Sale records in the journal that SQLite does not hold (yet), in receipt order."""
-        records = [entry.record for entry in self.journal.scan().unique if db.record_type(entry.record) == "sale"]
-        if not records or conn is None:
-            return records
-        try:
-            present = db.existing(conn, "uuid", [r["uuid"] for r in records])
-        except sqlite3.Error as err:
-            self._db_failed(err)
-            return records
-        return [r for r in records if r["uuid"] not in present]
 
     def _recover(self) -> None:
         """Under the printer lock: 'printing' left by a crash -> uncertain; apply the state log
@@ -237,7 +229,7 @@ class PrintQueue:
                 self._db_failed(err)
                 conn = None
         states = self.state_log.states()
-        for record in self._journal_only(self._db()):
+        for record in self.view.backlog().sales:
             entry = states.get((record["uuid"], pj.RECEIPT))
             state = entry["state"] if entry else pj.PENDING
             if state in pj.TO_PRINT and states.get((record["uuid"], pj.COPY), {}).get("state") != pj.PRINTED:
@@ -396,7 +388,7 @@ class PrintQueue:
             except sqlite3.Error as err:
                 self._db_failed(err)
         states = self.state_log.states()
-        for record in self._journal_only(self._db()):
+        for record in self.view.backlog().sales:
             if record["uuid"] == uuid:
                 entry = states.get((uuid, pj.RECEIPT))
                 return PrintResult(uuid, record["receipt"], pj.RECEIPT, entry["state"] if entry else pj.PENDING,
@@ -415,20 +407,8 @@ class PrintQueue:
     # -- the cashier's side ---------------------------------------------------------------------------
     def find_sale(self, receipt: str) -> tuple[dict[str, Any], bool] | None:
         """The sale record with this receipt number, and whether it is in SQLite."""
-        conn = self._db()
-        if conn is not None:
-            try:
-                uuid = pj.uuid_of_receipt(conn, receipt)
-                if uuid is not None:
-                    record = db.load_sale_record(conn, uuid)
-                    if record is not None:
-                        return record, True
-            except sqlite3.Error as err:
-                self._db_failed(err)
-        for record in self._journal_only(self._db()):
-            if record["receipt"] == receipt:
-                return record, False
-        return None
+        found = self.view.sale_by_receipt(receipt)
+        return None if found is None else (found[0], found[1] == "sqlite")
 
     def reprint(self, receipt: str, lock_timeout_s: float = 5.0) -> PrintResult:
         """Print a COPY of any receipt now. Nothing is recorded unless it was sent."""
@@ -506,11 +486,6 @@ class PrintQueue:
         """Every paid sale without a receipt, SQLite and journal alike, oldest first
         (store/print_jobs.py's without_receipt: the one answer to that question).
         tenders=False: without the payments (enough to count them)."""
-        conn = self._db()
-        try:
-            rows = pj.without_receipt(conn, self._journal_only(conn), self.state_log.states(), tenders=tenders)
-        except sqlite3.Error as err:
-            self._db_failed(err)
-            rows = pj.without_receipt(None, self._journal_only(None), self.state_log.states(), tenders=tenders)
+        rows = self.view.without_receipt(self.state_log.states(), tenders=tenders)
         return [Unprinted(r["uuid"], r["receipt"], r["total"], r["completed_at"], r["cashier"], r["state"],
                           r["attempts"], r["last_error"], tuple(r["tenders"]), r["stored"]) for r in rows]

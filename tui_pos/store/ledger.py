@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
 
 from tui_pos.domain.errors import StorageError
-from tui_pos.store import audit, db, reports, settlement
+from tui_pos.store import audit, db
 from tui_pos.store.crash import crash_point
 from tui_pos.store.documents import DocumentFailed
 from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
 from tui_pos.store.sequence import SequenceLock
+from tui_pos.store.view import StoreView
 
 log = logging.getLogger("tui_pos.store.ledger")
 
@@ -77,7 +78,6 @@ class _Health:
     quarantined: int | None = None  # journal lines set aside; None until counted
 
 
-_UNREADABLE: Any = object()
 _COUNTERS = {"seq": ("sale", "sale"), "z_number": ("z_report", "shift_close"), "number": ("shift", "shift_open")}
 
 
@@ -99,6 +99,7 @@ class Ledger:
         self.anchor = audit.Anchor([db_path.parent, *journal.dirs])
         self._anchor_failed = False
         self._anchor_unsynced = False  # a commit moved the anchor without an fsync since the last durable write
+        self.view = StoreView(journal, self.connection, lambda err: self._drop_connection(), self._lock)
 
     # -- connection -------------------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
@@ -457,114 +458,40 @@ class Ledger:
         return [e.record for scan in scans for e in scan.records if db.record_type(e.record) == record_type]
 
     def refresh_backlog(self) -> None:
-        """Count journaled sales not yet in SQLite (at start-up, before the first replay)."""
+        """Count journaled records not yet in SQLite (at start-up, before the first replay)."""
         with self._lock:
-            records = [e.record for e in self.journal.scan().unique]
-            try:
-                present = db.existing(self.connection(), "uuid", [r["uuid"] for r in records])
-            except sqlite3.Error as err:
-                self._drop_connection()
-                self._health.sqlite_ok, self._health.last_error = False, str(err)
-                present = {}
-            self._health.backlog = sum(1 for r in records if r["uuid"] not in present)
+            backlog = self.view.backlog()
+            if not backlog.readable:
+                self._health.sqlite_ok, self._health.last_error = False, self.view.error
+            self._health.backlog = len(backlog.waiting)
 
+    # -- reads: store/view.py answers, on this ledger's connection and under its lock -------------
     def is_recorded(self, uuid: str) -> bool | None:
         """Is this sale stored anywhere (SQLite or journal)? None: unknown, the database is unreadable."""
-        with self._lock:
-            unreadable = False
-            try:
-                if db.existing(self.connection(), "uuid", [uuid]):
-                    return True
-            except sqlite3.Error:
-                self._drop_connection()
-                unreadable = True
-            if any(e.record["uuid"] == uuid for e in self.journal.scan().records):
-                return True
-            return None if unreadable else False
+        return self.view.is_recorded(uuid)
 
     def products(self) -> list[dict[str, Any]] | None:
         """The catalog rows, or None when the database cannot be read."""
-        return self._read_or_none(db.load_products)
+        return self.view.products()
 
     def users(self) -> list[dict[str, Any]] | None:
         """The user rows (with PIN hashes), or None when the database cannot be read."""
-        return self._read_or_none(db.load_users)
-
-    def _read_or_none(self, query: Callable[[sqlite3.Connection], list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
-        with self._lock:
-            try:
-                return query(self.connection())
-            except sqlite3.Error:
-                self._drop_connection()
-                return None
+        return self.view.users()
 
     def sales(self, since: str | None) -> list[dict[str, Any]]:
         """Sales in SQLite plus those only in the journal, oldest first, with where each is."""
         with self._lock:
-            try:
-                stored = db.list_sales(self.connection(), since)
-            except sqlite3.Error as err:
-                self._drop_connection()
-                self._health.sqlite_ok, self._health.last_error = False, f"database unreadable: {err}"
-                stored = []
-            for row in stored:
-                row["stored"] = "sqlite"
-            known = {row["uuid"] for row in stored}
-            journaled = [
-                {**{k: r[k] for k in ("uuid", "receipt", "seq", "till_id", "cashier", "completed_at", "total", "change")},
-                 "kind": r.get("kind", "sale"), "original_uuid": r.get("original_uuid"),
-                 "original_receipt": r.get("original_receipt"), "stored_via": "journal", "stored": "journal"}
-                for r in self.journaled_sales()
-                if r["uuid"] not in known and (since is None or r["completed_at"] >= since)
-            ]
-            return sorted(stored + journaled, key=lambda r: (r["completed_at"], r["seq"]))
+            rows, readable = self.view.sales(since)
+            if not readable:
+                self._health.sqlite_ok, self._health.last_error = False, f"database unreadable: {self.view.error}"
+            return rows
 
     def journaled_sales(self) -> list[dict[str, Any]]:
-        return [e.record for e in self.journal.scan().unique if db.record_type(e.record) == "sale"]
-
-    # -- shifts, refunds, Z reports ------------------------------------------------------------
-    def _pending_records(self, unreadable: bool = False) -> tuple[list[dict[str, Any]], bool]:
-        """Journaled records SQLite does not hold, and whether SQLite could be read. Unreadable
-        (or unreadable=True: the caller's own query failed): every journaled record, retired ones
-        included (the database's own copy is out of reach)."""
-        try:
-            conn = None if unreadable else self.connection()
-        except sqlite3.Error:
-            self._drop_connection()
-            conn = None
-        if conn is not None:
-            records = [e.record for e in self.journal.scan().unique]
-            try:
-                present = db.existing(conn, "uuid", [r["uuid"] for r in records])
-                return [r for r in records if r["uuid"] not in present], True
-            except sqlite3.Error:
-                self._drop_connection()
-        scans = (self.journal.scan(include_replayed=True), self.journal.scan())
-        by_uuid = {e.record["uuid"]: e.record for scan in scans for e in sorted(scan.records, key=lambda e: (e.file.name, e.line_no))}
-        return list(by_uuid.values()), False
-
-    def _read(self, query: Callable[[sqlite3.Connection], Any], default: Any) -> Any:
-        """query(connection), or default when the database cannot be read."""
-        try:
-            return query(self.connection())
-        except sqlite3.Error:
-            self._drop_connection()
-            return default
+        return self.view.journaled_sales()
 
     def open_shift(self, till_id: str) -> tuple[dict[str, Any] | None, bool]:
         """The open shift's shift_open record (or None), and whether the database could say."""
-        with self._lock:
-            pending, readable = self._pending_records()
-            stored = self._read(lambda c: db.open_shift_row(c, till_id), _UNREADABLE) if readable else None
-            readable = readable and stored is not _UNREADABLE  # the shift pages alone may be damaged
-            stored = stored if readable else None
-            closed = {r["shift_uuid"] for r in pending if db.record_type(r) == "shift_close"}
-            candidates = [r for r in pending if db.record_type(r) == "shift_open" and r["till_id"] == till_id]
-            candidates = [r for r in candidates + ([stored] if stored else []) if r["uuid"] not in closed]
-            if readable and candidates:
-                closed |= self._read(lambda c: db.closed_shifts(c, [r["uuid"] for r in candidates]), set())
-                candidates = [r for r in candidates if r["uuid"] not in closed]
-            return max(candidates, key=lambda r: r["number"], default=None), readable
+        return self.view.open_shift(till_id)
 
     def shift_closed(self, shift_uuid: str) -> bool:
         """Does the database hold this shift's Z report (stored by any process)? One indexed
@@ -572,67 +499,31 @@ class Ledger:
         with self._lock:
             if not self._health.sqlite_ok:
                 return False  # failing: not reopened on every sale (the caller asks the shift document)
-            return self._read(lambda c: bool(db.closed_shifts(c, [shift_uuid])), False)
+            return self.view.shift_closed(shift_uuid)
 
-    def shift_facts(self, shift_uuid: str) -> tuple[dict[str, Any], int, bool]:
-        """(the shift's summed figures, how many of its records are only in the journal, whether
-        the database could be read: if not, the figures are the journal's alone)."""
-        with self._lock:
-            pending, readable = self._pending_records()
-            facts = self._read(lambda c: settlement.shift_facts(c, shift_uuid), None) if readable else None
-            if readable and facts is None:  # only the sales pages are damaged: the journal's full copy
-                pending, readable = self._pending_records(unreadable=True)
-            journaled = [r for r in pending if r.get("shift_uuid") == shift_uuid]
-            extra = settlement.journal_facts(journaled, shift_uuid)
-            return settlement.merge(facts or settlement.empty_facts(), extra), len(journaled), facts is not None
+    def shift_totals(self, shift_uuid: str) -> tuple[dict[str, Any], int, bool]:
+        """(the shift's totals, how many of its records are only in the journal, whether the
+        database could be read: if not, the totals are the journal's alone)."""
+        return self.view.shift_totals(shift_uuid)
 
     def unapproved_paid_out(self, shift_uuid: str) -> int:
         """What the shift's paid-outs without a manager add up to, journaled ones included."""
-        with self._lock:
-            pending, readable = self._pending_records()
-            stored = self._read(lambda c: db.unapproved_paid_out(c, shift_uuid), 0) if readable else 0
-            return stored + sum(r["amount"] for r in pending if db.record_type(r) == "cash_movement"
-                                and r["shift_uuid"] == shift_uuid and r["kind"] == "paid_out"
-                                and not r.get("approved_by"))
+        return self.view.unapproved_paid_out(shift_uuid)
 
-    def period_facts(self, start: str, end: str) -> tuple[dict[str, Any], int, bool]:
-        """(the summed figures of the sales, refunds and voids completed in [start, end) (stored
-        UTC times), how many of them are only in the journal, whether the database could be read)."""
-        with self._lock:
-            pending, readable = self._pending_records()
-            stored = self._read(lambda c: reports.period_facts(c, start, end), None) if readable else None
-            journaled = [r for r in pending if reports.in_period(r, start, end)]
-            facts = stored or reports.empty_facts()
-            if journaled:  # merging walks every figure: only when there is something to add
-                products = self._read(db.load_products, []) if readable else []
-                facts = settlement.merge(facts, reports.journal_facts(journaled, products, start, end))
-            return facts, len(journaled), stored is not None
+    def period_totals(self, start: str, end: str) -> tuple[dict[str, Any], int, bool]:
+        """(the totals of the sales, refunds and voids completed in [start, end) (stored UTC
+        times), how many of them are only in the journal, whether the database could be read)."""
+        return self.view.period_totals(start, end)
 
     def find_sales(self, *, receipt: str | None = None, original_uuid: str | None = None,
                    last_of_till: str | None = None) -> list[dict[str, Any]]:
         """Sale records (sales, refunds, voids) by receipt number, by the sale they reverse, or
         a till's last one, from the database and the journal."""
-        with self._lock:
-            pending, readable = self._pending_records()
-            stored = self._read(lambda c: [db.load_sale_record(c, u) for u in db.sale_uuids(
-                c, receipt=receipt, original_uuid=original_uuid, last_of_till=last_of_till)], []) if readable else []
-            journaled = [r for r in pending if db.record_type(r) == "sale" and (
-                r["receipt"] == receipt if receipt is not None else
-                r.get("original_uuid") == original_uuid if original_uuid is not None else
-                r["till_id"] == last_of_till and r.get("kind", "sale") == "sale")]
-            found = [r for r in stored if r is not None] + journaled
-            if last_of_till is not None:
-                return sorted(found, key=lambda r: r["seq"])[-1:]
-            return found
+        return self.view.find_sales(receipt=receipt, original_uuid=original_uuid, last_of_till=last_of_till)
 
     def z_reports(self, till_id: str, number: int | None = None) -> list[dict[str, Any]]:
         """Stored Z reports (shift_close records), newest first; journaled ones included."""
-        with self._lock:
-            pending, readable = self._pending_records()
-            stored = self._read(lambda c: db.z_report_rows(c, till_id, number), []) if readable else []
-            journaled = [r for r in pending if db.record_type(r) == "shift_close" and r["till_id"] == till_id
-                         and (number is None or r["z_number"] == number)]
-            return sorted(stored + journaled, key=lambda r: -r["z_number"])
+        return self.view.z_reports(till_id, number)
 
     def note_config(self, till_id: str, key_digests: dict[str, str]) -> list[str] | None:
         """Audit a configuration change: compare each setting's digest with the last seen ones
@@ -665,10 +556,7 @@ class Ledger:
     def last_sale_at(self, till_id: str, before_seq: int) -> tuple[str, str] | None:
         """(completed_at, receipt) of the till's latest stored sale numbered before before_seq (in
         time order), or None (none, or the database cannot be read)."""
-        with self._lock:
-            return self._read(lambda c: c.execute(
-                "SELECT completed_at, receipt FROM sale WHERE till_id = ? AND seq < ? ORDER BY completed_at DESC "
-                "LIMIT 1", (till_id, before_seq)).fetchone(), None)
+        return self.view.last_sale_at(till_id, before_seq)
 
     def fix_currency(self, code: str, exponent: int) -> dict[str, Any] | None:
         """The currency stored amounts are in, when money is stored and it is not (code,
@@ -725,5 +613,4 @@ class Ledger:
 
     def audit_head(self) -> tuple[int, str] | None:
         """The newest audit entry's (seq, hash), or None when the database cannot be read."""
-        with self._lock:
-            return self._read(audit.head, None)
+        return self.view.query(audit.head, None)

@@ -65,11 +65,6 @@ def ensure_indexes(conn: sqlite3.Connection) -> None:
 
 
 # -- sales as records -------------------------------------------------------------------------
-def uuid_of_receipt(conn: sqlite3.Connection, receipt: str) -> str | None:
-    row = conn.execute("SELECT uuid FROM sale WHERE receipt = ?", (receipt,)).fetchone()
-    return row[0] if row else None
-
-
 def receipts_of(conn: sqlite3.Connection, uuids: Sequence[str]) -> dict[str, str]:
     """uuid -> receipt number, for the uuids SQLite holds."""
     found: dict[str, str] = {}
@@ -168,6 +163,7 @@ def without_receipt(conn: sqlite3.Connection | None, journal_sales: Sequence[dic
 
     conn: the database (a read-only connection will do) or None when it cannot be read;
     journal_sales: the sale records SQLite does not hold (yet); states: PrintStateLog.states().
+    StoreView.without_receipt (store/view.py) feeds it what is stored.
     Rows are oldest first: uuid, receipt, total, completed_at, cashier, state, attempts,
     last_error, stored ("sqlite" | "journal") and, with tenders, the tenders (kind, amount, reference)."""
     rows: list[dict[str, Any]] = []

@@ -1,4 +1,4 @@
-"""The figures of the sales, refunds and voids of a period, summed by SQL: what sales reports are made of.
+"""A period's totals (its sales, refunds and voids), summed by SQL: what sales reports are made of.
 
 A period is [start, end) in the stored time format (UTC ISO 8601, e.g. 2026-11-21T09:30:00.000+00:00),
 so the filter is a range on the index sale(completed_at): a month is one index range, never a
@@ -7,15 +7,18 @@ the till's process (the same one Python's datetime.astimezone() uses to make the
 
 Every figure is a count or a sum in a dict keyed by the tuple of values it was grouped by, so
 the figures of the database and those of the journal (the same SQL over an in-memory database
-holding the journaled records) are added exactly by settlement.merge.
+holding the journaled records) are added exactly by shift_totals.add_totals. store/view.py decides
+which records are read from where.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from tui_pos.store import db, settlement
+from tui_pos.store import db
+from tui_pos.store.shift_totals import scratch_database
 
 NO_DEPARTMENT = "(none)"  # a product without a department, or no longer in the catalog
 
@@ -48,7 +51,7 @@ _LINE_CELLS = (
 _LINE_FIGURES = ("lines", "qty", "total", "tax", "voided", "voided_amount")
 
 
-def empty_facts() -> dict[str, Any]:
+def empty_period_totals() -> dict[str, Any]:
     """sales: (kind, cashier, local 'YYYY-MM-DD HH') -> figures of the sales, refunds and voids;
     tenders: (sale kind, tender kind) -> count, amount;
     lines: (barcode, name, department, tax code, rate (bp)) -> lines, qty, total, tax of the lines
@@ -56,15 +59,16 @@ def empty_facts() -> dict[str, Any]:
     return {"sales": {}, "tenders": {}, "lines": {}}
 
 
-def period_facts(conn: sqlite3.Connection, start: str, end: str) -> dict[str, Any]:
-    facts = empty_facts()
+def period_totals(conn: sqlite3.Connection, start: str, end: str) -> dict[str, Any]:
+    """The totals of the period's sales, refunds and voids in this database."""
+    totals = empty_period_totals()
     params = {"start": start, "end": end, "none": NO_DEPARTMENT}
     for section, query, figures in (("sales", _SALE_CELLS, _SALE_FIGURES), ("tenders", _TENDER_CELLS, _TENDER_FIGURES),
                                     ("lines", _LINE_CELLS, _LINE_FIGURES)):
-        cells = facts[section]
+        cells = totals[section]
         for row in conn.execute(query, params):
             cells[row[:-len(figures)]] = dict(zip(figures, row[-len(figures):]))
-    return facts
+    return totals
 
 
 def in_period(record: dict[str, Any], start: str, end: str) -> bool:
@@ -72,14 +76,14 @@ def in_period(record: dict[str, Any], start: str, end: str) -> bool:
     return db.record_type(record) == "sale" and start <= record["completed_at"] < end
 
 
-def journal_facts(records: Iterable[dict[str, Any]], products: Sequence[dict[str, Any]], start: str,
-                  end: str) -> dict[str, Any]:
-    """period_facts over journaled records, by the same SQL in an in-memory database that also
+def journal_period_totals(records: Iterable[dict[str, Any]], products: Sequence[dict[str, Any]], start: str,
+                          end: str) -> dict[str, Any]:
+    """period_totals over journaled records, by the same SQL in an in-memory database that also
     holds the catalog's products (rows of db.load_products), for their departments."""
     mine = [r for r in records if in_period(r, start, end)]
     if not mine:
-        return empty_facts()
-    with settlement.scratch_database(mine) as conn:
+        return empty_period_totals()
+    with scratch_database(mine) as conn:
         with db.transaction(conn):  # a scratch database without an audit log
             db.write_products(conn, products, now="", covered=False)
-        return period_facts(conn, start, end)
+        return period_totals(conn, start, end)

@@ -1,58 +1,57 @@
-"""Read-only facts about a till's data directory, for status, doctor, alerts and support bundles.
+"""Read-only looks at a till's data directory, for status, doctor, alerts, backups and support bundles.
 
 Nothing here writes: the database is opened ``mode=ro`` (never created, never migrated, never
 checkpointed), journal files and saved documents are only read, and no lock of the till's is
 taken (not ``till.lock``, not the printer lock), so every function works beside a running till
-and on a damaged directory. The few queries ops needs are here, in one place.
+and on a damaged directory. What is stored, the database and the journal together, is read
+through store/view.py's ReadOnlyView (read_only_view); the few database-only queries ops needs
+are here, in one place.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any
 
 from tui_pos.config import Config
-from tui_pos.store import db
-from tui_pos.store.journal import Journal, JournalScan
+from tui_pos.store.journal import Journal
+from tui_pos.store.view import Backlog, ReadOnlyView, StoreView, open_read_only
 
-DatabaseState = Literal["ok", "missing", "corrupt", "unreadable"]
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be read; state says how (missing, corrupt, unreadable)."""
-
-    def __init__(self, state: DatabaseState, detail: str):
-        self.state = state
-        super().__init__(detail)
+# what ops imports from here about a database that cannot be read (explicit re-exports)
+from tui_pos.store.view import DatabaseState as DatabaseState
+from tui_pos.store.view import DatabaseUnavailable as DatabaseUnavailable
+from tui_pos.store.view import database_state as database_state
 
 
-def database_state(err: sqlite3.Error) -> DatabaseState:
-    """Corrupt (a DatabaseError that is not an OperationalError: malformed, not a database) or merely unreadable."""
-    return "corrupt" if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError) \
-        else "unreadable"
+def journal_of(config: Config) -> Journal:
+    """The till's journal, to be read (a Journal writes only when appended to)."""
+    return Journal(config.storage.journal_dirs, config.till_id, config.data_dir)
+
+
+@contextmanager
+def read_only_view(config: Config) -> Iterator[ReadOnlyView]:
+    """What is stored, read without writing: view.database.state says whether the database could
+    be read (ok, missing, corrupt, unreadable) and error why not; the answers then come from the
+    journal alone."""
+    with ReadOnlyView(config.db_path, journal_of(config), config.storage.busy_timeout_ms) as view:
+        yield view
+
+
+def journal_backlog(config: Config, conn: sqlite3.Connection | None) -> Backlog:
+    """The journal as replay would find it now, beside a database connection already open
+    read-only (None: every record counts as waiting)."""
+    return StoreView(journal_of(config), lambda: conn, lambda err: None).backlog()
 
 
 @contextmanager
 def read_only_database(config: Config, path: Path | None = None) -> Iterator[sqlite3.Connection]:
-    """The database (or another SQLite file) opened read-only; DatabaseUnavailable when it cannot be.
-
-    A WAL reader still maps the -shm file and may create an empty -wal beside the database, as
-    any reader must; it never writes a page of the database."""
-    path = path or config.db_path
-    try:
-        if not path.is_file():
-            raise DatabaseUnavailable("missing", f"{path} does not exist")
-    except PermissionError as err:  # the data directory cannot be entered (mode 000?)
-        raise DatabaseUnavailable("unreadable", f"{path}: {err.strerror}") from None
-    try:
-        conn = db.connect(path, config.storage.busy_timeout_ms, readonly=True)
-    except sqlite3.Error as err:
-        raise DatabaseUnavailable(database_state(err), f"{path}: {err}") from None
-    with closing(conn):
+    """The database (or another SQLite file) opened read-only; DatabaseUnavailable when it cannot be."""
+    with closing(open_read_only(path or config.db_path, config.storage.busy_timeout_ms)) as conn:
         yield conn
 
 
@@ -64,13 +63,6 @@ def sales_figures(conn: sqlite3.Connection) -> tuple[int, int]:
     """(number of sale rows, sum of their totals in minor units): what a backup must match."""
     count, total = conn.execute("SELECT COUNT(*), COALESCE(SUM(total), 0) FROM sale").fetchone()
     return count, total
-
-
-def last_sale(conn: sqlite3.Connection) -> dict[str, Any] | None:
-    """The newest sale in the database (by completed_at), or None."""
-    row = conn.execute("SELECT receipt, completed_at, total FROM sale ORDER BY completed_at DESC, seq DESC "
-                       "LIMIT 1").fetchone()
-    return None if row is None else {"receipt": row[0], "completed_at": row[1], "total": row[2], "stored": "sqlite"}
 
 
 def sales_out_of_time(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
@@ -98,37 +90,6 @@ def wal_bytes(config: Config) -> int:
         return (config.data_dir / f"{config.db_path.name}-wal").stat().st_size
     except OSError:
         return 0
-
-
-@dataclass
-class JournalFacts:
-    """The journal as replay would find it now, without replaying anything."""
-
-    scan: JournalScan
-    waiting: list[dict[str, Any]] = field(default_factory=list)  # records the database does not hold (yet)
-    quarantined: int = 0
-
-    @property
-    def oldest_waiting_at(self) -> str | None:
-        times = [r.get("completed_at") or r.get("at") or r.get("opened_at") or "" for r in self.waiting]
-        return min((t for t in times if t), default=None)
-
-
-def journal_facts(config: Config, conn: sqlite3.Connection | None) -> JournalFacts:
-    """Scan every journal directory; with a readable database, which records it does not hold yet
-    (without one, or when it cannot say, every record counts as waiting)."""
-    journal = Journal(config.storage.journal_dirs, config.till_id, config.data_dir)
-    scan = journal.scan()
-    facts = JournalFacts(scan, quarantined=len(journal.quarantined()))
-    records = [entry.record for entry in scan.unique]
-    present: dict[str, str] = {}
-    if conn is not None and records:
-        try:
-            present = db.existing(conn, "uuid", [r["uuid"] for r in records])
-        except sqlite3.Error:
-            pass
-    facts.waiting = [r for r in records if r["uuid"] not in present]
-    return facts
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,411 @@
+"""THE read of what is stored: rows in SQLite plus records still only in the fallback journal.
+
+A record is stored when SQLite holds it or a journal line does (store/ledger.py: SQLite first,
+else the journal). Every question about what is stored is answered here, in one way, for
+everyone who asks: the till (through its Ledger, on the Ledger's connection and lock), the print
+queue (on its own connection), and ops (status, doctor, monitor, audit verify) on the database
+opened read-only (ReadOnlyView: nothing is created, migrated, written or locked).
+
+Two sets of journal records matter:
+- the backlog: records in journal files not yet retired that SQLite does not hold, i.e. what
+  replay has still to bring in (all of those files' records when SQLite cannot be read). This
+  is what is counted as waiting and what the print queue prints from the journal.
+- the pending records behind every answer: the backlog while SQLite can be read; when it
+  cannot, every journaled record, retired files included (the database's copy of them is out
+  of reach), and the answer says the database could not be read.
+
+A database that cannot be opened, is missing or is corrupt is never an error here: the answer
+comes from the journal alone, and says so (a `readable` flag, or None for "unknown").
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+from tui_pos.store import db, period_totals, print_jobs, shift_totals
+from tui_pos.store.journal import Journal, JournalScan
+
+Where = Literal["sqlite", "journal"]
+DatabaseState = Literal["ok", "missing", "corrupt", "unreadable"]
+T = TypeVar("T")
+_UNREADABLE: Any = object()
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be read; state says how (missing, corrupt, unreadable)."""
+
+    def __init__(self, state: DatabaseState, detail: str):
+        self.state = state
+        super().__init__(detail)
+
+
+def database_state(err: sqlite3.Error) -> DatabaseState:
+    """Corrupt (a DatabaseError that is not an OperationalError: malformed, not a database) or merely unreadable."""
+    return "corrupt" if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError) \
+        else "unreadable"
+
+
+def open_read_only(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+    """The database opened mode=ro (never created, migrated or checkpointed); DatabaseUnavailable
+    when it cannot be. A WAL reader still maps the -shm file and may create an empty -wal beside
+    the database, as any reader must; it never writes a page of the database."""
+    try:
+        if not path.is_file():
+            raise DatabaseUnavailable("missing", f"{path} does not exist")
+    except PermissionError as err:  # the data directory cannot be entered (mode 000?)
+        raise DatabaseUnavailable("unreadable", f"{path}: {err.strerror}") from None
+    try:
+        return db.connect(path, busy_timeout_ms, readonly=True)
+    except sqlite3.Error as err:
+        raise DatabaseUnavailable(database_state(err), f"{path}: {err}") from None
+
+
+@dataclass
+class Backlog:
+    """The journal as replay would find it now, without replaying anything."""
+
+    scan: JournalScan
+    waiting: list[dict[str, Any]]  # records SQLite does not hold (yet), in the order they were written
+    readable: bool  # SQLite said which records it holds (if not, every record counts as waiting)
+
+    @property
+    def sales(self) -> list[dict[str, Any]]:
+        """The waiting sales, refunds and voids."""
+        return [r for r in self.waiting if db.record_type(r) == "sale"]
+
+    @property
+    def oldest_waiting_at(self) -> str | None:
+        times = [r.get("completed_at") or r.get("at") or r.get("opened_at") or "" for r in self.waiting]
+        return min((t for t in times if t), default=None)
+
+
+class StoreView:
+    """The merged read. connect() returns the database connection (None, or sqlite3.Error, when
+    there is none to read now); failed(err) is told of every database error met, so that its
+    owner can drop or reopen the connection. lock: held around every answer (the Ledger's, whose
+    connection the till's threads share)."""
+
+    def __init__(self, journal: Journal, connect: Callable[[], sqlite3.Connection | None],
+                 failed: Callable[[sqlite3.Error], None], lock: threading.RLock | None = None):
+        self.journal = journal
+        self._connect = connect
+        self._failed = failed
+        self._lock = lock if lock is not None else threading.RLock()
+        self.error = ""  # the last database error met
+
+    # -- the database ----------------------------------------------------------------------
+    def _fail(self, err: sqlite3.Error) -> None:
+        self.error = str(err)
+        self._failed(err)
+
+    def _connection(self) -> sqlite3.Connection | None:
+        try:
+            return self._connect()
+        except sqlite3.Error as err:
+            self._fail(err)
+            return None
+
+    def query(self, query: Callable[[sqlite3.Connection], T], default: T) -> T:
+        """query(connection) on the database (SQLite alone), or default when it cannot be read."""
+        with self._lock:
+            conn = self._connection()
+            if conn is None:
+                return default
+            try:
+                return query(conn)
+            except sqlite3.Error as err:
+                self._fail(err)
+                return default
+
+    # -- the journal -----------------------------------------------------------------------
+    def _scan(self, include_replayed: bool = False) -> JournalScan:
+        return self.journal.scan(include_replayed=include_replayed)
+
+    def backlog(self) -> Backlog:
+        """What replay has still to bring in: journal records SQLite does not hold (every record
+        of the journal's files when SQLite cannot be read)."""
+        with self._lock:
+            return self._backlog(self._connection())
+
+    def _backlog(self, conn: sqlite3.Connection | None) -> Backlog:
+        scan = self._scan()
+        records = [entry.record for entry in scan.unique]
+        present: dict[str, str] = {}
+        readable = conn is not None
+        if conn is not None and records:
+            try:
+                present = db.existing(conn, "uuid", [r["uuid"] for r in records])
+            except sqlite3.Error as err:
+                self._fail(err)
+                readable = False
+        return Backlog(scan, [r for r in records if r["uuid"] not in present], readable)
+
+    def _pending(self, unreadable: bool = False) -> tuple[list[dict[str, Any]], bool]:
+        """Journaled records SQLite does not hold, and whether SQLite could be read. Unreadable
+        (or unreadable=True: the caller's own query failed): every journaled record, retired ones
+        included (the database's own copy is out of reach)."""
+        conn = None if unreadable else self._connection()
+        if conn is not None:
+            backlog = self._backlog(conn)
+            if backlog.readable:
+                return backlog.waiting, True
+        scans = (self._scan(include_replayed=True), self._scan())
+        by_uuid = {e.record["uuid"]: e.record
+                   for scan in scans for e in sorted(scan.records, key=lambda e: (e.file.name, e.line_no))}
+        return list(by_uuid.values()), False
+
+    def journaled_sales(self) -> list[dict[str, Any]]:
+        """The sale records of the journal's files not yet retired (replayed or not)."""
+        return [e.record for e in self._scan().unique if db.record_type(e.record) == "sale"]
+
+    # -- records ---------------------------------------------------------------------------
+    def where(self, uuid: str) -> tuple[Where | None, bool]:
+        """Where this record is stored ("sqlite", "journal", or None: found nowhere), and whether
+        the database could be read (if not, None means unknown)."""
+        with self._lock:
+            in_sqlite = self.query(lambda c: bool(db.existing(c, "uuid", [uuid])), None)
+            if in_sqlite:
+                return "sqlite", True
+            if any(e.record["uuid"] == uuid for e in self._scan().records):
+                return "journal", in_sqlite is not None
+            return None, in_sqlite is not None
+
+    def is_recorded(self, uuid: str) -> bool | None:
+        """Is this record stored anywhere (SQLite or journal)? None: unknown, the database is unreadable."""
+        where, readable = self.where(uuid)
+        return True if where else False if readable else None
+
+    def products(self) -> list[dict[str, Any]] | None:
+        """The catalog rows, or None when the database cannot be read."""
+        return self.query(db.load_products, None)
+
+    def users(self) -> list[dict[str, Any]] | None:
+        """The user rows (with PIN hashes), or None when the database cannot be read."""
+        return self.query(db.load_users, None)
+
+    # -- sales -----------------------------------------------------------------------------
+    def sales(self, since: str | None) -> tuple[list[dict[str, Any]], bool]:
+        """Sales in SQLite plus those only in the journal, oldest first, with where each is; and
+        whether the database could be read."""
+        with self._lock:
+            listed = self.query(lambda c: db.list_sales(c, since), None)
+            stored = listed or []
+            for row in stored:
+                row["stored"] = "sqlite"
+            known = {row["uuid"] for row in stored}
+            journaled = [
+                {**{k: r[k] for k in ("uuid", "receipt", "seq", "till_id", "cashier", "completed_at", "total", "change")},
+                 "kind": r.get("kind", "sale"), "original_uuid": r.get("original_uuid"),
+                 "original_receipt": r.get("original_receipt"), "stored_via": "journal", "stored": "journal"}
+                for r in self.journaled_sales()
+                if r["uuid"] not in known and (since is None or r["completed_at"] >= since)
+            ]
+            return sorted(stored + journaled, key=lambda r: (r["completed_at"], r["seq"])), listed is not None
+
+    def last_sale(self) -> dict[str, Any] | None:
+        """The newest sale (by completed_at), wherever it is stored: receipt, completed_at, total, stored."""
+        with self._lock:
+            newest = self.query(_newest_sale, None)
+            candidates = [newest] if newest else []
+            candidates += [{"receipt": r["receipt"], "completed_at": r["completed_at"], "total": r["total"],
+                            "stored": "journal"} for r in self.backlog().waiting if "receipt" in r and "completed_at" in r]
+            return max(candidates, key=lambda s: s["completed_at"], default=None)
+
+    def last_sale_at(self, till_id: str, before_seq: int) -> tuple[str, str] | None:
+        """(completed_at, receipt) of the till's latest stored sale numbered before before_seq (in
+        time order), or None (none, or the database cannot be read)."""
+        return self.query(lambda c: c.execute(
+            "SELECT completed_at, receipt FROM sale WHERE till_id = ? AND seq < ? ORDER BY completed_at DESC "
+            "LIMIT 1", (till_id, before_seq)).fetchone(), None)
+
+    def find_sales(self, *, receipt: str | None = None, original_uuid: str | None = None,
+                   last_of_till: str | None = None) -> list[dict[str, Any]]:
+        """Sale records (sales, refunds, voids) by receipt number, by the sale they reverse, or
+        a till's last one, from the database and the journal."""
+        return [record for record, _ in self._find(receipt=receipt, original_uuid=original_uuid,
+                                                   last_of_till=last_of_till)]
+
+    def sale_by_receipt(self, receipt: str) -> tuple[dict[str, Any], Where] | None:
+        """The sale record with this receipt number, and where it is stored."""
+        found = self._find(receipt=receipt)
+        return found[0] if found else None
+
+    def _find(self, *, receipt: str | None = None, original_uuid: str | None = None,
+              last_of_till: str | None = None) -> list[tuple[dict[str, Any], Where]]:
+        with self._lock:
+            pending, readable = self._pending()
+            stored = self.query(lambda c: [db.load_sale_record(c, u) for u in db.sale_uuids(
+                c, receipt=receipt, original_uuid=original_uuid, last_of_till=last_of_till)], []) if readable else []
+            journaled = [r for r in pending if db.record_type(r) == "sale" and (
+                r["receipt"] == receipt if receipt is not None else
+                r.get("original_uuid") == original_uuid if original_uuid is not None else
+                r["till_id"] == last_of_till and r.get("kind", "sale") == "sale")]
+            found: list[tuple[dict[str, Any], Where]] = [(r, "sqlite") for r in stored if r is not None]
+            found += [(r, "journal") for r in journaled]
+            if last_of_till is not None:
+                return sorted(found, key=lambda f: f[0]["seq"])[-1:]
+            return found
+
+    def without_receipt(self, states: dict[tuple[str, str], dict[str, Any]], *,
+                        tenders: bool = True) -> list[dict[str, Any]]:
+        """print_jobs.without_receipt (THE list of paid sales without a receipt) over the database
+        and the backlog's sales; states: the PrintStateLog's."""
+        with self._lock:
+            conn = self._connection()
+            backlog = self._backlog(conn)
+            try:
+                return print_jobs.without_receipt(conn if backlog.readable else None, backlog.sales, states,
+                                                  tenders=tenders)
+            except sqlite3.Error as err:
+                self._fail(err)
+                return print_jobs.without_receipt(None, self._backlog(None).sales, states, tenders=tenders)
+
+    # -- shifts ----------------------------------------------------------------------------
+    def open_shift(self, till_id: str) -> tuple[dict[str, Any] | None, bool]:
+        """The open shift's shift_open record (or None), and whether the database could say."""
+        with self._lock:
+            pending, readable = self._pending()
+            stored = self.query(lambda c: db.open_shift_row(c, till_id), _UNREADABLE) if readable else None
+            readable = readable and stored is not _UNREADABLE  # the shift pages alone may be damaged
+            stored = stored if readable else None
+            closed = {r["shift_uuid"] for r in pending if db.record_type(r) == "shift_close"}
+            candidates = [r for r in pending if db.record_type(r) == "shift_open" and r["till_id"] == till_id]
+            candidates = [r for r in candidates + ([stored] if stored else []) if r["uuid"] not in closed]
+            if readable and candidates:
+                closed |= self.query(lambda c: db.closed_shifts(c, [r["uuid"] for r in candidates]), set())
+                candidates = [r for r in candidates if r["uuid"] not in closed]
+            return max(candidates, key=lambda r: r["number"], default=None), readable
+
+    def current_shift(self, till_id: str, saved: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """The open shift as the till takes it: what is stored says, when the database could be
+        read; else the shift the till last saved (saved(): its shift document), else the journal's."""
+        record, certain = self.open_shift(till_id)
+        if certain:
+            return record
+        document = saved()
+        return document["shift"] if document and document.get("shift") else record
+
+    def shift_closed(self, shift_uuid: str) -> bool:
+        """Does the database hold this shift's Z report? One indexed lookup (False: no, or unreadable)."""
+        return self.query(lambda c: bool(db.closed_shifts(c, [shift_uuid])), False)
+
+    def shift_totals(self, shift_uuid: str) -> tuple[dict[str, Any], int, bool]:
+        """(the shift's totals, how many of its records are only in the journal, whether the
+        database could be read: if not, the totals are the journal's alone)."""
+        with self._lock:
+            pending, readable = self._pending()
+            stored = self.query(lambda c: shift_totals.shift_totals(c, shift_uuid), None) if readable else None
+            if readable and stored is None:  # only the sales pages are damaged: the journal's full copy
+                pending, readable = self._pending(unreadable=True)
+            journaled = [r for r in pending if r.get("shift_uuid") == shift_uuid]
+            extra = shift_totals.journal_shift_totals(journaled, shift_uuid)
+            totals = shift_totals.add_totals(stored or shift_totals.empty_shift_totals(), extra)
+            return totals, len(journaled), stored is not None
+
+    def unapproved_paid_out(self, shift_uuid: str) -> int:
+        """What the shift's paid-outs without a manager add up to, journaled ones included."""
+        with self._lock:
+            pending, readable = self._pending()
+            stored = self.query(lambda c: db.unapproved_paid_out(c, shift_uuid), 0) if readable else 0
+            return stored + sum(r["amount"] for r in pending if db.record_type(r) == "cash_movement"
+                                and r["shift_uuid"] == shift_uuid and r["kind"] == "paid_out"
+                                and not r.get("approved_by"))
+
+    def z_reports(self, till_id: str, number: int | None = None) -> list[dict[str, Any]]:
+        """Stored Z reports (shift_close records), newest first; journaled ones included."""
+        with self._lock:
+            pending, readable = self._pending()
+            stored = self.query(lambda c: db.z_report_rows(c, till_id, number), []) if readable else []
+            journaled = [r for r in pending if db.record_type(r) == "shift_close" and r["till_id"] == till_id
+                         and (number is None or r["z_number"] == number)]
+            return sorted(stored + journaled, key=lambda r: -r["z_number"])
+
+    # -- periods ---------------------------------------------------------------------------
+    def period_totals(self, start: str, end: str) -> tuple[dict[str, Any], int, bool]:
+        """(the totals of the sales, refunds and voids completed in [start, end) (stored UTC
+        times), how many of them are only in the journal, whether the database could be read)."""
+        with self._lock:
+            pending, readable = self._pending()
+            stored = self.query(lambda c: period_totals.period_totals(c, start, end), None) if readable else None
+            journaled = [r for r in pending if period_totals.in_period(r, start, end)]
+            totals = stored or period_totals.empty_period_totals()
+            if journaled:  # adding walks every figure: only when there is something to add
+                products = self.query(db.load_products, []) if readable else []
+                totals = shift_totals.add_totals(
+                    totals, period_totals.journal_period_totals(journaled, products, start, end))
+            return totals, len(journaled), stored is not None
+
+
+def _newest_sale(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    row = conn.execute("SELECT receipt, completed_at, total FROM sale ORDER BY completed_at DESC, seq DESC "
+                       "LIMIT 1").fetchone()
+    return None if row is None else {"receipt": row[0], "completed_at": row[1], "total": row[2], "stored": "sqlite"}
+
+
+class ReadOnlyDatabase:
+    """The database opened read-only on first use, in one read transaction (every answer from one
+    snapshot). Once it could not be opened or a read failed, it stays unread (what is read after
+    comes from the journal alone) and state and error say why."""
+
+    def __init__(self, path: Path, busy_timeout_ms: int):
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self.state: DatabaseState = "ok"
+        self.error = ""
+        self._conn: sqlite3.Connection | None = None
+
+    def connection(self) -> sqlite3.Connection | None:
+        if self._conn is None and self.state == "ok":
+            try:
+                conn = open_read_only(self.path, self.busy_timeout_ms)
+            except DatabaseUnavailable as err:
+                self.state, self.error = err.state, str(err)
+                return None
+            self._conn = conn
+            try:
+                conn.execute("BEGIN")  # one snapshot for every answer
+            except sqlite3.Error as err:
+                self.failed(err)
+        return self._conn
+
+    def failed(self, err: sqlite3.Error) -> None:
+        if self.state == "ok":
+            self.state, self.error = database_state(err), str(err)
+        self.close()
+
+    def close(self) -> None:
+        db.close_quietly(self._conn)
+        self._conn = None
+
+
+class ReadOnlyView(StoreView):
+    """The view for those who must not write (ops status, doctor, monitor): the database opened
+    read-only, never created; the journal only scanned. self.database says whether the database
+    could be read and, if not, why. A context manager (closes the connection)."""
+
+    def __init__(self, db_path: Path, journal: Journal, busy_timeout_ms: int):
+        self.database = ReadOnlyDatabase(db_path, busy_timeout_ms)
+        super().__init__(journal, self.database.connection, self.database.failed)
+        self.database.connection()  # open now: state says at once whether it can be read
+        self._scans: dict[bool, JournalScan] = {}
+
+    def _scan(self, include_replayed: bool = False) -> JournalScan:
+        """The journal read once, like the database (one snapshot of what is stored)."""
+        if include_replayed not in self._scans:
+            self._scans[include_replayed] = super()._scan(include_replayed)
+        return self._scans[include_replayed]
+
+    def close(self) -> None:
+        self.database.close()
+
+    def __enter__(self) -> ReadOnlyView:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
