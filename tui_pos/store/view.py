@@ -240,7 +240,7 @@ class StoreView:
               last_of_till: str | None = None) -> list[tuple[dict[str, Any], Where]]:
         with self._lock:
             pending, readable = self._pending()
-            stored = self.query(lambda c: [db.load_sale_record(c, u) for u in db.sale_uuids(
+            stored: list[dict[str, Any] | None] = self.query(lambda c: [db.load_sale_record(c, u) for u in db.sale_uuids(
                 c, receipt=receipt, original_uuid=original_uuid, last_of_till=last_of_till)], []) if readable else []
             journaled = [r for r in pending if db.record_type(r) == "sale" and (
                 r["receipt"] == receipt if receipt is not None else
@@ -321,7 +321,8 @@ class StoreView:
         """Stored Z reports (shift_close records), newest first; journaled ones included."""
         with self._lock:
             pending, readable = self._pending()
-            stored = self.query(lambda c: db.z_report_rows(c, till_id, number), []) if readable else []
+            stored: list[dict[str, Any]] = self.query(lambda c: db.z_report_rows(c, till_id, number), []) \
+                if readable else []
             journaled = [r for r in pending if db.record_type(r) == "shift_close" and r["till_id"] == till_id
                          and (number is None or r["z_number"] == number)]
             return sorted(stored + journaled, key=lambda r: -r["z_number"])
@@ -336,7 +337,7 @@ class StoreView:
             journaled = [r for r in pending if period_totals.in_period(r, start, end)]
             totals = stored or period_totals.empty_period_totals()
             if journaled:  # adding walks every figure: only when there is something to add
-                products = self.query(db.load_products, []) if readable else []
+                products: list[dict[str, Any]] = self.query(db.load_products, []) if readable else []
                 totals = shift_totals.add_totals(
                     totals, period_totals.journal_period_totals(journaled, products, start, end))
             return totals, len(journaled), stored is not None
