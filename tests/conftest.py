@@ -74,7 +74,7 @@ def cli_json(data_dir: Path, *args: str, **kwargs):
     return json.loads(run_cli(data_dir, *args, "--json", **kwargs).stdout)
 
 
-# -- storage made unusable without fault injection (shared by test_till.py and test_cli.py) ------
+# -- storage made unusable without fault injection (shared by tests/app, tests/cli and others) ------
 import sqlite3  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 
@@ -125,7 +125,7 @@ def restore_sqlite(shop: Path, aside: Path) -> None:
     aside.rmdir()
 
 
-# -- editing config.toml in a test (shared by test_till_api.py and tests/ui) ---------------------
+# -- editing config.toml in a test (shared by tests/app and tests/ui) ---------------------
 import re  # noqa: E402
 
 
@@ -148,7 +148,7 @@ def set_config(data_dir: Path, section: str, key: str, toml_value: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-# -- what the Linux console cannot draw (shared by tests/ui/test_snapshots.py and tests/e2e) -------
+# -- what the Linux console cannot draw (shared by tests/ui/test_app_snapshots.py and tests/e2e) -------
 # Its fonts (TERM=linux) lack the half blocks, the eighth blocks (Textual's scrollbars and "tall"
 # borders use ▔▁▎▊▕) and the rounded corners; issue 3 requires the console theme to use none.
 # (Issue 10: the console's fonts do have ▀ ▄ █, and the receipt's QR code on screen uses them; they
@@ -198,7 +198,7 @@ def sell_at(till: Till, at: str, items: dict[str, int], tenders: list[Tender], c
 
 def sell_two_days(data_dir: Path) -> None:
     """Sales, a refund, a voided line and a void of a sale over two local days in UTC+8, in the
-    shop's open shift (the figures are worked out by hand in tests/store/test_reports.py):
+    shop's open shift (the figures are worked out by hand in tests/app/test_reports.py):
 
     local 2026-03-01  07:50 amy  COLA + 2 CANDY, mobile 5.50 (UTC: still 2026-02-28)
                       09:30 amy  2 COLA + NOODLES, cash 20.00 (change 8.50)

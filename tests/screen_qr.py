@@ -1,7 +1,7 @@
 """Reading a QR code off a terminal screen with a real decoder (zbar), as a phone would: the
 screen's cells (text with SGR colours: Textual's output, or `tmux capture-pane -e`) are drawn
 into an image the way a terminal with the Linux console's palette draws them, and Debian's
-`zbarimg` (zbar-tools, in the Makefile's TEST_DEBS) decodes it. Used by tests/ui/test_receipts.py
+`zbarimg` (zbar-tools, in the Makefile's TEST_DEBS) decodes it. Used by tests/ui/screens/test_receipts.py
 and tests/e2e/test_tmux_checkout.py.
 """
 

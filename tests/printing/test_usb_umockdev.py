@@ -32,7 +32,7 @@ FIRST = "T1-000001"  # the first receipt of a fresh shop
 SELL_CLI = {"cli": ["sell", "--item", f"{COLA}x2", "--tender", "cash", *AS_DEMO, "--json"]}
 UNPRINTED_CLI = {"cli": ["receipts", "--unprinted", "--json"]}
 # The same work in the driver's own process (one Python start-up less per step; the CLI itself is
-# covered by test_normal_print, the list/test page test and test_receipts_cli.py):
+# covered by test_normal_print, the list/test page test and tests/cli/test_receipts_commands.py):
 SELL = {"sell": COLA}
 UNPRINTED = {"unprinted": True}
 RUN_ONCE = {"run_once": True}

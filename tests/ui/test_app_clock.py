@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import COLA
-from test_checkout_flows import demo_shop_template, on_screen, pilot, scan, screen_text, shop_dir  # noqa: F401
+from .screens.test_checkout_flows import demo_shop_template, on_screen, pilot, scan, screen_text, shop_dir  # noqa: F401
 
 from tui_pos.ui import app as app_module
 from tui_pos.ui.screens.checkout import CheckoutScreen

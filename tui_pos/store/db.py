@@ -1,7 +1,7 @@
 """SQLite: connection settings, schema, and the statements that write and read sale records.
 
 WAL + synchronous=FULL: one fdatasync of the WAL per commit and no acknowledged commit lost at
-a power cut (tests/faults/test_power_loss.py proves it; NORMAL loses commits). The schema is
+a power cut (tests/durability/test_power_loss.py proves it; NORMAL loses commits). The schema is
 created with sqlite-utils, imported only when the schema version is behind.
 """
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import COLA, NOODLES, WATER, run_cli, set_config
 from rich.console import Console
 from screen_qr import need_zbar, screen_image, zbar_decode
-from test_checkout_flows import (  # noqa: F401
+from .test_checkout_flows import (  # noqa: F401
     demo_shop_template,
     on_screen,
     paid_and_back,

@@ -10,7 +10,7 @@ from contextlib import closing
 
 import pytest
 from conftest import COLA, set_config
-from test_checkout_flows import (  # noqa: F401
+from .test_checkout_flows import (  # noqa: F401
     approve,
     ask,
     demo_shop_template,
@@ -26,7 +26,7 @@ from test_checkout_flows import (  # noqa: F401
     type_text,
     wait_for,
 )
-from test_pickers import dialog_text
+from .test_pickers import dialog_text
 from textual.widgets import Input, OptionList
 
 from tui_pos.config import load_config

@@ -151,7 +151,7 @@ async def log_in(pilot: Pilot, user: str, pin: str) -> None:
 
 async def enter_pin(pilot: Pilot, pin: str) -> None:
     await type_text(pilot, f"{pin}\n")
-    await pilot.app.workers.wait_for_complete()  # never cancelled: see tests/ui/test_login.py
+    await pilot.app.workers.wait_for_complete()  # never cancelled: see tests/ui/screens/test_login.py
     await pilot.pause()
 
 
@@ -365,7 +365,7 @@ async def test_hold_and_recall(pilot):
     await pilot.press("f7")
     assert lines(pilot) == [] and message(pilot) == "Sale held. F8 recalls it."
     await scan(pilot, WATER)
-    await pilot.press("f8")  # the current sale has a line: refused at once (tests/ui/test_checkout.py)
+    await pilot.press("f8")  # the current sale has a line: refused at once (tests/ui/screens/test_checkout.py)
     assert isinstance(pilot.app.screen, CheckoutScreen) and "before recalling a held one" in message(pilot)
     assert lines(pilot) == [(WATER, 1, False)]
     await pilot.press("f7", "f8")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import COLA, WATER
-from test_checkout_flows import (  # noqa: F401
+from .test_checkout_flows import (  # noqa: F401
     approve,
     ask,
     demo_shop_template,
@@ -23,7 +23,7 @@ from test_checkout_flows import (  # noqa: F401
     type_text,
     wait_for,
 )
-from test_snapshots import svg_text
+from ..test_app_snapshots import svg_text
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 

@@ -8,8 +8,8 @@ import time
 import pytest
 from conftest import AS_DEMO, COLA, NOODLES, cli_json, database_write_locked, run_cli, set_config
 
-from .escpos_decode import decode
-from .fakes import printed_receipts, receipt_state
+from printing.escpos_decode import decode
+from printing.fakes import printed_receipts, receipt_state
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import COLA
-from test_checkout_flows import (  # noqa: F401
+from .test_checkout_flows import (  # noqa: F401
     ask,
     demo_shop_template,
     enter_pin,

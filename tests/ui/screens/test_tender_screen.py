@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import COLA, database_write_locked, journal_dir_replaced_by_a_file
-from test_checkout_flows import (  # noqa: F401
+from .test_checkout_flows import (  # noqa: F401
     demo_shop_template,
     message,
     on_screen,
@@ -19,7 +19,7 @@ from test_checkout_flows import (  # noqa: F401
     type_text,
     wait_for,
 )
-from test_pickers import dialog_text
+from .test_pickers import dialog_text
 
 from tui_pos.ui.screens.pickers import HelpScreen
 from tui_pos.ui.screens.tender import TenderScreen

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import COLA, WATER
-from test_checkout_flows import demo_shop_template, lines, message, on_screen, pilot, scan, shop_dir, type_text  # noqa: F401
+from .test_checkout_flows import demo_shop_template, lines, message, on_screen, pilot, scan, shop_dir, type_text  # noqa: F401
 
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen

@@ -2,7 +2,7 @@
 
 Every snapshot starts from a fresh demo shop in tmp_path (receipts start at T1-000001) with the
 status line's clock frozen, so the screens are byte-for-byte repeatable. Update them with
-`pytest tests/ui/test_snapshots.py --snapshot-update` and look at the SVGs before committing.
+`pytest tests/ui/test_app_snapshots.py --snapshot-update` and look at the SVGs before committing.
 
 Beside the snapshots, plain assertions: the checkout's figures (computed by hand) and its CJK
 column alignment, a cart longer than the screen, and that the console theme draws nothing the

@@ -15,7 +15,7 @@ import threading
 
 import pytest
 from conftest import COLA, NOODLES, WATER, set_config
-from test_checkout_flows import (  # noqa: F401
+from .test_checkout_flows import (  # noqa: F401
     approve,
     demo_shop_template,
     log_in,
@@ -30,7 +30,7 @@ from test_checkout_flows import (  # noqa: F401
     type_text,
     wait_for,
 )
-from test_shift_flows import in_dialog, rows, shown
+from .test_shift_flows import in_dialog, rows, shown
 from textual import events
 
 from tui_pos.domain.tender import Tender

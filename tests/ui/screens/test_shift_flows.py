@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import COLA, NOODLES, WATER, set_config
 from printing.escpos_decode import decode
-from test_checkout_flows import (  # noqa: F401
+from .test_checkout_flows import (  # noqa: F401
     approve,
     demo_shop_template,
     log_in,
@@ -36,7 +36,7 @@ from test_checkout_flows import (  # noqa: F401
     unlock_as,
     wait_for,
 )
-from test_snapshots import assert_console_glyphs_only, make_app, screen_text, svg_text, wait_until  # noqa: F401
+from ..test_app_snapshots import assert_console_glyphs_only, make_app, screen_text, svg_text, wait_until  # noqa: F401
 
 from tui_pos.bootstrap.shop import init_shop
 from tui_pos.domain.tender import Tender
