@@ -15,12 +15,22 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import (
+    AS_DEMO,
+    COLA,
+    NOODLES,
+    WATER,
+    WEIGHED,
+    cli_error,
+    cli_json,
+    database_write_locked,
+    journal_dir_replaced_by_a_file,
+    run_cli,
+)
 
-from conftest import (AS_DEMO, COLA, NOODLES, WATER, WEIGHED, cli_error, cli_json, database_write_locked,
-                      journal_dir_replaced_by_a_file, run_cli)
+from tui_pos.app.till import CART_DOCUMENT, Till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import CART_DOCUMENT, Till
 from tui_pos.store.documents import DurableDocument
 
 MANAGER = ("--manager", "manager", "--pin", "9999")

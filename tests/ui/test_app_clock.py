@@ -9,13 +9,14 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import COLA
-from .screens.test_checkout_flows import demo_shop_template, on_screen, pilot, scan, screen_text, shop_dir  # noqa: F401
 
 from tui_pos.ui import app as app_module
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.pickers import HelpScreen
 from tui_pos.ui.screens.tender import TenderScreen
 from tui_pos.ui.widgets import status_bar
+
+from .screens.test_checkout_flows import demo_shop_template, on_screen, pilot, scan, screen_text, shop_dir  # noqa: F401
 
 pytestmark = pytest.mark.asyncio
 

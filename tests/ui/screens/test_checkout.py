@@ -10,6 +10,16 @@ from __future__ import annotations
 
 import pytest
 from conftest import COLA, WATER
+from textual.pilot import Pilot
+from textual.widgets import OptionList
+
+from tui_pos.domain.tender import Tender
+from tui_pos.ui.screens.checkout import CheckoutScreen
+from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
+from tui_pos.ui.screens.pickers import HeldScreen
+from tui_pos.ui.screens.tender import TenderScreen
+
+from ..test_app_snapshots import svg_text
 from .test_checkout_flows import (  # noqa: F401
     approve,
     ask,
@@ -23,15 +33,6 @@ from .test_checkout_flows import (  # noqa: F401
     type_text,
     wait_for,
 )
-from ..test_app_snapshots import svg_text
-from textual.pilot import Pilot
-from textual.widgets import OptionList
-
-from tui_pos.domain.tender import Tender
-from tui_pos.ui.screens.checkout import CheckoutScreen
-from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
-from tui_pos.ui.screens.pickers import HeldScreen
-from tui_pos.ui.screens.tender import TenderScreen
 
 pytestmark = pytest.mark.asyncio
 

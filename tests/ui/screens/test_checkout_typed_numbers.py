@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from conftest import COLA, WATER
-from .test_checkout_flows import demo_shop_template, lines, message, on_screen, pilot, scan, shop_dir, type_text  # noqa: F401
 
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen
+
+from .test_checkout_flows import demo_shop_template, lines, message, on_screen, pilot, scan, shop_dir, type_text  # noqa: F401
 
 pytestmark = pytest.mark.asyncio
 

@@ -16,6 +16,16 @@ from pathlib import Path
 
 import pytest
 from conftest import COLA
+from textual._xterm_parser import XTermParser
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+import tui_pos.ui
+from tui_pos.ui.screens.checkout import CheckoutScreen
+from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen, ManagerScreen
+from tui_pos.ui.screens.login import LoginScreen
+from tui_pos.ui.screens.pickers import LookupScreen
+
 from .test_checkout_flows import (  # noqa: F401
     ask,
     demo_shop_template,
@@ -33,15 +43,6 @@ from .test_checkout_flows import (  # noqa: F401
     type_text,
     wait_for,
 )
-from textual._xterm_parser import XTermParser
-from textual.pilot import Pilot
-from textual.widgets import Input
-
-import tui_pos.ui
-from tui_pos.ui.screens.checkout import CheckoutScreen
-from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen, ManagerScreen
-from tui_pos.ui.screens.login import LoginScreen
-from tui_pos.ui.screens.pickers import LookupScreen
 
 
 def send_raw(pilot: Pilot, data: str) -> None:

@@ -10,6 +10,16 @@ from contextlib import closing
 
 import pytest
 from conftest import COLA, set_config
+from textual.widgets import Input, OptionList
+
+from tui_pos.config import load_config
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.tender import Tender
+from tui_pos.ui.screens.checkout import CheckoutScreen
+from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
+from tui_pos.ui.screens.pickers import ReasonScreen
+from tui_pos.ui.screens.refund import VoidScreen
+
 from .test_checkout_flows import (  # noqa: F401
     approve,
     ask,
@@ -27,15 +37,6 @@ from .test_checkout_flows import (  # noqa: F401
     wait_for,
 )
 from .test_pickers import dialog_text
-from textual.widgets import Input, OptionList
-
-from tui_pos.config import load_config
-from tui_pos.domain.errors import BadInput
-from tui_pos.domain.tender import Tender
-from tui_pos.ui.screens.checkout import CheckoutScreen
-from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
-from tui_pos.ui.screens.pickers import ReasonScreen
-from tui_pos.ui.screens.refund import VoidScreen
 
 pytestmark = pytest.mark.asyncio
 

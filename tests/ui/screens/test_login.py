@@ -8,10 +8,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from .test_checkout_flows import ask, on_screen, post_keys, running, type_text, wait_for
 
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import ManagerScreen
+
+from .test_checkout_flows import ask, on_screen, post_keys, running, type_text, wait_for
 
 
 def held_back(target, name: str, gate: threading.Event):

@@ -4,11 +4,12 @@ product look-up (issue 10 item 11: accents, "nothing found") and the help screen
 from __future__ import annotations
 
 import pytest
-from .test_checkout_flows import demo_shop_template, lines, on_screen, pilot, scan, shop_dir, text_of  # noqa: F401
 from textual.widgets import OptionList, Static
 
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.pickers import HelpScreen, LookupScreen
+
+from .test_checkout_flows import demo_shop_template, lines, on_screen, pilot, scan, shop_dir, text_of  # noqa: F401
 
 pytestmark = pytest.mark.asyncio
 

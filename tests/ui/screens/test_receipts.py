@@ -16,6 +16,15 @@ import pytest
 from conftest import COLA, NOODLES, WATER, run_cli, set_config
 from rich.console import Console
 from screen_qr import need_zbar, screen_image, zbar_decode
+from textual.widgets import OptionList, Static
+
+from tui_pos.domain.tender import Tender
+from tui_pos.ui.screens.checkout import CheckoutScreen
+from tui_pos.ui.screens.dialogs import AskScreen
+from tui_pos.ui.screens.receipts import ReceiptScreen, UnprintedScreen
+from tui_pos.ui.screens.tender import TenderScreen
+from tui_pos.ui.widgets.status_bar import StatusBar
+
 from .test_checkout_flows import (  # noqa: F401
     demo_shop_template,
     on_screen,
@@ -29,14 +38,6 @@ from .test_checkout_flows import (  # noqa: F401
     type_text,
     wait_for,
 )
-from textual.widgets import OptionList, Static
-
-from tui_pos.domain.tender import Tender
-from tui_pos.ui.screens.checkout import CheckoutScreen
-from tui_pos.ui.screens.dialogs import AskScreen
-from tui_pos.ui.screens.receipts import ReceiptScreen, UnprintedScreen
-from tui_pos.ui.screens.tender import TenderScreen
-from tui_pos.ui.widgets.status_bar import StatusBar
 
 pytestmark = pytest.mark.asyncio
 WAIT_S = 30  # the print worker counts in its own thread: a generous deadline, never a sleep

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 from conftest import COLA
-from .test_checkout_flows import demo_shop_template, pilot, shop_dir, till_of, wait_for  # noqa: F401
-from ..test_app_snapshots import svg_text
 
 from tui_pos.domain.tender import Tender
+
+from ..test_app_snapshots import svg_text
+from .test_checkout_flows import demo_shop_template, pilot, shop_dir, till_of, wait_for  # noqa: F401
 
 pytestmark = pytest.mark.asyncio
 

@@ -15,6 +15,15 @@ import threading
 
 import pytest
 from conftest import COLA, NOODLES, WATER, set_config
+from textual import events
+
+from tui_pos.domain.tender import Tender
+from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
+from tui_pos.ui.screens.manager_menu import ManagerMenuScreen
+from tui_pos.ui.screens.pickers import ReasonScreen
+from tui_pos.ui.screens.refund import RefundScreen, VoidScreen
+from tui_pos.ui.widgets.cart_view import CartView
+
 from .test_checkout_flows import (  # noqa: F401
     approve,
     demo_shop_template,
@@ -31,14 +40,6 @@ from .test_checkout_flows import (  # noqa: F401
     wait_for,
 )
 from .test_shift_flows import in_dialog, rows, shown
-from textual import events
-
-from tui_pos.domain.tender import Tender
-from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
-from tui_pos.ui.screens.manager_menu import ManagerMenuScreen
-from tui_pos.ui.screens.pickers import ReasonScreen
-from tui_pos.ui.screens.refund import RefundScreen, VoidScreen
-from tui_pos.ui.widgets.cart_view import CartView
 
 pytestmark = pytest.mark.asyncio
 

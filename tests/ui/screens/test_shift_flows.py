@@ -20,6 +20,18 @@ from pathlib import Path
 import pytest
 from conftest import COLA, NOODLES, WATER, set_config
 from printing.escpos_decode import decode
+
+from tui_pos.bootstrap.shop import init_shop
+from tui_pos.domain.tender import Tender
+from tui_pos.ui.screens.checkout import CheckoutScreen
+from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen, ManagerScreen
+from tui_pos.ui.screens.login import LoginScreen
+from tui_pos.ui.screens.manager_menu import ManagerMenuScreen
+from tui_pos.ui.screens.pickers import HeldScreen
+from tui_pos.ui.screens.shift import CloseShiftScreen, OpenShiftScreen, ReportScreen
+from tui_pos.ui.screens.tender import TenderScreen
+
+from ..test_app_snapshots import assert_console_glyphs_only, make_app, screen_text, svg_text, wait_until  # noqa: F401
 from .test_checkout_flows import (  # noqa: F401
     approve,
     demo_shop_template,
@@ -36,17 +48,6 @@ from .test_checkout_flows import (  # noqa: F401
     unlock_as,
     wait_for,
 )
-from ..test_app_snapshots import assert_console_glyphs_only, make_app, screen_text, svg_text, wait_until  # noqa: F401
-
-from tui_pos.bootstrap.shop import init_shop
-from tui_pos.domain.tender import Tender
-from tui_pos.ui.screens.checkout import CheckoutScreen
-from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen, ManagerScreen
-from tui_pos.ui.screens.login import LoginScreen
-from tui_pos.ui.screens.manager_menu import ManagerMenuScreen
-from tui_pos.ui.screens.pickers import HeldScreen
-from tui_pos.ui.screens.shift import CloseShiftScreen, OpenShiftScreen, ReportScreen
-from tui_pos.ui.screens.tender import TenderScreen
 
 
 # -- helpers ------------------------------------------------------------------------------------------

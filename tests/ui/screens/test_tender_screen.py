@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import pytest
 from conftest import COLA, database_write_locked, journal_dir_replaced_by_a_file
+
+from tui_pos.ui.screens.pickers import HelpScreen
+from tui_pos.ui.screens.tender import TenderScreen
+
 from .test_checkout_flows import (  # noqa: F401
     demo_shop_template,
     message,
@@ -20,9 +24,6 @@ from .test_checkout_flows import (  # noqa: F401
     wait_for,
 )
 from .test_pickers import dialog_text
-
-from tui_pos.ui.screens.pickers import HelpScreen
-from tui_pos.ui.screens.tender import TenderScreen
 
 pytestmark = pytest.mark.asyncio
 

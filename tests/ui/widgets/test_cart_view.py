@@ -10,9 +10,10 @@ import re
 
 import pytest
 from conftest import COLA, set_config
+from textual.pilot import Pilot
+
 from ..screens.test_checkout_flows import demo_shop_template, running, scan, shop_dir  # noqa: F401
 from ..test_app_snapshots import assert_console_glyphs_only, svg_text
-from textual.pilot import Pilot
 
 pytestmark = pytest.mark.asyncio
 
