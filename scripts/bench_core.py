@@ -234,7 +234,7 @@ def measure_core_only(root: Path, sales: int) -> float:
 
 # -- the degraded (journal) path and replay -----------------------------------------------------
 def fill_journal(till: Till, codes: list[str], sales: int) -> None:
-    """More journaled sales, fast: what pay() does (build_sale, ledger.record_sale) minus the scans."""
+    """More journaled sales, fast: what pay() does (build_sale in a ledger.numbered unit) minus the scans."""
     config, included = till.config, till.config.prices_include_tax
     products = [till.catalog.lookup(c) for c in codes]
     for _ in range(sales):
@@ -244,12 +244,10 @@ def fill_journal(till: Till, codes: list[str], sales: int) -> None:
         totals = cart.totals(included)
         settlement = settle(totals.total, [CASH], till.cash_step, till.currency)
 
-        def build(seq: int) -> dict:  # called in this iteration only (record_sale below)
-            return build_sale(cart, totals, (CASH,), settlement, till_id=config.till_id, seq=seq,  # noqa: B023
-                              cashier=till.cashier, completed_at=utc_now(), currency=till.currency.code,
-                              tax_included=included).to_record()
-
-        _, stored = till.ledger.record_sale(config.till_id, build)
+        with till.ledger.numbered(config.till_id, "seq") as unit:
+            stored = unit.commit(build_sale(
+                cart, totals, (CASH,), settlement, till_id=config.till_id, seq=unit.number, cashier=till.cashier,
+                completed_at=utc_now(), currency=till.currency.code, tax_included=included).to_record())
         if stored != "journal":
             raise RuntimeError(f"fill sale stored in {stored}, expected journal")
 

@@ -197,7 +197,7 @@ def generate(path: Path, sales: int) -> dict[str, int]:
             for number, records in enumerate(pool.imap(partial(day_records, sales=sales), range(DAYS), chunksize=2)):
                 with db.transaction(conn):
                     for record in records:
-                        if db.record_type(record) == "sale":  # numbered as stored, like Ledger.record_sale
+                        if db.record_type(record) == "sale":  # numbered as stored, like Ledger.numbered
                             seq += 1
                             record["seq"], record["receipt"] = seq, receipt_number(TILL, seq)
                         db.insert_record(conn, record, stored_via="sqlite")

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import database_write_locked, set_config
 from tui_pos.config import load_config
-from tui_pos.app.till import Till, load_catalog, open_ledger
+from tui_pos.app.till import Till, assemble, load_catalog, open_ledger
 from tui_pos.domain.auth import LoginFailed, hash_pin
 from tui_pos.store import db
 
@@ -56,7 +56,7 @@ def till_at(shop: Path, clock: Clock) -> Iterator[Till]:
     """A till process on the shop, running on the fake clock."""
     config = load_config(shop)
     ledger = open_ledger(config)
-    till = Till(config, ledger, load_catalog(config, ledger), "", clock=clock)
+    till = assemble(config, ledger, load_catalog(config, ledger), "", clock=clock)
     try:
         yield till
     finally:

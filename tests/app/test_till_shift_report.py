@@ -22,7 +22,7 @@ from tui_pos.config import load_config
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.shift import KindTotals, ShiftReport, TaxTotals, TenderTotals, count_cash
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till, load_catalog, open_ledger
+from tui_pos.app.till import Till, assemble, load_catalog, open_ledger
 from tui_pos.store import verification
 
 
@@ -47,7 +47,7 @@ def till_at(shop: Path, clock: Clock | None = None) -> Iterator[Till]:
     config = load_config(shop)
     ledger = open_ledger(config)
     ledger.replay()
-    till = Till(config, ledger, load_catalog(config, ledger), "", clock=clock or Clock())
+    till = assemble(config, ledger, load_catalog(config, ledger), "", clock=clock or Clock())
     till.login("demo", "1234")
     try:
         yield till

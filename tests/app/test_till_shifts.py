@@ -330,13 +330,13 @@ def test_a_sale_stored_while_the_z_is_taken_is_in_that_z(shop_dir):
     """Another process sells between the X the closing till computed and the moment it stores the
     Z: the Z is computed again under the numbering lock, so that sale and its cash are in it."""
     with till_on(shop_dir) as ui, till_on(shop_dir) as cli:
-        store_z = ui.ledger.record_numbered
+        store_z = ui.ledger.numbered
 
         def a_sale_first(*args, **kwargs):
             sell_water(cli)
             return store_z(*args, **kwargs)
 
-        ui.ledger.record_numbered = a_sale_first
+        ui.ledger.numbered = a_sale_first
         z = ui.close_shift(FLOAT + 2_00)
     assert (z.sales.count, z.expected_cash, z.difference) == (1, FLOAT + 2_00, 0)
 

@@ -20,6 +20,13 @@ from .records import (ROWS_PER_SALE, make_record, new_ledger, query, row_counts,
 GARBAGE = b"this is not a database, it is what a failing disk returned\n" * 40
 
 
+
+def numbered_sale(ledger, till_id):
+    """Number a sale and store it in one unit of work, as the till's pay does."""
+    with ledger.numbered(till_id, "seq") as unit:
+        record = make_record(unit.number)
+        return record, unit.commit(record)
+
 def times(n: int) -> dict[str, int]:
     return {table: n * count for table, count in ROWS_PER_SALE.items()}
 
@@ -190,7 +197,7 @@ def test_storage_failed_when_sqlite_and_every_journal_fail(tmp_path):
     ledger = new_ledger(tmp_path)
 
     with pytest.raises(StorageFailed) as failed:
-        ledger.record_sale("T1", make_record)
+        numbered_sale(ledger, "T1")
     assert failed.value.sqlite_error and str(journal_dir) in failed.value.journal_error
     assert failed.value.outcome_unknown is False
     assert ledger.state().mode == "failing"
@@ -199,7 +206,7 @@ def test_storage_failed_when_sqlite_and_every_journal_fail(tmp_path):
 
     repair_sqlite(tmp_path)
     journal_dir.unlink()
-    record, stored = ledger.record_sale("T1", make_record)
+    record, stored = numbered_sale(ledger, "T1")
     assert (record["receipt"], stored) == ("T1-000001", "sqlite")
     assert ledger.state().mode == "ok"
     ledger.close()
@@ -208,7 +215,7 @@ def test_storage_failed_when_sqlite_and_every_journal_fail(tmp_path):
 def test_receipt_numbers_are_sequential_across_two_processes(tmp_path):
     """Two ledgers on one data directory used alternately (till UI and a CLI sell) never share a number."""
     first, second = new_ledger(tmp_path), new_ledger(tmp_path)
-    receipts = [ledger.record_sale("T1", make_record)[0]["receipt"] for ledger in (first, second, first, second, first)]
+    receipts = [numbered_sale(ledger, "T1")[0]["receipt"] for ledger in (first, second, first, second, first)]
     assert receipts == ["T1-000001", "T1-000002", "T1-000003", "T1-000004", "T1-000005"]
     assert sorted(r for (r,) in query(tmp_path / "pos.sqlite3", "SELECT receipt FROM sale")) == receipts
     first.close()
@@ -222,11 +229,11 @@ def test_receipt_numbers_continue_after_a_restart_with_sales_only_in_the_journal
     """After a restart the next number follows the journaled sales too, even if till.lock was lost
     (it is written without fsync, so a power cut may take it)."""
     before = new_ledger(tmp_path)
-    assert before.record_sale("T1", make_record)[1] == "sqlite"
+    assert numbered_sale(before, "T1")[1] == "sqlite"
     before.close()
     break_sqlite(tmp_path, "garbage")
     degraded = new_ledger(tmp_path)
-    journaled = [degraded.record_sale("T1", make_record) for _ in range(2)]
+    journaled = [numbered_sale(degraded, "T1") for _ in range(2)]
     assert [(r["receipt"], s) for r, s in journaled] == [("T1-000002", "journal"), ("T1-000003", "journal")]
     degraded.close()
     if lock_file == "lost":
@@ -235,7 +242,7 @@ def test_receipt_numbers_continue_after_a_restart_with_sales_only_in_the_journal
         repair_sqlite(tmp_path)
 
     restarted = new_ledger(tmp_path)
-    record, _ = restarted.record_sale("T1", make_record)
+    record, _ = numbered_sale(restarted, "T1")
     assert record["receipt"] == "T1-000004"
     restarted.close()
     if sqlite_at_restart == "still-broken":

@@ -108,7 +108,7 @@ def sign_in(till: Till, action: str, *, cashier: str | None = None, manager: str
         user = User(approval.manager, "manager")
     else:
         approval, user = None, till.check_pin(name, pin)
-    till.user, till.cashier = user, user.name
+    till.sign_in(user)
     return approval
 
 

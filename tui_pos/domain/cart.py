@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from tui_pos.domain.catalog import Product, TaxRate
-from tui_pos.domain.errors import CartError
+from tui_pos.domain.errors import CartError, OpenPriceRequired
 from tui_pos.domain.money import MAX_MINOR, round_half_up
 from tui_pos.domain.pricing import Discount, LineInput, Totals, price
 from tui_pos.domain.tender import Tender
@@ -94,7 +94,7 @@ class Cart:
 
     def add(self, product: Product, rate: TaxRate, qty: int = 1, unit_price: int | None = None) -> Cart:
         if product.open_price and unit_price is None:
-            raise CartError(f"{product.name}: open price, key the price in")
+            raise OpenPriceRequired(f"{product.name}: open price, key the price in")
         if product.open_price and unit_price == 0:
             raise CartError(f"{product.name}: open price, key in a price above zero")
         if unit_price is not None:

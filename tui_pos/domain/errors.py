@@ -31,6 +31,30 @@ class CartError(PosError):
     """An operation on the cart is not possible (no such line, negative quantity...)."""
 
 
+class OpenPriceRequired(CartError):
+    """An open-price item was scanned without a price: the cashier keys one in."""
+
+
+class PaymentPending(CartError):
+    """A payment whose outcome is unknown (it may be stored) waits for a retry: nothing else first."""
+
+
+class ShiftError(CartError):
+    """The shift is not in the state the operation needs (a CartError, as it always was)."""
+
+
+class NoShiftOpen(ShiftError):
+    """No shift is open (or it was closed already)."""
+
+
+class ShiftAlreadyOpen(ShiftError):
+    """A shift is open already: one open shift per till."""
+
+
+class ShiftClosedMeanwhile(NoShiftOpen):
+    """The shift was closed by another process (a Z report) while this one worked on it."""
+
+
 class TenderError(PosError):
     """Tenders do not settle the sale (short, over-tendered card, missing reference...)."""
 
@@ -41,6 +65,34 @@ class NotDurable(PosError):
 
 class StorageError(PosError):
     """The database (and where relevant every fallback) cannot be read or written."""
+
+
+class HeldNotSaved(StorageError, CartError):
+    """The held sales could not be saved anywhere (a CartError, as it always was)."""
+
+
+# -- what the storage adapter raises and the use cases catch (neither is for a person as it is) --------
+class StorageFailed(Exception):
+    """Neither SQLite nor any journal directory took the record: it is NOT stored."""
+
+    def __init__(self, sqlite_error: str, journal_error: str, outcome_unknown: bool):
+        self.sqlite_error = sqlite_error
+        self.journal_error = journal_error
+        self.outcome_unknown = outcome_unknown  # COMMIT failed: the database may hold it after all
+        super().__init__(f"database: {sqlite_error}; journal: {journal_error}")
+
+
+class NumberingBusy(Exception):
+    """Another process held the numbering lock past the bound: nothing was numbered or stored.
+    str() says who holds it; remedy says what to do about it."""
+
+    def __init__(self, holder: str, remedy: str):
+        super().__init__(holder)
+        self.remedy = remedy
+
+
+class DocumentFailed(Exception):
+    """No directory accepted a durable document (the cart, the held sales, the shift, a snapshot)."""
 
 
 def check_text(text: str, what: str, max_length: int) -> str:

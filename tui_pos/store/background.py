@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from tui_pos.store.ledger import Ledger, ReplayResult
+from tui_pos.domain.storage import ReplayResult
+from tui_pos.store.ledger import Ledger
 
 
 class BackgroundReplay:

@@ -16,13 +16,10 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from tui_pos.domain.errors import DocumentFailed
 from tui_pos.store.journal import checksum, fsync_dir, make_private_dir
 
 SLOTS = (0, 1)
-
-
-class DocumentFailed(Exception):
-    """No directory accepted the document."""
 
 
 def _frame(saved_ns: int, doc: dict[str, Any] | None) -> bytes:

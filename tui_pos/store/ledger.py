@@ -15,32 +15,21 @@ import logging
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from tui_pos.domain.errors import StorageError
 from tui_pos.store import audit, db
 from tui_pos.store.crash import crash_point
-from tui_pos.store.documents import DocumentFailed
+from tui_pos.domain.errors import DocumentFailed, StorageFailed
+from tui_pos.domain.storage import Counter, ReplayResult, StorageMode, StorageState, Stored
 from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
 from tui_pos.store.sequence import SequenceLock
 from tui_pos.store.view import StoreView
 
 log = logging.getLogger("tui_pos.store.ledger")
-
-StorageMode = Literal["ok", "degraded", "failing"]
-Stored = Literal["sqlite", "journal"]
-
-
-class StorageFailed(Exception):
-    """Neither SQLite nor any journal directory took the sale: it is NOT stored."""
-
-    def __init__(self, sqlite_error: str, journal_error: str, outcome_unknown: bool):
-        self.sqlite_error = sqlite_error
-        self.journal_error = journal_error
-        self.outcome_unknown = outcome_unknown  # COMMIT failed: the database may hold it after all
-        super().__init__(f"database: {sqlite_error}; journal: {journal_error}")
 
 
 class ShopNotEmpty(Exception):
@@ -49,24 +38,6 @@ class ShopNotEmpty(Exception):
 
 class _CommitUnknown(Exception):
     """COMMIT itself raised: the sale may or may not be in the database."""
-
-
-@dataclass(frozen=True)
-class StorageState:
-    mode: StorageMode
-    journal_backlog: int  # sales in the journal not yet in SQLite
-    quarantined: int  # journal lines that failed their checksum, kept aside for support
-    last_error: str = ""
-
-
-@dataclass(frozen=True)
-class ReplayResult:
-    replayed: int = 0  # inserted into SQLite by this replay
-    skipped: int = 0  # already in SQLite (committed before, or replayed twice)
-    quarantined: int = 0  # bad lines set aside by this replay
-    retired_files: int = 0
-    remaining: int = 0  # still journaled after this replay
-    error: str = ""
 
 
 @dataclass
@@ -79,6 +50,35 @@ class _Health:
 
 
 _COUNTERS = {"seq": ("sale", "sale"), "z_number": ("z_report", "shift_close"), "number": ("shift", "shift_open")}
+
+
+class NumberedUnit:
+    """What Ledger.numbered and Ledger.locked yield: the number, and the one commit of the unit."""
+
+    def __init__(self, ledger: Ledger, number: int, reserve: bool = False):
+        self.number = number
+        self._ledger = ledger
+        self._reserve = reserve
+        self._committed = False
+
+    def commit(self, record: dict[str, Any]) -> Stored:
+        if self._committed:
+            raise RuntimeError("a unit of work commits one record")
+        self._committed = True
+        ledger = self._ledger
+        if not self._reserve:
+            return ledger.commit(record)
+        ledger.sequence.record(self.number)  # reserved first: a crash after COMMIT must not free the number
+        try:
+            stored = ledger.commit(record)
+        except StorageFailed as err:
+            if err.outcome_unknown:
+                ledger._use_seq(self.number)
+            else:
+                ledger.sequence.record(self.number - 1)  # certainly stored nowhere: free the number again
+            raise
+        ledger._use_seq(self.number)
+        return stored
 
 
 def _is_corrupt(err: sqlite3.Error) -> bool:
@@ -95,6 +95,7 @@ class Ledger:
         self.retry_budget = retry_budget_ms / 1000
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        self._numbering = threading.Lock()  # held for a unit of work, with the numbering flock
         self._health = _Health()
         self.anchor = audit.Anchor([db_path.parent, *journal.dirs])
         self._anchor_failed = False
@@ -130,33 +131,41 @@ class Ledger:
             self.sequence.close()
 
     # -- commit -----------------------------------------------------------------------------
-    def record_sale(self, till_id: str, build: Callable[[int], dict[str, Any]]) -> tuple[dict[str, Any], Stored]:
-        """Number a new sale and make it durable, atomically with respect to other processes.
+    @contextmanager
+    def numbered(self, till_id: str, counter: Counter = "seq", last_known: int = 0) -> Iterator[NumberedUnit]:
+        """A unit of work under the numbering lock (this process's threads and every other
+        process): the next number of the counter, and a commit that uses it. Checks made in the
+        block (is the shift still open? what was returned already?) hold when the record is
+        stored. Leaving without a commit, or with an exception, uses no number.
 
-        build(seq) returns the sale record for that receipt sequence number. The number is used
-        up only when the sale is stored, or when its outcome is unknown (it may be stored).
-        """
-        with self._lock, self.sequence.held():
-            if self._next_seq is None:
-                # Holding the lock, nobody is mid-commit: when SQLite can be read, it and the journal
-                # are the whole truth, and a number reserved by a crashed attempt that stored nothing
-                # is free again. Only when SQLite cannot be read does the reservation decide.
-                self._next_seq, complete = self._first_seq(till_id)
-                seq = self._next_seq if complete else max(self._next_seq, self.sequence.last_used() + 1)
-            else:  # another live process may have sold since: its reservation is in the lock file
-                seq = max(self._next_seq, self.sequence.last_used() + 1)
-            record = build(seq)
-            self.sequence.record(seq)  # reserved first: a crash after COMMIT must not free the number
-            try:
-                stored = self.commit(record)
-            except StorageFailed as err:
-                if err.outcome_unknown:
-                    self._use_seq(seq)
-                else:
-                    self.sequence.record(seq - 1)  # certainly stored nowhere: free the number again
-                raise
-            self._use_seq(seq)
-            return record, stored
+        Receipts ("seq") keep a reservation in the lock file: the number is used up only when
+        the sale is stored, or when its outcome is unknown (it may be stored). Shifts and Z
+        reports ("number", "z_number") are rare: a number is in SQLite or the journal once used
+        (an unknown COMMIT outcome is journaled too). last_known: the highest number the caller
+        saw used, for when SQLite cannot be read."""
+        with self._numbering, self.sequence.held():
+            if counter == "seq":
+                yield NumberedUnit(self, self._claim_seq(till_id), reserve=True)
+            else:
+                first, readable = self._first_seq(till_id, counter)
+                yield NumberedUnit(self, first if readable else max(first, last_known + 1))
+
+    @contextmanager
+    def locked(self) -> Iterator[NumberedUnit]:
+        """A unit of work under the numbering lock for a record without a number (a paid-in or
+        paid-out): a Z taken by another process cannot slip between its checks and its commit."""
+        with self._numbering, self.sequence.held():
+            yield NumberedUnit(self, 0)
+
+    def _claim_seq(self, till_id: str) -> int:
+        """The next receipt number; call under the numbering lock."""
+        if self._next_seq is None:
+            # Holding the lock, nobody is mid-commit: when SQLite can be read, it and the journal
+            # are the whole truth, and a number reserved by a crashed attempt that stored nothing
+            # is free again. Only when SQLite cannot be read does the reservation decide.
+            self._next_seq, complete = self._first_seq(till_id)
+            return self._next_seq if complete else max(self._next_seq, self.sequence.last_used() + 1)
+        return max(self._next_seq, self.sequence.last_used() + 1)  # another live process may have sold since
 
     def _use_seq(self, seq: int) -> None:
         self._next_seq = seq + 1
@@ -432,25 +441,6 @@ class Ledger:
                 if record.get("till_id") == till_id:
                     highest = max(highest, int(record[counter]))
             return highest + 1, readable
-
-    def commit_checked(self, record: dict[str, Any], check: Callable[[], None]) -> Stored:
-        """commit(record) under the numbering lock, after check() (which may refuse by raising):
-        what a shift's records need so that a Z taken by another process cannot slip between."""
-        with self._lock, self.sequence.held():
-            check()
-            return self.commit(record)
-
-    def record_numbered(self, till_id: str, counter: str, build: Callable[[int], dict[str, Any] | None],
-                        last_known: int = 0) -> tuple[dict[str, Any], Stored]:
-        """Number a shift or a Z report (counter "number" or "z_number") and make it durable.
-
-        Rare, so no reservation is kept: a number is in SQLite or the journal once used (an
-        unknown COMMIT outcome is journaled too). last_known: the highest number the caller saw
-        used, for when SQLite cannot be read. build runs under the lock and may refuse (raise)."""
-        with self._lock, self.sequence.held():
-            first, readable = self._first_seq(till_id, counter)
-            record = build(first if readable else max(first, last_known + 1))
-            return record, self.commit(record)
 
     def _journal_records(self, record_type: str, include_replayed: bool = False) -> list[dict[str, Any]]:
         """Records of one type in the journal (not yet replayed; with include_replayed, those too)."""

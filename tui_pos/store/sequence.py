@@ -20,17 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from tui_pos.domain.errors import NumberingBusy
+
 LOCK_WAIT_S = 5.0  # longest wait for the numbering lock; a healthy holder keeps it for milliseconds
 PROC_LOCKS = Path("/proc/locks")
-
-
-class NumberingBusy(Exception):
-    """Another process held the numbering lock past the bound: nothing was numbered or stored.
-    str() says who holds it; remedy says what to do about it."""
-
-    def __init__(self, holder: str, remedy: str):
-        super().__init__(holder)
-        self.remedy = remedy
 
 
 def flock_holders(inode: int) -> list[int]:

@@ -10,9 +10,8 @@ import signal
 import threading
 import time
 import unicodedata
-from dataclasses import replace
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from textual import work
 from textual.app import App
@@ -158,8 +157,10 @@ class PosApp(App[None]):
             ScrollBar.renderer = ConsoleScrollBarRender
             self._filters.append(ConsoleGlyphs())  # Textual's (pinned) hook for filtering every line drawn
             # on screen only: receipts and reports are laid out from the configuration's own symbol
-            self.till.currency = replace(self.till.currency, symbol=console_text(self.till.currency.symbol))
+            self.till.show_symbol(console_text(self.till.currency.symbol))
         self.set_keymap(self.till.config.keys)
+        self.ui_thread = threading.get_ident()
+        self.till.audit_in_background(self.off_the_ui_thread)
         self.till.start_background_replay(lambda _: self.call_from_thread(self.refresh_status))
         self.print_worker.start()
         self.push_screen(LoginScreen(), self.logged_in)
@@ -185,6 +186,18 @@ class PosApp(App[None]):
         self.print_worker.stop()
         self.print_queue.close()
         ScrollBar.renderer = ScrollBarRender  # a class-wide setting: do not leak it to another app
+
+    def off_the_ui_thread(self, job: Callable[[], None]) -> None:
+        """Blocking work nobody waits for (an audit write): in a worker when asked on the UI
+        thread, at once when already off it (a worker's own call)."""
+        if threading.get_ident() == self.ui_thread:
+            self.in_worker(job)
+        else:
+            job()
+
+    @work(thread=True, group="audit", exit_on_error=False)
+    def in_worker(self, job: Callable[[], None]) -> None:
+        job()
 
     def printer_changed(self, state: WorkerState) -> None:
         self.printer_state = state.status.state + (f", {state.unprinted} unprinted" if state.unprinted else "")

@@ -8,6 +8,8 @@ Amounts from the demo catalog: COLA 3.50, WATER 2.00.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from conftest import COLA, WATER
 from textual.pilot import Pilot
@@ -121,3 +123,26 @@ async def test_recall_with_a_sale_in_progress_is_refused_up_front(pilot):
     await pilot.press("f7", "f8")  # held: now the list opens
     await on_screen(pilot, HeldScreen)
     assert len(held_rows(pilot)) == 2
+
+
+# -- blocking work never on the UI thread (issue 12) ----------------------------------------------------
+async def test_a_price_overrides_audit_entry_is_written_off_the_ui_thread(pilot):
+    """The audit entry waits on storage (an fsync, or a failing disk's timeouts): written on the
+    UI thread it would freeze the till. The price is changed at once all the same."""
+    ledger = till_of(pilot).ledger
+    ui_thread = threading.get_ident()  # the app runs on the test's event loop
+    written: list[tuple[str, int]] = []
+    commit = ledger.commit
+
+    def recorded(record):
+        written.append((record.get("action", record.get("type", "sale")), threading.get_ident()))
+        return commit(record)
+
+    ledger.commit = recorded
+    await scan(pilot, COLA)
+    await ask(pilot, "ctrl+u", "3.40")
+    await approve(pilot)
+    await on_screen(pilot, CheckoutScreen)
+    assert till_of(pilot).cart.lines[0].unit_price == 340
+    await wait_for(pilot, lambda: any(action == "price_override" for action, _ in written))
+    assert [thread for action, thread in written if action == "price_override"] != [ui_thread]

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from tui_pos.domain.errors import BadInput, CartError, PosError
+from tui_pos.domain.errors import BadInput, OpenPriceRequired, PosError
 from tui_pos.domain.money import parse_count, percent_to_bp
 from tui_pos.domain.pricing import Discount
 from tui_pos.app.till import Paid
@@ -73,12 +73,12 @@ class CheckoutScreen(TillScreen):
     def on_mount(self) -> None:
         self.query_one(EntryLine).focus()
         self.show_cart(select_last=True)
-        if self.app.till.restored_unverified:
+        notice = self.app.till.restored_notice()
+        if notice == "unverified":
             self.say("Sale in progress restored, but the database cannot be read: it MAY ALREADY BE PAID. "
                      "Check the customer's receipt (Ctrl+E) before taking payment.", error=True)
-        elif self.app.till.restored:
+        elif notice == "restored":
             self.say("The sale in progress was restored after a restart.")
-        self.app.till.restored = self.app.till.restored_unverified = False
         # another process (the CLI) may have opened or closed the shift: ask the storage, then
         # send a cashier who has no open shift to count the float
         self.core_in_thread(lambda _: self.app.till.refresh_shift(), lambda shift: shift or self.open_shift())
@@ -156,10 +156,7 @@ class CheckoutScreen(TillScreen):
         till = self.app.till
         try:
             till.scan(code, qty)
-        except CartError as err:
-            if "open price" not in str(err):
-                self.say(str(err), error=True)
-                return
+        except OpenPriceRequired:
             product = till.catalog.lookup(code)
 
             def priced(price: str | None) -> None:
@@ -351,5 +348,5 @@ class CheckoutScreen(TillScreen):
         def opened(result: tuple[bool, str]) -> None:
             self.say("Drawer opened." if result[0] else f"Drawer not opened: {result[1]}", error=not result[0])
 
-        self.core(lambda approval: self.app.till.no_sale(approval),
-                  lambda _: opened(self.app.print_worker.open_drawer()))
+        self.core_in_thread(lambda approval: self.app.till.no_sale(approval),  # an audit entry first: it waits on storage
+                            lambda _: opened(self.app.print_worker.open_drawer()))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
-from tui_pos.app.till import StorageState
+from tui_pos.domain.storage import StorageState
 
 if TYPE_CHECKING:
     from textual import getters

@@ -1,0 +1,144 @@
+"""The ports: what the use cases need from storage, as a few small Protocols the store fulfils.
+
+The app never imports the store. bootstrap/ opens the store (a Ledger, its documents, its locks)
+and hands it to the Till as these. Errors the store raises for the app to catch (StorageFailed,
+NumberingBusy, DocumentFailed) are in domain/errors.py.
+
+The one way a record becomes durable is RecordLog.commit; a numbered record (a receipt, a shift,
+a Z report) is built and committed inside a numbered unit of work, under the numbering lock every
+process on the data directory shares:
+
+    with log.numbered(till_id, "seq") as unit:   # the lock is taken here, and held to the end
+        sale = build_sale(..., seq=unit.number)
+        stored = unit.commit(sale.to_record())    # the number is used (or freed) by this commit
+
+Leaving the block without commit uses no number; an exception inside it stores nothing.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from tui_pos.domain.storage import Counter, ReplayResult, StorageState, Stored
+
+Record = dict[str, Any]  # a record as the store takes it: a domain.records value's to_record()
+
+
+class Unit(Protocol):
+    """Work done under the numbering lock: checks made there still hold when the record is stored."""
+
+    def commit(self, record: Record) -> Stored:
+        """Make the record durable (SQLite, else the journal), else StorageFailed."""
+        ...
+
+
+class NumberedUnit(Unit, Protocol):
+    @property
+    def number(self) -> int:
+        """The number the record takes (its receipt seq, shift number or Z number)."""
+        ...
+
+
+class RecordLog(Protocol):
+    """Where records become durable: SQLite first, else the journal, else refused."""
+
+    def numbered(self, till_id: str, counter: Counter, last_known: int = 0) -> AbstractContextManager[NumberedUnit]:
+        """A unit of work with the next number of this counter. last_known: the highest number
+        the caller saw used, for when the database cannot be read. NumberingBusy when another
+        process held the lock too long (nothing numbered)."""
+        ...
+
+    def locked(self) -> AbstractContextManager[Unit]:
+        """A unit of work under the numbering lock, for a record without a number (a paid-in/out)."""
+        ...
+
+    def commit(self, record: Record) -> Stored:
+        """Make one record durable; StorageFailed if nothing took it (outcome_unknown: it may be stored)."""
+        ...
+
+    def state(self) -> StorageState: ...
+
+    def replay(self) -> ReplayResult:
+        """Bring what waits in the journal into the database."""
+        ...
+
+
+class SaleQueries(Protocol):
+    """Sales, refunds and voids as stored (database and journal together)."""
+
+    def is_recorded(self, uuid: str) -> bool | None:
+        """Stored anywhere? None: cannot say (the database cannot be read)."""
+        ...
+
+    def find_sales(self, *, receipt: str | None = None, original_uuid: str | None = None,
+                   last_of_till: str | None = None) -> list[Record]: ...
+
+    def last_sale_at(self, till_id: str, before_seq: int) -> tuple[str, str] | None: ...
+
+
+class ShiftQueries(Protocol):
+    def open_shift(self, till_id: str) -> tuple[Record | None, bool]:
+        """The open shift's record (or None), and whether the database could say."""
+        ...
+
+    def shift_closed(self, shift_uuid: str) -> bool: ...
+
+    def shift_totals(self, shift_uuid: str) -> tuple[dict[str, Any], int, bool]:
+        """(the shift's summed figures, how many of its records are only in the journal, whether
+        the database could be read)."""
+        ...
+
+    def unapproved_paid_out(self, shift_uuid: str) -> int: ...
+
+    def z_reports(self, till_id: str, number: int | None = None) -> list[Record]: ...
+
+    def audit_head(self) -> tuple[int, str] | None: ...
+
+
+class PeriodQueries(Protocol):
+    def period_totals(self, start: str, end: str) -> tuple[dict[str, Any], int, bool]:
+        """(the summed figures of what was completed in [start, end), how many only in the
+        journal, whether the database could be read)."""
+        ...
+
+
+class ShopQueries(Protocol):
+    def users(self) -> list[Record] | None:
+        """The people (with PIN hashes); None when the database cannot be read."""
+        ...
+
+    def products(self) -> list[Record] | None:
+        """The catalog rows; None when the database cannot be read."""
+        ...
+
+
+class TillStore(RecordLog, SaleQueries, ShiftQueries, PeriodQueries, ShopQueries, Protocol):
+    """Everything a Till asks of storage."""
+
+    def close(self) -> None: ...
+
+
+class Document(Protocol):
+    """A small JSON document that survives a crash (the cart in progress, the held sales, the
+    open shift, the shop snapshot); save raises DocumentFailed when no directory took it."""
+
+    def load(self) -> Record | None: ...
+
+    def save(self, doc: Record, everywhere: bool = False) -> object: ...
+
+    def discard(self) -> None: ...
+
+
+class ExclusiveLock(Protocol):
+    """A lock every process on the data directory shares; held() raises NumberingBusy past its bound."""
+
+    def held(self) -> AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
+
+
+class Waker(Protocol):
+    """A background worker told that there is work (a sale went to the journal: replay it)."""
+
+    def wake(self) -> None: ...
