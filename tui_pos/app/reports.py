@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from tui_pos.domain.reports import TOP_PRODUCTS, SalesReport, summarize, utc_bounds
 from tui_pos.app.ports import PeriodQueries
+from tui_pos.domain.reports import TOP_PRODUCTS, SalesReport, summarize, utc_bounds
 
 
 def sales_report(ledger: PeriodQueries, first: date, last: date, top: int = TOP_PRODUCTS) -> SalesReport:
