@@ -205,6 +205,7 @@ RECORD_EDITS = {  # what is edited -> (SQL, the record whose entry must be named
     "sale total": ("UPDATE sale SET total = total - 100 WHERE receipt = 'T1-000002'", "T1-000002"),
     "sale cashier": ("UPDATE sale SET cashier = 'manager' WHERE receipt = 'T1-000002'", "T1-000002"),
     "a refund's link": ("UPDATE sale SET original_uuid = NULL WHERE kind = 'refund'", "T1-000004"),
+    "a refund's manager": ("UPDATE sale SET approved_by = 'demo' WHERE kind = 'refund'", "T1-000004"),
     "line quantity": ("UPDATE sale_line SET qty = 1 WHERE sale_uuid = "
                       "(SELECT uuid FROM sale WHERE receipt = 'T1-000003')", "T1-000003"),
     "line voided": ("UPDATE sale_line SET voided = 1 WHERE line_no = 2 AND sale_uuid = "

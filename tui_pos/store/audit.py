@@ -25,19 +25,19 @@ import json
 import os
 import sqlite3
 import time
-import uuid as uuid_module
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from tui_pos.domain.records import AuditEvent, UserChanged
+from tui_pos.store import codec
 from tui_pos.store.documents import SLOTS, DurableDocument
 
 GENESIS = "0" * 64
 ANCHOR_DOCUMENT = "anchor.json"
 COVERED_TABLES = ("user", "product")  # besides the records: who may do what, prices and stock
 RECORD_TABLES = {"sale": "sale", "shift_open": "shift", "cash_movement": "cash_movement", "shift_close": "z_report"}
-_ACTION_TYPES = {"sale": "sale", "refund": "sale", "void": "sale", "shift_open": "shift_open",
-                 "paid_in": "cash_movement", "paid_out": "cash_movement", "z_report": "shift_close"}
+_ACTION_TYPES = codec.RECORD_ACTIONS
 RECORD_ACTIONS = _ACTION_TYPES  # an entry's action -> the type of the record it covers
 EVENTS_ONLY = f"action NOT IN ({', '.join(repr(a) for a in _ACTION_TYPES)})"  # the entries that are events
 COLUMNS = ("seq", "uuid", "at", "till_id", "action", "actor", "approved_by", "subject", "amount", "detail")
@@ -63,7 +63,7 @@ def _canonical(value: Any) -> str:
 
 
 def digest(rows: Sequence[Sequence[Any]]) -> str:
-    """Of the rows a record was stored as (db.sale_rows / db.stored_rows)."""
+    """Of the rows a record was stored as (codec.sale_rows / codec.stored_rows)."""
     return hashlib.sha256(_canonical(rows).encode()).hexdigest()
 
 
@@ -78,11 +78,10 @@ def entries_for(record: dict[str, Any], rows: Sequence[Sequence[Any]]) -> list[d
     if kind == "event":
         return [{c: record.get(c) for c in COLUMNS if c != "seq"} | {"detail": _canonical(record.get("detail") or {})}]
     if kind == "user_change":  # the entry people changes always had; never the PIN hash
-        extra = record.get("detail") or {}
-        return [{"uuid": record["uuid"], "at": record["at"], "till_id": record["till_id"], "action": record["action"],
-                 "actor": record.get("actor"), "approved_by": record.get("approved_by"), "subject": record["name"],
-                 "amount": None, "detail": _canonical({"role": record.get("role"), **extra}
-                                                      if record["action"] == "user_add" else extra)}]
+        change = UserChanged.from_record(record)
+        return [{"uuid": change.uuid, "at": change.at, "till_id": change.till_id, "action": change.action,
+                 "actor": change.actor, "approved_by": change.approved_by, "subject": change.name, "amount": None,
+                 "detail": _canonical(change.audit_detail())}]
     detail: dict[str, Any] = {"digest": digest(rows)}
     if kind == "sale":
         sale_kind = record.get("kind", "sale")
@@ -114,10 +113,10 @@ def event_record(till_id: str, action: str, actor: str | None, *, subject: str |
                  amount: int | None = None, approved_by: str | None = None,
                  detail: dict[str, Any] | None = None, at: str | None = None) -> dict[str, Any]:
     """A record that is only an audit entry (a login, a failed login, a no-sale, an approval, a
-    replay, a configuration change): committed through the ledger like any other record."""
-    return {"type": "event", "uuid": str(uuid_module.uuid4()), "till_id": till_id,
-            "at": at or datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "action": action,
-            "actor": actor, "approved_by": approved_by, "subject": subject, "amount": amount, "detail": detail or {}}
+    replay, a configuration change), as its dict (domain.records.AuditEvent, dated now unless at
+    is given): committed through the ledger like any other record."""
+    return AuditEvent.new(till_id, action, actor, at=at or datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                          subject=subject, amount=amount, approved_by=approved_by, detail=detail).to_record()
 
 
 def head(conn: sqlite3.Connection) -> tuple[int, str]:

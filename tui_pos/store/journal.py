@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from tui_pos.store.codec import RecordLike, as_dict
 from tui_pos.store.crash import crash_point
 
 REPLAYED = "replayed"
@@ -59,8 +60,8 @@ def checksum(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()[:16]
 
 
-def encode_line(record: dict[str, Any]) -> bytes:
-    payload = json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+def encode_line(record: RecordLike) -> bytes:
+    payload = json.dumps(as_dict(record), ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     return b"v1 " + checksum(payload).encode() + b" " + payload + b"\n"
 
 
@@ -95,9 +96,10 @@ def line_mac(key: bytes, file_name: str, n: int, prev: str, payload: bytes) -> s
     return hmac.new(key, f"{file_name}\n{n}\n{prev}\n".encode() + payload, hashlib.sha256).hexdigest()[:MAC_HEX]
 
 
-def encode_keyed(record: dict[str, Any], key: bytes, file_name: str, n: int, prev: str) -> tuple[bytes, str]:
-    """Line n of file_name (after the line whose mac is prev); returns it and its mac."""
-    payload = json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+def encode_keyed(record: RecordLike, key: bytes, file_name: str, n: int, prev: str) -> tuple[bytes, str]:
+    """Line n of file_name (after the line whose mac is prev) carrying a record (typed, or its
+    dict: the line holds the dict); returns it and its mac."""
+    payload = json.dumps(as_dict(record), ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     mac = line_mac(key, file_name, n, prev, payload)
     return b"v2 %d %s %s " % (n, prev.encode(), mac.encode()) + payload + b"\n", mac
 
@@ -230,7 +232,7 @@ class Journal:
             self._key = load_or_create_key(self.key_dir) if create else read_key(self.key_dir)
         return self._key
 
-    def append(self, record: dict[str, Any]) -> Path:
+    def append(self, record: RecordLike) -> Path:
         """Write the record to the first directory that takes it durably; return that file."""
         failures = []
         maybe_written = False
@@ -247,7 +249,7 @@ class Journal:
             return path
         raise JournalFailed("; ".join(failures), maybe_written)
 
-    def _append_to(self, directory: Path, record: dict[str, Any]) -> Path:
+    def _append_to(self, directory: Path, record: RecordLike) -> Path:
         key = self.key(create=True)
         fd = self._active.get(directory)
         if fd is None:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from tui_pos.domain.errors import StorageError
-from tui_pos.store import audit, db
+from tui_pos.domain.errors import PosError, StorageError
+from tui_pos.domain.records import Record
+from tui_pos.store import audit, codec, db
 from tui_pos.store.crash import crash_point
 from tui_pos.domain.errors import DocumentFailed, StorageFailed
 from tui_pos.domain.storage import Counter, ReplayResult, StorageMode, StorageState, Stored
@@ -171,8 +172,10 @@ class Ledger:
         self._next_seq = seq + 1
         self.sequence.record(seq)
 
-    def commit(self, record: dict[str, Any]) -> Stored:
-        """Make one sale durable; return where. Raises StorageFailed if nothing took it."""
+    def commit(self, record: Record | dict[str, Any]) -> Stored:
+        """Make one record (typed, or its dict) durable; return where. Raises StorageFailed if
+        nothing took it."""
+        record = codec.as_dict(record)
         with self._lock:
             sqlite_error = "skipped: earlier sales are still in the journal"
             unknown = False
@@ -364,7 +367,7 @@ class Ledger:
                 conn.execute("SAVEPOINT replay_record")
                 try:
                     chain = db.insert_record(conn, record, stored_via="journal", audit_head=chain)
-                except (sqlite3.IntegrityError, KeyError, TypeError) as err:
+                except (sqlite3.IntegrityError, KeyError, TypeError, ValueError, PosError) as err:
                     # one malformed record must not block every later sale: set it aside, loudly
                     conn.execute("ROLLBACK TO replay_record")
                     rejected.append(BadLine(entry.file, entry.line_no, f"rejected by the database: {err!r}",
@@ -575,7 +578,7 @@ class Ledger:
                     new_shop: bool = False) -> None:
         """Changes to who may do what and at which price, with their audit entries, in ONE
         transaction: user changes (UserChanged records: each one's row and its entry, see
-        db.write_user_change), then products (inserted or updated, at `at`) audited by
+        codec's user rows), then products (inserted or updated, at `at`) audited by
         catalog_event(the catalog as it was), a pure function called in the transaction. Never
         journaled: they need the database; StorageError when it cannot take them. Any error (a
         NameTaken, NoSuchUser) rolls all of it back. new_shop: ShopNotEmpty unless the shop has

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tui_pos.store import audit, db
+from tui_pos.store import audit, codec, db
 from tui_pos.store.audit import Anchor
 
 
@@ -81,7 +81,8 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | No
                 wanted = json.loads(values[9] or "{}").get("digest")
             except (ValueError, AttributeError):
                 wanted = None  # the detail itself was mangled: the entry's hash says so already
-            if audit.digest(db.stored_rows(conn, kind, values[1])) != wanted:
+            if audit.digest(codec.stored_rows(conn, kind, values[1])) != wanted or (  # and who approved a reversal
+                    values[4] in ("refund", "void") and not codec.approval_matches(conn, values[1], values[6])):
                 problems.append(Problem(seq, f"the {values[4]} {values[7] or values[1]} it records was modified "
                                              "or deleted"))
         prev, expected_seq = stored_hash, seq + 1
@@ -131,7 +132,7 @@ def check_anchor(conn: sqlite3.Connection, source: Anchor,
         problems.append(Problem(None, what))
     used = db.number_floors(conn, with_floors=False)
     for record in pending:
-        for key, value in db.record_numbers(record).items():
+        for key, value in codec.record_numbers(record).items():
             used[key] = max(used.get(key, 0), value)
     forced = [n for n in anchor.get("notes", []) if n.get("kind") == "rollback"]
     for key, anchored in sorted(anchor.get("numbers", {}).items()):

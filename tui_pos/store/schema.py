@@ -1,0 +1,176 @@
+"""The database schema: named migrations, applied in order and recorded by name.
+
+Each migration is a function of a sqlite_utils.Database, registered under a name that never
+changes once released, in sqlite-utils' migration set "tui_pos" (its table _sqlite_migrations
+records which ran and when). A schema change is a new migration appended to MIGRATIONS; a
+released one is never edited. All pending migrations run in ONE transaction taken with BEGIN
+IMMEDIATE, so two processes starting at once cannot both run one, and a failure leaves the
+database as it was.
+
+Before named migrations the schema had numbers (PRAGMA user_version): 1, then 2. A database at
+2 ran what the first two migrations do, and they are recorded as applied, not run again (the
+audit backfill would chain its sales twice). user_version stays 2: it says that migrations are
+recorded by name (a version after 2 would be a tui-pos newer than this one, never touched).
+
+sqlite-utils (100 ms of imports) is imported only when a migration is pending; the usual start
+reads the version and the names recorded, two small queries.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sqlite3
+from typing import Any, Callable
+
+from tui_pos.store import audit, codec
+
+SCHEMA_VERSION = 2  # PRAGMA user_version from the last numbered schema on; named migrations since
+MIGRATION_SET = "tui_pos"
+MIGRATIONS_TABLE = "_sqlite_migrations"  # sqlite_utils.Migrations.migrations_table
+NUMBERED = {2: ("tables", "audit_backfill")}  # what a numbered schema had run (schema 1: none of them)
+
+
+def _tables(db: Any) -> None:
+    """Every table of schema 2, created if missing, and the columns schema 2 added to a schema 1 sale."""
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["product"].create(
+        {"barcode": str, "name": str, "price": int, "tax_code": str, "department": str,
+         "open_price": int, "stock": int, "updated_at": str},
+        pk="barcode", not_null=["name", "price", "tax_code"], if_not_exists=True,
+    )
+    sale_types = {**{c: str for c in codec.SALE_COLUMNS},
+                  **{c: int for c in ("seq", "tax_included", "gross", "discount", "tax", "total", "rounding", "paid",
+                                      "change")},
+                  "stored_via": str, "recorded_at": str}
+    db["sale"].create(sale_types, pk="uuid", not_null=["receipt", "till_id", "seq", "total"], if_not_exists=True,
+                      defaults={"recorded_at": "CURRENT_TIMESTAMP", "kind": "sale"})
+    for column in ("kind", "original_uuid", "original_receipt", "shift_uuid", "reason"):  # added by schema 2
+        if column not in db["sale"].columns_dict:
+            db["sale"].add_column(column, str, not_null_default="sale" if column == "kind" else None)
+    db["sale"].create_index(["receipt"], unique=True, if_not_exists=True)
+    db["sale"].create_index(["till_id", "seq"], unique=True, if_not_exists=True)
+    db["sale"].create_index(["completed_at"], if_not_exists=True)
+    db["sale"].create_index(["shift_uuid"], if_not_exists=True)
+    # only refunds and voids have an original: a partial index costs ordinary sales nothing
+    db.execute("CREATE INDEX IF NOT EXISTS idx_sale_original_uuid ON sale (original_uuid) "
+               "WHERE original_uuid IS NOT NULL")
+    db["sale_line"].create(
+        {"sale_uuid": str, **{c: str for c in ("barcode", "name", "tax_code")},
+         **{c: int for c in codec.LINE_COLUMNS if c not in ("barcode", "name", "tax_code")}},
+        pk=("sale_uuid", "line_no"), foreign_keys=[("sale_uuid", "sale", "uuid")], if_not_exists=True,
+    )
+    db["tender"].create(
+        {"sale_uuid": str, "tender_no": int, "kind": str, "amount": int, "reference": str},
+        pk=("sale_uuid", "tender_no"), foreign_keys=[("sale_uuid", "sale", "uuid")], if_not_exists=True,
+    )
+    db["stock_movement"].create(
+        {"id": int, "sale_uuid": str, "barcode": str, "qty_delta": int, "at": str},
+        pk="id", foreign_keys=[("sale_uuid", "sale", "uuid")], if_not_exists=True,
+    )
+    db["stock_movement"].create_index(["sale_uuid"], if_not_exists=True)
+    db["print_job"].create(
+        {"id": int, "sale_uuid": str, "kind": str, "state": str, "created_at": str, "updated_at": str,
+         "attempts": int, "last_error": str},
+        pk="id", foreign_keys=[("sale_uuid", "sale", "uuid")], if_not_exists=True,
+        defaults={"attempts": 0},
+    )
+    db["print_job"].create_index(["state"], if_not_exists=True)
+    db["user"].create(
+        {"name": str, "role": str, "pin_hash": str, "active": int}, pk="name", if_not_exists=True,
+    )
+    db["shift"].create(
+        {"uuid": str, "till_id": str, "number": int, "opened_at": str, "opened_by": str, "float": int,
+         "stored_via": str},
+        pk="uuid", not_null=["till_id", "number", "opened_at", "float"], if_not_exists=True,
+    )
+    db["shift"].create_index(["till_id", "number"], unique=True, if_not_exists=True)
+    db["cash_movement"].create(
+        {**{c: str for c in codec.CASH_MOVEMENT_COLUMNS}, "amount": int, "stored_via": str},
+        pk="uuid", not_null=["shift_uuid", "kind", "amount"], if_not_exists=True,
+    )
+    db["cash_movement"].create_index(["shift_uuid"], if_not_exists=True)
+    db["z_report"].create(
+        {**{c: str for c in codec.Z_REPORT_COLUMNS}, **{c: int for c in ("z_number", "counted", "expected", "difference")},
+         "stored_via": str},
+        pk="uuid", not_null=["shift_uuid", "till_id", "z_number", "report"], if_not_exists=True,
+    )
+    db["z_report"].create_index(["shift_uuid"], unique=True, if_not_exists=True)
+    db["z_report"].create_index(["till_id", "z_number"], unique=True, if_not_exists=True)
+    audit.create_table(db)
+
+
+def _audit_backfill(db: Any) -> None:
+    """Chain the sales of a database made before the audit log existed (schema 1), oldest first."""
+    conn = db.conn
+    audit.backfill(conn, [(record, codec.stored_sale_rows(conn, uuid)) for (uuid,) in
+                          conn.execute("SELECT uuid FROM sale ORDER BY completed_at, seq").fetchall()
+                          if (record := codec.load_sale_record(conn, uuid, extra=False)) is not None])
+
+
+def _sale_approved_by(db: Any) -> None:
+    """The manager who approved a refund or void, in its own column (before it, the database lost
+    it and only the journal's copy kept it); a reversal stored before gets it from its audit entry."""
+    db["sale"].add_column("approved_by", str)
+    db.execute("UPDATE sale SET approved_by = (SELECT a.approved_by FROM audit a WHERE a.uuid = sale.uuid "
+               "AND a.action = sale.kind ORDER BY a.seq LIMIT 1) WHERE kind IN ('refund', 'void')")
+
+
+# The migrations, in order: (name, function). Append only; never rename, reorder or edit a released one.
+MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
+    ("tables", _tables),
+    ("audit_backfill", _audit_backfill),
+    ("sale_approved_by", _sale_approved_by),
+)
+
+
+def applied(conn: sqlite3.Connection) -> list[str]:
+    """The names of the migrations recorded in this database, in the order they ran."""
+    try:
+        return [name for (name,) in conn.execute(
+            f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ? ORDER BY id", (MIGRATION_SET,))]
+    except sqlite3.OperationalError:  # no such table: migrations were never recorded here
+        return []
+
+
+def pending(conn: sqlite3.Connection) -> list[str]:
+    """The migrations this database still needs ([] for one made by a newer tui-pos: not ours to change)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        return []
+    done = set(applied(conn)) | (set(NUMBERED.get(version, ())) if version else set())
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def unknown(conn: sqlite3.Connection) -> list[str]:
+    """Migrations recorded here that this tui-pos does not know: a newer version upgraded the database."""
+    known = {name for name, _ in MIGRATIONS}
+    return [name for name in applied(conn) if name not in known]
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    """Apply the pending migrations (creating a new database), all in one transaction."""
+    if not pending(conn):
+        return
+    import sqlite_utils  # lazy: 100 ms of imports, needed only to create or migrate
+
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]  # again, holding the lock: another process may have done it
+        db = sqlite_utils.Database(conn)
+        migrations = sqlite_utils.Migrations(MIGRATION_SET)
+        for name, function in MIGRATIONS:
+            migrations(name=name)(function)
+        migrations.ensure_migrations_table(db)
+        recorded = set(applied(conn))
+        now = str(datetime.datetime.now(datetime.timezone.utc))
+        for name in NUMBERED.get(version, ()):  # ran under a schema number, before names were recorded
+            if name not in recorded:
+                db[MIGRATIONS_TABLE].insert({"migration_set": MIGRATION_SET, "name": name, "applied_at": now})
+        migrations.apply(db)
+        if version < SCHEMA_VERSION:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
