@@ -7,8 +7,17 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tui_pos.domain.records import (USER_ACTIONS, AuditEvent, CashMovement, Record, Sale, SaleLine, ShiftClosed,
-                                    ShiftOpened, UserChanged)
+from tui_pos.domain.records import (
+    USER_ACTIONS,
+    AuditEvent,
+    CashMovement,
+    Record,
+    Sale,
+    SaleLine,
+    ShiftClosed,
+    ShiftOpened,
+    UserChanged,
+)
 from tui_pos.domain.tender import Tender
 
 uuids = st.uuids().map(str)

@@ -8,10 +8,18 @@ import json
 
 import pytest
 from hypothesis import given, settings
-
 from record_examples import records, sales
-from tui_pos.domain.records import (AuditEvent, CashMovement, Sale, ShiftClosed, ShiftOpened, UserChanged,
-                                    record_from_dict, record_type)
+
+from tui_pos.domain.records import (
+    AuditEvent,
+    CashMovement,
+    Sale,
+    ShiftClosed,
+    ShiftOpened,
+    UserChanged,
+    record_from_dict,
+    record_type,
+)
 
 OLD_SALE_LINE = {  # a sale as the first versions journaled it: no type, no kind, no reversal fields
     "uuid": "u-1", "receipt": "T1-000003", "till_id": "T1", "seq": 3, "cashier": "demo",

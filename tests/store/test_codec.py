@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-
 from record_examples import records, sales
+
 from tui_pos.domain.records import Record, Sale, UserChanged, record_from_dict
 from tui_pos.store import codec, db
 from tui_pos.store.journal import Journal, encode_keyed, verify_line
+from tui_pos.store.verification import verify
 
 from .records import make_record, new_ledger
 
@@ -98,3 +99,23 @@ def test_a_refund_committed_by_the_ledger_reads_back_with_its_manager(tmp_path):
         again.close()
     with closing(sqlite3.connect(tmp_path / "pos.sqlite3")) as conn:
         assert conn.execute("SELECT approved_by FROM sale WHERE receipt = 'T1-000002'").fetchall() == [("manager",)]
+
+
+def test_a_user_change_replayed_among_other_records_keeps_the_chain_whole(tmp_path):
+    """Replay carries the chain's head from record to record: a user change's table_state entry
+    must be chained at that head too, not at one read before the replay began."""
+    ledger = new_ledger(tmp_path)
+    try:
+        ledger.connection()
+        for record in (make_record(1), UserChanged.new("T1", "user_add", "lin", actor=None, approved_by=None,
+                                                       at="2026-11-21T10:00:00.000+00:00", role="cashier",
+                                                       pin_hash="scrypt$h"), make_record(2)):
+            ledger.journal.append(record)
+        result = ledger.replay()
+        assert (result.replayed, result.quarantined, result.error) == (3, 0, "")
+        with closing(db.connect(tmp_path / "pos.sqlite3", 100)) as conn:
+            assert [a for (a,) in conn.execute("SELECT action FROM audit ORDER BY seq")] == [
+                "sale", "table_state", "user_add", "sale", "replay"]
+            assert verify(conn).ok
+    finally:
+        ledger.close()

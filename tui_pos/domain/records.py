@@ -22,8 +22,9 @@ RECORD_TYPES, and rows in store/codec.py):
 from __future__ import annotations
 
 import uuid as uuidlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Mapping, Union
+from typing import Any, ClassVar, Literal
 
 from tui_pos.domain.sale import Sale, SaleLine
 
@@ -210,7 +211,7 @@ class UserChanged:
                    record.get("detail") or {})
 
 
-Record = Union[Sale, ShiftOpened, CashMovement, ShiftClosed, AuditEvent, UserChanged]
+Record = Sale | ShiftOpened | CashMovement | ShiftClosed | AuditEvent | UserChanged
 RECORD_TYPES: dict[str, type[Sale] | type[ShiftOpened] | type[CashMovement] | type[ShiftClosed] | type[AuditEvent]
                    | type[UserChanged]] = {
     cls.TYPE: cls for cls in (Sale, ShiftOpened, CashMovement, ShiftClosed, AuditEvent, UserChanged)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Callable, Mapping, Union
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from tui_pos.domain.auth import NameTaken, NoSuchUser
 from tui_pos.domain.records import USER_ACTIONS, Record, UserChanged, record_from_dict, record_type
@@ -25,7 +26,7 @@ from tui_pos.domain.records import USER_ACTIONS, Record, UserChanged, record_fro
 __all__ = ["as_dict", "as_record", "insert", "load", "load_record", "load_sale_record", "record_numbers",
            "record_type", "sale_rows", "stored_rows", "stored_sale_rows"]
 
-RecordLike = Union[Record, Mapping[str, Any]]
+RecordLike = Record | Mapping[str, Any]
 
 SALE_COLUMNS = (  # the sale row as its digest covers it
     "uuid", "receipt", "till_id", "seq", "cashier", "opened_at", "completed_at", "currency",
@@ -81,8 +82,9 @@ def as_dict(record: RecordLike) -> dict[str, Any]:
     """The dict form (what a journal line carries) of a typed record; a dict is taken as it is."""
     if isinstance(record, dict):
         return record
-    to_record = getattr(record, "to_record", None)
-    return to_record() if to_record is not None else dict(record)
+    if isinstance(record, Mapping):
+        return dict(record)
+    return record.to_record()
 
 
 def as_record(record: RecordLike) -> Record:

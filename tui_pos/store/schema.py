@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tui_pos.store import audit, codec
 
@@ -162,10 +163,10 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
             migrations(name=name)(function)
         migrations.ensure_migrations_table(db)
         recorded = set(applied(conn))
-        now = str(datetime.datetime.now(datetime.timezone.utc))
+        now = str(datetime.datetime.now(datetime.UTC))
         for name in NUMBERED.get(version, ()):  # ran under a schema number, before names were recorded
             if name not in recorded:
-                db[MIGRATIONS_TABLE].insert({"migration_set": MIGRATION_SET, "name": name, "applied_at": now})
+                db.table(MIGRATIONS_TABLE).insert({"migration_set": MIGRATION_SET, "name": name, "applied_at": now})
         migrations.apply(db)
         if version < SCHEMA_VERSION:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
