@@ -1,6 +1,7 @@
 """Named migrations (store/schema.py): a database at each older schema upgrades in order and keeps
 its data; what ran is recorded by name and never runs twice; a database from a newer tui-pos is
-left alone. (Schema 1, from before the audit log: tests/store/test_audit.py.)"""
+left alone. (Schema 1, from before the audit log: tests/store/test_audit.py.)
+Named test_schema_migrations.py: tests/hq/test_schema.py has the basename test_schema.py."""
 
 from __future__ import annotations
 
