@@ -209,9 +209,15 @@ def approval_matches(conn: sqlite3.Connection, uuid: str, approved_by: str | Non
 
 def load_sale_record(conn: sqlite3.Connection, uuid: str, *, extra: bool = True) -> dict[str, Any] | None:
     """The sale as Sale.to_record() made it (the format journal lines carry), or None. extra
-    False: without the columns added by named migrations (for a migration that runs before them)."""
+    False, or a database whose migrations have not run (read read-only by status or from a
+    backup): without the columns added by named migrations."""
     columns = _SALE_STORED if extra else SALE_COLUMNS
-    row = conn.execute(f"SELECT {', '.join(columns)} FROM sale WHERE uuid = ?", (uuid,)).fetchone()
+    try:
+        row = conn.execute(f"SELECT {', '.join(columns)} FROM sale WHERE uuid = ?", (uuid,)).fetchone()
+    except sqlite3.OperationalError as err:  # a database not migrated yet, read read-only (status, a backup)
+        if not extra or "no such column" not in str(err):
+            raise
+        return load_sale_record(conn, uuid, extra=False)
     if row is None:
         return None
     record = dict(zip(columns, row))
