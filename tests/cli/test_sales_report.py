@@ -15,7 +15,7 @@ from conftest import UTC_PLUS_8, WATER, database_write_locked, run_cli, sell_at
 
 from tui_pos.app.till import Till
 from tui_pos.bootstrap.shop import import_catalog_text
-from tui_pos.cli.sales_report import write_csv
+from tui_pos.cli.report import write_csv
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 

@@ -16,8 +16,8 @@ from tui_pos.cli.selling import parse_item, print_receipt
 from tui_pos.domain.errors import BadInput
 
 if TYPE_CHECKING:
-    from tui_pos.domain.refund import Refundable
     from tui_pos.app.till import Paid, Till
+    from tui_pos.domain.refund import Refundable
 
 
 def quantities_of(sale: Refundable, items: tuple[str, ...]) -> dict[int, int]:
@@ -70,12 +70,10 @@ def void_last(ctx: click.Context, reason: str, manager: str | None, pin: str | N
     """Void this till's last sale completely (a linked reversal; its money goes back as it came)."""
     till = operating_till(ctx)
     approval = sign_in(till, "void", manager=manager, pin=pin, reason=reason, required="manager")
-    last = till.ledger.find_sales(last_of_till=till.config.till_id)  # to name the receipt voided
     interrupts.before = "the void was not recorded"
     with manager_hint(), interrupts.holding("the void", "'tui-pos sales'"):
         paid = till.void_last_sale(reason, approval)
-    original = next((s["receipt"] for s in last if s["uuid"] == paid.sale.original_uuid), None)
-    show_reversal(as_json, till, paid, original, no_print)
+    show_reversal(as_json, till, paid, paid.sale.original_receipt, no_print)
 
 
 def show_reversal(as_json: bool, till: Till, paid: Paid, original: str | None, no_print: bool) -> None:

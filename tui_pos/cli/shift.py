@@ -1,4 +1,5 @@
-"""The cash drawer's day: `tui-pos shift open|paid-in|paid-out|close` and `tui-pos report x|z`.
+"""The cash drawer's day: `tui-pos shift open|paid-in|paid-out|close` (the X and Z reports
+are `tui-pos report x|z`, in report.py).
 
 Opening and closing a shift are refused while the till UI runs on the same data directory (the
 UI's open shift would go stale): do those at the till, or stop it first. Paid-in, paid-out and
@@ -7,23 +8,18 @@ the X report are fine beside a running till. Who acts and who approves: see cli/
 
 from __future__ import annotations
 
-import sys
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING
 
 import click
 
-from tui_pos.cli.base import WholeNumber, emit, interrupts, json_option, main
+from tui_pos.cli.base import emit, interrupts, json_option, main
 from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
-from tui_pos.cli.reports import report
+from tui_pos.cli.report import show_report
 from tui_pos.domain.errors import BadInput
-from tui_pos.domain.money import format_bp, parse_count
+from tui_pos.domain.money import parse_count
 
 if TYPE_CHECKING:
-    from tui_pos.domain.shift import KindTotals, ShiftReport
     from tui_pos.app.till import Till
-
-Format = Callable[[int], str]
 
 
 @main.group()
@@ -116,10 +112,6 @@ def parse_counts(till: Till, counts: tuple[str, ...]) -> tuple[int, tuple[tuple[
     return count_cash(tally), detail
 
 
-print_option = click.option("--print", "print_it", is_flag=True,
-                            help="Print it on the receipt printer too (exit 1 if it cannot be printed).")
-
-
 @shift.command("close")
 @click.option("--counted", metavar="AMOUNT", help="The cash counted in the drawer, as a total.")
 @click.option("--count", "counts", multiple=True, metavar="NOTE=HOW_MANY",
@@ -148,88 +140,3 @@ def shift_close(ctx: click.Context, counted: str | None, counts: tuple[str, ...]
     backup = run_scheduled_backup(till.config)
     if not backup.ok:
         click.echo(f"Warning: the backup after the Z report failed ({backup.error or 'see tui-pos status'})", err=True)
-
-
-@report.command("x")
-@print_option
-@json_option
-@click.pass_context
-def report_x(ctx: click.Context, print_it: bool, as_json: bool) -> None:
-    """The open shift so far (journaled sales included); changes nothing."""
-    till = operating_till(ctx, replay=False)
-    if not show_report(as_json, till.x_report(), till, print_it):
-        sys.exit(1)
-
-
-@report.command("z")
-@click.argument("number", type=WholeNumber(), required=False)
-@click.option("--list", "list_all", is_flag=True, help="One line per stored Z report, newest first.")
-@print_option
-@json_option
-@click.pass_context
-def report_z(ctx: click.Context, number: int | None, list_all: bool, print_it: bool, as_json: bool) -> None:
-    """A stored Z report again: the latest, or Z NUMBER."""
-    if list_all and (number is not None or print_it):
-        raise BadInput("--list lists them all: leave out the NUMBER and --print")
-    till = operating_till(ctx, replay=False)
-    reports = till.z_reports(number)
-    if list_all:
-        from tui_pos.printing.layout import local_time
-
-        fmt = till.currency.format
-        rows = [{"z_number": z.z_number, "shift": z.shift_number, "closed_at": z.taken_at, "closed_by": z.taken_by,
-                 "net_sales": fmt(z.net_sales), "expected_cash": fmt(z.expected_cash),
-                 "counted": None if z.counted is None else fmt(z.counted),
-                 "difference": None if z.difference is None else fmt(z.difference)} for z in reports]
-        emit(as_json, rows, lambda: "\n".join(
-            f"Z {r['z_number']:<5} shift {r['shift']:<5} {local_time(r['closed_at'], None)}  {r['closed_by']:<10} "
-            f"net sales {r['net_sales']:>10}  difference {r['difference']:>8}" for r in rows) or "No Z report yet.")
-        return
-    if not reports:
-        raise BadInput(f"there is no Z report {number}" if number is not None else "there is no Z report yet")
-    if not show_report(as_json, reports[0], till, print_it):
-        sys.exit(1)
-
-
-SCREEN_COLUMNS = 42  # the report on screen: the width of an 80 mm receipt
-
-
-def show_report(as_json: bool, shift_report: ShiftReport, till: Till, print_it: bool) -> bool:
-    """The report on screen (its printed layout; JSON with --json) and, with print_it, on the
-    receipt printer. False: it should have been printed and was not (said on stderr)."""
-    from tui_pos.printing.layout import ReceiptOptions
-    from tui_pos.printing.report_layout import print_report, report_layout
-
-    data = report_data(shift_report, till.currency.format)
-    printed, why_not = print_report(till.config, shift_report) if print_it else (False, "")
-    data |= {"printed": printed, "print_error": why_not}
-    options = replace(ReceiptOptions.from_config(till.config), columns=SCREEN_COLUMNS, cut=False)
-    emit(as_json, data, lambda: "\n".join(report_layout(shift_report, options).lines()))
-    if why_not and not as_json:
-        click.echo(f"Warning: the report was not printed: {why_not}", err=True)
-    return printed or not print_it
-
-
-def _kind_totals(totals: KindTotals, fmt: Format) -> dict[str, Any]:
-    return {"count": totals.count, "total": fmt(totals.total), "discount": fmt(totals.discount),
-            "tax": fmt(totals.tax)}
-
-
-def report_data(r: ShiftReport, fmt: Format) -> dict[str, Any]:
-    """The report for --json: amounts as decimal strings, like every command."""
-    return {
-        "report": "Z" if r.z_number is not None else "X", "z_number": r.z_number, "till_id": r.till_id,
-        "shift": r.shift_number, "shift_uuid": r.shift_uuid, "opened_at": r.opened_at, "opened_by": r.opened_by,
-        "taken_at": r.taken_at, "taken_by": r.taken_by,
-        "sales": _kind_totals(r.sales, fmt), "refunds": _kind_totals(r.refunds, fmt), "voids": _kind_totals(r.voids, fmt),
-        "net_sales": fmt(r.net_sales), "voided_lines": {"count": r.voided_lines, "amount": fmt(r.voided_lines_amount)},
-        "tenders": [{"kind": t.kind, "sales": fmt(t.sales), "refunds": fmt(t.refunds), "net": fmt(t.net)}
-                    for t in r.tenders],
-        "taxes": [{"code": t.code, "rate": format_bp(t.rate_bp), "net": fmt(t.net), "tax": fmt(t.tax)} for t in r.taxes],
-        "float": fmt(r.float), "paid_in": fmt(r.paid_in), "paid_out": fmt(r.paid_out), "rounding": fmt(r.rounding),
-        "expected_cash": fmt(r.expected_cash), "counted": None if r.counted is None else fmt(r.counted),
-        "counted_detail": [{"denomination": note, "count": n} for note, n in r.counted_detail],
-        "difference": None if r.difference is None else fmt(r.difference), "first_receipt": r.first_receipt,
-        "last_receipt": r.last_receipt, "journaled": r.journaled, "database_readable": r.database_readable,
-        "audit_head": r.audit_head,
-    }

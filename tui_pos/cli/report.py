@@ -1,0 +1,233 @@
+"""`tui-pos report ...`: X and Z reports of shifts, sales reports for a day or a period.
+
+`report x` and `report z` show a shift's report as it prints (show_report, also used by `shift
+close`); `report sales` as text, JSON or CSV (write_csv: every CSV tui-pos writes).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+import unicodedata
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tui_pos.cli.base import WholeNumber, emit, json_option, main, open_till
+from tui_pos.cli.people import operating_till
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.money import format_bp
+
+if TYPE_CHECKING:
+    from tui_pos.app.till import Till
+    from tui_pos.domain.shift import KindTotals, ShiftReport
+
+Format = Callable[[int], str]
+
+
+@main.group()
+def report() -> None:
+    """Reports: x (the shift so far), z [NUMBER] (closed shifts), sales (a day or a period)."""
+
+
+print_option = click.option("--print", "print_it", is_flag=True,
+                            help="Print it on the receipt printer too (exit 1 if it cannot be printed).")
+
+
+@report.command("x")
+@print_option
+@json_option
+@click.pass_context
+def report_x(ctx: click.Context, print_it: bool, as_json: bool) -> None:
+    """The open shift so far (journaled sales included); changes nothing."""
+    till = operating_till(ctx, replay=False)
+    if not show_report(as_json, till.x_report(), till, print_it):
+        sys.exit(1)
+
+
+@report.command("z")
+@click.argument("number", type=WholeNumber(), required=False)
+@click.option("--list", "list_all", is_flag=True, help="One line per stored Z report, newest first.")
+@print_option
+@json_option
+@click.pass_context
+def report_z(ctx: click.Context, number: int | None, list_all: bool, print_it: bool, as_json: bool) -> None:
+    """A stored Z report again: the latest, or Z NUMBER."""
+    if list_all and (number is not None or print_it):
+        raise BadInput("--list lists them all: leave out the NUMBER and --print")
+    till = operating_till(ctx, replay=False)
+    reports = till.z_reports(number)
+    if list_all:
+        from tui_pos.printing.layout import local_time
+
+        fmt = till.currency.format
+        rows = [{"z_number": z.z_number, "shift": z.shift_number, "closed_at": z.taken_at, "closed_by": z.taken_by,
+                 "net_sales": fmt(z.net_sales), "expected_cash": fmt(z.expected_cash),
+                 "counted": None if z.counted is None else fmt(z.counted),
+                 "difference": None if z.difference is None else fmt(z.difference)} for z in reports]
+        emit(as_json, rows, lambda: "\n".join(
+            f"Z {r['z_number']:<5} shift {r['shift']:<5} {local_time(r['closed_at'], None)}  {r['closed_by']:<10} "
+            f"net sales {r['net_sales']:>10}  difference {r['difference']:>8}" for r in rows) or "No Z report yet.")
+        return
+    if not reports:
+        raise BadInput(f"there is no Z report {number}" if number is not None else "there is no Z report yet")
+    if not show_report(as_json, reports[0], till, print_it):
+        sys.exit(1)
+
+
+SCREEN_COLUMNS = 42  # the report on screen: the width of an 80 mm receipt
+
+
+def show_report(as_json: bool, shift_report: ShiftReport, till: Till, print_it: bool) -> bool:
+    """The report on screen (its printed layout; JSON with --json) and, with print_it, on the
+    receipt printer. False: it should have been printed and was not (said on stderr)."""
+    from tui_pos.printing.layout import ReceiptOptions
+    from tui_pos.printing.report_layout import print_report, report_layout
+
+    data = report_data(shift_report, till.currency.format)
+    printed, why_not = print_report(till.config, shift_report) if print_it else (False, "")
+    data |= {"printed": printed, "print_error": why_not}
+    options = replace(ReceiptOptions.from_config(till.config), columns=SCREEN_COLUMNS, cut=False)
+    emit(as_json, data, lambda: "\n".join(report_layout(shift_report, options).lines()))
+    if why_not and not as_json:
+        click.echo(f"Warning: the report was not printed: {why_not}", err=True)
+    return printed or not print_it
+
+
+def _kind_totals(totals: KindTotals, fmt: Format) -> dict[str, Any]:
+    return {"count": totals.count, "total": fmt(totals.total), "discount": fmt(totals.discount),
+            "tax": fmt(totals.tax)}
+
+
+def report_data(r: ShiftReport, fmt: Format) -> dict[str, Any]:
+    """The report for --json: amounts as decimal strings, like every command."""
+    return {
+        "report": "Z" if r.z_number is not None else "X", "z_number": r.z_number, "till_id": r.till_id,
+        "shift": r.shift_number, "shift_uuid": r.shift_uuid, "opened_at": r.opened_at, "opened_by": r.opened_by,
+        "taken_at": r.taken_at, "taken_by": r.taken_by,
+        "sales": _kind_totals(r.sales, fmt), "refunds": _kind_totals(r.refunds, fmt), "voids": _kind_totals(r.voids, fmt),
+        "net_sales": fmt(r.net_sales), "voided_lines": {"count": r.voided_lines, "amount": fmt(r.voided_lines_amount)},
+        "tenders": [{"kind": t.kind, "sales": fmt(t.sales), "refunds": fmt(t.refunds), "net": fmt(t.net)}
+                    for t in r.tenders],
+        "taxes": [{"code": t.code, "rate": format_bp(t.rate_bp), "net": fmt(t.net), "tax": fmt(t.tax)} for t in r.taxes],
+        "float": fmt(r.float), "paid_in": fmt(r.paid_in), "paid_out": fmt(r.paid_out), "rounding": fmt(r.rounding),
+        "expected_cash": fmt(r.expected_cash), "counted": None if r.counted is None else fmt(r.counted),
+        "counted_detail": [{"denomination": note, "count": n} for note, n in r.counted_detail],
+        "difference": None if r.difference is None else fmt(r.difference), "first_receipt": r.first_receipt,
+        "last_receipt": r.last_receipt, "journaled": r.journaled, "database_readable": r.database_readable,
+        "audit_head": r.audit_head,
+    }
+
+
+@report.command("sales")
+@click.option("--day", metavar="YYYY-MM-DD", help="One day (the default: today).")
+@click.option("--from", "first", metavar="YYYY-MM-DD", help="The first day of a period.")
+@click.option("--to", "last", metavar="YYYY-MM-DD", help="The last day of the period (default: today).")
+@click.option("--month", metavar="YYYY-MM", help="A calendar month.")
+@click.option("--csv", "csv_file", is_flag=False, flag_value="-", default=None, metavar="[FILE]",
+              help="Write the report as CSV to FILE (or, with no FILE, to standard output).")
+@json_option
+@click.pass_context
+def report_sales(ctx: click.Context, day: str | None, first: str | None, last: str | None, month: str | None,
+                 csv_file: str | None, as_json: bool) -> None:
+    """Sales of a day, a period or a month.
+
+    Days are the till's local days; sales still in the journal are included. Totals, tenders, tax
+    rates, departments, top products, refunds and voids by cashier, and sales by hour."""
+    from tui_pos.domain.reports import CSV_HEADER, CSV_NUMERIC, period, report_json, report_rows
+
+    if csv_file == "-" and as_json:
+        raise BadInput("--json with --csv needs a FILE for the CSV")
+    first_day, last_day = period(day=day, first=first, last=last, month=month)
+    till = open_till(ctx, replay=False, keep_cart=False)
+    result = till.sales_report(first_day, last_day)
+    rows = report_rows(result, till.currency)
+    if csv_file is not None:
+        count = write_csv(csv_file, [CSV_HEADER, *rows], numeric=CSV_NUMERIC)
+        if csv_file == "-":
+            return
+        emit(as_json, {"csv": str(Path(csv_file).resolve()), "rows": count},
+             lambda: f"Wrote {count} rows to {csv_file}")
+        return
+    emit(as_json, report_json(result, till.currency), lambda: as_text(result, rows))
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting so as a formula
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def write_csv(target: str, rows: Sequence[Sequence[object]], *, numeric: Collection[str]) -> int:
+    """rows (header first) to a UTF-8 file, or to standard output for '-'; how many data rows.
+    Every CSV tui-pos writes goes through here: a text cell that a spreadsheet would run as a
+    formula (a product named '=HYPERLINK(...)') is written as text, behind a "'"; a number in
+    one of the `numeric` columns (the header's names), negative ones included, stays a number."""
+    header = [str(name) for name in rows[0]]
+    numbers = {i for i, name in enumerate(header) if name in numeric}
+    text = "".join(csv_line([csv_cell(cell, i in numbers) for i, cell in enumerate(row)]) for row in rows)
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            with open(target, "w", encoding="utf-8", newline="") as out:
+                out.write(text)
+        except OSError as err:
+            raise BadInput(f"cannot write {target}: {err.strerror}") from None
+    return len(rows) - 1
+
+
+def csv_line(cells: list[str]) -> str:
+    """One CSV line ending in \\n; a cell holding a CR or LF anywhere is quoted (the csv module
+    quotes only the characters of its line terminator: a bare CR would start a row of its own)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    return out.getvalue()[:-2] + "\n"
+
+
+def csv_cell(value: object, numeric: bool) -> str:
+    """A cell as text that no spreadsheet runs as a formula (see write_csv)."""
+    text = str(value)
+    if numeric and NUMBER.fullmatch(text):
+        return text
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+SECTION_TITLES = {
+    "totals": "Totals", "tenders": "By tender", "taxes": "By tax rate (net of tax, tax)",
+    "departments": "By department",
+    "top_by_quantity": "Top products by quantity", "top_by_amount": "Top products by amount",
+    "refunds_by_cashier": "Refunds by cashier", "voids_by_cashier": "Voids by cashier", "days": "By day",
+    "hours": "By hour (local time)",
+}
+
+
+def as_text(result, rows: list[tuple[str, ...]]) -> str:
+    """The report's rows under a title per section: name, count, quantity, amount, tax."""
+    period = result.first_day.isoformat() + (f" to {result.last_day}" if result.last_day != result.first_day else "")
+    lines = [f"Sales report {period}"]
+    if result.journaled:
+        lines.append(f"({result.journaled} of these records are still in the journal: included)")
+    if not result.database_readable:
+        lines.append("WARNING: the database could not be read: these are the journal's records alone")
+    shown = ""
+    for section, _, label, count, qty, amount, tax in rows:
+        if section != shown:
+            shown = section
+            lines += ["", SECTION_TITLES[section]]
+        lines.append(f"  {pad(label, 34)} {count:>6} {qty:>6} {amount:>12} {tax:>10}".rstrip())
+    return "\n".join(lines)
+
+
+def pad(text: str, width: int) -> str:
+    """text cut or padded to `width` terminal columns (CJK characters take two)."""
+    out, used = "", 0
+    for char in text:
+        size = 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if used + size > width:
+            break
+        out, used = out + char, used + size
+    return out + " " * (width - used)
