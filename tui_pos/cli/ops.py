@@ -102,14 +102,9 @@ def support_bundle(ctx: click.Context, output: Path | None, as_json: bool) -> No
 @click.pass_context
 def alerts(ctx: click.Context, run_hook: bool, as_json: bool) -> None:
     """The alerts the till would show now."""
-    from tui_pos.ops.alerts import AlertDispatcher, current_alerts
+    from tui_pos.ops.alerts import alerts_now
 
-    config = shop_config(ctx)
-    found = current_alerts(config)
-    if run_hook:
-        dispatcher = AlertDispatcher(config)
-        dispatcher.dispatch(found)
-        dispatcher.wait(config.alerts.hook_timeout_s + 1)
+    found = alerts_now(shop_config(ctx), run_hook)
     emit(as_json, [a.as_dict() for a in found], lambda: "\n".join(
         f"{a.level.upper():<7} {a.message}\n        -> {a.hint}" for a in found) or "No alerts.")
 

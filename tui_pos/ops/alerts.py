@@ -209,3 +209,14 @@ class AlertDispatcher:
             # and the log goes into support bundles; its status and length are enough to start
             log.warning("alert hook exited with %d (%d bytes on stderr, not logged: run the hook by hand to see them)",
                         proc.returncode, len(err))
+
+
+def alerts_now(config: Config, run_hook: bool = False) -> list[Alert]:
+    """`tui-pos alerts`: the alerts the till would show now; run_hook: each handed to the
+    [alerts] hook as the till would, and the hook waited for."""
+    found = current_alerts(config)
+    if run_hook:
+        dispatcher = AlertDispatcher(config)
+        dispatcher.dispatch(found)
+        dispatcher.wait(config.alerts.hook_timeout_s + 1)
+    return found
