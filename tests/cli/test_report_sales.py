@@ -1,4 +1,4 @@
-"""`tui-pos report sales` (tui_pos/cli/sales_report.py): with --csv, a name that a spreadsheet would run
+"""`tui-pos report sales` (tui_pos/cli/report.py): with --csv, a name that a spreadsheet would run
 as a formula is written as text; in a real subprocess in UTC+8, the report of conftest.sell_two_days()."""
 
 from __future__ import annotations
