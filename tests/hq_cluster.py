@@ -139,14 +139,17 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture
-def hq_dsn(pg_cluster: Cluster) -> str:
-    """A fresh, empty database of its own in the throwaway cluster: the superuser's DSN to it."""
+def hq_dsn(pg_cluster: Cluster) -> Iterator[str]:
+    """A fresh, empty database of its own in the throwaway cluster: the superuser's DSN to it
+    (dropped afterwards, whoever is still connected)."""
     import psycopg
 
     name = f"hq_{os.getpid()}_{next(_numbers)}"
     with psycopg.connect(pg_cluster.dsn(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return pg_cluster.dsn(name)
+    yield pg_cluster.dsn(name)
+    with psycopg.connect(pg_cluster.dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import psycopg
+import pytest
 from conftest import run_cli
 from hq_cluster import till_dir
+from nobody import as_nobody, nobody_shop  # noqa: F401 - a fixture
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg (3) is not installed: pip install -e .[test] (make venv)")
 
 NO_ENV = {"TUI_POS_HQ_DSN": ""}
 
@@ -97,3 +100,13 @@ def test_a_second_box_joining_as_an_enrolled_till_is_refused_in_one_line(hq, tmp
     run_cli(till_dir(tmp_path / "box1"), "hq", "join", hq, "--shop", "S1", env=NO_ENV)
     line = one_line_error(run_cli(till_dir(tmp_path / "box2"), "hq", "join", hq, "--shop", "S1", env=NO_ENV, check=False))
     assert "till T1 is already enrolled at HQ by another box (shop S1, since" in line
+
+
+def test_joined_as_root_the_tills_own_user_can_read_what_join_wrote(hq, nobody_shop):
+    """`sudo tui-pos hq join ...` on a till run by another user: hq/ and its secret are that user's."""
+    run_cli(nobody_shop, "hq", "join", hq, "--shop", "S1", env=NO_ENV)
+    for path in (nobody_shop / "hq", nobody_shop / "hq" / "secret.json", nobody_shop / "config.toml"):
+        assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534), path
+    proc = as_nobody(nobody_shop, "hq", "tills", "--json")  # as the till's user, with the till's own DSN
+    assert proc.returncode == 0, proc.stderr
+    assert [t["till"] for t in json.loads(proc.stdout)] == ["T1"]

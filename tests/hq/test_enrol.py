@@ -7,7 +7,6 @@ import json
 import shutil
 import stat
 
-import psycopg
 import pytest
 from hq_cluster import enrol, till_dir
 
@@ -16,6 +15,8 @@ from tui_pos.domain.errors import BadInput
 from tui_pos.hq.connection import HqError, HqUnreachable, connect
 from tui_pos.hq.enrol import join, secret_path, till_dsn, with_hq_section
 from tui_pos.hq.stream import high_water
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg (3) is not installed: pip install -e .[test] (make venv)")
 
 
 def test_joining_writes_hq_in_config_toml_and_the_password_apart(hq, tmp_path):

@@ -78,3 +78,24 @@ def test_every_key_of_a_chain_table_starts_with_the_shop_and_records_are_partiti
     assert {table for table, *_ in data} == {"hq.shop", "hq.till", "hq.record"}
     assert all(first == "shop_id" for *_, first in data), data
     assert partitioned == [("hq.record", "r")]
+
+
+def test_a_renamed_hq_database_keeps_its_roles(hq, pg_cluster, tmp_path):
+    """Role names come from the schema's owner once it exists, not from the database's name of the day."""
+    from hq_cluster import enrol, till_dir
+
+    from tui_pos.hq.stream import envelope, push
+
+    old = hq.split("dbname=")[1].split()[0]
+    with connect(pg_cluster.dsn()) as conn:
+        conn.execute(f'ALTER DATABASE "{old}" RENAME TO "{old}_renamed"')
+    try:
+        renamed = pg_cluster.dsn(f"{old}_renamed")
+        with connect(renamed) as conn:
+            assert migrate(conn)[1] == []
+        with connect(enrol(renamed, till_dir(tmp_path / "t1"))) as till:
+            assert push(till, [envelope(1, {"type": "event", "uuid": "0" * 32, "till_id": "T1"})]).added == 1
+            assert till.execute("SELECT session_user").fetchone()[0].startswith(f"tui_pos_{old}_till_")
+    finally:
+        with connect(pg_cluster.dsn()) as conn:
+            conn.execute(f'ALTER DATABASE "{old}_renamed" RENAME TO "{old}"')

@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from hq_cluster import enrol, till_dir
 
 from hq.test_stream import sale
 from tui_pos.hq.connection import HqError, connect
 from tui_pos.hq.stream import envelope, push
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg (3) is not installed: pip install -e .[test] (make venv)")
 
 
 @pytest.fixture

@@ -3,10 +3,13 @@ the till's commit order, HQ saying how far it has got."""
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
 from pathlib import Path
 
 import pytest
+from conftest import AS_DEMO, COLA, WATER, database_write_locked, open_demo_shop, run_cli
 from hq_cluster import enrol, till_dir
 
 from tui_pos.hq.connection import HqError, connect
@@ -95,12 +98,14 @@ def test_malformed_batches_are_refused_with_what_is_wrong(hq, t1):
 
 
 def test_records_land_in_the_partition_of_their_own_month(hq, t1):
-    push(t1, [envelope(1, sale(1, at="2026-11-30T23:59:59.999+00:00")), envelope(2, sale(2, at="2027-03-01T00:00:00+00:00")),
-              envelope(3, {"type": "event", "uuid": str(uuid.uuid4()), "till_id": "T1"})])  # no time: HQ's
+    push(t1, [envelope(1, sale(1, at="2020-11-30T23:59:59.999+00:00")), envelope(2, sale(2, at="2021-03-01T00:00:00+00:00")),
+              envelope(3, {"type": "event", "uuid": str(uuid.uuid4()), "till_id": "T1"}),  # no time: HQ's
+              envelope(4, sale(4, at="2999-01-01T00:00:00+00:00"))])  # a clock far ahead: HQ's (no partition for 2999)
     with connect(hq) as conn:
         where = dict(conn.execute("SELECT commit_seq, tableoid::regclass::text FROM hq.record").fetchall())
         now = conn.execute("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')").fetchone()[0]
-    assert where == {1: "hq.record_2026_11", 2: "hq.record_2027_03", 3: f"hq.record_{now}"}
+        assert conn.execute("SELECT to_regclass('hq.record_2999_01')").fetchone() == (None,)
+    assert where == {1: "hq.record_2020_11", 2: "hq.record_2021_03", 3: f"hq.record_{now}", 4: f"hq.record_{now}"}
 
 
 def test_the_status_a_till_sends_is_kept_with_its_last_push(hq, t1):
@@ -108,3 +113,60 @@ def test_the_status_a_till_sends_is_kept_with_its_last_push(hq, t1):
     push(t1, [])  # a push without status keeps the last one
     with connect(hq) as conn:
         assert conn.execute("SELECT status, records, last_seen IS NOT NULL FROM hq.till").fetchone() == ({"pending": 4}, 1, True)
+
+
+def journal_records(shop: Path) -> list[dict]:
+    """The records in the till's journal files, in file and line order (the line format:
+    `v2 <n> <prev> <mac> <json>`, see tui_pos/store/journal.py)."""
+    found = []
+    for path in sorted((shop / "journal").glob("*.jsonl")):
+        for line in path.read_bytes().splitlines():
+            found.append(json.loads(line.split(b" ", 4)[4]))
+    return found
+
+
+def test_a_real_tills_journaled_records_go_in_as_the_journal_holds_them(hq, tmp_path):
+    """Sales the till could only journal (its database write-locked): the records a push will carry."""
+    shop = open_demo_shop(tmp_path / "shop")
+    with database_write_locked(shop):
+        for code in (COLA, WATER):
+            run_cli(shop, "sell", *AS_DEMO, "--item", code, "--tender", "cash", "--no-print")
+    records = journal_records(shop)
+    sales = [r for r in records if r.get("type", "sale") == "sale"]
+    assert len(sales) == 2
+    with connect(enrol(hq, shop)) as conn:
+        result = push(conn, [envelope(n, r) for n, r in enumerate(records, start=1)])
+    assert (result.high_water, result.added) == (len(records), len(records))
+    with connect(hq) as admin:
+        at_hq = admin.execute("SELECT uuid::text, type, record->>'receipt', (record->>'total')::int, record "
+                              "FROM hq.record WHERE type = 'sale' ORDER BY commit_seq").fetchall()
+    assert [(u, r, t) for u, _, r, t, _ in at_hq] == [(s["uuid"], s["receipt"], s["total"]) for s in sales]
+    assert [rec for *_, rec in at_hq] == sales  # every key and value as the journal holds it
+    assert [s["total"] for s in sales] == [350, 200]
+
+
+def test_many_tills_pushing_into_a_month_hq_has_no_partition_for_yet_all_get_in(hq, tmp_path):
+    """The month's partition is made on demand by whichever push comes first, the others wait for
+    it (no deadlock, no 'already exists')."""
+    tills = [connect(enrol(hq, till_dir(tmp_path / f"t{i}", f"T{i}"))) for i in range(1, 7)]
+    start = threading.Barrier(len(tills))
+    failures: list[BaseException] = []
+
+    def sell(conn, till: str) -> None:
+        try:
+            start.wait(timeout=60)
+            for n in range(1, 6):
+                push(conn, [envelope(n, sale(n, till, at=f"2019-0{1 + n % 3}-15T12:00:00+00:00"))])
+        except BaseException as err:  # noqa: BLE001 - reported below
+            failures.append(err)
+
+    threads = [threading.Thread(target=sell, args=(conn, f"T{i}")) for i, conn in enumerate(tills, start=1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for conn in tills:
+        conn.close()
+    assert not failures, failures
+    with connect(hq) as admin:
+        assert admin.execute("SELECT count(*), count(DISTINCT tableoid) FROM hq.record").fetchone() == (30, 3)

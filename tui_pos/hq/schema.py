@@ -87,7 +87,7 @@ CREATE TABLE hq.record (
 
 ALTER DEFAULT PRIVILEGES FOR ROLE @OWNER@ IN SCHEMA hq REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
--- The record's own time, or NULL (none, unreadable, or outside 2000-2199).
+-- The record's own time, or NULL (none, unreadable, before 2000 or more than a month ahead of HQ's clock).
 CREATE FUNCTION hq.record_time(rec jsonb) RETURNS timestamptz
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
 DECLARE
@@ -102,8 +102,8 @@ BEGIN
     EXCEPTION WHEN others THEN
         RETURN NULL;
     END;
-    IF t < '2000-01-01 00:00+00' OR t >= '2200-01-01 00:00+00' THEN
-        RETURN NULL;
+    IF t < '2000-01-01 00:00+00' OR t > now() + interval '31 days' THEN
+        RETURN NULL;  -- a till's clock years ahead makes no partitions far in the future
     END IF;
     RETURN t;
 END $$;
@@ -119,7 +119,9 @@ BEGIN
     IF to_regclass('hq.' || name) IS NOT NULL THEN
         RETURN;
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('tui-pos hq.record partitions'));
+    -- what CREATE ... PARTITION OF takes anyway, taken first: a concurrent creator waits here, and
+    -- taking it reads the catalog anew (an advisory lock would not: it would try to create it again)
+    LOCK TABLE hq.record IN ACCESS EXCLUSIVE MODE;
     IF to_regclass('hq.' || name) IS NULL THEN
         EXECUTE format('CREATE TABLE hq.%I PARTITION OF hq.record FOR VALUES FROM (%L) TO (%L)',
                        name, first, first + interval '1 month');
@@ -155,7 +157,9 @@ BEGIN
     IF status IS NOT NULL AND jsonb_typeof(status) <> 'object' THEN
         RAISE EXCEPTION 'a till''s status is a JSON object' USING ERRCODE = 'TP004';
     END IF;
-    -- partitions first: nothing in this transaction has touched hq.record yet
+    -- partitions first: nothing in this transaction has touched hq.record yet (next month's too:
+    -- made a month ahead, not by every till at once at midnight on the first)
+    PERFORM hq.ensure_record_partition(now() + interval '1 month');
     PERFORM hq.ensure_record_partition(t) FROM (
         SELECT DISTINCT date_trunc('month', coalesce(hq.record_time(e.value->'record'), now())) AS t
         FROM jsonb_array_elements(batch) e WHERE jsonb_typeof(e.value->'record') = 'object') months;
@@ -278,9 +282,14 @@ class Roles:
 
 
 def roles_of(conn: psycopg.Connection[Any]) -> Roles:
-    row = conn.execute("SELECT current_database()").fetchone()
-    assert row is not None
-    return Roles(role_prefix(row[0]))
+    """The roles of this HQ: named after the owner of its schema once there is one (a database
+    renamed since keeps them), else after the database."""
+    row = conn.execute("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'hq'").fetchone()
+    if row is not None and row[0].endswith("_owner"):
+        return Roles(row[0].removesuffix("_owner"))
+    name = conn.execute("SELECT current_database()").fetchone()
+    assert name is not None
+    return Roles(role_prefix(name[0]))
 
 
 def _render(conn: psycopg.Connection[Any], sql_text: str, roles: Roles) -> str:
@@ -329,7 +338,6 @@ def migrate(conn: psycopg.Connection[Any]) -> tuple[int, list[str]]:
                 _ensure_roles(conn, roles)
                 me = sql.Identifier(roles.owner)
                 conn.execute(_render(conn, BOOTSTRAP, roles))
-                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(me))
             have = applied(conn)
             for version, name in have.items():
                 if known.get(version) != name:
