@@ -12,9 +12,11 @@ import itertools
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +28,13 @@ SUPERUSER = "postgres"
 
 
 def postgres_bin() -> Path | None:
-    """The directory holding initdb, pg_ctl and pg_isready: Debian's newest /usr/lib/postgresql/N/bin
+    """The directory holding initdb, postgres and pg_isready: Debian's newest /usr/lib/postgresql/N/bin
     (Debian keeps them off $PATH), else where $PATH's initdb really is."""
     debian = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
                     key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True)
     on_path = shutil.which("initdb")
     for candidate in [*debian, *([Path(on_path).resolve().parent] if on_path else [])]:
-        if all((candidate / tool).exists() for tool in ("initdb", "pg_ctl", "pg_isready", "postgres")):
+        if all((candidate / tool).exists() for tool in ("initdb", "pg_isready", "postgres")):
             return candidate
     return None
 
@@ -50,6 +52,7 @@ class Cluster:
     port: int
     password: str  # the superuser's
     as_user: tuple[str, ...]  # the prefix that runs a command as the cluster's (non-root) owner
+    postmaster: subprocess.Popen[bytes] | None = None
 
     @property
     def data(self) -> Path:
@@ -70,26 +73,42 @@ class Cluster:
                         "-t", "30", check=False).returncode == 0
 
     def start(self) -> None:
-        """pg_ctl start -w waits until the postmaster says it accepts connections (no fixed sleep);
-        a port taken meanwhile by another process is retried on another free port."""
+        """The postmaster as a child of this process, polled with pg_isready until it accepts
+        connections (no fixed sleep; it gives up after 5 minutes or when the postmaster exits); a
+        port taken meanwhile by another process is retried on another free port. Its parent-death
+        signal is SIGINT (a fast shutdown): a test process killed outright takes its cluster with it."""
         for _attempt in range(5):
             self.port = free_port()
-            options = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
-                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60 "
-                       "-c shared_buffers=16MB -c log_min_messages=warning")
-            proc = self.run(str(self.bin / "pg_ctl"), "start", "-w", "-t", "300", "-D", str(self.data),
-                            "-l", str(self.base / "postgres.log"), "-o", options, check=False, timeout=330)
-            if proc.returncode == 0 and self.ready():
-                return
-            log = (self.base / "postgres.log").read_text(errors="replace") if (self.base / "postgres.log").exists() else ""
-            if "could not bind" not in log and "Address already in use" not in log:
-                self.stop()
-                raise RuntimeError(f"PostgreSQL did not start: {proc.stdout}{proc.stderr}\n{log[-2000:]}")
+            with open(self.base / "postgres.log", "ab") as log:
+                self.postmaster = subprocess.Popen(
+                    [*self.as_user, str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port),
+                     "-k", str(self.base), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                     "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=60",
+                     "-c", "shared_buffers=16MB", "-c", "log_min_messages=warning"],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.base,
+                    env={**os.environ, "LC_ALL": "C"})
+            deadline = time.monotonic() + 300
+            while self.postmaster.poll() is None and time.monotonic() < deadline:
+                if self.ready():
+                    return
+                time.sleep(0.05)  # polling for the condition, not a guess at how long it takes
             self.stop()
+            log_text = (self.base / "postgres.log").read_text(errors="replace")
+            if "could not bind" not in log_text and "Address already in use" not in log_text:
+                raise RuntimeError(f"PostgreSQL did not start: {log_text[-2000:]}")
         raise RuntimeError("PostgreSQL found no free port in 5 tries")
 
     def stop(self) -> None:
-        self.run(str(self.bin / "pg_ctl"), "stop", "-w", "-t", "120", "-D", str(self.data), "-m", "fast", check=False)
+        """Fast shutdown (SIGINT), waited for; SIGKILL if it has not gone within two minutes."""
+        postmaster = getattr(self, "postmaster", None)
+        if postmaster is None or postmaster.poll() is not None:
+            return
+        postmaster.send_signal(signal.SIGINT)
+        try:
+            postmaster.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            postmaster.kill()
+            postmaster.wait(timeout=60)
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +116,7 @@ def pg_cluster() -> Iterator[Cluster]:
     """The process's throwaway PostgreSQL (started on first use, stopped at the end of the session)."""
     pg_bin = postgres_bin()
     if pg_bin is None:
-        pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed: "
+        pytest.skip("PostgreSQL's server binaries (initdb, postgres) are not installed: "
                     "apt-get install postgresql (make test does it as root)")
     try:
         import psycopg  # noqa: F401
@@ -106,9 +125,10 @@ def pg_cluster() -> Iterator[Cluster]:
     if os.geteuid() == 0:
         if shutil.which("setpriv") is None:
             pytest.skip("PostgreSQL refuses to run as root and setpriv(1) is missing to run it as nobody")
-        as_user: tuple[str, ...] = ("setpriv", f"--reuid={NOBODY[0]}", f"--regid={NOBODY[1]}", "--clear-groups")
+        as_user: tuple[str, ...] = ("setpriv", "--pdeathsig", "INT", f"--reuid={NOBODY[0]}", f"--regid={NOBODY[1]}",
+                                    "--clear-groups")
     else:
-        as_user = ()
+        as_user = ("setpriv", "--pdeathsig", "INT") if shutil.which("setpriv") else ()
     base = Path(tempfile.mkdtemp(prefix="tui-pos-pg-"))
     if os.geteuid() == 0:
         os.chown(base, *NOBODY)  # 0700, the cluster owner's: nobody else reaches its socket or files
