@@ -17,6 +17,7 @@ Leaving the block without commit uses no number; an exception inside it stores n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -80,6 +81,12 @@ class SaleQueries(Protocol):
 class ShiftQueries(Protocol):
     def open_shift(self, till_id: str) -> tuple[Record | None, bool]:
         """The open shift's record (or None), and whether the database could say."""
+        ...
+
+    def current_shift(self, till_id: str, saved: Callable[[], Record | None]) -> Record | None:
+        """The open shift: what is stored says when the database could be read, else the shift
+        saved (saved(): the shift document's content), else the journal's (one rule, the
+        store's, for the till and for `status`)."""
         ...
 
     def shift_closed(self, shift_uuid: str) -> bool: ...

@@ -45,11 +45,7 @@ class Shifts:
     # -- the open shift ---------------------------------------------------------------------
     def _load(self) -> dict[str, Any] | None:
         """The open shift: from the database (and journal), else from the saved copy."""
-        record, certain = self.store.open_shift(self.ctx.till_id)
-        if certain:
-            return record
-        saved = self.document.load()
-        return saved["shift"] if saved and saved.get("shift") else record
+        return self.store.current_shift(self.ctx.till_id, self.document.load)
 
     def refresh(self) -> dict[str, Any] | None:
         """Read the open shift again (another process, e.g. the CLI, may have opened or closed one)."""

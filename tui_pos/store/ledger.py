@@ -486,6 +486,10 @@ class Ledger:
         """The open shift's shift_open record (or None), and whether the database could say."""
         return self.view.open_shift(till_id)
 
+    def current_shift(self, till_id: str, saved: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """The open shift as the till takes it (StoreView.current_shift: else the saved copy)."""
+        return self.view.current_shift(till_id, saved)
+
     def shift_closed(self, shift_uuid: str) -> bool:
         """Does the database hold this shift's Z report (stored by any process)? One indexed
         lookup: it is asked before every sale (a Z only in the journal: see Till._record_sale)."""
