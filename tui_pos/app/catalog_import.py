@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, Protocol
 
+from tui_pos.app.ports import Document, ShopChanges, ShopQueries
 from tui_pos.app.snapshot import refresh_snapshot
 from tui_pos.app.till import Till, currency_of, load_catalog, tax_rates_of
 from tui_pos.config import Config
@@ -14,7 +15,6 @@ from tui_pos.domain.auth import Approval
 from tui_pos.domain.catalog import Product, parse_catalog_csv
 from tui_pos.domain.errors import StorageError
 from tui_pos.domain.records import AuditEvent
-from tui_pos.store.ledger import Ledger
 
 
 def catalog_event(config: Config, actor: str | None, manager: str | None, source: str,
@@ -35,16 +35,20 @@ def catalog_event(config: Config, actor: str | None, manager: str | None, source
                                   "unchanged": unchanged}).to_record()
 
 
-def store_catalog(config: Config, ledger: Ledger, products: list[Product], actor: str | None,
+class ShopStore(ShopChanges, ShopQueries, Protocol):
+    """What a catalog import asks of storage."""
+
+
+def store_catalog(config: Config, store: ShopStore, snapshot: Document, products: list[Product], actor: str | None,
                   manager: str | None, source: str, now: str,
                   storing: Callable[[], AbstractContextManager[Any]]) -> int:
     """Every product and the import's audit entry in one transaction (no entry, no change); then
     the snapshot beside the journal."""
     with storing():
-        ledger.change_shop(products=[p.__dict__ for p in products], at=now,
+        store.change_shop(products=[p.__dict__ for p in products], at=now,
                            catalog_event=lambda before: catalog_event(config, actor, manager, source, before,
                                                                       products, now))
-        refresh_snapshot(config, ledger)
+        refresh_snapshot(snapshot, store)
     return len(products)
 
 
@@ -63,7 +67,7 @@ def import_catalog(till: Till, text: str, approval: Approval | None = None, sour
     manager = None
     if any(u["active"] and u["role"] == "manager" for u in users):
         manager = till.require_manager(approval, "catalog", "changing the catalog needs a manager")
-    count = store_catalog(config, till.ledger, products, manager or till.cashier or None, manager, source,
-                          till.clock(), storing)
+    count = store_catalog(config, till.ledger, till.session.snapshot, products, manager or till.cashier or None,
+                          manager, source, till.clock(), storing)
     till.catalog = load_catalog(config, till.ledger)  # this till sells at the new prices at once
     return count

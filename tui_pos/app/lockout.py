@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from tui_pos.app.ports import Document, ExclusiveLock
 from tui_pos.domain.auth import UNKNOWN_USER, LoginFailed, PinRefused, User, authenticate, find_user
-from tui_pos.store.documents import DurableDocument
+from tui_pos.domain.errors import DocumentFailed, NumberingBusy
 
 LOCK_WAIT_S = 15.0  # longest wait for the lockout lock, held by another process for one PIN check
 
@@ -21,22 +21,21 @@ class PinLockout:
     Kept in a small durable document in the data directory, so neither a restart of the till
     nor a second process (the CLI's --pin) resets the count. Checking a PIN and counting it
     happen under held(), an flock every process shares: guessers in parallel processes get
-    exactly `attempts` PIN checks between them, not one each per read of the count."""
+    exactly `attempts` PIN checks between them, not one each per read of the count.
 
-    def __init__(self, document: DurableDocument, attempts: int, seconds: int, lock_path: Path | None = None):
-        from tui_pos.store.sequence import SequenceLock
+    document: where the count is kept; lock: the lock every process shares (bootstrap opens it on
+    the data directory, bounded by LOCK_WAIT_S); None: this process alone counts (tests)."""
 
+    def __init__(self, document: Document, attempts: int, seconds: int, lock: ExclusiveLock | None = None):
         self.document = document
         self.attempts = attempts
         self.seconds = seconds
-        self._lock = SequenceLock(lock_path, wait_s=LOCK_WAIT_S, what="the PIN check") if lock_path is not None else None
+        self._lock = lock
 
     @contextmanager
     def held(self) -> Iterator[None]:
         """Read the count, check the PIN and write the count back under this lock (held for one
         PIN check: a holder past LOCK_WAIT_S is stopped or stuck, and the PIN is refused)."""
-        from tui_pos.store.sequence import NumberingBusy
-
         if self._lock is None:
             yield
             return
@@ -55,8 +54,6 @@ class PinLockout:
         return saved or {}
 
     def _save(self, state: dict[str, Any]) -> None:
-        from tui_pos.store.documents import DocumentFailed
-
         try:
             self.document.save(state)
         except DocumentFailed:

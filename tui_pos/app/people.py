@@ -121,5 +121,5 @@ class People:
         """The change and its audit entry: one record, one transaction (NameTaken, NoSuchUser or
         StorageError: nothing changed); then the snapshot used for logging in without the database."""
         self.till.ledger.change_shop([change.to_record()])
-        refresh_snapshot(self.till.config, self.till.ledger)
+        refresh_snapshot(self.till.session.snapshot, self.till.ledger)
         return person

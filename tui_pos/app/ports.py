@@ -17,7 +17,7 @@ Leaving the block without commit uses no number; an exception inside it stores n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -120,7 +120,19 @@ class ShopQueries(Protocol):
         ...
 
 
-class TillStore(RecordLog, SaleQueries, ShiftQueries, PeriodQueries, ShopQueries, Protocol):
+class ShopChanges(Protocol):
+    """Who may do what and at which price: changed only in the database, never journaled."""
+
+    def change_shop(self, records: Sequence[Record] = (), products: Sequence[Record] | None = None, *,
+                    at: str = "", catalog_event: Callable[[list[Record]], Record] | None = None,
+                    new_shop: bool = False) -> None:
+        """User changes (UserChanged records), then products audited by catalog_event(the catalog
+        as it was): each with its audit entry, all in one transaction. StorageError when the
+        database cannot take them; NameTaken or NoSuchUser: nothing changed."""
+        ...
+
+
+class TillStore(RecordLog, SaleQueries, ShiftQueries, PeriodQueries, ShopQueries, ShopChanges, Protocol):
     """Everything a Till asks of storage."""
 
     def close(self) -> None: ...

@@ -3,17 +3,14 @@ change to them, so that the till can log in and sell when the database cannot be
 
 from __future__ import annotations
 
-from tui_pos.app.till import shop_snapshot
-from tui_pos.config import Config
-from tui_pos.store.documents import DocumentFailed
-from tui_pos.store.ledger import Ledger
+from tui_pos.app.ports import Document, ShopQueries
+from tui_pos.domain.errors import DocumentFailed
 
 
-def refresh_snapshot(config: Config, ledger: Ledger) -> None:
+def refresh_snapshot(snapshot: Document, shop: ShopQueries) -> None:
     """Copy the catalog and the users beside the journal (a failure is no error: the snapshot
     is a fallback, and the database already has everything)."""
     try:
-        shop_snapshot(config).save({"products": ledger.products() or [], "users": ledger.users() or []},
-                                   everywhere=True)
+        snapshot.save({"products": shop.products() or [], "users": shop.users() or []}, everywhere=True)
     except DocumentFailed:
         pass

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 from tui_pos.app.clock import utc_now
 from tui_pos.app.context import REASON_LENGTH, TillContext, currency_of, log
-from tui_pos.app.lockout import PinLockout
+from tui_pos.app.lockout import LOCK_WAIT_S, PinLockout
 from tui_pos.app.ports import Document, TillStore, Waker
 from tui_pos.app.reports import sales_report
 from tui_pos.app.returns import Returns
@@ -38,6 +38,7 @@ from tui_pos.store.background import BackgroundReplay
 from tui_pos.store.documents import DurableDocument
 from tui_pos.store.journal import Journal
 from tui_pos.store.ledger import Ledger
+from tui_pos.store.sequence import SequenceLock
 
 __all__ = ["CART_DOCUMENT", "HELD_DOCUMENT", "LOCKOUT_DOCUMENT", "LOCKOUT_LOCK", "REASON_LENGTH", "SHIFT_DOCUMENT",
            "SHOP_SNAPSHOT", "Due", "HeldSale", "Paid", "StorageState", "Stored", "Till", "TillDocuments",
@@ -130,8 +131,8 @@ def load_catalog(config: Config, ledger: Ledger) -> Catalog:
 
 def pin_lockout(config: Config) -> PinLockout:
     """The data directory's PIN lockout: one count for every process (the till, the CLI, restore)."""
-    return PinLockout(DurableDocument(LOCKOUT_DOCUMENT, [config.data_dir]), config.pin_attempts,
-                      config.pin_lockout_s, config.data_dir / LOCKOUT_LOCK)
+    return PinLockout(DurableDocument(LOCKOUT_DOCUMENT, [config.data_dir]), config.pin_attempts, config.pin_lockout_s,
+                      SequenceLock(config.data_dir / LOCKOUT_LOCK, wait_s=LOCK_WAIT_S, what="the PIN check"))
 
 
 def till_documents(config: Config, keep_cart: bool = True) -> TillDocuments:

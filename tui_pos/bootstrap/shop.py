@@ -85,7 +85,7 @@ def _load_demo(config: Config, ledger: Ledger) -> int:
     except ShopNotEmpty:
         raise BadInput(f"{config.data_dir} is a shop already (it has people or products): the demo shop is "
                        "loaded only into a new, empty one; nothing was changed") from None
-    refresh_snapshot(config, ledger)
+    refresh_snapshot(shop_snapshot(config), ledger)
     return len(products)
 
 
@@ -105,7 +105,8 @@ def import_catalog_text(config: Config, text: str,
     transaction. Whatever a person does goes through import_catalog."""
     products = parse_catalog_csv(text, tax_rates_of(config), currency_of(config))
     with closing(open_ledger(config)) as ledger:
-        return store_catalog(config, ledger, products, SYSTEM_ACTOR, None, "", utc_now(), storing)
+        return store_catalog(config, ledger, shop_snapshot(config), products, SYSTEM_ACTOR, None, "", utc_now(),
+                             storing)
 
 
 MAX_CATALOG_BYTES = 32 * 1024 * 1024  # ~300,000 products: far beyond a shop, far below the till's memory
