@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
 
 from tui_pos.app.clock import utc_now  # noqa: E402
-from tui_pos.app.till import Till, open_ledger  # noqa: E402
+from tui_pos.app.till import Till  # noqa: E402
+from tui_pos.bootstrap.till import open_ledger, open_till  # noqa: E402
 from tui_pos.bootstrap.shop import init_shop  # noqa: E402
 from tui_pos.config import Config, load_config  # noqa: E402
 from tui_pos.domain.cart import Cart  # noqa: E402
@@ -182,7 +183,7 @@ def measure_block_free(root: Path, iterations: int = 200) -> dict[str, list[floa
 # -- the normal (SQLite) path -------------------------------------------------------------------
 def measure_normal(root: Path, sales: int, name: str = "shop-normal") -> dict:
     config = new_shop(root, name)
-    till = Till.open(config, cashier="bench")
+    till = open_till(config, cashier="bench")
     try:
         codes = sale_codes(till)
         for _ in range(WARMUP_SALES):
@@ -208,7 +209,7 @@ def measure_normal(root: Path, sales: int, name: str = "shop-normal") -> dict:
 def measure_core_only(root: Path, sales: int) -> float:
     """CPU per 5-line sale without storage: cart x5, totals, settle, build_sale, to_record."""
     config = load_config(root / "shop-normal")
-    till = Till.open(config, cashier="bench", replay=False)
+    till = open_till(config, cashier="bench", replay=False)
     try:
         codes = sale_codes(till)
         catalog = till.catalog
@@ -257,7 +258,7 @@ def measure_ledger_commits(root: Path, sales: int, degraded: bool) -> list[float
     config = new_shop(root, "shop-ledger-journal" if degraded else "shop-ledger-sqlite")
     if degraded:
         break_sqlite(config)
-    till = Till.open(config, cashier="bench")
+    till = open_till(config, cashier="bench")
     try:
         codes = sale_codes(till)
         for _ in range(WARMUP_SALES):
@@ -287,7 +288,7 @@ def measure_ledger_commits(root: Path, sales: int, degraded: bool) -> list[float
 def measure_journal_and_replay(root: Path, sales: int, replay_sales: int) -> dict:
     config = new_shop(root, "shop-journal")
     aside = break_sqlite(config)
-    till = Till.open(config, cashier="bench")
+    till = open_till(config, cashier="bench")
     try:
         codes = sale_codes(till)
         for _ in range(WARMUP_SALES):
@@ -331,7 +332,7 @@ def child_syncs(data_dir: Path, mode: str, sales: int) -> None:
     if mode == "journal":
         break_sqlite(config)
         expect = "journal"
-    till = Till.open(config, cashier="bench")
+    till = open_till(config, cashier="bench")
     try:
         codes = sale_codes(till)
         for _ in range(WARMUP_SALES):
@@ -382,7 +383,7 @@ def count_syncs(root: Path, mode: str, sales: int) -> dict | None:
 # -- profile ------------------------------------------------------------------------------------
 def profile_normal(root: Path, sales: int) -> None:
     config = new_shop(root, "shop-profile")
-    till = Till.open(config, cashier="bench")
+    till = open_till(config, cashier="bench")
     try:
         codes = sale_codes(till)
         for _ in range(WARMUP_SALES):

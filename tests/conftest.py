@@ -15,6 +15,7 @@ pytest_plugins = ["hq_cluster"]  # a throwaway PostgreSQL for the HQ tests (test
 from tui_pos.config import load_config
 from tui_pos.bootstrap.shop import init_shop
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 
 # Demo catalog codes used across tests (see tui_pos/demo_catalog.csv).
 COLA = "6900000000014"  # 3.50, tax A (13%)
@@ -45,7 +46,7 @@ def shop_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def till(shop_dir: Path):
-    t = Till.open(load_config(shop_dir), cashier="test")
+    t = open_till(load_config(shop_dir), cashier="test")
     yield t
     t.close()
 
@@ -210,7 +211,7 @@ def sell_two_days(data_dir: Path) -> None:
     from tui_pos.app.catalog_import import import_catalog
 
     config = load_config(data_dir)
-    till = Till.open(config, cashier="amy")
+    till = open_till(config, cashier="amy")
     try:
         import_catalog(till, f"barcode,name,price,tax\n{CANDY},Loose candy,1.00,A\n",
                        till.approve("manager", "9999", "catalog"))

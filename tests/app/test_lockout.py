@@ -19,7 +19,8 @@ import pytest
 
 from conftest import database_write_locked, set_config
 from tui_pos.config import load_config
-from tui_pos.app.till import Till, assemble, load_catalog, open_ledger
+from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import assemble, load_catalog, open_ledger, open_till
 from tui_pos.domain.auth import LoginFailed, hash_pin
 from tui_pos.store import db
 
@@ -135,9 +136,10 @@ import sys
 from pathlib import Path
 from tui_pos.config import load_config
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.domain.auth import LoginFailed
 
-till = Till.open(load_config(Path(sys.argv[1])), cashier="", keep_cart=False)
+till = open_till(load_config(Path(sys.argv[1])), cashier="", keep_cart=False)
 print("ready", flush=True)
 sys.stdin.readline()  # every guesser starts at once
 checked = 0

@@ -24,7 +24,8 @@ from tui_pos.domain.reports import (CashierReversals, DepartmentSales, HourSales
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.shift import KindTotals, TaxTotals, TenderTotals
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till, open_ledger
+from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_ledger, open_till
 
 DAY_1, DAY_2 = date(2026, 3, 1), date(2026, 3, 2)
 DRINKS, FOOD = "饮料 Drinks", "食品 Food"
@@ -33,7 +34,7 @@ DRINKS, FOOD = "饮料 Drinks", "食品 Food"
 @pytest.fixture
 def shop(two_days_shop: Path, tmp_path: Path, utc_plus_8: str):
     """A till on a copy of the two days' shop (some tests add sales), in UTC+8."""
-    till = Till.open(load_config(Path(shutil.copytree(two_days_shop, tmp_path / "shop"))), cashier="test")
+    till = open_till(load_config(Path(shutil.copytree(two_days_shop, tmp_path / "shop"))), cashier="test")
     yield till
     till.close()
 

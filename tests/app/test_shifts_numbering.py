@@ -8,6 +8,7 @@ import pytest
 from conftest import FLOAT
 from test_selling import counting
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.errors import CartError, NoShiftOpen, ShiftAlreadyOpen, ShiftClosedMeanwhile
 
@@ -45,7 +46,7 @@ def test_shift_states_have_their_own_errors_which_are_still_cart_errors(till, sh
 
 
 def test_a_paid_in_into_a_shift_closed_by_another_till_process_is_refused(shop_dir):
-    ui, cli = (Till.open(load_config(shop_dir), cashier="demo") for _ in range(2))
+    ui, cli = (open_till(load_config(shop_dir), cashier="demo") for _ in range(2))
     try:
         cli.close_shift(FLOAT)
         with pytest.raises(ShiftClosedMeanwhile):

@@ -15,6 +15,7 @@ from tui_pos.domain.errors import NotDurable, UnknownCode
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import CART_DOCUMENT, Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.store.documents import DurableDocument
 
 HUNDRED = Tender("cash", 100_00)  # covers every sale in this file
@@ -23,7 +24,7 @@ HUNDRED = Tender("cash", 100_00)  # covers every sale in this file
 @contextmanager
 def reopened(shop_dir: Path, replay: bool = True):
     """A new Till on the same data directory, as after a restart."""
-    till = Till.open(load_config(shop_dir), cashier="test", replay=replay)
+    till = open_till(load_config(shop_dir), cashier="test", replay=replay)
     try:
         yield till
     finally:

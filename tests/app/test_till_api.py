@@ -20,12 +20,13 @@ from tui_pos.domain.errors import CartError, TenderError
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
+from tui_pos.bootstrap import till as bootstrap
 from tui_pos.domain.auth import Approval, ApprovalRequired, LoginFailed, hash_pin
 from tui_pos.store import db
 
 
 def open_till(shop_dir: Path) -> Till:
-    return Till.open(load_config(shop_dir), cashier="")
+    return bootstrap.open_till(load_config(shop_dir), cashier="")
 
 
 @contextmanager

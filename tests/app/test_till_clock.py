@@ -14,6 +14,7 @@ from tui_pos.config import load_config
 from tui_pos.bootstrap.shop import init_shop
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 
 
 class FakeClock:
@@ -38,7 +39,7 @@ def test_a_clock_set_back_is_warned_audited_and_flagged(tmp_path: Path):
     shop = tmp_path / "shop"
     init_shop(shop, demo=True)
     clock = FakeClock("2026-03-02T08:00:00.000+00:00")
-    till = Till.open(load_config(shop), cashier="test", clock=clock)
+    till = open_till(load_config(shop), cashier="test", clock=clock)
     try:
         till.open_shift(10000)
         clock.now = "2026-03-02T10:00:00.000+00:00"
@@ -60,7 +61,7 @@ def test_a_clock_set_back_is_warned_audited_and_flagged(tmp_path: Path):
 
 
 def test_a_right_clock_gives_no_warning(shop_dir: Path):
-    till = Till.open(load_config(shop_dir), cashier="test")
+    till = open_till(load_config(shop_dir), cashier="test")
     try:
         assert sell(till).warning == "" and sell(till).warning == ""
     finally:
@@ -74,7 +75,7 @@ def test_the_cli_says_so_on_stderr_and_in_json(shop_dir: Path):
     the next real `tui-pos sell` warns, and still succeeds (the sale is stored)."""
     from conftest import cli_json, run_cli
 
-    till = Till.open(load_config(shop_dir), cashier="test", clock=FakeClock("2099-01-01T00:00:00.000+00:00"))
+    till = open_till(load_config(shop_dir), cashier="test", clock=FakeClock("2099-01-01T00:00:00.000+00:00"))
     try:
         later = sell(till)
     finally:

@@ -14,6 +14,7 @@ from conftest import AS_DEMO, COLA, WATER, cli_json, run_cli
 from tui_pos.config import load_config
 from tui_pos.domain.errors import PosError
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.ops.logs import LOG_DIR, LOG_FILE, setup_logging
 
 MANAGER = ("--manager", "manager", "--pin", "9999")
@@ -80,7 +81,7 @@ def till_logging(shop_dir):
 
 
 def test_the_uis_login_lockout_and_manager_approval_are_logged(shop_dir, till_logging):
-    till = Till.open(load_config(shop_dir), cashier="")
+    till = open_till(load_config(shop_dir), cashier="")
     try:
         till.login("demo", "1234")
         till.approve("manager", "9999", "no_sale")

@@ -23,6 +23,7 @@ from tui_pos.config import load_config
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
+from tui_pos.bootstrap import till as bootstrap
 from tui_pos.domain.auth import Approval, ApprovalRequired, LoginFailed, hash_pin
 from tui_pos.store import db
 
@@ -37,7 +38,7 @@ def shop(shop_dir: Path) -> Path:
 
 
 def open_till(shop: Path) -> Till:
-    return Till.open(load_config(shop), cashier="")
+    return bootstrap.open_till(load_config(shop), cashier="")
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from tui_pos.domain.errors import CartError
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
+from tui_pos.bootstrap import till as bootstrap
 
 REASON = "Damaged"
 
@@ -31,7 +32,7 @@ REASON = "Damaged"
 def open_till(shop: Path) -> Till:
     """A till with the manager at it: refunds need no separate approval here (test_till_permissions.py
     covers approval); keep_cart=False keeps the property test fast."""
-    till = Till.open(load_config(shop), cashier="", keep_cart=False)
+    till = bootstrap.open_till(load_config(shop), cashier="", keep_cart=False)
     till.login("manager", "9999")
     return till
 

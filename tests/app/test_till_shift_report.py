@@ -22,7 +22,8 @@ from tui_pos.config import load_config
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.shift import KindTotals, ShiftReport, TaxTotals, TenderTotals, count_cash
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till, assemble, load_catalog, open_ledger
+from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import assemble, load_catalog, open_ledger
 from tui_pos.store import verification
 
 

@@ -27,6 +27,7 @@ from tui_pos.config import load_config
 from tui_pos.domain.errors import CartError, NotDurable
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.store import db, verification
 
 
@@ -34,7 +35,7 @@ from tui_pos.store import db, verification
 @contextmanager
 def till_on(shop: Path, user: str = "manager", pin: str = "9999") -> Iterator[Till]:
     """A till process (start-up replay included) with someone logged in."""
-    till = Till.open(load_config(shop), cashier="", keep_cart=False)
+    till = open_till(load_config(shop), cashier="", keep_cart=False)
     till.login(user, pin)
     try:
         yield till
@@ -159,9 +160,10 @@ import sys
 from pathlib import Path
 from tui_pos.config import load_config
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 
 data_dir, op, *args = sys.argv[1:]
-till = Till.open(load_config(Path(data_dir)), cashier="demo", keep_cart=False)
+till = open_till(load_config(Path(data_dir)), cashier="demo", keep_cart=False)
 if op == "close":
     till.close_shift(int(args[0]))
 elif op == "refund":

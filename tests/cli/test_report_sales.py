@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import UTC_PLUS_8, WATER, database_write_locked, run_cli, sell_at
 
-from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.bootstrap.shop import import_catalog_text
 from tui_pos.cli.report import write_csv
 from tui_pos.config import load_config
@@ -36,7 +36,7 @@ def evil_shop(shop_dir: Path) -> Path:
     writer.writerows([code, name, "2.50", "A", department] for code, (name, department) in EVIL.items())
     config = load_config(shop_dir)
     import_catalog_text(config, out.getvalue())
-    till = Till.open(config, cashier="demo")
+    till = open_till(config, cashier="demo")
     try:
         sold = sell_at(till, "2026-03-01T02:00:00.000+00:00", dict.fromkeys(EVIL, 1), [Tender("cash", 1000)])
         till.clock = lambda: "2026-03-01T03:00:00.000+00:00"
@@ -180,7 +180,7 @@ def test_text_report(two_days_shop: Path) -> None:
 
 def test_journaled_sales_are_in_the_report(two_days_shop: Path, tmp_path: Path) -> None:
     shop = Path(shutil.copytree(two_days_shop, tmp_path / "shop"))
-    till = Till.open(load_config(shop), cashier="test")
+    till = open_till(load_config(shop), cashier="test")
     try:
         with database_write_locked(shop):
             assert till.storage().mode == "ok"

@@ -29,6 +29,7 @@ from conftest import (
 )
 
 from tui_pos.app.till import CART_DOCUMENT, Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.store.documents import DurableDocument
@@ -251,7 +252,7 @@ def test_sale_not_stored_anywhere_exits_1_and_says_so(shop_dir):
 def test_status_shows_the_sale_in_progress_and_a_cli_sale_leaves_it_alone(shop_dir):
     """A cart left at the till is visible from the CLI; a scripted sale beside it is a sale of its
     own and neither restores nor overwrites that cart."""
-    till = Till.open(load_config(shop_dir), cashier="test")
+    till = open_till(load_config(shop_dir), cashier="test")
     till.scan(COLA, 2)
     till.scan(NOODLES)
     cart_uuid = till.cart.uuid
@@ -298,7 +299,7 @@ def test_journaled_sales_are_listed_then_replayed_once(shop_dir):
 
 def sell_at(shop_dir: Path, completed_at: str) -> str:
     """One sale through the Till API with a fixed clock; returns its receipt."""
-    till = Till.open(load_config(shop_dir), cashier="test")
+    till = open_till(load_config(shop_dir), cashier="test")
     till.clock = lambda: completed_at
     till.scan(COLA)
     receipt = till.pay([Tender("cash", 350)]).sale.receipt

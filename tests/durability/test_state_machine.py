@@ -29,10 +29,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from conftest import open_demo_shop
 from tui_pos.config import CONFIG_NAME, load_config
-from tui_pos.app import till as till_module
+from tui_pos.bootstrap import till as till_module
 from tui_pos.domain.errors import CartError, NotDurable
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.store import crash, db
 from tui_pos.store import journal as journal_module
 from tui_pos.store.journal import QUARANTINE, QUARANTINE_FILE, decode_line
@@ -246,7 +247,7 @@ class TillMachine(RuleBasedStateMachine):
         """A new process opens the till; a crash during its start-up replay starts another."""
         while True:
             try:
-                self.till = Till.open(self.config, cashier="sm")
+                self.till = open_till(self.config, cashier="sm")
                 break
             except SimulatedCrash:
                 self._die()

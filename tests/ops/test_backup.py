@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import AS_DEMO, COLA, WATER, cli_json, database_write_locked, run_cli, set_config
 
-from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.auth import LoginFailed
 from tui_pos.domain.tender import Tender
@@ -30,10 +30,10 @@ import sys, time
 from pathlib import Path
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 
 data_dir, acks, stop = Path(sys.argv[1]), open(sys.argv[2], "a"), Path(sys.argv[3])
-till = Till.open(load_config(data_dir), cashier="demo", keep_cart=False)
+till = open_till(load_config(data_dir), cashier="demo", keep_cart=False)
 deadline = time.monotonic() + 30
 while not stop.exists() and time.monotonic() < deadline:
     till.scan("6900000000014")
@@ -92,7 +92,7 @@ def test_the_figures_are_the_copys_snapshot(shop_dir, monkeypatch):
     made, is in neither: figures and copy come from one read transaction."""
     config = load_config(shop_dir)
     sell(shop_dir)
-    till = Till.open(config, cashier="demo", keep_cart=False)
+    till = open_till(config, cashier="demo", keep_cart=False)
     real_copy = backup._copy_to
 
     def sale_sneaks_in(*args, **kwargs):
@@ -399,7 +399,7 @@ def test_a_restore_counts_wrong_manager_pins_like_a_login(shop_dir: Path, tmp_pa
     assert "locked" in refusals[-1], refusals[-1]
     right_pin = run_cli(shop_dir, "restore", backup, "--manager", "manager", "--pin", "9999", check=False)
     assert right_pin.returncode == 1 and "locked" in right_pin.stderr  # locked out: even the right PIN
-    till = Till.open(load_config(shop_dir), cashier="")
+    till = open_till(load_config(shop_dir), cashier="")
     try:
         with pytest.raises(LoginFailed, match="locked"):
             till.login("manager", "9999")  # the till's own login shares the count

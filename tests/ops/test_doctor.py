@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import COLA, run_cli, set_config
 
-from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.ops.backup import run_backup
@@ -96,7 +96,7 @@ def test_old_backup(shop_dir):
 def test_clock_in_the_past(shop_dir):
     """The last sale was stored one day 'in the future': the clock went back since."""
     tomorrow = utc_iso(timedelta(days=1))
-    till = Till.open(load_config(shop_dir), cashier="test", keep_cart=False)
+    till = open_till(load_config(shop_dir), cashier="test", keep_cart=False)
     till.clock = lambda: tomorrow
     till.scan(COLA)
     till.pay([Tender("cash", 350)])

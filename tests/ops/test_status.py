@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conftest import AS_DEMO, COLA, NOODLES, cli_json, database_write_locked, journal_dir_replaced_by_a_file, run_cli
 
-from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 
@@ -33,7 +33,7 @@ def test_status_shows_the_sale_in_progress_and_writes_nothing(shop_dir):
     """A cart left at the till (with a card payment taken) is shown; no file changes, the -wal
     reader file aside."""
     sold = sell(shop_dir, NOODLES)
-    till = Till.open(load_config(shop_dir), cashier="demo")
+    till = open_till(load_config(shop_dir), cashier="demo")
     till.scan(COLA, 2)
     till.add_tender(Tender("card", 300, "AUTH9"))
     cart_uuid = till.cart.uuid

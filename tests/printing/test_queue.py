@@ -20,6 +20,7 @@ import pytest
 from conftest import COLA, NOODLES, database_write_locked
 
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.printing.printer import Printer
@@ -39,7 +40,7 @@ def config(shop_dir):
 
 @pytest.fixture
 def till(config):
-    t = Till.open(config, cashier="demo", keep_cart=False)
+    t = open_till(config, cashier="demo", keep_cart=False)
     yield t
     t.close()
 

@@ -12,7 +12,7 @@ import time
 import pytest
 from conftest import COLA
 
-from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.printing.printer import Printer
@@ -103,7 +103,7 @@ def with_connection(shop_dir, connection: str):
 
 
 def one_sale(config) -> str:
-    till = Till.open(config, cashier="demo", keep_cart=False)
+    till = open_till(config, cashier="demo", keep_cart=False)
     try:
         till.scan(COLA)
         return till.pay([Tender("cash", 350)]).sale.uuid

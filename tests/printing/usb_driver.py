@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.printing import commands
@@ -56,7 +57,7 @@ def main() -> None:
             result = {"rc": proc.returncode, "out": out, "stderr": proc.stderr}
         elif "sell" in step:
             config = load_config(data_dir)
-            till = Till.open(config, cashier="driver", keep_cart=False)
+            till = open_till(config, cashier="driver", keep_cart=False)
             till.scan(step["sell"])
             total = till.cart.totals(config.prices_include_tax).total
             sale = till.pay([Tender("cash", total)]).sale

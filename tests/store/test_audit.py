@@ -21,6 +21,7 @@ from conftest import COLA, FLOAT, NOODLES, WATER, database_write_locked
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
+from tui_pos.bootstrap import till as bootstrap
 from tui_pos.domain.auth import LoginFailed
 from tui_pos.store import verification
 
@@ -31,7 +32,7 @@ COLUMNS = ("uuid", "at", "till_id", "action", "actor", "approved_by", "subject",
 
 
 def open_till(shop: Path) -> Till:
-    till = Till.open(load_config(shop), cashier="", keep_cart=False)
+    till = bootstrap.open_till(load_config(shop), cashier="", keep_cart=False)
     till.login("demo", "1234")
     return till
 

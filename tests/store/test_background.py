@@ -9,7 +9,7 @@ import threading
 
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 
 from conftest import COLA
 
@@ -21,7 +21,7 @@ def test_journaled_sales_reach_sqlite_without_anyone_asking(shop_dir):
     shutil.copy(config.db_path, good)
     config.db_path.write_bytes(b"not a database " * 512)  # the database is broken at start-up
 
-    till = Till.open(config, cashier="t")
+    till = open_till(config, cashier="t")
     replayed = threading.Event()
     till.start_background_replay(lambda r: r.replayed and replayed.set())
     try:

@@ -286,15 +286,16 @@ def test_a_start_and_close_with_nothing_committed_write_no_anchor(shop_dir):
     it matching and a close after no commit leave it alone. A close after a commit writes it."""
     from tui_pos.config import load_config
     from tui_pos.app.till import Till
+    from tui_pos.bootstrap.till import open_till
 
     copies = sorted(shop_dir.glob("anchor.json.*")) + sorted((shop_dir / "journal").glob("anchor.json.*"))
     assert len(copies) >= 2, copies  # the data directory and the journal directory
-    Till.open(load_config(shop_dir), cashier="").close()  # settles whatever the set-up left
+    open_till(load_config(shop_dir), cashier="").close()  # settles whatever the set-up left
     stamps = {path: path.stat().st_mtime_ns for path in copies}
     for _ in range(2):
-        Till.open(load_config(shop_dir), cashier="").close()
+        open_till(load_config(shop_dir), cashier="").close()
     assert {path: path.stat().st_mtime_ns for path in copies} == stamps
-    till = Till.open(load_config(shop_dir), cashier="test")
+    till = open_till(load_config(shop_dir), cashier="test")
     till.ledger.commit(make_record(1))
     till.close()
     assert {path: path.stat().st_mtime_ns for path in copies} != stamps

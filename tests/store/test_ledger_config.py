@@ -9,7 +9,7 @@ from contextlib import closing
 
 from conftest import set_config
 from tui_pos.config import load_config
-from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 
 
 def config_changes(shop) -> list[list[str]]:
@@ -19,7 +19,7 @@ def config_changes(shop) -> list[list[str]]:
 
 
 def start(shop) -> None:
-    Till.open(load_config(shop), cashier="", keep_cart=False).close()
+    open_till(load_config(shop), cashier="", keep_cart=False).close()
 
 
 def test_a_changed_setting_is_audited_once_by_name_and_never_by_value(shop_dir):

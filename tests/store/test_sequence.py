@@ -17,7 +17,7 @@ from tests.cli.stopped import signal_and_continue, start_stopped
 from tui_pos.config import load_config
 from tui_pos.domain.errors import NotDurable
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 
 SELL = ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print", "--json")
 
@@ -55,7 +55,7 @@ def test_a_sale_beside_a_stopped_holder_is_refused_naming_it(shop_dir: Path, sto
 
 def test_the_till_api_refuses_and_keeps_the_cart(shop_dir: Path, stopped_seller):
     """What the till UI calls: the same bound, and the cart (tenders included) is kept to retry."""
-    till = Till.open(load_config(shop_dir), cashier="test")
+    till = open_till(load_config(shop_dir), cashier="test")
     try:
         till.scan(COLA)
         till.add_tender(Tender("cash", 500))

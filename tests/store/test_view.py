@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from conftest import COLA, FLOAT, NOODLES, WATER, break_sqlite, database_write_locked
 
-from tui_pos.app.till import SHIFT_DOCUMENT, Till, open_ledger
+from tui_pos.app.till import SHIFT_DOCUMENT, Till
+from tui_pos.bootstrap.till import open_ledger, open_till
 from tui_pos.config import Config, load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.ops.readonly import journal_of, read_only_view
@@ -41,7 +42,7 @@ def sell(till: Till, code: str) -> dict[str, Any]:
 def shop(shop_dir: Path) -> tuple[Config, dict[str, dict[str, Any]], str]:
     """(config, {"sqlite": sale A, "both": sale B, "journal": sale C}, the open shift's uuid)."""
     config = load_config(shop_dir)
-    till = Till.open(config, cashier="demo", keep_cart=False)
+    till = open_till(config, cashier="demo", keep_cart=False)
     try:
         sales = {"sqlite": sell(till, COLA), "both": sell(till, NOODLES)}
         with database_write_locked(shop_dir):
@@ -194,7 +195,7 @@ def close_shift(till: Till) -> None:
 
 def z_waits_in_the_journal(config: Config) -> int | None:
     """The Z is taken while the database is write-locked: the shift is closed (the bug status had)."""
-    till = Till.open(config, cashier="demo", keep_cart=False)
+    till = open_till(config, cashier="demo", keep_cart=False)
     try:
         sell(till, COLA)
         with database_write_locked(config.data_dir):
@@ -207,10 +208,10 @@ def z_waits_in_the_journal(config: Config) -> int | None:
 def opening_waits_in_the_journal_z_in_the_database(config: Config) -> int | None:
     """Shift 2 is opened by one process while the database is write-locked (journal); a till
     started before, with nothing to replay, closes it into the database: shift 2 is closed."""
-    earlier = Till.open(config, cashier="demo", keep_cart=False)
+    earlier = open_till(config, cashier="demo", keep_cart=False)
     try:
         close_shift(earlier)
-        other = Till.open(config, cashier="demo", keep_cart=False)
+        other = open_till(config, cashier="demo", keep_cart=False)
         try:
             with database_write_locked(config.data_dir):
                 assert other.open_shift(FLOAT)["number"] == 2
@@ -231,7 +232,7 @@ def database_corrupt(config: Config) -> int | None:
 def database_corrupt_and_the_saved_copy_lost(config: Config) -> int | None:
     """Shift 2 was opened into the journal; then the database became unreadable and the saved
     copy of the shift was lost: the journal still says shift 2 is open."""
-    till = Till.open(config, cashier="demo", keep_cart=False)
+    till = open_till(config, cashier="demo", keep_cart=False)
     try:
         close_shift(till)
         with database_write_locked(config.data_dir):
@@ -250,7 +251,7 @@ def test_status_and_the_till_agree_on_the_open_shift(shop_dir: Path, situation: 
     config = load_config(shop_dir)
     expected = situation(config)
     shown = (till_status(config)["shift"] or {}).get("number")
-    till = Till.open(config, cashier="demo", replay=False, keep_cart=False)
+    till = open_till(config, cashier="demo", replay=False, keep_cart=False)
     try:
         assert (shown, (till.shift or {}).get("number")) == (expected, expected)
     finally:

@@ -17,6 +17,7 @@ import pytest
 from conftest import COLA, WATER, database_write_locked, set_config
 
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.ui import app as app_module
 from tui_pos.ui.app import PosApp
@@ -50,7 +51,7 @@ def no_timed_checks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def till_app(shop_dir: Path) -> tuple[Till, PosApp]:
-    till = Till.open(load_config(shop_dir), cashier="")
+    till = open_till(load_config(shop_dir), cashier="")
     return till, PosApp(till)
 
 

@@ -25,6 +25,7 @@ from textual import events
 from textual.scrollbar import ScrollBar
 
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.checkout import CheckoutScreen
@@ -58,7 +59,7 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         data_dir = tmp_path / f"shop-{theme}"
         open_demo_shop(data_dir)
         set_config(data_dir, "ui", "theme", f'"{theme}"')
-        till = Till.open(load_config(data_dir), cashier="")
+        till = open_till(load_config(data_dir), cashier="")
         tills.append(till)
         return PosApp(till)
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from tui_pos.app.ports import Document, ShopChanges, ShopQueries
 from tui_pos.app.snapshot import refresh_snapshot
-from tui_pos.app.till import Till, currency_of, load_catalog, tax_rates_of
+from tui_pos.app.till import Till, currency_of, tax_rates_of
 from tui_pos.config import Config
 from tui_pos.domain.auth import Approval
 from tui_pos.domain.catalog import Product, parse_catalog_csv
@@ -69,5 +69,5 @@ def import_catalog(till: Till, text: str, approval: Approval | None = None, sour
         manager = till.require_manager(approval, "catalog", "changing the catalog needs a manager")
     count = store_catalog(config, till.ledger, till.session.snapshot, products, manager or till.cashier or None,
                           manager, source, till.clock(), storing)
-    till.catalog = load_catalog(config, till.ledger)  # this till sells at the new prices at once
+    till.reload_catalog()  # this till sells at the new prices at once
     return count

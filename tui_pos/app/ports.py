@@ -161,3 +161,11 @@ class Waker(Protocol):
     """A background worker told that there is work (a sale went to the journal: replay it)."""
 
     def wake(self) -> None: ...
+
+
+class Worker(Waker, Protocol):
+    """A background worker the till starts and stops (the journal's replay)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...

@@ -6,23 +6,20 @@ paid-in/out), returns (refunds, voids) and reports. It holds no state of its own
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import tomllib
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Callable, Sequence
 
 from tui_pos.app.clock import utc_now
 from tui_pos.app.context import REASON_LENGTH, TillContext, currency_of, log
-from tui_pos.app.lockout import LOCK_WAIT_S, PinLockout
-from tui_pos.app.ports import Document, TillStore, Waker
+from tui_pos.app.lockout import PinLockout
+from tui_pos.app.ports import Document, ShopQueries, TillStore, Worker
 from tui_pos.app.reports import sales_report
 from tui_pos.app.returns import Returns
 from tui_pos.app.selling import CART_DOCUMENT, HELD_DOCUMENT, Due, HeldSale, Paid, Selling
 from tui_pos.app.session import Session
 from tui_pos.app.shifts import SHIFT_DOCUMENT, Shifts
-from tui_pos.config import CONFIG_NAME, Config, ConfigError
+from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.domain.auth import Approval, User
 from tui_pos.domain.cart import Cart
 from tui_pos.domain.catalog import Catalog, Product, TaxRate
@@ -34,11 +31,6 @@ from tui_pos.domain.reports import TOP_PRODUCTS, SalesReport
 from tui_pos.domain.shift import ShiftReport
 from tui_pos.domain.storage import ReplayResult, StorageState, Stored
 from tui_pos.domain.tender import Tender
-from tui_pos.store.background import BackgroundReplay
-from tui_pos.store.documents import DurableDocument
-from tui_pos.store.journal import Journal
-from tui_pos.store.ledger import Ledger
-from tui_pos.store.sequence import SequenceLock
 
 __all__ = ["CART_DOCUMENT", "HELD_DOCUMENT", "LOCKOUT_DOCUMENT", "LOCKOUT_LOCK", "REASON_LENGTH", "SHIFT_DOCUMENT",
            "SHOP_SNAPSHOT", "Due", "HeldSale", "Paid", "StorageState", "Stored", "Till", "TillDocuments",
@@ -78,12 +70,6 @@ class TillDocuments:
     snapshot: Document  # the catalog and the people, for when the database cannot be read
 
 
-def open_ledger(config: Config) -> Ledger:
-    journal = Journal(config.storage.journal_dirs, config.till_id, config.data_dir)
-    return Ledger(config.db_path, journal, busy_timeout_ms=config.storage.busy_timeout_ms,
-                  retry_budget_ms=config.storage.retry_budget_ms)
-
-
 def currency_refusal(config: Config, stored: dict[str, Any] | None) -> str:
     """Why config.toml's currency cannot be used with the amounts stored in `stored`, or ''."""
     if stored is None or (stored["code"], stored["exponent"]) == (config.currency_code, config.currency_exponent):
@@ -96,92 +82,34 @@ def currency_refusal(config: Config, stored: dict[str, Any] | None) -> str:
             "currency needs a new data directory")
 
 
-def shop_snapshot(config: Config) -> DurableDocument:
-    return DurableDocument(SHOP_SNAPSHOT, config.storage.journal_dirs)
-
-
-def config_digests(config: Config) -> dict[str, str]:
-    """A digest of every setting in config.toml (values are not kept: a hook may hold a token)."""
-    try:
-        raw = tomllib.loads((config.data_dir / CONFIG_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    flat: dict[str, str] = {}
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), inner)
-        else:
-            flat[prefix] = hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-    walk("", raw)
-    return flat
-
-
-def load_catalog(config: Config, ledger: Ledger) -> Catalog:
-    """From SQLite; if the database cannot be read, from the snapshot kept beside the journal."""
-    rows = ledger.products()
+def catalog_from(config: Config, shop: ShopQueries, snapshot: Document) -> Catalog:
+    """The catalog from the database; if it cannot be read, from the snapshot beside the journal."""
+    rows = shop.products()
     if rows is None:
-        snapshot = shop_snapshot(config).load()
-        rows = snapshot["products"] if snapshot else []
+        saved = snapshot.load()
+        rows = saved["products"] if saved else []
     products = [Product(**{**row, "open_price": bool(row["open_price"])}) for row in rows]
     return Catalog(products, tax_rates_of(config))
 
 
-def pin_lockout(config: Config) -> PinLockout:
-    """The data directory's PIN lockout: one count for every process (the till, the CLI, restore)."""
-    return PinLockout(DurableDocument(LOCKOUT_DOCUMENT, [config.data_dir]), config.pin_attempts, config.pin_lockout_s,
-                      SequenceLock(config.data_dir / LOCKOUT_LOCK, wait_s=LOCK_WAIT_S, what="the PIN check"))
-
-
-def till_documents(config: Config, keep_cart: bool = True) -> TillDocuments:
-    everywhere = [config.data_dir, *config.storage.journal_dirs]
-    return TillDocuments(DurableDocument(CART_DOCUMENT, everywhere) if keep_cart else None,
-                         DurableDocument(HELD_DOCUMENT, everywhere), DurableDocument(SHIFT_DOCUMENT, everywhere),
-                         shop_snapshot(config))
-
-
-def assemble(config: Config, ledger: Ledger, catalog: Catalog, cashier: str, *, clock: Callable[[], str] = utc_now,
-             keep_cart: bool = True) -> Till:
-    """A Till over an open ledger, with the data directory's documents and PIN lockout."""
-    return Till(config, ledger, catalog, cashier, documents=till_documents(config, keep_cart),
-                lockout=pin_lockout(config), clock=clock)
-
-
 class Till:
+    """Built by bootstrap (tui_pos.bootstrap.till.open_till) over the store's ports."""
+
     def __init__(self, config: Config, store: TillStore, catalog: Catalog, cashier: str, *,
-                 documents: TillDocuments, lockout: PinLockout, clock: Callable[[], str] = utc_now):
+                 documents: TillDocuments, lockout: PinLockout, clock: Callable[[], str] = utc_now,
+                 replayer: Callable[[Callable[[ReplayResult], None] | None], Worker] | None = None):
+        """replayer(on_result): the background replay of the journal, made when the till starts it."""
         self.config = config
         self.ledger = store  # the CLI lists stored sales through it
         self.lockout = lockout
+        self.documents = documents
+        self._make_replayer = replayer
         self._ctx = TillContext.of(config, clock)
         self.session = Session(self._ctx, store, store, documents.snapshot, lockout, cashier)
         self.shifts = Shifts(self._ctx, store, self.session, documents.shift)
         self.selling = Selling(self._ctx, store, catalog, self.session, self.shifts, documents.cart, documents.held)
         self.returns = Returns(self._ctx, store, self.session, self.shifts, self.selling)
-        self._replayer: BackgroundReplay | None = None
-
-    @classmethod
-    def open(cls, config: Config, cashier: str, replay: bool = True, keep_cart: bool = True,
-             clock: Callable[[], str] = utc_now) -> Till:
-        """Open the till: replay what the journal holds first, so the database is complete."""
-        ledger = open_ledger(config)
-        ledger.check_anchor(config.till_id, clock())  # before anything moves the anchor
-        if replay:
-            ledger.replay()
-        else:
-            ledger.refresh_backlog()
-        ledger.note_config(config.till_id, config_digests(config))
-        refusal = currency_refusal(config, ledger.fix_currency(config.currency_code, config.currency_exponent))
-        if refusal:
-            ledger.close()
-            raise ConfigError(refusal)
-        try:
-            ledger.journal.key(create=True)  # now, not when the data disk fails and a sale needs the journal
-        except OSError:
-            pass  # the first journaled sale tries again
-        return assemble(config, ledger, load_catalog(config, ledger), cashier, clock=clock, keep_cart=keep_cart)
+        self._replayer: Worker | None = None
 
     def close(self) -> None:
         if self._replayer is not None:
@@ -191,9 +119,16 @@ class Till:
 
     def start_background_replay(self, on_result: Callable[[ReplayResult], None] | None = None) -> None:
         """For a long-running till: replay every replay_interval_s while sales wait in the journal."""
-        self._replayer = BackgroundReplay(self.ledger, self.config.storage.replay_interval_s, on_result)
+        if self._make_replayer is None:
+            return
+        self._replayer = self._make_replayer(on_result)
         self._replayer.start()
         self.selling.replayer = self._replayer
+
+    def reload_catalog(self) -> Catalog:
+        """Read the catalog again (after an import: this till sells at the new prices at once)."""
+        self.selling.catalog = catalog_from(self.config, self.ledger, self.documents.snapshot)
+        return self.selling.catalog
 
     # -- what the UI and the CLI read ----------------------------------------------------------
     @property

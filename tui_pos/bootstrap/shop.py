@@ -16,7 +16,8 @@ from typing import Any
 from tui_pos.app.catalog_import import catalog_event, store_catalog
 from tui_pos.app.clock import utc_now
 from tui_pos.app.snapshot import refresh_snapshot
-from tui_pos.app.till import Till, currency_of, open_ledger, shop_snapshot, tax_rates_of
+from tui_pos.app.till import currency_of, tax_rates_of
+from tui_pos.bootstrap.till import open_ledger, open_till, shop_snapshot
 from tui_pos.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, load_config
 from tui_pos.domain.auth import hash_pin
 from tui_pos.domain.catalog import parse_catalog_csv
@@ -57,7 +58,7 @@ def init_shop(data_dir: Path, demo: bool, shift_float: int | None = None) -> Ini
         if demo:
             products = _load_demo(config, ledger)
     if shift_float is not None:
-        till = Till.open(config, cashier=DEMO_USERS[0][0], keep_cart=False)
+        till = open_till(config, cashier=DEMO_USERS[0][0], keep_cart=False)
         try:
             till.open_shift(shift_float)
         finally:

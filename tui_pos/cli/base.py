@@ -197,8 +197,8 @@ def shop_config(ctx: click.Context) -> Config:
 
 
 def open_till(ctx: click.Context, cashier: str = "", replay: bool = True, keep_cart: bool = True):
-    from tui_pos.app.till import Till
+    from tui_pos.bootstrap import till as bootstrap
 
-    till = Till.open(shop_config(ctx), cashier=cashier, replay=replay, keep_cart=keep_cart)
+    till = bootstrap.open_till(shop_config(ctx), cashier=cashier, replay=replay, keep_cart=keep_cart)
     ctx.call_on_close(till.close)
     return till

@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from tui_pos.app.clock import utc_now
-from tui_pos.app.till import currency_of, pin_lockout
+from tui_pos.app.lockout import LOCK_WAIT_S, PinLockout
+from tui_pos.app.till import LOCKOUT_DOCUMENT, LOCKOUT_LOCK, currency_of
 from tui_pos.config import CONFIG_NAME, Config, load_config
 from tui_pos.domain.auth import LoginFailed, User, authenticate
 from tui_pos.domain.errors import PosError
@@ -62,6 +63,7 @@ from tui_pos.store.journal import (
     read_key,
     scan_lines,
 )
+from tui_pos.store.documents import DurableDocument
 from tui_pos.store.sequence import NumberingBusy, SequenceLock
 
 log = logging.getLogger("tui_pos.ops.backup")
@@ -652,7 +654,9 @@ def _restoring_manager(data_dir: Path, live: _Live, backup_users: list[dict[str,
     if not live.has_manager:
         return authenticate(backup_users, name, pin)
     assert live.users is not None  # it has a manager: its database was read
-    lockout = pin_lockout(live.config or load_config(data_dir))
+    config = live.config or load_config(data_dir)
+    lockout = PinLockout(DurableDocument(LOCKOUT_DOCUMENT, [config.data_dir]), config.pin_attempts, config.pin_lockout_s,
+                         SequenceLock(config.data_dir / LOCKOUT_LOCK, wait_s=LOCK_WAIT_S, what="the PIN check"))
     try:
         return lockout.verify(live.users, name, pin, datetime.now(UTC))
     finally:

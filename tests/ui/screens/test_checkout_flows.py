@@ -34,6 +34,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.auth import hash_pin
 from tui_pos.domain.tender import Tender
@@ -59,7 +60,7 @@ NOT_IN_CATALOG = "6900000009999"
 @asynccontextmanager
 async def running(shop_dir: Path, user: str | None = "demo", pin: str = "1234"):
     """The till app on shop_dir at 80x24, logged in as user (None: left on the login screen)."""
-    till = Till.open(load_config(shop_dir), cashier="")
+    till = open_till(load_config(shop_dir), cashier="")
     app = PosApp(till)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
@@ -605,7 +606,7 @@ async def test_sale_not_stored_keeps_everything_and_f10_retries(pilot, shop_dir)
 
 async def test_a_restored_sale_is_announced(shop_dir):
     """After a crash the sale in progress comes back, and the cashier is told."""
-    crashed = Till.open(load_config(shop_dir), cashier="demo")
+    crashed = open_till(load_config(shop_dir), cashier="demo")
     crashed.scan(COLA, 2)
     crashed.add_tender(Tender("mobile", 300, "WX77"))
     uuid = crashed.cart.uuid
@@ -758,7 +759,7 @@ async def test_a_sale_in_progress_that_cannot_be_saved_is_flagged_on_screen(pilo
     await type_text(pilot, WATER, "enter")
     await wait_for(pilot, lambda: len(till.cart.lines) == 2)
     assert "NOT SAVED" not in screen_text(pilot, "#details")
-    reopened = Till.open(till.config, cashier="t", replay=False)
+    reopened = open_till(till.config, cashier="t", replay=False)
     try:
         assert reopened.cart.uuid == till.cart.uuid  # saved again
     finally:

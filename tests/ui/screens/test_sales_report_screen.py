@@ -20,7 +20,7 @@ import pytest
 from conftest import CONSOLE_GLYPHS, CONSOLE_MISSING_GLYPHS, set_config
 from textual.widgets import Static
 
-from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.login import LoginScreen
@@ -60,7 +60,7 @@ async def test_hourly_bars_and_moving_between_days(two_days_shop: Path, tmp_path
                                                    theme: str) -> None:
     shop = Path(shutil.copytree(two_days_shop, tmp_path / "shop"))
     set_config(shop, "ui", "theme", f'"{theme}"')
-    till = Till.open(load_config(shop), cashier="")
+    till = open_till(load_config(shop), cashier="")
     app = PosApp(till)
     try:
         async with app.run_test(size=(80, 24)) as pilot:

@@ -1,0 +1,112 @@
+"""Start-up: config -> store -> services -> Till.
+
+The one place that knows both the use cases (app/) and the adapters that fulfil their ports
+(store/): it opens the ledger (the journal, SQLite, the numbering lock), checks the audit anchor
+and the currency, replays the journal, notes configuration changes, and hands the store, the
+catalog, the documents and the PIN lockout to a Till. The CLI and the UI get their till here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Callable
+from typing import Any
+
+from tui_pos.app.clock import utc_now
+from tui_pos.app.lockout import LOCK_WAIT_S, PinLockout
+from tui_pos.app.selling import CART_DOCUMENT, HELD_DOCUMENT
+from tui_pos.app.shifts import SHIFT_DOCUMENT
+from tui_pos.app.till import (LOCKOUT_DOCUMENT, LOCKOUT_LOCK, SHOP_SNAPSHOT, Till, TillDocuments, catalog_from,
+                              currency_refusal)
+from tui_pos.config import CONFIG_NAME, Config, ConfigError
+from tui_pos.domain.catalog import Catalog
+from tui_pos.domain.storage import ReplayResult
+from tui_pos.store.background import BackgroundReplay
+from tui_pos.store.documents import DurableDocument
+from tui_pos.store.journal import Journal
+from tui_pos.store.ledger import Ledger
+from tui_pos.store.sequence import SequenceLock
+
+
+def open_ledger(config: Config) -> Ledger:
+    journal = Journal(config.storage.journal_dirs, config.till_id, config.data_dir)
+    return Ledger(config.db_path, journal, busy_timeout_ms=config.storage.busy_timeout_ms,
+                  retry_budget_ms=config.storage.retry_budget_ms)
+
+
+def shop_snapshot(config: Config) -> DurableDocument:
+    """The catalog and the people beside the journal: sell and log in without SQLite."""
+    return DurableDocument(SHOP_SNAPSHOT, config.storage.journal_dirs)
+
+
+def load_catalog(config: Config, ledger: Ledger) -> Catalog:
+    """From SQLite; if the database cannot be read, from the snapshot kept beside the journal."""
+    return catalog_from(config, ledger, shop_snapshot(config))
+
+
+def pin_lockout(config: Config) -> PinLockout:
+    """The data directory's PIN lockout: one count for every process (the till, the CLI, restore)."""
+    return PinLockout(DurableDocument(LOCKOUT_DOCUMENT, [config.data_dir]), config.pin_attempts, config.pin_lockout_s,
+                      SequenceLock(config.data_dir / LOCKOUT_LOCK, wait_s=LOCK_WAIT_S, what="the PIN check"))
+
+
+def config_digests(config: Config) -> dict[str, str]:
+    """A digest of every setting in config.toml (values are not kept: a hook may hold a token)."""
+    try:
+        raw = tomllib.loads((config.data_dir / CONFIG_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        else:
+            flat[prefix] = hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    walk("", raw)
+    return flat
+
+
+def till_documents(config: Config, keep_cart: bool = True) -> TillDocuments:
+    """The till's documents, each in the data directory and beside every journal."""
+    everywhere = [config.data_dir, *config.storage.journal_dirs]
+    return TillDocuments(DurableDocument(CART_DOCUMENT, everywhere) if keep_cart else None,
+                         DurableDocument(HELD_DOCUMENT, everywhere), DurableDocument(SHIFT_DOCUMENT, everywhere),
+                         shop_snapshot(config))
+
+
+def assemble(config: Config, ledger: Ledger, catalog: Catalog, cashier: str, *,
+             clock: Callable[[], str] = utc_now, keep_cart: bool = True) -> Till:
+    """A Till over an open ledger, with the data directory's documents, PIN lockout and background replay."""
+    def replayer(on_result: Callable[[ReplayResult], None] | None) -> BackgroundReplay:
+        return BackgroundReplay(ledger, config.storage.replay_interval_s, on_result)
+
+    return Till(config, ledger, catalog, cashier, documents=till_documents(config, keep_cart),
+                lockout=pin_lockout(config), clock=clock, replayer=replayer)
+
+
+def open_till(config: Config, cashier: str, replay: bool = True, keep_cart: bool = True,
+              clock: Callable[[], str] = utc_now) -> Till:
+    """Open the till: replay what the journal holds first, so the database is complete.
+    keep_cart=False for one-shot sales (the CLI): they neither restore nor overwrite the
+    till's saved sale in progress."""
+    ledger = open_ledger(config)
+    ledger.check_anchor(config.till_id, clock())  # before anything moves the anchor
+    if replay:
+        ledger.replay()
+    else:
+        ledger.refresh_backlog()
+    ledger.note_config(config.till_id, config_digests(config))
+    refusal = currency_refusal(config, ledger.fix_currency(config.currency_code, config.currency_exponent))
+    if refusal:
+        ledger.close()
+        raise ConfigError(refusal)
+    try:
+        ledger.journal.key(create=True)  # now, not when the data disk fails and a sale needs the journal
+    except OSError:
+        pass  # the first journaled sale tries again
+    return assemble(config, ledger, load_catalog(config, ledger), cashier, clock=clock, keep_cart=keep_cart)
