@@ -40,11 +40,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
 from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
-
 from tui_pos.app.clock import utc_now  # noqa: E402
 from tui_pos.app.till import Till  # noqa: E402
-from tui_pos.bootstrap.till import open_ledger, open_till  # noqa: E402
 from tui_pos.bootstrap.shop import init_shop  # noqa: E402
+from tui_pos.bootstrap.till import open_ledger, open_till  # noqa: E402
 from tui_pos.config import Config, load_config  # noqa: E402
 from tui_pos.domain.cart import Cart  # noqa: E402
 from tui_pos.domain.catalog import Product  # noqa: E402

@@ -54,7 +54,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
 from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
-
 from tui_pos.app.reports import sales_report  # noqa: E402
 from tui_pos.config import CONFIG_NAME, DB_NAME  # noqa: E402
 from tui_pos.domain.cart import Cart  # noqa: E402

@@ -227,7 +227,6 @@ def post_scan(app, code: str) -> None:
 
 
 async def _scan_cpu(data_dir: Path, profile: cProfile.Profile | None) -> dict[str, float]:
-    from tui_pos.app.till import Till
     from tui_pos.bootstrap.till import open_till
     from tui_pos.config import load_config
     from tui_pos.ui.app import PosApp
@@ -318,7 +317,6 @@ def measure_label_cpu() -> float:
 
 def measure_core_scan(data_dir: Path) -> float:
     """Till.scan() alone into a 100-line cart: the core and its durable cart save, no UI."""
-    from tui_pos.app.till import Till
     from tui_pos.bootstrap.till import open_till
     from tui_pos.config import load_config
 

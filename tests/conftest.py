@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["hq_cluster"]  # a throwaway PostgreSQL for the HQ tests (tests/hq, tests/cli/test_hq.py)
-
-from tui_pos.config import load_config
-from tui_pos.bootstrap.shop import init_shop
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.shop import init_shop
 from tui_pos.bootstrap.till import open_till
+from tui_pos.config import load_config
+
+pytest_plugins = ["hq_cluster"]  # a throwaway PostgreSQL for the HQ tests (tests/hq, tests/cli/test_hq.py)
 
 # Demo catalog codes used across tests (see tui_pos/demo_catalog.csv).
 COLA = "6900000000014"  # 3.50, tax A (13%)

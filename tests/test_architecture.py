@@ -138,7 +138,6 @@ def test_starting_the_till_loads_no_printer_library(tmp_path):
     """`tui-pos` with a receipt printer configured, up to the login screen with the printer
     probed: python-escpos, Pillow and pyusb wait for the first receipt (or a USB printer)."""
     from conftest import set_config
-
     from tui_pos.bootstrap.shop import init_shop
 
     shop = tmp_path / "shop"

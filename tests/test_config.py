@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import cli_error, run_cli
 
+from conftest import cli_error, run_cli
 from tui_pos.config import CONFIG_TEMPLATE, ConfigError, load_config
 
 # (config.toml, the line and key the message must name, what it must say)

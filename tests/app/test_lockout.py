@@ -10,17 +10,17 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from conftest import database_write_locked, set_config
-from tui_pos.config import load_config
 from tui_pos.app.till import Till
-from tui_pos.bootstrap.till import assemble, load_catalog, open_ledger, open_till
+from tui_pos.bootstrap.till import assemble, load_catalog, open_ledger
+from tui_pos.config import load_config
 from tui_pos.domain.auth import LoginFailed, hash_pin
 from tui_pos.store import db
 
@@ -31,7 +31,7 @@ class Clock:
     """What the till believes the time is; moved by hand."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> str:
         return self.now.isoformat(timespec="milliseconds")
@@ -208,7 +208,7 @@ def test_failed_logins_are_audited_including_those_refused_by_the_lockout(shop, 
         assert is_locked(till)  # the right PIN, refused by the lockout
         clock.advance(LOCKOUT_S)
         till.login("demo", "1234")
-    t0 = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
     at = [(t0 + timedelta(seconds=s)).isoformat(timespec="milliseconds") for s in (0, 1, 1 + LOCKOUT_S)]
     assert audit_of(shop, "login_failed", "login") == [("login_failed", "demo", at[0])] * ATTEMPTS + [
         ("login_failed", "demo", at[1]), ("login", "demo", at[2])]

@@ -10,8 +10,8 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import cli_json, run_cli
 
+from conftest import cli_json, run_cli
 from tui_pos.store.crash import OTHER_POINTS
 
 MANAGER = ("--manager", "manager", "--pin", "9999")

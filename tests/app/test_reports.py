@@ -17,15 +17,23 @@ from pathlib import Path
 import pytest
 
 from conftest import CANDY, COLA, NOODLES, WATER, database_write_locked, sell_at
-from tui_pos.config import load_config
 from tui_pos.app.reports import sales_report
-from tui_pos.domain.reports import (CashierReversals, DepartmentSales, HourSales, ProductSales, SalesReport,
-                                    period, report_rows, utc_bounds)
-from tui_pos.domain.errors import BadInput
-from tui_pos.domain.shift import KindTotals, TaxTotals, TenderTotals
-from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
 from tui_pos.bootstrap.till import open_ledger, open_till
+from tui_pos.config import load_config
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.reports import (
+    CashierReversals,
+    DepartmentSales,
+    HourSales,
+    ProductSales,
+    SalesReport,
+    period,
+    report_rows,
+    utc_bounds,
+)
+from tui_pos.domain.shift import KindTotals, TaxTotals, TenderTotals
+from tui_pos.domain.tender import Tender
 
 DAY_1, DAY_2 = date(2026, 3, 1), date(2026, 3, 2)
 DRINKS, FOOD = "饮料 Drinks", "食品 Food"

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from conftest import COLA, NOODLES, WATER, database_write_locked, journal_dir_replaced_by_a_file
+from tui_pos.app.till import CART_DOCUMENT, Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.errors import NotDurable, UnknownCode
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import CART_DOCUMENT, Till
-from tui_pos.bootstrap.till import open_till
 from tui_pos.store.documents import DurableDocument
 
 HUNDRED = Tender("cash", 100_00)  # covers every sale in this file

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from conftest import COLA, NOODLES, WATER, WEIGHED, set_config
+from tui_pos.app.till import Till
+from tui_pos.bootstrap import till as bootstrap
 from tui_pos.config import load_config
+from tui_pos.domain.auth import Approval, ApprovalRequired, LoginFailed, hash_pin
 from tui_pos.domain.errors import CartError, TenderError
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till
-from tui_pos.bootstrap import till as bootstrap
-from tui_pos.domain.auth import Approval, ApprovalRequired, LoginFailed, hash_pin
 from tui_pos.store import db
 
 
@@ -331,8 +331,8 @@ def test_pay_refuses_short_tenders_and_keeps_them(cashier):
 
 def test_an_approval_not_issued_by_the_till_is_refused(till):
     """Approval is enforced in the core: a caller cannot forge one, even with a manager's name."""
-    from tui_pos.domain.pricing import Discount
     from tui_pos.domain.auth import Approval, ApprovalRequired
+    from tui_pos.domain.pricing import Discount
 
     till.scan("6900000000014")
     line_id = till.cart.lines[0].line_id

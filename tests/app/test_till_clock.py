@@ -10,11 +10,11 @@ from pathlib import Path
 
 from conftest import AS_DEMO, COLA, WATER
 from tests.ops.helpers import doctor
-from tui_pos.config import load_config
-from tui_pos.bootstrap.shop import init_shop
-from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
+from tui_pos.bootstrap.shop import init_shop
 from tui_pos.bootstrap.till import open_till
+from tui_pos.config import load_config
+from tui_pos.domain.tender import Tender
 
 
 class FakeClock:

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from conftest import AS_DEMO, COLA, WATER, cli_json, run_cli
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.errors import PosError
-from tui_pos.app.till import Till
-from tui_pos.bootstrap.till import open_till
 from tui_pos.ops.logs import LOG_DIR, LOG_FILE, setup_logging
 
 MANAGER = ("--manager", "manager", "--pin", "9999")

@@ -16,15 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import COLA, NOODLES, WATER, WEIGHED, open_demo_shop, set_config
-from tui_pos.config import load_config
-from tui_pos.domain.errors import CartError
-from tui_pos.domain.pricing import Discount
-from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
 from tui_pos.bootstrap import till as bootstrap
+from tui_pos.config import load_config
+from tui_pos.domain.errors import BadInput, CartError
+from tui_pos.domain.pricing import Discount
+from tui_pos.domain.tender import Tender
 
 REASON = "Damaged"
 
@@ -143,7 +144,7 @@ def test_a_receipt_is_found_by_its_number_or_its_qr_code(till):
     sale = sell(till, [(COLA, 1)], [Tender("cash", 3_50)])
     for typed in (sale.receipt, sale.receipt.lower(), f" {sale.receipt} ", f"{sale.receipt} {sale.uuid}"):
         assert till.find_refundable(typed).original["uuid"] == sale.uuid
-    with pytest.raises(Exception):
+    with pytest.raises(BadInput):
         till.find_refundable("T1-999999")
 
 

@@ -12,20 +12,30 @@ tax per line = total x r / (1 + r), rounded half up. The shop's shift opens with
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from conftest import COLA, FLOAT, NOODLES, WATER, WEIGHED, break_sqlite, database_write_locked, restore_sqlite, set_config
+from conftest import (
+    COLA,
+    FLOAT,
+    NOODLES,
+    WATER,
+    WEIGHED,
+    break_sqlite,
+    database_write_locked,
+    restore_sqlite,
+    set_config,
+)
+from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import assemble, load_catalog, open_ledger
 from tui_pos.config import load_config
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.shift import KindTotals, ShiftReport, TaxTotals, TenderTotals, count_cash
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till
-from tui_pos.bootstrap.till import assemble, load_catalog, open_ledger
 from tui_pos.store import verification
-
 
 
 class Clock:
@@ -33,7 +43,7 @@ class Clock:
     shop's shift opened (a time before that is a clock set back: warned and audited)."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> str:
         return self.now.isoformat(timespec="milliseconds")

@@ -15,21 +15,28 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from conftest import (COLA, FLOAT, WATER, break_sqlite, database_write_locked, journal_dir_replaced_by_a_file,
-                      restore_sqlite)
+from conftest import (
+    COLA,
+    FLOAT,
+    WATER,
+    break_sqlite,
+    database_write_locked,
+    journal_dir_replaced_by_a_file,
+    restore_sqlite,
+)
+from tui_pos.app.till import Till
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.errors import CartError, NotDurable
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till
-from tui_pos.bootstrap.till import open_till
 from tui_pos.store import db, verification
-
 
 
 @contextmanager
@@ -244,9 +251,8 @@ def test_a_z_with_an_unknown_outcome_is_never_doubled(shop_dir, monkeypatch, whe
         real_connect = db.connect
         till.ledger._drop_connection()
         monkeypatch.setattr(db, "connect", lambda *a, **k: CommitFails(real_connect(*a, **k), when))
-        with journal_dir_replaced_by_a_file(shop_dir):
-            with pytest.raises(NotDurable):
-                till.close_shift(counted)
+        with journal_dir_replaced_by_a_file(shop_dir), pytest.raises(NotDurable):
+            till.close_shift(counted)
         monkeypatch.setattr(db, "connect", real_connect)
         till.ledger._drop_connection()
         if when == "before":

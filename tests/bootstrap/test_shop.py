@@ -14,8 +14,8 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import COLA, cli_error, cli_json, run_cli
 
+from conftest import COLA, cli_error, cli_json, run_cli
 from tui_pos.bootstrap.shop import import_catalog_file
 from tui_pos.config import load_config
 from tui_pos.domain.errors import BadInput

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AS_DEMO, COLA, cli_json, run_cli
+from conftest import AS_DEMO, COLA, cli_json
 from tests.cli.stopped import DEADLINE_S, signal_and_continue, start_stopped
 
 SELL = ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print", "--json")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import AS_DEMO, cli_error, cli_json, run_cli
-from tui_pos.config import load_config
 from tui_pos.bootstrap.shop import import_catalog_text
+from tui_pos.config import load_config
 
 BIG = "6900000000777"  # imported at 9999999999999.99: the largest price there is
 

@@ -11,13 +11,14 @@ import json
 import logging
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import click
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import AS_DEMO, COLA, WEIGHED, open_demo_shop, run_cli
 from tui_pos.cli import main
@@ -91,7 +92,7 @@ def invocation(draw: st.DrawFn, commands: list, values: st.SearchStrategy[str]) 
     valued = [p for p in params if not getattr(p, "is_flag", False)]
     target = draw(st.sampled_from(valued)) if valued else None
     for param in params:
-        if param is not target and not param.required and not draw(st.integers(0, 3)) == 0:
+        if param is not target and not param.required and draw(st.integers(0, 3)) != 0:
             continue
         if getattr(param, "is_flag", False):
             args.append(param.opts[0])

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from conftest import run_cli
 from hq_cluster import till_dir
 from nobody import as_nobody, nobody_shop  # noqa: F401 - a fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from conftest import AS_DEMO, COLA, NOODLES, cli_json, database_write_locked, run_cli, set_config
 from printing.escpos_decode import decode
 from printing.fakes import printed_receipts, receipt_state

@@ -11,10 +11,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import UTC_PLUS_8, WATER, database_write_locked, run_cli, sell_at
 
-from tui_pos.bootstrap.till import open_till
+from conftest import UTC_PLUS_8, WATER, database_write_locked, run_cli, sell_at
 from tui_pos.bootstrap.shop import import_catalog_text
+from tui_pos.bootstrap.till import open_till
 from tui_pos.cli.report import write_csv
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from conftest import (
     AS_DEMO,
     COLA,
@@ -27,8 +28,7 @@ from conftest import (
     journal_dir_replaced_by_a_file,
     run_cli,
 )
-
-from tui_pos.app.till import CART_DOCUMENT, Till
+from tui_pos.app.till import CART_DOCUMENT
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender

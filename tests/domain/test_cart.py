@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui_pos.domain.cart import MAX_QTY, Cart
 from tui_pos.domain.catalog import Product, TaxRate

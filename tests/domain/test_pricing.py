@@ -10,7 +10,8 @@ from fractions import Fraction
 from math import floor
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.pricing import Discount, LineInput, allocate, price

@@ -8,8 +8,8 @@ import json
 
 import pytest
 from hypothesis import given, settings
-from record_examples import records, sales
 
+from record_examples import records, sales
 from tui_pos.domain.records import (
     AuditEvent,
     CashMovement,

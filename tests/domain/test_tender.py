@@ -4,7 +4,8 @@ mobile, mobile references, split tender, and the short-tender message. Expectati
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui_pos.domain.errors import TenderError
 from tui_pos.domain.money import Currency

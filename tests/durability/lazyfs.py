@@ -56,12 +56,26 @@ class Lazy(fuse.Operations):
         s = os.statvfs(self._p(path))
         return {k: getattr(s, k) for k in ('f_bavail', 'f_bfree', 'f_blocks', 'f_bsize', 'f_favail',
                                            'f_ffree', 'f_files', 'f_flag', 'f_frsize', 'f_namemax')}
-    def chmod(self, path, mode): os.chmod(self._p(path), mode); return 0
+
+    def chmod(self, path, mode):
+        os.chmod(self._p(path), mode)
+        return 0
+
     def chown(self, path, uid, gid): return 0
     def utimens(self, path, times=None): return 0
-    def mkdir(self, path, mode): os.mkdir(self._p(path), mode); return 0
-    def rmdir(self, path): os.rmdir(self._p(path)); return 0
-    def unlink(self, path): self.dirty.pop(path, None); os.unlink(self._p(path)); return 0
+
+    def mkdir(self, path, mode):
+        os.mkdir(self._p(path), mode)
+        return 0
+
+    def rmdir(self, path):
+        os.rmdir(self._p(path))
+        return 0
+
+    def unlink(self, path):
+        self.dirty.pop(path, None)
+        os.unlink(self._p(path))
+        return 0
 
     def rename(self, old, new):
         os.rename(self._p(old), self._p(new))

@@ -16,10 +16,9 @@ from pathlib import Path
 
 
 def till(data_dir: str, pace: str = "loop") -> None:
+    from tui_pos.bootstrap.till import open_till
     from tui_pos.config import load_config
     from tui_pos.domain.tender import Tender
-    from tui_pos.app.till import Till
-    from tui_pos.bootstrap.till import open_till
 
     till = open_till(load_config(Path(data_dir)), cashier="powerloss")
     print("READY", flush=True)

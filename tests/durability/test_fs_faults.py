@@ -20,16 +20,15 @@ import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing, contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ContextManager, Iterator
 
 import pytest
 
-from tui_pos.store.documents import DurableDocument
-
 from conftest import AS_DEMO, COLA, NOODLES, WATER, cli_json, open_shift_in, run_cli
+from tui_pos.store.documents import DurableDocument
 
 pytestmark = pytest.mark.fault
 
@@ -128,7 +127,7 @@ def fiu_seller(mode: str, log: Path) -> Seller:
 
 
 # -- the scenario every fault goes through ----------------------------------------------------------
-def sell_through_fault(data_dir: Path, journal_dir: Path, fault: ContextManager[Seller | None], *,
+def sell_through_fault(data_dir: Path, journal_dir: Path, fault: AbstractContextManager[Seller | None], *,
                        before: Seller = cli_sale, commit_may_land: bool = False) -> list[Ack]:
     """BEFORE sales to SQLite, DURING sales while the fault lasts, replay, then check everything.
 

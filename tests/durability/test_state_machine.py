@@ -17,10 +17,11 @@ import sqlite3
 import sys
 import tempfile
 import time as time_module
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -28,12 +29,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from conftest import open_demo_shop
-from tui_pos.config import CONFIG_NAME, load_config
+from tui_pos.app.till import Till
 from tui_pos.bootstrap import till as till_module
+from tui_pos.bootstrap.till import open_till
+from tui_pos.config import CONFIG_NAME, load_config
 from tui_pos.domain.errors import CartError, NotDurable
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Till
-from tui_pos.bootstrap.till import open_till
 from tui_pos.store import crash, db
 from tui_pos.store import journal as journal_module
 from tui_pos.store.journal import QUARANTINE, QUARANTINE_FILE, decode_line

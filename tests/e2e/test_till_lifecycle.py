@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import COLA, WATER, cli_json, open_shift_in, run_cli
 from test_tmux_checkout import TmuxTill, log_in
 
+from conftest import COLA, WATER, cli_json, open_shift_in, run_cli
 from tui_pos.ops.instance import running_pid
 
 

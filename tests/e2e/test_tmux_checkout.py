@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from conftest import (
     COLA,
     CONSOLE_GLYPHS,

@@ -8,8 +8,8 @@ import shutil
 import stat
 
 import pytest
-from hq_cluster import enrol, till_dir
 
+from hq_cluster import enrol, till_dir
 from tui_pos.config import load_config
 from tui_pos.domain.errors import BadInput
 from tui_pos.hq.connection import HqError, HqUnreachable, connect

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 from conftest import open_demo_shop
-
 from tui_pos.hq.enrol import with_hq_section
 
 PROBE = """

@@ -83,7 +83,6 @@ def test_every_key_of_a_chain_table_starts_with_the_shop_and_records_are_partiti
 def test_a_renamed_hq_database_keeps_its_roles(hq, pg_cluster, tmp_path):
     """Role names come from the schema's owner once it exists, not from the database's name of the day."""
     from hq_cluster import enrol, till_dir
-
     from tui_pos.hq.stream import envelope, push
 
     old = hq.split("dbname=")[1].split()[0]

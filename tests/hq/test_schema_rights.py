@@ -7,9 +7,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hq_cluster import enrol, till_dir
 
 from hq.test_stream import sale
+from hq_cluster import enrol, till_dir
 from tui_pos.hq.connection import HqError, connect
 from tui_pos.hq.stream import envelope, push
 

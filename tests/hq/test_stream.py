@@ -9,9 +9,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from conftest import AS_DEMO, COLA, WATER, database_write_locked, open_demo_shop, run_cli
 from hq_cluster import enrol, till_dir
-
 from tui_pos.hq.connection import HqError, connect
 from tui_pos.hq.stream import SequenceGap, StreamConflict, envelope, high_water, push
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from conftest import AS_DEMO, COLA, cli_json, run_cli
 
 DB = "pos.sqlite3"

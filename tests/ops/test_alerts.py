@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from conftest import cli_json, set_config
-
 from tui_pos.config import load_config
 from tui_pos.ops.alerts import Alert, AlertDispatcher, current_alerts
 from tui_pos.ops.backup import run_backup

@@ -14,8 +14,8 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import AS_DEMO, COLA, WATER, cli_json, database_write_locked, run_cli, set_config
 
+from conftest import AS_DEMO, COLA, WATER, cli_json, database_write_locked, run_cli, set_config
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.auth import LoginFailed

@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from conftest import COLA, run_cli, set_config
-
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender

@@ -10,7 +10,6 @@ from contextlib import closing
 from pathlib import Path
 
 from conftest import AS_DEMO, COLA
-
 from tests.nobody import as_nobody, nobody_shop  # noqa: F401 - a fixture
 
 SELL = ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print", "--json")

@@ -13,8 +13,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import AS_DEMO, COLA, cli_json, run_cli
 
+from conftest import AS_DEMO, COLA, cli_json, run_cli
 from tui_pos.ops.instance import INSTANCE_LOCK, TillInstanceLock, TillRunning, running_pid, running_till
 
 TMUX_SOCKET = "/run/tui-pos/tmux.sock"

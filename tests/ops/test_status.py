@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 from conftest import AS_DEMO, COLA, NOODLES, cli_json, database_write_locked, journal_dir_replaced_by_a_file, run_cli
-
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender

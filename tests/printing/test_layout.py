@@ -4,7 +4,6 @@ receipt and the reason, and show the money paid back (negative), with no "Change
 from __future__ import annotations
 
 from conftest import COLA, NOODLES
-
 from tui_pos.domain.tender import Tender
 from tui_pos.printing.layout import ReceiptOptions, check_fits, receipt_layout
 

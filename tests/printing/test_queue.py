@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import COLA, NOODLES, database_write_locked
 
+from conftest import COLA, NOODLES, database_write_locked
 from tui_pos.app.till import Till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config

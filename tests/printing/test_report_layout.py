@@ -21,8 +21,8 @@ from dataclasses import replace
 from datetime import timedelta, timezone
 
 import pytest
-from conftest import set_config
 
+from conftest import set_config
 from tui_pos.config import load_config
 from tui_pos.domain.shift import KindTotals, ShiftReport, TaxTotals, TenderTotals
 from tui_pos.printing.layout import ReceiptOptions, check_fits

@@ -10,8 +10,8 @@ import threading
 import time
 
 import pytest
-from conftest import COLA
 
+from conftest import COLA
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender

@@ -20,6 +20,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+
 from conftest import AS_DEMO, COLA, set_config
 
 from .escpos_decode import decode

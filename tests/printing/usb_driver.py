@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-from tui_pos.app.till import Till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CONSOLE_MISSING_GLYPHS
 
+from conftest import CONSOLE_MISSING_GLYPHS
 from tui_pos.ops.instance import running_pid
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"

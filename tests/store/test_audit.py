@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from conftest import COLA, FLOAT, NOODLES, WATER, database_write_locked
-from tui_pos.config import load_config
-from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
 from tui_pos.bootstrap import till as bootstrap
+from tui_pos.config import load_config
 from tui_pos.domain.auth import LoginFailed
+from tui_pos.domain.tender import Tender
 from tui_pos.store import verification
 
 from .records import make_record, new_ledger

@@ -7,11 +7,10 @@ import shutil
 import sqlite3
 import threading
 
+from conftest import COLA
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
-from tui_pos.bootstrap.till import open_till
-
-from conftest import COLA
 
 
 def test_journaled_sales_reach_sqlite_without_anyone_asking(shop_dir):

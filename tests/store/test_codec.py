@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from record_examples import records, sales
 
+from record_examples import records, sales
 from tui_pos.domain.records import Record, Sale, UserChanged, record_from_dict
 from tui_pos.store import codec, db
 from tui_pos.store.journal import Journal, encode_keyed, verify_line

@@ -56,7 +56,7 @@ def test_line_round_trip_keeps_chinese_text_readable():
     record = {**make_record(7), "cashier": "王小明", "note": "康师傅红烧牛肉面 ×2"}
     line = encode_line(record)
     assert line.endswith(b"\n") and line.count(b"\n") == 1
-    assert "康师傅红烧牛肉面".encode("utf-8") in line
+    assert "康师傅红烧牛肉面".encode() in line
     version, digest, payload = line[:-1].split(b" ", 2)
     assert version == b"v1"
     assert digest == hashlib.sha256(payload).hexdigest()[:16].encode()

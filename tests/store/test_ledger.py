@@ -14,8 +14,7 @@ import pytest
 from tui_pos.store.journal import Journal
 from tui_pos.store.ledger import StorageFailed
 
-from .records import (ROWS_PER_SALE, make_record, new_ledger, query, row_counts, stored_sales,  # noqa: F401
-                      umask_zero)
+from .records import ROWS_PER_SALE, make_record, new_ledger, query, row_counts, stored_sales, umask_zero  # noqa: F401
 
 GARBAGE = b"this is not a database, it is what a failing disk returned\n" * 40
 
@@ -284,9 +283,8 @@ def test_a_start_and_close_with_nothing_committed_write_no_anchor(shop_dir):
     """A read-only command (a report, status through a Till) must not write and fsync the anchor
     in every directory twice: once the last process left it durably everywhere, a start that finds
     it matching and a close after no commit leave it alone. A close after a commit writes it."""
-    from tui_pos.config import load_config
-    from tui_pos.app.till import Till
     from tui_pos.bootstrap.till import open_till
+    from tui_pos.config import load_config
 
     copies = sorted(shop_dir.glob("anchor.json.*")) + sorted((shop_dir / "journal").glob("anchor.json.*"))
     assert len(copies) >= 2, copies  # the data directory and the journal directory

@@ -8,8 +8,8 @@ import sqlite3
 from contextlib import closing
 
 from conftest import set_config
-from tui_pos.config import load_config
 from tui_pos.bootstrap.till import open_till
+from tui_pos.config import load_config
 
 
 def config_changes(shop) -> list[list[str]]:

@@ -14,10 +14,10 @@ import pytest
 
 from conftest import AS_DEMO, COLA, WATER, cli_json, run_cli
 from tests.cli.stopped import signal_and_continue, start_stopped
+from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.errors import NotDurable
 from tui_pos.domain.tender import Tender
-from tui_pos.bootstrap.till import open_till
 
 SELL = ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print", "--json")
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COLA, FLOAT, NOODLES, WATER, break_sqlite, database_write_locked
 
+from conftest import COLA, FLOAT, NOODLES, WATER, break_sqlite, database_write_locked
 from tui_pos.app.till import SHIFT_DOCUMENT, Till
 from tui_pos.bootstrap.till import open_ledger, open_till
 from tui_pos.config import Config, load_config

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import COLA, WATER, database_write_locked, set_config
 
+from conftest import COLA, WATER, database_write_locked, set_config
 from tui_pos.app.till import Till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config

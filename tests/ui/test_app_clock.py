@@ -8,8 +8,8 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from conftest import COLA
 
+from conftest import COLA
 from tui_pos.ui import app as app_module
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.pickers import HelpScreen

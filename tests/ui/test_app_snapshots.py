@@ -19,11 +19,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import COLA, CONSOLE_GLYPHS, NOODLES, open_demo_shop, set_config
 from rich.cells import cell_len
 from textual import events
 from textual.scrollbar import ScrollBar
 
+from conftest import COLA, CONSOLE_GLYPHS, NOODLES, open_demo_shop, set_config
 from tui_pos.app.till import Till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import AS_DEMO, COLA, WATER, cli_json, run_cli
 
+from conftest import AS_DEMO, COLA, WATER, cli_json, run_cli
 from tui_pos.config import load_config
 from tui_pos.ui.monitor import MonitorApp
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import COLA, WATER
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
+from conftest import COLA, WATER
 from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen

@@ -17,6 +17,12 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from textual import events
+from textual.command import CommandPalette
+from textual.keys import _character_to_key
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList, Static
+
 from conftest import (
     COLA,
     NOODLES,
@@ -27,12 +33,6 @@ from conftest import (
     open_demo_shop,
     set_config,
 )
-from textual import events
-from textual.command import CommandPalette
-from textual.keys import _character_to_key
-from textual.pilot import Pilot
-from textual.widgets import Input, OptionList, Static
-
 from tui_pos.app.till import Till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config

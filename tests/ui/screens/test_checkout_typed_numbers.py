@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import COLA, WATER
 
+from conftest import COLA, WATER
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 

@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import COLA
 from textual._xterm_parser import XTermParser
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 import tui_pos.ui
+from conftest import COLA
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen

@@ -9,9 +9,9 @@ import sqlite3
 from contextlib import closing
 
 import pytest
-from conftest import COLA, set_config
 from textual.widgets import Input, OptionList
 
+from conftest import COLA, set_config
 from tui_pos.config import load_config
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.tender import Tender

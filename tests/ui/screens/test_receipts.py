@@ -13,11 +13,11 @@ import asyncio
 import io
 
 import pytest
-from conftest import COLA, NOODLES, WATER, run_cli, set_config
 from rich.console import Console
-from screen_qr import need_zbar, screen_image, zbar_decode
 from textual.widgets import OptionList, Static
 
+from conftest import COLA, NOODLES, WATER, run_cli, set_config
+from screen_qr import need_zbar, screen_image, zbar_decode
 from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen

@@ -5,8 +5,8 @@ after scrolling to its bottom."""
 from __future__ import annotations
 
 import pytest
-from conftest import COLA
 
+from conftest import COLA
 from tui_pos.domain.tender import Tender
 
 from ..test_app_snapshots import svg_text

@@ -14,9 +14,9 @@ import re
 import threading
 
 import pytest
-from conftest import COLA, NOODLES, WATER, set_config
 from textual import events
 
+from conftest import COLA, NOODLES, WATER, set_config
 from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
 from tui_pos.ui.screens.manager_menu import ManagerMenuScreen

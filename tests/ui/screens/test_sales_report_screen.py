@@ -17,9 +17,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import CONSOLE_GLYPHS, CONSOLE_MISSING_GLYPHS, set_config
 from textual.widgets import Static
 
+from conftest import CONSOLE_GLYPHS, CONSOLE_MISSING_GLYPHS, set_config
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.ui.app import PosApp

@@ -18,9 +18,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
 from conftest import COLA, NOODLES, WATER, set_config
 from printing.escpos_decode import decode
-
 from tui_pos.bootstrap.shop import init_shop
 from tui_pos.domain.tender import Tender
 from tui_pos.ui.screens.checkout import CheckoutScreen

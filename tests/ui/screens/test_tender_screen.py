@@ -5,8 +5,8 @@ and F1 explains the screen, Retry included."""
 from __future__ import annotations
 
 import pytest
-from conftest import COLA, database_write_locked, journal_dir_replaced_by_a_file
 
+from conftest import COLA, database_write_locked, journal_dir_replaced_by_a_file
 from tui_pos.ui.screens.pickers import HelpScreen
 from tui_pos.ui.screens.tender import TenderScreen
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import COLA, set_config
 from textual.pilot import Pilot
+
+from conftest import COLA, set_config
 
 from ..screens.test_checkout_flows import demo_shop_template, running, scan, shop_dir  # noqa: F401
 from ..test_app_snapshots import assert_console_glyphs_only, svg_text
