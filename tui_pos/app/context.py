@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tui_pos.config import Config
 from tui_pos.domain.errors import NumberingBusy, StorageFailed

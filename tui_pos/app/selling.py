@@ -4,8 +4,9 @@ numbers the sale and makes it durable in one unit of work under the numbering lo
 from __future__ import annotations
 
 import uuid as uuidlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 from tui_pos.app.context import TillContext, busy_refusal, log, storage_refusal
 from tui_pos.app.ports import Document, NumberedUnit, TillStore, Waker
@@ -14,8 +15,16 @@ from tui_pos.app.shifts import Shifts
 from tui_pos.domain.auth import Approval
 from tui_pos.domain.cart import Cart, check_price
 from tui_pos.domain.catalog import Catalog
-from tui_pos.domain.errors import (CartError, DocumentFailed, HeldNotSaved, NotDurable, NumberingBusy, PaymentPending,
-                                   StorageFailed, TenderError)
+from tui_pos.domain.errors import (
+    CartError,
+    DocumentFailed,
+    HeldNotSaved,
+    NotDurable,
+    NumberingBusy,
+    PaymentPending,
+    StorageFailed,
+    TenderError,
+)
 from tui_pos.domain.money import format_bp, percent_to_bp, round_to_step
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.sale import Sale, build_sale

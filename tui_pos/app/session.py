@@ -3,8 +3,9 @@ and the audit events all of these (and the other use cases) leave."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from tui_pos.app.context import TillContext, log
 from tui_pos.app.lockout import PinLockout

@@ -5,17 +5,27 @@ cannot slip between a check and the record it allows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 from tui_pos.app.context import REASON_LENGTH, TillContext, busy_refusal, log, storage_refusal
 from tui_pos.app.ports import Document, TillStore
 from tui_pos.app.session import Session
 from tui_pos.domain.auth import Approval, ApprovalRequired
-from tui_pos.domain.errors import (BadInput, DocumentFailed, NoShiftOpen, NotDurable, NumberingBusy, PaymentPending,
-                                   ShiftAlreadyOpen, ShiftClosedMeanwhile, StorageFailed, check_text)
+from tui_pos.domain.errors import (
+    BadInput,
+    DocumentFailed,
+    NoShiftOpen,
+    NotDurable,
+    NumberingBusy,
+    PaymentPending,
+    ShiftAlreadyOpen,
+    ShiftClosedMeanwhile,
+    StorageFailed,
+    check_text,
+)
 from tui_pos.domain.records import CashMovement, ShiftClosed, ShiftOpened, new_uuid
 from tui_pos.domain.shift import ShiftReport, shift_report
 

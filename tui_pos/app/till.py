@@ -6,9 +6,10 @@ paid-in/out), returns (refunds, voids) and reports. It holds no state of its own
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from tui_pos.app.clock import utc_now
 from tui_pos.app.context import REASON_LENGTH, TillContext, currency_of, log

@@ -18,8 +18,15 @@ from tui_pos.app.clock import utc_now
 from tui_pos.app.lockout import LOCK_WAIT_S, PinLockout
 from tui_pos.app.selling import CART_DOCUMENT, HELD_DOCUMENT
 from tui_pos.app.shifts import SHIFT_DOCUMENT
-from tui_pos.app.till import (LOCKOUT_DOCUMENT, LOCKOUT_LOCK, SHOP_SNAPSHOT, Till, TillDocuments, catalog_from,
-                              currency_refusal)
+from tui_pos.app.till import (
+    LOCKOUT_DOCUMENT,
+    LOCKOUT_LOCK,
+    SHOP_SNAPSHOT,
+    Till,
+    TillDocuments,
+    catalog_from,
+    currency_refusal,
+)
 from tui_pos.config import CONFIG_NAME, Config, ConfigError
 from tui_pos.domain.catalog import Catalog
 from tui_pos.domain.storage import ReplayResult

@@ -8,13 +8,14 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import click
 
-from tui_pos.config import CONFIG_NAME, ConfigError, Config, load_config, resolve_data_dir, unusable_data_dir
+from tui_pos.config import CONFIG_NAME, Config, ConfigError, load_config, resolve_data_dir, unusable_data_dir
 from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput, BadLines, PosError
 from tui_pos.domain.money import parse_count
 from tui_pos.ops.logs import setup_logging

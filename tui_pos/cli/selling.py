@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import click
 
@@ -63,9 +63,9 @@ def catalog() -> None:
 def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin: str | None, as_json: bool) -> None:
     """Import FILE.csv (barcode,name,price,tax[,department,stock]): all lines or none. A manager's
     change (--manager NAME), audited with every old and new price."""
-    from tui_pos.domain.catalog import parse_catalog_csv
     from tui_pos.app.catalog_import import import_catalog
     from tui_pos.bootstrap.shop import read_catalog_file
+    from tui_pos.domain.catalog import parse_catalog_csv
 
     interrupts.before = "nothing was imported"
     text = read_catalog_file(csv_file)
@@ -175,7 +175,7 @@ def parse_since(text: str) -> str:
     """--since as the stored times are written (UTC ISO 8601, milliseconds): a time without an offset is UTC."""
     try:
         when = datetime.fromisoformat(text.strip())
-        return (when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when).astimezone(timezone.utc) \
+        return (when.replace(tzinfo=UTC) if when.tzinfo is None else when).astimezone(UTC) \
             .isoformat(timespec="milliseconds")
     except (ValueError, OverflowError):
         raise BadInput(f"--since {text!r} is not a date or time (expected e.g. 2026-11-21 or 2026-11-21T09:30)") \

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from tui_pos.domain.errors import BadInput, BadLines, UnknownCode, check_text
 from tui_pos.domain.money import Currency, format_bp, percent_to_bp

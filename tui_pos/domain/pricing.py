@@ -9,8 +9,9 @@ sale total is the sum of the line totals, so lines and total always reconcile to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import MAX_MINOR, round_half_up

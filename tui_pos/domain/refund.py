@@ -10,8 +10,9 @@ provider can match the refund, then cash), or all in cash.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from tui_pos.domain.errors import CartError
 from tui_pos.domain.money import round_half_up, round_to_step

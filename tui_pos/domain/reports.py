@@ -11,9 +11,10 @@ Everything here is pure: tui_pos.app.reports reads the summed figures and calls 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency, format_bp
@@ -155,7 +156,7 @@ def period(day: str | None = None, first: str | None = None, last: str | None = 
 def utc_bounds(first: date, last: date) -> tuple[str, str]:
     """[local midnight starting first, local midnight after last) as stored times (UTC ISO)."""
     def utc(day: date) -> str:
-        return datetime.combine(day, time()).astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        return datetime.combine(day, time()).astimezone(UTC).isoformat(timespec="milliseconds")
 
     return utc(first), utc(last + timedelta(days=1))
 

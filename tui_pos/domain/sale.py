@@ -6,8 +6,9 @@ journal lines carry it, replay reads it back. Amounts are ints of minor units.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, fields
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, ClassVar
 
 from tui_pos.domain.cart import Cart
 from tui_pos.domain.pricing import Totals

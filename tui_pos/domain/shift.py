@@ -8,8 +8,9 @@ paid-out. All amounts are integer minor units.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import MAX_MINOR

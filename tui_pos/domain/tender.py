@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 from tui_pos.domain.errors import BadInput, TenderError, check_text
 from tui_pos.domain.money import MAX_MINOR, Currency, round_to_step

@@ -50,6 +50,7 @@ from tui_pos.domain.auth import LoginFailed, User, authenticate
 from tui_pos.domain.errors import PosError
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database, sales_figures, schema_version
 from tui_pos.store import audit, db, verification
+from tui_pos.store.documents import DurableDocument
 from tui_pos.store.journal import (
     KEY_FILE,
     QUARANTINE,
@@ -63,7 +64,6 @@ from tui_pos.store.journal import (
     read_key,
     scan_lines,
 )
-from tui_pos.store.documents import DurableDocument
 from tui_pos.store.sequence import NumberingBusy, SequenceLock
 
 log = logging.getLogger("tui_pos.ops.backup")

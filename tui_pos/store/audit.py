@@ -25,9 +25,10 @@ import json
 import os
 import sqlite3
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from tui_pos.domain.records import AuditEvent, UserChanged
 from tui_pos.store import codec
@@ -115,7 +116,7 @@ def event_record(till_id: str, action: str, actor: str | None, *, subject: str |
     """A record that is only an audit entry (a login, a failed login, a no-sale, an approval, a
     replay, a configuration change), as its dict (domain.records.AuditEvent, dated now unless at
     is given): committed through the ledger like any other record."""
-    return AuditEvent.new(till_id, action, actor, at=at or datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+    return AuditEvent.new(till_id, action, actor, at=at or datetime.now(UTC).isoformat(timespec="milliseconds"),
                           subject=subject, amount=amount, approved_by=approved_by, detail=detail).to_record()
 
 

@@ -7,7 +7,7 @@ replay every interval until the database has taken everything, and goes back to 
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from tui_pos.domain.storage import ReplayResult
 from tui_pos.store.ledger import Ledger

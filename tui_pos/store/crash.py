@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Callable
+from collections.abc import Callable
 
 POINTS = (
     "journal_before_append",  # the sale is about to be journaled

@@ -11,15 +11,29 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from tui_pos.domain.records import Record
 from tui_pos.store import audit, codec
 from tui_pos.store.codec import (  # noqa: F401  (re-exported: callers not moved to codec yet)
-    CASH_MOVEMENT_COLUMNS, LINE_COLUMNS, SALE_COLUMNS, SALE_KINDS, SHIFT_COLUMNS, TENDER_COLUMNS, Z_REPORT_COLUMNS,
-    load_record, load_sale_record, record_numbers, record_type, sale_rows, stored_rows, stored_sale_rows)
+    CASH_MOVEMENT_COLUMNS,
+    LINE_COLUMNS,
+    SALE_COLUMNS,
+    SALE_KINDS,
+    SHIFT_COLUMNS,
+    TENDER_COLUMNS,
+    Z_REPORT_COLUMNS,
+    load_record,
+    load_sale_record,
+    record_numbers,
+    record_type,
+    sale_rows,
+    stored_rows,
+    stored_sale_rows,
+)
 from tui_pos.store.crash import crash_point
 from tui_pos.store.schema import SCHEMA_VERSION, ensure_schema  # noqa: F401  (re-exported)
 

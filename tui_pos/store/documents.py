@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tui_pos.domain.errors import DocumentFailed
 from tui_pos.store.journal import checksum, fsync_dir, make_private_dir

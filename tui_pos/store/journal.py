@@ -27,9 +27,10 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tui_pos.store.codec import RecordLike, as_dict
 from tui_pos.store.crash import crash_point

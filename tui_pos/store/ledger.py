@@ -15,17 +15,17 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
-from tui_pos.domain.errors import PosError, StorageError
+from tui_pos.domain.errors import DocumentFailed, PosError, StorageError, StorageFailed
 from tui_pos.domain.records import Record
+from tui_pos.domain.storage import Counter, ReplayResult, StorageMode, StorageState, Stored
 from tui_pos.store import audit, codec, db
 from tui_pos.store.crash import crash_point
-from tui_pos.domain.errors import DocumentFailed, StorageFailed
-from tui_pos.domain.storage import Counter, ReplayResult, StorageMode, StorageState, Stored
 from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
 from tui_pos.store.sequence import SequenceLock
 from tui_pos.store.view import StoreView

@@ -26,9 +26,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tui_pos.store import db
 from tui_pos.store.journal import decode_line, encode_line, make_private_dir

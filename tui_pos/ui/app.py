@@ -10,22 +10,23 @@ import signal
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from textual import work
-from textual.app import App
 from rich.cells import cell_len
 from rich.segment import Segment
+from textual import work
+from textual.app import App
 from textual.binding import Binding
 from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from tui_pos.app.till import Till
+from tui_pos.domain.auth import User
 from tui_pos.printing.queue import PrintQueue
 from tui_pos.printing.worker import PrintWorker, WorkerState
-from tui_pos.domain.auth import User
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import ConfirmScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen

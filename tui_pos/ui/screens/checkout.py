@@ -9,11 +9,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from tui_pos.app.till import Paid
+from tui_pos.domain.auth import Approval
 from tui_pos.domain.errors import BadInput, OpenPriceRequired, PosError
 from tui_pos.domain.money import parse_count, percent_to_bp
 from tui_pos.domain.pricing import Discount
-from tui_pos.app.till import Paid
-from tui_pos.domain.auth import Approval
 from tui_pos.ui.screens.base import STORED_AT, TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen
 from tui_pos.ui.screens.pickers import HeldScreen, HelpScreen, LookupScreen

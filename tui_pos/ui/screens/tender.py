@@ -10,9 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from tui_pos.app.till import Paid
 from tui_pos.domain.errors import NotDurable, PosError
 from tui_pos.domain.tender import Tender
-from tui_pos.app.till import Paid
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.widgets.big_amount import BigAmount
