@@ -17,7 +17,7 @@ from typing import Any
 from tui_pos.domain.errors import CartError
 from tui_pos.domain.money import round_half_up, round_to_step
 from tui_pos.domain.sale import Sale, SaleLine, receipt_number
-from tui_pos.domain.tender import Tender
+from tui_pos.domain.tender import Tender, TenderKind
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def refund_tenders(refundable_: Refundable, amount: int, cash_step: int, all_cas
     left = amount
     tenders: list[Tender] = []
     if not all_cash:
-        paid: dict[tuple[str, str], int] = {}  # by (kind, reference), in the original's order: two
+        paid: dict[tuple[TenderKind, str], int] = {}  # by (kind, reference), in the original's order: two
         for t in original["tenders"]:  # cards without a reference are one capacity, not one each
             if t["kind"] != "cash":
                 paid[(t["kind"], t["reference"])] = paid.get((t["kind"], t["reference"]), 0) + t["amount"]

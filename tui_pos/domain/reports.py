@@ -186,7 +186,7 @@ def summarize(facts: Mapping[str, Any], first: date, last: date, *, journaled: i
     products: dict[str, Counter] = defaultdict(Counter)
     names: dict[str, Counter] = defaultdict(Counter)
     department_of: dict[str, str] = {}
-    voided = Counter()
+    voided: Counter[str] = Counter()
     for (barcode, name, department, tax_code, rate_bp), figures in facts["lines"].items():
         voided.update({"count": figures["voided"], "amount": figures["voided_amount"]})
         if not figures["lines"]:
@@ -282,8 +282,8 @@ def report_rows(report: SalesReport, currency: Currency) -> list[tuple[str, ...]
     for t in report.tenders:
         add("tenders", t.kind, f"{t.kind} sales", None, None, t.sales)
         add("tenders", f"{t.kind}:refunds", f"{t.kind} refunds", None, None, t.refunds)
-    for t in report.taxes:
-        add("taxes", f"{t.code}:{t.rate_bp}", f"{t.code} {format_bp(t.rate_bp)}", None, None, t.net, t.tax)
+    for tax in report.taxes:
+        add("taxes", f"{tax.code}:{tax.rate_bp}", f"{tax.code} {format_bp(tax.rate_bp)}", None, None, tax.net, tax.tax)
     for d in report.departments:
         add("departments", d.department, d.department, None, d.qty, d.amount)
     for section, products in (("top_by_quantity", report.top_by_qty), ("top_by_amount", report.top_by_amount)):
@@ -295,8 +295,8 @@ def report_rows(report: SalesReport, currency: Currency) -> list[tuple[str, ...]
     for c in report.cashiers:
         if c.voids:
             add("voids_by_cashier", c.cashier, c.cashier, c.voids, None, c.voids_amount)
-    for d in report.by_day:
-        add("days", d.day, d.day, d.sales, None, d.amount)
+    for day in report.by_day:
+        add("days", day.day, day.day, day.sales, None, day.amount)
     for h in report.by_hour:
         if h.sales or h.amount:
             add("hours", f"{h.hour:02d}", f"{h.hour:02d}:00-{h.hour + 1:02d}:00", h.sales, None, h.amount)

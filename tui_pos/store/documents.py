@@ -155,4 +155,5 @@ class DurableDocument:
                 self._write(directory, frame, sync=False)
             except OSError:
                 continue
+            assert self._holding is not None  # _write() adds the directory it wrote to
             self._holding.discard(directory)

@@ -252,6 +252,7 @@ class Journal:
 
     def _append_to(self, directory: Path, record: RecordLike) -> Path:
         key = self.key(create=True)
+        assert key is not None  # created when missing
         fd = self._active.get(directory)
         if fd is None:
             fd = self._open_new(directory)

@@ -141,6 +141,7 @@ def insert_copy(conn: sqlite3.Connection, uuid: str, now: str) -> int:
         "INSERT INTO print_job (sale_uuid, kind, state, created_at, updated_at, attempts) VALUES (?, ?, ?, ?, ?, 1)",
         (uuid, COPY, PRINTING, now, now),
     )
+    assert cur.lastrowid is not None  # set by the INSERT
     return int(cur.lastrowid)
 
 

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from tui_pos.app.till import Paid
 from tui_pos.domain.errors import NotDurable, PosError
-from tui_pos.domain.tender import Tender
+from tui_pos.domain.tender import Tender, TenderKind
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.widgets.big_amount import BigAmount
@@ -159,7 +159,7 @@ class TenderScreen(TillScreen):
         if not self.storing:
             self.add(Tender("cash", self.quick_amounts()[index]))
 
-    def ask_reference(self, kind: str, required: bool) -> None:
+    def ask_reference(self, kind: TenderKind, required: bool) -> None:
         def referenced(amount: int):
             def got(reference: str | None) -> None:
                 if reference is None or (required and not reference):
