@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tui_pos.domain.auth import NameTaken, NoSuchUser
 from tui_pos.domain.records import USER_ACTIONS, Record, UserChanged, record_from_dict, record_type
 
 __all__ = ["as_dict", "as_record", "insert", "load", "load_record", "load_sale_record", "record_numbers",
-           "record_type", "sale_rows", "stored_rows", "stored_sale_rows"]
+           "record_type", "row_record", "sale_rows", "stored_rows", "stored_sale_rows"]
 
 RecordLike = Record | Mapping[str, Any]
 
@@ -269,9 +269,13 @@ def load_record(conn: sqlite3.Connection, record_type_: str, uuid: str) -> dict[
         return _load_user_change(conn, uuid)
     table, columns = ROW_TABLES[record_type_]
     row = conn.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE uuid = ?", (uuid,)).fetchone()
-    if row is None:
-        return None
-    record = {"type": record_type_, **dict(zip(columns, row))}
+    return row_record(record_type_, row) if row is not None else None
+
+
+def row_record(record_type_: str, row: Sequence[Any]) -> dict[str, Any]:
+    """The record (its dict) of a row of a one-row record type (ROW_TABLES), its columns selected
+    in ROW_TABLES' order: for queries that find such records by more than their uuid."""
+    record = {"type": record_type_, **dict(zip(ROW_TABLES[record_type_][1], row))}
     if "report" in record:
         record["report"] = json.loads(record["report"])
     return record

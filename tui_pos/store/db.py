@@ -234,7 +234,7 @@ def open_shift_row(conn: sqlite3.Connection, till_id: str) -> dict[str, Any] | N
     row = conn.execute(
         f"SELECT {', '.join(SHIFT_COLUMNS)} FROM shift s WHERE till_id = ? AND NOT EXISTS "
         "(SELECT 1 FROM z_report z WHERE z.shift_uuid = s.uuid) ORDER BY number DESC LIMIT 1", (till_id,)).fetchone()
-    return {"type": "shift_open", **dict(zip(SHIFT_COLUMNS, row))} if row else None
+    return codec.row_record("shift_open", row) if row else None
 
 
 def closed_shifts(conn: sqlite3.Connection, shift_uuids: Sequence[str]) -> set[str]:
@@ -267,8 +267,7 @@ def z_report_rows(conn: sqlite3.Connection, till_id: str, number: int | None) ->
         query += " AND z_number = ?"
         params.append(number)
     rows = conn.execute(query + " ORDER BY z_number DESC", params)
-    return [{"type": "shift_close", **dict(zip(Z_REPORT_COLUMNS, row))} | {"report": json.loads(row[-1])}
-            for row in rows]
+    return [codec.row_record("shift_close", row) for row in rows]
 
 
 def unapproved_paid_out(conn: sqlite3.Connection, shift_uuid: str) -> int:
