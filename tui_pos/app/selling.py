@@ -130,6 +130,7 @@ class Selling:
         override = unit_price is not None and not product.open_price and unit_price != product.price
         approved = None
         if override:
+            assert unit_price is not None  # an override is a keyed price
             check_price(unit_price)
             approved = self.session.require(approval, "price_override",
                                             f"{product.name}: a price other than the catalog's is a price override: "

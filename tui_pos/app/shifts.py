@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from tui_pos.app.context import REASON_LENGTH, TillContext, busy_refusal, log, storage_refusal
 from tui_pos.app.ports import Document, TillStore
@@ -26,7 +26,7 @@ from tui_pos.domain.errors import (
     StorageFailed,
     check_text,
 )
-from tui_pos.domain.records import CashMovement, ShiftClosed, ShiftOpened, new_uuid
+from tui_pos.domain.records import CashKind, CashMovement, ShiftClosed, ShiftOpened, new_uuid
 from tui_pos.domain.shift import ShiftReport, shift_report
 
 SHIFT_DOCUMENT = "shift.json"  # the open shift, for when the database cannot say
@@ -98,8 +98,8 @@ class Shifts:
     # -- opening, paid-in/out ---------------------------------------------------------------
     def open(self, float_amount: int) -> dict[str, Any]:
         """Start a shift with the float counted into the drawer; one open shift per till."""
-        if self.refresh() is not None:
-            raise ShiftAlreadyOpen(f"shift {self.shift['number']} is already open: close it (Z report) first")
+        if (already := self.refresh()) is not None:
+            raise ShiftAlreadyOpen(f"shift {already['number']} is already open: close it (Z report) first")
         if float_amount < 0:
             raise BadInput("the float cannot be negative")
         ctx = self.ctx
@@ -139,7 +139,8 @@ class Shifts:
         message = over_limit()
         if message:
             manager = self.session.require(approval, "paid_out", message).manager
-        movement = CashMovement(new_uuid(), shift["uuid"], ctx.till_id, kind, amount, reason.strip(),
+        # kind: checked above (one of CashKind)
+        movement = CashMovement(new_uuid(), shift["uuid"], ctx.till_id, cast(CashKind, kind), amount, reason.strip(),
                                 user=cashier, approved_by=manager, at=ctx.clock())
         with storing("a shift record"), self.store.locked() as unit:
             # again under the numbering lock: a Z or paid-outs from another process meanwhile
@@ -169,9 +170,9 @@ class Shifts:
               payment_pending: bool = False) -> ShiftReport:
         """The Z report: count the drawer, compare with what is expected, close the shift.
         Being further over or short than the limit needs a manager."""
-        if self.refresh() is None:  # another process (the CLI) may have closed it
+        shift = self.refresh()
+        if shift is None:  # another process (the CLI) may have closed it
             raise NoShiftOpen("no shift is open: it was closed already (see the last Z report)")
-        shift = self.shift
         if payment_pending:
             raise PaymentPending("a payment may already be stored: retry it before closing the shift")
         if counted < 0:
@@ -199,7 +200,7 @@ class Shifts:
                         audit_head=head[1] if head else None)
             closed = ShiftClosed(new_uuid(), shift["uuid"], ctx.till_id, unit.number, closed_at=z.taken_at,
                                  closed_by=cashier, approved_by=manager, counted=counted, expected=z.expected_cash,
-                                 difference=z.difference, report=z.to_dict())
+                                 difference=counted - z.expected_cash, report=z.to_dict())  # = z.difference (counted)
             stored = unit.commit(closed.to_record())
         self._save(None, last_z=z.z_number or 0)
         log.info("Z %s: shift %s closed by %s%s, net sales %s, counted %s, expected %s, difference %s, stored in %s",
