@@ -3,8 +3,9 @@
 A record is stored when SQLite holds it or a journal line does (store/ledger.py: SQLite first,
 else the journal). Every question about what is stored is answered here, in one way, for
 everyone who asks: the till (through its Ledger, on the Ledger's connection and lock), the print
-queue (on its own connection), and ops (status, doctor, monitor, audit verify) on the database
-opened read-only (ReadOnlyView: nothing is created, migrated, written or locked).
+queue (on its own connection), and ops (status, and so doctor, monitor and alerts; audit
+verify) on the database opened read-only (ReadOnlyView: nothing is created, migrated, written or
+locked).
 
 Two sets of journal records matter:
 - the backlog: records in journal files not yet retired that SQLite does not hold, i.e. what
@@ -161,7 +162,7 @@ class StoreView:
         return list(by_uuid.values()), False
 
     def journaled_sales(self) -> list[dict[str, Any]]:
-        """The sale records of the journal's files not yet retired (replayed or not)."""
+        """The sale records of the journal's files not yet retired (already in SQLite or not)."""
         return [e.record for e in self._scan().unique if db.record_type(e.record) == "sale"]
 
     # -- records ---------------------------------------------------------------------------
