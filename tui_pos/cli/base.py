@@ -60,7 +60,7 @@ class Interrupts:
         self.before = ""  # what an interrupt before the deciding means, e.g. "the sale was not recorded"
         self.decided = False
         self.held: list[int] = []
-        self.last = signal.SIGINT
+        self.last: int = signal.SIGINT  # the last signal number received
         self._previous: dict[int, Any] = {}
 
     def install(self) -> None:
@@ -126,7 +126,7 @@ class PosGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]  # click's overloads cannot match *args
         except BadLines as err:
             fail(err.summary, details=err.details)
         except (PosError, ConfigError) as err:

@@ -66,7 +66,7 @@ def report_z(ctx: click.Context, number: int | None, list_all: bool, print_it: b
         from tui_pos.printing.layout import local_time
 
         fmt = till.currency.format
-        rows = [{"z_number": z.z_number, "shift": z.shift_number, "closed_at": z.taken_at, "closed_by": z.taken_by,
+        rows: list[dict[str, Any]] = [{"z_number": z.z_number, "shift": z.shift_number, "closed_at": z.taken_at, "closed_by": z.taken_by,
                  "net_sales": fmt(z.net_sales), "expected_cash": fmt(z.expected_cash),
                  "counted": None if z.counted is None else fmt(z.counted),
                  "difference": None if z.difference is None else fmt(z.difference)} for z in reports]

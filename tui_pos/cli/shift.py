@@ -80,6 +80,7 @@ def _cash_movement(kind: str, help_text: str) -> None:
         with manager_hint(), interrupts.holding(f"the {kind.replace('_', '-')}", "'tui-pos report x'"):
             record = till.cash_movement(kind, minor, reason, approval)
         fmt = till.currency.format
+        assert till.shift is not None  # the movement was stored in it
         data = {"kind": kind, "amount": fmt(record["amount"]), "reason": record["reason"], "user": record["user"],
                 "approved_by": record["approved_by"], "shift": till.shift["number"], "at": record["at"]}
         emit(as_json, data, lambda: f"{kind.replace('_', '-').capitalize()} {fmt(record['amount'], True)} "

@@ -34,6 +34,7 @@ from tui_pos.ui.widgets.key_bar import bindings_by_action, key_label
 from tui_pos.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from tui_pos.domain.auth import Approval
     from tui_pos.ops.alerts import Alert, AlertDispatcher
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,8 @@ class PosApp(App[None]):
         from tui_pos.ops.backup import backup_due, run_scheduled_backup
 
         config = self.till.config
-        alerts, raised = self.alerts, []
+        alerts = self.alerts
+        raised: list[Alert] = []
         try:
             if backup_due(config):
                 run_scheduled_backup(config)
@@ -304,11 +306,15 @@ class PosApp(App[None]):
 
     def action_leave(self) -> None:
         """Ctrl+Q/Ctrl+C never quit by accident: confirm, then a manager PIN when configured."""
+        def approved(approval: Approval | None) -> None:
+            if approval:
+                self.exit()
+
         def confirmed(yes: bool | None) -> None:
             if not yes:
                 return
             if self.till.config.quit_needs_manager:
-                self.push_screen(ManagerScreen("quit", "leaving the till"), lambda ok: ok and self.exit())
+                self.push_screen(ManagerScreen("quit", "leaving the till"), approved)
             else:
                 self.exit()
 
