@@ -208,7 +208,9 @@ class CheckoutScreen(TillScreen):
         if line_id is None:
             return
         till = self.app.till
-        number = self.query_one(CartView).selected.number
+        selected = self.query_one(CartView).selected
+        assert selected is not None  # selected_line() said so
+        number = selected.number
         line = till.cart.line(line_id)
         was = till.cart.totals(till.config.prices_include_tax).lines[number - 1].total
         self.core(lambda _: till.void_line(line_id), lambda _: (
