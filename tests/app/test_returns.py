@@ -3,8 +3,9 @@ stored like a sale, in one unit of work, the returns so far read again under the
 
 from __future__ import annotations
 
-from conftest import COLA, WATER
 from test_selling import counting
+
+from conftest import COLA, WATER
 from tui_pos.domain.errors import CartError, PaymentPending
 from tui_pos.domain.tender import Tender
 

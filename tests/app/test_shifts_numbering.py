@@ -4,10 +4,9 @@ one unit of work under the numbering lock, and the shift's states have their own
 from __future__ import annotations
 
 import pytest
+from test_selling import counting
 
 from conftest import FLOAT
-from test_selling import counting
-from tui_pos.app.till import Till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.errors import CartError, NoShiftOpen, ShiftAlreadyOpen, ShiftClosedMeanwhile

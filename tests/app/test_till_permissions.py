@@ -11,20 +11,21 @@ the core holds), never taken from the call's return value.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from conftest import COLA, FLOAT, WATER
-from tui_pos.config import load_config
-from tui_pos.domain.pricing import Discount
-from tui_pos.domain.tender import Tender
 from tui_pos.app.till import Till
 from tui_pos.bootstrap import till as bootstrap
+from tui_pos.config import load_config
 from tui_pos.domain.auth import Approval, ApprovalRequired, LoginFailed, hash_pin
+from tui_pos.domain.pricing import Discount
+from tui_pos.domain.tender import Tender
 from tui_pos.store import db
 
 APPROVER, APPROVER_PIN = "mei", "2468"  # a second manager: the audit must name the one who approved
