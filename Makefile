@@ -35,12 +35,13 @@ run: venv
 	@test -f "$(DEMO_DIR)/config.toml" || $(VENV)/bin/tui-pos --data-dir "$(DEMO_DIR)" init --demo
 	$(VENV)/bin/tui-pos --data-dir "$(DEMO_DIR)"
 
-# The linter and the type checker (configured in pyproject.toml); `make test` will run this first.
+# The linter and the type checker (configured in pyproject.toml); `make test` runs them first and
+# fails if either finds anything.
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy tui_pos
 
-test: venv debian-test-deps
+test: venv debian-test-deps lint
 	$(PY) -m pytest -n auto
 
 bench: venv debian-test-deps
