@@ -1,16 +1,16 @@
 """tests/ mirrors tui_pos/: the tests of a module are found from its path (issue 12).
 
 The tests of `tui_pos/x/y.py` (or of the package `tui_pos/x/y/`) are `tests/x/test_y.py`, or
-`tests/x/test_y_<aspect>.py` when one module's tests are many or a basename would repeat (pytest
-needs unique basenames where a test directory is no package). `tests/scripts/` mirrors `scripts/`
+`tests/x/test_y_<aspect>.py` when one module's tests are many. `tests/scripts/` mirrors `scripts/`
 the same way (`-` and `.` read as `_`). Cross-cutting suites live only where ALLOWED says why.
+Every test directory is a package, so one basename serves two modules (tests/app/test_selling.py
+and tests/cli/test_selling.py): without its `__init__.py`, two such files do not collect together.
 tests/domain touches no disk: the domain is pure, so are its tests.
 """
 
 from __future__ import annotations
 
 import ast
-from collections import Counter
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
@@ -78,10 +78,12 @@ def test_every_test_file_mirrors_a_module():
         f"test_y_<aspect>.py); a cross-cutting suite goes to tests/durability or tests/e2e: {strays}")
 
 
-def test_test_basenames_are_unique():
-    """Two test files of one basename do not collect together where their directory is no package."""
-    repeated = [name for name, n in Counter(p.name for p in all_test_files()).items() if n > 1]
-    assert not repeated, f"test file basenames used twice: {repeated}"
+def test_every_test_directory_is_a_package():
+    """Two test files of one basename in directories that are no packages are both imported as
+    `test_x`, and pytest refuses the second ("import file mismatch")."""
+    directories = {d for p in all_test_files() for d in p.parents if d.is_relative_to(TESTS) and d != TESTS}
+    bare = sorted(str(d.relative_to(ROOT)) for d in directories if not (d / "__init__.py").exists())
+    assert not bare, f"test directories without an __init__.py: {bare}"
 
 
 def test_the_allow_list_names_what_exists():

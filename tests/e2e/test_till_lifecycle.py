@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 
 import pytest
-from test_tmux_checkout import TmuxTill, log_in
 
 from conftest import COLA, WATER, cli_json, open_shift_in, run_cli
 from tui_pos.ops.instance import running_pid
+
+from .test_tmux_checkout import TmuxTill, log_in
 
 
 def wait_until(predicate, timeout: float, what: str):
