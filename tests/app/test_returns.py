@@ -3,11 +3,11 @@ stored like a sale, in one unit of work, the returns so far read again under the
 
 from __future__ import annotations
 
-from test_selling import counting
-
 from conftest import COLA, WATER
 from tui_pos.domain.errors import CartError, PaymentPending
 from tui_pos.domain.tender import Tender
+
+from .test_selling import counting
 
 
 def sell(till, *codes):

@@ -31,7 +31,7 @@ REASON = "Damaged"
 
 
 def open_till(shop: Path) -> Till:
-    """A till with the manager at it: refunds need no separate approval here (test_till_permissions.py
+    """A till with the manager at it: refunds need no separate approval here (test_session.py
     covers approval); keep_cart=False keeps the property test fast."""
     till = bootstrap.open_till(load_config(shop), cashier="", keep_cart=False)
     till.login("manager", "9999")
