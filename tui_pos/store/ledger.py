@@ -121,7 +121,7 @@ class Ledger:
         self._conn = None
 
     def close(self) -> None:
-        with self._lock:
+        with self._numbering, self._lock:  # a unit of work under way (another thread) finishes first
             if self._conn is not None and self._anchor_unsynced:  # the anchor, durably, everywhere (this process's last word)
                 try:
                     self._anchor(audit.head(self._conn), sync=True)
