@@ -26,6 +26,7 @@ from .test_checkout_flows import (  # noqa: F401
     approve,
     ask,
     demo_shop_template,
+    lines,  # noqa: F401
     message,
     on_screen,
     pilot,
@@ -146,3 +147,32 @@ async def test_a_price_overrides_audit_entry_is_written_off_the_ui_thread(pilot)
     assert till_of(pilot).cart.lines[0].unit_price == 340
     await wait_for(pilot, lambda: any(action == "price_override" for action, _ in written))
     assert [thread for action, thread in written if action == "price_override"] != [ui_thread]
+
+
+# -- quantities typed in other digits (was tests/ui/screens/test_checkout_typed_numbers.py) --------
+# Quantities typed at the till are ASCII digits only: '３' and '٣' are not silently read as 3, and
+# '²' or '①' (which str.isdigit() accepts and int() refuses) are a message, never a crash of the UI.
+
+
+HOSTILE = ["３", "٣", "²", "①", "9" * 30]
+
+
+async def test_a_quantity_in_other_digits_adds_nothing(pilot):
+    await scan(pilot, COLA)
+    for qty in HOSTILE:
+        await scan(pilot, f"{qty}*{WATER}")
+        assert lines(pilot) == [(COLA, 1, False)], qty
+        assert "quantity first, in digits 0-9" in message(pilot)
+    assert pilot.app.is_running
+
+
+async def test_f3_refuses_a_quantity_in_other_digits(pilot):
+    await scan(pilot, COLA)
+    for qty in HOSTILE:
+        await pilot.press("f3")
+        await on_screen(pilot, AskScreen)
+        await pilot.press("backspace")
+        await type_text(pilot, qty, "enter")
+        await on_screen(pilot, CheckoutScreen)
+        assert lines(pilot) == [(COLA, 1, False)], qty
+        assert "is not a quantity (digits 0-9)" in message(pilot)

@@ -25,6 +25,7 @@ from tui_pos.ui.screens.receipts import ReceiptScreen, UnprintedScreen
 from tui_pos.ui.screens.tender import TenderScreen
 from tui_pos.ui.widgets.status_bar import StatusBar
 
+from ..test_app_snapshots import svg_text
 from .test_checkout_flows import (  # noqa: F401
     demo_shop_template,
     on_screen,
@@ -215,3 +216,27 @@ async def test_the_qr_code_on_screen_is_read_by_zbar_at_80x24(shop_dir, tmp_path
         assert payload.split()[0] == sale.receipt
         assert sale.uuid.upper() in payload.upper()
         assert till.find_refundable(payload).receipt == sale.receipt  # what scanning it at a refund does
+
+
+# -- the receipt screen's close key (was tests/ui/screens/test_receipts_screen.py) -----------------
+# The on-screen receipt (tui_pos/ui/screens/receipts.py ReceiptScreen; issue 10 item 15): a
+# receipt with its QR code is taller than 24 rows, so how to close it must be seen at once, not
+# after scrolling to its bottom.
+
+async def test_how_to_close_a_receipt_on_screen_is_seen_without_scrolling(pilot):
+    till = till_of(pilot)
+    till.scan(COLA)
+    paid = till.pay([Tender("cash", 350)])
+    await pilot.press("ctrl+e")
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "UnprintedScreen")
+    await pilot.press("s")
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ReceiptScreen")
+    shown = svg_text(pilot.app.export_screenshot())
+    assert paid.sale.receipt in shown, shown  # the receipt is on screen...
+    assert "Esc: close" in shown, f"the way out is below the fold:\n{shown}"  # ...and so is how to close it
+    assert "Up/Down" in shown
+    scroll = pilot.app.screen.query_one("#receipt-scroll")
+    await pilot.press("down", "down")
+    assert scroll.scroll_y > 0, "Up/Down scroll the receipt"
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "UnprintedScreen")
