@@ -190,7 +190,7 @@ def generate(path: Path, sales: int) -> dict[str, int]:
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA cache_size = -1000000")  # 1 GB: inserts into indexes of random uuids stay in memory
         db.ensure_schema(conn)
-        db.upsert_products(conn, [p.__dict__ for p in PRODUCT_LIST], at(YEAR, 0))
+        db.write_products(conn, [p.__dict__ for p in PRODUCT_LIST], at(YEAR, 0))
         seq = 0
         with multiprocessing.get_context("fork").Pool(1) as pool:  # builds the next days meanwhile
             for number, records in enumerate(pool.imap(partial(day_records, sales=sales), range(DAYS), chunksize=2)):
