@@ -117,6 +117,33 @@ def test_early_interrupt_is_one_line_and_130(tmp_path: Path):
         step += 1
 
 
+INTERRUPT_AT_IMPORT = """
+import os, signal, sys
+
+class InterruptAt:
+    \"\"\"Ctrl-C exactly when Python looks for {name!r}: the moment a busy machine may hit.\"\"\"
+    def find_spec(self, name, path=None, target=None):
+        if name == {name!r}:
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, InterruptAt())
+"""
+
+
+@pytest.mark.parametrize("module", ["tui_pos.cli", "tui_pos.cli.base"])
+def test_interrupt_while_the_cli_is_imported_is_one_line_and_130(tmp_path: Path, module: str):
+    """The same at two exact moments: before the CLI package runs a line (from __main__) and
+    while it imports its commands: one line and 130, never a traceback."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(INTERRUPT_AT_IMPORT.format(name=module))
+    env = {**os.environ, "TUI_POS_DATA_DIR": str(tmp_path / "none"), "PYTHONPATH": str(hook)}
+    proc = subprocess.run([sys.executable, "-m", "tui_pos", "status", "--json"], env=env, text=True,
+                          capture_output=True, timeout=DEADLINE_S)
+    assert (proc.returncode, proc.stderr.strip()) == (130, "Error: interrupted"), proc.stderr
+
+
 def test_interrupt_while_a_z_report_is_stored_reports_it(shop_dir: Path):
     """The same holding for the Z report (and refunds, voids, paid-in/out, shift opening)."""
     proc = start_stopped(shop_dir, "sqlite_after_commit", "shift", "close", "--counted", "100.00", *AS_DEMO, "--json")

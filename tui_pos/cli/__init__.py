@@ -27,11 +27,8 @@ try:  # Ctrl-C while Python imports the CLI (its first 0.1 s): one line, not a t
     )
     from tui_pos.cli.base import main
 except KeyboardInterrupt:
-    import os
-    import sys
+    from tui_pos import exit_interrupted
 
-    sys.stderr.write("\nError: interrupted\n")
-    sys.stderr.flush()
-    os._exit(130)  # not sys.exit: a clean interpreter exit can be interrupted again
+    exit_interrupted()
 
 __all__ = ["main"]
