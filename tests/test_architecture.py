@@ -150,10 +150,6 @@ def test_starting_the_till_loads_no_printer_library(tmp_path):
 
 
 # -- the command line --------------------------------------------------------------------------------------------------
-# Groups whose file is not named for them yet (issue 12 moves them: catalog to cli/catalog.py, user to cli/user.py).
-CLI_GROUPS_ELSEWHERE = {"catalog": "selling", "user": "people"}
-
-
 def test_one_cli_file_per_command_group():
     """`tui-pos GROUP ...` is cli/GROUP.py, every subcommand of it included, and no file holds two
     groups: a newcomer finds a command from its name."""
@@ -171,7 +167,7 @@ def test_one_cli_file_per_command_group():
     for name, command in sorted(main.commands.items()):
         if not isinstance(command, click.Group):
             continue
-        home = f"tui_pos.cli.{CLI_GROUPS_ELSEWHERE.get(name, name.replace('-', '_'))}"
+        home = f"tui_pos.cli.{name.replace('-', '_')}"
         misplaced += [f"{name}: {module}" for module in callbacks(command) if module != home]
         homes.setdefault(home, []).append(name)
     assert not misplaced, f"commands of a group outside the group's file: {misplaced}"

@@ -1,10 +1,11 @@
 """The command line: a thin click layer over the library, `--json` on every command.
 
-One file per command group, named for the group: audit, backup, hq, printer, receipts, report,
-shift (`tui-pos report ...` is report.py). A top-level command lives with what it belongs to:
-restore in backup.py, refund and void-last in refunds.py, monitor in monitor.py, status, doctor,
-alerts and support-bundle in ops.py; init, sell, sales, replay and the catalog group are in
-selling.py, the user group in people.py. A command calls the library and formats what comes back.
+One file per command group, named for the group: audit, backup, catalog, hq, printer, receipts,
+report, shift, user (`tui-pos report ...` is report.py). A top-level command lives with what it
+belongs to: restore in backup.py, refund and void-last in refunds.py, monitor in monitor.py,
+status, doctor, alerts and support-bundle in ops.py; init, sell, sales and replay in selling.py.
+Who acts (--cashier / --manager / --pin) is signin.py, shared by all. A command calls the library
+and formats what comes back.
 
 Each module registers its commands on the root group `main` (defined in base.py); importing it
 is enough.
@@ -14,16 +15,17 @@ try:  # Ctrl-C while Python imports the CLI (its first 0.1 s): one line, not a t
     from tui_pos.cli import (
         audit,  # noqa: F401
         backup,  # noqa: F401
+        catalog,  # noqa: F401
         hq,  # noqa: F401
         monitor,  # noqa: F401
         ops,  # noqa: F401
-        people,  # noqa: F401
         printer,  # noqa: F401
         receipts,  # noqa: F401
         refunds,  # noqa: F401
         report,  # noqa: F401
         selling,  # noqa: F401
         shift,  # noqa: F401
+        user,  # noqa: F401
     )
     from tui_pos.cli.base import main
 except KeyboardInterrupt:

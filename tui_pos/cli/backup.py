@@ -71,7 +71,7 @@ def restore(ctx: click.Context, file: Path, manager: str, pin: str | None, reaso
     from tui_pos.ops.backup import restore as restore_backup
 
     if pin is None:
-        from tui_pos.cli.people import pin_for
+        from tui_pos.cli.signin import pin_for
 
         pin = pin_for(manager)  # asked for without echo; scripts: $TUI_POS_USER and $TUI_POS_PIN
     result = restore_backup(ctx.obj, file, manager=manager, pin=pin, force=reason)

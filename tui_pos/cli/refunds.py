@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import click
 
 from tui_pos.cli.base import emit, interrupts, json_option, main
-from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
 from tui_pos.cli.selling import parse_item, print_receipt
+from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
 from tui_pos.domain.errors import BadInput
 
 if TYPE_CHECKING:

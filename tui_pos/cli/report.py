@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tui_pos.cli.base import WholeNumber, emit, json_option, main, open_till
-from tui_pos.cli.people import operating_till
+from tui_pos.cli.signin import operating_till
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import format_bp
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 
 from tui_pos.cli.base import emit, interrupts, json_option, main, open_till
-from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
+from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
 from tui_pos.config import Config
 from tui_pos.domain.errors import BadInput
-from tui_pos.domain.money import Currency, format_bp, parse_count
+from tui_pos.domain.money import Currency, parse_count
 from tui_pos.domain.tender import TENDER_KINDS, Tender
 
 
@@ -48,56 +47,6 @@ def replay(ctx: click.Context, as_json: bool) -> None:
                    "(forged, damaged or out of place): see 'tui-pos audit verify'", err=True)
     if result.error:
         sys.exit(1)
-
-
-@main.group()
-def catalog() -> None:
-    """Products."""
-
-
-@catalog.command("import")
-@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
-@person_options(cashier=False)
-@json_option
-@click.pass_context
-def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin: str | None, as_json: bool) -> None:
-    """Import FILE.csv (barcode,name,price,tax[,department,stock]): all lines or none. A manager's
-    change (--manager NAME), audited with every old and new price."""
-    from tui_pos.app.catalog_import import import_catalog
-    from tui_pos.bootstrap.shop import read_catalog_file
-    from tui_pos.domain.catalog import parse_catalog_csv
-
-    interrupts.before = "nothing was imported"
-    text = read_catalog_file(csv_file)
-    till = operating_till(ctx.find_root(), replay=False)
-    parse_catalog_csv(text, till.catalog.tax_rates, till.currency)  # a bad file is refused before any PIN
-    approval = sign_in(till, "catalog", manager=manager, pin=pin)
-    with manager_hint():
-        count = import_catalog(till, text, approval, source=csv_file.name,
-                               storing=lambda: interrupts.holding("the import", "'tui-pos catalog' or run the import "
-                                                                                "again (it is all or nothing)"))
-    emit(as_json, {"imported": count}, lambda: f"Imported {count} products")
-
-
-@catalog.command("list")
-@click.option("--search", metavar="TEXT", help="Only products whose name, barcode or department contains TEXT.")
-@json_option
-@click.pass_context
-def catalog_list(ctx: click.Context, search: str | None, as_json: bool) -> None:
-    """The products (barcode order): barcode, name, price, tax rate, department, open price."""
-    from tui_pos.cli.report import pad
-
-    till = open_till(ctx, replay=False, keep_cart=False)
-    products = sorted(till.catalog.search(search or "", limit=len(till.catalog)), key=lambda p: p.barcode)
-    rates = till.catalog.tax_rates
-    fmt = till.currency.format
-    rows = [{"barcode": p.barcode, "name": p.name, "price": fmt(p.price), "tax": p.tax_code,
-             "tax_rate": format_bp(rates[p.tax_code].rate_bp) if p.tax_code in rates else None,
-             "department": p.department, "open_price": p.open_price, "stock": p.stock} for p in products]
-    emit(as_json, rows, lambda: "\n".join(
-        f"{r['barcode']:<13}  {pad(r['name'], 30)} {r['price']:>9}  {r['tax']} {r['tax_rate'] or '?':>4}  "
-        f"{pad(r['department'], 16)}{'  open price' if r['open_price'] else ''}".rstrip() for r in rows)
-        or ("No product matches." if search else "The catalog is empty."))
 
 
 def parse_item(spec: str) -> tuple[str, int, str | None]:

@@ -3,7 +3,7 @@ are `tui-pos report x|z`, in report.py).
 
 Opening and closing a shift are refused while the till UI runs on the same data directory (the
 UI's open shift would go stale): do those at the till, or stop it first. Paid-in, paid-out and
-the X report are fine beside a running till. Who acts and who approves: see cli/people.py.
+the X report are fine beside a running till. Who acts and who approves: see cli/signin.py.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import click
 
 from tui_pos.cli.base import emit, interrupts, json_option, main
-from tui_pos.cli.people import manager_hint, operating_till, person_options, sign_in
 from tui_pos.cli.report import show_report
+from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import parse_count
 
