@@ -63,3 +63,10 @@ def test_the_reference_lists_no_command_that_does_not_exist():
     names = {name for name, _ in ALL}
     stale = [item for item in listed() if item not in names]
     assert not stale, f"the README's Command reference lists commands that do not exist: {stale}"
+
+
+@pytest.mark.parametrize("name, command", ALL, ids=[name for name, _ in ALL])
+def test_every_option_has_help(name, command):
+    """`tui-pos sell --help` says what --item and --tender take, not only their shape."""
+    bare = [opt.opts[0] for opt in command.params if isinstance(opt, click.Option) and not (opt.help or "").strip()]
+    assert not bare, f"'tui-pos {name}': options without help text: {bare}"

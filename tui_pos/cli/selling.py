@@ -73,9 +73,11 @@ def parse_tender(spec: str, currency: Currency, due: Callable[[], int]) -> Tende
 
 
 @main.command()
-@click.option("--item", "items", multiple=True, required=True, metavar="CODE[xQTY][@PRICE]")
+@click.option("--item", "items", multiple=True, required=True, metavar="CODE[xQTY][@PRICE]",
+              help="A product by barcode (repeat for more): x3 for three, @PRICE for a price keyed in.")
 @click.option("--tender", "tenders", multiple=True, required=True,
-              metavar="cash[:AMOUNT]|card:AMOUNT[:REF]|mobile:AMOUNT:REF")
+              metavar="cash[:AMOUNT]|card:AMOUNT[:REF]|mobile:AMOUNT:REF",
+              help="How it is paid (repeat to split); bare 'cash' pays exactly what is due.")
 @person_options()
 @click.option("--no-print", is_flag=True, help="Do not print the receipt now (it stays queued as unprinted).")
 @json_option

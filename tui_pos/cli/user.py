@@ -55,7 +55,8 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["cashier", "manager"]), required=True)
+@click.option("--role", type=click.Choice(["cashier", "manager"]), required=True,
+              help="A cashier sells; a manager also approves refunds, voids, overrides and user changes.")
 @click.option("--new-pin", metavar="PIN", help="The new user's PIN, 4-8 digits (for scripts; otherwise asked for "
                                                 "twice, hidden).")
 @person_options(cashier=False)
