@@ -22,6 +22,7 @@ from tui_pos.domain.auth import LoginFailed
 from tui_pos.domain.tender import Tender
 from tui_pos.ops import backup
 from tui_pos.ops.instance import TillInstanceLock
+from tui_pos.store import schema
 
 from .helpers import corrupt_database, flip_bytes, sale_rows, sell
 
@@ -191,6 +192,26 @@ def test_restore_refuses_a_corrupted_backup_and_changes_nothing(shop_dir):
     proc = run_cli(shop_dir, "restore", str(copy), "--manager", "manager", "--pin", "9999", check=False)
     assert proc.returncode == 1 and "does not verify" in proc.stderr and "nothing was changed" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+    assert sale_rows(shop_dir / "pos.sqlite3") == before
+    assert not (shop_dir / backup.SAFETY_DIR).exists()
+
+
+def test_restore_refuses_a_backup_a_newer_tui_pos_made(shop_dir):
+    """A newer tui-pos records migrations by name (the schema number stays): this one does not
+    know them, so it must not put such a database in place."""
+    sell(shop_dir)
+    with closing(sqlite3.connect(shop_dir / "pos.sqlite3")) as conn, conn:
+        conn.execute(f"INSERT INTO {schema.MIGRATIONS_TABLE} (migration_set, name, applied_at) VALUES (?, ?, ?)",
+                     (schema.MIGRATION_SET, "stock_moves_from_a_newer_version", "2027-01-01 00:00:00"))
+    copy = the_backup(cli_json(shop_dir, "backup"))
+    with closing(sqlite3.connect(shop_dir / "pos.sqlite3")) as conn, conn:
+        conn.execute(f"DELETE FROM {schema.MIGRATIONS_TABLE} WHERE name = 'stock_moves_from_a_newer_version'")
+    sell(shop_dir)
+    before = sale_rows(shop_dir / "pos.sqlite3")
+    proc = run_cli(shop_dir, "restore", str(copy), "--manager", "manager", "--pin", "9999", check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "newer tui-pos" in proc.stderr and "stock_moves_from_a_newer_version" in proc.stderr
+    assert "nothing was changed" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert sale_rows(shop_dir / "pos.sqlite3") == before
     assert not (shop_dir / backup.SAFETY_DIR).exists()
 

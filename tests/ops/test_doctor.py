@@ -4,6 +4,8 @@ its own check with a fix, and makes the command exit 1."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.ops.backup import run_backup
+from tui_pos.store import schema
 
 from .helpers import corrupt_database, doctor, fill, mount_tmpfs, sell, utc_iso
 
@@ -55,6 +58,28 @@ def test_missing_database(shop_dir):
     (shop_dir / "pos.sqlite3").unlink()
     doctor_fails(shop_dir, "database", "does not exist")
     assert not (shop_dir / "pos.sqlite3").exists(), "doctor must not create a database"
+
+
+def record_migration(data_dir: Path, name: str) -> None:
+    """As a newer tui-pos would: a named migration this one does not know, recorded as run."""
+    with closing(sqlite3.connect(data_dir / "pos.sqlite3")) as conn, conn:
+        conn.execute(f"INSERT INTO {schema.MIGRATIONS_TABLE} (migration_set, name, applied_at) VALUES (?, ?, ?)",
+                     (schema.MIGRATION_SET, name, "2027-01-01 00:00:00"))
+
+
+def test_a_database_a_newer_tui_pos_upgraded(shop_dir):
+    """Its schema number is unchanged (named migrations since): the names say it."""
+    record_migration(shop_dir, "stock_moves_from_a_newer_version")
+    checks = doctor_fails(shop_dir, "database", "newer tui-pos", "stock_moves_from_a_newer_version")
+    assert "upgrade tui-pos" in checks["database"]["fix"]
+
+
+def test_migrations_waiting_are_named(shop_dir):
+    with closing(sqlite3.connect(shop_dir / "pos.sqlite3")) as conn, conn:
+        conn.execute(f"DELETE FROM {schema.MIGRATIONS_TABLE} WHERE name = 'sale_approved_by'")
+    code, checks = doctor(shop_dir)
+    assert checks["database"]["level"] == "warn", checks["database"]
+    assert "sale_approved_by" in checks["database"]["detail"] and "start the till" in checks["database"]["fix"]
 
 
 def test_full_journal_disk(request, tmp_path):

@@ -49,7 +49,7 @@ from tui_pos.config import CONFIG_NAME, Config, load_config
 from tui_pos.domain.auth import LoginFailed, User, authenticate
 from tui_pos.domain.errors import PosError
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database, sales_figures, schema_version
-from tui_pos.store import audit, db, verification
+from tui_pos.store import audit, db, schema, verification
 from tui_pos.store.documents import DurableDocument
 from tui_pos.store.journal import (
     KEY_FILE,
@@ -608,6 +608,10 @@ def restore(data_dir: Path, path: Path, *, manager: str, pin: str, force: str | 
         raise RestoreRefused(f"{path} comes from a newer tui-pos (schema {checked.schema_version}, this one knows "
                              f"{db.SCHEMA_VERSION}): upgrade tui-pos first; nothing was changed")
     with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as source:
+        unknown = schema.unknown(source)
+        if unknown:
+            raise RestoreRefused(f"{path} comes from a newer tui-pos (migrations {', '.join(unknown)} are unknown to "
+                                 "this one): upgrade tui-pos first; nothing was changed")
         carried, backup_users, backup_head = carried_files(source), db.load_users(source), audit.head(source)
         live = _live(data_dir, source)
     try:

@@ -25,7 +25,7 @@ from tui_pos.ops.readonly import (
     schema_version,
 )
 from tui_pos.ops.status import CLOCK_SLACK_S, till_status
-from tui_pos.store import db
+from tui_pos.store import db, schema
 from tui_pos.store.journal import KEY_FILE
 
 Level = Literal["ok", "warn", "fail"]
@@ -248,6 +248,7 @@ def check_database(config: Config, full: bool) -> Check:
         with read_only_database(config) as conn:
             messages = [m for (m,) in conn.execute(f"PRAGMA {pragma}(10)")]
             version = schema_version(conn)
+            unknown, waiting = schema.unknown(conn), schema.pending(conn)
     except DatabaseUnavailable as err:
         if err.state == "missing":
             return Check("database", "fail", str(err), "'tui-pos restore FILE' from a backup, or 'tui-pos init' "
@@ -260,9 +261,13 @@ def check_database(config: Config, full: bool) -> Check:
     if version > db.SCHEMA_VERSION:
         return Check("database", "fail", f"schema {version} is newer than this tui-pos ({db.SCHEMA_VERSION})",
                      "upgrade tui-pos to the version that wrote this database")
-    if version < db.SCHEMA_VERSION:
-        return Check("database", "warn", f"{pragma} ok; schema {version}, upgraded to {db.SCHEMA_VERSION} when the "
-                                         "till next starts", "start the till (or run 'tui-pos replay') to upgrade it")
+    if unknown:
+        return Check("database", "fail", f"a newer tui-pos upgraded it: migrations {', '.join(unknown)} are unknown "
+                                         "to this one", "upgrade tui-pos to the version that wrote this database")
+    if waiting:
+        return Check("database", "warn", f"{pragma} ok; schema {version}, migrations waiting: {', '.join(waiting)} "
+                                         "(applied when the till next starts)",
+                     "start the till (or run 'tui-pos replay') to upgrade it")
     return Check("database", "ok", f"{pragma} ok, schema {version}")
 
 
