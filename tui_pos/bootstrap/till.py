@@ -15,12 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from tui_pos.app.clock import utc_now
-from tui_pos.app.lockout import LOCK_WAIT_S, PinLockout
 from tui_pos.app.selling import CART_DOCUMENT, HELD_DOCUMENT
 from tui_pos.app.shifts import SHIFT_DOCUMENT
 from tui_pos.app.till import (
-    LOCKOUT_DOCUMENT,
-    LOCKOUT_LOCK,
     SHOP_SNAPSHOT,
     Till,
     TillDocuments,
@@ -30,11 +27,11 @@ from tui_pos.app.till import (
 from tui_pos.config import CONFIG_NAME, Config, ConfigError
 from tui_pos.domain.catalog import Catalog
 from tui_pos.domain.storage import ReplayResult
+from tui_pos.ops.pin_lockout import pin_lockout
 from tui_pos.store.background import BackgroundReplay
 from tui_pos.store.documents import DurableDocument
 from tui_pos.store.journal import Journal
 from tui_pos.store.ledger import Ledger
-from tui_pos.store.sequence import SequenceLock
 
 
 def open_ledger(config: Config) -> Ledger:
@@ -51,12 +48,6 @@ def shop_snapshot(config: Config) -> DurableDocument:
 def load_catalog(config: Config, ledger: Ledger) -> Catalog:
     """From SQLite; if the database cannot be read, from the snapshot kept beside the journal."""
     return catalog_from(config, ledger, shop_snapshot(config))
-
-
-def pin_lockout(config: Config) -> PinLockout:
-    """The data directory's PIN lockout: one count for every process (the till, the CLI, restore)."""
-    return PinLockout(DurableDocument(LOCKOUT_DOCUMENT, [config.data_dir]), config.pin_attempts, config.pin_lockout_s,
-                      SequenceLock(config.data_dir / LOCKOUT_LOCK, wait_s=LOCK_WAIT_S, what="the PIN check"))
 
 
 def config_digests(config: Config) -> dict[str, str]:

@@ -43,14 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from tui_pos.app.clock import utc_now
-from tui_pos.app.lockout import LOCK_WAIT_S, PinLockout
-from tui_pos.app.till import LOCKOUT_DOCUMENT, LOCKOUT_LOCK, currency_of
+from tui_pos.app.till import currency_of
 from tui_pos.config import CONFIG_NAME, Config, load_config
 from tui_pos.domain.auth import LoginFailed, User, authenticate
 from tui_pos.domain.errors import PosError
+from tui_pos.ops.pin_lockout import pin_lockout
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database, sales_figures, schema_version
 from tui_pos.store import audit, db, schema, verification
-from tui_pos.store.documents import DurableDocument
 from tui_pos.store.journal import (
     KEY_FILE,
     QUARANTINE,
@@ -659,8 +658,7 @@ def _restoring_manager(data_dir: Path, live: _Live, backup_users: list[dict[str,
         return authenticate(backup_users, name, pin)
     assert live.users is not None  # it has a manager: its database was read
     config = live.config or load_config(data_dir)
-    lockout = PinLockout(DurableDocument(LOCKOUT_DOCUMENT, [config.data_dir]), config.pin_attempts, config.pin_lockout_s,
-                         SequenceLock(config.data_dir / LOCKOUT_LOCK, wait_s=LOCK_WAIT_S, what="the PIN check"))
+    lockout = pin_lockout(config)
     try:
         return lockout.verify(live.users, name, pin, datetime.now(UTC))
     finally:
