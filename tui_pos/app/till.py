@@ -185,16 +185,8 @@ class Till:
         return self.selling.cart_save_error
 
     @property
-    def discount_limit_bp(self) -> int:
-        return self.selling.discount_limit_bp
-
-    @property
     def restored(self) -> bool:
         return self.selling.restored
-
-    @property
-    def restored_unverified(self) -> bool:
-        return self.selling.restored_unverified
 
     def restored_notice(self) -> str:
         """Once: 'unverified' (the sale in progress was restored while the database could not say
