@@ -49,6 +49,7 @@ bench: venv debian-test-deps
 	$(PY) scripts/bench_receipt.py
 	$(PY) scripts/bench_ui.py
 	$(PY) scripts/bench_reports.py
+	$(PY) scripts/bench_hq.py
 
 clean:
 	rm -rf $(VENV) demo-shop .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info
