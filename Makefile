@@ -12,7 +12,7 @@ DEMO_DIR ?= $(CURDIR)/demo-shop
 TEST_DEBS := fiu-utils libfuse3-3 fuse3 strace tmux libusb-1.0-0 umockdev gir1.2-umockdev-1.0 python3-gi \
 	systemd shellcheck sudo zbar-tools postgresql
 
-.PHONY: run test lint bench venv debian-test-deps clean
+.PHONY: run test lint bench chain venv debian-test-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ run: venv
 	@test -f "$(DEMO_DIR)/config.toml" || $(VENV)/bin/tui-pos --data-dir "$(DEMO_DIR)" init --demo
 	$(VENV)/bin/tui-pos --data-dir "$(DEMO_DIR)"
 
+# A chain on this machine: a throwaway PostgreSQL as HQ and two tills syncing to it (README, "A chain
+# on one machine"); Ctrl-C stops it. CHAIN_ARGS: e.g. --sell-every 0 (the tills are left to you).
+CHAIN_DIR ?= $(CURDIR)/chain-demo
+chain: venv debian-test-deps
+	$(PY) scripts/chain.py --dir "$(CHAIN_DIR)" $(CHAIN_ARGS)
+
 # The linter and the type checker (configured in pyproject.toml); `make test` runs them first and
 # fails if either finds anything.
 lint: venv
@@ -52,4 +58,4 @@ bench: venv debian-test-deps
 	$(PY) scripts/bench_hq.py
 
 clean:
-	rm -rf $(VENV) demo-shop .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) demo-shop chain-demo .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info
