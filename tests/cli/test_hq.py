@@ -32,7 +32,7 @@ def one_line_error(proc) -> str:
 def test_init_shop_add_join_and_tills_with_json(hq_dsn, tmp_path):
     nowhere = tmp_path / "not-a-till"
     first = hq_json(nowhere, "init", hq_dsn)
-    assert first["version"] == 1 and first["applied"] == [m["name"] for m in first["migrations"]]
+    assert first["version"] == first["migrations"][-1]["version"] and first["applied"] == [m["name"] for m in first["migrations"]]
     assert "password" not in json.dumps(first)
     assert hq_json(nowhere, "init", hq_dsn)["applied"] == []  # idempotent
 
@@ -111,3 +111,43 @@ def test_joined_as_root_the_tills_own_user_can_read_what_join_wrote(hq, nobody_s
     proc = as_nobody(nobody_shop, "hq", "tills", "--json")  # as the till's user, with the till's own DSN
     assert proc.returncode == 0, proc.stderr
     assert [t["till"] for t in json.loads(proc.stdout)] == ["T1"]
+
+
+def test_hq_catalog_import_and_users_with_json_and_errors_by_line(hq, tmp_path):
+    nowhere = tmp_path / "not-a-till"
+    csv_file = tmp_path / "catalog.csv"
+    csv_file.write_text("barcode,name,price,tax,department,stock\n6900000000014,Cola,3.50,A,Drinks,12\n"
+                        "6900000000021,Water,2.00,13,Drinks,\n")
+    imported = hq_json(nowhere, "catalog", "import", str(csv_file), "--dsn", hq)
+    assert {k: imported[k] for k in ("shop", "products", "added", "changed", "unchanged")} == {
+        "shop": None, "products": 2, "added": 2, "changed": 0, "unchanged": 0}
+    own = hq_json(nowhere, "catalog", "import", str(csv_file), "--shop", "S1", "--dsn", hq)
+    assert (own["shop"], own["added"]) == ("S1", 2) and own["version"] > imported["version"]
+    human = run_cli(nowhere, "hq", "catalog", "import", str(csv_file), "--dsn", hq, env=NO_ENV).stdout
+    assert human.startswith("Imported 2 products for the chain: 0 added, 0 changed, 2 unchanged (catalog version ")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("barcode,name,price,tax\n6900000000014,Cola,3.50,Q\nx,Water,2.00,A\n")
+    proc = run_cli(nowhere, "hq", "catalog", "import", str(bad), "--dsn", hq, env=NO_ENV, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "line 2: tax 'Q' is not a configured rate (A=13%, B=9%)" in proc.stderr
+    assert "line 3: barcode 'x' must be 1 to 20 digits" in proc.stderr
+    assert "shop S9 is not at HQ" in one_line_error(
+        run_cli(nowhere, "hq", "catalog", "import", str(csv_file), "--shop", "S9", "--dsn", hq, env=NO_ENV, check=False))
+
+    added = hq_json(nowhere, "user", "add", "ann", "--role", "manager", "--new-pin", "1234", "--dsn", hq)
+    assert {k: added[k] for k in ("name", "role", "active")} == {"name": "ann", "role": "manager", "active": True}
+    proc = run_cli(nowhere, "hq", "user", "add", "bob", "--role", "cashier", "--dsn", hq, env=NO_ENV,
+                   input="5678\n5678\n")
+    assert proc.stdout.startswith("Added cashier bob (catalog version ")
+    assert hq_json(nowhere, "user", "set-pin", "BOB", "--new-pin", "4321", "--dsn", hq)["name"] == "bob"
+    assert hq_json(nowhere, "user", "disable", "bob", "--dsn", hq)["active"] is False
+    assert "bob is already disabled" in one_line_error(
+        run_cli(nowhere, "hq", "user", "disable", "bob", "--dsn", hq, env=NO_ENV, check=False))
+    assert "a PIN is 4 to 8 digits" in one_line_error(
+        run_cli(nowhere, "hq", "user", "add", "eve", "--role", "cashier", "--new-pin", "1", "--dsn", hq,
+                env=NO_ENV, check=False))
+    assert hq_json(nowhere, "user", "enable", "bob", "--dsn", hq)["active"] is True
+    assert [(u["name"], u["active"]) for u in hq_json(nowhere, "user", "list", "--dsn", hq)] == [
+        ("ann", True), ("bob", True)]
+    assert run_cli(nowhere, "hq", "user", "list", "--dsn", hq, env=NO_ENV).stdout.split() == [
+        "ann", "manager", "bob", "cashier"]

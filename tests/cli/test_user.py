@@ -82,7 +82,7 @@ def test_names_pins_and_roles_are_checked(shop_dir: Path):
     assert cli_error(shop_dir, *add, "bob smith", "--new-pin", "1234") == \
         "user name 'bob smith': use 1-32 letters, digits, '.', '-' or '_'"
     assert cli_error(shop_dir, *add, "cli", "--new-pin", "1234") == \
-        "'cli' is reserved (the audit log uses it for the command line and replay)"
+        "'cli' is reserved (the audit log uses it for the command line, replay and HQ)"
     assert cli_error(shop_dir, *add, "demo", "--new-pin", "1234") == \
         "demo already exists (names are never reused, in any case): use set-pin or enable"
     assert "'boss' is not one of 'cashier', 'manager'" in cli_error(

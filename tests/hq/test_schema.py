@@ -65,8 +65,13 @@ def test_an_hq_without_the_schema_says_to_run_init(hq_dsn):
         check_current(conn)
 
 
+# the chain's own reference data, the same for every shop (Citus: reference tables, copied to every node)
+CHAIN_WIDE = ("hq.product", "hq.tax_rate", "hq.person", "hq.setting")
+
+
 def test_every_key_of_a_chain_table_starts_with_the_shop_and_records_are_partitioned_by_month(hq):
-    """Shardable by shop later: the shop id leads every primary and unique key of the data tables."""
+    """Shardable by shop later: the shop id leads every primary and unique key of the data tables
+    (the chain-wide reference tables aside: they belong to no shop)."""
     with connect(hq) as conn:
         keys = conn.execute(
             "SELECT c.conrelid::regclass::text, c.contype, a.attname FROM pg_constraint c "
@@ -74,8 +79,8 @@ def test_every_key_of_a_chain_table_starts_with_the_shop_and_records_are_partiti
             "JOIN pg_class t ON t.oid = c.conrelid "
             "WHERE c.connamespace = 'hq'::regnamespace AND c.contype IN ('p', 'u') AND NOT t.relispartition").fetchall()
         partitioned = conn.execute("SELECT partrelid::regclass::text, partstrat FROM pg_partitioned_table").fetchall()
-    data = [(table, kind, first) for table, kind, first in keys if table != "hq.migration"]
-    assert {table for table, *_ in data} == {"hq.shop", "hq.till", "hq.record"}
+    data = [(table, kind, first) for table, kind, first in keys if table not in ("hq.migration", *CHAIN_WIDE)]
+    assert {table for table, *_ in data} == {"hq.shop", "hq.till", "hq.record", "hq.shop_product"}
     assert all(first == "shop_id" for *_, first in data), data
     assert partitioned == [("hq.record", "r")]
 

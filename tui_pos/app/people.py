@@ -15,14 +15,9 @@ from typing import Any
 
 from tui_pos.app.snapshot import refresh_snapshot
 from tui_pos.app.till import Till
-from tui_pos.domain.auth import Approval, find_user, hash_pin
+from tui_pos.domain.auth import ROLES, Approval, check_name, check_pin_format, find_user, hash_pin
 from tui_pos.domain.errors import BadInput, StorageError
 from tui_pos.domain.records import UserAction, UserChanged
-
-ROLES = ("cashier", "manager")
-PIN_DIGITS = (4, 8)  # shortest and longest PIN
-NAME_LENGTH = 32
-RESERVED_NAMES = ("cli", "system")  # actors the audit log already uses for the command line and replay
 
 
 @dataclass(frozen=True)
@@ -33,23 +28,6 @@ class Person:
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "role": self.role, "active": self.active}
-
-
-def check_name(name: str) -> str:
-    """A user name: letters (any script), digits, '.', '-', '_'; no spaces (it is typed at login)."""
-    name = name.strip()
-    if not name or len(name) > NAME_LENGTH or not all(c.isalnum() or c in "._-" for c in name):
-        raise BadInput(f"user name {name!r}: use 1-{NAME_LENGTH} letters, digits, '.', '-' or '_'")
-    if name.lower() in RESERVED_NAMES:
-        raise BadInput(f"{name!r} is reserved (the audit log uses it for the command line and replay)")
-    return name
-
-
-def check_pin_format(pin: str) -> str:
-    low, high = PIN_DIGITS
-    if not (low <= len(pin) <= high and pin.isascii() and pin.isdigit()):
-        raise BadInput(f"a PIN is {low} to {high} digits")
-    return pin
 
 
 class People:

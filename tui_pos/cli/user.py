@@ -22,7 +22,7 @@ def _people(ctx: click.Context) -> People:
     return People(operating_till(ctx, replay=False))
 
 
-def _new_pin(name: str, given: str | None) -> str:
+def ask_new_pin(name: str, given: str | None) -> str:
     if given is not None:
         return given
     return click.prompt(f"New PIN for {name}", hide_input=True, confirmation_prompt=True, err=True)
@@ -65,7 +65,7 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
 def user_add(ctx: click.Context, name: str, role: str, new_pin: str | None, manager: str | None, pin: str | None,
              as_json: bool) -> None:
     """Add a cashier or a manager."""
-    new_pin = _new_pin(name, new_pin)
+    new_pin = ask_new_pin(name, new_pin)
     _change(ctx, manager, pin, as_json, lambda people, approval: people.add(name, role, new_pin, approval),
             "Added {role} {name}")
 
@@ -80,7 +80,7 @@ def user_add(ctx: click.Context, name: str, role: str, new_pin: str | None, mana
 def user_set_pin(ctx: click.Context, name: str, new_pin: str | None, manager: str | None, pin: str | None,
                  as_json: bool) -> None:
     """Give NAME a new PIN (this also lifts a lockout after wrong PINs)."""
-    new_pin = _new_pin(name, new_pin)
+    new_pin = ask_new_pin(name, new_pin)
     _change(ctx, manager, pin, as_json, lambda people, approval: people.set_pin(name, new_pin, approval),
             "New PIN set for {name}")
 

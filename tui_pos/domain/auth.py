@@ -70,6 +70,29 @@ class Approval:
     token: str = field(default_factory=lambda: secrets.token_hex(16), repr=False, compare=False)
 
 
+ROLES = ("cashier", "manager")
+PIN_DIGITS = (4, 8)  # shortest and longest PIN
+NAME_LENGTH = 32
+RESERVED_NAMES = ("cli", "system", "hq")  # actors the audit log uses: the command line, replay, HQ's changes
+
+
+def check_name(name: str) -> str:
+    """A user name: letters (any script), digits, '.', '-', '_'; no spaces (it is typed at login)."""
+    name = name.strip()
+    if not name or len(name) > NAME_LENGTH or not all(c.isalnum() or c in "._-" for c in name):
+        raise BadInput(f"user name {name!r}: use 1-{NAME_LENGTH} letters, digits, '.', '-' or '_'")
+    if name.lower() in RESERVED_NAMES:
+        raise BadInput(f"{name!r} is reserved (the audit log uses it for the command line, replay and HQ)")
+    return name
+
+
+def check_pin_format(pin: str) -> str:
+    low, high = PIN_DIGITS
+    if not (low <= len(pin) <= high and pin.isascii() and pin.isdigit()):
+        raise BadInput(f"a PIN is {low} to {high} digits")
+    return pin
+
+
 def hash_pin(pin: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)

@@ -243,6 +243,136 @@ REVOKE ALL ON FUNCTION hq.record_time(jsonb), hq.ensure_record_partition(timesta
     hq.push(jsonb, jsonb), hq.high_water() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hq.push(jsonb, jsonb), hq.high_water() TO @TILLS@;
 """),
+    Migration(3, "catalog: chain products with shop overrides, tax rates, users, settings, versioned", r"""
+-- What HQ manages for every till, versioned: each row changed takes the next number of one
+-- chain-wide sequence (a trigger sets it); a till asks for what changed since the last number it
+-- applied (hq.catalog_changes). Changes are made one transaction at a time (the trigger takes a
+-- transaction lock before the number): a version a till has seen is never followed by a smaller
+-- one committing later, so no change is ever skipped.
+-- hq.product, hq.tax_rate, hq.person and hq.setting are the chain's own (no shop: reference
+-- tables, Citus create_reference_table); hq.shop_product, a shop's own version of a product,
+-- has the shop first in its key.
+CREATE SEQUENCE hq.catalog_version_seq AS bigint;
+
+CREATE FUNCTION hq.next_catalog_version() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(7627702902543981107);  -- one catalog change at a time, in version order
+    NEW.version := nextval('hq.catalog_version_seq');
+    RETURN NEW;
+END $$;
+
+CREATE TABLE hq.tax_rate (
+    code text PRIMARY KEY CHECK (code ~ '^[A-Za-z0-9_-]{1,32}$'),
+    rate_bp integer NOT NULL CHECK (rate_bp BETWEEN 0 AND 10000),  -- 1300 = 13 %
+    version bigint NOT NULL
+);
+
+CREATE TABLE hq.product (
+    barcode text PRIMARY KEY CHECK (barcode ~ '^[0-9]{1,20}$'),
+    name text NOT NULL CHECK (name <> ''),
+    price bigint NOT NULL CHECK (price >= 0),  -- minor units (fen); 0: an open price
+    tax_code text NOT NULL,
+    department text NOT NULL DEFAULT '',
+    open_price boolean NOT NULL DEFAULT false,
+    version bigint NOT NULL
+);
+
+CREATE TABLE hq.shop_product (  -- a shop's own price (and name, tax, department): it wins over the chain's
+    shop_id text NOT NULL REFERENCES hq.shop,
+    barcode text NOT NULL CHECK (barcode ~ '^[0-9]{1,20}$'),
+    name text NOT NULL CHECK (name <> ''),
+    price bigint NOT NULL CHECK (price >= 0),
+    tax_code text NOT NULL,
+    department text NOT NULL DEFAULT '',
+    open_price boolean NOT NULL DEFAULT false,
+    version bigint NOT NULL,
+    PRIMARY KEY (shop_id, barcode)
+);
+
+CREATE TABLE hq.person (  -- the chain's users: one PIN, one switch, for every till
+    name text PRIMARY KEY,
+    role text NOT NULL CHECK (role IN ('cashier', 'manager')),
+    pin_hash text NOT NULL,
+    active boolean NOT NULL DEFAULT true,
+    version bigint NOT NULL
+);
+CREATE UNIQUE INDEX person_name_any_case ON hq.person (lower(name));  -- 'Demo' is demo
+
+CREATE TABLE hq.setting (  -- the chain's settings: currency, reason codes, limits (JSON values)
+    key text PRIMARY KEY CHECK (key IN ('currency', 'reasons', 'discount_limit', 'paid_out_limit',
+                                        'z_difference_limit')),
+    value jsonb NOT NULL,
+    version bigint NOT NULL
+);
+
+CREATE TRIGGER versioned BEFORE INSERT OR UPDATE ON hq.tax_rate FOR EACH ROW EXECUTE FUNCTION hq.next_catalog_version();
+CREATE TRIGGER versioned BEFORE INSERT OR UPDATE ON hq.product FOR EACH ROW EXECUTE FUNCTION hq.next_catalog_version();
+CREATE TRIGGER versioned BEFORE INSERT OR UPDATE ON hq.shop_product FOR EACH ROW EXECUTE FUNCTION hq.next_catalog_version();
+CREATE TRIGGER versioned BEFORE INSERT OR UPDATE ON hq.person FOR EACH ROW EXECUTE FUNCTION hq.next_catalog_version();
+CREATE TRIGGER versioned BEFORE INSERT OR UPDATE ON hq.setting FOR EACH ROW EXECUTE FUNCTION hq.next_catalog_version();
+
+-- A new chain starts as a new till does: CNY in fen, tax rates A 13 % and B 9 %.
+INSERT INTO hq.setting (key, value) VALUES ('currency', '{"code": "CNY", "exponent": 2}');
+INSERT INTO hq.tax_rate (code, rate_bp) VALUES ('A', 1300), ('B', 900);
+
+-- The chain's catalog version: every change up to it is committed (0: none yet).
+CREATE FUNCTION hq.catalog_version() RETURNS bigint
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(max(v), 0) FROM (
+        SELECT max(version) FROM hq.product UNION ALL SELECT max(version) FROM hq.shop_product
+        UNION ALL SELECT max(version) FROM hq.person UNION ALL SELECT max(version) FROM hq.tax_rate
+        UNION ALL SELECT max(version) FROM hq.setting) versions(v)
+$$;
+
+-- What changed for the calling till's shop after version `since`, up to the version returned:
+-- {"version": N, "products": [the shop's product rows: its own where it has one, else the chain's],
+--  "users": [...], "tax_rates": [...], "settings": {key: value}}. All of it from one snapshot
+-- (STABLE: every statement sees the caller's); since 0, or a version HQ has not reached (HQ restored
+-- from an older dump): everything.
+CREATE FUNCTION hq.catalog_changes(since bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    me hq.till;
+    top bigint;
+BEGIN
+    SELECT * INTO me FROM hq.till WHERE role_name = session_user;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role % is not an enrolled till (tui-pos hq join)', session_user USING ERRCODE = 'TP003';
+    END IF;
+    top := hq.catalog_version();
+    IF since > top THEN
+        since := 0;  -- the till is ahead of HQ (HQ restored from an older dump): everything again
+    END IF;
+    RETURN jsonb_build_object(
+        'version', top,
+        'products', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                'barcode', coalesce(o.barcode, p.barcode),
+                'name', CASE WHEN o.barcode IS NULL THEN p.name ELSE o.name END,
+                'price', CASE WHEN o.barcode IS NULL THEN p.price ELSE o.price END,
+                'tax_code', CASE WHEN o.barcode IS NULL THEN p.tax_code ELSE o.tax_code END,
+                'department', CASE WHEN o.barcode IS NULL THEN p.department ELSE o.department END,
+                'open_price', CASE WHEN o.barcode IS NULL THEN p.open_price ELSE o.open_price END)
+                ORDER BY coalesce(o.barcode, p.barcode))
+            FROM hq.product p
+            FULL JOIN (SELECT * FROM hq.shop_product WHERE shop_id = me.shop_id) o ON o.barcode = p.barcode
+            WHERE greatest(p.version, o.version) > since AND greatest(p.version, o.version) <= top), '[]'),
+        'users', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('name', name, 'role', role, 'pin_hash', pin_hash, 'active', active)
+                             ORDER BY name)
+            FROM hq.person WHERE version > since AND version <= top), '[]'),
+        'tax_rates', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('code', code, 'rate_bp', rate_bp) ORDER BY code)
+            FROM hq.tax_rate WHERE version > since AND version <= top), '[]'),
+        'settings', coalesce((
+            SELECT jsonb_object_agg(key, value) FROM hq.setting WHERE version > since AND version <= top), '{}'));
+END $$;
+
+REVOKE ALL ON hq.tax_rate, hq.product, hq.shop_product, hq.person, hq.setting FROM PUBLIC;
+REVOKE ALL ON FUNCTION hq.next_catalog_version(), hq.catalog_version(), hq.catalog_changes(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hq.catalog_changes(bigint) TO @TILLS@;
+"""),
 )
 
 BOOTSTRAP = """
