@@ -16,8 +16,10 @@ from tui_pos.domain.records import (
     SaleLine,
     ShiftClosed,
     ShiftOpened,
+    StockMoved,
     UserChanged,
 )
+from tui_pos.domain.stock import ADJUST_REASONS
 from tui_pos.domain.tender import Tender
 
 uuids = st.uuids().map(str)
@@ -84,6 +86,23 @@ def user_changes(draw: Any) -> UserChanged:
                                                    max_size=2)))
 
 
+@st.composite
+def stock_moves(draw: Any) -> StockMoved:
+    kind = draw(st.sampled_from(["receive", "adjust", "count", "transfer_out", "transfer_in"]))
+    expected = draw(st.integers(-10**9, 10**9))
+    counted = draw(st.integers(0, 10**9)) if kind == "count" else None
+    qty = counted - expected if counted is not None else draw(st.integers(-10**9, 10**9))
+    qty = -abs(qty) if kind == "transfer_out" else abs(qty) if kind in ("receive", "transfer_in") else qty
+    return StockMoved(draw(uuids), draw(st.sampled_from(["T1", "T2"])), draw(times), kind,
+                      draw(st.text("0123456789", min_size=1, max_size=13)), qty, expected, counted,
+                      unit_cost=draw(st.none() | st.integers(0, 10**8)) if kind == "receive" else None,
+                      reason=draw(st.sampled_from(ADJUST_REASONS)) if kind == "adjust" else None,
+                      supplier=draw(st.just("") | names), reference=draw(st.just("") | names),
+                      peer=draw(maybe_names) if kind.startswith("transfer") else None, batch=draw(st.none() | uuids),
+                      actor=draw(maybe_names), approved_by=draw(maybe_names))
+
+
 def records() -> st.SearchStrategy[Record]:
     """Any record of any type."""
-    return st.one_of(sales(), shifts_opened, cash_movements, shifts_closed, audit_events, user_changes())
+    return st.one_of(sales(), shifts_opened, cash_movements, shifts_closed, audit_events, user_changes(),
+                     stock_moves())

@@ -26,8 +26,8 @@ def catalog_event(config: Config, actor: str | None, manager: str | None, source
     changed = [{"barcode": p.barcode, "was": old[p.barcode]["price"], "now": p.price} for p in products
                if p.barcode in old and old[p.barcode]["price"] != p.price]
     details = [p.barcode for p in products if p.barcode in old and any(
-        (bool(old[p.barcode][c]) if c == "open_price" else old[p.barcode][c]) != getattr(p, c)
-        for c in ("name", "tax_code", "department", "open_price", "stock"))]
+        (bool(old[p.barcode].get(c)) if c in ("open_price", "weighed") else old[p.barcode].get(c)) != getattr(p, c)
+        for c in ("name", "tax_code", "department", "open_price", "stock", "weighed", "reorder_level", "reorder_qty"))]
     unchanged = sum(1 for p in products if p.barcode in old) - len({c["barcode"] for c in changed} | set(details))
     return AuditEvent.new(config.till_id, "catalog_import", actor, subject=f"{len(products)} products",
                           approved_by=manager, at=now,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from tui_pos.domain.errors import BadInput, BadLines, UnknownCode, check_text
 from tui_pos.domain.money import Currency, format_bp, percent_to_bp
+from tui_pos.domain.stock import parse_qty
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,10 @@ class Product:
     tax_code: str
     department: str = ""
     open_price: bool = False  # the cashier keys the price in
-    stock: int | None = None  # None: stock not tracked
+    stock: int | None = None  # the opening stock, whole units, less what sales took (None: none given)
+    weighed: bool = False  # stock counted in fractions (kilos): quantities to 3 decimals (domain.stock)
+    reorder_level: int | None = None  # milli-units: at or below it the product is low (None: never)
+    reorder_qty: int | None = None  # milli-units: what to order when low (None: up to twice the level)
 
 
 class Catalog:
@@ -71,7 +75,8 @@ def search_fold(text: str) -> str:
 
 
 REQUIRED_COLUMNS = ("barcode", "name", "price", "tax")
-OPTIONAL_COLUMNS = ("department", "stock")
+OPTIONAL_COLUMNS = ("department", "stock", "weighed", "reorder_level", "reorder_qty")
+YES, NO = ("1", "yes", "y", "true"), ("", "0", "no", "n", "false")
 NAME_LENGTH = 100  # a product's name or department
 ERRORS_SHOWN = 20  # a file bad on every line lists this many lines, then how many more
 
@@ -149,6 +154,11 @@ def _product_from_row(row: Mapping[str, str | None], tax_rates: Mapping[str, Tax
     if stock_text and not (stock_text.lstrip("-").isascii() and stock_text.lstrip("-").isdigit()
                            and len(stock_text.lstrip("-")) <= 9):
         raise BadInput(f"stock {stock_text!r} is not a whole number of at most 9 digits")
+    weighed_text = cells.get("weighed", "").casefold()
+    if weighed_text not in YES + NO:
+        raise BadInput(f"weighed {cells['weighed']!r} is not yes or no")
+    weighed = weighed_text in YES
+    reorder = {c: parse_qty(cells[c], weighed, what=c) if cells.get(c) else None for c in ("reorder_level", "reorder_qty")}
     return Product(
         barcode=barcode,
         name=name,
@@ -157,4 +167,6 @@ def _product_from_row(row: Mapping[str, str | None], tax_rates: Mapping[str, Tax
         department=cells.get("department", ""),
         open_price=price == 0,
         stock=int(stock_text) if stock_text else None,
+        weighed=weighed,
+        **reorder,
     )

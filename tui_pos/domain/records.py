@@ -12,8 +12,6 @@ strings the caller's clock gives.
 
 Room for what comes next (each a frozen dataclass here, a member of Record, a type in
 RECORD_TYPES, and rows in store/codec.py):
-- StockMoved ("stock_move"): a stock count, a delivery or a write-off of one product (barcode,
-  quantity delta, reason, actor, approved_by); sales keep moving stock with their own rows.
 - PaymentAttempt ("payment_attempt"): one call to a code-payment gateway (the sale's uuid, the
   provider, the amount, the gateway's transaction number, its outcome), stored before and after
   the call so that a crash in between can be reconciled.
@@ -27,9 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from tui_pos.domain.sale import Sale, SaleLine
+from tui_pos.domain.stock import ADJUST_REASONS, MOVE_KINDS, MoveKind
 
 __all__ = ["AuditEvent", "CashMovement", "Record", "RECORD_TYPES", "Sale", "SaleLine", "ShiftClosed", "ShiftOpened",
-           "UserChanged", "USER_ACTIONS", "new_uuid", "record_from_dict", "record_type"]
+           "StockMoved", "UserChanged", "USER_ACTIONS", "new_uuid", "record_from_dict", "record_type"]
 
 
 def new_uuid() -> str:
@@ -211,10 +210,61 @@ class UserChanged:
                    record.get("detail") or {})
 
 
-Record = Sale | ShiftOpened | CashMovement | ShiftClosed | AuditEvent | UserChanged
+@dataclass(frozen=True)
+class StockMoved:
+    """A change of one product's stock other than a sale's (sales and refunds move stock with
+    their lines): goods received (supplier, reference, unit cost), an adjustment with a reason
+    code, a count (counted; qty is its variance against what was expected at that moment), a
+    transfer out to or in from another shop (peer; reference: the transfer). Quantities are
+    milli-units (domain.stock); expected is the on-hand just before, as the till saw it."""
+
+    TYPE: ClassVar[str] = "stock_move"
+    uuid: str
+    till_id: str
+    at: str
+    kind: MoveKind
+    barcode: str
+    qty: int  # the change of stock on hand, milli-units (a count: counted - expected)
+    expected: int  # on hand just before this movement, milli-units
+    counted: int | None = None  # a count: the quantity counted
+    unit_cost: int | None = None  # a receive: minor units per whole unit
+    reason: str | None = None  # an adjustment: one of ADJUST_REASONS
+    supplier: str = ""
+    reference: str = ""  # a delivery note, an invoice, a transfer's id
+    peer: str | None = None  # a transfer: the other shop
+    batch: str | None = None  # the movements entered together (one delivery, one stock take)
+    actor: str | None = None
+    approved_by: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in MOVE_KINDS:
+            raise ValueError(f"unknown stock movement {self.kind!r}")
+        if self.kind == "count" and (self.counted is None or self.qty != self.counted - self.expected):
+            raise ValueError("a count needs its counted quantity, and its quantity is its variance")
+        if self.kind == "adjust" and self.reason not in ADJUST_REASONS:
+            raise ValueError(f"an adjustment needs a reason ({', '.join(ADJUST_REASONS)})")
+        if (self.kind in ("receive", "transfer_in") and self.qty < 0) or (self.kind == "transfer_out" and self.qty > 0):
+            raise ValueError(f"a {self.kind} cannot move stock the other way")
+
+    def to_record(self) -> dict[str, Any]:
+        return {"type": self.TYPE, "uuid": self.uuid, "till_id": self.till_id, "at": self.at, "kind": self.kind,
+                "barcode": self.barcode, "qty": self.qty, "expected": self.expected, "counted": self.counted,
+                "unit_cost": self.unit_cost, "reason": self.reason, "supplier": self.supplier,
+                "reference": self.reference, "peer": self.peer, "batch": self.batch, "actor": self.actor,
+                "approved_by": self.approved_by}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> StockMoved:
+        return cls(record["uuid"], record["till_id"], record["at"], record["kind"], record["barcode"], record["qty"],
+                   record["expected"], record.get("counted"), record.get("unit_cost"), record.get("reason"),
+                   record.get("supplier") or "", record.get("reference") or "", record.get("peer"),
+                   record.get("batch"), record.get("actor"), record.get("approved_by"))
+
+
+Record = Sale | ShiftOpened | CashMovement | ShiftClosed | AuditEvent | UserChanged | StockMoved
 RECORD_TYPES: dict[str, type[Sale] | type[ShiftOpened] | type[CashMovement] | type[ShiftClosed] | type[AuditEvent]
-                   | type[UserChanged]] = {
-    cls.TYPE: cls for cls in (Sale, ShiftOpened, CashMovement, ShiftClosed, AuditEvent, UserChanged)
+                   | type[UserChanged] | type[StockMoved]] = {
+    cls.TYPE: cls for cls in (Sale, ShiftOpened, CashMovement, ShiftClosed, AuditEvent, UserChanged, StockMoved)
 }
 
 

@@ -37,10 +37,14 @@ from tui_pos.store.documents import SLOTS, DurableDocument
 GENESIS = "0" * 64
 ANCHOR_DOCUMENT = "anchor.json"
 COVERED_TABLES = ("user", "product")  # besides the records: who may do what, prices and stock
-RECORD_TABLES = {"sale": "sale", "shift_open": "shift", "cash_movement": "cash_movement", "shift_close": "z_report"}
-_ACTION_TYPES = codec.RECORD_ACTIONS
-RECORD_ACTIONS = _ACTION_TYPES  # an entry's action -> the type of the record it covers
-EVENTS_ONLY = f"action NOT IN ({', '.join(repr(a) for a in _ACTION_TYPES)})"  # the entries that are events
+RECORD_TABLES = {"sale": "sale", "shift_open": "shift", "cash_movement": "cash_movement", "shift_close": "z_report",
+                 "stock_move": "stock_move"}
+RECORD_ACTIONS = codec.RECORD_ACTIONS  # an entry's action -> the type of the record it covers
+# The entries indexed by uuid (idx_audit_event_uuid): events, and the records of types added after
+# the index was made (stock movements), whose uuid is unique in the log too. The list is the
+# index's own condition, and never changes: SQLite uses a partial index only for this very term.
+_INDEXED_EXCEPT = ("sale", "refund", "void", "shift_open", "paid_in", "paid_out", "z_report")
+EVENTS_ONLY = f"action NOT IN ({', '.join(repr(a) for a in _INDEXED_EXCEPT)})"
 COLUMNS = ("seq", "uuid", "at", "till_id", "action", "actor", "approved_by", "subject", "amount", "detail")
 _INSERT = (f"INSERT INTO audit ({', '.join(COLUMNS)}, prev_hash, hash) "
            f"VALUES ({', '.join('?' * len(COLUMNS))}, ?, ?)")
@@ -105,6 +109,10 @@ def entries_for(record: dict[str, Any], rows: Sequence[Sequence[Any]]) -> list[d
                  "subject": f"Z {record['z_number']}", "amount": record["counted"],
                  "approved_by": record.get("approved_by")}
         detail |= {"shift": record["shift_uuid"], "expected": record["expected"], "difference": record["difference"]}
+    elif kind == "stock_move":
+        entry = {"action": f"stock_{record['kind']}", "at": record["at"], "actor": record["actor"],
+                 "subject": record["barcode"], "amount": record["unit_cost"], "approved_by": record.get("approved_by")}
+        detail |= {"qty": record["qty"]}
     else:
         raise KeyError(f"unknown record type {kind!r}")
     return [entry | {"uuid": record["uuid"], "till_id": record["till_id"], "detail": _canonical(detail)}]

@@ -22,6 +22,7 @@ from typing import Any
 
 from tui_pos.domain.auth import NameTaken, NoSuchUser
 from tui_pos.domain.records import USER_ACTIONS, Record, UserChanged, record_from_dict, record_type
+from tui_pos.domain.stock import MOVE_KINDS
 
 __all__ = ["as_dict", "as_record", "insert", "load", "load_record", "load_sale_record", "record_numbers",
            "record_type", "row_record", "sale_rows", "stored_rows", "stored_sale_rows"]
@@ -44,6 +45,8 @@ SHIFT_COLUMNS = ("uuid", "till_id", "number", "opened_at", "opened_by", "float")
 CASH_MOVEMENT_COLUMNS = ("uuid", "shift_uuid", "till_id", "kind", "amount", "reason", "user", "approved_by", "at")
 Z_REPORT_COLUMNS = ("uuid", "shift_uuid", "till_id", "z_number", "closed_at", "closed_by", "approved_by",
                     "counted", "expected", "difference", "report")
+STOCK_MOVE_COLUMNS = ("uuid", "till_id", "at", "kind", "barcode", "qty", "expected", "counted", "unit_cost", "reason",
+                      "supplier", "reference", "peer", "batch", "actor", "approved_by")
 AUDIT_EVENT_COLUMNS = ("uuid", "till_id", "at", "action", "actor", "approved_by", "subject", "amount", "detail")
 
 # record type -> (table, columns) for the records stored as one row of their own table
@@ -51,6 +54,7 @@ ROW_TABLES = {
     "shift_open": ("shift", SHIFT_COLUMNS),
     "cash_movement": ("cash_movement", CASH_MOVEMENT_COLUMNS),
     "shift_close": ("z_report", Z_REPORT_COLUMNS),
+    "stock_move": ("stock_move", STOCK_MOVE_COLUMNS),
 }
 # record type -> the tables whose table_state entry must follow the record's change (audit.COVERED_TABLES)
 COVERS = {"user_change": ("user",)}
@@ -58,7 +62,8 @@ COVERS = {"user_change": ("user",)}
 NUMBER_COLUMNS = {"sale": "seq", "shift_open": "number", "shift_close": "z_number"}
 # an audit entry's action -> the type of the record whose rows it covers (entries of other actions are events)
 RECORD_ACTIONS = {"sale": "sale", "refund": "sale", "void": "sale", "shift_open": "shift_open",
-                  "paid_in": "cash_movement", "paid_out": "cash_movement", "z_report": "shift_close"}
+                  "paid_in": "cash_movement", "paid_out": "cash_movement", "z_report": "shift_close",
+                  **{f"stock_{kind}": "stock_move" for kind in MOVE_KINDS}}
 
 _SALE_STORED = SALE_COLUMNS + SALE_EXTRA_COLUMNS
 _INSERT_SALE = (

@@ -38,6 +38,9 @@ from tui_pos.store.crash import crash_point
 from tui_pos.store.schema import SCHEMA_VERSION, ensure_schema  # noqa: F401  (re-exported)
 
 PRODUCT_COLUMNS = ("barcode", "name", "price", "tax_code", "department", "open_price", "stock")
+# added by the migration stock; outside the product table's table_state digest (covered_rows), which
+# never changes for a table once covered: a catalog import's audit entry names what it changed
+STOCK_COLUMNS = ("weighed", "reorder_level", "reorder_qty")
 
 
 def connect(path: Path, busy_timeout_ms: int, readonly: bool = False) -> sqlite3.Connection:
@@ -88,8 +91,13 @@ def stored_currency(conn: sqlite3.Connection) -> dict[str, Any] | None:
 
 def holds_money(conn: sqlite3.Connection) -> bool:
     """Are amounts stored that a currency change would revalue (a sale, a shift's float, a cash movement)?"""
-    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM sale) OR EXISTS (SELECT 1 FROM shift) "
-                             "OR EXISTS (SELECT 1 FROM cash_movement)").fetchone()[0])
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM sale) OR EXISTS (SELECT 1 FROM shift) "
+                    "OR EXISTS (SELECT 1 FROM cash_movement)").fetchone()[0]:
+        return True
+    try:  # a receive's unit cost (a database from before the migration stock has none)
+        return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM stock_move WHERE unit_cost IS NOT NULL)").fetchone()[0])
+    except sqlite3.OperationalError:
+        return False
 
 
 def insert_record(conn: sqlite3.Connection, record: Record | dict[str, Any], stored_via: str,
@@ -174,8 +182,21 @@ def list_sales(conn: sqlite3.Connection, since: str | None) -> list[dict[str, An
 
 
 def load_products(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(f"SELECT {', '.join(PRODUCT_COLUMNS)} FROM product")
-    return [dict(zip(PRODUCT_COLUMNS, row)) for row in rows]
+    """Every product row; with its stock settings (STOCK_COLUMNS) unless the database is from
+    before them (read read-only, not migrated yet)."""
+    columns: tuple[str, ...] = PRODUCT_COLUMNS + STOCK_COLUMNS
+    try:
+        rows = conn.execute(f"SELECT {', '.join(columns)} FROM product").fetchall()
+    except sqlite3.OperationalError as err:
+        if "no such column" not in str(err):
+            raise
+        columns = PRODUCT_COLUMNS
+        rows = conn.execute(f"SELECT {', '.join(columns)} FROM product").fetchall()
+    products = [dict(zip(columns, row)) for row in rows]
+    for product in products:
+        if "weighed" in product:
+            product["weighed"] = bool(product["weighed"])
+    return products
 
 
 _COVERED_QUERIES = {
@@ -201,11 +222,13 @@ def cover(conn: sqlite3.Connection, *tables: str) -> None:
 def write_products(conn: sqlite3.Connection, products: Iterable[dict[str, Any]], now: str, covered: bool = True) -> int:
     """Insert or update products (and cover the table); the caller holds the transaction (and
     audits the import in it)."""
-    rows = [[p[c] for c in PRODUCT_COLUMNS] + [now] for p in products]
-    updates = ", ".join(f"{c} = excluded.{c}" for c in PRODUCT_COLUMNS[1:] + ("updated_at",))
+    columns = PRODUCT_COLUMNS + STOCK_COLUMNS
+    rows = [[p[c] for c in PRODUCT_COLUMNS] + [int(p.get(c) or 0) if c == "weighed" else p.get(c) for c in STOCK_COLUMNS]
+            + [now] for p in products]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:] + ("updated_at",))
     conn.executemany(
-        f"INSERT INTO product ({', '.join(PRODUCT_COLUMNS)}, updated_at) "
-        f"VALUES ({', '.join('?' * (len(PRODUCT_COLUMNS) + 1))}) "
+        f"INSERT INTO product ({', '.join(columns)}, updated_at) "
+        f"VALUES ({', '.join('?' * (len(columns) + 1))}) "
         f"ON CONFLICT(barcode) DO UPDATE SET {updates}",
         rows,
     )

@@ -512,6 +512,14 @@ class Ledger:
         times), how many of them are only in the journal, whether the database could be read)."""
         return self.view.period_totals(start, end)
 
+    def stock_levels(self, barcodes: list[str] | None = None) -> tuple[list[dict[str, Any]] | None, int]:
+        """Products with their stock on hand, journaled records included (StoreView.stock_levels)."""
+        return self.view.stock_levels(barcodes)
+
+    def stock_history(self, start: str, end: str) -> tuple[dict[str, Any] | None, int]:
+        """What moved stock in [start, end), journaled records included (StoreView.stock_history)."""
+        return self.view.stock_history(start, end)
+
     def find_sales(self, *, receipt: str | None = None, original_uuid: str | None = None,
                    last_of_till: str | None = None) -> list[dict[str, Any]]:
         """Sale records (sales, refunds, voids) by receipt number, by the sale they reverse, or

@@ -116,11 +116,31 @@ def _sale_approved_by(db: Any) -> None:
                "AND a.action = sale.kind ORDER BY a.seq LIMIT 1) WHERE kind IN ('refund', 'void')")
 
 
+def _stock(db: Any) -> None:
+    """Stock movements other than sales' (domain.records.StockMoved: receive, adjust, count,
+    transfers), one row each, quantities in milli-units (domain/stock.py); the catalog's reorder
+    level and quantity (milli-units) and whether a product is weighed (fractions allowed); the
+    sales' movements indexed by product (stock on hand of one product is one index range)."""
+    db["stock_move"].create(
+        {**{c: str for c in codec.STOCK_MOVE_COLUMNS}, **{c: int for c in ("qty", "expected", "counted", "unit_cost")},
+         "stored_via": str},
+        pk="uuid", not_null=["till_id", "at", "kind", "barcode", "qty", "expected"], if_not_exists=True,
+    )
+    db["stock_move"].create_index(["barcode"], if_not_exists=True)
+    db["stock_move"].create_index(["at"], if_not_exists=True)
+    db["stock_movement"].create_index(["barcode"], if_not_exists=True)
+    db["stock_movement"].create_index(["at"], if_not_exists=True)
+    for column in ("reorder_level", "reorder_qty"):
+        db["product"].add_column(column, int)
+    db["product"].add_column("weighed", int, not_null_default=0)
+
+
 # The migrations, in order: (name, function). Append only; never rename, reorder or edit a released one.
 MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("tables", _tables),
     ("audit_backfill", _audit_backfill),
     ("sale_approved_by", _sale_approved_by),
+    ("stock", _stock),
 )
 
 

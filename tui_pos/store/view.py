@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from tui_pos.store import db, period_totals, print_jobs, shift_totals
+from tui_pos.store import db, period_totals, print_jobs, shift_totals, stock
 from tui_pos.store.journal import Journal, JournalScan
 
 Where = Literal["sqlite", "journal"]
@@ -342,6 +342,47 @@ class StoreView:
                 totals = shift_totals.add_totals(
                     totals, period_totals.journal_period_totals(journaled, products, start, end))
             return totals, len(journaled), stored is not None
+
+    # -- stock -----------------------------------------------------------------------------
+    def stock_levels(self, barcodes: list[str] | None = None) -> tuple[list[dict[str, Any]] | None, int]:
+        """Every product (or these) with its stock on hand (store/stock.py levels: milli-units),
+        what the journal holds and SQLite does not yet included; and how many such journaled
+        records moved stock. None: the database (the catalog) cannot be read."""
+        with self._lock:
+            pending, readable = self._pending()
+            rows = self.query(lambda c: stock.levels(c, barcodes), None) if readable else None
+            if rows is None:
+                return None, 0
+            moving = [r for r in pending if db.record_type(r) in ("sale", "stock_move")]
+            deltas = stock.journal_deltas(moving)
+            for row in rows:
+                if row["barcode"] in deltas:
+                    row["on_hand"] += deltas[row["barcode"]]
+                    row["tracked"] = True
+            return rows, len(moving)
+
+    def stock_history(self, start: str, end: str) -> tuple[dict[str, Any] | None, int]:
+        """What moved stock in [start, end) (stored UTC times): {"moves": stock movement records,
+        "sold": sales' lines (barcode, at, qty milli-units, cashier...), "last_moved": barcode ->
+        newest movement at any time}, journaled records included; and how many of those. None:
+        the database cannot be read."""
+        with self._lock:
+            pending, readable = self._pending()
+            found: dict[str, Any] | None = self.query(lambda c: {"moves": stock.moves(c, start=start, end=end),
+                                          "sold": stock.sold(c, start, end), "last_moved": stock.last_moved(c)},
+                               None) if readable else None
+            if found is None:
+                return None, 0
+            journaled = [r for r in stock.journal_moves(pending) if start <= r["at"] < end]
+            found["moves"] += journaled
+            sold = [r for r in pending if db.record_type(r) == "sale" and start <= r["completed_at"] < end]
+            found["sold"] += [{"barcode": line["barcode"], "at": r["completed_at"], "qty": -line["qty"] * stock.QTY_SCALE}
+                              for r in sold for line in r["lines"] if not line["voided"]]
+            for r in journaled + sold:
+                at = r.get("at") or r["completed_at"]
+                for barcode in ([r["barcode"]] if "barcode" in r else [line["barcode"] for line in r["lines"]]):
+                    found["last_moved"][barcode] = max(found["last_moved"].get(barcode, ""), at)
+            return found, len(journaled) + len(sold)
 
 
 def _newest_sale(conn: sqlite3.Connection) -> dict[str, Any] | None:

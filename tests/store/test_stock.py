@@ -1,0 +1,129 @@
+"""Stock on hand as stored (store/stock.py through the view): the catalog's opening stock, sales'
+movements and stock movement records, SQLite and journal together; a receive while the database
+fails is journaled and replayed exactly once; the audit chain covers every movement."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from contextlib import closing
+
+import pytest
+
+from tui_pos.domain.records import StockMoved, new_uuid
+from tui_pos.store import db
+from tui_pos.store.verification import verify
+
+from .records import make_record, new_ledger, query
+from .test_ledger import break_sqlite, repair_sqlite
+
+AT = "2026-12-04T10:00:00.000+00:00"
+
+
+def product(barcode: str, name: str, stock: int | None) -> dict:
+    return {"barcode": barcode, "name": name, "price": 350, "tax_code": "A", "department": "", "open_price": False,
+            "stock": stock}
+
+
+@pytest.fixture
+def products(tmp_path):
+    """Two tracked products (stock 10 and 5) and an untracked one, written as an import writes them."""
+    ledger = new_ledger(tmp_path)
+    conn = ledger.connection()
+    with db.transaction(conn):
+        db.write_products(conn, [product("111", "可口可乐", 10), product("222", "农夫山泉", 5),
+                                 product("333", "untracked", None)], AT)
+    ledger.close()
+
+
+def move(kind: str, barcode: str, qty: int, expected: int = 0, **fields) -> dict:
+    counted = fields.pop("counted", None)
+    return StockMoved(new_uuid(), "T1", fields.pop("at", AT), kind, barcode, qty, expected, counted, **fields).to_record()
+
+
+def on_hand(ledger) -> dict[str, int]:
+    rows, _ = ledger.stock_levels()
+    return {r["barcode"]: r["on_hand"] for r in rows}
+
+
+def test_on_hand_is_the_opening_stock_less_sales_plus_movements(tmp_path, products):
+    ledger = new_ledger(tmp_path)
+    assert on_hand(ledger) == {"111": 10_000, "222": 5_000, "333": 0}
+    ledger.commit(make_record(1))  # 2 x 111 sold (the 222 line is voided)
+    ledger.commit(move("receive", "111", 24_000, 8_000, unit_cost=150, supplier="Coca-Cola", reference="DN-1"))
+    ledger.commit(move("adjust", "222", -1_000, 5_000, reason="damaged"))
+    ledger.commit(move("receive", "333", 3_000))
+    sale = make_record(2)
+    sale["lines"][0]["barcode"] = "333"
+    ledger.commit(sale)
+    assert on_hand(ledger) == {"111": 32_000, "222": 4_000, "333": 1_000}
+    ledger.commit(move("count", "111", 30_000 - 32_000, 32_000, counted=30_000))
+    levels, journaled = ledger.stock_levels(["111"])
+    assert [(r["barcode"], r["on_hand"], r["tracked"]) for r in levels] == [("111", 30_000, True)] and journaled == 0
+    with closing(sqlite3.connect(tmp_path / "pos.sqlite3")) as conn:
+        assert verify(conn).ok
+    ledger.close()
+
+
+def test_a_receive_while_the_database_fails_is_journaled_and_replayed_exactly_once(tmp_path, products):
+    break_sqlite(tmp_path, "garbage")
+    ledger = new_ledger(tmp_path)
+    receive = move("receive", "111", 12_000, 10_000, unit_cost=120)
+    assert ledger.commit(receive) == "journal"
+    assert ledger.commit(make_record(1)) == "journal"
+    repair_sqlite(tmp_path)
+    assert on_hand(ledger)["111"] == 20_000  # SQLite's 10 + the journal's 12 received - 2 sold
+    assert ledger.stock_levels()[1] == 2
+
+    result = ledger.replay()
+    assert (result.replayed, result.skipped) == (2, 0)
+    assert on_hand(ledger)["111"] == 20_000
+    assert query(tmp_path / "pos.sqlite3", "SELECT uuid, qty, stored_via FROM stock_move") == [
+        (receive["uuid"], 12_000, "journal")]
+    # a crash after the replay's COMMIT, before the file was retired: replayed again, stored once
+    [retired] = (tmp_path / "journal" / "replayed").glob("*.jsonl")
+    shutil.copy(retired, tmp_path / "journal" / retired.name)
+    ledger.close()
+    again = new_ledger(tmp_path)
+    assert (again.replay().replayed, on_hand(again)["111"]) == (0, 20_000)
+    assert query(tmp_path / "pos.sqlite3", "SELECT COUNT(*) FROM stock_move") == [(1,)]
+    with closing(sqlite3.connect(tmp_path / "pos.sqlite3")) as conn:
+        assert verify(conn).ok
+    again.close()
+
+
+def test_an_edited_movement_breaks_the_audit(tmp_path, products):
+    ledger = new_ledger(tmp_path)
+    ledger.commit(move("adjust", "111", -2_000, 10_000, reason="theft"))
+    ledger.close()
+    with closing(sqlite3.connect(tmp_path / "pos.sqlite3")) as conn:
+        assert verify(conn).ok
+        conn.execute("UPDATE stock_move SET qty = -1000")
+        conn.commit()
+        problems = verify(conn).problems
+    assert any("stock_adjust" in p.what and "modified" in p.what for p in problems)
+
+
+def test_the_history_of_a_period_has_movements_and_sales(tmp_path, products):
+    ledger = new_ledger(tmp_path)
+    ledger.commit(make_record(1, completed_at="2026-12-04T09:00:00.000+00:00"))
+    ledger.commit(move("receive", "222", 6_000, 5_000, at="2026-12-04T11:00:00.000+00:00"))
+    ledger.commit(move("receive", "222", 1_000, 11_000, at="2026-12-05T11:00:00.000+00:00"))
+    history, journaled = ledger.stock_history("2026-12-04", "2026-12-05")
+    assert [(m["barcode"], m["qty"]) for m in history["moves"]] == [("222", 6_000)]
+    assert [(s["barcode"], s["qty"]) for s in history["sold"]] == [("111", -2_000)]
+    assert history["last_moved"] == {"111": "2026-12-04T09:00:00.000+00:00", "222": "2026-12-05T11:00:00.000+00:00"}
+    assert journaled == 0
+    ledger.close()
+
+
+def test_products_keep_their_stock_settings(tmp_path):
+    ledger = new_ledger(tmp_path)
+    conn = ledger.connection()
+    with db.transaction(conn):
+        db.write_products(conn, [{"barcode": "9", "name": "Rice", "price": 500, "tax_code": "A", "department": "",
+                                  "open_price": False, "stock": None, "weighed": True, "reorder_level": 2_500,
+                                  "reorder_qty": 10_000}], AT)
+    [product] = db.load_products(conn)
+    assert (product["weighed"], product["reorder_level"], product["reorder_qty"]) == (True, 2_500, 10_000)
+    ledger.close()

@@ -1,0 +1,163 @@
+"""Stock arithmetic (pure): quantities, stock on hand, the moving average cost, reorder suggestions.
+
+Stock is movements, never edits. Every change is a record (domain.records.StockMoved: receive,
+adjust, count, transfer out and in) or a sale's line (sale and refund, automatic). Stock on hand
+of a product = its last count + the movements since.
+
+Quantities: one schema for whole and weighed goods. Every stock quantity is an integer of
+milli-units (QTY_SCALE = 1000 per unit): 3 cans = 3000, 1.25 kg = 1250. A product says whether it
+may be counted in fractions (its `weighed` flag, in the catalog CSV); the others take whole units
+only. Integers keep sums exact in SQLite and PostgreSQL alike (no float, no Decimal column);
+three decimals are a gram of a kilo product. Costs are minor units (fen) per whole unit (a kilo
+for weighed goods).
+
+A count is stored with what was expected at that moment (the on-hand just before it, as the till
+saw it under the numbering lock) and its variance (counted - expected) as its quantity. So "last
+count + movements since" equals "opening + the sum of every movement's quantity": the store sums
+(one query, no ordering), and the properties test both ways agree (tests/domain/test_stock.py).
+
+The moving average cost: each receive's unit cost is averaged with the cost of what was on hand
+before it (never less than zero units): avg' = (max(on_hand, 0) * avg + qty * cost) / (max(on_hand,
+0) + qty). Sales, adjustments and counts take stock out at the average in force, leaving it
+unchanged. The cost of goods sold over a period (the margin report) is the quantity sold times the
+moving average cost at the end of that period.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal, Protocol
+
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.money import TooManyDecimals, parse_fixed, round_half_up
+
+QTY_SCALE = 1000  # milli-units per unit
+QTY_PLACES = 3
+MAX_QTY = 10**9 * QTY_SCALE  # a billion units: more is a typing mistake
+
+MoveKind = Literal["receive", "adjust", "count", "transfer_out", "transfer_in"]
+MOVE_KINDS: tuple[MoveKind, ...] = ("receive", "adjust", "count", "transfer_out", "transfer_in")
+ADJUST_REASONS = ("damaged", "expired", "theft", "found", "other")
+_ITEM = re.compile(r"(?P<code>[^xX*]+?)(?:[xX*](?P<qty>[^xX*]+))?")
+
+
+def parse_qty(text: str, weighed: bool = False, *, signed: bool = False, what: str = "quantity") -> int:
+    """'3' -> 3000, '1.25' -> 1250 (milli-units). Fractions only for weighed goods (3 decimals at
+    most); negative only when signed (an adjustment); BadInput otherwise."""
+    try:
+        milli = parse_fixed(text, QTY_PLACES)
+    except TooManyDecimals:
+        raise BadInput(f"{what} {text.strip()!r} has more than {QTY_PLACES} decimals") from None
+    if milli is None or "," in text:
+        raise BadInput(f"{what} {text.strip()!r} is not a number (e.g. 3, or 1.25 for weighed goods)")
+    if milli % QTY_SCALE and not weighed:
+        raise BadInput(f"{what} {text.strip()!r} must be a whole number (the product is not weighed)")
+    if milli < 0 and not signed:
+        raise BadInput(f"{what} {text.strip()!r} cannot be negative")
+    if abs(milli) > MAX_QTY:
+        raise BadInput(f"{what} {text.strip()!r} is too large")
+    return milli
+
+
+def format_qty(milli: int) -> str:
+    """3000 -> '3', 1250 -> '1.25', -500 -> '-0.5'."""
+    whole, fraction = divmod(abs(milli), QTY_SCALE)
+    text = f"{whole}.{fraction:03d}".rstrip("0").rstrip(".") if fraction else str(whole)
+    return f"-{text}" if milli < 0 else text
+
+
+def parse_item(text: str) -> tuple[str, str]:
+    """'6901234x12' -> ('6901234', '12'); a bare code is one unit ('1'). The quantity is parsed
+    later (parse_qty), once the product says whether it is weighed."""
+    match = _ITEM.fullmatch(text.strip())
+    if not match or not match["code"].strip():
+        raise BadInput(f"{text!r} is not CODE or CODExQTY")
+    return match["code"].strip(), (match["qty"] or "1").strip()
+
+
+class Move(Protocol):
+    """What the arithmetic needs of a movement (a StockMoved record, or a sale's line as one)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def qty(self) -> int: ...  # the change, milli-units (a count: its variance)
+
+    @property
+    def counted(self) -> int | None: ...  # a count: the quantity counted
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A movement as the arithmetic sees it: kind "sale" for a sale's or refund's line."""
+
+    kind: str
+    qty: int
+    counted: int | None = None
+    unit_cost: int | None = None
+
+
+def on_hand(moves: Iterable[Move], opening: int = 0) -> int:
+    """The stock on hand after these movements, in order: a count sets it, any other adds its quantity."""
+    level = opening
+    for move in moves:
+        level = move.counted if move.kind == "count" and move.counted is not None else level + move.qty
+    return level
+
+
+def last_count_plus_since(moves: Sequence[Move], opening: int = 0) -> int:
+    """The same figure as the issue states it: the last count, plus every movement after it."""
+    counts = [i for i, m in enumerate(moves) if m.kind == "count" and m.counted is not None]
+    if not counts:
+        return opening + sum(m.qty for m in moves)
+    last = counts[-1]
+    counted = moves[last].counted
+    assert counted is not None
+    return counted + sum(m.qty for m in moves[last + 1:])
+
+
+def variance(counted: int, expected: int) -> int:
+    """What a count finds more (+) or less (-) than expected."""
+    return counted - expected
+
+
+def transfer_variance(sent: int, received: int) -> int:
+    """A transfer out of one shop and in at another sum to zero, or leave this variance (received - sent)."""
+    return received - sent
+
+
+def moving_average_cost(receipts: Iterable[tuple[int, int, int | None]], start: Fraction | None = None) -> Fraction | None:
+    """The moving average unit cost after receipts of (on hand before, quantity, unit cost), in
+    order; receipts without a cost leave it as it is. None: no cost known."""
+    avg = start
+    for before, qty, cost in receipts:
+        if cost is None or qty <= 0:
+            continue
+        base = max(before, 0)
+        avg = Fraction(cost) if avg is None or base == 0 else (base * avg + qty * cost) / Fraction(base + qty)
+    return avg
+
+
+def cost_of(qty: int, unit_cost: Fraction | int | None) -> int | None:
+    """The cost (minor units, rounded half up) of qty milli-units at a unit cost per whole unit."""
+    if unit_cost is None:
+        return None
+    exact = Fraction(qty) * Fraction(unit_cost) / QTY_SCALE
+    return round_half_up(exact.numerator, exact.denominator)
+
+
+def is_low(level: int, reorder_level: int | None) -> bool:
+    """At or below the reorder level (a product without one is never low)."""
+    return reorder_level is not None and level <= reorder_level
+
+
+def reorder_suggestion(level: int, reorder_level: int | None, reorder_qty: int | None) -> int:
+    """What to order for a low product: its reorder quantity, or (none set) enough to reach twice
+    its reorder level. 0: not low."""
+    if reorder_level is None or not is_low(level, reorder_level):
+        return 0
+    return reorder_qty if reorder_qty is not None else max(2 * reorder_level - level, 0)

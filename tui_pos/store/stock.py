@@ -1,0 +1,96 @@
+"""Stock on hand and stock movements as stored (the arithmetic: domain/stock.py).
+
+Stock on hand of a product, milli-units = the catalog's opening stock, less what sales took (a
+sale keeps its own stock_movement rows, and the catalog's `stock` column goes down with them:
+product.stock is opening - sold), plus the quantity of every stock_move (receive, adjust, count
+variance, transfers). A product whose catalog gives no stock starts at zero: its sales are summed
+from stock_movement. One indexed look-up per product (stock_move(barcode), stock_movement(barcode)),
+never a scan of the year's sales for a tracked product.
+
+What the journal holds and SQLite does not yet (store/view.py decides which) is added by
+journal_deltas(): the same figures from the records themselves.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from tui_pos.domain.stock import QTY_SCALE
+
+__all__ = ["QTY_SCALE", "journal_deltas", "journal_moves", "last_moved", "levels", "moves", "sold"]
+from tui_pos.store.codec import STOCK_MOVE_COLUMNS, record_type, row_record
+
+LEVEL_COLUMNS = ("barcode", "name", "department", "price", "weighed", "reorder_level", "reorder_qty", "on_hand",
+                 "tracked")
+_ON_HAND = (
+    f"COALESCE((SELECT SUM(m.qty) FROM stock_move m WHERE m.barcode = p.barcode), 0) + CASE WHEN p.stock IS NOT NULL "
+    f"THEN p.stock * {QTY_SCALE} ELSE {QTY_SCALE} * COALESCE((SELECT SUM(s.qty_delta) FROM stock_movement s "
+    "WHERE s.barcode = p.barcode), 0) END"
+)
+_TRACKED = ("(p.stock IS NOT NULL OR p.reorder_level IS NOT NULL OR EXISTS "
+            "(SELECT 1 FROM stock_move m WHERE m.barcode = p.barcode))")
+_LEVELS = (f"SELECT p.barcode, p.name, COALESCE(p.department, ''), p.price, p.weighed, p.reorder_level, "
+           f"p.reorder_qty, {_ON_HAND}, {_TRACKED} FROM product p")
+
+
+def levels(conn: sqlite3.Connection, barcodes: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every product (or these) with its stock on hand (milli-units), reorder level and quantity,
+    and whether its stock is tracked (an opening stock, a reorder level or a movement), by barcode."""
+    if barcodes is None:
+        rows = conn.execute(_LEVELS + " ORDER BY p.barcode").fetchall()
+    else:
+        rows = []
+        for start in range(0, len(barcodes), 500):
+            chunk = list(barcodes[start:start + 500])
+            rows += conn.execute(_LEVELS + f" WHERE p.barcode IN ({', '.join('?' * len(chunk))}) ORDER BY p.barcode",
+                                 chunk).fetchall()
+    found = [dict(zip(LEVEL_COLUMNS, row)) for row in rows]
+    for row in found:
+        row["weighed"], row["tracked"] = bool(row["weighed"]), bool(row["tracked"])
+    return found
+
+
+def moves(conn: sqlite3.Connection, *, barcode: str | None = None, start: str = "",
+          end: str = "9999") -> list[dict[str, Any]]:
+    """Stock movement records (stock_move) in [start, end), in the order they were stored."""
+    query = f"SELECT {', '.join(STOCK_MOVE_COLUMNS)} FROM stock_move WHERE at >= ? AND at < ?"
+    params: list[Any] = [start, end]
+    if barcode is not None:
+        query += " AND barcode = ?"
+        params.append(barcode)
+    return [row_record("stock_move", row) for row in conn.execute(query + " ORDER BY rowid", params)]
+
+
+def sold(conn: sqlite3.Connection, start: str, end: str) -> list[dict[str, Any]]:
+    """Stock taken by sales, refunds and voids completed in [start, end): one row per sale line
+    (barcode, at, qty in milli-units: negative for a sale), in time order."""
+    rows = conn.execute("SELECT barcode, at, qty_delta FROM stock_movement WHERE at >= ? AND at < ? ORDER BY at, id",
+                        (start, end))
+    return [{"barcode": b, "at": at, "qty": q * QTY_SCALE} for b, at, q in rows]
+
+
+def last_moved(conn: sqlite3.Connection) -> dict[str, str]:
+    """Each product's newest movement (a sale's or another), by barcode: when stock last moved."""
+    return dict(conn.execute("SELECT barcode, MAX(at) FROM (SELECT barcode, at FROM stock_move UNION ALL "
+                             "SELECT barcode, at FROM stock_movement) GROUP BY barcode"))
+
+
+def journal_deltas(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """What records SQLite does not hold yet change stock on hand by, per barcode (milli-units)."""
+    deltas: dict[str, int] = {}
+    for record in records:
+        kind = record_type(record)
+        if kind == "stock_move":
+            deltas[record["barcode"]] = deltas.get(record["barcode"], 0) + record["qty"]
+        elif kind == "sale":
+            for line in record["lines"]:
+                if not line["voided"]:
+                    deltas[line["barcode"]] = deltas.get(line["barcode"], 0) - line["qty"] * QTY_SCALE
+    return deltas
+
+
+def journal_moves(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stock movement records among these (journal records SQLite does not hold yet)."""
+    return [r for r in records if record_type(r) == "stock_move"]
