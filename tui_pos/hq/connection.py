@@ -79,7 +79,10 @@ def connect(dsn: str, autocommit: bool = True, **extra: Any) -> psycopg.Connecti
     import psycopg
 
     params = parse_dsn(dsn)
-    options: dict[str, Any] = {"application_name": APPLICATION, **extra}
+    # no server-side prepared statements: behind pgbouncer's transaction pooling (Debian 12 ships
+    # 1.18, which does not carry them) a statement prepared on one server connection is missing on
+    # the next, and psycopg prepares any query run 5 times (README, "HQ at scale")
+    options: dict[str, Any] = {"application_name": APPLICATION, "prepare_threshold": None, **extra}
     if "connect_timeout" not in params:
         options["connect_timeout"] = CONNECT_TIMEOUT_S
     try:
