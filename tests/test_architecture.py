@@ -48,6 +48,7 @@ DEFERRED = {
     "usb": "pyusb and libusb: only when a USB printer is looked for (printing/transports/usb.py)",
     "sqlite_utils": "0.3 s: only to create or migrate the schema (store/db.py)",
     "anyascii": "only the console theme, and only for what the Linux console cannot draw (ui/app.py)",
+    "pypinyin": "its dictionaries take ~0.15 s to load: only when a catalog is first searched or indexed (domain/search.py)",
     "platformdirs": "only when no data directory is given (config.py), and python-escpos's cache (printing/_escpos.py)",
     "psycopg": "HQ's PostgreSQL: only when an hq command runs (tui_pos/hq); a till without HQ never loads it",
 }

@@ -153,3 +153,15 @@ def test_receipt_numbers_continue_after_reopening(till, shop_dir):
         receipts.append(after_restart.pay([HUNDRED]).sale.receipt)
     assert receipts == ["T1-000001", "T1-000002", "T1-000003"]
     assert sale_receipts(shop_dir) == receipts
+
+
+def test_the_look_up_index_is_built_off_the_caller_at_start_and_after_every_catalog_load(till: Till):
+    """Issue 16: a long-running till has the pinyin index built through the runner it gives (the UI:
+    a worker), for the catalog it starts with and for every catalog loaded later (an import)."""
+    jobs: list = []
+    till.prepare_lookup(jobs.append)
+    assert [job.__self__ for job in jobs] == [till.catalog]
+    reloaded = till.reload_catalog()
+    assert [job.__self__ for job in jobs] == [jobs[0].__self__, reloaded] and reloaded is not jobs[0].__self__
+    jobs[-1]()
+    assert [p.barcode for p in till.catalog.search("kkkl")] == [COLA]

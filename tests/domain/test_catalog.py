@@ -193,9 +193,9 @@ def test_search_by_chinese_and_latin_substrings(text, barcodes):
     assert sorted(p.barcode for p in CATALOG.search(text)) == barcodes
 
 
-def test_search_is_sorted_by_name_and_limited():
+def test_search_is_ranked_shorter_names_first_and_limited():
     names = [p.name for p in CATALOG.search("69")]
-    assert names == sorted(names) and len(names) == 4
+    assert names == sorted(names, key=lambda n: (len(n), n)) and len(names) == 4
     assert len(CATALOG.search("69", limit=2)) == 2
 
 
@@ -259,13 +259,13 @@ def test_search_folds_the_catalog_once_not_per_keystroke(monkeypatch):
     """The names are folded when the catalog is first searched; later keystrokes fold only the query."""
     import unicodedata
 
-    from tui_pos.domain import catalog as catalog_module
+    from tui_pos.domain import search as search_module
 
     catalog = Catalog(list(CATALOG._by_code.values()), RATES)
     catalog.search("c")
     calls: list[str] = []
     real = unicodedata.normalize
-    monkeypatch.setattr(catalog_module.unicodedata, "normalize", lambda form, text: calls.append(text) or real(form, text))
+    monkeypatch.setattr(search_module.unicodedata, "normalize", lambda form, text: calls.append(text) or real(form, text))
     for typed in ("c", "co", "col", "cola"):
         catalog.search(typed)
     assert calls == ["c", "co", "col", "cola"]

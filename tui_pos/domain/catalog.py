@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tui_pos.domain.errors import BadInput, BadLines, UnknownCode, check_text
 from tui_pos.domain.money import Currency, format_bp, percent_to_bp
+from tui_pos.domain.search import ProductIndex
 from tui_pos.domain.stock import parse_qty
 
 
@@ -39,7 +40,8 @@ class Catalog:
     def __init__(self, products: Iterable[Product], tax_rates: Mapping[str, TaxRate]):
         self._by_code = {p.barcode: p for p in products}
         self.tax_rates = dict(tax_rates)
-        self._folded: list[tuple[str, Product]] | None = None  # for search(): made by its first call
+        self._index: ProductIndex | None = None  # for search(): made once, by index()
+        self._index_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._by_code)
@@ -56,22 +58,25 @@ class Catalog:
             raise UnknownCode(f"{product.name}: tax rate {product.tax_code!r} is not configured")
         return rate
 
+    def index(self) -> ProductIndex:
+        """The look-up's index (folded names, pinyin), built by the first caller, once: the till
+        builds it in the background when it loads a catalog (Till.prepare_lookup), so no
+        keystroke waits for it."""
+        if self._index is None:
+            with self._index_lock:
+                if self._index is None:
+                    self._index = ProductIndex(self._by_code.values())
+        return self._index
+
+    def prepare_search(self) -> None:
+        """Build the look-up's index now, if not yet built."""
+        self.index()
+
     def search(self, text: str, limit: int = 20) -> list[Product]:
-        """Products whose name, code or department contains text, ignoring case and accents
-        (`creme` finds `Crème`, fullwidth letters match ASCII; CJK works as is). The catalog is
-        folded once, on the first search: a keystroke folds only what was typed."""
-        if self._folded is None:
-            self._folded = [(search_fold(f"{p.name}\t{p.barcode}\t{p.department}"), p)
-                            for p in self._by_code.values()]
-        needle = search_fold(text.strip())
-        hits = [p for folded, p in self._folded if needle in folded]
-        return sorted(hits, key=lambda p: p.name)[:limit]
-
-
-def search_fold(text: str) -> str:
-    """Text as a look-up compares it: compatibility-decomposed (NFKD), accents dropped, casefolded."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+        """Products by a piece of their name, code or department, ignoring case and accents
+        (`creme` finds `Crème`, fullwidth letters match ASCII; CJK works as is), or by pinyin
+        (`kkkl` and `kekoukele` find 可口可乐), best first: see tui_pos.domain.search."""
+        return self.index().search(text, limit)
 
 
 REQUIRED_COLUMNS = ("barcode", "name", "price", "tax")

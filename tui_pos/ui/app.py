@@ -164,6 +164,7 @@ class PosApp(App[None]):
         self.ui_thread = threading.get_ident()
         self.till.audit_in_background(self.off_the_ui_thread)
         self.till.start_background_replay(lambda _: self.call_from_thread(self.refresh_status))
+        self.till.prepare_lookup(self.off_the_ui_thread)
         self.print_worker.start()
         self.push_screen(LoginScreen(), self.logged_in)
         self.tick()

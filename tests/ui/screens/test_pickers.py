@@ -1,5 +1,5 @@
 """Pilot tests of the pickers (tui_pos/ui/screens/pickers.py) at 80x24 on a fresh demo shop: the
-product look-up (issue 10 item 11: accents, "nothing found") and the help screen (item 15)."""
+product look-up (issue 10 item 11: accents, "nothing found"; issue 16: pinyin) and the help screen (item 15)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .test_checkout_flows import demo_shop_template, lines, on_screen, pilot, sc
 
 pytestmark = pytest.mark.asyncio
 
+COLA = "6900000000014"  # 可口可乐 330ml
 CAFE_CREME = "6900000000090"  # Café Crème latte, 12.00
 CREME_PAPER = "6900000000496"  # Crème de papier A4 500, 29.00
 
@@ -29,10 +30,21 @@ def dialog_text(pilot) -> str:
 async def test_a_name_typed_without_accents_finds_the_accented_products(pilot):
     await scan(pilot, "creme")
     await on_screen(pilot, LookupScreen)
-    assert results(pilot) == [CAFE_CREME, CREME_PAPER]
+    assert results(pilot) == [CREME_PAPER, CAFE_CREME]  # the name that starts with it first
     await pilot.press("enter")
     await on_screen(pilot, CheckoutScreen)
-    assert lines(pilot) == [(CAFE_CREME, 1, False)]
+    assert lines(pilot) == [(CREME_PAPER, 1, False)]
+
+
+@pytest.mark.parametrize("typed", ["kkkl", "kekoukele", "kkkl330"])
+async def test_pinyin_finds_a_chinese_name_issue_16(pilot, typed):
+    """Initials, full pinyin, or with the Latin part of the name: Enter adds 可口可乐 330ml."""
+    await scan(pilot, typed)
+    await on_screen(pilot, LookupScreen)
+    assert results(pilot)[0] == COLA
+    await pilot.press("enter")
+    await on_screen(pilot, CheckoutScreen)
+    assert lines(pilot) == [(COLA, 1, False)]
 
 
 async def test_a_look_up_that_finds_nothing_says_so(pilot):
