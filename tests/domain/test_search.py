@@ -89,5 +89,6 @@ def test_the_index_is_built_once_per_catalog_not_per_keystroke(monkeypatch):
     assert len(calls) == len(NAMES)
 
 
-def test_an_empty_query_or_limit_finds_nothing():
-    assert names("") == [] and names("   ") == [] and names("k", limit=0) == []
+def test_an_empty_query_finds_everything_and_a_limit_of_none_nothing():
+    assert len(names("", limit=100)) == len(NAMES) and names("  ", limit=1) == ["可乐"]
+    assert names("k", limit=0) == [] and names("", limit=0) == []

@@ -80,8 +80,8 @@ class ProductIndex:
 
     def search(self, text: str, limit: int) -> list[Product]:
         needle = search_fold(text.strip())
-        if not needle or limit <= 0:
-            return []
+        if not needle or limit <= 0:  # everything (`tui-pos catalog list` with no --search), or nothing
+            return self._products[:max(limit, 0)]
         found: dict[int, None] = {}  # indexes in rank order within each tier, the tiers in order
         tiers = [self._found(self._names, self._name_starts, "\n" + needle),
                  self._found(self._texts, self._text_starts, needle)]
