@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,10 +52,11 @@ def test_init_shop_add_join_and_tills_with_json(hq_dsn, tmp_path):
 
     tills = hq_json(nowhere, "tills", "--dsn", hq_dsn)
     assert tills == [{"shop": "S1", "shop_name": "First", "till": "T1", "enrolled_at": tills[0]["enrolled_at"],
-                      "last_seen": None, "records": 0, "high_water": 0, "pending": None}]
+                      "last_seen": None, "minutes_since_seen": None, "records": 0, "high_water": 0, "pending": None,
+                      "state": "never", "alerts": [], "status": {}}]
     assert hq_json(data_dir, "tills") == tills  # no --dsn, no $TUI_POS_HQ_DSN: the till's own (it sees itself)
     human = run_cli(nowhere, "hq", "tills", "--dsn", hq_dsn, env=NO_ENV).stdout
-    assert human.splitlines()[1].split() == ["S1", "T1", "never", "0", "?"]
+    assert human.splitlines()[1].split() == ["S1", "T1", "never", "never", "0", "?"]
 
 
 def test_every_hq_command_says_what_is_wrong_in_one_line(hq, tmp_path, pg_cluster):
@@ -151,3 +153,46 @@ def test_hq_catalog_import_and_users_with_json_and_errors_by_line(hq, tmp_path):
         ("ann", True), ("bob", True)]
     assert run_cli(nowhere, "hq", "user", "list", "--dsn", hq, env=NO_ENV).stdout.split() == [
         "ann", "manager", "bob", "cashier"]
+
+
+def test_sales_report_and_verify_of_the_chain(hq, two_days_shop, tmp_path):
+    """The two days' till (tests/app/test_reports.py) pushed to HQ, asked in UTC+8 from another machine."""
+    from tests.hq.tills import push_till
+
+    t1 = Path(shutil.copytree(two_days_shop, tmp_path / "t1"))
+    count = push_till(hq, t1, "S1")
+    nowhere, env = tmp_path / "admin", {"TUI_POS_HQ_DSN": hq, "TZ": "CST-8"}
+    sales = hq_json(nowhere, "sales", "--day", "2026-03-01", env=env)
+    assert [(s["receipt"], s["shop"], s["till"], s["kind"], s["total"]) for s in sales] == [
+        ("T1-000001", "S1", "T1", "sale", "5.50"), ("T1-000002", "S1", "T1", "sale", "11.50"),
+        ("T1-000003", "S1", "T1", "sale", "6.00"), ("T1-000004", "S1", "T1", "refund", "-3.50")]
+    assert sales[1]["tenders"] == [{"kind": "cash", "amount": "20.00"}] and sales[1]["change"] == "8.50"
+    assert hq_json(nowhere, "sales", "--day", "2026-03-01", "--shop", "S2", env=env) == []
+    human = run_cli(nowhere, "hq", "sales", "--from", "2026-03-01", "--to", "2026-03-02", env=env).stdout
+    assert human.splitlines()[0] == "6 sales, refunds and voids at HQ for 2026-03-01 to 2026-03-02"
+
+    report = hq_json(nowhere, "report", "--from", "2026-03-01", "--to", "2026-03-02", env=env)
+    own = json.loads(run_cli(t1, "report", "sales", "--from", "2026-03-01", "--to", "2026-03-02", "--json",
+                             env={"TZ": "CST-8"}).stdout)
+    shop, empty = report["shops"]
+    assert (shop["shop"], shop["name"], [t["till"] for t in shop["tills"]]) == ("S1", "First", ["T1"])
+    assert (empty["shop"], empty["tills"], empty["report"]["net"]) == ("S2", [], "0.00")  # a shop without tills yet
+    for key in ("sales", "refunds", "voids", "net", "tax", "tenders", "taxes", "days", "hours"):
+        assert report["chain"][key] == shop["report"][key] == shop["tills"][0]["report"][key] == own[key], key
+    assert report["z_reports"] == []
+    text = run_cli(nowhere, "hq", "report", "--day", "2026-03-01", env=env).stdout.splitlines()
+    assert text[0] == "HQ report 2026-03-01"
+    assert text[3].split() == ["chain", "3", "23.00", "-3.50", "0.00", "19.50", "cash", "8.00,", "card", "6.00,",
+                               "mobile", "5.50"]
+    assert text[5].split()[:2] == ["till", "T1"] and text[-1] == "No Z report was taken."
+
+    verified = hq_json(nowhere, "verify", env=env)
+    assert [(v["till"], v["records"], v["ok"]) for v in verified] == [("T1", count, True)]
+    assert run_cli(nowhere, "hq", "verify", env=env).stdout == f"S1 T1: {count} records, OK\n"
+    with psycopg.connect(hq, autocommit=True) as admin:
+        [commit] = admin.execute("DELETE FROM hq.record WHERE record->>'seq' = '2' RETURNING commit_seq").fetchone()
+    proc = run_cli(nowhere, "hq", "verify", env=env, check=False)
+    assert proc.returncode == 1
+    assert proc.stdout == f"S1 T1: {count - 1} records, commit {commit} missing; 1 receipt numbers missing (2)\n"
+    for args in (("sales", "--day", "2026-13-01"), ("report", "--day", "2026-03-01", "--from", "2026-03-01")):
+        assert one_line_error(run_cli(nowhere, "hq", *args, env=env, check=False)).startswith("Error: ")

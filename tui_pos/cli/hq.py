@@ -1,5 +1,5 @@
 """The chain's HQ (a PostgreSQL database) from the command line: `tui-pos hq init|shop add|join|tills|
-catalog import|user ...`.
+sales|report|verify|catalog import|user ...`.
 
 Which HQ: the DSN given (init and join take it as their argument), else --dsn, else
 $TUI_POS_HQ_DSN, else the one of the till it runs on ([hq] in config.toml). psycopg is loaded only
@@ -9,16 +9,19 @@ here, when an hq command runs (tui_pos.hq imports it lazily).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
-from tui_pos.cli.base import emit, json_option, main, shop_config
+from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config
 from tui_pos.config import CONFIG_NAME, resolve_data_dir
 from tui_pos.domain.errors import BadInput
+from tui_pos.domain.money import Currency
 
 dsn_option = click.option("--dsn", default=None, metavar="DSN",
                           help="HQ's PostgreSQL DSN (default: $TUI_POS_HQ_DSN, else this till's [hq] dsn).")
@@ -117,24 +120,27 @@ def hq_join(ctx: click.Context, dsn: str, shop: str, till_id: str | None, as_jso
 def _tills_text(tills: list[dict[str, Any]]) -> str:
     if not tills:
         return "No till has joined HQ yet (tui-pos hq join DSN --shop SHOP, on each till)."
-    header = f"{'shop':<10} {'till':<8} {'last seen':<25} {'records':>8} {'pending':>8}"
-    lines = [f"{t['shop']:<10} {t['till']:<8} {t['last_seen'] or 'never':<25} {t['records']:>8} "
-             f"{'?' if t['pending'] is None else t['pending']:>8}" for t in tills]
+    header = f"{'shop':<10} {'till':<8} {'state':<6} {'last seen':<25} {'records':>8} {'pending':>8}  alerts"
+    lines = [f"{t['shop']:<10} {t['till']:<8} {t['state']:<6} {t['last_seen'] or 'never':<25} {t['records']:>8} "
+             f"{'?' if t['pending'] is None else t['pending']:>8}  {'; '.join(t['alerts'])}".rstrip() for t in tills]
     return "\n".join([header, *lines])
 
 
 @hq.command("tills")
+@click.option("--stale-minutes", type=WholeNumber(1, 10**6), default=10, show_default=True, metavar="N",
+              help="A till not heard from for more than N minutes is stale: an alert.")
 @dsn_option
 @json_option
 @click.pass_context
-def hq_tills(ctx: click.Context, dsn: str | None, as_json: bool) -> None:
-    """Every till of the chain: its shop, when HQ last heard from it, the records it has sent and
-    those it said were still waiting ('?' until it has said)."""
+def hq_tills(ctx: click.Context, stale_minutes: int, dsn: str | None, as_json: bool) -> None:
+    """Every till of the chain: its shop, state (ok, alert, stale, never), when HQ last heard from it,
+    the records it has sent, those it said were still waiting ('?' until it has said), and its alerts
+    (from the status it last sent, and HQ's own when it has not been seen for a while)."""
     from tui_pos.hq.chain import list_tills
 
     target = hq_dsn(ctx, dsn)
     with hq_connection(target) as conn:
-        tills = list_tills(conn)
+        tills = list_tills(conn, stale_minutes)
     emit(as_json, tills, lambda: _tills_text(tills))
 
 
@@ -245,3 +251,148 @@ def _hq_set_active_command(active: bool, help_text: str) -> None:
 
 _hq_set_active_command(False, "NAME can no longer log in at any till (the chain's last active manager stays).")
 _hq_set_active_command(True, "NAME can log in again at every till.")
+
+
+def _currency(ctx: click.Context) -> Currency:
+    """The shop currency the amounts are shown in: this till's, else the default one."""
+    data_dir = ctx.obj if ctx.obj is not None else resolve_data_dir(None)
+    if (data_dir / CONFIG_NAME).exists():
+        from tui_pos.app.context import currency_of
+
+        return currency_of(shop_config(ctx))
+    return Currency()
+
+
+def period_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--day or --from/--to (the local days of this machine), and --shop/--till to narrow it."""
+    for option in reversed((
+            click.option("--day", metavar="YYYY-MM-DD", help="One day (the default: today)."),
+            click.option("--from", "first", metavar="YYYY-MM-DD", help="The first day of a period."),
+            click.option("--to", "last", metavar="YYYY-MM-DD", help="The last day of the period (default: today)."),
+            click.option("--shop", default=None, help="Only this shop (default: every shop)."),
+            click.option("--till", "till_id", default=None, metavar="ID", help="Only this till (default: every till)."))):
+        command = option(command)
+    return command
+
+
+@hq.command("sales")
+@period_options
+@dsn_option
+@json_option
+@click.pass_context
+def hq_sales(ctx: click.Context, day: str | None, first: str | None, last: str | None, shop: str | None,
+             till_id: str | None, dsn: str | None, as_json: bool) -> None:
+    """Every sale, refund and void the tills have sent to HQ for a day or a period, oldest first:
+    receipt, shop, till, kind, time, cashier, total and tenders."""
+    from tui_pos.domain.reports import period
+    from tui_pos.hq.reports import sales
+
+    first_day, last_day = period(day=day, first=first, last=last)
+    fmt = _currency(ctx).format
+    with hq_connection(hq_dsn(ctx, dsn)) as conn:
+        rows = sales(conn, first_day, last_day, shop, till_id)
+    data = [{**row, **{k: None if row[k] is None else fmt(row[k]) for k in ("total", "paid", "change")},
+             "tenders": [{"kind": t["kind"], "amount": None if t["amount"] is None else fmt(t["amount"])}
+                         for t in row["tenders"]]} for row in rows]
+    emit(as_json, data, lambda: _sales_text(data, first_day, last_day))
+
+
+def _sales_text(rows: list[dict[str, Any]], first_day: date, last_day: date) -> str:
+    when = first_day.isoformat() + (f" to {last_day}" if last_day != first_day else "")
+    if not rows:
+        return f"No sales at HQ for {when}."
+    lines = [f"{len(rows)} sales, refunds and voids at HQ for {when}",
+             f"{'completed (UTC)':<20} {'shop':<10} {'till':<6} {'receipt':<14} {'kind':<7} {'total':>12}  tenders"]
+    for r in rows:
+        tenders = ", ".join(f"{t['kind']} {t['amount']}" for t in r["tenders"])
+        lines.append(f"{(r['completed_at'] or '')[:19]:<20} {r['shop']:<10} {r['till']:<6} {r['receipt'] or '?':<14} "
+                     f"{r['kind']:<7} {r['total'] or '':>12}  {tenders}")
+    return "\n".join(lines)
+
+
+@hq.command("report")
+@period_options
+@dsn_option
+@json_option
+@click.pass_context
+def hq_report(ctx: click.Context, day: str | None, first: str | None, last: str | None, shop: str | None,
+              till_id: str | None, dsn: str | None, as_json: bool) -> None:
+    """Takings of a day or a period for the chain, by shop and by till (sales, refunds, voids, net,
+    tenders; with --json also taxes, top products and hours, as 'tui-pos report sales' has them),
+    and every till's Z reports taken in it."""
+    from tui_pos.domain.reports import period, report_json
+    from tui_pos.hq.reports import report
+
+    first_day, last_day = period(day=day, first=first, last=last)
+    currency = _currency(ctx)
+    fmt = currency.format
+    with hq_connection(hq_dsn(ctx, dsn)) as conn:
+        found = report(conn, first_day, last_day, shop, till_id)
+    data = {"first_day": first_day.isoformat(), "last_day": last_day.isoformat(),
+            "chain": report_json(found["chain"], currency),
+            "shops": [{"shop": s["shop"], "name": s["name"], "report": report_json(s["report"], currency),
+                       "tills": [{"till": t["till"], "report": report_json(t["report"], currency)} for t in s["tills"]]}
+                      for s in found["shops"]],
+            "z_reports": [{**z, **{k: None if z[k] is None else fmt(z[k])
+                                   for k in ("net_sales", "expected", "counted", "difference")}}
+                          for z in found["z_reports"]]}
+    emit(as_json, data, lambda: _report_text(data))
+
+
+def _takings_line(label: str, r: dict[str, Any]) -> str:
+    tenders = ", ".join(f"{t['kind']} {t['net']}" for t in r["tenders"])
+    return (f"{label:<18} {r['sales']['count']:>6} {r['sales']['total']:>12} {r['refunds']['total']:>11} "
+            f"{r['voids']['total']:>11} {r['net']:>12}  {tenders}").rstrip()
+
+
+def _report_text(data: dict[str, Any]) -> str:
+    when = data["first_day"] + (f" to {data['last_day']}" if data["last_day"] != data["first_day"] else "")
+    lines = [f"HQ report {when}", "",
+             f"{'':<18} {'sales':>6} {'takings':>12} {'refunds':>11} {'voids':>11} {'net':>12}  tenders (net)",
+             _takings_line("chain", data["chain"])]
+    for shop in data["shops"]:
+        lines.append(_takings_line(f"shop {shop['shop']}", shop["report"]))
+        lines += [_takings_line(f"  till {t['till']}", t["report"]) for t in shop["tills"]]
+    lines += ["", "Z reports" if data["z_reports"] else "No Z report was taken."]
+    for z in data["z_reports"]:
+        lines.append(f"  {z['shop']:<10} {z['till']:<6} Z{z['z_number']:<5} {(z['closed_at'] or '')[:19]:<20} "
+                     f"net {z['net_sales'] or '?':>12}  expected {z['expected'] or '?':>10}  counted "
+                     f"{z['counted'] or '?':>10}  difference {z['difference'] or '?':>9}")
+    return "\n".join(lines)
+
+
+@hq.command("verify")
+@click.option("--shop", default=None, help="Only this shop's tills (default: every till).")
+@dsn_option
+@json_option
+@click.pass_context
+def hq_verify(ctx: click.Context, shop: str | None, dsn: str | None, as_json: bool) -> None:
+    """Check every till's records at HQ: the commit numbers without a gap, and the receipt numbers
+    without a gap or one used twice. Exits 1 when a till's records are not whole."""
+    from tui_pos.hq.verify import verify
+
+    with hq_connection(hq_dsn(ctx, dsn)) as conn:
+        tills = verify(conn, shop)
+    emit(as_json, tills, lambda: _verify_text(tills))
+    if not all(t["ok"] for t in tills):
+        sys.exit(1)
+
+
+def _verify_text(tills: list[dict[str, Any]]) -> str:
+    if not tills:
+        return "No till has joined HQ yet."
+    lines = []
+    for t in tills:
+        problems = []
+        if t["first_gap"] is not None:
+            problems.append(f"commit {t['first_gap']} missing")
+        if t["last_commit"] != t["high_water"]:
+            problems.append(f"records up to commit {t['last_commit']}, HQ's mark says {t['high_water']}")
+        if t["receipt_gaps"]:
+            shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in t["receipt_gaps"])
+            problems.append(f"{t['receipts_missing']} receipt numbers missing ({shown})")
+        if t["receipts_twice"]:
+            problems.append(f"receipt numbers used twice: {', '.join(map(str, t['receipts_twice']))}")
+        lines.append(f"{t['shop']} {t['till']}: {t['records']} records, " + ("OK" if not problems else
+                                                                             "; ".join(problems)))
+    return "\n".join(lines)

@@ -41,17 +41,55 @@ def add_shop(conn: psycopg.Connection[Any], shop_id: str, name: str | None) -> d
         return {"shop": shop_id, "name": held[0], "added": False}
 
 
-def list_tills(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-    """Every enrolled till: its shop, when HQ last heard from it, how many records it has added,
-    how far its stream is complete, and what it last said was still waiting to be sent."""
+STALE_MINUTES = 10  # a till not heard from for longer is itself an alert (hq tills --stale-minutes)
+
+
+def list_tills(conn: psycopg.Connection[Any], stale_minutes: int = STALE_MINUTES) -> list[dict[str, Any]]:
+    """Every enrolled till: its shop, when HQ last heard from it (and how many minutes ago, by HQ's
+    clock), how many records it has added, how far its stream is complete, what it last said was
+    still waiting to be sent, the status it last pushed (its health: storage, printer, alerts...),
+    and its state: "never" (not heard from since it joined), "stale" (not heard from for more than
+    stale_minutes), "alert" (its last status raised alerts) or "ok". alerts: the till's own and
+    HQ's ("not seen for N minutes")."""
     check_current(conn)
     rows = conn.execute(
-        "SELECT t.shop_id, s.name, t.till_id, t.enrolled_at, t.last_seen, t.records, t.high_water, "
-        "t.status->'pending' FROM hq.till t JOIN hq.shop s USING (shop_id) ORDER BY t.shop_id, t.till_id").fetchall()
-    return [{"shop": shop, "shop_name": shop_name, "till": till, "enrolled_at": _iso(enrolled),
-             "last_seen": _iso(seen), "records": records, "high_water": high_water,
-             "pending": pending if isinstance(pending, int) else None}
-            for shop, shop_name, till, enrolled, seen, records, high_water, pending in rows]
+        "SELECT t.shop_id, s.name, t.till_id, t.enrolled_at, t.last_seen, t.records, t.high_water, t.status, "
+        "floor(extract(epoch FROM now() - t.last_seen) / 60)::bigint "
+        "FROM hq.till t JOIN hq.shop s USING (shop_id) ORDER BY t.shop_id, t.till_id").fetchall()
+    tills = []
+    for shop, shop_name, till, enrolled, seen, records, high_water, status, minutes in rows:
+        status = status if isinstance(status, dict) else {}
+        pending = status.get("pending")
+        alerts = till_alerts(status)
+        if seen is None:
+            state = "never"
+        elif minutes > stale_minutes:
+            state = "stale"
+            alerts.insert(0, f"not seen for {minutes} minutes")
+        else:
+            state = "alert" if alerts else "ok"
+        tills.append({"shop": shop, "shop_name": shop_name, "till": till, "enrolled_at": _iso(enrolled),
+                      "last_seen": _iso(seen), "minutes_since_seen": minutes, "records": records,
+                      "high_water": high_water, "pending": pending if _is_count(pending) else None,
+                      "state": state, "alerts": alerts, "status": status})
+    return tills
+
+
+def till_alerts(status: dict[str, Any]) -> list[str]:
+    """The alerts a till's pushed status raised, as lines of text (an alert is a string, or an
+    object with a "message" or "text")."""
+    raw = status.get("alerts")
+    found = []
+    for alert in raw if isinstance(raw, list) else []:
+        if isinstance(alert, dict):
+            alert = alert.get("message") or alert.get("text") or alert.get("code") or ""
+        if isinstance(alert, str) and alert.strip():
+            found.append(" ".join(alert.split())[:300])
+    return found
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _iso(moment: Any) -> str | None:

@@ -1,0 +1,50 @@
+"""`hq verify` on a real PostgreSQL: every till's stream whole, or where it is not."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from hq_cluster import till_dir
+from tui_pos.hq.connection import connect
+from tui_pos.hq.verify import verify
+
+from .test_stream import event, sale
+from .tills import push_till
+
+
+def test_a_real_tills_records_pushed_whole_are_ok(hq, two_days_shop, tmp_path):
+    count = push_till(hq, Path(shutil.copytree(two_days_shop, tmp_path / "t1")))
+    push_till(hq, till_dir(tmp_path / "t2", "T2"), "S2", [])
+    with connect(hq) as conn:
+        found = verify(conn)
+    assert found == [
+        {"shop": "S1", "till": "T1", "records": count, "high_water": count, "last_commit": count, "first_gap": None,
+         "receipt_gaps": [], "receipts_missing": 0, "receipts_twice": [], "ok": True},
+        {"shop": "S2", "till": "T2", "records": 0, "high_water": 0, "last_commit": 0, "first_gap": None,
+         "receipt_gaps": [], "receipts_missing": 0, "receipts_twice": [], "ok": True}]
+
+
+def test_receipt_numbers_missing_or_used_twice_and_commits_lost_at_hq(hq, tmp_path):
+    records = [sale(1), event(), sale(2), sale(5), sale(5), event(), sale(6), sale(9)]
+    push_till(hq, till_dir(tmp_path / "t1"), "S1", records)
+    push_till(hq, till_dir(tmp_path / "t2", "T2"), "S2", [sale(1, "T2"), sale(3, "T2")])
+    with connect(hq) as admin:  # rows lost at HQ (a hand edit, an old backup restored): commits 3 and 4
+        admin.execute("DELETE FROM hq.record WHERE till_id = 'T1' AND commit_seq IN (3, 4)")
+    with connect(hq) as conn:
+        t1, t2 = verify(conn)
+        only_s2 = verify(conn, shop="S2")
+    assert t1 == {"shop": "S1", "till": "T1", "records": 6, "high_water": 8, "last_commit": 8, "first_gap": 3,
+                  "receipt_gaps": [[2, 4], [7, 8]], "receipts_missing": 5, "receipts_twice": [], "ok": False}
+    assert (t2["receipt_gaps"], t2["receipts_missing"], t2["first_gap"], t2["ok"]) == ([[2, 2]], 1, None, False)
+    assert only_s2 == [t2]
+
+
+def test_a_receipt_number_twice_and_a_stream_cut_short(hq, tmp_path):
+    push_till(hq, till_dir(tmp_path / "t1"), "S1", [sale(1), sale(2), sale(2), sale(3)])
+    with connect(hq) as admin:  # the newest rows lost: HQ's mark says more than it holds
+        admin.execute("DELETE FROM hq.record WHERE commit_seq = 4")
+    with connect(hq) as conn:
+        [t1] = verify(conn)
+    assert (t1["receipts_twice"], t1["last_commit"], t1["high_water"], t1["first_gap"], t1["ok"]) == ([2], 3, 4, None,
+                                                                                                    False)

@@ -1,0 +1,67 @@
+"""`tui-pos hq verify`: is every till's stream at HQ whole? Per till: how many records, the first
+commit number missing (hq.push refuses a gap, so one means rows lost at HQ: a restore, a hand
+edit), receipt numbers missing or used twice among its sales, refunds and voids.
+
+HQ never changes a record, so this only reads; it can run at any time, on a replica too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tui_pos.hq.schema import check_current
+
+if TYPE_CHECKING:
+    import psycopg
+
+SHOWN_GAPS = 20  # receipt-number gaps listed per till (the count covers them all)
+
+_TILLS = ("SELECT t.shop_id, t.till_id, t.high_water, count(r.commit_seq), max(r.commit_seq) FROM hq.till t "
+          "LEFT JOIN hq.record r USING (shop_id, till_id) WHERE (%(shop)s::text IS NULL OR t.shop_id = %(shop)s) "
+          "GROUP BY 1, 2, 3 ORDER BY 1, 2")
+# the first commit number missing per till (the lag of the first commit is 0: a stream starts at 1)
+_FIRST_GAPS = ("SELECT DISTINCT ON (shop_id, till_id) shop_id, till_id, prev + 1 FROM ("
+               "SELECT shop_id, till_id, commit_seq, lag(commit_seq, 1, 0::bigint) OVER w AS prev FROM hq.record "
+               "WHERE (%(shop)s::text IS NULL OR shop_id = %(shop)s) "
+               "WINDOW w AS (PARTITION BY shop_id, till_id ORDER BY commit_seq)) x "
+               "WHERE commit_seq > prev + 1 ORDER BY shop_id, till_id, commit_seq")
+_SEQ = "(record->>'seq')::bigint"
+# receipt numbers in order per till: a step of more than one is a gap, a step of none a number used twice
+_RECEIPT_STEPS = ("SELECT shop_id, till_id, prev, seq FROM ("
+                  f"SELECT shop_id, till_id, {_SEQ} AS seq, lag({_SEQ}, 1, 0::bigint) OVER w AS prev FROM hq.record "
+                  "WHERE type = 'sale' AND record->>'seq' ~ '^[0-9]{1,18}$' "
+                  "AND (%(shop)s::text IS NULL OR shop_id = %(shop)s) "
+                  f"WINDOW w AS (PARTITION BY shop_id, till_id ORDER BY {_SEQ})) x "
+                  "WHERE seq <> prev + 1 ORDER BY shop_id, till_id, seq")
+
+
+def verify(conn: psycopg.Connection[Any], shop: str | None = None) -> list[dict[str, Any]]:
+    """Every enrolled till (of the shop): {"shop", "till", "records", "high_water", "last_commit",
+    "first_gap" (the first commit number missing, or None), "receipt_gaps" ([first, last] of each
+    run of receipt numbers missing, the first SHOWN_GAPS), "receipts_missing" (how many),
+    "receipts_twice" (receipt numbers held by more than one record), "ok"}."""
+    check_current(conn)
+    params = {"shop": shop}
+    tills: dict[tuple[str, str], dict[str, Any]] = {}
+    for shop_id, till_id, high_water, records, last in conn.execute(_TILLS, params):
+        tills[(shop_id, till_id)] = {"shop": shop_id, "till": till_id, "records": records, "high_water": high_water,
+                                     "last_commit": last or 0, "first_gap": None, "receipt_gaps": [],
+                                     "receipts_missing": 0, "receipts_twice": []}
+    for shop_id, till_id, missing in conn.execute(_FIRST_GAPS, params):
+        if (shop_id, till_id) in tills:
+            tills[(shop_id, till_id)]["first_gap"] = missing
+    for shop_id, till_id, prev, seq in conn.execute(_RECEIPT_STEPS, params):
+        till = tills.get((shop_id, till_id))
+        if till is None:
+            continue
+        if seq == prev:
+            till["receipts_twice"].append(seq)
+        elif seq > prev + 1:
+            till["receipts_missing"] += seq - prev - 1
+            if len(till["receipt_gaps"]) < SHOWN_GAPS:
+                till["receipt_gaps"].append([prev + 1, seq - 1])
+    for till in tills.values():
+        till["receipts_twice"] = sorted(set(till["receipts_twice"]))
+        till["ok"] = (till["first_gap"] is None and not till["receipt_gaps"] and not till["receipts_twice"]
+                      and till["last_commit"] == till["high_water"])
+    return list(tills.values())
