@@ -18,9 +18,10 @@ from tui_pos.domain.records import AuditEvent
 
 
 def catalog_event(config: Config, actor: str | None, manager: str | None, source: str,
-                  before: list[dict[str, Any]], products: list[Product], now: str) -> dict[str, Any]:
-    """The audit event of a catalog import: what was added, every price that changed (old and
-    new), which products changed otherwise."""
+                  before: list[dict[str, Any]], products: list[Product], now: str,
+                  action: str = "catalog_import") -> dict[str, Any]:
+    """The audit event of a catalog import (or of HQ's catalog pulled, action "catalog_pull"): what
+    was added, every price that changed (old and new), which products changed otherwise."""
     old = {row["barcode"]: row for row in before}
     added = [{"barcode": p.barcode, "price": p.price} for p in products if p.barcode not in old]
     changed = [{"barcode": p.barcode, "was": old[p.barcode]["price"], "now": p.price} for p in products
@@ -29,7 +30,7 @@ def catalog_event(config: Config, actor: str | None, manager: str | None, source
         (bool(old[p.barcode].get(c)) if c in ("open_price", "weighed") else old[p.barcode].get(c)) != getattr(p, c)
         for c in ("name", "tax_code", "department", "open_price", "stock", "weighed", "reorder_level", "reorder_qty"))]
     unchanged = sum(1 for p in products if p.barcode in old) - len({c["barcode"] for c in changed} | set(details))
-    return AuditEvent.new(config.till_id, "catalog_import", actor, subject=f"{len(products)} products",
+    return AuditEvent.new(config.till_id, action, actor, subject=f"{len(products)} products",
                           approved_by=manager, at=now,
                           detail={"file": source, "added": added, "changed": changed, "details_changed": details,
                                   "unchanged": unchanged}).to_record()

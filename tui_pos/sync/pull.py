@@ -1,0 +1,55 @@
+"""The till's pull: what HQ changed for its shop since the catalog version the till applied last,
+in ONE answer (hq.catalog_changes, SECURITY DEFINER: the till's role reaches HQ's catalog only
+through it; a till back after a week offline catches up in that one call), handed to the app to
+apply whole (app.chain_catalog.apply_chain_changes, through the till's ShopChanges port).
+
+The caller keeps the version applied (sync-state.json's catalog_version) and asks from it next
+time; applying is idempotent, so a version lost costs a pull from 0, never a change made twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tui_pos.app.chain_catalog import Applied, ChainChanges
+from tui_pos.hq.connection import HqError, HqUnreachable, first_line
+
+if TYPE_CHECKING:
+    import psycopg
+
+Target = Callable[[ChainChanges], Applied]  # e.g. functools.partial(apply_chain_changes, till)
+
+
+@dataclass(frozen=True)
+class Pulled:
+    version: int  # HQ's catalog version this till now has applied
+    products: int  # products added or changed at the till
+    users: int  # user changes stored at the till
+    role_differs: tuple[str, ...] = ()  # till users HQ has under another role (kept as they are)
+
+    @property
+    def applied(self) -> int:
+        return self.products + self.users
+
+
+def fetch_changes(conn: psycopg.Connection[Any], since: int) -> ChainChanges:
+    """What HQ changed for this till's shop after version `since` (0: everything)."""
+    import psycopg
+
+    try:
+        row = conn.execute("SELECT hq.catalog_changes(%s)", (max(0, since),)).fetchone()
+    except psycopg.OperationalError as err:
+        raise HqUnreachable(f"lost HQ during the pull: {first_line(err)}") from None
+    except psycopg.Error as err:
+        raise HqError(f"HQ refused the pull: {first_line(err)}") from None
+    assert row is not None
+    return ChainChanges.from_dict(row[0])
+
+
+def pull(conn: psycopg.Connection[Any], target: Target, since: int) -> Pulled:
+    """Fetch HQ's changes since `since` and apply them (all or none); the version now applied.
+    HqUnreachable / HqError from HQ; StorageError or ChainRefused from the till (nothing applied)."""
+    applied = target(fetch_changes(conn, since))
+    return Pulled(applied.version, applied.products, applied.users, applied.role_differs)
