@@ -11,7 +11,7 @@ in progress keeps the prices it was scanned at (its lines hold them), the next s
 
 HQ is the authority for what it sends: a user's PIN and switch, a product's name, price, tax and
 department. What it does not send stays the till's: its own users and products, each product's
-stock count, a user's role (HQ never changes one; a till user of HQ's name with another role
+stock, weighing and reorder fields, a user's role (HQ never changes one; a till user of HQ's name with another role
 keeps it and is named in role_differs).
 """
 
@@ -118,7 +118,8 @@ def _check_tax_rates(till: Till, pulled: tuple[Mapping[str, Any], ...]) -> None:
 
 
 def _changed_products(till: Till, held: list[dict[str, Any]], pulled: tuple[Mapping[str, Any], ...]) -> list[Product]:
-    """HQ's products that differ from the till's, each keeping the till's stock count."""
+    """HQ's products that differ from the till's, each keeping what is the till's own (its stock
+    count, whether it is weighed, its reorder level and quantity)."""
     rates = till.catalog.tax_rates
     unknown = sorted({str(p["tax_code"]) for p in pulled if p["tax_code"] not in rates})
     if unknown:
@@ -128,9 +129,9 @@ def _changed_products(till: Till, held: list[dict[str, Any]], pulled: tuple[Mapp
     changed = []
     for row in pulled:
         mine = by_code.get(row["barcode"])
-        product = Product(str(row["barcode"]), str(row["name"]), int(row["price"]), str(row["tax_code"]),
-                          str(row["department"]), bool(row["open_price"]),
-                          mine["stock"] if mine is not None else None)
+        hqs = {"barcode": str(row["barcode"]), "name": str(row["name"]), "price": int(row["price"]),
+               "tax_code": str(row["tax_code"]), "department": str(row["department"]), "open_price": bool(row["open_price"])}
+        product = Product(**{**(mine or {}), **hqs})  # the till's own fields (stock, weighed, reorder) kept
         if mine is None or any((bool(mine[c]) if c == "open_price" else mine[c]) != getattr(product, c)
                                for c in PRODUCT_FIELDS):
             changed.append(product)
