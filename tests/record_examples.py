@@ -89,9 +89,9 @@ def user_changes(draw: Any) -> UserChanged:
 @st.composite
 def stock_moves(draw: Any) -> StockMoved:
     kind = draw(st.sampled_from(["receive", "adjust", "count", "transfer_out", "transfer_in"]))
-    expected = draw(st.integers(-10**9, 10**9))
+    expected = draw(st.integers(-10**9, 10**9)) if kind == "count" else draw(st.none() | st.integers(-10**9, 10**9))
     counted = draw(st.integers(0, 10**9)) if kind == "count" else None
-    qty = counted - expected if counted is not None else draw(st.integers(-10**9, 10**9))
+    qty = counted - expected if counted is not None and expected is not None else draw(st.integers(-10**9, 10**9))
     qty = -abs(qty) if kind == "transfer_out" else abs(qty) if kind in ("receive", "transfer_in") else qty
     return StockMoved(draw(uuids), draw(st.sampled_from(["T1", "T2"])), draw(times), kind,
                       draw(st.text("0123456789", min_size=1, max_size=13)), qty, expected, counted,

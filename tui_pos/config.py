@@ -81,6 +81,24 @@ class AlertConfig:
     unprinted_max_minutes: float = 10  # a paid sale without its receipt for longer than this
 
 
+@dataclass(frozen=True)
+class StockConfig:
+    """[stock]: when stock needs a manager, and the thresholds of the stock and risk warnings
+    (tui-pos report anomalies). Quantities are units (3 decimals at most), amounts the shop's."""
+
+    adjust_limit: str = "10"  # units: an adjustment of more, either way, needs a manager
+    variance_qty: str = "5"  # units: a count off by more than this...
+    variance_percent: str = "10"  # ...or by more than this percent of what was expected...
+    variance_value: str = "50"  # ...or by more than this amount at cost is an anomaly, approved by a manager
+    shrinkage_value: str = "100"  # amount: write-offs of one reason over the period above this
+    outflow_factor: float = 3  # a day's outflow this many times the usual daily rate...
+    outflow_min: str = "5"  # ...and at least this many units
+    outflow_days: int = 28  # the usual rate: the days before the period
+    dead_days: int = 30  # stock on hand that has not moved in this many days
+    risk_factor: float = 2  # a cashier's voids, refunds... per sale this many times the shop's...
+    risk_min: int = 3  # ...and at least this many of them
+
+
 # Words that make a config.toml key's value a secret in a support bundle (see tui_pos/ops/bundle.py).
 DEFAULT_REDACT_KEYS = ("token", "secret", "password", "passwd", "key", "auth", "credential", "hook", "url")
 
@@ -141,6 +159,7 @@ class Config:
     alerts: AlertConfig = field(default_factory=AlertConfig)
     support: SupportConfig = field(default_factory=SupportConfig)
     hq: HqConfig = field(default_factory=HqConfig)
+    stock: StockConfig = field(default_factory=StockConfig)
 
     @property
     def db_path(self) -> Path:
@@ -325,6 +344,18 @@ def amount(positive: bool = False) -> Kind:
     return kind
 
 
+def quantity(value: Any, _exponent: int) -> str:
+    """A quantity of units (3 decimals at most, domain.stock), at least 0, kept as its text."""
+    written = _decimal_text(value)
+    try:
+        milli = parse_fixed(written, 3)
+    except TooManyDecimals:
+        raise ValueError(f"{written!r} has more than 3 decimals") from None
+    if milli is None or milli < 0 or milli > 10**12:
+        raise ValueError(f"{written!r} must be a quantity of at least 0, e.g. \"5\" or \"2.5\"")
+    return written
+
+
 def percent(value: Any, _exponent: int) -> str:
     written = _decimal_text(value)
     try:
@@ -458,13 +489,26 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
     "support": {
         "redact_keys": Key(words()),
     },
+    "stock": {
+        "adjust_limit": Key(quantity),
+        "variance_qty": Key(quantity),
+        "variance_percent": Key(percent),
+        "variance_value": Key(amount()),
+        "shrinkage_value": Key(amount()),
+        "outflow_factor": Key(number(1, 1000)),
+        "outflow_min": Key(quantity),
+        "outflow_days": Key(integer(1, 366)),
+        "dead_days": Key(integer(1, 3660)),
+        "risk_factor": Key(number(1, 1000)),
+        "risk_min": Key(integer(1, 10**6)),
+    },
     "hq": {
         "dsn": Key(text(max_len=4096, strip=True)),
         "shop": Key(text(pattern=r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", hint="use 1-32 letters, digits, _ or -")),
     },
 }
 _SUB_CONFIGS = {"storage": StorageConfig, "printer": PrinterConfig, "backup": BackupConfig, "alerts": AlertConfig,
-                "support": SupportConfig, "hq": HqConfig}
+                "support": SupportConfig, "hq": HqConfig, "stock": StockConfig}
 
 Where = tuple[str, ...]  # ("till", "id"): a section and a key (or a section alone)
 
@@ -572,7 +616,7 @@ def _build(data_dir: Path, values: dict[Where, Any]) -> Config:
         storage=replace(storage, journal_dirs=tuple(data_dir / p for p in storage.journal_dirs)),
         backup=replace(backup, destinations=tuple(data_dir / p for p in backup.destinations)),
         printer=PrinterConfig(**sub["printer"]), alerts=AlertConfig(**sub["alerts"]),
-        support=SupportConfig(**sub["support"]), hq=HqConfig(**sub["hq"]), **top,
+        support=SupportConfig(**sub["support"]), hq=HqConfig(**sub["hq"]), stock=StockConfig(**sub["stock"]), **top,
     )
 
 
@@ -658,6 +702,20 @@ disk_low_mb = 100               # free space below this (data or journal directo
 backlog_max = 20                # sales waiting in the journal...
 backlog_max_minutes = 30        # ...or waiting longer than this
 unprinted_max_minutes = 10      # a paid sale without its receipt for longer than this
+
+[stock]
+# Stock (tui-pos stock ...) and its warnings (tui-pos report anomalies). Quantities are units.
+adjust_limit = "10"             # an adjustment of more units, either way, needs a manager PIN
+variance_qty = "5"              # a count off by more units than this...
+variance_percent = "10"         # ...or by more than this percent of what was expected...
+variance_value = "50"           # ...or by more than this amount at cost: an anomaly, and a manager approves it
+shrinkage_value = "100"         # write-offs of one reason (damaged, expired, theft...) worth more over the period
+outflow_factor = 3              # a day's sales of a product this many times its usual daily rate...
+outflow_min = "5"               # ...and at least this many units
+outflow_days = 28               # the usual rate: over this many days before
+dead_days = 30                  # stock on hand that has not moved in this many days
+risk_factor = 2                 # a cashier's voids, refunds, no-sales... per sale this many times the shop's...
+risk_min = 3                    # ...and at least this many of them
 
 [support]
 # Values of keys whose name contains one of these words are removed from support bundles.

@@ -110,6 +110,19 @@ class PeriodQueries(Protocol):
         ...
 
 
+class StockQueries(Protocol):
+    """Stock on hand and what moved it, as stored (database and journal together)."""
+
+    def stock_levels(self, barcodes: list[str] | None = None) -> tuple[list[Record] | None, int]:
+        """Products with their on-hand (milli-units), reorder level and quantity, weighed and
+        tracked; how many journaled records moved stock. None: the database cannot be read."""
+        ...
+
+    def stock_history(self, start: str, end: str) -> tuple[Record | None, int]:
+        """{"moves", "sold", "last_moved"} of [start, end); None: the database cannot be read."""
+        ...
+
+
 class ShopQueries(Protocol):
     def users(self) -> list[Record] | None:
         """The people (with PIN hashes); None when the database cannot be read."""
@@ -132,7 +145,7 @@ class ShopChanges(Protocol):
         ...
 
 
-class TillStore(RecordLog, SaleQueries, ShiftQueries, PeriodQueries, ShopQueries, ShopChanges, Protocol):
+class TillStore(RecordLog, SaleQueries, ShiftQueries, PeriodQueries, ShopQueries, ShopChanges, StockQueries, Protocol):
     """Everything a Till asks of storage."""
 
     def close(self) -> None: ...

@@ -1,6 +1,6 @@
 """The Till: the one API the UI and the CLI call, a small facade over the use cases of one till:
 session (login, PINs, approvals), selling (cart, held sales, tenders, pay), shifts (X, Z,
-paid-in/out), returns (refunds, voids) and reports. It holds no state of its own beyond them.
+paid-in/out), returns (refunds, voids), stock (till.stock: receive, adjust, count) and reports. It holds no state of its own beyond them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tui_pos.app.returns import Returns
 from tui_pos.app.selling import CART_DOCUMENT, HELD_DOCUMENT, Due, HeldSale, Paid, Selling
 from tui_pos.app.session import Session
 from tui_pos.app.shifts import SHIFT_DOCUMENT, Shifts
+from tui_pos.app.stock import Stock
 from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.domain.auth import Approval, User
 from tui_pos.domain.cart import Cart
@@ -110,6 +111,7 @@ class Till:
         self.shifts = Shifts(self._ctx, store, self.session, documents.shift)
         self.selling = Selling(self._ctx, store, catalog, self.session, self.shifts, documents.cart, documents.held)
         self.returns = Returns(self._ctx, store, self.session, self.shifts, self.selling)
+        self.stock = Stock(self._ctx, store, self.session, lambda: self.selling.catalog)
         self._replayer: Worker | None = None
         self._index_lookup: Callable[[Callable[[], None]], None] | None = None  # set by prepare_lookup()
 

@@ -216,7 +216,8 @@ class StockMoved:
     their lines): goods received (supplier, reference, unit cost), an adjustment with a reason
     code, a count (counted; qty is its variance against what was expected at that moment), a
     transfer out to or in from another shop (peer; reference: the transfer). Quantities are
-    milli-units (domain.stock); expected is the on-hand just before, as the till saw it."""
+    milli-units (domain.stock); expected is the on-hand just before, as the till saw it (None:
+    a receive or adjustment while the database could not be read)."""
 
     TYPE: ClassVar[str] = "stock_move"
     uuid: str
@@ -225,7 +226,7 @@ class StockMoved:
     kind: MoveKind
     barcode: str
     qty: int  # the change of stock on hand, milli-units (a count: counted - expected)
-    expected: int  # on hand just before this movement, milli-units
+    expected: int | None  # on hand just before, milli-units (None: unknown, the database could not be read)
     counted: int | None = None  # a count: the quantity counted
     unit_cost: int | None = None  # a receive: minor units per whole unit
     reason: str | None = None  # an adjustment: one of ADJUST_REASONS
@@ -239,7 +240,8 @@ class StockMoved:
     def __post_init__(self) -> None:
         if self.kind not in MOVE_KINDS:
             raise ValueError(f"unknown stock movement {self.kind!r}")
-        if self.kind == "count" and (self.counted is None or self.qty != self.counted - self.expected):
+        if self.kind == "count" and (self.counted is None or self.expected is None
+                                     or self.qty != self.counted - self.expected):
             raise ValueError("a count needs its counted quantity, and its quantity is its variance")
         if self.kind == "adjust" and self.reason not in ADJUST_REASONS:
             raise ValueError(f"an adjustment needs a reason ({', '.join(ADJUST_REASONS)})")

@@ -130,14 +130,16 @@ def transfer_variance(sent: int, received: int) -> int:
     return received - sent
 
 
-def moving_average_cost(receipts: Iterable[tuple[int, int, int | None]], start: Fraction | None = None) -> Fraction | None:
+def moving_average_cost(receipts: Iterable[tuple[int | None, int, int | None]],
+                        start: Fraction | None = None) -> Fraction | None:
     """The moving average unit cost after receipts of (on hand before, quantity, unit cost), in
-    order; receipts without a cost leave it as it is. None: no cost known."""
+    order; receipts without a cost leave it as it is; an on-hand not known (None) counts as none
+    (the lot's own cost). None: no cost known."""
     avg = start
     for before, qty, cost in receipts:
         if cost is None or qty <= 0:
             continue
-        base = max(before, 0)
+        base = max(before or 0, 0)
         avg = Fraction(cost) if avg is None or base == 0 else (base * avg + qty * cost) / Fraction(base + qty)
     return avg
 

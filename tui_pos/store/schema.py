@@ -135,12 +135,19 @@ def _stock(db: Any) -> None:
     db["product"].add_column("weighed", int, not_null_default=0)
 
 
+def _stock_expected_unknown(db: Any) -> None:
+    """A receive or adjustment stored while the database could not be read has no expected
+    on-hand (None): the till could not see it. Counts still always have one."""
+    db["stock_move"].transform(not_null={"expected": False})
+
+
 # The migrations, in order: (name, function). Append only; never rename, reorder or edit a released one.
 MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("tables", _tables),
     ("audit_backfill", _audit_backfill),
     ("sale_approved_by", _sale_approved_by),
     ("stock", _stock),
+    ("stock_expected_unknown", _stock_expected_unknown),
 )
 
 

@@ -1,0 +1,167 @@
+"""Stock at the till (app/stock.py) through the real Till on a real shop: receiving, adjusting,
+counting and importing move stock on hand by exactly what they say; a manager where the rules
+say so; a receive while the database fails is journaled and replayed exactly once; a sale is
+never refused for stock. What is stored is read back with our own SQL, the audit chain verified."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import COLA, WATER, break_sqlite, database_write_locked, restore_sqlite, set_config
+from tui_pos.app.catalog_import import import_catalog
+from tui_pos.bootstrap.till import open_till
+from tui_pos.config import load_config
+from tui_pos.domain.auth import ApprovalRequired
+from tui_pos.domain.errors import BadInput, BadLines, StorageError, UnknownCode
+from tui_pos.domain.tender import Tender
+from tui_pos.store import verification
+
+RICE = "2000000000017"
+
+
+def query(shop: Path, sql: str, *params: Any) -> list[tuple]:
+    with closing(sqlite3.connect(shop / "pos.sqlite3")) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def on_hand(till, code: str) -> int:
+    [level] = till.stock.levels(code)
+    return level.on_hand
+
+
+def verified(shop: Path) -> bool:
+    with closing(sqlite3.connect(shop / "pos.sqlite3")) as conn:
+        return verification.verify(conn).ok
+
+
+def test_receive_adjust_count_and_sell_move_stock_on_hand(till, shop_dir):
+    start = on_hand(till, COLA)  # the demo catalog's opening stock
+    assert start == 27_000
+    [received] = till.stock.receive(till.stock.lines([f"{COLA}x24"], "receive", unit_cost=180, supplier="Coke",
+                                                     reference="DN-1"))
+    assert (received["qty"], received["expected"], received["unit_cost"]) == (24_000, 27_000, 180)
+    till.stock.adjust(till.stock.lines([f"{COLA}x-2"], "adjust"), "damaged")
+    till.scan(COLA, 3)
+    till.pay([Tender("cash", 1050)])
+    assert on_hand(till, COLA) == 27_000 + 24_000 - 2_000 - 3_000
+    [counted] = till.stock.count(till.stock.lines([f"{COLA}x45"], "count"))
+    assert (counted["counted"], counted["expected"], counted["qty"]) == (45_000, 46_000, -1_000)
+    assert on_hand(till, COLA) == 45_000
+    assert query(shop_dir, "SELECT kind, qty, expected, counted, actor FROM stock_move ORDER BY rowid") == [
+        ("receive", 24_000, 27_000, None, "test"), ("adjust", -2_000, 51_000, None, "test"),
+        ("count", -1_000, 46_000, 45_000, "test")]
+    assert verified(shop_dir)
+
+
+def test_a_scanner_burst_adds_up_per_product(till):
+    lines = till.stock.lines([COLA] * 100 + [WATER, f"{WATER}x2"], "count")
+    assert [(line.product.barcode, line.qty) for line in lines] == [(COLA, 100_000), (WATER, 3_000)]
+
+
+def test_a_count_off_by_more_than_a_threshold_needs_a_manager(till):
+    lines = till.stock.lines([f"{COLA}x10"], "count")  # 27 expected: 17 short
+    with pytest.raises(ApprovalRequired, match="counted 10, expected 27: -17"):
+        till.stock.count(lines)
+    [counted] = till.stock.count(lines, till.approve("manager", "9999", "stock_count"))
+    assert counted["approved_by"] == "manager" and on_hand(till, COLA) == 10_000
+
+
+def test_an_adjustment_over_the_limit_needs_a_manager(till):
+    with pytest.raises(ApprovalRequired, match="more than 10 units"):
+        till.stock.adjust(till.stock.lines([f"{COLA}x-11"], "adjust"), "theft")
+    till.stock.adjust(till.stock.lines([f"{COLA}x-10"], "adjust"), "theft")  # at the limit: no manager
+    [adjusted] = till.stock.adjust(till.stock.lines([f"{COLA}x-11"], "adjust"), "expired",
+                                   till.approve("manager", "9999", "stock_adjust"))
+    assert adjusted["approved_by"] == "manager" and on_hand(till, COLA) == 6_000
+    with pytest.raises(BadInput, match="not one of"):
+        till.stock.adjust(till.stock.lines([f"{COLA}x-1"], "adjust"), "lost")
+
+
+def test_bad_items_are_refused(till):
+    with pytest.raises(UnknownCode):
+        till.stock.lines(["999"], "receive")
+    with pytest.raises(BadInput, match="whole number"):
+        till.stock.lines([f"{COLA}x1.5"], "receive")
+    with pytest.raises(BadInput, match="negative"):
+        till.stock.lines([f"{COLA}x-1"], "receive")
+    with pytest.raises(BadInput, match="moves nothing"):
+        till.stock.lines([f"{COLA}x0"], "receive")
+
+
+def test_weighed_goods_take_decimal_quantities(shop_dir):
+    till = open_till(load_config(shop_dir), cashier="test")
+    try:
+        import_catalog(till, f"barcode,name,price,tax,weighed,reorder_level,reorder_qty\n{RICE},Rice (kg),6.00,B,yes,"
+                             "2.5,10\n", till.approve("manager", "9999", "catalog"))
+        till.stock.receive(till.stock.lines([f"{RICE}x1.25", f"{RICE}x0.5"], "receive"))
+        [level] = till.stock.levels(RICE)
+        assert (level.on_hand, level.reorder_level, level.reorder_qty, level.low, level.suggested) == (
+            1_750, 2_500, 10_000, True, 10_000)
+        assert [lv.barcode for lv in till.stock.levels(low=True)] == [RICE]
+    finally:
+        till.close()
+
+
+def test_selling_at_zero_or_below_is_never_refused(till):
+    till.stock.count(till.stock.lines([f"{WATER}x0"], "count"), till.approve("manager", "9999", "stock_count"))
+    till.scan(WATER, 2)
+    till.pay([Tender("cash", 400)])
+    assert on_hand(till, WATER) == -2_000
+
+
+def test_a_receive_while_the_database_is_locked_is_journaled_and_replayed_exactly_once(shop_dir):
+    set_config(shop_dir, "storage", "retry_budget_ms", "50")
+    till = open_till(load_config(shop_dir), cashier="test")
+    try:
+        with database_write_locked(shop_dir):
+            [record] = till.stock.receive(till.stock.lines([f"{COLA}x6"], "receive", unit_cost=200))
+            assert record["expected"] == 27_000  # reads still work: the on-hand before is known
+            assert query(shop_dir, "SELECT COUNT(*) FROM stock_move") == [(0,)]
+            assert on_hand(till, COLA) == 33_000  # the journal's receive counted
+        assert till.replay().replayed == 1
+        assert till.replay().replayed == 0
+        assert query(shop_dir, "SELECT uuid, stored_via FROM stock_move") == [(record["uuid"], "journal")]
+        assert on_hand(till, COLA) == 33_000
+    finally:
+        till.close()
+    assert verified(shop_dir)
+
+
+def test_a_receive_while_the_database_cannot_be_read_is_journaled_with_its_on_hand_unknown(shop_dir, tmp_path):
+    break_sqlite(shop_dir, tmp_path / "aside")
+    till = open_till(load_config(shop_dir), cashier="test")
+    try:
+        [record] = till.stock.receive(till.stock.lines([f"{COLA}x6"], "receive"))
+        assert record["expected"] is None
+        with pytest.raises(StorageError):  # a count needs what is expected
+            till.stock.count(till.stock.lines([f"{COLA}x6"], "count"))
+        restore_sqlite(shop_dir, tmp_path / "aside")
+        assert till.replay().replayed >= 1
+        assert query(shop_dir, "SELECT qty, expected, stored_via FROM stock_move") == [(6_000, None, "journal")]
+        assert on_hand(till, COLA) == 33_000
+    finally:
+        till.close()
+    assert verified(shop_dir)
+
+
+def test_an_import_is_all_lines_or_none(till, shop_dir):
+    bad = f"barcode,qty\n{COLA},20\n999,1\n{WATER},1.5\n{WATER},30\n{WATER},31\n"
+    with pytest.raises(BadLines) as refused:
+        till.stock.import_file(bad)
+    assert refused.value.details == ["line 3: unknown code '999': nothing added",
+                                     "line 4: quantity '1.5' must be a whole number (the product is not weighed)",
+                                     f"line 6: {WATER} is counted twice in the file"]
+    assert query(shop_dir, "SELECT COUNT(*) FROM stock_move") == [(0,)]
+    with pytest.raises(BadInput, match="counts or receipts, not both"):
+        till.stock.parse_import(f"barcode,qty,kind\n{COLA},1,count\n{WATER},1,receive\n")
+    stored = till.stock.import_file(f"barcode,qty,kind,cost,supplier,reference\n{COLA},12,receive,1.80,Coke,DN-9\n"
+                                    f"{WATER},6,receive,,,\n")
+    assert [(r["barcode"], r["qty"], r["unit_cost"]) for r in stored] == [(COLA, 12_000, 180), (WATER, 6_000, None)]
+    assert len({r["batch"] for r in stored}) == 1
+    stored = till.stock.import_file(f"barcode,qty\n{COLA},39\n{WATER},40\n")
+    assert [(r["kind"], r["qty"]) for r in stored] == [("count", 0), ("count", 0)]

@@ -1,0 +1,52 @@
+"""`tui-pos stock [CODE] [--low]` and `stock receive|adjust|count|import` through the real
+entry point (a subprocess per command), on a real demo shop."""
+
+from __future__ import annotations
+
+from conftest import AS_DEMO, COLA, WATER, cli_error, cli_json, run_cli
+
+
+def test_receive_count_adjust_and_show(shop_dir):
+    [received] = cli_json(shop_dir, "stock", "receive", "--item", f"{COLA}x24", "--cost", "1.80", "--supplier", "Coke",
+                          "--ref", "DN-1", *AS_DEMO)
+    assert {k: received[k] for k in ("kind", "qty", "expected", "on_hand", "unit_cost", "supplier", "reference")} == {
+        "kind": "receive", "qty": "24", "expected": "27", "on_hand": "51", "unit_cost": "1.80", "supplier": "Coke",
+        "reference": "DN-1"}
+    [counted] = cli_json(shop_dir, "stock", "count", "--item", f"{COLA}x49", *AS_DEMO)
+    assert (counted["counted"], counted["expected"], counted["qty"]) == ("49", "51", "-2")
+    [adjusted] = cli_json(shop_dir, "stock", "adjust", "--item", f"{COLA}x-1", "--reason", "damaged", *AS_DEMO)
+    assert (adjusted["qty"], adjusted["on_hand"], adjusted["reason"]) == ("-1", "48", "damaged")
+    [shown] = cli_json(shop_dir, "stock", COLA)
+    assert {k: shown[k] for k in ("barcode", "name", "on_hand", "reorder_level")} == {
+        "barcode": COLA, "name": "可口可乐 330ml", "on_hand": "48", "reorder_level": None}
+    assert COLA in run_cli(shop_dir, "stock").stdout
+    assert cli_json(shop_dir, "stock", "--low") == []
+
+
+def test_a_count_beyond_the_threshold_needs_a_manager(shop_dir):
+    message = cli_error(shop_dir, "stock", "count", "--item", f"{WATER}x3", *AS_DEMO)
+    assert "counted 3, expected 34: -31" in message and "--manager" in message
+    [counted] = cli_json(shop_dir, "stock", "count", "--item", f"{WATER}x3", "--manager", "manager", "--pin", "9999")
+    assert counted["approved_by"] == "manager"
+
+
+def test_an_import_with_bad_lines_changes_nothing(shop_dir, tmp_path):
+    bad = tmp_path / "counts.csv"
+    bad.write_text(f"barcode,qty\n{COLA},20\n12345,1\n", encoding="utf-8")
+    proc = run_cli(shop_dir, "stock", "import", str(bad), *AS_DEMO, check=False)
+    assert proc.returncode == 1 and "line 3: unknown code '12345'" in proc.stderr
+    [shown] = cli_json(shop_dir, "stock", COLA)
+    assert shown["on_hand"] == "27"
+    good = tmp_path / "receipts.csv"
+    good.write_text(f"barcode,qty,kind,cost\n{COLA},12,receive,1.80\n{WATER},6,receive,\n", encoding="utf-8")
+    assert [r["on_hand"] for r in cli_json(shop_dir, "stock", "import", str(good), *AS_DEMO)] == ["39", "40"]
+
+
+def test_low_stock_from_the_catalog_s_reorder_level(shop_dir, tmp_path):
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text(f"barcode,name,price,tax,stock,reorder_level,reorder_qty\n{COLA},可口可乐 330ml,3.50,A,27,30,48\n",
+                       encoding="utf-8")
+    run_cli(shop_dir, "catalog", "import", str(catalog), "--manager", "manager", "--pin", "9999")
+    [low] = cli_json(shop_dir, "stock", "--low")
+    assert (low["barcode"], low["on_hand"], low["reorder_level"], low["reorder_qty"]) == (COLA, "27", "30", "48")
+    assert "LOW" in run_cli(shop_dir, "stock", "--low").stdout

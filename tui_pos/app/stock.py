@@ -1,0 +1,306 @@
+"""Stock at the till: stock on hand, receiving, adjusting, counting, and counts or receipts
+imported from a file. Every change is a StockMoved record committed through the ledger (SQLite,
+else the journal), under the numbering lock that sales take too: the on-hand a count is compared
+with, and a movement's expected on-hand, are read there, with no sale slipping in between.
+
+Who may: anyone signed in receives and counts; an adjustment of more than [stock] adjust_limit
+units, and a count whose variance is beyond a threshold ([stock] variance_*), need a manager
+(approved like a refund: the manager signed in, or an Approval for "stock_adjust" / "stock_count").
+A till never refuses a sale for stock: selling at zero or below is allowed, and flagged by the
+anomalies report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Protocol
+
+from tui_pos.app.context import REASON_LENGTH, TillContext, busy_refusal, log, storage_refusal
+from tui_pos.app.ports import RecordLog, StockQueries
+from tui_pos.app.session import Session
+from tui_pos.domain.anomalies import Thresholds, variance_beyond
+from tui_pos.domain.auth import Approval, ApprovalRequired
+from tui_pos.domain.catalog import Catalog, Product
+from tui_pos.domain.errors import (
+    BadInput,
+    BadLines,
+    NotDurable,
+    NumberingBusy,
+    PosError,
+    StorageError,
+    StorageFailed,
+    check_text,
+)
+from tui_pos.domain.money import percent_to_bp
+from tui_pos.domain.records import StockMoved, new_uuid
+from tui_pos.domain.stock import (
+    ADJUST_REASONS,
+    MoveKind,
+    format_qty,
+    is_low,
+    moving_average_cost,
+    parse_item,
+    parse_qty,
+    reorder_suggestion,
+)
+
+IMPORT_COLUMNS = ("barcode", "qty", "kind", "cost", "supplier", "reference")
+IMPORT_KINDS = ("count", "receive")
+
+
+class StockStore(RecordLog, StockQueries, Protocol):
+    """What stock asks of storage."""
+
+
+@dataclass(frozen=True)
+class Level:
+    """A product's stock as the till sees it now (quantities in milli-units)."""
+
+    barcode: str
+    name: str
+    department: str
+    weighed: bool
+    on_hand: int
+    reorder_level: int | None
+    reorder_qty: int | None
+    tracked: bool
+
+    @property
+    def low(self) -> bool:
+        return is_low(self.on_hand, self.reorder_level)
+
+    @property
+    def suggested(self) -> int:
+        return reorder_suggestion(self.on_hand, self.reorder_level, self.reorder_qty)
+
+    def to_dict(self) -> dict[str, Any]:
+        """For --json: quantities as decimal strings (like amounts), and in milli-units too."""
+        def qty(milli: int | None) -> str | None:
+            return None if milli is None else format_qty(milli)
+
+        return {"barcode": self.barcode, "name": self.name, "department": self.department, "weighed": self.weighed,
+                "on_hand": qty(self.on_hand), "reorder_level": qty(self.reorder_level),
+                "reorder_qty": qty(self.reorder_qty), "low": self.low, "tracked": self.tracked,
+                "on_hand_milli": self.on_hand}
+
+
+def thresholds_of(ctx: TillContext) -> Thresholds:
+    """[stock] in config.toml as the anomaly rules take it."""
+    stock = ctx.config.stock
+    return Thresholds(parse_qty(stock.variance_qty, True), percent_to_bp(stock.variance_percent),
+                      ctx.currency.parse(stock.variance_value), ctx.currency.parse(stock.shrinkage_value),
+                      stock.outflow_factor, parse_qty(stock.outflow_min, True), stock.outflow_days, stock.dead_days,
+                      stock.risk_factor, stock.risk_min)
+
+
+@contextmanager
+def storing(what: str) -> Iterator[None]:
+    """Storage refusals of a stock movement as the message a person reads (NotDurable)."""
+    try:
+        yield
+    except StorageFailed as err:
+        log.error("NOT STORED: %s; database: %s; journal: %s", what, err.sqlite_error, err.journal_error)
+        raise NotDurable(storage_refusal(err).replace("SALE", "STOCK MOVEMENT").replace("the sale", "it")) from None
+    except NumberingBusy as err:
+        raise NotDurable(busy_refusal(err)) from None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One product of a command or a file, its quantity (milli-units) and what came with it."""
+
+    product: Product
+    qty: int
+    kind: MoveKind = "count"
+    unit_cost: int | None = None
+    supplier: str = ""
+    reference: str = ""
+
+
+class Stock:
+    def __init__(self, ctx: TillContext, store: StockStore, session: Session, catalog: Callable[[], Catalog]):
+        self.ctx = ctx
+        self.store = store
+        self.session = session
+        self.catalog = catalog  # the till's catalog as it is now (reloaded after an import)
+
+    # -- reading -----------------------------------------------------------------------------
+    def levels(self, code: str | None = None, low: bool = False) -> list[Level]:
+        """Every product's stock (or one product's: UnknownCode if no such code), or only the low ones."""
+        barcodes = [self.catalog().lookup(code).barcode] if code is not None else None
+        rows, _ = self.store.stock_levels(barcodes)
+        if rows is None:
+            raise StorageError("the database cannot be read: stock on hand can be shown only when it can")
+        levels = [Level(r["barcode"], r["name"], r["department"], r["weighed"], r["on_hand"], r["reorder_level"],
+                        r["reorder_qty"], r["tracked"]) for r in rows]
+        return [lv for lv in levels if lv.low] if low else levels
+
+    def average_costs(self) -> dict[str, Fraction | None]:
+        """Each received product's moving average unit cost (domain/stock.py), from every receive."""
+        history, _ = self.store.stock_history("", "9999")
+        receipts: dict[str, list[tuple[int | None, int, int | None]]] = {}
+        for move in (history or {}).get("moves", []):
+            if move["kind"] == "receive":
+                receipts.setdefault(move["barcode"], []).append((move["expected"], move["qty"], move["unit_cost"]))
+        return {barcode: moving_average_cost(lots) for barcode, lots in receipts.items()}
+
+    # -- what the CLI and the screens give ---------------------------------------------------
+    def lines(self, items: Sequence[str], kind: MoveKind, **fields: Any) -> list[Line]:
+        """CODE[xQTY] items as lines, the same product's added up (a scanner burst: one scan one
+        unit) in the order first seen; quantities negative only for an adjustment."""
+        catalog = self.catalog()
+        found: dict[str, Line] = {}
+        for item in items:
+            code, qty_text = parse_item(item)
+            product = catalog.lookup(code)
+            qty = parse_qty(qty_text, product.weighed, signed=kind == "adjust", what=f"{code}: quantity")
+            before = found.get(product.barcode)
+            found[product.barcode] = Line(product, qty + (before.qty if before else 0), kind, **fields)
+        for line in found.values():
+            if line.qty == 0 and kind != "count":
+                raise BadInput(f"{line.product.barcode}: a quantity of 0 moves nothing")
+        if not found:
+            raise BadInput("no item given (--item CODE[xQTY])")
+        return list(found.values())
+
+    # -- the movements -----------------------------------------------------------------------
+    def receive(self, lines: Sequence[Line], batch: str | None = None) -> list[dict[str, Any]]:
+        """Goods in: each product's quantity, with its unit cost, supplier and reference."""
+        for line in lines:
+            check_text(line.supplier, "the supplier", REASON_LENGTH)
+            check_text(line.reference, "the reference", REASON_LENGTH)
+            if line.unit_cost is not None and line.unit_cost < 0:
+                raise BadInput("a cost cannot be negative")
+        return self._store(lines, None, batch)
+
+    def adjust(self, lines: Sequence[Line], reason: str, approval: Approval | None = None) -> list[dict[str, Any]]:
+        """Stock written off or found, with a reason code; over [stock] adjust_limit a manager's."""
+        if reason not in ADJUST_REASONS:
+            raise BadInput(f"the reason {reason!r} is not one of {', '.join(ADJUST_REASONS)}")
+        limit = parse_qty(self.ctx.config.stock.adjust_limit, True)
+        over = [line for line in lines if abs(line.qty) > limit]
+        manager = None
+        if over:
+            manager = self.session.require(approval, "stock_adjust", (
+                f"an adjustment of more than {format_qty(limit)} units ({over[0].product.name}: "
+                f"{format_qty(over[0].qty)}) needs a manager")).manager
+        return self._store([Line(line.product, line.qty, "adjust") for line in lines], manager, None, reason=reason)
+
+    def count(self, lines: Sequence[Line], approval: Approval | None = None,
+              batch: str | None = None) -> list[dict[str, Any]]:
+        """A stock take: the quantities counted; each variance against what was expected at this
+        moment is recorded. Beyond a threshold a manager approves it."""
+        beyond = self._beyond(lines)
+        manager = self.session.require(approval, "stock_count", beyond).manager if beyond else None
+        return self._store(lines, manager, batch, counting=True)
+
+    def _beyond(self, lines: Sequence[Line], levels: dict[str, int] | None = None) -> str:
+        """Why a count needs a manager ('' when it does not)."""
+        if levels is None:
+            levels = self._on_hand([line.product.barcode for line in lines], required=True)
+        costs = self.average_costs()
+        t, found = thresholds_of(self.ctx), []
+        for line in lines:
+            why = variance_beyond(line.qty, levels[line.product.barcode], costs.get(line.product.barcode), t,
+                                  self.ctx.currency)
+            if why:
+                found.append(f"{line.product.name}: {why}")
+        return "; ".join(found[:3]) + (f" (and {len(found) - 3} more)" if len(found) > 3 else "") + (
+            ": a manager must approve the count" if found else "")
+
+    def _on_hand(self, barcodes: list[str], required: bool) -> dict[str, int]:
+        rows, _ = self.store.stock_levels(barcodes)
+        if rows is None:
+            if required:
+                raise StorageError("the database cannot be read: stock can be counted only when it can "
+                                   "(what is expected must be known)")
+            return {}
+        return {r["barcode"]: r["on_hand"] for r in rows}
+
+    def _store(self, lines: Sequence[Line], manager: str | None, batch: str | None, *, counting: bool = False,
+               reason: str | None = None) -> list[dict[str, Any]]:
+        """Each line as one record, every one under the numbering lock (the on-hand read there)."""
+        ctx, cashier = self.ctx, self.session.cashier or None
+        batch = batch or (new_uuid() if len(lines) > 1 else None)
+        stored = []
+        with storing("a stock movement"), self.store.locked():  # every line committed while it is held
+            levels = self._on_hand([line.product.barcode for line in lines], required=counting)
+            if counting and manager is None and self._beyond(lines, levels):
+                raise ApprovalRequired("stock_count", "stock moved meanwhile and the count is now beyond a threshold: "
+                                       + self._beyond(lines, levels))
+            for line in lines:
+                expected = levels.get(line.product.barcode)
+                if counting:
+                    assert expected is not None
+                    move = StockMoved(new_uuid(), ctx.till_id, ctx.clock(), "count", line.product.barcode,
+                                      line.qty - expected, expected, counted=line.qty, batch=batch, actor=cashier,
+                                      approved_by=manager)
+                else:
+                    move = StockMoved(new_uuid(), ctx.till_id, ctx.clock(), line.kind, line.product.barcode, line.qty,
+                                      expected, unit_cost=line.unit_cost, reason=reason, supplier=line.supplier,
+                                      reference=line.reference, batch=batch, actor=cashier, approved_by=manager)
+                where = self.store.commit(move.to_record())
+                stored.append(move.to_record())
+                log.info("stock %s %s %s by %s%s, stored in %s", move.kind, move.barcode, format_qty(move.qty), cashier,
+                         f", approved by {manager}" if manager else "", where)
+        return stored
+
+    # -- a file ------------------------------------------------------------------------------
+    def parse_import(self, text: str) -> list[Line]:
+        """A CSV of counts or receipts (barcode,qty[,kind][,cost][,supplier][,reference]; kind
+        count, the default, or receive), validated as a whole: every line or BadLines by line."""
+        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        missing = [c for c in ("barcode", "qty") if c not in header]
+        unknown = [c for c in header if c not in IMPORT_COLUMNS]
+        if missing or unknown or len(set(header)) != len(header):
+            raise BadInput(f"line 1: the header must be barcode,qty[,kind][,cost][,supplier][,reference]"
+                           f"{' (lacks ' + ', '.join(missing) + ')' if missing else ''}"
+                           f"{' (unknown: ' + ', '.join(unknown) + ')' if unknown else ''}")
+        reader.fieldnames = header
+        catalog = self.catalog()
+        lines: list[Line] = []
+        errors: list[str] = []
+        seen: set[str] = set()
+        for row in reader:
+            try:
+                if None in row:
+                    raise BadInput("more cells than the header has columns")
+                cells = {k: (v or "").strip() for k, v in row.items()}
+                kind = cells.get("kind") or "count"
+                if kind not in IMPORT_KINDS:
+                    raise BadInput(f"kind {kind!r} is not count or receive")
+                if lines and kind != lines[0].kind:
+                    raise BadInput(f"a file is counts or receipts, not both (line 2 is a {lines[0].kind})")
+                product = catalog.lookup(cells["barcode"])
+                qty = parse_qty(cells["qty"], product.weighed)
+                if kind == "count" and product.barcode in seen:
+                    raise BadInput(f"{product.barcode} is counted twice in the file")
+                seen.add(product.barcode)
+                cost = self.ctx.currency.parse(cells["cost"]) if cells.get("cost") else None
+                if kind == "count" and (cost is not None or cells.get("supplier") or cells.get("reference")):
+                    raise BadInput("a count has no cost, supplier or reference")
+                for name in ("supplier", "reference"):
+                    check_text(cells.get(name, ""), name, REASON_LENGTH)
+                lines.append(Line(product, qty, "receive" if kind == "receive" else "count", cost,
+                                  cells.get("supplier", ""), cells.get("reference", "")))
+            except PosError as err:  # BadInput, UnknownCode
+                errors.append(f"line {reader.line_num}: {err}")
+        if errors:
+            raise BadLines("nothing imported:", errors[:20] + ([f"... and {len(errors) - 20} more"]
+                                                               if len(errors) > 20 else []))
+        if not lines:
+            raise BadInput("nothing imported: the file has no lines")
+        return lines
+
+    def import_file(self, text: str, approval: Approval | None = None) -> list[dict[str, Any]]:
+        """Every line of a CSV of counts or receipts, or (a bad line) none. Counts beyond a threshold need a manager."""
+        lines = self.parse_import(text)
+        if lines[0].kind == "receive":
+            return self.receive(lines, new_uuid())
+        return self.count(lines, approval, new_uuid())

@@ -1,0 +1,176 @@
+"""`tui-pos stock [CODE] [--low]` and `tui-pos stock receive|adjust|count|import`: what is on the
+shelf and every change of it (app/stock.py). The reorder, anomalies and margin reports are
+`tui-pos report reorder|anomalies|margin` (report.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tui_pos.cli.base import emit, interrupts, json_option, main, open_till
+from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.stock import ADJUST_REASONS, format_qty
+
+if TYPE_CHECKING:
+    from tui_pos.app.till import Till
+
+_CODE = "tui_pos.cli.stock.code"  # ctx.meta key: the CODE given to `tui-pos stock`
+
+
+class StockGroup(click.Group):
+    """A group that also takes a CODE: a first word that is not one of its commands is the product
+    to show (`tui-pos stock 6901234`), not a command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first = next((i for i, arg in enumerate(args) if not arg.startswith("-")), None)
+        if first is not None and args[first] not in self.commands:
+            ctx.meta[_CODE] = args[first]
+            args = args[:first] + args[first + 1:]
+        return super().parse_args(ctx, args)
+
+
+@main.group(cls=StockGroup, invoke_without_command=True)
+@click.option("--low", is_flag=True, help="Only products at or below their reorder level.")
+@json_option
+@click.pass_context
+def stock(ctx: click.Context, low: bool, as_json: bool) -> None:
+    """Stock on hand: every tracked product, or CODE's, or (--low) those to reorder. Quantities
+    are units (weighed goods to 3 decimals); journaled movements included.
+
+    Subcommands receive, adjust, count and import change it; who acts: --cashier NAME, or
+    --manager NAME, who also approves what needs a manager (adjustments over [stock]
+    adjust_limit, counts off by more than [stock] variance_*)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    code = ctx.meta.get(_CODE)
+    till = open_till(ctx, replay=False, keep_cart=False)
+    levels = till.stock.levels(code, low=low)
+    if code is None:
+        levels = [lv for lv in levels if lv.tracked or lv.low]
+    rows = [lv.to_dict() for lv in levels]
+    emit(as_json, rows, lambda: "\n".join(_level_line(r) for r in rows) or (
+        "Nothing is low." if low else "No product's stock is tracked yet (tui-pos stock receive or count)."))
+
+
+def _level_line(row: dict[str, Any]) -> str:
+    from tui_pos.cli.report import pad
+
+    level = f"  reorder at {row['reorder_level']}" if row["reorder_level"] is not None else ""
+    return f"{row['barcode']:<13}  {pad(row['name'], 30)} {row['on_hand']:>10}{level}{'  LOW' if row['low'] else ''}"
+
+
+item_option = click.option("--item", "items", multiple=True, required=True, metavar="CODE[xQTY]",
+                           help="A product's code and quantity (default 1; weighed goods to 3 decimals, e.g. "
+                                "2000123x1.25); repeat for more, the same code's quantities add up.")
+
+
+def _moved(till: Till, records: list[dict[str, Any]], as_json: bool) -> None:
+    """What was stored, one line per product."""
+    fmt = till.currency.format
+    names = {p.barcode: p.name for p in (till.catalog.lookup(r["barcode"]) for r in records)}
+
+    def qty(milli: int | None) -> str | None:
+        return None if milli is None else format_qty(milli)
+
+    rows = [{"uuid": r["uuid"], "kind": r["kind"], "barcode": r["barcode"], "name": names[r["barcode"]],
+             "qty": qty(r["qty"]), "expected": qty(r["expected"]), "counted": qty(r["counted"]),
+             "on_hand": qty(r["counted"] if r["kind"] == "count" else
+                            None if r["expected"] is None else r["expected"] + r["qty"]),
+             "unit_cost": None if r["unit_cost"] is None else fmt(r["unit_cost"]), "reason": r["reason"],
+             "supplier": r["supplier"], "reference": r["reference"], "actor": r["actor"],
+             "approved_by": r["approved_by"], "at": r["at"]} for r in records]
+
+    def line(r: dict[str, Any]) -> str:
+        what = {"receive": f"received {r['qty']}", "adjust": f"adjusted {r['qty']} ({r['reason']})",
+                "count": f"counted {r['counted']} (expected {r['expected']}, variance {r['qty']})"}.get(r["kind"], r["kind"])
+        return f"{r['barcode']} {r['name']}: {what}; on hand {r['on_hand'] or 'unknown'}" + (
+            f", approved by {r['approved_by']}" if r["approved_by"] else "")
+
+    emit(as_json, rows, lambda: "\n".join(line(r) for r in rows))
+
+
+@stock.command("receive")
+@item_option
+@click.option("--cost", metavar="AMOUNT", help="The unit cost of each item received (for the margin report).")
+@click.option("--supplier", metavar="NAME", default="", help="Who delivered it.")
+@click.option("--ref", "reference", metavar="TEXT", default="", help="The delivery note or invoice number.")
+@person_options()
+@json_option
+@click.pass_context
+def stock_receive(ctx: click.Context, items: tuple[str, ...], cost: str | None, supplier: str, reference: str,
+                  cashier: str | None, manager: str | None, pin: str | None, as_json: bool) -> None:
+    """Goods in: each item's quantity, at a unit cost, from a supplier, with a reference."""
+    till = operating_till(ctx.find_root(), replay=False)
+    unit_cost = till.currency.parse(cost) if cost is not None else None
+    lines = till.stock.lines(items, "receive", unit_cost=unit_cost, supplier=supplier.strip(),
+                             reference=reference.strip())
+    sign_in(till, "stock_receive", cashier=cashier, manager=manager, pin=pin, required="cashier")
+    interrupts.before = "nothing was received"
+    with interrupts.holding("the receipt of goods", "'tui-pos stock'"):
+        records = till.stock.receive(lines)
+    _moved(till, records, as_json)
+
+
+@stock.command("adjust")
+@click.option("--item", "items", multiple=True, required=True, metavar="CODE[xQTY]",
+              help="A product's code and the change (negative: stock written off, e.g. 111x-2); repeatable.")
+@click.option("--reason", required=True, type=click.Choice(ADJUST_REASONS),
+              help="Why: damaged, expired, theft, found or other.")
+@person_options()
+@json_option
+@click.pass_context
+def stock_adjust(ctx: click.Context, items: tuple[str, ...], reason: str, cashier: str | None, manager: str | None,
+                 pin: str | None, as_json: bool) -> None:
+    """Stock written off or found, with a reason; more than [stock] adjust_limit units needs --manager."""
+    till = operating_till(ctx.find_root(), replay=False)
+    lines = till.stock.lines(items, "adjust")
+    approval = sign_in(till, "stock_adjust", cashier=cashier, manager=manager, pin=pin, reason=reason,
+                       required="cashier")
+    interrupts.before = "nothing was adjusted"
+    with manager_hint(), interrupts.holding("the adjustment", "'tui-pos stock'"):
+        records = till.stock.adjust(lines, reason, approval)
+    _moved(till, records, as_json)
+
+
+@stock.command("count")
+@item_option
+@person_options()
+@json_option
+@click.pass_context
+def stock_count(ctx: click.Context, items: tuple[str, ...], cashier: str | None, manager: str | None,
+                pin: str | None, as_json: bool) -> None:
+    """A stock take: the quantities counted; each variance against what was expected is recorded.
+    Off by more than [stock] variance_* needs --manager."""
+    till = operating_till(ctx.find_root(), replay=False)
+    lines = till.stock.lines(items, "count")
+    approval = sign_in(till, "stock_count", cashier=cashier, manager=manager, pin=pin, required="cashier")
+    interrupts.before = "nothing was counted"
+    with manager_hint(), interrupts.holding("the count", "'tui-pos stock'"):
+        records = till.stock.count(lines, approval)
+    _moved(till, records, as_json)
+
+
+@stock.command("import")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@person_options()
+@json_option
+@click.pass_context
+def stock_import(ctx: click.Context, csv_file: Path, cashier: str | None, manager: str | None, pin: str | None,
+                 as_json: bool) -> None:
+    """Counts or receipts from FILE.csv (barcode,qty[,kind][,cost][,supplier][,reference]; kind
+    count, the default, or receive; one kind per file), validated as a whole: every line or, with
+    errors listed by line, none."""
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadInput(f"cannot read {csv_file}: {getattr(err, 'strerror', None) or err}") from None
+    till = operating_till(ctx.find_root(), replay=False)
+    till.stock.parse_import(text)  # a bad file is refused before any PIN
+    approval = sign_in(till, "stock_count", cashier=cashier, manager=manager, pin=pin, required="cashier")
+    interrupts.before = "nothing was imported"
+    with manager_hint(), interrupts.holding("the import", "'tui-pos stock'"):
+        records = till.stock.import_file(text, approval)
+    _moved(till, records, as_json)

@@ -1,0 +1,210 @@
+"""The stock and operation-risk warnings (pure): each rule takes hand-made or stored facts and
+returns warnings that say why, with their numbers. Thresholds come from config.toml [stock].
+
+Stock: a count variance beyond a threshold (quantity, percent of what was expected, or value at
+the moving average cost); sales while stock was at or below zero; write-offs of one reason worth
+more than a threshold over the period; a product whose outflow on a day is far above its usual
+daily rate; stock on hand that has not moved in N days; low stock (at or below the reorder level).
+Operation risk: voids, line voids, refunds, no-sales, price overrides and discounts per cashier
+against the shop's rate over the same period; refunds paid in a tender the original sale did not use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Any
+
+from tui_pos.domain.money import Currency
+from tui_pos.domain.stock import QTY_SCALE, cost_of, format_qty, is_low
+
+RISK_ACTIONS = ("void", "line_void", "refund", "no_sale", "price_override", "discount")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """[stock] in config.toml, quantities in milli-units and amounts in minor units."""
+
+    variance_qty: int = 5 * QTY_SCALE
+    variance_bp: int = 1000  # percent of what was expected, in basis points
+    variance_value: int = 5000
+    shrinkage_value: int = 10000
+    outflow_factor: float = 3
+    outflow_min: int = 5 * QTY_SCALE
+    outflow_days: int = 28
+    dead_days: int = 30
+    risk_factor: float = 2
+    risk_min: int = 3
+
+
+@dataclass(frozen=True)
+class Warning:
+    kind: str  # count_variance, sold_below_zero, shrinkage, outflow, dead_stock, low_stock, risk, refund_tender
+    subject: str  # a barcode, a reason code, a cashier, a receipt
+    message: str  # says why, with the numbers
+    figures: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "subject": self.subject, "message": self.message, **self.figures}
+
+
+def variance_beyond(counted: int, expected: int, unit_cost: Fraction | int | None, t: Thresholds,
+                    currency: Currency) -> str:
+    """Why a count's variance is beyond a threshold ('' when it is not)."""
+    off = counted - expected
+    if off == 0:
+        return ""
+    why = []
+    if abs(off) > t.variance_qty:
+        why.append(f"more than {format_qty(t.variance_qty)} units")
+    if expected > 0 and abs(off) * 10000 > t.variance_bp * expected:
+        why.append(f"{abs(off) * 100 / expected:.0f}% of the {format_qty(expected)} expected")
+    value = cost_of(abs(off), unit_cost)
+    if value is not None and value > t.variance_value:
+        why.append(f"{currency.format(value)} at cost")
+    if not why:
+        return ""
+    return (f"counted {format_qty(counted)}, expected {format_qty(expected)}: "
+            f"{'+' if off > 0 else ''}{format_qty(off)} ({', '.join(why)})")
+
+
+def count_variances(counts: Iterable[Mapping[str, Any]], costs: Mapping[str, Fraction | None], names: Mapping[str, str],
+                    t: Thresholds, currency: Currency) -> list[Warning]:
+    """Counts (stock_move records of kind count) whose variance is beyond a threshold."""
+    found = []
+    for move in counts:
+        why = variance_beyond(move["counted"], move["expected"], costs.get(move["barcode"]), t, currency)
+        if why:
+            found.append(Warning("count_variance", move["barcode"],
+                                 f"{names.get(move['barcode'], move['barcode'])}: {why}",
+                                 {"counted": move["counted"], "expected": move["expected"], "variance": move["qty"],
+                                  "at": move["at"]}))
+    return found
+
+
+def sold_below_zero(events: Sequence[tuple[str, str, int]], now: Mapping[str, int], names: Mapping[str, str]) -> list[Warning]:
+    """Sales while stock was at or below zero. events: (barcode, at, qty) of every movement in the
+    period, in order; now: each product's on-hand at the end of it. Walking back from the end, the
+    level before each movement is the level after it less its quantity."""
+    by_product: dict[str, list[tuple[str, int]]] = {}
+    for barcode, at, qty in events:
+        by_product.setdefault(barcode, []).append((at, qty))
+    found = []
+    for barcode, moves in by_product.items():
+        if barcode not in now:
+            continue
+        level, hits = now[barcode], []
+        for at, qty in reversed(moves):
+            before = level - qty
+            if qty < 0 and before <= 0:
+                hits.append(at)
+            level = before
+        if hits:
+            found.append(Warning("sold_below_zero", barcode,
+                                 f"{names.get(barcode, barcode)}: {len(hits)} sale(s) while stock was at or below zero "
+                                 f"(first {min(hits)[:16]}; on hand now {format_qty(now[barcode])})",
+                                 {"sales": len(hits), "on_hand": now[barcode]}))
+    return found
+
+
+def shrinkage(adjustments: Iterable[Mapping[str, Any]], costs: Mapping[str, Fraction | None], t: Thresholds,
+              currency: Currency) -> list[Warning]:
+    """Write-offs (negative adjustments) of one reason worth more than the threshold at cost."""
+    totals: dict[str, list[int]] = {}
+    for move in adjustments:
+        if move["qty"] < 0:
+            value = cost_of(-move["qty"], costs.get(move["barcode"])) or 0
+            entry = totals.setdefault(move["reason"] or "other", [0, 0, 0])
+            entry[0] += 1
+            entry[1] += -move["qty"]
+            entry[2] += value
+    return [Warning("shrinkage", reason, f"{count} write-off(s) for {reason}: {format_qty(qty)} units, "
+                    f"{currency.format(value)} at cost (over {currency.format(t.shrinkage_value)})",
+                    {"count": count, "qty": qty, "value": value})
+            for reason, (count, qty, value) in sorted(totals.items()) if value > t.shrinkage_value]
+
+
+def outflow_spikes(daily: Mapping[str, Mapping[date, int]], period: Sequence[date], names: Mapping[str, str],
+                   t: Thresholds) -> list[Warning]:
+    """A product whose outflow on a day of the period is above outflow_factor times its usual daily
+    rate (its outflow over the outflow_days before that day) and at least outflow_min. daily:
+    barcode -> day -> units out (milli-units, positive), the lookback days included."""
+    found = []
+    for barcode, days in daily.items():
+        for day in period:
+            out = days.get(day, 0)
+            if out < t.outflow_min:
+                continue
+            usual = sum(days.get(day - timedelta(n), 0) for n in range(1, t.outflow_days + 1)) / t.outflow_days
+            if out > t.outflow_factor * usual:
+                found.append(Warning("outflow", barcode,
+                                     f"{names.get(barcode, barcode)}: {format_qty(out)} out on {day.isoformat()}, usually "
+                                     f"{format_qty(round(usual))} a day (over the {t.outflow_days} days before)",
+                                     {"day": day.isoformat(), "out": out, "usual": round(usual)}))
+    return found
+
+
+def dead_stock(levels: Iterable[Mapping[str, Any]], last_moved: Mapping[str, str], today: date,
+               t: Thresholds) -> list[Warning]:
+    """Stock on hand (tracked products) that has not moved in dead_days (never moved: counted as not moved)."""
+    found = []
+    for row in levels:
+        if not row["tracked"] or row["on_hand"] <= 0:
+            continue
+        last = last_moved.get(row["barcode"])
+        idle = (today - date.fromisoformat(last[:10])).days if last else None
+        if idle is None or idle >= t.dead_days:
+            found.append(Warning("dead_stock", row["barcode"],
+                                 f"{row['name']}: {format_qty(row['on_hand'])} on hand, "
+                                 + (f"not moved in {idle} days (since {last[:10]})" if last else "never moved"),
+                                 {"on_hand": row["on_hand"], "idle_days": idle}))
+    return found
+
+
+def low_stock(levels: Iterable[Mapping[str, Any]]) -> list[Warning]:
+    """Products at or below their reorder level."""
+    return [Warning("low_stock", row["barcode"], f"{row['name']}: {format_qty(row['on_hand'])} on hand, reorder level "
+                    f"{format_qty(row['reorder_level'])}", {"on_hand": row["on_hand"], "reorder_level": row["reorder_level"]})
+            for row in levels if is_low(row["on_hand"], row["reorder_level"])]
+
+
+def operation_risk(per_cashier: Mapping[str, Mapping[str, int]], t: Thresholds) -> list[Warning]:
+    """Cashiers whose rate of an action (voids, refunds, no-sales...) per sale is above risk_factor
+    times the shop's rate over the same period, with at least risk_min of them. per_cashier:
+    cashier -> {"sales": n, action: n, ...}."""
+    sales = sum(c.get("sales", 0) for c in per_cashier.values())
+    found = []
+    for action in RISK_ACTIONS:
+        total = sum(c.get(action, 0) for c in per_cashier.values())
+        if not total or not sales:
+            continue
+        norm = Fraction(total, sales)
+        for cashier, counts in sorted(per_cashier.items()):
+            mine, own_sales = counts.get(action, 0), max(counts.get("sales", 0), 1)
+            if mine >= t.risk_min and Fraction(mine, own_sales) > norm * Fraction(t.risk_factor):
+                found.append(Warning("risk", cashier,
+                                     f"{cashier}: {mine} {action.replace('_', ' ')}(s) in {counts.get('sales', 0)} sales "
+                                     f"({float(Fraction(mine, own_sales)) * 100:.0f} per 100), the shop's "
+                                     f"{float(norm) * 100:.0f} per 100",
+                                     {"action": action, "count": mine, "sales": counts.get("sales", 0)}))
+    return found
+
+
+def refunds_without_original_tender(refunds: Iterable[Mapping[str, Any]],
+                                    originals: Mapping[str, Mapping[str, Any]]) -> list[Warning]:
+    """Refunds paid in a tender kind the original sale was not paid with (e.g. cash back for a card sale)."""
+    found = []
+    for refund in refunds:
+        original = originals.get(refund.get("original_uuid") or "")
+        if original is None:
+            continue
+        paid_with = {t["kind"] for t in original["tenders"]}
+        other = sorted({t["kind"] for t in refund["tenders"]} - paid_with)
+        if other:
+            found.append(Warning("refund_tender", refund["receipt"],
+                                 f"refund {refund['receipt']} by {refund['cashier']} paid in {', '.join(other)}; "
+                                 f"the sale {original['receipt']} was paid in {', '.join(sorted(paid_with)) or 'nothing'}",
+                                 {"cashier": refund["cashier"], "original": original["receipt"]}))
+    return found
