@@ -55,7 +55,7 @@ def test_chinese_58mm_receipt_reads_as_expected():
         "Tax ID 91310000MA1K",
         "-" * 32,
         "Receipt                T1-000123",
-        "2026-11-21 14:03:04 Cashier demo",
+        "2026-11-21 14:03    Cashier demo",  # the shop's form: local time to the minute (issue 16)
         "-" * 32,
         "可口可乐 330ml",
         "  2 x 3.50 A                7.00",
@@ -85,6 +85,25 @@ def test_chinese_58mm_receipt_reads_as_expected():
     assert by_text["好运便利店"].align == "center" and by_text["谢谢惠顾 Thank you!"].align == "center"
     assert d.events == [("init",), ("cjk_on",), ("drawer", 0, 50, 50), ("qr_size", 5),
                         ("qr", f"T1-000123 {UUID_1}"), ("qr_print",), ("feed", 1), ("feed", 6), ("cut", "full")]
+
+
+def test_chinese_lines_are_encoded_by_python_escpos_itself_as_gb18030(monkeypatch):
+    """Issue 16: a line with Chinese in it goes through python-escpos's text() (its GB18030 path),
+    a line without (TOTAL ￥22.00) through the same codec here; the bytes are GB18030 either way,
+    and every one of them is also GBK (what GBK-only firmware prints)."""
+    from tui_pos.printing._escpos import escpos
+
+    through_escpos: list[str] = []
+    real_text = escpos().Escpos.text
+    monkeypatch.setattr(escpos().Escpos, "text", lambda self, txt: through_escpos.append(txt) or real_text(self, txt))
+    layout = receipt_layout(mixed_sale(), options())
+    data = render(layout)
+    chinese = [item.text for item in layout.items if isinstance(getattr(item, "text", None), str)
+               and any("\u4e00" <= c <= "\u9fa5" for c in item.text)]
+    assert chinese and [t.rstrip("\n") for t in through_escpos] == chinese
+    for line in layout.lines():
+        if not line.startswith("[QR"):
+            assert line.strip().encode("gb18030") in data and line.encode("gb18030") == line.encode("gbk")
 
 
 def test_receipt_arithmetic_adds_up_on_paper():

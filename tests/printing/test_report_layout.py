@@ -70,10 +70,9 @@ def test_x_report_on_58mm_paper_reads_as_expected():
         "好运便利店",
         RULE,
         "Till T1                  Shift 3",
-        "Opened by amy",
-        "             2026-11-21 09:00:00",
+        "Opened by amy   2026-11-21 09:00",  # the shop's form (issue 16): now on one line at 58 mm
         "Taken by manager",
-        "             2026-11-21 18:30:00",
+        "                2026-11-21 18:30",
         RULE,
         "Sales       4             128.50",
         "Refunds     1              -3.50",

@@ -22,6 +22,7 @@ from tui_pos.cli.base import WholeNumber, emit, json_option, main, open_till
 from tui_pos.cli.signin import operating_till
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import format_bp
+from tui_pos.domain.shop_time import shop_time
 
 if TYPE_CHECKING:
     from tui_pos.app.till import Till
@@ -63,15 +64,13 @@ def report_z(ctx: click.Context, number: int | None, list_all: bool, print_it: b
     till = operating_till(ctx, replay=False)
     reports = till.z_reports(number)
     if list_all:
-        from tui_pos.printing.layout import local_time
-
         fmt = till.currency.format
         rows: list[dict[str, Any]] = [{"z_number": z.z_number, "shift": z.shift_number, "closed_at": z.taken_at, "closed_by": z.taken_by,
                  "net_sales": fmt(z.net_sales), "expected_cash": fmt(z.expected_cash),
                  "counted": None if z.counted is None else fmt(z.counted),
                  "difference": None if z.difference is None else fmt(z.difference)} for z in reports]
         emit(as_json, rows, lambda: "\n".join(
-            f"Z {r['z_number']:<5} shift {r['shift']:<5} {local_time(r['closed_at'], None)}  {r['closed_by']:<10} "
+            f"Z {r['z_number']:<5} shift {r['shift']:<5} {shop_time(r['closed_at'])}  {r['closed_by']:<10} "
             f"net sales {r['net_sales']:>10}  difference {r['difference']:>8}" for r in rows) or "No Z report yet.")
         return
     if not reports:

@@ -19,6 +19,7 @@ from tui_pos.app.till import CART_DOCUMENT, HELD_DOCUMENT, SHIFT_DOCUMENT, SHOP_
 from tui_pos.config import Config
 from tui_pos.domain.cart import Cart
 from tui_pos.domain.shift import shift_report
+from tui_pos.domain.shop_time import shop_time
 from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
 from tui_pos.ops.instance import running_pid
 from tui_pos.ops.readonly import (
@@ -167,7 +168,7 @@ def shift_text(shift: dict[str, Any] | None) -> str:
     """shift_status() in one line, for people."""
     if shift is None:
         return "none open"
-    line = f"{shift['number']} opened {shift['opened_at'][:16]} by {shift['opened_by']}, float {shift['float']}"
+    line = f"{shift['number']} opened {shop_time(shift['opened_at'])} by {shift['opened_by']}, float {shift['float']}"
     if "sales" in shift:
         line += (f"; {shift['sales']} sales, {shift['refunds']} refunds/voids, net {shift['net_sales']}, "
                  f"cash expected {shift['expected_cash']}")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 from tui_pos.config import Config
 from tui_pos.domain.money import Currency, format_bp
 from tui_pos.domain.sale import tax_summary
+from tui_pos.domain.shop_time import shop_time
 from tui_pos.printing.text import fold, pad_between, width, wrap
 
 COLUMNS_BY_PAPER = {58: 32, 80: 48}  # Font A; the TM-T88 family has 42 on 80 mm (set columns)
@@ -134,14 +135,6 @@ def qr_payload(template: str, sale: Mapping[str, Any], currency: Currency) -> st
         return f"{sale['receipt']} {sale['uuid']}"  # a bad template must not cost the receipt
 
 
-def local_time(iso: str, tz: tzinfo | None) -> str:
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def receipt_layout(sale: Mapping[str, Any], options: ReceiptOptions, *, copy: bool = False,
                    drawer: bool = False) -> Layout:
     """The receipt of one sale. copy=True marks a reprint; drawer=True opens the cash drawer
@@ -162,7 +155,7 @@ def receipt_layout(sale: Mapping[str, Any], options: ReceiptOptions, *, copy: bo
     if reversal:
         b.text(REVERSAL_TITLES[sale["kind"]], "center", bold=True, tall=True)
     b.pair("Receipt", sale["receipt"], bold=True)
-    b.pair(local_time(sale["completed_at"], o.tz), f"Cashier {sale['cashier']}")
+    b.pair(shop_time(sale["completed_at"], o.tz), f"Cashier {sale['cashier']}")
     if reversal:
         b.pair("Original receipt", sale.get("original_receipt") or "?")
         if sale.get("reason"):

@@ -4,22 +4,25 @@ Every command comes from python-escpos: initialise, alignment, bold, double heig
 or image QR code, cut (as the printer profile supports it), cash drawer. Two things it cannot
 do are done here, each with its reason:
 
-- Chinese-mode text. python-escpos sends a string as raw GB18030 only when it contains a
-  character in U+4E00-U+9FA5, and maps everything else through code pages: "TOTAL ￥12.50"
-  would print "TOTAL ?12.50", and "é" next to a CJK character becomes a 4-byte GB18030
-  sequence that GBK printers print as garbage. Folded text (text.fold) is GBK-encodable, so
-  it is sent as GBK: byte for byte what python-escpos sends for a line with CJK in it.
+- Chinese-mode text goes through python-escpos's own Chinese support: ``textln()`` sends a line
+  with a character in U+4E00-U+9FA5 as GB18030, which is what Chinese printers read. A line
+  without one (``TOTAL ￥12.50``) it would map through single-byte code pages instead, printing
+  ``?`` for ``￥``: such a line is encoded here with the same codec (GB18030). Folded text (text.fold) has only characters of GBK, the part of
+  GB18030 every Chinese printer has, one or two bytes each, so both paths send the same bytes
+  a GBK printer prints.
 - ``FS &`` (select Chinese character mode): python-escpos has no call for it; built from its
   FS constant, sent once at the top so a printer left in single-byte mode prints GBK.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tui_pos.printing._escpos import escpos
 from tui_pos.printing.layout import QR, Cut, Drawer, Layout, Text
 
+HAN = re.compile("[\u4e00-\u9fa5]")  # what makes python-escpos send a line as GB18030 (magicencode.py)
 QR_MODULE_DOTS = {32: 5, 42: 6, 48: 6}  # module size by columns: ~150-220 dots wide at version 3-5
 
 
@@ -69,10 +72,10 @@ def render(layout: Layout) -> bytes:
             if item.align != style["align"]:
                 p.set(align=item.align)
             style.update(align=item.align, bold=item.bold, tall=item.tall)
-            if layout.chinese:
-                p._raw(item.text.encode("gbk") + b"\n")
+            if layout.chinese and not HAN.search(item.text):
+                p._raw(item.text.encode("gb18030") + b"\n")
             else:
-                p.textln(item.text)
+                p.textln(item.text)  # code pages, or (a line with Chinese in it) GB18030
         elif isinstance(item, QR):
             size = QR_MODULE_DOTS.get(layout.columns, 5)
             if style["align"] != "center":

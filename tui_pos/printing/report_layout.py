@@ -14,7 +14,8 @@ from tui_pos.config import Config
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import format_bp
 from tui_pos.domain.shift import ShiftReport
-from tui_pos.printing.layout import TENDER_LABELS, Cut, Layout, ReceiptOptions, _Builder, local_time
+from tui_pos.domain.shop_time import shop_time
+from tui_pos.printing.layout import TENDER_LABELS, Cut, Layout, ReceiptOptions, _Builder
 
 if TYPE_CHECKING:
     from tui_pos.printing.queue import PrintQueue
@@ -42,8 +43,8 @@ def report_layout(report: ShiftReport, options: ReceiptOptions) -> Layout:
         b.text(f"Includes {report.journaled} record(s) still in the journal (not yet in the database)", bold=True)
     b.rule()
     b.pair(f"Till {report.till_id}", f"Shift {report.shift_number}")
-    b.pair(f"Opened by {report.opened_by}", local_time(report.opened_at, o.tz))
-    b.pair(f"{'Taken' if report.z_number is None else 'Closed'} by {report.taken_by}", local_time(report.taken_at, o.tz))
+    b.pair(f"Opened by {report.opened_by}", shop_time(report.opened_at, o.tz))
+    b.pair(f"{'Taken' if report.z_number is None else 'Closed'} by {report.taken_by}", shop_time(report.taken_at, o.tz))
     b.rule()
 
     for label, kind in (("Sales", report.sales), ("Refunds", report.refunds), ("Voids", report.voids)):

@@ -2,7 +2,8 @@
 
 Two kinds of printer (``[printer] chinese``):
 
-- Chinese mode (most printers sold in China): text is sent as GBK. A character takes as many
+- Chinese mode (most printers sold in China): text is sent as GB18030, only the GBK part of it
+  (see render.py), the part every Chinese printer has. A character takes as many
   columns of Font A as it has GBK bytes: ASCII one, everything else (CJK, fullwidth forms, even
   ``é``) two. ``¥`` (U+00A5) has no GBK code, so it becomes ``￥``; a letter GBK lacks loses
   its accent (``ñ`` -> ``n``); anything else GBK cannot encode becomes ``?``.

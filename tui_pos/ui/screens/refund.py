@@ -23,6 +23,7 @@ from tui_pos.domain.errors import CartError
 from tui_pos.domain.money import parse_count
 from tui_pos.domain.refund import Refundable, refund_lines, refund_tenders
 from tui_pos.domain.sale import SaleLine, receipt_number
+from tui_pos.domain.shop_time import shop_time
 from tui_pos.ui.screens.base import STORED_AT, TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.screens.pickers import ReasonScreen
@@ -89,7 +90,7 @@ class ReversalScreen(TillScreen):
         paid = ", ".join(f"{t['kind']} {fmt(t['amount'])}" for t in original["tenders"])
         self.query_one("#sale-head", Static).update(Text.assemble(
             (f"{self.KIND.title()} of {sale.receipt}", "bold"),
-            f"  {original['completed_at'][:16].replace('T', ' ')}  {original['cashier']}  "
+            f"  {shop_time(original['completed_at'])}  {original['cashier']}  "
             f"total {fmt(original['total'], True)}\nPaid: {paid}" + (f", change {fmt(original['change'])}"
                                                                     if original["change"] else "")))
         back = {line.line_no: -line.total for line in self.returning()}
