@@ -117,6 +117,7 @@ class HqConfig:
 
     dsn: str = ""  # libpq DSN without the password; "" = no HQ
     shop: str = ""  # the shop this till belongs to
+    sync_every_s: float = 60  # the sync worker's heartbeat (the health report; commits are pushed at once)
 
 
 # Reason codes a manager picks from, per kind of approval ([till.reasons]; the first is preselected).
@@ -505,6 +506,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
     "hq": {
         "dsn": Key(text(max_len=4096, strip=True)),
         "shop": Key(text(pattern=r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", hint="use 1-32 letters, digits, _ or -")),
+        "sync_every_s": Key(number(1, _DAY)),
     },
 }
 _SUB_CONFIGS = {"storage": StorageConfig, "printer": PrinterConfig, "backup": BackupConfig, "alerts": AlertConfig,

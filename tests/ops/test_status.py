@@ -151,3 +151,24 @@ def test_paid_without_a_receipt_is_one_count_everywhere(shop_dir):
     assert counts() == dict.fromkeys(["receipts", "status", "by_state", "monitor", "doctor"], 3)
     run_cli(shop_dir, "receipts", "confirm", listed[0]["receipt"])
     assert counts() == dict.fromkeys(["receipts", "status", "by_state", "monitor", "doctor"], 2)
+
+
+def test_status_says_how_the_sync_with_hq_is_doing_without_reaching_hq(shop_dir):
+    """hq: from hq/sync-state.json as the sync last wrote it (the DSN below leads nowhere)."""
+    from tui_pos.domain.sync import SyncState
+    from tui_pos.hq.enrol import with_hq_section
+    from tui_pos.sync.state import save_state
+
+    assert cli_json(shop_dir, "status")["hq"] == {"state": "off", "pending": 0, "last_sync": None, "last_error": "",
+                                                  "high_water": 0, "shop": ""}
+    assert "HQ        not joined" in run_cli(shop_dir, "status").stdout
+    config = shop_dir / "config.toml"
+    config.write_text(with_hq_section(config.read_text(), "host=127.0.0.1 port=1 dbname=hq user=till_t1", "S1"))
+    never = cli_json(shop_dir, "status")["hq"]
+    assert (never["state"], never["last_sync"]) == ("offline", None)
+    save_state(shop_dir, SyncState("offline", 7, "2026-12-04T14:00:00.000+00:00", "HQ cannot be reached at ...", 40))
+    hq = cli_json(shop_dir, "status")["hq"]
+    assert hq == {"state": "offline", "pending": 7, "last_sync": "2026-12-04T14:00:00.000+00:00",
+                  "last_error": "HQ cannot be reached at ...", "high_water": 40, "shop": "S1"}
+    line = next(l for l in run_cli(shop_dir, "status").stdout.splitlines() if l.startswith("HQ "))
+    assert "OFFLINE" in line and "7 record(s) waiting" in line and "HQ cannot be reached" in line

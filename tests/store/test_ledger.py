@@ -101,6 +101,27 @@ def test_database_files_are_0600(tmp_path, umask_zero):
     assert set(modes.values()) == {"0o600"}, modes
 
 
+def test_whoever_listens_is_told_of_each_commit_to_sqlite_or_the_journal(tmp_path, products):
+    """The sync worker's wake(): a commit, wherever it went, is pushed to HQ at once."""
+    ledger = new_ledger(tmp_path)
+    told: list[str] = []
+    ledger.on_commit.append(lambda: told.append("commit"))
+    assert ledger.commit(make_record(1)) == "sqlite" and told == ["commit"]
+    ledger.close()
+    break_sqlite(tmp_path, "directory")
+    ledger = new_ledger(tmp_path)
+    ledger.on_commit.append(lambda: told.append("journal"))
+    assert ledger.commit(make_record(2)) == "journal" and told == ["commit", "journal"]
+    with pytest.raises(StorageFailed):  # refused everywhere: nothing to push, nobody told
+        for directory in ledger.journal.dirs:
+            shutil.rmtree(directory)
+            directory.write_text("not a directory")
+        ledger.journal.close()
+        ledger.commit(make_record(3))
+    assert told == ["commit", "journal"]
+    ledger.close()
+
+
 @pytest.mark.parametrize("how", ["directory", "garbage"])
 def test_unopenable_sqlite_sends_sales_to_the_journal(tmp_path, how):
     """SQLite cannot even be opened: the sale is journaled and the till says degraded, with the backlog."""

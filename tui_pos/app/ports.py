@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from tui_pos.domain.storage import Counter, ReplayResult, StorageState, Stored
+from tui_pos.domain.sync import SyncState
 
 Record = dict[str, Any]  # a record as the store takes it: a domain.records value's to_record()
 
@@ -182,3 +183,9 @@ class Worker(Waker, Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+
+class Syncer(Worker, Protocol):
+    """The sync with HQ (tui_pos/sync/worker.py): woken after each commit, it says how it is doing."""
+
+    def status(self) -> SyncState: ...

@@ -14,7 +14,7 @@ from typing import Any
 from tui_pos.app.clock import utc_now
 from tui_pos.app.context import REASON_LENGTH, TillContext, currency_of, log
 from tui_pos.app.lockout import PinLockout
-from tui_pos.app.ports import Document, ShopQueries, TillStore, Worker
+from tui_pos.app.ports import Document, ShopQueries, Syncer, TillStore, Worker
 from tui_pos.app.reports import sales_report
 from tui_pos.app.returns import Returns
 from tui_pos.app.selling import CART_DOCUMENT, HELD_DOCUMENT, Due, HeldSale, Paid, Selling
@@ -32,6 +32,7 @@ from tui_pos.domain.refund import Refundable
 from tui_pos.domain.reports import TOP_PRODUCTS, SalesReport
 from tui_pos.domain.shift import ShiftReport
 from tui_pos.domain.storage import ReplayResult, StorageState, Stored
+from tui_pos.domain.sync import SyncState
 from tui_pos.domain.tender import Tender
 
 __all__ = ["CART_DOCUMENT", "HELD_DOCUMENT", "LOCKOUT_DOCUMENT", "LOCKOUT_LOCK", "REASON_LENGTH", "SHIFT_DOCUMENT",
@@ -99,13 +100,16 @@ class Till:
 
     def __init__(self, config: Config, store: TillStore, catalog: Catalog, cashier: str, *,
                  documents: TillDocuments, lockout: PinLockout, clock: Callable[[], str] = utc_now,
-                 replayer: Callable[[Callable[[ReplayResult], None] | None], Worker] | None = None):
-        """replayer(on_result): the background replay of the journal, made when the till starts it."""
+                 replayer: Callable[[Callable[[ReplayResult], None] | None], Worker] | None = None,
+                 syncer: Callable[[Callable[[SyncState], None] | None], Syncer] | None = None):
+        """replayer(on_result): the background replay of the journal, made when the till starts it;
+        syncer(on_change): the sync with HQ, likewise (None: this till has not joined an HQ)."""
         self.config = config
         self.ledger = store  # the CLI lists stored sales through it
         self.lockout = lockout
         self.documents = documents
         self._make_replayer = replayer
+        self._make_syncer = syncer
         self._ctx = TillContext.of(config, clock)
         self.session = Session(self._ctx, store, store, documents.snapshot, lockout, cashier)
         self.shifts = Shifts(self._ctx, store, self.session, documents.shift)
@@ -114,8 +118,11 @@ class Till:
         self.stock = Stock(self._ctx, store, self.session, lambda: self.selling.catalog)
         self._replayer: Worker | None = None
         self._index_lookup: Callable[[Callable[[], None]], None] | None = None  # set by prepare_lookup()
+        self._syncer: Syncer | None = None
 
     def close(self) -> None:
+        if self._syncer is not None:
+            self._syncer.stop()
         if self._replayer is not None:
             self._replayer.stop()
         self.lockout.close()
@@ -136,6 +143,18 @@ class Till:
         same build, never a second one)."""
         self._index_lookup = run
         run(self.catalog.prepare_search)
+
+    def start_sync(self, on_change: Callable[[SyncState], None] | None = None) -> None:
+        """For a long-running till that has joined an HQ: push each commit as it is made, report
+        the till's health (the one-shot CLI syncs with `tui-pos sync` instead)."""
+        if self._make_syncer is None or self._syncer is not None:
+            return
+        self._syncer = self._make_syncer(on_change)
+        self._syncer.start()
+
+    def sync_status(self) -> SyncState | None:
+        """How the sync with HQ is doing; None when it is not running (no HQ, or a one-shot till)."""
+        return None if self._syncer is None else self._syncer.status()
 
     def reload_catalog(self) -> Catalog:
         """Read the catalog again (after an import: this till sells at the new prices at once)."""

@@ -65,7 +65,23 @@ def status_text(s: dict[str, Any]) -> str:
                  + ("; OVERDUE" if backup["overdue"] else ""))
     lines += [f"Disk      {d['role']:<7} {d['path']}: {d['free_mb']} MB free" + ("" if d["writable"] else ", NOT WRITABLE")
               for d in s["disk"]]
+    lines.append(f"HQ        {hq_text(s['hq'], s['checked_at'])}")
     return "\n".join(lines)
+
+
+def hq_text(hq: dict[str, Any], now: str) -> str:
+    """status' hq in one line: 'synced 12 s ago, 3 waiting (shop S1)', 'OFFLINE since ...: why'."""
+    from tui_pos.domain.sync import age_text, seconds_since
+
+    if hq["state"] == "off":
+        return "not joined (tui-pos hq join DSN --shop SHOP)"
+    ago = seconds_since(hq["last_sync"], now)
+    last = f"last sync {age_text(ago)} ago" if ago is not None else "never synced"
+    waiting = f"{hq['pending']} record(s) waiting"
+    if hq["state"] == "synced":
+        return f"synced, {last}; {waiting} (shop {hq['shop']})"
+    what = "OFFLINE" if hq["state"] == "offline" else "PROBLEM"
+    return f"{what}, {last}; {waiting}" + (f": {hq['last_error']}" if hq["last_error"] else "")
 
 
 @main.command()

@@ -91,7 +91,18 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
         "backup": _backup(config, now, seen.first_sale_at),
         "disk": [d.as_dict() for d in disk],
         "till_running_pid": pid,
+        "hq": hq_status(config),
     }
+
+
+def hq_status(config: Config) -> dict[str, Any]:
+    """The till's sync with HQ as last recorded (hq/sync-state.json): HQ is not reached here.
+    state: synced, offline, conflict (HQ refused: last_error says why) or off (no [hq])."""
+    from tui_pos.sync.state import load_state  # lazy: the HQ modules only when status runs
+
+    sync = load_state(config)
+    return {"state": sync.state, "pending": sync.pending, "last_sync": sync.last_sync, "last_error": sync.last_error,
+            "high_water": sync.high_water, "shop": config.hq.shop}
 
 
 def _read(config: Config, view: StoreView) -> _Seen:

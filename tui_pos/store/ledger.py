@@ -102,6 +102,7 @@ class Ledger:
         self._anchor_failed = False
         self._anchor_unsynced = False  # a commit moved the anchor without an fsync since the last durable write
         self.view = StoreView(journal, self.connection, lambda err: self._drop_connection(), self._lock)
+        self.on_commit: list[Callable[[], None]] = []  # told after each commit, e.g. the sync worker's wake()
 
     # -- connection -------------------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
@@ -183,6 +184,7 @@ class Ledger:
                 try:
                     self._commit_sqlite(record)
                     self._health.sqlite_ok, self._health.refused = True, False
+                    self._committed()
                     return "sqlite"
                 except (sqlite3.Error, OSError, _CommitUnknown) as err:
                     sqlite_error = str(err) or type(err).__name__
@@ -198,7 +200,12 @@ class Ledger:
             self._anchor(None, record)  # its number is used: never handed out again, even if the line is lost
             self._health.refused = False
             self._health.last_error = sqlite_error
+            self._committed()
             return "journal"
+
+    def _committed(self) -> None:
+        for tell in self.on_commit:  # an Event's set(): nothing here may block or fail a commit
+            tell()
 
     def _commit_sqlite(self, record: dict[str, Any]) -> None:
         deadline = time.monotonic() + self.retry_budget
@@ -613,6 +620,7 @@ class Ledger:
                 self._drop_connection()
                 raise StorageError(f"the database cannot be written ({err}); nothing was changed") from None
             self._anchor(head)
+            self._committed()
             if catalog_event is not None and not new_shop:
                 crash_point("catalog_after_commit")
 

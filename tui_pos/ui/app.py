@@ -20,6 +20,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.filter import LineFilter
+from textual.message import Message
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
@@ -35,6 +36,7 @@ from tui_pos.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from tui_pos.domain.auth import Approval
+    from tui_pos.domain.sync import SyncState
     from tui_pos.ops.alerts import Alert, AlertDispatcher
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,10 @@ def hang_up_with_the_terminal(fd: int) -> None:
     os.kill(os.getpid(), signal.SIGHUP)
 
 
+class SyncChanged(Message):
+    """The sync worker's state changed (posted from its thread: post_message never waits)."""
+
+
 class PosApp(App[None]):
     CSS_PATH = "pos.tcss"
     TITLE = "tui-pos"
@@ -165,6 +171,7 @@ class PosApp(App[None]):
         self.till.audit_in_background(self.off_the_ui_thread)
         self.till.start_background_replay(lambda _: self.call_from_thread(self.refresh_status))
         self.till.prepare_lookup(self.off_the_ui_thread)
+        self.till.start_sync(self.sync_changed)  # a till that joined an HQ
         self.print_worker.start()
         self.push_screen(LoginScreen(), self.logged_in)
         self.tick()
@@ -201,6 +208,13 @@ class PosApp(App[None]):
     @work(thread=True, group="audit", exit_on_error=False)
     def in_worker(self, job: Callable[[], None]) -> None:
         job()
+
+    def sync_changed(self, _: SyncState) -> None:
+        """From the sync worker's thread: never waits for the UI (it may be closing)."""
+        self.post_message(SyncChanged())
+
+    def on_sync_changed(self, _: SyncChanged) -> None:
+        self.refresh_status()
 
     def printer_changed(self, state: WorkerState) -> None:
         self.printer_state = state.status.state + (f", {state.unprinted} unprinted" if state.unprinted else "")

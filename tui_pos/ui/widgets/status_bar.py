@@ -1,5 +1,6 @@
-"""The always-visible status line: storage state, alerts, printer, cashier, till, clock; or, when
-an alert was just raised, that alert (until the cashier hides it: it never takes the focus)."""
+"""The always-visible status line: storage state, alerts, printer, HQ sync (a till that joined one),
+cashier, till, clock; or, when an alert was just raised, that alert (until the cashier hides it: it
+never takes the focus)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
+from tui_pos.app.clock import utc_now
 from tui_pos.domain.storage import StorageState
+from tui_pos.domain.sync import SyncState, sync_text
 
 if TYPE_CHECKING:
     from textual import getters
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 
 STORAGE_TEXT = {"ok": "STORAGE OK", "degraded": "DEGRADED", "failing": "STORAGE FAILING"}
 ALERT_STYLE = {"error": "bold white on red", "warning": "bold black on yellow"}
+SYNC_STYLE = {"synced": "", "off": "", "offline": "black on yellow", "conflict": "bold white on red"}
 
 
 def storage_label(state: StorageState) -> str:
@@ -41,13 +45,16 @@ class StatusBar(Static):
         if app.alert_banner is not None:
             self.show_alert(till.storage(), app.alert_banner, app.key_of("hide_alert"))
         else:
-            self.show(till.storage(), app.printer_state, till.cashier, till.config.till_id, app.alerts)
+            self.show(till.storage(), app.printer_state, till.cashier, till.config.till_id, app.alerts,
+                      till.sync_status())
 
-    def show(self, state: StorageState, printer: str, cashier: str, till_id: str, alerts: Sequence[Alert] = ()) -> None:
+    def show(self, state: StorageState, printer: str, cashier: str, till_id: str, alerts: Sequence[Alert] = (),
+             sync: SyncState | None = None) -> None:
         marker = (f" {len(alerts)} ALERT{'S' if len(alerts) > 1 else ''} ", ALERT_STYLE[alerts[0].level]) \
             if alerts else ""
         self.update(Text.assemble(
             storage_segment(state), marker, "| ", f"Printer {printer}", " | ",
+            *((sync_text(sync, utc_now()), SYNC_STYLE[sync.state]), " | ") if sync is not None else (),
             f"{cashier or '-'}", " | ", f"Till {till_id}", " | ", time.strftime("%m-%d %H:%M"),
         ))
 
