@@ -109,11 +109,33 @@ def test_what_this_till_cannot_take_is_refused_whole_in_one_line(till):
     with pytest.raises(ChainRefused, match="HQ's currency is USD with 2 decimals, this till's CNY with 2"):
         apply_chain_changes(till, changes(1, [product(COLA, "Cola", 1)], settings={"currency": {"code": "USD",
                                                                                             "exponent": 2}}))
-    with pytest.raises(ChainRefused, match="tax code\\(s\\) Z, which this till does not have"):
+    with pytest.raises(ChainRefused, match="tax code\\(s\\) Z, which neither HQ's tax rates nor this till's"):
         apply_chain_changes(till, changes(1, [product(COLA, "Cola", 1), product(WATER, "Water", 1, tax="Z")]))
-    with pytest.raises(ChainRefused, match="A is 7% at HQ, 13% here"):
-        apply_chain_changes(till, changes(1, [product(COLA, "Cola", 1)], tax_rates=[{"code": "A", "rate_bp": 700}]))
     assert {p["barcode"]: p["price"] for p in till.ledger.products()} == prices
+    assert till.documents.chain.load() is None
+
+
+def test_hqs_tax_rates_limits_and_reasons_are_laid_over_config_toml_now_and_at_every_start(till, shop_dir):
+    till.scan(COLA)
+    applied = apply_chain_changes(till, changes(
+        4, [product(NEW, "Bun", 150, tax="C")], tax_rates=[{"code": "A", "rate_bp": 700}, {"code": "C", "rate_bp": 600}],
+        settings={"discount_limit": "25", "paid_out_limit": "300", "reasons": {"refund": ["Broken", "Other"]}}))
+    assert (applied.products, applied.settings) == (1, 4)
+    assert till.cart.lines[0].rate_bp == 1300  # scanned before: its tax stays
+    assert till.scan(COLA).lines[1].rate_bp == 700 and till.scan(NEW).lines[2].rate_bp == 600
+    assert (till.config.discount_limit, till.config.paid_out_limit) == ("25", "300")
+    assert till.selling.discount_limit_bp == 2500
+    assert till.config.reasons_for("refund") == ("Broken", "Other") and till.config.reasons_for("void")
+    assert till.config.tax_rates["B"] == "9"  # a code HQ does not name stays the till's
+    reopened = open_till(load_config(shop_dir), cashier="test")
+    try:
+        assert reopened.catalog.rate_of(reopened.catalog.lookup(COLA)).rate_bp == 700
+        assert reopened.config.reasons_for("refund") == ("Broken", "Other")
+        assert load_config(shop_dir).tax_rates["A"] == "13"  # config.toml itself is untouched
+    finally:
+        reopened.close()
+    again = apply_chain_changes(till, changes(4, tax_rates=[{"code": "A", "rate_bp": 700}]))
+    assert (again.products, again.users, again.settings) == (0, 0, 0)
 
 
 def test_nothing_is_applied_while_the_database_cannot_be_read(shop_dir, tmp_path):

@@ -196,3 +196,17 @@ def test_sales_report_and_verify_of_the_chain(hq, two_days_shop, tmp_path):
     assert proc.stdout == f"S1 T1: {count - 1} records, commit {commit} missing; 1 receipt numbers missing (2)\n"
     for args in (("sales", "--day", "2026-13-01"), ("report", "--day", "2026-03-01", "--from", "2026-03-01")):
         assert one_line_error(run_cli(nowhere, "hq", *args, env=env, check=False)).startswith("Error: ")
+
+
+def test_hq_tax_and_settings_with_json(hq, tmp_path):
+    nowhere = tmp_path / "not-a-till"
+    assert hq_json(nowhere, "tax", "set", "C", "6", "--dsn", hq)["rate"] == "6%"
+    assert hq_json(nowhere, "settings", "set", "reasons.refund", "Broken", "Other", "--dsn", hq)["value"] == [
+        "Broken", "Other"]
+    assert run_cli(nowhere, "hq", "settings", "set", "discount_limit", "20", "--dsn", hq, env=NO_ENV
+                   ).stdout.startswith("discount_limit = 20 (catalog version ")
+    listed = hq_json(nowhere, "settings", "list", "--dsn", hq)
+    assert listed["tax_rates"] == {"A": "13%", "B": "9%", "C": "6%"}
+    assert listed["settings"]["discount_limit"] == "20"
+    assert "'colour' is not a setting HQ keeps" in one_line_error(
+        run_cli(nowhere, "hq", "settings", "set", "colour", "red", "--dsn", hq, env=NO_ENV, check=False))

@@ -81,3 +81,15 @@ def test_hq_unreachable_or_refusing_is_one_line_and_nothing_changes(admin, till,
         pull(till_conn, functools.partial(apply_chain_changes, till), 0)
     assert "\n" not in str(lost.value) and "Traceback" not in str(lost.value)
     assert till.catalog.lookup(COLA).price == 350
+
+
+def test_hqs_tax_rates_and_settings_arrive_with_the_products_that_need_them(admin, till, till_conn):
+    from tui_pos.hq.settings import set_setting, set_tax_rate
+
+    set_tax_rate(admin, "C", "6")
+    set_setting(admin, "reasons.no_sale", ["Change", "Other"])
+    import_catalog(admin, csv((BUN, "Bun", "1.00", "C")))
+    pulled = pull(till_conn, functools.partial(apply_chain_changes, till), 0)
+    assert pulled.products == 1
+    assert till.scan(BUN).lines[0].rate_bp == 600
+    assert till.config.reasons_for("no_sale") == ("Change", "Other")

@@ -9,8 +9,14 @@ pull from 0, never a double change). Then the shop snapshot beside the journal i
 till sells and logs in without the database) and the running till's catalog is swapped: a sale
 in progress keeps the prices it was scanned at (its lines hold them), the next scan uses HQ's.
 
+HQ's tax rates and settings (limits, reason codes) are kept in a document of their own
+(chain-settings.json, in the data directory and beside every journal) and laid over config.toml's
+at every start (chain_config, called by bootstrap) and at once in the running till. The document
+is written before the database's transaction: HQ's products may need HQ's tax rates; if the
+transaction then fails, the next pull applies the rest (the version is not advanced).
+
 HQ is the authority for what it sends: a user's PIN and switch, a product's name, price, tax and
-department. What it does not send stays the till's: its own users and products, each product's
+department, a tax rate, a limit, a list of reasons. What it does not send stays the till's: its own users and products, each product's
 stock, weighing and reorder fields, a user's role (HQ never changes one; a till user of HQ's name with another role
 keeps it and is named in role_differs).
 """
@@ -18,21 +24,23 @@ keeps it and is named in role_differs).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tui_pos.app.catalog_import import catalog_event
 from tui_pos.app.snapshot import refresh_snapshot
-from tui_pos.app.till import Till
+from tui_pos.app.till import Till, tax_rates_of
+from tui_pos.config import Config
 from tui_pos.domain.auth import find_user
-from tui_pos.domain.catalog import Product
-from tui_pos.domain.errors import PosError, StorageError
-from tui_pos.domain.money import format_bp
+from tui_pos.domain.catalog import Product, TaxRate
+from tui_pos.domain.errors import DocumentFailed, PosError, StorageError
 from tui_pos.domain.records import UserAction, UserChanged
 
 HQ_ACTOR = "hq"  # who made a pulled change, in the audit log (a reserved user name)
 PRODUCT_FIELDS = ("barcode", "name", "price", "tax_code", "department", "open_price")
 USER_FIELDS = ("name", "role", "pin_hash", "active")
+CHAIN_SETTINGS_DOCUMENT = "chain-settings.json"  # HQ's tax rates and settings, as applied last
+LIMITS = ("discount_limit", "paid_out_limit", "z_difference_limit")
 
 
 class ChainRefused(PosError):
@@ -69,6 +77,7 @@ class Applied:
     products: int  # products added or changed at this till
     users: int  # user changes stored (added, new PIN, enabled, disabled)
     role_differs: tuple[str, ...] = ()  # till users HQ has under another role (kept as they are)
+    settings: int = 0  # tax rates, limits, reasons: how many of the kinds kept changed
 
 
 def apply_chain_changes(till: Till, changes: ChainChanges) -> Applied:
@@ -76,12 +85,20 @@ def apply_chain_changes(till: Till, changes: ChainChanges) -> Applied:
     the database cannot be read or written (nothing changed: pull again later); ChainRefused when
     this till cannot take them as it is configured."""
     _check_currency(till, changes.settings.get("currency"))
-    _check_tax_rates(till, changes.tax_rates)
     products_now, users_now = till.ledger.products(), till.ledger.users()
     if products_now is None or users_now is None:
         raise StorageError("the database cannot be read: HQ's changes are applied when it can")
-    products = _changed_products(till, products_now, changes.products)
+    document = till.documents.chain
+    saved = (document.load() if document is not None else None) or {}
+    settings = merged_settings(saved, changes)
+    config = chain_config(till.config, settings)
+    products = _changed_products(tax_rates_of(config), products_now, changes.products)
     records, role_differs = _user_changes(till, users_now, changes)
+    if settings != saved and document is not None:
+        try:
+            document.save(settings, everywhere=True)
+        except DocumentFailed as err:
+            raise StorageError(f"HQ's tax rates and settings cannot be kept ({err}): nothing was applied") from None
     if products or records:
         now = till.clock()
         source = f"HQ catalog version {changes.version}"
@@ -93,9 +110,51 @@ def apply_chain_changes(till: Till, changes: ChainChanges) -> Applied:
         for record in records:
             if record.action == "user_set_pin":
                 till.lockout.succeeded(record.name)  # a new PIN lifts a lockout, as at the till
-        if products:
-            till.reload_catalog()
-    return Applied(changes.version, len(products), len(records), tuple(role_differs))
+    if config != till.config:
+        till.use_config(config)  # its limits, reasons and tax rates now; the catalog read again
+    elif products:
+        till.reload_catalog()
+    return Applied(changes.version, len(products), len(records), tuple(role_differs),
+                   settings=sum(1 for _ in _differences(saved, settings)))
+
+
+def merged_settings(saved: Mapping[str, Any], changes: ChainChanges) -> dict[str, Any]:
+    """The chain-settings document after these changes: tax rates by code (percent text, as in
+    config.toml), the limits as HQ wrote them, reasons by kind (the currency is only checked)."""
+    merged = {key: value for key, value in saved.items()}
+    if changes.tax_rates:
+        merged["tax_rates"] = {**saved.get("tax_rates", {}),
+                               **{str(r["code"]): _percent(int(r["rate_bp"])) for r in changes.tax_rates}}
+    for key in LIMITS:
+        if key in changes.settings:
+            merged[key] = str(changes.settings[key])
+    if isinstance(changes.settings.get("reasons"), Mapping):
+        merged["reasons"] = {**saved.get("reasons", {}),
+                             **{str(kind): [str(r) for r in reasons] for kind, reasons in changes.settings["reasons"].items()}}
+    return merged
+
+
+def chain_config(config: Config, settings: Mapping[str, Any] | None) -> Config:
+    """config.toml's configuration with HQ's tax rates and settings laid over it (HQ's win; a tax
+    code or a kind of reasons HQ does not name stays the till's)."""
+    if not settings:
+        return config
+    changes: dict[str, Any] = {}
+    if settings.get("tax_rates"):
+        changes["tax_rates"] = {**config.tax_rates, **settings["tax_rates"]}
+    changes.update({key: settings[key] for key in LIMITS if key in settings})
+    if settings.get("reasons"):
+        lists = {**config.reason_lists, **{kind: tuple(reasons) for kind, reasons in settings["reasons"].items()}}
+        changes.update(reason_lists=lists, reasons=lists.get("refund", config.reasons))
+    return replace(config, **changes)
+
+
+def _differences(saved: Mapping[str, Any], settings: Mapping[str, Any]) -> list[str]:
+    return [key for key in settings if saved.get(key) != settings[key]]
+
+
+def _percent(rate_bp: int) -> str:
+    return f"{rate_bp // 100}.{rate_bp % 100:02d}"
 
 
 def _check_currency(till: Till, currency: Any) -> None:
@@ -107,24 +166,14 @@ def _check_currency(till: Till, currency: Any) -> None:
                            f"{till.currency.exponent} ([shop] currency and exponent in config.toml): nothing was applied")
 
 
-def _check_tax_rates(till: Till, pulled: tuple[Mapping[str, Any], ...]) -> None:
-    """HQ's rate of a code this till has must be the till's (a product's tax would differ)."""
-    rates = till.catalog.tax_rates
-    differ = [f"{r['code']} is {format_bp(int(r['rate_bp']))} at HQ, {format_bp(rates[r['code']].rate_bp)} here"
-              for r in pulled if r["code"] in rates and rates[r["code"]].rate_bp != int(r["rate_bp"])]
-    if differ:
-        raise ChainRefused(f"HQ's tax rates are not this till's ({'; '.join(differ)}): set [tax] rates in "
-                           "config.toml as HQ has them; nothing was applied")
-
-
-def _changed_products(till: Till, held: list[dict[str, Any]], pulled: tuple[Mapping[str, Any], ...]) -> list[Product]:
+def _changed_products(rates: Mapping[str, TaxRate], held: list[dict[str, Any]],
+                      pulled: tuple[Mapping[str, Any], ...]) -> list[Product]:
     """HQ's products that differ from the till's, each keeping what is the till's own (its stock
     count, whether it is weighed, its reorder level and quantity)."""
-    rates = till.catalog.tax_rates
     unknown = sorted({str(p["tax_code"]) for p in pulled if p["tax_code"] not in rates})
     if unknown:
-        raise ChainRefused(f"HQ's products use tax code(s) {', '.join(unknown)}, which this till does not have "
-                           "([tax] rates in config.toml): nothing was applied")
+        raise ChainRefused(f"HQ's products use tax code(s) {', '.join(unknown)}, which neither HQ's tax rates nor "
+                           "this till's ([tax] rates in config.toml) have: nothing was applied")
     by_code = {row["barcode"]: row for row in held}
     changed = []
     for row in pulled:

@@ -71,6 +71,7 @@ class TillDocuments:
     held: Document
     shift: Document
     snapshot: Document  # the catalog and the people, for when the database cannot be read
+    chain: Document | None = None  # HQ's tax rates and settings, as last pulled (app.chain_catalog)
 
 
 def currency_refusal(config: Config, stored: dict[str, Any] | None) -> str:
@@ -160,6 +161,14 @@ class Till:
         """Read the catalog again (after an import: this till sells at the new prices at once)."""
         self.catalog = catalog_from(self.config, self.ledger, self.documents.snapshot)
         return self.selling.catalog
+
+    def use_config(self, config: Config) -> None:
+        """Take new settings at once (HQ's tax rates, limits and reasons, pulled): the catalog is read
+        again with the new rates; a sale in progress keeps its lines."""
+        self.config = config
+        self._ctx.config = config
+        self.selling.discount_limit_bp = percent_to_bp(config.discount_limit)
+        self.reload_catalog()
 
     # -- what the UI and the CLI read ----------------------------------------------------------
     @property

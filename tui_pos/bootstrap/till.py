@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Callable
 from typing import Any
 
+from tui_pos.app.chain_catalog import CHAIN_SETTINGS_DOCUMENT, chain_config
 from tui_pos.app.clock import utc_now
 from tui_pos.app.selling import CART_DOCUMENT, HELD_DOCUMENT
 from tui_pos.app.shifts import SHIFT_DOCUMENT
@@ -74,7 +75,12 @@ def till_documents(config: Config, keep_cart: bool = True) -> TillDocuments:
     everywhere = [config.data_dir, *config.storage.journal_dirs]
     return TillDocuments(DurableDocument(CART_DOCUMENT, everywhere) if keep_cart else None,
                          DurableDocument(HELD_DOCUMENT, everywhere), DurableDocument(SHIFT_DOCUMENT, everywhere),
-                         shop_snapshot(config))
+                         shop_snapshot(config), chain_settings(config))
+
+
+def chain_settings(config: Config) -> DurableDocument:
+    """HQ's tax rates and settings as last pulled (app.chain_catalog), laid over config.toml's."""
+    return DurableDocument(CHAIN_SETTINGS_DOCUMENT, [config.data_dir, *config.storage.journal_dirs])
 
 
 def assemble(config: Config, ledger: Ledger, catalog: Catalog, cashier: str, *,
@@ -92,6 +98,7 @@ def open_till(config: Config, cashier: str, replay: bool = True, keep_cart: bool
     """Open the till: replay what the journal holds first, so the database is complete.
     keep_cart=False for one-shot sales (the CLI): they neither restore nor overwrite the
     till's saved sale in progress."""
+    config = chain_config(config, chain_settings(config).load())  # HQ's tax rates and settings, if pulled
     ledger = open_ledger(config)
     ledger.check_anchor(config.till_id, clock())  # before anything moves the anchor
     if replay:

@@ -396,3 +396,63 @@ def _verify_text(tills: list[dict[str, Any]]) -> str:
         lines.append(f"{t['shop']} {t['till']}: {t['records']} records, " + ("OK" if not problems else
                                                                              "; ".join(problems)))
     return "\n".join(lines)
+
+
+@hq.group("tax")
+def hq_tax() -> None:
+    """The chain's tax rates: every till takes them at its next pull, over its [tax] rates."""
+
+
+@hq_tax.command("set")
+@click.argument("code")
+@click.argument("percent")
+@dsn_option
+@json_option
+@click.pass_context
+def hq_tax_set(ctx: click.Context, code: str, percent: str, dsn: str | None, as_json: bool) -> None:
+    """Set the tax rate CODE (e.g. A) to PERCENT (e.g. 13) at every till."""
+    from tui_pos.hq.settings import set_tax_rate
+
+    target = hq_dsn(ctx, dsn)
+    with hq_connection(target) as conn:
+        data = set_tax_rate(conn, code, percent)
+    emit(as_json, data, lambda: f"Tax rate {data['code']} is {data['rate']} (catalog version {data['version']})")
+
+
+@hq.group("settings")
+def hq_settings() -> None:
+    """The chain's limits and reason codes: every till takes them at its next pull, over its config.toml."""
+
+
+@hq_settings.command("set")
+@click.argument("key")
+@click.argument("values", nargs=-1, required=True)
+@dsn_option
+@json_option
+@click.pass_context
+def hq_settings_set(ctx: click.Context, key: str, values: tuple[str, ...], dsn: str | None, as_json: bool) -> None:
+    """Set KEY at every till: discount_limit PERCENT, paid_out_limit AMOUNT, z_difference_limit AMOUNT, or
+    reasons.KIND REASON... (KIND: refund, void, discount, price_override, no_sale, delete_held)."""
+    from tui_pos.hq.settings import set_setting
+
+    target = hq_dsn(ctx, dsn)
+    with hq_connection(target) as conn:
+        data = set_setting(conn, key, values)
+    emit(as_json, data, lambda: f"{data['key']} = {data['value']} (catalog version {data['version']})")
+
+
+@hq_settings.command("list")
+@dsn_option
+@json_option
+@click.pass_context
+def hq_settings_list(ctx: click.Context, dsn: str | None, as_json: bool) -> None:
+    """The chain's tax rates and settings, and its catalog version."""
+    from tui_pos.hq.settings import list_settings
+
+    target = hq_dsn(ctx, dsn)
+    with hq_connection(target) as conn:
+        data = list_settings(conn)
+    emit(as_json, data, lambda: "\n".join(
+        [f"tax {code} = {rate}" for code, rate in data["tax_rates"].items()]
+        + [f"{key} = {value}" for key, value in data["settings"].items()]
+        + [f"catalog version {data['version']}"]))
