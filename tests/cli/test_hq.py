@@ -210,3 +210,17 @@ def test_hq_tax_and_settings_with_json(hq, tmp_path):
     assert listed["settings"]["discount_limit"] == "20"
     assert "'colour' is not a setting HQ keeps" in one_line_error(
         run_cli(nowhere, "hq", "settings", "set", "colour", "red", "--dsn", hq, env=NO_ENV, check=False))
+
+
+def test_restore_till_on_a_new_box(hq, two_days_shop, tmp_path):
+    from tests.hq.tills import push_till
+
+    count = push_till(hq, Path(shutil.copytree(two_days_shop, tmp_path / "dead")), "S1")
+    new_box, nowhere, env = tmp_path / "new", tmp_path / "admin", {"TUI_POS_HQ_DSN": hq}
+    done = hq_json(nowhere, "restore-till", "T1", "--data-dir", str(new_box), env=env)
+    assert {k: done[k] for k in ("till", "shop", "data_dir", "records", "high_water")} == {
+        "till": "T1", "shop": "S1", "data_dir": str(new_box), "records": count, "high_water": count}
+    assert "password" not in psycopg.conninfo.conninfo_to_dict(done["dsn"])
+    assert [t["till"] for t in hq_json(new_box, "tills")] == ["T1"]  # the new box reaches HQ as T1
+    assert "holds a shop already" in one_line_error(
+        run_cli(nowhere, "hq", "restore-till", "T1", "--data-dir", str(new_box), env={**NO_ENV, **env}, check=False))

@@ -456,3 +456,24 @@ def hq_settings_list(ctx: click.Context, dsn: str | None, as_json: bool) -> None
         [f"tax {code} = {rate}" for code, rate in data["tax_rates"].items()]
         + [f"{key} = {value}" for key, value in data["settings"].items()]
         + [f"catalog version {data['version']}"]))
+
+
+@hq.command("restore-till")
+@click.argument("till_id", metavar="TILL")
+@click.option("--data-dir", "target", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The new box's data directory: new, or empty of records (made if missing).")
+@dsn_option
+@json_option
+@click.pass_context
+def hq_restore_till(ctx: click.Context, till_id: str, target: Path, dsn: str | None, as_json: bool) -> None:
+    """Rebuild till TILL on this box from HQ (an administrator's DSN): every record HQ holds of it,
+    in its commit order, into a new database in --data-dir; receipt, shift and Z numbers continue
+    after them. Then this box takes the till id over at HQ (a new password: the old box can no
+    longer send). The chain's catalog and users come with the next sync."""
+    from tui_pos.bootstrap.restore_till import restore_till
+
+    data = restore_till(hq_dsn(ctx, dsn), till_id, target.absolute())
+    emit(as_json, data, lambda: (f"Till {data['till']} (shop {data['shop']}) restored from HQ into {data['data_dir']}: "
+                                 f"{data['records']} records, up to commit {data['high_water']}. This box is till "
+                                 f"{data['till']} at HQ now ([hq] in {data['config']}); start the till there "
+                                 f"(tui-pos --data-dir {data['data_dir']})."))

@@ -68,8 +68,10 @@ def till_dsn(config: Config) -> str:
     return make_conninfo(config.hq.dsn, password=password)
 
 
-def join(config: Config, dsn: str, shop: str, till: str | None = None) -> dict[str, Any]:
-    """Enrol this till at HQ (an administrator's DSN) and write [hq] and the secret; what was done."""
+def join(config: Config, dsn: str, shop: str, till: str | None = None, take_over: bool = False) -> dict[str, Any]:
+    """Enrol this till at HQ (an administrator's DSN) and write [hq] and the secret; what was done.
+    take_over: this box takes the till id over from the box that enrolled it (`hq restore-till`: that
+    box is dead); the role gets this box's new password, so the old box can no longer push."""
     from psycopg.conninfo import make_conninfo
 
     till_id = till if till is not None else config.till_id
@@ -86,7 +88,9 @@ def join(config: Config, dsn: str, shop: str, till: str | None = None) -> dict[s
         check_current(conn)
         role = roles_of(conn).till(till_id)
         _write_secret(config.data_dir, {"box_id": box_id, "till": till_id, "role": role, "password": password})
-        rejoined = _enrol(conn, shop, till_id, role, box_id, password)
+        rejoined = _enrol(conn, shop, till_id, role, box_id, password, take_over)
+        if take_over:
+            _cut_off(conn, role)
     own_dsn = without_password(make_conninfo(dsn, user=role))
     write_hq_section(config.data_dir, own_dsn, shop)
     from tui_pos.hq.stream import high_water
@@ -98,8 +102,10 @@ def join(config: Config, dsn: str, shop: str, till: str | None = None) -> dict[s
             "secret": str(secret_path(config.data_dir))}
 
 
-def _enrol(conn: psycopg.Connection[Any], shop: str, till_id: str, role: str, box_id: str, password: str) -> bool:
-    """The till's role and row at HQ, in one transaction; True when this box had enrolled it before."""
+def _enrol(conn: psycopg.Connection[Any], shop: str, till_id: str, role: str, box_id: str, password: str,
+           take_over: bool = False) -> bool:
+    """The till's role and row at HQ, in one transaction; True when this box (or, take_over, another)
+    had enrolled it before."""
     from psycopg import sql
 
     with conn.transaction():
@@ -109,7 +115,7 @@ def _enrol(conn: psycopg.Connection[Any], shop: str, till_id: str, role: str, bo
         rows = conn.execute("SELECT shop_id, till_id, box_id::text, enrolled_at FROM hq.till "
                             "WHERE lower(till_id) = lower(%s) OR role_name = %s", (till_id, role)).fetchall()
         for other_shop, other_till, other_box, since in rows:
-            if other_box != box_id or other_till != till_id:
+            if other_till != till_id or (other_box != box_id and not take_over):
                 raise HqError(f"till {other_till} is already enrolled at HQ by another box (shop {other_shop}, since "
                               f"{since:%Y-%m-%d %H:%M %Z}): this box cannot join as till {till_id}; give it another "
                               "id ([till] id in config.toml, and --till)")
@@ -129,8 +135,21 @@ def _enrol(conn: psycopg.Connection[Any], shop: str, till_id: str, role: str, bo
             conn.execute(sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(verifier)))
             conn.execute(sql.SQL("GRANT {} TO {}").format(tills, sql.Identifier(role)))
         conn.execute("INSERT INTO hq.till (shop_id, till_id, role_name, box_id) VALUES (%s, %s, %s, %s) "
-                     "ON CONFLICT (shop_id, till_id) DO NOTHING", (shop, till_id, role, box_id))
+                     "ON CONFLICT (shop_id, till_id) DO UPDATE SET box_id = excluded.box_id",  # the same box, or take_over
+                     (shop, till_id, role, box_id))
     return bool(rows)
+
+
+def _cut_off(conn: psycopg.Connection[Any], role: str) -> None:
+    """End the sessions the till's role still has (the old box's, taken over): its new password
+    keeps it from logging in again. Best effort: an administrator who may not signal other
+    sessions leaves them to end by themselves."""
+    import psycopg
+
+    try:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
+    except psycopg.Error:
+        pass
 
 
 def _owned_like_data_dir(data_dir: Path, *paths: Path) -> None:

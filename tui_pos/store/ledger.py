@@ -15,7 +15,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any
 from tui_pos.domain.errors import DocumentFailed, PosError, StorageError, StorageFailed
 from tui_pos.domain.records import Record
 from tui_pos.domain.storage import Counter, ReplayResult, StorageMode, StorageState, Stored
-from tui_pos.store import audit, codec, db
+from tui_pos.store import audit, codec, db, verification
 from tui_pos.store.crash import crash_point
 from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
 from tui_pos.store.sequence import SequenceLock
@@ -623,6 +623,40 @@ class Ledger:
             self._committed()
             if catalog_event is not None and not new_shop:
                 crash_point("catalog_after_commit")
+
+    def rebuild(self, records: Iterable[dict[str, Any]], till_id: str, detail: dict[str, Any]) -> int:
+        """Fill an empty database with a till's records, in the order it committed them (as HQ holds
+        them: `tui-pos hq restore-till`), each through insert_record as if committed now: rows,
+        audit entries and commit order as the till made them, then a REBUILT event (detail: where
+        from), in one transaction (all or none). The audit chain is a new one over the same
+        records (entries that were no records, e.g. table states, are not at HQ): verification
+        knows that Z reports taken before the rebuild name heads of the old box's chain. The
+        anchor then follows the chain and the numbers used, so receipts, shifts and Z reports
+        continue after them. ShopNotEmpty if the database or the journal holds anything
+        already; a record the database refuses is an error naming it (nothing is kept)."""
+        with self._numbering, self.sequence.held(), self._lock:
+            if self.journal.scan().files:
+                raise ShopNotEmpty()
+            conn = self.connection()
+            count, head = 0, None
+            with db.transaction(conn):
+                if conn.execute("SELECT EXISTS (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM product) "
+                                "OR EXISTS (SELECT 1 FROM user)").fetchone()[0]:
+                    raise ShopNotEmpty()
+                for record in records:
+                    try:
+                        head = db.insert_record(conn, record, stored_via="hq", audit_head=head)
+                    except (sqlite3.IntegrityError, KeyError, TypeError, ValueError, PosError) as err:
+                        raise StorageError(f"record {record.get('uuid')} ({codec.record_type(record)}, the "
+                                           f"{count + 1}. in commit order) cannot be stored: {err!r}; "
+                                           "nothing was restored") from None
+                    count += 1
+                head = db.insert_record(conn, audit.event_record(till_id, verification.REBUILT, "system",
+                                                                 subject=f"{count} records", detail=detail),
+                                        stored_via="sqlite", audit_head=head)
+                numbers = db.number_floors(conn)
+            self._anchor(head, numbers=numbers, sync=True)
+            return count
 
     def audit_head(self) -> tuple[int, str] | None:
         """The newest audit entry's (seq, hash), or None when the database cannot be read."""

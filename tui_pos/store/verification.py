@@ -15,6 +15,10 @@ from typing import Any
 from tui_pos.store import audit, codec, db
 from tui_pos.store.audit import Anchor
 
+# the event that ends a database rebuilt from HQ's records (Ledger.rebuild): the chain before it is
+# a new one over the same records, so a Z taken before it names a head of the old box's chain
+REBUILT = "restored_from_hq"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -48,12 +52,12 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | No
     problems: list[Problem] = []
     warnings: list[str] = []
     states: dict[str, str | None] = {}
-    z_heads = {}
-    for (report,) in conn.execute("SELECT report FROM z_report"):
+    z_heads, z_entries, rebuilt = {}, {}, 0
+    for uuid, report in conn.execute("SELECT uuid, report FROM z_report"):
         try:
             report = json.loads(report)
             if report.get("audit_head"):
-                z_heads[report["audit_head"]] = report.get("z_number")
+                z_heads[report["audit_head"]] = (report.get("z_number"), uuid)
         except (ValueError, AttributeError):
             pass  # the Z's own digest says it was edited
     prev, expected_seq, entries, checked = audit.GENESIS, 1, 0, 0
@@ -62,6 +66,10 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | No
         values, prev_hash, stored_hash = list(row[:len(audit.COLUMNS)]), row[-2], row[-1]
         seq = values[0]
         z_heads.pop(stored_hash, None)
+        if values[4] == "z_report":
+            z_entries[values[1]] = seq
+        elif values[4] == REBUILT:
+            rebuilt = seq
         if values[4] == "table_state":
             try:
                 states[values[7]] = json.loads(values[9]).get("digest")
@@ -104,7 +112,11 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | No
         elif audit.digest(rows) != states[table]:
             problems.append(Problem(None, f"the {table} table was changed outside tui-pos (it differs from its last "
                                           "table_state entry)"))
-    for head_hash, z_number in z_heads.items():
+    for head_hash, (z_number, z_uuid) in z_heads.items():
+        if z_entries.get(z_uuid, rebuilt) < rebuilt:
+            warnings.append(f"Z {z_number} was taken at audit head {head_hash[:16]} of the chain on the till's old box, "
+                            "before this database was rebuilt from HQ")
+            continue
         problems.append(Problem(None, f"Z {z_number} was taken at audit head {head_hash[:16]}, which is not in the chain "
                                       "(the chain was rewritten)"))
     if anchor is not None:

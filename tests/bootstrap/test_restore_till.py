@@ -1,0 +1,93 @@
+"""`hq restore-till`: a till rebuilt on a new box from the records HQ holds of it (a real PostgreSQL,
+a real till's records): the same records in the same order, an audit chain that verifies, numbers
+that continue, and the till id taken over from the dead box."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import CANDY, COLA, run_cli, sell_at
+from hq_cluster import enrol, till_dir
+from tests.hq.tills import push_till, stored_records
+from tui_pos.app.catalog_import import import_catalog
+from tui_pos.bootstrap.restore_till import restore_till
+from tui_pos.bootstrap.till import open_till
+from tui_pos.config import load_config
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.tender import Tender
+from tui_pos.hq.connection import HqError, connect
+from tui_pos.hq.stream import high_water
+
+
+@pytest.fixture
+def dead_box(two_days_shop: Path, tmp_path: Path, utc_plus_8: str) -> Path:
+    """The two days' till, its shift closed (Z 1) and a second one opened with a sale in it."""
+    shop = Path(shutil.copytree(two_days_shop, tmp_path / "dead"))
+    till = open_till(load_config(shop), cashier="amy")
+    try:
+        till.clock = lambda: "2026-03-02T02:00:00.000+00:00"
+        till.close_shift(10800)
+        till.clock = lambda: "2026-03-02T02:05:00.000+00:00"
+        till.open_shift(10000)
+        sell_at(till, "2026-03-02T02:10:00.000+00:00", {COLA: 1}, [Tender("cash", 350)], "amy")
+    finally:
+        till.close()
+    return shop
+
+
+def test_a_till_rebuilt_from_hq_has_every_record_and_numbers_continue(hq, dead_box, tmp_path):
+    old_dsn = enrol(hq, dead_box)
+    count = push_till(hq, dead_box)
+    records = stored_records(dead_box)
+    new = tmp_path / "new-box" / "data"
+
+    done = restore_till(hq, "T1", new)
+    assert {k: done[k] for k in ("till", "shop", "records", "high_water")} == {
+        "till": "T1", "shop": "S1", "records": count, "high_water": count}
+    rebuilt = stored_records(new)
+    assert rebuilt[:-1] == records  # every record, as the till committed it, in its order
+    assert (rebuilt[-1]["action"], rebuilt[-1]["subject"], rebuilt[-1]["detail"]) == (
+        "restored_from_hq", f"{count} records", {"high_water": count, "shop": "S1"})
+    assert load_config(new).till_id == "T1" and (new / "config.toml").stat().st_mode & 0o777 == 0o600
+    verified = json.loads(run_cli(new, "audit", "verify", "--json", check=False).stdout)
+    assert verified["ok"] is True, verified
+    [warning] = verified["warnings"]  # the chain is new: the Z taken on the dead box named a head of its own chain
+    assert warning.startswith("Z 1 was taken at audit head ") and warning.endswith("before this database was rebuilt "
+                                                                                   "from HQ")
+
+    till = open_till(load_config(new), cashier="amy")
+    try:
+        assert till.shift["number"] == 2  # the shift left open on the dead box goes on
+        import_catalog(till, f"barcode,name,price,tax\n{COLA},Cola,3.50,A\n{CANDY},Candy,1.00,A\n",
+                       till.approve("manager", "9999", "catalog"))  # the people came back with their PINs
+        sale = sell_at(till, "2026-03-02T03:00:00.000+00:00", {CANDY: 1}, [Tender("cash", 100)], "amy")
+        z = till.close_shift(10000 + 350 + 100)
+    finally:
+        till.close()
+    assert (sale.receipt, z.z_number, z.shift_number) == ("T1-000008", 2, 2)  # never a number used twice
+
+    with pytest.raises(HqError, match="password authentication failed"):
+        connect(old_dsn).close()  # the dead box's password no longer works
+    with connect(hq) as admin:
+        [(box,)] = admin.execute("SELECT box_id::text FROM hq.till WHERE till_id = 'T1'").fetchall()
+    assert box == (new / "hq" / "secret.json").read_text().split('"box_id": "')[1].split('"')[0]
+    from tui_pos.hq.enrol import till_dsn
+
+    with connect(till_dsn(load_config(new))) as conn:
+        assert high_water(conn) == count
+
+
+def test_restore_is_refused_where_it_would_mix_two_tills(hq, dead_box, tmp_path):
+    push_till(hq, dead_box)
+    with pytest.raises(BadInput, match="holds a shop already"):
+        restore_till(hq, "T1", dead_box)
+    other = till_dir(tmp_path / "t2", "T2")
+    with pytest.raises(BadInput, match="is till T2's, not till T1's"):
+        restore_till(hq, "T1", other)
+    with pytest.raises(HqError, match="till T9 is not enrolled at HQ"):
+        restore_till(hq, "T9", tmp_path / "nine")
+    assert not (tmp_path / "nine").exists()

@@ -1,0 +1,72 @@
+"""A till rebuilt from HQ on a new box (`tui-pos hq restore-till TILL --data-dir DIR`): the cloud
+backup. Every record HQ holds of the till goes into a new database in the till's commit order,
+each through the store's own insert path (store/ledger.py rebuild: its rows, audit entries and
+commit order as when it was committed), so receipt, shift and Z numbers continue after the last
+one HQ has and are never used twice. Then this box takes the till id over at HQ (hq join with
+take_over: a new password for the till's role, this box's id bound to it), which is how a dead
+box's till id is released.
+
+What HQ does not hold is not restored: the old box's config.toml (the new one is written with the
+till id and shop name, defaults for the rest, unless DIR has one for this till already), its
+local catalog and its records never pushed. The chain's catalog and users come with the next sync.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from tui_pos.bootstrap.till import open_ledger
+from tui_pos.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, load_config
+from tui_pos.domain.errors import BadInput
+from tui_pos.store.journal import make_private_dir
+from tui_pos.store.ledger import ShopNotEmpty
+
+
+def restore_till(admin_dsn: str, till_id: str, data_dir: Path) -> dict[str, Any]:
+    """Rebuild till_id's data directory in data_dir from HQ (an administrator's DSN) and enrol
+    this box as that till; what was done."""
+    from tui_pos.hq.connection import connect, translated
+    from tui_pos.hq.enrol import join
+    from tui_pos.hq.restore import till_at_hq, till_records
+
+    with connect(admin_dsn) as conn, translated(admin_dsn):
+        at_hq = till_at_hq(conn, till_id)
+        config = _till_config(data_dir, at_hq)
+        with closing(open_ledger(config)) as ledger:
+            try:
+                restored = ledger.rebuild(till_records(conn, at_hq["shop"], at_hq["till"]), at_hq["till"],
+                                          {"high_water": at_hq["high_water"], "shop": at_hq["shop"]})
+            except ShopNotEmpty:
+                raise BadInput(f"{data_dir} holds a shop already (its database or journal is not empty): restore "
+                               "into a new data directory") from None
+    joined = join(config, admin_dsn, at_hq["shop"], at_hq["till"], take_over=True)
+    return {"till": at_hq["till"], "shop": at_hq["shop"], "data_dir": str(data_dir), "records": restored,
+            "high_water": at_hq["high_water"], "role": joined["role"], "dsn": joined["dsn"],
+            "config": joined["config"], "secret": joined["secret"]}
+
+
+def _till_config(data_dir: Path, at_hq: dict[str, Any]) -> Config:
+    """data_dir's configuration: its config.toml when it has one for this till, else a new one
+    with the till id and the shop's name (the rest defaults); the journal directories made."""
+    make_private_dir(data_dir)
+    path = data_dir / CONFIG_NAME
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(CONFIG_TEMPLATE.format(till_id=at_hq["till"],
+                                             shop_name=_toml_safe(at_hq["shop_name"] or at_hq["shop"])))
+    config = load_config(data_dir)
+    if config.till_id != at_hq["till"]:
+        raise BadInput(f"{path} is till {config.till_id}'s, not till {at_hq['till']}'s: restore into a new data "
+                       "directory (or set [till] id there)")
+    for directory in config.storage.journal_dirs:
+        make_private_dir(directory)
+    return config
+
+
+def _toml_safe(text: str) -> str:
+    """A shop name as the body of a TOML basic string (HQ's names have no control characters)."""
+    return text.replace("\\", "/").replace('"', "'")
