@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config
+from tui_pos.domain.columns import pad
 
 if TYPE_CHECKING:
     pass
@@ -65,6 +66,6 @@ def audit_show(ctx: click.Context, count: int, as_json: bool) -> None:
     fmt = currency_of(config).format
     rows = [entry | {"amount": None if entry["amount"] is None else fmt(entry["amount"])} for entry in entries]
     emit(as_json, rows, lambda: "\n".join(
-        f"{r['seq']:>6}  {r['at']}  {r['action']:<14} {r['actor'] or '-':<10} "
+        f"{r['seq']:>6}  {r['at']}  {r['action']:<14} {pad(r['actor'] or '-', 10)} "
         + (f"approved by {r['approved_by']}  " if r["approved_by"] else "") + f"{r['subject'] or ''}"
         + (f"  {r['amount']}" if r["amount"] is not None else "") for r in rows) or "The audit log is empty.")

@@ -46,7 +46,7 @@ def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin:
 @click.pass_context
 def catalog_list(ctx: click.Context, search: str | None, as_json: bool) -> None:
     """The products (barcode order): barcode, name, price, tax rate, department, open price."""
-    from tui_pos.cli.report import pad
+    from tui_pos.domain.columns import pad
 
     till = open_till(ctx, replay=False, keep_cart=False)
     products = sorted(till.catalog.search(search or "", limit=len(till.catalog)), key=lambda p: p.barcode)

@@ -20,6 +20,7 @@ import click
 
 from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config
 from tui_pos.config import CONFIG_NAME, resolve_data_dir
+from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
 
@@ -196,7 +197,7 @@ def hq_user_list(ctx: click.Context, dsn: str | None, as_json: bool) -> None:
     target = hq_dsn(ctx, dsn)
     with hq_connection(target) as conn:
         found = list_users(conn)
-    emit(as_json, found, lambda: "\n".join(f"{p['name']:<16} {p['role']}" + ("" if p["active"] else "  (disabled)")
+    emit(as_json, found, lambda: "\n".join(f"{pad(p['name'], 16)} {p['role']}" + ("" if p["active"] else "  (disabled)")
                                            for p in found) or "No users at HQ.")
 
 

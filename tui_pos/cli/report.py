@@ -10,7 +10,6 @@ import csv
 import io
 import re
 import sys
-import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,7 @@ import click
 
 from tui_pos.cli.base import WholeNumber, emit, json_option, main, open_till
 from tui_pos.cli.signin import operating_till
+from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import format_bp
 from tui_pos.domain.shop_time import shop_time
@@ -70,7 +70,7 @@ def report_z(ctx: click.Context, number: int | None, list_all: bool, print_it: b
                  "counted": None if z.counted is None else fmt(z.counted),
                  "difference": None if z.difference is None else fmt(z.difference)} for z in reports]
         emit(as_json, rows, lambda: "\n".join(
-            f"Z {r['z_number']:<5} shift {r['shift']:<5} {shop_time(r['closed_at'])}  {r['closed_by']:<10} "
+            f"Z {r['z_number']:<5} shift {r['shift']:<5} {shop_time(r['closed_at'])}  {pad(r['closed_by'], 10)} "
             f"net sales {r['net_sales']:>10}  difference {r['difference']:>8}" for r in rows) or "No Z report yet.")
         return
     if not reports:
@@ -219,14 +219,3 @@ def as_text(result, rows: list[tuple[str, ...]]) -> str:
             lines += ["", SECTION_TITLES[section]]
         lines.append(f"  {pad(label, 34)} {count:>6} {qty:>6} {amount:>12} {tax:>10}".rstrip())
     return "\n".join(lines)
-
-
-def pad(text: str, width: int) -> str:
-    """text cut or padded to `width` terminal columns (CJK characters take two)."""
-    out, used = "", 0
-    for char in text:
-        size = 2 if unicodedata.east_asian_width(char) in "WF" else 1
-        if used + size > width:
-            break
-        out, used = out + char, used + size
-    return out + " " * (width - used)

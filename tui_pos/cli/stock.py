@@ -56,7 +56,7 @@ def stock(ctx: click.Context, low: bool, as_json: bool) -> None:
 
 
 def _level_line(row: dict[str, Any]) -> str:
-    from tui_pos.cli.report import pad
+    from tui_pos.domain.columns import pad
 
     level = f"  reorder at {row['reorder_level']}" if row["reorder_level"] is not None else ""
     return f"{row['barcode']:<13}  {pad(row['name'], 30)} {row['on_hand']:>10}{level}{'  LOW' if row['low'] else ''}"

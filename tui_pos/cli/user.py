@@ -10,6 +10,7 @@ import click
 
 from tui_pos.cli.base import emit, json_option, main
 from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
+from tui_pos.domain.columns import pad
 
 if TYPE_CHECKING:
     from tui_pos.app.people import People, Person
@@ -50,7 +51,7 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
     """Every user, with role and whether they can log in."""
     found = _people(ctx).everyone()
     emit(as_json, [p.as_dict() for p in found], lambda: "\n".join(
-        f"{p.name:<16} {p.role}" + ("" if p.active else "  (disabled)") for p in found) or "No users.")
+        f"{pad(p.name, 16)} {p.role}" + ("" if p.active else "  (disabled)") for p in found) or "No users.")
 
 
 @user.command("add")

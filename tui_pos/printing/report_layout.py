@@ -16,6 +16,7 @@ from tui_pos.domain.money import format_bp
 from tui_pos.domain.shift import ShiftReport
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.printing.layout import TENDER_LABELS, Cut, Layout, ReceiptOptions, _Builder
+from tui_pos.printing.text import pad_right
 
 if TYPE_CHECKING:
     from tui_pos.printing.queue import PrintQueue
@@ -48,7 +49,7 @@ def report_layout(report: ShiftReport, options: ReceiptOptions) -> Layout:
     b.rule()
 
     for label, kind in (("Sales", report.sales), ("Refunds", report.refunds), ("Voids", report.voids)):
-        b.pair(f"{label:<8}{kind.count:>5}", fmt(kind.total))
+        b.pair(f"{pad_right(label, 8, o.chinese)}{kind.count:>5}", fmt(kind.total))
     b.pair("NET SALES", fmt(report.net_sales, True), bold=True)
     b.pair("Discounts given", fmt(report.sales.discount))
     b.pair(f"Lines voided {report.voided_lines}", fmt(report.voided_lines_amount))

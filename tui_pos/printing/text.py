@@ -113,6 +113,12 @@ def wrap(text: str, columns: int, chinese: bool) -> list[str]:
     return lines
 
 
+def pad_right(text: str, columns: int, chinese: bool) -> str:
+    """Folded text followed by spaces up to columns (a label in a column of figures)."""
+    text = fold(text, chinese)
+    return text + " " * max(columns - width(text, chinese), 0)
+
+
 def pad_between(left: str, right: str, columns: int, chinese: bool) -> list[str]:
     """``left ... right`` on one line of exactly columns; when both do not fit, left wraps and
     right goes at the end of the last line, or on a line of its own (right-aligned, or

@@ -26,6 +26,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from tui_pos.app.till import Till
 from tui_pos.domain.auth import User
+from tui_pos.domain.columns import pad
 from tui_pos.printing.queue import PrintQueue
 from tui_pos.printing.worker import PrintWorker, WorkerState
 from tui_pos.ui.screens.checkout import CheckoutScreen
@@ -316,7 +317,7 @@ class PosApp(App[None]):
 
     def describe_keys(self, screen: Screen) -> list[str]:
         """Every action of a screen with all its keys, after remapping, for the help screen."""
-        return [f"{binding.description:<10} {'  '.join(key_label(k) for k in keys)}"
+        return [f"{pad(binding.description, 10)} {'  '.join(key_label(k) for k in keys)}"
                 for binding, keys in bindings_by_action(screen)]
 
     def action_leave(self) -> None:

@@ -69,3 +69,19 @@ async def test_help_explains_the_entry_line_not_only_the_keys(pilot):
     assert "3*" in shown and "three" in shown  # 3*CODE adds three
     assert "part of a name" in shown and "finds the product" in shown  # a name looks the product up
     assert "F10" in shown and "Pay" in shown  # and the keys are still listed
+
+
+async def test_held_sales_by_chinese_and_latin_cashiers_line_up_issue_16(pilot):
+    """A cashier named in Chinese takes two columns a character: the item counts stay in one column,
+    and the time is the till's local time (not the stored UTC)."""
+    from rich.cells import cell_len
+
+    from tui_pos.app.selling import HeldSale
+    from tui_pos.domain.shop_time import shop_clock
+    from tui_pos.ui.screens.pickers import held_row
+
+    till = pilot.app.till
+    at = "2026-12-04T06:05:00.000+00:00"
+    rows = [held_row(HeldSale(till.cart, at, cashier), till) for cashier in ("张伟", "demo", "欧阳娜娜")]
+    assert {cell_len(row[:row.index(" items")]) for row in rows} == {len(rows[1][:rows[1].index(" items")])}
+    assert all(row.startswith(shop_clock(at) + "  ") for row in rows)

@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from tui_pos.app.till import HeldSale, Till
 from tui_pos.domain.catalog import Product
+from tui_pos.domain.columns import pad
 from tui_pos.domain.shop_time import shop_clock
 from tui_pos.ui.widgets.entry import FieldInput
 
@@ -92,7 +93,7 @@ def held_row(held: HeldSale, till: Till) -> str:
     total = held.cart.totals(till.config.prices_include_tax).total
     paid = sum(tender.amount for tender in held.cart.tenders)
     units = held.cart.units
-    return (f"{shop_clock(held.held_at)}  {held.cashier:<10} {units:>3} item{'' if units == 1 else 's'}  {fmt(total)}"
+    return (f"{shop_clock(held.held_at)}  {pad(held.cashier, 10)} {units:>3} item{'' if units == 1 else 's'}  {fmt(total)}"
             + (f"  paid {fmt(paid)}, to pay {fmt(max(total - paid, 0))}" if paid else ""))
 
 

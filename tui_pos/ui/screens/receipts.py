@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui_pos.domain.columns import pad
 from tui_pos.domain.shop_time import shop_clock
 from tui_pos.printing.layout import Layout
 from tui_pos.printing.screen import screen_parts
@@ -103,7 +104,7 @@ class UnprintedScreen(ModalScreen[None]):
         for item in reversed(self.app.print_queue.unprinted()):
             refs = ", ".join(item.references)
             listing.add_option(Option(f"{item.receipt}  {shop_clock(item.completed_at)}  {fmt(item.total, True):>10}  "
-                                      f"{item.state:<9} {refs}", id=item.receipt))
+                                      f"{pad(item.state, 9)} {refs}", id=item.receipt))
         if listing.option_count:
             listing.highlighted = min(keep, listing.option_count - 1)
         else:

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import parse_count
 from tui_pos.domain.shift import ShiftReport, count_cash
@@ -136,13 +137,13 @@ class CloseShiftScreen(TillScreen):
         text = Text()
         if self.total is None:
             text.append("By note and coin: Up/Down choose, type how many, Enter. F3: count as one total.\n\n")
-            text.append(f"  {'Note/coin':>10} {'How many':>9} {'Amount':>12}\n", style="bold")
+            text.append(f"  {pad('Note/coin', 10, '>')} {pad('How many', 9, '>')} {pad('Amount', 12, '>')}\n", style="bold")
             for index, row in enumerate(self.rows):
                 line = f"  {fmt(row.value):>10} {row.how_many:>9} {fmt(row.value * row.how_many):>12}"
                 text.append(line + "\n", style="reverse" if index == self.cursor else "")
         else:
             text.append("As one total: type the amount counted and Enter. F2: count by note and coin.\n\n")
-        text.append(f"\n  {'COUNTED':>20} {fmt(self.counted(), True):>12}", style="bold")
+        text.append(f"\n  {pad('COUNTED', 20, '>')} {fmt(self.counted(), True):>12}", style="bold")
         self.query_one("#count", Static).update(text)
         entry = self.query_one(EntryLine)
         entry.prompt = "Total> " if self.total is not None else f"{fmt(self.rows[self.cursor].value)} x "

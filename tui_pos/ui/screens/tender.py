@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from tui_pos.app.till import Paid
+from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import NotDurable, PosError
 from tui_pos.domain.tender import Tender, TenderKind
 from tui_pos.ui.screens.base import TillScreen
@@ -102,7 +103,7 @@ class TenderScreen(TillScreen):
         symbol, plain = till.currency.symbol, till.currency.format
         self.query_one("#due", BigAmount).show("TOTAL", symbol, plain(due.total))
         self.query_one("#taken", Static).update("\n".join(
-            f"  {n}. {t.kind:<6} {fmt(t.amount):>12}  {t.reference}" for n, t in enumerate(till.cart.tenders, 1)
+            f"  {n}. {pad(t.kind, 6)} {fmt(t.amount):>12}  {t.reference}" for n, t in enumerate(till.cart.tenders, 1)
         ) or "  No payment yet.")
         if due.left:
             self.query_one("#left", BigAmount).show("TO PAY", symbol, plain(due.left), "bold reverse")
