@@ -79,6 +79,7 @@ class AlertConfig:
     backlog_max: int = 20  # this many records waiting in the journal...
     backlog_max_minutes: float = 30  # ...or the oldest waiting longer than this: replay is not draining it
     unprinted_max_minutes: float = 10  # a paid sale without its receipt for longer than this
+    hq_offline_minutes: float = 60  # a till that joined HQ with records waiting, not synced for longer than this
 
 
 @dataclass(frozen=True)
@@ -486,6 +487,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "backlog_max": Key(integer(0, 10**9)),
         "backlog_max_minutes": Key(number(0, 10**7)),
         "unprinted_max_minutes": Key(number(0, 10**7)),
+        "hq_offline_minutes": Key(number(0, 10**7)),
     },
     "support": {
         "redact_keys": Key(words()),
@@ -704,6 +706,7 @@ disk_low_mb = 100               # free space below this (data or journal directo
 backlog_max = 20                # sales waiting in the journal...
 backlog_max_minutes = 30        # ...or waiting longer than this
 unprinted_max_minutes = 10      # a paid sale without its receipt for longer than this
+hq_offline_minutes = 60         # records waiting for HQ (a till that joined one), not synced for longer than this
 
 [stock]
 # Stock (tui-pos stock ...) and its warnings (tui-pos report anomalies). Quantities are units.

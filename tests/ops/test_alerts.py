@@ -110,3 +110,26 @@ def test_what_a_hook_prints_never_reaches_the_log_or_the_support_bundle(shop_dir
         everything = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isfile())
     assert b"alert hook exited with 7" in everything
     assert token.encode() not in everything
+
+
+def test_hq_alerts_when_it_refuses_the_till_or_records_wait_too_long(shop_dir):
+    """Offline alone is no alert (the till sells on and catches up); refused is an error; records
+    waiting longer than [alerts] hq_offline_minutes (60) are a warning."""
+    from tui_pos.domain.sync import SyncState
+    from tui_pos.sync.state import save_state
+
+    set_config(shop_dir, "hq", "dsn", '"host=127.0.0.1 port=1 dbname=hq user=till_t1"')
+    set_config(shop_dir, "hq", "shop", '"S1"')
+    config = load_config(shop_dir)
+    an_hour_ago = utc_iso(-timedelta(minutes=61))
+    save_state(shop_dir, SyncState("offline", 3, utc_iso(-timedelta(minutes=5)), "HQ cannot be reached at x"))
+    assert current_alerts(config) == []
+    save_state(shop_dir, SyncState("offline", 0, an_hour_ago, "HQ cannot be reached at x"))
+    assert current_alerts(config) == []  # nothing waits
+    save_state(shop_dir, SyncState("offline", 3, an_hour_ago, "HQ cannot be reached at x"))
+    [late] = current_alerts(config)
+    assert (late.key, late.level) == ("hq", "warning")
+    assert late.message == "3 record(s) waiting for HQ, not synced for 61 min: HQ cannot be reached at x"
+    save_state(shop_dir, SyncState("conflict", 3, an_hour_ago, "HQ refused the push: till T1 commit 4 is ..."))
+    [refused] = current_alerts(config)
+    assert (refused.key, refused.level) == ("hq", "error") and "commit 4" in refused.message

@@ -47,7 +47,7 @@ def current_alerts(config: Config, status: dict[str, Any] | None = None) -> list
     """The alerts the facts call for now (errors first)."""
     status = status or till_status(config)
     alerts = [*_storage(status), *_journal(config, status), *_backup(status), *_disk(config, status),
-              *_printer(config, status), *_clock(status), *_audit_anchor(config)]
+              *_printer(config, status), *_clock(status), *_audit_anchor(config), *_hq(config, status)]
     return sorted(alerts, key=lambda a: a.level != "error")
 
 
@@ -136,6 +136,21 @@ def _printer(config: Config, status: dict[str, Any]) -> list[Alert]:
     why = f": {printer['last_error']}" if printer["last_error"] else ""
     return [Alert("printer", "warning", f"{printer['unprinted']} receipt(s) not printed{why}",
                   "check the printer (paper, cover, cable); Ctrl+E at the till lists them")]
+
+
+def _hq(config: Config, status: dict[str, Any]) -> list[Alert]:
+    """The sync with HQ (status' hq, as the sync last wrote it): refused, or records waiting too long.
+    Offline alone is no alert: the till sells without HQ and catches up when it is back."""
+    hq = status["hq"]
+    if hq["state"] == "conflict":
+        return [Alert("hq", "error", f"HQ refuses this till's sync: {hq['last_error']}",
+                      "records stay at the till (nothing is lost); call support: 'tui-pos status', 'tui-pos sync'")]
+    since = _minutes_since(status, hq["last_sync"]) if hq["last_sync"] else None
+    if hq["state"] != "offline" or not hq["pending"] or (since is not None and since < config.alerts.hq_offline_minutes):
+        return []
+    late = f"not synced for {since:.0f} min" if since is not None else "never synced"
+    return [Alert("hq", "warning", f"{hq['pending']} record(s) waiting for HQ, {late}: {hq['last_error']}",
+                  "check the network and HQ's address ([hq] dsn); 'tui-pos sync' tries at once")]
 
 
 def _clock(status: dict[str, Any]) -> list[Alert]:
