@@ -13,14 +13,15 @@ import pytest
 from conftest import CANDY, COLA, run_cli, sell_at
 from hq_cluster import enrol, till_dir
 from tests.hq.tills import push_till, stored_records
-from tui_pos.app.catalog_import import import_catalog
 from tui_pos.bootstrap.restore_till import restore_till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.tender import Tender
+from tui_pos.hq.catalog import import_catalog as import_chain_catalog
 from tui_pos.hq.connection import HqError, connect
 from tui_pos.hq.stream import high_water
+from tui_pos.sync.state import load_state
 
 
 @pytest.fixture
@@ -42,16 +43,22 @@ def dead_box(two_days_shop: Path, tmp_path: Path, utc_plus_8: str) -> Path:
 def test_a_till_rebuilt_from_hq_has_every_record_and_numbers_continue(hq, dead_box, tmp_path):
     old_dsn = enrol(hq, dead_box)
     count = push_till(hq, dead_box)
+    with connect(hq) as admin:  # the chain's catalog: the rebuilt till pulls it
+        import_chain_catalog(admin, f"barcode,name,price,tax\n{COLA},Cola,3.50,A\n{CANDY},Candy,1.00,A\n")
     records = stored_records(dead_box)
     new = tmp_path / "new-box" / "data"
 
     done = restore_till(hq, "T1", new)
     assert {k: done[k] for k in ("till", "shop", "records", "high_water")} == {
         "till": "T1", "shop": "S1", "records": count, "high_water": count}
+    assert (done["catalog"]["products"], done["catalog"]["users"]) == (2, 0)
+    assert load_state(load_config(new)).catalog_version == done["catalog"]["version"] > 0
     rebuilt = stored_records(new)
-    assert rebuilt[:-1] == records  # every record, as the till committed it, in its order
-    assert (rebuilt[-1]["action"], rebuilt[-1]["subject"], rebuilt[-1]["detail"]) == (
+    assert rebuilt[:count] == records  # every record, as the till committed it, in its order
+    restored, pulled = rebuilt[count:]
+    assert (restored["action"], restored["subject"], restored["detail"]) == (
         "restored_from_hq", f"{count} records", {"high_water": count, "shop": "S1"})
+    assert pulled["action"] == "catalog_pull"
     assert load_config(new).till_id == "T1" and (new / "config.toml").stat().st_mode & 0o777 == 0o600
     verified = json.loads(run_cli(new, "audit", "verify", "--json", check=False).stdout)
     assert verified["ok"] is True, verified
@@ -62,8 +69,7 @@ def test_a_till_rebuilt_from_hq_has_every_record_and_numbers_continue(hq, dead_b
     till = open_till(load_config(new), cashier="amy")
     try:
         assert till.shift["number"] == 2  # the shift left open on the dead box goes on
-        import_catalog(till, f"barcode,name,price,tax\n{COLA},Cola,3.50,A\n{CANDY},Candy,1.00,A\n",
-                       till.approve("manager", "9999", "catalog"))  # the people came back with their PINs
+        till.approve("manager", "9999", "void")  # the people came back with their PINs
         sale = sell_at(till, "2026-03-02T03:00:00.000+00:00", {CANDY: 1}, [Tender("cash", 100)], "amy")
         z = till.close_shift(10000 + 350 + 100)
     finally:

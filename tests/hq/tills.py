@@ -16,12 +16,15 @@ from tui_pos.store import codec
 
 
 def stored_records(data_dir: Path) -> list[dict[str, Any]]:
-    """Every record in the till's database, in audit-chain order (each once)."""
+    """Every record in the till's database, in audit-chain order (each once): the order its commit
+    log numbers them."""
     conn = sqlite3.connect(f"{(data_dir / 'pos.sqlite3').as_uri()}?mode=ro", uri=True)
     try:
         seen: set[str] = set()
         records = []
-        for uuid, action in conn.execute("SELECT uuid, action FROM audit WHERE action <> 'table_state' ORDER BY seq"):
+        for uuid, action in conn.execute("SELECT uuid, action FROM audit WHERE action NOT IN ('table_state', "
+                                         "'anchor_mismatch', 'replay', 'journal_rejected', 'config_change') "
+                                         "ORDER BY seq"):  # entries the store makes by itself: no records
             if uuid in seen:
                 continue
             kind = codec.RECORD_ACTIONS.get(action, "user_change" if action in USER_ACTIONS else "event")

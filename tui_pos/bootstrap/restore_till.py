@@ -6,21 +6,24 @@ one HQ has and are never used twice. Then this box takes the till id over at HQ 
 take_over: a new password for the till's role, this box's id bound to it), which is how a dead
 box's till id is released.
 
-What HQ does not hold is not restored: the old box's config.toml (the new one is written with the
-till id and shop name, defaults for the rest, unless DIR has one for this till already), its
-local catalog and its records never pushed. The chain's catalog and users come with the next sync.
+Last, the chain's catalog, users and settings for the till's shop are pulled as its first sync
+would (when that fails, e.g. HQ's currency is not the till's, the result says why and the next
+sync tries again). What HQ does not hold is not restored: the old box's config.toml (the new one
+is written with the till id and shop name, defaults for the rest, unless DIR has one for this till
+already), products it had only locally, and its records never pushed.
 """
 
 from __future__ import annotations
 
 import os
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tui_pos.bootstrap.till import open_ledger
+from tui_pos.bootstrap.till import open_ledger, open_till
 from tui_pos.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, load_config
-from tui_pos.domain.errors import BadInput
+from tui_pos.domain.errors import BadInput, PosError
 from tui_pos.store.journal import make_private_dir
 from tui_pos.store.ledger import ShopNotEmpty
 
@@ -43,9 +46,33 @@ def restore_till(admin_dsn: str, till_id: str, data_dir: Path) -> dict[str, Any]
                 raise BadInput(f"{data_dir} holds a shop already (its database or journal is not empty): restore "
                                "into a new data directory") from None
     joined = join(config, admin_dsn, at_hq["shop"], at_hq["till"], take_over=True)
+    catalog: dict[str, Any] = {}
+    try:
+        catalog = _pull_catalog(load_config(data_dir))
+    except PosError as err:  # the till is rebuilt and enrolled: the next sync pulls again
+        catalog = {"error": str(err)}
     return {"till": at_hq["till"], "shop": at_hq["shop"], "data_dir": str(data_dir), "records": restored,
             "high_water": at_hq["high_water"], "role": joined["role"], "dsn": joined["dsn"],
-            "config": joined["config"], "secret": joined["secret"]}
+            "config": joined["config"], "secret": joined["secret"], "catalog": catalog}
+
+
+def _pull_catalog(config: Config) -> dict[str, Any]:
+    """The chain's catalog, users and settings for the till's shop, pulled as its first sync would
+    (with the till's own new login) and applied whole; the version kept for the next sync."""
+    from tui_pos.app.chain_catalog import apply_chain_changes
+    from tui_pos.hq.connection import connect
+    from tui_pos.hq.enrol import till_dsn
+    from tui_pos.sync.pull import pull
+    from tui_pos.sync.state import update_state
+
+    till = open_till(config, cashier="", replay=False, keep_cart=False)
+    try:
+        with connect(till_dsn(config)) as conn:
+            pulled = pull(conn, partial(apply_chain_changes, till), 0)
+    finally:
+        till.close()
+    update_state(config, catalog_version=pulled.version)
+    return {"version": pulled.version, "products": pulled.products, "users": pulled.users}
 
 
 def _till_config(data_dir: Path, at_hq: dict[str, Any]) -> Config:

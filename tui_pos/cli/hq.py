@@ -470,11 +470,15 @@ def hq_restore_till(ctx: click.Context, till_id: str, target: Path, dsn: str | N
     """Rebuild till TILL on this box from HQ (an administrator's DSN): every record HQ holds of it,
     in its commit order, into a new database in --data-dir; receipt, shift and Z numbers continue
     after them. Then this box takes the till id over at HQ (a new password: the old box can no
-    longer send). The chain's catalog and users come with the next sync."""
+    longer send) and pulls the chain's catalog, users and settings."""
     from tui_pos.bootstrap.restore_till import restore_till
 
     data = restore_till(hq_dsn(ctx, dsn), till_id, target.absolute())
+    catalog = data["catalog"]
+    pulled = (f"The chain's catalog (version {catalog['version']}: {catalog['products']} products, {catalog['users']} "
+              "user changes) is in." if "error" not in catalog else
+              f"The chain's catalog is not in yet ({catalog['error']}): the next sync pulls it.")
     emit(as_json, data, lambda: (f"Till {data['till']} (shop {data['shop']}) restored from HQ into {data['data_dir']}: "
-                                 f"{data['records']} records, up to commit {data['high_water']}. This box is till "
-                                 f"{data['till']} at HQ now ([hq] in {data['config']}); start the till there "
+                                 f"{data['records']} records, up to commit {data['high_water']}. {pulled} This box is "
+                                 f"till {data['till']} at HQ now ([hq] in {data['config']}); start the till there "
                                  f"(tui-pos --data-dir {data['data_dir']})."))
