@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from datetime import date
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +167,41 @@ def test_an_import_is_all_lines_or_none(till, shop_dir):
     assert len({r["batch"] for r in stored}) == 1
     stored = till.stock.import_file(f"barcode,qty\n{COLA},39\n{WATER},40\n")
     assert [(r["kind"], r["qty"]) for r in stored] == [("count", 0), ("count", 0)]
+
+
+def test_the_margin_is_the_sales_net_of_tax_less_the_moving_average_cost(till):
+    # the opening 27 have no cost: the first lot's (1.50) is theirs too; then 37 at 1.50 and 30 at 1.90
+    till.stock.receive(till.stock.lines([f"{COLA}x10"], "receive", unit_cost=150))
+    till.stock.receive(till.stock.lines([f"{COLA}x30"], "receive", unit_cost=190))
+    till.scan(COLA, 3)
+    till.pay([Tender("cash", 1050)])
+    today = date.today()
+    lines, journaled, readable = till.stock_reports.margin(today, today)
+    [cola] = [line for line in lines if line.barcode == COLA]
+    assert cola.unit_cost == Fraction(37 * 150 + 30 * 190, 67)  # 1.6791...
+    assert (cola.qty, cola.revenue, cola.cost) == (3_000, 1050 - 121, 504)  # 13% tax included; 3 x 1.6791 = 5.04
+    assert (cola.margin, cola.margin_bp, journaled, readable) == (929 - 504, round(425 * 10000 / 929), 0, True)
+
+
+def test_the_anomalies_of_a_day_say_why(till, shop_dir):
+    manager = till.approve("manager", "9999", "stock_count")
+    till.stock.count(till.stock.lines([f"{WATER}x0"], "count"), manager)  # 34 expected: the whole stock gone
+    till.scan(WATER, 2)
+    till.pay([Tender("cash", 400)])
+    today = date.today()
+    found = {(w.kind, w.subject): w.message for w in till.stock_reports.anomalies(today, today)}
+    assert found[("count_variance", WATER)] == "农夫山泉 550ml: counted 0, expected 34: -34 (more than 5 units, " \
+                                               "100% of the 34 expected)"
+    assert found[("sold_below_zero", WATER)].startswith("农夫山泉 550ml: 1 sale(s) while stock was at or below zero")
+    assert not any(subject == COLA for _, subject in found)  # untouched: nothing to say
+
+
+def test_reorder_suggestions(shop_dir):
+    till = open_till(load_config(shop_dir), cashier="test")
+    try:
+        import_catalog(till, f"barcode,name,price,tax,stock,reorder_level,reorder_qty\n{COLA},Cola,3.50,A,27,30,48\n"
+                             f"{WATER},Water,2.00,A,34,10,\n", till.approve("manager", "9999", "catalog"))
+        [low] = till.stock_reports.reorder()
+        assert (low.barcode, low.on_hand, low.suggested) == (COLA, 27_000, 48_000)
+    finally:
+        till.close()

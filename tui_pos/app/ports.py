@@ -123,6 +123,10 @@ class StockQueries(Protocol):
         """{"moves", "sold", "last_moved"} of [start, end); None: the database cannot be read."""
         ...
 
+    def risk_facts(self, start: str, end: str) -> Record | None:
+        """{"per_cashier": cashier -> counts, "refunds": [(refund, original)]} of [start, end)."""
+        ...
+
 
 class ShopQueries(Protocol):
     def users(self) -> list[Record] | None:

@@ -16,14 +16,27 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any, Protocol
 
 from tui_pos.app.context import REASON_LENGTH, TillContext, busy_refusal, log, storage_refusal
-from tui_pos.app.ports import RecordLog, StockQueries
+from tui_pos.app.ports import PeriodQueries, RecordLog, StockQueries
 from tui_pos.app.session import Session
-from tui_pos.domain.anomalies import Thresholds, variance_beyond
+from tui_pos.domain.anomalies import (
+    Thresholds,
+    Warning,
+    count_variances,
+    dead_stock,
+    low_stock,
+    operation_risk,
+    outflow_spikes,
+    refunds_without_original_tender,
+    shrinkage,
+    sold_below_zero,
+    variance_beyond,
+)
 from tui_pos.domain.auth import Approval, ApprovalRequired
 from tui_pos.domain.catalog import Catalog, Product
 from tui_pos.domain.errors import (
@@ -38,9 +51,12 @@ from tui_pos.domain.errors import (
 )
 from tui_pos.domain.money import percent_to_bp
 from tui_pos.domain.records import StockMoved, new_uuid
+from tui_pos.domain.reports import utc_bounds
 from tui_pos.domain.stock import (
     ADJUST_REASONS,
+    QTY_SCALE,
     MoveKind,
+    cost_of,
     format_qty,
     is_low,
     moving_average_cost,
@@ -69,6 +85,7 @@ class Level:
     reorder_level: int | None
     reorder_qty: int | None
     tracked: bool
+    since: str | None = None  # the catalog's last change of the product (stock idle since then at least)
 
     @property
     def low(self) -> bool:
@@ -137,12 +154,13 @@ class Stock:
         if rows is None:
             raise StorageError("the database cannot be read: stock on hand can be shown only when it can")
         levels = [Level(r["barcode"], r["name"], r["department"], r["weighed"], r["on_hand"], r["reorder_level"],
-                        r["reorder_qty"], r["tracked"]) for r in rows]
+                        r["reorder_qty"], r["tracked"], r["since"]) for r in rows]
         return [lv for lv in levels if lv.low] if low else levels
 
-    def average_costs(self) -> dict[str, Fraction | None]:
-        """Each received product's moving average unit cost (domain/stock.py), from every receive."""
-        history, _ = self.store.stock_history("", "9999")
+    def average_costs(self, until: str = "9999") -> dict[str, Fraction | None]:
+        """Each received product's moving average unit cost (domain/stock.py), from every receive
+        (stored before `until`)."""
+        history, _ = self.store.stock_history("", until)
         receipts: dict[str, list[tuple[int | None, int, int | None]]] = {}
         for move in (history or {}).get("moves", []):
             if move["kind"] == "receive":
@@ -304,3 +322,103 @@ class Stock:
         if lines[0].kind == "receive":
             return self.receive(lines, new_uuid())
         return self.count(lines, approval, new_uuid())
+
+
+# -- reports -------------------------------------------------------------------------------------------
+def _local_day(at: str) -> date:
+    return datetime.fromisoformat(at).astimezone().date()
+
+
+@dataclass(frozen=True)
+class MarginLine:
+    """A product's (or a department's) gross margin over a period; cost None: no cost received."""
+
+    barcode: str
+    name: str
+    department: str
+    qty: int  # milli-units sold, net of refunds
+    revenue: int  # net of tax, minor units
+    cost: int | None
+    unit_cost: Fraction | None
+
+    @property
+    def margin(self) -> int | None:
+        return None if self.cost is None else self.revenue - self.cost
+
+    @property
+    def margin_bp(self) -> int | None:
+        """The margin as basis points of the revenue."""
+        margin = self.margin
+        return None if margin is None or not self.revenue else round(margin * 10000 / self.revenue)
+
+
+class StockReports:
+    """Reorder suggestions, the anomalies of a period and the margin of a period, from what is stored."""
+
+    def __init__(self, stock: Stock, store: StockStore, periods: PeriodQueries):
+        self.stock = stock
+        self.store = store
+        self.periods = periods
+
+    def reorder(self) -> list[Level]:
+        """The products at or below their reorder level, each with what to order."""
+        return self.stock.levels(low=True)
+
+    def anomalies(self, first: date, last: date, today: date | None = None) -> list[Warning]:
+        """Every stock and operation-risk warning of the local days first..last, with its numbers."""
+        ctx, t = self.stock.ctx, thresholds_of(self.stock.ctx)
+        start, end = utc_bounds(first, last)
+        lookback = utc_bounds(first - timedelta(days=t.outflow_days), last)[0]
+        levels = self.stock.levels()
+        history, _ = self.store.stock_history(lookback, "9999")
+        risk = self.store.risk_facts(start, end)
+        if history is None or risk is None:
+            raise StorageError("the database cannot be read: the anomalies can be reported only when it can")
+        names = {lv.barcode: lv.name for lv in levels}
+        costs = self.stock.average_costs()
+        in_period = [m for m in history["moves"] if start <= m["at"] < end]
+        sold = [s for s in history["sold"] if s["at"] < end]
+        later: dict[str, int] = {}
+        for barcode, at, qty in [(m["barcode"], m["at"], m["qty"]) for m in history["moves"]] + \
+                                [(s["barcode"], s["at"], s["qty"]) for s in history["sold"]]:
+            if at >= end:
+                later[barcode] = later.get(barcode, 0) + qty
+        end_levels = {lv.barcode: lv.on_hand - later.get(lv.barcode, 0) for lv in levels}
+        events = sorted([(m["barcode"], m["at"], m["qty"], False) for m in in_period]
+                        + [(s["barcode"], s["at"], s["qty"], True) for s in sold if s["at"] >= start],
+                        key=lambda e: e[1])
+        daily: dict[str, dict[date, int]] = {}
+        for s in sold:
+            if s["qty"] < 0:
+                days = daily.setdefault(s["barcode"], {})
+                day = _local_day(s["at"])
+                days[day] = days.get(day, 0) - s["qty"]
+        period_days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        rows = [asdict(lv) for lv in levels]
+        return [
+            *low_stock(rows),
+            *count_variances([m for m in in_period if m["kind"] == "count"], costs, names, t, ctx.currency),
+            *sold_below_zero(events, end_levels, names),
+            *shrinkage([m for m in in_period if m["kind"] == "adjust"], costs, t, ctx.currency),
+            *outflow_spikes(daily, period_days, names, t),
+            *dead_stock(rows, history["last_moved"], min(last, today or date.today()), t),
+            *operation_risk(risk["per_cashier"], t),
+            *refunds_without_original_tender([r for r, _ in risk["refunds"]],
+                                             {o["uuid"]: o for _, o in risk["refunds"]}),
+        ]
+
+    def margin(self, first: date, last: date) -> tuple[list[MarginLine], int, bool]:
+        """Each product's gross margin over the local days first..last: what its lines sold for net
+        of tax, less the quantity sold at its moving average cost at the end of the period
+        (domain/stock.py); how many records are still in the journal; whether the database could be read."""
+        start, end = utc_bounds(first, last)
+        facts, journaled, readable = self.periods.period_totals(start, end)
+        costs = self.stock.average_costs(end)
+        sold: dict[str, list[Any]] = {}
+        for (barcode, name, department, _code, _rate), figures in facts["lines"].items():
+            entry = sold.setdefault(barcode, [name, department, 0, 0])
+            entry[2] += figures["qty"] * QTY_SCALE
+            entry[3] += figures["total"] - figures["tax"]
+        lines = [MarginLine(barcode, name, department, qty, revenue, cost_of(qty, costs.get(barcode)), costs.get(barcode))
+                 for barcode, (name, department, qty, revenue) in sorted(sold.items())]
+        return lines, journaled, readable

@@ -20,7 +20,7 @@ from tui_pos.app.returns import Returns
 from tui_pos.app.selling import CART_DOCUMENT, HELD_DOCUMENT, Due, HeldSale, Paid, Selling
 from tui_pos.app.session import Session
 from tui_pos.app.shifts import SHIFT_DOCUMENT, Shifts
-from tui_pos.app.stock import Stock
+from tui_pos.app.stock import Stock, StockReports
 from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.domain.auth import Approval, User
 from tui_pos.domain.cart import Cart
@@ -117,6 +117,7 @@ class Till:
         self.selling = Selling(self._ctx, store, catalog, self.session, self.shifts, documents.cart, documents.held)
         self.returns = Returns(self._ctx, store, self.session, self.shifts, self.selling)
         self.stock = Stock(self._ctx, store, self.session, lambda: self.selling.catalog)
+        self.stock_reports = StockReports(self.stock, store, store)
         self._replayer: Worker | None = None
         self._index_lookup: Callable[[Callable[[], None]], None] | None = None  # set by prepare_lookup()
         self._syncer: Syncer | None = None

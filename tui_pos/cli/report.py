@@ -219,3 +219,121 @@ def as_text(result, rows: list[tuple[str, ...]]) -> str:
             lines += ["", SECTION_TITLES[section]]
         lines.append(f"  {pad(label, 34)} {count:>6} {qty:>6} {amount:>12} {tax:>10}".rstrip())
     return "\n".join(lines)
+
+
+# -- stock reports (app/stock.py StockReports) -----------------------------------------------------------
+period_options = (
+    click.option("--day", metavar="YYYY-MM-DD", help="One day (the default: today)."),
+    click.option("--from", "first", metavar="YYYY-MM-DD", help="The first day of a period."),
+    click.option("--to", "last", metavar="YYYY-MM-DD", help="The last day of the period (default: today)."),
+    click.option("--month", metavar="YYYY-MM", help="A calendar month."),
+)
+csv_option = click.option("--csv", "csv_file", is_flag=False, flag_value="-", default=None, metavar="[FILE]",
+                          help="Write it as CSV to FILE (or, with no FILE, to standard output).")
+
+
+def _with_period(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(period_options):
+        func = option(func)
+    return func
+
+
+def _emit_table(as_json: bool, csv_file: str | None, rows: list[dict[str, Any]], header: Sequence[str],
+                numeric: Collection[str], text: Callable[[], str]) -> None:
+    """rows as JSON, CSV (header's columns) or text."""
+    if csv_file == "-" and as_json:
+        raise BadInput("--json with --csv needs a FILE for the CSV")
+    if csv_file is not None:
+        count = write_csv(csv_file, [list(header), *[[("" if r[c] is None else r[c]) for c in header] for r in rows]],
+                          numeric=numeric)
+        if csv_file != "-":
+            emit(as_json, {"csv": str(Path(csv_file).resolve()), "rows": count},
+                 lambda: f"Wrote {count} rows to {csv_file}")
+        return
+    emit(as_json, rows, text)
+
+
+REORDER_HEADER = ("barcode", "name", "department", "on_hand", "reorder_level", "reorder_qty", "suggested")
+
+
+@report.command("reorder")
+@csv_option
+@json_option
+@click.pass_context
+def report_reorder(ctx: click.Context, csv_file: str | None, as_json: bool) -> None:
+    """What to reorder: every product at or below its reorder level, with what to order (its
+    reorder quantity, or up to twice the level). Journaled movements included."""
+    from tui_pos.domain.stock import format_qty
+
+    till = open_till(ctx, replay=False, keep_cart=False)
+    rows = [{**lv.to_dict(), "suggested": format_qty(lv.suggested)} for lv in till.stock_reports.reorder()]
+    _emit_table(as_json, csv_file, rows, REORDER_HEADER, ("on_hand", "reorder_level", "reorder_qty", "suggested"),
+                lambda: "\n".join(f"{r['barcode']:<13}  {pad(r['name'], 30)} on hand {r['on_hand']:>8}  level "
+                                  f"{r['reorder_level']:>6}  order {r['suggested']:>6}" for r in rows)
+                or "Nothing to reorder.")
+
+
+ANOMALY_HEADER = ("kind", "subject", "message")
+
+
+@report.command("anomalies")
+@_with_period
+@csv_option
+@json_option
+@click.pass_context
+def report_anomalies(ctx: click.Context, day: str | None, first: str | None, last: str | None, month: str | None,
+                     csv_file: str | None, as_json: bool) -> None:
+    """Stock and operation-risk warnings of a day or a period, each with why and its numbers: low
+    stock, count variances, sales at or below zero, shrinkage by reason, outflow far above the
+    usual, stock not moving; voids, refunds, no-sales, price overrides and discounts per cashier
+    against the shop's rate, refunds in another tender than the sale's. Thresholds: [stock]."""
+    from tui_pos.domain.reports import period
+
+    first_day, last_day = period(day=day, first=first, last=last, month=month)
+    till = open_till(ctx, replay=False, keep_cart=False)
+    rows = [w.to_dict() for w in till.stock_reports.anomalies(first_day, last_day)]
+    _emit_table(as_json, csv_file, rows, ANOMALY_HEADER, (),
+                lambda: "\n".join(f"{r['kind']:<16} {r['message']}" for r in rows) or "No anomalies.")
+
+
+MARGIN_HEADER = ("barcode", "name", "department", "qty", "revenue", "cost", "margin", "margin_percent", "unit_cost")
+
+
+@report.command("margin")
+@_with_period
+@csv_option
+@json_option
+@click.pass_context
+def report_margin(ctx: click.Context, day: str | None, first: str | None, last: str | None, month: str | None,
+                  csv_file: str | None, as_json: bool) -> None:
+    """Gross margin per product and department of a day or a period: sales net of tax less the
+    quantity sold at its moving average cost (from the receiving costs, as at the period's end)."""
+    from tui_pos.domain.reports import period
+    from tui_pos.domain.stock import format_qty
+
+    first_day, last_day = period(day=day, first=first, last=last, month=month)
+    till = open_till(ctx, replay=False, keep_cart=False)
+    lines, journaled, _ = till.stock_reports.margin(first_day, last_day)
+    fmt = till.currency.format
+    departments: dict[str, list[int]] = {}
+    for line in lines:
+        entry = departments.setdefault(line.department, [0, 0, 0])
+        entry[0] += line.revenue
+        entry[1] += line.cost or 0
+        entry[2] += line.margin or 0
+
+    def money(minor: int | None) -> str | None:
+        return None if minor is None else fmt(minor)
+
+    rows = [{"barcode": line.barcode, "name": line.name, "department": line.department, "qty": format_qty(line.qty),
+             "revenue": fmt(line.revenue), "cost": money(line.cost), "margin": money(line.margin),
+             "margin_percent": None if line.margin_bp is None else format_bp(line.margin_bp),
+             "unit_cost": None if line.unit_cost is None else fmt(round(line.unit_cost))} for line in lines]
+    rows += [{"barcode": "", "name": f"department {name}", "department": name, "qty": "", "revenue": fmt(revenue),
+              "cost": fmt(cost), "margin": fmt(margin), "margin_percent": None, "unit_cost": None}
+             for name, (revenue, cost, margin) in sorted(departments.items())]
+    _emit_table(as_json, csv_file, rows, MARGIN_HEADER, ("qty", "revenue", "cost", "margin", "unit_cost"),
+                lambda: "\n".join(f"{pad(r['name'], 30)} {r['qty']:>8} {r['revenue']:>10} cost {r['cost'] or '?':>10} "
+                                  f"margin {r['margin'] or '?':>10} {r['margin_percent'] or '':>6}" for r in rows)
+                + (f"\n({journaled} records still in the journal: included)" if journaled else "")
+                or "Nothing sold.")

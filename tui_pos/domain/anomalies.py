@@ -84,28 +84,30 @@ def count_variances(counts: Iterable[Mapping[str, Any]], costs: Mapping[str, Fra
     return found
 
 
-def sold_below_zero(events: Sequence[tuple[str, str, int]], now: Mapping[str, int], names: Mapping[str, str]) -> list[Warning]:
-    """Sales while stock was at or below zero. events: (barcode, at, qty) of every movement in the
-    period, in order; now: each product's on-hand at the end of it. Walking back from the end, the
-    level before each movement is the level after it less its quantity."""
-    by_product: dict[str, list[tuple[str, int]]] = {}
-    for barcode, at, qty in events:
-        by_product.setdefault(barcode, []).append((at, qty))
+def sold_below_zero(events: Sequence[tuple[str, str, int, bool]], end_levels: Mapping[str, int],
+                    names: Mapping[str, str]) -> list[Warning]:
+    """Sales while stock was at or below zero. events: (barcode, at, qty, is a sale) of every
+    movement in the period, in time order; end_levels: each product's on-hand at the period's end.
+    Walking back from the end, the level before each movement is the level after it less its
+    quantity: a sale taking stock from a level at or below zero is flagged."""
+    by_product: dict[str, list[tuple[str, int, bool]]] = {}
+    for barcode, at, qty, sale in events:
+        by_product.setdefault(barcode, []).append((at, qty, sale))
     found = []
-    for barcode, moves in by_product.items():
-        if barcode not in now:
+    for barcode, moves in sorted(by_product.items()):
+        if barcode not in end_levels:
             continue
-        level, hits = now[barcode], []
-        for at, qty in reversed(moves):
+        level, hits = end_levels[barcode], []
+        for at, qty, sale in reversed(moves):
             before = level - qty
-            if qty < 0 and before <= 0:
+            if sale and qty < 0 and before <= 0:
                 hits.append(at)
             level = before
         if hits:
             found.append(Warning("sold_below_zero", barcode,
                                  f"{names.get(barcode, barcode)}: {len(hits)} sale(s) while stock was at or below zero "
-                                 f"(first {min(hits)[:16]}; on hand now {format_qty(now[barcode])})",
-                                 {"sales": len(hits), "on_hand": now[barcode]}))
+                                 f"(the first at {min(hits)[:16]}; on hand at the end {format_qty(end_levels[barcode])})",
+                                 {"sales": len(hits), "on_hand": end_levels[barcode]}))
     return found
 
 
@@ -148,18 +150,20 @@ def outflow_spikes(daily: Mapping[str, Mapping[date, int]], period: Sequence[dat
 
 def dead_stock(levels: Iterable[Mapping[str, Any]], last_moved: Mapping[str, str], today: date,
                t: Thresholds) -> list[Warning]:
-    """Stock on hand (tracked products) that has not moved in dead_days (never moved: counted as not moved)."""
+    """Stock on hand (tracked products) that has not moved in dead_days: since its newest movement,
+    or (never moved) since the catalog last changed it (its "since")."""
     found = []
     for row in levels:
         if not row["tracked"] or row["on_hand"] <= 0:
             continue
-        last = last_moved.get(row["barcode"])
-        idle = (today - date.fromisoformat(last[:10])).days if last else None
-        if idle is None or idle >= t.dead_days:
+        last = last_moved.get(row["barcode"]) or row.get("since")
+        if not last:
+            continue
+        idle = (today - date.fromisoformat(last[:10])).days
+        if idle >= t.dead_days:
             found.append(Warning("dead_stock", row["barcode"],
-                                 f"{row['name']}: {format_qty(row['on_hand'])} on hand, "
-                                 + (f"not moved in {idle} days (since {last[:10]})" if last else "never moved"),
-                                 {"on_hand": row["on_hand"], "idle_days": idle}))
+                                 f"{row['name']}: {format_qty(row['on_hand'])} on hand, not moved in {idle} days "
+                                 f"(since {last[:10]})", {"on_hand": row["on_hand"], "idle_days": idle}))
     return found
 
 

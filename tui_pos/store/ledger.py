@@ -527,6 +527,10 @@ class Ledger:
         """What moved stock in [start, end), journaled records included (StoreView.stock_history)."""
         return self.view.stock_history(start, end)
 
+    def risk_facts(self, start: str, end: str) -> dict[str, Any] | None:
+        """Per-cashier counts and refunds with their sales, journaled included (StoreView.risk_facts)."""
+        return self.view.risk_facts(start, end)
+
     def find_sales(self, *, receipt: str | None = None, original_uuid: str | None = None,
                    last_of_till: str | None = None) -> list[dict[str, Any]]:
         """Sale records (sales, refunds, voids) by receipt number, by the sale they reverse, or

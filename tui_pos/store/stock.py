@@ -1,4 +1,5 @@
-"""Stock on hand and stock movements as stored (the arithmetic: domain/stock.py).
+"""Stock on hand and stock movements as stored (the arithmetic: domain/stock.py), and the facts
+the operation-risk warnings read (domain/anomalies.py).
 
 Stock on hand of a product, milli-units = the catalog's opening stock, less what sales took (a
 sale keeps its own stock_movement rows, and the catalog's `stock` column goes down with them:
@@ -19,11 +20,12 @@ from typing import Any
 
 from tui_pos.domain.stock import QTY_SCALE
 
-__all__ = ["QTY_SCALE", "journal_deltas", "journal_moves", "last_moved", "levels", "moves", "sold"]
+__all__ = ["QTY_SCALE", "journal_deltas", "journal_moves", "journal_risk_counts", "last_moved", "levels", "moves",
+           "refund_uuids", "risk_counts", "sold"]
 from tui_pos.store.codec import STOCK_MOVE_COLUMNS, record_type, row_record
 
 LEVEL_COLUMNS = ("barcode", "name", "department", "price", "weighed", "reorder_level", "reorder_qty", "on_hand",
-                 "tracked")
+                 "tracked", "since")
 _ON_HAND = (
     f"COALESCE((SELECT SUM(m.qty) FROM stock_move m WHERE m.barcode = p.barcode), 0) + CASE WHEN p.stock IS NOT NULL "
     f"THEN p.stock * {QTY_SCALE} ELSE {QTY_SCALE} * COALESCE((SELECT SUM(s.qty_delta) FROM stock_movement s "
@@ -32,12 +34,13 @@ _ON_HAND = (
 _TRACKED = ("(p.stock IS NOT NULL OR p.reorder_level IS NOT NULL OR EXISTS "
             "(SELECT 1 FROM stock_move m WHERE m.barcode = p.barcode))")
 _LEVELS = (f"SELECT p.barcode, p.name, COALESCE(p.department, ''), p.price, p.weighed, p.reorder_level, "
-           f"p.reorder_qty, {_ON_HAND}, {_TRACKED} FROM product p")
+           f"p.reorder_qty, {_ON_HAND}, {_TRACKED}, p.updated_at FROM product p")
 
 
 def levels(conn: sqlite3.Connection, barcodes: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Every product (or these) with its stock on hand (milli-units), reorder level and quantity,
-    and whether its stock is tracked (an opening stock, a reorder level or a movement), by barcode."""
+    whether its stock is tracked (an opening stock, a reorder level or a movement), and since when
+    the catalog has it as it is (its last import), by barcode."""
     if barcodes is None:
         rows = conn.execute(_LEVELS + " ORDER BY p.barcode").fetchall()
     else:
@@ -94,3 +97,56 @@ def journal_deltas(records: Iterable[dict[str, Any]]) -> dict[str, int]:
 def journal_moves(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The stock movement records among these (journal records SQLite does not hold yet)."""
     return [r for r in records if record_type(r) == "stock_move"]
+
+
+# -- what the operation-risk warnings read ------------------------------------------------------------
+_RISK_EVENTS = ("no_sale", "price_override")
+
+
+def _add(counts: dict[str, dict[str, int]], cashier: str | None, what: str, n: int) -> None:
+    if n:
+        mine = counts.setdefault(cashier or "", {})
+        mine[what] = mine.get(what, 0) + n
+
+
+def risk_counts(conn: sqlite3.Connection, start: str, end: str) -> dict[str, dict[str, int]]:
+    """Per cashier over [start, end): sales, voids, refunds, line voids, discounted sales, no-sales
+    and price overrides (domain.anomalies.RISK_ACTIONS)."""
+    counts: dict[str, dict[str, int]] = {}
+    for cashier, kind, n, discounted in conn.execute(
+            "SELECT cashier, kind, COUNT(*), SUM(discount != 0) FROM sale WHERE completed_at >= ? AND completed_at < ? "
+            "GROUP BY 1, 2", (start, end)):
+        _add(counts, cashier, {"sale": "sales"}.get(kind, kind), n)
+        if kind == "sale":
+            _add(counts, cashier, "discount", discounted or 0)
+    for cashier, n in conn.execute(
+            "SELECT s.cashier, SUM(l.voided) FROM sale s JOIN sale_line l ON l.sale_uuid = s.uuid WHERE s.kind = 'sale' "
+            "AND s.completed_at >= ? AND s.completed_at < ? GROUP BY 1", (start, end)):
+        _add(counts, cashier, "line_void", n or 0)
+    for actor, action, n in conn.execute(
+            f"SELECT actor, action, COUNT(*) FROM audit WHERE action IN ({', '.join('?' * len(_RISK_EVENTS))}) "
+            "AND at >= ? AND at < ? GROUP BY 1, 2", (*_RISK_EVENTS, start, end)):
+        _add(counts, actor, action, n)
+    return counts
+
+
+def journal_risk_counts(records: Iterable[dict[str, Any]], start: str, end: str,
+                        counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """risk_counts() plus these records (journaled, not in SQLite yet)."""
+    for record in records:
+        kind = record_type(record)
+        if kind == "sale" and start <= record["completed_at"] < end:
+            sale_kind = record.get("kind", "sale")
+            _add(counts, record["cashier"], {"sale": "sales"}.get(sale_kind, sale_kind), 1)
+            if sale_kind == "sale":
+                _add(counts, record["cashier"], "discount", int(record["discount"] != 0))
+                _add(counts, record["cashier"], "line_void", sum(1 for line in record["lines"] if line["voided"]))
+        elif kind == "event" and record["action"] in _RISK_EVENTS and start <= record["at"] < end:
+            _add(counts, record.get("actor"), record["action"], 1)
+    return counts
+
+
+def refund_uuids(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[str, str]]:
+    """(refund uuid, original uuid) of the refunds completed in [start, end)."""
+    return list(conn.execute("SELECT uuid, original_uuid FROM sale WHERE kind = 'refund' AND original_uuid IS NOT NULL "
+                             "AND completed_at >= ? AND completed_at < ?", (start, end)))

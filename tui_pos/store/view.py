@@ -21,6 +21,7 @@ comes from the journal alone, and says so (a `readable` flag, or None for "unkno
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -383,6 +384,31 @@ class StoreView:
                 for barcode in ([r["barcode"]] if "barcode" in r else [line["barcode"] for line in r["lines"]]):
                     found["last_moved"][barcode] = max(found["last_moved"].get(barcode, ""), at)
             return found, len(journaled) + len(sold)
+
+    def risk_facts(self, start: str, end: str) -> dict[str, Any] | None:
+        """What the operation-risk warnings read over [start, end), journaled records included:
+        {"per_cashier": cashier -> counts (store/stock.py risk_counts), "refunds": [(refund,
+        original sale)]}. None: the database cannot be read."""
+        with self._lock:
+            pending, readable = self._pending()
+
+            def read(conn: sqlite3.Connection) -> dict[str, Any]:
+                pairs = [(db.load_sale_record(conn, r), db.load_sale_record(conn, o))
+                         for r, o in stock.refund_uuids(conn, start, end)]
+                return {"per_cashier": stock.risk_counts(conn, start, end), "refunds": pairs}
+
+            found: dict[str, Any] | None = self.query(read, None) if readable else None
+            if found is None:
+                return None
+            stock.journal_risk_counts(pending, start, end, found["per_cashier"])
+            journaled = {r["uuid"]: r for r in pending if db.record_type(r) == "sale"}
+            for refund in journaled.values():
+                if refund.get("kind") == "refund" and start <= refund["completed_at"] < end:
+                    original = journaled.get(refund["original_uuid"]) or self.query(
+                        functools.partial(db.load_sale_record, uuid=refund["original_uuid"]), None)
+                    found["refunds"].append((refund, original))
+            found["refunds"] = [(r, o) for r, o in found["refunds"] if r is not None and o is not None]
+            return found
 
 
 def _newest_sale(conn: sqlite3.Connection) -> dict[str, Any] | None:
