@@ -8,10 +8,12 @@ import copy
 import shutil
 import uuid
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
+from conftest import COLA
 from hq_cluster import till_dir
 from tui_pos.app.reports import sales_report
 from tui_pos.bootstrap.till import open_ledger, open_till
@@ -19,6 +21,7 @@ from tui_pos.config import load_config
 from tui_pos.domain.money import Currency
 from tui_pos.domain.reports import report_json
 from tui_pos.domain.shift import KindTotals, TenderTotals
+from tui_pos.hq.catalog import import_catalog
 from tui_pos.hq.connection import connect
 from tui_pos.hq.reports import report, sales
 
@@ -67,7 +70,9 @@ def test_hq_sales_lists_every_sale_of_the_local_days_with_shop_and_till(hq, chai
 
 
 def test_hq_report_of_a_till_is_the_tills_own_report(hq, chain):
-    """Every figure but departments (HQ has none for the products sold: "(none)")."""
+    """Every figure, departments too once HQ's catalog has the till's (the demo catalog)."""
+    with connect(hq) as admin:
+        import_catalog(admin, (resources.files("tui_pos") / "demo_catalog.csv").read_text(encoding="utf-8"))
     config = load_config(chain["t1"])
     ledger = open_ledger(config)
     try:
@@ -79,14 +84,8 @@ def test_hq_report_of_a_till_is_the_tills_own_report(hq, chain):
             at_hq = report(conn, first, last, till="T1")
         [s1] = at_hq["shops"]
         [t1] = s1["tills"]
-        theirs = report_json(t1["report"], Currency())
-        for data in (mine, theirs):
-            del data["departments"]
-            for product in data["top_by_quantity"] + data["top_by_amount"]:
-                del product["department"]
-        assert theirs == mine
-        assert report_json(s1["report"], Currency()) | {"departments": []} == report_json(at_hq["chain"], Currency()) | {
-            "departments": []}
+        assert report_json(t1["report"], Currency()) == mine
+        assert report_json(s1["report"], Currency()) == report_json(at_hq["chain"], Currency())
 
 
 def test_the_chain_adds_up_its_shops_and_tills(hq, chain):
@@ -127,3 +126,13 @@ def test_every_tills_z_reports_of_the_period(hq, two_days_shop, tmp_path, utc_pl
                      "net_sales": 1950, "expected": 10800, "counted": 10800, "difference": 0,
                      "first_receipt": z.first_receipt, "last_receipt": z.last_receipt}
     assert z.net_sales == 1950 and z.z_number == 1
+
+
+def test_departments_from_hq_catalog_a_shops_own_first(hq, chain):
+    with connect(hq) as admin:
+        import_catalog(admin, f"barcode,name,price,tax,department\n{COLA},Cola,3.50,A,Drinks\n")
+        import_catalog(admin, f"barcode,name,price,tax,department\n{COLA},Cola,3.80,A,Cold drinks\n", shop="S2")
+        r = report(admin, DAY_1, DAY_1)
+    s1, s2 = (s["report"] for s in r["shops"])
+    assert {d.department: d.qty for d in s1.departments} == {"Drinks": 2 + 1 - 1, "(none)": 3 + 2 + 1}
+    assert {d.department: d.qty for d in s2.departments} == {"Cold drinks": 2, "(none)": 1}

@@ -6,8 +6,8 @@ the process asking (domain.reports.period and utc_bounds, as the till's own repo
 figures are summed by PostgreSQL in the shape the till's report is made of
 (tui_pos.store.period_totals), so domain.reports.summarize makes the report for the chain, each
 shop and each till exactly as it does for one till. Hours are bucketed by the hour in UTC and
-shown in local time (exact for zones a whole number of hours from UTC). HQ has no departments
-for the products sold (the till's report takes them from its catalog): they are "(none)".
+shown in local time (exact for zones a whole number of hours from UTC). A product's department is
+the one HQ's catalog has it in (a shop's own first), "(none)" when it has none.
 
 Amounts are integer minor units, as the till recorded them; the command line formats them.
 """
@@ -15,7 +15,7 @@ Amounts are integer minor units, as the till recorded them; the command line for
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -99,13 +99,35 @@ def period_facts(conn: psycopg.Connection[Any], first: date, last: date, shop: s
     by_till: dict[tuple[str, str], dict[str, Any]] = {}
     for section, query, figures in (("sales", _SALE_CELLS, _SALE_FIGURES), ("tenders", _TENDER_CELLS, _TENDER_FIGURES),
                                     ("lines", _LINE_CELLS, _LINE_FIGURES)):
-        for row in conn.execute(query, params):
+        rows = conn.execute(query, params).fetchall()
+        department = _departments(conn, {row[2] for row in rows}) if section == "lines" else None
+        for row in rows:
             key = tuple(row[2:-len(figures)])
             if section == "sales":
                 key = (*key[:-1], _local_hour(key[-1]))
+            elif department is not None:  # (barcode, name, department, tax code, rate)
+                key = (key[0], key[1], department(row[0], key[0]), *key[3:])
             facts = by_till.setdefault((row[0], row[1]), _empty())
             _add(facts, section, key, dict(zip(figures, (int(v or 0) for v in row[-len(figures):]))))
     return by_till
+
+
+def _departments(conn: psycopg.Connection[Any], barcodes: set[str]) -> Callable[[str, str], str]:
+    """(shop, barcode) -> the department HQ's catalog has the product in (the shop's own first, as
+    its tills have it), else NO_DEPARTMENT; everything NO_DEPARTMENT for a role that may not read
+    the catalog (a till's: it pulls its catalog through hq.catalog_changes)."""
+    readable = conn.execute("SELECT has_table_privilege('hq.product', 'SELECT') "
+                            "AND has_table_privilege('hq.shop_product', 'SELECT')").fetchone()
+    chain: dict[str, str] = {}
+    shops: dict[tuple[str, str], str] = {}
+    if barcodes and readable and readable[0]:
+        codes = sorted(barcodes)
+        chain.update(conn.execute("SELECT barcode, department FROM hq.product WHERE department <> '' "
+                                  "AND barcode = ANY(%s)", (codes,)).fetchall())
+        shops.update(((shop, code), department) for shop, code, department in conn.execute(
+            "SELECT shop_id, barcode, department FROM hq.shop_product WHERE department <> '' AND barcode = ANY(%s)",
+            (codes,)))
+    return lambda shop, barcode: shops.get((shop, barcode)) or chain.get(barcode) or NO_DEPARTMENT
 
 
 def _local_hour(utc_hour: datetime) -> str:
