@@ -13,10 +13,13 @@ SOURCE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOT=""
 DRY_RUN=0
 DEMO=0
+CONSOLE=""  # chinese: install the fbterm drop-in; kernel: remove it; "": leave it as it is
+CONSOLE_DEBS=(fbterm fonts-wqy-zenhei)
+DROP_IN=/etc/systemd/system/tui-pos.service.d/chinese-console.conf
 
 usage() {
 	cat <<EOF
-Usage: scripts/install-till.sh [--demo] [--root DIR] [--dry-run]
+Usage: scripts/install-till.sh [--demo] [--chinese-console | --kernel-console] [--root DIR] [--dry-run]
 
 Installs tui-pos from this checkout ($SOURCE) as a till that starts at boot on tty1:
   - Debian packages: ${DEBS[*]}
@@ -30,6 +33,13 @@ Installs tui-pos from this checkout ($SOURCE) as a till that starts at boot on t
 
 Options:
   --demo       initialise the data directory with the demo shop (demo/1234, manager/9999)
+  --chinese-console
+               run the till on a console that draws Chinese: fbterm on the frame buffer with
+               the WenQuanYi Zen Hei font (Debian packages ${CONSOLE_DEBS[*]}), as the
+               drop-in $DROP_IN, checked with systemd-analyze verify
+  --kernel-console
+               back to the kernel's console (removes that drop-in); without either option
+               a reinstall keeps the console the till has
   --root DIR   write the files under DIR instead of /, and only print the commands that
                change users, packages or services (to inspect or package an installation)
   --dry-run    change nothing: print every file and command instead
@@ -40,6 +50,8 @@ EOF
 while [ $# -gt 0 ]; do
 	case $1 in
 	--demo) DEMO=1 ;;
+	--chinese-console) CONSOLE=chinese ;;
+	--kernel-console) CONSOLE=kernel ;;
 	--root)
 		[ $# -ge 2 ] || { echo "install-till.sh: --root needs a directory" >&2; exit 2; }
 		ROOT=$2
@@ -81,6 +93,8 @@ put() {
 	fi
 }
 
+[ "$CONSOLE" = chinese ] && DEBS+=("${CONSOLE_DEBS[@]}")
+
 say "== Debian packages"
 missing=()
 for deb in "${DEBS[@]}"; do
@@ -116,6 +130,21 @@ if command -v visudo >/dev/null; then
 	visudo -cqf "$SOURCE/scripts/tui-pos-support.sudoers"
 fi
 put 0440 "$SOURCE/scripts/tui-pos-support.sudoers" /etc/sudoers.d/tui-pos-support
+case $CONSOLE in
+chinese) put 0644 "$SOURCE/scripts/tui-pos-chinese-console.conf" "$DROP_IN" ;;
+kernel)
+	if [ "$DRY_RUN" = 1 ]; then
+		printf '+ rm -f %q\n' "$ROOT$DROP_IN"
+	else
+		rm -f "$ROOT$DROP_IN"
+	fi
+	;;
+*)
+	if [ -e "$ROOT$DROP_IN" ]; then
+		say "(the Chinese console stays: --kernel-console removes it)"
+	fi
+	;;
+esac
 wrapper=$(mktemp)
 trap 'rm -f "$wrapper"' EXIT
 cat >"$wrapper" <<EOF
@@ -137,6 +166,8 @@ say "== services"
 system udevadm control --reload
 system udevadm trigger --subsystem-match=usb --subsystem-match=usbmisc
 system systemctl daemon-reload
+# The unit with its drop-ins, as systemd will run it: a bad line refuses the install, not the next boot.
+system systemd-analyze verify /etc/systemd/system/tui-pos.service
 system systemctl disable getty@tty1.service
 system systemctl enable tui-pos.service
 

@@ -95,3 +95,34 @@ def test_a_dry_run_writes_nothing_and_prints_every_step(tmp_path: Path) -> None:
 def test_sudoers_file_is_valid() -> None:
     proc = subprocess.run(["visudo", "-cf", str(SCRIPTS / "tui-pos-support.sudoers")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+DROP_IN = "etc/systemd/system/tui-pos.service.d/chinese-console.conf"
+
+
+def test_chinese_console_installs_the_fbterm_drop_in_and_a_reinstall_keeps_it(tmp_path: Path) -> None:
+    """Issue 16: --chinese-console adds fbterm and a CJK font to the packages and the drop-in to
+    the unit, verified with systemd-analyze; a plain reinstall keeps it; --kernel-console removes it."""
+    root = tmp_path / "root"
+    chinese = install("--root", str(root), "--chinese-console")
+    assert chinese.returncode == 0, chinese.stderr
+    assert files_under(root) == {**{path: mode for path, (mode, _) in INSTALLED.items()}, DROP_IN: 0o644}
+    assert (root / DROP_IN).read_bytes() == (SCRIPTS / "tui-pos-chinese-console.conf").read_bytes()
+    printed = chinese.stdout.splitlines()
+    assert "+ systemd-analyze verify /etc/systemd/system/tui-pos.service" in printed
+    apt = [line for line in printed if "apt-get install" in line]
+    assert not apt or {"fbterm", "fonts-wqy-zenhei"} <= set(apt[0].split())  # only what this machine lacks
+
+    again = install("--root", str(root))
+    assert again.returncode == 0 and (root / DROP_IN).exists()
+    assert "the Chinese console stays" in again.stdout
+
+    kernel = install("--root", str(root), "--kernel-console")
+    assert kernel.returncode == 0 and not (root / DROP_IN).exists()
+    assert files_under(root) == {path: mode for path, (mode, _) in INSTALLED.items()}
+
+
+def test_a_dry_run_of_the_chinese_console_prints_its_drop_in(tmp_path: Path) -> None:
+    proc = install("--dry-run", "--root", str(tmp_path / "root"), "--chinese-console")
+    assert proc.returncode == 0, proc.stderr
+    assert f"+ install -D -m 0644 {SCRIPTS / 'tui-pos-chinese-console.conf'} {tmp_path}/root/{DROP_IN}" in proc.stdout

@@ -86,6 +86,26 @@ class Terminal:
         os.close(self.master)
 
 
+def tmux_on(socket: str, *args: str) -> str:
+    return subprocess.run(["tmux", "-S", socket, *args], capture_output=True, text=True, check=True,
+                          timeout=30).stdout.strip()
+
+
+def wait_for(condition, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def unit_env(shop_dir: Path) -> dict[str, str]:
+    """The environment the unit gives its command, with the test's shop as the data directory."""
+    env = {key: value for key, value in os.environ.items() if key != "TMUX"}
+    env.update(item.split("=", 1) for line in unit_settings()["Environment"] for item in shlex.split(line))
+    env["TUI_POS_DATA_DIR"] = str(shop_dir)
+    return env
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it: Makefile TEST_DEBS)")
 def test_the_units_command_runs_the_till_in_tmux_as_the_unit_promises(shop_dir: Path, tmp_path: Path) -> None:
     unit = unit_settings()
@@ -95,22 +115,13 @@ def test_the_units_command_runs_the_till_in_tmux_as_the_unit_promises(shop_dir: 
     (exec_start,) = unit["ExecStart"]
     argv = [part for word in shlex.split(exec_start) for part in paths.get(word, [word])]
     assert SOCKET in shlex.split(exec_start) and argv[0] == "/usr/bin/tmux"
-    env = {key: value for key, value in os.environ.items() if key != "TMUX"}
-    env.update(item.split("=", 1) for line in unit["Environment"] for item in shlex.split(line))
-    env["TUI_POS_DATA_DIR"] = str(shop_dir)
+    env = unit_env(shop_dir)
 
     def tmux(*args: str) -> str:
-        return subprocess.run(["tmux", "-S", socket, *args], capture_output=True, text=True, check=True,
-                              timeout=30).stdout.strip()
+        return tmux_on(socket, *args)
 
     def screen() -> str:
         return tmux("capture-pane", "-p", "-t", "till")
-
-    def wait_for(condition, what: str, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}"
-            time.sleep(0.05)
 
     tty1 = Terminal(argv, env, columns=80, rows=25)
     support: Terminal | None = None
@@ -140,3 +151,76 @@ def test_the_units_command_runs_the_till_in_tmux_as_the_unit_promises(shop_dir: 
             if terminal is not None:
                 terminal.close()
         subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True, timeout=30)
+
+
+CHINESE_CONSOLE = SCRIPTS / "tui-pos-chinese-console.conf"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None or not Path("/usr/bin/fbterm").exists(),
+                    reason="systemd-analyze or fbterm is not installed (CI installs both: Makefile TEST_DEBS)")
+def test_systemd_analyze_verify_accepts_the_unit_with_the_chinese_console_drop_in(tmp_path: Path) -> None:
+    """Issue 16: the unit and its drop-in as systemd merges them (verify reads the drop-in beside
+    the unit file: a bad line in it fails here, shown by a broken copy)."""
+    shutil.copy(UNIT, tmp_path / "tui-pos.service")
+    (tmp_path / "tui-pos.service.d").mkdir()
+    drop_in = tmp_path / "tui-pos.service.d" / "chinese-console.conf"
+    shutil.copy(CHINESE_CONSOLE, drop_in)
+    proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "tui-pos.service")], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0 and "tui-pos.service" not in proc.stdout + proc.stderr, proc.stderr
+    drop_in.write_text(CHINESE_CONSOLE.read_text().replace("ExecStart=\n", ""))  # two ExecStart lines: refused
+    broken = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "tui-pos.service")], capture_output=True,
+                            text=True, timeout=60)
+    assert broken.returncode != 0 and "ExecStart" in broken.stderr
+
+
+def test_the_chinese_console_keeps_the_unit_unprivileged_and_replaces_only_the_command() -> None:
+    settings: dict[str, list[str]] = {}
+    for key, value in re.findall(r"^(\w+)=(.*)$", CHINESE_CONSOLE.read_text(), re.M):
+        settings.setdefault(key, []).append(value)
+    assert set(settings) == {"Description", "SupplementaryGroups", "ExecStart"}  # User, NoNewPrivileges... unchanged
+    assert settings["SupplementaryGroups"] == ["video"]  # the frame buffer, nothing more
+    empty, command = settings["ExecStart"]
+    argv = shlex.split(command)
+    assert empty == "" and argv[:3] == ["/usr/bin/env", "HOME=/run/tui-pos", "/usr/bin/fbterm"]
+    assert "--font-names=WenQuanYi Zen Hei Mono" in argv
+    inner = argv[argv.index("--") + 1:]
+    (unit_command,) = unit_settings()["ExecStart"]
+    assert inner[:3] == ["/usr/bin/env", "HOME=/var/lib/tui-pos", "TERM=fbterm"]
+    assert inner[3:] == [*shlex.split(unit_command)[:-2], "TERM=tmux-256color", "/opt/tui-pos/venv/bin/tui-pos"]
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None or shutil.which("infocmp") is None
+                    or subprocess.run(["infocmp", "fbterm"], capture_output=True).returncode != 0,
+                    reason="tmux or fbterm's terminfo is not installed (CI installs both: Makefile TEST_DEBS)")
+def test_inside_fbterm_the_till_draws_chinese_and_finds_it_by_pinyin(shop_dir: Path, tmp_path: Path) -> None:
+    """What the drop-in runs inside fbterm (no frame buffer here: the terminal is a pty), run as
+    it is: tmux told TERM=fbterm, the till in the full theme: 可口可乐 on screen, not KeKouKeLe,
+    found by typing kkkl."""
+    command = re.findall(r"^ExecStart=(.+)$", CHINESE_CONSOLE.read_text(), re.M)[0]
+    argv = shlex.split(command)
+    socket = str(tmp_path / "tmux.sock")
+    paths = {"/opt/tui-pos/tmux.conf": [str(SCRIPTS / "tui-pos-tmux.conf")], SOCKET: [socket],
+             "/opt/tui-pos/venv/bin/tui-pos": [sys.executable, "-m", "tui_pos"],
+             "HOME=/var/lib/tui-pos": [f"HOME={tmp_path}"]}
+    inner = [part for word in argv[argv.index("--") + 1:] for part in paths.get(word, [word])]
+    env = unit_env(shop_dir)
+    env["TERM"] = "linux"  # what fbterm gives its command
+
+    def screen() -> str:
+        return tmux_on(socket, "capture-pane", "-p", "-t", "till")
+
+    tty1 = Terminal(inner, env, columns=80, rows=30)
+    try:
+        wait_for(lambda: os.path.exists(socket) and "┘" in screen(), "the whole login box")
+        tty1.type("demo\r")
+        time.sleep(0.3)  # keys typed sooner go to the user field (tests/e2e/test_tmux_checkout.py)
+        tty1.type("1234\r")
+        wait_for(lambda: "Log in" not in screen(), "the checkout")
+        tty1.type("kkkl\r")
+        wait_for(lambda: "可口可乐 330ml" in screen(), "可口可乐 found by its initials")
+        assert "KeKouKeLe" not in screen()
+        os.kill(running_pid(shop_dir), signal.SIGTERM)
+        assert tty1.proc.wait(timeout=20) == 0
+    finally:
+        tty1.close()
