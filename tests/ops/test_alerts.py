@@ -133,3 +133,17 @@ def test_hq_alerts_when_it_refuses_the_till_or_records_wait_too_long(shop_dir):
     save_state(shop_dir, SyncState("conflict", 3, an_hour_ago, "HQ refused the push: till T1 commit 4 is ..."))
     [refused] = current_alerts(config)
     assert (refused.key, refused.level) == ("hq", "error") and "commit 4" in refused.message
+
+
+def test_low_stock_is_an_alert_with_its_numbers(shop_dir, tmp_path):
+    from conftest import COLA, run_cli
+
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text(f"barcode,name,price,tax,stock,reorder_level\n{COLA},Cola,3.50,A,27,20\n", encoding="utf-8")
+    run_cli(shop_dir, "catalog", "import", str(catalog), "--manager", "manager", "--pin", "9999")
+    assert current_alerts(load_config(shop_dir)) == []  # 27 on hand, reorder at 20
+    run_cli(shop_dir, "stock", "adjust", "--item", f"{COLA}x-7", "--reason", "damaged", "--cashier", "demo", "--pin", "1234")
+    [low] = current_alerts(load_config(shop_dir))
+    assert (low.key, low.level, low.message) == ("low_stock", "warning", "LOW STOCK: Cola 20 (reorder at 20)")
+    assert till_status(load_config(shop_dir))["stock"] == {
+        "low": 1, "low_products": [{"barcode": COLA, "name": "Cola", "on_hand": "20", "reorder_level": "20"}]}

@@ -47,7 +47,8 @@ def current_alerts(config: Config, status: dict[str, Any] | None = None) -> list
     """The alerts the facts call for now (errors first)."""
     status = status or till_status(config)
     alerts = [*_storage(status), *_journal(config, status), *_backup(status), *_disk(config, status),
-              *_printer(config, status), *_clock(status), *_audit_anchor(config), *_hq(config, status)]
+              *_printer(config, status), *_clock(status), *_audit_anchor(config), *_hq(config, status),
+              *_low_stock(status)]
     return sorted(alerts, key=lambda a: a.level != "error")
 
 
@@ -151,6 +152,17 @@ def _hq(config: Config, status: dict[str, Any]) -> list[Alert]:
     late = f"not synced for {since:.0f} min" if since is not None else "never synced"
     return [Alert("hq", "warning", f"{hq['pending']} record(s) waiting for HQ, {late}: {hq['last_error']}",
                   "check the network and HQ's address ([hq] dsn); 'tui-pos sync' tries at once")]
+
+
+def _low_stock(status: dict[str, Any]) -> list[Alert]:
+    """Products at or below their reorder level (the catalog's reorder_level), with their numbers."""
+    stock = status.get("stock") or {}
+    if not stock.get("low"):
+        return []
+    shown = ", ".join(f"{p['name']} {p['on_hand']} (reorder at {p['reorder_level']})" for p in stock["low_products"])
+    more = f" and {stock['low'] - len(stock['low_products'])} more" if stock["low"] > len(stock["low_products"]) else ""
+    return [Alert("low_stock", "warning", f"LOW STOCK: {shown}{more}",
+                  "reorder: 'tui-pos report reorder' lists what to order")]
 
 
 def _clock(status: dict[str, Any]) -> list[Alert]:

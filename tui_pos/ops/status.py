@@ -20,6 +20,7 @@ from tui_pos.config import Config
 from tui_pos.domain.cart import Cart
 from tui_pos.domain.shift import shift_report
 from tui_pos.domain.shop_time import shop_time
+from tui_pos.domain.stock import format_qty, is_low
 from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
 from tui_pos.ops.instance import running_pid
 from tui_pos.ops.readonly import (
@@ -51,6 +52,7 @@ class _Seen:
     cart: Cart | None = None  # the sale in progress
     cart_unverified: bool = False  # the database could not say whether it was already paid
     shift: dict[str, Any] | None = None  # the open shift and its figures so far
+    low_stock: list[dict[str, Any]] = field(default_factory=list)  # products at or below their reorder level
 
 
 def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
@@ -92,6 +94,9 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
         "disk": [d.as_dict() for d in disk],
         "till_running_pid": pid,
         "hq": hq_status(config),
+        "stock": {"low": len(seen.low_stock),
+                  "low_products": [{"barcode": r["barcode"], "name": r["name"], "on_hand": format_qty(r["on_hand"]),
+                                    "reorder_level": format_qty(r["reorder_level"])} for r in seen.low_stock[:5]]},
     }
 
 
@@ -114,6 +119,7 @@ def _read(config: Config, view: StoreView) -> _Seen:
                  view.without_receipt(pj.PrintStateLog(config.storage.journal_dirs).states(), tenders=False))
     seen.cart, seen.cart_unverified = _sale_in_progress(config, view)
     seen.shift = shift_status(config, view)
+    seen.low_stock = [r for r in view.stock_levels(with_level=True)[0] or [] if is_low(r["on_hand"], r["reorder_level"])]
     return seen
 
 

@@ -37,18 +37,26 @@ _LEVELS = (f"SELECT p.barcode, p.name, COALESCE(p.department, ''), p.price, p.we
            f"p.reorder_qty, {_ON_HAND}, {_TRACKED}, p.updated_at FROM product p")
 
 
-def levels(conn: sqlite3.Connection, barcodes: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Every product (or these) with its stock on hand (milli-units), reorder level and quantity,
-    whether its stock is tracked (an opening stock, a reorder level or a movement), and since when
-    the catalog has it as it is (its last import), by barcode."""
-    if barcodes is None:
-        rows = conn.execute(_LEVELS + " ORDER BY p.barcode").fetchall()
-    else:
-        rows = []
-        for start in range(0, len(barcodes), 500):
-            chunk = list(barcodes[start:start + 500])
-            rows += conn.execute(_LEVELS + f" WHERE p.barcode IN ({', '.join('?' * len(chunk))}) ORDER BY p.barcode",
-                                 chunk).fetchall()
+def levels(conn: sqlite3.Connection, barcodes: Sequence[str] | None = None,
+           with_level: bool = False) -> list[dict[str, Any]]:
+    """Every product (or these; with_level: those with a reorder level) with its stock on hand
+    (milli-units), reorder level and quantity, whether its stock is tracked (an opening stock, a
+    reorder level or a movement), and since when the catalog has it as it is (its last import),
+    by barcode. [] for a database from before the migration stock (read read-only: nothing tracked)."""
+    query = _LEVELS + (" WHERE p.reorder_level IS NOT NULL" if with_level else "")
+    try:
+        if barcodes is None:
+            rows = conn.execute(query + " ORDER BY p.barcode").fetchall()
+        else:
+            rows = []
+            for start in range(0, len(barcodes), 500):
+                chunk = list(barcodes[start:start + 500])
+                rows += conn.execute(_LEVELS + f" WHERE p.barcode IN ({', '.join('?' * len(chunk))}) "
+                                     "ORDER BY p.barcode", chunk).fetchall()
+    except sqlite3.OperationalError as err:
+        if "no such" not in str(err):
+            raise
+        return []
     found = [dict(zip(LEVEL_COLUMNS, row)) for row in rows]
     for row in found:
         row["weighed"], row["tracked"] = bool(row["weighed"]), bool(row["tracked"])

@@ -345,13 +345,14 @@ class StoreView:
             return totals, len(journaled), stored is not None
 
     # -- stock -----------------------------------------------------------------------------
-    def stock_levels(self, barcodes: list[str] | None = None) -> tuple[list[dict[str, Any]] | None, int]:
-        """Every product (or these) with its stock on hand (store/stock.py levels: milli-units),
+    def stock_levels(self, barcodes: list[str] | None = None,
+                     with_level: bool = False) -> tuple[list[dict[str, Any]] | None, int]:
+        """Every product (or these, or those with a reorder level) with its stock on hand (store/stock.py levels: milli-units),
         what the journal holds and SQLite does not yet included; and how many such journaled
         records moved stock. None: the database (the catalog) cannot be read."""
         with self._lock:
             pending, readable = self._pending()
-            rows = self.query(lambda c: stock.levels(c, barcodes), None) if readable else None
+            rows = self.query(lambda c: stock.levels(c, barcodes, with_level), None) if readable else None
             if rows is None:
                 return None, 0
             moving = [r for r in pending if db.record_type(r) in ("sale", "stock_move")]
