@@ -186,3 +186,9 @@ def test_a_price_change_that_cannot_be_audited_is_not_made(shop_dir: Path, tmp_p
                         *MANAGER)
     assert "audit disk gone" in message and "nothing was changed" in message
     assert prices(shop_dir) == before
+
+
+def test_catalog_list_search_takes_pinyin_issue_16(shop_dir):
+    """The CLI's search is the till's look-up: initials find 可口可乐 330ml (and only what they spell)."""
+    found = cli_json(shop_dir, "catalog", "list", "--search", "kkkl")
+    assert [p["name"] for p in found] == ["可口可乐 330ml"]

@@ -41,7 +41,8 @@ def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin:
 
 
 @catalog.command("list")
-@click.option("--search", metavar="TEXT", help="Only products whose name, barcode or department contains TEXT.")
+@click.option("--search", metavar="TEXT", help="Only products whose name, barcode or department contains TEXT, or whose name TEXT spells "
+              "in pinyin (initials kkkl, full kekoukele).")
 @json_option
 @click.pass_context
 def catalog_list(ctx: click.Context, search: str | None, as_json: bool) -> None:
