@@ -12,7 +12,7 @@ DEMO_DIR ?= $(CURDIR)/demo-shop
 TEST_DEBS := fiu-utils libfuse3-3 fuse3 strace tmux libusb-1.0-0 umockdev gir1.2-umockdev-1.0 python3-gi \
 	systemd fbterm shellcheck sudo zbar-tools postgresql pgbouncer
 
-.PHONY: run test lint bench chain venv debian-test-deps clean
+.PHONY: run test lint bench chain venv debian-test-deps clean messages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,17 @@ chain: venv debian-test-deps
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy tui_pos
+
+# The translations (see tui_pos/i18n.py): every message marked in the code, extracted with Babel and
+# merged into each language's catalog, tui_pos/locale/LANG/LC_MESSAGES/tui_pos.po; then translate the
+# entries left empty (tests/test_i18n.py names them). Nothing to compile: the till reads the .po file
+# itself when it first uses its language, so a clean checkout, a pip install and a wheel all work.
+messages: venv
+	@mkdir -p build
+	$(VENV)/bin/pybabel extract --no-location --sort-output --project tui-pos --copyright-holder "tui-pos" \
+	  --msgid-bugs-address "" -o build/tui_pos.pot tui_pos
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete --no-wrap -D tui_pos \
+	  -i build/tui_pos.pot -d tui_pos/locale
 
 test: venv debian-test-deps lint
 	$(PY) -m pytest -n auto

@@ -15,6 +15,12 @@ from tui_pos.bootstrap.shop import init_shop
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 
+# The tests read English unless they ask for another language: a developer's zh_CN locale must not
+# change what a new shop's config.toml says (its [ui] language follows the system's, see i18n.py).
+for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
+
 pytest_plugins = ["hq_cluster"]  # a throwaway PostgreSQL for the HQ tests (tests/hq, tests/cli/test_hq.py)
 
 # Demo catalog codes used across tests (see tui_pos/demo_catalog.csv).

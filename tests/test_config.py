@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import cli_error, run_cli
-from tui_pos.config import CONFIG_TEMPLATE, ConfigError, load_config
+from tui_pos.config import ConfigError, config_text, load_config
 
 # (config.toml, the line and key the message must name, what it must say)
 BAD = [
@@ -75,9 +75,9 @@ def test_one_string_where_a_list_goes_is_a_list_of_one(tmp_path):
 
 
 def test_the_template_and_no_file_give_the_same_defaults(tmp_path):
-    from tui_pos.config import CONFIG_TEMPLATE, default_config
+    from tui_pos.config import config_text, default_config
 
-    write_config(tmp_path, CONFIG_TEMPLATE.format(till_id="T1", shop_name="tui-pos shop"))
+    write_config(tmp_path, config_text(till_id="T1", shop_name="tui-pos shop"))
     assert load_config(tmp_path) == default_config(tmp_path)
 
 
@@ -155,9 +155,20 @@ def test_a_bad_reason_list_is_one_line_naming_the_key(tmp_path, text, where, say
 
 
 def test_the_template_lists_the_reasons_per_kind(tmp_path):
-    text = CONFIG_TEMPLATE.format(till_id="T1", shop_name="x")
+    text = config_text(till_id="T1", shop_name="x")
     assert "[till.reasons]" in text
     config = load_config(write(tmp_path, text))
     default = load_config(tmp_path.parent / "no-such-shop")
     for kind in ("refund", "void", "discount", "price_override", "no_sale"):
         assert config.reasons_for(kind) == default.reasons_for(kind), kind
+
+
+def test_the_languages_of_the_screen_and_of_the_printer(tmp_path, monkeypatch):
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert load_config(tmp_path).ui_language == "zh_CN"  # no file: "auto", the system's locale
+    assert load_config(tmp_path).printer_language == "zh_CN"  # the printer follows the screen
+    config = load_config(write(tmp_path, '[ui]\nlanguage = "en"\n[printer]\nlanguage = "zh_CN"\n'))
+    assert (config.ui_language, config.printer_language) == ("en", "zh_CN")
+    with pytest.raises(ConfigError) as bad:
+        load_config(write(tmp_path, '[ui]\nlanguage = "fr"\n'))
+    assert "line 2: [ui] language" in str(bad.value) and "zh_CN" in str(bad.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -13,6 +14,9 @@ from typing import Any
 
 from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput
 from tui_pos.domain.money import MAX_MINOR, TooManyDecimals, parse_fixed, percent_to_bp
+from tui_pos.i18n import AUTO as AUTO_LANGUAGE
+from tui_pos.i18n import LANGUAGES, N_, translator
+from tui_pos.i18n import resolve as resolve_language
 
 CONFIG_NAME = "config.toml"
 DB_NAME = "pos.sqlite3"
@@ -47,7 +51,7 @@ class PrinterConfig:
     chinese: bool = True  # Chinese-mode printer: text in GBK, CJK characters two columns wide
     address: tuple[str, ...] = ()  # header lines under the shop name
     tax_id: str = ""
-    footer: tuple[str, ...] = ("Thank you!",)
+    footer: tuple[str, ...] = (N_("Thank you!"),)
     qr: str = "{receipt} {uuid}"  # QR payload; {receipt} {uuid} {total} {till}; "" = no QR
     qr_native: bool = True  # the printer draws the QR (GS ( k); false = send it as an image
     cut: bool = True
@@ -55,6 +59,7 @@ class PrinterConfig:
     drawer_pin: int = 2
     write_timeout_ms: int = 3000  # a write that stalls longer fails (the receipt becomes "uncertain")
     status_timeout_ms: int = 200  # wait for a status answer; many printers never answer
+    language: str = "auto"  # the receipt's words: "auto" (as [ui] language), "en" or "zh_CN"
 
 
 PRINTER_CONNECTION_PREFIXES = ("usb:", "lp:", "tcp:", "file:")  # besides "none" and "usb"
@@ -124,12 +129,12 @@ class HqConfig:
 # Reason codes a manager picks from, per kind of approval ([till.reasons]; the first is preselected).
 # The old single `[till] reasons` list sets refund and void (what it was documented for).
 DEFAULT_REASONS: dict[str, tuple[str, ...]] = {
-    "refund": ("Damaged", "Wrong item", "Changed mind", "Price error", "Other"),
-    "void": ("Cashier error", "Wrong item", "Payment problem", "Customer changed mind", "Other"),
-    "discount": ("Promotion", "Damaged packaging", "Near expiry", "Price match", "Loyal customer", "Other"),
-    "price_override": ("Shelf price differs", "Price error", "Price match", "Other"),
-    "no_sale": ("Change for a customer", "Check the drawer", "Other"),
-    "delete_held": ("Customer left", "Duplicate", "Other"),
+    "refund": (N_("Damaged"), N_("Wrong item"), N_("Changed mind"), N_("Price error"), N_("Other")),
+    "void": (N_("Cashier error"), N_("Wrong item"), N_("Payment problem"), N_("Customer changed mind"), N_("Other")),
+    "discount": (N_("Promotion"), N_("Damaged packaging"), N_("Near expiry"), N_("Price match"), N_("Loyal customer"), N_("Other")),
+    "price_override": (N_("Shelf price differs"), N_("Price error"), N_("Price match"), N_("Other")),
+    "no_sale": (N_("Change for a customer"), N_("Check the drawer"), N_("Other")),
+    "delete_held": (N_("Customer left"), N_("Duplicate"), N_("Other")),
 }
 
 
@@ -156,6 +161,7 @@ class Config:
     reason_lists: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_REASONS))
     denominations: tuple[str, ...] = ("100", "50", "20", "10", "5", "1", "0.5", "0.1")  # for counting the drawer
     theme: str = "auto"  # "auto" (console theme when TERM=linux), "default" or "console"
+    language: str = "auto"  # [ui] language: the screen's and human CLI output's; "auto" = the system locale
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, e.g. pay = "f12,ctrl+p"
     backup: BackupConfig = field(default_factory=BackupConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)
@@ -166,6 +172,16 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self.data_dir / DB_NAME
+
+    @property
+    def ui_language(self) -> str:
+        """The language of the screen and of human CLI output ([ui] language, "auto" decided)."""
+        return resolve_language(self.language)
+
+    @property
+    def printer_language(self) -> str:
+        """The language of receipts and printed reports ([printer] language; "auto": as the screen)."""
+        return resolve_language(self.printer.language, self.ui_language)
 
     def reasons_for(self, kind: str) -> tuple[str, ...]:
         """The reason codes for one kind of approval ("refund", "discount", ...); () when it has none."""
@@ -450,6 +466,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
     },
     "ui": {
         "theme": Key(text(choices=("auto", "default", "console"))),
+        "language": Key(text(choices=(AUTO_LANGUAGE, *LANGUAGES))),
     },
     "keys": Key(table(text(), name_pattern=r"[A-Za-z0-9_.-]{1,64}"), "keys"),  # the whole section is one table
     "storage": {
@@ -474,6 +491,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "drawer_pin": Key(one_of(2, 5)),
         "write_timeout_ms": Key(integer(1, 600_000)),
         "status_timeout_ms": Key(integer(1, 600_000)),
+        "language": Key(text(choices=(AUTO_LANGUAGE, *LANGUAGES))),
     },
     "backup": {
         "destinations": Key(words(text(max_len=4096), at_least=1, max_items=10)),
@@ -637,12 +655,7 @@ paid_out_limit = "100"          # a bigger paid-out needs a manager PIN
 z_difference_limit = "10"       # closing a shift more over or short than this needs a manager PIN
 
 [till.reasons]                  # reason codes a manager picks from, per kind of approval (first: preselected)
-refund = ["Damaged", "Wrong item", "Changed mind", "Price error", "Other"]
-void = ["Cashier error", "Wrong item", "Payment problem", "Customer changed mind", "Other"]
-discount = ["Promotion", "Damaged packaging", "Near expiry", "Price match", "Loyal customer", "Other"]
-price_override = ["Shelf price differs", "Price error", "Price match", "Other"]
-no_sale = ["Change for a customer", "Check the drawer", "Other"]
-delete_held = ["Customer left", "Duplicate", "Other"]
+{reasons}
 
 [shop]
 name = "{shop_name}"
@@ -659,6 +672,8 @@ B = "9"
 
 [ui]
 theme = "auto"                  # "console" on the Linux console (TERM=linux), else "default"
+# the screen's words and human CLI output: "en", "zh_CN", or "auto" (the system's locale)
+language = "{language}"
 
 [keys]                          # remap any key by its binding id (see the README), e.g.
 # pay = "f12,ctrl+p"
@@ -682,7 +697,7 @@ profile = "default"             # python-escpos printer profile, e.g. "POS-5890"
 chinese = true                  # Chinese-mode printer (GBK); false: Latin code pages
 address = []                    # lines under the shop name, e.g. ["1 Main Street", "Shanghai"]
 tax_id = ""
-footer = ["Thank you!"]
+footer = {footer}
 qr = "{{receipt}} {{uuid}}"         # QR code content ({{receipt}} {{uuid}} {{total}} {{till}}); "" = none
 qr_native = true                # false: print the QR as an image (printers without QR support)
 cut = true
@@ -690,6 +705,7 @@ drawer = true                   # open the cash drawer after a cash sale
 drawer_pin = 2
 write_timeout_ms = 3000
 status_timeout_ms = 200
+language = "auto"               # the receipt's words: "en", "zh_CN", or "auto" (as [ui] language)
 
 [backup]
 # Verified copies of the database (and of journal files not yet replayed). Relative paths are
@@ -726,3 +742,16 @@ risk_min = 3                    # ...and at least this many of them
 # Values of keys whose name contains one of these words are removed from support bundles.
 redact_keys = ["token", "secret", "password", "passwd", "key", "auth", "credential", "hook", "url"]
 """
+
+
+def config_text(till_id: str = "T1", shop_name: str = "tui-pos shop", language: str = AUTO_LANGUAGE) -> str:
+    """A new shop's config.toml: every key with its default, but the words a person reads (reason
+    codes, the receipt's footer) in the shop's language, and [ui] language set to it."""
+    words = translator(resolve_language(language)).gettext
+
+    def toml_list(values: tuple[str, ...]) -> str:
+        return json.dumps([words(value) for value in values], ensure_ascii=False)  # a JSON list of strings is TOML
+
+    reasons = "\n".join(f"{kind} = {toml_list(values)}" for kind, values in DEFAULT_REASONS.items())
+    return CONFIG_TEMPLATE.format(till_id=till_id, shop_name=shop_name, language=language, reasons=reasons,
+                                  footer=toml_list(PrinterConfig.footer))

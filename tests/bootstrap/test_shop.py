@@ -127,3 +127,18 @@ def test_init_demo_after_the_database_was_lost_does_not_reset_the_people(tmp_pat
     assert "nothing was changed" in cli_error(shop, "init", "--demo")
     with closing(sqlite3.connect(shop / "pos.sqlite3")) as conn:
         assert conn.execute("SELECT count(*) FROM user").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("lang, language, footer, refund_reason", [
+    ("zh_CN.UTF-8", "zh_CN", "谢谢惠顾！", "商品损坏"), ("en_US.UTF-8", "en", "Thank you!", "Damaged")])
+def test_a_new_shop_speaks_the_systems_language_and_writes_it_down(tmp_path, lang, language, footer, refund_reason):
+    """init --demo in a Chinese locale: the screen, the reason codes, the receipt's footer and the
+    demo shop's name in Chinese, and [ui] language written into config.toml (a till started by
+    systemd has no locale)."""
+    shop = tmp_path / "shop"
+    run_cli(shop, "init", "--demo", env={"LANG": lang})
+    config = load_config(shop)
+    assert f'language = "{language}"' in (shop / "config.toml").read_text(encoding="utf-8")
+    assert config.language == language and config.printer.footer == (footer,)
+    assert config.reasons_for("refund")[0] == refund_reason
+    assert (config.shop_name == "tui-pos 演示店") == (language == "zh_CN")

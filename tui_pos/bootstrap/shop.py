@@ -18,11 +18,12 @@ from tui_pos.app.clock import utc_now
 from tui_pos.app.snapshot import refresh_snapshot
 from tui_pos.app.till import currency_of, tax_rates_of
 from tui_pos.bootstrap.till import open_ledger, open_till, shop_snapshot
-from tui_pos.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, load_config
+from tui_pos.config import CONFIG_NAME, Config, config_text, load_config
 from tui_pos.domain.auth import hash_pin
 from tui_pos.domain.catalog import parse_catalog_csv
 from tui_pos.domain.errors import BadInput, StorageError
 from tui_pos.domain.records import UserChanged
+from tui_pos.i18n import N_, system_language, translator
 from tui_pos.store.journal import make_private_dir
 from tui_pos.store.ledger import Ledger, ShopNotEmpty
 
@@ -48,7 +49,7 @@ def init_shop(data_dir: Path, demo: bool, shift_float: int | None = None) -> Ini
     if created:
         fd = os.open(data_dir / CONFIG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(CONFIG_TEMPLATE.format(till_id="T1", shop_name="tui-pos demo shop" if demo else "tui-pos shop"))
+            out.write(new_config_text(demo))
     config = load_config(data_dir)
     for directory in config.storage.journal_dirs:
         make_private_dir(directory)
@@ -64,6 +65,16 @@ def init_shop(data_dir: Path, demo: bool, shift_float: int | None = None) -> Ini
         finally:
             till.close()
     return InitResult(config, created, products)
+
+
+def new_config_text(demo: bool, language: str = "") -> str:
+    """A new shop's config.toml in the system's language (its locale: LANG and the others, see
+    i18n.system_language), or the language given: [ui] language, the demo shop's name, the reason
+    codes and the receipt's footer in it. The language is written down, so that a till started
+    by systemd (with no locale) keeps the shop's language."""
+    language = language or system_language()
+    name = translator(language).gettext(N_("tui-pos demo shop") if demo else N_("tui-pos shop"))
+    return config_text(till_id="T1", shop_name=name, language=language)
 
 
 def _load_demo(config: Config, ledger: Ledger) -> int:

@@ -18,6 +18,7 @@ import click
 from tui_pos.config import CONFIG_NAME, Config, ConfigError, load_config, resolve_data_dir, unusable_data_dir
 from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput, BadLines, PosError
 from tui_pos.domain.money import parse_count
+from tui_pos.i18n import system_language, use_language
 from tui_pos.ops.logs import setup_logging
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -174,6 +175,7 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
     if ctx.invoked_subcommand is not None:  # the till UI takes the terminal: Ctrl-C is a key there
         interrupts.install()
     ctx.obj = resolve_data_dir(data_dir)
+    use_language(system_language())  # until the shop's config.toml says ([ui] language, read by shop_config)
     setup_logging(ctx.obj, interactive=ctx.invoked_subcommand is None)
     if ctx.invoked_subcommand is None:
         os.environ.setdefault("ESCDELAY", "25")  # read by Textual at import: Esc must not lag
@@ -194,7 +196,9 @@ def shop_config(ctx: click.Context) -> Config:
         raise ConfigError(problem)
     if not (data_dir / CONFIG_NAME).exists():
         raise BadInput(f"no shop in {data_dir}: run 'tui-pos init --demo' (or 'tui-pos init') first")
-    return load_config(data_dir)
+    config = load_config(data_dir)
+    use_language(config.ui_language)
+    return config
 
 
 def open_till(ctx: click.Context, cashier: str = "", replay: bool = True, keep_cart: bool = True):

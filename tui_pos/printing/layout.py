@@ -16,11 +16,12 @@ from tui_pos.config import Config
 from tui_pos.domain.money import Currency, format_bp
 from tui_pos.domain.sale import tax_summary
 from tui_pos.domain.shop_time import shop_time
+from tui_pos.i18n import N_
 from tui_pos.printing.text import fold, pad_between, width, wrap
 
 COLUMNS_BY_PAPER = {58: 32, 80: 48}  # Font A; the TM-T88 family has 42 on 80 mm (set columns)
 COPY_MARK = "*** COPY ***"
-TENDER_LABELS = {"cash": "Cash", "card": "Card", "mobile": "Mobile"}
+TENDER_LABELS = {"cash": N_("Cash"), "card": N_("Card"), "mobile": N_("Mobile")}
 REVERSAL_TITLES = {"refund": "REFUND", "void": "VOID"}  # amounts on these are money paid back
 
 

@@ -27,6 +27,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 from tui_pos.app.till import Till
 from tui_pos.domain.auth import User
 from tui_pos.domain.columns import pad
+from tui_pos.i18n import N_, _, ngettext, use_language
 from tui_pos.printing.queue import PrintQueue
 from tui_pos.printing.worker import PrintWorker, WorkerState
 from tui_pos.ui.screens.checkout import CheckoutScreen
@@ -47,6 +48,10 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 # Textual's own handlers would "resume" into the dead terminal and hang the exit on its output queue.
 IGNORED_SIGNALS = (signal.SIGTSTP, signal.SIGCONT)
 HEALTH_FIRST_S = 5.0  # the first alert check and backup timer, once the till is up
+# The printer's state on the status line (printing.status.PrinterStatus.state -> a word or two)
+PRINTER_STATES = {"none": N_("none"), "unavailable": N_("unavailable"), "cover_open": N_("cover open"),
+                  "paper_out": N_("paper out"), "offline": N_("offline"), "paper_near_end": N_("paper nearly out"),
+                  "ready": N_("ready"), "ready_no_status": N_("ready (no paper status)")}
 HEALTH_EVERY_S = 30.0  # and then: a read-only status in a thread, idle CPU stays near zero
 
 
@@ -139,14 +144,15 @@ class PosApp(App[None]):
     TITLE = "tui-pos"
     ENABLE_COMMAND_PALETTE = False  # cashiers get no command palette
     BINDINGS = [
-        Binding("ctrl+q,ctrl+c", "leave", "Quit", priority=True, id="quit"),
-        Binding("f12,ctrl+a", "hide_alert", "Hide alert", show=False, id="hide_alert"),
+        Binding("ctrl+q,ctrl+c", "leave", N_("Quit"), priority=True, id="quit"),
+        Binding("f12,ctrl+a", "hide_alert", N_("Hide alert"), show=False, id="hide_alert"),
     ]
 
     def __init__(self, till: Till):
         super().__init__()
         self.till = till
-        self.printer_state = "starting"
+        use_language(till.config.ui_language)  # the screen's words (the CLI set it too; tests start here)
+        self.printer_state = _("starting")
         self.console_theme = wants_console_theme(till.config.theme)
         # The worker owns the printer in its own thread with its own queue (and connection);
         # the UI's screens use a second queue, coordinated with it by the printer's file lock.
@@ -170,7 +176,7 @@ class PosApp(App[None]):
         self.set_keymap(self.till.config.keys)
         self.ui_thread = threading.get_ident()
         self.till.audit_in_background(self.off_the_ui_thread)
-        self.till.start_background_replay(lambda _: self.call_from_thread(self.refresh_status))
+        self.till.start_background_replay(lambda _r: self.call_from_thread(self.refresh_status))
         self.till.prepare_lookup(self.off_the_ui_thread)
         self.till.start_sync(self.sync_changed)  # a till that joined an HQ
         self.print_worker.start()
@@ -210,15 +216,17 @@ class PosApp(App[None]):
     def in_worker(self, job: Callable[[], None]) -> None:
         job()
 
-    def sync_changed(self, _: SyncState) -> None:
+    def sync_changed(self, _r: SyncState) -> None:
         """From the sync worker's thread: never waits for the UI (it may be closing)."""
         self.post_message(SyncChanged())
 
-    def on_sync_changed(self, _: SyncChanged) -> None:
+    def on_sync_changed(self, _r: SyncChanged) -> None:
         self.refresh_status()
 
     def printer_changed(self, state: WorkerState) -> None:
-        self.printer_state = state.status.state + (f", {state.unprinted} unprinted" if state.unprinted else "")
+        printer = _(PRINTER_STATES.get(state.status.state, state.status.state))
+        self.printer_state = ngettext("{printer}, {n} unprinted", "{printer}, {n} unprinted", state.unprinted).format(
+            printer=printer, n=state.unprinted) if state.unprinted else printer
         self.refresh_status()
 
     def shown(self, text: str) -> str:
@@ -241,7 +249,7 @@ class PosApp(App[None]):
             self.push_screen(CheckoutScreen())
 
     def lock(self) -> None:
-        self.push_screen(LoginScreen(locked_by=self.till.cashier), lambda _: None)
+        self.push_screen(LoginScreen(locked_by=self.till.cashier), lambda _r: None)
 
     def sign_out(self) -> None:
         """Back to the login with nothing open under it (after a Z report): whoever logs in next
@@ -290,7 +298,7 @@ class PosApp(App[None]):
                 run_scheduled_backup(config)
             alerts = current_alerts(config)
             self.alert_dispatcher = self.alert_dispatcher or AlertDispatcher(config)
-            raised, _ = self.alert_dispatcher.dispatch(alerts)
+            raised, _unused = self.alert_dispatcher.dispatch(alerts)
         except Exception:  # noqa: BLE001
             log.exception("health check failed")
         self.call_from_thread(self.show_alerts, alerts, raised)
@@ -317,7 +325,7 @@ class PosApp(App[None]):
 
     def describe_keys(self, screen: Screen) -> list[str]:
         """Every action of a screen with all its keys, after remapping, for the help screen."""
-        return [f"{pad(binding.description, 10)} {'  '.join(key_label(k) for k in keys)}"
+        return [f"{pad(_(binding.description), 10)} {'  '.join(key_label(k) for k in keys)}"
                 for binding, keys in bindings_by_action(screen)]
 
     def action_leave(self) -> None:
@@ -330,8 +338,8 @@ class PosApp(App[None]):
             if not yes:
                 return
             if self.till.config.quit_needs_manager:
-                self.push_screen(ManagerScreen("quit", "leaving the till"), approved)
+                self.push_screen(ManagerScreen("quit", _("leaving the till")), approved)
             else:
                 self.exit()
 
-        self.push_screen(ConfirmScreen("Leave the till? The sale in progress is kept."), confirmed)
+        self.push_screen(ConfirmScreen(_("Leave the till? The sale in progress is kept.")), confirmed)

@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui_pos.config import Config
+from tui_pos.i18n import N_, _
 from tui_pos.ops.monitor import SECTION_TITLES, headline, monitor_snapshot, sections
 from tui_pos.ui.widgets.key_bar import KeyBar
 
@@ -24,8 +25,8 @@ class MonitorApp(App[None]):
     TITLE = "tui-pos monitor"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
-        Binding("r,f5", "refresh_now", "Refresh", id="monitor.refresh"),
-        Binding("q,escape,ctrl+c", "quit", "Quit", id="monitor.quit", priority=True),
+        Binding("r,f5", "refresh_now", N_("Refresh"), id="monitor.refresh"),
+        Binding("q,escape,ctrl+c", "quit", N_("Quit"), id="monitor.quit", priority=True),
     ]
 
     def __init__(self, config: Config, interval_s: float = 2.0):
@@ -36,7 +37,7 @@ class MonitorApp(App[None]):
         self.refreshing = False
 
     def compose(self) -> ComposeResult:
-        yield Static("Reading the till...", id="headline")
+        yield Static(_("Reading the till..."), id="headline")
         with VerticalScroll(id="sections"):
             for title in SECTION_TITLES:
                 section = Static(id=section_id(title), classes="section")
@@ -65,7 +66,7 @@ class MonitorApp(App[None]):
     def show(self, snapshot: dict[str, Any] | Exception) -> None:
         self.refreshing = False
         if isinstance(snapshot, Exception):
-            self.query_one("#headline", Static).update(f"Cannot read the till: {snapshot}")
+            self.query_one("#headline", Static).update(_("Cannot read the till: {error}").format(error=snapshot))
             return
         self.snapshot = snapshot
         self.query_one("#headline", Static).update(headline(snapshot))

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from tui_pos.domain.auth import Approval, ApprovalRequired
 from tui_pos.domain.errors import PosError
+from tui_pos.i18n import N_, _
 from tui_pos.ui.screens.dialogs import ManagerScreen
 
 if TYPE_CHECKING:
@@ -24,7 +25,9 @@ T = TypeVar("T")
 ResultT = TypeVar("ResultT")  # what the screen gives back to whoever pushed it (dismiss)
 
 # where a paid sale, refund or void went (Paid.stored), as the message line says it
-STORED_AT = {"sqlite": "stored in the database", "journal": "stored in the journal (database unavailable)"}
+# a tender in running text (the receipt's TENDER_LABELS are its headings)
+TENDER_WORDS = {"cash": N_("cash"), "card": N_("card"), "mobile": N_("mobile")}
+STORED_AT = {"sqlite": N_("stored in the database"), "journal": N_("stored in the journal (database unavailable)")}
 
 
 class TillScreen(Screen[ResultT]):
@@ -51,7 +54,7 @@ class TillScreen(Screen[ResultT]):
         try:
             result = operation(None)
         except PosError as err:
-            self.refused(err, lambda approval: self.core(lambda _: operation(approval), done, reason), reason)
+            self.refused(err, lambda approval: self.core(lambda _r: operation(approval), done, reason), reason)
             return
         if done is not None:
             done(result)
@@ -62,7 +65,7 @@ class TillScreen(Screen[ResultT]):
         read), off the UI thread. One at a time: a key pressed again meanwhile is refused with a
         message, so a refund can never be stored twice by an impatient second press."""
         if self.working:
-            self.say("One moment: the last request is still being done.", error=True)
+            self.say(_("One moment: the last request is still being done."), error=True)
             return
         self.working = True
         self.core_worker(operation, done, reason)
@@ -74,7 +77,7 @@ class TillScreen(Screen[ResultT]):
             result = operation(None)
         except PosError as refusal:
             self.app.call_from_thread(self.worked, lambda err=refusal: self.refused(
-                err, lambda approval: self.core_in_thread(lambda _: operation(approval), done, reason), reason))
+                err, lambda approval: self.core_in_thread(lambda _r: operation(approval), done, reason), reason))
             return
         self.app.call_from_thread(self.worked, lambda: done(result) if done is not None else None)
 
@@ -91,7 +94,7 @@ class TillScreen(Screen[ResultT]):
 
         def approved(approval: Approval | None) -> None:
             if approval is None:
-                self.say("Not approved: nothing changed.")
+                self.say(_("Not approved: nothing changed."))
             else:
                 again(approval)
 

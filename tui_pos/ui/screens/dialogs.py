@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState
 
 from tui_pos.domain.auth import Approval
 from tui_pos.domain.errors import PosError
+from tui_pos.i18n import N_, _
 from tui_pos.ui.widgets.entry import FieldInput
 
 if TYPE_CHECKING:
@@ -28,8 +29,8 @@ class ConfirmScreen(ModalScreen[bool]):
         app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("y,enter", "answer(True)", N_("Yes"), id="confirm.yes"),
+        Binding("n,escape", "answer(False)", N_("No"), id="confirm.no"),
     ]
 
     def __init__(self, question: str):
@@ -39,7 +40,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.app.shown(self.question))
-            yield Label("[b]Y[/b] / Enter: yes    [b]N[/b] / Esc: no", classes="hint")
+            yield Label(_("[b]Y[/b] / Enter: yes    [b]N[/b] / Esc: no"), classes="hint")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
@@ -51,7 +52,7 @@ class AskScreen(ModalScreen["str | None"]):
     if TYPE_CHECKING:
         app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
-    BINDINGS = [Binding("escape", "cancel", "Back", id="ask.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Back"), id="ask.cancel")]
 
     def __init__(self, question: str, placeholder: str = "", value: str = "", required: str = ""):
         """placeholder: a hint shown in the empty field, worded so it cannot be taken for a value;
@@ -64,7 +65,7 @@ class AskScreen(ModalScreen["str | None"]):
             yield Label(self.app.shown(self.question))
             yield FieldInput(value=self.value, placeholder=self.placeholder, id="answer")
             yield Static("", id="answer-message", classes="error")
-            yield Label("Enter: OK    Esc: back", classes="hint")
+            yield Label(_("Enter: OK    Esc: back"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).cursor_blink = False
@@ -90,9 +91,9 @@ class ManagerScreen(ModalScreen["Approval | None"]):
         app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     BINDINGS = [
-        Binding("escape", "cancel", "Back", id="manager.cancel"),
-        Binding("up", "move_reason(-1)", "Reason", show=False, id="manager.reason_up"),
-        Binding("down", "move_reason(1)", "Reason", show=False, id="manager.reason_down"),
+        Binding("escape", "cancel", N_("Back"), id="manager.cancel"),
+        Binding("up", "move_reason(-1)", N_("Reason"), show=False, id="manager.reason_up"),
+        Binding("down", "move_reason(1)", N_("Reason"), show=False, id="manager.reason_down"),
     ]
 
     def __init__(self, action: str, message: str, reasons: tuple[str, ...] = (), reason: str = ""):
@@ -103,13 +104,13 @@ class ManagerScreen(ModalScreen["Approval | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.app.shown(f"Manager approval: {self.message}"))
+            yield Label(self.app.shown(_("Manager approval: {action}").format(action=self.message)))
             if self.reason:
                 yield Label(self.reason_text(), id="manager-reason")
-            yield FieldInput(placeholder="manager name", id="manager-name", next_field="#manager-pin")
-            yield FieldInput(placeholder="PIN", password=True, select_on_focus=False, id="manager-pin")
+            yield FieldInput(placeholder=_("manager name"), id="manager-name", next_field="#manager-pin")
+            yield FieldInput(placeholder=_("PIN"), password=True, select_on_focus=False, id="manager-pin")
             yield Static("", id="manager-message", classes="error")
-            yield Label("Enter: next / approve    Shift+Tab: name    Esc: back", classes="hint")
+            yield Label(_("Enter: next / approve    Shift+Tab: name    Esc: back"), classes="hint")
 
     def on_mount(self) -> None:
         for field in self.query(Input):
@@ -118,8 +119,8 @@ class ManagerScreen(ModalScreen["Approval | None"]):
     def reason_text(self) -> Text:
         """The reason given, or every reason code with the chosen one highlighted."""
         if not self.reasons:
-            return Text.assemble("Reason: ", (self.reason, "bold"))
-        text = Text("Reason (Up/Down): ")
+            return Text.assemble(_("Reason: "), (self.reason, "bold"))
+        text = Text(_("Reason (Up/Down): "))
         for reason in self.reasons:
             text.append(f" {reason} ", style="bold reverse" if reason == self.reason else "")
         return text

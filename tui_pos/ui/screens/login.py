@@ -13,6 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from tui_pos.domain.auth import User
 from tui_pos.domain.errors import PosError
+from tui_pos.i18n import _
 from tui_pos.ui.widgets.entry import FieldInput
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
@@ -37,10 +38,11 @@ class LoginScreen(Screen[User]):
         config = self.app.till.config
         yield StatusBar(id="status")
         with Vertical(classes="dialog", id="login-box"):
-            yield Label(f"[b]{config.shop_name}[/b]  -  till {config.till_id}")
-            yield Label(f"Locked by {self.locked_by}: enter a PIN to unlock" if self.locked_by else "Log in")
-            yield FieldInput(value=self.locked_by, placeholder="user", id="login-user", next_field="#login-pin")
-            yield FieldInput(placeholder="PIN", password=True, select_on_focus=False, id="login-pin")
+            yield Label(_("[b]{shop}[/b]  -  till {till}").format(shop=config.shop_name, till=config.till_id))
+            yield Label(_("Locked by {cashier}: enter a PIN to unlock").format(cashier=self.locked_by) if self.locked_by
+                        else _("Log in"))
+            yield FieldInput(value=self.locked_by, placeholder=_("user"), id="login-user", next_field="#login-pin")
+            yield FieldInput(placeholder=_("PIN"), password=True, select_on_focus=False, id="login-pin")
             yield Static("", id="login-message", classes="error")
         yield KeyBar(id="keys")
 
@@ -66,7 +68,7 @@ class LoginScreen(Screen[User]):
             if self.locked_by:  # unlocking: the session stays with the cashier who locked it
                 user = till.check_pin(name, pin)
                 if user.name != self.locked_by and not user.is_manager:
-                    raise PosError(f"only {self.locked_by} or a manager can unlock this till")
+                    raise PosError(_("only {cashier} or a manager can unlock this till").format(cashier=self.locked_by))
             else:
                 user = till.login(name, pin)
         except PosError as err:

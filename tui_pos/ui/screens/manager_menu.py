@@ -13,23 +13,24 @@ from textual.widgets.option_list import Option
 
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import parse_count
+from tui_pos.i18n import N_, _
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.widgets.key_bar import KeyBar, bindings_by_action, key_label
 from tui_pos.ui.widgets.status_bar import StatusBar
 
-CASH_MOVES = {"paid_in": "Paid in", "paid_out": "Paid out"}
+CASH_MOVES = {"paid_in": N_("Paid in"), "paid_out": N_("Paid out")}
 # The list's wording for each item (the bindings' descriptions are the short key-bar names)
 LABELS = {
-    "menu.z_report": "Close the shift: count the drawer, Z report",
-    "menu.paid_in": "Paid in: cash put into the drawer",
-    "menu.paid_out": "Paid out: cash taken out of the drawer",
-    "menu.refund": "Refund against a receipt",
-    "menu.void_last": "Void the last sale",
-    "menu.no_sale": "No sale: open the drawer",
-    "menu.held": "Held sales: recall or delete",
-    "menu.stored_z": "Show a stored Z report again",
-    "menu.sales_report": "Sales report: the day by hour",
+    "menu.z_report": N_("Close the shift: count the drawer, Z report"),
+    "menu.paid_in": N_("Paid in: cash put into the drawer"),
+    "menu.paid_out": N_("Paid out: cash taken out of the drawer"),
+    "menu.refund": N_("Refund against a receipt"),
+    "menu.void_last": N_("Void the last sale"),
+    "menu.no_sale": N_("No sale: open the drawer"),
+    "menu.held": N_("Held sales: recall or delete"),
+    "menu.stored_z": N_("Show a stored Z report again"),
+    "menu.sales_report": N_("Sales report: the day by hour"),
 }
 
 
@@ -38,22 +39,22 @@ class ManagerMenuScreen(TillScreen["str | None"]):
 
     BINDINGS = [
         # priority: the list has the focus; a digit always means its item
-        Binding("1", "shift", "Shift / X", show=False, priority=True, id="menu.x_report"),
-        Binding("2", "close_shift", "Z report", show=False, priority=True, id="menu.z_report"),
-        Binding("3", "cash('paid_in')", "Paid in", show=False, priority=True, id="menu.paid_in"),
-        Binding("4", "cash('paid_out')", "Paid out", show=False, priority=True, id="menu.paid_out"),
-        Binding("5", "refund", "Refund", show=False, priority=True, id="menu.refund"),
-        Binding("6", "void_last", "Void last", show=False, priority=True, id="menu.void_last"),
-        Binding("7", "checkout('no_sale')", "No sale", show=False, priority=True, id="menu.no_sale"),
-        Binding("8", "checkout('recall')", "Held", show=False, priority=True, id="menu.held"),
-        Binding("9", "stored_z", "Stored Z", show=False, priority=True, id="menu.stored_z"),
-        Binding("0", "sales_report", "Sales", show=False, priority=True, id="menu.sales_report"),
-        Binding("escape", "back", "Back", id="menu.back"),
+        Binding("1", "shift", N_("Shift / X"), show=False, priority=True, id="menu.x_report"),
+        Binding("2", "close_shift", N_("Z report"), show=False, priority=True, id="menu.z_report"),
+        Binding("3", "cash('paid_in')", N_("Paid in"), show=False, priority=True, id="menu.paid_in"),
+        Binding("4", "cash('paid_out')", N_("Paid out"), show=False, priority=True, id="menu.paid_out"),
+        Binding("5", "refund", N_("Refund"), show=False, priority=True, id="menu.refund"),
+        Binding("6", "void_last", N_("Void last"), show=False, priority=True, id="menu.void_last"),
+        Binding("7", "checkout('no_sale')", N_("No sale"), show=False, priority=True, id="menu.no_sale"),
+        Binding("8", "checkout('recall')", N_("Held"), show=False, priority=True, id="menu.held"),
+        Binding("9", "stored_z", N_("Stored Z"), show=False, priority=True, id="menu.stored_z"),
+        Binding("0", "sales_report", N_("Sales"), show=False, priority=True, id="menu.sales_report"),
+        Binding("escape", "back", N_("Back"), id="menu.back"),
     ]
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        yield Static("[b]Functions[/b]  (digit, or Up/Down and Enter; a manager approves what needs one)",
+        yield Static(_("[b]Functions[/b]  (digit, or Up/Down and Enter; a manager approves what needs one)"),
                      id="menu-title")
         yield OptionList(id="menu", classes="fill")
         yield Static(id="message")
@@ -73,8 +74,8 @@ class ManagerMenuScreen(TillScreen["str | None"]):
         menu.clear_options()
         for binding, keys in bindings_by_action(self):
             if binding.id in LABELS or binding.id == "menu.x_report":
-                label = LABELS.get(binding.id) or ("X report: the shift so far" if self.app.till.shift
-                                                   else "Open a shift: count the float")
+                label = _(LABELS[binding.id]) if binding.id in LABELS else (
+                    _("X report: the shift so far") if self.app.till.shift else _("Open a shift: count the float"))
                 menu.add_option(Option(f"{key_label(keys[0]):>3}  {label}", id=binding.action))
         menu.highlighted = highlighted or 0
 
@@ -96,8 +97,8 @@ class ManagerMenuScreen(TillScreen["str | None"]):
 
             self.app.push_screen(OpenShiftScreen(), opened)
             return
-        self.say("Reading the shift...")
-        self.core_in_thread(lambda _: till.x_report(), self.show_report)
+        self.say(_("Reading the shift..."))
+        self.core_in_thread(lambda _r: till.x_report(), self.show_report)
 
     def show_report(self, report) -> None:
         from tui_pos.ui.screens.shift import ReportScreen
@@ -107,7 +108,7 @@ class ManagerMenuScreen(TillScreen["str | None"]):
 
     def action_close_shift(self) -> None:
         if self.app.till.shift is None:
-            self.say("No shift is open: there is nothing to close.", error=True)
+            self.say(_("No shift is open: there is nothing to close."), error=True)
             return
         from tui_pos.ui.screens.shift import CloseShiftScreen
 
@@ -117,7 +118,7 @@ class ManagerMenuScreen(TillScreen["str | None"]):
         """Amount, then the reason (free text); a paid-out over the limit asks a manager. The drawer
         opens once the movement is recorded."""
         till = self.app.till
-        label = CASH_MOVES[kind]
+        label = _(CASH_MOVES[kind])
 
         def got_amount(text: str | None) -> None:
             if not text:
@@ -127,8 +128,9 @@ class ManagerMenuScreen(TillScreen["str | None"]):
             except BadInput as err:
                 self.say(str(err), error=True)
                 return
-            self.app.push_screen(AskScreen(f"{label} {till.currency.format(amount, True)}: what for?",
-                                           "e.g. window cleaner"), lambda reason: got_reason(amount, reason))
+            self.app.push_screen(AskScreen(_("{kind} {amount}: what for?").format(
+                kind=label, amount=till.currency.format(amount, True)), _("e.g. window cleaner")),
+                lambda reason: got_reason(amount, reason))
 
         def got_reason(amount: int, reason: str | None) -> None:
             if reason is not None:
@@ -137,10 +139,11 @@ class ManagerMenuScreen(TillScreen["str | None"]):
                                     lambda done: recorded(amount, reason, done[1]))
 
         def recorded(amount: int, reason: str, drawer: tuple[bool, str]) -> None:
-            opened = "Drawer opened." if drawer[0] else f"Drawer not opened: {drawer[1]}."
-            self.say(f"{label} {till.currency.format(amount, True)} recorded ({reason}). {opened}")
+            opened = _("Drawer opened.") if drawer[0] else _("Drawer not opened: {why}.").format(why=drawer[1])
+            self.say(_("{kind} {amount} recorded ({reason}).").format(
+                kind=label, amount=till.currency.format(amount, True), reason=reason) + " " + opened)
 
-        self.app.push_screen(AskScreen(f"{label}: amount", "type the amount"), got_amount)
+        self.app.push_screen(AskScreen(_("{kind}: amount").format(kind=label), _("type the amount")), got_amount)
 
     def action_refund(self) -> None:
         from tui_pos.ui.screens.refund import RefundScreen
@@ -163,18 +166,18 @@ class ManagerMenuScreen(TillScreen["str | None"]):
                 return
             number = parse_count(text) if text else None
             if text and number is None:
-                self.say(f"'{text}' is not a Z number", error=True)
+                self.say(_("'{text}' is not a Z number").format(text=text), error=True)
                 return
-            self.core_in_thread(lambda _: till.z_reports(number), lambda found: shown(found, number))
+            self.core_in_thread(lambda _r: till.z_reports(number), lambda found: shown(found, number))
 
         def shown(found, number: int | None) -> None:
             if found:
                 self.show_report(found[0])
             else:
-                self.say(f"Till {till.config.till_id} has no Z report {number}." if number
-                         else "No shift has been closed on this till yet.", error=True)
+                self.say(_("Till {till} has no Z report {number}.").format(till=till.config.till_id, number=number)
+                         if number else _("No shift has been closed on this till yet."), error=True)
 
-        self.app.push_screen(AskScreen("Z report number (Enter: the last one):", "e.g. 12"), got_number)
+        self.app.push_screen(AskScreen(_("Z report number (Enter: the last one):"), _("e.g. 12")), got_number)
 
     def action_sales_report(self) -> None:
         from tui_pos.ui.screens.sales_report import SalesReportScreen

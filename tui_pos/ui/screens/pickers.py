@@ -17,6 +17,7 @@ from tui_pos.app.till import HeldSale, Till
 from tui_pos.domain.catalog import Product
 from tui_pos.domain.columns import pad
 from tui_pos.domain.shop_time import shop_clock
+from tui_pos.i18n import N_, _, ngettext
 from tui_pos.ui.widgets.entry import FieldInput
 
 if TYPE_CHECKING:
@@ -31,8 +32,8 @@ class LookupScreen(ModalScreen["str | None"]):
     if TYPE_CHECKING:
         app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
-    BINDINGS = [Binding("escape", "cancel", "Back", id="lookup.cancel"),
-                Binding("down", "to_list", "List", show=False, id="lookup.list")]
+    BINDINGS = [Binding("escape", "cancel", N_("Back"), id="lookup.cancel"),
+                Binding("down", "to_list", N_("List"), show=False, id="lookup.list")]
 
     def __init__(self, query: str = ""):
         super().__init__()
@@ -40,11 +41,11 @@ class LookupScreen(ModalScreen["str | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label("Find a product")
-            yield FieldInput(value=self.initial, placeholder="name, code or department", id="lookup-query")
+            yield Label(_("Find a product"))
+            yield FieldInput(value=self.initial, placeholder=_("name, code or department"), id="lookup-query")
             yield OptionList(id="lookup-results")
             yield Static("", id="lookup-message", classes="error")
-            yield Label("Enter: add    Down: choose    Esc: back", classes="hint")
+            yield Label(_("Enter: add    Down: choose    Esc: back"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).cursor_blink = False
@@ -65,7 +66,7 @@ class LookupScreen(ModalScreen["str | None"]):
         if products:
             results.highlighted = 0
         self.query_one("#lookup-message", Static).update(
-            "" if products or not text.strip() else f"Nothing found for '{text.strip()}'.")
+            "" if products or not text.strip() else _("Nothing found for '{text}'.").format(text=text.strip()))
 
     @on(Input.Submitted)
     def pick_first(self) -> None:
@@ -93,8 +94,10 @@ def held_row(held: HeldSale, till: Till) -> str:
     total = held.cart.totals(till.config.prices_include_tax).total
     paid = sum(tender.amount for tender in held.cart.tenders)
     units = held.cart.units
-    return (f"{shop_clock(held.held_at)}  {pad(held.cashier, 10)} {units:>3} item{'' if units == 1 else 's'}  {fmt(total)}"
-            + (f"  paid {fmt(paid)}, to pay {fmt(max(total - paid, 0))}" if paid else ""))
+    items = ngettext("{n} item", "{n} items", units).format(n=f"{units:>3}")
+    return (f"{shop_clock(held.held_at)}  {pad(held.cashier, 10)} {items}  {fmt(total)}"
+            + ("  " + _("paid {paid}, to pay {left}").format(paid=fmt(paid), left=fmt(max(total - paid, 0)))
+               if paid else ""))
 
 
 class HeldScreen(ModalScreen["tuple[str, str] | None"]):
@@ -105,18 +108,18 @@ class HeldScreen(ModalScreen["tuple[str, str] | None"]):
         app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
     BINDINGS = [
-        Binding("escape", "cancel", "Back", id="held.cancel"),
-        Binding("f4,delete", "delete", "Delete", id="held.delete"),
+        Binding("escape", "cancel", N_("Back"), id="held.cancel"),
+        Binding("f4,delete", "delete", N_("Delete"), id="held.delete"),
     ]
 
     def compose(self) -> ComposeResult:
         till = self.app.till
         with Vertical(classes="dialog wide"):
-            yield Label("Held sales")
+            yield Label(_("Held sales"))
             options = [Option(held_row(h, till), id=h.cart.uuid) for h in till.held_sales()]
             yield OptionList(*options, id="held-list")
-            yield Label("Enter: recall    F4/Del: delete (manager)    Esc: back" if options
-                        else "No held sales.    Esc: back", classes="hint")
+            yield Label(_("Enter: recall    F4/Del: delete (manager)    Esc: back") if options
+                        else _("No held sales.    Esc: back"), classes="hint")
 
     @on(OptionList.OptionSelected)
     def picked(self, event: OptionList.OptionSelected) -> None:
@@ -140,11 +143,11 @@ class ReasonScreen(ModalScreen["str | None"]):
     if TYPE_CHECKING:
         app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
-    BINDINGS = [Binding("escape", "cancel", "Back", id="reason.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Back"), id="reason.cancel")]
 
-    def __init__(self, title: str = "Reason", kind: str = "refund"):
+    def __init__(self, title: str = "", kind: str = "refund"):
         super().__init__()
-        self.title_text, self.kind = title, kind
+        self.title_text, self.kind = title or _("Reason"), kind
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -155,7 +158,7 @@ class ReasonScreen(ModalScreen["str | None"]):
         with Vertical(classes="dialog"):
             yield Label(self.title_text)
             yield OptionList(*(f"{n}  {reason}" for n, reason in enumerate(reasons, 1)), id="reason-list")
-            yield Label("Digit or Enter: choose    Esc: back", classes="hint")
+            yield Label(_("Digit or Enter: choose    Esc: back"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).highlighted = 0
@@ -180,7 +183,7 @@ class HelpScreen(ModalScreen[None]):
     if TYPE_CHECKING:
         app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
-    BINDINGS = [Binding("escape,f1,enter", "close", "Close", id="help.close")]
+    BINDINGS = [Binding("escape,f1,enter", "close", N_("Close"), id="help.close")]
 
     def __init__(self, lines: list[str], about: str = ""):
         super().__init__()
@@ -188,10 +191,10 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide"):
-            yield Label("Help (Up/Down scroll)    Esc: close", classes="hint")
+            yield Label(_("Help (Up/Down scroll)    Esc: close"), classes="hint")
             if self.about:
                 yield Static(self.about, id="help-about")
-            yield Label("Keys", classes="heading")
+            yield Label(_("Keys"), classes="heading")
             yield Static("\n".join(self.lines))
 
     def action_close(self) -> None:

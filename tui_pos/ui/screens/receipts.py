@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from tui_pos.domain.columns import pad
 from tui_pos.domain.shop_time import shop_clock
+from tui_pos.i18n import N_, _
 from tui_pos.printing.layout import Layout
 from tui_pos.printing.screen import screen_parts
 from tui_pos.ui.screens.dialogs import AskScreen
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
     from tui_pos.ui.app import PosApp
 
 
+# a receipt's print state in the list (store.print_jobs' states)
+RECEIPT_STATES = {"pending": N_("pending"), "failed": N_("failed"), "uncertain": N_("uncertain"),
+                  "printing": N_("printing"), "printed": N_("printed")}
+
+
 class ReceiptScreen(ModalScreen[None]):
     """One receipt on screen: its QR code first (it fits 80x24 in both themes, for the customer's
     phone), then its text (Up/Down scroll)."""
@@ -32,7 +38,7 @@ class ReceiptScreen(ModalScreen[None]):
     if TYPE_CHECKING:
         app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
 
-    BINDINGS = [Binding("escape,enter", "close", "Close", id="receipt.close")]
+    BINDINGS = [Binding("escape,enter", "close", N_("Close"), id="receipt.close")]
 
     def __init__(self, layout: Layout, receipt: str = ""):
         super().__init__()
@@ -45,7 +51,8 @@ class ReceiptScreen(ModalScreen[None]):
                 for code in self.codes:
                     yield Static("\n".join(code), classes="receipt-qr")
                 yield Static("\n".join(self.lines), id="receipt-text")
-            yield Label(f"{self.receipt}  Esc: close  Up/Down: the receipt's text".strip(), classes="hint")
+            hint = _("Esc: close  Up/Down: the receipt's text")
+            yield Label(f"{self.receipt}  {hint}".strip(), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#receipt-scroll").focus()
@@ -72,11 +79,11 @@ class UnprintedScreen(ModalScreen[None]):
 
     BINDINGS = [
         # priority: the focused list would otherwise take the letters (type-to-search)
-        Binding("enter,p", "reprint", "Reprint", id="unprinted.reprint", priority=True),
-        Binding("s", "show", "On screen", id="unprinted.show", priority=True),
-        Binding("c", "confirm", "Handed over", id="unprinted.confirm", priority=True),
-        Binding("n", "by_number", "Any receipt", id="unprinted.by_number", priority=True),
-        Binding("escape", "close", "Back", id="unprinted.close"),
+        Binding("enter,p", "reprint", N_("Reprint"), id="unprinted.reprint", priority=True),
+        Binding("s", "show", N_("On screen"), id="unprinted.show", priority=True),
+        Binding("c", "confirm", N_("Handed over"), id="unprinted.confirm", priority=True),
+        Binding("n", "by_number", N_("Any receipt"), id="unprinted.by_number", priority=True),
+        Binding("escape", "close", N_("Back"), id="unprinted.close"),
     ]
 
     @property
@@ -86,12 +93,12 @@ class UnprintedScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label("Paid, receipt not printed" if self.printing else "Paid, receipt not handed over (no printer)")
+            yield Label(_("Paid, receipt not printed") if self.printing else _("Paid, receipt not handed over (no printer)"))
             yield OptionList(id="unprinted-list")
             yield Static("", id="unprinted-message")
-            yield Label("Enter/P: print a copy  S: on screen  C: handed over  N: any receipt by number  Esc: back"
+            yield Label(_("Enter/P: print a copy  S: on screen  C: handed over  N: any receipt by number  Esc: back")
                         if self.printing else
-                        "Enter/S: on screen  C: handed over  N: any receipt by number  Esc: back", classes="hint")
+                        _("Enter/S: on screen  C: handed over  N: any receipt by number  Esc: back"), classes="hint")
 
     def on_mount(self) -> None:
         self.reload()
@@ -103,12 +110,13 @@ class UnprintedScreen(ModalScreen[None]):
         listing.clear_options()
         for item in reversed(self.app.print_queue.unprinted()):
             refs = ", ".join(item.references)
+            state = _(RECEIPT_STATES.get(item.state, item.state))
             listing.add_option(Option(f"{item.receipt}  {shop_clock(item.completed_at)}  {fmt(item.total, True):>10}  "
-                                      f"{pad(item.state, 9)} {refs}", id=item.receipt))
+                                      f"{pad(state, 9)} {refs}", id=item.receipt))
         if listing.option_count:
             listing.highlighted = min(keep, listing.option_count - 1)
         else:
-            self.say("Every paid sale has its receipt.")
+            self.say(_("Every paid sale has its receipt."))
 
     def say(self, text: str) -> None:
         self.query_one("#unprinted-message", Static).update(text)
@@ -124,13 +132,14 @@ class UnprintedScreen(ModalScreen[None]):
         if receipt and not self.printing:
             self.show(receipt)
         elif receipt:
-            self.say(f"Printing a copy of {receipt}...")
+            self.say(_("Printing a copy of {receipt}...").format(receipt=receipt))
             self.reprint(receipt)
 
     @work(thread=True, exclusive=True)
     def reprint(self, receipt: str) -> None:
         result = self.app.print_queue.reprint(receipt)
-        message = f"{receipt}: printed (COPY)." if result.printed else f"{receipt}: not printed - {result.error}"
+        message = (_("{receipt}: printed (COPY).").format(receipt=receipt) if result.printed
+                   else _("{receipt}: not printed - {error}").format(receipt=receipt, error=result.error))
         self.app.call_from_thread(self.after, message)
 
     def after(self, message: str) -> None:
@@ -140,7 +149,7 @@ class UnprintedScreen(ModalScreen[None]):
 
     def show(self, receipt: str) -> None:
         if not show_receipt(self.app, receipt):
-            self.say(f"{receipt}: no sale with receipt number {receipt}")
+            self.say(_("{receipt}: no sale with receipt number {receipt}").format(receipt=receipt))
 
     def action_show(self) -> None:
         receipt = self.selected()
@@ -150,7 +159,7 @@ class UnprintedScreen(ModalScreen[None]):
     def action_confirm(self) -> None:
         receipt = self.selected()
         if receipt and self.app.print_queue.confirm_printed(receipt):
-            self.after(f"{receipt}: marked as handed over.")
+            self.after(_("{receipt}: marked as handed over.").format(receipt=receipt))
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -163,7 +172,7 @@ class UnprintedScreen(ModalScreen[None]):
             if receipt and not self.printing:
                 self.show(receipt)
             elif receipt:
-                self.say(f"Printing a copy of {receipt}...")
+                self.say(_("Printing a copy of {receipt}...").format(receipt=receipt))
                 self.reprint(receipt)
 
-        self.app.push_screen(AskScreen("Receipt number (or scan its QR code):", "T1-000123"), entered)
+        self.app.push_screen(AskScreen(_("Receipt number (or scan its QR code):"), "T1-000123"), entered)

@@ -24,13 +24,25 @@ from tui_pos.domain.money import parse_count
 from tui_pos.domain.refund import Refundable, refund_lines, refund_tenders
 from tui_pos.domain.sale import SaleLine, receipt_number
 from tui_pos.domain.shop_time import shop_time
-from tui_pos.ui.screens.base import STORED_AT, TillScreen
+from tui_pos.i18n import N_, _
+from tui_pos.ui.screens.base import STORED_AT, TENDER_WORDS, TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.screens.pickers import ReasonScreen
 from tui_pos.ui.widgets.cart_view import CartRow, CartView, format_row
 from tui_pos.ui.widgets.entry import EntryLine
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
+
+# The words that differ between a refund and a void (ReversalScreen.KIND)
+HEADS = {"refund": N_("Refund of {receipt}"), "void": N_("Void of {receipt}")}
+REASON_TITLES = {"refund": N_("Reason for the refund"), "void": N_("Reason for the void")}
+STORED = {"refund": N_("Refund {receipt} of {original} stored: {amount} back ({to}), {stored}."),
+          "void": N_("Void {receipt} of {original} stored: {amount} back ({to}), {stored}.")}
+
+
+def tender_text(kind: str, amount: str) -> str:
+    return f"{_(TENDER_WORDS.get(kind, kind))} {amount}"
+
 
 QTY_DIGITS = 3  # on the return line, up to this many digits are a quantity; more is an item's barcode
 
@@ -41,8 +53,8 @@ class ReversalScreen(TillScreen):
 
     KIND = "refund"
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False, id="reversal.line_up"),
-        Binding("down", "move(1)", "Down", show=False, id="reversal.line_down"),
+        Binding("up", "move(-1)", N_("Up"), show=False, id="reversal.line_up"),
+        Binding("down", "move(1)", N_("Down"), show=False, id="reversal.line_down"),
     ]
 
     def __init__(self) -> None:
@@ -73,7 +85,7 @@ class ReversalScreen(TillScreen):
 
     def on_resize(self) -> None:
         # the header in the view's own columns: a row of labels (format_row pads str and int alike)
-        labels = CartRow("#", "Item  (sold, left)", "Back", "Price", "Refund")  # type: ignore[arg-type]
+        labels = CartRow("#", _("Item  (sold, left)"), _("Back"), _("Price"), _("Refund"))  # type: ignore[arg-type]
         self.query_one("#lines-header", Static).update(format_row(labels, self.query_one(CartView).size.width))
 
     # -- showing ------------------------------------------------------------------------------
@@ -87,12 +99,13 @@ class ReversalScreen(TillScreen):
             self.query_one("#refund-summary", Static).update("")
             return
         original = sale.original
-        paid = ", ".join(f"{t['kind']} {fmt(t['amount'])}" for t in original["tenders"])
+        paid = ", ".join(tender_text(t["kind"], fmt(t["amount"])) for t in original["tenders"])
         self.query_one("#sale-head", Static).update(Text.assemble(
-            (f"{self.KIND.title()} of {sale.receipt}", "bold"),
+            (_(HEADS[self.KIND]).format(receipt=sale.receipt), "bold"),
             f"  {shop_time(original['completed_at'])}  {original['cashier']}  "
-            f"total {fmt(original['total'], True)}\nPaid: {paid}" + (f", change {fmt(original['change'])}"
-                                                                    if original["change"] else "")))
+            + _("total {total}").format(total=fmt(original["total"], True)) + "\n"
+            + (_("Paid: {tenders}, change {change}").format(tenders=paid, change=fmt(original["change"]))
+               if original["change"] else _("Paid: {tenders}").format(tenders=paid))))
         back = {line.line_no: -line.total for line in self.returning()}
         rows = [CartRow(line.line_no, line.name, self.quantities.get(line.line_no, 0), fmt(line.unit_price),
                         fmt(back.get(line.line_no, 0)), f"({line.sold}, {line.left})", line.sold == 0)
@@ -109,11 +122,12 @@ class ReversalScreen(TillScreen):
     def summary_text(self, amount: int) -> Text:
         till = self.app.till
         fmt = till.currency.format
-        tenders, _ = refund_tenders(self.loaded_sale, amount, till.cash_step, self.all_cash) if amount else ((), 0)
-        to = ", ".join(f"{t.kind} {fmt(-t.amount)}" for t in tenders) or "-"
-        return Text.assemble(("BACK ", "bold"), (fmt(amount, True), "bold reverse"), f"  to {to}",
-                             "   (all in cash)" if self.all_cash else "",
-                             f"\nReason: {self.reason or '(not chosen yet)'}")
+        tenders, _unused = refund_tenders(self.loaded_sale, amount, till.cash_step, self.all_cash) if amount else ((), 0)
+        to = ", ".join(tender_text(t.kind, fmt(-t.amount)) for t in tenders) or "-"
+        return Text.assemble((_("BACK") + " ", "bold"), (fmt(amount, True), "bold reverse"),
+                             "  " + _("to {tenders}").format(tenders=to),
+                             "   " + _("(all in cash)") if self.all_cash else "",
+                             "\n" + _("Reason: {reason}").format(reason=self.reason or _("(not chosen yet)")))
 
     def no_sale_text(self) -> str:
         return ""
@@ -135,7 +149,7 @@ class ReversalScreen(TillScreen):
                 if then is not None:
                     then()
 
-        self.app.push_screen(ReasonScreen(f"Reason for the {self.KIND}", self.KIND), chosen)
+        self.app.push_screen(ReasonScreen(_(REASON_TITLES[self.KIND]), self.KIND), chosen)
 
     def action_commit(self) -> None:
         problem = self.not_ready()
@@ -159,9 +173,9 @@ class ReversalScreen(TillScreen):
         sale = paid.sale
         self.app.sale_paid()  # its receipt is waiting, like a sale's
         self.app.refresh_status()
-        to = ", ".join(f"{t.kind} {fmt(-t.amount)}" for t in sale.tenders) or "nothing"
-        self.reload(f"{self.KIND.title()} {sale.receipt} of {self.loaded_sale.receipt} stored: {fmt(-sale.total, True)} back "
-                    f"({to}), {STORED_AT[paid.stored]}.")
+        to = ", ".join(tender_text(t.kind, fmt(-t.amount)) for t in sale.tenders) or _("nothing")
+        self.reload(_(STORED[self.KIND]).format(receipt=sale.receipt, original=self.loaded_sale.receipt,
+                                                amount=fmt(-sale.total, True), to=to, stored=_(STORED_AT[paid.stored])))
 
     def reload(self, message: str) -> None:
         raise NotImplementedError
@@ -173,31 +187,31 @@ class ReversalScreen(TillScreen):
 
 class RefundScreen(ReversalScreen):
     BINDINGS = [
-        Binding("f3,ctrl+n", "quantity", "Qty", id="refund.quantity"),
-        Binding("f4,ctrl+e", "everything", "All", id="refund.all"),
-        Binding("f5,ctrl+x", "clear", "None", id="refund.none"),
-        Binding("f6,ctrl+r", "reason", "Reason", id="refund.reason"),
-        Binding("f7,ctrl+t", "tender", "Cash/orig", id="refund.tender"),
-        Binding("f10,ctrl+p", "commit", "Refund", id="refund.commit"),
-        Binding("escape", "back", "Back", id="refund.back"),
+        Binding("f3,ctrl+n", "quantity", N_("Qty"), id="refund.quantity"),
+        Binding("f4,ctrl+e", "everything", N_("All"), id="refund.all"),
+        Binding("f5,ctrl+x", "clear", N_("None"), id="refund.none"),
+        Binding("f6,ctrl+r", "reason", N_("Reason"), id="refund.reason"),
+        Binding("f7,ctrl+t", "tender", N_("Cash/orig"), id="refund.tender"),
+        Binding("f10,ctrl+p", "commit", N_("Refund"), id="refund.commit"),
+        Binding("escape", "back", N_("Back"), id="refund.back"),
     ]
 
     def compose_entry(self) -> ComposeResult:
-        yield EntryLine("Receipt> ", id="entry")
+        yield EntryLine(_("Receipt> "), id="entry")
 
     def on_mount(self) -> None:
         self.query_one(EntryLine).focus()
         self.show_sale()
-        self.say("Type the receipt number (or scan its QR code) and Enter.")
+        self.say(_("Type the receipt number (or scan its QR code) and Enter."))
 
     def no_sale_text(self) -> str:
-        return "Refund: type the receipt number (e.g. 123 or T1-000123) or scan the receipt's QR code."
+        return _("Refund: type the receipt number (e.g. 123 or T1-000123) or scan the receipt's QR code.")
 
     def not_ready(self) -> str:
         if self.sale is None:
-            return "Type the receipt number or scan its QR code first."
+            return _("Type the receipt number or scan its QR code first.")
         if not any(self.quantities.values()):
-            return "Nothing is coming back: scan the items or choose the lines first."
+            return _("Nothing is coming back: scan the items or choose the lines first.")
         return ""
 
     # -- the entry line: a receipt, a quantity, or an item coming back -------------------------
@@ -224,7 +238,7 @@ class RefundScreen(ReversalScreen):
         till = self.app.till
         number = parse_count(text) if len(text) <= 6 else None
         receipt = receipt_number(till.config.till_id, number) if number is not None else text
-        self.core_in_thread(lambda _: till.find_refundable(receipt), lambda sale: self.loaded(sale, message))
+        self.core_in_thread(lambda _r: till.find_refundable(receipt), lambda sale: self.loaded(sale, message))
 
     def loaded(self, sale: Refundable, message: str) -> None:
         same = self.sale is not None and self.sale.receipt == sale.receipt
@@ -233,23 +247,25 @@ class RefundScreen(ReversalScreen):
             self.reason, self.all_cash = "", False
             self.query_one(CartView).cursor = 0  # the first line
         entry = self.query_one(EntryLine)
-        entry.prompt = "Return> "
+        entry.prompt = _("Return> ")
         entry.refresh()
         self.show_sale()
         if sale.fully_returned:
-            self.say(message or f"Everything on {sale.receipt} has already been returned.", error=not message)
+            self.say(message or _("Everything on {receipt} has already been returned.").format(receipt=sale.receipt),
+                     error=not message)
         else:
-            self.say(message or "Scan the items coming back, or choose a line (Up/Down) and type how many; "
-                     "F4: everything. F10 refunds.")
+            self.say(message or _("Scan the items coming back, or choose a line (Up/Down) and type how many; "
+                                  "F4: everything. F10 refunds."))
 
     def set_quantity(self, line_no: int, qty: int) -> None:
         line = self.loaded_sale.line(line_no)
         if qty > line.left:
-            self.say(f"{line.name}: {line.left} of {line.sold} can still be returned, not {qty}", error=True)
+            self.say(_("{name}: {left} of {sold} can still be returned, not {qty}").format(
+                name=line.name, left=line.left, sold=line.sold, qty=qty), error=True)
             return
         self.quantities[line_no] = qty
         self.show_sale()
-        self.say(f"{qty} x {line.name} coming back.")
+        self.say(_("{qty} x {name} coming back.").format(qty=qty, name=line.name))
 
     def set_code(self, code: str, qty: int | None) -> None:
         """A scanned item: one more of it coming back (qty: exactly that many)."""
@@ -264,7 +280,7 @@ class RefundScreen(ReversalScreen):
     def action_quantity(self) -> None:
         line_no = self.selected_line()
         if self.sale is None or line_no is None:
-            self.say("Choose a line first (Up/Down).", error=True)
+            self.say(_("Choose a line first (Up/Down)."), error=True)
             return
         line = self.sale.line(line_no)
 
@@ -274,9 +290,10 @@ class RefundScreen(ReversalScreen):
                 if count is not None:
                     self.set_quantity(line_no, count)
                 else:
-                    self.say(f"'{text}' is not a quantity", error=True)
+                    self.say(_("'{text}' is not a quantity").format(text=text), error=True)
 
-        self.app.push_screen(AskScreen(f"How many {line.name} come back? ({line.left} left)", str(line.left),
+        self.app.push_screen(AskScreen(_("How many {name} come back? ({left} left)").format(name=line.name, left=line.left),
+                                       str(line.left),
                                        str(self.quantities.get(line_no, 0))), answered)
 
     def action_everything(self) -> None:
@@ -307,9 +324,9 @@ class VoidScreen(ReversalScreen):
 
     KIND = "void"
     BINDINGS = [
-        Binding("f6,ctrl+r", "reason", "Reason", id="void.reason"),
-        Binding("f10,ctrl+p", "commit", "Void", id="void.commit"),
-        Binding("escape", "back", "Back", id="void.back"),
+        Binding("f6,ctrl+r", "reason", N_("Reason"), id="void.reason"),
+        Binding("f10,ctrl+p", "commit", N_("Void"), id="void.commit"),
+        Binding("escape", "back", N_("Back"), id="void.back"),
     ]
 
     def on_mount(self) -> None:
@@ -317,10 +334,10 @@ class VoidScreen(ReversalScreen):
         self.reload("")
 
     def no_sale_text(self) -> str:
-        return "This till has no sale to void."
+        return _("This till has no sale to void.")
 
     def reload(self, message: str) -> None:
-        self.core_in_thread(lambda _: self.app.till.last_sale(), lambda sale: self.loaded(sale, message))
+        self.core_in_thread(lambda _r: self.app.till.last_sale(), lambda sale: self.loaded(sale, message))
 
     def loaded(self, sale: Refundable | None, message: str) -> None:
         self.sale = sale
@@ -330,13 +347,15 @@ class VoidScreen(ReversalScreen):
         if message or problem:
             self.say(message or problem, error=not message)
         else:
-            self.say(f"Void {self.loaded_sale.receipt}: everything comes back. F6 reason, F10 void (a manager approves).")
+            self.say(_("Void {receipt}: everything comes back. F6 reason, F10 void (a manager approves).").format(
+                receipt=self.loaded_sale.receipt))
 
     def not_ready(self) -> str:
         if self.sale is None:
             return self.no_sale_text()
         if self.sale.reversals:
-            return f"{self.sale.receipt} already has a refund or void: refund what is left instead (^Z)."
+            return _("{receipt} already has a refund or void: refund what is left instead (^Z).").format(
+                receipt=self.sale.receipt)
         return ""
 
     def reverse(self, approval: Approval | None) -> Paid:

@@ -21,6 +21,8 @@ from textual.widgets import Static
 
 from tui_pos.app.till import Till
 from tui_pos.domain.reports import SalesReport
+from tui_pos.i18n import N_, _, ngettext
+from tui_pos.ui.screens.base import TENDER_WORDS
 from tui_pos.ui.widgets.hour_chart import HourChart
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
     from tui_pos.ui.app import PosApp
 
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 CHART_ROWS = 8
 TOP_ROWS = 5
 
@@ -40,10 +43,10 @@ class SalesReportScreen(Screen[None]):
 
     CSS_PATH = "sales_report.tcss"
     BINDINGS = [
-        Binding("left,comma", "move(-1)", "Day before", id="sales_report.previous"),
-        Binding("right,full_stop", "move(1)", "Day after", id="sales_report.next"),
-        Binding("home,t", "today", "Today", id="sales_report.today"),
-        Binding("escape", "close", "Back", id="sales_report.close"),
+        Binding("left,comma", "move(-1)", N_("Day before"), id="sales_report.previous"),
+        Binding("right,full_stop", "move(1)", N_("Day after"), id="sales_report.next"),
+        Binding("home,t", "today", N_("Today"), id="sales_report.today"),
+        Binding("escape", "close", N_("Back"), id="sales_report.close"),
     ]
 
     def __init__(self, till: Till, day: date | None = None):
@@ -79,9 +82,10 @@ class SalesReportScreen(Screen[None]):
         self.dismiss(None)
 
     def load(self) -> None:
-        title = f"Sales report  {self.day:%a %Y-%m-%d}" + ("  (today)" if self.day == date.today() else "")
+        title = _("Sales report  {weekday} {day}").format(weekday=_(WEEKDAYS[self.day.weekday()]), day=f"{self.day:%Y-%m-%d}")
+        title += ("  " + _("(today)")) if self.day == date.today() else ""
         self.query_one("#report-title", Static).update(Text(title, style="bold"))
-        self.query_one("#report-message", Static).update("Reading the day's sales...")
+        self.query_one("#report-message", Static).update(_("Reading the day's sales..."))
         self.read(self.day)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -98,24 +102,25 @@ class SalesReportScreen(Screen[None]):
             return  # the manager has moved on to another day
         message = self.query_one("#report-message", Static)
         if isinstance(result, Exception):
-            message.update(Text(f"The report could not be read: {result}", style="bold red"))
+            message.update(Text(_("The report could not be read: {error}").format(error=result), style="bold red"))
             return
         self.report = result
         fmt = self.money
         self.query_one("#report-totals", Static).update(
-            f"Sales {result.sales.count}  {fmt(result.sales.total)}   Refunds {result.refunds.count}  "
-            f"{fmt(result.refunds.total)}   Voids {result.voids.count}  {fmt(result.voids.total)}   "
-            f"Net {fmt(result.net)}")
+            _("Sales {sales}  {sales_total}   Refunds {refunds}  {refunds_total}   Voids {voids}  {voids_total}   "
+              "Net {net}").format(sales=result.sales.count, sales_total=fmt(result.sales.total),
+                                  refunds=result.refunds.count, refunds_total=fmt(result.refunds.total),
+                                  voids=result.voids.count, voids_total=fmt(result.voids.total), net=fmt(result.net)))
         hours = result.by_hour
         self.query_one(HourChart).show([h.amount for h in hours], CHART_ROWS)
         busiest = max(hours, key=lambda h: h.amount)
-        sales = f"{busiest.sales} sale{'s' if busiest.sales != 1 else ''}"
-        notes = [f"Busiest hour {busiest.hour:02d}:00 {fmt(busiest.amount)} ({sales})" if busiest.amount > 0
-                 else "No sales this day."]
+        notes = [ngettext("Busiest hour {hour}:00 {amount} ({n} sale)", "Busiest hour {hour}:00 {amount} ({n} sales)",
+                          busiest.sales).format(hour=f"{busiest.hour:02d}", amount=fmt(busiest.amount), n=busiest.sales)
+                 if busiest.amount > 0 else _("No sales this day.")]
         if result.journaled:
-            notes.append(f"{result.journaled} still in the journal, included.")
+            notes.append(_("{n} still in the journal, included.").format(n=result.journaled))
         if not result.database_readable:
-            notes.append("DATABASE UNREADABLE: the journal's sales only.")
+            notes.append(_("DATABASE UNREADABLE: the journal's sales only."))
         message.update(Text("  ".join(notes), style="" if result.database_readable else "bold red"))
         self.query_one("#report-top", Static).update(self.top_products(result))
         self.query_one("#report-tenders", Static).update(self.tenders(result))
@@ -125,18 +130,18 @@ class SalesReportScreen(Screen[None]):
 
     def top_products(self, result: SalesReport) -> Table:
         table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
-        table.add_column("Top products", max_width=26, no_wrap=True, overflow="ellipsis")
-        table.add_column("Qty", justify="right")
-        table.add_column("Amount", justify="right")
+        table.add_column(_("Top products"), max_width=26, no_wrap=True, overflow="ellipsis")
+        table.add_column(_("Qty"), justify="right")
+        table.add_column(_("Amount"), justify="right")
         for product in result.top_by_amount:
             table.add_row(product.name, str(product.qty), self.money(product.amount))
         return table
 
     def tenders(self, result: SalesReport) -> Table:
         table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
-        table.add_column("Tender")
-        table.add_column("Sales", justify="right")
-        table.add_column("Refunds", justify="right")
+        table.add_column(_("Tender"))
+        table.add_column(_("Sales"), justify="right")
+        table.add_column(_("Refunds"), justify="right")
         for tender in result.tenders:
-            table.add_row(tender.kind, self.money(tender.sales), self.money(tender.refunds))
+            table.add_row(_(TENDER_WORDS.get(tender.kind, tender.kind)), self.money(tender.sales), self.money(tender.refunds))
         return table

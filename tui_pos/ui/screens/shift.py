@@ -20,6 +20,7 @@ from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import parse_count
 from tui_pos.domain.shift import ShiftReport, count_cash
+from tui_pos.i18n import N_, _
 from tui_pos.printing.layout import ReceiptOptions
 from tui_pos.printing.report_layout import print_report, report_title
 from tui_pos.ui.screens.base import TillScreen
@@ -36,15 +37,15 @@ class OpenShiftScreen(TillScreen):
     """No shift is open: sales need one. The cashier counts the float (the change money put in
     the drawer) and types its total. Dismissed with the shift's opening record, or None."""
 
-    BINDINGS = [Binding("escape", "back", "Back", id="open_shift.back")]
+    BINDINGS = [Binding("escape", "back", N_("Back"), id="open_shift.back")]
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        yield Static(f"[b]No shift is open on till {self.app.till.config.till_id}.[/b]\n\n"
-                     "Count the float (the change money) into the drawer, type its total (0 for an empty "
-                     "drawer) and press Enter.", classes="fill")
+        yield Static(_("[b]No shift is open on till {till}.[/b]\n\n"
+                       "Count the float (the change money) into the drawer, type its total (0 for an empty "
+                       "drawer) and press Enter.").format(till=self.app.till.config.till_id), classes="fill")
         yield Static(id="message")
-        yield EntryLine("Float> ", allowed=AMOUNT_KEYS, id="amount")
+        yield EntryLine(_("Float> "), allowed=AMOUNT_KEYS, id="amount")
         yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
@@ -54,15 +55,15 @@ class OpenShiftScreen(TillScreen):
     def entered(self, event: EntryLine.Submitted) -> None:
         till = self.app.till
         if not event.value:
-            self.say("Type the float's total first (0 for an empty drawer).", error=True)
+            self.say(_("Type the float's total first (0 for an empty drawer)."), error=True)
             return
         try:
             amount = till.currency.parse(event.value)
         except BadInput as err:
             self.say(str(err), error=True)
             return
-        self.say(f"Opening the shift with {till.currency.format(amount, True)}...")
-        self.core_in_thread(lambda _: till.open_shift(amount), self.dismiss)
+        self.say(_("Opening the shift with {amount}...").format(amount=till.currency.format(amount, True)))
+        self.core_in_thread(lambda _r: till.open_shift(amount), self.dismiss)
 
     def action_back(self) -> None:
         if not self.working:
@@ -84,12 +85,12 @@ class CloseShiftScreen(TillScreen):
     and the till goes back to the login."""
 
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False, id="count.up"),
-        Binding("down", "move(1)", "Down", show=False, id="count.down"),
-        Binding("f2,n", "by_note", "By note", id="count.by_note"),
-        Binding("f3,t", "as_total", "As total", id="count.as_total"),
-        Binding("f10,z", "close_shift", "Close (Z)", id="count.close"),
-        Binding("escape", "back", "Back", id="count.back"),
+        Binding("up", "move(-1)", N_("Up"), show=False, id="count.up"),
+        Binding("down", "move(1)", N_("Down"), show=False, id="count.down"),
+        Binding("f2,n", "by_note", N_("By note"), id="count.by_note"),
+        Binding("f3,t", "as_total", N_("As total"), id="count.as_total"),
+        Binding("f10,z", "close_shift", N_("Close (Z)"), id="count.close"),
+        Binding("escape", "back", N_("Back"), id="count.back"),
     ]
 
     def __init__(self) -> None:
@@ -101,11 +102,11 @@ class CloseShiftScreen(TillScreen):
     def compose(self) -> ComposeResult:
         shift = self.app.till.shift
         yield StatusBar(id="status")
-        yield Static(f"[b]Close shift {shift['number'] if shift else '?'} (Z report): count the drawer[/b]",
-                     id="count-title")
+        yield Static(_("[b]Close shift {number} (Z report): count the drawer[/b]").format(
+            number=shift["number"] if shift else "?"), id="count-title")
         yield Static(id="count", classes="fill")
         yield Static(id="message")
-        yield EntryLine("How many> ", allowed=AMOUNT_KEYS, id="amount")
+        yield EntryLine(_("How many> "), allowed=AMOUNT_KEYS, id="amount")
         yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
@@ -121,7 +122,8 @@ class CloseShiftScreen(TillScreen):
         self.query_one(EntryLine).focus()
         self.show_count()
         if bad:
-            self.say(f"[shop] denominations: {', '.join(bad)} cannot be read; count those as a total (F3).", error=True)
+            self.say(_("[shop] denominations: {bad} cannot be read; count those as a total (F3).").format(
+                bad=", ".join(bad)), error=True)
 
     # -- counting -----------------------------------------------------------------------------
     def counted(self) -> int:
@@ -136,17 +138,19 @@ class CloseShiftScreen(TillScreen):
         fmt = self.app.till.currency.format
         text = Text()
         if self.total is None:
-            text.append("By note and coin: Up/Down choose, type how many, Enter. F3: count as one total.\n\n")
-            text.append(f"  {pad('Note/coin', 10, '>')} {pad('How many', 9, '>')} {pad('Amount', 12, '>')}\n", style="bold")
+            text.append(_("By note and coin: Up/Down choose, type how many, Enter. F3: count as one total.") + "\n\n")
+            note, how_many, amount = _("Note/coin"), _("How many"), _("Amount")
+            text.append(f"  {pad(note, 10, '>')} {pad(how_many, 9, '>')} {pad(amount, 12, '>')}\n", style="bold")
             for index, row in enumerate(self.rows):
                 line = f"  {fmt(row.value):>10} {row.how_many:>9} {fmt(row.value * row.how_many):>12}"
                 text.append(line + "\n", style="reverse" if index == self.cursor else "")
         else:
-            text.append("As one total: type the amount counted and Enter. F2: count by note and coin.\n\n")
-        text.append(f"\n  {pad('COUNTED', 20, '>')} {fmt(self.counted(), True):>12}", style="bold")
+            text.append(_("As one total: type the amount counted and Enter. F2: count by note and coin.") + "\n\n")
+        counted = _("COUNTED")
+        text.append(f"\n  {pad(counted, 20, '>')} {fmt(self.counted(), True):>12}", style="bold")
         self.query_one("#count", Static).update(text)
         entry = self.query_one(EntryLine)
-        entry.prompt = "Total> " if self.total is not None else f"{fmt(self.rows[self.cursor].value)} x "
+        entry.prompt = _("Total> ") if self.total is not None else f"{fmt(self.rows[self.cursor].value)} x "
         entry.allowed = AMOUNT_KEYS if self.total is not None else "0123456789"
         entry.refresh()
 
@@ -175,7 +179,7 @@ class CloseShiftScreen(TillScreen):
         else:
             how_many = parse_count(event.value)
             if event.value and how_many is None:
-                self.say("Type how many of this note or coin: a whole number.", error=True)
+                self.say(_("Type how many of this note or coin: a whole number."), error=True)
                 return
             if how_many is not None:
                 self.rows[self.cursor].how_many = how_many
@@ -187,22 +191,23 @@ class CloseShiftScreen(TillScreen):
         """The X figures first (storage: off the UI thread), then expected vs counted to confirm."""
         till = self.app.till
         counted, detail = self.counted(), self.counted_detail()
-        self.core_in_thread(lambda _: till.x_report(), lambda x: self.confirm(x, counted, detail))
+        self.core_in_thread(lambda _r: till.x_report(), lambda x: self.confirm(x, counted, detail))
 
     def confirm(self, x: ShiftReport, counted: int, detail: tuple[tuple[str, int], ...]) -> None:
         fmt = lambda amount: self.app.till.currency.format(amount, True)  # noqa: E731
         difference = counted - x.expected_cash
-        verdict = (f"OVER by {fmt(difference)}" if difference > 0 else f"SHORT by {fmt(-difference)}"
-                   if difference < 0 else "exactly right")
-        question = (f"Expected in the drawer: {fmt(x.expected_cash)}\nCounted: {fmt(counted)}, {verdict}.\n\n"
-                    f"Close shift {x.shift_number} and print the Z report?")
+        verdict = (_("OVER by {amount}").format(amount=fmt(difference)) if difference > 0
+                   else _("SHORT by {amount}").format(amount=fmt(-difference)) if difference < 0 else _("exactly right"))
+        question = _("Expected in the drawer: {expected}\nCounted: {counted}, {verdict}.\n\n"
+                     "Close shift {number} and print the Z report?").format(
+            expected=fmt(x.expected_cash), counted=fmt(counted), verdict=verdict, number=x.shift_number)
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.say("Closing the shift...")
+                self.say(_("Closing the shift..."))
                 self.core_in_thread(lambda approval: self.app.till.close_shift(counted, detail, approval), self.closed)
             else:
-                self.say("Not closed: count again, or Esc.")
+                self.say(_("Not closed: count again, or Esc."))
 
         self.app.push_screen(ConfirmScreen(question), answered)
 
@@ -211,7 +216,7 @@ class CloseShiftScreen(TillScreen):
         starts at the login)."""
         self.app.refresh_status()
         self.app.back_up_now()
-        self.app.push_screen(ReportScreen(report, print_now=True), lambda _: self.app.sign_out())
+        self.app.push_screen(ReportScreen(report, print_now=True), lambda _r: self.app.sign_out())
 
     def action_back(self) -> None:
         if not self.working:
@@ -223,8 +228,8 @@ class ReportScreen(TillScreen):
     after closing a shift; best effort, the report is stored whatever the printer does)."""
 
     BINDINGS = [
-        Binding("f9,p", "print", "Print", id="report.print"),
-        Binding("escape,enter", "close", "Close", id="report.close"),
+        Binding("f9,p", "print", N_("Print"), id="report.print"),
+        Binding("escape,enter", "close", N_("Close"), id="report.close"),
     ]
 
     def __init__(self, report: ShiftReport, print_now: bool = False):
@@ -249,7 +254,7 @@ class ReportScreen(TillScreen):
     def action_print(self) -> None:
         if not self.printing:
             self.printing = True
-            self.say(f"Printing the {report_title(self.report)}...")
+            self.say(_("Printing the {title}...").format(title=report_title(self.report)))
             self.print_in_thread()
 
     @work(thread=True)
@@ -262,7 +267,8 @@ class ReportScreen(TillScreen):
         if not self.is_attached:
             return  # closed before the printer answered: printing went on regardless
         title = report_title(self.report)
-        self.say(f"{title} printed." if printed else f"{title} not printed: {why}.", error=not printed and
+        self.say(_("{title} printed.").format(title=title) if printed
+                 else _("{title} not printed: {why}.").format(title=title, why=why), error=not printed and
                  self.app.till.config.printer.connection != "none")
 
     def action_close(self) -> None:
@@ -271,4 +277,5 @@ class ReportScreen(TillScreen):
 
 def shift_summary(record: dict[str, Any], currency_format: Callable[[int, bool], str]) -> str:
     """What the checkout says once a shift is open."""
-    return f"Shift {record['number']} open, float {currency_format(record['float'], True)}. Ready to sell."
+    return _("Shift {number} open, float {amount}. Ready to sell.").format(
+        number=record["number"], amount=currency_format(record["float"], True))

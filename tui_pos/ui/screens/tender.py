@@ -14,14 +14,16 @@ from tui_pos.app.till import Paid
 from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import NotDurable, PosError
 from tui_pos.domain.tender import Tender, TenderKind
-from tui_pos.ui.screens.base import TillScreen
+from tui_pos.i18n import N_, _
+from tui_pos.printing.layout import TENDER_LABELS
+from tui_pos.ui.screens.base import TENDER_WORDS, TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.widgets.big_amount import BigAmount
 from tui_pos.ui.widgets.entry import EntryLine
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
 
-PAYMENT_HELP = """\
+PAYMENT_HELP = N_("""\
 Type an amount (digits and a dot), then:
   Enter    that much in cash (nothing typed: all that is due)
   c  k  m  that much by cash, card, mobile (nothing typed: all)
@@ -31,7 +33,7 @@ Card and mobile ask for the transaction number (scan the code).
 The sale is stored as soon as it is covered. If it could not be
 stored (database and journal both failed), all stays on screen:
 Retry (F10 or r) stores the same sale again. Esc goes back to the
-cart; the payments already taken are kept with the sale."""
+cart; the payments already taken are kept with the sale.""")
 
 NOTES = (10, 20, 50, 100)  # banknotes in major units
 
@@ -48,17 +50,17 @@ def next_notes(amount: int, unit: int, count: int = 3) -> list[int]:
 
 class TenderScreen(TillScreen):
     BINDINGS = [
-        Binding("f2,c", "cash", "Cash", id="tender.cash"),
-        Binding("f3,k", "card", "Card", id="tender.card"),
-        Binding("f4,m", "mobile", "Mobile", id="tender.mobile"),
-        Binding("f5,e", "quick(0)", "Exact", id="tender.exact"),
-        Binding("f6,n", "quick(1)", "Note 1", id="tender.note1"),
-        Binding("f7,o", "quick(2)", "Note 2", id="tender.note2"),
-        Binding("f8,h", "quick(3)", "Note 3", id="tender.note3"),
-        Binding("f9,x", "remove_last", "Undo pay", id="tender.remove"),
-        Binding("f10,r", "retry", "Retry", id="tender.retry"),
-        Binding("escape", "back", "Back", id="tender.back"),
-        Binding("f1,ctrl+g", "help", "Help", id="tender.help"),
+        Binding("f2,c", "cash", N_("Cash"), id="tender.cash"),
+        Binding("f3,k", "card", N_("Card"), id="tender.card"),
+        Binding("f4,m", "mobile", N_("Mobile"), id="tender.mobile"),
+        Binding("f5,e", "quick(0)", N_("Exact"), id="tender.exact"),
+        Binding("f6,n", "quick(1)", N_("Note 1"), id="tender.note1"),
+        Binding("f7,o", "quick(2)", N_("Note 2"), id="tender.note2"),
+        Binding("f8,h", "quick(3)", N_("Note 3"), id="tender.note3"),
+        Binding("f9,x", "remove_last", N_("Undo pay"), id="tender.remove"),
+        Binding("f10,r", "retry", N_("Retry"), id="tender.retry"),
+        Binding("escape", "back", N_("Back"), id="tender.back"),
+        Binding("f1,ctrl+g", "help", N_("Help"), id="tender.help"),
     ]
 
     def __init__(self) -> None:
@@ -75,7 +77,7 @@ class TenderScreen(TillScreen):
     def action_help(self) -> None:
         from tui_pos.ui.screens.pickers import HelpScreen
 
-        self.app.push_screen(HelpScreen(self.app.describe_keys(self), PAYMENT_HELP))
+        self.app.push_screen(HelpScreen(self.app.describe_keys(self), _(PAYMENT_HELP)))
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -84,7 +86,7 @@ class TenderScreen(TillScreen):
         yield BigAmount(id="left", classes="big")
         yield Static(id="quick")
         yield Static(id="message")
-        yield EntryLine("Amount> ", allowed="0123456789.", id="amount")
+        yield EntryLine(_("Amount> "), allowed="0123456789.", id="amount")
         yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
@@ -101,17 +103,19 @@ class TenderScreen(TillScreen):
         fmt = lambda amount: till.currency.format(amount, True)  # noqa: E731
         due = till.due()
         symbol, plain = till.currency.symbol, till.currency.format
-        self.query_one("#due", BigAmount).show("TOTAL", symbol, plain(due.total))
+        self.query_one("#due", BigAmount).show(_("TOTAL"), symbol, plain(due.total))
         self.query_one("#taken", Static).update("\n".join(
-            f"  {n}. {pad(t.kind, 6)} {fmt(t.amount):>12}  {t.reference}" for n, t in enumerate(till.cart.tenders, 1)
-        ) or "  No payment yet.")
+            f"  {n}. {pad(_(TENDER_WORDS.get(t.kind, t.kind)), 6)} {fmt(t.amount):>12}  {t.reference}"
+            for n, t in enumerate(till.cart.tenders, 1)
+        ) or "  " + _("No payment yet."))
         if due.left:
-            self.query_one("#left", BigAmount).show("TO PAY", symbol, plain(due.left), "bold reverse")
+            self.query_one("#left", BigAmount).show(_("TO PAY"), symbol, plain(due.left), "bold reverse")
         else:
-            self.query_one("#left", BigAmount).show("COVERED", emphasis="bold reverse")
+            self.query_one("#left", BigAmount).show(_("COVERED"), emphasis="bold reverse")
         self.refresh_bindings()  # Retry is offered only when covered
-        cash_note = f"   in cash (rounded): {fmt(due.cash_left)}" if due.cash_left != due.left else ""
-        self.query_one("#quick", Static).update("Quick cash:  " + "   ".join(
+        cash_note = "   " + _("in cash (rounded): {amount}").format(amount=fmt(due.cash_left)) \
+            if due.cash_left != due.left else ""
+        self.query_one("#quick", Static).update(_("Quick cash:") + "  " + "   ".join(
             f"F{5 + i} {fmt(amount)}" for i, amount in enumerate(self.quick_amounts())) + cash_note)
 
     # -- taking tenders -----------------------------------------------------------------------
@@ -131,7 +135,7 @@ class TenderScreen(TillScreen):
             self.add(tender)
 
     def add(self, tender: Tender) -> None:
-        self.core(lambda _: self.app.till.add_tender(tender), lambda _: self.after_tender())
+        self.core(lambda _r: self.app.till.add_tender(tender), lambda _r: self.after_tender())
 
     def after_tender(self) -> None:
         self.show_due()
@@ -164,14 +168,18 @@ class TenderScreen(TillScreen):
         def referenced(amount: int):
             def got(reference: str | None) -> None:
                 if reference is None or (required and not reference):
-                    self.say(f"No {kind} payment taken (it needs its transaction number)." if required
-                             else f"No {kind} payment taken.")
+                    word = _(TENDER_WORDS.get(kind, kind))
+                    self.say(_("No {kind} payment taken (it needs its transaction number).").format(kind=word)
+                             if required else _("No {kind} payment taken.").format(kind=word))
                     return
                 self.add(Tender(kind, amount, reference))
 
-            self.app.push_screen(AskScreen(f"{kind.title()} {self.app.till.currency.format(amount, True)}: "
-                                           "scan or type the transaction number" + ("" if required else " (optional)")),
-                                 got)
+            amount_text = self.app.till.currency.format(amount, True)
+            question = (_("{kind} {amount}: scan or type the transaction number") if required
+                        else _("{kind} {amount}: scan or type the transaction number (optional)"))
+            self.app.push_screen(AskScreen(question.format(kind=label, amount=amount_text)), got)
+
+        label = _(TENDER_LABELS.get(kind, kind))
 
         self.take(lambda amount: referenced(amount or self.app.till.due().left))
 
@@ -184,7 +192,7 @@ class TenderScreen(TillScreen):
     def action_remove_last(self) -> None:
         tenders = self.app.till.cart.tenders
         if tenders and not self.storing:
-            self.core(lambda _: self.app.till.remove_tender(len(tenders) - 1), lambda _: self.show_due())
+            self.core(lambda _r: self.app.till.remove_tender(len(tenders) - 1), lambda _r: self.show_due())
 
     def action_back(self) -> None:
         if not self.storing:
@@ -198,7 +206,7 @@ class TenderScreen(TillScreen):
     def complete(self) -> None:
         self.storing = True
         self.refresh_bindings()
-        self.say("Storing the sale...")
+        self.say(_("Storing the sale..."))
         self.commit()
 
     @work(thread=True, exclusive=True)
@@ -214,7 +222,7 @@ class TenderScreen(TillScreen):
     def stored(self, paid: Paid) -> None:
         self.storing = False
         if paid.warning:  # e.g. the clock was set back: the sale stands, support must know
-            self.app.notify(paid.warning, title="Check the clock", severity="warning", timeout=60)
+            self.app.notify(paid.warning, title=_("Check the clock"), severity="warning", timeout=60)
         self.app.sale_paid()
         self.dismiss(paid)
 
@@ -222,5 +230,6 @@ class TenderScreen(TillScreen):
         self.storing = False
         self.refresh_bindings()
         self.app.refresh_status()
-        retry = " Press F10 (or r) to try again." if isinstance(err, NotDurable) else ""
+        retry = " " + _("Press {key} (or r) to try again.").format(key=self.app.key_of("tender.retry")) \
+            if isinstance(err, NotDurable) else ""
         self.say(f"{err}{retry}", error=True)

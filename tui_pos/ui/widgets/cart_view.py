@@ -15,6 +15,8 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui_pos.i18n import _
+
 if TYPE_CHECKING:
     from textual import getters
 
@@ -39,13 +41,15 @@ class CartRow:
 def format_row(row: CartRow, width: int) -> str:
     name_w = max(width - 4 - QTY_W - PRICE_W - TOTAL_W, 8)
     name = row.name + (f" {row.note}" if row.note else "")
+    total = _("VOID") if row.voided else row.total
     return (f"{row.number:>3} {set_cell_size(name, name_w)}{row.qty:>{QTY_W}}"
-            f"{row.price:>{PRICE_W}}{('VOID' if row.voided else row.total):>{TOTAL_W}}")
+            f"{row.price:>{PRICE_W}}{total:>{TOTAL_W}}")
 
 
 def header(width: int) -> str:
     name_w = max(width - 4 - QTY_W - PRICE_W - TOTAL_W, 8)
-    return f"{'#':>3} {set_cell_size('Item', name_w)}{'Qty':>{QTY_W}}{'Price':>{PRICE_W}}{'Total':>{TOTAL_W}}"
+    item, qty, price, total = _("Item"), _("Qty"), _("Price"), _("Total")
+    return f"{'#':>3} {set_cell_size(item, name_w)}{qty:>{QTY_W}}{price:>{PRICE_W}}{total:>{TOTAL_W}}"
 
 
 SIGNS = {False: ("▲", "▼"), True: ("^", "v")}  # rows above / below the view; True: the console's font

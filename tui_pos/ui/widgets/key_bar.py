@@ -8,13 +8,15 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
+from tui_pos.i18n import _
+
 
 def key_label(key: str) -> str:
     if key.startswith("ctrl+"):
         return "^" + key[5:].upper()
     if key[0] == "f" and key[1:].isdigit():
         return key.upper()
-    return {"escape": "Esc", "enter": "Enter"}.get(key, key.capitalize() if len(key) > 1 else key)
+    return {"escape": "Esc", "enter": "Enter"}.get(key, key.capitalize() if len(key) > 1 else key)  # key caps: never translated
 
 
 def bindings_by_action(screen) -> list[tuple[Binding, list[str]]]:
@@ -37,7 +39,7 @@ def bar_label(keys: list[str]) -> str:
 
 class KeyBar(Static):
     def on_mount(self) -> None:
-        self.screen.bindings_updated_signal.subscribe(self, lambda _: self.show())
+        self.screen.bindings_updated_signal.subscribe(self, lambda _r: self.show())
         self.call_after_refresh(self.show)
 
     def on_resize(self) -> None:
@@ -50,7 +52,8 @@ class KeyBar(Static):
             if not binding.show:
                 continue
             key = bar_label(keys)
-            label = f"{key} {binding.description}"
+            description = _(binding.description)  # marked N_() where the binding is declared
+            label = f"{key} {description}"
             if line_length and line_length + len(label) + 1 > width:
                 text.append("\n")
                 line_length = 0
@@ -58,6 +61,6 @@ class KeyBar(Static):
                 text.append(" ")
                 line_length += 1
             text.append(key, style="bold reverse")
-            text.append(f" {binding.description}")
+            text.append(f" {description}")
             line_length += len(label)
         self.update(text)

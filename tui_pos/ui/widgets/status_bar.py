@@ -14,6 +14,7 @@ from textual.widgets import Static
 from tui_pos.app.clock import utc_now
 from tui_pos.domain.storage import StorageState
 from tui_pos.domain.sync import SyncState, sync_text
+from tui_pos.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from textual import getters
@@ -21,15 +22,16 @@ if TYPE_CHECKING:
     from tui_pos.ops.alerts import Alert
     from tui_pos.ui.app import PosApp
 
-STORAGE_TEXT = {"ok": "STORAGE OK", "degraded": "DEGRADED", "failing": "STORAGE FAILING"}
+STORAGE_TEXT = {"ok": N_("STORAGE OK"), "degraded": N_("DEGRADED"), "failing": N_("STORAGE FAILING")}
 ALERT_STYLE = {"error": "bold white on red", "warning": "bold black on yellow"}
 SYNC_STYLE = {"synced": "", "off": "", "offline": "black on yellow", "conflict": "bold white on red"}
 
 
 def storage_label(state: StorageState) -> str:
-    label = STORAGE_TEXT[state.mode]
+    label = _(STORAGE_TEXT[state.mode])
     if state.journal_backlog:
-        label += f": {state.journal_backlog} sale{'s' if state.journal_backlog != 1 else ''} in the journal"
+        return ngettext("{state}: {n} sale in the journal", "{state}: {n} sales in the journal",
+                        state.journal_backlog).format(state=label, n=state.journal_backlog)
     return label
 
 
@@ -50,18 +52,19 @@ class StatusBar(Static):
 
     def show(self, state: StorageState, printer: str, cashier: str, till_id: str, alerts: Sequence[Alert] = (),
              sync: SyncState | None = None) -> None:
-        marker = (f" {len(alerts)} ALERT{'S' if len(alerts) > 1 else ''} ", ALERT_STYLE[alerts[0].level]) \
-            if alerts else ""
+        marker = (" " + ngettext("{n} ALERT", "{n} ALERTS", len(alerts)).format(n=len(alerts)) + " ",
+                  ALERT_STYLE[alerts[0].level]) if alerts else ""
         self.update(Text.assemble(
-            storage_segment(state), marker, "| ", f"Printer {printer}", " | ",
+            storage_segment(state), marker, "| ", _("Printer {state}").format(state=printer), " | ",
             *((sync_text(sync, utc_now()), SYNC_STYLE[sync.state]), " | ") if sync is not None else (),
-            f"{cashier or '-'}", " | ", f"Till {till_id}", " | ", time.strftime("%m-%d %H:%M"),
+            f"{cashier or '-'}", " | ", _("Till {till}").format(till=till_id), " | ", time.strftime("%m-%d %H:%M"),
         ))
 
     def show_alert(self, state: StorageState, alert: Alert, hide_key: str) -> None:
         """Storage state, then the key: a long message is cut at the right edge, neither of those."""
-        self.update(Text.assemble(storage_segment(state), (f" {hide_key} hides ", "reverse"),
-                                  (f" ALERT: {alert.message} ", ALERT_STYLE[alert.level])))
+        self.update(Text.assemble(storage_segment(state), (" " + _("{key} hides").format(key=hide_key) + " ", "reverse"),
+                                  (" " + _("ALERT: {message}").format(message=alert.message) + " ",
+                                   ALERT_STYLE[alert.level])))
 
 
 def storage_segment(state: StorageState) -> tuple[str, str]:

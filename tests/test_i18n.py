@@ -1,0 +1,213 @@
+"""The translations: every message marked in the code has its zh_CN translation, and what a person
+reads is marked (a message shown without _() is caught here, not by a shop in Shanghai)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+import tui_pos
+from tui_pos import i18n
+from tui_pos.i18n import LANGUAGES, SOURCE_LANGUAGE, catalog_path, resolve, system_language, translator
+
+PACKAGE = Path(tui_pos.__file__).parent
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def extracted() -> dict[str | tuple[str, str], list[str]]:
+    """Every marked message in tui_pos (Babel, as `make messages` extracts it) -> where it is."""
+    found: dict[str | tuple[str, str], list[str]] = {}
+    for filename, line, message, _comments, _context in extract_from_dir(str(PACKAGE)):
+        key = message if isinstance(message, str) else tuple(message)
+        found.setdefault(key, []).append(f"tui_pos/{filename}:{line}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def messages():
+    return extracted()
+
+
+def catalog(language: str):
+    with catalog_path(language).open("rb") as po:
+        return read_po(po, locale=language)
+
+
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE])
+def test_every_marked_message_is_translated(messages, language):
+    """A message marked in the code but missing from the catalog, left empty or fuzzy (an unsure
+    guess the till would show in English) fails, with where it is; so does a translation that
+    loses or invents a {placeholder} (the value would vanish, or .format() would raise)."""
+    po = catalog(language)
+    problems = []
+    for key, where in sorted(messages.items(), key=lambda item: str(item[0])):
+        entry = po.get(key[0] if isinstance(key, tuple) else key)
+        ids = key if isinstance(key, tuple) else (key,)
+        if entry is None:
+            problems.append(f"not in the {language} catalog (run make messages): {ids[0]!r} at {where[0]}")
+        elif entry.fuzzy or not all(entry.string if isinstance(entry.string, tuple) else (entry.string,)):
+            problems.append(f"not translated to {language}: {ids[0]!r} at {where[0]}")
+        else:
+            strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+            wanted = set(PLACEHOLDER.findall(ids[-1])) | set(PLACEHOLDER.findall(ids[0]))
+            for string in strings:
+                if set(PLACEHOLDER.findall(string)) != wanted:
+                    problems.append(f"{language} translation of {ids[0]!r} has placeholders "
+                                    f"{sorted(PLACEHOLDER.findall(string))}, the message {sorted(wanted)}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE])
+def test_the_catalog_has_no_message_the_code_no_longer_uses(messages, language):
+    ids = {key[0] if isinstance(key, tuple) else key for key in messages}
+    stale = sorted(entry.id if isinstance(entry.id, str) else entry.id[0] for entry in catalog(language)
+                   if entry.id and (entry.id if isinstance(entry.id, str) else entry.id[0]) not in ids)
+    assert not stale, f"in the {language} catalog but not in the code (run make messages): {stale}"
+
+
+# -- what is shown must be marked ----------------------------------------------------------------
+# Calls whose text arguments a person reads, per layer: a literal with a word in it passed to one of
+# these, not wrapped in _() (or N_() where declared), is a message the catalog never sees.
+SINKS = {
+    "ui": {"say", "Label", "Static", "AskScreen", "ConfirmScreen", "ManagerScreen", "ReasonScreen", "notify",
+           "EntryLine", "FieldInput", "show", "update", "append", "add_column", "add_row", "assemble", "Text",
+           "Option", "PosError", "BadInput", "HelpScreen"},
+}
+TEXT_KEYWORDS = {"placeholder", "title", "required", "message"}
+WORD = re.compile(r"[A-Za-z]{2,}")
+MARKERS = {"_", "N_", "ngettext"}
+
+
+def words_in(node: ast.AST) -> str:
+    """The literal text of a string or f-string argument (its constant parts), "" for anything else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return " ".join(part.value for part in node.values if isinstance(part, ast.Constant))
+    if isinstance(node, ast.BinOp):
+        return words_in(node.left) + " " + words_in(node.right)
+    if isinstance(node, ast.IfExp):
+        return words_in(node.body) + " " + words_in(node.orelse)
+    return ""
+
+
+def called_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+# not words: an action or id ("quit"), a Rich style ("bold reverse")
+NOT_TEXT = re.compile(r"[a-z_.]+|(?:bold|reverse|dim|italic|underline|red|white|black|yellow|on|\s)+")
+
+
+def is_text(node: ast.AST) -> bool:
+    text = words_in(node)
+    return bool(WORD.search(text)) and not NOT_TEXT.fullmatch(text)
+
+
+def unmarked(path: Path, sinks: set[str], root: Path = PACKAGE.parent) -> list[str]:
+    found = []
+    where = path.relative_to(root)
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = called_name(node)
+        if name == "Binding" and len(node.args) >= 3:  # its description shows in the key bar and help
+            description = node.args[2]
+            if is_text(description):
+                found.append(f"{where}:{node.lineno}: Binding description not marked N_()")
+            continue
+        if name not in sinks:
+            continue
+        arguments = list(node.args) + [k.value for k in node.keywords if k.arg in TEXT_KEYWORDS]
+        for argument in arguments:
+            if is_text(argument):
+                found.append(f"{where}:{node.lineno}: {name}() shows "
+                             f"{words_in(argument)[:50]!r} without _()")
+    return found
+
+
+@pytest.mark.parametrize("layer", sorted(SINKS))
+def test_what_a_person_reads_is_marked_for_translation(layer):
+    problems = [problem for path in sorted((PACKAGE / layer).rglob("*.py")) for problem in unmarked(path, SINKS[layer])]
+    assert not problems, "\n".join(problems)
+
+
+def test_an_unmarked_message_is_caught(tmp_path):
+    screen = tmp_path / "screen.py"
+    screen.write_text('self.say(f"Sale {n} paid")\nBinding("f1", "help", "Help")\nself.say(_("Sale paid"))\n'
+                      'Label(f"{a}  {b}")\nBigAmount.show(_("TOTAL"), emphasis="bold reverse")\n', encoding="utf-8")
+    problems = unmarked(screen, SINKS["ui"], tmp_path)
+    assert len(problems) == 2 and "Sale" in problems[0] and "Binding" in problems[1], problems
+
+
+def test_the_catalog_compiles_and_translates():
+    zh = translator("zh_CN")
+    assert zh.gettext("Thank you!") != "Thank you!"
+    assert translator("en").gettext("Thank you!") == "Thank you!"
+    assert translator("xx").gettext("Thank you!") == "Thank you!"  # an unknown language is English
+
+
+def test_the_screen_language_is_set_once_and_read_by_underscore():
+    try:
+        i18n.use_language("zh_CN")
+        assert i18n.current_language() == "zh_CN"
+        assert i18n._("Thank you!") == translator("zh_CN").gettext("Thank you!")
+    finally:
+        i18n.use_language("en")
+    assert i18n._("Thank you!") == "Thank you!"
+
+
+@pytest.mark.parametrize("env, language", [
+    ({"LANG": "zh_CN.UTF-8"}, "zh_CN"),
+    ({"LANG": "zh_TW.UTF-8"}, "zh_CN"),
+    ({"LANG": "en_US.UTF-8"}, "en"),
+    ({"LANG": "C.UTF-8"}, "en"),
+    ({}, "en"),
+    ({"LANG": "en_US.UTF-8", "LC_ALL": "zh_CN.UTF-8"}, "zh_CN"),  # LC_ALL wins over LANG
+    ({"LANG": "zh_CN.UTF-8", "LC_MESSAGES": "en_GB.UTF-8"}, "en"),  # the messages' category wins over LANG
+    ({"LANGUAGE": "zh_CN:en", "LANG": "en_US.UTF-8"}, "zh_CN"),
+    ({"LANGUAGE": "C", "LANG": "zh_CN.UTF-8"}, "zh_CN"),
+])
+def test_the_system_language_is_read_from_the_locale_as_gettext_does(env, language):
+    assert system_language(env) == language
+
+
+def test_auto_is_the_system_language_or_the_screen_language(monkeypatch):
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert resolve("auto") == "zh_CN"
+    assert resolve("en") == "en"
+    assert resolve("auto", "en") == "en"  # the printer follows the screen
+
+
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE])
+def test_the_till_reads_the_catalog_exactly_as_babel_does(language):
+    """i18n.read_po (the till's own reader, fast at start-up) against Babel's reader, entry by entry."""
+    po = catalog(language)
+    zh = translator(language)
+    checked = 0
+    for entry in po:
+        if not entry.id or entry.fuzzy:
+            continue
+        if isinstance(entry.id, tuple):
+            assert zh.ngettext(entry.id[0], entry.id[1], 1) == entry.string[0]
+            assert zh.ngettext(entry.id[0], entry.id[1], 5) == entry.string[0 if po.num_plurals == 1 else 1]
+        else:
+            assert zh.gettext(entry.id) == entry.string
+        checked += 1
+    assert checked == len([e for e in po if e.id])
+
+
+def test_the_reader_skips_fuzzy_and_empty_entries_and_reads_continued_strings():
+    zh = i18n.read_po('msgid ""\nmsgstr ""\n"Plural-Forms: nplurals=1; plural=0;\\n"\n\n'
+                      '#, fuzzy\nmsgid "Cash"\nmsgstr "现金"\n\nmsgid "Card"\nmsgstr ""\n\n'
+                      'msgid ""\n"Two\\n"\n"lines"\nmsgstr ""\n"两\\n"\n"行"\n\n'
+                      'msgid "{n} item"\nmsgid_plural "{n} items"\nmsgstr[0] "{n} 件"\n')
+    assert zh.gettext("Cash") == "Cash" and zh.gettext("Card") == "Card"
+    assert zh.gettext("Two\nlines") == "两\n行"
+    assert zh.ngettext("{n} item", "{n} items", 1) == zh.ngettext("{n} item", "{n} items", 7) == "{n} 件"

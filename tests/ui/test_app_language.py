@@ -1,0 +1,62 @@
+"""The till in Chinese ([ui] language = "zh_CN"): every word the cashier reads on the main screens
+comes from the catalog. Any English word left on screen (other than key names and the shop's own
+data) is a message that is not marked or not translated."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tui_pos.i18n import use_language
+
+from .screens.test_checkout_flows import (  # noqa: F401
+    demo_shop_template,
+    on_screen,
+    running,
+    scan,
+    wait_for,
+)
+from .test_app_snapshots import svg_text
+
+pytestmark = pytest.mark.asyncio
+
+# What stays in Latin letters on a Chinese screen: key names, the product and shop names of the
+# demo catalog (data, not messages), the currency code.
+KEEP = {"Esc", "Enter", "Tab", "Shift", "Del", "PIN", "tui", "pos", "ml", "Sprite", "CNY", "Home", "Left",
+        "Right", "Up", "Down", "demo"}
+COLA = "6900000000014"
+
+
+def english_words(text: str) -> set[str]:
+    return {word for word in re.findall(r"[A-Za-z]{2,}", text) if word not in KEEP}
+
+
+@pytest.fixture
+def chinese_shop(demo_shop_template, tmp_path):
+    import shutil
+
+    shop = shutil.copytree(demo_shop_template, tmp_path / "shop")
+    config = shop / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('language = "en"', 'language = "zh_CN"'),
+                      encoding="utf-8")
+    yield shop
+    use_language("en")  # the screen's language is the process's: the next test reads English
+
+
+async def test_the_checkout_and_payment_are_all_chinese(chinese_shop):
+    from tui_pos.ui.screens.tender import TenderScreen
+
+    async with running(chinese_shop) as pilot:
+        await scan(pilot, COLA)
+        checkout = svg_text(pilot.app.export_screenshot())
+        assert "合计" in checkout and "付款" in checkout and "可口可乐" in checkout
+        assert not english_words(checkout), checkout
+        await pilot.press("f10")
+        await on_screen(pilot, TenderScreen)
+        tender = svg_text(pilot.app.export_screenshot())
+        assert "现金" in tender and not english_words(tender), tender
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: "帮助" in svg_text(pilot.app.export_screenshot()))
+        help_text = svg_text(pilot.app.export_screenshot())
+        assert not english_words(help_text), help_text
