@@ -84,3 +84,18 @@ def test_a_till_cannot_push_as_another_till_by_switching_role(hq, two_tills):
     assert "permission denied" in refused(t1, f'SET ROLE "{other}"')
     record = {**sale(2, "T1"), "uuid": str(uuid.uuid4())}
     assert push(t1, [envelope(2, record)]).added == 1  # its own still go in
+
+
+def test_a_till_cannot_write_the_commits_hq_holds_for_it_and_reads_only_its_own(hq, two_tills):
+    """hq.commit_moved (slots filled by a record HQ already had) and the hq.stream view: written
+    only by hq.push, read by a till only for itself (the view not at all)."""
+    t1, t2 = two_tills
+    journaled = sale(2, "T2")
+    push(t2, [envelope(2, journaled), envelope(3, journaled)])  # the same record under a second number
+    for statement in ("INSERT INTO hq.commit_moved (shop_id, till_id, commit_seq, uuid) "
+                      "VALUES ('S1', 'T1', 9, gen_random_uuid())",
+                      "UPDATE hq.commit_moved SET commit_seq = 9", "DELETE FROM hq.commit_moved",
+                      "SELECT * FROM hq.stream"):
+        assert "permission denied" in refused(t1, statement)
+    assert t1.execute("SELECT count(*) FROM hq.commit_moved").fetchone() == (0,)
+    assert t2.execute("SELECT till_id, commit_seq FROM hq.commit_moved").fetchall() == [("T2", 3)]

@@ -7,11 +7,13 @@ import json
 import threading
 import uuid
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from conftest import AS_DEMO, COLA, WATER, database_write_locked, open_demo_shop, run_cli
 from hq_cluster import enrol, till_dir
+from tui_pos.domain.commits import GENESIS, chained
 from tui_pos.hq.connection import HqError, connect
 from tui_pos.hq.stream import SequenceGap, StreamConflict, envelope, high_water, push
 
@@ -63,12 +65,37 @@ def test_pushing_again_adds_nothing_twice_and_is_no_error(hq, t1):
 
 
 def test_a_record_already_at_hq_under_another_commit_number_is_not_added_twice(hq, t1):
-    """Pushed from the journal while the database failed, replayed since under a new commit number."""
+    """Pushed from the journal while the database failed, committed since under another number
+    (a restore brought it back): the slot is filled (hq.commit_moved), the record not added twice."""
     journaled = sale(1)
     push(t1, [envelope(1, journaled)])
     result = push(t1, [envelope(2, sale(2)), envelope(3, journaled), envelope(4, sale(3))])
     assert (result.high_water, result.added, result.duplicates) == (4, 2, 1)
     assert [u for _, u, *_ in stored(hq)].count(journaled["uuid"]) == 1
+    with connect(hq) as admin:
+        assert admin.execute("SELECT commit_seq, uuid::text, moved FROM hq.stream ORDER BY commit_seq").fetchall() == [
+            (1, journaled["uuid"], False), (2, mock.ANY, False), (3, journaled["uuid"], True), (4, mock.ANY, False)]
+    assert push(t1, [envelope(3, journaled)]).duplicates == 1  # the slot is HQ's: sent again, nothing added
+
+
+def test_a_chain_break_is_stored_never_refused_and_counted(hq, t1):
+    """A commit whose prev_hash is not the hash of the commit before it at HQ (the till's database
+    restored over newer commits, or edited): stored all the same; hq verify reports it."""
+    first = list(chained([sale(1), sale(2)]))
+    assert push(t1, first).breaks == 0
+    elsewhere = list(chained([sale(3), sale(4)], after=(2, "f" * 64)))
+    result = push(t1, elsewhere)
+    assert (result.added, result.breaks, result.high_water) == (2, 1, 4)
+    with connect(hq) as admin:
+        rows = admin.execute("SELECT commit_seq, prev_hash, hash FROM hq.record ORDER BY commit_seq").fetchall()
+    assert rows == [(e["commit_seq"], e["prev_hash"], e["hash"]) for e in first + elsewhere]
+    assert push(t1, list(chained([sale(5)], after=(4, elsewhere[-1]["hash"])))).breaks == 0
+    with pytest.raises(HqError, match="not a pushed record"):  # a hash is 64 hex digits, or left out
+        push(t1, [{**list(chained([sale(6)], after=(5, GENESIS)))[0], "prev_hash": "not a hash"}])
+
+
+def test_a_first_commit_that_does_not_start_from_genesis_is_a_break(hq, t1):
+    assert push(t1, list(chained([sale(1)], after=(0, "a" * 64)))).breaks == 1
 
 
 def test_a_gap_is_refused_whole_and_says_where_hq_has_got_to(hq, t1):

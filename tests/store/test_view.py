@@ -22,6 +22,7 @@ from conftest import COLA, FLOAT, NOODLES, WATER, break_sqlite, database_write_l
 from tui_pos.app.till import SHIFT_DOCUMENT, Till
 from tui_pos.bootstrap.till import open_ledger, open_till
 from tui_pos.config import Config, load_config
+from tui_pos.domain.commits import GENESIS, first_break
 from tui_pos.domain.tender import Tender
 from tui_pos.ops.readonly import journal_of, read_only_view
 from tui_pos.ops.status import till_status
@@ -269,3 +270,32 @@ def test_the_ledger_reads_through_its_view(shop_dir):
         assert ledger.view.query(lambda conn: conn is ledger.connection(), False)
     finally:
         ledger.close()
+
+
+def test_commits_after_is_sqlites_commits_then_the_journals_records_each_once(shop, tmp_path):
+    """The commit order (StoreView.commits_after): a record in SQLite and the journal (an unknown
+    COMMIT outcome) is SQLite's commit only; one only in the journal follows SQLite's last commit,
+    the chain continued; the till's view and ops' read-only one say the same; batches split anywhere."""
+    config, sales, _ = shop
+    ledger = open_ledger(config)
+    try:
+        everything = ledger.view.commits_after(0, 10_000)
+        with read_only_view(config) as ops:
+            assert ops.commits_after(0, 10_000) == everything
+            assert ops.last_commit() == len(everything)
+        assert [e["commit_seq"] for e in everything] == list(range(1, len(everything) + 1))
+        assert first_break(everything, after=(0, GENESIS)) is None
+        numbers = {e["record"]["uuid"]: e["commit_seq"] for e in everything}
+        assert len(numbers) == len(everything)
+        in_sqlite = ledger.view.query(lambda c: c.execute("SELECT MAX(commit_seq) FROM commit_log").fetchone()[0], 0)
+        assert numbers[sales["sqlite"]["uuid"]] < numbers[sales["both"]["uuid"]] <= in_sqlite
+        assert numbers[sales["journal"]["uuid"]] > in_sqlite
+        n = len(everything)
+        assert ledger.view.commits_after(in_sqlite - 1, 2) == everything[in_sqlite - 1:in_sqlite + 1]  # across the two
+        assert ledger.view.commits_after(n - 1, 5) == everything[n - 1:]
+        assert ledger.view.commits_after(n, 5) == []
+    finally:
+        ledger.close()
+    break_sqlite(config.data_dir, tmp_path / "aside")
+    with read_only_view(config) as ops:  # the journal's records cannot be numbered without the database
+        assert (ops.commits_after(0), ops.last_commit()) == ([], None)

@@ -1,7 +1,7 @@
 """The command line: a thin click layer over the library, `--json` on every command.
 
 One file per command group, named for the group: audit, backup, catalog, hq, printer, receipts,
-report, shift, stock, user (`tui-pos report ...` is report.py). A top-level command lives with what it
+report, shift, stock, sync, user (`tui-pos report ...` is report.py). A top-level command lives with what it
 belongs to: restore in backup.py, refund and void-last in refunds.py, monitor in monitor.py,
 status, doctor, alerts and support-bundle in ops.py; init, sell, sales and replay in selling.py.
 Who acts (--cashier / --manager / --pin) is signin.py, shared by all. A command calls the library
@@ -26,6 +26,7 @@ try:  # Ctrl-C while Python imports the CLI (its first 0.1 s): one line, not a t
         selling,  # noqa: F401
         shift,  # noqa: F401
         stock,  # noqa: F401
+        sync,  # noqa: F401
         user,  # noqa: F401
     )
     from tui_pos.cli.base import main

@@ -243,6 +243,157 @@ REVOKE ALL ON FUNCTION hq.record_time(jsonb), hq.ensure_record_partition(timesta
     hq.push(jsonb, jsonb), hq.high_water() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hq.push(jsonb, jsonb), hq.high_water() TO @TILLS@;
 """),
+    Migration(2, "stream chain: commit hashes, commits whose record HQ had", r"""
+-- Each commit's place in the till's hash chain (domain/commits.py): hash = sha256(prev_hash +
+-- canonical JSON of the record). NULL for commits pushed without them (before this migration).
+ALTER TABLE hq.record ADD COLUMN prev_hash text CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
+                      ADD COLUMN hash text CHECK (hash ~ '^[0-9a-f]{64}$');
+
+-- A commit whose record HQ already holds under another commit number (pushed from the journal
+-- under one number, committed since under another): the slot is filled, the record not added twice.
+CREATE TABLE hq.commit_moved (
+    shop_id text NOT NULL,
+    till_id text NOT NULL,
+    commit_seq bigint NOT NULL CHECK (commit_seq > 0),
+    uuid uuid NOT NULL,
+    prev_hash text,
+    hash text,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (shop_id, till_id, commit_seq),
+    FOREIGN KEY (shop_id, till_id) REFERENCES hq.till
+);
+
+-- Every till's stream as it pushed it, one row per commit number: what hq verify walks.
+CREATE VIEW hq.stream AS
+    SELECT shop_id, till_id, commit_seq, uuid, prev_hash, hash, false AS moved FROM hq.record
+    UNION ALL
+    SELECT shop_id, till_id, commit_seq, uuid, prev_hash, hash, true FROM hq.commit_moved;
+
+-- Add the calling till's commits, in its commit order, each once.
+--   batch:  [{"commit_seq": N, "prev_hash": H0, "hash": H, "record": {"uuid": ..., ...}}, ...] (any
+--           order: sorted here; prev_hash and hash may be left out: NULL, a chain HQ cannot check)
+--   status: what the till says of itself ({"pending": N, ...}): its keys replace those it said before
+-- A commit number HQ already has is skipped when it is the same record (a retry after a lost
+-- answer), and refused (TP002) when it is another. The next commit number is added; a record
+-- whose uuid HQ already has fills its slot in hq.commit_moved without being added twice. A number
+-- after a gap is refused (TP001) and the whole batch with it: DETAIL says {"high_water": N}, every
+-- commit up to N is at HQ. A commit whose prev_hash is not the hash of the commit before it (a
+-- chain break) is stored all the same, never refused: records are never lost; hq verify reports it.
+-- Returns {"high_water": N, "added": A, "duplicates": D, "breaks": B}.
+CREATE OR REPLACE FUNCTION hq.push(batch jsonb, status jsonb DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+DECLARE
+    me hq.till;
+    item jsonb;
+    rec jsonb;
+    n bigint;
+    id uuid;
+    at timestamptz;
+    held uuid;
+    start bigint;
+    prev text;
+    digest text;
+    last_hash text;
+    added int := 0;
+    duplicates int := 0;
+    breaks int := 0;
+BEGIN
+    IF jsonb_typeof(batch) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'a push is a JSON list of {"commit_seq": N, "prev_hash": H, "hash": H, "record": {...}}'
+            USING ERRCODE = 'TP004';
+    END IF;
+    IF status IS NOT NULL AND jsonb_typeof(status) <> 'object' THEN
+        RAISE EXCEPTION 'a till''s status is a JSON object' USING ERRCODE = 'TP004';
+    END IF;
+    -- partitions first: nothing in this transaction has touched hq.record yet (next month's too:
+    -- made a month ahead, not by every till at once at midnight on the first)
+    PERFORM hq.ensure_record_partition(now() + interval '1 month');
+    PERFORM hq.ensure_record_partition(t) FROM (
+        SELECT DISTINCT date_trunc('month', coalesce(hq.record_time(e.value->'record'), now())) AS t
+        FROM jsonb_array_elements(batch) e WHERE jsonb_typeof(e.value->'record') = 'object') months;
+    SELECT * INTO me FROM hq.till WHERE role_name = session_user FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role % is not an enrolled till (tui-pos hq join)', session_user USING ERRCODE = 'TP003';
+    END IF;
+    start := me.high_water;  -- what HQ has, whatever this batch does: a refusal takes all of it back
+    SELECT s.hash INTO last_hash FROM hq.stream s
+    WHERE s.shop_id = me.shop_id AND s.till_id = me.till_id AND s.commit_seq = me.high_water;
+    FOR item IN
+        SELECT e.value FROM jsonb_array_elements(batch) e
+        ORDER BY CASE WHEN jsonb_typeof(e.value->'commit_seq') = 'number' THEN (e.value->>'commit_seq')::numeric END
+                 NULLS FIRST
+    LOOP
+        IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item->'commit_seq') IS DISTINCT FROM 'number'
+           OR (item->>'commit_seq') !~ '^[1-9][0-9]{0,17}$' OR jsonb_typeof(item->'record') IS DISTINCT FROM 'object'
+           OR coalesce(jsonb_typeof(item->'prev_hash'), 'null') NOT IN ('string', 'null')
+           OR coalesce(jsonb_typeof(item->'hash'), 'null') NOT IN ('string', 'null')
+           OR coalesce(item->>'prev_hash', repeat('0', 64)) !~ '^[0-9a-f]{64}$'
+           OR coalesce(item->>'hash', repeat('0', 64)) !~ '^[0-9a-f]{64}$' THEN
+            RAISE EXCEPTION 'not a pushed record: % (each is {"commit_seq": N >= 1, "prev_hash": H, "hash": H, '
+                            '"record": {...}}, H 64 hex digits)', left(item::text, 200)
+                USING ERRCODE = 'TP004';
+        END IF;
+        n := (item->>'commit_seq')::bigint;
+        rec := item->'record';
+        prev := item->>'prev_hash';
+        digest := item->>'hash';
+        IF coalesce(rec->>'uuid', '') !~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' THEN
+            RAISE EXCEPTION 'commit % has no record uuid: %', n, left(rec::text, 200) USING ERRCODE = 'TP004';
+        END IF;
+        id := (rec->>'uuid')::uuid;
+        IF rec ? 'till_id' AND rec->>'till_id' IS DISTINCT FROM me.till_id THEN
+            RAISE EXCEPTION 'record % is till %''s, not till %''s', id, rec->>'till_id', me.till_id
+                USING ERRCODE = 'TP005';
+        END IF;
+        IF n <= me.high_water THEN
+            IF NOT EXISTS (SELECT 1 FROM hq.stream s WHERE s.shop_id = me.shop_id AND s.till_id = me.till_id
+                           AND s.commit_seq = n AND s.uuid = id) THEN
+                SELECT s.uuid INTO held FROM hq.stream s
+                WHERE s.shop_id = me.shop_id AND s.till_id = me.till_id AND s.commit_seq = n;
+                RAISE EXCEPTION 'till % commit % is record % at HQ, not %', me.till_id, n, held, id
+                    USING ERRCODE = 'TP002', DETAIL = json_build_object('high_water', start)::text;
+            END IF;
+            duplicates := duplicates + 1;  -- a retry after a lost answer: HQ has it
+        ELSIF n = me.high_water + 1 THEN
+            IF prev IS DISTINCT FROM last_hash AND prev IS NOT NULL AND last_hash IS NOT NULL
+               OR prev IS DISTINCT FROM repeat('0', 64) AND prev IS NOT NULL AND n = 1 THEN
+                breaks := breaks + 1;  -- stored all the same: hq verify reports it
+            END IF;
+            IF EXISTS (SELECT 1 FROM hq.record r
+                       WHERE r.shop_id = me.shop_id AND r.till_id = me.till_id AND r.uuid = id) THEN
+                INSERT INTO hq.commit_moved (shop_id, till_id, commit_seq, uuid, prev_hash, hash)
+                VALUES (me.shop_id, me.till_id, n, id, prev, digest);
+                duplicates := duplicates + 1;
+            ELSE
+                at := coalesce(hq.record_time(rec), now());
+                INSERT INTO hq.record (shop_id, till_id, commit_seq, uuid, type, recorded_at, record, prev_hash, hash)
+                VALUES (me.shop_id, me.till_id, n, id, coalesce(rec->>'type', 'sale'), at, rec, prev, digest);
+                added := added + 1;
+            END IF;
+            me.high_water := n;
+            last_hash := digest;
+        ELSE
+            RAISE EXCEPTION 'till % commit % comes after a gap: HQ has every commit up to %, send from % on',
+                me.till_id, n, start, start + 1
+                USING ERRCODE = 'TP001', DETAIL = json_build_object('high_water', start)::text;
+        END IF;
+    END LOOP;
+    -- the status's keys replace those the till said before (a push without one keeps them all)
+    UPDATE hq.till SET high_water = me.high_water, records = records + added, last_seen = now(),
+                       status = CASE WHEN push.status IS NULL THEN till.status
+                                     ELSE coalesce(till.status, '{}'::jsonb) || push.status END
+    WHERE till.shop_id = me.shop_id AND till.till_id = me.till_id;
+    RETURN jsonb_build_object('high_water', me.high_water, 'added', added, 'duplicates', duplicates,
+                              'breaks', breaks);
+END $$;
+
+REVOKE ALL ON hq.commit_moved, hq.stream FROM PUBLIC;
+ALTER TABLE hq.commit_moved ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_commits ON hq.commit_moved FOR SELECT TO @TILLS@
+    USING (EXISTS (SELECT 1 FROM hq.till t WHERE t.role_name = session_user
+                   AND t.shop_id = commit_moved.shop_id AND t.till_id = commit_moved.till_id));
+GRANT SELECT ON hq.commit_moved TO @TILLS@;
+"""),
     Migration(3, "catalog: chain products with shop overrides, tax rates, users, settings, versioned", r"""
 -- What HQ manages for every till, versioned: each row changed takes the next number of one
 -- chain-wide sequence (a trigger sets it); a till asks for what changed since the last number it

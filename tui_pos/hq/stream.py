@@ -1,10 +1,12 @@
 """A till's side of its records stream at HQ, over the till's own connection (its own role):
-`push` adds records in the till's commit order, `high_water` asks how far HQ has got.
+`push` adds commits in the till's commit order, `high_water` asks how far HQ has got.
 
-The sync worker (to come) sends the records as the till's journal holds them (JSON objects with
-"uuid", "type" (none: a sale) and the till's "till_id"), each with the till's commit order number:
-`[{"commit_seq": 7, "record": {...}}, ...]`. HQ, not the till, keeps the high-water mark: after any
-failure the till asks it and sends again from the next commit; what HQ already has is skipped.
+The till (tui_pos/sync/push.py) sends its commits as envelopes (tui_pos/domain/commits.py):
+`[{"commit_seq": 7, "prev_hash": "...", "hash": "...", "record": {...}}, ...]`, the record as the
+till committed it (JSON objects with "uuid", "type" (none: a sale) and the till's "till_id").
+HQ, not the till, keeps the high-water mark: after any failure the till asks it and sends again
+from the next commit; what HQ already has is skipped. A break in the hash chain is stored, never
+refused (Pushed.breaks counts them; hq verify reports them).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tui_pos.hq import schema
-from tui_pos.hq.connection import HqError, first_line
+from tui_pos.hq.connection import HqError, HqUnreachable, first_line
 
 if TYPE_CHECKING:
     import psycopg
@@ -26,6 +28,7 @@ class Pushed:
     high_water: int  # every commit up to this one is at HQ
     added: int  # records added by this push
     duplicates: int  # records HQ already had (not added again)
+    breaks: int = 0  # commits stored whose prev_hash is not the hash of the commit before them
 
 
 class SequenceGap(HqError):
@@ -40,8 +43,11 @@ class StreamConflict(HqError):
     """A commit number HQ holds with another record: the till's numbering is not what HQ saw."""
 
 
-def envelope(commit_seq: int, record: Mapping[str, Any]) -> dict[str, Any]:
-    return {"commit_seq": commit_seq, "record": dict(record)}
+def envelope(commit_seq: int, record: Mapping[str, Any], prev_hash: str | None = None,
+             hash_: str | None = None) -> dict[str, Any]:
+    """One commit to push; without its hashes HQ stores it unchained (a chain it cannot check):
+    a till pushes domain.commits.chained()'s envelopes."""
+    return {"commit_seq": commit_seq, "prev_hash": prev_hash, "hash": hash_, "record": dict(record)}
 
 
 def push(conn: psycopg.Connection[Any], batch: Iterable[Mapping[str, Any]],
@@ -56,7 +62,7 @@ def push(conn: psycopg.Connection[Any], batch: Iterable[Mapping[str, Any]],
     except psycopg.Error as err:
         raise _stream_error(err) from None
     assert row is not None
-    return Pushed(row[0]["high_water"], row[0]["added"], row[0]["duplicates"])
+    return Pushed(row[0]["high_water"], row[0]["added"], row[0]["duplicates"], row[0].get("breaks", 0))
 
 
 def high_water(conn: psycopg.Connection[Any]) -> int:
@@ -81,5 +87,5 @@ def _stream_error(err: Exception) -> HqError:
     if state == schema.CONFLICT:
         return StreamConflict(message)
     if isinstance(err, psycopg.OperationalError):
-        return HqError(f"lost HQ during the push: {first_line(err)}")
+        return HqUnreachable(f"lost HQ during the push: {first_line(err)}")
     return HqError(message)

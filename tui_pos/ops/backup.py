@@ -49,7 +49,7 @@ from tui_pos.domain.auth import LoginFailed, User, authenticate
 from tui_pos.domain.errors import PosError
 from tui_pos.ops.pin_lockout import pin_lockout
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database, sales_figures, schema_version
-from tui_pos.store import audit, db, schema, verification
+from tui_pos.store import audit, commit_log, db, schema, verification
 from tui_pos.store.journal import (
     KEY_FILE,
     QUARANTINE,
@@ -689,23 +689,9 @@ def _bring_back(config: Config, safety: Path, after_seq: int) -> tuple[str, ...]
     chained, entered again through the journal and replay (new audit entries, same records)."""
     from tui_pos.store.ledger import Ledger
 
-    records = []
     skip = ("table_state", "anchor_mismatch", "replay", "journal_rejected", "restore")
     with read_only_database(config, safety) as old:
-        for uuid, action, till_id, at, actor, approved_by, subject, amount, detail in old.execute(
-                "SELECT uuid, action, till_id, at, actor, approved_by, subject, amount, detail FROM audit "
-                "WHERE seq > ? ORDER BY seq", (after_seq,)).fetchall():
-            kind = audit.RECORD_ACTIONS.get(action)
-            if kind is not None:
-                record = db.load_record(old, kind, uuid)
-            elif action not in skip:
-                record = {"type": "event", "uuid": uuid, "till_id": till_id, "at": at, "action": action, "actor": actor,
-                          "approved_by": approved_by, "subject": subject, "amount": amount,
-                          "detail": json.loads(detail or "{}")}
-            else:
-                continue
-            if record is not None:
-                records.append(record)
+        records = commit_log.records_by_audit(old, after_seq, skip=skip, user_changes=False)
     if not records:
         return ()
     journal = Journal(config.storage.journal_dirs, config.till_id, config.data_dir)
@@ -835,6 +821,8 @@ def _number_floors(config: Config, safety: Path | None, last_receipt: int) -> di
             with read_only_database(config, safety) as old:
                 for key, value in db.number_floors(old).items():
                     floors[key] = max(floors.get(key, 0), value)
+                if old.execute("SELECT 1 FROM sqlite_master WHERE name = 'commit_log'").fetchone():
+                    floors[commit_log.FLOOR_KEY] = commit_log.highest(old)  # HQ may hold them: never numbered again
         except (DatabaseUnavailable, sqlite3.Error):
             pass  # unreadable: the receipt number in till.lock is what is left
     return floors

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_pos.domain.records import Record
-from tui_pos.store import audit, codec
+from tui_pos.store import audit, codec, commit_log
 from tui_pos.store.codec import (  # noqa: F401  (re-exported: callers not moved to codec yet)
     CASH_MOVEMENT_COLUMNS,
     LINE_COLUMNS,
@@ -103,7 +103,8 @@ def holds_money(conn: sqlite3.Connection) -> bool:
 def insert_record(conn: sqlite3.Connection, record: Record | dict[str, Any], stored_via: str,
                   audit_head: tuple[int, str] | None = None) -> tuple[int, str]:
     """Every row of one record (typed or its dict), then its audit entries at the head of the
-    chain; returns the new head (replay passes it to the next record instead of reading it again).
+    chain, then its commit (store/commit_log.py: the till's commit order); returns the audit
+    chain's new head (replay passes it to the next record instead of reading it again).
     A record that changes a covered table (a user change) is followed by that table's
     table_state entry, then its own entry (the crash point user_before_audit is between its row
     and them).
@@ -116,7 +117,9 @@ def insert_record(conn: sqlite3.Connection, record: Record | dict[str, Any], sto
     if covered:
         crash_point("user_before_audit")
     entries = [entry for table in covered for entry in audit.table_state(table, covered_rows(conn, table))]
-    return audit.append(conn, entries + audit.entries_for(record, rows), audit_head)
+    chain = audit.append(conn, entries + audit.entries_for(record, rows), audit_head)
+    commit_log.append(conn, record)
+    return chain
 
 
 def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:

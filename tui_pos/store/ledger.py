@@ -605,8 +605,15 @@ class Ledger:
         catalog_event(the catalog as it was), a pure function called in the transaction. Never
         journaled: they need the database; StorageError when it cannot take them. Any error (a
         NameTaken, NoSuchUser) rolls all of it back. new_shop: ShopNotEmpty unless the shop has
-        neither people nor products (the demo shop goes only into an empty one)."""
+        neither people nor products (the demo shop goes only into an empty one).
+
+        Records waiting in the journal are replayed first: they were committed before this
+        change, and the commit order (store/commit_log.py) numbers them before it, as it
+        numbered them while they waited."""
         with self._lock:
+            if self._health.backlog and self.replay().remaining:
+                raise StorageError(f"earlier records still wait in the journal ({self._health.last_error}); "
+                                   "nothing was changed")
             try:
                 conn = self.connection()
                 with db.transaction(conn):

@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from tui_pos.store import audit, codec
+from tui_pos.store import audit, codec, commit_log
 
 SCHEMA_VERSION = 2  # PRAGMA user_version from the last numbered schema on; named migrations since
 MIGRATION_SET = "tui_pos"
@@ -139,6 +139,11 @@ def _stock_expected_unknown(db: Any) -> None:
     """A receive or adjustment stored while the database could not be read has no expected
     on-hand (None): the till could not see it. Counts still always have one."""
     db["stock_move"].transform(not_null={"expected": False})
+def _commit_log(db: Any) -> None:
+    """The till's commit order (store/commit_log.py), the records stored so far numbered in
+    audit-chain order."""
+    commit_log.create_table(db.conn)
+    commit_log.backfill(db.conn)
 
 
 # The migrations, in order: (name, function). Append only; never rename, reorder or edit a released one.
@@ -148,6 +153,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("sale_approved_by", _sale_approved_by),
     ("stock", _stock),
     ("stock_expected_unknown", _stock_expected_unknown),
+    ("commit_log", _commit_log),
 )
 
 

@@ -30,7 +30,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from tui_pos.store import db, period_totals, print_jobs, shift_totals, stock
+from tui_pos.domain.commits import chained
+from tui_pos.store import commit_log, db, period_totals, print_jobs, shift_totals, stock
 from tui_pos.store.journal import Journal, JournalScan
 
 Where = Literal["sqlite", "journal"]
@@ -190,6 +191,45 @@ class StoreView:
     def users(self) -> list[dict[str, Any]] | None:
         """The user rows (with PIN hashes), or None when the database cannot be read."""
         return self.query(db.load_users, None)
+
+    # -- the commit order ------------------------------------------------------------------
+    def commits_after(self, commit_seq: int, limit: int = 500) -> list[dict[str, Any]]:
+        """THE answer to "what is recorded after commit commit_seq": at most limit envelopes
+        ({"commit_seq", "prev_hash", "hash", "record"}) in commit order, SQLite's commits then the
+        records only in the journal, numbered and chained as replay will commit them (store/
+        commit_log.py). [] when the database cannot be read (the journal's records cannot be
+        numbered without it)."""
+        with self._lock:
+            found = self._commits(lambda conn: commit_log.after(conn, commit_seq, limit))
+            if found is None:
+                return []
+            stored, head, waiting = found
+            if len(stored) >= limit or not waiting:
+                return stored
+            journaled = [e for e in chained(waiting, after=head) if e["commit_seq"] > commit_seq]
+            return stored + journaled[:limit - len(stored)]
+
+    def last_commit(self) -> int | None:
+        """The number of the last commit, records only in the journal included (as commits_after
+        numbers them); None when the database cannot be read."""
+        with self._lock:
+            found = self._commits(lambda conn: [])
+            return None if found is None else found[1][0] + len(found[2])
+
+    def _commits(self, read: Callable[[sqlite3.Connection], list[dict[str, Any]]]
+                 ) -> tuple[list[dict[str, Any]], tuple[int, str], list[dict[str, Any]]] | None:
+        """(read(conn), the head of SQLite's commits, the journal's records SQLite does not hold),
+        in one go; None when the database cannot be read."""
+        conn = self._connection()
+        if conn is None:
+            return None
+        try:
+            stored, head = read(conn), commit_log.head(conn)
+        except sqlite3.Error as err:
+            self._fail(err)
+            return None
+        backlog = self._backlog(conn)
+        return (stored, head, backlog.waiting) if backlog.readable else None
 
     # -- sales -----------------------------------------------------------------------------
     def sales(self, since: str | None) -> tuple[list[dict[str, Any]], bool]:

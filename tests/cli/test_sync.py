@@ -1,0 +1,43 @@
+"""`tui-pos sync [--json]` (cli/sync.py), the real command in a subprocess against a real PostgreSQL:
+what it pushed, pulled and left pending; one line and exit status 1 when HQ cannot be reached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import AS_DEMO, COLA, cli_json, open_demo_shop, run_cli
+from hq_cluster import enrol, free_port
+from tui_pos.hq.connection import connect
+from tui_pos.hq.enrol import with_hq_section
+
+
+def test_sync_pushes_everything_and_says_so(hq, tmp_path: Path):
+    shop = open_demo_shop(tmp_path / "shop")
+    enrol(hq, shop)
+    first = cli_json(shop, "sync")
+    assert set(first) >= {"pushed", "pulled", "pending", "high_water", "state"}
+    assert first["pushed"] > 0 and first["pushed"] == first["high_water"]
+    assert (first["pending"], first["pulled"], first["state"]) == (0, 0, "synced")
+    run_cli(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print")
+    text = run_cli(shop, "sync").stdout
+    with connect(hq) as admin:
+        held = admin.execute("SELECT count(*), max(commit_seq) FROM hq.record").fetchone()
+    assert held[0] == held[1] > first["high_water"]
+    assert text.startswith(f"Pushed {held[0] - first['high_water']} record(s) to HQ, pulled 0 change(s); "
+                           f"HQ has every commit up to {held[1]}; still pending: 0.")
+
+
+def test_hq_out_of_reach_is_one_line_and_a_failure(hq, tmp_path: Path):
+    shop = open_demo_shop(tmp_path / "shop")
+    enrol(hq, shop)
+    config = shop / "config.toml"
+    config.write_text(with_hq_section(config.read_text(), f"host=127.0.0.1 port={free_port()} dbname=hq user=t1", "S1"))
+    proc = run_cli(shop, "sync", "--json", check=False)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("Error: HQ cannot be reached at t1@127.0.0.1:") and proc.stderr.count("\n") == 1
+
+
+def test_a_till_that_has_not_joined_hq_is_told_how(tmp_path: Path):
+    shop = open_demo_shop(tmp_path / "shop")
+    proc = run_cli(shop, "sync", check=False)
+    assert (proc.returncode, proc.stderr) == (1, "Error: this till has not joined HQ: tui-pos hq join DSN --shop SHOP\n")

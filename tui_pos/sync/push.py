@@ -1,0 +1,71 @@
+"""Push: every commit the till has that HQ lacks, in commit order, in batches, each all or none.
+
+HQ, not the till, says how far it has got (hq.high_water): the till asks, then sends the commits
+after that mark (StoreView.commits_after: SQLite's, then the records only in the journal, numbered
+as replay will number them). A SequenceGap (HQ has less than the till thought: restored from an
+older dump, or another process pushed meanwhile... any reason) sends it back to HQ's mark; a
+batch whose answer was lost is sent again and HQ skips what it has. Nothing here is kept at the
+till: after any failure, the next push starts again from HQ's mark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tui_pos.hq.connection import HqError
+from tui_pos.hq.stream import SequenceGap, high_water, push
+
+if TYPE_CHECKING:
+    import psycopg
+
+BATCH = 500
+RESENDS = 3  # SequenceGaps in one push_pending before it gives up (HQ's mark moving under it)
+
+
+class Commits(Protocol):
+    """What push reads: the store's view (tui_pos.store.view.StoreView)."""
+
+    def commits_after(self, commit_seq: int, limit: int = BATCH) -> list[dict[str, Any]]: ...
+
+    def last_commit(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Pushed:
+    pushed: int  # commits HQ added now
+    duplicates: int  # commits HQ had already (a retry, or a record it holds under another number)
+    breaks: int  # commits stored that do not follow the chain HQ holds (hq verify reports them)
+    high_water: int  # HQ has every commit up to this one
+    pending: int | None  # commits the till has that HQ lacks now (None: unknown, the database cannot be read)
+    resent: int  # times HQ sent the push back to its own mark (SequenceGap)
+
+
+def push_pending(conn: psycopg.Connection[Any], view: Commits, status: Mapping[str, Any] | None = None,
+                 batch: int = BATCH) -> Pushed:
+    """Push everything pending (at least one call to HQ: an idle till is seen too); status, what
+    the till says of itself, goes with each batch, its "pending" the commits left after it.
+    Raises HqUnreachable / HqError (StreamConflict: HQ holds another record under a commit
+    number) with nothing lost: the next call starts again from HQ's mark."""
+    mark = high_water(conn)
+    last = view.last_commit()
+    added = duplicates = breaks = resent = 0
+    while True:
+        envelopes = view.commits_after(mark, batch)
+        left = None if last is None else max(last - (envelopes[-1]["commit_seq"] if envelopes else mark), 0)
+        said = {**(status or {}), "pending": left}
+        try:
+            result = push(conn, envelopes, said)
+        except SequenceGap as gap:
+            resent += 1
+            if resent > RESENDS:
+                raise HqError(f"{gap} (HQ's high-water mark kept moving: is another box pushing as this till?)") from None
+            mark = gap.high_water
+            continue
+        mark = result.high_water
+        added, duplicates, breaks = added + result.added, duplicates + result.duplicates, breaks + result.breaks
+        if len(envelopes) < batch:
+            break
+    last = view.last_commit()  # records committed while pushing wait for the next push
+    return Pushed(added, duplicates, breaks, mark, None if last is None else max(last - mark, 0), resent)
