@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import AS_DEMO, COLA, cli_json, open_demo_shop, run_cli
-from hq_cluster import enrol, free_port
+from hq_cluster import enrol
+from pgcluster import free_port
 from tui_pos.hq.connection import connect
 from tui_pos.hq.enrol import with_hq_section
 
