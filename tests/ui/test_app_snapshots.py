@@ -27,6 +27,7 @@ from conftest import COLA, CONSOLE_GLYPHS, NOODLES, open_demo_shop, set_config
 from tui_pos.app.till import Till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
+from tui_pos.i18n import use_language
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
@@ -55,10 +56,11 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(ScrollBar, "renderer", ScrollBar.renderer)
     tills: list[Till] = []
 
-    def make(theme: str) -> PosApp:
-        data_dir = tmp_path / f"shop-{theme}"
+    def make(theme: str, language: str = "en") -> PosApp:
+        data_dir = tmp_path / f"shop-{theme}-{language}"
         open_demo_shop(data_dir)
         set_config(data_dir, "ui", "theme", f'"{theme}"')
+        set_config(data_dir, "ui", "language", f'"{language}"')
         till = open_till(load_config(data_dir), cashier="")
         tills.append(till)
         return PosApp(till)
@@ -66,6 +68,7 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield make
     for till in tills:
         till.close()
+    use_language("en")  # the screen's language is the process's: the next test reads English
 
 
 async def wait_until(pilot, condition, what: str, timeout: float = 30.0) -> None:
@@ -217,6 +220,49 @@ def test_snapshot(snap_compare, make_app, screen: str, theme: str) -> None:
     assert snap_compare(make_app(theme), terminal_size=SIZE, run_before=reach_and_read)
     if theme == "console":
         assert_console_glyphs_only(shown[0], screen)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_snapshot_in_chinese(snap_compare, make_app, screen: str, theme: str) -> None:
+    """Issue 16: the same four screens with [ui] language = "zh_CN", at 80x24. In the default
+    theme every label is Chinese, two columns a character, and nothing is cut or pushed out of
+    line; in the console theme (the kernel's console, which has no CJK glyph) the Chinese words
+    are spelled in pinyin, each character in its own two columns, so the layout does not move."""
+    shown: list[str] = []
+
+    async def reach_and_read(pilot) -> None:
+        await SCREENS[screen](pilot)
+        shown.append(svg_text(pilot.app.export_screenshot()))
+
+    assert snap_compare(make_app(theme, "zh_CN"), terminal_size=SIZE, run_before=reach_and_read)
+    if theme == "console":
+        assert_console_glyphs_only(shown[0], screen)
+    else:
+        assert re.search(r"[\u4e00-\u9fff]", shown[0]), shown[0]
+
+
+def test_the_chinese_checkout_keeps_its_columns(make_app) -> None:
+    """Issue 16: 数量 单价 金额 are four columns each, 作废 too: the header's words and every row's
+    figures still end in the same columns (Python's :>5 would count two and push them right)."""
+    text = asyncio.run(screen_text(make_app("default", "zh_CN"), sale_with_lines))
+    lines = text.splitlines()
+    header = next(line for line in lines if "数量" in line and "金额" in line)
+    rows = [line for line in lines if re.match(r"\s+[1-5] ", line)]
+
+    def last_columns(line: str) -> list[tuple[str, int]]:  # (word, cell column where it ends)
+        return [(m.group(), cell_len(line[:m.end()])) for m in re.finditer(r"\S+", line)][-3:]
+
+    assert [word for word, _ in last_columns(header)] == ["数量", "单价", "金额"], header
+    header_ends = [end for _, end in last_columns(header)]
+    expected = [("2", "3.50", "7.00"), ("1", "4.50", "4.05"), ("1", "6.00", "6.00"),
+                ("1", "16.00", "作废"), ("1", "45.00", "45.00")]
+    assert len(rows) == 5
+    for row, values in zip(rows, expected):
+        assert last_columns(row) == list(zip(values, header_ends)), f"{row}\n{text}"
+    # the key bar wraps by columns: every line starts with a key, no key is parted from its word
+    keys = lines[next(n for n, line in enumerate(lines) if line.startswith(">")) + 1:]
+    assert len(keys) == 2 and all(re.match(r"(F\d+|\^[A-Z]) \S", line) for line in keys), text
 
 
 def test_checkout_shows_hand_computed_figures_in_aligned_columns(make_app) -> None:

@@ -122,6 +122,21 @@ def wants_console_theme(setting: str, term: str | None = None) -> bool:
     return setting == "console" or (setting == "auto" and term == "linux")
 
 
+CONSOLE_LANGUAGES = frozenset({"en"})  # what the kernel console's fonts can spell (Latin-1 and a little more)
+
+
+def screen_language(language: str, console_theme: bool) -> str:
+    """The screen's language: [ui] language, except on the kernel's console, which cannot draw
+    Chinese: there every Chinese label would be cut to two letters of pinyin a character (合计
+    "HeJi", 付款 "FuKu"), so the screen speaks English (names stay in full pinyin: KeKouKeLe).
+    A console that draws Chinese (install-till.sh --chinese-console) shows the language itself."""
+    if console_theme and language not in CONSOLE_LANGUAGES:
+        log.info("the kernel console cannot draw %s: the screen is in English (install-till.sh --chinese-console "
+                 "puts the till on a console that can)", language)
+        return "en"
+    return language
+
+
 def hang_up_with_the_terminal(fd: int) -> None:
     """Sleep in poll() until the terminal hangs up, then SIGHUP ourselves. The kernel sends
     SIGHUP only to the session leader: a till started through `make run` or a shell (not the
@@ -151,9 +166,9 @@ class PosApp(App[None]):
     def __init__(self, till: Till):
         super().__init__()
         self.till = till
-        use_language(till.config.ui_language)  # the screen's words (the CLI set it too; tests start here)
-        self.printer_state = _("starting")
         self.console_theme = wants_console_theme(till.config.theme)
+        use_language(screen_language(till.config.ui_language, self.console_theme))  # the CLI set it too; tests start here
+        self.printer_state = _("starting")
         # The worker owns the printer in its own thread with its own queue (and connection);
         # the UI's screens use a second queue, coordinated with it by the printer's file lock.
         self.print_worker = PrintWorker(PrintQueue(till.config),

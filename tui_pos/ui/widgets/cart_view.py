@@ -15,6 +15,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui_pos.domain.columns import pad
 from tui_pos.i18n import _
 
 if TYPE_CHECKING:
@@ -43,13 +44,14 @@ def format_row(row: CartRow, width: int) -> str:
     name = row.name + (f" {row.note}" if row.note else "")
     total = _("VOID") if row.voided else row.total
     return (f"{row.number:>3} {set_cell_size(name, name_w)}{row.qty:>{QTY_W}}"
-            f"{row.price:>{PRICE_W}}{total:>{TOTAL_W}}")
+            f"{row.price:>{PRICE_W}}{pad(total, TOTAL_W, '>')}")  # 作废 is four columns, not two
 
 
 def header(width: int) -> str:
     name_w = max(width - 4 - QTY_W - PRICE_W - TOTAL_W, 8)
     item, qty, price, total = _("Item"), _("Qty"), _("Price"), _("Total")
-    return f"{'#':>3} {set_cell_size(item, name_w)}{qty:>{QTY_W}}{price:>{PRICE_W}}{total:>{TOTAL_W}}"
+    return (f"{'#':>3} {set_cell_size(item, name_w)}{pad(qty, QTY_W, '>')}{pad(price, PRICE_W, '>')}"
+            f"{pad(total, TOTAL_W, '>')}")
 
 
 SIGNS = {False: ("▲", "▼"), True: ("^", "v")}  # rows above / below the view; True: the console's font

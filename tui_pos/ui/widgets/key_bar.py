@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
+from tui_pos.domain.columns import columns
 from tui_pos.i18n import _
 
 
@@ -53,8 +54,8 @@ class KeyBar(Static):
                 continue
             key = bar_label(keys)
             description = _(binding.description)  # marked N_() where the binding is declared
-            label = f"{key} {description}"
-            if line_length and line_length + len(label) + 1 > width:
+            label = columns(f"{key} {description}")  # terminal columns: 付款 is four, not two
+            if line_length and line_length + label + 1 > width:
                 text.append("\n")
                 line_length = 0
             elif line_length:
@@ -62,5 +63,5 @@ class KeyBar(Static):
                 line_length += 1
             text.append(key, style="bold reverse")
             text.append(f" {description}")
-            line_length += len(label)
+            line_length += label
         self.update(text)
