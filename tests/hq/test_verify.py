@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from hq_cluster import till_dir
+from hq_cluster import enrol, till_dir
+from tui_pos.domain.commits import chained
 from tui_pos.hq.connection import connect
+from tui_pos.hq.stream import push
 from tui_pos.hq.verify import verify
 
 from .test_stream import event, sale
@@ -20,9 +22,9 @@ def test_a_real_tills_records_pushed_whole_are_ok(hq, two_days_shop, tmp_path):
         found = verify(conn)
     assert found == [
         {"shop": "S1", "till": "T1", "records": count, "high_water": count, "last_commit": count, "first_gap": None,
-         "receipt_gaps": [], "receipts_missing": 0, "receipts_twice": [], "ok": True},
+         "first_break": None, "breaks": 0, "receipt_gaps": [], "receipts_missing": 0, "receipts_twice": [], "ok": True},
         {"shop": "S2", "till": "T2", "records": 0, "high_water": 0, "last_commit": 0, "first_gap": None,
-         "receipt_gaps": [], "receipts_missing": 0, "receipts_twice": [], "ok": True}]
+         "first_break": None, "breaks": 0, "receipt_gaps": [], "receipts_missing": 0, "receipts_twice": [], "ok": True}]
 
 
 def test_receipt_numbers_missing_or_used_twice_and_commits_lost_at_hq(hq, tmp_path):
@@ -35,7 +37,7 @@ def test_receipt_numbers_missing_or_used_twice_and_commits_lost_at_hq(hq, tmp_pa
         t1, t2 = verify(conn)
         only_s2 = verify(conn, shop="S2")
     assert t1 == {"shop": "S1", "till": "T1", "records": 6, "high_water": 8, "last_commit": 8, "first_gap": 3,
-                  "receipt_gaps": [[2, 4], [7, 8]], "receipts_missing": 5, "receipts_twice": [], "ok": False}
+                  "first_break": None, "breaks": 0, "receipt_gaps": [[2, 4], [7, 8]], "receipts_missing": 5, "receipts_twice": [], "ok": False}
     assert (t2["receipt_gaps"], t2["receipts_missing"], t2["first_gap"], t2["ok"]) == ([[2, 2]], 1, None, False)
     assert only_s2 == [t2]
 
@@ -48,3 +50,17 @@ def test_a_receipt_number_twice_and_a_stream_cut_short(hq, tmp_path):
         [t1] = verify(conn)
     assert (t1["receipts_twice"], t1["last_commit"], t1["high_water"], t1["first_gap"], t1["ok"]) == ([2], 3, 4, None,
                                                                                                     False)
+
+
+def test_a_break_in_the_hash_chain_is_found_and_a_slot_filled_by_a_record_hq_had_is_no_gap(hq, tmp_path):
+    """Commits 1-3 chained; commit 4 says it follows another commit 3 (the till's database restored
+    over newer commits), commit 5 follows 4; commit 6 is a record HQ had (commit 1) under a new number."""
+    first = list(chained([sale(1), event(), sale(2)]))
+    restored = list(chained([sale(3), sale(4)], after=(3, "e" * 64)))
+    again = list(chained([first[0]["record"]], after=(5, restored[-1]["hash"])))
+    with connect(enrol(hq, till_dir(tmp_path / "t1"))) as till:
+        assert [push(till, batch).breaks for batch in (first, restored, again)] == [0, 1, 0]
+    with connect(hq) as conn:
+        [t1] = verify(conn)
+    assert {k: t1[k] for k in ("records", "last_commit", "high_water", "first_gap", "first_break", "breaks", "ok")} == {
+        "records": 5, "last_commit": 6, "high_water": 6, "first_gap": None, "first_break": 4, "breaks": 1, "ok": False}

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from hq_cluster import enrol
+from tui_pos.domain.commits import chained
 from tui_pos.domain.records import USER_ACTIONS
 from tui_pos.hq.connection import connect
-from tui_pos.hq.stream import envelope, push
+from tui_pos.hq.stream import push
 from tui_pos.store import codec
 
 
@@ -38,8 +39,9 @@ def stored_records(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def push_till(admin_dsn: str, data_dir: Path, shop: str = "S1", records: list[dict[str, Any]] | None = None) -> int:
-    """Enrol the till in data_dir and push its records (stored_records() unless given); how many."""
+    """Enrol the till in data_dir and push its records, chained (as sync pushes its commit order:
+    stored_records() unless given); how many."""
     records = stored_records(data_dir) if records is None else records
     with connect(enrol(admin_dsn, data_dir, shop)) as conn:
-        push(conn, [envelope(n, r) for n, r in enumerate(records, start=1)])
+        push(conn, list(chained(records)))
     return len(records)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_pos.bootstrap.till import open_ledger, open_till
-from tui_pos.config import CONFIG_NAME, CONFIG_TEMPLATE, Config, load_config
+from tui_pos.config import CONFIG_NAME, Config, config_text, load_config
 from tui_pos.domain.errors import BadInput, PosError
 from tui_pos.store.journal import make_private_dir
 from tui_pos.store.ledger import ShopNotEmpty
@@ -83,8 +83,7 @@ def _till_config(data_dir: Path, at_hq: dict[str, Any]) -> Config:
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(CONFIG_TEMPLATE.format(till_id=at_hq["till"],
-                                             shop_name=_toml_safe(at_hq["shop_name"] or at_hq["shop"])))
+            out.write(config_text(till_id=at_hq["till"], shop_name=_toml_safe(at_hq["shop_name"] or at_hq["shop"])))
     config = load_config(data_dir)
     if config.till_id != at_hq["till"]:
         raise BadInput(f"{path} is till {config.till_id}'s, not till {at_hq['till']}'s: restore into a new data "

@@ -387,6 +387,8 @@ def _verify_text(tills: list[dict[str, Any]]) -> str:
         problems = []
         if t["first_gap"] is not None:
             problems.append(f"commit {t['first_gap']} missing")
+        if t["first_break"] is not None:
+            problems.append(f"the hash chain breaks at commit {t['first_break']} ({t['breaks']} break(s))")
         if t["last_commit"] != t["high_water"]:
             problems.append(f"records up to commit {t['last_commit']}, HQ's mark says {t['high_water']}")
         if t["receipt_gaps"]:

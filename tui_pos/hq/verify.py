@@ -1,6 +1,10 @@
 """`tui-pos hq verify`: is every till's stream at HQ whole? Per till: how many records, the first
 commit number missing (hq.push refuses a gap, so one means rows lost at HQ: a restore, a hand
-edit), receipt numbers missing or used twice among its sales, refunds and voids.
+edit), the first commit that breaks the hash chain (its prev_hash is not the hash of the commit
+before it: the till's database restored over newer commits, or rows edited; hq.push stores those,
+never refuses them), receipt numbers missing or used twice among its sales, refunds and voids.
+Commits are read from hq.stream: hq.record's rows and the slots hq.commit_moved fills (a record
+HQ had under another number).
 
 HQ never changes a record, so this only reads; it can run at any time, on a replica too.
 """
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tui_pos.domain.commits import GENESIS
 from tui_pos.hq.schema import check_current
 
 if TYPE_CHECKING:
@@ -16,15 +21,23 @@ if TYPE_CHECKING:
 
 SHOWN_GAPS = 20  # receipt-number gaps listed per till (the count covers them all)
 
-_TILLS = ("SELECT t.shop_id, t.till_id, t.high_water, count(r.commit_seq), max(r.commit_seq) FROM hq.till t "
-          "LEFT JOIN hq.record r USING (shop_id, till_id) WHERE (%(shop)s::text IS NULL OR t.shop_id = %(shop)s) "
-          "GROUP BY 1, 2, 3 ORDER BY 1, 2")
+_TILLS = ("SELECT t.shop_id, t.till_id, t.high_water, count(s.commit_seq) FILTER (WHERE NOT s.moved), "
+          "max(s.commit_seq) FROM hq.till t LEFT JOIN hq.stream s USING (shop_id, till_id) "
+          "WHERE (%(shop)s::text IS NULL OR t.shop_id = %(shop)s) GROUP BY 1, 2, 3 ORDER BY 1, 2")
 # the first commit number missing per till (the lag of the first commit is 0: a stream starts at 1)
 _FIRST_GAPS = ("SELECT DISTINCT ON (shop_id, till_id) shop_id, till_id, prev + 1 FROM ("
-               "SELECT shop_id, till_id, commit_seq, lag(commit_seq, 1, 0::bigint) OVER w AS prev FROM hq.record "
+               "SELECT shop_id, till_id, commit_seq, lag(commit_seq, 1, 0::bigint) OVER w AS prev FROM hq.stream "
                "WHERE (%(shop)s::text IS NULL OR shop_id = %(shop)s) "
                "WINDOW w AS (PARTITION BY shop_id, till_id ORDER BY commit_seq)) x "
                "WHERE commit_seq > prev + 1 ORDER BY shop_id, till_id, commit_seq")
+# commits whose prev_hash is not the hash of the commit before them (the first's: 64 zeros); a
+# commit after a gap, or next to one pushed without hashes, cannot be checked
+_BREAKS = ("SELECT shop_id, till_id, min(commit_seq), count(*) FROM ("
+           "SELECT shop_id, till_id, commit_seq, prev_hash, lag(commit_seq, 1, 0::bigint) OVER w AS prev_seq, "
+           f"lag(hash, 1, '{GENESIS}') OVER w AS prev_digest FROM hq.stream "
+           "WHERE (%(shop)s::text IS NULL OR shop_id = %(shop)s) "
+           "WINDOW w AS (PARTITION BY shop_id, till_id ORDER BY commit_seq)) x "
+           "WHERE prev_seq = commit_seq - 1 AND prev_hash <> prev_digest GROUP BY 1, 2")
 _SEQ = "(record->>'seq')::bigint"
 # receipt numbers in order per till: a step of more than one is a gap, a step of none a number used twice
 _RECEIPT_STEPS = ("SELECT shop_id, till_id, prev, seq FROM ("
@@ -37,7 +50,8 @@ _RECEIPT_STEPS = ("SELECT shop_id, till_id, prev, seq FROM ("
 
 def verify(conn: psycopg.Connection[Any], shop: str | None = None) -> list[dict[str, Any]]:
     """Every enrolled till (of the shop): {"shop", "till", "records", "high_water", "last_commit",
-    "first_gap" (the first commit number missing, or None), "receipt_gaps" ([first, last] of each
+    "first_gap" (the first commit number missing, or None), "first_break" (the first commit that
+    breaks the hash chain, or None), "breaks" (how many do), "receipt_gaps" ([first, last] of each
     run of receipt numbers missing, the first SHOWN_GAPS), "receipts_missing" (how many),
     "receipts_twice" (receipt numbers held by more than one record), "ok"}."""
     check_current(conn)
@@ -45,11 +59,15 @@ def verify(conn: psycopg.Connection[Any], shop: str | None = None) -> list[dict[
     tills: dict[tuple[str, str], dict[str, Any]] = {}
     for shop_id, till_id, high_water, records, last in conn.execute(_TILLS, params):
         tills[(shop_id, till_id)] = {"shop": shop_id, "till": till_id, "records": records, "high_water": high_water,
-                                     "last_commit": last or 0, "first_gap": None, "receipt_gaps": [],
+                                     "last_commit": last or 0, "first_gap": None, "first_break": None,
+                                     "breaks": 0, "receipt_gaps": [],
                                      "receipts_missing": 0, "receipts_twice": []}
     for shop_id, till_id, missing in conn.execute(_FIRST_GAPS, params):
         if (shop_id, till_id) in tills:
             tills[(shop_id, till_id)]["first_gap"] = missing
+    for shop_id, till_id, first, count in conn.execute(_BREAKS, params):
+        if (shop_id, till_id) in tills:
+            tills[(shop_id, till_id)].update(first_break=first, breaks=count)
     for shop_id, till_id, prev, seq in conn.execute(_RECEIPT_STEPS, params):
         till = tills.get((shop_id, till_id))
         if till is None:
@@ -62,6 +80,7 @@ def verify(conn: psycopg.Connection[Any], shop: str | None = None) -> list[dict[
                 till["receipt_gaps"].append([prev + 1, seq - 1])
     for till in tills.values():
         till["receipts_twice"] = sorted(set(till["receipts_twice"]))
-        till["ok"] = (till["first_gap"] is None and not till["receipt_gaps"] and not till["receipts_twice"]
+        till["ok"] = (till["first_gap"] is None and till["first_break"] is None and not till["receipt_gaps"]
+                      and not till["receipts_twice"]
                       and till["last_commit"] == till["high_water"])
     return list(tills.values())
