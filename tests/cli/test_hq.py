@@ -115,46 +115,6 @@ def test_joined_as_root_the_tills_own_user_can_read_what_join_wrote(hq, nobody_s
     assert [t["till"] for t in json.loads(proc.stdout)] == ["T1"]
 
 
-def test_hq_catalog_import_and_users_with_json_and_errors_by_line(hq, tmp_path):
-    nowhere = tmp_path / "not-a-till"
-    csv_file = tmp_path / "catalog.csv"
-    csv_file.write_text("barcode,name,price,tax,department,stock\n6900000000014,Cola,3.50,A,Drinks,12\n"
-                        "6900000000021,Water,2.00,13,Drinks,\n")
-    imported = hq_json(nowhere, "catalog", "import", str(csv_file), "--dsn", hq)
-    assert {k: imported[k] for k in ("shop", "products", "added", "changed", "unchanged")} == {
-        "shop": None, "products": 2, "added": 2, "changed": 0, "unchanged": 0}
-    own = hq_json(nowhere, "catalog", "import", str(csv_file), "--shop", "S1", "--dsn", hq)
-    assert (own["shop"], own["added"]) == ("S1", 2) and own["version"] > imported["version"]
-    human = run_cli(nowhere, "hq", "catalog", "import", str(csv_file), "--dsn", hq, env=NO_ENV).stdout
-    assert human.startswith("Imported 2 products for the chain: 0 added, 0 changed, 2 unchanged (catalog version ")
-    bad = tmp_path / "bad.csv"
-    bad.write_text("barcode,name,price,tax\n6900000000014,Cola,3.50,Q\nx,Water,2.00,A\n")
-    proc = run_cli(nowhere, "hq", "catalog", "import", str(bad), "--dsn", hq, env=NO_ENV, check=False)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert "line 2: tax 'Q' is not a configured rate (A=13%, B=9%)" in proc.stderr
-    assert "line 3: barcode 'x' must be 1 to 20 digits" in proc.stderr
-    assert "shop S9 is not at HQ" in one_line_error(
-        run_cli(nowhere, "hq", "catalog", "import", str(csv_file), "--shop", "S9", "--dsn", hq, env=NO_ENV, check=False))
-
-    added = hq_json(nowhere, "user", "add", "ann", "--role", "manager", "--new-pin", "1234", "--dsn", hq)
-    assert {k: added[k] for k in ("name", "role", "active")} == {"name": "ann", "role": "manager", "active": True}
-    proc = run_cli(nowhere, "hq", "user", "add", "bob", "--role", "cashier", "--dsn", hq, env=NO_ENV,
-                   input="5678\n5678\n")
-    assert proc.stdout.startswith("Added cashier bob (catalog version ")
-    assert hq_json(nowhere, "user", "set-pin", "BOB", "--new-pin", "4321", "--dsn", hq)["name"] == "bob"
-    assert hq_json(nowhere, "user", "disable", "bob", "--dsn", hq)["active"] is False
-    assert "bob is already disabled" in one_line_error(
-        run_cli(nowhere, "hq", "user", "disable", "bob", "--dsn", hq, env=NO_ENV, check=False))
-    assert "a PIN is 4 to 8 digits" in one_line_error(
-        run_cli(nowhere, "hq", "user", "add", "eve", "--role", "cashier", "--new-pin", "1", "--dsn", hq,
-                env=NO_ENV, check=False))
-    assert hq_json(nowhere, "user", "enable", "bob", "--dsn", hq)["active"] is True
-    assert [(u["name"], u["active"]) for u in hq_json(nowhere, "user", "list", "--dsn", hq)] == [
-        ("ann", True), ("bob", True)]
-    assert run_cli(nowhere, "hq", "user", "list", "--dsn", hq, env=NO_ENV).stdout.split() == [
-        "ann", "manager", "bob", "cashier"]
-
-
 def test_sales_report_and_verify_of_the_chain(hq, two_days_shop, tmp_path):
     """The two days' till (tests/app/test_reports.py) pushed to HQ, asked in UTC+8 from another machine."""
     from tests.hq.tills import push_till
@@ -196,6 +156,47 @@ def test_sales_report_and_verify_of_the_chain(hq, two_days_shop, tmp_path):
     assert proc.stdout == f"S1 T1: {count - 1} records, commit {commit} missing; 1 receipt numbers missing (2)\n"
     for args in (("sales", "--day", "2026-13-01"), ("report", "--day", "2026-03-01", "--from", "2026-03-01")):
         assert one_line_error(run_cli(nowhere, "hq", *args, env=env, check=False)).startswith("Error: ")
+
+
+def test_hq_catalog_import_and_users_with_json_and_errors_by_line(hq, tmp_path):
+    nowhere = tmp_path / "not-a-till"
+    csv_file = tmp_path / "catalog.csv"
+    csv_file.write_text("barcode,name,price,tax,department,stock\n6900000000014,Cola,3.50,A,Drinks,12\n"
+                        "6900000000021,Water,2.00,13,Drinks,\n")
+    imported = hq_json(nowhere, "catalog", "import", str(csv_file), "--dsn", hq)
+    assert {k: imported[k] for k in ("shop", "products", "added", "changed", "unchanged")} == {
+        "shop": None, "products": 2, "added": 2, "changed": 0, "unchanged": 0}
+    own = hq_json(nowhere, "catalog", "import", str(csv_file), "--shop", "S1", "--dsn", hq)
+    assert (own["shop"], own["added"]) == ("S1", 2) and own["version"] > imported["version"]
+    human = run_cli(nowhere, "hq", "catalog", "import", str(csv_file), "--dsn", hq, env=NO_ENV).stdout
+    assert human.startswith("Imported 2 products for the chain: 0 added, 0 changed, 2 unchanged (catalog version ")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("barcode,name,price,tax\n6900000000014,Cola,3.50,Q\nx,Water,2.00,A\n")
+    proc = run_cli(nowhere, "hq", "catalog", "import", str(bad), "--dsn", hq, env=NO_ENV, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "line 2: tax 'Q' is not a configured rate (A=13%, B=9%)" in proc.stderr
+    assert "line 3: barcode 'x' must be 1 to 20 digits" in proc.stderr
+    assert "shop S9 is not at HQ" in one_line_error(
+        run_cli(nowhere, "hq", "catalog", "import", str(csv_file), "--shop", "S9", "--dsn", hq, env=NO_ENV, check=False))
+
+    added = hq_json(nowhere, "user", "add", "ann", "--role", "manager", "--new-pin", "1234", "--dsn", hq)
+    assert {k: added[k] for k in ("name", "role", "active")} == {"name": "ann", "role": "manager", "active": True}
+    proc = run_cli(nowhere, "hq", "user", "add", "bob", "--role", "cashier", "--dsn", hq, env=NO_ENV,
+                   input="5678\n5678\n")
+    assert proc.stdout.startswith("Added cashier bob (catalog version ")
+    assert hq_json(nowhere, "user", "set-pin", "BOB", "--new-pin", "4321", "--dsn", hq)["name"] == "bob"
+    assert hq_json(nowhere, "user", "disable", "bob", "--dsn", hq)["active"] is False
+    assert "bob is already disabled" in one_line_error(
+        run_cli(nowhere, "hq", "user", "disable", "bob", "--dsn", hq, env=NO_ENV, check=False))
+    assert "a PIN is 4 to 8 digits" in one_line_error(
+        run_cli(nowhere, "hq", "user", "add", "eve", "--role", "cashier", "--new-pin", "1", "--dsn", hq,
+                env=NO_ENV, check=False))
+    assert hq_json(nowhere, "user", "enable", "bob", "--dsn", hq)["active"] is True
+    assert [(u["name"], u["active"]) for u in hq_json(nowhere, "user", "list", "--dsn", hq)] == [
+        ("ann", True), ("bob", True)]
+    assert run_cli(nowhere, "hq", "user", "list", "--dsn", hq, env=NO_ENV).stdout.split() == [
+        "ann", "manager", "bob", "cashier"]
+
 
 
 def test_hq_tax_and_settings_with_json(hq, tmp_path):

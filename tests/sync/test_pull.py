@@ -93,3 +93,14 @@ def test_hqs_tax_rates_and_settings_arrive_with_the_products_that_need_them(admi
     assert pulled.products == 1
     assert till.scan(BUN).lines[0].rate_bp == 600
     assert till.config.reasons_for("no_sale") == ("Change", "Other")
+
+
+def test_a_catalog_pull_asks_from_the_version_it_applied_last(admin, till, till_conn):
+    from tui_pos.sync.pull import CatalogPull
+
+    step = CatalogPull(functools.partial(apply_chain_changes, till))
+    first = step(till_conn)
+    assert step.since == first.version == catalog_version(admin)
+    assert step(till_conn).applied == 0
+    add_user(admin, "cy", "cashier", "1357")
+    assert (step(till_conn).users, step.since) == (1, catalog_version(admin))

@@ -1,5 +1,5 @@
 """The chain's HQ (a PostgreSQL database) from the command line: `tui-pos hq init|shop add|join|tills|
-sales|report|verify|catalog import|user ...`.
+sales|report|verify`, and what HQ manages for every till: `hq catalog|user|tax|settings`.
 
 Which HQ: the DSN given (init and join take it as their argument), else --dsn, else
 $TUI_POS_HQ_DSN, else the one of the till it runs on ([hq] in config.toml). psycopg is loaded only
@@ -14,15 +14,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config
+from tui_pos.cli.user import new_pin_option, role_option
 from tui_pos.config import CONFIG_NAME, resolve_data_dir
 from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
+
+T = TypeVar("T")
 
 dsn_option = click.option("--dsn", default=None, metavar="DSN",
                           help="HQ's PostgreSQL DSN (default: $TUI_POS_HQ_DSN, else this till's [hq] dsn).")
@@ -53,6 +56,12 @@ def hq_connection(dsn: str) -> Iterator[Any]:
 
     with connect(dsn) as conn, translated(dsn):
         yield conn
+
+
+def at_hq(ctx: click.Context, dsn: str | None, work: Callable[[Any], T]) -> T:
+    """work(a connection to the HQ --dsn names, else $TUI_POS_HQ_DSN, else this till's): its answer."""
+    with hq_connection(hq_dsn(ctx, dsn)) as conn:
+        return work(conn)
 
 
 @main.group()
@@ -143,115 +152,6 @@ def hq_tills(ctx: click.Context, stale_minutes: int, dsn: str | None, as_json: b
     with hq_connection(target) as conn:
         tills = list_tills(conn, stale_minutes)
     emit(as_json, tills, lambda: _tills_text(tills))
-
-
-@hq.group("catalog")
-def hq_catalog() -> None:
-    """The chain's products: every till pulls them (a shop's own prices win at its tills)."""
-
-
-@hq_catalog.command("import")
-@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--shop", default=None, help="Import as this shop's own products and prices, over the chain's "
-                                           "(default: the chain's, for every shop).")
-@dsn_option
-@json_option
-@click.pass_context
-def hq_catalog_import(ctx: click.Context, csv_file: Path, shop: str | None, dsn: str | None, as_json: bool) -> None:
-    """Import FILE.csv, the till's CSV (barcode,name,price,tax[,department,stock]; checked by the till's
-    rules against HQ's tax rates, every bad line named): all lines or none. HQ keeps no stock."""
-    from tui_pos.bootstrap.shop import read_catalog_file
-    from tui_pos.hq.catalog import import_catalog
-
-    text = read_catalog_file(csv_file)
-    target = hq_dsn(ctx, dsn)
-    with hq_connection(target) as conn:
-        data = import_catalog(conn, text, shop)
-    emit(as_json, data, lambda: (f"Imported {data['products']} products for "
-                                 f"{'shop ' + shop if shop else 'the chain'}: {data['added']} added, "
-                                 f"{data['changed']} changed, {data['unchanged']} unchanged (catalog version "
-                                 f"{data['version']})"))
-
-
-@hq.group("user")
-def hq_user() -> None:
-    """The chain's users: one name, PIN and switch for every till (tills pull them)."""
-
-
-def _user_change(ctx: click.Context, dsn: str | None, as_json: bool, change: Callable[[Any], dict[str, Any]],
-                 done: str) -> None:
-    target = hq_dsn(ctx, dsn)
-    with hq_connection(target) as conn:
-        data = change(conn)
-    emit(as_json, data, lambda: done.format(**data) + f" (catalog version {data['version']})")
-
-
-@hq_user.command("list")
-@dsn_option
-@json_option
-@click.pass_context
-def hq_user_list(ctx: click.Context, dsn: str | None, as_json: bool) -> None:
-    """Every user of the chain, with role and whether they can log in."""
-    from tui_pos.hq.people import list_users
-
-    target = hq_dsn(ctx, dsn)
-    with hq_connection(target) as conn:
-        found = list_users(conn)
-    emit(as_json, found, lambda: "\n".join(f"{pad(p['name'], 16)} {p['role']}" + ("" if p["active"] else "  (disabled)")
-                                           for p in found) or "No users at HQ.")
-
-
-@hq_user.command("add")
-@click.argument("name")
-@click.option("--role", type=click.Choice(["cashier", "manager"]), required=True,
-              help="A cashier sells; a manager also approves refunds, voids, overrides and user changes.")
-@click.option("--new-pin", metavar="PIN", help="The new user's PIN, 4-8 digits (for scripts; otherwise asked for "
-                                                "twice, hidden).")
-@dsn_option
-@json_option
-@click.pass_context
-def hq_user_add(ctx: click.Context, name: str, role: str, new_pin: str | None, dsn: str | None, as_json: bool) -> None:
-    """Add a cashier or a manager to every till of the chain."""
-    from tui_pos.cli.user import ask_new_pin
-    from tui_pos.hq.people import add_user
-
-    pin = ask_new_pin(name, new_pin)
-    _user_change(ctx, dsn, as_json, lambda conn: add_user(conn, name, role, pin), "Added {role} {name}")
-
-
-@hq_user.command("set-pin")
-@click.argument("name")
-@click.option("--new-pin", metavar="PIN", help="The new PIN, 4-8 digits (for scripts; otherwise asked for twice, "
-                                                "hidden).")
-@dsn_option
-@json_option
-@click.pass_context
-def hq_user_set_pin(ctx: click.Context, name: str, new_pin: str | None, dsn: str | None, as_json: bool) -> None:
-    """Give NAME a new PIN at every till."""
-    from tui_pos.cli.user import ask_new_pin
-    from tui_pos.hq.people import set_pin
-
-    pin = ask_new_pin(name, new_pin)
-    _user_change(ctx, dsn, as_json, lambda conn: set_pin(conn, name, pin), "New PIN set for {name}")
-
-
-def _hq_set_active_command(active: bool, help_text: str) -> None:
-    """Register `hq user enable` or `hq user disable`."""
-
-    @hq_user.command("enable" if active else "disable", help=help_text)
-    @click.argument("name")
-    @dsn_option
-    @json_option
-    @click.pass_context
-    def command(ctx: click.Context, name: str, dsn: str | None, as_json: bool) -> None:
-        from tui_pos.hq.people import set_active
-
-        _user_change(ctx, dsn, as_json, lambda conn: set_active(conn, name, active),
-                     "{name} " + ("enabled" if active else "disabled") + " at every till")
-
-
-_hq_set_active_command(False, "NAME can no longer log in at any till (the chain's last active manager stays).")
-_hq_set_active_command(True, "NAME can log in again at every till.")
 
 
 def _currency(ctx: click.Context) -> Currency:
@@ -401,6 +301,106 @@ def _verify_text(tills: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+@hq.group("catalog")
+def hq_catalog() -> None:
+    """The chain's products: every till pulls them (a shop's own prices win at its tills)."""
+
+
+@hq_catalog.command("import")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--shop", default=None, help="Import as this shop's own products and prices, over the chain's "
+                                           "(default: the chain's, for every shop).")
+@dsn_option
+@json_option
+@click.pass_context
+def hq_catalog_import(ctx: click.Context, csv_file: Path, shop: str | None, dsn: str | None, as_json: bool) -> None:
+    """Import FILE.csv, the till's CSV (barcode,name,price,tax[,department,stock]; checked by the till's
+    rules against HQ's tax rates, every bad line named): all lines or none. HQ keeps no stock."""
+    from tui_pos.bootstrap.shop import read_catalog_file
+    from tui_pos.hq.catalog import import_catalog
+
+    text = read_catalog_file(csv_file)
+    data = at_hq(ctx, dsn, lambda conn: import_catalog(conn, text, shop))
+    emit(as_json, data, lambda: (f"Imported {data['products']} products for "
+                                 f"{'shop ' + shop if shop else 'the chain'}: {data['added']} added, "
+                                 f"{data['changed']} changed, {data['unchanged']} unchanged (catalog version "
+                                 f"{data['version']})"))
+
+
+@hq.group("user")
+def hq_user() -> None:
+    """The chain's users: one name, PIN and switch for every till (tills pull them)."""
+
+
+def _user_change(ctx: click.Context, dsn: str | None, as_json: bool, change: Callable[[Any], dict[str, Any]],
+                 done: str) -> None:
+    data = at_hq(ctx, dsn, change)
+    emit(as_json, data, lambda: done.format(**data) + f" (catalog version {data['version']})")
+
+
+@hq_user.command("list")
+@dsn_option
+@json_option
+@click.pass_context
+def hq_user_list(ctx: click.Context, dsn: str | None, as_json: bool) -> None:
+    """Every user of the chain, with role and whether they can log in."""
+    from tui_pos.hq.people import list_users
+
+    found = at_hq(ctx, dsn, list_users)
+    emit(as_json, found, lambda: "\n".join(f"{pad(p['name'], 16)} {p['role']}" + ("" if p["active"] else "  (disabled)")
+                                           for p in found) or "No users at HQ.")
+
+
+@hq_user.command("add")
+@click.argument("name")
+@role_option
+@new_pin_option("The new user's PIN")
+@dsn_option
+@json_option
+@click.pass_context
+def hq_user_add(ctx: click.Context, name: str, role: str, new_pin: str | None, dsn: str | None, as_json: bool) -> None:
+    """Add a cashier or a manager to every till of the chain."""
+    from tui_pos.cli.user import ask_new_pin
+    from tui_pos.hq.people import add_user
+
+    pin = ask_new_pin(name, new_pin)
+    _user_change(ctx, dsn, as_json, lambda conn: add_user(conn, name, role, pin), "Added {role} {name}")
+
+
+@hq_user.command("set-pin")
+@click.argument("name")
+@new_pin_option("The new PIN")
+@dsn_option
+@json_option
+@click.pass_context
+def hq_user_set_pin(ctx: click.Context, name: str, new_pin: str | None, dsn: str | None, as_json: bool) -> None:
+    """Give NAME a new PIN at every till."""
+    from tui_pos.cli.user import ask_new_pin
+    from tui_pos.hq.people import set_pin
+
+    pin = ask_new_pin(name, new_pin)
+    _user_change(ctx, dsn, as_json, lambda conn: set_pin(conn, name, pin), "New PIN set for {name}")
+
+
+def _hq_set_active_command(active: bool, help_text: str) -> None:
+    """Register `hq user enable` or `hq user disable`."""
+
+    @hq_user.command("enable" if active else "disable", help=help_text)
+    @click.argument("name")
+    @dsn_option
+    @json_option
+    @click.pass_context
+    def command(ctx: click.Context, name: str, dsn: str | None, as_json: bool) -> None:
+        from tui_pos.hq.people import set_active
+
+        _user_change(ctx, dsn, as_json, lambda conn: set_active(conn, name, active),
+                     "{name} " + ("enabled" if active else "disabled") + " at every till")
+
+
+_hq_set_active_command(False, "NAME can no longer log in at any till (the chain's last active manager stays).")
+_hq_set_active_command(True, "NAME can log in again at every till.")
+
+
 @hq.group("tax")
 def hq_tax() -> None:
     """The chain's tax rates: every till takes them at its next pull, over its [tax] rates."""
@@ -416,9 +416,7 @@ def hq_tax_set(ctx: click.Context, code: str, percent: str, dsn: str | None, as_
     """Set the tax rate CODE (e.g. A) to PERCENT (e.g. 13) at every till."""
     from tui_pos.hq.settings import set_tax_rate
 
-    target = hq_dsn(ctx, dsn)
-    with hq_connection(target) as conn:
-        data = set_tax_rate(conn, code, percent)
+    data = at_hq(ctx, dsn, lambda conn: set_tax_rate(conn, code, percent))
     emit(as_json, data, lambda: f"Tax rate {data['code']} is {data['rate']} (catalog version {data['version']})")
 
 
@@ -438,9 +436,7 @@ def hq_settings_set(ctx: click.Context, key: str, values: tuple[str, ...], dsn: 
     reasons.KIND REASON... (KIND: refund, void, discount, price_override, no_sale, delete_held)."""
     from tui_pos.hq.settings import set_setting
 
-    target = hq_dsn(ctx, dsn)
-    with hq_connection(target) as conn:
-        data = set_setting(conn, key, values)
+    data = at_hq(ctx, dsn, lambda conn: set_setting(conn, key, values))
     emit(as_json, data, lambda: f"{data['key']} = {data['value']} (catalog version {data['version']})")
 
 
@@ -452,9 +448,7 @@ def hq_settings_list(ctx: click.Context, dsn: str | None, as_json: bool) -> None
     """The chain's tax rates and settings, and its catalog version."""
     from tui_pos.hq.settings import list_settings
 
-    target = hq_dsn(ctx, dsn)
-    with hq_connection(target) as conn:
-        data = list_settings(conn)
+    data = at_hq(ctx, dsn, list_settings)
     emit(as_json, data, lambda: "\n".join(
         [f"tax {code} = {rate}" for code, rate in data["tax_rates"].items()]
         + [f"{key} = {value}" for key, value in data["settings"].items()]

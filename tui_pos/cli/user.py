@@ -4,7 +4,7 @@ manager (--manager NAME), except the first manager of a new shop."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,16 @@ def _people(ctx: click.Context) -> People:
     from tui_pos.app.people import People
 
     return People(operating_till(ctx, replay=False))
+
+
+role_option = click.option("--role", type=click.Choice(["cashier", "manager"]), required=True,
+                           help="A cashier sells; a manager also approves refunds, voids, overrides and user changes.")
+
+
+def new_pin_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--new-pin PIN, for scripts; without it the PIN is asked for (ask_new_pin)."""
+    return click.option("--new-pin", metavar="PIN",
+                        help=f"{what}, 4-8 digits (for scripts; otherwise asked for twice, hidden).")
 
 
 def ask_new_pin(name: str, given: str | None) -> str:
@@ -56,10 +66,8 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["cashier", "manager"]), required=True,
-              help="A cashier sells; a manager also approves refunds, voids, overrides and user changes.")
-@click.option("--new-pin", metavar="PIN", help="The new user's PIN, 4-8 digits (for scripts; otherwise asked for "
-                                                "twice, hidden).")
+@role_option
+@new_pin_option("The new user's PIN")
 @person_options(cashier=False)
 @json_option
 @click.pass_context
@@ -73,8 +81,7 @@ def user_add(ctx: click.Context, name: str, role: str, new_pin: str | None, mana
 
 @user.command("set-pin")
 @click.argument("name")
-@click.option("--new-pin", metavar="PIN", help="The new PIN, 4-8 digits (for scripts; otherwise asked for twice, "
-                                                "hidden).")
+@new_pin_option("The new PIN")
 @person_options(cashier=False)
 @json_option
 @click.pass_context

@@ -53,3 +53,17 @@ def pull(conn: psycopg.Connection[Any], target: Target, since: int) -> Pulled:
     HqUnreachable / HqError from HQ; StorageError or ChainRefused from the till (nothing applied)."""
     applied = target(fetch_changes(conn, since))
     return Pulled(applied.version, applied.products, applied.users, applied.role_differs)
+
+
+class CatalogPull:
+    """The pull half of a sync step, for one till: asks from the version it applied last (the
+    state file's catalog_version when it starts, then what each pull applied)."""
+
+    def __init__(self, target: Target, since: int = 0):
+        self.target = target
+        self.since = since
+
+    def __call__(self, conn: psycopg.Connection[Any]) -> Pulled:
+        pulled = pull(conn, self.target, self.since)
+        self.since = pulled.version
+        return pulled
