@@ -1,5 +1,5 @@
 """The function menu: shift, X and Z reports, paid-in and paid-out, refunds, voids, the drawer,
-held sales, stored reports and the sales report. Anyone may open it; what needs a manager asks for one inline
+held sales, stored reports, the sales report, receiving goods and the stock take. Anyone may open it; what needs a manager asks for one inline
 (the core decides). A digit runs an item, or Up/Down and Enter.
 """
 
@@ -31,6 +31,8 @@ LABELS = {
     "menu.held": N_("Held sales: recall or delete"),
     "menu.stored_z": N_("Show a stored Z report again"),
     "menu.sales_report": N_("Sales report: the day by hour"),
+    "menu.receive": N_("Receive goods: scan the delivery"),
+    "menu.count": N_("Stock take: count by scanning"),
 }
 
 
@@ -49,6 +51,8 @@ class ManagerMenuScreen(TillScreen["str | None"]):
         Binding("8", "checkout('recall')", N_("Held"), show=False, priority=True, id="menu.held"),
         Binding("9", "stored_z", N_("Stored Z"), show=False, priority=True, id="menu.stored_z"),
         Binding("0", "sales_report", N_("Sales"), show=False, priority=True, id="menu.sales_report"),
+        Binding("r", "stock('receive')", N_("Receive"), show=False, priority=True, id="menu.receive"),
+        Binding("t", "stock('count')", N_("Stock take"), show=False, priority=True, id="menu.count"),
         Binding("escape", "back", N_("Back"), id="menu.back"),
     ]
 
@@ -178,6 +182,11 @@ class ManagerMenuScreen(TillScreen["str | None"]):
                          if number else _("No shift has been closed on this till yet."), error=True)
 
         self.app.push_screen(AskScreen(_("Z report number (Enter: the last one):"), _("e.g. 12")), got_number)
+
+    def action_stock(self, mode: str) -> None:
+        from tui_pos.ui.screens.stock import StockScreen
+
+        self.app.push_screen(StockScreen("receive" if mode == "receive" else "count"))
 
     def action_sales_report(self) -> None:
         from tui_pos.ui.screens.sales_report import SalesReportScreen

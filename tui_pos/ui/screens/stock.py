@@ -1,0 +1,137 @@
+"""Stock at the till, by scanning: goods received, and the stock take (app/stock.py decides).
+
+Each scan (or QTY*CODE typed, 1.25*CODE for weighed goods) adds to the list in memory; nothing is
+stored until F10, so a scanner's burst is only key presses. A count is blind: what is expected is
+never shown while counting; F10 compares, shows each variance, and a count off by more than the
+thresholds asks a manager to approve it inline (the core says why, with the numbers).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from tui_pos.app.stock import Line
+from tui_pos.domain.errors import PosError
+from tui_pos.domain.stock import format_qty
+from tui_pos.i18n import N_, _
+from tui_pos.ui.screens.base import TillScreen
+from tui_pos.ui.widgets.entry import EntryLine
+from tui_pos.ui.widgets.key_bar import KeyBar
+from tui_pos.ui.widgets.status_bar import StatusBar
+
+StockMode = Literal["receive", "count"]
+TITLES = {"receive": N_("Receive goods: scan each item (QTY*CODE for many)"),
+          "count": N_("Stock take: scan what is on the shelf (a blind count)")}
+STORED = {"receive": N_("{n} product(s) received and stored."), "count": N_("{n} product(s) counted and stored.")}
+
+
+class StockScreen(TillScreen[None]):
+    BINDINGS = [
+        Binding("f10,ctrl+p", "commit", N_("Store"), id="stock.commit"),
+        Binding("f5,ctrl+x", "undo", N_("Undo last"), id="stock.undo"),
+        Binding("escape", "back", N_("Back"), id="stock.back"),
+    ]
+
+    def __init__(self, mode: StockMode) -> None:
+        super().__init__()
+        self.mode = mode
+        self.items: list[str] = []  # CODExQTY as scanned, in order
+        self.tally: dict[str, Line] = {}  # barcode -> the product and its quantity so far
+        self.leaving = False  # Esc once with scans pending: a second Esc discards them
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield Static(Text(_(TITLES[self.mode]), style="bold"), id="stock-title")
+        yield Static(id="stock-lines", classes="fill")
+        yield Static(id="message")
+        yield EntryLine(id="entry")
+        yield KeyBar(id="keys")
+
+    def on_mount(self) -> None:
+        self.query_one(EntryLine).focus()
+        self.show_lines()
+
+    def show_lines(self) -> None:
+        text = Text()
+        for line in self.tally.values():  # counted quantities only: never what is expected
+            text.append(f"{format_qty(line.qty):>9}  {line.product.name}  ({line.product.barcode})\n")
+        if not self.tally:
+            text.append(_("Nothing scanned yet."), style="dim")
+        self.query_one("#stock-lines", Static).update(text)
+
+    @on(EntryLine.Submitted, "#entry")
+    def entered(self, event: EntryLine.Submitted) -> None:
+        text = event.value
+        if not text:
+            return
+        qty, star, code = text.rpartition("*")
+        item = f"{code}x{qty}" if star else code
+        try:
+            [line] = self.app.till.stock.lines([item], self.mode)
+        except PosError as err:  # an unknown code, a bad quantity: a message, nothing added
+            self.say(str(err), error=True)
+            return
+        self.items.append(item)
+        before = self.tally.get(line.product.barcode)
+        self.tally[line.product.barcode] = Line(line.product, line.qty + (before.qty if before else 0), line.kind)
+        self.leaving = False
+        self.show_lines()
+        self.say(_("{qty} x {name}").format(qty=format_qty(line.qty), name=line.product.name))
+
+    def action_undo(self) -> None:
+        if not self.items:
+            self.say(_("Nothing to undo."), error=True)
+            return
+        item = self.items.pop()
+        stock = self.app.till.stock
+        self.tally = {line.product.barcode: line for line in stock.lines(self.items, self.mode)} if self.items else {}
+        [undone] = stock.lines([item], self.mode)
+        self.show_lines()
+        self.say(_("Undone: {qty} x {name}").format(qty=format_qty(undone.qty), name=undone.product.name))
+
+    def action_commit(self) -> None:
+        if not self.tally:
+            self.say(_("Scan the items first."), error=True)
+            return
+        stock = self.app.till.stock
+        lines = list(self.tally.values())
+        if self.mode == "receive":
+            self.core_in_thread(lambda _: stock.receive(lines), self.stored)
+        else:
+            self.core_in_thread(lambda approval: stock.count(lines, approval), self.stored)
+
+    def stored(self, records: list[dict[str, Any]]) -> None:
+        """The movements stored: what each changed (a count: its variance, for review)."""
+        text = Text()
+        for record in records:
+            name = self.tally[record["barcode"]].product.name
+            if record["kind"] == "count":
+                text.append(f"{format_qty(record['counted']):>9}  " + _("{name}: expected {expected}, variance {variance}")
+                            .format(name=name, expected=format_qty(record["expected"]),
+                                    variance=format_qty(record["qty"])) + "\n", style="bold" if record["qty"] else "")
+            else:
+                on_hand = "" if record["expected"] is None else \
+                    _(", on hand {qty}").format(qty=format_qty(record["expected"] + record["qty"]))
+                text.append(f"{format_qty(record['qty']):>9}  {name}{on_hand}\n")
+        self.query_one("#stock-lines", Static).update(text)
+        approved = records[0].get("approved_by") if records else None
+        self.say(_(STORED[self.mode]).format(n=len(records))
+                 + (" " + _("Approved by {manager}.").format(manager=approved) if approved else "") + " " + _("Esc: back."))
+        self.items, self.tally = [], {}
+        self.app.refresh_status()
+
+    def action_back(self) -> None:
+        if self.working:
+            return
+        if self.tally and not self.leaving:
+            self.leaving = True
+            self.say(_("{n} product(s) scanned and not stored: Esc again discards them, F10 stores them.")
+                     .format(n=len(self.tally)), error=True)
+            return
+        self.dismiss(None)
