@@ -8,6 +8,7 @@ import click
 
 from tui_pos.cli.base import emit, json_option, main, shop_config
 from tui_pos.domain.errors import BadInput
+from tui_pos.domain.shop_time import shop_time
 
 
 @main.group(invoke_without_command=True)
@@ -24,7 +25,7 @@ def receipts(ctx: click.Context, unprinted: bool, as_json: bool) -> None:
 
     rows = unprinted_rows(shop_config(ctx))
     emit(as_json, rows, lambda: "\n".join(
-        f"{r['receipt']}  {r['completed_at']}  {r['total']:>10}  {r['state']}"
+        f"{r['receipt']}  {shop_time(r['completed_at'])}  {r['total']:>10}  {r['state']}"
         + (f"  ref {', '.join(r['references'])}" if r["references"] else "")
         + (f"  ({r['last_error']})" if r["last_error"] else "") for r in rows) or "Every receipt is printed.")
 

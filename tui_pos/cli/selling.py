@@ -13,6 +13,7 @@ from tui_pos.cli.signin import manager_hint, operating_till, person_options, sig
 from tui_pos.config import Config
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency, parse_count
+from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.tender import TENDER_KINDS, Tender
 
 
@@ -150,5 +151,5 @@ def sales(ctx: click.Context, since: str | None, as_json: bool) -> None:
         click.echo(f"Warning: storage is {till.storage().mode} ({till.storage().last_error}); "
                    "sales the database holds may be missing from this list", err=True)
     emit(as_json, rows, lambda: "\n".join(
-        f"{r['receipt']}  {r['completed_at']}  {r['total']:>10}  {r['stored']:<7}  {r['kind']}"
+        f"{r['receipt']}  {shop_time(r['completed_at'])}  {r['total']:>10}  {r['stored']:<7}  {r['kind']}"
         + (f" of {r['original']}" if r["original"] else "") for r in rows) or "No sales.")
