@@ -98,6 +98,9 @@ def test_normal_print(tmp_path, usb_shop):
     events = decode(received).events
     assert ("drawer", 0, 50, 50) in events and ("cut", "full") in events
     assert ("qr", f"{FIRST} {sell['out']['uuid']}") in events
+    # issue 16: Chinese over the real USB path, GB18030 read back by the printer's own rules
+    texts = decode(received).texts
+    assert "可口可乐 330ml" in texts and any(t.startswith("TOTAL") and t.endswith("￥7.00") for t in texts), texts
     assert "RESET" not in log["ioctls"]  # unlike python-escpos's Usb.open(), we never reset the printer
 
 
