@@ -42,3 +42,24 @@ def test_a_till_that_has_not_joined_hq_is_told_how(tmp_path: Path):
     shop = open_demo_shop(tmp_path / "shop")
     proc = run_cli(shop, "sync", check=False)
     assert (proc.returncode, proc.stderr) == (1, "Error: this till has not joined HQ: tui-pos hq join DSN --shop SHOP\n")
+
+
+def test_sync_reports_the_tills_health_and_leaves_its_state_for_status(hq, tmp_path: Path):
+    """What the worker does, by hand: HQ gets the health report with the records, and `status` says
+    how the sync went (synced, or offline with why) without reaching HQ itself."""
+    shop = open_demo_shop(tmp_path / "shop")
+    enrol(hq, shop)
+    done = cli_json(shop, "sync")
+    with connect(hq) as admin:
+        status = admin.execute("SELECT status FROM hq.till WHERE till_id = 'T1'").fetchone()[0]
+    assert status["storage"] == "ok" and status["shift"]["number"] == 1 and status["version"]
+    assert "clock_offset_s" in status and isinstance(status["alerts"], list)
+    hq_said = cli_json(shop, "status")["hq"]
+    assert (hq_said["state"], hq_said["high_water"], hq_said["pending"]) == ("synced", done["high_water"], 0)
+    assert hq_said["last_sync"]
+    config = shop / "config.toml"
+    config.write_text(with_hq_section(config.read_text(), f"host=127.0.0.1 port={free_port()} dbname=hq user=t1", "S1"))
+    assert run_cli(shop, "sync", check=False).returncode == 1
+    hq_said = cli_json(shop, "status")["hq"]
+    assert hq_said["state"] == "offline" and hq_said["last_error"].startswith("HQ cannot be reached")
+    assert hq_said["high_water"] == done["high_water"]  # what HQ last said is kept

@@ -16,6 +16,7 @@ from typing import Any
 
 from tui_pos.app.chain_catalog import CHAIN_SETTINGS_DOCUMENT, chain_config
 from tui_pos.app.clock import utc_now
+from tui_pos.app.ports import Syncer
 from tui_pos.app.selling import CART_DOCUMENT, HELD_DOCUMENT
 from tui_pos.app.shifts import SHIFT_DOCUMENT
 from tui_pos.app.till import (
@@ -28,6 +29,7 @@ from tui_pos.app.till import (
 from tui_pos.config import CONFIG_NAME, Config, ConfigError
 from tui_pos.domain.catalog import Catalog
 from tui_pos.domain.storage import ReplayResult
+from tui_pos.domain.sync import SyncState
 from tui_pos.ops.pin_lockout import pin_lockout
 from tui_pos.store.background import BackgroundReplay
 from tui_pos.store.documents import DurableDocument
@@ -89,8 +91,40 @@ def assemble(config: Config, ledger: Ledger, catalog: Catalog, cashier: str, *,
     def replayer(on_result: Callable[[ReplayResult], None] | None) -> BackgroundReplay:
         return BackgroundReplay(ledger, config.storage.replay_interval_s, on_result)
 
+    def syncer(on_change: Callable[[SyncState], None] | None) -> Syncer:
+        return sync_worker(config, ledger, on_change)
+
     return Till(config, ledger, catalog, cashier, documents=till_documents(config, keep_cart),
-                lockout=pin_lockout(config), clock=clock, replayer=replayer)
+                lockout=pin_lockout(config), clock=clock, replayer=replayer,
+                syncer=syncer if config.hq.dsn else None)
+
+
+def sync_worker(config: Config, ledger: Ledger, on_change: Callable[[SyncState], None] | None = None) -> Syncer:
+    """The sync with HQ for a long-running till (tui_pos/sync/worker.py), woken by each commit of
+    the ledger: its own connection (the till's role, keepalives on: a dead link is noticed within
+    a minute), one sync = sync_once over a read-only view of what is stored (never the ledger's
+    connection or lock), the health report from ops. Imported here, not at start-up: psycopg is
+    loaded by the worker's thread when it first connects."""
+    from tui_pos.hq.connection import connect
+    from tui_pos.hq.enrol import till_dsn
+    from tui_pos.ops.health import health_report
+    from tui_pos.ops.readonly import read_only_view
+    from tui_pos.sync.run import sync_once
+    from tui_pos.sync.worker import KEEPALIVES, SyncWorker
+
+    def step(conn: Any, status: dict[str, Any]) -> Any:
+        with read_only_view(config) as view:
+            return sync_once(conn, view, status)
+
+    def count_pending(high_water: int) -> int:
+        with read_only_view(config) as view:
+            last = view.last_commit()
+        return max((last or 0) - high_water, 0)
+
+    worker = SyncWorker(config, lambda: connect(till_dsn(config), **KEEPALIVES), step, lambda: health_report(config),
+                        on_change, count_pending=count_pending)
+    ledger.on_commit.append(worker.wake)
+    return worker
 
 
 def open_till(config: Config, cashier: str, replay: bool = True, keep_cart: bool = True,

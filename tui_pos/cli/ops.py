@@ -71,12 +71,12 @@ def status_text(s: dict[str, Any]) -> str:
 
 def hq_text(hq: dict[str, Any], now: str) -> str:
     """status' hq in one line: 'synced 12 s ago, 3 waiting (shop S1)', 'OFFLINE since ...: why'."""
-    from tui_pos.domain.sync import age_text, seconds_since
+    from tui_pos.domain.sync import age, seconds_since
 
     if hq["state"] == "off":
         return "not joined (tui-pos hq join DSN --shop SHOP)"
     ago = seconds_since(hq["last_sync"], now)
-    last = f"last sync {age_text(ago)} ago" if ago is not None else "never synced"
+    last = "last sync {} {} ago".format(*age(ago)) if ago is not None else "never synced"
     waiting = f"{hq['pending']} record(s) waiting"
     if hq["state"] == "synced":
         return f"synced, {last}; {waiting} (shop {hq['shop']})"

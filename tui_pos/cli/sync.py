@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from tui_pos.cli.base import emit, json_option, main, shop_config
+from tui_pos.config import Config
 from tui_pos.domain.errors import BadInput
 
 
@@ -24,6 +25,16 @@ def _text(data: dict[str, Any]) -> str:
     return text
 
 
+def _note(config: Config, **changes: Any) -> None:
+    """hq/sync-state.json follows (for `status`); a directory that cannot take it changes nothing here."""
+    from tui_pos.sync.state import update_state
+
+    try:
+        update_state(config, **changes)
+    except OSError:
+        pass
+
+
 @main.command("sync")
 @json_option
 @click.pass_context
@@ -31,10 +42,13 @@ def sync(ctx: click.Context, as_json: bool) -> None:
     """Push this till's records to HQ and pull what HQ changed, now: says what was pushed, pulled and
     what is still pending ('pushed', 'pulled', 'pending', 'high_water', 'state'). Exits 1, after one
     line, when HQ cannot be reached."""
+    from tui_pos.app.clock import utc_now
     from tui_pos.bootstrap.till import open_ledger
-    from tui_pos.hq.connection import connect
+    from tui_pos.hq.connection import HqError, connect
     from tui_pos.hq.enrol import till_dsn
-    from tui_pos.sync.run import sync_once
+    from tui_pos.ops.health import health_report
+    from tui_pos.sync.run import state_of, sync_once
+    from tui_pos.sync.worker import till_report
 
     config = shop_config(ctx)
     dsn = till_dsn(config)
@@ -43,7 +57,13 @@ def sync(ctx: click.Context, as_json: bool) -> None:
     ledger = open_ledger(config)
     try:
         with connect(dsn) as conn:
-            data = sync_once(conn, ledger.view).as_dict()
+            done = sync_once(conn, ledger.view, till_report(conn, lambda: health_report(config)))
+    except HqError as err:  # what `status` says, as the worker would have left it
+        _note(config, state=state_of(err), last_error=str(err))
+        raise
     finally:
         ledger.close()
+    data = done.as_dict()
+    _note(config, state="synced", pending=done.pending if done.pending is not None else 0, high_water=done.high_water,
+          last_sync=utc_now(), last_error="")
     emit(as_json, data, lambda: _text(data))

@@ -1,5 +1,6 @@
 """What the till knows of its HQ sync (issue 13): a value the sync worker keeps, hq/sync-state.json
-holds, and the status line and `tui-pos status` show. Pure: no clock read here (now is given)."""
+holds, and the status line and `tui-pos status` show (in their words: the UI translates). Pure:
+no clock read here (now is given)."""
 
 from __future__ import annotations
 
@@ -43,16 +44,19 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def age_text(seconds: float) -> str:
-    """12 s, 5 min, 3 h, 2 d: how long ago, in the unit that fits."""
+AgeUnit = Literal["s", "min", "h", "d"]
+
+
+def age(seconds: float) -> tuple[int, AgeUnit]:
+    """How long ago, in the unit that fits: (12, "s"), (5, "min"), (3, "h"), (2, "d")."""
     seconds = max(0, int(seconds))
     if seconds < 60:
-        return f"{seconds} s"
+        return seconds, "s"
     if seconds < 3600:
-        return f"{seconds // 60} min"
+        return seconds // 60, "min"
     if seconds < 2 * 86400:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} d"
+        return seconds // 3600, "h"
+    return seconds // 86400, "d"
 
 
 def seconds_since(at: str | None, now: str) -> float | None:
@@ -62,17 +66,3 @@ def seconds_since(at: str | None, now: str) -> float | None:
         return (datetime.fromisoformat(now) - datetime.fromisoformat(at)).total_seconds()
     except ValueError:
         return None
-
-
-def sync_text(sync: SyncState, now: str) -> str:
-    """The HQ state in a few words, for the status line: 'HQ synced 12 s ago', 'HQ offline, 7
-    waiting', 'HQ PROBLEM, 7 waiting' (what the problem is: last_error, shown by `tui-pos status`)."""
-    waiting = f", {sync.pending} waiting" if sync.pending else ""
-    if sync.state == "off":
-        return "HQ off"
-    if sync.state == "synced":
-        ago = seconds_since(sync.last_sync, now)
-        return (f"HQ synced {age_text(ago)} ago" if ago is not None else "HQ synced") + waiting
-    if sync.state == "offline":
-        return f"HQ offline{waiting}"
-    return f"HQ PROBLEM{waiting}"

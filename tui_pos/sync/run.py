@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from tui_pos.domain.sync import SyncMode
 from tui_pos.hq.connection import HqUnreachable
 from tui_pos.sync.push import BATCH, Commits, push_pending
 
 if TYPE_CHECKING:
     import psycopg
 
-SyncState = Literal["synced", "offline", "conflict", "off"]
+SyncState = SyncMode  # the domain's (tui_pos/domain/sync.py): synced, offline, conflict, off
 
 
 @dataclass(frozen=True)

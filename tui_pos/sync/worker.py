@@ -32,7 +32,8 @@ from tui_pos import __version__
 from tui_pos.app.clock import utc_now
 from tui_pos.config import Config
 from tui_pos.domain.sync import SyncMode, SyncState
-from tui_pos.hq.connection import HqError, HqUnreachable, first_line
+from tui_pos.hq.connection import HqError, first_line
+from tui_pos.sync.run import state_of
 from tui_pos.sync.state import load_state, save_state
 
 log = logging.getLogger("tui_pos.sync.worker")
@@ -41,6 +42,10 @@ BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
 STATE_EVERY_S = 10.0  # while syncing, the state file and the status line follow at least this often
 STOP_WAIT_S = 3.0  # stop(): how long the thread may take to finish its step before it is cancelled
+# libpq's TCP settings for the worker's connection: a link that died silently (a cable pulled, a
+# router rebooted) fails the step within about a minute instead of TCP's quarter of an hour.
+KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+              "tcp_user_timeout": 60_000}
 
 
 class Synced(Protocol):
@@ -167,8 +172,8 @@ class SyncWorker:
         import psycopg  # loaded already: the connection is psycopg's
 
         conn = self._conn
-        lost = conn is None or bool(getattr(conn, "closed", True)) or bool(getattr(conn, "broken", False))
-        offline = isinstance(err, (HqUnreachable, psycopg.OperationalError)) or lost
+        lost = conn is not None and (bool(getattr(conn, "closed", False)) or bool(getattr(conn, "broken", False)))
+        offline = lost or isinstance(err, psycopg.OperationalError) or state_of(err) == "offline"
         if not isinstance(err, (HqError, psycopg.Error)):
             log.exception("sync: unexpected error")  # a bug: its stack in the log, the sync retried
         message = str(err) if isinstance(err, HqError) else f"{type(err).__name__}: {first_line(err)}"
@@ -201,18 +206,12 @@ class SyncWorker:
                 pass
 
     def _status(self, conn: Any) -> dict[str, Any]:
-        """What HQ is told of the till with this sync: the health report (gathered again after
-        every_s), the version, the clock and its offset from HQ's."""
+        """What HQ is told of the till with this sync: till_report, gathered again after every_s."""
         now = time.monotonic()
         if self._health_report is None or now - self._health_at >= self.every_s:
-            try:
-                report = self._health()
-            except Exception as err:  # noqa: BLE001 - a failing report must not stop the records
-                log.exception("sync: the health report failed")
-                report = {"health_error": f"{type(err).__name__}: {err}"[:300]}
-            self._health_report = {**report, "clock_offset_s": clock_offset(conn, self._clock)}
+            self._health_report = till_report(conn, self._health, self._clock)
             self._health_at = now
-        return {**self._health_report, "version": __version__, "sent_at": self._clock()}
+        return {**self._health_report, "sent_at": self._clock()}
 
     def _set(self, state: SyncState) -> None:
         self._save(state)  # first: whoever sees the new state finds it in the file too
@@ -242,6 +241,18 @@ class SyncWorker:
             self._written, self._written_at = state, now
         except OSError as err:
             log.warning("sync: cannot write the sync state: %s", err)
+
+
+def till_report(conn: Any, health: Callable[[], dict[str, Any]], clock: Callable[[], str] = utc_now) -> dict[str, Any]:
+    """What HQ is told of the till with a sync (the worker's and `tui-pos sync`'s): the health report
+    (a failure to gather it is said in it, never raised: the records go up regardless), the version,
+    and the till's clock with its offset from HQ's."""
+    try:
+        report = health()
+    except Exception as err:  # noqa: BLE001 - a failing report must not stop the records
+        log.exception("sync: the health report failed")
+        report = {"health_error": f"{type(err).__name__}: {err}"[:300]}
+    return {**report, "clock_offset_s": clock_offset(conn, clock), "version": __version__, "sent_at": clock()}
 
 
 def backoff_delay(failures: int, first: float = BACKOFF_FIRST_S, most: float = BACKOFF_MAX_S) -> float:

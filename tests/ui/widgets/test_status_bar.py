@@ -12,10 +12,29 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tui_pos.domain.sync import SyncState
+from tui_pos.i18n import current_language, use_language
+from tui_pos.ui.widgets.status_bar import sync_label
 
 from ..screens.test_checkout_flows import demo_shop_template, pilot, running, screen_text, shop_dir, wait_for  # noqa: F401
 
-pytestmark = pytest.mark.asyncio
+NOW = "2026-12-04T14:05:30.000+00:00"
+
+
+def test_the_words_for_each_state_in_english_and_chinese():
+    cases = [SyncState("synced", 0, "2026-12-04T14:05:18.000+00:00"), SyncState("synced", 2, "2026-12-04T14:00:30.000+00:00"),
+             SyncState("offline", 7, "2026-12-04T14:00:30.000+00:00"), SyncState("offline", 0),
+             SyncState("conflict", 1, None, "HQ refused the push: ..."), SyncState("synced", 0, "not a time")]
+    assert [sync_label(s, NOW) for s in cases] == ["HQ synced 12 s ago", "HQ synced 5 min ago, 2 waiting",
+                                                   "HQ offline, 7 waiting", "HQ offline", "HQ PROBLEM, 1 waiting",
+                                                   "HQ synced"]
+    before = current_language()
+    use_language("zh_CN")
+    try:
+        chinese = [sync_label(s, NOW) for s in cases]
+    finally:
+        use_language(before)
+    assert chinese == ["总部已同步（12 秒前）", "总部已同步（5 分钟前），2 条待上传", "总部离线，7 条待上传", "总部离线",
+                       "总部同步出错，1 条待上传", "总部已同步"]
 
 
 class FakeSyncer:
@@ -47,11 +66,13 @@ class FakeSyncer:
         thread.join()
 
 
+@pytest.mark.asyncio
 async def test_a_till_without_hq_shows_nothing_of_it(pilot):
     assert pilot.app.till.sync_status() is None
     assert "HQ" not in screen_text(pilot, "#status")
 
 
+@pytest.mark.asyncio
 async def test_the_status_line_follows_the_sync_worker(shop_dir, monkeypatch):
     from tui_pos.app.till import Till
 
@@ -76,3 +97,22 @@ async def test_the_status_line_follows_the_sync_worker(shop_dir, monkeypatch):
         syncer.change(SyncState("conflict", 2, ago, "HQ refused the push: ..."))
         await wait_for(pilot, lambda: "HQ PROBLEM, 2 waiting" in screen_text(pilot, "#status"))
     assert not syncer.running  # closing the till stopped it
+
+
+@pytest.mark.asyncio
+async def test_a_till_that_joined_hq_shows_its_real_sync(hq, shop_dir):
+    """The real worker, started by the till UI (bootstrap's factory), against a real PostgreSQL; then
+    HQ out of reach (the same till pointed at a port nobody listens on) shows as offline."""
+    from hq_cluster import enrol
+    from pgcluster import free_port
+    from tui_pos.hq.enrol import with_hq_section
+
+    enrol(hq, shop_dir)
+    async with running(shop_dir) as pilot:
+        await wait_for(pilot, lambda: "HQ synced" in screen_text(pilot, "#status"), timeout=60)
+    config = shop_dir / "config.toml"
+    config.write_text(with_hq_section(config.read_text(), f"host=127.0.0.1 port={free_port()} dbname=hq user=x", "S1"))
+    async with running(shop_dir) as pilot:
+        await wait_for(pilot, lambda: pilot.app.till.sync_status().last_error.startswith("HQ cannot be reached"),
+                       timeout=60)
+        await wait_for(pilot, lambda: "HQ offline" in screen_text(pilot, "#status"))

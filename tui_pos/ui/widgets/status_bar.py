@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from tui_pos.app.clock import utc_now
 from tui_pos.domain.storage import StorageState
-from tui_pos.domain.sync import SyncState, sync_text
+from tui_pos.domain.sync import SyncState, age, seconds_since
 from tui_pos.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 STORAGE_TEXT = {"ok": N_("STORAGE OK"), "degraded": N_("DEGRADED"), "failing": N_("STORAGE FAILING")}
 ALERT_STYLE = {"error": "bold white on red", "warning": "bold black on yellow"}
 SYNC_STYLE = {"synced": "", "off": "", "offline": "black on yellow", "conflict": "bold white on red"}
+SYNC_TEXT = {"synced": N_("HQ synced"), "offline": N_("HQ offline"), "conflict": N_("HQ PROBLEM"), "off": N_("HQ off")}
+AGE_TEXT = {"s": N_("{n} s"), "min": N_("{n} min"), "h": N_("{n} h"), "d": N_("{n} d")}
 
 
 def storage_label(state: StorageState) -> str:
@@ -56,7 +58,7 @@ class StatusBar(Static):
                   ALERT_STYLE[alerts[0].level]) if alerts else ""
         self.update(Text.assemble(
             storage_segment(state), marker, "| ", _("Printer {state}").format(state=printer), " | ",
-            *((sync_text(sync, utc_now()), SYNC_STYLE[sync.state]), " | ") if sync is not None else (),
+            *((sync_label(sync, utc_now()), SYNC_STYLE[sync.state]), " | ") if sync is not None else (),
             f"{cashier or '-'}", " | ", _("Till {till}").format(till=till_id), " | ", time.strftime("%m-%d %H:%M"),
         ))
 
@@ -65,6 +67,20 @@ class StatusBar(Static):
         self.update(Text.assemble(storage_segment(state), (" " + _("{key} hides").format(key=hide_key) + " ", "reverse"),
                                   (" " + _("ALERT: {message}").format(message=alert.message) + " ",
                                    ALERT_STYLE[alert.level])))
+
+
+def sync_label(sync: SyncState, now: str) -> str:
+    """'HQ synced 12 s ago', 'HQ offline, 7 waiting', 'HQ PROBLEM, 2 waiting' (what the problem is:
+    `tui-pos status` and the alert say)."""
+    ago = seconds_since(sync.last_sync, now) if sync.state == "synced" else None
+    if ago is not None:
+        n, unit = age(ago)
+        label = _("HQ synced {ago} ago").format(ago=_(AGE_TEXT[unit]).format(n=n))
+    else:
+        label = _(SYNC_TEXT[sync.state])
+    if not sync.pending:
+        return label
+    return ngettext("{state}, {n} waiting", "{state}, {n} waiting", sync.pending).format(state=label, n=sync.pending)
 
 
 def storage_segment(state: StorageState) -> tuple[str, str]:
