@@ -8,8 +8,10 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,3 +79,13 @@ def enrol(admin_dsn: str, data_dir: Path, shop: str = "S1") -> str:
 
     join(load_config(data_dir), admin_dsn, shop)
     return till_dsn(load_config(data_dir))
+
+
+def wait_for(condition: Callable[[], Any], what: str, deadline_s: float = 60) -> None:
+    """Until condition() holds (a background sync, a worker's thread): a generous deadline for a
+    loaded CI machine, polled; never a sleep of a guessed length, never a timing assertion."""
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)

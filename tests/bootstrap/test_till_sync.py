@@ -7,27 +7,15 @@ the commit's wake can bring a sale to HQ within the deadline)."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from conftest import COLA, open_demo_shop
-from hq_cluster import enrol
+from hq_cluster import enrol, wait_for
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.hq.connection import connect
-
-DEADLINE_S = 60
-
-
-def wait_for(condition: Callable[[], Any], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def joined_shop(hq: str, path: Path) -> Path:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hq_cluster import enrol, till_dir
+from hq_cluster import enrol, till_dir, wait_for
 from pgcluster import free_port
 from tui_pos.config import load_config
 from tui_pos.hq.connection import connect
@@ -26,16 +24,6 @@ from tui_pos.hq.stream import high_water, push
 from tui_pos.sync import worker as worker_module
 from tui_pos.sync.state import load_state
 from tui_pos.sync.worker import SyncWorker, backoff_delay
-
-DEADLINE_S = 60  # for a condition to come true: generous (CI is loaded), never a sleep of a guessed length
-
-
-def wait_for(condition: Callable[[], Any], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 @dataclass(frozen=True)
