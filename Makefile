@@ -8,9 +8,10 @@ DEMO_DIR ?= $(CURDIR)/demo-shop
 # libusb + umockdev + its GObject bindings (an emulated USB receipt printer),
 # systemd (systemd-analyze verify on the till's unit), fbterm (the Chinese console's drop-in: verify and its terminfo), shellcheck and sudo's visudo (the installer's files),
 # zbar-tools (zbarimg: a real QR decoder reads the receipt's QR code off the till's screen),
-# postgresql (HQ: the tests start a throwaway cluster of their own, as nobody), pgbouncer (HQ behind it).
+# postgresql (HQ: the tests start a throwaway cluster of their own, as nobody), pgbouncer (HQ behind it),
+# faketime (a till whose clock is hours off).
 TEST_DEBS := fiu-utils libfuse3-3 fuse3 strace tmux libusb-1.0-0 umockdev gir1.2-umockdev-1.0 python3-gi \
-	systemd fbterm shellcheck sudo zbar-tools postgresql pgbouncer
+	systemd fbterm shellcheck sudo zbar-tools postgresql pgbouncer faketime
 
 .PHONY: run test lint bench chain venv debian-test-deps clean messages
 

@@ -20,7 +20,12 @@ POINTS = (
     "replay_before_commit",  # replayed rows written, COMMIT not yet issued
     "replay_after_commit",  # replay committed, journal files not yet retired
 )
+SYNC_POINTS = (  # the till's push to HQ (sync/push.py): nothing is kept at the till, HQ keeps the mark
+    "push_before_send",  # a batch read from the store, not yet sent to HQ
+    "push_after_send",  # HQ committed the batch and answered, the till not yet done with it
+)
 OTHER_POINTS = (
+    *SYNC_POINTS,
     "catalog_after_commit",  # a catalog import committed, the command not yet finished
     "user_before_audit",  # a user's row written, its audit entries not yet (one transaction: both or neither)
 )

@@ -15,12 +15,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tui_pos.hq.connection import HqError
-from tui_pos.hq.stream import SequenceGap, high_water, push
+from tui_pos.hq.stream import SequenceGap, StreamConflict, high_water, push
+from tui_pos.store.crash import crash_point
 
 if TYPE_CHECKING:
     import psycopg
 
 BATCH = 500
+# what a commit number HQ holds with another record means, and what to do
+NOT_MINE = ("another box is pushing as this till (a copied disk?), or this till's database is older than what it "
+            "pushed (restored from a backup?); nothing was sent (tui-pos hq verify; tui-pos hq restore-till "
+            "rebuilds a till from HQ)")
 RESENDS = 3  # SequenceGaps in one push_pending before it gives up (HQ's mark moving under it)
 
 
@@ -50,21 +55,31 @@ def push_pending(conn: psycopg.Connection[Any], view: Commits, status: Mapping[s
     number) with nothing lost: the next call starts again from HQ's mark."""
     mark = high_water(conn)
     last = view.last_commit()
+    if last is not None and last < mark:
+        raise StreamConflict(f"HQ holds commits up to {mark} from this till, which has made only {last}: {NOT_MINE}")
     added = duplicates = breaks = resent = 0
+    check = True
     while True:
         envelopes = view.commits_after(mark, batch)
         left = None if last is None else max(last - (envelopes[-1]["commit_seq"] if envelopes else mark), 0)
         said = {**(status or {}), "pending": left}
+        # the first batch carries again the last commit HQ holds: HQ refuses it (StreamConflict) when it
+        # holds another record under that number (another box pushing as this till, a copied disk)
+        again = view.commits_after(mark - 1, 1) if check and mark > 0 else []
         try:
-            result = push(conn, envelopes, said)
+            crash_point("push_before_send")
+            result = push(conn, [*again, *envelopes], said)
+            crash_point("push_after_send")
+        except StreamConflict as conflict:
+            raise StreamConflict(f"{conflict}: {NOT_MINE}") from None
         except SequenceGap as gap:
             resent += 1
             if resent > RESENDS:
                 raise HqError(f"{gap} (HQ's high-water mark kept moving: is another box pushing as this till?)") from None
-            mark = gap.high_water
+            mark, check = gap.high_water, True
             continue
-        mark = result.high_water
-        added, duplicates, breaks = added + result.added, duplicates + result.duplicates, breaks + result.breaks
+        mark, check = result.high_water, False
+        added, duplicates, breaks = added + result.added, duplicates + result.duplicates - len(again), breaks + result.breaks
         if len(envelopes) < batch:
             break
     last = view.last_commit()  # records committed while pushing wait for the next push
