@@ -21,6 +21,7 @@ from tui_pos.domain.tender import Tender
 from tui_pos.hq.catalog import import_catalog as import_chain_catalog
 from tui_pos.hq.connection import HqError, connect
 from tui_pos.hq.stream import high_water
+from tui_pos.hq.verify import verify
 from tui_pos.sync.state import load_state
 
 
@@ -52,6 +53,7 @@ def test_a_till_rebuilt_from_hq_has_every_record_and_numbers_continue(hq, dead_b
     assert {k: done[k] for k in ("till", "shop", "records", "high_water")} == {
         "till": "T1", "shop": "S1", "records": count, "high_water": count}
     assert (done["catalog"]["products"], done["catalog"]["users"]) == (2, 0)
+    assert done["chain_continues"] is True  # the rebuilt commit log hashes as the dead box's did
     assert load_state(load_config(new)).catalog_version == done["catalog"]["version"] > 0
     rebuilt = stored_records(new)
     assert rebuilt[:count] == records  # every record, as the till committed it, in its order
@@ -85,6 +87,12 @@ def test_a_till_rebuilt_from_hq_has_every_record_and_numbers_continue(hq, dead_b
 
     with connect(till_dsn(load_config(new))) as conn:
         assert high_water(conn) == count
+    synced = json.loads(run_cli(new, "sync", "--json").stdout)  # the new box's first sync
+    assert (synced["pending"], synced["breaks"]) == (0, 0) and synced["high_water"] > count
+    with connect(hq) as admin:
+        [t1] = verify(admin)
+    assert (t1["ok"], t1["first_break"], t1["first_gap"], t1["receipt_gaps"]) == (True, None, None, [])
+    assert t1["high_water"] == synced["high_water"]
 
 
 def test_restore_is_refused_where_it_would_mix_two_tills(hq, dead_box, tmp_path):

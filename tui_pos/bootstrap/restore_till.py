@@ -2,9 +2,10 @@
 backup. Every record HQ holds of the till goes into a new database in the till's commit order,
 each through the store's own insert path (store/ledger.py rebuild: its rows, audit entries and
 commit order as when it was committed), so receipt, shift and Z numbers continue after the last
-one HQ has and are never used twice. Then this box takes the till id over at HQ (hq join with
-take_over: a new password for the till's role, this box's id bound to it), which is how a dead
-box's till id is released.
+one HQ has and are never used twice; the commit log is the one the till had (the same records in
+the same order hash alike), so its next commit follows HQ's last and its stream goes on whole.
+Then this box takes the till id over at HQ (hq join with take_over: a new password for the till's
+role, this box's id bound to it), which is how a dead box's till id is released.
 
 Last, the chain's catalog, users and settings for the till's shop are pulled as its first sync
 would (when that fails, e.g. HQ's currency is not the till's, the result says why and the next
@@ -33,26 +34,31 @@ def restore_till(admin_dsn: str, till_id: str, data_dir: Path) -> dict[str, Any]
     this box as that till; what was done."""
     from tui_pos.hq.connection import connect, translated
     from tui_pos.hq.enrol import join
-    from tui_pos.hq.restore import till_at_hq, till_records
+    from tui_pos.hq.restore import commit_hash, till_at_hq, till_records
 
     with connect(admin_dsn) as conn, translated(admin_dsn):
         at_hq = till_at_hq(conn, till_id)
+        shop, till, mark = at_hq["shop"], at_hq["till"], at_hq["high_water"]
         config = _till_config(data_dir, at_hq)
         with closing(open_ledger(config)) as ledger:
             try:
-                restored = ledger.rebuild(till_records(conn, at_hq["shop"], at_hq["till"]), at_hq["till"],
-                                          {"high_water": at_hq["high_water"], "shop": at_hq["shop"]})
+                restored = ledger.rebuild(till_records(conn, shop, till), till, {"high_water": mark, "shop": shop},
+                                          commit_floor=mark)
             except ShopNotEmpty:
                 raise BadInput(f"{data_dir} holds a shop already (its database or journal is not empty): restore "
                                "into a new data directory") from None
-    joined = join(config, admin_dsn, at_hq["shop"], at_hq["till"], take_over=True)
+            last = ledger.view.commits_after(restored - 1, 1) if restored else []
+            # the same records in the same order chain to the same hashes: the till's next commit
+            # follows HQ's last one (else HQ stores a chain break there, and hq verify says so)
+            continues = restored == mark and (not last or last[0]["hash"] == commit_hash(conn, shop, till, mark))
+    joined = join(config, admin_dsn, shop, till, take_over=True)
     catalog: dict[str, Any] = {}
     try:
         catalog = _pull_catalog(load_config(data_dir))
     except PosError as err:  # the till is rebuilt and enrolled: the next sync pulls again
         catalog = {"error": str(err)}
-    return {"till": at_hq["till"], "shop": at_hq["shop"], "data_dir": str(data_dir), "records": restored,
-            "high_water": at_hq["high_water"], "role": joined["role"], "dsn": joined["dsn"],
+    return {"till": till, "shop": shop, "data_dir": str(data_dir), "records": restored,
+            "high_water": mark, "chain_continues": continues, "role": joined["role"], "dsn": joined["dsn"],
             "config": joined["config"], "secret": joined["secret"], "catalog": catalog}
 
 

@@ -268,8 +268,9 @@ def _report_text(data: dict[str, Any]) -> str:
 @json_option
 @click.pass_context
 def hq_verify(ctx: click.Context, shop: str | None, dsn: str | None, as_json: bool) -> None:
-    """Check every till's records at HQ: the commit numbers without a gap, and the receipt numbers
-    without a gap or one used twice. Exits 1 when a till's records are not whole."""
+    """Check every till's records at HQ: the commit numbers without a gap, the hash chain unbroken
+    (recomputed from the records), and the receipt numbers without a gap or one used twice. Exits 1
+    when a till's records are not whole."""
     from tui_pos.hq.verify import verify
 
     with hq_connection(hq_dsn(ctx, dsn)) as conn:
@@ -296,8 +297,9 @@ def _verify_text(tills: list[dict[str, Any]]) -> str:
             problems.append(f"{t['receipts_missing']} receipt numbers missing ({shown})")
         if t["receipts_twice"]:
             problems.append(f"receipt numbers used twice: {', '.join(map(str, t['receipts_twice']))}")
-        lines.append(f"{t['shop']} {t['till']}: {t['records']} records, " + ("OK" if not problems else
-                                                                             "; ".join(problems)))
+        unchained = f" ({t['unchained']} pushed without hashes: not checked)" if t["unchained"] else ""
+        lines.append(f"{t['shop']} {t['till']}: {t['records']} records{unchained}, " + ("OK" if not problems else
+                                                                                        "; ".join(problems)))
     return "\n".join(lines)
 
 

@@ -37,3 +37,10 @@ def till_records(conn: psycopg.Connection[Any], shop: str, till_id: str, page: i
         if len(rows) < page:
             return
         last = rows[-1][0]
+
+
+def commit_hash(conn: psycopg.Connection[Any], shop: str, till_id: str, commit_seq: int) -> str | None:
+    """The hash HQ holds for the till's commit (None: no such commit, or pushed without one)."""
+    row = conn.execute("SELECT hash FROM hq.stream WHERE shop_id = %s AND till_id = %s AND commit_seq = %s",
+                       (shop, till_id, commit_seq)).fetchone()
+    return row[0] if row else None

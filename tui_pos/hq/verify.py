@@ -1,8 +1,10 @@
 """`tui-pos hq verify`: is every till's stream at HQ whole? Per till: how many records, the first
 commit number missing (hq.push refuses a gap, so one means rows lost at HQ: a restore, a hand
 edit), the first commit that breaks the hash chain (its prev_hash is not the hash of the commit
-before it: the till's database restored over newer commits, or rows edited; hq.push stores those,
-never refuses them), receipt numbers missing or used twice among its sales, refunds and voids.
+before it: the till's database restored over newer commits; or its hash is not the one its record
+and prev_hash make, recomputed here by the till's own arithmetic, domain/commits.py: a record
+edited at HQ; hq.push stores breaks, never refuses them), receipt numbers missing or used twice
+among its sales, refunds and voids.
 Commits are read from hq.stream: hq.record's rows and the slots hq.commit_moved fills (a record
 HQ had under another number).
 
@@ -13,13 +15,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tui_pos.domain.commits import GENESIS
+from tui_pos.domain.commits import GENESIS, first_break
 from tui_pos.hq.schema import check_current
 
 if TYPE_CHECKING:
     import psycopg
 
 SHOWN_GAPS = 20  # receipt-number gaps listed per till (the count covers them all)
+PAGE = 2000  # commits read per query while recomputing a till's chain
 
 _TILLS = ("SELECT t.shop_id, t.till_id, t.high_water, count(s.commit_seq) FILTER (WHERE NOT s.moved), "
           "max(s.commit_seq) FROM hq.till t LEFT JOIN hq.stream s USING (shop_id, till_id) "
@@ -48,11 +51,17 @@ _RECEIPT_STEPS = ("SELECT shop_id, till_id, prev, seq FROM ("
                   "WHERE seq <> prev + 1 ORDER BY shop_id, till_id, seq")
 
 
+_CHAIN = ("SELECT s.commit_seq, s.prev_hash, s.hash, r.record FROM hq.stream s JOIN hq.record r "
+          "ON r.shop_id = s.shop_id AND r.till_id = s.till_id AND r.uuid = s.uuid "
+          "WHERE s.shop_id = %s AND s.till_id = %s AND s.commit_seq > %s ORDER BY s.commit_seq LIMIT %s")
+
+
 def verify(conn: psycopg.Connection[Any], shop: str | None = None) -> list[dict[str, Any]]:
     """Every enrolled till (of the shop): {"shop", "till", "records", "high_water", "last_commit",
     "first_gap" (the first commit number missing, or None), "first_break" (the first commit that
-    breaks the hash chain, or None), "breaks" (how many do), "receipt_gaps" ([first, last] of each
-    run of receipt numbers missing, the first SHOWN_GAPS), "receipts_missing" (how many),
+    breaks the hash chain, or None), "breaks" (how many do not follow the hash before them),
+    "unchained" (commits pushed without hashes before the first break: not checked), "receipt_gaps"
+    ([first, last] of each run of receipt numbers missing, the first SHOWN_GAPS), "receipts_missing" (how many),
     "receipts_twice" (receipt numbers held by more than one record), "ok"}."""
     check_current(conn)
     params = {"shop": shop}
@@ -60,7 +69,7 @@ def verify(conn: psycopg.Connection[Any], shop: str | None = None) -> list[dict[
     for shop_id, till_id, high_water, records, last in conn.execute(_TILLS, params):
         tills[(shop_id, till_id)] = {"shop": shop_id, "till": till_id, "records": records, "high_water": high_water,
                                      "last_commit": last or 0, "first_gap": None, "first_break": None,
-                                     "breaks": 0, "receipt_gaps": [],
+                                     "breaks": 0, "unchained": 0, "receipt_gaps": [],
                                      "receipts_missing": 0, "receipts_twice": []}
     for shop_id, till_id, missing in conn.execute(_FIRST_GAPS, params):
         if (shop_id, till_id) in tills:
@@ -79,8 +88,34 @@ def verify(conn: psycopg.Connection[Any], shop: str | None = None) -> list[dict[
             if len(till["receipt_gaps"]) < SHOWN_GAPS:
                 till["receipt_gaps"].append([prev + 1, seq - 1])
     for till in tills.values():
+        recomputed, till["unchained"] = _recomputed_break(conn, till["shop"], till["till"])
+        if recomputed is not None and (till["first_break"] is None or recomputed < till["first_break"]):
+            till["first_break"] = recomputed
         till["receipts_twice"] = sorted(set(till["receipts_twice"]))
         till["ok"] = (till["first_gap"] is None and till["first_break"] is None and not till["receipt_gaps"]
                       and not till["receipts_twice"]
                       and till["last_commit"] == till["high_water"])
     return list(tills.values())
+
+
+def _recomputed_break(conn: psycopg.Connection[Any], shop: str, till: str) -> tuple[int | None, int]:
+    """(the first commit whose hash is not what its record and the commit before it make, or None;
+    how many commits before it were pushed without hashes), walking the till's stream a page at a
+    time from commit 1 (whose prev_hash is GENESIS). A commit after a gap, or after one without
+    hashes, is checked against its own record only."""
+    last: tuple[int, str] | None = (0, GENESIS)
+    after, unchained = 0, 0
+    while True:
+        rows = conn.execute(_CHAIN, (shop, till, after, PAGE)).fetchall()
+        for n, prev_hash, digest, record in rows:
+            if prev_hash is None or digest is None:
+                unchained, last = unchained + 1, None
+                continue
+            if last is not None and n != last[0] + 1:
+                last = None  # a gap: first_gap says so
+            if first_break([{"commit_seq": n, "prev_hash": prev_hash, "hash": digest, "record": record}], last):
+                return n, unchained
+            last = (n, digest)
+        if len(rows) < PAGE:
+            return None, unchained
+        after = rows[-1][0]

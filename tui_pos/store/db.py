@@ -169,8 +169,13 @@ def number_floors(conn: sqlite3.Connection, with_floors: bool = True) -> dict[st
 
 def raise_floors(conn: sqlite3.Connection, floors: dict[str, int]) -> None:
     with transaction(conn):
-        conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
-                         "MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", list(floors.items()))
+        keep_floors(conn, floors)
+
+
+def keep_floors(conn: sqlite3.Connection, floors: dict[str, int]) -> None:
+    """Raise these meta floors (never lower them), in the caller's transaction."""
+    conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+                     "MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", list(floors.items()))
 
 
 def list_sales(conn: sqlite3.Connection, since: str | None) -> list[dict[str, Any]]:

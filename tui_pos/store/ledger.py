@@ -24,7 +24,7 @@ from typing import Any
 from tui_pos.domain.errors import DocumentFailed, PosError, StorageError, StorageFailed
 from tui_pos.domain.records import Record
 from tui_pos.domain.storage import Counter, ReplayResult, StorageMode, StorageState, Stored
-from tui_pos.store import audit, codec, db, verification
+from tui_pos.store import audit, codec, commit_log, db, verification
 from tui_pos.store.crash import crash_point
 from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
 from tui_pos.store.sequence import SequenceLock
@@ -635,7 +635,8 @@ class Ledger:
             if catalog_event is not None and not new_shop:
                 crash_point("catalog_after_commit")
 
-    def rebuild(self, records: Iterable[dict[str, Any]], till_id: str, detail: dict[str, Any]) -> int:
+    def rebuild(self, records: Iterable[dict[str, Any]], till_id: str, detail: dict[str, Any],
+                commit_floor: int = 0) -> int:
         """Fill an empty database with a till's records, in the order it committed them (as HQ holds
         them: `tui-pos hq restore-till`), each through insert_record as if committed now: rows,
         audit entries and commit order as the till made them, then a REBUILT event (detail: where
@@ -643,8 +644,10 @@ class Ledger:
         records (entries that were no records, e.g. table states, are not at HQ): verification
         knows that Z reports taken before the rebuild name heads of the old box's chain. The
         anchor then follows the chain and the numbers used, so receipts, shifts and Z reports
-        continue after them. ShopNotEmpty if the database or the journal holds anything
-        already; a record the database refuses is an error naming it (nothing is kept)."""
+        continue after them; commit_floor: the commit numbers HQ has used (the REBUILT event and
+        every later commit come after it, never under a number HQ holds). ShopNotEmpty if the
+        database or the journal holds anything already; a record the database refuses is an error
+        naming it (nothing is kept)."""
         with self._numbering, self.sequence.held(), self._lock:
             if self.journal.scan().files:
                 raise ShopNotEmpty()
@@ -662,6 +665,8 @@ class Ledger:
                                            f"{count + 1}. in commit order) cannot be stored: {err!r}; "
                                            "nothing was restored") from None
                     count += 1
+                if commit_floor > count:
+                    db.keep_floors(conn, {commit_log.FLOOR_KEY: commit_floor})
                 head = db.insert_record(conn, audit.event_record(till_id, verification.REBUILT, "system",
                                                                  subject=f"{count} records", detail=detail),
                                         stored_via="sqlite", audit_head=head)
