@@ -63,3 +63,25 @@ def test_sync_reports_the_tills_health_and_leaves_its_state_for_status(hq, tmp_p
     hq_said = cli_json(shop, "status")["hq"]
     assert hq_said["state"] == "offline" and hq_said["last_error"].startswith("HQ cannot be reached")
     assert hq_said["high_water"] == done["high_water"]  # what HQ last said is kept
+
+
+def test_sync_pulls_what_hq_changed_and_keeps_the_version_it_applied(hq, tmp_path: Path):
+    import json
+
+    from tui_pos.hq.catalog import catalog_version, import_catalog
+    from tui_pos.hq.people import add_user
+
+    shop = open_demo_shop(tmp_path / "shop")
+    enrol(hq, shop)
+    with connect(hq) as admin:
+        import_catalog(admin, f"barcode,name,price,tax\n{COLA},Cola,4.20,A\n")
+        add_user(admin, "ann", "manager", "4321")
+        version = catalog_version(admin)
+    first = cli_json(shop, "sync")
+    assert (first["pulled"], first["catalog_version"]) == (2, version)
+    assert json.loads((shop / "hq" / "sync-state.json").read_text())["catalog_version"] == version
+    assert {p["barcode"]: p["price"] for p in cli_json(shop, "catalog", "list")}[COLA] == "4.20"
+    assert "ann" in {u["name"] for u in cli_json(shop, "user", "list")}
+    again = cli_json(shop, "sync")
+    assert (again["pulled"], again["catalog_version"]) == (0, version)
+    assert run_cli(shop, "sync").stdout.rstrip().endswith(f"HQ's catalog is applied up to version {version}.")

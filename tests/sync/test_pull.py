@@ -10,11 +10,11 @@ import pytest
 
 from conftest import COLA, WATER
 from hq_cluster import enrol
-from tui_pos.app.chain_catalog import ChainRefused, apply_chain_changes
+from tui_pos.app.chain_catalog import apply_chain_changes
 from tui_pos.hq.catalog import catalog_version, import_catalog
 from tui_pos.hq.connection import HqUnreachable, connect
 from tui_pos.hq.people import add_user, set_active, set_pin
-from tui_pos.sync.pull import fetch_changes, pull
+from tui_pos.sync.pull import PullRefused, fetch_changes, pull
 
 BUN = "6900000009991"
 
@@ -73,7 +73,7 @@ def test_a_week_offline_catches_up_in_one_pull(admin, till, till_conn):
 def test_hq_unreachable_or_refusing_is_one_line_and_nothing_changes(admin, till, till_conn):
     import_catalog(admin, csv((COLA, "Cola", "9.99", "A")))
     admin.execute("UPDATE hq.setting SET value = '{\"code\": \"USD\", \"exponent\": 2}' WHERE key = 'currency'")
-    with pytest.raises(ChainRefused, match="HQ's currency is USD"):
+    with pytest.raises(PullRefused, match="HQ's catalog version .* was not applied: HQ's currency is USD"):
         pull(till_conn, functools.partial(apply_chain_changes, till), 0)
     assert till.catalog.lookup(COLA).price == 350
     admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename LIKE 'tui_pos_%_till_t1'")

@@ -30,6 +30,7 @@ from tui_pos.sync.worker import SyncWorker, backoff_delay
 class Done:
     pending: int
     high_water: int
+    catalog_version: int | None = None  # no pull in these steps
 
 
 class Recorded:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from tui_pos.cli.base import emit, json_option, main, shop_config
+from tui_pos.cli.signin import operating_till
 from tui_pos.config import Config
 from tui_pos.domain.errors import BadInput
 
@@ -20,6 +21,8 @@ def _text(data: dict[str, Any]) -> str:
     pending = "unknown (the database cannot be read)" if data["pending"] is None else str(data["pending"])
     text = (f"Pushed {data['pushed']} record(s) to HQ, pulled {data['pulled']} change(s); HQ has every commit up to "
             f"{data['high_water']}; still pending: {pending}.")
+    if data.get("catalog_version") is not None:
+        text += f" HQ's catalog is applied up to version {data['catalog_version']}."
     if data.get("breaks"):
         text += f" HQ stored {data['breaks']} commit(s) that break the chain it holds (tui-pos hq verify)."
     return text
@@ -40,24 +43,28 @@ def _note(config: Config, **changes: Any) -> None:
 @click.pass_context
 def sync(ctx: click.Context, as_json: bool) -> None:
     """Push this till's records to HQ and pull what HQ changed, now: says what was pushed, pulled and
-    what is still pending ('pushed', 'pulled', 'pending', 'high_water', 'state'). Exits 1, after one
-    line, when HQ cannot be reached."""
+    what is still pending ('pushed', 'pulled', 'pending', 'high_water', 'state', 'catalog_version': HQ's
+    catalog version now applied). Exits 1, after one line, when HQ cannot be reached."""
     from tui_pos.app.clock import utc_now
     from tui_pos.bootstrap.till import open_ledger
     from tui_pos.hq.connection import HqError, connect
     from tui_pos.hq.enrol import till_dsn
     from tui_pos.ops.health import health_report
+    from tui_pos.sync.pull import CatalogPull
     from tui_pos.sync.run import state_of, sync_once
+    from tui_pos.sync.state import load_state
     from tui_pos.sync.worker import till_report
 
     config = shop_config(ctx)
     dsn = till_dsn(config)
     if not dsn:
         raise BadInput("this till has not joined HQ: tui-pos hq join DSN --shop SHOP")
+    till = operating_till(ctx, replay=False)  # HQ's changes are applied through it (catalog, users, snapshot)
+    pull = CatalogPull.into(till, load_state(config).catalog_version)
     ledger = open_ledger(config)
     try:
         with connect(dsn) as conn:
-            done = sync_once(conn, ledger.view, till_report(conn, lambda: health_report(config)))
+            done = sync_once(conn, ledger.view, till_report(conn, lambda: health_report(config)), pull=pull)
     except HqError as err:  # what `status` says, as the worker would have left it
         _note(config, state=state_of(err), last_error=str(err))
         raise
@@ -65,5 +72,5 @@ def sync(ctx: click.Context, as_json: bool) -> None:
         ledger.close()
     data = done.as_dict()
     _note(config, state="synced", pending=done.pending if done.pending is not None else 0, high_water=done.high_water,
-          last_sync=utc_now(), last_error="")
+          last_sync=utc_now(), last_error="", catalog_version=pull.since)
     emit(as_json, data, lambda: _text(data))

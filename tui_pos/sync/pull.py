@@ -9,11 +9,14 @@ time; applying is idempotent, so a version lost costs a pull from 0, never a cha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tui_pos.app.chain_catalog import Applied, ChainChanges
+from tui_pos.app.chain_catalog import Applied, ChainChanges, ChainRefused, apply_chain_changes
+from tui_pos.app.till import Till
+from tui_pos.domain.errors import StorageError
 from tui_pos.hq.connection import HqError, HqUnreachable, first_line
 
 if TYPE_CHECKING:
@@ -48,10 +51,19 @@ def fetch_changes(conn: psycopg.Connection[Any], since: int) -> ChainChanges:
     return ChainChanges.from_dict(row[0])
 
 
+class PullRefused(HqError):
+    """HQ's changes could not be applied at this till (another currency, the database unreadable):
+    nothing of them was; str() says why. The next sync tries again."""
+
+
 def pull(conn: psycopg.Connection[Any], target: Target, since: int) -> Pulled:
     """Fetch HQ's changes since `since` and apply them (all or none); the version now applied.
-    HqUnreachable / HqError from HQ; StorageError or ChainRefused from the till (nothing applied)."""
-    applied = target(fetch_changes(conn, since))
+    HqUnreachable / HqError from HQ; PullRefused from the till (nothing applied)."""
+    changes = fetch_changes(conn, since)
+    try:
+        applied = target(changes)
+    except (ChainRefused, StorageError) as err:
+        raise PullRefused(f"HQ's catalog version {changes.version} was not applied: {err}") from None
     return Pulled(applied.version, applied.products, applied.users, applied.role_differs)
 
 
@@ -62,6 +74,11 @@ class CatalogPull:
     def __init__(self, target: Target, since: int = 0):
         self.target = target
         self.since = since
+
+    @classmethod
+    def into(cls, till: Till, since: int = 0) -> CatalogPull:
+        """The pull that applies HQ's changes to this till (its catalog, users, settings, snapshot)."""
+        return cls(functools.partial(apply_chain_changes, till), since)
 
     def __call__(self, conn: psycopg.Connection[Any]) -> Pulled:
         pulled = pull(conn, self.target, self.since)

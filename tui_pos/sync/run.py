@@ -7,12 +7,13 @@ StreamConflict (an HqError); state_of() says what either means for the till's sy
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tui_pos.domain.sync import SyncMode
 from tui_pos.hq.connection import HqUnreachable
+from tui_pos.sync.pull import Pulled
 from tui_pos.sync.push import BATCH, Commits, push_pending
 
 if TYPE_CHECKING:
@@ -29,17 +30,22 @@ class Synced:
     high_water: int  # HQ has every commit up to this one
     state: SyncState
     breaks: int = 0  # commits HQ stored that break the chain it holds
+    catalog_version: int | None = None  # HQ's catalog version now applied at the till (None: no pull)
 
     def as_dict(self) -> dict[str, Any]:
         return {"pushed": self.pushed, "pulled": self.pulled, "pending": self.pending, "high_water": self.high_water,
-                "state": self.state, "breaks": self.breaks}
+                "state": self.state, "breaks": self.breaks, "catalog_version": self.catalog_version}
 
 
 def sync_once(conn: psycopg.Connection[Any], view: Commits, status: Mapping[str, Any] | None = None,
-              batch: int = BATCH) -> Synced:
-    """Push everything pending, then pull (B: once pull exists). Raises HqUnreachable, StreamConflict, HqError."""
+              batch: int = BATCH, pull: Callable[[psycopg.Connection[Any]], Pulled] | None = None) -> Synced:
+    """Push everything pending, then pull what HQ changed (pull: a sync.pull.CatalogPull, which
+    remembers the version applied; None: push only). Raises HqUnreachable, StreamConflict, HqError
+    (PullRefused: HQ's changes could not be applied at the till; what was pushed stays pushed)."""
     pushed = push_pending(conn, view, status, batch)
-    return Synced(pushed.pushed, 0, pushed.pending, pushed.high_water, "synced", pushed.breaks)
+    pulled = pull(conn) if pull is not None else None
+    return Synced(pushed.pushed, pulled.applied if pulled is not None else 0, pushed.pending, pushed.high_water,
+                  "synced", pushed.breaks, pulled.version if pulled is not None else None)
 
 
 def state_of(err: Exception) -> SyncState:

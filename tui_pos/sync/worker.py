@@ -57,6 +57,9 @@ class Synced(Protocol):
     @property
     def high_water(self) -> int: ...  # HQ has every commit up to this one
 
+    @property
+    def catalog_version(self) -> int | None: ...  # HQ's catalog version applied (None: no pull)
+
 
 Step = Callable[[Any, dict[str, Any]], Synced]  # (HQ connection, status to report) -> what it did
 
@@ -163,8 +166,9 @@ class SyncWorker:
         if self._failures or self._state.state != "synced":
             log.info("sync: HQ reached, %d record(s) waiting", pending)
         self._failures = 0
+        version = self._state.catalog_version if done.catalog_version is None else done.catalog_version
         self._set(replace(self._state, state="synced", pending=pending, high_water=done.high_water,
-                          last_sync=self._clock(), last_error=""))
+                          last_sync=self._clock(), last_error="", catalog_version=version))
         more = pending > 0 and done.high_water > before  # it moves: carry on; stuck: wait for the timer
         return 0.0 if more else self.every_s
 
@@ -232,8 +236,9 @@ class SyncWorker:
         if state == written:
             return
         now = time.monotonic()
-        changed = written is None or (state.state, state.pending, state.high_water, state.last_error) != \
-            (written.state, written.pending, written.high_water, written.last_error)
+        changed = written is None or (state.state, state.pending, state.high_water, state.last_error,
+                                      state.catalog_version) != \
+            (written.state, written.pending, written.high_water, written.last_error, written.catalog_version)
         if not (force or changed or now - self._written_at >= STATE_EVERY_S):
             return
         try:
