@@ -68,3 +68,29 @@ def test_a_one_shot_till_and_a_till_without_hq_start_no_sync(hq, tmp_path):
         assert alone.sync_status() is None and not sync_threads()
     finally:
         alone.close()
+
+
+def test_the_running_till_takes_hqs_changes_and_a_sale_in_progress_keeps_its_prices(hq, tmp_path):
+    from tui_pos.hq.catalog import catalog_version, import_catalog
+    from tui_pos.hq.people import add_user
+    from tui_pos.sync.state import load_state
+
+    data_dir = joined_shop(hq, tmp_path / "shop")
+    with connect(hq) as admin:
+        import_catalog(admin, f"barcode,name,price,tax\n{COLA},Cola,4.00,A\n")
+    till = open_till(load_config(data_dir), cashier="demo")
+    try:
+        till.start_sync()
+        wait_for(lambda: till.catalog.lookup(COLA).price == 400, "HQ's price at the till")
+        till.scan(COLA)  # at 4.00
+        with connect(hq) as admin:
+            import_catalog(admin, f"barcode,name,price,tax\n{COLA},Cola,4.50,A\n")
+            add_user(admin, "ann", "manager", "4321")
+            version = catalog_version(admin)
+        till.pay([Tender("cash", 4_00)])  # a commit wakes the worker: it pushes the sale, then pulls
+        wait_for(lambda: till.catalog.lookup(COLA).price == 450, "HQ's new price at the till")
+        assert till.scan(COLA).lines[0].unit_price == 450
+        assert till.check_pin("ann", "4321").is_manager
+        wait_for(lambda: load_state(load_config(data_dir)).catalog_version == version, "the version kept")
+    finally:
+        till.close()

@@ -92,29 +92,36 @@ def assemble(config: Config, ledger: Ledger, catalog: Catalog, cashier: str, *,
         return BackgroundReplay(ledger, config.storage.replay_interval_s, on_result)
 
     def syncer(on_change: Callable[[SyncState], None] | None) -> Syncer:
-        return sync_worker(config, ledger, on_change)
+        return sync_worker(config, ledger, on_change, pull_into=till)  # the Till below: HQ's changes go into it
 
-    return Till(config, ledger, catalog, cashier, documents=till_documents(config, keep_cart),
+    till = Till(config, ledger, catalog, cashier, documents=till_documents(config, keep_cart),
                 lockout=pin_lockout(config), clock=clock, replayer=replayer,
                 syncer=syncer if config.hq.dsn else None)
+    return till
 
 
-def sync_worker(config: Config, ledger: Ledger, on_change: Callable[[SyncState], None] | None = None) -> Syncer:
+def sync_worker(config: Config, ledger: Ledger, on_change: Callable[[SyncState], None] | None = None,
+                pull_into: Till | None = None) -> Syncer:
     """The sync with HQ for a long-running till (tui_pos/sync/worker.py), woken by each commit of
     the ledger: its own connection (the till's role, keepalives on: a dead link is noticed within
     a minute), one sync = sync_once over a read-only view of what is stored (never the ledger's
-    connection or lock), the health report from ops. Imported here, not at start-up: psycopg is
-    loaded by the worker's thread when it first connects."""
+    connection or lock), the health report from ops, then HQ's changes pulled into pull_into (its
+    catalog, users and settings; from the version sync-state.json says it applied). Imported here,
+    not at start-up: psycopg is loaded by the worker's thread when it first connects."""
     from tui_pos.hq.connection import connect
     from tui_pos.hq.enrol import till_dsn
     from tui_pos.ops.health import health_report
     from tui_pos.ops.readonly import read_only_view
+    from tui_pos.sync.pull import CatalogPull
     from tui_pos.sync.run import sync_once
+    from tui_pos.sync.state import load_state
     from tui_pos.sync.worker import KEEPALIVES, SyncWorker
+
+    pull = CatalogPull.into(pull_into, load_state(config).catalog_version) if pull_into is not None else None
 
     def step(conn: Any, status: dict[str, Any]) -> Any:
         with read_only_view(config) as view:
-            return sync_once(conn, view, status)
+            return sync_once(conn, view, status, pull=pull)
 
     def count_pending(high_water: int) -> int:
         with read_only_view(config) as view:
