@@ -178,7 +178,7 @@ def test_the_margin_is_the_sales_net_of_tax_less_the_moving_average_cost(till):
     today = date.today()
     lines, journaled, readable = till.stock_reports.margin(today, today)
     [cola] = [line for line in lines if line.barcode == COLA]
-    assert cola.unit_cost == Fraction(37 * 150 + 30 * 190, 67)  # 1.6791...
+    assert cola.unit_cost == Fraction(167_910, 1000)  # (37 x 1.50 + 30 x 1.90) / 67 = 1.679104..., to 1/1000 fen
     assert (cola.qty, cola.revenue, cola.cost) == (3_000, 1050 - 121, 504)  # 13% tax included; 3 x 1.6791 = 5.04
     assert (cola.margin, cola.margin_bp, journaled, readable) == (929 - 504, round(425 * 10000 / 929), 0, True)
 

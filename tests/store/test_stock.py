@@ -127,3 +127,23 @@ def test_products_keep_their_stock_settings(tmp_path):
     [product] = db.load_products(conn)
     assert (product["weighed"], product["reorder_level"], product["reorder_qty"]) == (True, 2_500, 10_000)
     ledger.close()
+
+
+def test_stock_movements_are_numbered_in_the_commit_order_like_every_record(tmp_path, products):
+    """What HQ is sent (StoreView.commits_after): a movement committed directly and one replayed
+    from the journal, each once, as committed."""
+    ledger = new_ledger(tmp_path)
+    direct = move("receive", "111", 6_000, 10_000, unit_cost=150)
+    ledger.commit(direct)
+    ledger.close()
+    break_sqlite(tmp_path, "garbage")
+    ledger = new_ledger(tmp_path)
+    journaled = move("adjust", "222", -1_000, None, reason="expired")
+    assert ledger.commit(journaled) == "journal"
+    repair_sqlite(tmp_path)
+    pending = [c["record"] for c in ledger.view.commits_after(0)]
+    assert [r["uuid"] for r in pending if r.get("type") == "stock_move"] == [direct["uuid"], journaled["uuid"]]
+    ledger.replay()
+    committed = [c["record"] for c in ledger.view.commits_after(0)]
+    assert [r for r in committed if r.get("type") == "stock_move"] == [direct, journaled]
+    ledger.close()

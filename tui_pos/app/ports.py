@@ -120,7 +120,11 @@ class StockQueries(Protocol):
         ...
 
     def stock_history(self, start: str, end: str) -> tuple[Record | None, int]:
-        """{"moves", "sold", "last_moved"} of [start, end); None: the database cannot be read."""
+        """{"moves", "sold", "last_moved", "moved_after"} of [start, end); None: the database cannot be read."""
+        ...
+
+    def stock_receipts(self, until: str, barcodes: list[str] | None = None) -> list[tuple[Any, ...]] | None:
+        """(barcode, expected, qty, unit_cost) of every receive stored before until (of these products)."""
         ...
 
     def risk_facts(self, start: str, end: str) -> Record | None:

@@ -16,7 +16,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any, Protocol
@@ -157,14 +157,12 @@ class Stock:
                         r["reorder_qty"], r["tracked"], r["since"]) for r in rows]
         return [lv for lv in levels if lv.low] if low else levels
 
-    def average_costs(self, until: str = "9999") -> dict[str, Fraction | None]:
-        """Each received product's moving average unit cost (domain/stock.py), from every receive
-        (stored before `until`)."""
-        history, _ = self.store.stock_history("", until)
+    def average_costs(self, until: str = "9999", barcodes: list[str] | None = None) -> dict[str, Fraction | None]:
+        """Each received product's (of these) moving average unit cost (domain/stock.py), from
+        every receive stored before `until`."""
         receipts: dict[str, list[tuple[int | None, int, int | None]]] = {}
-        for move in (history or {}).get("moves", []):
-            if move["kind"] == "receive":
-                receipts.setdefault(move["barcode"], []).append((move["expected"], move["qty"], move["unit_cost"]))
+        for barcode, expected, qty, unit_cost in self.store.stock_receipts(until, barcodes) or []:
+            receipts.setdefault(barcode, []).append((expected, qty, unit_cost))
         return {barcode: moving_average_cost(lots) for barcode, lots in receipts.items()}
 
     # -- what the CLI and the screens give ---------------------------------------------------
@@ -221,7 +219,7 @@ class Stock:
         """Why a count needs a manager ('' when it does not)."""
         if levels is None:
             levels = self._on_hand([line.product.barcode for line in lines], required=True)
-        costs = self.average_costs()
+        costs = self.average_costs(barcodes=[line.product.barcode for line in lines])
         t, found = thresholds_of(self.ctx), []
         for line in lines:
             why = variance_beyond(line.qty, levels[line.product.barcode], costs.get(line.product.barcode), t,
@@ -370,19 +368,16 @@ class StockReports:
         start, end = utc_bounds(first, last)
         lookback = utc_bounds(first - timedelta(days=t.outflow_days), last)[0]
         levels = self.stock.levels()
-        history, _ = self.store.stock_history(lookback, "9999")
+        history, _ = self.store.stock_history(lookback, end)
         risk = self.store.risk_facts(start, end)
         if history is None or risk is None:
             raise StorageError("the database cannot be read: the anomalies can be reported only when it can")
         names = {lv.barcode: lv.name for lv in levels}
-        costs = self.stock.average_costs()
-        in_period = [m for m in history["moves"] if start <= m["at"] < end]
-        sold = [s for s in history["sold"] if s["at"] < end]
-        later: dict[str, int] = {}
-        for barcode, at, qty in [(m["barcode"], m["at"], m["qty"]) for m in history["moves"]] + \
-                                [(s["barcode"], s["at"], s["qty"]) for s in history["sold"]]:
-            if at >= end:
-                later[barcode] = later.get(barcode, 0) + qty
+        in_period = [m for m in history["moves"] if m["at"] >= start]
+        costs = self.stock.average_costs(barcodes=sorted({m["barcode"] for m in in_period
+                                                          if m["kind"] in ("count", "adjust")}))
+        sold = history["sold"]
+        later = history["moved_after"]
         end_levels = {lv.barcode: lv.on_hand - later.get(lv.barcode, 0) for lv in levels}
         events = sorted([(m["barcode"], m["at"], m["qty"], False) for m in in_period]
                         + [(s["barcode"], s["at"], s["qty"], True) for s in sold if s["at"] >= start],
@@ -394,7 +389,7 @@ class StockReports:
                 day = _local_day(s["at"])
                 days[day] = days.get(day, 0) - s["qty"]
         period_days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        rows = [asdict(lv) for lv in levels]
+        rows = [dict(vars(lv)) for lv in levels]
         return [
             *low_stock(rows),
             *count_variances([m for m in in_period if m["kind"] == "count"], costs, names, t, ctx.currency),
@@ -413,12 +408,12 @@ class StockReports:
         (domain/stock.py); how many records are still in the journal; whether the database could be read."""
         start, end = utc_bounds(first, last)
         facts, journaled, readable = self.periods.period_totals(start, end)
-        costs = self.stock.average_costs(end)
         sold: dict[str, list[Any]] = {}
         for (barcode, name, department, _code, _rate), figures in facts["lines"].items():
             entry = sold.setdefault(barcode, [name, department, 0, 0])
             entry[2] += figures["qty"] * QTY_SCALE
             entry[3] += figures["total"] - figures["tax"]
+        costs = self.stock.average_costs(end, sorted(sold))
         lines = [MarginLine(barcode, name, department, qty, revenue, cost_of(qty, costs.get(barcode)), costs.get(barcode))
                  for barcode, (name, department, qty, revenue) in sorted(sold.items())]
         return lines, journaled, readable

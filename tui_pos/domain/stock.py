@@ -18,7 +18,7 @@ count + movements since" equals "opening + the sum of every movement's quantity"
 
 The moving average cost: each receive's unit cost is averaged with the cost of what was on hand
 before it (never less than zero units): avg' = (max(on_hand, 0) * avg + qty * cost) / (max(on_hand,
-0) + qty). Sales, adjustments and counts take stock out at the average in force, leaving it
+0) + qty), kept to a thousandth of a minor unit. Sales, adjustments and counts take stock out at the average in force, leaving it
 unchanged. The cost of goods sold over a period (the margin report) is the quantity sold times the
 moving average cost at the end of that period.
 """
@@ -130,18 +130,23 @@ def transfer_variance(sent: int, received: int) -> int:
     return received - sent
 
 
+AVG_PLACES = 1000  # the moving average is kept to a thousandth of a minor unit (exact integers, no drift)
+
+
 def moving_average_cost(receipts: Iterable[tuple[int | None, int, int | None]],
                         start: Fraction | None = None) -> Fraction | None:
     """The moving average unit cost after receipts of (on hand before, quantity, unit cost), in
     order; receipts without a cost leave it as it is; an on-hand not known (None) counts as none
-    (the lot's own cost). None: no cost known."""
-    avg = start
+    (the lot's own cost). Kept to a thousandth of a minor unit at each step (rounded half up).
+    None: no cost known."""
+    avg = None if start is None else round_half_up((start * AVG_PLACES).numerator, (start * AVG_PLACES).denominator)
     for before, qty, cost in receipts:
         if cost is None or qty <= 0:
             continue
         base = max(before or 0, 0)
-        avg = Fraction(cost) if avg is None or base == 0 else (base * avg + qty * cost) / Fraction(base + qty)
-    return avg
+        avg = cost * AVG_PLACES if avg is None or base == 0 else \
+            round_half_up(base * avg + qty * cost * AVG_PLACES, base + qty)
+    return None if avg is None else Fraction(avg, AVG_PLACES)
 
 
 def cost_of(qty: int, unit_cost: Fraction | int | None) -> int | None:

@@ -527,6 +527,10 @@ class Ledger:
         """What moved stock in [start, end), journaled records included (StoreView.stock_history)."""
         return self.view.stock_history(start, end)
 
+    def stock_receipts(self, until: str, barcodes: list[str] | None = None) -> list[tuple[Any, ...]] | None:
+        """Every receive's lot stored before until, journaled included (StoreView.stock_receipts)."""
+        return self.view.stock_receipts(until, barcodes)
+
     def risk_facts(self, start: str, end: str) -> dict[str, Any] | None:
         """Per-cashier counts and refunds with their sales, journaled included (StoreView.risk_facts)."""
         return self.view.risk_facts(start, end)

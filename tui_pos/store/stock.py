@@ -20,8 +20,8 @@ from typing import Any
 
 from tui_pos.domain.stock import QTY_SCALE
 
-__all__ = ["QTY_SCALE", "journal_deltas", "journal_moves", "journal_risk_counts", "last_moved", "levels", "moves",
-           "refund_uuids", "risk_counts", "sold"]
+__all__ = ["QTY_SCALE", "journal_deltas", "journal_moves", "journal_risk_counts", "last_moved", "levels", "moved_since",
+           "moves", "receipt_lots", "refund_uuids", "risk_counts", "sold"]
 from tui_pos.store.codec import STOCK_MOVE_COLUMNS, record_type, row_record
 
 LEVEL_COLUMNS = ("barcode", "name", "department", "price", "weighed", "reorder_level", "reorder_qty", "on_hand",
@@ -64,14 +64,31 @@ def levels(conn: sqlite3.Connection, barcodes: Sequence[str] | None = None,
 
 
 def moves(conn: sqlite3.Connection, *, barcode: str | None = None, start: str = "",
-          end: str = "9999") -> list[dict[str, Any]]:
-    """Stock movement records (stock_move) in [start, end), in the order they were stored."""
+          end: str = "9999", kind: str | None = None) -> list[dict[str, Any]]:
+    """Stock movement records (stock_move) in [start, end) (of one kind), in the order they were stored."""
     query = f"SELECT {', '.join(STOCK_MOVE_COLUMNS)} FROM stock_move WHERE at >= ? AND at < ?"
     params: list[Any] = [start, end]
+    if kind is not None:
+        query += " AND kind = ?"
+        params.append(kind)
     if barcode is not None:
         query += " AND barcode = ?"
         params.append(barcode)
     return [row_record("stock_move", row) for row in conn.execute(query + " ORDER BY rowid", params)]
+
+
+def receipt_lots(conn: sqlite3.Connection, until: str, barcodes: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
+    """(barcode, expected, qty, unit_cost) of every receive stored before until (of these products),
+    in the order stored: what the moving average cost is made of."""
+    query = "SELECT barcode, expected, qty, unit_cost FROM stock_move WHERE kind = 'receive' AND at < ?"
+    if barcodes is None:
+        return conn.execute(query + " ORDER BY rowid", (until,)).fetchall()
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(barcodes), 500):
+        chunk = list(barcodes[start:start + 500])
+        rows += conn.execute(query + f" AND barcode IN ({', '.join('?' * len(chunk))}) ORDER BY rowid",
+                             [until, *chunk]).fetchall()
+    return rows
 
 
 def sold(conn: sqlite3.Connection, start: str, end: str) -> list[dict[str, Any]]:
@@ -83,9 +100,24 @@ def sold(conn: sqlite3.Connection, start: str, end: str) -> list[dict[str, Any]]
 
 
 def last_moved(conn: sqlite3.Connection) -> dict[str, str]:
-    """Each product's newest movement (a sale's or another), by barcode: when stock last moved."""
-    return dict(conn.execute("SELECT barcode, MAX(at) FROM (SELECT barcode, at FROM stock_move UNION ALL "
-                             "SELECT barcode, at FROM stock_movement) GROUP BY barcode"))
+    """Each product's newest movement (a sale's or another), by barcode: when stock last moved
+    (two index look-ups per product: stock_move and stock_movement by (barcode, at))."""
+    return {barcode: at for barcode, at in conn.execute(
+        "SELECT p.barcode, NULLIF(MAX(COALESCE((SELECT MAX(at) FROM stock_move m WHERE m.barcode = p.barcode), ''), "
+        "COALESCE((SELECT MAX(at) FROM stock_movement s WHERE s.barcode = p.barcode), '')), '') FROM product p")
+        if at is not None}
+
+
+def moved_since(conn: sqlite3.Connection, start: str) -> dict[str, int]:
+    """How much stock moved from start on, per barcode (milli-units): to take a period's end
+    back from stock on hand now."""
+    moved: dict[str, int] = {}
+    for barcode, qty in conn.execute(
+            f"SELECT barcode, SUM(qty) FROM (SELECT barcode, qty FROM stock_move WHERE at >= ? UNION ALL "
+            f"SELECT barcode, qty_delta * {QTY_SCALE} FROM stock_movement WHERE at >= ?) GROUP BY barcode",
+            (start, start)):
+        moved[barcode] = qty
+    return moved
 
 
 def journal_deltas(records: Iterable[dict[str, Any]]) -> dict[str, int]:

@@ -405,26 +405,44 @@ class StoreView:
 
     def stock_history(self, start: str, end: str) -> tuple[dict[str, Any] | None, int]:
         """What moved stock in [start, end) (stored UTC times): {"moves": stock movement records,
-        "sold": sales' lines (barcode, at, qty milli-units, cashier...), "last_moved": barcode ->
-        newest movement at any time}, journaled records included; and how many of those. None:
-        the database cannot be read."""
+        "sold": sales' lines (barcode, at, qty milli-units), "last_moved": barcode -> newest
+        movement at any time, "moved_after": barcode -> how much moved from end on}, journaled
+        records included; and how many of those. None: the database cannot be read."""
         with self._lock:
             pending, readable = self._pending()
-            found: dict[str, Any] | None = self.query(lambda c: {"moves": stock.moves(c, start=start, end=end),
-                                          "sold": stock.sold(c, start, end), "last_moved": stock.last_moved(c)},
-                               None) if readable else None
+            found: dict[str, Any] | None = self.query(lambda c: {
+                "moves": stock.moves(c, start=start, end=end), "sold": stock.sold(c, start, end),
+                "last_moved": stock.last_moved(c), "moved_after": stock.moved_since(c, end)}, None) if readable else None
             if found is None:
                 return None, 0
-            journaled = [r for r in stock.journal_moves(pending) if start <= r["at"] < end]
-            found["moves"] += journaled
-            sold = [r for r in pending if db.record_type(r) == "sale" and start <= r["completed_at"] < end]
+            moves = stock.journal_moves(pending)
+            sales = [r for r in pending if db.record_type(r) == "sale"]
+            found["moves"] += [r for r in moves if start <= r["at"] < end]
             found["sold"] += [{"barcode": line["barcode"], "at": r["completed_at"], "qty": -line["qty"] * stock.QTY_SCALE}
-                              for r in sold for line in r["lines"] if not line["voided"]]
-            for r in journaled + sold:
+                              for r in sales if start <= r["completed_at"] < end for line in r["lines"]
+                              if not line["voided"]]
+            for barcode, qty in stock.journal_deltas([r for r in moves if r["at"] >= end]
+                                                     + [r for r in sales if r["completed_at"] >= end]).items():
+                found["moved_after"][barcode] = found["moved_after"].get(barcode, 0) + qty
+            for r in moves + sales:
                 at = r.get("at") or r["completed_at"]
                 for barcode in ([r["barcode"]] if "barcode" in r else [line["barcode"] for line in r["lines"]]):
                     found["last_moved"][barcode] = max(found["last_moved"].get(barcode, ""), at)
-            return found, len(journaled) + len(sold)
+            return found, len([r for r in moves if start <= r["at"] < end]) + \
+                len([r for r in sales if start <= r["completed_at"] < end])
+
+    def stock_receipts(self, until: str, barcodes: list[str] | None = None) -> list[tuple[Any, ...]] | None:
+        """(barcode, expected, qty, unit_cost) of every receive stored before until (of these
+        products), journaled ones included, in the order stored: what the moving average cost is
+        made of. None: the database cannot be read."""
+        with self._lock:
+            pending, readable = self._pending()
+            found = self.query(lambda c: stock.receipt_lots(c, until, barcodes), None) if readable else None
+            if found is None:
+                return None
+            wanted = None if barcodes is None else set(barcodes)
+            return found + [(r["barcode"], r["expected"], r["qty"], r["unit_cost"]) for r in stock.journal_moves(pending)
+                            if r["kind"] == "receive" and r["at"] < until and (wanted is None or r["barcode"] in wanted)]
 
     def risk_facts(self, start: str, end: str) -> dict[str, Any] | None:
         """What the operation-risk warnings read over [start, end), journaled records included:
