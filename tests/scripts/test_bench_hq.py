@@ -20,8 +20,9 @@ def test_a_small_run_reports_every_figure():
     except Unavailable as why:
         pytest.skip(str(why))
     done = subprocess.run([sys.executable, str(SCRIPTS / "bench_hq.py"), "--tills", "2", "--sales-per-till", "300",
-                           "--week", "300", "--batch", "100"], capture_output=True, text=True, timeout=600)
+                           "--week", "300", "--batch", "100", "--till-sales", "20", "--idle", "1"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     for figure in ("floor: empty round trip p50", "ingestion: 2 tills at once, sales/s",
-                   "a week offline (300 sales) catching up"):
+                   "a week offline (300 sales) catching up", "sync lag p99 at 10 sales/s",
+                   "Till.pay p50, sync on (floor: sync off)", "idle CPU with sync on"):
         assert figure in done.stdout
