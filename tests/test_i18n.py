@@ -19,12 +19,15 @@ PACKAGE = Path(tui_pos.__file__).parent
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
-def extracted() -> dict[str | tuple[str, str], list[str]]:
+Key = tuple[tuple[str, ...], "str | None"]  # (msgid, or msgid and plural), context
+
+
+def extracted() -> dict[Key, list[str]]:
     """Every marked message in tui_pos (Babel, as `make messages` extracts it) -> where it is."""
-    found: dict[str | tuple[str, str], list[str]] = {}
-    for filename, line, message, _comments, _context in extract_from_dir(str(PACKAGE)):
-        key = message if isinstance(message, str) else tuple(message)
-        found.setdefault(key, []).append(f"tui_pos/{filename}:{line}")
+    found: dict[Key, list[str]] = {}
+    for filename, line, message, _comments, context in extract_from_dir(str(PACKAGE)):
+        ids = (message,) if isinstance(message, str) else tuple(message)
+        found.setdefault((ids, context), []).append(f"tui_pos/{filename}:{line}")
     return found
 
 
@@ -45,28 +48,29 @@ def test_every_marked_message_is_translated(messages, language):
     loses or invents a {placeholder} (the value would vanish, or .format() would raise)."""
     po = catalog(language)
     problems = []
-    for key, where in sorted(messages.items(), key=lambda item: str(item[0])):
-        entry = po.get(key[0] if isinstance(key, tuple) else key)
-        ids = key if isinstance(key, tuple) else (key,)
+    for (ids, context), where in sorted(messages.items(), key=lambda item: str(item[0])):
+        entry = po.get(ids[0], context=context)
+        named = f"{ids[0]!r}" + (f" (context {context})" if context else "")
         if entry is None:
-            problems.append(f"not in the {language} catalog (run make messages): {ids[0]!r} at {where[0]}")
-        elif entry.fuzzy or not all(entry.string if isinstance(entry.string, tuple) else (entry.string,)):
-            problems.append(f"not translated to {language}: {ids[0]!r} at {where[0]}")
-        else:
-            strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
-            wanted = set(PLACEHOLDER.findall(ids[-1])) | set(PLACEHOLDER.findall(ids[0]))
-            for string in strings:
-                if set(PLACEHOLDER.findall(string)) != wanted:
-                    problems.append(f"{language} translation of {ids[0]!r} has placeholders "
-                                    f"{sorted(PLACEHOLDER.findall(string))}, the message {sorted(wanted)}")
+            problems.append(f"not in the {language} catalog (run make messages): {named} at {where[0]}")
+            continue
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        if entry.fuzzy or not all(strings):
+            problems.append(f"not translated to {language}: {named} at {where[0]}")
+            continue
+        wanted = set(PLACEHOLDER.findall(ids[-1])) | set(PLACEHOLDER.findall(ids[0]))
+        for string in strings:
+            if set(PLACEHOLDER.findall(string)) != wanted:
+                problems.append(f"{language} translation of {named} has placeholders "
+                                f"{sorted(PLACEHOLDER.findall(string))}, the message {sorted(wanted)}")
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE])
 def test_the_catalog_has_no_message_the_code_no_longer_uses(messages, language):
-    ids = {key[0] if isinstance(key, tuple) else key for key in messages}
-    stale = sorted(entry.id if isinstance(entry.id, str) else entry.id[0] for entry in catalog(language)
-                   if entry.id and (entry.id if isinstance(entry.id, str) else entry.id[0]) not in ids)
+    used = {(ids[0], context) for ids, context in messages}
+    stale = sorted(str(entry.id) for entry in catalog(language)
+                   if entry.id and ((entry.id if isinstance(entry.id, str) else entry.id[0]), entry.context) not in used)
     assert not stale, f"in the {language} catalog but not in the code (run make messages): {stale}"
 
 
@@ -197,6 +201,8 @@ def test_the_till_reads_the_catalog_exactly_as_babel_does(language):
         if isinstance(entry.id, tuple):
             assert zh.ngettext(entry.id[0], entry.id[1], 1) == entry.string[0]
             assert zh.ngettext(entry.id[0], entry.id[1], 5) == entry.string[0 if po.num_plurals == 1 else 1]
+        elif entry.context:
+            assert zh.pgettext(entry.context, entry.id) == entry.string
         else:
             assert zh.gettext(entry.id) == entry.string
         checked += 1

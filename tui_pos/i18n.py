@@ -51,6 +51,10 @@ class Catalog(gettext.NullTranslations):
     def gettext(self, message: str) -> str:
         return self.messages.get(message) or message
 
+    def pgettext(self, context: str, message: str) -> str:
+        """The message as used in one place (context, e.g. "receipt"), where a language words it apart."""
+        return self.messages.get(f"{context}\x04{message}") or message
+
     def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
         forms = self.plurals.get(msgid1)
         if not forms:
@@ -94,8 +98,10 @@ def read_po(text: str) -> Catalog:
     plurals: dict[str, tuple[str, ...]] = {}
     header = ""
     for entry in entries:
-        if entry.get("fuzzy") or "msgid" not in entry or "msgctxt" in entry:
+        if entry.get("fuzzy") or "msgid" not in entry:
             continue
+        if "msgctxt" in entry:  # gettext's own key for a message in a context
+            entry["msgid"] = f"{entry['msgctxt']}\x04{entry['msgid']}"
         if entry["msgid"] == "":
             header = entry.get("msgstr", "")
         elif "msgid_plural" in entry:

@@ -150,7 +150,7 @@ def test_figures_from_the_journal_are_said_on_the_report():
     """Issue 5: sales still in the fallback journal count in X and Z, and the report says so."""
     assert "journal" not in " ".join(printed(X_REPORT).texts)
     some_in_journal = " ".join(printed(replace(X_REPORT, journaled=3)).texts)
-    assert "Includes 3 record(s) still in the journal (not yet in the database)" in some_in_journal
+    assert "Includes 3 records still in the journal (not yet in the database)" in some_in_journal
     journal_only = " ".join(printed(replace(X_REPORT, journaled=3, database_readable=False)).texts)
     assert "DATABASE UNREADABLE: these figures are the journal's alone" in journal_only
 
@@ -233,3 +233,13 @@ def test_a_busy_printer_waits_then_gives_up(shop_dir, tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_chinese_z_report_has_every_word_in_chinese():
+    layout = report_layout(z_report(), options(language="zh_CN"))
+    check_fits(layout)
+    text = "\n".join(layout.lines())
+    for word in ("Z 报表", "净销售额", "备用金", "应有", "清点合计", "短款", "按支付方式", "现金", "第 3 班"):
+        assert word in text, word
+    names = {"amy", "manager", "abcdef"}  # the people and the audit hash: data
+    assert not set(re.findall(r"[A-Za-z]{2,}", text)) - names, text

@@ -10,19 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from gettext import NullTranslations
 from typing import Any
 
 from tui_pos.config import Config
 from tui_pos.domain.money import Currency, format_bp
 from tui_pos.domain.sale import tax_summary
 from tui_pos.domain.shop_time import shop_time
-from tui_pos.i18n import N_
+from tui_pos.i18n import N_, translator
 from tui_pos.printing.text import fold, pad_between, width, wrap
 
 COLUMNS_BY_PAPER = {58: 32, 80: 48}  # Font A; the TM-T88 family has 42 on 80 mm (set columns)
-COPY_MARK = "*** COPY ***"
+COPY_MARK = N_("*** COPY ***")
 TENDER_LABELS = {"cash": N_("Cash"), "card": N_("Card"), "mobile": N_("Mobile")}
-REVERSAL_TITLES = {"refund": "REFUND", "void": "VOID"}  # amounts on these are money paid back
+REVERSAL_TITLES = {"refund": N_("REFUND"), "void": N_("VOID")}  # amounts on these are money paid back
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class ReceiptOptions:
     profile: str = "default"
     currency: Currency = field(default_factory=Currency)
     tz: tzinfo | None = None  # None: the machine's local time
+    language: str = "en"  # the words on the paper ([printer] language)
 
     @classmethod
     def from_config(cls, config: Config, tz: tzinfo | None = None) -> ReceiptOptions:
@@ -106,6 +108,7 @@ class ReceiptOptions:
             address=p.address, tax_id=p.tax_id, footer=p.footer, qr=p.qr, qr_native=p.qr_native, cut=p.cut,
             drawer_pin=p.drawer_pin, profile=p.profile,
             currency=Currency(config.currency_code, config.currency_symbol, config.currency_exponent), tz=tz,
+            language=config.printer_language,
         )
 
 
@@ -113,6 +116,7 @@ class _Builder:
     def __init__(self, options: ReceiptOptions):
         self.o = options
         self.items: list[Item] = []
+        self.tr = translator(options.language)  # the paper's language, not the screen's: tr.gettext("TOTAL")
 
     def text(self, text: str, align: str = "left", bold: bool = False, tall: bool = False) -> None:
         for line in wrap(text, self.o.columns, self.o.chinese):
@@ -124,6 +128,13 @@ class _Builder:
 
     def rule(self) -> None:
         self.items.append(Text("-" * self.o.columns))
+
+
+def tender_label(tr: NullTranslations, kind: str) -> str:
+    """A tender's name on the receipt: what the customer paid with (实收 in Chinese receipts)."""
+    labels = {"cash": tr.pgettext("receipt", "Cash"), "card": tr.pgettext("receipt", "Card"),
+              "mobile": tr.pgettext("receipt", "Mobile")}
+    return labels.get(kind, kind)
 
 
 def qr_payload(template: str, sale: Mapping[str, Any], currency: Currency) -> str:
@@ -142,25 +153,26 @@ def receipt_layout(sale: Mapping[str, Any], options: ReceiptOptions, *, copy: bo
     first (the caller decides: only for the original receipt of a cash sale, printed now)."""
     o, fmt = options, options.currency.format
     b = _Builder(options)
+    tr = b.tr
     if drawer:
         b.items.append(Drawer(o.drawer_pin))
     if copy:
-        b.text(COPY_MARK, "center", bold=True, tall=True)
+        b.text(tr.gettext(COPY_MARK), "center", bold=True, tall=True)
     b.text(o.shop_name, "center", bold=True, tall=True)
     for line in o.address:
         b.text(line, "center")
     if o.tax_id:
-        b.text(f"Tax ID {o.tax_id}", "center")
+        b.text(tr.gettext("Tax ID {tax_id}").format(tax_id=o.tax_id), "center")
     b.rule()
     reversal = sale.get("kind", "sale") != "sale"
     if reversal:
-        b.text(REVERSAL_TITLES[sale["kind"]], "center", bold=True, tall=True)
-    b.pair("Receipt", sale["receipt"], bold=True)
-    b.pair(shop_time(sale["completed_at"], o.tz), f"Cashier {sale['cashier']}")
+        b.text(tr.gettext(REVERSAL_TITLES[sale["kind"]]), "center", bold=True, tall=True)
+    b.pair(tr.gettext("Receipt"), sale["receipt"], bold=True)
+    b.pair(shop_time(sale["completed_at"], o.tz), tr.gettext("Cashier {cashier}").format(cashier=sale["cashier"]))
     if reversal:
-        b.pair("Original receipt", sale.get("original_receipt") or "?")
+        b.pair(tr.gettext("Original receipt"), sale.get("original_receipt") or "?")
         if sale.get("reason"):
-            b.text(f"Reason: {sale['reason']}")
+            b.text(tr.gettext("Reason: {reason}").format(reason=sale["reason"]))
     b.rule()
 
     sold = [line for line in sale["lines"] if not line["voided"]]
@@ -169,37 +181,38 @@ def receipt_layout(sale: Mapping[str, Any], options: ReceiptOptions, *, copy: bo
         gross = line["unit_price"] * line["qty"]
         b.pair(f"  {line['qty']} x {fmt(line['unit_price'])} {line['tax_code']}", fmt(gross))
         if line["line_discount"]:
-            b.pair("  Discount", fmt(-line["line_discount"]))
+            b.pair("  " + tr.gettext("Discount"), fmt(-line["line_discount"]))
     b.rule()
     order_discount = sum(line["order_discount"] for line in sold)
     if order_discount:
-        b.pair("Order discount", fmt(-order_discount))
+        b.pair(tr.gettext("Order discount"), fmt(-order_discount))
     if not sale["tax_included"] and sale["tax"]:
-        b.pair("Tax", fmt(sale["tax"]))
-    b.pair("TOTAL", fmt(sale["total"], True), bold=True, tall=True)
+        b.pair(tr.gettext("Tax"), fmt(sale["tax"]))
+    b.pair(tr.gettext("TOTAL"), fmt(sale["total"], True), bold=True, tall=True)
     if sale["rounding"]:
-        b.pair("Cash rounding", fmt(sale["rounding"]))
-        b.pair("Due", fmt(sale["total"] + sale["rounding"], True), bold=True)
+        b.pair(tr.gettext("Cash rounding"), fmt(sale["rounding"]))
+        b.pair(tr.gettext("Due"), fmt(sale["total"] + sale["rounding"], True), bold=True)
     for tender in sale["tenders"]:
-        b.pair(TENDER_LABELS.get(tender["kind"], tender["kind"]), fmt(tender["amount"]))
+        b.pair(tender_label(tr, tender["kind"]), fmt(tender["amount"]))
         if tender.get("reference"):
-            b.pair("  Ref", tender["reference"])
+            b.pair("  " + tr.gettext("Ref"), tender["reference"])
     if not reversal and (sale["change"] or any(t["kind"] == "cash" for t in sale["tenders"])):
-        b.pair("Change", fmt(sale["change"]), bold=True)
+        b.pair(tr.gettext("Change"), fmt(sale["change"]), bold=True)
     b.rule()
 
-    b.text("Tax included" if sale["tax_included"] else "Tax")
+    b.text(tr.gettext("Tax included") if sale["tax_included"] else tr.gettext("Tax"))
     for code, rate_bp, net, tax in tax_summary(sale["lines"]):
-        b.pair(f"  {code} {format_bp(rate_bp)} on {fmt(net)}", fmt(tax))
+        b.pair("  " + tr.gettext("{code} {rate} on {net}").format(code=code, rate=format_bp(rate_bp), net=fmt(net)),
+               fmt(tax))
 
     payload = qr_payload(o.qr, sale, o.currency) if o.qr else ""
     if payload:
         compact = qr_payload(o.qr, {**sale, "uuid": sale["uuid"].upper()}, o.currency)
         b.items.append(QR(payload, compact if compact != payload and set(compact) <= QR_ALPHANUMERIC else ""))
     for line in o.footer:
-        b.text(line, "center")
+        b.text(tr.gettext(line) if line else line, "center")  # the default footer ("Thank you!") in the paper's language
     if copy:
-        b.text(COPY_MARK, "center", bold=True)
+        b.text(tr.gettext(COPY_MARK), "center", bold=True)
     if o.cut:
         b.items.append(Cut())
     return Layout(o.columns, o.chinese, tuple(b.items), o.qr_native, o.profile)
@@ -208,12 +221,14 @@ def receipt_layout(sale: Mapping[str, Any], options: ReceiptOptions, *, copy: bo
 def selftest_layout(options: ReceiptOptions, connection: str, status: str) -> Layout:
     """`tui-pos printer test`: the column ruler, CJK and accented text, a QR code, a cut."""
     b = _Builder(options)
-    b.text("tui-pos printer test", "center", bold=True, tall=True)
+    tr = b.tr
+    b.text(tr.gettext("tui-pos printer test"), "center", bold=True, tall=True)
     b.text(options.shop_name, "center")
     b.rule()
-    b.text(f"Connection {connection}")
-    b.text(f"Status {status}")
-    b.text(f"{options.columns} columns, {'Chinese (GBK)' if options.chinese else 'code page'} text")
+    b.text(tr.gettext("Connection {connection}").format(connection=connection))
+    b.text(tr.gettext("Status {status}").format(status=status))
+    b.text(tr.gettext("{columns} columns, Chinese (GBK) text").format(columns=options.columns) if options.chinese
+           else tr.gettext("{columns} columns, code page text").format(columns=options.columns))
     ruler = "".join(str(i % 10) for i in range(1, options.columns + 1))
     b.items.append(Text(ruler))
     b.pair("中文 汉字 两列宽", "￥12.50")

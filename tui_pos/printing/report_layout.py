@@ -15,6 +15,7 @@ from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import format_bp
 from tui_pos.domain.shift import ShiftReport
 from tui_pos.domain.shop_time import shop_time
+from tui_pos.i18n import _, translator
 from tui_pos.printing.layout import TENDER_LABELS, Cut, Layout, ReceiptOptions, _Builder
 from tui_pos.printing.text import pad_right
 
@@ -25,8 +26,13 @@ log = logging.getLogger("tui_pos.printing")
 AUDIT_HASH_SHOWN = 16  # hex digits of the audit chain's head: enough to compare with `tui-pos audit verify`
 
 
-def report_title(report: ShiftReport) -> str:
-    return "X REPORT" if report.z_number is None else f"Z REPORT {report.z_number}"
+def report_title(report: ShiftReport, language: str | None = None) -> str:
+    """"X REPORT" or "Z REPORT 12", in the language given (else the screen's)."""
+    from tui_pos.i18n import current_language
+
+    tr = translator(language or current_language())
+    return tr.gettext("X REPORT") if report.z_number is None else tr.gettext("Z REPORT {number}").format(
+        number=report.z_number)
 
 
 def report_layout(report: ShiftReport, options: ReceiptOptions) -> Layout:
@@ -35,67 +41,76 @@ def report_layout(report: ShiftReport, options: ReceiptOptions) -> Layout:
     what was counted), and the receipt range."""
     o, fmt = options, options.currency.format
     b = _Builder(options)
-    b.text(report_title(report), "center", bold=True, tall=True)
-    b.text("the shift so far, not closed" if report.z_number is None else "shift closed", "center")
+    tr = b.tr
+    b.text(report_title(report, o.language), "center", bold=True, tall=True)
+    b.text(tr.gettext("the shift so far, not closed") if report.z_number is None else tr.gettext("shift closed"),
+           "center")
     b.text(o.shop_name, "center")
     if not report.database_readable:
-        b.text("DATABASE UNREADABLE: these figures are the journal's alone", bold=True)
+        b.text(tr.gettext("DATABASE UNREADABLE: these figures are the journal's alone"), bold=True)
     elif report.journaled:
-        b.text(f"Includes {report.journaled} record(s) still in the journal (not yet in the database)", bold=True)
+        b.text(tr.ngettext("Includes {n} record still in the journal (not yet in the database)",
+                           "Includes {n} records still in the journal (not yet in the database)",
+                           report.journaled).format(n=report.journaled), bold=True)
     b.rule()
-    b.pair(f"Till {report.till_id}", f"Shift {report.shift_number}")
-    b.pair(f"Opened by {report.opened_by}", shop_time(report.opened_at, o.tz))
-    b.pair(f"{'Taken' if report.z_number is None else 'Closed'} by {report.taken_by}", shop_time(report.taken_at, o.tz))
+    b.pair(tr.gettext("Till {till}").format(till=report.till_id),
+           tr.gettext("Shift {number}").format(number=report.shift_number))
+    b.pair(tr.gettext("Opened by {name}").format(name=report.opened_by), shop_time(report.opened_at, o.tz))
+    b.pair((tr.gettext("Taken by {name}") if report.z_number is None else tr.gettext("Closed by {name}")).format(
+        name=report.taken_by), shop_time(report.taken_at, o.tz))
     b.rule()
 
-    for label, kind in (("Sales", report.sales), ("Refunds", report.refunds), ("Voids", report.voids)):
+    for label, kind in ((tr.gettext("Sales"), report.sales), (tr.gettext("Refunds"), report.refunds),
+                        (tr.gettext("Voids"), report.voids)):
         b.pair(f"{pad_right(label, 8, o.chinese)}{kind.count:>5}", fmt(kind.total))
-    b.pair("NET SALES", fmt(report.net_sales, True), bold=True)
-    b.pair("Discounts given", fmt(report.sales.discount))
-    b.pair(f"Lines voided {report.voided_lines}", fmt(report.voided_lines_amount))
+    b.pair(tr.gettext("NET SALES"), fmt(report.net_sales, True), bold=True)
+    b.pair(tr.gettext("Discounts given"), fmt(report.sales.discount))
+    b.pair(tr.gettext("Lines voided {n}").format(n=report.voided_lines), fmt(report.voided_lines_amount))
     if report.rounding:
-        b.pair("Cash rounding", fmt(report.rounding))
+        b.pair(tr.gettext("Cash rounding"), fmt(report.rounding))
     b.rule()
 
-    b.text("By tender", bold=True)
+    b.text(tr.gettext("By tender"), bold=True)
     for tender in report.tenders:
-        b.pair(TENDER_LABELS.get(tender.kind, tender.kind), fmt(tender.net))
+        b.pair(tr.gettext(TENDER_LABELS.get(tender.kind, tender.kind)), fmt(tender.net))
         if tender.refunds:
-            b.pair("  taken", fmt(tender.sales))
-            b.pair("  paid back", fmt(tender.refunds))
+            b.pair("  " + tr.gettext("taken"), fmt(tender.sales))
+            b.pair("  " + tr.gettext("paid back"), fmt(tender.refunds))
     if not report.tenders:
-        b.text("  no payments")
+        b.text("  " + tr.gettext("no payments"))
     b.rule()
 
-    b.text("Tax by rate", bold=True)
+    b.text(tr.gettext("Tax by rate"), bold=True)
     for tax in report.taxes:
-        b.pair(f"  {tax.code} {format_bp(tax.rate_bp)} on {fmt(tax.net)}", fmt(tax.tax))
+        b.pair("  " + tr.gettext("{code} {rate} on {net}").format(code=tax.code, rate=format_bp(tax.rate_bp),
+                                                                  net=fmt(tax.net)), fmt(tax.tax))
     if not report.taxes:
-        b.text("  none")
+        b.text("  " + tr.gettext("none"))
     b.rule()
 
     cash = next((t for t in report.tenders if t.kind == "cash"), None)
-    b.text("Cash drawer", bold=True)
-    b.pair("Float", fmt(report.float))
-    b.pair("Cash taken", fmt(cash.sales if cash else 0))
-    b.pair("Cash paid back", fmt(cash.refunds if cash else 0))
-    b.pair("Paid in", fmt(report.paid_in))
-    b.pair("Paid out", fmt(-report.paid_out))
-    b.pair("EXPECTED", fmt(report.expected_cash, True), bold=True)
+    b.text(tr.gettext("Cash drawer"), bold=True)
+    b.pair(tr.gettext("Float"), fmt(report.float))
+    b.pair(tr.gettext("Cash taken"), fmt(cash.sales if cash else 0))
+    b.pair(tr.gettext("Cash paid back"), fmt(cash.refunds if cash else 0))
+    b.pair(tr.gettext("Paid in"), fmt(report.paid_in))
+    b.pair(tr.gettext("Paid out"), fmt(-report.paid_out))
+    b.pair(tr.gettext("EXPECTED"), fmt(report.expected_cash, True), bold=True)
     if report.counted is not None:
         for denomination, how_many in report.counted_detail:
             b.pair(f"  {denomination} x {how_many}", fmt(_value(o, denomination) * how_many))
-        b.pair("COUNTED", fmt(report.counted, True), bold=True)
+        b.pair(tr.gettext("COUNTED"), fmt(report.counted, True), bold=True)
         difference = report.difference or 0
-        b.pair("OVER" if difference > 0 else "SHORT" if difference < 0 else "EXACT", fmt(difference, True), bold=True)
+        b.pair(tr.gettext("OVER") if difference > 0 else tr.gettext("SHORT") if difference < 0 else tr.gettext("EXACT"),
+               fmt(difference, True), bold=True)
     b.rule()
 
     if report.first_receipt:
-        b.pair("Receipts", f"{report.first_receipt} - {report.last_receipt}")
+        b.pair(tr.gettext("Receipts"), f"{report.first_receipt} - {report.last_receipt}")
     else:
-        b.text("No receipts")
+        b.text(tr.gettext("No receipts"))
     if report.audit_head:
-        b.pair("Audit", report.audit_head[:AUDIT_HASH_SHOWN])
+        b.pair(tr.gettext("Audit"), report.audit_head[:AUDIT_HASH_SHOWN])
     if o.cut:
         b.items.append(Cut())
     return Layout(o.columns, o.chinese, tuple(b.items), o.qr_native, o.profile)
@@ -115,7 +130,7 @@ def print_report(config: Config, report: ShiftReport, queue: PrintQueue | None =
     no printer configured touches nothing. queue: the caller's print queue (a running till's),
     else one is opened for this report and closed again."""
     if config.printer.connection == "none":
-        return False, "no receipt printer is configured"
+        return False, _("no receipt printer is configured")
     from tui_pos.printing.queue import PrintQueue
     from tui_pos.printing.transports import PrinterUnavailable, WriteIncomplete, describe
 
@@ -127,7 +142,7 @@ def print_report(config: Config, report: ShiftReport, queue: PrintQueue | None =
     try:
         with queue.lock.held(lock_timeout_s) as got:
             if not got:
-                return False, "the printer is busy printing"
+                return False, _("the printer is busy printing")
             status = queue.printer.probe()
             if not status.can_print:
                 return False, status.text
@@ -136,7 +151,7 @@ def print_report(config: Config, report: ShiftReport, queue: PrintQueue | None =
     except (PrinterUnavailable, WriteIncomplete) as err:
         return False, str(err)
     except Exception as err:  # noqa: BLE001 - a printing bug must not reach the till closing its shift
-        log.exception("printing the %s failed", report_title(report))
+        log.exception("printing the %s failed", report_title(report, "en"))
         return False, describe(err)
     finally:
         if own:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tui_pos.i18n import _
+
 QUERIES = (1, 2, 4)  # the n of DLE EOT n, sent together; answers come back in this order
 
 
@@ -57,14 +59,15 @@ class PrinterStatus:
     def text(self) -> str:
         """What the cashier reads."""
         words = {
-            "none": "no printer (receipts on screen)",
-            "unavailable": f"printer unavailable: {self.error}" if self.error else "printer unavailable",
-            "cover_open": "printer cover open",
-            "paper_out": "printer out of paper",
-            "offline": "printer offline",
-            "paper_near_end": "printer paper nearly out",
-            "ready": "printer ready",
-            "ready_no_status": "printer connected (it does not report paper status)",
+            "none": _("no printer (receipts on screen)"),
+            "unavailable": _("printer unavailable: {error}").format(error=self.error) if self.error
+            else _("printer unavailable"),
+            "cover_open": _("printer cover open"),
+            "paper_out": _("printer out of paper"),
+            "offline": _("printer offline"),
+            "paper_near_end": _("printer paper nearly out"),
+            "ready": _("printer ready"),
+            "ready_no_status": _("printer connected (it does not report paper status)"),
         }
         return words[self.state]
 
