@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tui_pos.config import Config
-from tui_pos.domain.errors import NumberingBusy, StorageFailed
+from tui_pos.domain.errors import NotDurable, NumberingBusy, StorageFailed
 from tui_pos.domain.money import Currency
 
 # What support reads in logs/tui-pos.log: logins and failed logins (by a user's name, or
@@ -52,3 +53,16 @@ def storage_refusal(err: StorageFailed) -> str:
 def busy_refusal(err: NumberingBusy) -> str:
     """What the cashier reads when another process held the numbering lock too long."""
     return f"NOT RECORDED - {err}, so no number could be given; nothing was stored (the sale is kept). {err.remedy}"
+
+
+@contextmanager
+def storing(what: str, refusal: Callable[[StorageFailed], str] = storage_refusal) -> Iterator[None]:
+    """Storage refusals of a record (a shift's, a stock movement) as the message a person reads
+    (NotDurable); refusal: that message when nothing took it."""
+    try:
+        yield
+    except StorageFailed as err:
+        log.error("NOT STORED: %s; database: %s; journal: %s", what, err.sqlite_error, err.journal_error)
+        raise NotDurable(refusal(err)) from None
+    except NumberingBusy as err:
+        raise NotDurable(busy_refusal(err)) from None

@@ -5,12 +5,11 @@ cannot slip between a check and the record it allows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, cast
 
-from tui_pos.app.context import REASON_LENGTH, TillContext, busy_refusal, log, storage_refusal
+from tui_pos.app.context import REASON_LENGTH, TillContext, log, storing
 from tui_pos.app.ports import Document, TillStore
 from tui_pos.app.session import Session
 from tui_pos.domain.auth import Approval, ApprovalRequired
@@ -18,30 +17,15 @@ from tui_pos.domain.errors import (
     BadInput,
     DocumentFailed,
     NoShiftOpen,
-    NotDurable,
-    NumberingBusy,
     PaymentPending,
     ShiftAlreadyOpen,
     ShiftClosedMeanwhile,
-    StorageFailed,
     check_text,
 )
 from tui_pos.domain.records import CashKind, CashMovement, ShiftClosed, ShiftOpened, new_uuid
 from tui_pos.domain.shift import ShiftReport, shift_report
 
 SHIFT_DOCUMENT = "shift.json"  # the open shift, for when the database cannot say
-
-
-@contextmanager
-def storing(what: str) -> Iterator[None]:
-    """Storage refusals of a shift record as the message a person reads (NotDurable)."""
-    try:
-        yield
-    except StorageFailed as err:
-        log.error("NOT STORED: %s; database: %s; journal: %s", what, err.sqlite_error, err.journal_error)
-        raise NotDurable(storage_refusal(err)) from None
-    except NumberingBusy as err:
-        raise NotDurable(busy_refusal(err)) from None
 
 
 class Shifts:

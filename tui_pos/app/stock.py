@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any, Protocol
 
-from tui_pos.app.context import REASON_LENGTH, TillContext, busy_refusal, log, storage_refusal
+from tui_pos.app.context import REASON_LENGTH, TillContext, log, storage_refusal, storing
 from tui_pos.app.ports import PeriodQueries, RecordLog, StockQueries
 from tui_pos.app.session import Session
 from tui_pos.domain.anomalies import (
@@ -42,8 +41,6 @@ from tui_pos.domain.catalog import Catalog, Product
 from tui_pos.domain.errors import (
     BadInput,
     BadLines,
-    NotDurable,
-    NumberingBusy,
     PosError,
     StorageError,
     StorageFailed,
@@ -115,16 +112,10 @@ def thresholds_of(ctx: TillContext) -> Thresholds:
                       stock.risk_factor, stock.risk_min)
 
 
-@contextmanager
-def storing(what: str) -> Iterator[None]:
-    """Storage refusals of a stock movement as the message a person reads (NotDurable)."""
-    try:
-        yield
-    except StorageFailed as err:
-        log.error("NOT STORED: %s; database: %s; journal: %s", what, err.sqlite_error, err.journal_error)
-        raise NotDurable(storage_refusal(err).replace("SALE", "STOCK MOVEMENT").replace("the sale", "it")) from None
-    except NumberingBusy as err:
-        raise NotDurable(busy_refusal(err)) from None
+def stock_refusal(err: StorageFailed) -> str:
+    """What a person reads when nothing took a stock movement."""
+    return storage_refusal(err).replace("SALE NOT STORED - do not hand over goods or money.", "NOT STORED:") \
+        .replace("The sale is kept", "Nothing of it was stored")
 
 
 @dataclass(frozen=True)
@@ -244,7 +235,7 @@ class Stock:
         ctx, cashier = self.ctx, self.session.cashier or None
         batch = batch or (new_uuid() if len(lines) > 1 else None)
         stored = []
-        with storing("a stock movement"), self.store.locked():  # every line committed while it is held
+        with storing("a stock movement", stock_refusal), self.store.locked():  # every line committed while it is held
             levels = self._on_hand([line.product.barcode for line in lines], required=counting)
             if counting and manager is None and self._beyond(lines, levels):
                 raise ApprovalRequired("stock_count", "stock moved meanwhile and the count is now beyond a threshold: "
