@@ -426,3 +426,17 @@ def test_a_restore_counts_wrong_manager_pins_like_a_login(shop_dir: Path, tmp_pa
             till.login("manager", "9999")  # the till's own login shares the count
     finally:
         till.close()
+
+
+def test_a_restore_makes_the_next_sync_pull_hqs_whole_catalog_again(shop_dir):
+    """The database put back may be older than the HQ catalog version the till had applied."""
+    from dataclasses import replace as changed
+
+    from tui_pos.sync.state import load_state, save_state
+
+    set_config(shop_dir, "hq", "dsn", '"host=hq.example dbname=hq user=t1"')
+    copy = the_backup(cli_json(shop_dir, "backup"))
+    config = load_config(shop_dir)
+    save_state(shop_dir, changed(load_state(config), catalog_version=42, high_water=7))
+    cli_json(shop_dir, "restore", str(copy), "--manager", "manager", "--pin", "9999")
+    assert (load_state(config).catalog_version, load_state(config).high_water) == (0, 7)

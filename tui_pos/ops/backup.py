@@ -643,12 +643,26 @@ def restore(data_dir: Path, path: Path, *, manager: str, pin: str, force: str | 
         raise RestoreRefused(f"{err}: {err.remedy}; nothing was changed") from None
     finally:
         lock.close()
+    _forget_catalog_version(config)
     missing = _missing_from(config, safety) if safety else ()
     log.warning("restore: %s restored over %s by %s (safety copy %s; %d journal file(s) put back; %d record(s) "
                 "brought back; %d audit entries rolled back%s)", path, config.db_path, user.name, safety, len(journal),
                 len(brought), rolled_back, f"; forced: {force}" if force else "")
     return RestoreResult(checked, safety, journal, missing, user.name, brought, rolled_back, force or "",
                          config_restored)
+
+
+def _forget_catalog_version(config: Config) -> None:
+    """The database put back may hold an older catalog than the HQ version the till had applied:
+    its next sync pulls HQ's catalog from version 0 (applied again, it changes only what differs)."""
+    if not config.hq.dsn:
+        return
+    from tui_pos.sync.state import update_state
+
+    try:
+        update_state(config, catalog_version=0)
+    except OSError as err:
+        log.warning("restore: cannot reset the HQ catalog version in the sync state: %s", err)
 
 
 def _restoring_manager(data_dir: Path, live: _Live, backup_users: list[dict[str, Any]], name: str, pin: str) -> User:
