@@ -55,6 +55,8 @@ def test_the_words_of_a_name_chinese_as_syllables_the_rest_folded():
     ("zgyhgwk", ["中国银行 购物卡"]),
     ("cocacola", ["Coca Cola"]),
     ("zzzz", []),
+    ("可乐 k", []),  # Chinese typed with it: a piece of a name only, never pinyin of what is left ("k")
+    ("330", ["可口可乐 330ml"]),  # digits alone: a piece of a name or code, not pinyin
 ])
 def test_pinyin_finds_names_by_initials_full_and_mixed(text, found):
     assert names(text) == found

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 _WORD = re.compile(r"[0-9a-z]+")
 _LATIN_MARK = "\x00"  # pypinyin's errors callback marks the text that is not Chinese with it
-_QUERY_CHARS = re.compile(r"[0-9a-z]+")
+_PINYIN_QUERY = re.compile(r"[0-9a-z' ]*[a-z][0-9a-z' ]*")  # letters (digits, spaces, apostrophes: xi'an) only
 
 
 def search_fold(text: str) -> str:
@@ -85,9 +85,8 @@ class ProductIndex:
         found: dict[int, None] = {}  # indexes in rank order within each tier, the tiers in order
         tiers = [self._found(self._names, self._name_starts, "\n" + needle),
                  self._found(self._texts, self._text_starts, needle)]
-        query = "".join(_QUERY_CHARS.findall(needle))
-        if query:
-            pattern = _pattern(query)
+        if _PINYIN_QUERY.fullmatch(needle):  # 啤酒 b is a piece of a name, not pinyin
+            pattern = _pattern(needle.replace(" ", "").replace("'", ""))
             tiers += [self._matches(re.compile(r"(?m)^" + pattern)), self._matches(re.compile(pattern))]
         for tier in tiers:
             for i in tier:
