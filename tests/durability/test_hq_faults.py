@@ -353,6 +353,9 @@ def test_a_till_whose_clock_is_two_hours_off_syncs_like_any_other(hq, tmp_path, 
         skew = admin.execute("SELECT extract(epoch FROM (record->>'completed_at')::timestamptz - received_at) "
                              "FROM hq.record WHERE uuid = %s", (json.loads(late.stdout)["uuid"],)).fetchone()
     assert skew is not None and abs(float(skew[0]) - (7200 if offset == "+2h" else -7200)) < 600
+    seen = run_cli(till, "hq", "tills", "--json", env={"TUI_POS_HQ_DSN": hq})  # HQ notices: the till said so
+    [t1] = json.loads(seen.stdout)
+    assert t1["state"] == "alert" and any(a.startswith("clock 120 minutes") for a in t1["alerts"]), t1
 
 
 CHAOS_TILLS = ("T1", "T2", "T3")

@@ -50,3 +50,16 @@ def test_shop_ids():
     for bad in ("", "-S", "S 1", "x" * 33):
         with pytest.raises(BadInput):
             check_shop_id(bad)
+
+
+def test_a_till_whose_clock_is_off_hqs_is_an_alert(hq, tmp_path):
+    """clock_offset_s is what the till measured at its sync (sync/worker.py till_report)."""
+    tills = {t: enrol(hq, till_dir(tmp_path / t.lower(), t)) for t in ("T1", "T2", "T3")}
+    for till, offset in zip(tills, (7200.5, -7200, 12.0)):
+        with connect(tills[till]) as conn:
+            push(conn, [], status={"pending": 0, "clock_offset_s": offset})
+    with connect(hq) as conn:
+        found = {t["till"]: (t["state"], t["alerts"]) for t in list_tills(conn)}
+    assert found == {"T1": ("alert", ["clock 120 minutes ahead of HQ's (receipts and reports carry the till's time)"]),
+                     "T2": ("alert", ["clock 120 minutes behind HQ's (receipts and reports carry the till's time)"]),
+                     "T3": ("ok", [])}

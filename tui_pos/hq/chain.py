@@ -42,6 +42,7 @@ def add_shop(conn: psycopg.Connection[Any], shop_id: str, name: str | None) -> d
 
 
 STALE_MINUTES = 10  # a till not heard from for longer is itself an alert (hq tills --stale-minutes)
+CLOCK_OFF_S = 300  # a till whose clock is further off HQ's (it measures it at each sync) is an alert
 
 
 def list_tills(conn: psycopg.Connection[Any], stale_minutes: int = STALE_MINUTES) -> list[dict[str, Any]]:
@@ -61,6 +62,10 @@ def list_tills(conn: psycopg.Connection[Any], stale_minutes: int = STALE_MINUTES
         status = status if isinstance(status, dict) else {}
         pending = status.get("pending")
         alerts = till_alerts(status)
+        offset = status.get("clock_offset_s")
+        if isinstance(offset, (int, float)) and not isinstance(offset, bool) and abs(offset) > CLOCK_OFF_S:
+            alerts.append(f"clock {abs(offset) / 60:.0f} minutes {'ahead of' if offset > 0 else 'behind'} HQ's "
+                          "(receipts and reports carry the till's time)")
         if seen is None:
             state = "never"
         elif minutes > stale_minutes:
