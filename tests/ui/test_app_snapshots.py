@@ -222,17 +222,29 @@ def test_snapshot(snap_compare, make_app, screen: str, theme: str) -> None:
         assert_console_glyphs_only(shown[0], screen)
 
 
+async def pinyin_lookup(pilot) -> None:
+    """The look-up with pinyin initials typed (kl: 可乐 names first, then names with kl further in)."""
+    await log_in(pilot)
+    await pilot.press("f2")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LookupScreen), "the lookup dialog")
+    await pilot.press("k", "l")
+    await wait_until(pilot, lambda: pilot.app.screen.query_one("OptionList").option_count > 0, "results")
+
+
+CHINESE_SCREENS = {**SCREENS, "lookup_pinyin": pinyin_lookup}
+
+
 @pytest.mark.parametrize("theme", THEMES)
-@pytest.mark.parametrize("screen", list(SCREENS))
+@pytest.mark.parametrize("screen", list(CHINESE_SCREENS))
 def test_snapshot_in_chinese(snap_compare, make_app, screen: str, theme: str) -> None:
-    """Issue 16: the same four screens with [ui] language = "zh_CN", at 80x24. In the default
+    """Issue 16: the same four screens and the look-up by pinyin with [ui] language = "zh_CN", at 80x24. In the default
     theme every label is Chinese, two columns a character, and nothing is cut or pushed out of
     line; in the console theme (the kernel's console, which has no CJK glyph) the Chinese words
     are spelled in pinyin, each character in its own two columns, so the layout does not move."""
     shown: list[str] = []
 
     async def reach_and_read(pilot) -> None:
-        await SCREENS[screen](pilot)
+        await CHINESE_SCREENS[screen](pilot)
         shown.append(svg_text(pilot.app.export_screenshot()))
 
     assert snap_compare(make_app(theme, "zh_CN"), terminal_size=SIZE, run_before=reach_and_read)
