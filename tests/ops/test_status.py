@@ -160,15 +160,15 @@ def test_status_says_how_the_sync_with_hq_is_doing_without_reaching_hq(shop_dir)
     from tui_pos.sync.state import save_state
 
     assert cli_json(shop_dir, "status")["hq"] == {"state": "off", "pending": 0, "last_sync": None, "last_error": "",
-                                                  "high_water": 0, "shop": ""}
+                                                  "high_water": 0, "shop": "", "catalog_version": 0}
     assert "HQ        not joined" in run_cli(shop_dir, "status").stdout
     config = shop_dir / "config.toml"
     config.write_text(with_hq_section(config.read_text(), "host=127.0.0.1 port=1 dbname=hq user=till_t1", "S1"))
     never = cli_json(shop_dir, "status")["hq"]
     assert (never["state"], never["last_sync"]) == ("offline", None)
-    save_state(shop_dir, SyncState("offline", 7, "2026-12-04T14:00:00.000+00:00", "HQ cannot be reached at ...", 40))
+    save_state(shop_dir, SyncState("offline", 7, "2026-12-04T14:00:00.000+00:00", "HQ cannot be reached at ...", 40, 12))
     hq = cli_json(shop_dir, "status")["hq"]
     assert hq == {"state": "offline", "pending": 7, "last_sync": "2026-12-04T14:00:00.000+00:00",
-                  "last_error": "HQ cannot be reached at ...", "high_water": 40, "shop": "S1"}
+                  "last_error": "HQ cannot be reached at ...", "high_water": 40, "shop": "S1", "catalog_version": 12}
     line = next(l for l in run_cli(shop_dir, "status").stdout.splitlines() if l.startswith("HQ "))
     assert "OFFLINE" in line and "7 record(s) waiting" in line and "HQ cannot be reached" in line

@@ -107,7 +107,7 @@ def hq_status(config: Config) -> dict[str, Any]:
 
     sync = load_state(config)
     return {"state": sync.state, "pending": sync.pending, "last_sync": sync.last_sync, "last_error": sync.last_error,
-            "high_water": sync.high_water, "shop": config.hq.shop}
+            "high_water": sync.high_water, "shop": config.hq.shop, "catalog_version": sync.catalog_version}
 
 
 def _read(config: Config, view: StoreView) -> _Seen:
