@@ -94,3 +94,33 @@ def test_the_index_is_built_once_per_catalog_not_per_keystroke(monkeypatch):
 def test_an_empty_query_finds_everything_and_a_limit_of_none_nothing():
     assert len(names("", limit=100)) == len(NAMES) and names("  ", limit=1) == ["可乐"]
     assert names("k", limit=0) == [] and names("", limit=0) == []
+
+
+def test_a_search_during_the_background_build_waits_for_it_and_nothing_is_built_twice(monkeypatch):
+    """The till builds the index in a worker; a keystroke before it is ready waits for that build."""
+    import threading
+
+    catalog = Catalog([Product(code, name, 100, "A") for code, name in NAMES.items()], RATES)
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+    real = search_module.pinyin_words
+
+    def slow(name: str):
+        calls.append(name)
+        started.set()
+        release.wait(10)
+        return real(name)
+
+    monkeypatch.setattr(search_module, "pinyin_words", slow)
+    builder = threading.Thread(target=catalog.prepare_search)
+    builder.start()
+    assert started.wait(10)
+    found: list[list[str]] = []
+    searcher = threading.Thread(target=lambda: found.append([p.name for p in catalog.search("kkkl")]))
+    searcher.start()
+    searcher.join(0.2)
+    assert searcher.is_alive() and not found  # waiting for the build under way
+    release.set()
+    builder.join(10)
+    searcher.join(10)
+    assert found == [["可口可乐 330ml"]] and len(calls) == len(NAMES)
