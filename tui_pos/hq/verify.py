@@ -13,6 +13,8 @@ HQ never changes a record, so this only reads; it can run at any time, on a repl
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from tui_pos.domain.commits import GENESIS, first_break
@@ -51,9 +53,13 @@ _RECEIPT_STEPS = ("SELECT shop_id, till_id, prev, seq FROM ("
                   "WHERE seq <> prev + 1 ORDER BY shop_id, till_id, seq")
 
 
-_CHAIN = ("SELECT s.commit_seq, s.prev_hash, s.hash, r.record FROM hq.stream s JOIN hq.record r "
-          "ON r.shop_id = s.shop_id AND r.till_id = s.till_id AND r.uuid = s.uuid "
-          "WHERE s.shop_id = %s AND s.till_id = %s AND s.commit_seq > %s ORDER BY s.commit_seq LIMIT %s")
+# a till's commits with their records: hq.record a page at a time (its primary key's order), and the
+# few slots hq.commit_moved fills, with the record HQ holds under another number
+_RECORDS = ("SELECT commit_seq, prev_hash, hash, record FROM hq.record WHERE shop_id = %s AND till_id = %s "
+            "AND commit_seq > %s ORDER BY commit_seq LIMIT %s")
+_MOVED = ("SELECT m.commit_seq, m.prev_hash, m.hash, r.record FROM hq.commit_moved m JOIN hq.record r "
+          "ON r.shop_id = m.shop_id AND r.till_id = m.till_id AND r.uuid = m.uuid "
+          "WHERE m.shop_id = %s AND m.till_id = %s ORDER BY m.commit_seq")
 
 
 def verify(conn: psycopg.Connection[Any], shop: str | None = None) -> list[dict[str, Any]]:
@@ -104,18 +110,25 @@ def _recomputed_break(conn: psycopg.Connection[Any], shop: str, till: str) -> tu
     time from commit 1 (whose prev_hash is GENESIS). A commit after a gap, or after one without
     hashes, is checked against its own record only."""
     last: tuple[int, str] | None = (0, GENESIS)
-    after, unchained = 0, 0
+    unchained = 0
+    moved = conn.execute(_MOVED, (shop, till)).fetchall()
+    for n, prev_hash, digest, record in heapq.merge(_records(conn, shop, till), moved, key=lambda row: row[0]):
+        if prev_hash is None or digest is None:
+            unchained, last = unchained + 1, None
+            continue
+        if last is not None and n != last[0] + 1:
+            last = None  # a gap: first_gap says so
+        if first_break([{"commit_seq": n, "prev_hash": prev_hash, "hash": digest, "record": record}], last):
+            return n, unchained
+        last = (n, digest)
+    return None, unchained
+
+
+def _records(conn: psycopg.Connection[Any], shop: str, till: str) -> Iterator[tuple[Any, ...]]:
+    after = 0
     while True:
-        rows = conn.execute(_CHAIN, (shop, till, after, PAGE)).fetchall()
-        for n, prev_hash, digest, record in rows:
-            if prev_hash is None or digest is None:
-                unchained, last = unchained + 1, None
-                continue
-            if last is not None and n != last[0] + 1:
-                last = None  # a gap: first_gap says so
-            if first_break([{"commit_seq": n, "prev_hash": prev_hash, "hash": digest, "record": record}], last):
-                return n, unchained
-            last = (n, digest)
+        rows = conn.execute(_RECORDS, (shop, till, after, PAGE)).fetchall()
+        yield from rows
         if len(rows) < PAGE:
-            return None, unchained
+            return
         after = rows[-1][0]
