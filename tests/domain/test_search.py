@@ -50,6 +50,7 @@ def test_the_words_of_a_name_chinese_as_syllables_the_rest_folded():
     ("qcnes", ["雀巢 Nescafé 咖啡"]),  # the last word may be a beginning
     ("lc", ["绿茶"]),
     ("lvcha", ["绿茶"]),  # ü is typed v, as input methods take it
+    ("lucha", ["绿茶"]),  # or u
     ("yh", ["中国银行 购物卡"]),  # phrase-aware readings: 银行 yin hang ...
     ("xzx", ["行走鞋"]),  # ... 行走 xing zou
     ("zgyhgwk", ["中国银行 购物卡"]),

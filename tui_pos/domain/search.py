@@ -1,8 +1,8 @@
 """Finding products as a cashier types: by a piece of the name, code or department, or by pinyin.
 
 Pinyin (`kkkl`, `kekoukele`, `kekl` all find 可口可乐): every Chinese character of a name is read
-as its syllable (pypinyin, phrase-aware: 银行 is yin hang, 行走 xing zou; ü is written v, as
-input methods take it), and the rest of the name is split into words (`Nescafé 330ml` ->
+as its syllable (pypinyin, phrase-aware: 银行 is yin hang, 行走 xing zou; ü is typed v, as
+input methods take it, or u: lvcha and lucha both find 绿茶), and the rest of the name is split into words (`Nescafé 330ml` ->
 nescafe, 330ml). A query matches when it spells consecutive words of the name, each Chinese
 syllable by any beginning of it (so initials, full pinyin and anything between), each Latin word
 in full, except the last one, which may be a beginning too: `qcnes` finds 雀巢 Nescafé 咖啡,
@@ -61,7 +61,7 @@ def _encoded(words: Iterable[tuple[str, bool]]) -> str:
 
 def _pattern(query: str) -> str:
     """The regular expression of a folded pinyin query (letters and digits only)."""
-    pieces = [f"[{c}{c.upper()}]" if c.isalpha() else c for c in query]
+    pieces = ["[uUV]" if c == "u" else f"[{c}{c.upper()}]" if c.isalpha() else c for c in query]  # lü: lv or lu
     return " " + "(?:[A-Z]* )?".join(pieces)
 
 
