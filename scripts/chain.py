@@ -69,10 +69,11 @@ def prepare_dir(directory: Path) -> None:
     (directory / MARKER).write_text("made by scripts/chain.py (make chain); replaced by its next run\n")
 
 
-def set_till_id(data_dir: Path, till_id: str) -> None:
-    config = data_dir / "config.toml"
-    text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace('id = "T1"', f'id = "{till_id}"', 1), encoding="utf-8")
+def write_config(data_dir: Path, till_id: str) -> None:
+    """The till's id before anything is recorded (every record carries it): config.toml first, then init."""
+    data_dir.mkdir(mode=0o700)
+    (data_dir / "config.toml").write_text(f'[till]\nid = "{till_id}"\n\n[shop]\nname = "Demo Street, till {till_id}"\n',
+                                          encoding="utf-8")
 
 
 def set_up(cluster: Cluster, directory: Path) -> tuple[str, dict[str, str]]:
@@ -88,8 +89,8 @@ def set_up(cluster: Cluster, directory: Path) -> tuple[str, dict[str, str]]:
     run([*cli, "hq", "shop", "add", SHOP, "--name", "Demo Street", "--dsn", admin], env=secret)
     for till in TILLS:
         data_dir = directory / till.lower()
+        write_config(data_dir, till)
         run([*cli, "--data-dir", str(data_dir), "init", "--demo"])
-        set_till_id(data_dir, till)
         run([*cli, "--data-dir", str(data_dir), "shift", "open", "--float", "100"], env=CASHIER)
         run([*cli, "--data-dir", str(data_dir), "hq", "join", admin, "--shop", SHOP], env=secret)
     return admin, secret
@@ -110,7 +111,12 @@ def one_round(directory: Path, admin: str, secret: dict[str, str], sync: bool, n
         line = f"[{number}] {till} sold {receipt}"
         if sync:
             synced = run([*cli, "--data-dir", data_dir, "sync", "--json"], quiet=True, check=False)
-            line += f"; sync: {synced.stdout.strip() or synced.stderr.strip()}"
+            if synced.returncode == 0:
+                done = json.loads(synced.stdout)
+                line += (f"; sync: pushed {done['pushed']}, pending {done['pending']}, HQ has its commits up to "
+                         f"{done['high_water']} ({done['state']})")
+            else:
+                line += f"; sync: {synced.stderr.strip()}"
         print(line, flush=True)
     tills = run([*cli, "hq", "tills", "--dsn", admin], env=secret, quiet=True, check=False)
     print("  HQ: " + (tills.stdout.strip() or tills.stderr.strip()).replace("\n", "\n      "), flush=True)

@@ -25,7 +25,10 @@ def test_one_round_of_the_chain_demo_sells_on_both_tills_and_stops_cleanly(tmp_p
     assert "/t1 hq join 'host=127.0.0.1" in done.stdout  # the real commands, shown as run
     commands = [line for line in done.stdout.splitlines() if line.startswith("$ ")]
     assert commands and not [c for c in commands if "password" in c]  # kept off the command lines
-    assert "[1] T1 sold T1-000001" in done.stdout and "[1] T2 sold T2-000001" in done.stdout
+    for till in ("T1", "T2"):  # sold, then synced: HQ has the till's every commit
+        [line] = [x for x in done.stdout.splitlines() if x.startswith(f"[1] {till} sold {till}-000001; sync: pushed ")]
+        assert ", pending 0, " in line and line.endswith(" (synced)"), line
+        assert any(x.split()[:3] == ["S1", till, "ok"] for x in done.stdout.splitlines())  # as `hq tills` shows it
     assert (tmp_path / "chain" / "t1" / "hq" / "secret.json").exists()
     assert "Traceback" not in done.stdout + done.stderr
 
