@@ -15,7 +15,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 
 from conftest import AS_DEMO, COLA, FLOAT, NOODLES, WATER, run_cli
-from hq_cluster import enrol
+from hq_cluster import enrol, wait_for
 from pgcluster import THROWAWAY, Cluster, Unavailable, new_cluster
 from tui_pos.bootstrap.shop import init_shop
 from tui_pos.bootstrap.till import open_ledger, open_till
@@ -126,16 +125,13 @@ def one_line_failure(done: subprocess.CompletedProcess[str] | tuple[int, str, st
     return lines[0]
 
 
-def stopped(process: subprocess.Popen[str], timeout: float = 60) -> None:
+def stopped(process: subprocess.Popen[str]) -> None:
     """Wait until process has stopped itself (SIGSTOP at a crash point: state T in /proc)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        if state in ("T", "t"):
-            return
+    def state() -> str:
         assert process.poll() is None, process.communicate()
-        time.sleep(0.02)  # polling for the condition
-    raise AssertionError("the till did not reach its stop point")
+        return Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+    wait_for(lambda: state() in ("T", "t"), "the till to reach its stop point")
 
 
 def till_commits(data_dir: Path) -> list[dict[str, Any]]:
@@ -251,15 +247,13 @@ def test_the_connection_killed_right_after_commit_before_the_till_heard(hq, clus
         try:
             pushing = sync_process(till, {})
             try:
-                deadline, pid = time.monotonic() + 60, None
-                while pid is None and time.monotonic() < deadline:  # the till's backend waiting in COMMIT
-                    row = admin.execute("SELECT pid FROM pg_stat_activity WHERE usename = %s AND wait_event = 'SyncRep'",
-                                        (role,)).fetchone()
-                    pid = row[0] if row else None
+                def waiting_in_commit() -> list[tuple[int]]:  # the till's backend, its COMMIT waiting
                     assert pushing.poll() is None, pushing.communicate()
-                    time.sleep(0.02)  # polling for the condition
-                assert pid is not None, "the push never reached its COMMIT"
-                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                    return admin.execute("SELECT pid FROM pg_stat_activity WHERE usename = %s "
+                                         "AND wait_event = 'SyncRep'", (role,)).fetchall()
+
+                wait_for(waiting_in_commit, "the push to reach its COMMIT")
+                admin.execute("SELECT pg_terminate_backend(%s)", (waiting_in_commit()[0][0],))
                 out, err = pushing.communicate(timeout=120)
             finally:
                 if pushing.poll() is None:
