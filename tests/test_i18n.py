@@ -217,3 +217,19 @@ def test_the_reader_skips_fuzzy_and_empty_entries_and_reads_continued_strings():
     assert zh.gettext("Cash") == "Cash" and zh.gettext("Card") == "Card"
     assert zh.gettext("Two\nlines") == "两\n行"
     assert zh.ngettext("{n} item", "{n} items", 1) == zh.ngettext("{n} item", "{n} items", 7) == "{n} 件"
+
+
+def test_an_error_keeps_its_english_and_is_said_in_the_screens_language():
+    """The domain raises with a marked template and its values; str() is the English sentence as
+    before, i18n.message() the translated one, and a plain-string error is shown as it is."""
+    from tui_pos.domain.errors import N_, PosError, UnknownCode
+
+    err = UnknownCode(N_("unknown code {code}: nothing added"), code="'123'")
+    assert str(err) == "unknown code '123': nothing added"
+    try:
+        i18n.use_language("zh_CN")
+        assert i18n.message(err) == "未知条码 '123'：未添加"
+        assert i18n.message(PosError("a {brace} stays as typed")) == "a {brace} stays as typed"
+    finally:
+        i18n.use_language("en")
+    assert i18n.message(err) == str(err)

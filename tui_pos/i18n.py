@@ -32,9 +32,9 @@ LANGUAGES = {"en": "English", "zh_CN": "简体中文"}  # what [ui] language and
 AUTO = "auto"  # [ui]: the system's locale; [printer]: the same as [ui]
 
 
-def N_(message: str) -> str:
-    """Mark a message for the catalog without translating it here (a constant, translated where shown)."""
-    return message
+# N_(message): mark a message for the catalog without translating it there (a constant, translated
+# where shown); the domain's own (it marks its errors' templates and imports nothing from here)
+from tui_pos.domain.errors import N_  # noqa: E402, F401 (re-exported: from tui_pos.i18n import N_)
 
 
 def catalog_path(language: str) -> resources.abc.Traversable:
@@ -149,6 +149,19 @@ def _(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural message for n, in the screen's language (Chinese has one form)."""
     return _screen.ngettext(singular, plural, n)
+
+
+def message(err: BaseException) -> str:
+    """What an error says, in the screen's language: its template translated and filled in
+    (domain.errors.PosError keeps them apart), else str(err) as it is."""
+    template = getattr(err, "template", "")
+    if not template:
+        return str(err)
+    params = getattr(err, "params", None) or {}
+    try:
+        return _(template).format(**params) if params else _(template)
+    except (KeyError, IndexError, ValueError):  # a translation that lost a value: the English, whole
+        return str(err)
 
 
 def system_language(environ: Mapping[str, str] | None = None) -> str:

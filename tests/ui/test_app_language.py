@@ -52,6 +52,8 @@ async def test_the_checkout_and_payment_are_all_chinese(chinese_shop):
         checkout = svg_text(pilot.app.export_screenshot())
         assert "合计" in checkout and "付款" in checkout and "可口可乐" in checkout
         assert not english_words(checkout), checkout
+        await scan(pilot, "6900000009999")  # not in the catalog: the core's error, in Chinese
+        assert "未知条码" in svg_text(pilot.app.export_screenshot())
         await pilot.press("f10")
         await on_screen(pilot, TenderScreen)
         tender = svg_text(pilot.app.export_screenshot())

@@ -10,7 +10,7 @@ from typing import Any
 
 from tui_pos.app.ports import Document, ExclusiveLock
 from tui_pos.domain.auth import UNKNOWN_USER, LoginFailed, PinRefused, User, authenticate, find_user
-from tui_pos.domain.errors import DocumentFailed, NumberingBusy
+from tui_pos.domain.errors import N_, DocumentFailed, NumberingBusy
 
 LOCK_WAIT_S = 15.0  # longest wait for the lockout lock, held by another process for one PIN check
 
@@ -81,8 +81,8 @@ class PinLockout:
         entry = self._state().get(name.strip())
         if entry and entry.get("locked_until") and now < datetime.fromisoformat(entry["locked_until"]):
             minutes = max(1, int((datetime.fromisoformat(entry["locked_until"]) - now).total_seconds() + 59) // 60)
-            raise LoginFailed(f"{name.strip()} is locked after {self.attempts} wrong PINs: try again in {minutes} min "
-                              "or ask a manager")
+            raise LoginFailed(N_("{name} is locked after {attempts} wrong PINs: try again in {minutes} min or ask a manager"),
+                              name=name.strip(), attempts=self.attempts, minutes=minutes)
 
     def failed(self, name: str, now: datetime) -> int:
         """Count a wrong PIN; return how many tries are left before the lockout (0: locked now)."""

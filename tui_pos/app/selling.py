@@ -16,6 +16,7 @@ from tui_pos.domain.auth import Approval
 from tui_pos.domain.cart import Cart, check_price
 from tui_pos.domain.catalog import Catalog
 from tui_pos.domain.errors import (
+    N_,
     CartError,
     DocumentFailed,
     HeldNotSaved,
@@ -213,7 +214,7 @@ class Selling:
     def hold(self) -> None:
         """Park the sale in progress (durably) and start a fresh one."""
         if self.cart.is_empty:
-            raise CartError("there is nothing to hold")
+            raise CartError(N_("there is nothing to hold"))
         self._set_cart(self.cart)  # refuses while a payment is pending
         self._save_held(self._held_records() + [
             {"cart": self.cart.to_record(), "held_at": self.ctx.clock(), "cashier": self.session.cashier}])
@@ -223,11 +224,11 @@ class Selling:
     def recall(self, uuid: str) -> Cart:
         """Bring a held sale back; the current sale must be empty (hold it first)."""
         if not self.cart.is_empty:
-            raise CartError("finish or hold the current sale before recalling another")
+            raise CartError(N_("finish or hold the current sale before recalling another"))
         held = self._held_records()
         entry = next((h for h in held if h["cart"]["uuid"] == uuid), None)
         if entry is None:
-            raise CartError("that held sale is no longer there")
+            raise CartError(N_("that held sale is no longer there"))
         cart = self._set_cart(Cart.from_record(entry["cart"]))  # saved first: a crash keeps it somewhere
         self._save_held([h for h in held if h is not entry])
         return cart
@@ -237,7 +238,7 @@ class Selling:
         held = self._held_records()
         entry = next((h for h in held if h["cart"]["uuid"] == uuid), None)
         if entry is None:
-            raise CartError("that held sale is no longer there")
+            raise CartError(N_("that held sale is no longer there"))
         approved = self.session.require(approval, "delete_held", "deleting a held sale needs a manager")
         cart = Cart.from_record(entry["cart"])
         self.session.audit("delete_held", approved, subject=uuid,
@@ -264,11 +265,11 @@ class Selling:
     def add_tender(self, tender: Tender) -> Cart:
         """Record a payment taken (saved with the sale in progress before anything else happens)."""
         if self.cart.is_empty:
-            raise CartError("the sale is empty: scan an item first")
+            raise CartError(N_("the sale is empty: scan an item first"))
         require_taken(tender)
         non_cash = sum(t.amount for t in self.cart.tenders + (tender,) if t.kind != "cash")
         if non_cash > self.cart.totals(self.ctx.config.prices_include_tax).total:
-            raise TenderError("card and mobile payments would be more than the total; no change is given on them")
+            raise TenderError(N_("card and mobile payments would be more than the total; no change is given on them"))
         return self._set_cart(self.cart.add_tender(tender))
 
     def remove_tender(self, index: int) -> Cart:
@@ -279,10 +280,10 @@ class Selling:
         NotDurable keeps the cart, tenders included, intact."""
         if self.pending is not None:
             if self.pending.kind != "sale":
-                raise PaymentPending(f"the last {self.pending.kind} may already be stored: retry it first")
+                raise PaymentPending(N_("the last {kind} may already be stored: retry it first"), kind=self.pending.kind)
             return self.retry()
         if self.cart.is_empty:
-            raise CartError("the sale is empty: scan an item first")
+            raise CartError(N_("the sale is empty: scan an item first"))
         shift = self.shifts.require()
         ctx, cart = self.ctx, self.cart
         tenders = cart.tenders if tenders is None else tuple(tenders)
@@ -313,7 +314,7 @@ class Selling:
         """Store again a sale whose first attempt ended with an unknown outcome (same uuid)."""
         sale = self.pending
         if sale is None:
-            raise CartError("there is no payment waiting to be retried")
+            raise CartError(N_("there is no payment waiting to be retried"))
         try:
             stored = self.store.commit(sale.to_record())
         except StorageFailed as err:

@@ -11,7 +11,7 @@ from tui_pos.app.context import TillContext, log
 from tui_pos.app.lockout import PinLockout
 from tui_pos.app.ports import Document, RecordLog, ShopQueries
 from tui_pos.domain.auth import Approval, ApprovalRequired, LoginFailed, PinRefused, User
-from tui_pos.domain.errors import StorageError, StorageFailed
+from tui_pos.domain.errors import N_, StorageError, StorageFailed
 from tui_pos.domain.records import AuditEvent
 
 
@@ -64,8 +64,10 @@ class Session:
             log.warning("login failed for %s: wrong name or PIN (%s)", who,
                         f"{left} more tries before a lockout" if left else "now locked out")
             minutes = self.ctx.config.pin_lockout_s // 60 or 1
-            raise LoginFailed(f"{refused}" + (f" ({left} more tries before a lockout)" if left else
-                                              f"; {who} is locked for {minutes} min")) from None
+            if left:
+                raise LoginFailed(N_("unknown user or wrong PIN ({left} more tries before a lockout)"), left=left) from None
+            raise LoginFailed(N_("unknown user or wrong PIN; {name} is locked for {minutes} min"), name=who,
+                              minutes=minutes) from None
 
     def login(self, name: str, pin: str) -> User:
         """Check the PIN (slow on purpose: run it off the UI thread) and make this user the cashier."""
@@ -81,7 +83,7 @@ class Session:
         manager = self._verify_pin(name, pin)
         if not manager.is_manager:
             log.warning("refused: %s is not a manager (asked to approve %s)", manager.name, action)
-            raise LoginFailed(f"{manager.name} is not a manager")
+            raise LoginFailed(N_("{name} is not a manager"), name=manager.name)
         log.info("manager %s approved %s%s", manager.name, action, f" ({reason})" if reason else "")
         approval = Approval(manager.name, action, reason)
         self._issued[approval.token] = (manager.name, action)

@@ -18,7 +18,7 @@ import click
 from tui_pos.config import CONFIG_NAME, Config, ConfigError, load_config, resolve_data_dir, unusable_data_dir
 from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput, BadLines, PosError
 from tui_pos.domain.money import parse_count
-from tui_pos.i18n import system_language, use_language
+from tui_pos.i18n import message, system_language, use_language
 from tui_pos.ops.logs import setup_logging
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -131,7 +131,7 @@ class PosGroup(click.Group):
         except BadLines as err:
             fail(err.summary, details=err.details)
         except (PosError, ConfigError) as err:
-            fail(str(err))
+            fail(message(err))
         except click.exceptions.Abort as err:
             if isinstance(err.__context__, KeyboardInterrupt):
                 interrupted()

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tui_pos.domain.errors import BadInput, PosError
+from tui_pos.domain.errors import N_, BadInput, PosError
 
 Role = Literal["cashier", "manager"]
 _N, _R, _P = 2**14, 8, 1
@@ -27,9 +27,9 @@ class LoginFailed(PosError):
 class ApprovalRequired(PosError):
     """The operation needs a manager; the UI asks for a manager PIN and calls again."""
 
-    def __init__(self, action: str, message: str):
+    def __init__(self, action: str, message: str, /, **params: object):
         self.action = action
-        super().__init__(message)
+        super().__init__(message, **params)
 
 
 class NameTaken(BadInput):
@@ -128,7 +128,7 @@ def authenticate(rows: Iterable[dict[str, Any]], name: str, pin: str) -> User:
     row = find_user(rows, name)
     stored = row["pin_hash"] if row else hash_pin("not-a-user")
     if not verify_pin(pin, stored) or row is None or not row["active"]:
-        raise LoginFailed("unknown user or wrong PIN")
+        raise LoginFailed(N_("unknown user or wrong PIN"))
     return User(row["name"], row["role"])
 
 

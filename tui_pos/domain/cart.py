@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from tui_pos.domain.catalog import Product, TaxRate
-from tui_pos.domain.errors import CartError, OpenPriceRequired
+from tui_pos.domain.errors import N_, CartError, OpenPriceRequired
 from tui_pos.domain.money import MAX_MINOR, round_half_up
 from tui_pos.domain.pricing import Discount, LineInput, Totals, price
 from tui_pos.domain.tender import Tender
@@ -33,14 +33,14 @@ class CartLine:
 
 def _check_qty(qty: int) -> int:
     if not 1 <= qty <= MAX_QTY:
-        raise CartError(f"quantity must be between 1 and {MAX_QTY}")
+        raise CartError(N_("quantity must be between 1 and {most}"), most=MAX_QTY)
     return qty
 
 
 def check_price(unit_price: int) -> int:
     """A keyed unit price in range (checked before a manager is asked, so no approval is spent on it)."""
     if not 0 <= unit_price < MAX_MINOR:
-        raise CartError("a price cannot be negative" if unit_price < 0 else "that price is too large an amount")
+        raise CartError(N_("a price cannot be negative") if unit_price < 0 else N_("that price is too large an amount"))
     return unit_price
 
 
@@ -54,16 +54,17 @@ def _check_amounts(lines: tuple[CartLine, ...]) -> tuple[CartLine, ...]:
         gross = line.unit_price * line.qty
         most = gross + round_half_up(gross * max(line.rate_bp, 0), 10000)
         if most >= MAX_MINOR:
-            raise CartError(f"{line.name}: {line.qty} x that price is too large an amount; nothing changed")
+            raise CartError(N_("{name}: {qty} x that price is too large an amount; nothing changed"), name=line.name,
+                            qty=line.qty)
         total += most
     if total >= MAX_MINOR:
-        raise CartError("the sale's total would be too large an amount; nothing changed")
+        raise CartError(N_("the sale's total would be too large an amount; nothing changed"))
     return lines
 
 
 def _check_tenders(tenders: tuple[Tender, ...]) -> tuple[Tender, ...]:
     if sum(abs(t.amount) for t in tenders) >= MAX_MINOR:
-        raise CartError("the payments add up to too large an amount; nothing changed")
+        raise CartError(N_("the payments add up to too large an amount; nothing changed"))
     return tenders
 
 
@@ -94,9 +95,9 @@ class Cart:
 
     def add(self, product: Product, rate: TaxRate, qty: int = 1, unit_price: int | None = None) -> Cart:
         if product.open_price and unit_price is None:
-            raise OpenPriceRequired(f"{product.name}: open price, key the price in")
+            raise OpenPriceRequired(N_("{name}: open price, key the price in"), name=product.name)
         if product.open_price and unit_price == 0:
-            raise CartError(f"{product.name}: open price, key in a price above zero")
+            raise CartError(N_("{name}: open price, key in a price above zero"), name=product.name)
         if unit_price is not None:
             check_price(unit_price)
         line = CartLine(
@@ -115,7 +116,7 @@ class Cart:
         for line in self.lines:
             if line.line_id == line_id and not line.voided:
                 return line
-        raise CartError(f"there is no line {line_id} in the sale")
+        raise CartError(N_("there is no line {line} in the sale"), line=line_id)
 
     def set_qty(self, line_id: int, qty: int) -> Cart:
         return self._replace_line(line_id, qty=_check_qty(qty))
@@ -138,7 +139,7 @@ class Cart:
 
     def remove_tender(self, index: int) -> Cart:
         if not 0 <= index < len(self.tenders):
-            raise CartError("there is no such payment")
+            raise CartError(N_("there is no such payment"))
         return self._with(tenders=self.tenders[:index] + self.tenders[index + 1:])
 
     def _replace_line(self, line_id: int, **changes: Any) -> Cart:

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from tui_pos.domain.errors import BadInput, BadLines, UnknownCode, check_text
+from tui_pos.domain.errors import N_, BadInput, BadLines, UnknownCode, check_text
 from tui_pos.domain.money import Currency, format_bp, percent_to_bp
 from tui_pos.domain.search import ProductIndex
 from tui_pos.domain.stock import parse_qty
@@ -49,13 +49,13 @@ class Catalog:
     def lookup(self, code: str) -> Product:
         product = self._by_code.get(code.strip())
         if product is None:
-            raise UnknownCode(f"unknown code {code.strip()!r}: nothing added")
+            raise UnknownCode(N_("unknown code {code}: nothing added"), code=repr(code.strip()))
         return product
 
     def rate_of(self, product: Product) -> TaxRate:
         rate = self.tax_rates.get(product.tax_code)
         if rate is None:
-            raise UnknownCode(f"{product.name}: tax rate {product.tax_code!r} is not configured")
+            raise UnknownCode(N_("{name}: tax rate {code} is not configured"), name=product.name, code=repr(product.tax_code))
         return rate
 
     def index(self) -> ProductIndex:

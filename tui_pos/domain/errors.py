@@ -7,8 +7,21 @@ import re
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+def N_(message: str) -> str:
+    """Marks a message for the translation catalog (tui_pos/i18n.py, `make messages`): the domain
+    never translates, the screens, printing and the CLI do, from the error's template and params."""
+    return message
+
+
 class PosError(Exception):
-    """Base of every error the core reports to a person; str(err) is a complete, plain sentence."""
+    """Base of every error the core reports to a person; str(err) is a complete, plain sentence
+    (English). Raised as PosError(N_("unknown code {code}: nothing added"), code=code), it also
+    keeps the message's template and its values apart (template, params): i18n.message(err) says
+    it in the screen's language. A plain string works as before (it is shown as it is)."""
+
+    def __init__(self, message: str = "", /, **params: object):
+        super().__init__(message.format(**params) if params else message)
+        self.template, self.params = message, params
 
 
 class BadInput(PosError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tui_pos.domain.errors import BadInput
+from tui_pos.domain.errors import N_, BadInput
 
 MAX_MINOR = 10**15  # far beyond any till, well inside SQLite's 64-bit integers
 _FIXED = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?", re.ASCII)  # ASCII digits only: no 1e3, NaN, 1_000
@@ -58,11 +58,11 @@ class Currency:
         try:
             minor = parse_fixed(str(text).replace(self.symbol, ""), self.exponent)
         except TooManyDecimals:
-            raise BadInput(f"'{text}' has more than {self.exponent} decimals") from None
+            raise BadInput(N_("'{text}' has more than {decimals} decimals"), text=text, decimals=self.exponent) from None
         if minor is None:
-            raise BadInput(f"'{text}' is not an amount (expected e.g. 12.50)")
+            raise BadInput(N_("'{text}' is not an amount (expected e.g. 12.50)"), text=text)
         if abs(minor) >= MAX_MINOR:
-            raise BadInput(f"'{text}' is too large an amount")
+            raise BadInput(N_("'{text}' is too large an amount"), text=text)
         return minor
 
     def format(self, minor: int, symbol: bool = False) -> str:
@@ -94,7 +94,7 @@ def percent_to_bp(text: str) -> int:
     except TooManyDecimals:
         bp = None
     if bp is None or not 0 <= bp <= 10000:
-        raise BadInput(f"'{text}' is not a percentage between 0 and 100 with at most 2 decimals")
+        raise BadInput(N_("'{text}' is not a percentage between 0 and 100 with at most 2 decimals"), text=text)
     return bp
 
 

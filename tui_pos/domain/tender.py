@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from tui_pos.domain.errors import BadInput, TenderError, check_text
+from tui_pos.domain.errors import N_, BadInput, TenderError, check_text
 from tui_pos.domain.money import MAX_MINOR, Currency, round_to_step
 
 TenderKind = Literal["cash", "card", "mobile"]
@@ -25,19 +25,19 @@ class Tender:
 
     def __post_init__(self) -> None:
         if self.kind not in TENDER_KINDS:
-            raise TenderError(f"unknown tender '{self.kind}' (use cash, card or mobile)")
+            raise TenderError(N_("unknown tender '{kind}' (use cash, card or mobile)"), kind=self.kind)
         if self.amount == 0:
-            raise TenderError("a tender amount must be more than zero")
+            raise TenderError(N_("a tender amount must be more than zero"))
         if abs(self.amount) >= MAX_MINOR:
-            raise TenderError("a tender amount that large is not possible")
+            raise TenderError(N_("a tender amount that large is not possible"))
         if self.kind == "mobile" and not self.reference.strip():
-            raise TenderError("a mobile payment needs its transaction number")
+            raise TenderError(N_("a mobile payment needs its transaction number"))
 
 
 def require_taken(tender: Tender) -> Tender:
     """A tender a sale takes is money received: more than zero."""
     if tender.amount <= 0:
-        raise TenderError("a tender amount must be more than zero")
+        raise TenderError(N_("a tender amount must be more than zero"))
     try:
         check_text(tender.reference, f"the {tender.kind} reference", REFERENCE_LENGTH)
     except BadInput as err:
@@ -67,9 +67,9 @@ def settle(total: int, tenders: Sequence[Tender], cash_step: int, currency: Curr
     non_cash = sum(t.amount for t in tenders if t.kind != "cash")
     cash = sum(t.amount for t in tenders if t.kind == "cash")
     if cash + non_cash >= MAX_MINOR:
-        raise TenderError("the payments add up to too large an amount")
+        raise TenderError(N_("the payments add up to too large an amount"))
     if non_cash > total:
-        raise TenderError("card and mobile payments are more than the total; no change is given on them")
+        raise TenderError(N_("card and mobile payments are more than the total; no change is given on them"))
     cash_part = total - non_cash
     rounded = round_to_step(cash_part, cash_step)
     # cash rounding applies when cash is paid, and when what is left for cash rounds to nothing
@@ -77,6 +77,6 @@ def settle(total: int, tenders: Sequence[Tender], cash_step: int, currency: Curr
     rounding = rounded - cash_part if cash or rounded == 0 else 0
     due = total + rounding
     if cash + non_cash < due:
-        raise TenderError(f"tenders are short by {currency.format(due - cash - non_cash, symbol=True)}")
+        raise TenderError(N_("tenders are short by {amount}"), amount=currency.format(due - cash - non_cash, symbol=True))
     return Settlement(total=total, rounding=rounding, due=due, paid=cash + non_cash, change=cash + non_cash - due)
 

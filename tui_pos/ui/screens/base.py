@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from tui_pos.domain.auth import Approval, ApprovalRequired
 from tui_pos.domain.errors import PosError
-from tui_pos.i18n import N_, _
+from tui_pos.i18n import N_, _, message
 from tui_pos.ui.screens.dialogs import ManagerScreen
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class TillScreen(Screen[ResultT]):
     def refused(self, err: PosError, again: Callable[[Approval], None], reason: str) -> None:
         """Say why the core refused; when a manager can allow it, ask one and go `again`."""
         if not isinstance(err, ApprovalRequired):
-            self.say(str(err), error=True)
+            self.say(message(err), error=True)
             return
 
         def approved(approval: Approval | None) -> None:
@@ -98,5 +98,5 @@ class TillScreen(Screen[ResultT]):
             else:
                 again(approval)
 
-        self.app.push_screen(ManagerScreen(err.action, str(err), self.app.till.config.reasons_for(err.action), reason),
+        self.app.push_screen(ManagerScreen(err.action, message(err), self.app.till.config.reasons_for(err.action), reason),
                              approved)

@@ -14,7 +14,7 @@ from tui_pos.domain.auth import Approval
 from tui_pos.domain.errors import BadInput, OpenPriceRequired, PosError
 from tui_pos.domain.money import parse_count, percent_to_bp
 from tui_pos.domain.pricing import Discount
-from tui_pos.i18n import N_, _
+from tui_pos.i18n import N_, _, message
 from tui_pos.ui.screens.base import STORED_AT, TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen
 from tui_pos.ui.screens.pickers import HeldScreen, HelpScreen, LookupScreen
@@ -174,7 +174,7 @@ class CheckoutScreen(TillScreen):
                                            required=_("Type the price, e.g. 12.50 (Esc: add nothing).")), priced)
             return
         except PosError as err:  # unknown code, bad quantity: a message, nothing added
-            self.say(str(err), error=True)
+            self.say(message(err), error=True)
             return
         self.show_cart(select_last=True)
         line = till.cart.lines[-1]
@@ -235,7 +235,7 @@ class CheckoutScreen(TillScreen):
                 discount = (Discount("percent", percent_to_bp(text)) if text.endswith("%")
                             else Discount("amount", till.currency.parse(text)))
             except BadInput as err:
-                self.say(str(err), error=True)
+                self.say(message(err), error=True)
                 return
             approved: list[Approval] = []  # the manager's, when one was asked
 

@@ -15,7 +15,7 @@ from textual.worker import Worker, WorkerState
 
 from tui_pos.domain.auth import Approval
 from tui_pos.domain.errors import PosError
-from tui_pos.i18n import N_, _
+from tui_pos.i18n import N_, _, message
 from tui_pos.ui.widgets.entry import FieldInput
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ class ManagerScreen(ModalScreen["Approval | None"]):
         try:
             return self.app.till.approve(name, pin, self.action, reason)
         except PosError as err:
-            self.app.call_from_thread(self.refused, str(err))
+            self.app.call_from_thread(self.refused, message(err))
             return None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -13,7 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from tui_pos.domain.auth import User
 from tui_pos.domain.errors import PosError
-from tui_pos.i18n import _
+from tui_pos.i18n import _, message
 from tui_pos.ui.widgets.entry import FieldInput
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
@@ -72,7 +72,7 @@ class LoginScreen(Screen[User]):
             else:
                 user = till.login(name, pin)
         except PosError as err:
-            self.app.call_from_thread(self.refused, str(err))
+            self.app.call_from_thread(self.refused, message(err))
             return None
         return user
 

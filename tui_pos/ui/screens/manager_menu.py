@@ -13,7 +13,7 @@ from textual.widgets.option_list import Option
 
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import parse_count
-from tui_pos.i18n import N_, _
+from tui_pos.i18n import N_, _, message
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.widgets.key_bar import KeyBar, bindings_by_action, key_label
@@ -130,7 +130,7 @@ class ManagerMenuScreen(TillScreen["str | None"]):
             try:
                 amount = till.currency.parse(text)
             except BadInput as err:
-                self.say(str(err), error=True)
+                self.say(message(err), error=True)
                 return
             self.app.push_screen(AskScreen(_("{kind} {amount}: what for?").format(
                 kind=label, amount=till.currency.format(amount, True)), _("e.g. window cleaner")),

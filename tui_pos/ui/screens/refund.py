@@ -24,7 +24,7 @@ from tui_pos.domain.money import parse_count
 from tui_pos.domain.refund import Refundable, refund_lines, refund_tenders
 from tui_pos.domain.sale import SaleLine, receipt_number
 from tui_pos.domain.shop_time import shop_time
-from tui_pos.i18n import N_, _
+from tui_pos.i18n import N_, _, message
 from tui_pos.ui.screens.base import STORED_AT, TENDER_WORDS, TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.screens.pickers import ReasonScreen
@@ -272,7 +272,7 @@ class RefundScreen(ReversalScreen):
         try:
             line = self.loaded_sale.line_for_code(code)
         except CartError as err:
-            self.say(str(err), error=True)
+            self.say(message(err), error=True)
             return
         self.set_quantity(line.line_no, qty if qty is not None else self.quantities.get(line.line_no, 0) + 1)
 

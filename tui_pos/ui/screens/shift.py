@@ -20,7 +20,7 @@ from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import parse_count
 from tui_pos.domain.shift import ShiftReport, count_cash
-from tui_pos.i18n import N_, _
+from tui_pos.i18n import N_, _, message
 from tui_pos.printing.layout import ReceiptOptions
 from tui_pos.printing.report_layout import print_report, report_title
 from tui_pos.ui.screens.base import TillScreen
@@ -60,7 +60,7 @@ class OpenShiftScreen(TillScreen):
         try:
             amount = till.currency.parse(event.value)
         except BadInput as err:
-            self.say(str(err), error=True)
+            self.say(message(err), error=True)
             return
         self.say(_("Opening the shift with {amount}...").format(amount=till.currency.format(amount, True)))
         self.core_in_thread(lambda _r: till.open_shift(amount), self.dismiss)
@@ -175,7 +175,7 @@ class CloseShiftScreen(TillScreen):
             try:
                 self.total = self.app.till.currency.parse(event.value) if event.value else self.total
             except BadInput as err:
-                self.say(str(err), error=True)
+                self.say(message(err), error=True)
         else:
             how_many = parse_count(event.value)
             if event.value and how_many is None:

@@ -19,7 +19,7 @@ from textual.widgets import Static
 from tui_pos.app.stock import Line
 from tui_pos.domain.errors import PosError
 from tui_pos.domain.stock import format_qty
-from tui_pos.i18n import N_, _
+from tui_pos.i18n import N_, _, message
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.widgets.entry import EntryLine
 from tui_pos.ui.widgets.key_bar import KeyBar
@@ -75,7 +75,7 @@ class StockScreen(TillScreen[None]):
         try:
             [line] = self.app.till.stock.lines([item], self.mode)
         except PosError as err:  # an unknown code, a bad quantity: a message, nothing added
-            self.say(str(err), error=True)
+            self.say(message(err), error=True)
             return
         self.items.append(item)
         before = self.tally.get(line.product.barcode)

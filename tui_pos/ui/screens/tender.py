@@ -14,7 +14,7 @@ from tui_pos.app.till import Paid
 from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import NotDurable, PosError
 from tui_pos.domain.tender import Tender, TenderKind
-from tui_pos.i18n import N_, _
+from tui_pos.i18n import N_, _, message
 from tui_pos.printing.layout import TENDER_LABELS
 from tui_pos.ui.screens.base import TENDER_WORDS, TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
@@ -129,7 +129,7 @@ class TenderScreen(TillScreen):
             amount = self.app.till.currency.parse(typed) if typed else None
             tender = tender_of(amount)
         except PosError as err:
-            self.say(str(err), error=True)
+            self.say(message(err), error=True)
             return
         if tender is not None:
             self.add(tender)
@@ -152,7 +152,7 @@ class TenderScreen(TillScreen):
         try:
             amount = till.currency.parse(event.value) if event.value else till.due().cash_left
         except PosError as err:
-            self.say(str(err), error=True)
+            self.say(message(err), error=True)
             return
         if amount:
             self.add(Tender("cash", amount))
@@ -232,4 +232,4 @@ class TenderScreen(TillScreen):
         self.app.refresh_status()
         retry = " " + _("Press {key} (or r) to try again.").format(key=self.app.key_of("tender.retry")) \
             if isinstance(err, NotDurable) else ""
-        self.say(f"{err}{retry}", error=True)
+        self.say(message(err) + retry, error=True)
