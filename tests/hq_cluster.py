@@ -21,17 +21,23 @@ from pgcluster import SUPERUSER, THROWAWAY, Cluster, Unavailable, new_cluster  #
 __all__ = ["SUPERUSER", "Cluster"]
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    """The process's throwaway PostgreSQL (started on first use, stopped at the end of the session)."""
+def throwaway_cluster(prefix: str = "tui-pos-pg-") -> Iterator[Cluster]:
+    """A fixture's body: a throwaway cluster started, yielded, removed (the test skips with the reason
+    where PostgreSQL cannot be had)."""
     try:
-        cluster = new_cluster(THROWAWAY)
+        cluster = new_cluster(THROWAWAY, prefix=prefix)
     except Unavailable as why:
         pytest.skip(str(why))
     try:
         yield cluster
     finally:
         cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """The process's throwaway PostgreSQL (started on first use, stopped at the end of the session)."""
+    yield from throwaway_cluster()
 
 
 _numbers = itertools.count(1)

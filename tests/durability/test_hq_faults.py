@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from conftest import AS_DEMO, COLA, FLOAT, NOODLES, WATER, run_cli
-from hq_cluster import enrol, wait_for
-from pgcluster import THROWAWAY, Cluster, Unavailable, new_cluster
+from hq_cluster import enrol, throwaway_cluster, wait_for
+from pgcluster import Cluster
 from tui_pos.bootstrap.shop import init_shop
 from tui_pos.bootstrap.till import open_ledger, open_till
 from tui_pos.config import load_config
@@ -37,14 +37,7 @@ ITEMS = (COLA, WATER, f"{NOODLES}x2")
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     """This module's own PostgreSQL: its tests stop and start it, which no other test must see."""
-    try:
-        own = new_cluster(THROWAWAY, prefix="tui-pos-faults-pg-")
-    except Unavailable as why:
-        pytest.skip(str(why))
-    try:
-        yield own
-    finally:
-        own.remove()
+    yield from throwaway_cluster(prefix="tui-pos-faults-pg-")
 
 
 @pytest.fixture
