@@ -154,10 +154,18 @@ def test_paid_without_a_receipt_is_one_count_everywhere(shop_dir):
 
 
 def test_status_says_how_the_sync_with_hq_is_doing_without_reaching_hq(shop_dir):
-    """hq: from hq/sync-state.json as the sync last wrote it (the DSN below leads nowhere)."""
+    """hq: from hq/sync-state.json as the sync last wrote it (the DSN below leads nowhere); pending:
+    the commits the store holds after the last one HQ said it had (what the till sold since counts)."""
     from tui_pos.domain.sync import SyncState
     from tui_pos.hq.enrol import with_hq_section
+    from tui_pos.ops.readonly import read_only_view
     from tui_pos.sync.state import save_state
+
+    def last_commit() -> int:
+        with read_only_view(load_config(shop_dir)) as view:
+            last = view.last_commit()
+        assert last is not None
+        return last
 
     assert cli_json(shop_dir, "status")["hq"] == {"state": "off", "pending": 0, "last_sync": None, "last_error": "",
                                                   "high_water": 0, "shop": "", "catalog_version": 0}
@@ -165,10 +173,13 @@ def test_status_says_how_the_sync_with_hq_is_doing_without_reaching_hq(shop_dir)
     config = shop_dir / "config.toml"
     config.write_text(with_hq_section(config.read_text(), "host=127.0.0.1 port=1 dbname=hq user=till_t1", "S1"))
     never = cli_json(shop_dir, "status")["hq"]
-    assert (never["state"], never["last_sync"]) == ("offline", None)
-    save_state(shop_dir, SyncState("offline", 7, "2026-12-04T14:00:00.000+00:00", "HQ cannot be reached at ...", 40, 12))
+    assert (never["state"], never["last_sync"], never["pending"]) == ("offline", None, last_commit())
+    save_state(shop_dir, SyncState("offline", 1, "2026-12-04T14:00:00.000+00:00", "HQ cannot be reached at ...", 2, 12))
     hq = cli_json(shop_dir, "status")["hq"]
-    assert hq == {"state": "offline", "pending": 7, "last_sync": "2026-12-04T14:00:00.000+00:00",
-                  "last_error": "HQ cannot be reached at ...", "high_water": 40, "shop": "S1", "catalog_version": 12}
+    assert hq == {"state": "offline", "pending": last_commit() - 2, "last_sync": "2026-12-04T14:00:00.000+00:00",
+                  "last_error": "HQ cannot be reached at ...", "high_water": 2, "shop": "S1", "catalog_version": 12}
+    before = hq["pending"]
+    sell(shop_dir, NOODLES)
+    assert cli_json(shop_dir, "status")["hq"]["pending"] == last_commit() - 2 > before
     line = next(l for l in run_cli(shop_dir, "status").stdout.splitlines() if l.startswith("HQ "))
-    assert "OFFLINE" in line and "7 record(s) waiting" in line and "HQ cannot be reached" in line
+    assert "OFFLINE" in line and f"{last_commit() - 2} record(s) waiting" in line and "HQ cannot be reached" in line

@@ -53,6 +53,7 @@ class _Seen:
     cart_unverified: bool = False  # the database could not say whether it was already paid
     shift: dict[str, Any] | None = None  # the open shift and its figures so far
     low_stock: list[dict[str, Any]] = field(default_factory=list)  # products at or below their reorder level
+    last_commit: int | None = None  # the till's last commit number (None: the database cannot say)
 
 
 def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
@@ -93,20 +94,23 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
         "backup": _backup(config, now, seen.first_sale_at),
         "disk": [d.as_dict() for d in disk],
         "till_running_pid": pid,
-        "hq": hq_status(config),
+        "hq": hq_status(config, seen.last_commit),
         "stock": {"low": len(seen.low_stock),
                   "low_products": [{"barcode": r["barcode"], "name": r["name"], "on_hand": format_qty(r["on_hand"]),
                                     "reorder_level": format_qty(r["reorder_level"])} for r in seen.low_stock[:5]]},
     }
 
 
-def hq_status(config: Config) -> dict[str, Any]:
+def hq_status(config: Config, last_commit: int | None = None) -> dict[str, Any]:
     """The till's sync with HQ as last recorded (hq/sync-state.json): HQ is not reached here.
-    state: synced, offline, conflict (HQ refused: last_error says why) or off (no [hq])."""
+    state: synced, offline, conflict (HQ refused: last_error says why) or off (no [hq]); pending:
+    the commits after the last one HQ said it had (last_commit: the store view's; None: as the
+    sync last counted them)."""
     from tui_pos.sync.state import load_state  # lazy: the HQ modules only when status runs
 
     sync = load_state(config)
-    return {"state": sync.state, "pending": sync.pending, "last_sync": sync.last_sync, "last_error": sync.last_error,
+    pending = sync.pending if last_commit is None or sync.state == "off" else max(last_commit - sync.high_water, 0)
+    return {"state": sync.state, "pending": pending, "last_sync": sync.last_sync, "last_error": sync.last_error,
             "high_water": sync.high_water, "shop": config.hq.shop, "catalog_version": sync.catalog_version}
 
 
@@ -120,6 +124,7 @@ def _read(config: Config, view: StoreView) -> _Seen:
     seen.cart, seen.cart_unverified = _sale_in_progress(config, view)
     seen.shift = shift_status(config, view)
     seen.low_stock = [r for r in view.stock_levels(with_level=True)[0] or [] if is_low(r["on_hand"], r["reorder_level"])]
+    seen.last_commit = view.last_commit() if config.hq.dsn else None
     return seen
 
 
