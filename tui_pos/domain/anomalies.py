@@ -186,6 +186,8 @@ def operation_risk(per_cashier: Mapping[str, Mapping[str, int]], t: Thresholds) 
             continue
         norm = Fraction(total, sales)
         for cashier, counts in sorted(per_cashier.items()):
+            if not cashier:  # nobody named (the system): no one to compare
+                continue
             mine, own_sales = counts.get(action, 0), max(counts.get("sales", 0), 1)
             if mine >= t.risk_min and Fraction(mine, own_sales) > norm * Fraction(t.risk_factor):
                 found.append(Warning("risk", cashier,

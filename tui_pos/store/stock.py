@@ -91,12 +91,11 @@ def receipt_lots(conn: sqlite3.Connection, until: str, barcodes: Sequence[str] |
     return rows
 
 
-def sold(conn: sqlite3.Connection, start: str, end: str) -> list[dict[str, Any]]:
-    """Stock taken by sales, refunds and voids completed in [start, end): one row per sale line
-    (barcode, at, qty in milli-units: negative for a sale), in time order."""
-    rows = conn.execute("SELECT barcode, at, qty_delta FROM stock_movement WHERE at >= ? AND at < ? ORDER BY at, id",
-                        (start, end))
-    return [{"barcode": b, "at": at, "qty": q * QTY_SCALE} for b, at, q in rows]
+def sold(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[str, str, int]]:
+    """Stock taken by sales, refunds and voids completed in [start, end): (barcode, at, qty in
+    milli-units: negative for a sale) per sale line, in time order."""
+    return conn.execute(f"SELECT barcode, at, qty_delta * {QTY_SCALE} FROM stock_movement WHERE at >= ? AND at < ? "
+                        "ORDER BY at, id", (start, end)).fetchall()
 
 
 def last_moved(conn: sqlite3.Connection) -> dict[str, str]:

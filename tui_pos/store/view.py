@@ -405,7 +405,7 @@ class StoreView:
 
     def stock_history(self, start: str, end: str) -> tuple[dict[str, Any] | None, int]:
         """What moved stock in [start, end) (stored UTC times): {"moves": stock movement records,
-        "sold": sales' lines (barcode, at, qty milli-units), "last_moved": barcode -> newest
+        "sold": sales' lines as (barcode, at, qty milli-units), "last_moved": barcode -> newest
         movement at any time, "moved_after": barcode -> how much moved from end on}, journaled
         records included; and how many of those. None: the database cannot be read."""
         with self._lock:
@@ -418,7 +418,7 @@ class StoreView:
             moves = stock.journal_moves(pending)
             sales = [r for r in pending if db.record_type(r) == "sale"]
             found["moves"] += [r for r in moves if start <= r["at"] < end]
-            found["sold"] += [{"barcode": line["barcode"], "at": r["completed_at"], "qty": -line["qty"] * stock.QTY_SCALE}
+            found["sold"] += [(line["barcode"], r["completed_at"], -line["qty"] * stock.QTY_SCALE)
                               for r in sales if start <= r["completed_at"] < end for line in r["lines"]
                               if not line["voided"]]
             for barcode, qty in stock.journal_deltas([r for r in moves if r["at"] >= end]
