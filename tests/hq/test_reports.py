@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import COLA
-from hq_cluster import till_dir
+from hq_cluster import enrol, till_dir
 from tui_pos.app.reports import sales_report
 from tui_pos.bootstrap.till import open_ledger, open_till
 from tui_pos.config import load_config
@@ -23,7 +23,7 @@ from tui_pos.domain.reports import report_json
 from tui_pos.domain.shift import KindTotals, TenderTotals
 from tui_pos.hq.catalog import import_catalog
 from tui_pos.hq.connection import connect
-from tui_pos.hq.reports import report, sales
+from tui_pos.hq.reports import chain_currency_if_readable, report, sales
 
 from .tills import push_till, stored_records
 
@@ -136,3 +136,10 @@ def test_departments_from_hq_catalog_a_shops_own_first(hq, chain):
     s1, s2 = (s["report"] for s in r["shops"])
     assert {d.department: d.qty for d in s1.departments} == {"Drinks": 2 + 1 - 1, "(none)": 3 + 2 + 1}
     assert {d.department: d.qty for d in s2.departments} == {"Cold drinks": 2, "(none)": 1}
+
+
+def test_amounts_in_the_chains_currency_a_tills_login_has_none(hq, tmp_path):
+    own = enrol(hq, till_dir(tmp_path / "t1"))
+    with connect(hq) as admin, connect(own) as till:
+        assert chain_currency_if_readable(admin) == Currency("CNY", "", 2)
+        assert chain_currency_if_readable(till) is None  # the till may not read HQ's settings: its own then

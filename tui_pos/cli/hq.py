@@ -154,8 +154,14 @@ def hq_tills(ctx: click.Context, stale_minutes: int, dsn: str | None, as_json: b
     emit(as_json, tills, lambda: _tills_text(tills))
 
 
-def _currency(ctx: click.Context) -> Currency:
-    """The shop currency the amounts are shown in: this till's, else the default one."""
+def _currency(ctx: click.Context, conn: Any) -> Currency:
+    """The currency the amounts are shown in: HQ's (the chain's), else (a till's login may not read
+    it) this till's, else the default one."""
+    from tui_pos.hq.reports import chain_currency_if_readable
+
+    chain = chain_currency_if_readable(conn)
+    if chain is not None:
+        return chain
     data_dir = ctx.obj if ctx.obj is not None else resolve_data_dir(None)
     if (data_dir / CONFIG_NAME).exists():
         from tui_pos.app.context import currency_of
@@ -189,9 +195,9 @@ def hq_sales(ctx: click.Context, day: str | None, first: str | None, last: str |
     from tui_pos.hq.reports import sales
 
     first_day, last_day = period(day=day, first=first, last=last)
-    fmt = _currency(ctx).format
     with hq_connection(hq_dsn(ctx, dsn)) as conn:
         rows = sales(conn, first_day, last_day, shop, till_id)
+        fmt = _currency(ctx, conn).format
     data = [{**row, **{k: None if row[k] is None else fmt(row[k]) for k in ("total", "paid", "change")},
              "tenders": [{"kind": t["kind"], "amount": None if t["amount"] is None else fmt(t["amount"])}
                          for t in row["tenders"]]} for row in rows]
@@ -225,10 +231,10 @@ def hq_report(ctx: click.Context, day: str | None, first: str | None, last: str 
     from tui_pos.hq.reports import report
 
     first_day, last_day = period(day=day, first=first, last=last)
-    currency = _currency(ctx)
-    fmt = currency.format
     with hq_connection(hq_dsn(ctx, dsn)) as conn:
         found = report(conn, first_day, last_day, shop, till_id)
+        currency = _currency(ctx, conn)
+    fmt = currency.format
     data = {"first_day": first_day.isoformat(), "last_day": last_day.isoformat(),
             "chain": report_json(found["chain"], currency),
             "shops": [{"shop": s["shop"], "name": s["name"], "report": report_json(s["report"], currency),

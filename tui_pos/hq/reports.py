@@ -9,7 +9,8 @@ shop and each till exactly as it does for one till. Hours are bucketed by the ho
 shown in local time (exact for zones a whole number of hours from UTC). A product's department is
 the one HQ's catalog has it in (a shop's own first), "(none)" when it has none.
 
-Amounts are integer minor units, as the till recorded them; the command line formats them.
+Amounts are integer minor units, as the till recorded them; the command line formats them in the
+chain's currency (chain_currency_if_readable).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from tui_pos.domain.money import Currency
 from tui_pos.domain.reports import SalesReport, summarize, utc_bounds
 from tui_pos.domain.shift import ShiftReport
 from tui_pos.hq.schema import check_current
@@ -203,3 +205,12 @@ def report(conn: psycopg.Connection[Any], first: date, last: date, shop: str | N
         out.append({"shop": entry["shop"], "name": entry["name"], "report": made(mine),
                     "tills": [{"till": t, "report": made([f])} for t, f in zip(entry["tills"], mine)]})
     return {"chain": made(facts.values()), "shops": out, "z_reports": z_reports(conn, first, last, shop, till)}
+
+
+def chain_currency_if_readable(conn: psycopg.Connection[Any]) -> Currency | None:
+    """The chain's currency (HQ's setting), or None for a role that may not read HQ's settings (a
+    till's: it pulls them through hq.catalog_changes)."""
+    from tui_pos.hq.catalog import chain_currency
+
+    readable = conn.execute("SELECT has_table_privilege('hq.setting', 'SELECT')").fetchone()
+    return chain_currency(conn) if readable and readable[0] else None
