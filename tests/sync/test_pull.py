@@ -104,3 +104,11 @@ def test_a_catalog_pull_asks_from_the_version_it_applied_last(admin, till, till_
     assert step(till_conn).applied == 0
     add_user(admin, "cy", "cashier", "1357")
     assert (step(till_conn).users, step.since) == (1, catalog_version(admin))
+
+
+def test_a_till_user_hq_has_under_another_role_keeps_the_tills_and_the_log_says_so(admin, till, till_conn, caplog):
+    add_user(admin, "demo", "manager", "2468")  # the demo shop's demo is a cashier
+    with caplog.at_level("WARNING", logger="tui_pos.sync.pull"):
+        pulled = pull(till_conn, functools.partial(apply_chain_changes, till), 0)
+    assert pulled.role_differs == ("demo",) and not till.check_pin("demo", "2468").is_manager
+    assert "HQ has demo under another role than this till's" in caplog.text

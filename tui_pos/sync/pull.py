@@ -10,6 +10,7 @@ time; applying is idempotent, so a version lost costs a pull from 0, never a cha
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ from tui_pos.hq.connection import HqError, HqUnreachable, first_line
 
 if TYPE_CHECKING:
     import psycopg
+
+log = logging.getLogger("tui_pos.sync.pull")
 
 Target = Callable[[ChainChanges], Applied]  # e.g. functools.partial(apply_chain_changes, till)
 
@@ -64,6 +67,12 @@ def pull(conn: psycopg.Connection[Any], target: Target, since: int) -> Pulled:
         applied = target(changes)
     except (ChainRefused, StorageError) as err:
         raise PullRefused(f"HQ's catalog version {changes.version} was not applied: {err}") from None
+    if applied.role_differs:
+        log.warning("pull: HQ has %s under another role than this till's: kept as the till has them",
+                    ", ".join(applied.role_differs))
+    if applied.products or applied.users or applied.settings:
+        log.info("pull: HQ's catalog version %d applied: %d product(s), %d user change(s), %d setting(s)",
+                 applied.version, applied.products, applied.users, applied.settings)
     return Pulled(applied.version, applied.products, applied.users, applied.role_differs)
 
 
