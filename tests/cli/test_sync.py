@@ -24,6 +24,8 @@ def test_sync_pushes_everything_and_says_so(hq, tmp_path: Path):
     with connect(hq) as admin:
         held = admin.execute("SELECT count(*), max(commit_seq) FROM hq.record").fetchone()
     assert held[0] == held[1] > first["high_water"]
+    hq_status = cli_json(shop, "status")["hq"]  # what the sync left in hq/sync-state.json
+    assert (hq_status["state"], hq_status["pending"], hq_status["last_sync"] is not None) == ("synced", 0, True)
     assert text.startswith(f"Pushed {held[0] - first['high_water']} record(s) to HQ, pulled 0 change(s); "
                            f"HQ has every commit up to {held[1]}; still pending: 0.")
 
@@ -36,6 +38,8 @@ def test_hq_out_of_reach_is_one_line_and_a_failure(hq, tmp_path: Path):
     proc = run_cli(shop, "sync", "--json", check=False)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("Error: HQ cannot be reached at t1@127.0.0.1:") and proc.stderr.count("\n") == 1
+    hq_status = cli_json(shop, "status")["hq"]
+    assert hq_status["state"] == "offline"
 
 
 def test_a_till_that_has_not_joined_hq_is_told_how(tmp_path: Path):

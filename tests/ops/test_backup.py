@@ -179,8 +179,10 @@ def test_verify_without_its_checksum_file_still_detects_a_changed_row(shop_dir):
     copy.write_bytes(data.replace(b"REFDIGEST1", b"REFDIGEST2"))
     checked = cli_json(shop_dir, "backup", "verify", str(copy), check=False)
     assert not checked["ok"] and checked["checksum"] == "missing"
-    assert checked["problems"] == ["the rows differ from the ones backed up (digest mismatch): the file is damaged",
-                                   "audit: the sale T1-000001 it records was modified or deleted"]
+    assert checked["problems"][:2] == ["the rows differ from the ones backed up (digest mismatch): the file is damaged",
+                                       "audit: the sale T1-000001 it records was modified or deleted"]
+    assert [p for p in checked["problems"][2:] if not p.startswith("audit: commit ")] == []  # its commit: edited too
+    assert len(checked["problems"]) == 3
 
 
 def test_restore_refuses_a_corrupted_backup_and_changes_nothing(shop_dir):

@@ -10,7 +10,7 @@ from contextlib import closing
 from conftest import database_write_locked
 from tui_pos.domain.commits import GENESIS, canonical_json, chained, first_break
 from tui_pos.domain.records import UserChanged
-from tui_pos.store import audit, commit_log, db
+from tui_pos.store import audit, commit_log, db, verification
 
 from .records import make_record, new_ledger, query
 
@@ -135,3 +135,22 @@ def test_after_a_restore_over_newer_commits_no_number_is_used_twice(tmp_path):
     assert [(r["commit_seq"], r["prev_hash"]) for r in rows] == [(1, GENESIS), (8, rows[0]["hash"])]
     assert rows[1]["hash"] == list(chained([second], after=(1, rows[0]["hash"])))[0]["hash"]
     assert canonical_json(rows[1]["record"]) == canonical_json(second)
+
+
+def test_audit_verify_finds_a_commit_edited_deleted_or_missing(tmp_path):
+    ledger = new_ledger(tmp_path)
+    records = some_records()
+    try:
+        for record in records:
+            ledger.commit(record)
+    finally:
+        ledger.close()
+    path = tmp_path / "pos.sqlite3"
+    with closing(db.connect(path, 100)) as conn:
+        assert verification.verify(conn).ok
+        conn.execute("UPDATE commit_log SET record = replace(record, '\"total\":700', '\"total\":1') WHERE commit_seq = 3")
+        conn.execute("DELETE FROM commit_log WHERE commit_seq = 4")
+        assert [p.what for p in verification.verify(conn).problems] == [
+            "commit 3 was modified, or does not follow the commit before it", "commits 4-4 are missing (deleted)",
+            "commit 5 was modified, or does not follow the commit before it",
+            f"sale {records[3]['uuid']} has no commit (its commit was deleted)"]

@@ -108,3 +108,29 @@ def backfill(conn: sqlite3.Connection) -> None:
         if record["uuid"] not in seen:  # a record's entry is once in the chain; events' too
             seen.add(record["uuid"])
             append(conn, record)
+
+
+def problems(conn: sqlite3.Connection, limit: int = 20) -> list[str]:
+    """What is wrong with the commit order (for audit verify): a commit that is not the hash of its
+    record after the commit before it (edited, reordered or deleted commits), numbers skipped past
+    the floor a restore set, stored records without a commit. [] for a database without one yet."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'commit_log'").fetchone() is None:
+        return []
+    found: list[str] = []
+    floor_row = conn.execute("SELECT value FROM meta WHERE key = ?", (FLOOR_KEY,)).fetchone()
+    floor = int(floor_row[0]) if floor_row else 0
+    last, prev = 0, GENESIS
+    for n, prev_hash, digest, text in conn.execute("SELECT commit_seq, prev_hash, hash, record FROM commit_log "
+                                                   "ORDER BY commit_seq"):
+        if n != last + 1 and not last < floor < n:  # a restore's floor: the numbers the replaced database used
+            found.append(f"commits {last + 1}-{n - 1} are missing (deleted)")
+        if prev_hash != prev or digest != commit_hash(prev_hash, text):
+            found.append(f"commit {n} was modified, or does not follow the commit before it")
+        last, prev = n, digest
+        if len(found) >= limit:
+            return found
+    for table in audit.RECORD_TABLES.values():
+        for (uuid,) in conn.execute(f"SELECT uuid FROM {table} EXCEPT SELECT uuid FROM commit_log LIMIT ?",
+                                    (limit - len(found),)):
+            found.append(f"{table} {uuid} has no commit (its commit was deleted)")
+    return found[:limit]

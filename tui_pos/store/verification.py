@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tui_pos.store import audit, codec, db
+from tui_pos.store import audit, codec, commit_log, db
 from tui_pos.store.audit import Anchor
 
 # the event that ends a database rebuilt from HQ's records (Ledger.rebuild): the chain before it is
@@ -45,7 +45,8 @@ class Verification:
 def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | None = None,
            pending: Sequence[dict[str, Any]] = ()) -> Verification:
     """Walk the chain; recompute every hash and every stored record's digest; check that every
-    stored record has its entry, that receipt numbers have no gaps, that the covered tables are
+    stored record has its entry and its commit (the commit order: commit_log.problems), that
+    receipt numbers have no gaps, that the covered tables are
     as their last table_state entry says, and that every Z report's head is in the chain.
     anchor: the anchor to check the chain's head and the numbers used against (None: not
     checked). pending: records waiting in the journal."""
@@ -119,6 +120,7 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | No
             continue
         problems.append(Problem(None, f"Z {z_number} was taken at audit head {head_hash[:16]}, which is not in the chain "
                                       "(the chain was rewritten)"))
+    problems += [Problem(None, what) for what in commit_log.problems(conn, max_problems)]
     if anchor is not None:
         anchor_found, anchor_warnings = check_anchor(conn, anchor, pending)
         problems += anchor_found
