@@ -21,6 +21,7 @@ from conftest import (
     cli_json,
     database_write_locked,
     journal_dir_replaced_by_a_file,
+    open_shift_in,
     run_cli,
 )
 from tests.cli.test_catalog import demo_catalog
@@ -276,3 +277,17 @@ def test_since_filters_sqlite_and_journaled_sales(shop_dir):
     assert listed() == [(old_journal, "journal"), (old_db, "sqlite"), (new_db, "sqlite"), (new_journal, "journal")]
     assert listed("--since", "2026-11-21") == [(new_db, "sqlite"), (new_journal, "journal")]
     assert listed("--since", "2026-11-22T12:00") == [(new_journal, "journal")]
+
+
+def test_human_output_follows_the_shops_language_and_json_does_not(tmp_path):
+    """[ui] language = "zh_CN": a sale's line and an error are Chinese; --json is the same document
+    (keys and codes) in every language."""
+    shop = tmp_path / "shop"
+    run_cli(shop, "init", "--demo", env={"LANG": "zh_CN.UTF-8"})
+    open_shift_in(shop)
+    human = run_cli(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash:10").stdout
+    assert "合计 ￥3.50" in human and "找零 ￥6.50" in human
+    as_json = cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash:10")
+    assert {"uuid", "receipt", "total", "change", "stored"} <= set(as_json) and as_json["change"] == "6.50"
+    error = run_cli(shop, "sell", *AS_DEMO, "--item", "6900000009999", "--tender", "cash", check=False).stderr
+    assert error.startswith("错误：未知条码") and "Traceback" not in error

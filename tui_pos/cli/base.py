@@ -18,7 +18,7 @@ import click
 from tui_pos.config import CONFIG_NAME, Config, ConfigError, load_config, resolve_data_dir, unusable_data_dir
 from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput, BadLines, PosError
 from tui_pos.domain.money import parse_count
-from tui_pos.i18n import message, system_language, use_language
+from tui_pos.i18n import _, message, system_language, use_language
 from tui_pos.ops.logs import setup_logging
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -117,7 +117,7 @@ def fail(message: str, code: int = 1, details: list[str] | None = None) -> None:
     from what was typed are shown escaped: a line break would make two lines of one, an escape
     sequence would act on the terminal."""
     click.echo("\n".join(CONTROL_CHARACTERS.sub(lambda c: repr(c[0])[1:-1], line)
-                         for line in [f"Error: {message}", *(details or [])]), err=True)
+                         for line in [_("Error: {message}").format(message=message), *(details or [])]), err=True)
     sys.exit(code)
 
 

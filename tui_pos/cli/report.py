@@ -23,6 +23,7 @@ from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import format_bp
 from tui_pos.domain.shop_time import shop_time
+from tui_pos.i18n import N_, _
 
 if TYPE_CHECKING:
     from tui_pos.app.till import Till
@@ -94,7 +95,7 @@ def show_report(as_json: bool, shift_report: ShiftReport, till: Till, print_it: 
     options = replace(ReceiptOptions.from_config(till.config), columns=SCREEN_COLUMNS, cut=False)
     emit(as_json, data, lambda: "\n".join(report_layout(shift_report, options).lines()))
     if why_not and not as_json:
-        click.echo(f"Warning: the report was not printed: {why_not}", err=True)
+        click.echo(_("Warning: the report was not printed: {why}").format(why=why_not), err=True)
     return printed or not print_it
 
 
@@ -196,27 +197,27 @@ def csv_cell(value: object, numeric: bool) -> str:
 
 
 SECTION_TITLES = {
-    "totals": "Totals", "tenders": "By tender", "taxes": "By tax rate (net of tax, tax)",
-    "departments": "By department",
-    "top_by_quantity": "Top products by quantity", "top_by_amount": "Top products by amount",
-    "refunds_by_cashier": "Refunds by cashier", "voids_by_cashier": "Voids by cashier", "days": "By day",
-    "hours": "By hour (local time)",
+    "totals": N_("Totals"), "tenders": N_("By tender"), "taxes": N_("By tax rate (net of tax, tax)"),
+    "departments": N_("By department"),
+    "top_by_quantity": N_("Top products by quantity"), "top_by_amount": N_("Top products by amount"),
+    "refunds_by_cashier": N_("Refunds by cashier"), "voids_by_cashier": N_("Voids by cashier"), "days": N_("By day"),
+    "hours": N_("By hour (local time)"),
 }
 
 
 def as_text(result, rows: list[tuple[str, ...]]) -> str:
     """The report's rows under a title per section: name, count, quantity, amount, tax."""
-    period = result.first_day.isoformat() + (f" to {result.last_day}" if result.last_day != result.first_day else "")
-    lines = [f"Sales report {period}"]
+    lines = [_("Sales report {first} to {last}").format(first=result.first_day, last=result.last_day)
+             if result.last_day != result.first_day else _("Sales report {day}").format(day=result.first_day)]
     if result.journaled:
-        lines.append(f"({result.journaled} of these records are still in the journal: included)")
+        lines.append(_("({n} of these records are still in the journal: included)").format(n=result.journaled))
     if not result.database_readable:
-        lines.append("WARNING: the database could not be read: these are the journal's records alone")
+        lines.append(_("WARNING: the database could not be read: these are the journal's records alone"))
     shown = ""
-    for section, _, label, count, qty, amount, tax in rows:
+    for section, _kind, label, count, qty, amount, tax in rows:
         if section != shown:
             shown = section
-            lines += ["", SECTION_TITLES[section]]
+            lines += ["", _(SECTION_TITLES[section])]
         lines.append(f"  {pad(label, 34)} {count:>6} {qty:>6} {amount:>12} {tax:>10}".rstrip())
     return "\n".join(lines)
 
@@ -248,7 +249,7 @@ def _emit_table(as_json: bool, csv_file: str | None, rows: list[dict[str, Any]],
                           numeric=numeric)
         if csv_file != "-":
             emit(as_json, {"csv": str(Path(csv_file).resolve()), "rows": count},
-                 lambda: f"Wrote {count} rows to {csv_file}")
+                 lambda: _("Wrote {n} rows to {file}").format(n=count, file=csv_file))
         return
     emit(as_json, rows, text)
 
@@ -293,7 +294,7 @@ def report_anomalies(ctx: click.Context, day: str | None, first: str | None, las
     till = open_till(ctx, replay=False, keep_cart=False)
     rows = [w.to_dict() for w in till.stock_reports.anomalies(first_day, last_day)]
     _emit_table(as_json, csv_file, rows, ANOMALY_HEADER, (),
-                lambda: "\n".join(f"{r['kind']:<16} {r['message']}" for r in rows) or "No anomalies.")
+                lambda: "\n".join(f"{r['kind']:<16} {r['message']}" for r in rows) or _("No anomalies."))
 
 
 MARGIN_HEADER = ("barcode", "name", "department", "qty", "revenue", "cost", "margin", "margin_percent", "unit_cost")
@@ -313,7 +314,7 @@ def report_margin(ctx: click.Context, day: str | None, first: str | None, last: 
 
     first_day, last_day = period(day=day, first=first, last=last, month=month)
     till = open_till(ctx, replay=False, keep_cart=False)
-    lines, journaled, _ = till.stock_reports.margin(first_day, last_day)
+    lines, journaled, _unused = till.stock_reports.margin(first_day, last_day)
     fmt = till.currency.format
     departments: dict[str, list[int]] = {}
     for line in lines:

@@ -15,6 +15,7 @@ from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency, parse_count
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.tender import TENDER_KINDS, Tender
+from tui_pos.i18n import _
 
 
 @main.command()
@@ -28,8 +29,10 @@ def init(ctx: click.Context, demo: bool, as_json: bool) -> None:
 
     result = init_shop(ctx.obj, demo)
     data = {"data_dir": str(result.config.data_dir), "created": result.created, "products_imported": result.products}
-    emit(as_json, data, lambda: f"{'Created' if result.created else 'Updated'} shop in {result.config.data_dir}"
-         + (f" with {result.products} demo products" if demo else ""))
+    said = ((_("Created shop in {dir} with {n} demo products") if demo else _("Created shop in {dir}"))
+            if result.created else
+            (_("Updated shop in {dir} with {n} demo products") if demo else _("Updated shop in {dir}")))
+    emit(as_json, data, lambda: said.format(dir=result.config.data_dir, n=result.products))
 
 
 @main.command()
@@ -106,10 +109,11 @@ def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], c
             "paid": fmt(sale.paid), "change": fmt(sale.change), "stored": paid.stored, "lines": len(sale.lines),
             "printed": bool(receipt and receipt.printed), "warning": paid.warning}
     if paid.warning:
-        click.echo(f"Warning: {paid.warning}", err=True)
-    emit(as_json, data, lambda: f"{sale.receipt}  total {fmt(sale.total, True)}  change {fmt(sale.change, True)}"
-         f"  stored in {paid.stored}" + (f"\nReceipt {receipt.state}" + (f": {receipt.error}" if receipt.error else "")
-                                        if receipt and not receipt.printed else ""))
+        click.echo(_("Warning: {warning}").format(warning=paid.warning), err=True)
+    emit(as_json, data, lambda: _("{receipt}  total {total}  change {change}  stored in {stored}").format(
+        receipt=sale.receipt, total=fmt(sale.total, True), change=fmt(sale.change, True), stored=paid.stored)
+         + ("\n" + (_("Receipt {state}: {error}") if receipt.error else _("Receipt {state}")).format(
+             state=receipt.state, error=receipt.error) if receipt and not receipt.printed else ""))
 
 
 def print_receipt(config: Config, uuid: str):
@@ -119,7 +123,8 @@ def print_receipt(config: Config, uuid: str):
     try:
         return print_after_sale(config, uuid)
     except Exception as err:  # noqa: BLE001 - the sale is stored; the receipt stays queued
-        click.echo(f"Warning: receipt not printed ({err}); see 'tui-pos receipts --unprinted'", err=True)
+        click.echo(_("Warning: receipt not printed ({error}); see 'tui-pos receipts --unprinted'").format(error=err),
+                   err=True)
         return None
 
 
@@ -148,8 +153,9 @@ def sales(ctx: click.Context, since: str | None, as_json: bool) -> None:
              "total": fmt(r["total"]), "stored": r["stored"], "kind": r["kind"] or "sale",
              "original": r["original_receipt"], "original_uuid": r["original_uuid"]} for r in till.ledger.sales(since)]
     if till.storage().mode != "ok":
-        click.echo(f"Warning: storage is {till.storage().mode} ({till.storage().last_error}); "
-                   "sales the database holds may be missing from this list", err=True)
+        click.echo(_("Warning: storage is {mode} ({error}); sales the database holds may be missing from this list")
+                   .format(mode=till.storage().mode, error=till.storage().last_error), err=True)
     emit(as_json, rows, lambda: "\n".join(
         f"{r['receipt']}  {shop_time(r['completed_at'])}  {r['total']:>10}  {r['stored']:<7}  {r['kind']}"
-        + (f" of {r['original']}" if r["original"] else "") for r in rows) or "No sales.")
+        + (" " + _("of {receipt}").format(receipt=r["original"]) if r["original"] else "") for r in rows)
+         or _("No sales."))

@@ -17,6 +17,7 @@ from tui_pos.cli.report import show_report
 from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import parse_count
+from tui_pos.i18n import N_, _
 
 if TYPE_CHECKING:
     from tui_pos.app.till import Till
@@ -58,8 +59,8 @@ def shift_open(ctx: click.Context, float_text: str, cashier: str | None, pin: st
     fmt = till.currency.format
     data = {"shift": record["number"], "uuid": record["uuid"], "float": fmt(record["float"]),
             "opened_by": record["opened_by"], "opened_at": record["opened_at"]}
-    emit(as_json, data, lambda: f"Shift {data['shift']} open: float {fmt(record['float'], True)}, "
-                                f"by {data['opened_by']}")
+    emit(as_json, data, lambda: _("Shift {number} open: float {amount}, by {name}").format(
+        number=data["shift"], amount=fmt(record["float"], True), name=data["opened_by"]))
 
 
 def _cash_movement(kind: str, help_text: str) -> None:
@@ -83,9 +84,13 @@ def _cash_movement(kind: str, help_text: str) -> None:
         assert till.shift is not None  # the movement was stored in it
         data = {"kind": kind, "amount": fmt(record["amount"]), "reason": record["reason"], "user": record["user"],
                 "approved_by": record["approved_by"], "shift": till.shift["number"], "at": record["at"]}
-        emit(as_json, data, lambda: f"{kind.replace('_', '-').capitalize()} {fmt(record['amount'], True)} "
-                                    f"({record['reason']}) by {record['user']}"
-                                    + (f", approved by {record['approved_by']}" if record["approved_by"] else ""))
+        said = {"paid_in": (N_("Paid-in {amount} ({reason}) by {name}"),
+                            N_("Paid-in {amount} ({reason}) by {name}, approved by {manager}")),
+                "paid_out": (N_("Paid-out {amount} ({reason}) by {name}"),
+                             N_("Paid-out {amount} ({reason}) by {name}, approved by {manager}"))}[kind]
+        emit(as_json, data, lambda: _(said[bool(record["approved_by"])]).format(
+            amount=fmt(record["amount"], True), reason=record["reason"], name=record["user"],
+            manager=record["approved_by"]))
 
 
 _cash_movement("paid_in", "Cash put into the drawer (change from the bank...), with a reason.")
@@ -140,4 +145,5 @@ def shift_close(ctx: click.Context, counted: str | None, counts: tuple[str, ...]
 
     backup = run_scheduled_backup(till.config)
     if not backup.ok:
-        click.echo(f"Warning: the backup after the Z report failed ({backup.error or 'see tui-pos status'})", err=True)
+        click.echo(_("Warning: the backup after the Z report failed ({error})").format(
+            error=backup.error or _("see tui-pos status")), err=True)

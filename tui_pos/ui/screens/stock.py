@@ -102,7 +102,7 @@ class StockScreen(TillScreen[None]):
         stock = self.app.till.stock
         lines = list(self.tally.values())
         if self.mode == "receive":
-            self.core_in_thread(lambda _: stock.receive(lines), self.stored)
+            self.core_in_thread(lambda _r: stock.receive(lines), self.stored)
         else:
             self.core_in_thread(lambda approval: stock.count(lines, approval), self.stored)
 
