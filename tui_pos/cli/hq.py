@@ -148,9 +148,7 @@ def hq_tills(ctx: click.Context, stale_minutes: int, dsn: str | None, as_json: b
     (from the status it last sent, and HQ's own when it has not been seen for a while)."""
     from tui_pos.hq.chain import list_tills
 
-    target = hq_dsn(ctx, dsn)
-    with hq_connection(target) as conn:
-        tills = list_tills(conn, stale_minutes)
+    tills = at_hq(ctx, dsn, lambda conn: list_tills(conn, stale_minutes))
     emit(as_json, tills, lambda: _tills_text(tills))
 
 
@@ -279,8 +277,7 @@ def hq_verify(ctx: click.Context, shop: str | None, dsn: str | None, as_json: bo
     when a till's records are not whole."""
     from tui_pos.hq.verify import verify
 
-    with hq_connection(hq_dsn(ctx, dsn)) as conn:
-        tills = verify(conn, shop)
+    tills = at_hq(ctx, dsn, lambda conn: verify(conn, shop))
     emit(as_json, tills, lambda: _verify_text(tills))
     if not all(t["ok"] for t in tills):
         sys.exit(1)
