@@ -308,3 +308,17 @@ def test_golden_bytes(name):
     if data != expected:
         assert decode(data).texts == decode(expected).texts, "the printed text changed"
         assert data == expected, "same text, different commands"
+
+
+@pytest.mark.parametrize("columns", [32, 48], ids=["58mm", "80mm"])
+def test_a_chinese_receipt_on_paper_at_58_and_80_mm(columns):
+    """Issue 16, read back from the bytes: Chinese labels (合计, 实收现金, 找零, 收银员) are two columns
+    a character on the paper too, so every line ends within it and the amounts end in its last
+    column; the date is the shop's form."""
+    d = receipt(mixed_sale(), columns=columns, language="zh_CN")
+    assert_fits(d, columns)
+    by_start = {line.text.split()[0]: line for line in d.lines if line.text.strip()}
+    for label, amount in (("合计", "￥22.00"), ("实收现金", "20.00"), ("找零", "1.00")):
+        line = by_start[label]
+        assert line.text.endswith(amount) and line.columns == columns, line.text
+    assert any(t.startswith("2026-11-21 14:03") and "收银员" in t for t in d.texts), d.texts

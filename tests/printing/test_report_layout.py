@@ -243,3 +243,14 @@ def test_a_chinese_z_report_has_every_word_in_chinese():
         assert word in text, word
     names = {"amy", "manager", "abcdef"}  # the people and the audit hash: data
     assert not set(re.findall(r"[A-Za-z]{2,}", text)) - names, text
+
+
+def test_a_chinese_x_report_keeps_its_count_column_issue_16():
+    """销售 退货 作废 are four columns each on the paper: the counts after them stay in one column
+    (the labels are padded in printer columns, not characters), every line within 58 mm."""
+    decoded = printed(X_REPORT, language="zh_CN")
+    assert all(line.columns <= 32 for line in decoded.lines)
+    counts = [line.text for line in decoded.lines if re.match(r"(销售|退货|作废)\s", line.text)]
+    assert len(counts) == 3, decoded.texts
+    ends = {len(re.match(r"\S+\s+\d+", text).group().encode("gbk")) for text in counts}
+    assert ends == {13}, counts  # 8 columns of label, 5 of count
