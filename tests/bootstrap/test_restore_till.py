@@ -12,15 +12,17 @@ import pytest
 
 from conftest import CANDY, COLA, run_cli, sell_at
 from hq_cluster import enrol, till_dir
-from tests.hq.tills import push_till, stored_records
+from tests.hq.tills import commits, push_till, stored_records
+from tests.store.records import make_record
 from tui_pos.bootstrap.restore_till import restore_till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
+from tui_pos.domain.commits import chained
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.tender import Tender
 from tui_pos.hq.catalog import import_catalog as import_chain_catalog
 from tui_pos.hq.connection import HqError, connect
-from tui_pos.hq.stream import high_water
+from tui_pos.hq.stream import high_water, push
 from tui_pos.hq.verify import verify
 from tui_pos.sync.state import load_state
 
@@ -105,3 +107,22 @@ def test_restore_is_refused_where_it_would_mix_two_tills(hq, dead_box, tmp_path)
     with pytest.raises(HqError, match="till T9 is not enrolled at HQ"):
         restore_till(hq, "T9", tmp_path / "nine")
     assert not (tmp_path / "nine").exists()
+
+
+def test_a_commit_hq_holds_as_a_moved_slot_is_never_numbered_again(hq, tmp_path):
+    """HQ's stream: commits 1-3, then commit 4 a record it had (commit 1's, pushed from the journal
+    under another number): the rebuilt till holds 3 records, and its next commit is 5, not 4."""
+    records = [make_record(seq) for seq in (1, 2, 3)]
+    first = list(chained(records))
+    with connect(enrol(hq, till_dir(tmp_path / "dead"))) as conn:
+        push(conn, [*first, *chained([records[0]], after=(3, first[-1]["hash"]))])
+    new = tmp_path / "new"
+    done = restore_till(hq, "T1", new)
+    assert (done["records"], done["high_water"], done["chain_continues"]) == (3, 4, False)
+    numbers = {c["record"].get("action"): c["commit_seq"] for c in commits(new)}
+    assert numbers["restored_from_hq"] == 5
+    synced = json.loads(run_cli(new, "sync", "--json").stdout)
+    assert synced["high_water"] == max(numbers.values())
+    with connect(hq) as admin:
+        [t1] = verify(admin)
+    assert (t1["first_gap"], t1["first_break"]) == (None, 5)  # said, never hidden: the rebuilt chain is not HQ's
