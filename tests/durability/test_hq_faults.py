@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conftest import AS_DEMO, COLA, FLOAT, NOODLES, WATER, run_cli
+from conftest import AS_DEMO, COLA, FLOAT, NOODLES, WATER, database_write_locked, run_cli
 from hq_cluster import enrol, throwaway_cluster, wait_for
 from pgcluster import Cluster
 from tui_pos.bootstrap.shop import init_shop
@@ -349,10 +349,13 @@ CHAOS_TILLS = ("T1", "T2", "T3")
 
 
 def test_three_tills_selling_failing_and_syncing_at_random(hq, cluster, tmp_path):
-    """Three tills sell, sync, are killed mid-push, while HQ stops and starts and their connections are
-    cut, in a random order (seed printed: TUI_POS_CHAOS_SEED=N reruns one). At the end HQ holds exactly
-    the union of every till's commits, every acknowledged sale among them, nothing twice, every chain
-    verified."""
+    """Three tills sell, sync, are killed mid-push, have their database locked by another process (their
+    sales go to the journal and are pushed from there), while HQ stops and starts and their connections
+    are cut, in a random order (seed printed: TUI_POS_CHAOS_SEED=N reruns one). At the end (databases
+    free, journals replayed, every till synced) HQ holds exactly the union of every till's commits,
+    every acknowledged sale among them, nothing twice, every chain verified."""
+    from contextlib import ExitStack
+
     from tui_pos.hq.connection import connect
 
     seed = int(os.environ.get("TUI_POS_CHAOS_SEED", random.randrange(1 << 32)))
@@ -361,10 +364,17 @@ def test_three_tills_selling_failing_and_syncing_at_random(hq, cluster, tmp_path
     tills = {t: new_till(hq, tmp_path, t) for t in CHAOS_TILLS}
     acknowledged: dict[str, set[str]] = {t: set() for t in CHAOS_TILLS}
     steps = int(os.environ.get("TUI_POS_CHAOS_STEPS", 20))
+    locked: dict[str, ExitStack] = {}
     for _ in range(steps):
         till = rng.choice(CHAOS_TILLS)
-        action = rng.choices(["sell", "sync", "kill", "hq_down", "hq_up", "cut"], weights=[8, 4, 2, 1, 2, 1])[0]
-        if action == "sell":
+        action = rng.choices(["sell", "sync", "kill", "hq_down", "hq_up", "cut", "lock"], weights=[8, 4, 2, 1, 2, 1, 2])[0]
+        if action == "lock":  # the till's database locked by another process, or free again
+            if till in locked:
+                locked.pop(till).close()
+            else:
+                locked[till] = ExitStack()
+                locked[till].enter_context(database_write_locked(tills[till]))
+        elif action == "sell":
             acknowledged[till] |= sell(tills[till], rng.randint(1, 3), rng)  # a till sells whatever HQ does
         elif action == "sync":
             done = sync(tills[till])
@@ -379,9 +389,12 @@ def test_three_tills_selling_failing_and_syncing_at_random(hq, cluster, tmp_path
             with connect(hq) as admin:
                 admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    for held in locked.values():
+        held.close()
     if not cluster.ready():
         cluster.start(same_port=True)
     for data_dir in tills.values():
+        run_cli(data_dir, "replay")
         assert synced(data_dir)["pending"] == 0
     union = set()
     for till, data_dir in tills.items():
