@@ -151,8 +151,8 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _screen.ngettext(singular, plural, n)
 
 
-def message(err: BaseException) -> str:
-    """What an error says, in the screen's language: its template translated and filled in
+def message(err: object) -> str:
+    """What an error (or an alert) says, in the screen's language: its template translated and filled in
     (domain.errors.PosError keeps them apart), else str(err) as it is."""
     template = getattr(err, "template", "")
     if not template:

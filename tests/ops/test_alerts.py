@@ -137,3 +137,20 @@ def test_hq_alerts_when_it_refuses_the_till_or_records_wait_too_long(shop_dir):
     save_state(shop_dir, SyncState("conflict", 3, an_hour_ago, "HQ refused the push: till T1 commit 4 is ...", last - 3))
     [refused] = current_alerts(config)
     assert (refused.key, refused.level) == ("hq", "error") and "commit 4" in refused.message
+
+
+def test_an_alert_is_english_for_the_hook_and_translated_on_screen():
+    """The hook's JSON and the log keep the English message (and the same four keys); the status
+    line says it in the screen's language (i18n.message of the alert's template)."""
+    from tui_pos import i18n
+    from tui_pos.ops.alerts import said
+
+    alert = said("backup", "error", "backup failed: {error}", "check the backup disk", error="disk full")
+    assert alert.message == "backup failed: disk full"
+    assert alert.as_dict() == {"key": "backup", "level": "error", "message": "backup failed: disk full",
+                               "hint": "check the backup disk"}
+    try:
+        i18n.use_language("zh_CN")
+        assert i18n.message(alert) == "备份失败：disk full"
+    finally:
+        i18n.use_language("en")

@@ -19,12 +19,13 @@ import os
 import signal
 import subprocess
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from tui_pos.app.clock import utc_now
 from tui_pos.config import Config
+from tui_pos.i18n import N_
 from tui_pos.ops.status import CLOCK_SLACK_S, till_status
 
 log = logging.getLogger("tui_pos.ops.alerts")
@@ -36,11 +37,19 @@ AlertLevel = Literal["warning", "error"]
 class Alert:
     key: str  # stable while the condition lasts, e.g. "storage", "disk_low:/var/lib/tui-pos"
     level: AlertLevel
-    message: str  # what is wrong, for the status line
+    message: str  # what is wrong, for the status line (English: logs, the hook, --json)
     hint: str  # what to do
+    # the message's template and values (N_-marked): i18n.message(alert) says it in the screen's language
+    template: str = field(default="", compare=False)
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {"key": self.key, "level": self.level, "message": self.message, "hint": self.hint}
+
+
+def said(key: str, level: AlertLevel, template: str, hint: str, **params: Any) -> Alert:
+    """An alert whose message is a marked template (translated where it is shown) filled with params."""
+    return Alert(key, level, template.format(**params), hint, template, params)
 
 
 def current_alerts(config: Config, status: dict[str, Any] | None = None) -> list[Alert]:
@@ -64,14 +73,14 @@ def _minutes_since(status: dict[str, Any], at: str | None) -> float:
 def _storage(status: dict[str, Any]) -> list[Alert]:
     database = status["database"]
     if status["storage"] == "failing":
-        return [Alert("storage", "error", "STORAGE FAILING: a sale now would not be stored anywhere",
+        return [said("storage", "error", N_("STORAGE FAILING: a sale now would not be stored anywhere"),
                       "free disk space or plug the journal drive back in; run 'tui-pos doctor'")]
     if database["state"] != "ok":
-        return [Alert("storage", "error", f"database {database['state']}: sales are kept in the journal",
-                      "run 'tui-pos doctor'; restore the newest backup when the shop closes")]
+        return [said("storage", "error", N_("database {state}: sales are kept in the journal"),
+                     "run 'tui-pos doctor'; restore the newest backup when the shop closes", state=database["state"])]
     if status["storage"] == "degraded":
-        return [Alert("storage", "warning", f"storage degraded: {status['last_error']}",
-                      "sales are safe in the journal; run 'tui-pos doctor'")]
+        return [said("storage", "warning", N_("storage degraded: {error}"),
+                     "sales are safe in the journal; run 'tui-pos doctor'", error=status["last_error"])]
     return []
 
 
@@ -81,13 +90,13 @@ def _journal(config: Config, status: dict[str, Any]) -> list[Alert]:
     waited = _minutes_since(status, journal["oldest_waiting_at"])
     if journal["backlog"] and (journal["backlog"] >= config.alerts.backlog_max
                                or waited >= config.alerts.backlog_max_minutes):
-        alerts.append(Alert("journal_backlog", "warning",
-                            f"{journal['backlog']} sale(s) waiting in the journal for {waited:.0f} min: replay is not "
-                            "catching up", "run 'tui-pos replay' and 'tui-pos doctor'"))
+        alerts.append(said("journal_backlog", "warning",
+                           N_("{n} sale(s) waiting in the journal for {minutes} min: replay is not catching up"),
+                           "run 'tui-pos replay' and 'tui-pos doctor'", n=journal["backlog"], minutes=f"{waited:.0f}"))
     if journal["quarantined"]:
-        alerts.append(Alert("journal_quarantine", "error",
-                            f"{journal['quarantined']} damaged journal record(s) quarantined",
-                            "run 'tui-pos doctor' (journal check) and compare with the paper receipts"))
+        alerts.append(said("journal_quarantine", "error", N_("{n} damaged journal record(s) quarantined"),
+                           "run 'tui-pos doctor' (journal check) and compare with the paper receipts",
+                           n=journal["quarantined"]))
     return alerts
 
 
@@ -107,11 +116,13 @@ def _audit_anchor(config: Config) -> list[Alert]:
 def _backup(status: dict[str, Any]) -> list[Alert]:
     backup = status["backup"]
     if backup["last_attempt_ok"] is False:
-        return [Alert("backup", "error", f"backup failed: {backup['last_error']}",
-                      "check the backup disk, then run 'tui-pos backup'")]
+        return [said("backup", "error", N_("backup failed: {error}"),
+                     "check the backup disk, then run 'tui-pos backup'", error=backup["last_error"])]
     if backup["overdue"]:
-        last = f"{backup['age_hours']:.0f} h ago" if backup["last_ok_at"] else "never"
-        return [Alert("backup", "warning", f"backup overdue (last good one: {last})", "run 'tui-pos backup'")]
+        if not backup["last_ok_at"]:
+            return [said("backup", "warning", N_("backup overdue (last good one: never)"), "run 'tui-pos backup'")]
+        return [said("backup", "warning", N_("backup overdue (last good one: {hours} h ago)"), "run 'tui-pos backup'",
+                     hours=f"{backup['age_hours']:.0f}")]
     return []
 
 
@@ -134,9 +145,9 @@ def _printer(config: Config, status: dict[str, Any]) -> list[Alert]:
     late = _minutes_since(status, printer["oldest_unprinted_at"]) >= config.alerts.unprinted_max_minutes
     if not (stuck or (printer["unprinted"] and late)):
         return []
-    why = f": {printer['last_error']}" if printer["last_error"] else ""
-    return [Alert("printer", "warning", f"{printer['unprinted']} receipt(s) not printed{why}",
-                  "check the printer (paper, cover, cable); Ctrl+E at the till lists them")]
+    return [said("printer", "warning", N_("{n} receipt(s) not printed: {error}") if printer["last_error"]
+                 else N_("{n} receipt(s) not printed"), "check the printer (paper, cover, cable); Ctrl+E at the till lists them",
+                 n=printer["unprinted"], error=printer["last_error"])]
 
 
 def _hq(config: Config, status: dict[str, Any]) -> list[Alert]:
@@ -169,8 +180,8 @@ def _clock(status: dict[str, Any]) -> list[Alert]:
     clock = status["clock"]
     if clock["behind_s"] <= CLOCK_SLACK_S:
         return []
-    return [Alert("clock", "error", f"the clock went back: it reads {clock['now']}, the last sale was at "
-                                    f"{clock['last_sale_at']}", "set the time (timedatectl); check NTP")]
+    return [said("clock", "error", N_("the clock went back: it reads {now}, the last sale was at {last}"),
+                 "set the time (timedatectl); check NTP", now=clock["now"], last=clock["last_sale_at"])]
 
 
 class AlertDispatcher:

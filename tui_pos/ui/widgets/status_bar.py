@@ -14,7 +14,7 @@ from textual.widgets import Static
 from tui_pos.app.clock import utc_now
 from tui_pos.domain.storage import StorageState
 from tui_pos.domain.sync import SyncState, age, seconds_since
-from tui_pos.i18n import N_, _, ngettext
+from tui_pos.i18n import N_, _, message, ngettext
 
 if TYPE_CHECKING:
     from textual import getters
@@ -65,7 +65,7 @@ class StatusBar(Static):
     def show_alert(self, state: StorageState, alert: Alert, hide_key: str) -> None:
         """Storage state, then the key: a long message is cut at the right edge, neither of those."""
         self.update(Text.assemble(storage_segment(state), (" " + _("{key} hides").format(key=hide_key) + " ", "reverse"),
-                                  (" " + _("ALERT: {message}").format(message=alert.message) + " ",
+                                  (" " + _("ALERT: {message}").format(message=message(alert) if alert.template else alert.message) + " ",
                                    ALERT_STYLE[alert.level])))
 
 
