@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AS_DEMO, COLA, WATER, database_write_locked, open_demo_shop, run_cli
+from conftest import AS_DEMO, COLA, WATER, cli_json, database_write_locked, open_demo_shop, run_cli
 from hq_cluster import enrol
 from tui_pos.bootstrap.till import open_ledger
 from tui_pos.config import load_config
@@ -140,3 +140,33 @@ def test_the_status_goes_with_the_push_and_keeps_what_it_does_not_say(hq, till):
     with connect(hq) as admin:
         assert admin.execute("SELECT status FROM hq.till").fetchone() == (
             {"version": "test", "alerts": [], "pending": 0},)
+
+
+def test_an_older_backup_restored_at_the_till_breaks_the_chain_at_hq_and_loses_or_doubles_nothing(hq, till):
+    """The till's database replaced by an older backup after HQ had everything: the commits the
+    backup lacks are brought back (committed again, under new numbers after those used: HQ has
+    their records and fills the slots without adding them twice), the next commits are new; the
+    first of them does not follow HQ's chain: a break HQ stores and hq verify reports."""
+    from tui_pos.hq.verify import verify
+
+    shop, dsn = till
+    [copy] = cli_json(shop, "backup")["copies"]
+    sell(shop)
+    before = push_from(shop, dsn)
+    held_before = at_hq(hq)
+    restored = cli_json(shop, "restore", copy["path"], "--manager", "manager", "--pin", "9999")
+    assert restored["brought_back"]
+    sell(shop, WATER)
+    after = push_from(shop, dsn)
+    commits = at_till(shop)
+    assert commits[0]["commit_seq"] == 1 and after.high_water == commits[-1]["commit_seq"] > before.high_water
+    assert after.breaks == 1 and after.pending == 0
+    held = at_hq(hq)
+    assert held[:len(held_before)] == held_before  # HQ never changes what it has
+    uuids = [c["record"]["uuid"] for c in held]
+    assert len(uuids) == len(set(uuids)) and set(uuids) >= {c["record"]["uuid"] for c in commits}
+    with connect(hq) as admin:
+        receipts = admin.execute("SELECT record->>'receipt' FROM hq.record WHERE type = 'sale' ORDER BY commit_seq")
+        assert [r for (r,) in receipts] == ["T1-000001", "T1-000002", "T1-000003", "T1-000004"]
+        [t1] = verify(admin)
+    assert (t1["first_gap"], t1["first_break"], t1["breaks"]) == (None, before.high_water + 1, 1)
