@@ -108,6 +108,25 @@ def test_commits_reach_hq_when_the_worker_is_woken_with_the_tills_health(till):
     assert not worker._thread.is_alive() and worker._conn is None
 
 
+def test_a_connection_hq_dropped_while_idle_is_replaced_without_going_offline(till):
+    config, own, admin = till
+    recorded = Recorded()
+    states: list[str] = []
+    worker = started(SyncWorker(config, lambda: connect(own), recorded.step, dict, lambda s: states.append(s.state),
+                                every_s=3600, backoff=(3600, 3600)))
+    try:
+        wait_for(lambda: worker.status().state == "synced", "the first sync")
+        backend = worker._conn.info.backend_pid
+        with connect(admin) as conn:  # HQ restarted, or a proxy cut the idle link
+            conn.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        recorded.commit(2)
+        worker.wake()
+        wait_for(lambda: worker.status().high_water == 2, "the commits, over a new connection")
+        assert "offline" not in states and worker._conn.info.backend_pid != backend
+    finally:
+        worker.stop()
+
+
 def test_offline_it_backs_off_and_commits_only_recount_what_waits(till):
     config, own, _ = till
     recorded = Recorded()

@@ -158,8 +158,7 @@ class SyncWorker:
         """One sync; the seconds until the next (unless woken first)."""
         before = self._state.high_water
         try:
-            conn = self._connection()
-            done = self._step(conn, self._status(conn))
+            done = self._sync()
         except Exception as err:  # noqa: BLE001 - every failure is a state and a retry, never a crash
             return self._failed(err)
         pending = self._state.pending if done.pending is None else done.pending  # None: the database cannot say
@@ -172,12 +171,30 @@ class SyncWorker:
         more = pending > 0 and done.high_water > before  # it moves: carry on; stuck: wait for the timer
         return 0.0 if more else self.every_s
 
+    def _sync(self) -> Synced:
+        """One step. A connection kept open since an earlier step and found dead (HQ restarted, an
+        idle link cut by a proxy) is replaced at once, once: that is no outage (a step may be run
+        again: HQ skips what it has, a pull applies what differs)."""
+        kept = self._conn is not None and not self._conn.closed
+        conn = self._connection()
+        try:
+            return self._step(conn, self._status(conn))
+        except Exception:
+            if not (kept and self._lost()):
+                raise
+        log.info("sync: the connection to HQ was gone; connecting again")
+        self._disconnect()
+        conn = self._connection()
+        return self._step(conn, self._status(conn))
+
+    def _lost(self) -> bool:
+        conn = self._conn
+        return conn is not None and (bool(getattr(conn, "closed", False)) or bool(getattr(conn, "broken", False)))
+
     def _failed(self, err: Exception) -> float:
         import psycopg  # loaded already: the connection is psycopg's
 
-        conn = self._conn
-        lost = conn is not None and (bool(getattr(conn, "closed", False)) or bool(getattr(conn, "broken", False)))
-        offline = lost or isinstance(err, psycopg.OperationalError) or state_of(err) == "offline"
+        offline = self._lost() or isinstance(err, psycopg.OperationalError) or state_of(err) == "offline"
         if not isinstance(err, (HqError, psycopg.Error)):
             log.exception("sync: unexpected error")  # a bug: its stack in the log, the sync retried
         message = str(err) if isinstance(err, HqError) else f"{type(err).__name__}: {first_line(err)}"
