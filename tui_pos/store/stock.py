@@ -19,10 +19,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tui_pos.domain.stock import QTY_SCALE
+from tui_pos.store.codec import STOCK_MOVE_COLUMNS, record_type, row_record
 
 __all__ = ["QTY_SCALE", "journal_deltas", "journal_moves", "journal_risk_counts", "last_moved", "levels", "moved_since",
            "moves", "receipt_lots", "refund_uuids", "risk_counts", "sold"]
-from tui_pos.store.codec import STOCK_MOVE_COLUMNS, record_type, row_record
 
 LEVEL_COLUMNS = ("barcode", "name", "department", "price", "weighed", "reorder_level", "reorder_qty", "on_hand",
                  "tracked", "since")
