@@ -85,6 +85,8 @@ def apply_chain_changes(till: Till, changes: ChainChanges) -> Applied:
     the database cannot be read or written (nothing changed: pull again later); ChainRefused when
     this till cannot take them as it is configured."""
     _check_currency(till, changes.settings.get("currency"))
+    if not (changes.products or changes.users or changes.tax_rates or set(changes.settings) - {"currency"}):
+        return Applied(changes.version, 0, 0)  # nothing new (most syncs): the database is not even read
     products_now, users_now = till.ledger.products(), till.ledger.users()
     if products_now is None or users_now is None:
         raise StorageError("the database cannot be read: HQ's changes are applied when it can")

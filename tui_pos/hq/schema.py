@@ -524,6 +524,59 @@ REVOKE ALL ON hq.tax_rate, hq.product, hq.shop_product, hq.person, hq.setting FR
 REVOKE ALL ON FUNCTION hq.next_catalog_version(), hq.catalog_version(), hq.catalog_changes(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hq.catalog_changes(bigint) TO @TILLS@;
 """),
+    # 4 is stream C's, should it need one
+    Migration(5, "catalog: what changed found by version (indexes), not by reading the whole catalog", r"""
+-- A till asks at every sync; what changed since its version is found through these indexes (and the
+-- version is each index's last entry), so an unchanged catalog of any size costs a few lookups.
+CREATE INDEX product_by_version ON hq.product (version);
+CREATE INDEX shop_product_by_version ON hq.shop_product (shop_id, version);
+CREATE INDEX person_by_version ON hq.person (version);
+CREATE INDEX tax_rate_by_version ON hq.tax_rate (version);
+CREATE INDEX setting_by_version ON hq.setting (version);
+
+-- As in migration 3, the products found through what changed (the chain's or the shop's own row).
+CREATE OR REPLACE FUNCTION hq.catalog_changes(since bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    me hq.till;
+    top bigint;
+BEGIN
+    SELECT * INTO me FROM hq.till WHERE role_name = session_user;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role % is not an enrolled till (tui-pos hq join)', session_user USING ERRCODE = 'TP003';
+    END IF;
+    top := hq.catalog_version();
+    IF since > top THEN
+        since := 0;  -- the till is ahead of HQ (HQ restored from an older dump): everything again
+    END IF;
+    RETURN jsonb_build_object(
+        'version', top,
+        'products', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                'barcode', c.barcode,
+                'name', CASE WHEN o.barcode IS NULL THEN p.name ELSE o.name END,
+                'price', CASE WHEN o.barcode IS NULL THEN p.price ELSE o.price END,
+                'tax_code', CASE WHEN o.barcode IS NULL THEN p.tax_code ELSE o.tax_code END,
+                'department', CASE WHEN o.barcode IS NULL THEN p.department ELSE o.department END,
+                'open_price', CASE WHEN o.barcode IS NULL THEN p.open_price ELSE o.open_price END)
+                ORDER BY c.barcode)
+            FROM (SELECT barcode FROM hq.product WHERE version > since AND version <= top
+                  UNION
+                  SELECT barcode FROM hq.shop_product
+                  WHERE shop_id = me.shop_id AND version > since AND version <= top) c
+            LEFT JOIN hq.product p ON p.barcode = c.barcode
+            LEFT JOIN hq.shop_product o ON o.shop_id = me.shop_id AND o.barcode = c.barcode), '[]'),
+        'users', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('name', name, 'role', role, 'pin_hash', pin_hash, 'active', active)
+                             ORDER BY name)
+            FROM hq.person WHERE version > since AND version <= top), '[]'),
+        'tax_rates', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('code', code, 'rate_bp', rate_bp) ORDER BY code)
+            FROM hq.tax_rate WHERE version > since AND version <= top), '[]'),
+        'settings', coalesce((
+            SELECT jsonb_object_agg(key, value) FROM hq.setting WHERE version > since AND version <= top), '{}'));
+END $$;
+"""),
 )
 
 BOOTSTRAP = """
