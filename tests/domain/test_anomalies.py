@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from fractions import Fraction
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tui_pos.domain.anomalies import (
     Thresholds,
     count_variances,
@@ -44,18 +47,18 @@ def test_a_normal_count_is_not_flagged():
 
 
 def test_sales_while_stock_was_at_or_below_zero():
-    events = [("111", "2026-12-04T09:00", 2_000, False), ("111", "2026-12-04T10:00", -3_000, True),
-              ("111", "2026-12-04T11:00", -1_000, True)]
+    events = {"111": [("2026-12-04T09:00", 2_000, False), ("2026-12-04T10:00", -3_000, True),
+                      ("2026-12-04T11:00", -1_000, True)]}
     [flagged] = sold_below_zero(events, {"111": -2_000}, NAMES)  # 2 received, 3 sold (to -1), 1 more sold (to -2)
     assert flagged.figures["sales"] == 1 and "the first at 2026-12-04T11:00" in flagged.message
     assert "on hand at the end -2" in flagged.message
 
 
 def test_sales_from_stock_are_not_flagged():
-    events = [("111", "2026-12-04T10:00", -3_000, True), ("111", "2026-12-04T11:00", -1_000, True)]
+    events = {"111": [("2026-12-04T10:00", -3_000, True), ("2026-12-04T11:00", -1_000, True)]}
     assert sold_below_zero(events, {"111": 6_000}, NAMES) == []
     # an adjustment taking stock below zero is not a sale
-    assert sold_below_zero([("111", "2026-12-04T10:00", -3_000, False)], {"111": -1_000}, NAMES) == []
+    assert sold_below_zero({"111": [("2026-12-04T10:00", -3_000, False)]}, {"111": -1_000}, NAMES) == []
 
 
 def adjustment(qty: int, reason: str) -> dict:
@@ -138,3 +141,16 @@ def test_a_refund_to_the_original_tender_is_not_flagged():
     original = sale("T1-000001", "card", "cash")
     assert refunds_without_original_tender([sale("T1-000002", "card", uuid="r1", original="s1")],
                                            {"s1": original}) == []
+
+
+@given(st.lists(st.tuples(st.integers(-5_000, 5_000), st.booleans()), max_size=30), st.integers(-10_000, 10_000))
+def test_sales_below_zero_are_exactly_those_a_walk_forward_finds(moves, opening):
+    """The walk back from the end (with its shortcut) flags exactly the sales a walk forward from
+    the opening level sees taking stock at or below zero."""
+    timed = [(f"2026-12-04T10:{i:02d}", qty, sale) for i, (qty, sale) in enumerate(moves)]
+    level, expected = opening, 0
+    for _, qty, sale in timed:
+        expected += sale and qty < 0 and level <= 0
+        level += qty
+    found = sold_below_zero({"111": timed}, {"111": level}, NAMES)
+    assert (found[0].figures["sales"] if found else 0) == expected

@@ -373,9 +373,14 @@ class StockReports:
         sold = history["sold"]
         later = history["moved_after"]
         end_levels = {lv.barcode: lv.on_hand - later.get(lv.barcode, 0) for lv in levels}
-        events = sorted([(m["barcode"], m["at"], m["qty"], False) for m in in_period]
-                        + [(barcode, at, qty, True) for barcode, at, qty in sold if at >= start],
-                        key=lambda e: e[1])
+        events: dict[str, list[tuple[str, int, bool]]] = {}
+        for barcode, at, qty in sold:  # in time order
+            if at >= start:
+                events.setdefault(barcode, []).append((at, qty, True))
+        for move in in_period:
+            events.setdefault(move["barcode"], []).append((move["at"], move["qty"], False))
+        for barcode in {move["barcode"] for move in in_period}:
+            events[barcode].sort(key=lambda e: e[0])
         daily: dict[str, dict[date, int]] = {}
         for barcode, at, qty in sold:
             if qty < 0:

@@ -84,18 +84,16 @@ def count_variances(counts: Iterable[Mapping[str, Any]], costs: Mapping[str, Fra
     return found
 
 
-def sold_below_zero(events: Sequence[tuple[str, str, int, bool]], end_levels: Mapping[str, int],
+def sold_below_zero(by_product: Mapping[str, Sequence[tuple[str, int, bool]]], end_levels: Mapping[str, int],
                     names: Mapping[str, str]) -> list[Warning]:
-    """Sales while stock was at or below zero. events: (barcode, at, qty, is a sale) of every
+    """Sales while stock was at or below zero. by_product: barcode -> (at, qty, is a sale) of every
     movement in the period, in time order; end_levels: each product's on-hand at the period's end.
     Walking back from the end, the level before each movement is the level after it less its
-    quantity: a sale taking stock from a level at or below zero is flagged."""
-    by_product: dict[str, list[tuple[str, int, bool]]] = {}
-    for barcode, at, qty, sale in events:
-        by_product.setdefault(barcode, []).append((at, qty, sale))
+    quantity: a sale taking stock from a level at or below zero is flagged. A product whose level
+    could never have been that low (its end level above everything that came in) is passed over."""
     found = []
     for barcode, moves in sorted(by_product.items()):
-        if barcode not in end_levels:
+        if barcode not in end_levels or end_levels[barcode] - sum(qty for _, qty, _ in moves if qty > 0) > 0:
             continue
         level, hits = end_levels[barcode], []
         for at, qty, sale in reversed(moves):
