@@ -274,6 +274,10 @@ def till_report(conn: Any, health: Callable[[], dict[str, Any]], clock: Callable
     except Exception as err:  # noqa: BLE001 - a failing report must not stop the records
         log.exception("sync: the health report failed")
         report = {"health_error": f"{type(err).__name__}: {err}"[:300]}
+    alerts = report.get("alerts")
+    if isinstance(alerts, list):  # not the till's alert about reaching HQ: gathered before this sync, it is
+        # stale once HQ has the records ("never synced"), and HQ knows its own stream and when it last saw the till
+        report = {**report, "alerts": [a for a in alerts if not (isinstance(a, dict) and a.get("key") == "hq")]}
     return {**report, "clock_offset_s": clock_offset(conn, clock), "version": __version__, "sent_at": clock()}
 
 
