@@ -183,3 +183,6 @@ def test_status_says_how_the_sync_with_hq_is_doing_without_reaching_hq(shop_dir)
     assert cli_json(shop_dir, "status")["hq"]["pending"] == last_commit() - 2 > before
     line = next(l for l in run_cli(shop_dir, "status").stdout.splitlines() if l.startswith("HQ "))
     assert "OFFLINE" in line and f"{last_commit() - 2} record(s) waiting" in line and "HQ cannot be reached" in line
+    from tui_pos.ops.monitor import monitor_snapshot, sections
+
+    assert sections(monitor_snapshot(load_config(shop_dir)))["HQ"] == [line.removeprefix("HQ").strip()]  # the monitor's too

@@ -30,7 +30,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 def status_text(s: dict[str, Any]) -> str:
-    from tui_pos.ops.status import shift_text
+    from tui_pos.ops.status import hq_text, shift_text
 
     db, journal, printer, backup, clock = s["database"], s["journal"], s["printer"], s["backup"], s["clock"]
     running = f"till running (pid {s['till_running_pid']})" if s["till_running_pid"] else "till not running"
@@ -67,21 +67,6 @@ def status_text(s: dict[str, Any]) -> str:
               for d in s["disk"]]
     lines.append(f"HQ        {hq_text(s['hq'], s['checked_at'])}")
     return "\n".join(lines)
-
-
-def hq_text(hq: dict[str, Any], now: str) -> str:
-    """status' hq in one line: 'synced 12 s ago, 3 waiting (shop S1)', 'OFFLINE since ...: why'."""
-    from tui_pos.domain.sync import age, seconds_since
-
-    if hq["state"] == "off":
-        return "not joined (tui-pos hq join DSN --shop SHOP)"
-    ago = seconds_since(hq["last_sync"], now)
-    last = "last sync {} {} ago".format(*age(ago)) if ago is not None else "never synced"
-    waiting = f"{hq['pending']} record(s) waiting"
-    if hq["state"] == "synced":
-        return f"synced, {last}; {waiting} (shop {hq['shop']})"
-    what = "OFFLINE" if hq["state"] == "offline" else "PROBLEM"
-    return f"{what}, {last}; {waiting}" + (f": {hq['last_error']}" if hq["last_error"] else "")
 
 
 @main.command()

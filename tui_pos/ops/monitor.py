@@ -15,7 +15,7 @@ from tui_pos.app.till import currency_of
 from tui_pos.config import Config
 from tui_pos.ops.alerts import current_alerts
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database
-from tui_pos.ops.status import shift_text, till_status
+from tui_pos.ops.status import hq_text, shift_text, till_status
 from tui_pos.store import db
 
 RECENT_SALES = 8
@@ -138,6 +138,10 @@ def _shift(snap: dict[str, Any]) -> list[str]:
     return [shift_text(snap["shift"])]
 
 
+def _hq(snap: dict[str, Any]) -> list[str]:
+    return [hq_text(snap["hq"], snap["checked_at"])]
+
+
 _SECTIONS = (("Alerts", _alerts), ("Shift", _shift), ("Sale in progress", _cart), ("Last sales", _sales), ("Storage", _storage),
-             ("Printer", _printer), ("Backup", _backup))
+             ("Printer", _printer), ("Backup", _backup), ("HQ", _hq))
 SECTION_TITLES = tuple(title for title, _ in _SECTIONS)

@@ -21,6 +21,7 @@ from tui_pos.domain.cart import Cart
 from tui_pos.domain.shift import shift_report
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.stock import format_qty, is_low
+from tui_pos.domain.sync import age, seconds_since
 from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
 from tui_pos.ops.instance import running_pid
 from tui_pos.ops.readonly import (
@@ -112,6 +113,20 @@ def hq_status(config: Config, last_commit: int | None = None) -> dict[str, Any]:
     pending = sync.pending if last_commit is None or sync.state == "off" else max(last_commit - sync.high_water, 0)
     return {"state": sync.state, "pending": pending, "last_sync": sync.last_sync, "last_error": sync.last_error,
             "high_water": sync.high_water, "shop": config.hq.shop, "catalog_version": sync.catalog_version}
+
+
+def hq_text(hq: dict[str, Any], now: str) -> str:
+    """hq_status() in one line, for people (status, monitor): 'synced, last sync 12 s ago; 0 record(s)
+    waiting (shop S1)', 'OFFLINE, last sync 2 h ago; 7 record(s) waiting: why'."""
+    if hq["state"] == "off":
+        return "not joined (tui-pos hq join DSN --shop SHOP)"
+    ago = seconds_since(hq["last_sync"], now)
+    last = "last sync {} {} ago".format(*age(ago)) if ago is not None else "never synced"
+    waiting = f"{hq['pending']} record(s) waiting"
+    if hq["state"] == "synced":
+        return f"synced, {last}; {waiting} (shop {hq['shop']})"
+    what = "OFFLINE" if hq["state"] == "offline" else "PROBLEM"
+    return f"{what}, {last}; {waiting}" + (f": {hq['last_error']}" if hq["last_error"] else "")
 
 
 def _read(config: Config, view: StoreView) -> _Seen:
