@@ -52,3 +52,12 @@ def test_a_chinese_refund_receipt():
     text = "\n".join(receipt_layout(refund, ReceiptOptions(columns=32, language="zh_CN", shop_name="好运便利店")).lines())
     assert "退货" in text and "原小票" in text and "原因：商品损坏" in text
     assert not latin_words(text, repr(refund)), text
+
+
+def test_the_receipt_takes_the_printers_language_not_the_screens(tmp_path):
+    from tui_pos.config import load_config
+
+    (tmp_path / "config.toml").write_text('[ui]\nlanguage = "en"\n[printer]\nlanguage = "zh_CN"\n', encoding="utf-8")
+    assert ReceiptOptions.from_config(load_config(tmp_path)).language == "zh_CN"
+    (tmp_path / "config.toml").write_text('[ui]\nlanguage = "zh_CN"\n', encoding="utf-8")
+    assert ReceiptOptions.from_config(load_config(tmp_path)).language == "zh_CN"  # "auto": as the screen
