@@ -113,8 +113,9 @@ def test_what_a_hook_prints_never_reaches_the_log_or_the_support_bundle(shop_dir
 
 
 def test_hq_alerts_when_it_refuses_the_till_or_records_wait_too_long(shop_dir):
-    """Offline alone is no alert (the till sells on and catches up); refused is an error; records
-    waiting longer than [alerts] hq_offline_minutes (60) are a warning."""
+    """Offline alone is no alert (the till sells on and catches up), nor never synced yet; refused is
+    an error; records waiting longer than [alerts] hq_offline_minutes (60) since the last sync are a
+    warning."""
     from tui_pos.domain.sync import SyncState
     from tui_pos.ops.readonly import read_only_view
     from tui_pos.sync.state import save_state
@@ -126,6 +127,7 @@ def test_hq_alerts_when_it_refuses_the_till_or_records_wait_too_long(shop_dir):
         last = view.last_commit()
     assert last is not None and last > 3
     an_hour_ago = utc_iso(-timedelta(minutes=61))
+    assert current_alerts(config) == []  # joined, never synced yet: every record waits, for how long is not known
     save_state(shop_dir, SyncState("offline", 3, utc_iso(-timedelta(minutes=5)), "HQ cannot be reached at x", last - 3))
     assert current_alerts(config) == []
     save_state(shop_dir, SyncState("offline", 0, an_hour_ago, "HQ cannot be reached at x", last))

@@ -151,17 +151,21 @@ def _printer(config: Config, status: dict[str, Any]) -> list[Alert]:
 
 
 def _hq(config: Config, status: dict[str, Any]) -> list[Alert]:
-    """The sync with HQ (status' hq, as the sync last wrote it): refused, or records waiting too long.
-    Offline alone is no alert: the till sells without HQ and catches up when it is back."""
+    """The sync with HQ (status' hq, as the sync last wrote it): refused, or records waiting too long
+    since the last sync. Offline alone is no alert: the till sells without HQ and catches up when
+    it is back; nor is a till that never synced yet (how long it has waited is not known: the
+    status line and `hq tills` show it)."""
     hq = status["hq"]
     if hq["state"] == "conflict":
         return [Alert("hq", "error", f"HQ refuses this till's sync: {hq['last_error']}",
                       "records stay at the till (nothing is lost); call support: 'tui-pos status', 'tui-pos sync'")]
-    since = _minutes_since(status, hq["last_sync"]) if hq["last_sync"] else None
-    if hq["state"] != "offline" or not hq["pending"] or (since is not None and since < config.alerts.hq_offline_minutes):
+    if hq["state"] != "offline" or not hq["pending"] or not hq["last_sync"]:
         return []
-    late = f"not synced for {since:.0f} min" if since is not None else "never synced"
-    return [Alert("hq", "warning", f"{hq['pending']} record(s) waiting for HQ, {late}: {hq['last_error']}",
+    since = _minutes_since(status, hq["last_sync"])
+    if since < config.alerts.hq_offline_minutes:
+        return []
+    return [Alert("hq", "warning", f"{hq['pending']} record(s) waiting for HQ, not synced for {since:.0f} min: "
+                                   f"{hq['last_error']}",
                   "check the network and HQ's address ([hq] dsn); 'tui-pos sync' tries at once")]
 
 
