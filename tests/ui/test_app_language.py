@@ -62,3 +62,17 @@ async def test_the_checkout_and_payment_are_all_chinese(chinese_shop):
         await wait_for(pilot, lambda: "帮助" in svg_text(pilot.app.export_screenshot()))
         help_text = svg_text(pilot.app.export_screenshot())
         assert not english_words(help_text), help_text
+
+
+async def test_a_manager_is_asked_in_chinese(chinese_shop):
+    """The core's reason for asking a manager (a discount over the limit) is the dialog's title, in Chinese."""
+    from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
+
+    async with running(chinese_shop) as pilot:
+        await scan(pilot, COLA)
+        await pilot.press("f5")
+        await on_screen(pilot, AskScreen)
+        await pilot.press("5", "0", "%", "enter")
+        await on_screen(pilot, ManagerScreen)
+        dialog = svg_text(pilot.app.export_screenshot())
+        assert "经理批准：超过 10% 的折扣需要经理批准" in dialog, dialog

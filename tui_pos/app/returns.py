@@ -11,7 +11,7 @@ from tui_pos.app.selling import Paid, Selling
 from tui_pos.app.session import Session
 from tui_pos.app.shifts import Shifts
 from tui_pos.domain.auth import Approval
-from tui_pos.domain.errors import BadInput, CartError, NotDurable, NumberingBusy, check_text
+from tui_pos.domain.errors import N_, BadInput, CartError, NotDurable, NumberingBusy, check_text
 from tui_pos.domain.refund import Refundable, build_reversal, refund_lines, refundable
 
 
@@ -63,12 +63,13 @@ class Returns:
         shift = self.shifts.require()
         self.selling.refuse_if_pending("a payment may already be stored: retry it first")
         if sale.fully_returned:
-            raise CartError(f"everything on {sale.receipt} has already been returned")
+            raise CartError(N_("everything on {receipt} has already been returned"), receipt=sale.receipt)
         if not reason.strip():
-            raise CartError(f"a {kind} needs a reason")
+            raise CartError(N_("a refund needs a reason") if kind == "refund" else N_("a void needs a reason"))
         check_text(reason, "the reason", REASON_LENGTH)
         refund_lines(sale, quantities)  # checked before a manager's approval is used up
-        manager = self.session.require(approval, kind, f"a {kind} needs a manager").manager
+        manager = self.session.require(approval, kind, N_("a refund needs a manager") if kind == "refund"
+                                       else N_("a void needs a manager")).manager
         ctx = self.ctx
         try:
             with self.store.numbered(ctx.till_id, "seq") as unit:

@@ -133,9 +133,8 @@ class Selling:
         if override:
             assert unit_price is not None  # an override is a keyed price
             check_price(unit_price)
-            approved = self.session.require(approval, "price_override",
-                                            f"{product.name}: a price other than the catalog's is a price override: "
-                                            "it needs a manager")
+            approved = self.session.require(approval, "price_override", N_(
+                "{name}: a price other than the catalog's is a price override: it needs a manager"), name=product.name)
         cart = self._set_cart(self.cart.add(product, self.catalog.rate_of(product), qty, unit_price))
         if approved is not None:
             self.session.audit("price_override", approved, subject=product.barcode, amount=unit_price,
@@ -152,7 +151,7 @@ class Selling:
         """Price override: always a manager's decision."""
         check_price(unit_price)
         line = self.cart.line(line_id)
-        approved = self.session.require(approval, "price_override", "changing a price needs a manager")
+        approved = self.session.require(approval, "price_override", N_("changing a price needs a manager"))
         cart = self._set_cart(self.cart.set_price(line_id, unit_price))
         self.session.audit("price_override", approved, subject=line.barcode, amount=unit_price,
                            detail={"sale": cart.uuid, "line": line_id, "was": line.unit_price})
@@ -179,7 +178,8 @@ class Selling:
         limit = self.discount_limit_bp
         too_big = discount.value > limit if discount.kind == "percent" else discount.amount_off(base) * 10000 > base * limit
         if too_big:
-            return self.session.require(approval, "discount", f"a discount over {format_bp(limit)} needs a manager")
+            return self.session.require(approval, "discount", N_("a discount over {limit} needs a manager"),
+                                        limit=format_bp(limit))
         return None
 
     def _audit_discount(self, approved: Approval | None, discount: Discount | None, cart: Cart, line_id: int | None) -> None:
@@ -189,7 +189,7 @@ class Selling:
 
     def no_sale(self, approval: Approval | None = None, reason: str = "") -> None:
         """Opening the cash drawer without a sale needs a manager (the caller then kicks it)."""
-        approved = self.session.require(approval, "no_sale", "opening the drawer without a sale needs a manager")
+        approved = self.session.require(approval, "no_sale", N_("opening the drawer without a sale needs a manager"))
         shift = self.shifts.shift
         self.session.audit("no_sale", approved, subject=reason or None, required=True,
                            detail={"shift": shift["uuid"] if shift else None})
@@ -239,7 +239,7 @@ class Selling:
         entry = next((h for h in held if h["cart"]["uuid"] == uuid), None)
         if entry is None:
             raise CartError(N_("that held sale is no longer there"))
-        approved = self.session.require(approval, "delete_held", "deleting a held sale needs a manager")
+        approved = self.session.require(approval, "delete_held", N_("deleting a held sale needs a manager"))
         cart = Cart.from_record(entry["cart"])
         self.session.audit("delete_held", approved, subject=uuid,
                            amount=cart.totals(self.ctx.config.prices_include_tax).total,

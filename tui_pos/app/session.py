@@ -89,14 +89,16 @@ class Session:
         self._issued[approval.token] = (manager.name, action)
         return approval
 
-    def require(self, approval: Approval | None, action: str, message: str) -> Approval:
+    def require(self, approval: Approval | None, action: str, message: str, **params: object) -> Approval:
         """The approval that allows this action: the manager logged in, or one this session
-        issued for exactly this action and manager (it is used up). ApprovalRequired otherwise."""
+        issued for exactly this action and manager (it is used up). ApprovalRequired otherwise,
+        saying message (a marked template, filled with params: see domain.errors.PosError)."""
         if self.user is not None and self.user.is_manager:
             return Approval(self.user.name, action)
         if approval is None or self._issued.get(approval.token) != (approval.manager, action) or approval.action != action:
-            log.info("refused: %s (%s asked by %s)", message, action, self.cashier or "nobody logged in")
-            raise ApprovalRequired(action, message)
+            refused = ApprovalRequired(action, message, **params)
+            log.info("refused: %s (%s asked by %s)", refused, action, self.cashier or "nobody logged in")
+            raise refused
         del self._issued[approval.token]
         return approval
 

@@ -14,6 +14,7 @@ from tui_pos.app.ports import Document, TillStore
 from tui_pos.app.session import Session
 from tui_pos.domain.auth import Approval, ApprovalRequired
 from tui_pos.domain.errors import (
+    N_,
     BadInput,
     DocumentFailed,
     NoShiftOpen,
@@ -168,8 +169,9 @@ class Shifts:
         limit = ctx.currency.parse(ctx.config.z_difference_limit)
         if abs(counted - x.expected_cash) > limit:
             manager = self.session.require(
-                approval, "close_shift", f"the drawer is {ctx.currency.format(abs(counted - x.expected_cash), True)} "
-                f"{'over' if counted > x.expected_cash else 'short'}: a manager must close the shift").manager
+                approval, "close_shift", N_("the drawer is {amount} over: a manager must close the shift")
+                if counted > x.expected_cash else N_("the drawer is {amount} short: a manager must close the shift"),
+                amount=ctx.currency.format(abs(counted - x.expected_cash), True)).manager
         with storing("a shift record"), \
                 self.store.numbered(ctx.till_id, "z_number", self._last_numbers()["last_z"]) as unit:
             # again under the numbering lock: a sale stored since the X above (another process)
@@ -177,8 +179,8 @@ class Shifts:
             self.ensure_still_open(shift)
             final = self.report(shift)
             if manager is None and abs(counted - final.expected_cash) > limit:
-                raise ApprovalRequired("close_shift", "a sale was stored meanwhile and the drawer is now out by more "
-                                       "than the limit: a manager must close the shift")
+                raise ApprovalRequired("close_shift", N_("a sale was stored meanwhile and the drawer is now out by more "
+                                                         "than the limit: a manager must close the shift"))
             head = self.store.audit_head()
             z = replace(final, z_number=unit.number, counted=counted, counted_detail=tuple(counted_detail),
                         audit_head=head[1] if head else None)
