@@ -154,3 +154,15 @@ def test_sales_below_zero_are_exactly_those_a_walk_forward_finds(moves, opening)
         level += qty
     found = sold_below_zero({"111": timed}, {"111": level}, NAMES)
     assert (found[0].figures["sales"] if found else 0) == expected
+
+
+@given(st.dictionaries(st.integers(0, 45), st.integers(0, 30_000), max_size=46), st.integers(30, 40),
+       st.integers(1, 6))
+def test_the_sliding_window_is_the_usual_rate_of_the_days_before_each_day(outs, first, length):
+    day0 = date(2026, 11, 1)
+    daily = {"111": {day0 + timedelta(n): out for n, out in outs.items()}}
+    period = [day0 + timedelta(first + n) for n in range(length)]
+    expected = [day.isoformat() for day in period
+                if (out := daily["111"].get(day, 0)) >= T.outflow_min
+                and out > T.outflow_factor * sum(daily["111"].get(day - timedelta(n), 0) for n in range(1, 29)) / 28]
+    assert [w.figures["day"] for w in outflow_spikes(daily, period, NAMES, T)] == expected

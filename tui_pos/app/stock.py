@@ -373,20 +373,19 @@ class StockReports:
         sold = history["sold"]
         later = history["moved_after"]
         end_levels = {lv.barcode: lv.on_hand - later.get(lv.barcode, 0) for lv in levels}
-        events: dict[str, list[tuple[str, int, bool]]] = {}
+        events: dict[str, list[tuple[str, int, bool]]] = {}  # the period's movements per product, in time order
+        daily: dict[str, dict[date, int]] = {}  # units out per product and local day, the lookback included
         for barcode, at, qty in sold:  # in time order
             if at >= start:
                 events.setdefault(barcode, []).append((at, qty, True))
-        for move in in_period:
-            events.setdefault(move["barcode"], []).append((move["at"], move["qty"], False))
-        for barcode in {move["barcode"] for move in in_period}:
-            events[barcode].sort(key=lambda e: e[0])
-        daily: dict[str, dict[date, int]] = {}
-        for barcode, at, qty in sold:
             if qty < 0:
                 days = daily.setdefault(barcode, {})
                 day = _local_day(at[:16])
                 days[day] = days.get(day, 0) - qty
+        for move in in_period:
+            events.setdefault(move["barcode"], []).append((move["at"], move["qty"], False))
+        for barcode in {move["barcode"] for move in in_period}:
+            events[barcode].sort(key=lambda e: e[0])
         period_days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         rows = [dict(vars(lv)) for lv in levels]
         return [

@@ -130,19 +130,23 @@ def outflow_spikes(daily: Mapping[str, Mapping[date, int]], period: Sequence[dat
                    t: Thresholds) -> list[Warning]:
     """A product whose outflow on a day of the period is above outflow_factor times its usual daily
     rate (its outflow over the outflow_days before that day) and at least outflow_min. daily:
-    barcode -> day -> units out (milli-units, positive), the lookback days included."""
+    barcode -> day -> units out (milli-units, positive), the lookback days included; period:
+    consecutive days (the window of days before slides along them)."""
     found = []
+    span = timedelta(t.outflow_days)
     for barcode, days in daily.items():
+        if not period or max(days.values(), default=0) < t.outflow_min:
+            continue
+        window = sum(days.get(period[0] - timedelta(n), 0) for n in range(1, t.outflow_days + 1))
         for day in period:
             out = days.get(day, 0)
-            if out < t.outflow_min:
-                continue
-            usual = sum(days.get(day - timedelta(n), 0) for n in range(1, t.outflow_days + 1)) / t.outflow_days
-            if out > t.outflow_factor * usual:
+            usual = window / t.outflow_days
+            if out >= t.outflow_min and out > t.outflow_factor * usual:
                 found.append(Warning("outflow", barcode,
                                      f"{names.get(barcode, barcode)}: {format_qty(out)} out on {day.isoformat()}, usually "
                                      f"{format_qty(round(usual))} a day (over the {t.outflow_days} days before)",
                                      {"day": day.isoformat(), "out": out, "usual": round(usual)}))
+            window += out - days.get(day - span, 0)
     return found
 
 
