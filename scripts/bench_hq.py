@@ -310,7 +310,7 @@ def measure_till(root: Path, admin: str, sales: int, rate: float, idle_s: float)
     out: dict[str, Any] = {"pay_off": [], "pay_on": [], "lag": []}
     seen = Seen(admin)
     try:
-        for round_ in range(ROUNDS):
+        for _round in range(ROUNDS):
             till = open_till(config, cashier="bench")
             try:
                 products = sorted((p for p in till.catalog.search("", limit=10_000) if not p.open_price and p.price > 0),
@@ -318,8 +318,6 @@ def measure_till(root: Path, admin: str, sales: int, rate: float, idle_s: float)
                 codes = [p.barcode for p in products[::max(1, len(products) // 5)][:5]]
                 sell_at_rate(till, codes, 10, rate)  # warm
                 out["pay_off"] += [lat for _, lat, _ in sell_at_rate(till, codes, sales // ROUNDS, rate)]
-                if round_ == 0:
-                    out["idle_off"] = idle_cpu(idle_s / 2)
             finally:
                 till.close()
             till = open_till(config, cashier="bench")
@@ -330,13 +328,22 @@ def measure_till(root: Path, admin: str, sales: int, rate: float, idle_s: float)
                 seen.wait_for([u for u, _, _ in sold])
                 out["pay_on"] += [lat for _, lat, _ in sold]
                 out["lag"] += [max(0.0, seen.at[u] - acked) for u, _, acked in sold]
-                if round_ == ROUNDS - 1:
-                    wait_synced(till)
-                    out["idle_on"] = idle_cpu(idle_s)
             finally:
                 till.close()
     finally:
-        seen.close()
+        seen.close()  # its listening thread is not the till's idle CPU
+    till = open_till(config, cashier="bench")
+    try:
+        out["idle_off"] = idle_cpu(idle_s / 2)
+    finally:
+        till.close()
+    till = open_till(config, cashier="bench")
+    try:
+        till.start_sync()
+        wait_synced(till)
+        out["idle_on"] = idle_cpu(idle_s)
+    finally:
+        till.close()
     return out
 
 
