@@ -29,7 +29,7 @@ class Returns:
         receipt = next((w for w in words if w.upper().startswith(f"{self.ctx.till_id}-")), receipt_or_qr.strip())
         found = self.store.find_sales(receipt=receipt.upper())
         if not found:
-            raise BadInput(f"no sale with receipt number {receipt}")
+            raise BadInput(N_("no sale with receipt number {receipt}"), receipt=receipt)
         original = found[0]
         return refundable(original, self.store.find_sales(original_uuid=original["uuid"]))
 
@@ -50,11 +50,13 @@ class Returns:
         shown: the uuid of the sale the manager was shown; refused if another sale came since."""
         sale = self.last_sale()
         if sale is None:
-            raise CartError("there is no sale to void")
+            raise CartError(N_("there is no sale to void"))
         if shown is not None and sale.original["uuid"] != shown:
-            raise CartError(f"another sale ({sale.receipt}) was stored meanwhile: look again before voiding")
+            raise CartError(N_("another sale ({receipt}) was stored meanwhile: look again before voiding"),
+                            receipt=sale.receipt)
         if sale.reversals:
-            raise CartError(f"{sale.receipt} already has a refund: refund the rest instead of voiding it")
+            raise CartError(N_("{receipt} already has a refund: refund the rest instead of voiding it"),
+                            receipt=sale.receipt)
         return self._reverse("void", sale, {line.line_no: line.left for line in sale.lines if line.left}, reason,
                              approval, False)
 

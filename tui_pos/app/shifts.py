@@ -49,7 +49,7 @@ class Shifts:
 
     def require(self) -> dict[str, Any]:
         if self.shift is None:
-            raise NoShiftOpen("no shift is open: open a shift (count the float into the drawer) first")
+            raise NoShiftOpen(N_("no shift is open: open a shift (count the float into the drawer) first"))
         return self.shift
 
     def ensure_still_open(self, shift: dict[str, Any]) -> None:
@@ -58,7 +58,7 @@ class Shifts:
         if self.store.shift_closed(shift["uuid"]) or (self.store.state().mode != "ok" and self._closed_elsewhere(shift)):
             self.shift = None
             log.warning("refused: shift %s was closed meanwhile (by another process)", shift["number"])
-            raise ShiftClosedMeanwhile("this shift was closed meanwhile (a Z report was taken): open a new shift first")
+            raise ShiftClosedMeanwhile(N_("this shift was closed meanwhile (a Z report was taken): open a new shift first"))
 
     def _closed_elsewhere(self, shift: dict[str, Any]) -> bool:
         """While storage is degraded a Z may be only in the journal: the process that took it also
@@ -84,9 +84,9 @@ class Shifts:
     def open(self, float_amount: int) -> dict[str, Any]:
         """Start a shift with the float counted into the drawer; one open shift per till."""
         if (already := self.refresh()) is not None:
-            raise ShiftAlreadyOpen(f"shift {already['number']} is already open: close it (Z report) first")
+            raise ShiftAlreadyOpen(N_("shift {number} is already open: close it (Z report) first"), number=already["number"])
         if float_amount < 0:
-            raise BadInput("the float cannot be negative")
+            raise BadInput(N_("the float cannot be negative"))
         ctx = self.ctx
         with storing("a shift record"), \
                 self.store.numbered(ctx.till_id, "number", self._last_numbers()["last_shift"]) as unit:
@@ -105,9 +105,9 @@ class Shifts:
         if kind not in ("paid_in", "paid_out"):
             raise BadInput("a cash movement is paid_in or paid_out")
         if amount <= 0:
-            raise BadInput("the amount must be more than zero")
+            raise BadInput(N_("the amount must be more than zero"))
         if not reason.strip():
-            raise BadInput(f"a {kind.replace('_', '-')} needs a reason")
+            raise BadInput(N_("a paid-in needs a reason") if kind == "paid_in" else N_("a paid-out needs a reason"))
         check_text(reason, "the reason", REASON_LENGTH)
         ctx, cashier = self.ctx, self.session.cashier
         manager = None
@@ -157,11 +157,11 @@ class Shifts:
         Being further over or short than the limit needs a manager."""
         shift = self.refresh()
         if shift is None:  # another process (the CLI) may have closed it
-            raise NoShiftOpen("no shift is open: it was closed already (see the last Z report)")
+            raise NoShiftOpen(N_("no shift is open: it was closed already (see the last Z report)"))
         if payment_pending:
-            raise PaymentPending("a payment may already be stored: retry it before closing the shift")
+            raise PaymentPending(N_("a payment may already be stored: retry it before closing the shift"))
         if counted < 0:
-            raise BadInput("counted cash cannot be negative")
+            raise BadInput(N_("counted cash cannot be negative"))
         ctx, cashier = self.ctx, self.session.cashier
         fmt = ctx.currency.format
         x = self.report(shift)
