@@ -378,6 +378,8 @@ async def z_count_screen(pilot) -> None:
     till = pilot.app.till
     till.scan(WATER)
     till.pay([Tender("cash", 200)])
+    pilot.app.sale_paid()  # as the payment screen does: the print worker counts the receipt now, not at a random later moment
+    await wait_until(pilot, lambda: "1 unprinted" in pilot.app.printer_state, "the receipt counted as unprinted")
     await pilot.press("f11", "2")
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, CloseShiftScreen), "the count screen")
     await pilot.press("1", "enter", "enter", "enter", "enter", "enter", "2", "enter", "1", "enter")
