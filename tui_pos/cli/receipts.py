@@ -9,6 +9,7 @@ import click
 from tui_pos.cli.base import emit, json_option, main, shop_config
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.shop_time import shop_time
+from tui_pos.i18n import N_, _
 
 
 @main.group(invoke_without_command=True)
@@ -27,7 +28,7 @@ def receipts(ctx: click.Context, unprinted: bool, as_json: bool) -> None:
     emit(as_json, rows, lambda: "\n".join(
         f"{r['receipt']}  {shop_time(r['completed_at'])}  {r['total']:>10}  {r['state']}"
         + (f"  ref {', '.join(r['references'])}" if r["references"] else "")
-        + (f"  ({r['last_error']})" if r["last_error"] else "") for r in rows) or "Every receipt is printed.")
+        + (f"  ({r['last_error']})" if r["last_error"] else "") for r in rows) or _("Every receipt is printed."))
 
 
 @receipts.command("reprint")
@@ -41,7 +42,8 @@ def receipts_reprint(ctx: click.Context, number: str, as_json: bool) -> None:
     result = reprint(shop_config(ctx), number)
     data = {"receipt": number, "uuid": result.uuid, "state": result.state, "printed": result.printed,
             "error": result.error}
-    emit(as_json, data, lambda: f"Copy of {number} " + ("printed" if result.printed else f"{result.state}: {result.error}"))
+    emit(as_json, data, lambda: _("Copy of {receipt} printed").format(receipt=number) if result.printed
+         else _("Copy of {receipt} {state}: {error}").format(receipt=number, state=result.state, error=result.error))
     if not result.printed:
         sys.exit(1)
 
@@ -55,7 +57,7 @@ def receipts_show(ctx: click.Context, number: str) -> None:
 
     lines = show_receipt(shop_config(ctx), number)
     if lines is None:
-        raise BadInput(f"no sale with receipt number {number}")
+        raise BadInput(N_("no sale with receipt number {receipt}"), receipt=number)
     click.echo("\n".join(lines))
 
 
@@ -67,5 +69,5 @@ def receipts_confirm(ctx: click.Context, number: str) -> None:
     from tui_pos.printing.commands import confirm_printed
 
     if not confirm_printed(shop_config(ctx), number):
-        raise BadInput(f"receipt {number} is not waiting to be printed")
-    click.echo(f"Receipt {number} marked printed")
+        raise BadInput(N_("receipt {receipt} is not waiting to be printed"), receipt=number)
+    click.echo(_("Receipt {receipt} marked printed").format(receipt=number))
