@@ -156,3 +156,26 @@ def test_an_alert_is_english_for_the_hook_and_translated_on_screen():
         assert i18n.message(alert) == "备份失败：disk full"
     finally:
         i18n.use_language("en")
+
+
+def test_hq_and_low_stock_alerts_and_every_hint_on_screen_in_chinese(shop_dir):
+    """The HQ and low-stock alerts keep their English for the hook and are said in zh_CN on screen,
+    hint too (alerts' hints are marked: `tui-pos alerts` shows _(hint))."""
+    from tui_pos import i18n
+    from tui_pos.ops.alerts import _hq, _low_stock
+
+    config = load_config(shop_dir)
+    status = {"checked_at": "2026-12-04T12:00:00+00:00",
+              "hq": {"state": "offline", "pending": 3, "last_sync": "2026-12-04T10:00:00+00:00", "last_error": "x"},
+              "stock": {"low": 3, "low_products": [{"name": "Cola", "on_hand": "2", "reorder_level": "5"}]}}
+    [late] = _hq(config, status)
+    [low] = _low_stock(status)
+    assert late.message == "3 record(s) waiting for HQ, not synced for 120 min: x"
+    assert low.message == "LOW STOCK (on hand/reorder level): Cola 2/5 and 2 more"
+    try:
+        i18n.use_language("zh_CN")
+        assert i18n.message(late) == "3 条记录等待上传总部，已 120 分钟未同步：x"
+        assert i18n.message(low) == "库存不足（现有/补货点）：Cola 2/5，另有 2 种"
+        assert i18n._(low.hint).startswith("补货")
+    finally:
+        i18n.use_language("en")

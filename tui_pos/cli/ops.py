@@ -103,9 +103,10 @@ def support_bundle(ctx: click.Context, output: Path | None, as_json: bool) -> No
 @click.pass_context
 def alerts(ctx: click.Context, run_hook: bool, as_json: bool) -> None:
     """The alerts the till would show now."""
+    from tui_pos.i18n import _, message
     from tui_pos.ops.alerts import alerts_now
 
     found = alerts_now(shop_config(ctx), run_hook)
     emit(as_json, [a.as_dict() for a in found], lambda: "\n".join(
-        f"{a.level.upper():<7} {a.message}\n        -> {a.hint}" for a in found) or "No alerts.")
+        f"{a.level.upper():<7} {message(a)}\n        -> {_(a.hint)}" for a in found) or _("No alerts."))
 

@@ -38,7 +38,7 @@ class Alert:
     key: str  # stable while the condition lasts, e.g. "storage", "disk_low:/var/lib/tui-pos"
     level: AlertLevel
     message: str  # what is wrong, for the status line (English: logs, the hook, --json)
-    hint: str  # what to do
+    hint: str  # what to do (English; N_-marked where it is a constant: _(alert.hint) says it on screen)
     # the message's template and values (N_-marked): i18n.message(alert) says it in the screen's language
     template: str = field(default="", compare=False)
     params: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -74,13 +74,13 @@ def _storage(status: dict[str, Any]) -> list[Alert]:
     database = status["database"]
     if status["storage"] == "failing":
         return [said("storage", "error", N_("STORAGE FAILING: a sale now would not be stored anywhere"),
-                      "free disk space or plug the journal drive back in; run 'tui-pos doctor'")]
+                      N_("free disk space or plug the journal drive back in; run 'tui-pos doctor'"))]
     if database["state"] != "ok":
         return [said("storage", "error", N_("database {state}: sales are kept in the journal"),
-                     "run 'tui-pos doctor'; restore the newest backup when the shop closes", state=database["state"])]
+                     N_("run 'tui-pos doctor'; restore the newest backup when the shop closes"), state=database["state"])]
     if status["storage"] == "degraded":
         return [said("storage", "warning", N_("storage degraded: {error}"),
-                     "sales are safe in the journal; run 'tui-pos doctor'", error=status["last_error"])]
+                     N_("sales are safe in the journal; run 'tui-pos doctor'"), error=status["last_error"])]
     return []
 
 
@@ -92,10 +92,10 @@ def _journal(config: Config, status: dict[str, Any]) -> list[Alert]:
                                or waited >= config.alerts.backlog_max_minutes):
         alerts.append(said("journal_backlog", "warning",
                            N_("{n} sale(s) waiting in the journal for {minutes} min: replay is not catching up"),
-                           "run 'tui-pos replay' and 'tui-pos doctor'", n=journal["backlog"], minutes=f"{waited:.0f}"))
+                           N_("run 'tui-pos replay' and 'tui-pos doctor'"), n=journal["backlog"], minutes=f"{waited:.0f}"))
     if journal["quarantined"]:
         alerts.append(said("journal_quarantine", "error", N_("{n} damaged journal record(s) quarantined"),
-                           "run 'tui-pos doctor' (journal check) and compare with the paper receipts",
+                           N_("run 'tui-pos doctor' (journal check) and compare with the paper receipts"),
                            n=journal["quarantined"]))
     return alerts
 
@@ -108,30 +108,32 @@ def _audit_anchor(config: Config) -> list[Alert]:
     broken = [n for n in anchor.get("notes", []) if n.get("problem")]
     if not broken:
         return []
-    return [Alert("audit_anchor", "error", f"AUDIT: {broken[-1].get('what', 'the chain does not match its anchor')}",
-                  "the database was changed behind the till's back: run 'tui-pos audit verify', keep the "
-                  "printed Z reports and backups, call the owner")]
+    return [said("audit_anchor", "error", N_("AUDIT: {problem}"),
+                 N_("the database was changed behind the till's back: run 'tui-pos audit verify', keep the "
+                    "printed Z reports and backups, call the owner"),
+                 problem=broken[-1].get("what", "the chain does not match its anchor"))]
 
 
 def _backup(status: dict[str, Any]) -> list[Alert]:
     backup = status["backup"]
     if backup["last_attempt_ok"] is False:
         return [said("backup", "error", N_("backup failed: {error}"),
-                     "check the backup disk, then run 'tui-pos backup'", error=backup["last_error"])]
+                     N_("check the backup disk, then run 'tui-pos backup'"), error=backup["last_error"])]
     if backup["overdue"]:
         if not backup["last_ok_at"]:
-            return [said("backup", "warning", N_("backup overdue (last good one: never)"), "run 'tui-pos backup'")]
-        return [said("backup", "warning", N_("backup overdue (last good one: {hours} h ago)"), "run 'tui-pos backup'",
+            return [said("backup", "warning", N_("backup overdue (last good one: never)"), N_("run 'tui-pos backup'"))]
+        return [said("backup", "warning", N_("backup overdue (last good one: {hours} h ago)"), N_("run 'tui-pos backup'"),
                      hours=f"{backup['age_hours']:.0f}")]
     return []
 
 
 def _disk(config: Config, status: dict[str, Any]) -> list[Alert]:
     low = config.alerts.disk_low_mb
-    return [Alert(f"disk_low:{d['path']}", "error",
-                  f"{d['role']} directory {d['path']}: " + (f"only {d['free_mb']} MB free" if d["writable"]
-                                                            else "cannot be written"),
-                  "free disk space there; run 'tui-pos doctor'")
+    hint = N_("free disk space there; run 'tui-pos doctor'")
+    return [said(f"disk_low:{d['path']}", "error", N_("{role} directory {path}: only {free_mb} MB free"), hint,
+                 role=d["role"], path=d["path"], free_mb=d["free_mb"]) if d["writable"]
+            else said(f"disk_low:{d['path']}", "error", N_("{role} directory {path}: cannot be written"), hint,
+                      role=d["role"], path=d["path"])
             for d in status["disk"] if not d["writable"] or d["free_mb"] < low]
 
 
@@ -146,7 +148,8 @@ def _printer(config: Config, status: dict[str, Any]) -> list[Alert]:
     if not (stuck or (printer["unprinted"] and late)):
         return []
     return [said("printer", "warning", N_("{n} receipt(s) not printed: {error}") if printer["last_error"]
-                 else N_("{n} receipt(s) not printed"), "check the printer (paper, cover, cable); Ctrl+E at the till lists them",
+                 else N_("{n} receipt(s) not printed"),
+                 N_("check the printer (paper, cover, cable); Ctrl+E at the till lists them"),
                  n=printer["unprinted"], error=printer["last_error"])]
 
 
@@ -157,16 +160,17 @@ def _hq(config: Config, status: dict[str, Any]) -> list[Alert]:
     status line and `hq tills` show it)."""
     hq = status["hq"]
     if hq["state"] == "conflict":
-        return [Alert("hq", "error", f"HQ refuses this till's sync: {hq['last_error']}",
-                      "records stay at the till (nothing is lost); call support: 'tui-pos status', 'tui-pos sync'")]
+        return [said("hq", "error", N_("HQ refuses this till's sync: {error}"),
+                     N_("records stay at the till (nothing is lost); call support: 'tui-pos status', 'tui-pos sync'"),
+                     error=hq["last_error"])]
     if hq["state"] != "offline" or not hq["pending"] or not hq["last_sync"]:
         return []
     since = _minutes_since(status, hq["last_sync"])
     if since < config.alerts.hq_offline_minutes:
         return []
-    return [Alert("hq", "warning", f"{hq['pending']} record(s) waiting for HQ, not synced for {since:.0f} min: "
-                                   f"{hq['last_error']}",
-                  "check the network and HQ's address ([hq] dsn); 'tui-pos sync' tries at once")]
+    return [said("hq", "warning", N_("{n} record(s) waiting for HQ, not synced for {minutes} min: {error}"),
+                 N_("check the network and HQ's address ([hq] dsn); 'tui-pos sync' tries at once"),
+                 n=hq["pending"], minutes=f"{since:.0f}", error=hq["last_error"])]
 
 
 def _low_stock(status: dict[str, Any]) -> list[Alert]:
@@ -174,10 +178,12 @@ def _low_stock(status: dict[str, Any]) -> list[Alert]:
     stock = status.get("stock") or {}
     if not stock.get("low"):
         return []
-    shown = ", ".join(f"{p['name']} {p['on_hand']} (reorder at {p['reorder_level']})" for p in stock["low_products"])
-    more = f" and {stock['low'] - len(stock['low_products'])} more" if stock["low"] > len(stock["low_products"]) else ""
-    return [Alert("low_stock", "warning", f"LOW STOCK: {shown}{more}",
-                  "reorder: 'tui-pos report reorder' lists what to order")]
+    shown = ", ".join(f"{p['name']} {p['on_hand']}/{p['reorder_level']}" for p in stock["low_products"])
+    hint = N_("reorder: 'tui-pos report reorder' lists what to order")
+    if stock["low"] > len(stock["low_products"]):
+        return [said("low_stock", "warning", N_("LOW STOCK (on hand/reorder level): {products} and {more} more"), hint,
+                     products=shown, more=stock["low"] - len(stock["low_products"]))]
+    return [said("low_stock", "warning", N_("LOW STOCK (on hand/reorder level): {products}"), hint, products=shown)]
 
 
 def _clock(status: dict[str, Any]) -> list[Alert]:
@@ -185,7 +191,7 @@ def _clock(status: dict[str, Any]) -> list[Alert]:
     if clock["behind_s"] <= CLOCK_SLACK_S:
         return []
     return [said("clock", "error", N_("the clock went back: it reads {now}, the last sale was at {last}"),
-                 "set the time (timedatectl); check NTP", now=clock["now"], last=clock["last_sale_at"])]
+                 N_("set the time (timedatectl); check NTP"), now=clock["now"], last=clock["last_sale_at"])]
 
 
 class AlertDispatcher:
