@@ -3,7 +3,7 @@ entry point (a subprocess per command), on a real demo shop."""
 
 from __future__ import annotations
 
-from conftest import AS_DEMO, COLA, WATER, cli_error, cli_json, run_cli
+from conftest import AS_DEMO, COLA, WATER, cli_error, cli_json, run_cli, set_config
 
 
 def test_receive_count_adjust_and_show(shop_dir):
@@ -50,3 +50,15 @@ def test_low_stock_from_the_catalog_s_reorder_level(shop_dir, tmp_path):
     [low] = cli_json(shop_dir, "stock", "--low")
     assert (low["barcode"], low["on_hand"], low["reorder_level"], low["reorder_qty"]) == (COLA, "27", "30", "48")
     assert "LOW" in run_cli(shop_dir, "stock", "--low").stdout
+
+
+def test_stock_lines_in_the_shop_s_language_and_json_unchanged(shop_dir):
+    """[ui] language zh_CN: the human lines of stock, its movements and the reorder report are
+    Chinese; --json keeps its keys and values."""
+    set_config(shop_dir, "ui", "language", '"zh_CN"')
+    out = run_cli(shop_dir, "stock", "adjust", "--item", f"{COLA}x-1", "--reason", "damaged", *AS_DEMO).stdout
+    assert "调整 -1（损坏）" in out and "现有库存" in out
+    [adjusted] = cli_json(shop_dir, "stock", "adjust", "--item", f"{COLA}x-1", "--reason", "damaged", *AS_DEMO)
+    assert (adjusted["kind"], adjusted["reason"]) == ("adjust", "damaged")
+    reorder = run_cli(shop_dir, "report", "reorder").stdout
+    assert "补货点" in reorder or "没有需要补货的商品。" in reorder

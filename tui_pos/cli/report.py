@@ -269,9 +269,10 @@ def report_reorder(ctx: click.Context, csv_file: str | None, as_json: bool) -> N
     till = open_till(ctx, replay=False, keep_cart=False)
     rows = [{**lv.to_dict(), "suggested": format_qty(lv.suggested)} for lv in till.stock_reports.reorder()]
     _emit_table(as_json, csv_file, rows, REORDER_HEADER, ("on_hand", "reorder_level", "reorder_qty", "suggested"),
-                lambda: "\n".join(f"{r['barcode']:<13}  {pad(r['name'], 30)} on hand {r['on_hand']:>8}  level "
-                                  f"{r['reorder_level']:>6}  order {r['suggested']:>6}" for r in rows)
-                or "Nothing to reorder.")
+                lambda: "\n".join(f"{r['barcode']:<13}  {pad(r['name'], 30)} " + _(
+                    "on hand {on_hand}  level {level}  order {order}").format(
+                        on_hand=f"{r['on_hand']:>8}", level=f"{r['reorder_level']:>6}", order=f"{r['suggested']:>6}")
+                    for r in rows) or _("Nothing to reorder."))
 
 
 ANOMALY_HEADER = ("kind", "subject", "message")
@@ -334,7 +335,13 @@ def report_margin(ctx: click.Context, day: str | None, first: str | None, last: 
               "cost": fmt(cost), "margin": fmt(margin), "margin_percent": None, "unit_cost": None}
              for name, (revenue, cost, margin) in sorted(departments.items())]
     _emit_table(as_json, csv_file, rows, MARGIN_HEADER, ("qty", "revenue", "cost", "margin", "unit_cost"),
-                lambda: "\n".join(f"{pad(r['name'], 30)} {r['qty']:>8} {r['revenue']:>10} cost {r['cost'] or '?':>10} "
-                                  f"margin {r['margin'] or '?':>10} {r['margin_percent'] or '':>6}" for r in rows)
-                + (f"\n({journaled} records still in the journal: included)" if journaled else "")
-                or "Nothing sold.")
+                lambda: "\n".join(_margin_line(r) for r in rows)
+                + ("\n" + _("({n} records still in the journal: included)").format(n=journaled) if journaled else "")
+                or _("Nothing sold."))
+
+
+def _margin_line(row: dict[str, Any]) -> str:
+    """One margin row for a person: a department's total named in the screen's language."""
+    name = row["name"] if row["barcode"] else _("department {name}").format(name=row["department"])
+    return f"{pad(name, 30)} {row['qty']:>8} {row['revenue']:>10} " + _("cost {cost}  margin {margin}").format(
+        cost=f"{row['cost'] or '?':>10}", margin=f"{row['margin'] or '?':>10}") + f" {row['margin_percent'] or '':>6}"

@@ -13,9 +13,13 @@ from tui_pos.cli.base import emit, interrupts, json_option, main, open_till
 from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.stock import ADJUST_REASONS, format_qty
+from tui_pos.i18n import N_, _
 
 if TYPE_CHECKING:
     from tui_pos.app.till import Till
+
+# ADJUST_REASONS as a person reads them (the record keeps the English word): _(reason)
+_REASON_WORDS = (N_("damaged"), N_("expired"), N_("theft"), N_("found"), N_("other"))
 
 _CODE = "tui_pos.cli.stock.code"  # ctx.meta key: the CODE given to `tui-pos stock`
 
@@ -52,14 +56,15 @@ def stock(ctx: click.Context, low: bool, as_json: bool) -> None:
         levels = [lv for lv in levels if lv.tracked or lv.low]
     rows = [lv.to_dict() for lv in levels]
     emit(as_json, rows, lambda: "\n".join(_level_line(r) for r in rows) or (
-        "Nothing is low." if low else "No product's stock is tracked yet (tui-pos stock receive or count)."))
+        _("Nothing is low.") if low else _("No product's stock is tracked yet (tui-pos stock receive or count).")))
 
 
 def _level_line(row: dict[str, Any]) -> str:
     from tui_pos.domain.columns import pad
 
-    level = f"  reorder at {row['reorder_level']}" if row["reorder_level"] is not None else ""
-    return f"{row['barcode']:<13}  {pad(row['name'], 30)} {row['on_hand']:>10}{level}{'  LOW' if row['low'] else ''}"
+    level = "  " + _("reorder at {level}").format(level=row["reorder_level"]) if row["reorder_level"] is not None else ""
+    low = "  " + _("LOW") if row["low"] else ""
+    return f"{row['barcode']:<13}  {pad(row['name'], 30)} {row['on_hand']:>10}{level}{low}"
 
 
 item_option = click.option("--item", "items", multiple=True, required=True, metavar="CODE[xQTY]",
@@ -84,10 +89,13 @@ def _moved(till: Till, records: list[dict[str, Any]], as_json: bool) -> None:
              "approved_by": r["approved_by"], "at": r["at"]} for r in records]
 
     def line(r: dict[str, Any]) -> str:
-        what = {"receive": f"received {r['qty']}", "adjust": f"adjusted {r['qty']} ({r['reason']})",
-                "count": f"counted {r['counted']} (expected {r['expected']}, variance {r['qty']})"}.get(r["kind"], r["kind"])
-        return f"{r['barcode']} {r['name']}: {what}; on hand {r['on_hand'] or 'unknown'}" + (
-            f", approved by {r['approved_by']}" if r["approved_by"] else "")
+        what = {"receive": _("received {qty}").format(qty=r["qty"]),
+                "adjust": _("adjusted {qty} ({reason})").format(qty=r["qty"], reason=_(r["reason"])),
+                "count": _("counted {counted} (expected {expected}, variance {qty})").format(
+                    counted=r["counted"], expected=r["expected"], qty=r["qty"])}.get(r["kind"], r["kind"])
+        said = _("{code} {name}: {what}; on hand {on_hand}").format(
+            code=r["barcode"], name=r["name"], what=what, on_hand=r["on_hand"] or _("unknown"))
+        return said + (_(", approved by {manager}").format(manager=r["approved_by"]) if r["approved_by"] else "")
 
     emit(as_json, rows, lambda: "\n".join(line(r) for r in rows))
 
@@ -166,7 +174,8 @@ def stock_import(ctx: click.Context, csv_file: Path, cashier: str | None, manage
     try:
         text = csv_file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
-        raise BadInput(f"cannot read {csv_file}: {getattr(err, 'strerror', None) or err}") from None
+        raise BadInput(N_("cannot read {file}: {error}"), file=csv_file,
+                       error=getattr(err, "strerror", None) or err) from None
     till = operating_till(ctx.find_root(), replay=False)
     till.stock.parse_import(text)  # a bad file is refused before any PIN
     approval = sign_in(till, "stock_count", cashier=cashier, manager=manager, pin=pin, required="cashier")
