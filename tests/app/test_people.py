@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli_json, run_cli
+from conftest import cli_error, cli_json, run_cli, set_config
 from tui_pos.store.crash import OTHER_POINTS
 
 MANAGER = ("--manager", "manager", "--pin", "9999")
@@ -56,3 +56,13 @@ def test_a_user_change_is_never_stored_without_its_audit_entry(shop_dir: Path, c
     assert user_row(shop_dir, name) != before
     assert audited(shop_dir, name, action) == 1
     assert cli_json(shop_dir, "audit", "verify")["ok"] is True
+
+
+def test_a_refusal_is_said_in_the_shop_s_language(shop_dir):
+    """People's refusals are templates: the CLI (and a screen) says them in [ui] language."""
+    assert cli_error(shop_dir, "user", "enable", "demo", *MANAGER) == "demo is already enabled"
+    set_config(shop_dir, "ui", "language", '"zh_CN"')
+    refused = run_cli(shop_dir, "user", "enable", "demo", *MANAGER, check=False)
+    assert (refused.returncode, refused.stderr.strip()) == (1, "错误：demo 已经启用")
+    refused = run_cli(shop_dir, "user", "set-pin", "nobody", "--new-pin", "2580", *MANAGER, check=False)
+    assert (refused.returncode, refused.stderr.strip()) == (1, "错误：没有用户 'nobody'")

@@ -16,7 +16,7 @@ from typing import Any
 from tui_pos.app.snapshot import refresh_snapshot
 from tui_pos.app.till import Till
 from tui_pos.domain.auth import ROLES, Approval, check_name, check_pin_format, find_user, hash_pin
-from tui_pos.domain.errors import BadInput, StorageError
+from tui_pos.domain.errors import N_, BadInput, StorageError
 from tui_pos.domain.records import UserAction, UserChanged
 
 
@@ -39,7 +39,7 @@ class People:
     def _rows(self) -> list[dict[str, Any]]:
         rows = self.till.ledger.users()
         if rows is None:
-            raise StorageError("the database cannot be read: people can be listed or changed only when it can")
+            raise StorageError(N_("the database cannot be read: people can be listed or changed only when it can"))
         return rows
 
     def everyone(self) -> list[Person]:
@@ -48,13 +48,13 @@ class People:
     def _find(self, name: str) -> Person:
         row = find_user(self._rows(), name)
         if row is None:
-            raise BadInput(f"there is no user {name.strip()!r}")
+            raise BadInput(N_("there is no user {name!r}"), name=name.strip())
         return Person(row["name"], row["role"], bool(row["active"]))
 
     def add(self, name: str, role: str, pin: str, approval: Approval | None = None) -> Person:
         name, pin = check_name(name), check_pin_format(pin)
         if role not in ROLES:
-            raise BadInput(f"role {role!r}: use {' or '.join(ROLES)}")
+            raise BadInput(N_("role {role!r}: use {roles}"), role=role, roles=" or ".join(ROLES))
         manager = self._approve(approval, f"adding {name}", adding_a_manager=role == "manager")
         return self._change(self._record("user_add", name, manager, role=role, pin_hash=hash_pin(pin)),
                             Person(name, role, True))
@@ -71,10 +71,10 @@ class People:
         """Enable or disable a user (disabled users cannot log in; their name stays in the records)."""
         person = self._find(name)
         if person.active == active:
-            raise BadInput(f"{person.name} is already {'enabled' if active else 'disabled'}")
+            raise BadInput(N_("{name} is already enabled") if active else N_("{name} is already disabled"), name=person.name)
         if not active and person.role == "manager" and person.active and \
                 not any(p.active and p.role == "manager" and p.name != person.name for p in self.everyone()):
-            raise BadInput(f"{person.name} is the last active manager: add or enable another manager first")
+            raise BadInput(N_("{name} is the last active manager: add or enable another manager first"), name=person.name)
         manager = self._approve(approval, f"{'enabling' if active else 'disabling'} {person.name}")
         return self._change(self._record("user_enable" if active else "user_disable", person.name, manager),
                             Person(person.name, person.role, active))

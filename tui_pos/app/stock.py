@@ -40,6 +40,7 @@ from tui_pos.domain.anomalies import (
 from tui_pos.domain.auth import Approval, ApprovalRequired
 from tui_pos.domain.catalog import Catalog, Product
 from tui_pos.domain.errors import (
+    N_,
     BadInput,
     BadLines,
     PosError,
@@ -144,7 +145,7 @@ class Stock:
         barcodes = [self.catalog().lookup(code).barcode] if code is not None else None
         rows, _ = self.store.stock_levels(barcodes)
         if rows is None:
-            raise StorageError("the database cannot be read: stock on hand can be shown only when it can")
+            raise StorageError(N_("the database cannot be read: stock on hand can be shown only when it can"))
         levels = [Level(r["barcode"], r["name"], r["department"], r["weighed"], r["on_hand"], r["reorder_level"],
                         r["reorder_qty"], r["tracked"], r["since"]) for r in rows]
         return [lv for lv in levels if lv.low] if low else levels
@@ -171,9 +172,9 @@ class Stock:
             found[product.barcode] = Line(product, qty + (before.qty if before else 0), kind, **fields)
         for line in found.values():
             if line.qty == 0 and kind != "count":
-                raise BadInput(f"{line.product.barcode}: a quantity of 0 moves nothing")
+                raise BadInput(N_("{code}: a quantity of 0 moves nothing"), code=line.product.barcode)
         if not found:
-            raise BadInput("no item given (--item CODE[xQTY])")
+            raise BadInput(N_("no item given (--item CODE[xQTY])"))
         return list(found.values())
 
     # -- the movements -----------------------------------------------------------------------
@@ -183,13 +184,13 @@ class Stock:
             check_text(line.supplier, "the supplier", REASON_LENGTH)
             check_text(line.reference, "the reference", REASON_LENGTH)
             if line.unit_cost is not None and line.unit_cost < 0:
-                raise BadInput("a cost cannot be negative")
+                raise BadInput(N_("a cost cannot be negative"))
         return self._store(lines, None, batch)
 
     def adjust(self, lines: Sequence[Line], reason: str, approval: Approval | None = None) -> list[dict[str, Any]]:
         """Stock written off or found, with a reason code; over [stock] adjust_limit a manager's."""
         if reason not in ADJUST_REASONS:
-            raise BadInput(f"the reason {reason!r} is not one of {', '.join(ADJUST_REASONS)}")
+            raise BadInput(N_("the reason {reason!r} is not one of {reasons}"), reason=reason, reasons=", ".join(ADJUST_REASONS))
         limit = parse_qty(self.ctx.config.stock.adjust_limit, True)
         over = [line for line in lines if abs(line.qty) > limit]
         manager = None
@@ -225,8 +226,8 @@ class Stock:
         rows, _ = self.store.stock_levels(barcodes)
         if rows is None:
             if required:
-                raise StorageError("the database cannot be read: stock can be counted only when it can "
-                                   "(what is expected must be known)")
+                raise StorageError(N_("the database cannot be read: stock can be counted only when it can "
+                                      "(what is expected must be known)"))
             return {}
         return {r["barcode"]: r["on_hand"] for r in rows}
 
@@ -278,21 +279,21 @@ class Stock:
         for row in reader:
             try:
                 if None in row:
-                    raise BadInput("more cells than the header has columns")
+                    raise BadInput(N_("more cells than the header has columns"))
                 cells = {k: (v or "").strip() for k, v in row.items()}
                 kind = cells.get("kind") or "count"
                 if kind not in IMPORT_KINDS:
-                    raise BadInput(f"kind {kind!r} is not count or receive")
+                    raise BadInput(N_("kind {kind!r} is not count or receive"), kind=kind)
                 if lines and kind != lines[0].kind:
-                    raise BadInput(f"a file is counts or receipts, not both (line 2 is a {lines[0].kind})")
+                    raise BadInput(N_("a file is counts or receipts, not both (line 2 is a {kind})"), kind=lines[0].kind)
                 product = catalog.lookup(cells["barcode"])
                 qty = parse_qty(cells["qty"], product.weighed)
                 if kind == "count" and product.barcode in seen:
-                    raise BadInput(f"{product.barcode} is counted twice in the file")
+                    raise BadInput(N_("{code} is counted twice in the file"), code=product.barcode)
                 seen.add(product.barcode)
                 cost = self.ctx.currency.parse(cells["cost"]) if cells.get("cost") else None
                 if kind == "count" and (cost is not None or cells.get("supplier") or cells.get("reference")):
-                    raise BadInput("a count has no cost, supplier or reference")
+                    raise BadInput(N_("a count has no cost, supplier or reference"))
                 for name in ("supplier", "reference"):
                     check_text(cells.get(name, ""), name, REASON_LENGTH)
                 lines.append(Line(product, qty, "receive" if kind == "receive" else "count", cost,
@@ -303,7 +304,7 @@ class Stock:
             raise BadLines("nothing imported:", errors[:20] + ([f"... and {len(errors) - 20} more"]
                                                                if len(errors) > 20 else []))
         if not lines:
-            raise BadInput("nothing imported: the file has no lines")
+            raise BadInput(N_("nothing imported: the file has no lines"))
         return lines
 
     def import_file(self, text: str, approval: Approval | None = None) -> list[dict[str, Any]]:
@@ -365,7 +366,7 @@ class StockReports:
         history, _ = self.store.stock_history(lookback, end)
         risk = self.store.risk_facts(start, end)
         if history is None or risk is None:
-            raise StorageError("the database cannot be read: the anomalies can be reported only when it can")
+            raise StorageError(N_("the database cannot be read: the anomalies can be reported only when it can"))
         names = {lv.barcode: lv.name for lv in levels}
         in_period = [m for m in history["moves"] if m["at"] >= start]
         costs = self.stock.average_costs(barcodes=sorted({m["barcode"] for m in in_period
