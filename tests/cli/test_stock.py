@@ -62,3 +62,6 @@ def test_stock_lines_in_the_shop_s_language_and_json_unchanged(shop_dir):
     assert (adjusted["kind"], adjusted["reason"]) == ("adjust", "damaged")
     reorder = run_cli(shop_dir, "report", "reorder").stdout
     assert "补货点" in reorder or "没有需要补货的商品。" in reorder
+    refused = run_cli(shop_dir, "stock", "adjust", "--item", f"{COLA}x-100", "--reason", "theft", *AS_DEMO, check=False)
+    assert (refused.returncode, refused.stderr.strip()) == (
+        1, "错误：调整超过 10 件（可口可乐 330ml：-100）需要经理批准：请给出 --manager 姓名（会询问 PIN，或用 --pin）")

@@ -30,6 +30,21 @@ class Person:
         return {"name": self.name, "role": self.role, "active": self.active}
 
 
+# a change of a person -> what it needs said (marked templates, filled with the person's name):
+# a manager's approval, and (a shop with no manager yet) adding a manager first
+_REFUSALS = {
+    "add": (N_("adding {name} needs a manager"),
+            N_("adding {name}: this shop has no manager yet; add one first (tui-pos user add NAME --role manager)")),
+    "set_pin": (N_("changing the PIN of {name} needs a manager"),
+                N_("changing the PIN of {name}: this shop has no manager yet; add one first "
+                   "(tui-pos user add NAME --role manager)")),
+    "enable": (N_("enabling {name} needs a manager"),
+               N_("enabling {name}: this shop has no manager yet; add one first (tui-pos user add NAME --role manager)")),
+    "disable": (N_("disabling {name} needs a manager"),
+                N_("disabling {name}: this shop has no manager yet; add one first (tui-pos user add NAME --role manager)")),
+}
+
+
 class People:
     """The users of one shop, administered through a Till (its approvals, ledger and audit)."""
 
@@ -55,14 +70,14 @@ class People:
         name, pin = check_name(name), check_pin_format(pin)
         if role not in ROLES:
             raise BadInput(N_("role {role!r}: use {roles}"), role=role, roles=" or ".join(ROLES))
-        manager = self._approve(approval, f"adding {name}", adding_a_manager=role == "manager")
+        manager = self._approve(approval, "add", name, adding_a_manager=role == "manager")
         return self._change(self._record("user_add", name, manager, role=role, pin_hash=hash_pin(pin)),
                             Person(name, role, True))
 
     def set_pin(self, name: str, pin: str, approval: Approval | None = None) -> Person:
         """A new PIN; it also lifts a lockout after wrong PINs."""
         person, pin = self._find(name), check_pin_format(pin)
-        manager = self._approve(approval, f"changing the PIN of {person.name}")
+        manager = self._approve(approval, "set_pin", person.name)
         changed = self._change(self._record("user_set_pin", person.name, manager, pin_hash=hash_pin(pin)), person)
         self.till.lockout.succeeded(person.name)
         return changed
@@ -75,19 +90,19 @@ class People:
         if not active and person.role == "manager" and person.active and \
                 not any(p.active and p.role == "manager" and p.name != person.name for p in self.everyone()):
             raise BadInput(N_("{name} is the last active manager: add or enable another manager first"), name=person.name)
-        manager = self._approve(approval, f"{'enabling' if active else 'disabling'} {person.name}")
+        manager = self._approve(approval, "enable" if active else "disable", person.name)
         return self._change(self._record("user_enable" if active else "user_disable", person.name, manager),
                             Person(person.name, person.role, active))
 
-    def _approve(self, approval: Approval | None, what: str, adding_a_manager: bool = False) -> str | None:
+    def _approve(self, approval: Approval | None, change: str, name: str, adding_a_manager: bool = False) -> str | None:
         """The approving manager; None while the shop has no active manager (a new shop) and the
-        change is adding one: the only change nobody has to approve."""
+        change is adding one: the only change nobody has to approve. change: a key of _REFUSALS."""
+        needs, no_manager = _REFUSALS[change]
         if not any(p.active and p.role == "manager" for p in self.everyone()):
             if adding_a_manager:
                 return None
-            raise BadInput(f"{what}: this shop has no manager yet; add one first "
-                           "(tui-pos user add NAME --role manager)")
-        return self.till.require_manager(approval, "users", f"{what} needs a manager")
+            raise BadInput(no_manager, name=name)
+        return self.till.require_manager(approval, "users", needs, name=name)
 
     def _record(self, action: UserAction, name: str, manager: str | None, *, role: str | None = None,
                 pin_hash: str | None = None) -> UserChanged:

@@ -195,9 +195,9 @@ class Stock:
         over = [line for line in lines if abs(line.qty) > limit]
         manager = None
         if over:
-            manager = self.session.require(approval, "stock_adjust", (
-                f"an adjustment of more than {format_qty(limit)} units ({over[0].product.name}: "
-                f"{format_qty(over[0].qty)}) needs a manager")).manager
+            manager = self.session.require(
+                approval, "stock_adjust", N_("an adjustment of more than {limit} units ({name}: {qty}) needs a manager"),
+                limit=format_qty(limit), name=over[0].product.name, qty=format_qty(over[0].qty)).manager
         return self._store([Line(line.product, line.qty, "adjust") for line in lines], manager, None, reason=reason)
 
     def count(self, lines: Sequence[Line], approval: Approval | None = None,

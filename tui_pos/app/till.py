@@ -256,9 +256,10 @@ class Till:
         run(write) instead of being done before the call returns: the UI runs them in a worker."""
         self.session.background = run
 
-    def require_manager(self, approval: Approval | None, action: str, message: str) -> str:
-        """For use cases beside the Till (user administration): the manager who allows `action`."""
-        return self.session.require(approval, action, message).manager
+    def require_manager(self, approval: Approval | None, action: str, message: str, **params: object) -> str:
+        """For use cases beside the Till (user administration): the manager who allows `action`
+        (message: a marked template filled with params, as Session.require)."""
+        return self.session.require(approval, action, message, **params).manager
 
     # -- selling -----------------------------------------------------------------------------
     def scan(self, code: str, qty: int = 1, unit_price: int | None = None, approval: Approval | None = None) -> Cart:

@@ -20,7 +20,7 @@ import click
 
 from tui_pos.cli.base import open_till
 from tui_pos.domain.auth import Approval, ApprovalRequired, User
-from tui_pos.domain.errors import BadInput
+from tui_pos.domain.errors import N_, BadInput
 
 if TYPE_CHECKING:
     from tui_pos.app.till import Till
@@ -116,4 +116,8 @@ def manager_hint() -> Iterator[None]:
     try:
         yield
     except ApprovalRequired as err:
-        raise ApprovalRequired(err.action, f"{err}: give --manager NAME (the PIN is asked for, or --pin)") from None
+        from tui_pos.i18n import message
+
+        # the refusal as the screen says it, and how to give a manager, in the same language
+        raise ApprovalRequired(err.action, N_("{refusal}: give --manager NAME (the PIN is asked for, or --pin)"),
+                               refusal=message(err)) from None
