@@ -169,6 +169,26 @@ def test_an_import_is_all_lines_or_none(till, shop_dir):
     assert [(r["kind"], r["qty"]) for r in stored] == [("count", 0), ("count", 0)]
 
 
+@pytest.mark.parametrize(("header", "said", "in_chinese"), [
+    ("barcode,qty,qty", "", ""),
+    ("barcode,count", " (lacks qty) (unknown: count)", "（缺少 qty）（未知列：count）"),
+    ("qty", " (lacks barcode)", "（缺少 barcode）"),
+    ("barcode,qty,price", " (unknown: price)", "（未知列：price）"),
+])
+def test_a_bad_import_header_is_refused_saying_what_is_wrong_in_the_screen_s_language(till, header, said, in_chinese):
+    from tui_pos import i18n
+
+    with pytest.raises(BadInput) as refused:
+        till.stock.parse_import(f"{header}\n{COLA},1\n")
+    columns = "barcode,qty[,kind][,cost][,supplier][,reference]"
+    assert str(refused.value) == f"line 1: the header must be {columns}{said}"
+    try:
+        i18n.use_language("zh_CN")
+        assert i18n.message(refused.value) == f"第 1 行：表头必须是 {columns}{in_chinese}"
+    finally:
+        i18n.use_language("en")
+
+
 def test_the_margin_is_the_sales_net_of_tax_less_the_moving_average_cost(till):
     # the opening 27 have no cost: the first lot's (1.50) is theirs too; then 37 at 1.50 and 30 at 1.90
     till.stock.receive(till.stock.lines([f"{COLA}x10"], "receive", unit_cost=150))

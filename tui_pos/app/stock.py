@@ -68,6 +68,16 @@ IMPORT_COLUMNS = ("barcode", "qty", "kind", "cost", "supplier", "reference")
 IMPORT_KINDS = ("count", "receive")
 
 
+# an import file's header refused: (lacks columns, has unknown ones) -> what is said
+_HEADER_REFUSALS = {
+    (False, False): N_("line 1: the header must be barcode,qty[,kind][,cost][,supplier][,reference]"),
+    (True, False): N_("line 1: the header must be barcode,qty[,kind][,cost][,supplier][,reference] (lacks {missing})"),
+    (False, True): N_("line 1: the header must be barcode,qty[,kind][,cost][,supplier][,reference] (unknown: {unknown})"),
+    (True, True): N_("line 1: the header must be barcode,qty[,kind][,cost][,supplier][,reference] (lacks {missing}) "
+                     "(unknown: {unknown})"),
+}
+
+
 class StockStore(RecordLog, StockQueries, Protocol):
     """What stock asks of storage."""
 
@@ -268,9 +278,8 @@ class Stock:
         missing = [c for c in ("barcode", "qty") if c not in header]
         unknown = [c for c in header if c not in IMPORT_COLUMNS]
         if missing or unknown or len(set(header)) != len(header):
-            raise BadInput(f"line 1: the header must be barcode,qty[,kind][,cost][,supplier][,reference]"
-                           f"{' (lacks ' + ', '.join(missing) + ')' if missing else ''}"
-                           f"{' (unknown: ' + ', '.join(unknown) + ')' if unknown else ''}")
+            raise BadInput(_HEADER_REFUSALS[bool(missing), bool(unknown)], missing=", ".join(missing),
+                           unknown=", ".join(unknown))
         reader.fieldnames = header
         catalog = self.catalog()
         lines: list[Line] = []
