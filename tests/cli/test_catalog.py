@@ -22,6 +22,7 @@ from conftest import (
     cli_json,
     database_write_locked,
     run_cli,
+    set_config,
 )
 
 MANAGER = ("--manager", "manager", "--pin", "9999")
@@ -158,6 +159,14 @@ def test_only_a_manager_imports(shop_dir: Path, tmp_path: Path, who: tuple[str, 
     before = prices(shop_dir)
     cli_error(shop_dir, "catalog", "import", str(csv_path), *who)
     assert prices(shop_dir) == before
+
+
+def test_an_import_without_a_manager_is_refused_in_the_shop_s_language(shop_dir: Path, tmp_path: Path):
+    csv_path = write_csv(tmp_path, "cheap.csv", [f"{COLA},Cola,0.01,A,,"])
+    set_config(shop_dir, "ui", "language", '"zh_CN"')
+    refused = run_cli(shop_dir, "catalog", "import", str(csv_path), check=False)
+    assert (refused.returncode, refused.stderr.strip()) == (
+        1, "错误：修改商品目录需要经理批准：请给出 --manager 姓名（会询问 PIN，或用 --pin）")
 
 
 def test_an_import_is_audited_with_each_old_and_new_price(shop_dir: Path, tmp_path: Path):

@@ -13,7 +13,7 @@ from tui_pos.app.till import Till, currency_of, tax_rates_of
 from tui_pos.config import Config
 from tui_pos.domain.auth import Approval
 from tui_pos.domain.catalog import Product, parse_catalog_csv
-from tui_pos.domain.errors import StorageError
+from tui_pos.domain.errors import N_, StorageError
 from tui_pos.domain.records import AuditEvent
 
 
@@ -64,10 +64,10 @@ def import_catalog(till: Till, text: str, approval: Approval | None = None, sour
     products = parse_catalog_csv(text, tax_rates_of(config), currency_of(config))
     users = till.ledger.users()
     if users is None:
-        raise StorageError("the database cannot be read: the catalog can be changed only when it can")
+        raise StorageError(N_("the database cannot be read: the catalog can be changed only when it can"))
     manager = None
     if any(u["active"] and u["role"] == "manager" for u in users):
-        manager = till.require_manager(approval, "catalog", "changing the catalog needs a manager")
+        manager = till.require_manager(approval, "catalog", N_("changing the catalog needs a manager"))
     count = store_catalog(config, till.ledger, till.session.snapshot, products, manager or till.cashier or None,
                           manager, source, till.clock(), storing)
     till.reload_catalog()  # this till sells at the new prices at once
