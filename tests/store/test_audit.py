@@ -409,3 +409,26 @@ def test_a_schema_1_database_is_migrated_and_its_sales_chained(tmp_path):
     tamper(tmp_path, ("UPDATE sale_line SET qty = 3 WHERE line_no = 1 AND sale_uuid = ?", (old[0]["uuid"],)))
     problem = first_broken(tmp_path)
     assert problem.seq == 2 and "T1-000001" in problem.what
+
+
+def test_the_anchor_keeps_the_newest_sqlite_commit_and_a_doubt_wins_only_over_older_ones(tmp_path):
+    """The anchor's commit (commit_log.last: number, hash, uuid) only rises across copies and
+    writes; a COMMIT whose outcome was unknown leaves a doubt one past it (a hash no HQ holds),
+    which the real commit of that number, once read, replaces; a reset takes the commit as it is."""
+    from tui_pos.store.audit import GENESIS, UNKNOWN_COMMIT, Anchor, merge_anchors
+
+    real = [3, "a" * 64, "u3"]
+    doubt = [3, UNKNOWN_COMMIT, None]
+    assert merge_anchors([{"commit": doubt}, {"commit": real}])["commit"] == real
+    assert merge_anchors([{"commit": real}, {"commit": doubt}])["commit"] == real
+    assert merge_anchors([{"commit": [2, "b" * 64, "u2"]}, {"commit": doubt}])["commit"] == doubt
+    assert "commit" not in merge_anchors([{"seq": 1, "hash": GENESIS}])
+    dirs = [tmp_path / "data", tmp_path / "journal"]
+    for d in dirs:
+        d.mkdir()
+    anchor = Anchor(dirs)
+    anchor.advance((1, GENESIS), commit=real, sync=True)
+    anchor.advance((2, GENESIS), commit=[2, "b" * 64, "u2"])
+    assert anchor.read()["commit"] == real
+    anchor.advance((1, GENESIS), commit=[1, "c" * 64, "u1"], reset=True, sync=True)  # a new epoch
+    assert Anchor(dirs).read()["commit"] == [1, "c" * 64, "u1"]

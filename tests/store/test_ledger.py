@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import database_write_locked
 from tui_pos.store.journal import Journal
 from tui_pos.store.ledger import StorageFailed
 
@@ -318,3 +319,26 @@ def test_a_start_and_close_with_nothing_committed_write_no_anchor(shop_dir):
     till.ledger.commit(make_record(1))
     till.close()
     assert {path: path.stat().st_mtime_ns for path in copies} != stamps
+
+
+def test_the_first_record_journaled_puts_the_last_sqlite_commit_in_every_anchor_copy(tmp_path):
+    """Sales anchor SQLite's last commit in the data directory only (no fsync per sale); the first
+    record that goes to the journal instead writes it durably to every directory, the journal's
+    too: what push numbers the journal from when the data directory's disk fails."""
+    from tui_pos.store import audit, commit_log
+
+    ledger = new_ledger(tmp_path)
+    try:
+        ledger.commit(make_record(1))
+        second = make_record(2)
+        ledger.commit(second)
+        last = commit_log.last(ledger.connection())
+        assert audit.Anchor([tmp_path]).read()["commit"] == last
+        in_journal_dir = audit.Anchor([tmp_path / "journal"]).read()
+        assert in_journal_dir is None or in_journal_dir.get("commit") != last
+        with database_write_locked(tmp_path):
+            assert ledger.commit(make_record(3)) == "journal"
+        assert audit.Anchor([tmp_path / "journal"]).read()["commit"] == last
+        assert last[2] == second["uuid"]
+    finally:
+        ledger.close()

@@ -8,12 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AS_DEMO, COLA, WATER, cli_json, database_write_locked, open_demo_shop, run_cli
+from conftest import (
+    AS_DEMO,
+    COLA,
+    WATER,
+    break_sqlite,
+    cli_json,
+    database_write_locked,
+    open_demo_shop,
+    restore_sqlite,
+    run_cli,
+)
 from hq_cluster import enrol
 from tui_pos.bootstrap.till import open_ledger
 from tui_pos.config import load_config
 from tui_pos.domain.commits import GENESIS, first_break
 from tui_pos.hq.connection import connect
+from tui_pos.hq.verify import verify
 from tui_pos.sync.push import push_pending
 
 
@@ -103,16 +114,19 @@ class RestoredMeanwhile:
     def __init__(self, view, admin_dsn: str, keep: int):
         self.view, self.admin_dsn, self.keep = view, admin_dsn, keep
 
-    def commits_after(self, commit_seq: int, limit: int = 500) -> list[dict]:
+    def commits_after(self, commit_seq: int, limit: int = 500, **kwargs) -> list[dict]:
         if self.keep is not None:
             with connect(self.admin_dsn) as admin:
                 admin.execute("DELETE FROM hq.record WHERE commit_seq > %s", (self.keep,))
                 admin.execute("UPDATE hq.till SET high_water = %s", (self.keep,))
             self.keep = None
-        return self.view.commits_after(commit_seq, limit)
+        return self.view.commits_after(commit_seq, limit, **kwargs)
 
-    def last_commit(self) -> int | None:
-        return self.view.last_commit()
+    def last_commit(self, **kwargs) -> int | None:
+        return self.view.last_commit(**kwargs)
+
+    def anchored_commit(self) -> tuple[int, str] | None:
+        return self.view.anchored_commit()
 
 
 def test_hq_restored_from_an_older_dump_gets_what_it_lacks_again(hq, till):
@@ -170,3 +184,67 @@ def test_an_older_backup_restored_at_the_till_breaks_the_chain_at_hq_and_loses_o
         assert [r for (r,) in receipts] == ["T1-000001", "T1-000002", "T1-000003", "T1-000004"]
         [t1] = verify(admin)
     assert (t1["first_gap"], t1["first_break"], t1["breaks"]) == (None, before.high_water + 1, 1)
+
+
+def test_sales_journaled_while_the_database_is_unreadable_reach_hq_numbered_from_the_anchor(hq, till, tmp_path):
+    """SQLite unreadable (garbage in its place): the journal's sales are numbered after the audit
+    anchor's commit, which HQ holds with the same number and hash, and pushed: off the box while
+    the disk fails. Repaired and replayed, the till gives them exactly those numbers: nothing doubled,
+    the chain at HQ whole."""
+    shop, dsn = till
+    push_from(shop, dsn)  # HQ's last commit is the till's last one, the one its anchor holds
+    before = at_till(shop)
+    break_sqlite(shop, tmp_path / "aside")
+    sell(shop)
+    sell(shop, WATER)
+    assert at_till(shop) == []  # unreadable: no number without HQ's word
+    pushed = push_from(shop, dsn)
+    assert (pushed.pushed, pushed.high_water, pushed.pending, pushed.breaks, pushed.held_back) == \
+        (2, len(before) + 2, 0, 0, "")
+    held = at_hq(hq)
+    assert [c["record"].get("receipt") for c in held[len(before):]] == ["T1-000003", "T1-000004"]
+    restore_sqlite(shop, tmp_path / "aside")
+    run_cli(shop, "replay")
+    after = at_till(shop)
+    assert after[:len(held)] == held  # replay gave the pushed sales the numbers and hashes HQ holds
+    again = push_from(shop, dsn)
+    assert (again.breaks, again.pending) == (0, 0)
+    held = at_hq(hq)
+    assert held == at_till(shop)
+    uuids = [c["record"]["uuid"] for c in held]
+    assert len(uuids) == len(set(uuids))
+    with connect(hq) as admin:
+        report = verify(admin)
+        assert admin.execute("SELECT count(*) FROM hq.commit_moved").fetchone() == (0,)
+    assert [(t["till"], t["first_gap"], t["first_break"], t["ok"]) for t in report] == [("T1", None, None, True)]
+
+
+def test_with_the_database_unreadable_nothing_is_numbered_when_hq_is_not_at_the_anchors_commit(hq, till, tmp_path):
+    """HQ behind the anchor (or ahead of it: the anchor lagged): the journal's records are not
+    numbered by guess; nothing is pushed, the push says why, pending is unknown. Repaired, they go."""
+    shop, dsn = till
+    break_sqlite(shop, tmp_path / "aside")
+    sell(shop)
+    pushed = push_from(shop, dsn)
+    assert (pushed.pushed, pushed.high_water, pushed.pending) == (0, 0, None)
+    assert "HQ's is 0" in pushed.held_back
+    assert at_hq(hq) == []
+    restore_sqlite(shop, tmp_path / "aside")
+    run_cli(shop, "replay")
+    push_from(shop, dsn)
+    assert at_hq(hq) == at_till(shop)
+    assert [c["record"].get("receipt") for c in at_hq(hq) if c["record"].get("receipt")] == \
+        ["T1-000001", "T1-000002", "T1-000003"]
+
+
+def test_a_commit_hq_holds_with_another_hash_than_the_anchors_holds_the_journal_back(hq, till, tmp_path):
+    shop, dsn = till
+    push_from(shop, dsn)
+    mark = len(at_till(shop))
+    with connect(hq) as admin:  # HQ's copy of the last commit is not the one the till anchored
+        admin.execute("UPDATE hq.record SET hash = %s WHERE commit_seq = %s", ("f" * 64, mark))
+    break_sqlite(shop, tmp_path / "aside")
+    sell(shop)
+    pushed = push_from(shop, dsn)
+    assert (pushed.pushed, pushed.high_water, pushed.pending) == (0, mark, None)
+    assert "another hash" in pushed.held_back

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tui_pos.domain.commits import GENESIS
 from tui_pos.hq import schema
 from tui_pos.hq.connection import HqError, HqUnreachable, first_line
 
@@ -74,6 +75,22 @@ def high_water(conn: psycopg.Connection[Any]) -> int:
         raise _stream_error(err) from None
     assert row is not None
     return int(row[0])
+
+
+def held_hash(conn: psycopg.Connection[Any], commit_seq: int) -> str | None:
+    """The hash of the calling till's commit commit_seq as HQ holds it (GENESIS for 0; None: HQ
+    holds none, or holds it without a hash). Read from the till's own rows (row-level security)."""
+    import psycopg
+
+    if commit_seq == 0:
+        return GENESIS
+    try:
+        row = conn.execute("SELECT hash FROM hq.record WHERE commit_seq = %s UNION ALL "
+                           "SELECT hash FROM hq.commit_moved WHERE commit_seq = %s LIMIT 1",
+                           (commit_seq, commit_seq)).fetchone()
+    except psycopg.Error as err:
+        raise _stream_error(err) from None
+    return None if row is None or row[0] is None else str(row[0])
 
 
 def _stream_error(err: Exception) -> HqError:

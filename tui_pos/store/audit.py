@@ -162,6 +162,9 @@ def table_state(table: str, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any
 
 
 # -- the anchor outside the database -------------------------------------------------------------------
+UNKNOWN_COMMIT = "unknown"  # the anchor's commit hash when a COMMIT's outcome was unknown: matches no HQ hash
+
+
 def merge_anchors(copies: Iterable[Any]) -> dict[str, Any]:
     """One anchor from every copy found: the newest head (highest epoch, then seq), the highest
     number of each counter, every note. Writers never wait for each other; a copy that lags is
@@ -174,6 +177,11 @@ def merge_anchors(copies: Iterable[Any]) -> dict[str, Any]:
         try:
             if (int(copy.get("epoch", 0)), int(copy.get("seq", 0))) > (merged["epoch"], merged["seq"]):
                 merged["epoch"], merged["seq"], merged["hash"] = int(copy.get("epoch", 0)), int(copy["seq"]), str(copy["hash"])
+            commit = copy.get("commit")
+            if isinstance(commit, list) and len(commit) == 3 and (
+                    "commit" not in merged or (int(copy.get("epoch", 0)), int(commit[0]), commit[1] != UNKNOWN_COMMIT)
+                    > merged["commit_at"]):
+                merged["commit"], merged["commit_at"] = commit, (int(copy.get("epoch", 0)), int(commit[0]), commit[1] != UNKNOWN_COMMIT)
             for key, value in (copy.get("numbers") or {}).items():
                 merged["numbers"][key] = max(merged["numbers"].get(key, 0), int(value))
         except (KeyError, TypeError, ValueError):
@@ -183,6 +191,7 @@ def merge_anchors(copies: Iterable[Any]) -> dict[str, Any]:
                 seen.add(_canonical(note))
                 merged["notes"].append(note)
     merged["notes"].sort(key=lambda n: str(n.get("at", "")))
+    merged.pop("commit_at", None)
     return merged
 
 
@@ -226,9 +235,12 @@ class Anchor:
         return tuple(found)
 
     def advance(self, head: tuple[int, str] | None, numbers: dict[str, int] | None = None, *,
-                note: dict[str, Any] | None = None, reset: bool = False, sync: bool = False) -> dict[str, Any]:
+                note: dict[str, Any] | None = None, reset: bool = False, sync: bool = False,
+                commit: list[Any] | None = None) -> dict[str, Any]:
         """Move the head forward (reset: to this head even if lower, in a new epoch: after a
-        recorded break or a forced rollback), raise numbers, add a note. Raises OSError or
+        recorded break or a forced rollback), raise numbers, add a note; commit: the last SQLite
+        commit [number, hash, uuid] (commit_log.last), read before this write (a durable write
+        only raises it, unless reset). Raises OSError or
         DocumentFailed when no directory took it."""
         fresh = sync or note is not None or reset or self._known is None or self._slots() != self._seen
         known = self._known if not fresh and self._known is not None else merge_anchors(self.document.copies())
@@ -236,6 +248,8 @@ class Anchor:
         if head is not None and (reset or head[0] >= anchor["seq"]):
             anchor["epoch"] += 1 if reset else 0
             anchor["seq"], anchor["hash"] = head
+        if commit is not None and (reset or int(commit[0]) >= int((anchor.get("commit") or [0])[0])):
+            anchor["commit"] = list(commit)
         for key, value in (numbers or {}).items():
             anchor["numbers"][key] = max(anchor["numbers"].get(key, 0), value)
         if note is not None:

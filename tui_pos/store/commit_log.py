@@ -11,7 +11,10 @@ anchor notes, configuration digests) are not records and have no commit.
 
 Records only in the journal (SQLite failing) get, in StoreView.commits_after, the numbers and
 hashes replay will give them: while the journal has a backlog every new record goes to the journal
-and replay inserts in journal order, after the last SQLite commit.
+and replay inserts in journal order, after the last SQLite commit. With SQLite unreadable that
+commit is the audit anchor's (last(): written after each COMMIT, so it can lag, never lead; the
+first record journaled spreads it to every anchor copy), and push trusts it only when HQ's last
+commit from this till has the same number and hash (sync/push.py).
 
 A floor (meta key FLOOR_KEY, raised by a restore as the receipt numbers' floors are)
 keeps commit numbers from being used twice when an older backup is restored: the next commit
@@ -52,6 +55,14 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
     floor = conn.execute("SELECT value FROM meta WHERE key = ?", (FLOOR_KEY,)).fetchone()
     seq, digest = (row[0], row[1]) if row else (0, GENESIS)
     return max(seq, int(floor[0]) if floor else 0), digest
+
+
+def last(conn: sqlite3.Connection) -> list[Any]:
+    """[number, hash, uuid] of the head (head()), uuid that of the last commit (None: none, or the
+    number raised to a floor past it): what the audit anchor keeps of the commit order."""
+    seq, digest = head(conn)
+    row = conn.execute("SELECT uuid FROM commit_log WHERE commit_seq = ?", (seq,)).fetchone()
+    return [seq, digest, row[0] if row else None]
 
 
 def highest(conn: sqlite3.Connection) -> int:

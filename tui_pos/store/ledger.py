@@ -101,7 +101,10 @@ class Ledger:
         self.anchor = audit.Anchor([db_path.parent, *journal.dirs])
         self._anchor_failed = False
         self._anchor_unsynced = False  # a commit moved the anchor without an fsync since the last durable write
-        self.view = StoreView(journal, self.connection, lambda err: self._drop_connection(), self._lock)
+        self._commit_known: list[Any] | None = None  # the last SQLite commit read after a COMMIT (commit_log.last)
+        self._commit_spread = True  # every anchor copy has it: False after a commit anchored in the data directory only
+        self.view = StoreView(journal, self.connection, lambda err: self._drop_connection(), self._lock,
+                              anchor=self.anchor.read)
         self.on_commit: list[Callable[[], None]] = []  # told after each commit, e.g. the sync worker's wake()
 
     # -- connection -------------------------------------------------------------------------
@@ -190,6 +193,8 @@ class Ledger:
                     sqlite_error = str(err) or type(err).__name__
                     unknown = isinstance(err, _CommitUnknown)
                     self._health.sqlite_ok = False
+                    if unknown:  # committed or not: no number after it can be trusted until SQLite is read again
+                        self._commit_known, self._commit_spread = self._doubt(), False
             try:
                 self.journal.append(record)
             except JournalFailed as err:
@@ -197,7 +202,12 @@ class Ledger:
                 self._health.last_error = f"database: {sqlite_error}; journal: {err}"
                 raise StorageFailed(sqlite_error, str(err), unknown or err.maybe_written) from None
             self._health.backlog += 1
-            self._anchor(None, record)  # its number is used: never handed out again, even if the line is lost
+            # its number is used: never handed out again, even if the line is lost; the first record
+            # journaled after SQLite commits puts the last of them in every anchor copy, durably (the
+            # data directory's copy may be on the failing disk): what push numbers the journal from
+            spread = not self._commit_spread and self._commit_known is not None
+            self._anchor(None, record, sync=spread, commit=self._commit_known if spread else None)
+            self._commit_spread = self._commit_spread or spread
             self._health.refused = False
             self._health.last_error = sqlite_error
             self._committed()
@@ -247,17 +257,36 @@ class Ledger:
         self._anchor(chain, record)
 
     def _anchor(self, head: tuple[int, str] | None, record: dict[str, Any] | None = None, *, sync: bool = False,
-                numbers: dict[str, int] | None = None) -> None:
+                numbers: dict[str, int] | None = None, commit: list[Any] | None = None) -> None:
         """Move the anchor to a committed head (and the record's number). Never fails a sale: it
         is stored already; a failure is logged once (the next commit or start tries again)."""
         numbers = {**(numbers or {}), **(db.record_numbers(record) if record else {})}
         try:
-            self.anchor.advance(head, numbers, sync=sync)
+            if head is not None:
+                commit = self._commit_head()
+                self._commit_spread = sync
+            self.anchor.advance(head, numbers, sync=sync, commit=commit)
             self._anchor_failed, self._anchor_unsynced = False, not sync
         except (OSError, DocumentFailed) as err:
             if not self._anchor_failed:
                 log.warning("the audit anchor could not be written: %s", err)
             self._anchor_failed = True
+
+    def _commit_head(self) -> list[Any] | None:
+        """The last SQLite commit (commit_log.last) for the anchor, read under the lock after the
+        COMMIT (so the anchor can lag it, never lead it); a doubt (_doubt) when it cannot be read."""
+        try:
+            last = commit_log.last(self._conn) if self._conn is not None else None
+        except sqlite3.Error:
+            last = None
+        self._commit_known = last if last is not None else self._doubt()
+        return self._commit_known
+
+    def _doubt(self) -> list[Any]:
+        """A commit this process cannot name (its COMMIT's outcome unknown, or the log unreadable
+        after it): one past the last known, with a hash no HQ holds, so nothing is numbered from it."""
+        known = self._commit_known or (self.anchor.read() or {}).get("commit") or [0]
+        return [int(known[0]) + 1, audit.UNKNOWN_COMMIT, None]
 
     @staticmethod
     def _note_anchor(conn: sqlite3.Connection, till_id: str, now: str, note: dict[str, Any] | None,
@@ -298,7 +327,7 @@ class Ledger:
             elif had_one and self.anchor.settled(head, floors):
                 return []  # found as the last process left it: nothing to write
             try:
-                self.anchor.advance(head, floors, note=note, reset=problem, sync=True)
+                self.anchor.advance(head, floors, note=note, reset=problem, sync=True, commit=self._commit_head())
             except (OSError, DocumentFailed) as err:
                 log.warning("the audit anchor could not be written: %s", err)
             return [w for _, w in found]

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from tui_pos.domain.commits import chained
-from tui_pos.store import commit_log, db, period_totals, print_jobs, shift_totals, stock
+from tui_pos.store import audit, commit_log, db, period_totals, print_jobs, shift_totals, stock
 from tui_pos.store.journal import Journal, JournalScan
 
 Where = Literal["sqlite", "journal"]
@@ -95,8 +95,10 @@ class StoreView:
     connection the till's threads share)."""
 
     def __init__(self, journal: Journal, connect: Callable[[], sqlite3.Connection | None],
-                 failed: Callable[[sqlite3.Error], None], lock: threading.RLock | None = None):
+                 failed: Callable[[sqlite3.Error], None], lock: threading.RLock | None = None,
+                 anchor: Callable[[], dict[str, Any] | None] | None = None):
         self.journal = journal
+        self._read_anchor = anchor  # the audit anchor's merged copy (audit.Anchor.read), if any
         self._connect = connect
         self._failed = failed
         self._lock = lock if lock is not None else threading.RLock()
@@ -193,28 +195,62 @@ class StoreView:
         return self.query(db.load_users, None)
 
     # -- the commit order ------------------------------------------------------------------
-    def commits_after(self, commit_seq: int, limit: int = 500) -> list[dict[str, Any]]:
+    def commits_after(self, commit_seq: int, limit: int = 500, *, anchored: bool = False) -> list[dict[str, Any]]:
         """THE answer to "what is recorded after commit commit_seq": at most limit envelopes
         ({"commit_seq", "prev_hash", "hash", "record"}) in commit order, SQLite's commits then the
         records only in the journal, numbered and chained as replay will commit them (store/
-        commit_log.py). [] when the database cannot be read (the journal's records cannot be
-        numbered without it)."""
+        commit_log.py). [] when the database cannot be read, unless anchored: then the journal's
+        records numbered after the anchor's commit (anchored_commit(); the caller checks that
+        number and hash against HQ's before trusting them)."""
         with self._lock:
             found = self._commits(lambda conn: commit_log.after(conn, commit_seq, limit))
             if found is None:
-                return []
+                unread = self._journal_only() if anchored else None
+                if unread is None:
+                    return []
+                return [e for e in chained(unread[1], after=unread[0]) if e["commit_seq"] > commit_seq][:limit]
             stored, head, waiting = found
             if len(stored) >= limit or not waiting:
                 return stored
             journaled = [e for e in chained(waiting, after=head) if e["commit_seq"] > commit_seq]
             return stored + journaled[:limit - len(stored)]
 
-    def last_commit(self) -> int | None:
+    def last_commit(self, *, anchored: bool = False) -> int | None:
         """The number of the last commit, records only in the journal included (as commits_after
-        numbers them); None when the database cannot be read."""
+        numbers them); None when the database cannot be read (anchored: numbered after the
+        anchor's commit then, None without one)."""
         with self._lock:
             found = self._commits(lambda conn: [])
-            return None if found is None else found[1][0] + len(found[2])
+            if found is None:
+                unread = self._journal_only() if anchored else None
+                return None if unread is None else unread[0][0] + len(unread[1])
+            return found[1][0] + len(found[2])
+
+    def anchored_commit(self) -> tuple[int, str] | None:
+        """When the database cannot be read: the last SQLite commit the audit anchor saw (number,
+        hash), after which the journal's records are numbered (commits_after(anchored=True)). The
+        anchor is written after each COMMIT, so it can lag the database, never lead it: a caller
+        trusts it only when another witness (HQ's last commit) holds the same number and hash.
+        None when the database can be read, or there is no anchor with a commit."""
+        with self._lock:
+            if self._commits(lambda conn: []) is not None:
+                return None
+            unread = self._journal_only()
+            return None if unread is None else unread[0]
+
+    def _journal_only(self) -> tuple[tuple[int, str], list[dict[str, Any]]] | None:
+        """(the anchor's commit, the journal records after it in journal order): the journal's
+        records not yet retired, after the anchored commit's own record when the journal holds it
+        (replay had brought it in); None without an anchored commit."""
+        anchor = self._read_anchor() if self._read_anchor is not None else None
+        commit = (anchor or {}).get("commit")
+        if not commit:
+            return None
+        records = [entry.record for entry in self._scan().unique]
+        uuids = [r["uuid"] for r in records]
+        if commit[2] in uuids:
+            records = records[uuids.index(commit[2]) + 1:]
+        return (int(commit[0]), str(commit[1])), records
 
     def _commits(self, read: Callable[[sqlite3.Connection], list[dict[str, Any]]]
                  ) -> tuple[list[dict[str, Any]], tuple[int, str], list[dict[str, Any]]] | None:
@@ -519,7 +555,8 @@ class ReadOnlyView(StoreView):
 
     def __init__(self, db_path: Path, journal: Journal, busy_timeout_ms: int):
         self.database = ReadOnlyDatabase(db_path, busy_timeout_ms)
-        super().__init__(journal, self.database.connection, self.database.failed)
+        super().__init__(journal, self.database.connection, self.database.failed,
+                         anchor=audit.Anchor([db_path.parent, *journal.dirs]).read)
         self.database.connection()  # open now: state says at once whether it can be read
         self._scans: dict[bool, JournalScan] = {}
 

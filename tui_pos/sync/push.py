@@ -6,21 +6,28 @@ as replay will number them). A SequenceGap (HQ has less than the till thought: r
 older dump, or another process pushed meanwhile... any reason) sends it back to HQ's mark; a
 batch whose answer was lost is sent again and HQ skips what it has. Nothing here is kept at the
 till: after any failure, the next push starts again from HQ's mark.
+
+With the till's database unreadable, the records only in the journal are numbered after the audit
+anchor's last SQLite commit, and sent only when HQ's last commit from this till is exactly that
+one (number and hash; the hash stands in for the resent last commit, out of reach then);
+otherwise nothing is sent, Pushed.held_back says why and pending is unknown.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tui_pos.hq.connection import HqError
-from tui_pos.hq.stream import SequenceGap, StreamConflict, high_water, push
+from tui_pos.hq.stream import SequenceGap, StreamConflict, held_hash, high_water, push
 from tui_pos.store.crash import crash_point
 
 if TYPE_CHECKING:
     import psycopg
 
+log = logging.getLogger(__name__)
 BATCH = 500
 # what a commit number HQ holds with another record means, and what to do
 NOT_MINE = ("another box is pushing as this till (a copied disk?), or this till's database is older than what it "
@@ -32,9 +39,11 @@ RESENDS = 3  # SequenceGaps in one push_pending before it gives up (HQ's mark mo
 class Commits(Protocol):
     """What push reads: the store's view (tui_pos.store.view.StoreView)."""
 
-    def commits_after(self, commit_seq: int, limit: int = BATCH) -> list[dict[str, Any]]: ...
+    def commits_after(self, commit_seq: int, limit: int = BATCH, *, anchored: bool = False) -> list[dict[str, Any]]: ...
 
-    def last_commit(self) -> int | None: ...
+    def last_commit(self, *, anchored: bool = False) -> int | None: ...
+
+    def anchored_commit(self) -> tuple[int, str] | None: ...
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,7 @@ class Pushed:
     high_water: int  # HQ has every commit up to this one
     pending: int | None  # commits the till has that HQ lacks now (None: unknown, the database cannot be read)
     resent: int  # times HQ sent the push back to its own mark (SequenceGap)
+    held_back: str = ""  # why records only in the journal were not sent (the database unreadable), or ""
 
 
 def push_pending(conn: psycopg.Connection[Any], view: Commits, status: Mapping[str, Any] | None = None,
@@ -55,12 +65,16 @@ def push_pending(conn: psycopg.Connection[Any], view: Commits, status: Mapping[s
     number) with nothing lost: the next call starts again from HQ's mark."""
     mark = high_water(conn)
     last = view.last_commit()
+    anchored, held_back = False, ""
+    if last is None:  # the database cannot be read: the journal's records, numbered from the anchor, if HQ agrees
+        anchored, held_back = _anchored(conn, view, mark)
+        last = view.last_commit(anchored=True) if anchored else None
     if last is not None and last < mark:
         raise StreamConflict(f"HQ holds commits up to {mark} from this till, which has made only {last}: {NOT_MINE}")
     added = duplicates = breaks = resent = 0
-    check = True
+    check = not anchored  # anchored: the hash HQ holds for its mark was compared instead
     while True:
-        envelopes = view.commits_after(mark, batch)
+        envelopes = view.commits_after(mark, batch, anchored=anchored)
         left = None if last is None else max(last - (envelopes[-1]["commit_seq"] if envelopes else mark), 0)
         said = {**(status or {}), "pending": left}
         # the first batch carries again the last commit HQ holds: HQ refuses it (StreamConflict) when it
@@ -73,6 +87,9 @@ def push_pending(conn: psycopg.Connection[Any], view: Commits, status: Mapping[s
         except StreamConflict as conflict:
             raise StreamConflict(f"{conflict}: {NOT_MINE}") from None
         except SequenceGap as gap:
+            if anchored:  # HQ's mark is not the anchor's commit any more: nothing numbered from it is sent
+                mark, anchored, held_back = gap.high_water, False, f"HQ's last commit moved to {gap.high_water}"
+                break
             resent += 1
             if resent > RESENDS:
                 raise HqError(f"{gap} (HQ's high-water mark kept moving: is another box pushing as this till?)") from None
@@ -82,5 +99,24 @@ def push_pending(conn: psycopg.Connection[Any], view: Commits, status: Mapping[s
         added, duplicates, breaks = added + result.added, duplicates + result.duplicates - len(again), breaks + result.breaks
         if len(envelopes) < batch:
             break
-    last = view.last_commit()  # records committed while pushing wait for the next push
-    return Pushed(added, duplicates, breaks, mark, None if last is None else max(last - mark, 0), resent)
+    last = view.last_commit(anchored=anchored)  # records committed while pushing wait for the next push
+    if held_back:
+        log.warning("records only in the journal not pushed: %s", held_back)
+    return Pushed(added, duplicates, breaks, mark, None if last is None else max(last - mark, 0), resent, held_back)
+
+
+def _anchored(conn: psycopg.Connection[Any], view: Commits, mark: int) -> tuple[bool, str]:
+    """With the database unreadable: may the journal's records be numbered after the anchor's
+    commit? Only when HQ's last commit from this till is exactly it (number and hash): the
+    anchor lags the database (written after each COMMIT), so a commit it missed, or one HQ lacks,
+    makes the numbers a guess. (False, why) otherwise."""
+    anchor = view.anchored_commit()
+    if anchor is None:
+        return False, "the database cannot be read and the audit anchor holds no commit to number from"
+    if anchor[0] != mark:
+        return False, (f"the database cannot be read; the audit anchor's last commit is {anchor[0]}, HQ's is {mark}: "
+                       "the records only in the journal go once the database is repaired (tui-pos replay)")
+    if held_hash(conn, mark) != anchor[1]:
+        return False, (f"the database cannot be read; HQ holds commit {mark} with another hash than the audit anchor's: "
+                       "the records only in the journal go once the database is repaired (tui-pos replay)")
+    return True, ""
