@@ -52,7 +52,7 @@ def test_low_stock_from_the_catalog_s_reorder_level(shop_dir, tmp_path):
     assert "LOW" in run_cli(shop_dir, "stock", "--low").stdout
 
 
-def test_stock_lines_in_the_shop_s_language_and_json_unchanged(shop_dir):
+def test_stock_lines_in_the_shop_s_language_and_json_unchanged(shop_dir, tmp_path):
     """[ui] language zh_CN: the human lines of stock, its movements and the reorder report are
     Chinese; --json keeps its keys and values."""
     set_config(shop_dir, "ui", "language", '"zh_CN"')
@@ -65,3 +65,8 @@ def test_stock_lines_in_the_shop_s_language_and_json_unchanged(shop_dir):
     refused = run_cli(shop_dir, "stock", "adjust", "--item", f"{COLA}x-100", "--reason", "theft", *AS_DEMO, check=False)
     assert (refused.returncode, refused.stderr.strip()) == (
         1, "错误：调整超过 10 件（可口可乐 330ml：-100）需要经理批准：请给出 --manager 姓名（会询问 PIN，或用 --pin）")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("barcode,qty\n999,1\n", encoding="utf-8")
+    refused = run_cli(shop_dir, "stock", "import", str(bad), *AS_DEMO, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[0] == "错误：未导入任何内容："  # the file's lines follow as found

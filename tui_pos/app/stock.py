@@ -310,7 +310,7 @@ class Stock:
             except PosError as err:  # BadInput, UnknownCode
                 errors.append(f"line {reader.line_num}: {err}")
         if errors:
-            raise BadLines("nothing imported:", errors[:20] + ([f"... and {len(errors) - 20} more"]
+            raise BadLines(N_("nothing imported:"), errors[:20] + ([f"... and {len(errors) - 20} more"]
                                                                if len(errors) > 20 else []))
         if not lines:
             raise BadInput(N_("nothing imported: the file has no lines"))

@@ -129,7 +129,7 @@ class PosGroup(click.Group):
         try:
             return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]  # click's overloads cannot match *args
         except BadLines as err:
-            fail(err.summary, details=err.details)
+            fail(_(err.summary), details=err.details)  # the summary a marked message, the lines as found
         except (PosError, ConfigError) as err:
             fail(message(err))
         except click.exceptions.Abort as err:

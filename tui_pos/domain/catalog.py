@@ -134,7 +134,7 @@ def parse_catalog_csv(text: str, tax_rates: Mapping[str, TaxRate], currency: Cur
         errors.append(f"line {reader.line_num + 1}: {err} (the rest of the file was not read)")
     if errors:
         more = len(errors) - ERRORS_SHOWN
-        raise BadLines("catalog not imported, nothing changed:", errors[:ERRORS_SHOWN]
+        raise BadLines(N_("catalog not imported, nothing changed:"), errors[:ERRORS_SHOWN]
                        + ([f"... and {more:,} more line{'s' if more > 1 else ''} with errors"] if more > 0 else []))
     if not products:
         raise BadInput("catalog not imported: the file has no product lines")
