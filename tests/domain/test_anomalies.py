@@ -113,6 +113,20 @@ def test_low_stock():
     assert low_stock([level(6_000, reorder_level=5_000), level(0)]) == []
 
 
+def test_a_warning_keeps_its_template_apart_for_the_screen_s_language():
+    """The message stays English (--json, --csv); the human report says it in [ui] language."""
+    from tui_pos import i18n
+
+    [low] = low_stock([level(3_000, reorder_level=5_000)])
+    [idle] = dead_stock([level(5_000, since="2026-10-01")], {}, date(2026, 12, 4), T)
+    try:
+        i18n.use_language("zh_CN")
+        assert i18n.message(low) == "Cola：现有 3，补货点 5"
+        assert i18n.message(idle) == "Cola：现有 5，已 64 天没有出入库（自 2026-10-01 起）"
+    finally:
+        i18n.use_language("en")
+
+
 def test_a_cashier_far_above_the_shop_s_rate():
     per_cashier = {"amy": {"sales": 100, "void": 1, "refund": 1}, "bob": {"sales": 100, "void": 1},
                    "eve": {"sales": 50, "void": 8, "no_sale": 1}}

@@ -23,7 +23,7 @@ from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import format_bp
 from tui_pos.domain.shop_time import shop_time
-from tui_pos.i18n import N_, _
+from tui_pos.i18n import N_, _, message
 
 if TYPE_CHECKING:
     from tui_pos.app.till import Till
@@ -293,9 +293,10 @@ def report_anomalies(ctx: click.Context, day: str | None, first: str | None, las
 
     first_day, last_day = period(day=day, first=first, last=last, month=month)
     till = open_till(ctx, replay=False, keep_cart=False)
-    rows = [w.to_dict() for w in till.stock_reports.anomalies(first_day, last_day)]
+    warnings = till.stock_reports.anomalies(first_day, last_day)
+    rows = [w.to_dict() for w in warnings]
     _emit_table(as_json, csv_file, rows, ANOMALY_HEADER, (),
-                lambda: "\n".join(f"{r['kind']:<16} {r['message']}" for r in rows) or _("No anomalies."))
+                lambda: "\n".join(f"{w.kind:<16} {message(w)}" for w in warnings) or _("No anomalies."))
 
 
 MARGIN_HEADER = ("barcode", "name", "department", "qty", "revenue", "cost", "margin", "margin_percent", "unit_cost")

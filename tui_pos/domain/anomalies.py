@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
+from tui_pos.domain.errors import N_
 from tui_pos.domain.money import Currency
 from tui_pos.domain.stock import QTY_SCALE, cost_of, format_qty, is_low
 
@@ -43,11 +44,19 @@ class Thresholds:
 class Warning:
     kind: str  # count_variance, sold_below_zero, shrinkage, outflow, dead_stock, low_stock, risk, refund_tender
     subject: str  # a barcode, a reason code, a cashier, a receipt
-    message: str  # says why, with the numbers
+    message: str  # says why, with the numbers (English: --json, --csv)
     figures: dict[str, Any] = field(default_factory=dict, hash=False)
+    # the message's marked template and values (i18n.message(warning) says it in the screen's language)
+    template: str = field(default="", compare=False)
+    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "subject": self.subject, "message": self.message, **self.figures}
+
+
+def warned(kind: str, subject: str, figures: dict[str, Any], template: str, **params: Any) -> Warning:
+    """A warning whose message is a marked template (N_) filled with params."""
+    return Warning(kind, subject, template.format(**params), figures, template, params)
 
 
 def variance_beyond(counted: int, expected: int, unit_cost: Fraction | int | None, t: Thresholds,
@@ -102,10 +111,10 @@ def sold_below_zero(by_product: Mapping[str, Sequence[tuple[str, int, bool]]], e
                 hits.append(at)
             level = before
         if hits:
-            found.append(Warning("sold_below_zero", barcode,
-                                 f"{names.get(barcode, barcode)}: {len(hits)} sale(s) while stock was at or below zero "
-                                 f"(the first at {min(hits)[:16]}; on hand at the end {format_qty(end_levels[barcode])})",
-                                 {"sales": len(hits), "on_hand": end_levels[barcode]}))
+            found.append(warned("sold_below_zero", barcode, {"sales": len(hits), "on_hand": end_levels[barcode]},
+                                N_("{name}: {n} sale(s) while stock was at or below zero (the first at {first}; "
+                                   "on hand at the end {on_hand})"), name=names.get(barcode, barcode), n=len(hits),
+                                first=min(hits)[:16], on_hand=format_qty(end_levels[barcode])))
     return found
 
 
@@ -120,9 +129,10 @@ def shrinkage(adjustments: Iterable[Mapping[str, Any]], costs: Mapping[str, Frac
             entry[0] += 1
             entry[1] += -move["qty"]
             entry[2] += value
-    return [Warning("shrinkage", reason, f"{count} write-off(s) for {reason}: {format_qty(qty)} units, "
-                    f"{currency.format(value)} at cost (over {currency.format(t.shrinkage_value)})",
-                    {"count": count, "qty": qty, "value": value})
+    return [warned("shrinkage", reason, {"count": count, "qty": qty, "value": value},
+                   N_("{count} write-off(s) for {reason}: {qty} units, {value} at cost (over {limit})"), count=count,
+                   reason=reason, qty=format_qty(qty), value=currency.format(value),
+                   limit=currency.format(t.shrinkage_value))
             for reason, (count, qty, value) in sorted(totals.items()) if value > t.shrinkage_value]
 
 
@@ -142,10 +152,10 @@ def outflow_spikes(daily: Mapping[str, Mapping[date, int]], period: Sequence[dat
             out = days.get(day, 0)
             usual = window / t.outflow_days
             if out >= t.outflow_min and out > t.outflow_factor * usual:
-                found.append(Warning("outflow", barcode,
-                                     f"{names.get(barcode, barcode)}: {format_qty(out)} out on {day.isoformat()}, usually "
-                                     f"{format_qty(round(usual))} a day (over the {t.outflow_days} days before)",
-                                     {"day": day.isoformat(), "out": out, "usual": round(usual)}))
+                found.append(warned("outflow", barcode, {"day": day.isoformat(), "out": out, "usual": round(usual)},
+                                    N_("{name}: {out} out on {day}, usually {usual} a day (over the {days} days before)"),
+                                    name=names.get(barcode, barcode), out=format_qty(out), day=day.isoformat(),
+                                    usual=format_qty(round(usual)), days=t.outflow_days))
             window += out - days.get(day - span, 0)
     return found
 
@@ -163,16 +173,17 @@ def dead_stock(levels: Iterable[Mapping[str, Any]], last_moved: Mapping[str, str
             continue
         idle = (today - date.fromisoformat(last[:10])).days
         if idle >= t.dead_days:
-            found.append(Warning("dead_stock", row["barcode"],
-                                 f"{row['name']}: {format_qty(row['on_hand'])} on hand, not moved in {idle} days "
-                                 f"(since {last[:10]})", {"on_hand": row["on_hand"], "idle_days": idle}))
+            found.append(warned("dead_stock", row["barcode"], {"on_hand": row["on_hand"], "idle_days": idle},
+                                N_("{name}: {on_hand} on hand, not moved in {days} days (since {since})"),
+                                name=row["name"], on_hand=format_qty(row["on_hand"]), days=idle, since=last[:10]))
     return found
 
 
 def low_stock(levels: Iterable[Mapping[str, Any]]) -> list[Warning]:
     """Products at or below their reorder level."""
-    return [Warning("low_stock", row["barcode"], f"{row['name']}: {format_qty(row['on_hand'])} on hand, reorder level "
-                    f"{format_qty(row['reorder_level'])}", {"on_hand": row["on_hand"], "reorder_level": row["reorder_level"]})
+    return [warned("low_stock", row["barcode"], {"on_hand": row["on_hand"], "reorder_level": row["reorder_level"]},
+                   N_("{name}: {on_hand} on hand, reorder level {level}"), name=row["name"],
+                   on_hand=format_qty(row["on_hand"]), level=format_qty(row["reorder_level"]))
             for row in levels if is_low(row["on_hand"], row["reorder_level"])]
 
 
