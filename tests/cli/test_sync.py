@@ -89,3 +89,18 @@ def test_sync_pulls_what_hq_changed_and_keeps_the_version_it_applied(hq, tmp_pat
     again = cli_json(shop, "sync")
     assert (again["pulled"], again["catalog_version"]) == (0, version)
     assert run_cli(shop, "sync").stdout.rstrip().endswith(f"HQ's catalog is applied up to version {version}.")
+
+
+def test_a_till_whose_id_changed_after_joining_is_told_what_to_do(hq, tmp_path: Path):
+    """HQ takes only records carrying the id the till joined with: a [till] id edited afterwards would
+    have every push refused as another till's; sync says so in one line instead, before reaching HQ."""
+    shop = open_demo_shop(tmp_path / "shop")
+    enrol(hq, shop)
+    config = shop / "config.toml"
+    config.write_text(config.read_text().replace('id = "T1"', 'id = "T2"', 1))
+    proc = run_cli(shop, "sync", check=False)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("Error: this till joined HQ as till T1, but its [till] id is now T2")
+    assert 'set id = "T1" again' in proc.stderr and proc.stderr.count("\n") == 1
+    config.write_text(config.read_text().replace('id = "T2"', 'id = "T1"', 1))
+    assert cli_json(shop, "sync")["state"] == "synced"

@@ -61,7 +61,14 @@ def till_dsn(config: Config) -> str:
 
     if not config.hq.dsn:
         return ""
-    password = read_secret(config.data_dir).get("password")
+    secret = read_secret(config.data_dir)
+    joined_as = secret.get("till")
+    if isinstance(joined_as, str) and joined_as and joined_as != config.till_id:
+        # HQ takes only records carrying the id the till joined with: every push would be refused
+        raise HqError(f"this till joined HQ as till {joined_as}, but its [till] id is now {config.till_id} "
+                      f"({config.data_dir / CONFIG_NAME}): set id = \"{joined_as}\" again (its records carry "
+                      f"{joined_as}), or give till {config.till_id} a data directory of its own and join it there")
+    password = secret.get("password")
     if not isinstance(password, str) or not password:
         raise HqError(f"this till's HQ password is missing ({secret_path(config.data_dir)}): "
                       "join HQ again (tui-pos hq join)")
