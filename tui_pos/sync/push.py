@@ -74,12 +74,15 @@ def push_pending(conn: psycopg.Connection[Any], view: Commits, status: Mapping[s
     added = duplicates = breaks = resent = 0
     check = not anchored  # anchored: the hash HQ holds for its mark was compared instead
     while True:
-        envelopes = view.commits_after(mark, batch, anchored=anchored)
+        # the first batch carries again the last commit HQ holds: HQ refuses it (StreamConflict) when it
+        # holds another record under that number (another box pushing as this till, a copied disk).
+        # One read of the view (and so of the journal) for both
+        again_too = check and mark > 0
+        fetched = view.commits_after(mark - 1 if again_too else mark, batch + again_too, anchored=anchored)
+        again = [e for e in fetched if e["commit_seq"] <= mark]
+        envelopes = [e for e in fetched if e["commit_seq"] > mark][:batch]
         left = None if last is None else max(last - (envelopes[-1]["commit_seq"] if envelopes else mark), 0)
         said = {**(status or {}), "pending": left}
-        # the first batch carries again the last commit HQ holds: HQ refuses it (StreamConflict) when it
-        # holds another record under that number (another box pushing as this till, a copied disk)
-        again = view.commits_after(mark - 1, 1) if check and mark > 0 else []
         try:
             crash_point("push_before_send")
             result = push(conn, [*again, *envelopes], said)
