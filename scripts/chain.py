@@ -135,7 +135,8 @@ def main() -> int:
     except Unavailable as why:
         print(f"chain: {why}", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    for stop in (signal.SIGTERM, signal.SIGHUP):  # killed, or its terminal closed: HQ's cluster removed too
+        signal.signal(stop, lambda *_: sys.exit(0))
     try:
         admin, secret = set_up(cluster, directory)
         sync = has_sync()
