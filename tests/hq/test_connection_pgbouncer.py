@@ -76,5 +76,9 @@ def test_pushes_through_pgbouncer_survive_a_new_server_connection(hq, pg_cluster
             assert high_water(conn) == 8
     finally:
         bouncer.terminate()
-        bouncer.wait(timeout=60)
+        try:
+            bouncer.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # never left behind, even when it ignores SIGTERM
+            bouncer.kill()
+            bouncer.wait(timeout=60)
 
