@@ -233,3 +233,13 @@ def test_an_error_keeps_its_english_and_is_said_in_the_screens_language():
     finally:
         i18n.use_language("en")
     assert i18n.message(err) == str(err)
+
+
+def test_an_alert_or_warning_without_a_template_is_said_by_its_message():
+    """A count variance, a risk or a refund's tender (anomaly warnings) carry no template: message()
+    says their English message, never the dataclass's repr."""
+    from tui_pos.domain.anomalies import Warning
+    from tui_pos.ops.alerts import Alert
+
+    assert i18n.message(Warning("risk", "alice", "3 voids in an hour")) == "3 voids in an hour"
+    assert i18n.message(Alert("x", "warning", "printer offline", "check it")) == "printer offline"

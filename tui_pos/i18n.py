@@ -153,15 +153,19 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def message(err: object) -> str:
     """What an error (or an alert) says, in the screen's language: its template translated and filled in
-    (domain.errors.PosError keeps them apart), else str(err) as it is."""
+    (domain.errors.PosError keeps them apart), else its English as it is: an alert's or a warning's
+    .message (a dataclass: str() would be its repr), an exception's str(err)."""
+    english = getattr(err, "message", None)
+    if not isinstance(english, str):
+        english = str(err)
     template = getattr(err, "template", "")
     if not template:
-        return str(err)
+        return english
     params = getattr(err, "params", None) or {}
     try:
         return _(template).format(**params) if params else _(template)
     except (KeyError, IndexError, ValueError):  # a translation that lost a value: the English, whole
-        return str(err)
+        return english
 
 
 def system_language(environ: Mapping[str, str] | None = None) -> str:

@@ -65,7 +65,7 @@ class StatusBar(Static):
     def show_alert(self, state: StorageState, alert: Alert, hide_key: str) -> None:
         """Storage state, then the key: a long message is cut at the right edge, neither of those."""
         self.update(Text.assemble(storage_segment(state), (" " + _("{key} hides").format(key=hide_key) + " ", "reverse"),
-                                  (" " + _("ALERT: {message}").format(message=message(alert) if alert.template else alert.message) + " ",
+                                  (" " + _("ALERT: {message}").format(message=message(alert)) + " ",
                                    ALERT_STYLE[alert.level])))
 
 
