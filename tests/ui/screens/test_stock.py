@@ -36,6 +36,8 @@ async def test_receiving_goods_by_scanning(pilot):
     await on_screen(pilot, StockScreen)
     await scan(pilot, COLA, COLA, f"5*{WATER}", "6900000009999")
     assert message(pilot) == "unknown code '6900000009999': nothing added"
+    await scan(pilot, "3*")  # said as typed, not as the CODExQTY it would have become ('x3')
+    assert message(pilot).startswith("'3*': quantity first")
     assert moves(pilot) == []  # nothing stored while scanning
     await pilot.press("f10")
     await wait_for(pilot, lambda: "stored" in message(pilot))

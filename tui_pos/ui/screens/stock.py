@@ -71,6 +71,11 @@ class StockScreen(TillScreen[None]):
         if not text:
             return
         qty, star, code = text.rpartition("*")
+        if star and not (qty.strip() and code.strip() and "*" not in qty and "x" not in qty.lower()):
+            # said with the text as typed, not the CODExQTY it would become
+            self.say(_("'{text}': quantity first, e.g. 3*6900000000014 (1.25*CODE for weighed goods)")
+                     .format(text=text), error=True)
+            return
         item = f"{code}x{qty}" if star else code
         try:
             [line] = self.app.till.stock.lines([item], self.mode)
