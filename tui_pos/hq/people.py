@@ -18,6 +18,8 @@ from tui_pos.hq.schema import check_current
 if TYPE_CHECKING:
     import psycopg
 
+_PERSON = "name, role, active"  # what a change returns of the user it changed
+
 
 def list_users(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     check_current(conn)
@@ -37,8 +39,8 @@ def add_user(conn: psycopg.Connection[Any], name: str, role: str, pin: str) -> d
         taken = conn.execute("SELECT name FROM hq.person WHERE lower(name) = lower(%s)", (name,)).fetchone()
         if taken is not None:
             raise NameTaken(taken[0])
-        conn.execute("INSERT INTO hq.person (name, role, pin_hash) VALUES (%s, %s, %s)", (name, role, hash_pin(pin)))
-        return _changed(conn, name)
+        return _changed(conn, conn.execute("INSERT INTO hq.person (name, role, pin_hash) VALUES (%s, %s, %s) "
+                                           f"RETURNING {_PERSON}", (name, role, hash_pin(pin))).fetchone())
 
 
 def set_pin(conn: psycopg.Connection[Any], name: str, pin: str) -> dict[str, Any]:
@@ -46,8 +48,8 @@ def set_pin(conn: psycopg.Connection[Any], name: str, pin: str) -> dict[str, Any
     check_current(conn)
     with conn.transaction():
         held, _role, _active = _find(conn, name)
-        conn.execute("UPDATE hq.person SET pin_hash = %s WHERE name = %s", (hash_pin(pin), held))
-        return _changed(conn, held)
+        return _changed(conn, conn.execute(f"UPDATE hq.person SET pin_hash = %s WHERE name = %s RETURNING {_PERSON}",
+                                           (hash_pin(pin), held)).fetchone())
 
 
 def set_active(conn: psycopg.Connection[Any], name: str, active: bool) -> dict[str, Any]:
@@ -62,8 +64,8 @@ def set_active(conn: psycopg.Connection[Any], name: str, active: bool) -> dict[s
                               (held,)).fetchone()
         if not active and role == "manager" and others == (0,):
             raise BadInput(f"{held} is the chain's last active manager: add or enable another manager first")
-        conn.execute("UPDATE hq.person SET active = %s WHERE name = %s", (active, held))
-        return _changed(conn, held)
+        return _changed(conn, conn.execute(f"UPDATE hq.person SET active = %s WHERE name = %s RETURNING {_PERSON}",
+                                           (active, held)).fetchone())
 
 
 def _find(conn: psycopg.Connection[Any], name: str) -> tuple[str, str, bool]:
@@ -75,7 +77,7 @@ def _find(conn: psycopg.Connection[Any], name: str) -> tuple[str, str, bool]:
     return str(row[0]), str(row[1]), bool(row[2])
 
 
-def _changed(conn: psycopg.Connection[Any], name: str) -> dict[str, Any]:
-    row = conn.execute("SELECT name, role, active FROM hq.person WHERE name = %s", (name,)).fetchone()
+def _changed(conn: psycopg.Connection[Any], row: tuple[Any, ...] | None) -> dict[str, Any]:
+    """The user as the statement that changed them returned it (RETURNING _PERSON), and the version."""
     assert row is not None
     return {"name": row[0], "role": row[1], "active": row[2], "version": catalog_version(conn)}
