@@ -27,6 +27,13 @@ ResultT = TypeVar("ResultT")  # what the screen gives back to whoever pushed it 
 # where a paid sale, refund or void went (Paid.stored), as the message line says it
 # a tender in running text (the receipt's TENDER_LABELS are its headings)
 TENDER_WORDS = {"cash": N_("cash"), "card": N_("card"), "mobile": N_("mobile")}
+
+
+def tender_word(kind: str) -> str:
+    """A tender in running text, in the screen's language (an unknown kind as it is)."""
+    return _(TENDER_WORDS.get(kind, kind))
+
+
 STORED_AT = {"sqlite": N_("stored in the database"), "journal": N_("stored in the journal (database unavailable)")}
 
 

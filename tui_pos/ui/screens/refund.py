@@ -25,7 +25,7 @@ from tui_pos.domain.refund import Refundable, refund_lines, refund_tenders
 from tui_pos.domain.sale import SaleLine, receipt_number
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.i18n import N_, _, message
-from tui_pos.ui.screens.base import STORED_AT, TENDER_WORDS, TillScreen
+from tui_pos.ui.screens.base import STORED_AT, TillScreen, tender_word
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.screens.pickers import ReasonScreen
 from tui_pos.ui.widgets.cart_view import CartRow, CartView, format_row
@@ -41,7 +41,7 @@ STORED = {"refund": N_("Refund {receipt} of {original} stored: {amount} back ({t
 
 
 def tender_text(kind: str, amount: str) -> str:
-    return f"{_(TENDER_WORDS.get(kind, kind))} {amount}"
+    return f"{tender_word(kind)} {amount}"
 
 
 QTY_DIGITS = 3  # on the return line, up to this many digits are a quantity; more is an item's barcode

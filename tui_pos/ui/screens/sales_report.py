@@ -22,7 +22,7 @@ from textual.widgets import Static
 from tui_pos.app.till import Till
 from tui_pos.domain.reports import SalesReport
 from tui_pos.i18n import N_, _, ngettext
-from tui_pos.ui.screens.base import TENDER_WORDS
+from tui_pos.ui.screens.base import tender_word
 from tui_pos.ui.widgets.hour_chart import HourChart
 from tui_pos.ui.widgets.key_bar import KeyBar
 from tui_pos.ui.widgets.status_bar import StatusBar
@@ -143,5 +143,5 @@ class SalesReportScreen(Screen[None]):
         table.add_column(_("Sales"), justify="right")
         table.add_column(_("Refunds"), justify="right")
         for tender in result.tenders:
-            table.add_row(_(TENDER_WORDS.get(tender.kind, tender.kind)), self.money(tender.sales), self.money(tender.refunds))
+            table.add_row(tender_word(tender.kind), self.money(tender.sales), self.money(tender.refunds))
         return table

@@ -16,7 +16,7 @@ from tui_pos.domain.errors import NotDurable, PosError
 from tui_pos.domain.tender import Tender, TenderKind
 from tui_pos.i18n import N_, _, message
 from tui_pos.printing.layout import TENDER_LABELS
-from tui_pos.ui.screens.base import TENDER_WORDS, TillScreen
+from tui_pos.ui.screens.base import TillScreen, tender_word
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.widgets.big_amount import BigAmount
 from tui_pos.ui.widgets.entry import EntryLine
@@ -105,7 +105,7 @@ class TenderScreen(TillScreen):
         symbol, plain = till.currency.symbol, till.currency.format
         self.query_one("#due", BigAmount).show(_("TOTAL"), symbol, plain(due.total))
         self.query_one("#taken", Static).update("\n".join(
-            f"  {n}. {pad(_(TENDER_WORDS.get(t.kind, t.kind)), 6)} {fmt(t.amount):>12}  {t.reference}"
+            f"  {n}. {pad(tender_word(t.kind), 6)} {fmt(t.amount):>12}  {t.reference}"
             for n, t in enumerate(till.cart.tenders, 1)
         ) or "  " + _("No payment yet."))
         if due.left:
@@ -168,7 +168,7 @@ class TenderScreen(TillScreen):
         def referenced(amount: int):
             def got(reference: str | None) -> None:
                 if reference is None or (required and not reference):
-                    word = _(TENDER_WORDS.get(kind, kind))
+                    word = tender_word(kind)
                     self.say(_("No {kind} payment taken (it needs its transaction number).").format(kind=word)
                              if required else _("No {kind} payment taken.").format(kind=word))
                     return
