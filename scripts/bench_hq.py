@@ -366,12 +366,12 @@ def main() -> int:
     parser.add_argument("--idle", type=float, default=65, help="seconds of idle with sync on (default 65: "
                         "one heartbeat, [hq] sync_every_s = 60, falls in it); half that with sync off")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="tui-pos-bench-hq-"))
     try:
         cluster = new_cluster(BENCH_SETTINGS)
     except Unavailable as why:
         print(f"bench_hq: skipped: {why}")
         return 0
+    root = Path(tempfile.mkdtemp(prefix="tui-pos-bench-hq-"))  # made once the cluster is: removed with it
     try:
         return run(cluster, root, args)
     finally:
