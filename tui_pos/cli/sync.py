@@ -46,10 +46,10 @@ def sync(ctx: click.Context, as_json: bool) -> None:
     what is still pending ('pushed', 'pulled', 'pending', 'high_water', 'state', 'catalog_version': HQ's
     catalog version now applied). Exits 1, after one line, when HQ cannot be reached."""
     from tui_pos.app.clock import utc_now
-    from tui_pos.bootstrap.till import open_ledger
     from tui_pos.hq.connection import HqError, connect
     from tui_pos.hq.enrol import till_dsn
     from tui_pos.ops.health import health_report
+    from tui_pos.ops.readonly import read_only_view
     from tui_pos.sync.pull import CatalogPull
     from tui_pos.sync.run import state_of, sync_once
     from tui_pos.sync.state import load_state
@@ -61,15 +61,12 @@ def sync(ctx: click.Context, as_json: bool) -> None:
         raise BadInput("this till has not joined HQ: tui-pos hq join DSN --shop SHOP")
     till = operating_till(ctx, replay=False)  # HQ's changes are applied through it (catalog, users, snapshot)
     pull = CatalogPull.into(till, load_state(config).catalog_version)
-    ledger = open_ledger(config)
-    try:
-        with connect(dsn) as conn:
-            done = sync_once(conn, ledger.view, till_report(conn, lambda: health_report(config)), pull=pull)
+    try:  # what is stored, read as the worker reads it (not a second ledger beside the till's)
+        with connect(dsn) as conn, read_only_view(config) as view:
+            done = sync_once(conn, view, till_report(conn, lambda: health_report(config)), pull=pull)
     except HqError as err:  # what `status` says, as the worker would have left it
         _note(config, state=state_of(err), last_error=str(err))
         raise
-    finally:
-        ledger.close()
     data = done.as_dict()
     _note(config, state="synced", pending=done.pending if done.pending is not None else 0, high_water=done.high_water,
           last_sync=utc_now(), last_error="", catalog_version=pull.since)
