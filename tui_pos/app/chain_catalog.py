@@ -32,12 +32,12 @@ from tui_pos.app.snapshot import refresh_snapshot
 from tui_pos.app.till import Till, tax_rates_of
 from tui_pos.config import Config
 from tui_pos.domain.auth import find_user
-from tui_pos.domain.catalog import Product, TaxRate
+from tui_pos.domain.catalog import CHAIN_PRODUCT_FIELDS, Product, TaxRate
 from tui_pos.domain.errors import DocumentFailed, PosError, StorageError
 from tui_pos.domain.records import UserAction, UserChanged
 
 HQ_ACTOR = "hq"  # who made a pulled change, in the audit log (a reserved user name)
-PRODUCT_FIELDS = ("barcode", "name", "price", "tax_code", "department", "open_price")
+PRODUCT_FIELDS = CHAIN_PRODUCT_FIELDS
 USER_FIELDS = ("name", "role", "pin_hash", "active")
 CHAIN_SETTINGS_DOCUMENT = "chain-settings.json"  # HQ's tax rates and settings, as applied last
 LIMITS = ("discount_limit", "paid_out_limit", "z_difference_limit")

@@ -13,6 +13,9 @@ from tui_pos.domain.money import Currency, format_bp, percent_to_bp
 from tui_pos.domain.search import ProductIndex
 from tui_pos.domain.stock import parse_qty
 
+# what HQ keeps of a product and a till takes from it at a pull (no stock: each till counts its own)
+CHAIN_PRODUCT_FIELDS = ("barcode", "name", "price", "tax_code", "department", "open_price")
+
 
 @dataclass(frozen=True)
 class TaxRate:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tui_pos.domain.catalog import Product, TaxRate, parse_catalog_csv
+from tui_pos.domain.catalog import CHAIN_PRODUCT_FIELDS, Product, TaxRate, parse_catalog_csv
 from tui_pos.domain.money import Currency
 from tui_pos.hq.chain import check_shop_id
 from tui_pos.hq.connection import HqError
@@ -21,7 +21,7 @@ from tui_pos.hq.schema import check_current
 if TYPE_CHECKING:
     import psycopg
 
-PRODUCT_FIELDS = ("barcode", "name", "price", "tax_code", "department", "open_price")
+PRODUCT_FIELDS = CHAIN_PRODUCT_FIELDS
 
 
 def chain_currency(conn: psycopg.Connection[Any]) -> Currency:
