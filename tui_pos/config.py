@@ -126,6 +126,9 @@ class HqConfig:
     sync_every_s: float = 60  # the sync worker's heartbeat (the health report; commits are pushed at once)
 
 
+# The limits HQ may set for every till (tui-pos hq settings set; applied over config.toml by the pull).
+CHAIN_LIMITS = ("discount_limit", "paid_out_limit", "z_difference_limit")
+
 # Reason codes a manager picks from, per kind of approval ([till.reasons]; the first is preselected).
 # The old single `[till] reasons` list sets refund and void (what it was documented for).
 DEFAULT_REASONS: dict[str, tuple[str, ...]] = {

@@ -30,6 +30,7 @@ from typing import Any
 from tui_pos.app.catalog_import import catalog_event
 from tui_pos.app.snapshot import refresh_snapshot
 from tui_pos.app.till import Till, tax_rates_of
+from tui_pos.config import CHAIN_LIMITS as LIMITS
 from tui_pos.config import Config
 from tui_pos.domain.auth import find_user
 from tui_pos.domain.catalog import CHAIN_PRODUCT_FIELDS, Product, TaxRate
@@ -40,7 +41,6 @@ HQ_ACTOR = "hq"  # who made a pulled change, in the audit log (a reserved user n
 PRODUCT_FIELDS = CHAIN_PRODUCT_FIELDS
 USER_FIELDS = ("name", "role", "pin_hash", "active")
 CHAIN_SETTINGS_DOCUMENT = "chain-settings.json"  # HQ's tax rates and settings, as applied last
-LIMITS = ("discount_limit", "paid_out_limit", "z_difference_limit")
 
 
 class ChainRefused(PosError):

@@ -22,6 +22,7 @@ from tui_pos.domain.shift import SALE_KINDS, KindTotals, TaxTotals, TenderTotals
 from tui_pos.domain.tender import TENDER_KINDS
 
 TOP_PRODUCTS = 10
+NO_DEPARTMENT = "(none)"  # a product without a department, or no longer in the catalog (the till's and HQ's reports)
 CSV_HEADER = ("section", "key", "name", "count", "quantity", "amount", "tax")
 CSV_NUMERIC = ("count", "quantity", "amount", "tax")  # the columns that hold numbers (the rest is text)
 

@@ -21,14 +21,13 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from tui_pos.domain.money import Currency
-from tui_pos.domain.reports import SalesReport, summarize, utc_bounds
+from tui_pos.domain.reports import NO_DEPARTMENT, SalesReport, summarize, utc_bounds
 from tui_pos.domain.shift import ShiftReport
 from tui_pos.hq.schema import check_current
 
 if TYPE_CHECKING:
     import psycopg
 
-NO_DEPARTMENT = "(none)"  # as the till's report names a product without a department
 _KIND = "coalesce(r.record->>'kind', 'sale')"
 _IN_PERIOD = ("r.recorded_at >= %(start)s::timestamptz AND r.recorded_at < %(end)s::timestamptz "
               "AND (%(shop)s::text IS NULL OR r.shop_id = %(shop)s) AND (%(till)s::text IS NULL OR r.till_id = %(till)s)")

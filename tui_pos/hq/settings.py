@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from tui_pos.config import CHAIN_LIMITS as LIMITS
 from tui_pos.config import DEFAULT_REASONS
 from tui_pos.domain.errors import BadInput, check_text
 from tui_pos.domain.money import format_bp, percent_to_bp
@@ -22,7 +23,6 @@ from tui_pos.hq.schema import check_current
 if TYPE_CHECKING:
     import psycopg
 
-LIMITS = ("discount_limit", "paid_out_limit", "z_difference_limit")
 REASON_LENGTH = 100  # as long as a reason may be at the till (app.context.REASON_LENGTH)
 TAX_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")  # a [tax] rates code in config.toml
 

@@ -17,10 +17,9 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from tui_pos.domain.reports import NO_DEPARTMENT
 from tui_pos.store import db
 from tui_pos.store.shift_totals import scratch_database
-
-NO_DEPARTMENT = "(none)"  # a product without a department, or no longer in the catalog
 
 _IN_PERIOD = "s.completed_at >= :start AND s.completed_at < :end"
 _SALE_CELLS = (
