@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from tui_pos.domain.payments import GatewayReply, Provider, Trade
 from tui_pos.domain.storage import Counter, ReplayResult, StorageState, Stored
 from tui_pos.domain.sync import SyncState
 
@@ -197,3 +198,36 @@ class Syncer(Worker, Protocol):
     """The sync with HQ (tui_pos/sync/worker.py): woken after each commit, it says how it is doing."""
 
     def status(self) -> SyncState: ...
+
+
+class CodeGateway(Protocol):
+    """One code-payment provider (tui_pos/payments/: Alipay, WeChat Pay). Every call may block up
+    to its timeout, so the use cases call it from a worker, never on the scan path; none raises for
+    the network or the provider: a reply it cannot trust is status "unknown"."""
+
+    provider: Provider
+
+    def online(self) -> bool:
+        """Whether the gateway can be reached now (a quick connect, no money moves): False refuses
+        a code payment at once ("offline: take cash or card")."""
+        ...
+
+    def pay(self, trade: Trade) -> GatewayReply:
+        """Charge the customer's code (Alipay barcode pay, WeChat code pay)."""
+        ...
+
+    def query(self, out_trade_no: str) -> GatewayReply:
+        """Where the trade stands (paid, paying, failed/closed, unknown)."""
+        ...
+
+    def cancel(self, out_trade_no: str) -> GatewayReply:
+        """Cancel (Alipay) or reverse (WeChat) the trade: closed when done, any charge returned."""
+        ...
+
+    def refund(self, out_trade_no: str, out_refund_no: str, amount: int, total: int, reason: str) -> GatewayReply:
+        """Give amount (fen) of a paid trade of total back; the same out_refund_no is the same refund."""
+        ...
+
+    def query_refund(self, out_trade_no: str, out_refund_no: str) -> GatewayReply:
+        """Where a refund stands (refunded, paying = processing, failed, unknown)."""
+        ...

@@ -1,0 +1,254 @@
+"""A local code-payment gateway for the tests: a real HTTP server on loopback that keeps the money
+(which trades charged the customer, which were reversed or refunded), with fault knobs. The
+provider simulators (alipay_sim.py, wechat_sim.py) speak each provider's wire format and
+signatures on top of it, so that the real SDKs talk to them unmodified.
+
+    sim = Simulator(route)        # route(sim, method, path, headers, body) -> Reply | Drop
+    sim.faults.pay = "timeout_after"
+    ... sim.url ...
+    assert sim.charged() == {"P...001": 350}   # what the customers were really charged, net
+    sim.close()
+
+The money rules live here, in one place, for every provider (Engine); each provider's module only
+turns requests and replies into its wire format.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Literal
+
+PayFault = Literal["success", "fail", "userpaying", "timeout_before", "timeout_after", "http500", "drop_after"]
+
+
+@dataclass
+class Faults:
+    """How the gateway misbehaves. pay: what a charge request meets:
+    - success: charged at once;
+    - fail: refused (fail_code/fail_reason, e.g. the code expired), nothing charged;
+    - userpaying: the customer confirms on the phone for paying_for seconds, then `then`;
+    - timeout_before: the reply never comes in time (hang seconds) and nothing was charged;
+    - timeout_after: charged, then the reply never comes in time;
+    - http500: HTTP 500 before anything was charged;
+    - drop_after: charged, then the connection is dropped without a reply.
+    query_lies_for: after a charge, queries still say "paying" for this many seconds.
+    query: "ok" | "http500" | "drop" | "timeout": what queries meet (the network on the way back).
+    cancel_refused_while_paying: the provider refuses a cancel while the customer is confirming."""
+
+    pay: PayFault = "success"
+    paying_for: float = 0.0
+    then: Literal["success", "fail"] = "success"
+    fail_code: str = "PAYMENT_AUTH_CODE_INVALID"
+    fail_reason: str = "the payment code has expired"
+    query_lies_for: float = 0.0
+    query: Literal["ok", "http500", "drop", "timeout"] = "ok"
+    refund: Literal["ok", "http500", "drop", "timeout", "processing"] = "ok"
+    hang: float = 5.0  # how long a timeout keeps the client waiting (longer than its timeout)
+    cancel_refused_while_paying: bool = True
+
+
+TradeState = Literal["paying", "paid", "failed", "closed"]
+
+
+@dataclass
+class TradeRecord:
+    out_trade_no: str
+    amount: int
+    code: str
+    state: TradeState
+    transaction_id: str
+    created: float
+    paying_until: float = 0.0  # userpaying: the customer confirms at this moment
+    then: str = "success"
+    lies_until: float = 0.0  # queries say "paying" until then
+    refunded: dict[str, int] = field(default_factory=dict)  # out_refund_no -> amount
+    refund_ids: dict[str, str] = field(default_factory=dict)  # out_refund_no -> the provider's refund id
+
+
+class Engine:
+    """The gateway's money: one record per out_trade_no; the same out_trade_no asked twice is the
+    same trade (never charged twice), as at the real providers."""
+
+    def __init__(self, faults: Faults, clock: Callable[[], float] = time.monotonic):
+        self.faults = faults
+        self.clock = clock
+        self.trades: dict[str, TradeRecord] = {}
+        self.requests: list[tuple[str, str]] = []  # (operation, out_trade_no), in order
+        self._ids = itertools.count(1)
+        self.lock = threading.RLock()
+
+    def _settle(self, trade: TradeRecord) -> None:
+        """A customer confirming on the phone finishes when their time is up."""
+        if trade.state == "paying" and self.clock() >= trade.paying_until:
+            trade.state = "paid" if trade.then == "success" else "failed"
+
+    def pay(self, out_trade_no: str, amount: int, code: str) -> TradeRecord:
+        with self.lock:
+            self.requests.append(("pay", out_trade_no))
+            trade = self.trades.get(out_trade_no)
+            if trade is not None:  # the same trade asked again: its state, nothing charged twice
+                self._settle(trade)
+                return trade
+            now, f = self.clock(), self.faults
+            state: TradeState = {"fail": "failed", "userpaying": "paying"}.get(f.pay, "paid")  # type: ignore[assignment]
+            trade = TradeRecord(out_trade_no, amount, code, state, f"4200{next(self._ids):024d}", now,
+                                paying_until=now + f.paying_for, then=f.then, lies_until=now + f.query_lies_for)
+            self.trades[out_trade_no] = trade
+            return trade
+
+    def query(self, out_trade_no: str) -> TradeRecord | None:
+        """The trade as a query sees it (a lying gateway says "paying" for a while after a charge)."""
+        with self.lock:
+            self.requests.append(("query", out_trade_no))
+            trade = self.trades.get(out_trade_no)
+            if trade is None:
+                return None
+            self._settle(trade)
+            if trade.state == "paid" and self.clock() < trade.lies_until:
+                return TradeRecord(**{**trade.__dict__, "state": "paying"})
+            return trade
+
+    def cancel(self, out_trade_no: str) -> tuple[bool, TradeRecord | None]:
+        """(done, trade): a cancel closes the trade and returns any charge; refused while the
+        customer is still confirming when the provider's rules say so."""
+        with self.lock:
+            self.requests.append(("cancel", out_trade_no))
+            trade = self.trades.get(out_trade_no)
+            if trade is None:
+                return True, None
+            self._settle(trade)
+            if trade.state == "paying" and self.faults.cancel_refused_while_paying:
+                return False, trade
+            trade.state = "closed"
+            return True, trade
+
+    def refund(self, out_trade_no: str, out_refund_no: str, amount: int) -> tuple[str, TradeRecord | None]:
+        """("refunded" | "not_paid" | "too_much" | "no_trade", trade); the same out_refund_no twice
+        is the same refund."""
+        with self.lock:
+            self.requests.append(("refund", out_trade_no))
+            trade = self.trades.get(out_trade_no)
+            if trade is None:
+                return "no_trade", None
+            self._settle(trade)
+            if out_refund_no in trade.refunded:
+                return "refunded", trade
+            if trade.state != "paid":
+                return "not_paid", trade
+            if sum(trade.refunded.values()) + amount > trade.amount:
+                return "too_much", trade
+            trade.refunded[out_refund_no] = amount
+            trade.refund_ids[out_refund_no] = f"5030{next(self._ids):024d}"
+            return "refunded", trade
+
+    def charged(self) -> dict[str, int]:
+        """What each customer is really charged, net of refunds, per out_trade_no (paid trades only)."""
+        with self.lock:
+            for trade in self.trades.values():
+                self._settle(trade)
+            return {no: t.amount - sum(t.refunded.values()) for no, t in self.trades.items() if t.state == "paid"}
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Drop:
+    """Close the connection without a reply (after whatever the route did)."""
+
+
+@dataclass(frozen=True)
+class Hang:
+    """Keep the client waiting this long, then send reply (or drop when reply is None)."""
+
+    seconds: float
+    reply: Reply | None = None
+
+
+Route = Callable[["Simulator", str, str, dict[str, str], bytes], "Reply | Drop | Hang"]
+
+
+class Simulator:
+    """The HTTP server: route turns each request into a Reply, a Drop or a Hang."""
+
+    def __init__(self, route: Route, faults: Faults | None = None):
+        self.faults = faults or Faults()
+        self.engine = Engine(self.faults)
+        self.route = route
+        sim = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # quiet tests
+                pass
+
+            def _serve(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                answer = sim.route(sim, self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                if isinstance(answer, Hang):
+                    time.sleep(answer.seconds)
+                    answer = answer.reply if answer.reply is not None else Drop()
+                if isinstance(answer, Drop):
+                    self.close_connection = True
+                    return
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            do_GET = do_POST = do_PUT = _serve
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def charge(self, out_trade_no: str, amount: int, code: str, answer: Callable[[TradeRecord], Reply],
+               server_error: Reply) -> Reply | Drop | Hang:
+        """A charge request under faults.pay: the route gives its wire answer for the trade and its
+        HTTP 500; the transport faults (timeouts, a dropped connection) are applied here."""
+        fault = self.faults.pay
+        if fault == "http500":
+            return server_error
+        if fault == "timeout_before":
+            return Hang(self.faults.hang)
+        trade = self.engine.pay(out_trade_no, amount, code)
+        if fault == "timeout_after":
+            return Hang(self.faults.hang)
+        if fault == "drop_after":
+            return Drop()
+        return answer(trade)
+
+    def network(self, fault: str, answer: Callable[[], Reply], server_error: Reply) -> Reply | Drop | Hang:
+        """Any other request (query, cancel, refund) under its fault knob: "http500", "drop" and
+        "timeout" meet it before the gateway acts; anything else lets answer() act and reply."""
+        if fault == "http500":
+            return server_error
+        if fault == "drop":
+            return Drop()
+        if fault == "timeout":
+            return Hang(self.faults.hang)
+        return answer()
+
+    def charged(self) -> dict[str, int]:
+        return self.engine.charged()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
