@@ -1,0 +1,343 @@
+"""The providers' daily statements, read into one typed row (domain.reconcile.StatementRow).
+
+- Alipay: the trade bill's business detail file (…_业务明细.csv, in the zip that
+  alipay.data.dataservice.bill.downloadurl.query with bill_type=trade points at, or downloaded from
+  the merchant portal). GBK (read as GB18030, its superset). Lines starting with '#' are the
+  title, the account, the period (#起始日期：[2026年12月03日 00:00:00]   终止日期：[2026年12月04日 00:00:00]),
+  the list's start and end markers and the totals (#交易合计：N笔，… #退款合计：N笔，…). Then the header:
+  支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,
+  订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,
+  券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注
+  Cells are padded with tabs (so that a spreadsheet keeps long numbers as text). 业务类型 交易 is a
+  charge (its amount: 订单金额, what the till asked for), 退款 a refund (its amount: what the merchant
+  gave back, 商家实收 as a positive number; its out_refund_no: 退款批次号/请求号, the till's out_request_no).
+- WeChat Pay: the trade bill (交易账单, bill_type ALL, from /v3/bill/tradebill or the v2
+  downloadbill), UTF-8. The header first:
+  交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,
+  货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,
+  商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注
+  then one line per trade, every cell behind a backtick (`), then the totals' header
+  (总交易单数,应结订单总金额,退款总金额,…) and the totals line. 交易状态 SUCCESS is a charge (订单金额,
+  else 应结订单金额), REFUND a refund (退款金额, else 申请退款金额; only when 退款状态 is SUCCESS).
+
+Columns are found by their names in the header (a file with a column more or less still reads);
+rows of other kinds (closed, reversed, refunds in progress, frozen funds) are counted as skipped.
+The statement's totals are checked against its rows: a file cut short is refused, never read as
+"fewer trades". Bad files are BadInput/BadLines naming each bad line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from tui_pos.domain.errors import N_, BadInput, BadLines
+from tui_pos.domain.reconcile import PROVIDER_ZONE, Statement, StatementKind, StatementRow
+
+PROVIDERS = ("alipay", "wechat")
+ERRORS_SHOWN = 20
+MAX_BYTES = 200 * 1024 * 1024  # a day's statement of a very busy shop is a few MB
+
+_AMOUNT = re.compile(r"-?\d{1,12}(\.\d+)?")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")
+_ALIPAY_DAY = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+
+# Alipay business detail (业务明细): column names, as its header spells them (normalised: no spaces, full-width brackets)
+ALIPAY_TRADE_NO, ALIPAY_OUT_TRADE_NO, ALIPAY_TYPE = "支付宝交易号", "商户订单号", "业务类型"
+ALIPAY_CREATED, ALIPAY_DONE = "创建时间", "完成时间"
+ALIPAY_ORDER_AMOUNT, ALIPAY_RECEIVED, ALIPAY_REFUND_NO = "订单金额（元）", "商家实收（元）", "退款批次号/请求号"
+ALIPAY_REQUIRED = (ALIPAY_TRADE_NO, ALIPAY_OUT_TRADE_NO, ALIPAY_TYPE, ALIPAY_DONE, ALIPAY_ORDER_AMOUNT, ALIPAY_RECEIVED)
+ALIPAY_ACCOUNT_FLOW = "账务流水号"  # the other Alipay download (账务明细): balance movements, no trade numbers per trade
+
+# WeChat Pay trade bill (交易账单)
+WECHAT_TIME, WECHAT_TRANSACTION_ID, WECHAT_OUT_TRADE_NO, WECHAT_STATE = "交易时间", "微信订单号", "商户订单号", "交易状态"
+WECHAT_SETTLED, WECHAT_ORDER_AMOUNT = "应结订单金额", "订单金额"
+WECHAT_REFUND_ID, WECHAT_OUT_REFUND_NO, WECHAT_REFUND_AMOUNT = "微信退款单号", "商户退款单号", "退款金额"
+WECHAT_REFUND_ASKED, WECHAT_REFUND_STATE = "申请退款金额", "退款状态"
+WECHAT_REQUIRED = (WECHAT_TIME, WECHAT_TRANSACTION_ID, WECHAT_OUT_TRADE_NO, WECHAT_STATE, WECHAT_SETTLED)
+WECHAT_TOTALS = "总交易单数"
+
+
+def load_statement(path: Path, provider: str | None = None) -> Statement:
+    """The statement in the file at path (provider: alipay or wechat; None: found from the file)."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    except IsADirectoryError:
+        raise BadInput(N_("{file} is a directory, not a statement"), file=str(path)) from None
+    except OSError as err:
+        raise BadInput(N_("cannot read {file}: {why}"), file=str(path), why=err.strerror or str(err)) from None
+    if len(data) > MAX_BYTES:
+        raise BadInput(N_("{file} is larger than any daily statement: not read"), file=str(path))
+    return read_statement(data, provider, name=path.name)
+
+
+def read_statement(data: bytes, provider: str | None = None, name: str = "the file") -> Statement:
+    """A statement from the file's bytes."""
+    if provider is not None and provider not in PROVIDERS:
+        raise BadInput(N_("unknown provider {provider}: alipay or wechat"), provider=provider)
+    text = _decode(data, name)
+    lines = re.split(r"\r\n|\n|\r", text)
+    found = _detect(lines)
+    if found is None:
+        raise BadInput(N_("{file} is not an Alipay business detail (业务明细) nor a WeChat Pay trade bill (交易账单): "
+                          "no header with 支付宝交易号 or 微信订单号"), file=name)
+    if provider is not None and found != provider:
+        raise BadInput(N_("{file} is a statement of {found}, not of {provider}"), file=name, found=found,
+                       provider=provider)
+    return _read_alipay(lines, name) if found == "alipay" else _read_wechat(lines, name)
+
+
+def _decode(data: bytes, name: str) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\x00" in data[:4096]:
+        raise BadInput(N_("{file} is not a text file (a zip? unpack the .csv from it first)"), file=name)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as err:
+        raise BadInput(N_("{file} is neither UTF-8 nor GBK text (byte {at})"), file=name, at=err.start) from None
+
+
+def _detect(lines: list[str]) -> str | None:
+    for line in lines[:50]:
+        if line.startswith("#"):
+            continue
+        if ALIPAY_TRADE_NO in line or ALIPAY_ACCOUNT_FLOW in line:
+            return "alipay"
+        if WECHAT_TRANSACTION_ID in line:
+            return "wechat"
+    return None
+
+
+def _cells(line: str) -> list[str]:
+    """One CSV line's cells (a line never holds a line break in these files); ValueError when the
+    line cannot be read as CSV (a NUL, a cell longer than any)."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error as err:
+        raise ValueError(f"not a CSV line ({err})") from None
+
+
+def _line_cells(lines: list[str], at: int, name: str) -> list[str]:
+    """The cells of a line that must be read (a header, the totals): BadInput naming it when it cannot."""
+    try:
+        return _cells(lines[at])
+    except ValueError as err:
+        raise BadInput(N_("{file} line {line}: {problem}"), file=name, line=at + 1, problem=str(err)) from None
+
+
+def _header_name(cell: str) -> str:
+    return cell.strip().strip("`").replace(" ", "").replace("(", "（").replace(")", "）")
+
+
+def _columns(header: list[str], required: tuple[str, ...], provider: str, name: str, line_no: int) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for i, cell in enumerate(header):
+        columns.setdefault(_header_name(cell), i)
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise BadInput(N_("{file} line {line}: the {provider} header lacks {columns}"), file=name, line=line_no,
+                       provider=provider, columns=", ".join(missing))
+    return columns
+
+
+def _fen(text: str, what: str) -> int:
+    """An amount in yuan ("12.34", "-0.01") in fen: exact (Decimal), at most 2 decimal places."""
+    text = text.strip().replace(",", "")
+    if not _AMOUNT.fullmatch(text):
+        raise ValueError(f"{what} {text!r} is not an amount")
+    try:
+        value = Decimal(text) * 100
+    except InvalidOperation:
+        raise ValueError(f"{what} {text!r} is not an amount") from None
+    if value != value.to_integral_value():
+        raise ValueError(f"{what} {text!r} has fractions of a fen")
+    return int(value)
+
+
+def _at(text: str, what: str) -> str:
+    """The provider's local time ("2026-12-03 10:00:01", Beijing) as ISO with its offset."""
+    text = text.strip()
+    if not _TIME.fullmatch(text):
+        raise ValueError(f"{what} {text!r} is not a time (YYYY-MM-DD HH:MM:SS)")
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T"))
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a time (YYYY-MM-DD HH:MM:SS)") from None
+    return moment.replace(tzinfo=PROVIDER_ZONE).isoformat()
+
+
+def _refused(errors: list[str]) -> BadLines:
+    more = len(errors) - ERRORS_SHOWN
+    return BadLines(N_("statement not read:"), errors[:ERRORS_SHOWN]
+                    + ([f"... and {more:,} more line{'s' if more > 1 else ''} with errors"] if more > 0 else []))
+
+
+def _days(rows: list[StatementRow]) -> tuple[date | None, date | None]:
+    days = sorted(datetime.fromisoformat(r.at).date() for r in rows)
+    return (days[0], days[-1]) if days else (None, None)
+
+
+# -- Alipay -----------------------------------------------------------------------------------------
+def _read_alipay(lines: list[str], name: str) -> Statement:
+    header_at = next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#"))
+    header = _line_cells(lines, header_at, name)
+    if ALIPAY_ACCOUNT_FLOW in [_header_name(c) for c in header]:
+        raise BadInput(N_("{file} is Alipay's account flow (账务明细): reconcile needs the business detail "
+                          "(业务明细) of the trade bill"), file=name)
+    columns = _columns(header, ALIPAY_REQUIRED, "Alipay", name, header_at + 1)
+    comments = [line for line in lines if line.startswith("#")]
+    rows: list[StatementRow] = []
+    errors: list[str] = []
+    skipped = 0
+    counted = {"pay": 0, "refund": 0}
+    for i in range(header_at + 1, len(lines)):
+        line = lines[i]
+        if line.startswith("#") or not line.strip():
+            continue
+        try:
+            cells = [c.strip() for c in _cells(line)]
+            if len(cells) < len(header):
+                raise ValueError(f"{len(cells)} cells, the header has {len(header)} columns")
+
+            def cell(column: str, cells: list[str] = cells) -> str:
+                return cells[columns[column]] if column in columns else ""
+
+            kind_text = cell(ALIPAY_TYPE)
+            if kind_text not in ("交易", "退款"):
+                skipped += 1
+                continue
+            kind: StatementKind = "pay" if kind_text == "交易" else "refund"
+            at = _at(cell(ALIPAY_DONE) or cell(ALIPAY_CREATED), ALIPAY_DONE)
+            if kind == "pay":
+                amount = _fen(cell(ALIPAY_ORDER_AMOUNT), ALIPAY_ORDER_AMOUNT)
+            else:
+                given = cell(ALIPAY_RECEIVED)
+                amount = abs(_fen(given, ALIPAY_RECEIVED)) if given.strip() else abs(
+                    _fen(cell(ALIPAY_ORDER_AMOUNT), ALIPAY_ORDER_AMOUNT))
+            if amount <= 0:
+                raise ValueError(f"{ALIPAY_ORDER_AMOUNT if kind == 'pay' else ALIPAY_RECEIVED} is zero")
+            if not cell(ALIPAY_TRADE_NO):
+                raise ValueError(f"{ALIPAY_TRADE_NO} is empty")
+        except ValueError as err:
+            errors.append(f"line {i + 1}: {err}")
+            continue
+        counted[kind] += 1
+        rows.append(StatementRow(provider="alipay", out_trade_no=cell(ALIPAY_OUT_TRADE_NO),
+                                 transaction_id=cell(ALIPAY_TRADE_NO), kind=kind, amount=amount, at=at,
+                                 out_refund_no=cell(ALIPAY_REFUND_NO) if kind == "refund" else "", line=i + 1))
+    if errors:
+        raise _refused(errors)
+    _check_alipay_footer(comments, counted, name)
+    first, last = _alipay_period(comments)
+    if first is None:
+        first, last = _days(rows)
+    return Statement(provider="alipay", rows=tuple(rows), first_day=first, last_day=last, skipped=skipped)
+
+
+def _check_alipay_footer(comments: list[str], counted: dict[str, int], name: str) -> None:
+    """The list's end marker is there when its start marker is, and the totals count what was read."""
+    if any("业务明细列表" in c and "结束" not in c for c in comments) and not any("业务明细列表结束" in c for c in comments):
+        raise BadInput(N_("{file} ends before the list's end marker (业务明细列表结束): cut short? Download it again"),
+                       file=name)
+    for label, kind in (("交易合计", "pay"), ("退款合计", "refund")):
+        for comment in comments:
+            found = re.search(label + r"[：:]\s*(\d+)\s*笔", comment)
+            if found and int(found.group(1)) != counted[kind]:
+                raise BadInput(N_("{file} says {said} rows of {label}, {read} were read: cut short? Download it again"),
+                               file=name, said=int(found.group(1)), label=label, read=counted[kind])
+
+
+def _alipay_period(comments: list[str]) -> tuple[date | None, date | None]:
+    """The days of '#起始日期：[2026年12月03日 00:00:00]   终止日期：[2026年12月04日 00:00:00]' (the end
+    excluded at midnight)."""
+    for comment in comments:
+        if "起始日期" not in comment:
+            continue
+        found = [(date(int(y), int(m), int(d)), comment[match.end():match.end() + 10])
+                 for match in _ALIPAY_DAY.finditer(comment) for y, m, d in [match.groups()]]
+        if len(found) != 2:
+            continue
+        (first, _), (end, end_time) = found
+        last = end if end_time.strip().strip("[").startswith("23:59") else end.fromordinal(end.toordinal() - 1)
+        return first, max(first, last)
+    return None, None
+
+
+# -- WeChat Pay -------------------------------------------------------------------------------------
+def _read_wechat(lines: list[str], name: str) -> Statement:
+    header_at = next(i for i, line in enumerate(lines) if WECHAT_TRANSACTION_ID in line)
+    header = _line_cells(lines, header_at, name)
+    columns = _columns(header, WECHAT_REQUIRED, "WeChat Pay", name, header_at + 1)
+    rows: list[StatementRow] = []
+    errors: list[str] = []
+    skipped = data_rows = 0
+    totals_at = None
+    for i in range(header_at + 1, len(lines)):
+        line = lines[i]
+        if not line.strip():
+            continue
+        if line.lstrip("`").startswith(WECHAT_TOTALS):
+            totals_at = i
+            break
+        data_rows += 1
+        if not line.startswith("`"):
+            errors.append(f"line {i + 1}: not a trade line (its cells start with `)")
+            continue
+        try:
+            cells = [c.strip()[1:] if c.strip().startswith("`") else c.strip() for c in _cells(line)]
+            if len(cells) < len(header):
+                raise ValueError(f"{len(cells)} cells, the header has {len(header)} columns")
+
+            def cell(column: str, cells: list[str] = cells) -> str:
+                value = cells[columns[column]].strip() if column in columns else ""
+                return "" if value == "0" and column in (WECHAT_REFUND_ID, WECHAT_OUT_REFUND_NO) else value
+
+            state = cell(WECHAT_STATE)
+            at = _at(cell(WECHAT_TIME), WECHAT_TIME)
+            kind: StatementKind
+            if state == "SUCCESS":
+                kind = "pay"
+                column = WECHAT_ORDER_AMOUNT if cell(WECHAT_ORDER_AMOUNT) else WECHAT_SETTLED
+                amount = _fen(cell(column), column)
+            elif state == "REFUND" and cell(WECHAT_REFUND_STATE) in ("SUCCESS", ""):
+                kind = "refund"
+                column = WECHAT_REFUND_AMOUNT if _fen(cell(WECHAT_REFUND_AMOUNT) or "0", WECHAT_REFUND_AMOUNT) \
+                    else WECHAT_REFUND_ASKED
+                amount = abs(_fen(cell(column) or "0", column))
+            else:
+                skipped += 1
+                continue
+            if amount <= 0:
+                raise ValueError(f"{column} is zero")
+            if not cell(WECHAT_TRANSACTION_ID):
+                raise ValueError(f"{WECHAT_TRANSACTION_ID} is empty")
+        except ValueError as err:
+            errors.append(f"line {i + 1}: {err}")
+            continue
+        rows.append(StatementRow(provider="wechat", out_trade_no=cell(WECHAT_OUT_TRADE_NO),
+                                 transaction_id=cell(WECHAT_TRANSACTION_ID), kind=kind, amount=amount, at=at,
+                                 out_refund_no=cell(WECHAT_OUT_REFUND_NO) if kind == "refund" else "",
+                                 refund_id=cell(WECHAT_REFUND_ID) if kind == "refund" else "", line=i + 1))
+    if errors:
+        raise _refused(errors)
+    if totals_at is None or totals_at + 1 >= len(lines) or not lines[totals_at + 1].strip():
+        raise BadInput(N_("{file} has no totals line (总交易单数) after its trades: cut short? Download it again"),
+                       file=name)
+    said = (_line_cells(lines, totals_at + 1, name) or [""])[0].strip().lstrip("`").strip()
+    if not said.isdigit():
+        raise BadInput(N_("{file} line {line}: the totals line does not start with the number of trades"),
+                       file=name, line=totals_at + 2)
+    if int(said) != data_rows:
+        raise BadInput(N_("{file} says {said} trades, {read} were read: cut short? Download it again"), file=name,
+                       said=int(said), read=data_rows)
+    first, last = _days(rows)
+    return Statement(provider="wechat", rows=tuple(rows), first_day=first, last_day=last, skipped=skipped)
