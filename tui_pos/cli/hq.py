@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
+from tui_pos.cli import payments as payments_cli
 from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config
 from tui_pos.cli.user import new_pin_option, role_option
 from tui_pos.config import CONFIG_NAME, resolve_data_dir
@@ -483,3 +484,35 @@ def hq_restore_till(ctx: click.Context, till_id: str, target: Path, dsn: str | N
                                  f"{data['records']} records, up to commit {data['high_water']}. {pulled} This box is "
                                  f"till {data['till']} at HQ now ([hq] in {data['config']}); start the till there "
                                  f"(tui-pos --data-dir {data['data_dir']})."))
+
+
+@hq.group("payments")
+def hq_payments() -> None:
+    """The chain's code payments (Alipay, WeChat Pay), as the tills pushed them."""
+
+
+@hq_payments.command("reconcile")
+@payments_cli.statement_argument
+@click.option("--shop", required=True, help="The shop whose statement FILE is (its merchant account's).")
+@payments_cli.provider_option
+@payments_cli.csv_option
+@dsn_option
+@json_option
+@click.pass_context
+def hq_payments_reconcile(ctx: click.Context, statement_file: Path, shop: str, provider: str | None,
+                          csv_file: str | None, dsn: str | None, as_json: bool) -> None:
+    """Reconcile a provider's daily statement FILE (Alipay's business detail 业务明细 .csv, or WeChat
+    Pay's trade bill 交易账单 .csv) with every till of the shop: charged but no sale, sale not charged,
+    amounts that differ, refunds likewise. Exits 1 when anything does not match."""
+    from tui_pos.domain.reconcile import reconcile, till_payments
+    from tui_pos.hq.payments import payment_records
+    from tui_pos.payments.statements import load_statement
+
+    statement = load_statement(statement_file, provider)
+    with hq_connection(hq_dsn(ctx, dsn)) as conn:
+        attempts, outcomes, sales = payment_records(
+            conn, shop, statement.first_day, statement.last_day, [r.out_trade_no for r in statement.rows],
+            [r.out_refund_no for r in statement.rows])
+        currency = _currency(ctx, conn)
+    result = reconcile(statement, till_payments(attempts, outcomes, sales))
+    payments_cli.show_reconciliation(result, currency, as_json, csv_file, file=str(statement_file), shop=shop)
