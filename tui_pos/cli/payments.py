@@ -1,0 +1,112 @@
+"""`tui-pos payments ...`: code payments (issue 15).
+
+show_reconciliation: a provider's statement reconciled against the till's payments, as text, JSON or
+CSV, the same for `tui-pos payments reconcile` (this till) and `tui-pos hq payments reconcile` (a
+shop, chain-wide at HQ).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tui_pos.cli.base import emit
+from tui_pos.cli.report import write_csv
+from tui_pos.domain.columns import pad
+from tui_pos.domain.errors import BadInput
+from tui_pos.domain.money import Currency
+from tui_pos.domain.reconcile import MISMATCH_TEXT, Reconciliation, Totals
+from tui_pos.i18n import _
+
+PROVIDER_NAMES = {"alipay": "Alipay", "wechat": "WeChat Pay"}
+MISMATCH_HEADER = ("kind", "provider", "out_trade_no", "transaction_id", "out_refund_no", "statement_amount",
+                   "till_amount", "sale_uuid", "receipt", "state", "at", "till_id", "line")
+MISMATCH_NUMERIC = ("statement_amount", "till_amount", "line")
+
+provider_option = click.option("--provider", type=click.Choice(["alipay", "wechat"]), default=None,
+                               help="Whose statement FILE is (default: found from the file).")
+statement_argument = click.argument("statement_file", metavar="FILE",
+                                    type=click.Path(dir_okay=True, readable=False, path_type=Path))
+csv_option = click.option("--csv", "csv_file", is_flag=False, flag_value="-", default=None, metavar="[FILE]",
+                          help="Write the mismatches as CSV to FILE (or, with no FILE, to standard output).")
+
+
+def reconciliation_data(result: Reconciliation, currency: Currency, **extra: Any) -> dict[str, Any]:
+    """The result for --json: amounts as decimal strings, like every command."""
+    fmt = currency.format
+
+    def money(minor: int | None) -> str | None:
+        return None if minor is None else fmt(minor)
+
+    def totals(t: Totals) -> dict[str, Any]:
+        return {"count": t.count, "amount": fmt(t.amount)}
+
+    data = result.to_dict()
+    data["mismatches"] = [{**m, "statement_amount": money(m["statement_amount"]), "till_amount": money(m["till_amount"])}
+                          for m in data["mismatches"]]
+    data["matched"] = {"pays": totals(result.matched_pays), "refunds": totals(result.matched_refunds),
+                       "reversed": totals(result.reversed)}
+    data["statement"] = {"pays": totals(result.statement_pays), "refunds": totals(result.statement_refunds),
+                         "skipped": result.skipped}
+    data["till"] = {"pays": totals(result.till_pays), "refunds": totals(result.till_refunds)}
+    return {**extra, **data}
+
+
+def show_reconciliation(result: Reconciliation, currency: Currency, as_json: bool, csv_file: str | None,
+                        **extra: Any) -> None:
+    """The reconciliation as text (JSON with --json, the mismatches as CSV with --csv); exit 1 when
+    anything does not match."""
+    if csv_file == "-" and as_json:
+        raise BadInput("--json with --csv needs a FILE for the CSV")
+    data = reconciliation_data(result, currency, **extra)
+    if csv_file is not None:
+        rows = [[("" if m[c] is None else m[c]) for c in MISMATCH_HEADER] for m in data["mismatches"]]
+        count = write_csv(csv_file, [list(MISMATCH_HEADER), *rows], numeric=MISMATCH_NUMERIC)
+        if csv_file != "-":
+            emit(as_json, {**data, "csv": str(Path(csv_file).resolve()), "rows": count},
+                 lambda: _("Wrote {n} rows to {file}").format(n=count, file=csv_file))
+    else:
+        emit(as_json, data, lambda: reconciliation_text(data))
+    if not result.ok:
+        sys.exit(1)
+
+
+def reconciliation_text(data: dict[str, Any]) -> str:
+    provider = PROVIDER_NAMES.get(data["provider"], data["provider"])
+    days = data["first_day"] or "?"
+    if data["last_day"] and data["last_day"] != data["first_day"]:
+        days = f"{days} .. {data['last_day']}"
+    st, till, matched = data["statement"], data["till"], data["matched"]
+    lines = [
+        _("{provider} statement of {days}: {pays} charges {paid}, {refunds} refunds {refunded} ({skipped} other rows "
+          "skipped)").format(provider=provider, days=days, pays=st["pays"]["count"], paid=st["pays"]["amount"],
+                             refunds=st["refunds"]["count"], refunded=st["refunds"]["amount"], skipped=st["skipped"]),
+        _("Recorded for those days: {pays} charges {paid}, {refunds} refunds {refunded}").format(
+            pays=till["pays"]["count"], paid=till["pays"]["amount"], refunds=till["refunds"]["count"],
+            refunded=till["refunds"]["amount"]),
+        _("Matched: {pays} charges {paid}, {refunds} refunds {refunded}").format(
+            pays=matched["pays"]["count"], paid=matched["pays"]["amount"], refunds=matched["refunds"]["count"],
+            refunded=matched["refunds"]["amount"]),
+    ]
+    if matched["reversed"]["count"]:
+        lines.append(_("Cancelled and given back by the provider: {n} charges {amount}").format(
+            n=matched["reversed"]["count"], amount=matched["reversed"]["amount"]))
+    if data["first_day"] is None:
+        lines.append(_("The statement names no day: only its rows were looked for."))
+    mismatches = data["mismatches"]
+    if not mismatches:
+        lines.append(_("Everything matches."))
+        return "\n".join(lines)
+    lines += ["", _("{n} mismatches:").format(n=len(mismatches))]
+    for m in mismatches:
+        number = m["out_refund_no"] if m["kind"].startswith("refund") and m["out_refund_no"] else m["out_trade_no"]
+        lines.append("  " + pad(_(MISMATCH_TEXT[m["kind"]]), 30) + f"  {number or '-':<32} "
+                     + _("statement {amount}").format(amount=f"{m['statement_amount'] or '-':>10}") + "  "
+                     + _("recorded {amount}").format(amount=f"{m['till_amount'] or '-':>10}") + "  "
+                     + (_("receipt {receipt}").format(receipt=m["receipt"]) if m["receipt"] else
+                        _("sale {uuid}").format(uuid=m["sale_uuid"]) if m["sale_uuid"] else _("no sale"))
+                     + (f"  ({m['state']})" if m["state"] else "") + (f"  {m['till_id']}" if m["till_id"] else ""))
+    return "\n".join(lines)
