@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from tui_pos.cli import payments as payments_cli
+from tui_pos.cli import reconcile as payments_cli
 from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config
 from tui_pos.cli.user import new_pin_option, role_option
 from tui_pos.config import CONFIG_NAME, resolve_data_dir

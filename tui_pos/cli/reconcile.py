@@ -1,8 +1,6 @@
-"""`tui-pos payments ...`: code payments (issue 15).
-
-show_reconciliation: a provider's statement reconciled against the till's payments, as text, JSON or
-CSV, the same for `tui-pos payments reconcile` (this till) and `tui-pos hq payments reconcile` (a
-shop, chain-wide at HQ).
+"""What `tui-pos payments reconcile` (this till's payments, in payments.py) and `tui-pos hq payments
+reconcile` (a shop's, chain-wide at HQ, in hq.py) share, as signin.py is shared: the statement and
+its options, and show_reconciliation, the result as text, JSON or CSV (issue 15). No command here.
 """
 
 from __future__ import annotations
