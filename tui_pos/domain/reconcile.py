@@ -309,6 +309,7 @@ def reconcile(statement: Statement, till: Iterable[TillPayment], first_day: date
         else:
             matched_pays = matched_pays.add(amount)
 
+    mismatches.sort(key=lambda m: m.line)  # the statement's order
     till_pays, till_refunds = Totals(), Totals()
     if first_day is not None and last_day is not None:
         start, end = day_bounds(first_day, last_day)
