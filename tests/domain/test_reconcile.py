@@ -18,6 +18,7 @@ from tui_pos.domain.reconcile import (
     Statement,
     StatementRow,
     TillPayment,
+    from_view,
     reconcile,
     till_payments,
 )
@@ -227,3 +228,19 @@ def test_the_till_side_from_its_records():
 def test_every_kind_has_its_words():
     assert set(MISMATCH_TEXT) == set(MISMATCH_KINDS)
     assert reconcile(Statement("alipay", ()), []).to_dict()["mismatches"] == []
+
+
+def test_the_till_side_from_its_store_view():
+    """The view's rows carry the state and sale_completed worked out (journaled records included)."""
+    rows = [{"uuid": "a1", "till_id": "T1", "at": "2026-12-03T02:00:00.000+00:00", "sale_uuid": "s1", "kind": "pay",
+             "provider": "wechat", "attempt_no": 1, "out_trade_no": "P1", "out_refund_no": "", "amount": 1234,
+             "state": "paid", "transaction_id": "TX1", "charged": 1200, "outcome_at": "2026-12-03T02:00:09.000+00:00",
+             "sale_completed": True},
+            {"uuid": "a2", "till_id": "T1", "at": "2026-12-03T03:00:00.000+00:00", "sale_uuid": "s2", "kind": "pay",
+             "provider": "wechat", "attempt_no": 1, "out_trade_no": "P2", "out_refund_no": "", "amount": 500,
+             "state": "open", "transaction_id": "", "charged": None, "outcome_at": None, "sale_completed": False}]
+    one, two = from_view(rows, {"s1": "T1-000001"})
+    assert (one.amount, one.state, one.receipt, one.sale_completed, one.at, one.till_id) == (
+        1200, "paid", "T1-000001", True, "2026-12-03T02:00:09.000+00:00", "T1")
+    assert (two.amount, two.state, two.receipt, two.sale_completed, two.at) == (
+        500, "open", "", False, "2026-12-03T03:00:00.000+00:00")

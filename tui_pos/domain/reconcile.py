@@ -204,6 +204,26 @@ def till_payments(attempts: Iterable[Mapping[str, Any]], outcomes: Iterable[Mapp
     return found
 
 
+def from_view(rows: Iterable[Mapping[str, Any]], receipts: Mapping[str, str] | None = None) -> list[TillPayment]:
+    """The till's payments from its store view's rows (store.view payment_attempts: each attempt's
+    fields with state, transaction_id, charged, outcome_at and sale_completed already worked out);
+    receipts: sale uuid -> receipt number, where known."""
+    found = []
+    for row in rows:
+        charged = row.get("charged")
+        amount = charged if isinstance(charged, int) and not isinstance(charged, bool) else row.get("amount")
+        sale_uuid = str(row.get("sale_uuid") or "")
+        found.append(TillPayment(
+            attempt_uuid=str(row.get("uuid") or ""), provider=str(row.get("provider") or ""),
+            kind=str(row.get("kind") or "pay"), out_trade_no=str(row.get("out_trade_no") or ""),
+            out_refund_no=str(row.get("out_refund_no") or ""), amount=int(amount or 0),
+            state=str(row.get("state") or "open"), transaction_id=str(row.get("transaction_id") or ""),
+            sale_uuid=sale_uuid, receipt=(receipts or {}).get(sale_uuid, ""),
+            sale_completed=bool(row.get("sale_completed")), at=str(row.get("outcome_at") or row.get("at") or ""),
+            till_id=str(row.get("till_id") or "")))
+    return found
+
+
 def _carries(sale: Mapping[str, Any], kind: str, transaction_id: str) -> bool:
     """The sale carries the charge: a mobile tender of its transaction id (a refund: the refund sale
     itself). A sale completed with other tenders does not carry a charge made for it."""
