@@ -21,7 +21,12 @@ for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
     os.environ.pop(_name, None)
 os.environ["LANG"] = "C.UTF-8"
 
-pytest_plugins = ["hq_cluster"]  # a throwaway PostgreSQL for the HQ tests (tests/hq, tests/cli/test_hq.py)
+# hq_cluster: a throwaway PostgreSQL for the HQ tests (tests/hq, tests/cli/test_hq.py);
+# payments.*_sim: the code-payment gateway simulators, for any test that charges a payment code
+pytest_plugins = [
+    "hq_cluster",
+    "payments.wechat_sim",
+]
 
 # Demo catalog codes used across tests (see tui_pos/demo_catalog.csv).
 COLA = "6900000000014"  # 3.50, tax A (13%)

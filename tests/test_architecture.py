@@ -51,6 +51,10 @@ DEFERRED = {
     "pypinyin": "its dictionaries take ~0.15 s to load: only when a catalog is first searched or indexed (domain/search.py)",
     "platformdirs": "only when no data directory is given (config.py), and python-escpos's cache (printing/_escpos.py)",
     "psycopg": "HQ's PostgreSQL: only when an hq command runs (tui_pos/hq); a till without HQ never loads it",
+    "wechatpayv3": "WeChat Pay's SDK (requests, cryptography): only when a WeChat code payment is first made or "
+                   "asked about (payments/wechat.py)",
+    "requests": "the payment SDKs' HTTP client: only with them, to tell a timeout from a dropped connection "
+                "(payments/)",
 }
 PRINTER_STACK = ("escpos", "PIL", "qrcode", "usb")  # PIL: python-escpos imports Pillow; we never do directly
 

@@ -1,0 +1,3 @@
+"""The code-payment simulators' fixtures (also plugins of tests/conftest.py, for other test dirs)."""
+
+from payments.wechat_sim import wechat_sim  # noqa: F401
