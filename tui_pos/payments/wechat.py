@@ -260,7 +260,7 @@ def _cancel_reply(status: int, body: dict[str, Any]) -> GatewayReply:
     code, message = _error(status, body)
     if status < 500 and (status == 404 or code in _NO_TRADE):
         return GatewayReply(status="closed", reason=message, code=code)
-    if status >= 500 or code in _ASK_AGAIN or code in _PAYING:
+    if status >= 500 or code in _ASK_AGAIN - {"INVALID_REQUEST"} or code in _PAYING:
         return _refused(status, body, frozenset(), retry=True)
     return GatewayReply(status="failed", reason=message, code=code)
 
@@ -274,6 +274,6 @@ def _refund_reply(status: int, body: dict[str, Any]) -> GatewayReply:
                             amount=int(amount) if result == "refunded" and amount is not None else None,
                             code=state)
     code, message = _error(status, body)
-    if status < 500 and code not in _ASK_AGAIN - {"INVALID_REQUEST"}:
-        return GatewayReply(status="failed", reason=message, code=code)  # 404, NOT_ENOUGH, too much, not paid...
+    if status < 500 and code not in _ASK_AGAIN - {"INVALID_REQUEST"}:  # INVALID_REQUEST: too much, not paid...
+        return GatewayReply(status="failed", reason=message, code=code)  # nothing was refunded
     return GatewayReply(status="unknown", reason=message or N_("WeChat Pay could not answer"), code=code)
