@@ -25,6 +25,7 @@ os.environ["LANG"] = "C.UTF-8"
 # payments.*_sim: the code-payment gateway simulators, for any test that charges a payment code
 pytest_plugins = [
     "hq_cluster",
+    "payments.alipay_sim",
     "payments.wechat_sim",
 ]
 

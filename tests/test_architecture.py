@@ -55,6 +55,8 @@ DEFERRED = {
                    "asked about (payments/wechat.py)",
     "requests": "the payment SDKs' HTTP client: only with them, to tell a timeout from a dropped connection "
                 "(payments/)",
+    "alipay": "python-alipay-sdk (and PyCryptodome, pyOpenSSL under it): only when an Alipay gateway is first "
+              "used (payments/alipay.py); a till without Alipay never loads it",
 }
 PRINTER_STACK = ("escpos", "PIL", "qrcode", "usb")  # PIL: python-escpos imports Pillow; we never do directly
 
