@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from tui_pos.domain.payments import Trade, out_refund_no, out_trade_no
-from tui_pos.payments.wechat import WeChatGateway
+from tui_pos.domain.payments import Trade, mask_code, out_refund_no, out_trade_no
+from tui_pos.payments.wechat import WeChatGateway, _cancel_reply, _pay_reply, _query_reply, _refund_reply
 
 CODE = "134567890123456789"  # a WeChat payment code (18 digits, 10-15)
 SALE = "0b9f2c1e-5d4a-4f7e-9a63-2f1d8c7b6e5a"
@@ -271,7 +271,40 @@ def test_the_code_never_reaches_a_log(wechat_sim, caplog):
     gateway.pay(trade())
     gateway.query(NO)
     assert CODE not in caplog.text
+    assert f"pay {NO} {mask_code(CODE)} 350: paid SUCCESS" in caplog.text  # logged, masked
     assert wechat_sim.sim.engine.trades[NO].code == CODE  # it did reach WeChat
+
+
+# What the simulator never says, read as WeChat would say it (the readers are pure: status, body).
+@pytest.mark.parametrize(("read", "status", "body", "expected"), [
+    (_pay_reply, 200, {"out_trade_no": NO, "trade_state": "USERPAYING"}, ("paying", "USERPAYING")),
+    (_pay_reply, 403, {"code": "BANKERROR", "message": "银行系统异常"}, ("unknown", "BANKERROR")),
+    (_pay_reply, 403, {"code": "ORDERPAID", "message": "订单已支付"}, ("unknown", "ORDERPAID")),
+    (_pay_reply, 400, {"code": "INVALID_REQUEST", "message": "商户订单号重复"}, ("unknown", "INVALID_REQUEST")),
+    (_pay_reply, 429, {"code": "FREQUENCY_LIMITED", "message": "频率超限"}, ("unknown", "FREQUENCY_LIMITED")),
+    (_pay_reply, 403, {"code": "SOMETHING_NEW", "message": "?"}, ("unknown", "SOMETHING_NEW")),
+    (_pay_reply, 404, {"code": "ORDERNOTEXIST", "message": "订单不存在"}, ("failed", "ORDERNOTEXIST")),
+    (_pay_reply, 502, {}, ("unknown", "HTTP_502")),
+    (_pay_reply, 200, {"out_trade_no": "P-another", "trade_state": "SUCCESS"}, ("unknown", "MISMATCH")),
+    (_query_reply, 200, {"out_trade_no": NO, "trade_state": "NOTPAY"}, ("paying", "NOTPAY")),
+    (_query_reply, 200, {"out_trade_no": NO, "trade_state": "CLOSED"}, ("closed", "CLOSED")),
+    (_query_reply, 200, {"out_trade_no": NO, "trade_state": "WHATEVER"}, ("unknown", "WHATEVER")),
+    (_query_reply, 200, {"out_trade_no": NO, "trade_state": "SUCCESS", "transaction_id": "42",
+                         "amount": {"total": 350}}, ("paid", "SUCCESS")),
+    (_query_reply, 429, {"code": "FREQUENCY_LIMITED"}, ("unknown", "FREQUENCY_LIMITED")),
+    (_cancel_reply, 204, {}, ("closed", "REVERSED")),
+    (_cancel_reply, 403, {"code": "REVERSE_EXPIRED", "message": "订单已过撤销期限"}, ("failed", "REVERSE_EXPIRED")),
+    (_cancel_reply, 403, {"code": "BANKERROR"}, ("unknown", "BANKERROR")),
+    (_refund_reply, 200, {"status": "ABNORMAL", "refund_id": "50"}, ("failed", "ABNORMAL")),
+    (_refund_reply, 200, {"status": "CLOSED", "refund_id": "50"}, ("failed", "CLOSED")),
+    (_refund_reply, 403, {"code": "NOT_ENOUGH", "message": "基本账户余额不足"}, ("failed", "NOT_ENOUGH")),
+    (_refund_reply, 429, {"code": "FREQUENCY_LIMITED"}, ("unknown", "FREQUENCY_LIMITED")),
+])
+def test_answers_the_simulator_does_not_give(read, status, body, expected):
+    reply = read(status, body, NO) if read in (_pay_reply, _query_reply) else read(status, body)
+    assert (reply.status, reply.code) == expected
+    if read is _cancel_reply and expected[0] == "unknown":
+        assert reply.retry
 
 
 def test_the_sdk_is_imported_on_first_use_only():

@@ -54,6 +54,7 @@ are N_() messages (the UI shows them translated); a refusal's reason is WeChat's
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -61,7 +62,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tui_pos.domain.errors import N_
-from tui_pos.domain.payments import GatewayReply, Provider, ReplyStatus, Trade
+from tui_pos.domain.payments import GatewayReply, Provider, ReplyStatus, Trade, mask_code
+
+log = logging.getLogger(__name__)
 
 CURRENCY = "CNY"
 DESCRIPTION_MAX = 127  # characters WeChat takes for a trade's description
@@ -131,23 +134,26 @@ class WeChatGateway:
                 scene_info={"store_info": {"out_id": trade.till_id or self.mchid}},
                 pay_type=codepay)
 
-        return self._call(call, lambda status, body: _pay_reply(status, body, trade.out_trade_no), "failed")
+        return self._call(call, lambda status, body: _pay_reply(status, body, trade.out_trade_no), "failed",
+                          what=f"pay {trade.out_trade_no} {mask_code(trade.code)} {trade.amount}", code=trade.code)
 
     def query(self, out_trade_no: str) -> GatewayReply:
         return self._call(lambda client, _: client.query(out_trade_no=out_trade_no),
-                          lambda status, body: _query_reply(status, body, out_trade_no))
+                          lambda status, body: _query_reply(status, body, out_trade_no), what=f"query {out_trade_no}")
 
     def cancel(self, out_trade_no: str) -> GatewayReply:
         return self._call(lambda client, _: client.codepay_reverse(out_trade_no=out_trade_no), _cancel_reply,
-                          retry=True)
+                          retry=True, what=f"reverse {out_trade_no}")
 
     def refund(self, out_trade_no: str, out_refund_no: str, amount: int, total: int, reason: str) -> GatewayReply:
         return self._call(lambda client, _: client.refund(
             out_refund_no=out_refund_no, out_trade_no=out_trade_no, reason=reason[:REFUND_REASON_MAX] or None,
-            amount={"refund": amount, "total": total, "currency": CURRENCY}), _refund_reply, "failed")
+            amount={"refund": amount, "total": total, "currency": CURRENCY}), _refund_reply, "failed",
+            what=f"refund {out_trade_no} {out_refund_no} {amount}")
 
     def query_refund(self, out_trade_no: str, out_refund_no: str) -> GatewayReply:
-        return self._call(lambda client, _: client.query_refund(out_refund_no=out_refund_no), _refund_reply)
+        return self._call(lambda client, _: client.query_refund(out_refund_no=out_refund_no), _refund_reply,
+                          what=f"query refund {out_refund_no}")
 
     # -- the SDK ----------------------------------------------------------------------------------
 
@@ -164,10 +170,17 @@ class WeChatGateway:
             return self._client, WeChatPayType.CODEPAY
 
     def _call(self, call: Callable[[Any, Any], tuple[int, Any]], read: Callable[[int, dict[str, Any]], GatewayReply],
-              unusable: ReplyStatus = "unknown", retry: bool = False) -> GatewayReply:
-        """One request: the SDK's (HTTP status, body) read into a GatewayReply; a timeout, a dropped
-        connection or a bad signature is unknown. unusable: the status when the settings cannot
-        make a client (nothing was sent: a pay or a refund failed, a query learned nothing)."""
+              unusable: ReplyStatus = "unknown", retry: bool = False, what: str = "", code: str = "") -> GatewayReply:
+        """One request, logged as `what` (the payment code masked) with its reply's status and code."""
+        reply = self._request(call, read, unusable, retry, code)
+        log.info("wechat %s: %s %s", what, reply.status, reply.code)
+        return reply
+
+    def _request(self, call: Callable[[Any, Any], tuple[int, Any]], read: Callable[[int, dict[str, Any]], GatewayReply],
+                 unusable: ReplyStatus, retry: bool, code: str) -> GatewayReply:
+        """The SDK's (HTTP status, body) read into a GatewayReply; a timeout, a dropped connection or
+        a bad signature is unknown. unusable: the status when the settings cannot make a client
+        (nothing was sent: a pay or a refund failed, a query learned nothing)."""
         try:
             client, codepay = self._sdk()
         except Exception:  # a key that does not load, or the SDK missing: nothing sent
@@ -183,6 +196,9 @@ class WeChatGateway:
             return GatewayReply(status="unknown", reason=N_("the connection to WeChat Pay failed"), code="NETWORK", retry=retry)
         except Exception as exc:  # the SDK raises a bare Exception when a reply's signature does not verify
             signature = "signature" in str(exc) or "algorithm" in str(exc)
+            if not signature:  # what it was, for support: never the payment code
+                log.warning("wechat: %s: %s", type(exc).__name__, str(exc).replace(code, mask_code(code)) if code
+                            else exc)
             return GatewayReply(status="unknown", code="BAD_SIGNATURE" if signature else "ERROR", retry=retry,
                                 reason=N_("WeChat Pay's reply has a signature that does not verify") if signature
                                 else N_("an unexpected error from WeChat Pay"))
@@ -226,7 +242,7 @@ def _refused(status: int, body: dict[str, Any], failed: frozenset[str], retry: b
 
 def _transaction(body: dict[str, Any], out_trade_no: str) -> GatewayReply:
     """A trade (the codepay reply or a query's): its trade_state in this vocabulary."""
-    if body.get("out_trade_no") != out_trade_no:  # a reply about another trade is no answer
+    if body.get("out_trade_no", out_trade_no) != out_trade_no:  # a reply about another trade is no answer
         return GatewayReply(status="unknown", reason=N_("WeChat Pay replied about another trade"), code="MISMATCH")
     state = str(body.get("trade_state") or "")
     status = _TRADE_STATES.get(state, "unknown")
