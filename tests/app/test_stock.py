@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import COLA, WATER, break_sqlite, database_write_locked, restore_sqlite, set_config
+from conftest import COLA, WATER, break_sqlite, database_write_locked, restore_sqlite, sell_at, set_config
 from tui_pos.app.catalog_import import import_catalog
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
@@ -214,6 +214,19 @@ def test_the_anomalies_of_a_day_say_why(till, shop_dir):
                                                "100% of the 34 expected)"
     assert found[("sold_below_zero", WATER)].startswith("农夫山泉 550ml: 1 sale(s) while stock was at or below zero")
     assert not any(subject == COLA for _, subject in found)  # untouched: nothing to say
+
+
+def test_a_day_far_above_the_usual_outflow_is_flagged_and_a_usual_day_is_not(till, utc_plus_8):
+    """The rule reads the store's per-day sums (store/stock_daily.py): 1 cola a day for 28 days,
+    then 8 on one day (over 3x the usual 1 and at least 5) and 2 on the next (within the rule)."""
+    for day in range(1, 29):
+        sell_at(till, f"2026-11-{day:02d}T02:00:00.000+00:00", {COLA: 1}, [Tender("cash", 350)])
+    sell_at(till, "2026-11-29T02:00:00.000+00:00", {COLA: 8}, [Tender("cash", 2800)])
+    sell_at(till, "2026-11-30T02:00:00.000+00:00", {COLA: 2}, [Tender("cash", 700)])
+    [spike] = [w for w in till.stock_reports.anomalies(date(2026, 11, 29), date(2026, 11, 30)) if w.kind == "outflow"]
+    assert (spike.subject, spike.figures) == (COLA, {"day": "2026-11-29", "out": 8_000, "usual": 1_000})
+    assert spike.message.endswith("8 out on 2026-11-29, usually 1 a day (over the 28 days before)")
+    assert not [w for w in till.stock_reports.anomalies(date(2026, 11, 30), date(2026, 11, 30)) if w.kind == "outflow"]
 
 
 def test_reorder_suggestions(shop_dir):

@@ -104,16 +104,22 @@ def test_an_edited_movement_breaks_the_audit(tmp_path, products):
     assert any("stock_adjust" in p.what and "modified" in p.what for p in problems)
 
 
-def test_the_history_of_a_period_has_movements_and_sales(tmp_path, products):
+def test_a_period_has_its_movements_sales_and_daily_sums(tmp_path, products):
     ledger = new_ledger(tmp_path)
     ledger.commit(make_record(1, completed_at="2026-12-04T09:00:00.000+00:00"))
     ledger.commit(move("receive", "222", 6_000, 5_000, at="2026-12-04T11:00:00.000+00:00"))
+    ledger.commit(move("adjust", "111", -1_000, 8_000, reason="damaged", at="2026-12-04T12:00:00.000+00:00"))
     ledger.commit(move("receive", "222", 1_000, 11_000, at="2026-12-05T11:00:00.000+00:00"))
-    history, journaled = ledger.stock_history("2026-12-04", "2026-12-05")
-    assert [(m["barcode"], m["qty"]) for m in history["moves"]] == [("222", 6_000)]
-    assert history["sold"] == [("111", "2026-12-04T09:00:00.000+00:00", -2_000)]
-    assert history["last_moved"] == {"111": "2026-12-04T09:00:00.000+00:00", "222": "2026-12-05T11:00:00.000+00:00"}
-    assert journaled == 0
+    start, end = "2026-12-04", "2026-12-05"
+    assert [(m["barcode"], m["qty"]) for m in ledger.stock_moves(start, end)] == [("222", 6_000), ("111", -1_000)]
+    assert [(m["barcode"], m["qty"]) for m in ledger.stock_moves(start, end, ("adjust",))] == [("111", -1_000)]
+    assert [m["qty"] for m in ledger.stock_moves(start, end, barcodes=["222"])] == [6_000]
+    assert ledger.stock_sold(start, end, ["111", "222"]) == [("111", "2026-12-04T09:00:00.000+00:00", -2_000)]
+    assert ledger.stock_sold(start, end, ["222"]) == []
+    period = ledger.stock_period("2026-11-06", "2026-12-04", "2026-12-04", 2_000)
+    assert period == {"outflow": {"111": {"2026-12-04": 2_000}}, "last_moved": {"111": "2026-12-04", "222": "2026-12-05"},
+                      "moved_after": {"222": 1_000}, "came_in": {"222": 6_000}}
+    assert ledger.stock_period("2026-11-06", "2026-12-04", "2026-12-04", 3_000)["outflow"] == {}  # sold less
     ledger.close()
 
 

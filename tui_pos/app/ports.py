@@ -120,8 +120,18 @@ class StockQueries(Protocol):
         tracked; how many journaled records moved stock. None: the database cannot be read."""
         ...
 
-    def stock_history(self, start: str, end: str) -> tuple[Record | None, int]:
-        """{"moves", "sold", "last_moved", "moved_after"} of [start, end); None: the database cannot be read."""
+    def stock_period(self, lookback: str, first: str, last: str, outflow_min: int) -> Record | None:
+        """{"outflow", "last_moved", "moved_after", "came_in"} of the local days first..last
+        (YYYY-MM-DD); None: the database cannot be read."""
+        ...
+
+    def stock_moves(self, start: str, end: str, kinds: tuple[str, ...] = (),
+                    barcodes: list[str] | None = None) -> list[Record] | None:
+        """Stock movement records of [start, end) (of these kinds, of these products), in the order stored."""
+        ...
+
+    def stock_sold(self, start: str, end: str, barcodes: list[str]) -> list[tuple[str, str, int]] | None:
+        """(barcode, at, qty milli-units) of these products' sale lines of [start, end), in time order."""
         ...
 
     def stock_receipts(self, until: str, barcodes: list[str] | None = None) -> list[tuple[Any, ...]] | None:

@@ -13,11 +13,10 @@ anomalies report.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any, Protocol
 
@@ -325,12 +324,6 @@ class Stock:
 
 
 # -- reports -------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=100_000)
-def _local_day(minute: str) -> date:
-    """The local day of a stored time, to the minute (a month's sales share a few thousand minutes)."""
-    return datetime.fromisoformat(minute + ":00+00:00").astimezone().date()
-
-
 @dataclass(frozen=True)
 class MarginLine:
     """A product's (or a department's) gross margin over a period; cost None: no cost received."""
@@ -367,44 +360,47 @@ class StockReports:
         return self.stock.levels(low=True)
 
     def anomalies(self, first: date, last: date, today: date | None = None) -> list[Warning]:
-        """Every stock and operation-risk warning of the local days first..last, with its numbers."""
+        """Every stock and operation-risk warning of the local days first..last, with its numbers.
+        Daily outflow, last movement and the period's end levels come from the store's per-day
+        sums (store/stock_daily.py); single movements are read only for the products a rule needs
+        them for (counts, write-offs, sales at or below zero)."""
         ctx, t = self.stock.ctx, thresholds_of(self.stock.ctx)
         start, end = utc_bounds(first, last)
-        lookback = utc_bounds(first - timedelta(days=t.outflow_days), last)[0]
         levels = self.stock.levels()
-        history, _ = self.store.stock_history(lookback, end)
+        period = self.store.stock_period((first - timedelta(days=t.outflow_days)).isoformat(), first.isoformat(),
+                                         last.isoformat(), t.outflow_min)
+        checked = self.store.stock_moves(start, end, ("count", "adjust"))
         risk = self.store.risk_facts(start, end)
-        if history is None or risk is None:
+        if period is None or checked is None or risk is None:
             raise StorageError(N_("the database cannot be read: the anomalies can be reported only when it can"))
         names = {lv.barcode: lv.name for lv in levels}
-        in_period = [m for m in history["moves"] if m["at"] >= start]
-        costs = self.stock.average_costs(barcodes=sorted({m["barcode"] for m in in_period
-                                                          if m["kind"] in ("count", "adjust")}))
-        sold = history["sold"]
-        later = history["moved_after"]
+        costs = self.stock.average_costs(barcodes=sorted({m["barcode"] for m in checked}))
+        later, came_in = period["moved_after"], period["came_in"]
         end_levels = {lv.barcode: lv.on_hand - later.get(lv.barcode, 0) for lv in levels}
+        # only a product whose level could have been at or below zero in the period has its movements read
+        low = sorted(b for b, level in end_levels.items() if level - came_in.get(b, 0) <= 0)
+        sold = self.store.stock_sold(start, end, low) if low else []
+        moved = self.store.stock_moves(start, end, barcodes=low) if low else []
+        if sold is None or moved is None:
+            raise StorageError(N_("the database cannot be read: the anomalies can be reported only when it can"))
         events: dict[str, list[tuple[str, int, bool]]] = {}  # the period's movements per product, in time order
-        daily: dict[str, dict[date, int]] = {}  # units out per product and local day, the lookback included
-        for barcode, at, qty in sold:  # in time order
-            if at >= start:
-                events.setdefault(barcode, []).append((at, qty, True))
-            if qty < 0:
-                days = daily.setdefault(barcode, {})
-                day = _local_day(at[:16])
-                days[day] = days.get(day, 0) - qty
-        for move in in_period:
+        for barcode, at, qty in sold:
+            events.setdefault(barcode, []).append((at, qty, True))
+        for move in moved:
             events.setdefault(move["barcode"], []).append((move["at"], move["qty"], False))
-        for barcode in {move["barcode"] for move in in_period}:
-            events[barcode].sort(key=lambda e: e[0])
+        for moves in events.values():
+            moves.sort(key=lambda e: e[0])
+        daily = {barcode: {date.fromisoformat(day): qty for day, qty in days.items()}
+                 for barcode, days in period["outflow"].items()}
         period_days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         rows = [dict(vars(lv)) for lv in levels]
         return [
             *low_stock(rows),
-            *count_variances([m for m in in_period if m["kind"] == "count"], costs, names, t, ctx.currency),
+            *count_variances([m for m in checked if m["kind"] == "count"], costs, names, t, ctx.currency),
             *sold_below_zero(events, end_levels, names),
-            *shrinkage([m for m in in_period if m["kind"] == "adjust"], costs, t, ctx.currency),
+            *shrinkage([m for m in checked if m["kind"] == "adjust"], costs, t, ctx.currency),
             *outflow_spikes(daily, period_days, names, t),
-            *dead_stock(rows, history["last_moved"], min(last, today or date.today()), t),
+            *dead_stock(rows, period["last_moved"], min(last, today or date.today()), t),
             *operation_risk(risk["per_cashier"], t),
             *refunds_without_original_tender([r for r, _ in risk["refunds"]],
                                              {o["uuid"]: o for _, o in risk["refunds"]}),

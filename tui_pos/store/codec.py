@@ -23,6 +23,7 @@ from typing import Any
 from tui_pos.domain.auth import NameTaken, NoSuchUser
 from tui_pos.domain.records import USER_ACTIONS, Record, UserChanged, record_from_dict, record_type
 from tui_pos.domain.stock import MOVE_KINDS
+from tui_pos.store import stock_daily
 
 __all__ = ["as_dict", "as_record", "insert", "load", "load_record", "load_sale_record", "record_numbers",
            "record_type", "row_record", "sale_rows", "stored_rows", "stored_sale_rows"]
@@ -116,13 +117,15 @@ def sale_rows(record: Mapping[str, Any]) -> list[list[Any]]:
 
 
 def insert(conn: sqlite3.Connection, record: RecordLike, stored_via: str) -> list[list[Any]]:
-    """Write every row of one record; return its digest rows. The caller owns the transaction
+    """Write every row of one record (and what it adds to stock_daily); return its digest rows. The caller owns the transaction
     (and appends the audit entries: db.insert_record). KeyError: an unknown record type."""
     record = as_dict(record)
     kind = record_type(record)
     if kind not in _INSERTERS:
         raise KeyError(f"unknown record type {kind!r}")
-    return _INSERTERS[kind](conn, record, stored_via)
+    rows = _INSERTERS[kind](conn, record, stored_via)
+    stock_daily.add(conn, record)  # a sale's or a stock movement's products' day (store/stock_daily.py)
+    return rows
 
 
 def _insert_sale(conn: sqlite3.Connection, record: dict[str, Any], stored_via: str) -> list[list[Any]]:

@@ -552,9 +552,18 @@ class Ledger:
         """Products with their stock on hand, journaled records included (StoreView.stock_levels)."""
         return self.view.stock_levels(barcodes)
 
-    def stock_history(self, start: str, end: str) -> tuple[dict[str, Any] | None, int]:
-        """What moved stock in [start, end), journaled records included (StoreView.stock_history)."""
-        return self.view.stock_history(start, end)
+    def stock_period(self, lookback: str, first: str, last: str, outflow_min: int) -> dict[str, Any] | None:
+        """What moved stock over the local days first..last, journaled included (StoreView.stock_period)."""
+        return self.view.stock_period(lookback, first, last, outflow_min)
+
+    def stock_moves(self, start: str, end: str, kinds: tuple[str, ...] = (),
+                    barcodes: list[str] | None = None) -> list[dict[str, Any]] | None:
+        """Stock movement records of [start, end), journaled included (StoreView.stock_moves)."""
+        return self.view.stock_moves(start, end, kinds, barcodes)
+
+    def stock_sold(self, start: str, end: str, barcodes: list[str]) -> list[tuple[str, str, int]] | None:
+        """These products' sale lines of [start, end), journaled included (StoreView.stock_sold)."""
+        return self.view.stock_sold(start, end, barcodes)
 
     def stock_receipts(self, until: str, barcodes: list[str] | None = None) -> list[tuple[Any, ...]] | None:
         """Every receive's lot stored before until, journaled included (StoreView.stock_receipts)."""

@@ -21,8 +21,8 @@ from typing import Any
 from tui_pos.domain.stock import QTY_SCALE
 from tui_pos.store.codec import STOCK_MOVE_COLUMNS, record_type, row_record
 
-__all__ = ["QTY_SCALE", "journal_deltas", "journal_moves", "journal_risk_counts", "last_moved", "levels", "moved_since",
-           "moves", "receipt_lots", "refund_uuids", "risk_counts", "sold"]
+__all__ = ["QTY_SCALE", "journal_deltas", "journal_moves", "journal_risk_counts", "levels", "moves", "receipt_lots",
+           "refund_uuids", "risk_counts", "sold"]
 
 LEVEL_COLUMNS = ("barcode", "name", "department", "price", "weighed", "reorder_level", "reorder_qty", "on_hand",
                  "tracked", "since")
@@ -63,18 +63,26 @@ def levels(conn: sqlite3.Connection, barcodes: Sequence[str] | None = None,
     return found
 
 
-def moves(conn: sqlite3.Connection, *, barcode: str | None = None, start: str = "",
-          end: str = "9999", kind: str | None = None) -> list[dict[str, Any]]:
-    """Stock movement records (stock_move) in [start, end) (of one kind), in the order they were stored."""
+def moves(conn: sqlite3.Connection, *, barcode: str | None = None, start: str = "", end: str = "9999",
+          kinds: Sequence[str] = (), barcodes: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Stock movement records (stock_move) in [start, end) (of these kinds; of one product or of
+    these), in the order they were stored."""
     query = f"SELECT {', '.join(STOCK_MOVE_COLUMNS)} FROM stock_move WHERE at >= ? AND at < ?"
     params: list[Any] = [start, end]
-    if kind is not None:
-        query += " AND kind = ?"
-        params.append(kind)
+    if kinds:
+        query += f" AND kind IN ({', '.join('?' * len(kinds))})"
+        params += kinds
     if barcode is not None:
         query += " AND barcode = ?"
         params.append(barcode)
-    return [row_record("stock_move", row) for row in conn.execute(query + " ORDER BY rowid", params)]
+    if barcodes is None:
+        return [row_record("stock_move", row) for row in conn.execute(query + " ORDER BY rowid", params)]
+    rows: list[dict[str, Any]] = []
+    for first in range(0, len(barcodes), 500):
+        chunk = list(barcodes[first:first + 500])
+        rows += [row_record("stock_move", row) for row in conn.execute(
+            query + f" AND barcode IN ({', '.join('?' * len(chunk))}) ORDER BY rowid", [*params, *chunk])]
+    return rows
 
 
 def receipt_lots(conn: sqlite3.Connection, until: str, barcodes: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
@@ -91,32 +99,15 @@ def receipt_lots(conn: sqlite3.Connection, until: str, barcodes: Sequence[str] |
     return rows
 
 
-def sold(conn: sqlite3.Connection, start: str, end: str) -> list[tuple[str, str, int]]:
-    """Stock taken by sales, refunds and voids completed in [start, end): (barcode, at, qty in
-    milli-units: negative for a sale) per sale line, in time order."""
-    return conn.execute(f"SELECT barcode, at, qty_delta * {QTY_SCALE} FROM stock_movement WHERE at >= ? AND at < ? "
-                        "ORDER BY at, id", (start, end)).fetchall()
-
-
-def last_moved(conn: sqlite3.Connection) -> dict[str, str]:
-    """Each product's newest movement (a sale's or another), by barcode: when stock last moved
-    (two index look-ups per product: stock_move and stock_movement by (barcode, at))."""
-    return {barcode: at for barcode, at in conn.execute(
-        "SELECT p.barcode, NULLIF(MAX(COALESCE((SELECT MAX(at) FROM stock_move m WHERE m.barcode = p.barcode), ''), "
-        "COALESCE((SELECT MAX(at) FROM stock_movement s WHERE s.barcode = p.barcode), '')), '') FROM product p")
-        if at is not None}
-
-
-def moved_since(conn: sqlite3.Connection, start: str) -> dict[str, int]:
-    """How much stock moved from start on, per barcode (milli-units): to take a period's end
-    back from stock on hand now."""
-    moved: dict[str, int] = {}
-    for barcode, qty in conn.execute(
-            f"SELECT barcode, SUM(qty) FROM (SELECT barcode, qty FROM stock_move WHERE at >= ? UNION ALL "
-            f"SELECT barcode, qty_delta * {QTY_SCALE} FROM stock_movement WHERE at >= ?) GROUP BY barcode",
-            (start, start)):
-        moved[barcode] = qty
-    return moved
+def sold(conn: sqlite3.Connection, start: str, end: str, barcodes: Sequence[str]) -> list[tuple[str, str, int]]:
+    """Stock taken by sales, refunds and voids completed in [start, end) of these products:
+    (barcode, at, qty in milli-units: negative for a sale) per sale line, in time order (one index
+    range per product: stock_movement(barcode, at))."""
+    rows: list[tuple[str, str, int]] = []
+    for barcode in barcodes:
+        rows += conn.execute(f"SELECT barcode, at, qty_delta * {QTY_SCALE} FROM stock_movement WHERE barcode = ? "
+                             "AND at >= ? AND at < ? ORDER BY at, id", (barcode, start, end)).fetchall()
+    return rows
 
 
 def journal_deltas(records: Iterable[dict[str, Any]]) -> dict[str, int]:

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from tui_pos.domain.commits import chained
-from tui_pos.store import audit, commit_log, db, period_totals, print_jobs, shift_totals, stock
+from tui_pos.store import audit, commit_log, db, period_totals, print_jobs, shift_totals, stock, stock_daily
 from tui_pos.store.journal import Journal, JournalScan
 
 Where = Literal["sqlite", "journal"]
@@ -439,33 +439,63 @@ class StoreView:
                     row["tracked"] = True
             return rows, len(moving)
 
-    def stock_history(self, start: str, end: str) -> tuple[dict[str, Any] | None, int]:
-        """What moved stock in [start, end) (stored UTC times): {"moves": stock movement records,
-        "sold": sales' lines as (barcode, at, qty milli-units), "last_moved": barcode -> newest
-        movement at any time, "moved_after": barcode -> how much moved from end on}, journaled
-        records included; and how many of those. None: the database cannot be read."""
+    def stock_period(self, lookback: str, first: str, last: str, outflow_min: int) -> dict[str, Any] | None:
+        """What moved stock over the local days first..last (YYYY-MM-DD; store/stock_daily.py),
+        journaled records included: {"outflow": barcode -> day -> milli-units sold, over the days
+        lookback..last, of the products that sold at least outflow_min on a day of the period (and
+        of any a journaled record moved), "last_moved": barcode -> the last day it moved at all,
+        "moved_after": barcode -> net movement after the period, "came_in": barcode -> what came
+        in during it}. None: the database cannot be read."""
         with self._lock:
             pending, readable = self._pending()
-            found: dict[str, Any] | None = self.query(lambda c: {
-                "moves": stock.moves(c, start=start, end=end), "sold": stock.sold(c, start, end),
-                "last_moved": stock.last_moved(c), "moved_after": stock.moved_since(c, end)}, None) if readable else None
+            journaled = stock_daily.summed(row for r in pending for row in stock_daily.contributions(r))
+            also = sorted({barcode for _, barcode in journaled})
+
+            def read(conn: sqlite3.Connection) -> dict[str, Any]:
+                return {"outflow": stock_daily.outflow(conn, lookback, first, last, outflow_min, also),
+                        "last_moved": stock_daily.last_moved(conn), "moved_after": stock_daily.net_after(conn, last),
+                        "came_in": stock_daily.came_in(conn, first, last)}
+
+            found: dict[str, Any] | None = self.query(read, None) if readable else None
             if found is None:
-                return None, 0
-            moves = stock.journal_moves(pending)
-            sales = [r for r in pending if db.record_type(r) == "sale"]
-            found["moves"] += [r for r in moves if start <= r["at"] < end]
-            found["sold"] += [(line["barcode"], r["completed_at"], -line["qty"] * stock.QTY_SCALE)
-                              for r in sales if start <= r["completed_at"] < end for line in r["lines"]
-                              if not line["voided"]]
-            for barcode, qty in stock.journal_deltas([r for r in moves if r["at"] >= end]
-                                                     + [r for r in sales if r["completed_at"] >= end]).items():
-                found["moved_after"][barcode] = found["moved_after"].get(barcode, 0) + qty
-            for r in moves + sales:
-                at = r.get("at") or r["completed_at"]
-                for barcode in ([r["barcode"]] if "barcode" in r else [line["barcode"] for line in r["lines"]]):
-                    found["last_moved"][barcode] = max(found["last_moved"].get(barcode, ""), at)
-            return found, len([r for r in moves if start <= r["at"] < end]) + \
-                len([r for r in sales if start <= r["completed_at"] < end])
+                return None
+            for (day, barcode), (sold, qty_in, qty_out) in journaled.items():
+                if sold and lookback <= day <= last:
+                    days = found["outflow"].setdefault(barcode, {})
+                    days[day] = days.get(day, 0) + sold
+                found["last_moved"][barcode] = max(found["last_moved"].get(barcode, ""), day)
+                if day > last:
+                    found["moved_after"][barcode] = found["moved_after"].get(barcode, 0) + qty_in - qty_out
+                elif day >= first and qty_in:
+                    found["came_in"][barcode] = found["came_in"].get(barcode, 0) + qty_in
+            return found
+
+    def stock_moves(self, start: str, end: str, kinds: tuple[str, ...] = (),
+                    barcodes: list[str] | None = None) -> list[dict[str, Any]] | None:
+        """Stock movement records in [start, end) (stored UTC times; of these kinds, of these
+        products), journaled ones included, in the order stored. None: the database cannot be read."""
+        with self._lock:
+            pending, readable = self._pending()
+            found = self.query(lambda c: stock.moves(c, start=start, end=end, kinds=kinds, barcodes=barcodes),
+                               None) if readable else None
+            if found is None:
+                return None
+            wanted = None if barcodes is None else set(barcodes)
+            return found + [r for r in stock.journal_moves(pending) if start <= r["at"] < end
+                            and (not kinds or r["kind"] in kinds) and (wanted is None or r["barcode"] in wanted)]
+
+    def stock_sold(self, start: str, end: str, barcodes: list[str]) -> list[tuple[str, str, int]] | None:
+        """(barcode, at, qty milli-units: negative for a sale) of these products' sale lines
+        completed in [start, end), journaled ones included. None: the database cannot be read."""
+        with self._lock:
+            pending, readable = self._pending()
+            found = self.query(lambda c: stock.sold(c, start, end, barcodes), None) if readable else None
+            if found is None:
+                return None
+            wanted = set(barcodes)
+            return found + [(line["barcode"], r["completed_at"], -line["qty"] * stock.QTY_SCALE) for r in pending
+                            if db.record_type(r) == "sale" and start <= r["completed_at"] < end
+                            for line in r["lines"] if not line["voided"] and line["barcode"] in wanted]
 
     def stock_receipts(self, until: str, barcodes: list[str] | None = None) -> list[tuple[Any, ...]] | None:
         """(barcode, expected, qty, unit_cost) of every receive stored before until (of these
