@@ -59,6 +59,24 @@ def test_a_barcode_pay_that_succeeds_is_paid_with_alipays_trade_number_and_amoun
         ("paid", reply.transaction_id, 1234, "TRADE_SUCCESS")
 
 
+def test_a_subject_in_chinese_is_signed_and_verified_like_any_other(alipay_sim):
+    sale = Trade(out_trade_no(SALE, 1), 350, "便利店 一号收银台", CODE)
+    assert alipay_sim.gateway().pay(sale).status == "paid"
+    assert json.loads(alipay_sim.requests[-1]["biz_content"])["subject"] == "便利店 一号收银台"
+
+
+def test_the_simulator_takes_a_form_post_too_as_alipays_gateway_does(alipay_sim):
+    import urllib.request
+
+    client = alipay_sim.gateway()._sdk_client()
+    form = client.sign_data(client.build_body("alipay.trade.query", {"out_trade_no": "P-none"}))
+    with urllib.request.urlopen(urllib.request.Request(alipay_sim.url, data=form.encode(), headers={
+            "Content-Type": "application/x-www-form-urlencoded;charset=utf-8"}), timeout=5) as answer:
+        raw = answer.read().decode()
+    verified = client._verify_and_return_sync_response(raw, "alipay_trade_query_response")
+    assert (verified["code"], verified["sub_code"]) == ("40004", "ACQ.TRADE_NOT_EXIST")
+
+
 def test_the_customer_confirming_on_the_phone_is_paying_then_the_query_says_paid(alipay_sim):
     alipay_sim.sim.faults.pay, alipay_sim.sim.faults.paying_for = "userpaying", 0.3
     gateway = alipay_sim.gateway()
@@ -229,8 +247,11 @@ def test_a_cancel_that_meets_the_network_is_unknown(alipay_sim):
     gateway = alipay_sim.gateway()
     assert gateway.pay(trade()).status == "paid"
     alipay_sim.sim.faults.query = "http500"
-    assert gateway.cancel(trade().out_trade_no).status == "unknown"
+    reply = gateway.cancel(trade().out_trade_no)
+    assert (reply.status, reply.retry) == ("unknown", True)  # Alipay: no answer, send the cancel again
     assert alipay_sim.charged() == {trade().out_trade_no: 1234}
+    alipay_sim.sim.faults.query = "ok"
+    assert (gateway.cancel(trade().out_trade_no).status, alipay_sim.charged()) == ("closed", {})
 
 
 # -- refund -----------------------------------------------------------------------------------

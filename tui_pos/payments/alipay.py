@@ -9,7 +9,8 @@ verify) is a GatewayReply "unknown", never an exception.
 
 Alipay's answers, in the one vocabulary of domain.payments.GatewayReply:
 
-    code 10000 (Success)         pay: paid; query: by trade_status (below); cancel: closed;
+    code 10000 (Success)         pay: paid; query: by trade_status (below); cancel: closed
+                                 (retry_flag Y, or no answer at all: unknown with retry);
                                  refund: refunded (fund_change Y) or paying (N: ask query_refund)
     code 10003 (pay in process)  paying: the customer confirms on the phone (WAIT_BUYER_PAY)
     trade_status                 TRADE_SUCCESS, TRADE_FINISHED: paid; WAIT_BUYER_PAY: paying;
@@ -46,6 +47,7 @@ import sys
 import threading
 import time
 import types
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
@@ -237,9 +239,9 @@ class AlipayGateway:
 
     def cancel(self, out_trade_no: str) -> GatewayReply:
         response, failure = self._call("api_alipay_trade_cancel", out_trade_no=out_trade_no)
-        if response is None:
+        if response is None:  # no answer: Alipay's rule is to send the cancel again
             assert failure is not None
-            return failure
+            return replace(failure, retry=failure.code != "KEYS")
         code = str(response.get("code", ""))
         retry = str(response.get("retry_flag", "")).upper() == "Y"
         if code == "10000" and not retry:
@@ -251,7 +253,7 @@ class AlipayGateway:
                                 code=str(response.get("sub_code") or "RETRY"), retry=True)
         if code == "40004" and str(response.get("sub_code", "")) not in UNCERTAIN_SUB_CODES:
             return _failed(response)  # refused for good (too late: refund instead; not allowed)
-        return _unknown(response)
+        return replace(_unknown(response), retry=True)
 
     def refund(self, out_trade_no: str, out_refund_no: str, amount: int, total: int, reason: str) -> GatewayReply:
         log.info("Alipay refund %s of %s: %s of %s fen", out_refund_no, out_trade_no, amount, total)
@@ -343,8 +345,6 @@ def _transport_failure(err: Exception) -> GatewayReply:
 def _masked(reply: GatewayReply, code: str) -> GatewayReply:
     """The reply with the customer's code masked wherever the provider echoed it."""
     if code and (code in reply.reason or code in reply.code):
-        from dataclasses import replace
-
         return replace(reply, reason=reply.reason.replace(code, mask_code(code)),
                        code=reply.code.replace(code, mask_code(code)))
     return reply
