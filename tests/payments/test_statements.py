@@ -172,3 +172,16 @@ def test_any_damage_is_a_statement_or_bad_input_never_a_traceback(which, data):
         read_statement(damaged)
     except BadInput:
         pass
+
+
+def test_files_written_from_trades_read_back(tmp_path):
+    """tests/payments/statement_files.py (what the CLI tests reconcile) writes what this module reads."""
+    from .statement_files import Trade, alipay_bill, wechat_bill
+
+    trades = [Trade("P1", "TX1", 1234, "2026-12-03 10:00:00"), Trade("P2", "TX2", 5, "2026-12-03 23:59:59"),
+              Trade("P1", "TX1", 234, "2026-12-03 11:00:00", kind="refund", out_refund_no="R1", refund_id="RF1")]
+    for data, provider in ((alipay_bill(trades, date(2026, 12, 3)), "alipay"), (wechat_bill(trades), "wechat")):
+        statement = read_statement(data)
+        assert statement.provider == provider and statement.first_day == date(2026, 12, 3)
+        assert [(r.kind, r.out_trade_no, r.transaction_id, r.amount, r.out_refund_no) for r in statement.rows] == [
+            ("pay", "P1", "TX1", 1234, ""), ("pay", "P2", "TX2", 5, ""), ("refund", "P1", "TX1", 234, "R1")]
