@@ -7,10 +7,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from tui_pos.domain.payments import out_refund_no, out_trade_no
 from tui_pos.domain.records import (
     USER_ACTIONS,
     AuditEvent,
     CashMovement,
+    PaymentAttempt,
+    PaymentOutcome,
     Record,
     Sale,
     SaleLine,
@@ -102,7 +105,24 @@ def stock_moves(draw: Any) -> StockMoved:
                       actor=draw(maybe_names), approved_by=draw(maybe_names))
 
 
+@st.composite
+def payment_attempts(draw: Any) -> PaymentAttempt:
+    kind = draw(st.sampled_from(["pay", "refund"]))
+    sale, number = draw(uuids), draw(st.integers(1, 999))
+    return PaymentAttempt(draw(uuids), draw(st.sampled_from(["T1", "T2"])), draw(times), sale, kind,
+                          draw(st.sampled_from(["alipay", "wechat"])), number, out_trade_no(draw(uuids), number),
+                          out_refund_no(sale, number) if kind == "refund" else "", draw(st.integers(1, 10**8)),
+                          "" if kind == "refund" else draw(st.text("0123456789*", min_size=8, max_size=24)),
+                          draw(maybe_names), draw(uuids) if kind == "refund" else None)
+
+
+payment_outcomes = st.builds(PaymentOutcome, uuids, uuids, st.sampled_from(["T1", "T2"]), times,
+                             st.sampled_from(["paid", "failed", "cancelled", "refunded", "unknown"]),
+                             st.just("") | st.text("0123456789", min_size=1, max_size=32),
+                             st.none() | st.integers(0, 10**8), st.just("") | names, st.just("") | names)
+
+
 def records() -> st.SearchStrategy[Record]:
     """Any record of any type."""
     return st.one_of(sales(), shifts_opened, cash_movements, shifts_closed, audit_events, user_changes(),
-                     stock_moves())
+                     stock_moves(), payment_attempts(), payment_outcomes)

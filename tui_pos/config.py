@@ -126,6 +126,37 @@ class HqConfig:
     sync_every_s: float = 60  # the sync worker's heartbeat (the health report; commits are pushed at once)
 
 
+# [payments.alipay] / [payments.wechat]: the gateways' constructor keywords (tui_pos/payments/), a key's
+# PEM text given in the file itself or, better, as KEY_file = a path (relative: inside the data
+# directory; the file 0600). Required keys first; gateway (the provider's address) is optional.
+PAYMENT_PROVIDER_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    # provider: (required, secret or long: may be KEY_file instead, optional)
+    "alipay": (("app_id", "private_key", "alipay_public_key"), ("private_key", "alipay_public_key"), ("gateway",)),
+    "wechat": (("mchid", "appid", "private_key", "cert_serial_no", "apiv3_key", "public_key", "public_key_id"),
+               ("private_key", "apiv3_key", "public_key"), ("gateway",)),
+}
+
+
+@dataclass(frozen=True)
+class PaymentsConfig:
+    """[payments]: code payments (付款码) at the till. wait: seconds the customer gets to confirm
+    before the trade is cancelled; query_every: seconds between two queries; reverse_after: WeChat
+    takes no reverse sooner after the pay call; timeout: seconds one gateway call may take.
+    alipay / wechat: [payments.alipay] / [payments.wechat], the gateway's settings ({}: not set up;
+    KEY_file entries are paths, read when the gateway is first used)."""
+
+    wait: float = 60
+    query_every: float = 5
+    reverse_after: float = 15
+    timeout: float = 10
+    alipay: dict[str, str] = field(default_factory=dict)
+    wechat: dict[str, str] = field(default_factory=dict)
+
+    def provider(self, name: str) -> dict[str, str]:
+        """A provider's settings ({}: not set up)."""
+        return dict(getattr(self, name, None) or {})
+
+
 # The limits HQ may set for every till (tui-pos hq settings set; applied over config.toml by the pull).
 CHAIN_LIMITS = ("discount_limit", "paid_out_limit", "z_difference_limit")
 
@@ -171,6 +202,7 @@ class Config:
     support: SupportConfig = field(default_factory=SupportConfig)
     hq: HqConfig = field(default_factory=HqConfig)
     stock: StockConfig = field(default_factory=StockConfig)
+    payments: PaymentsConfig = field(default_factory=PaymentsConfig)
 
     @property
     def db_path(self) -> Path:
@@ -440,6 +472,29 @@ def _columns(value: Any, exponent: int) -> int:
     return columns
 
 
+def _payment_provider(provider: str) -> Kind:
+    """[payments.PROVIDER]: its keys (PAYMENT_PROVIDER_KEYS), each a string; a secret as itself or as KEY_file."""
+    required, files, optional = PAYMENT_PROVIDER_KEYS[provider]
+    allowed = set(required) | set(optional) | {f"{key}_file" for key in files}
+
+    def kind(value: Any, exponent: int) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise _wrong(value, f"a table ([payments.{provider}] with name = value lines)")
+        settings = {}
+        for name, item in value.items():
+            if name not in allowed:
+                raise EntryProblem(name, f"is not a setting of [payments.{provider}] (known: {', '.join(sorted(allowed))})")
+            if not isinstance(item, str) or not item.strip():
+                raise EntryProblem(name, f"must be a string, not {_type_name(item)}" if not isinstance(item, str)
+                                   else "must not be empty")
+            settings[name] = item.strip() if not name.endswith("key") else item
+        missing = [key for key in required if key not in settings and f"{key}_file" not in settings]
+        if missing:
+            raise ValueError(f"needs {', '.join(missing)} (a key may be given as KEY_file = \"path\")")
+        return settings
+    return kind
+
+
 _DAY = 86400
 # section -> key -> its kind, and the Config field it fills when that is not the key's own name. The
 # defaults are the dataclasses' (Config, StorageConfig, ...); [storage], [printer], [backup], [alerts] and
@@ -531,9 +586,17 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "shop": Key(text(pattern=r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", hint="use 1-32 letters, digits, _ or -")),
         "sync_every_s": Key(number(1, _DAY)),
     },
+    "payments": {
+        "wait": Key(number(5, 600)),
+        "query_every": Key(number(1, 60)),
+        "reverse_after": Key(number(0, 600)),
+        "timeout": Key(number(1, 120)),
+        "alipay": Key(_payment_provider("alipay")),
+        "wechat": Key(_payment_provider("wechat")),
+    },
 }
 _SUB_CONFIGS = {"storage": StorageConfig, "printer": PrinterConfig, "backup": BackupConfig, "alerts": AlertConfig,
-                "support": SupportConfig, "hq": HqConfig, "stock": StockConfig}
+                "support": SupportConfig, "hq": HqConfig, "stock": StockConfig, "payments": PaymentsConfig}
 
 Where = tuple[str, ...]  # ("till", "id"): a section and a key (or a section alone)
 
@@ -641,7 +704,8 @@ def _build(data_dir: Path, values: dict[Where, Any]) -> Config:
         storage=replace(storage, journal_dirs=tuple(data_dir / p for p in storage.journal_dirs)),
         backup=replace(backup, destinations=tuple(data_dir / p for p in backup.destinations)),
         printer=PrinterConfig(**sub["printer"]), alerts=AlertConfig(**sub["alerts"]),
-        support=SupportConfig(**sub["support"]), hq=HqConfig(**sub["hq"]), stock=StockConfig(**sub["stock"]), **top,
+        support=SupportConfig(**sub["support"]), hq=HqConfig(**sub["hq"]), stock=StockConfig(**sub["stock"]),
+        payments=PaymentsConfig(**sub["payments"]), **top,
     )
 
 
@@ -740,6 +804,26 @@ outflow_days = 28               # the usual rate: over this many days before
 dead_days = 30                  # stock on hand that has not moved in this many days
 risk_factor = 2                 # a cashier's voids, refunds, no-sales... per sale this many times the shop's...
 risk_min = 3                    # ...and at least this many of them
+
+[payments]
+# Code payments: the customer's Alipay or WeChat payment code (付款码), scanned at the till.
+wait = 60                       # seconds the customer gets to confirm on the phone, then the trade is cancelled
+query_every = 5                 # seconds between two questions to the provider
+reverse_after = 15              # WeChat: no reverse sooner than this after the payment was sent
+timeout = 10                    # seconds one call to the provider may take
+# Each provider is set up in its own table (keys as PEM text, or better as KEY_file = "path", 0600):
+# [payments.alipay]
+# app_id = "2021000000000000"
+# private_key_file = "keys/alipay_app_private.pem"
+# alipay_public_key_file = "keys/alipay_public.pem"
+# [payments.wechat]
+# mchid = "1900000000"
+# appid = "wx0000000000000000"
+# private_key_file = "keys/wechat_apiclient_key.pem"
+# cert_serial_no = "..."
+# apiv3_key_file = "keys/wechat_apiv3.key"
+# public_key_file = "keys/wechat_pub_key.pem"
+# public_key_id = "PUB_KEY_ID_..."
 
 [support]
 # Values of keys whose name contains one of these words are removed from support bundles.

@@ -143,6 +143,18 @@ class StockQueries(Protocol):
         ...
 
 
+class PaymentQueries(Protocol):
+    """Code payments as stored (database and journal together)."""
+
+    def payment_attempts(self, *, unresolved: bool = False,
+                         sale_uuid: str | None = None) -> tuple[list[Record], bool]:
+        """Every PaymentAttempt's fields with state ("open" or its last outcome's), transaction_id,
+        charged, reason, code, outcome_at, sale_completed (a stored sale carries it) and stored;
+        unresolved: only those that may need someone (open, unknown, or paid and in no stored
+        sale); sale_uuid: that sale's. And whether the database could be read."""
+        ...
+
+
 class ShopQueries(Protocol):
     def users(self) -> list[Record] | None:
         """The people (with PIN hashes); None when the database cannot be read."""
@@ -165,7 +177,8 @@ class ShopChanges(Protocol):
         ...
 
 
-class TillStore(RecordLog, SaleQueries, ShiftQueries, PeriodQueries, ShopQueries, ShopChanges, StockQueries, Protocol):
+class TillStore(RecordLog, SaleQueries, ShiftQueries, PeriodQueries, ShopQueries, ShopChanges, StockQueries,
+                PaymentQueries, Protocol):
     """Everything a Till asks of storage."""
 
     def close(self) -> None: ...

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid as uuidlib
 
 from tui_pos.app.context import REASON_LENGTH, TillContext, busy_refusal
+from tui_pos.app.payments import CodePayments
 from tui_pos.app.ports import TillStore
 from tui_pos.app.selling import Paid, Selling
 from tui_pos.app.session import Session
@@ -16,8 +17,10 @@ from tui_pos.domain.refund import Refundable, build_reversal, refund_lines, refu
 
 
 class Returns:
-    def __init__(self, ctx: TillContext, store: TillStore, session: Session, shifts: Shifts, selling: Selling):
+    def __init__(self, ctx: TillContext, store: TillStore, session: Session, shifts: Shifts, selling: Selling,
+                 payments: CodePayments | None = None):
         self.ctx = ctx
+        self.payments = payments  # a sale paid by code is refunded through its provider
         self.store = store
         self.session = session
         self.shifts = shifts

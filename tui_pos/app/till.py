@@ -1,6 +1,7 @@
 """The Till: the one API the UI and the CLI call, a small facade over the use cases of one till:
 session (login, PINs, approvals), selling (cart, held sales, tenders, pay), shifts (X, Z,
-paid-in/out), returns (refunds, voids), stock (till.stock: receive, adjust, count) and reports. It holds no state of its own beyond them.
+paid-in/out), returns (refunds, voids), code payments (till.payments: Alipay/WeChat payment
+codes), stock (till.stock: receive, adjust, count) and reports. It holds no state of its own beyond them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from tui_pos.app.clock import utc_now
 from tui_pos.app.context import REASON_LENGTH, TillContext, currency_of, log
 from tui_pos.app.lockout import PinLockout
+from tui_pos.app.payments import CodePayments, Gateways
 from tui_pos.app.ports import Document, ShopQueries, Syncer, TillStore, Worker
 from tui_pos.app.reports import sales_report
 from tui_pos.app.returns import Returns
@@ -102,9 +104,12 @@ class Till:
     def __init__(self, config: Config, store: TillStore, catalog: Catalog, cashier: str, *,
                  documents: TillDocuments, lockout: PinLockout, clock: Callable[[], str] = utc_now,
                  replayer: Callable[[Callable[[ReplayResult], None] | None], Worker] | None = None,
-                 syncer: Callable[[Callable[[SyncState], None] | None], Syncer] | None = None):
+                 syncer: Callable[[Callable[[SyncState], None] | None], Syncer] | None = None,
+                 gateways: Gateways | None = None, crash: Callable[[str], None] | None = None):
         """replayer(on_result): the background replay of the journal, made when the till starts it;
-        syncer(on_change): the sync with HQ, likewise (None: this till has not joined an HQ)."""
+        syncer(on_change): the sync with HQ, likewise (None: this till has not joined an HQ);
+        gateways(provider): the code-payment gateway of a provider set up in config.toml (None:
+        not set up), made on first use; crash(name): the payment flow's crash points."""
         self.config = config
         self.ledger = store  # the CLI lists stored sales through it
         self.lockout = lockout
@@ -115,7 +120,8 @@ class Till:
         self.session = Session(self._ctx, store, store, documents.snapshot, lockout, cashier)
         self.shifts = Shifts(self._ctx, store, self.session, documents.shift)
         self.selling = Selling(self._ctx, store, catalog, self.session, self.shifts, documents.cart, documents.held)
-        self.returns = Returns(self._ctx, store, self.session, self.shifts, self.selling)
+        self.payments = CodePayments(self._ctx, store, self.session, self.selling, gateways=gateways, crash=crash)
+        self.returns = Returns(self._ctx, store, self.session, self.shifts, self.selling, self.payments)
         self.stock = Stock(self._ctx, store, self.session, lambda: self.selling.catalog)
         self.stock_reports = StockReports(self.stock, store, store)
         self._replayer: Worker | None = None

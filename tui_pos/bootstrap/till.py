@@ -26,12 +26,14 @@ from tui_pos.app.till import (
     catalog_from,
     currency_refusal,
 )
+from tui_pos.bootstrap.payments import gateways_of
 from tui_pos.config import CONFIG_NAME, Config, ConfigError
 from tui_pos.domain.catalog import Catalog
 from tui_pos.domain.storage import ReplayResult
 from tui_pos.domain.sync import SyncState
 from tui_pos.ops.pin_lockout import pin_lockout
 from tui_pos.store.background import BackgroundReplay
+from tui_pos.store.crash import crash_point
 from tui_pos.store.documents import DurableDocument
 from tui_pos.store.journal import Journal
 from tui_pos.store.ledger import Ledger
@@ -96,7 +98,8 @@ def assemble(config: Config, ledger: Ledger, catalog: Catalog, cashier: str, *,
 
     till = Till(config, ledger, catalog, cashier, documents=till_documents(config, keep_cart),
                 lockout=pin_lockout(config), clock=clock, replayer=replayer,
-                syncer=syncer if config.hq.dsn else None)
+                syncer=syncer if config.hq.dsn else None, gateways=gateways_of(lambda: till.config),
+                crash=crash_point)
     return till
 
 

@@ -72,6 +72,10 @@ class TenderError(PosError):
     """Tenders do not settle the sale (short, over-tendered card, missing reference...)."""
 
 
+class CodePaymentRefused(TenderError):
+    """A code payment (付款码) was not started: nothing was recorded or charged, the sale is untouched."""
+
+
 class NotDurable(PosError):
     """The sale could not be stored anywhere; it was NOT acknowledged and the cart is kept."""
 

@@ -95,3 +95,89 @@ class GatewayReply:
     reason: str = ""
     code: str = ""
     retry: bool = False
+
+
+# -- what to do next: the step plan of one charge ------------------------------------------------
+Action = Literal["pay", "query", "cancel", "stop"]
+FINAL_REPLIES: tuple[ReplyStatus, ...] = ("paid", "failed", "closed", "refunded")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How long a charge may take and how often the provider is asked ([payments] in config.toml).
+    wait: seconds the customer gets (from the pay call) before the trade is cancelled or
+    reversed; query_every: between two queries; reverse_after: WeChat takes no reverse sooner
+    after the pay call; cancel_tries: cancels/reverses sent before the charge ends unknown."""
+
+    wait: float = 60
+    query_every: float = 5
+    reverse_after: float = 15
+    cancel_tries: int = 3
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where one charge stands, as the plan needs it. last: the provider's last answer about the
+    trade (None: the pay call was not made yet); elapsed: seconds since the pay call was sent;
+    since_call: since the last call returned; deadline: seconds after the pay call at which the
+    till stops waiting (the schedule's wait, or sooner when the cashier gave up); cancels: the
+    cancels/reverses sent so far, last_was_cancel: the last answer was a cancel's; same_day: the
+    pay call was made on the shop's day of today (Alipay cancels only those)."""
+
+    provider: Provider
+    last: ReplyStatus | None
+    elapsed: float = 0
+    since_call: float = 0
+    deadline: float = 60
+    cancels: int = 0
+    last_was_cancel: bool = False
+    same_day: bool = True
+
+
+@dataclass(frozen=True)
+class Step:
+    """The next step: wait `after` seconds, then do `action` (stop: the charge is over, in
+    `state`: paid, failed, cancelled or unknown)."""
+
+    action: Action
+    after: float = 0
+    state: str = ""
+
+
+def final_state(last: ReplyStatus | None) -> str:
+    """The charge's state when it stops after this answer."""
+    return {"paid": "paid", "failed": "failed", "closed": "cancelled", "refunded": "refunded"}.get(last or "", "unknown")
+
+
+def next_step(progress: Progress, schedule: Schedule) -> Step:
+    """What to do next for one charge (pure). The pay call first; then, while the customer
+    confirms (paying) or the answer is unknown, a query every query_every seconds until the
+    deadline; at the deadline a cancel (Alipay: the same day only) or a reverse (WeChat: never
+    sooner than reverse_after seconds after the pay call, and never while the customer is still
+    confirming: then it is queried on, for reverse_after seconds more, and the charge ends
+    unknown if that does not settle it). A final answer (paid, failed, closed) ends it; an
+    unknown cancel is sent again, up to cancel_tries, and then the charge ends unknown (the
+    attempt stays unresolved: resolve() asks again before the next payment)."""
+    last = progress.last
+    if last is None:
+        return Step("pay")
+    if last in FINAL_REPLIES:
+        return Step("stop", state=final_state(last))
+    interval = max(schedule.query_every - progress.since_call, 0.0)
+    if progress.last_was_cancel and last != "paying":  # unknown (or to be retried): send it again, or stop
+        if progress.cancels >= schedule.cancel_tries:
+            return Step("stop", state="unknown")
+        return Step("cancel", interval)
+    if progress.elapsed < progress.deadline:
+        return Step("query", min(interval, progress.deadline - progress.elapsed))
+    if progress.provider == "alipay":
+        return Step("cancel") if progress.same_day and progress.cancels < schedule.cancel_tries \
+            else Step("stop", state="unknown")
+    # WeChat
+    if last == "paying":  # never reversed while the customer confirms: asked again for a while, then left unknown
+        if progress.elapsed < max(progress.deadline, schedule.reverse_after) + schedule.reverse_after:
+            return Step("query", interval)
+        return Step("stop", state="unknown")
+    if progress.cancels >= schedule.cancel_tries:
+        return Step("stop", state="unknown")
+    return Step("cancel", max(schedule.reverse_after - progress.elapsed, 0.0))

@@ -10,11 +10,12 @@ before there were other record types are sales).
 Pure: no I/O. The ids are UUIDs from the moment a record is made (new()); times are the ISO
 strings the caller's clock gives.
 
-Room for what comes next (each a frozen dataclass here, a member of Record, a type in
-RECORD_TYPES, and rows in store/codec.py):
-- PaymentAttempt ("payment_attempt"): one call to a code-payment gateway (the sale's uuid, the
-  provider, the amount, the gateway's transaction number, its outcome), stored before and after
-  the call so that a crash in between can be reconciled.
+A new record type is a frozen dataclass here, a member of Record, a type in RECORD_TYPES, and
+rows in store/codec.py (with a named migration and its audit entry, store/audit.py).
+
+Code payments (domain/payments.py) are two records: a PaymentAttempt, durable BEFORE the gateway
+is called, and a PaymentOutcome for each final answer after it (an attempt's state is its last
+outcome's, or "open"), so that a crash in between is settled by asking the provider, never guessed.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from tui_pos.domain.payments import PROVIDERS, Provider
 from tui_pos.domain.sale import Sale, SaleLine
 from tui_pos.domain.stock import ADJUST_REASONS, MOVE_KINDS, MoveKind
 
-__all__ = ["AuditEvent", "CashMovement", "Record", "RECORD_TYPES", "Sale", "SaleLine", "ShiftClosed", "ShiftOpened",
-           "StockMoved", "UserChanged", "USER_ACTIONS", "new_uuid", "record_from_dict", "record_type"]
+__all__ = ["AuditEvent", "CashMovement", "PaymentAttempt", "PaymentOutcome", "Record", "RECORD_TYPES", "Sale",
+           "SaleLine", "ShiftClosed", "ShiftOpened", "StockMoved", "UserChanged", "USER_ACTIONS", "new_uuid", "record_from_dict", "record_type"]
 
 
 def new_uuid() -> str:
@@ -263,11 +265,115 @@ class StockMoved:
                    record.get("batch"), record.get("actor"), record.get("approved_by"))
 
 
-Record = Sale | ShiftOpened | CashMovement | ShiftClosed | AuditEvent | UserChanged | StockMoved
+PaymentKind = Literal["pay", "refund"]
+PAYMENT_KINDS: tuple[PaymentKind, ...] = ("pay", "refund")
+OutcomeState = Literal["paid", "failed", "cancelled", "refunded", "unknown"]
+OUTCOME_STATES: tuple[OutcomeState, ...] = ("paid", "failed", "cancelled", "refunded", "unknown")
+
+
+@dataclass(frozen=True)
+class PaymentAttempt:
+    """One charge (kind "pay") or refund (kind "refund") asked of a code-payment provider, made
+    durable before the gateway is called. sale_uuid: the sale's (the cart's) uuid, or for a refund
+    the refund sale's; out_trade_no / out_refund_no derived from it and attempt_no
+    (domain.payments), so that asking again is the same trade. code_mask: the customer's code as
+    records may keep it (mask_code; "" for a refund), never the code itself. amount in fen > 0."""
+
+    TYPE: ClassVar[str] = "payment_attempt"
+    uuid: str
+    till_id: str
+    at: str
+    sale_uuid: str
+    kind: PaymentKind
+    provider: Provider
+    attempt_no: int
+    out_trade_no: str
+    out_refund_no: str  # "" for a payment
+    amount: int
+    code_mask: str  # "" for a refund
+    cashier: str | None
+    original_sale_uuid: str | None = None  # a refund: the sale refunded
+
+    def __post_init__(self) -> None:
+        if self.kind not in PAYMENT_KINDS:
+            raise ValueError(f"unknown payment attempt kind {self.kind!r}")
+        if self.provider not in PROVIDERS:
+            raise ValueError(f"unknown payment provider {self.provider!r}")
+        if self.amount <= 0:
+            raise ValueError("a payment attempt is for more than nothing")
+        if self.kind == "refund" and not (self.out_refund_no and self.original_sale_uuid):
+            raise ValueError("a refund attempt needs its refund number and the sale it refunds")
+
+    @classmethod
+    def new(cls, till_id: str, *, at: str, sale_uuid: str, kind: PaymentKind, provider: Provider, attempt_no: int,
+            out_trade_no: str, amount: int, cashier: str | None, code_mask: str = "", out_refund_no: str = "",
+            original_sale_uuid: str | None = None) -> PaymentAttempt:
+        return cls(new_uuid(), till_id, at, sale_uuid, kind, provider, attempt_no, out_trade_no, out_refund_no, amount,
+                   code_mask, cashier, original_sale_uuid)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"type": self.TYPE, "uuid": self.uuid, "till_id": self.till_id, "at": self.at,
+                "sale_uuid": self.sale_uuid, "kind": self.kind, "provider": self.provider,
+                "attempt_no": self.attempt_no, "out_trade_no": self.out_trade_no, "out_refund_no": self.out_refund_no,
+                "amount": self.amount, "code_mask": self.code_mask, "cashier": self.cashier,
+                "original_sale_uuid": self.original_sale_uuid}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> PaymentAttempt:
+        return cls(record["uuid"], record["till_id"], record["at"], record["sale_uuid"], record["kind"],
+                   record["provider"], record["attempt_no"], record["out_trade_no"], record.get("out_refund_no") or "",
+                   record["amount"], record.get("code_mask") or "", record.get("cashier"),
+                   record.get("original_sale_uuid"))
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    """What became of a PaymentAttempt, as the provider said it: paid, failed, cancelled (closed,
+    reversed: any charge given back), refunded, or unknown (no answer that could be trusted: asked
+    again later, never guessed). transaction_id: the provider's trade or refund number ("" when
+    none); amount: what was charged or refunded (None: nothing, or not said); reason and code: the
+    provider's words for it."""
+
+    TYPE: ClassVar[str] = "payment_outcome"
+    uuid: str
+    attempt_uuid: str
+    till_id: str
+    at: str
+    state: OutcomeState
+    transaction_id: str = ""
+    amount: int | None = None
+    reason: str = ""
+    code: str = ""
+
+    def __post_init__(self) -> None:
+        if self.state not in OUTCOME_STATES:
+            raise ValueError(f"unknown payment outcome {self.state!r}")
+
+    @classmethod
+    def new(cls, attempt: PaymentAttempt, state: OutcomeState, *, at: str, transaction_id: str = "",
+            amount: int | None = None, reason: str = "", code: str = "") -> PaymentOutcome:
+        return cls(new_uuid(), attempt.uuid, attempt.till_id, at, state, transaction_id, amount, reason, code)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"type": self.TYPE, "uuid": self.uuid, "attempt_uuid": self.attempt_uuid, "till_id": self.till_id,
+                "at": self.at, "state": self.state, "transaction_id": self.transaction_id, "amount": self.amount,
+                "reason": self.reason, "code": self.code}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> PaymentOutcome:
+        return cls(record["uuid"], record["attempt_uuid"], record["till_id"], record["at"], record["state"],
+                   record.get("transaction_id") or "", record.get("amount"), record.get("reason") or "",
+                   record.get("code") or "")
+
+
+Record = Sale | ShiftOpened | CashMovement | ShiftClosed | AuditEvent | UserChanged | StockMoved | PaymentAttempt \
+    | PaymentOutcome
 RECORD_TYPES: dict[str, type[Sale] | type[ShiftOpened] | type[CashMovement] | type[ShiftClosed] | type[AuditEvent]
-                   | type[UserChanged] | type[StockMoved]] = {
-    cls.TYPE: cls for cls in (Sale, ShiftOpened, CashMovement, ShiftClosed, AuditEvent, UserChanged, StockMoved)
+                   | type[UserChanged] | type[StockMoved] | type[PaymentAttempt] | type[PaymentOutcome]] = {
+    cls.TYPE: cls for cls in (Sale, ShiftOpened, CashMovement, ShiftClosed, AuditEvent, UserChanged, StockMoved,
+                              PaymentAttempt, PaymentOutcome)
 }
+
 
 
 def record_type(record: Mapping[str, Any]) -> str:

@@ -38,7 +38,7 @@ GENESIS = "0" * 64
 ANCHOR_DOCUMENT = "anchor.json"
 COVERED_TABLES = ("user", "product")  # besides the records: who may do what, prices and stock
 RECORD_TABLES = {"sale": "sale", "shift_open": "shift", "cash_movement": "cash_movement", "shift_close": "z_report",
-                 "stock_move": "stock_move"}
+                 "stock_move": "stock_move", "payment_attempt": "payment_attempt", "payment_outcome": "payment_outcome"}
 RECORD_ACTIONS = codec.RECORD_ACTIONS  # an entry's action -> the type of the record it covers
 # The entries indexed by uuid (idx_audit_event_uuid): events, and the records of types added after
 # the index was made (stock movements), whose uuid is unique in the log too. The list is the
@@ -113,6 +113,15 @@ def entries_for(record: dict[str, Any], rows: Sequence[Sequence[Any]]) -> list[d
         entry = {"action": f"stock_{record['kind']}", "at": record["at"], "actor": record["actor"],
                  "subject": record["barcode"], "amount": record["unit_cost"], "approved_by": record.get("approved_by")}
         detail |= {"qty": record["qty"]}
+    elif kind == "payment_attempt":  # before the gateway is called: the trade it asks for
+        entry = {"action": "payment_attempt", "at": record["at"], "actor": record["cashier"],
+                 "subject": record["out_refund_no"] or record["out_trade_no"], "amount": record["amount"],
+                 "approved_by": None}
+        detail |= {"sale": record["sale_uuid"], "kind": record["kind"], "provider": record["provider"]}
+    elif kind == "payment_outcome":  # what the provider said became of it
+        entry = {"action": "payment_outcome", "at": record["at"], "actor": None, "subject": record["attempt_uuid"],
+                 "amount": record["amount"], "approved_by": None}
+        detail |= {"state": record["state"]}
     else:
         raise KeyError(f"unknown record type {kind!r}")
     return [entry | {"uuid": record["uuid"], "till_id": record["till_id"], "detail": _canonical(detail)}]

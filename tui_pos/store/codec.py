@@ -48,6 +48,9 @@ Z_REPORT_COLUMNS = ("uuid", "shift_uuid", "till_id", "z_number", "closed_at", "c
                     "counted", "expected", "difference", "report")
 STOCK_MOVE_COLUMNS = ("uuid", "till_id", "at", "kind", "barcode", "qty", "expected", "counted", "unit_cost", "reason",
                       "supplier", "reference", "peer", "batch", "actor", "approved_by")
+PAYMENT_ATTEMPT_COLUMNS = ("uuid", "till_id", "at", "sale_uuid", "kind", "provider", "attempt_no", "out_trade_no",
+                           "out_refund_no", "amount", "code_mask", "cashier", "original_sale_uuid")
+PAYMENT_OUTCOME_COLUMNS = ("uuid", "attempt_uuid", "till_id", "at", "state", "transaction_id", "amount", "reason", "code")
 AUDIT_EVENT_COLUMNS = ("uuid", "till_id", "at", "action", "actor", "approved_by", "subject", "amount", "detail")
 
 # record type -> (table, columns) for the records stored as one row of their own table
@@ -56,6 +59,8 @@ ROW_TABLES = {
     "cash_movement": ("cash_movement", CASH_MOVEMENT_COLUMNS),
     "shift_close": ("z_report", Z_REPORT_COLUMNS),
     "stock_move": ("stock_move", STOCK_MOVE_COLUMNS),
+    "payment_attempt": ("payment_attempt", PAYMENT_ATTEMPT_COLUMNS),
+    "payment_outcome": ("payment_outcome", PAYMENT_OUTCOME_COLUMNS),
 }
 # record type -> the tables whose table_state entry must follow the record's change (audit.COVERED_TABLES)
 COVERS = {"user_change": ("user",)}
@@ -64,7 +69,8 @@ NUMBER_COLUMNS = {"sale": "seq", "shift_open": "number", "shift_close": "z_numbe
 # an audit entry's action -> the type of the record whose rows it covers (entries of other actions are events)
 RECORD_ACTIONS = {"sale": "sale", "refund": "sale", "void": "sale", "shift_open": "shift_open",
                   "paid_in": "cash_movement", "paid_out": "cash_movement", "z_report": "shift_close",
-                  **{f"stock_{kind}": "stock_move" for kind in MOVE_KINDS}}
+                  **{f"stock_{kind}": "stock_move" for kind in MOVE_KINDS},
+                  "payment_attempt": "payment_attempt", "payment_outcome": "payment_outcome"}
 
 _SALE_STORED = SALE_COLUMNS + SALE_EXTRA_COLUMNS
 _INSERT_SALE = (

@@ -28,7 +28,12 @@ OTHER_POINTS = (
     *SYNC_POINTS,
     "catalog_after_commit",  # a catalog import committed, the command not yet finished
     "user_before_audit",  # a user's row written, its audit entries not yet (one transaction: both or neither)
+    *("payment_before_attempt",  # a code payment checked, its attempt not yet committed (nothing charged)
+      "payment_after_attempt",  # the attempt durable, the gateway not yet called
+      "payment_after_call",  # the gateway answered, its outcome not yet committed
+      "payment_after_outcome"),  # the outcome durable, the tender not yet on the sale
 )
+PAYMENT_POINTS = OTHER_POINTS[-4:]
 
 _hook: Callable[[str], None] | None = None
 

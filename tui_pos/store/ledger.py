@@ -573,6 +573,11 @@ class Ledger:
         """Per-cashier counts and refunds with their sales, journaled included (StoreView.risk_facts)."""
         return self.view.risk_facts(start, end)
 
+    def payment_attempts(self, *, unresolved: bool = False,
+                         sale_uuid: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """Code payments with their states, journaled included (StoreView.payment_attempts)."""
+        return self.view.payment_attempts(unresolved=unresolved, sale_uuid=sale_uuid)
+
     def find_sales(self, *, receipt: str | None = None, original_uuid: str | None = None,
                    last_of_till: str | None = None) -> list[dict[str, Any]]:
         """Sale records (sales, refunds, voids) by receipt number, by the sale they reverse, or

@@ -171,6 +171,23 @@ def _stock_daily(db: Any) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_audit_action_at ON audit (action, at)")
 
 
+def _payments(db: Any) -> None:
+    """Code payments (domain.records.PaymentAttempt and PaymentOutcome), one row each: an attempt
+    is found by its sale and by its trade number, an outcome by its attempt."""
+    db["payment_attempt"].create(
+        {**{c: str for c in codec.PAYMENT_ATTEMPT_COLUMNS}, "attempt_no": int, "amount": int, "stored_via": str},
+        pk="uuid", not_null=["till_id", "at", "sale_uuid", "kind", "provider", "attempt_no", "out_trade_no", "amount"],
+        if_not_exists=True,
+    )
+    db["payment_attempt"].create_index(["sale_uuid"], if_not_exists=True)
+    db["payment_attempt"].create_index(["out_trade_no"], if_not_exists=True)
+    db["payment_outcome"].create(
+        {**{c: str for c in codec.PAYMENT_OUTCOME_COLUMNS}, "amount": int, "stored_via": str},
+        pk="uuid", not_null=["attempt_uuid", "till_id", "at", "state"], if_not_exists=True,
+    )
+    db["payment_outcome"].create_index(["attempt_uuid"], if_not_exists=True)
+
+
 # The migrations, in order: (name, function). Append only; never rename, reorder or edit a released one.
 MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("tables", _tables),
@@ -182,6 +199,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("stock_by_product_time", _stock_by_product_time),
     ("stock_move_covering", _stock_move_covering),
     ("stock_daily", _stock_daily),
+    ("payments", _payments),
 )
 
 

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from tui_pos.domain.commits import chained
-from tui_pos.store import audit, commit_log, db, period_totals, print_jobs, shift_totals, stock, stock_daily
+from tui_pos.store import audit, commit_log, db, payments, period_totals, print_jobs, shift_totals, stock, stock_daily
 from tui_pos.store.journal import Journal, JournalScan
 
 Where = Literal["sqlite", "journal"]
@@ -343,6 +343,35 @@ class StoreView:
             except sqlite3.Error as err:
                 self._fail(err)
                 return print_jobs.without_receipt(None, self._backlog(None).sales, states, tenders=tenders)
+
+    # -- code payments ---------------------------------------------------------------------
+    def payment_attempts(self, *, unresolved: bool = False,
+                         sale_uuid: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """THE answer to "which code payments, in which state, and is each paid one in a stored
+        sale" (store/payments.py): every attempt (unresolved: those that may need someone: open
+        or unknown, or paid/refunded and in no stored sale; sale_uuid: that sale's), oldest
+        first, each its record's fields with state, transaction_id, charged, reason, code,
+        outcome_at, sale_completed and stored ("sqlite" or "journal"); journaled records
+        included. And whether the database could be read (if not: the journal's alone)."""
+        with self._lock:
+            pending, readable = self._pending()
+            mine = [r for r in pending if db.record_type(r) in ("payment_attempt", "payment_outcome", "sale")]
+            narrow = unresolved and not mine  # nothing in the journal can change the database's answer
+            stored: list[dict[str, Any]] | None = self.query(
+                lambda c: payments.attempts(c, needs_someone=narrow, sale_uuid=sale_uuid), None) if readable else None
+            readable = readable and stored is not None
+            found, recheck = payments.merge(stored or [], mine)
+            if recheck and readable:
+                no_pairs: set[tuple[str, str]] = set()
+                carried = self.query(lambda c: payments.sales_carrying(c, [payments.carried_by(a) for a in recheck]),
+                                     no_pairs)
+                for attempt in recheck:
+                    attempt["sale_completed"] = payments.carried_by(attempt) in carried
+            if sale_uuid is not None:
+                found = [a for a in found if a["sale_uuid"] == sale_uuid]
+            if unresolved:
+                found = [a for a in found if payments.needs_someone(a)]
+            return found, readable
 
     # -- shifts ----------------------------------------------------------------------------
     def open_shift(self, till_id: str) -> tuple[dict[str, Any] | None, bool]:

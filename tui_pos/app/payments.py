@@ -1,0 +1,517 @@
+"""Code payments (付款码) at the till: the customer's Alipay or WeChat payment code charged by the
+till itself, through a CodeGateway (app/ports.py; tui_pos/payments/ fulfils it).
+
+Every network call has an unknown outcome, so:
+- the PaymentAttempt is durable BEFORE the gateway is called (start()), with an out_trade_no
+  derived from the sale's uuid and the attempt's number: asking again is the same trade, and a
+  new number is taken only once the last attempt of the sale ended without a charge;
+- each final answer is a PaymentOutcome, durable after the call (advance()); one that cannot be
+  stored is kept here and stored again, and after a restart the provider is asked (resolve()):
+  an outcome is never guessed;
+- a paid charge becomes a mobile tender on the sale in progress (saved with the cart), with the
+  provider's transaction id: the cashier completes the sale as after any tender;
+- no new code payment while an attempt is unresolved (open, or its outcome unknown): resolve()
+  asks the provider first, and settles it (paid: the tender back on the sale, or listed as
+  "paid, sale not completed"; not paid: cancelled or reversed as each provider's rules say).
+
+The step plan (when to query, cancel or reverse) is pure: domain/payments.py next_step.
+Gateway calls block up to their timeout: advance(), abandon() and resolve() are for a worker,
+never the scan path. start() makes no call but the gateway's quick online() check.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from tui_pos.app.context import TillContext, log
+from tui_pos.app.ports import CodeGateway, TillStore
+from tui_pos.app.selling import Selling
+from tui_pos.app.session import Session
+from tui_pos.domain.errors import N_, CartError, CodePaymentRefused, PosError, StorageFailed
+from tui_pos.domain.payments import (
+    GatewayReply,
+    Progress,
+    Provider,
+    Schedule,
+    Trade,
+    mask_code,
+    next_step,
+    out_trade_no,
+    recognise_code,
+)
+from tui_pos.domain.records import OutcomeState, PaymentAttempt, PaymentOutcome
+from tui_pos.domain.tender import Tender
+
+ChargeState = Literal["charging", "paying", "paid", "failed", "cancelled", "unknown"]
+TICK = 1.0  # advance() sleeps at most this long per call: the countdown on screen moves
+UNRESOLVED = ("open", "unknown")
+
+# What the cashier reads, per state of a charge (templates: the UI translates them, i18n.message)
+MESSAGES = {
+    "charging": N_("Charging {amount}: waiting for the provider's answer"),
+    "paying": N_("Waiting for the customer to confirm the payment on the phone"),
+    "asking": N_("No clear answer from the provider yet: asking again"),
+    "cancelling": N_("Cancelling the payment"),
+    "paid": N_("Paid {amount}"),
+    "paid_unsaved": N_("Paid {amount}, but it could not be stored yet: free disk space or plug in the journal "
+                       "drive; the till keeps trying. Do not charge again"),
+    "paid_elsewhere": N_("Paid {amount}, but the sale in progress is another one: finish that sale from the "
+                         "payments list"),
+    "failed": N_("Not paid: {reason}. The sale is unchanged: take another payment"),
+    "cancelled": N_("Not paid: the payment was cancelled and nothing was charged. The sale is unchanged"),
+    "unknown": N_("The outcome of the payment is unknown: do not charge the customer again. The till asks the "
+                  "provider before the next code payment (or: tui-pos payments resolve)"),
+}
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One code payment as the screen shows it. message: in English, filled in; template and
+    params: the same to translate (i18n.message(charge)). seconds_left: until the deadline;
+    done: nothing more will happen to it (paid, failed, cancelled, or unknown and left to resolve())."""
+
+    attempt_uuid: str
+    provider: Provider
+    amount: int
+    code_mask: str
+    state: ChargeState
+    message: str
+    seconds_left: float
+    done: bool
+    transaction_id: str = ""
+    template: str = ""
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """A code payment as stored (the store's view): the attempt, its state ("open" or its last
+    outcome's), what the provider said, and whether a stored sale carries it."""
+
+    uuid: str
+    sale_uuid: str
+    kind: str
+    provider: str
+    attempt_no: int
+    out_trade_no: str
+    out_refund_no: str
+    amount: int
+    code_mask: str
+    cashier: str | None
+    at: str
+    original_sale_uuid: str | None
+    state: str
+    transaction_id: str
+    charged: int | None
+    reason: str
+    code: str
+    outcome_at: str | None
+    sale_completed: bool
+    stored: str
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> PaymentView:
+        fields: dict[str, Any] = {name: row.get(name) for name in cls.__dataclass_fields__}
+        return cls(**fields)
+
+    @property
+    def unresolved(self) -> bool:
+        """Open or unknown: the provider must be asked before anything else is charged."""
+        return self.state in UNRESOLVED
+
+    @property
+    def paid_not_completed(self) -> bool:
+        """Paid (refunded) and no stored sale carries it: someone must finish that sale."""
+        return self.state in ("paid", "refunded") and not self.sale_completed
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__} | {
+            "unresolved": self.unresolved, "paid_not_completed": self.paid_not_completed}
+
+
+@dataclass
+class _Live:
+    """A charge this process is working on."""
+
+    attempt: PaymentAttempt
+    code: str  # the customer's code, in memory only until the pay call
+    started: float  # monotonic, at start()
+    sent: float | None = None  # monotonic, when the pay call was sent
+    returned: float = 0.0  # monotonic, when the last call returned
+    last: GatewayReply | None = None
+    deadline: float = 0.0  # seconds after the pay call
+    cancels: int = 0
+    last_was_cancel: bool = False
+    state: ChargeState = "charging"
+    key: str = "charging"
+    params: dict[str, Any] = field(default_factory=dict)
+    unsaved: PaymentOutcome | None = None  # a final outcome not stored yet: stored again before anything else
+    done: bool = False
+    transaction_id: str = ""
+
+
+Gateways = Callable[[Provider], CodeGateway | None]
+
+
+class CodePayments:
+    """till.payments. gateways(provider): the provider's gateway (None: not set up; raises a
+    PosError when its settings are unusable); crash(name): the crash points of the payment flow
+    (store/crash.py, given by bootstrap); sleep and monotonic: the waiting (tests pass their own)."""
+
+    def __init__(self, ctx: TillContext, store: TillStore, session: Session, selling: Selling, *,
+                 gateways: Gateways | None = None, crash: Callable[[str], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic):
+        self.ctx = ctx
+        self.store = store
+        self.session = session
+        self.selling = selling
+        self._gateways = gateways or (lambda provider: None)
+        self._chosen: dict[str, CodeGateway] = {}
+        self._crash = crash or (lambda name: None)
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self._live: dict[str, _Live] = {}
+        self._lock = threading.RLock()
+
+    # -- gateways ------------------------------------------------------------------------------
+    def use_gateway(self, gateway: CodeGateway) -> None:
+        """Use this gateway for its provider (tests: a fake or a simulator's)."""
+        self._chosen[gateway.provider] = gateway
+
+    def gateway(self, provider: Provider) -> CodeGateway | None:
+        """The provider's gateway, built from config.toml on first use (None: not set up)."""
+        if provider not in self._chosen:
+            found = self._gateways(provider)
+            if found is None:
+                return None
+            self._chosen[provider] = found
+        return self._chosen[provider]
+
+    @property
+    def schedule(self) -> Schedule:
+        settings = self.ctx.config.payments
+        return Schedule(wait=settings.wait, query_every=settings.query_every, reverse_after=settings.reverse_after)
+
+    # -- starting ------------------------------------------------------------------------------
+    def start(self, code: str, amount: int | None = None) -> Charge:
+        """Check, then make the attempt durable (no charge yet: advance() calls the gateway).
+        CodePaymentRefused (nothing recorded, the sale untouched) when this is not a payment
+        code, the provider is not set up or cannot be reached, an earlier attempt is unresolved,
+        the sale is empty, or the amount is more than what is left."""
+        code = code.strip()
+        provider = recognise_code(code)
+        if provider is None:
+            raise CodePaymentRefused(N_("that is not an Alipay or WeChat payment code"))
+        with self._lock:
+            selling = self.selling
+            selling.refuse_if_pending("the last payment may already be stored: retry it first")
+            cart = selling.cart
+            if cart.is_empty:
+                raise CodePaymentRefused(N_("the sale is empty: scan an item first"))
+            left = selling.due().left
+            amount = left if amount is None else amount
+            if amount <= 0:
+                raise CodePaymentRefused(N_("nothing is left to pay") if left <= 0
+                                         else N_("a tender amount must be more than zero"))
+            if amount > left:
+                raise CodePaymentRefused(N_("{amount} is more than what is left to pay ({left})"),
+                                         amount=self._money(amount), left=self._money(left))
+            if any(not live.done for live in self._live.values()):
+                raise CodePaymentRefused(N_("a code payment is in progress: wait for its answer"))
+            gateway = self._gateway_or_refuse(provider)
+            attempts, readable = self.store.payment_attempts(unresolved=True)
+            if not readable:
+                raise CodePaymentRefused(N_("the database cannot be read, so earlier code payments cannot be "
+                                            "checked: take cash or card"))
+            if any(a["state"] in UNRESOLVED for a in attempts):
+                raise CodePaymentRefused(N_("an earlier code payment is not settled yet: resolve it first (the "
+                                            "payments list, or tui-pos payments resolve)"))
+            if not gateway.online():
+                raise CodePaymentRefused(N_("offline: take cash or card"))
+            mine, _ = self.store.payment_attempts(sale_uuid=cart.uuid)
+            number = max((a["attempt_no"] for a in mine if a["kind"] == "pay"), default=0) + 1
+            attempt = PaymentAttempt.new(
+                self.ctx.till_id, at=self.ctx.clock(), sale_uuid=cart.uuid, kind="pay", provider=provider,
+                attempt_no=number, out_trade_no=out_trade_no(cart.uuid, number), amount=amount,
+                cashier=self.session.cashier, code_mask=mask_code(code))
+            self._crash("payment_before_attempt")
+            try:
+                self.store.commit(attempt.to_record())
+            except StorageFailed as err:
+                log.error("NOT STORED: code payment %s of %s (nothing charged); database: %s; journal: %s",
+                          attempt.out_trade_no, self._money(amount), err.sqlite_error, err.journal_error)
+                raise CodePaymentRefused(N_("the payment could not be stored before charging, so nothing was "
+                                            "charged: take cash or card")) from None
+            self._crash("payment_after_attempt")
+            log.info("code payment %s: %s %s of sale %s, code %s, by %s", attempt.out_trade_no, provider,
+                     self._money(amount), cart.uuid, attempt.code_mask, attempt.cashier)
+            live = _Live(attempt, code, self.monotonic(), deadline=self.schedule.wait, params={"amount": self._money(amount)})
+            self._live[attempt.uuid] = live
+            return self._charge(live)
+
+    def _gateway_or_refuse(self, provider: Provider) -> CodeGateway:
+        try:
+            gateway = self.gateway(provider)
+        except PosError as err:
+            log.error("code payment refused: the %s gateway cannot be set up: %s", provider, err)
+            raise CodePaymentRefused(N_("{provider} payments are not set up right on this till ({error}): take cash "
+                                        "or card"), provider=provider, error=str(err)) from None
+        if gateway is None:
+            raise CodePaymentRefused(N_("{provider} payments are not set up on this till: take cash or card"),
+                                     provider=provider)
+        return gateway
+
+    # -- the charge ------------------------------------------------------------------------------
+    def advance(self, charge: Charge) -> Charge:
+        """The next step of the charge (blocking: a worker calls it until charge.done): the pay
+        call, then queries at the interval, a cancel or reverse at the deadline; each final
+        outcome stored. Paid: the outcome stored, then the mobile tender added to the sale."""
+        live = self._live.get(charge.attempt_uuid)
+        if live is None:
+            raise CartError(N_("that code payment is not in progress here"))
+        with self._lock:
+            if live.done:
+                return self._charge(live)
+            if live.unsaved is not None:
+                self._store_outcome(live, live.unsaved)
+                return self._charge(live)
+            step = self._plan(live)
+            if step.after > 0:
+                wait = min(step.after, TICK)
+                self.sleep(wait)
+                if step.after > wait:
+                    return self._charge(live)
+            self._do(live, step.action, step.state)
+            if live.last is not None and live.last.status in ("paid", "failed", "closed") and not live.done \
+                    and live.unsaved is None:
+                self._do(live, "stop", self._plan(live).state)
+            return self._charge(live)
+
+    def abandon(self, charge: Charge) -> Charge:
+        """The cashier gives up: cancel or reverse the trade within each provider's rules (blocking;
+        WeChat: not before reverse_after, nor while the customer confirms). Paid already: nothing
+        is cancelled (the tender is on the sale)."""
+        live = self._live.get(charge.attempt_uuid)
+        if live is None:
+            raise CartError(N_("that code payment is not in progress here"))
+        with self._lock:
+            if not live.done and live.sent is not None:
+                live.deadline = min(live.deadline, self.monotonic() - live.sent)
+            elif not live.done:  # never sent: nothing to cancel; the provider has no such trade
+                live.last = GatewayReply("closed", reason="not sent")
+            while not live.done and live.unsaved is None:
+                self.advance(self._charge(live))
+            return self._charge(live)
+
+    def _plan(self, live: _Live) -> Any:
+        now = self.monotonic()
+        progress = Progress(
+            live.attempt.provider, live.last.status if live.last is not None else None,
+            elapsed=now - live.sent if live.sent is not None else 0.0,
+            since_call=now - live.returned if live.last is not None else 0.0, deadline=live.deadline,
+            cancels=live.cancels, last_was_cancel=live.last_was_cancel)
+        return next_step(progress, self.schedule)
+
+    def _do(self, live: _Live, action: str, state: str) -> None:
+        attempt = live.attempt
+        if action == "stop":
+            self._finish(live, state)
+            return
+        gateway = self.gateway(attempt.provider)
+        if gateway is None:  # unset meanwhile: nothing more can be asked
+            self._finish(live, "unknown")
+            return
+        if action == "pay":
+            live.sent = self.monotonic()
+            trade = Trade(attempt.out_trade_no, attempt.amount, self.ctx.config.shop_name, live.code,
+                          self.ctx.till_id)
+            live.code = ""  # never kept longer than the call: a retry is a query of the same trade
+            reply = gateway.pay(trade)
+            self._crash("payment_after_call")
+        elif action == "query":
+            reply = gateway.query(attempt.out_trade_no)
+        else:
+            live.cancels += 1
+            live.key, live.state = "cancelling", live.state
+            reply = gateway.cancel(attempt.out_trade_no)
+            if reply.status == "failed":  # refused: the trade's state is what matters, asked next
+                reply = replace(reply, status="unknown")
+        live.returned = self.monotonic()
+        live.last, live.last_was_cancel = reply, action == "cancel"
+        log.info("code payment %s: %s -> %s%s", attempt.out_trade_no, action, reply.status,
+                 f" ({reply.code})" if reply.code else "")
+        if reply.status == "paying":
+            live.state, live.key = "paying", "paying"
+        elif reply.status == "unknown":
+            live.state, live.key = "unknown", "cancelling" if action == "cancel" else "asking"
+
+    def _finish(self, live: _Live, state: str) -> None:
+        reply = live.last or GatewayReply("unknown")
+        outcome_state: OutcomeState = {"paid": "paid", "failed": "failed", "cancelled": "cancelled"}.get(
+            state, "unknown")  # type: ignore[assignment]
+        amount = (reply.amount if reply.amount is not None else live.attempt.amount) if outcome_state == "paid" \
+            else None
+        outcome = PaymentOutcome.new(live.attempt, outcome_state, at=self.ctx.clock(),
+                                     transaction_id=reply.transaction_id, amount=amount, reason=reply.reason,
+                                     code=reply.code)
+        self._store_outcome(live, outcome)
+
+    def _store_outcome(self, live: _Live, outcome: PaymentOutcome) -> None:
+        """Store a final outcome; kept for another try if nothing took it (never guessed after)."""
+        try:
+            self.store.commit(outcome.to_record())
+        except StorageFailed as err:
+            log.error("NOT STORED: outcome %s of code payment %s; database: %s; journal: %s (kept: stored again, "
+                      "or the provider asked after a restart)", outcome.state, live.attempt.out_trade_no,
+                      err.sqlite_error, err.journal_error)
+            live.unsaved = outcome
+            if outcome.state == "paid":
+                live.state, live.key = "paid", "paid_unsaved"
+            self.sleep(TICK)
+            return
+        self._crash("payment_after_outcome")
+        live.unsaved, live.done, live.transaction_id = None, True, outcome.transaction_id
+        live.state = {"paid": "paid", "failed": "failed", "cancelled": "cancelled"}.get(  # type: ignore[assignment]
+            outcome.state, "unknown")
+        live.key = live.state
+        if outcome.state == "failed":
+            live.params["reason"] = outcome.reason or outcome.code or "refused"
+        if outcome.state == "paid":
+            live.params["amount"] = self._money(outcome.amount or live.attempt.amount)
+            if not self._tender_back(live.attempt, outcome.transaction_id, outcome.amount or live.attempt.amount):
+                live.key = "paid_elsewhere"
+        log.info("code payment %s: %s%s", live.attempt.out_trade_no, outcome.state,
+                 f" {outcome.transaction_id}" if outcome.transaction_id else "")
+
+    def _tender_back(self, attempt: PaymentAttempt, transaction_id: str, amount: int) -> bool:
+        """Put the paid charge on the sale in progress as a mobile tender (saved with the cart):
+        True when it is there; False when the sale in progress is another (or takes it no more)."""
+        cart = self.selling.cart
+        if cart.uuid != attempt.sale_uuid:
+            return False
+        if any(t.kind == "mobile" and t.reference == transaction_id for t in cart.tenders):
+            return True
+        try:
+            self.selling.add_tender(Tender("mobile", amount, transaction_id or attempt.out_trade_no))
+        except PosError as err:
+            log.error("code payment %s is paid, but the sale in progress refused its tender: %s",
+                      attempt.out_trade_no, err)
+            return False
+        return True
+
+    def _charge(self, live: _Live) -> Charge:
+        template = MESSAGES[live.key]
+        params = dict(live.params)
+        if "reason" in template and "reason" not in params:
+            params["reason"] = "refused"
+        left = live.deadline - (self.monotonic() - live.sent) if live.sent is not None else live.deadline
+        return Charge(live.attempt.uuid, live.attempt.provider, live.attempt.amount, live.attempt.code_mask,
+                      live.state, template.format(**params), max(left, 0.0) if not live.done else 0.0, live.done,
+                      live.transaction_id, template, params)
+
+    # -- after a crash, a restart, an unknown outcome ------------------------------------------------
+    def resolve(self) -> list[PaymentView]:
+        """Settle every unresolved attempt (blocking: a worker runs it at start-up and before a new
+        payment): outcomes kept unstored are stored again; each other is asked of its provider.
+        Paid: stored, and the tender put back on the sale in progress when it is that sale (else it
+        stays "paid, sale not completed"); not paid: stored as failed or cancelled, cancelling or
+        reversing it first when its rules allow; still unknown: left for the next time. A paid one
+        whose sale is the one in progress gets its tender back too. Returns the attempts looked at."""
+        with self._lock:
+            looked: list[str] = []
+            for live in list(self._live.values()):
+                if live.unsaved is not None:
+                    self._store_outcome(live, live.unsaved)
+                    looked.append(live.attempt.uuid)
+            busy = {uuid for uuid, live in self._live.items() if not live.done}
+            attempts, _ = self.store.payment_attempts(unresolved=True)
+            for row in attempts:
+                if row["uuid"] in busy:
+                    continue
+                looked.append(row["uuid"])
+                attempt = PaymentAttempt.from_record(row)
+                if row["state"] in UNRESOLVED:
+                    try:
+                        self._settle(attempt)
+                    except PosError as err:
+                        log.error("code payment %s could not be settled: %s", attempt.out_trade_no, err)
+                elif row["state"] == "paid" and attempt.kind == "pay":
+                    self._tender_back(attempt, row["transaction_id"], row["charged"] or attempt.amount)
+            rows, _ = self.store.payment_attempts()
+            return [PaymentView.of(r) for r in rows if r["uuid"] in looked]
+
+    def _settle(self, attempt: PaymentAttempt) -> None:
+        gateway = self.gateway(attempt.provider)
+        if gateway is None:
+            return
+        if attempt.kind == "refund":
+            reply = gateway.query_refund(attempt.out_trade_no, attempt.out_refund_no)
+            if reply.status in ("refunded", "failed", "closed"):
+                self._record(attempt, reply, "refunded" if reply.status == "refunded" else "failed")
+            return
+        reply = gateway.query(attempt.out_trade_no)
+        log.info("resolving code payment %s: query -> %s", attempt.out_trade_no, reply.status)
+        age = self._age(attempt.at)
+        progress = Progress(attempt.provider, reply.status, elapsed=age, since_call=self.schedule.query_every,
+                            deadline=self.schedule.wait, same_day=self._same_day(attempt.at))
+        step = next_step(progress, self.schedule)
+        if step.action == "stop" and step.state != "unknown":
+            self._record(attempt, reply, step.state)
+        elif step.action == "cancel" and step.after == 0:
+            cancelled = gateway.cancel(attempt.out_trade_no)
+            log.info("resolving code payment %s: cancel -> %s", attempt.out_trade_no, cancelled.status)
+            if cancelled.status in ("closed", "paid"):
+                self._record(attempt, cancelled, "cancelled" if cancelled.status == "closed" else "paid")
+
+    def _record(self, attempt: PaymentAttempt, reply: GatewayReply, state: str) -> None:
+        """Store an outcome found by resolve(); StorageFailed: nothing stored, asked again next time."""
+        outcome_state: OutcomeState = state if state in ("paid", "failed", "cancelled", "refunded") \
+            else "unknown"  # type: ignore[assignment]
+        amount = (reply.amount if reply.amount is not None else attempt.amount) \
+            if outcome_state in ("paid", "refunded") else None
+        outcome = PaymentOutcome.new(attempt, outcome_state, at=self.ctx.clock(), transaction_id=reply.transaction_id,
+                                     amount=amount, reason=reply.reason, code=reply.code)
+        try:
+            self.store.commit(outcome.to_record())
+        except StorageFailed as err:
+            log.error("NOT STORED: outcome %s of code payment %s (asked again next time); database: %s; journal: %s",
+                      outcome_state, attempt.out_trade_no, err.sqlite_error, err.journal_error)
+            return
+        log.info("code payment %s resolved: %s%s", attempt.out_trade_no, outcome_state,
+                 f" {reply.transaction_id}" if reply.transaction_id else "")
+        if outcome_state == "paid" and attempt.kind == "pay":
+            self._tender_back(attempt, reply.transaction_id, amount or attempt.amount)
+
+    def _age(self, at: str) -> float:
+        try:
+            return (datetime.fromisoformat(self.ctx.clock()) - datetime.fromisoformat(at)).total_seconds()
+        except ValueError:
+            return float("inf")
+
+    def _same_day(self, at: str) -> bool:
+        try:
+            return datetime.fromisoformat(self.ctx.clock()).astimezone().date() == \
+                datetime.fromisoformat(at).astimezone().date()
+        except ValueError:
+            return False
+
+    # -- reading -------------------------------------------------------------------------------------
+    def list(self, unresolved: bool = False) -> list[PaymentView]:
+        """Code payments as stored, oldest first (unresolved: those that need someone: open,
+        unknown, or paid and in no stored sale)."""
+        rows, _ = self.store.payment_attempts(unresolved=unresolved)
+        return [PaymentView.of(r) for r in rows]
+
+    def unresolved(self) -> bool:
+        """Is any attempt open or unknown (resolve() first, before the next code payment)?"""
+        rows, _ = self.store.payment_attempts(unresolved=True)
+        return any(r["state"] in UNRESOLVED for r in rows) or any(
+            live.unsaved is not None for live in self._live.values())
+
+    def _money(self, amount: int) -> str:
+        return self.ctx.currency.format(amount)
