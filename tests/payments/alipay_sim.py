@@ -11,6 +11,7 @@ object with the simulator's "Alipay" private key (the SDK verifies it with Alipa
 
     alipay_sim.sim.faults.pay = "userpaying"      # the shared knobs (simulator.Faults)
     alipay_sim.bad_signature = True               # replies whose signature does not verify
+    alipay_sim.unsigned = True                    # replies with no signature at all
     gw = alipay_sim.gateway()                     # a real AlipayGateway pointed here (1.5 s timeout)
     alipay_sim.settings                           # its constructor kwargs (for config.toml)
 
@@ -81,7 +82,8 @@ class AlipaySim:
 
     def __init__(self, keys: AlipayKeys, faults: Faults | None = None):
         self.keys = keys
-        self.bad_signature = False
+        self.bad_signature = False  # replies signed over other text: the SDK's verification fails
+        self.unsigned = False  # replies without a sign (as Alipay's are for some errors)
         self.requests: list[dict[str, str]] = []  # every request's parameters, as received
         self._app_public: Any = serialization.load_pem_public_key(keys.app_public.encode())
         self._alipay_private: Any = serialization.load_pem_private_key(keys.alipay_private.encode(), None)
@@ -155,7 +157,7 @@ class AlipaySim:
         signed = (text + " tampered") if self.bad_signature else text
         sign = base64.b64encode(self._alipay_private.sign(signed.encode("utf-8"), padding.PKCS1v15(),
                                                           hashes.SHA256())).decode()
-        body = f'{{"{key}":{text},"sign":"{sign}"}}'.encode()
+        body = (f'{{"{key}":{text}}}' if self.unsigned else f'{{"{key}":{text},"sign":"{sign}"}}').encode()
         return Reply(200, body, {"Content-Type": "text/html;charset=utf-8"})
 
     @staticmethod

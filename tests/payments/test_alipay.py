@@ -176,6 +176,13 @@ def test_a_reply_whose_signature_does_not_verify_is_unknown(alipay_sim):
     assert gateway.query(trade().out_trade_no).status == "paid"
 
 
+def test_a_reply_without_a_signature_is_unknown_whatever_it_says(alipay_sim):
+    alipay_sim.unsigned = True
+    alipay_sim.sim.faults.pay = "fail"  # "refused", unsigned: it cannot be taken as Alipay's word
+    reply = alipay_sim.gateway().pay(trade())
+    assert (reply.status, reply.code) == ("unknown", "40004")
+
+
 def test_a_request_signed_with_another_key_is_refused_by_alipay_and_charges_nothing(alipay_sim):
     from payments.alipay_sim import make_keys
 

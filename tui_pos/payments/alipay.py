@@ -195,7 +195,11 @@ class AlipayGateway:
         extra: dict[str, str] = {"total_amount": to_yuan(trade.amount)}
         if trade.till_id:
             extra["terminal_id"] = trade.till_id
-        self._pay_sent[trade.out_trade_no] = time.monotonic()
+        now = time.monotonic()
+        for no, sent in list(self._pay_sent.items()):  # only the recent ones matter (not_exist_grace)
+            if now - sent >= self.not_exist_grace:
+                self._pay_sent.pop(no, None)
+        self._pay_sent[trade.out_trade_no] = now
         response, failure = self._call("api_alipay_trade_pay", out_trade_no=trade.out_trade_no, scene="bar_code",
                                        auth_code=trade.code, subject=trade.subject or "tui-pos", **extra)
         if response is None:
