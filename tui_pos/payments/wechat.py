@@ -24,11 +24,14 @@ query (GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=)
   CLOSED, REVOKED (reversed) -> closed; REFUND -> closed too: an attempt still being resolved whose
   trade shows REFUND had its money sent back (a reverse of a paid code pay, or a refund made on the
   merchant platform), so it must not become a sale;
-- 404 ORDER_NOT_EXIST -> closed: WeChat never saw the trade. The risk: right after a pay call that
-  got no reply, the request may still be on its way (or queued at WeChat) and create the trade a
-  moment later; a "closed" read then is premature. The app therefore reverses before it gives up
-  on a trade whose pay call got no answer (a reverse makes the trade number dead at WeChat, charged
-  or not), and asks again when it resolves after a restart.
+- 404 ORDER_NOT_EXIST -> closed: WeChat has no trade under this number, so nobody was charged
+  under it. The risk is right after a pay call that got no reply: the request may still be on its
+  way (held in a proxy, a retransmitting TCP stack, a queue at WeChat) and create the trade, and
+  charge, a moment after the query said "no such trade"; the charge ends (domain next_step) as
+  closed and nothing asks again. It needs a request delayed past the pay call's whole timeout
+  (10 s by default, and the first query comes later still); the daily statement's reconciliation
+  (tui-pos payments reconcile) lists such a charge as "charged but no sale". A reverse would not
+  close the window either: WeChat answers ORDER_NOT_EXIST to it too and keeps no tombstone.
 
 cancel (POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse)
 - 2xx -> closed (any charge returned to the customer); ORDER_NOT_EXIST -> closed (nothing to undo);
