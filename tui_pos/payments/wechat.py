@@ -30,8 +30,7 @@ query (GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=)
   charge, a moment after the query said "no such trade"; the charge ends (domain next_step) as
   closed and nothing asks again. It needs a request delayed past the pay call's whole timeout
   (10 s by default, and the first query comes later still); the daily statement's reconciliation
-  (tui-pos payments reconcile) lists such a charge as "charged but no sale". A reverse would not
-  close the window either: WeChat answers ORDER_NOT_EXIST to it too and keeps no tombstone.
+  (tui-pos payments reconcile) lists such a charge as "charged but no sale".
 
 cancel (POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse)
 - 2xx -> closed (any charge returned to the customer); ORDER_NOT_EXIST -> closed (nothing to undo);
@@ -39,7 +38,7 @@ cancel (POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse)
 - SYSTEM_ERROR, BANK_ERROR, FREQUENCY_LIMITED, HTTP 5xx, no reply -> unknown, retry;
 - any other refusal (e.g. REVERSE_EXPIRED: too old to reverse, refund it instead) -> failed.
   WeChat's timing rule (no reverse sooner than ~15 s after the pay call, never while USERPAYING)
-  is the app's plan (app/payments.py), not this adapter's.
+  is the app's plan (domain.payments.next_step), not this adapter's.
 
 refund (POST /v3/refund/domestic/refunds) and its query (GET /v3/refund/domestic/refunds/{no})
 - status SUCCESS -> refunded (refund_id, amount.refund); PROCESSING -> paying (query again);
