@@ -90,8 +90,8 @@ def test_a_refused_code_is_failed_with_wechats_reason(wechat_sim, fail_code, rea
 
 
 @pytest.mark.parametrize(("fault", "truth"), [
-    ("timeout_before", "closed"),  # nothing reached WeChat: ORDER_NOT_EXIST
-    ("http500", "closed"),
+    ("timeout_before", "unknown"),  # nothing reached WeChat: ORDER_NOT_EXIST, not yet final
+    ("http500", "unknown"),
     ("timeout_after", "paid"),
     ("drop_after", "paid"),
 ])
@@ -110,8 +110,11 @@ def test_a_fault_is_unknown_and_the_query_tells_the_truth(wechat_sim, fault, tru
         wechat_sim.sim.faults.pay = "success"
         assert gateway.pay(trade()).status == "paid"  # asked again: the same trade, not a second charge
         assert wechat_sim.sim.charged() == {NO: 350}
-    else:
-        assert asked.code == "ORDER_NOT_EXIST"
+    else:  # WeChat has no such trade: not yet (the request may still arrive), then closed
+        assert (asked.status, asked.code) == ("unknown", "ORDER_NOT_EXIST")
+        assert wechat_sim.gateway().query(NO).status == "closed"  # another process never sent it
+        gateway.not_exist_grace = 0.0  # the grace after the unanswered pay is over
+        assert (gateway.query(NO).status, gateway.query(NO).code) == ("closed", "ORDER_NOT_EXIST")
         assert wechat_sim.sim.charged() == {}
 
 

@@ -25,12 +25,15 @@ query (GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=)
   trade shows REFUND had its money sent back (a reverse of a paid code pay, or a refund made on the
   merchant platform), so it must not become a sale;
 - 404 ORDER_NOT_EXIST -> closed: WeChat has no trade under this number, so nobody was charged
-  under it. The risk is right after a pay call that got no reply: the request may still be on its
+  under it. Except right after a pay call that got no answer: that request may still be on its
   way (held in a proxy, a retransmitting TCP stack, a queue at WeChat) and create the trade, and
-  charge, a moment after the query said "no such trade"; the charge ends (domain next_step) as
-  closed and nothing asks again. It needs a request delayed past the pay call's whole timeout
-  (10 s by default, and the first query comes later still); the daily statement's reconciliation
-  (tui-pos payments reconcile) lists such a charge as "charged but no sale".
+  charge, a moment after a query said "no such trade", and a closed charge is never asked about
+  again. So while this gateway sent such a pay less than `not_exist_grace` seconds ago (twice the
+  timeout plus 5 s, as the Alipay adapter), the query says unknown (code ORDER_NOT_EXIST: the
+  caller queries on, and reverses at its deadline); after that, or in a process that never sent it
+  (a till resolving after a restart), closed. What is left, a request delayed past all of that, is
+  what the daily statement's reconciliation (tui-pos payments reconcile) lists as "charged but no
+  sale".
 
 cancel (POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse)
 - 2xx -> closed (any charge returned to the customer); ORDER_NOT_EXIST -> closed (nothing to undo);
@@ -59,6 +62,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,8 +113,10 @@ class WeChatGateway:
         self.timeout = timeout
         self._secrets = {"private_key": private_key, "cert_serial_no": cert_serial_no, "apiv3_key": apiv3_key,
                          "public_key": public_key, "public_key_id": public_key_id}
+        self.not_exist_grace = 2 * timeout + 5.0
         self._client: Any = None
         self._lock = threading.Lock()
+        self._unanswered: dict[str, float] = {}  # out_trade_no -> when a pay that got no answer was sent
 
     def __repr__(self) -> str:  # never the keys
         return f"WeChatGateway(mchid={self.mchid!r}, gateway={self.gateway!r})"
@@ -136,12 +142,30 @@ class WeChatGateway:
                 scene_info={"store_info": {"out_id": trade.till_id or self.mchid}},
                 pay_type=codepay)
 
-        return self._call(call, lambda status, body: _pay_reply(status, body, trade.out_trade_no), "failed",
-                          what=f"pay {trade.out_trade_no} {mask_code(trade.code)} {trade.amount}", code=trade.code)
+        sent = time.monotonic()
+        reply = self._call(call, lambda status, body: _pay_reply(status, body, trade.out_trade_no), "failed",
+                           what=f"pay {trade.out_trade_no} {mask_code(trade.code)} {trade.amount}", code=trade.code)
+        with self._lock:
+            for no, when in list(self._unanswered.items()):  # only the recent ones matter
+                if sent - when >= self.not_exist_grace:
+                    del self._unanswered[no]
+            if reply.status == "unknown":  # the request may still be on its way
+                self._unanswered[trade.out_trade_no] = sent
+        return reply
 
     def query(self, out_trade_no: str) -> GatewayReply:
-        return self._call(lambda client, _: client.query(out_trade_no=out_trade_no),
-                          lambda status, body: _query_reply(status, body, out_trade_no), what=f"query {out_trade_no}")
+        def read(status: int, body: dict[str, Any]) -> GatewayReply:
+            reply = _query_reply(status, body, out_trade_no)
+            if reply.status == "closed" and reply.code in _NO_TRADE:
+                with self._lock:
+                    sent = self._unanswered.get(out_trade_no)
+                if sent is not None and time.monotonic() - sent < self.not_exist_grace:
+                    return GatewayReply(status="unknown", code=reply.code,
+                                        reason=N_("WeChat Pay does not know the trade yet"))
+            return reply
+
+        return self._call(lambda client, _: client.query(out_trade_no=out_trade_no), read,
+                          what=f"query {out_trade_no}")
 
     def cancel(self, out_trade_no: str) -> GatewayReply:
         return self._call(lambda client, _: client.codepay_reverse(out_trade_no=out_trade_no), _cancel_reply,
