@@ -145,6 +145,15 @@ def test_a_reply_with_a_broken_signature_is_unknown(wechat_sim):
     assert gateway.query(NO).status == "paid"  # the charge happened: only a query with a good signature says so
 
 
+def test_a_reply_without_a_signature_is_unknown_whatever_it_says(wechat_sim):
+    wechat_sim.unsigned = True
+    gateway = wechat_sim.gateway()
+    assert gateway.pay(trade()).status == "unknown"
+    assert (gateway.query(NO).status, gateway.query(NO).code) == ("unknown", "BAD_SIGNATURE")
+    wechat_sim.unsigned = False
+    assert gateway.query(NO).status == "paid"
+
+
 def test_replies_signed_with_another_platform_key_are_unknown(wechat_sim):
     from payments.wechat_sim import _pair
 

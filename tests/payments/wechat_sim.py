@@ -8,7 +8,8 @@ talks to it unmodified, in WeChat-Pay public-key mode.
   public key (401 SIGN_ERROR when it does not verify).
 - Each reply is signed with the platform's private key over "TIMESTAMP\\nNONCE\\nBODY\\n", in the
   Wechatpay-Signature / -Timestamp / -Nonce / -Serial (= the public key id, "PUB_KEY_ID_...") /
-  -Signature-Type headers; `break_signature = True` corrupts the signature (the SDK refuses it).
+  -Signature-Type headers; `break_signature = True` corrupts the signature, `unsigned = True` sends
+  none (the SDK refuses both).
 
 Routes (direct merchant): POST /v3/pay/transactions/codepay (through Simulator.charge, so
 faults.pay applies), GET /v3/pay/transactions/out-trade-no/{no}?mchid=, POST
@@ -113,6 +114,7 @@ class WeChatSim:
     def __init__(self, faults: Faults | None = None, keys_: Keys | None = None):
         self.keys = keys_ or keys()
         self.break_signature = False
+        self.unsigned = False
         self.sim = Simulator(self.route, faults)
 
     @property
@@ -136,10 +138,12 @@ class WeChatSim:
         signature = _sign(self.keys.platform_private, f"{timestamp}\n{nonce}\n{body}\n")
         if self.break_signature:
             signature = _sign(self.keys.platform_private, f"{timestamp}\n{nonce}\n{body} \n")
-        return Reply(status, body.encode(), {
-            "Content-Type": "application/json; charset=utf-8", "Request-ID": uuid.uuid4().hex,
-            "Wechatpay-Signature": signature, "Wechatpay-Timestamp": timestamp, "Wechatpay-Nonce": nonce,
-            "Wechatpay-Serial": PUBLIC_KEY_ID, "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048"})
+        headers = {"Content-Type": "application/json; charset=utf-8", "Request-ID": uuid.uuid4().hex}
+        if not self.unsigned:
+            headers.update({"Wechatpay-Signature": signature, "Wechatpay-Timestamp": timestamp,
+                            "Wechatpay-Nonce": nonce, "Wechatpay-Serial": PUBLIC_KEY_ID,
+                            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048"})
+        return Reply(status, body.encode(), headers)
 
     def error(self, status: int, code: str, message: str) -> Reply:
         return self.reply(status, {"code": code, "message": message})
@@ -157,6 +161,8 @@ class WeChatSim:
     def route(self, sim: Simulator, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | Drop | Hang:
         if not self.authorized(method, path, headers, body):
             return self.error(401, "SIGN_ERROR", "签名错误")
+        if headers.get("wechatpay-serial", PUBLIC_KEY_ID) != PUBLIC_KEY_ID:  # the platform key the client holds
+            return self.error(400, "PARAM_ERROR", "Wechatpay-Serial 错误")
         try:
             data = json.loads(body) if body else {}
         except ValueError:
