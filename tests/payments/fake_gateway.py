@@ -64,6 +64,11 @@ class FakeGateway:
         self._scripts.setdefault(method, deque()).extend(replies)
         return self
 
+    def unscript(self) -> FakeGateway:
+        """Forget the replies scripted and not used yet: answer from the money again."""
+        self._scripts.clear()
+        return self
+
     def charged(self) -> dict[str, int]:
         """Net money taken per trade: charged and not cancelled, less what was refunded."""
         return {t.out_trade_no: t.amount - sum(t.refunds.values()) for t in self.trades.values()

@@ -41,6 +41,7 @@ from tui_pos.domain.payments import (
     Trade,
     mask_code,
     next_step,
+    out_refund_no,
     out_trade_no,
     recognise_code,
 )
@@ -413,6 +414,98 @@ class CodePayments:
         return Charge(live.attempt.uuid, live.attempt.provider, live.attempt.amount, live.attempt.code_mask,
                       live.state, template.format(**params), max(left, 0.0) if not live.done else 0.0, live.done,
                       live.transaction_id, template, params)
+
+    # -- refunds of a sale paid by code -------------------------------------------------------------
+    def paid_by_code(self, sale_uuid: str, reference: str) -> dict[str, Any] | None:
+        """The paid code payment of this sale whose transaction id is this tender's reference (None:
+        the tender was not charged by the till, e.g. a reference typed by hand)."""
+        rows, _ = self.store.payment_attempts(sale_uuid=sale_uuid)
+        return next((r for r in rows if r["kind"] == "pay" and r["state"] == "paid" and reference
+                     and r["transaction_id"] == reference), None)
+
+    def open_refund(self, original_uuid: str) -> dict[str, Any] | None:
+        """A code refund of this sale asked of its provider whose refund sale is not stored: unresolved,
+        or refunded and not recorded (the refund is then stored under its uuid, never asked twice)."""
+        rows, _ = self.store.payment_attempts(unresolved=True)
+        return next((r for r in rows if r["kind"] == "refund" and r["original_sale_uuid"] == original_uuid
+                     and r["state"] in ("open", "unknown", "refunded")), None)
+
+    def refund(self, paid: dict[str, Any], refund_uuid: str, amount: int, reason: str) -> PaymentView:
+        """Give amount of a paid code payment (paid: its view row) back through its provider, for the
+        refund sale refund_uuid (blocking): the refund attempt durable before the call, its
+        out_refund_no derived from refund_uuid; an unknown answer is asked again (query_refund, the
+        same out_refund_no) until the wait is over, never sent twice. Returns the refund's view once
+        the provider said refunded; CodePaymentRefused otherwise (failed: nothing given back; not
+        confirmed: stored as unknown, settled by resolve() or the next try of this refund)."""
+        provider: Provider = paid["provider"]
+        with self._lock:
+            gateway = self._gateway_or_refuse(provider)
+            earlier = [r for r in self.store.payment_attempts(sale_uuid=refund_uuid)[0]
+                       if r["kind"] == "refund" and r["out_trade_no"] == paid["out_trade_no"]]
+            last = earlier[-1] if earlier else None
+            if last is not None and last["state"] == "refunded":
+                return PaymentView.of(last)
+            if last is not None and last["state"] in UNRESOLVED:
+                attempt, ask_first = PaymentAttempt.from_record(last), "query"
+            else:
+                if not gateway.online():
+                    raise CodePaymentRefused(N_("offline: the refund cannot go back through {provider}; refund in cash "
+                                                "instead"), provider=provider)
+                number = len(earlier) + 1
+                attempt = PaymentAttempt.new(
+                    self.ctx.till_id, at=self.ctx.clock(), sale_uuid=refund_uuid, kind="refund", provider=provider,
+                    attempt_no=number, out_trade_no=paid["out_trade_no"], amount=amount, cashier=self.session.cashier,
+                    out_refund_no=out_refund_no(refund_uuid, number), original_sale_uuid=paid["sale_uuid"])
+                self._crash("payment_before_attempt")
+                try:
+                    self.store.commit(attempt.to_record())
+                except StorageFailed as err:
+                    log.error("NOT STORED: code refund %s (nothing refunded); database: %s; journal: %s",
+                              attempt.out_refund_no, err.sqlite_error, err.journal_error)
+                    raise CodePaymentRefused(N_("the refund could not be stored before asking {provider}, so nothing "
+                                                "was refunded: try again, or refund in cash"), provider=provider) from None
+                self._crash("payment_after_attempt")
+                ask_first = "refund"
+            reply = self._ask_refund(gateway, attempt, ask_first, paid, reason)
+            state = "refunded" if reply.status == "refunded" else "failed" if reply.status in ("failed", "closed") \
+                else "unknown"
+            self._record(attempt, reply, state)
+            rows, _ = self.store.payment_attempts(sale_uuid=refund_uuid)
+            view = next((PaymentView.of(r) for r in rows if r["uuid"] == attempt.uuid), None)
+            if state == "refunded" and view is not None and view.state == "refunded":
+                return view
+            if state == "failed":
+                raise CodePaymentRefused(N_("{provider} refused the refund: {reason}. Nothing was given back; refund "
+                                            "in cash instead"), provider=provider,
+                                         reason=reply.reason or reply.code or "refused")
+            raise CodePaymentRefused(N_("{provider} has not confirmed the refund yet: nothing is stored. Try the same "
+                                        "refund again later (it is never paid out twice), or: tui-pos payments resolve"),
+                                     provider=provider)
+
+    def _ask_refund(self, gateway: CodeGateway, attempt: PaymentAttempt, first: str, paid: dict[str, Any],
+                    reason: str) -> GatewayReply:
+        """refund (or query_refund first, for an attempt asked before), then query_refund at the
+        interval while the answer is unknown or processing, until the wait is over."""
+        total = paid["charged"] or paid["amount"]
+        started = self.monotonic()
+        ask = first
+        while True:
+            if ask == "refund":
+                reply = gateway.refund(attempt.out_trade_no, attempt.out_refund_no, attempt.amount, total, reason)
+                self._crash("payment_after_call")
+            else:
+                reply = gateway.query_refund(attempt.out_trade_no, attempt.out_refund_no)
+                if reply.status == "closed" and first == "query" and ask == first:  # never asked: ask now, same number
+                    ask = "refund"
+                    continue
+            log.info("code refund %s: %s -> %s%s", attempt.out_refund_no, ask, reply.status,
+                     f" ({reply.code})" if reply.code else "")
+            if reply.status in ("refunded", "failed", "closed"):
+                return reply
+            if self.monotonic() - started >= self.schedule.wait:
+                return reply
+            self.sleep(self.schedule.query_every)
+            ask = "query"
 
     # -- after a crash, a restart, an unknown outcome ------------------------------------------------
     def resolve(self) -> list[PaymentView]:

@@ -4,6 +4,7 @@ receipt sequence and stored like a sale, a manager's decision, never more than w
 from __future__ import annotations
 
 import uuid as uuidlib
+from typing import Any
 
 from tui_pos.app.context import REASON_LENGTH, TillContext, busy_refusal
 from tui_pos.app.payments import CodePayments
@@ -12,7 +13,7 @@ from tui_pos.app.selling import Paid, Selling
 from tui_pos.app.session import Session
 from tui_pos.app.shifts import Shifts
 from tui_pos.domain.auth import Approval
-from tui_pos.domain.errors import N_, BadInput, CartError, NotDurable, NumberingBusy, check_text
+from tui_pos.domain.errors import N_, BadInput, CartError, CodePaymentRefused, NotDurable, NumberingBusy, check_text
 from tui_pos.domain.refund import Refundable, build_reversal, refund_lines, refundable
 
 
@@ -76,6 +77,7 @@ class Returns:
         manager = self.session.require(approval, kind, N_("a refund needs a manager") if kind == "refund"
                                        else N_("a void needs a manager")).manager
         ctx = self.ctx
+        uuid = self._through_providers(kind, sale, quantities, reason, manager, shift, all_cash)
         try:
             with self.store.numbered(ctx.till_id, "seq") as unit:
                 self.shifts.ensure_still_open(shift)  # a Z taken meanwhile (another process): in no Z
@@ -83,10 +85,38 @@ class Returns:
                 # and the CLI) must not both return the last item
                 current = refundable(sale.original, self.store.find_sales(original_uuid=sale.original["uuid"]))
                 reversal = build_reversal(
-                    current, quantities, kind=kind, uuid=str(uuidlib.uuid4()), till_id=ctx.till_id, seq=unit.number,
+                    current, quantities, kind=kind, uuid=uuid, till_id=ctx.till_id, seq=unit.number,
                     cashier=self.session.cashier, at=ctx.clock(), shift_uuid=shift["uuid"], reason=reason,
                     approved_by=manager, cash_step=ctx.cash_step, all_cash=all_cash)
                 stored = self.selling.commit(unit, reversal)
         except NumberingBusy as err:  # nothing numbered, nothing stored
             raise NotDurable(busy_refusal(err)) from None
         return self.selling.finish(reversal, stored)
+
+    def _through_providers(self, kind: str, sale: Refundable, quantities: dict[int, int], reason: str, manager: str,
+                           shift: dict[str, Any], all_cash: bool) -> str:
+        """The reversal's uuid, after the money its mobile tenders give back was refunded through the
+        code-payment provider that charged it (blocking; app/payments.py CodePayments.refund: the
+        refund attempt durable before the call, never refunded twice). A refund of this sale asked
+        of a provider before and not stored yet is stored now under its own uuid (the same
+        amounts, or refused). Tenders the till did not charge (a reference typed by hand) are
+        given back as before."""
+        payments = self.payments
+        original_uuid = sale.original["uuid"]
+        if payments is None:
+            return str(uuidlib.uuid4())
+        earlier = payments.open_refund(original_uuid)
+        uuid = earlier["sale_uuid"] if earlier is not None else str(uuidlib.uuid4())
+        preview = build_reversal(sale, quantities, kind=kind, uuid=uuid, till_id=self.ctx.till_id, seq=0,
+                                 cashier=self.session.cashier, at=self.ctx.clock(), shift_uuid=shift["uuid"],
+                                 reason=reason, approved_by=manager, cash_step=self.ctx.cash_step, all_cash=all_cash)
+        charged = [(t, paid) for t in preview.tenders if t.kind == "mobile"
+                   if (paid := payments.paid_by_code(original_uuid, t.reference)) is not None]
+        if earlier is not None and not any(paid["out_trade_no"] == earlier["out_trade_no"] and -t.amount
+                                           == earlier["amount"] for t, paid in charged):
+            raise CodePaymentRefused(N_("an earlier refund of {receipt} through {provider} ({amount}) is not recorded "
+                                        "yet: refund those same items first"), receipt=sale.receipt,
+                                     provider=earlier["provider"], amount=self.ctx.currency.format(earlier["amount"]))
+        for tender, paid in charged:
+            payments.refund(paid, uuid, -tender.amount, reason)
+        return uuid
