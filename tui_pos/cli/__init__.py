@@ -1,6 +1,6 @@
 """The command line: a thin click layer over the library, `--json` on every command.
 
-One file per command group, named for the group: audit, backup, catalog, hq, printer, receipts,
+One file per command group, named for the group: audit, backup, catalog, hq, payments, printer, receipts,
 report, shift, stock, sync, user (`tui-pos report ...` is report.py). A top-level command lives with what it
 belongs to: restore in backup.py, refund and void-last in refunds.py, monitor in monitor.py,
 status, doctor, alerts and support-bundle in ops.py; init, sell, sales and replay in selling.py.
@@ -19,6 +19,7 @@ try:  # Ctrl-C while Python imports the CLI (its first 0.1 s): one line, not a t
         hq,  # noqa: F401
         monitor,  # noqa: F401
         ops,  # noqa: F401
+        payments,  # noqa: F401
         printer,  # noqa: F401
         receipts,  # noqa: F401
         refunds,  # noqa: F401

@@ -1,0 +1,95 @@
+"""`tui-pos payments`: the code payments (Alipay / WeChat payment codes charged by the till), their
+states and whether each paid one is in a stored sale; `tui-pos payments resolve`: ask the providers
+about every attempt whose outcome is not known, and settle it (issue 15).
+
+The list is read without writing (the store's view, opened read-only: it works while the till
+runs). resolve opens the till (its gateways from config.toml's [payments]) without its sale in
+progress: a paid attempt of a sale not stored stays listed as "paid, sale not completed", and the
+till puts its tender back on that sale when it starts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from tui_pos.cli.base import emit, json_option, main, open_till, shop_config
+from tui_pos.domain.money import Currency
+from tui_pos.domain.shop_time import shop_time
+from tui_pos.i18n import N_, _
+
+STATE_WORDS = {"open": N_("open"), "unknown": N_("unknown"), "paid": N_("paid"), "failed": N_("failed"),
+               "cancelled": N_("cancelled"), "refunded": N_("refunded")}
+KIND_WORDS = {"pay": N_("payment"), "refund": N_("refund")}
+PROVIDER_WORDS = {"alipay": N_("Alipay"), "wechat": N_("WeChat Pay")}
+
+
+def payment_data(view: Any, currency: Currency) -> dict[str, Any]:
+    """One attempt for --json: its record's fields, its state and outcome, amounts as decimal strings."""
+    data = view.to_json() if hasattr(view, "to_json") else dict(view)
+    for key in ("amount", "charged"):
+        data[key] = None if data.get(key) is None else currency.format(data[key])
+    return data
+
+
+def _line(view: Any, currency: Currency) -> str:
+    state = _(STATE_WORDS.get(view.state, view.state))
+    if view.paid_not_completed:
+        state = _("paid, sale not completed") if view.kind == "pay" else _("refunded, refund not recorded")
+    words = [shop_time(view.at), _(PROVIDER_WORDS.get(view.provider, view.provider)),
+             _(KIND_WORDS.get(view.kind, view.kind)), currency.format(view.amount, symbol=True), state,
+             view.out_refund_no or view.out_trade_no]
+    if view.transaction_id:
+        words.append(view.transaction_id)
+    if view.reason and view.state not in ("paid", "refunded"):
+        words.append(f"({view.reason})")
+    return "  ".join(words)
+
+
+def _listing(views: list[Any], currency: Currency, none: str) -> str:
+    return "\n".join(_line(v, currency) for v in views) or none
+
+
+@main.group(invoke_without_command=True)
+@click.option("--unresolved", is_flag=True,
+              help="Only those that need someone: outcome not known, or paid and in no stored sale.")
+@json_option
+@click.pass_context
+def payments(ctx: click.Context, unresolved: bool, as_json: bool) -> None:
+    """Code payments (Alipay / WeChat payment codes) and their states; resolve: settle the unknown ones."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from tui_pos.app.payments import PaymentView
+    from tui_pos.app.till import currency_of
+    from tui_pos.ops.readonly import read_only_view
+
+    config = shop_config(ctx)
+    currency = currency_of(config)
+    with read_only_view(config) as view:
+        rows, readable = view.payment_attempts(unresolved=unresolved)
+        problem = "" if readable else view.database.error or view.database.state
+    views = [PaymentView.of(r) for r in rows]
+    emit(as_json, [payment_data(v, currency) for v in views], lambda: _listing(
+        views, currency, _("No code payment needs anyone.") if unresolved else _("No code payments yet.")))
+    if problem:
+        click.echo(_("Warning: the database could not be read ({error}): only the journal's payments are listed")
+                   .format(error=problem), err=True)
+
+
+@payments.command("resolve")
+@json_option
+@click.pass_context
+def payments_resolve(ctx: click.Context, as_json: bool) -> None:
+    """Ask the providers about every payment whose outcome is not known, and settle it."""
+    from tui_pos.app.till import currency_of
+
+    till = open_till(ctx, keep_cart=False)
+    currency = currency_of(till.config)
+    settled = till.payments.resolve()
+    left = [v for v in till.payments.list(unresolved=True) if v.unresolved]
+    emit(as_json, {"looked_at": [payment_data(v, currency) for v in settled],
+                   "still_unresolved": [payment_data(v, currency) for v in left]},
+         lambda: "\n".join([_listing(settled, currency, _("No code payment was waiting to be resolved.")),
+                            *([_("{n} still unknown: asked again at the next resolve").format(n=len(left))]
+                              if left else [])]))
