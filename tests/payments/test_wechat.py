@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from conftest import COLA
 from tui_pos.domain.payments import Trade, mask_code, out_refund_no, out_trade_no
 from tui_pos.payments.wechat import WeChatGateway, _cancel_reply, _pay_reply, _query_reply, _refund_reply
 
@@ -167,6 +168,12 @@ def test_a_request_signed_with_another_merchant_key_is_refused(wechat_sim):
     reply = wechat_sim.gateway(private_key=_pair()[0]).pay(trade())
     assert (reply.status, reply.code) == ("failed", "SIGN_ERROR")
     assert wechat_sim.sim.charged() == {}
+
+
+def test_settings_read_from_key_files_may_end_in_a_newline(wechat_sim):
+    settings = {name: value + "\n" if name not in ("gateway", "timeout") else value
+                for name, value in wechat_sim.settings.items()}
+    assert WeChatGateway(**settings).pay(trade()).status == "paid"
 
 
 def test_unusable_settings_charge_nothing_and_raise_nothing(wechat_sim):
@@ -336,3 +343,76 @@ def test_wechat_gateway_is_a_code_gateway(wechat_sim):
 
     gateway: CodeGateway = wechat_sim.gateway()
     assert isinstance(gateway, WeChatGateway) and gateway.provider == "wechat"
+
+
+# -- the till's code payments (app/payments.py and its plan) through this adapter and the simulator --------------------
+
+class TillTime:
+    """The till's waiting (monotonic, sleep) and the simulator's clock as one, moved at once by a sleep."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def wechat_till(till, wechat_sim):
+    """The test shop's till paying through WeChatGateway at the simulator, time shared and moved by sleeps."""
+    time_ = TillTime()
+    till.payments.sleep, till.payments.monotonic = time_.sleep, time_.monotonic
+    wechat_sim.sim.engine.clock = time_.monotonic
+    till.payments.use_gateway(wechat_sim.gateway())
+    return till
+
+
+def charge_through(till, code: str = CODE):
+    till.scan(COLA)
+    charge = till.payments.start(code)
+    for _ in range(200):
+        if charge.done:
+            return charge
+        charge = till.payments.advance(charge)
+    raise AssertionError(f"the charge never ended: {charge}")
+
+
+def test_the_till_is_paid_and_completes_the_sale(wechat_till, wechat_sim):
+    charge = charge_through(wechat_till)
+    assert charge.state == "paid"
+    [tender] = wechat_till.cart.tenders
+    assert (tender.kind, tender.amount, tender.reference) == ("mobile", 350, charge.transaction_id)
+    sale = wechat_till.pay().sale
+    assert wechat_sim.sim.charged() == {out_trade_no(sale.uuid, 1): 350}
+
+
+def test_the_till_waits_while_the_customer_confirms(wechat_till, wechat_sim):
+    wechat_sim.sim.faults.pay, wechat_sim.sim.faults.paying_for = "userpaying", 20
+    charge = charge_through(wechat_till)
+    assert charge.state == "paid"
+    assert [op for op, _ in wechat_sim.sim.engine.requests].count("cancel") == 0
+    assert sum(wechat_sim.sim.charged().values()) == 350
+
+
+@pytest.mark.parametrize("fault", ["timeout_after", "drop_after"])
+def test_the_till_finds_a_charge_whose_reply_was_lost_and_keeps_it_once(wechat_till, wechat_sim, fault):
+    wechat_sim.sim.faults.pay = fault
+    charge = charge_through(wechat_till)
+    assert charge.state == "paid"
+    assert [t.amount for t in wechat_till.cart.tenders] == [350]
+    assert list(wechat_sim.sim.charged().values()) == [350]
+
+
+@pytest.mark.parametrize("fault", ["timeout_before", "http500"])
+def test_the_till_reverses_a_trade_wechat_never_saw_and_charges_nothing(wechat_till, wechat_sim, fault):
+    wechat_sim.sim.faults.pay = fault
+    charge = charge_through(wechat_till)
+    assert charge.state == "cancelled"
+    ops = [op for op, _ in wechat_sim.sim.engine.requests]
+    assert ops[-1] == "cancel" and set(ops[:-1]) == {"query"}  # "no such trade" is not final so soon: reversed
+    assert wechat_till.cart.tenders == ()
+    assert wechat_sim.sim.charged() == {}
+    assert not wechat_till.payments.unresolved()

@@ -107,12 +107,14 @@ class WeChatGateway:
     def __init__(self, *, mchid: str, appid: str, private_key: str, cert_serial_no: str, apiv3_key: str,
                  public_key: str, public_key_id: str, gateway: str = "https://api.mch.weixin.qq.com",
                  timeout: float = 10.0):
-        self.mchid = mchid
-        self.appid = appid
-        self.gateway = gateway.rstrip("/")
+        # strip(): a setting read from a file (KEY_file in config.toml) ends in a newline
+        self.mchid = mchid.strip()
+        self.appid = appid.strip()
+        self.gateway = gateway.strip().rstrip("/")
         self.timeout = timeout
-        self._secrets = {"private_key": private_key, "cert_serial_no": cert_serial_no, "apiv3_key": apiv3_key,
-                         "public_key": public_key, "public_key_id": public_key_id}
+        self._secrets = {"private_key": private_key.strip(), "cert_serial_no": cert_serial_no.strip(),
+                         "apiv3_key": apiv3_key.strip(), "public_key": public_key.strip(),
+                         "public_key_id": public_key_id.strip()}
         self.not_exist_grace = 2 * timeout + 5.0
         self._client: Any = None
         self._lock = threading.Lock()
