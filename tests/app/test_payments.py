@@ -15,6 +15,8 @@ from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.errors import CodePaymentRefused
 from tui_pos.domain.payments import GatewayReply, out_trade_no
+from tui_pos.store import crash
+from tui_pos.store.crash import PAYMENT_POINTS
 
 ALIPAY_CODE = "287654321098765432"
 WECHAT_CODE = "134567890123456789"
@@ -335,3 +337,45 @@ def test_attempts_and_outcomes_journaled_while_the_database_is_locked_are_replay
     assert rows(shop_dir, "SELECT state FROM payment_outcome") == [("paid",)]
     [view] = till.payments.list()
     assert (view.stored, view.sale_completed) == ("sqlite", True)
+
+
+@pytest.mark.parametrize("point", PAYMENT_POINTS)
+def test_a_crash_at_any_point_of_the_flow_is_settled_after_the_restart_charged_once(shop_dir, point):
+    """The till dies at each named point (an exception standing in for the kill: nothing after it
+    runs); reopened, resolve settles the attempt: what the provider charged is what the sale records."""
+    gateway = FakeGateway("alipay")
+    till = open_till(load_config(shop_dir), cashier="test")
+    wire(till, gateway)
+    till.scan(COLA)
+
+    class Killed(BaseException):
+        pass
+
+    def hook(name: str) -> None:
+        if name == point:
+            raise Killed(name)
+
+    crash.set_hook(hook)
+    try:
+        with pytest.raises(Killed):
+            run(till, till.payments.start(ALIPAY_CODE))
+    finally:
+        crash.set_hook(None)
+    till.close()
+    again = open_till(load_config(shop_dir), cashier="test")
+    try:
+        wire(again, gateway)
+        again.payments.resolve()
+        assert not again.payments.unresolved()
+        charged = sum(gateway.charged().values())
+        assert sum(t.amount for t in again.cart.tenders if t.kind == "mobile") == charged
+        if charged:
+            again.pay()
+        else:
+            again.cancel()
+        views = again.payments.list()
+        assert sum(v.charged or 0 for v in views if v.state == "paid" and v.sale_completed) == charged
+        assert not again.payments.list(unresolved=True)
+        assert gateway.methods().count("pay") <= 1
+    finally:
+        again.close()

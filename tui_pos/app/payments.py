@@ -208,52 +208,59 @@ class CodePayments:
         provider = recognise_code(code)
         if provider is None:
             raise CodePaymentRefused(N_("that is not an Alipay or WeChat payment code"))
-        with self._lock:
-            selling = self.selling
-            selling.refuse_if_pending("the last payment may already be stored: retry it first")
-            cart = selling.cart
-            if cart.is_empty:
-                raise CodePaymentRefused(N_("the sale is empty: scan an item first"))
-            left = selling.due().left
-            amount = left if amount is None else amount
-            if amount <= 0:
-                raise CodePaymentRefused(N_("nothing is left to pay") if left <= 0
-                                         else N_("a tender amount must be more than zero"))
-            if amount > left:
-                raise CodePaymentRefused(N_("{amount} is more than what is left to pay ({left})"),
-                                         amount=self._money(amount), left=self._money(left))
-            if any(not live.done for live in self._live.values()):
-                raise CodePaymentRefused(N_("a code payment is in progress: wait for its answer"))
-            gateway = self._gateway_or_refuse(provider)
-            attempts, readable = self.store.payment_attempts(unresolved=True)
-            if not readable:
-                raise CodePaymentRefused(N_("the database cannot be read, so earlier code payments cannot be "
-                                            "checked: take cash or card"))
-            if any(a["state"] in UNRESOLVED for a in attempts):
-                raise CodePaymentRefused(N_("an earlier code payment is not settled yet: resolve it first (the "
-                                            "payments list, or tui-pos payments resolve)"))
-            if not gateway.online():
-                raise CodePaymentRefused(N_("offline: take cash or card"))
-            mine, _ = self.store.payment_attempts(sale_uuid=cart.uuid)
-            number = max((a["attempt_no"] for a in mine if a["kind"] == "pay"), default=0) + 1
-            attempt = PaymentAttempt.new(
-                self.ctx.till_id, at=self.ctx.clock(), sale_uuid=cart.uuid, kind="pay", provider=provider,
-                attempt_no=number, out_trade_no=out_trade_no(cart.uuid, number), amount=amount,
-                cashier=self.session.cashier, code_mask=mask_code(code))
-            self._crash("payment_before_attempt")
-            try:
-                self.store.commit(attempt.to_record())
-            except StorageFailed as err:
-                log.error("NOT STORED: code payment %s of %s (nothing charged); database: %s; journal: %s",
-                          attempt.out_trade_no, self._money(amount), err.sqlite_error, err.journal_error)
-                raise CodePaymentRefused(N_("the payment could not be stored before charging, so nothing was "
-                                            "charged: take cash or card")) from None
-            self._crash("payment_after_attempt")
-            log.info("code payment %s: %s %s of sale %s, code %s, by %s", attempt.out_trade_no, provider,
-                     self._money(amount), cart.uuid, attempt.code_mask, attempt.cashier)
-            live = _Live(attempt, code, self.monotonic(), deadline=self.schedule.wait, params={"amount": self._money(amount)})
-            self._live[attempt.uuid] = live
-            return self._charge(live)
+        if not self._lock.acquire(blocking=False):  # resolve() is asking the providers: never wait on the scan path
+            raise CodePaymentRefused(N_("the till is checking earlier code payments: try again in a moment"))
+        try:
+            return self._start(code, provider, amount)
+        finally:
+            self._lock.release()
+
+    def _start(self, code: str, provider: Provider, amount: int | None) -> Charge:
+        selling = self.selling
+        selling.refuse_if_pending("the last payment may already be stored: retry it first")
+        cart = selling.cart
+        if cart.is_empty:
+            raise CodePaymentRefused(N_("the sale is empty: scan an item first"))
+        left = selling.due().left
+        amount = left if amount is None else amount
+        if amount <= 0:
+            raise CodePaymentRefused(N_("nothing is left to pay") if left <= 0
+                                     else N_("a tender amount must be more than zero"))
+        if amount > left:
+            raise CodePaymentRefused(N_("{amount} is more than what is left to pay ({left})"),
+                                     amount=self._money(amount), left=self._money(left))
+        if any(not live.done for live in self._live.values()):
+            raise CodePaymentRefused(N_("a code payment is in progress: wait for its answer"))
+        gateway = self._gateway_or_refuse(provider)
+        attempts, readable = self.store.payment_attempts(unresolved=True)
+        if not readable:
+            raise CodePaymentRefused(N_("the database cannot be read, so earlier code payments cannot be "
+                                        "checked: take cash or card"))
+        if any(a["state"] in UNRESOLVED for a in attempts):
+            raise CodePaymentRefused(N_("an earlier code payment is not settled yet: resolve it first (the "
+                                        "payments list, or tui-pos payments resolve)"))
+        if not gateway.online():
+            raise CodePaymentRefused(N_("offline: take cash or card"))
+        mine, _ = self.store.payment_attempts(sale_uuid=cart.uuid)
+        number = max((a["attempt_no"] for a in mine if a["kind"] == "pay"), default=0) + 1
+        attempt = PaymentAttempt.new(
+            self.ctx.till_id, at=self.ctx.clock(), sale_uuid=cart.uuid, kind="pay", provider=provider,
+            attempt_no=number, out_trade_no=out_trade_no(cart.uuid, number), amount=amount,
+            cashier=self.session.cashier, code_mask=mask_code(code))
+        self._crash("payment_before_attempt")
+        try:
+            self.store.commit(attempt.to_record())
+        except StorageFailed as err:
+            log.error("NOT STORED: code payment %s of %s (nothing charged); database: %s; journal: %s",
+                      attempt.out_trade_no, self._money(amount), err.sqlite_error, err.journal_error)
+            raise CodePaymentRefused(N_("the payment could not be stored before charging, so nothing was "
+                                        "charged: take cash or card")) from None
+        self._crash("payment_after_attempt")
+        log.info("code payment %s: %s %s of sale %s, code %s, by %s", attempt.out_trade_no, provider,
+                 self._money(amount), cart.uuid, attempt.code_mask, attempt.cashier)
+        live = _Live(attempt, code, self.monotonic(), deadline=self.schedule.wait, params={"amount": self._money(amount)})
+        self._live[attempt.uuid] = live
+        return self._charge(live)
 
     def _gateway_or_refuse(self, provider: Provider) -> CodeGateway:
         try:
@@ -275,23 +282,22 @@ class CodePayments:
         live = self._live.get(charge.attempt_uuid)
         if live is None:
             raise CartError(N_("that code payment is not in progress here"))
-        with self._lock:
-            if live.done:
-                return self._charge(live)
-            if live.unsaved is not None:
-                self._store_outcome(live, live.unsaved)
-                return self._charge(live)
-            step = self._plan(live)
-            if step.after > 0:
-                wait = min(step.after, TICK)
-                self.sleep(wait)
-                if step.after > wait:
-                    return self._charge(live)
-            self._do(live, step.action, step.state)
-            if live.last is not None and live.last.status in ("paid", "failed", "closed") and not live.done \
-                    and live.unsaved is None:
-                self._do(live, "stop", self._plan(live).state)
+        if live.done:
             return self._charge(live)
+        if live.unsaved is not None:
+            self._store_outcome(live, live.unsaved)
+            return self._charge(live)
+        step = self._plan(live)
+        if step.after > 0:
+            wait = min(step.after, TICK)
+            self.sleep(wait)
+            if step.after > wait:
+                return self._charge(live)
+        self._do(live, step.action, step.state)
+        if live.last is not None and live.last.status in ("paid", "failed", "closed") and not live.done \
+                and live.unsaved is None:
+            self._do(live, "stop", self._plan(live).state)
+        return self._charge(live)
 
     def abandon(self, charge: Charge) -> Charge:
         """The cashier gives up: cancel or reverse the trade within each provider's rules (blocking;
@@ -300,14 +306,13 @@ class CodePayments:
         live = self._live.get(charge.attempt_uuid)
         if live is None:
             raise CartError(N_("that code payment is not in progress here"))
-        with self._lock:
-            if not live.done and live.sent is not None:
-                live.deadline = min(live.deadline, self.monotonic() - live.sent)
-            elif not live.done:  # never sent: nothing to cancel; the provider has no such trade
-                live.last = GatewayReply("closed", reason="not sent")
-            while not live.done and live.unsaved is None:
-                self.advance(self._charge(live))
-            return self._charge(live)
+        if not live.done and live.sent is not None:
+            live.deadline = min(live.deadline, self.monotonic() - live.sent)
+        elif not live.done:  # never sent: nothing to cancel; the provider has no such trade
+            live.last = GatewayReply("closed", reason="not sent")
+        while not live.done and live.unsaved is None:
+            self.advance(self._charge(live))
+        return self._charge(live)
 
     def _plan(self, live: _Live) -> Any:
         now = self.monotonic()
