@@ -13,8 +13,9 @@ from payments.fake_gateway import LOST, PAID, UNKNOWN, USERPAYING, FakeGateway
 from tui_pos.app.payments import Charge
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
-from tui_pos.domain.errors import CodePaymentRefused
+from tui_pos.domain.errors import CodePaymentRefused, TenderError
 from tui_pos.domain.payments import GatewayReply, out_trade_no
+from tui_pos.domain.tender import Tender
 from tui_pos.store import crash
 from tui_pos.store.crash import PAYMENT_POINTS
 
@@ -379,3 +380,17 @@ def test_a_crash_at_any_point_of_the_flow_is_settled_after_the_restart_charged_o
         assert gateway.methods().count("pay") <= 1
     finally:
         again.close()
+
+
+def test_a_tender_charged_by_code_cannot_be_taken_off_the_sale(till, alipay):
+    wire(till, alipay)
+    till.scan(COLA)
+    till.scan(WATER)
+    till.add_tender(Tender("cash", 100))
+    run(till, till.payments.start(ALIPAY_CODE, 200))
+    with pytest.raises(TenderError, match="charged to the customer's phone"):
+        till.remove_tender(1)
+    with pytest.raises(TenderError, match="charged to the customer's phone"):
+        till.remove_tender(-1)
+    till.remove_tender(0)  # the cash one may go
+    assert [t.kind for t in till.cart.tenders] == ["mobile"]

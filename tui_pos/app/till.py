@@ -27,7 +27,7 @@ from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.domain.auth import Approval, User
 from tui_pos.domain.cart import Cart
 from tui_pos.domain.catalog import Catalog, Product, TaxRate
-from tui_pos.domain.errors import BadInput, CartError, TenderError
+from tui_pos.domain.errors import N_, BadInput, CartError, TenderError
 from tui_pos.domain.money import Currency, percent_to_bp
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.refund import Refundable
@@ -312,6 +312,14 @@ class Till:
         return self.selling.add_tender(tender)
 
     def remove_tender(self, index: int) -> Cart:
+        """Take a payment back off the sale; never one the till charged to a payment code (the
+        customer paid it: it stays on the sale, and a refund gives it back after the sale)."""
+        tenders = self.selling.cart.tenders
+        if 0 <= index < len(tenders) or -len(tenders) <= index < 0:
+            tender = tenders[index]
+            if tender.kind == "mobile" and self.payments.paid_by_code(self.selling.cart.uuid, tender.reference):
+                raise TenderError(N_("that payment was charged to the customer's phone: it stays on the sale (a "
+                                     "refund gives it back after the sale)"))
         return self.selling.remove_tender(index)
 
     @_logs_refusal("sale")

@@ -57,7 +57,7 @@ def current_alerts(config: Config, status: dict[str, Any] | None = None) -> list
     status = status or till_status(config)
     alerts = [*_storage(status), *_journal(config, status), *_backup(status), *_disk(config, status),
               *_printer(config, status), *_clock(status), *_audit_anchor(config), *_hq(config, status),
-              *_low_stock(status)]
+              *_low_stock(status), *_payments(status)]
     return sorted(alerts, key=lambda a: a.level != "error")
 
 
@@ -184,6 +184,20 @@ def _low_stock(status: dict[str, Any]) -> list[Alert]:
         return [said("low_stock", "warning", N_("LOW STOCK (on hand/reorder level): {products} and {more} more"), hint,
                      products=shown, more=stock["low"] - len(stock["low_products"]))]
     return [said("low_stock", "warning", N_("LOW STOCK (on hand/reorder level): {products}"), hint, products=shown)]
+
+
+def _payments(status: dict[str, Any]) -> list[Alert]:
+    """Code payments whose outcome is not known, or paid and in no stored sale (app/payments.py)."""
+    payments = status.get("payments") or {}
+    hint = N_("'tui-pos payments --unresolved' lists them; 'tui-pos payments resolve' asks the providers")
+    alerts = []
+    if payments.get("unresolved"):
+        alerts.append(said("payments", "warning", N_("{n} code payment(s) with an unknown outcome"), hint,
+                           n=payments["unresolved"]))
+    if payments.get("paid_not_completed"):
+        alerts.append(said("payments_paid", "warning", N_("{n} code payment(s) paid, sale not completed"), hint,
+                           n=payments["paid_not_completed"]))
+    return alerts
 
 
 def _clock(status: dict[str, Any]) -> list[Alert]:

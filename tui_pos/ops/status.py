@@ -55,6 +55,7 @@ class _Seen:
     shift: dict[str, Any] | None = None  # the open shift and its figures so far
     low_stock: list[dict[str, Any]] = field(default_factory=list)  # products at or below their reorder level
     last_commit: int | None = None  # the till's last commit number (None: the database cannot say)
+    payments: list[dict[str, Any]] = field(default_factory=list)  # code payments that need someone
 
 
 def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
@@ -99,6 +100,8 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
         "stock": {"low": len(seen.low_stock),
                   "low_products": [{"barcode": r["barcode"], "name": r["name"], "on_hand": format_qty(r["on_hand"]),
                                     "reorder_level": format_qty(r["reorder_level"])} for r in seen.low_stock[:5]]},
+        "payments": {"unresolved": sum(1 for p in seen.payments if p["state"] in ("open", "unknown")),
+                     "paid_not_completed": sum(1 for p in seen.payments if p["state"] in ("paid", "refunded"))},
     }
 
 
@@ -140,6 +143,7 @@ def _read(config: Config, view: StoreView) -> _Seen:
     seen.shift = shift_status(config, view)
     seen.low_stock = [r for r in view.stock_levels(with_level=True)[0] or [] if is_low(r["on_hand"], r["reorder_level"])]
     seen.last_commit = view.last_commit() if config.hq.dsn else None
+    seen.payments = view.payment_attempts(unresolved=True)[0]
     return seen
 
 

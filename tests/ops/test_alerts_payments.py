@@ -1,0 +1,37 @@
+"""Status and alerts (tui_pos/ops/status.py, alerts.py) say when code payments need someone: an
+outcome not known, or paid and in no stored sale (issue 15)."""
+
+from __future__ import annotations
+
+from tui_pos.bootstrap.till import open_ledger
+from tui_pos.config import load_config
+from tui_pos.domain.payments import out_trade_no
+from tui_pos.domain.records import PaymentAttempt, PaymentOutcome
+from tui_pos.ops.alerts import current_alerts
+from tui_pos.ops.status import till_status
+
+AT = "2026-12-04T10:00:00.000+00:00"
+
+
+def attempt(sale_uuid: str) -> PaymentAttempt:
+    return PaymentAttempt.new("T1", at=AT, sale_uuid=sale_uuid, kind="pay", provider="wechat", attempt_no=1,
+                              out_trade_no=out_trade_no(sale_uuid, 1), amount=350, cashier="demo",
+                              code_mask="1345**********6789")
+
+
+def test_unknown_and_paid_but_not_completed_payments_are_in_status_and_alerts(shop_dir):
+    config = load_config(shop_dir)
+    assert till_status(config)["payments"] == {"unresolved": 0, "paid_not_completed": 0}
+    assert not [a for a in current_alerts(config) if a.key.startswith("payments")]
+    ledger = open_ledger(config)
+    try:
+        ledger.commit(attempt("s-1").to_record())
+        paid = attempt("s-2")
+        ledger.commit(paid.to_record())
+        ledger.commit(PaymentOutcome.new(paid, "paid", at=AT, transaction_id="T1", amount=350).to_record())
+    finally:
+        ledger.close()
+    assert till_status(config)["payments"] == {"unresolved": 1, "paid_not_completed": 1}
+    said = {a.key: a.message for a in current_alerts(config)}
+    assert said["payments"] == "1 code payment(s) with an unknown outcome"
+    assert said["payments_paid"] == "1 code payment(s) paid, sale not completed"
