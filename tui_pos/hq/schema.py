@@ -577,6 +577,308 @@ BEGIN
             SELECT jsonb_object_agg(key, value) FROM hq.setting WHERE version > since AND version <= top), '{}'));
 END $$;
 """),
+    Migration(6, "stock at HQ: every movement per shop, stock on hand per till, transfers between shops", r"""
+-- Stock at HQ (issue 14). Every stock movement the tills push, one row each (a sale's, refund's or
+-- void's line, not voided: kind 'sale'; a stock_move record: its kind), with the shop first in
+-- its key; what each till's stock of each product is (its last count + every movement since,
+-- milli-units, domain/stock.py), kept up to date by hq.push in the transaction that adds the
+-- records; and the transfers between shops (one shop's transfer_out records, the other's
+-- transfer_in), open until received. A shop's stock on hand = the sum over its tills.
+CREATE TABLE hq.stock_line (
+    shop_id text NOT NULL,
+    till_id text NOT NULL,
+    commit_seq bigint NOT NULL,
+    line_no integer NOT NULL,        -- a sale's line number (1, 2...); 0 for a stock_move record
+    barcode text NOT NULL,
+    at timestamptz NOT NULL,         -- the record's own time (hq.record.recorded_at)
+    kind text NOT NULL,              -- 'sale', or the stock_move's kind (receive, adjust, count, transfer_out, transfer_in)
+    qty bigint NOT NULL,             -- the change of stock on hand, milli-units (a count: its variance)
+    counted bigint,                  -- a count: the quantity counted
+    expected bigint,                 -- a stock_move: the till's on hand just before
+    unit_cost bigint,                -- a receive: minor units per whole unit
+    reason text,                     -- an adjustment
+    reference text,                  -- a transfer's id
+    peer text,                       -- a transfer: the other shop
+    batch text,                      -- the movements entered together (a transfer's receipt)
+    PRIMARY KEY (shop_id, till_id, commit_seq, line_no),
+    FOREIGN KEY (shop_id, till_id) REFERENCES hq.till
+);
+CREATE INDEX stock_line_by_time ON hq.stock_line (shop_id, at);
+CREATE INDEX stock_line_by_product ON hq.stock_line (shop_id, barcode, at);
+CREATE INDEX stock_move_by_time ON hq.stock_line (shop_id, at) WHERE kind <> 'sale';
+
+CREATE TABLE hq.stock_level (  -- a till's stock of a product: counted (its last count; NULL: never) + since
+    shop_id text NOT NULL,
+    till_id text NOT NULL,
+    barcode text NOT NULL,
+    counted bigint,                  -- the till's last count of it, milli-units
+    count_seq bigint,                -- that count's commit number
+    since bigint NOT NULL,           -- every movement after that count (none: every movement), milli-units
+    last_at timestamptz NOT NULL,    -- its newest movement at the till
+    PRIMARY KEY (shop_id, till_id, barcode),
+    FOREIGN KEY (shop_id, till_id) REFERENCES hq.till
+);
+CREATE INDEX stock_level_by_product ON hq.stock_level (shop_id, barcode);
+
+CREATE TABLE hq.transfer (  -- goods sent by shop_id to to_shop: open until to_shop receives them
+    shop_id text NOT NULL,           -- the sending shop
+    transfer_id text NOT NULL,       -- the transfer_out records' reference
+    to_shop text NOT NULL,
+    sent_at timestamptz,             -- NULL: a receipt HQ got before the goods were sent (never, in order)
+    sent_till text,
+    received_at timestamptz,         -- NULL: open
+    received_till text,
+    receipts text[] NOT NULL DEFAULT '{}',  -- the receipts' batches: more than one is a transfer received twice
+    PRIMARY KEY (shop_id, transfer_id)
+);
+CREATE INDEX transfer_open_to ON hq.transfer (to_shop) WHERE received_at IS NULL;
+CREATE INDEX transfer_by_receiver ON hq.transfer (to_shop, sent_at);
+
+CREATE TABLE hq.transfer_line (
+    shop_id text NOT NULL,
+    transfer_id text NOT NULL,
+    barcode text NOT NULL,
+    sent bigint NOT NULL DEFAULT 0,  -- milli-units
+    received bigint,                 -- NULL: not received (yet)
+    PRIMARY KEY (shop_id, transfer_id, barcode),
+    FOREIGN KEY (shop_id, transfer_id) REFERENCES hq.transfer
+);
+
+-- The reorder level and quantity HQ's catalog CSV gives (milli-units; a shop's own row wins): the
+-- HQ's low-stock list and reorder report. Tills keep their own (the pull leaves them as they are).
+ALTER TABLE hq.product ADD COLUMN reorder_level bigint CHECK (reorder_level >= 0),
+                       ADD COLUMN reorder_qty bigint CHECK (reorder_qty >= 0),
+                       ADD COLUMN weighed boolean NOT NULL DEFAULT false;
+ALTER TABLE hq.shop_product ADD COLUMN reorder_level bigint CHECK (reorder_level >= 0),
+                            ADD COLUMN reorder_qty bigint CHECK (reorder_qty >= 0),
+                            ADD COLUMN weighed boolean NOT NULL DEFAULT false;
+
+-- The stock of a till's commits after_seq < commit_seq <= upto_seq (just added to hq.record): their
+-- movements into hq.stock_line, the till's levels and the transfers brought up to date, each
+-- movement once (one HQ already holds is not counted again). A field that is not what a till
+-- writes (never, from tui-pos) leaves that movement out rather than refusing the records: HQ
+-- never loses one.
+CREATE FUNCTION hq.stock_apply(shop text, till text, after_seq bigint, upto_seq bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+DECLARE
+    moved hq.stock_line[];
+    t hq.stock_line;
+    batch_of text;
+BEGIN
+    WITH added AS (
+        INSERT INTO hq.stock_line (shop_id, till_id, commit_seq, line_no, barcode, at, kind, qty, counted, expected,
+                                   unit_cost, reason, reference, peer, batch)
+        SELECT r.shop_id, r.till_id, r.commit_seq, l.n::integer, l.v->>'barcode', r.recorded_at, 'sale',
+               -(l.v->>'qty')::bigint * 1000, NULL::bigint, NULL::bigint, NULL::bigint, NULL, NULL, NULL, NULL
+        FROM hq.record r CROSS JOIN LATERAL jsonb_array_elements(
+            CASE WHEN jsonb_typeof(r.record->'lines') = 'array' THEN r.record->'lines' ELSE '[]' END)
+            WITH ORDINALITY l(v, n)
+        WHERE r.shop_id = shop AND r.till_id = till AND r.commit_seq > after_seq AND r.commit_seq <= upto_seq
+          AND r.type = 'sale' AND l.v->>'voided' IS DISTINCT FROM 'true' AND l.v->>'qty' ~ '^-?[0-9]{1,12}$'
+          AND coalesce(l.v->>'barcode', '') <> ''
+        UNION ALL
+        SELECT r.shop_id, r.till_id, r.commit_seq, 0, r.record->>'barcode', r.recorded_at, r.record->>'kind',
+               (r.record->>'qty')::bigint,
+               CASE WHEN r.record->>'counted' ~ '^-?[0-9]{1,15}$' THEN (r.record->>'counted')::bigint END,
+               CASE WHEN r.record->>'expected' ~ '^-?[0-9]{1,15}$' THEN (r.record->>'expected')::bigint END,
+               CASE WHEN r.record->>'unit_cost' ~ '^-?[0-9]{1,15}$' THEN (r.record->>'unit_cost')::bigint END,
+               r.record->>'reason', r.record->>'reference', r.record->>'peer', r.record->>'batch'
+        FROM hq.record r
+        WHERE r.shop_id = shop AND r.till_id = till AND r.commit_seq > after_seq AND r.commit_seq <= upto_seq
+          AND r.type = 'stock_move' AND r.record->>'qty' ~ '^-?[0-9]{1,15}$' AND coalesce(r.record->>'barcode', '') <> ''
+          AND r.record->>'kind' IN ('receive', 'adjust', 'count', 'transfer_out', 'transfer_in')
+        ON CONFLICT DO NOTHING
+        RETURNING *)
+    SELECT coalesce(array_agg(a::hq.stock_line ORDER BY a.commit_seq, a.line_no), '{}') INTO moved FROM added a;
+    IF cardinality(moved) = 0 THEN
+        RETURN;
+    END IF;
+
+    -- the till's level of each product moved: a count among them starts it again
+    WITH added AS (SELECT * FROM unnest(moved)),
+    last_count AS (
+        SELECT DISTINCT ON (barcode) barcode, commit_seq, counted FROM added
+        WHERE kind = 'count' AND counted IS NOT NULL ORDER BY barcode, commit_seq DESC)
+    INSERT INTO hq.stock_level AS s (shop_id, till_id, barcode, counted, count_seq, since, last_at)
+    SELECT shop, till, a.barcode, c.counted, c.commit_seq,
+           coalesce(sum(a.qty) FILTER (WHERE c.commit_seq IS NULL OR a.commit_seq > c.commit_seq), 0), max(a.at)
+    FROM added a LEFT JOIN last_count c USING (barcode)
+    GROUP BY a.barcode, c.counted, c.commit_seq
+    ON CONFLICT (shop_id, till_id, barcode) DO UPDATE SET
+        counted = CASE WHEN excluded.count_seq IS NULL THEN s.counted ELSE excluded.counted END,
+        count_seq = coalesce(excluded.count_seq, s.count_seq),
+        since = CASE WHEN excluded.count_seq IS NULL THEN s.since + excluded.since ELSE excluded.since END,
+        last_at = greatest(s.last_at, excluded.last_at);
+
+    -- transfers: sent (this shop's transfer_out) and received (its transfer_in; peer: the sender)
+    FOR t IN SELECT * FROM unnest(moved) m
+             WHERE m.kind IN ('transfer_out', 'transfer_in') AND coalesce(m.reference, '') <> ''
+               AND coalesce(m.peer, '') <> '' ORDER BY m.commit_seq
+    LOOP
+        IF t.kind = 'transfer_out' THEN
+            INSERT INTO hq.transfer AS x (shop_id, transfer_id, to_shop, sent_at, sent_till)
+            VALUES (shop, t.reference, t.peer, t.at, till)
+            ON CONFLICT (shop_id, transfer_id) DO UPDATE SET
+                sent_at = coalesce(least(x.sent_at, excluded.sent_at), excluded.sent_at),
+                sent_till = coalesce(x.sent_till, excluded.sent_till);
+            INSERT INTO hq.transfer_line AS x (shop_id, transfer_id, barcode, sent)
+            VALUES (shop, t.reference, t.barcode, -t.qty)
+            ON CONFLICT (shop_id, transfer_id, barcode) DO UPDATE SET sent = x.sent + excluded.sent;
+        ELSE
+            batch_of := coalesce(t.batch, till || ':' || t.commit_seq);
+            INSERT INTO hq.transfer AS x (shop_id, transfer_id, to_shop, received_at, received_till, receipts)
+            VALUES (t.peer, t.reference, shop, t.at, till, ARRAY[batch_of])
+            ON CONFLICT (shop_id, transfer_id) DO UPDATE SET
+                received_at = coalesce(x.received_at, excluded.received_at),
+                received_till = coalesce(x.received_till, excluded.received_till),
+                receipts = CASE WHEN batch_of = ANY(x.receipts) THEN x.receipts ELSE x.receipts || batch_of END;
+            INSERT INTO hq.transfer_line AS x (shop_id, transfer_id, barcode, received)
+            VALUES (t.peer, t.reference, t.barcode, t.qty)
+            ON CONFLICT (shop_id, transfer_id, barcode) DO UPDATE SET received = coalesce(x.received, 0) + excluded.received;
+        END IF;
+    END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION hq.push(batch jsonb, status jsonb DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+DECLARE
+    me hq.till;
+    item jsonb;
+    rec jsonb;
+    n bigint;
+    id uuid;
+    at timestamptz;
+    held uuid;
+    start bigint;
+    prev text;
+    digest text;
+    last_hash text;
+    added int := 0;
+    duplicates int := 0;
+    breaks int := 0;
+BEGIN
+    IF jsonb_typeof(batch) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'a push is a JSON list of {"commit_seq": N, "prev_hash": H, "hash": H, "record": {...}}'
+            USING ERRCODE = 'TP004';
+    END IF;
+    IF status IS NOT NULL AND jsonb_typeof(status) <> 'object' THEN
+        RAISE EXCEPTION 'a till''s status is a JSON object' USING ERRCODE = 'TP004';
+    END IF;
+    -- partitions first: nothing in this transaction has touched hq.record yet (next month's too:
+    -- made a month ahead, not by every till at once at midnight on the first)
+    PERFORM hq.ensure_record_partition(now() + interval '1 month');
+    PERFORM hq.ensure_record_partition(t) FROM (
+        SELECT DISTINCT date_trunc('month', coalesce(hq.record_time(e.value->'record'), now())) AS t
+        FROM jsonb_array_elements(batch) e WHERE jsonb_typeof(e.value->'record') = 'object') months;
+    SELECT * INTO me FROM hq.till WHERE role_name = session_user FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role % is not an enrolled till (tui-pos hq join)', session_user USING ERRCODE = 'TP003';
+    END IF;
+    start := me.high_water;  -- what HQ has, whatever this batch does: a refusal takes all of it back
+    SELECT s.hash INTO last_hash FROM hq.stream s
+    WHERE s.shop_id = me.shop_id AND s.till_id = me.till_id AND s.commit_seq = me.high_water;
+    FOR item IN
+        SELECT e.value FROM jsonb_array_elements(batch) e
+        ORDER BY CASE WHEN jsonb_typeof(e.value->'commit_seq') = 'number' THEN (e.value->>'commit_seq')::numeric END
+                 NULLS FIRST
+    LOOP
+        IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item->'commit_seq') IS DISTINCT FROM 'number'
+           OR (item->>'commit_seq') !~ '^[1-9][0-9]{0,17}$' OR jsonb_typeof(item->'record') IS DISTINCT FROM 'object'
+           OR coalesce(jsonb_typeof(item->'prev_hash'), 'null') NOT IN ('string', 'null')
+           OR coalesce(jsonb_typeof(item->'hash'), 'null') NOT IN ('string', 'null')
+           OR coalesce(item->>'prev_hash', repeat('0', 64)) !~ '^[0-9a-f]{64}$'
+           OR coalesce(item->>'hash', repeat('0', 64)) !~ '^[0-9a-f]{64}$' THEN
+            RAISE EXCEPTION 'not a pushed record: % (each is {"commit_seq": N >= 1, "prev_hash": H, "hash": H, '
+                            '"record": {...}}, H 64 hex digits)', left(item::text, 200)
+                USING ERRCODE = 'TP004';
+        END IF;
+        n := (item->>'commit_seq')::bigint;
+        rec := item->'record';
+        prev := item->>'prev_hash';
+        digest := item->>'hash';
+        IF coalesce(rec->>'uuid', '') !~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' THEN
+            RAISE EXCEPTION 'commit % has no record uuid: %', n, left(rec::text, 200) USING ERRCODE = 'TP004';
+        END IF;
+        id := (rec->>'uuid')::uuid;
+        IF rec ? 'till_id' AND rec->>'till_id' IS DISTINCT FROM me.till_id THEN
+            RAISE EXCEPTION 'record % is till %''s, not till %''s', id, rec->>'till_id', me.till_id
+                USING ERRCODE = 'TP005';
+        END IF;
+        IF n <= me.high_water THEN
+            IF NOT EXISTS (SELECT 1 FROM hq.stream s WHERE s.shop_id = me.shop_id AND s.till_id = me.till_id
+                           AND s.commit_seq = n AND s.uuid = id) THEN
+                SELECT s.uuid INTO held FROM hq.stream s
+                WHERE s.shop_id = me.shop_id AND s.till_id = me.till_id AND s.commit_seq = n;
+                RAISE EXCEPTION 'till % commit % is record % at HQ, not %', me.till_id, n, held, id
+                    USING ERRCODE = 'TP002', DETAIL = json_build_object('high_water', start)::text;
+            END IF;
+            duplicates := duplicates + 1;  -- a retry after a lost answer: HQ has it
+        ELSIF n = me.high_water + 1 THEN
+            IF prev IS DISTINCT FROM last_hash AND prev IS NOT NULL AND last_hash IS NOT NULL
+               OR prev IS DISTINCT FROM repeat('0', 64) AND prev IS NOT NULL AND n = 1 THEN
+                breaks := breaks + 1;  -- stored all the same: hq verify reports it
+            END IF;
+            IF EXISTS (SELECT 1 FROM hq.record r
+                       WHERE r.shop_id = me.shop_id AND r.till_id = me.till_id AND r.uuid = id) THEN
+                INSERT INTO hq.commit_moved (shop_id, till_id, commit_seq, uuid, prev_hash, hash)
+                VALUES (me.shop_id, me.till_id, n, id, prev, digest);
+                duplicates := duplicates + 1;
+            ELSE
+                at := coalesce(hq.record_time(rec), now());
+                INSERT INTO hq.record (shop_id, till_id, commit_seq, uuid, type, recorded_at, record, prev_hash, hash)
+                VALUES (me.shop_id, me.till_id, n, id, coalesce(rec->>'type', 'sale'), at, rec, prev, digest);
+                added := added + 1;
+            END IF;
+            me.high_water := n;
+            last_hash := digest;
+        ELSE
+            RAISE EXCEPTION 'till % commit % comes after a gap: HQ has every commit up to %, send from % on',
+                me.till_id, n, start, start + 1
+                USING ERRCODE = 'TP001', DETAIL = json_build_object('high_water', start)::text;
+        END IF;
+    END LOOP;
+    -- the stock of what was added (hq.stock_line, hq.stock_level, transfers), in this transaction
+    IF added > 0 THEN
+        PERFORM hq.stock_apply(me.shop_id, me.till_id, start, me.high_water);
+    END IF;
+    -- the status's keys replace those the till said before (a push without one keeps them all)
+    UPDATE hq.till SET high_water = me.high_water, records = records + added, last_seen = now(),
+                       status = CASE WHEN push.status IS NULL THEN till.status
+                                     ELSE coalesce(till.status, '{}'::jsonb) || push.status END
+    WHERE till.shop_id = me.shop_id AND till.till_id = me.till_id;
+    RETURN jsonb_build_object('high_water', me.high_water, 'added', added, 'duplicates', duplicates,
+                              'breaks', breaks);
+END $$;
+
+-- The transfers sent to the calling till's shop that it has not received yet (its tills pull them
+-- at each sync): [{"transfer", "from_shop", "to_shop", "sent_at", "lines": [{"barcode", "qty"}]}]
+-- (qty: milli-units sent), oldest first.
+CREATE FUNCTION hq.open_transfers() RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+DECLARE
+    me hq.till;
+BEGIN
+    SELECT * INTO me FROM hq.till WHERE role_name = session_user;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role % is not an enrolled till (tui-pos hq join)', session_user USING ERRCODE = 'TP003';
+    END IF;
+    RETURN coalesce((
+        SELECT jsonb_agg(jsonb_build_object(
+            'transfer', t.transfer_id, 'from_shop', t.shop_id, 'to_shop', t.to_shop, 'sent_at', t.sent_at,
+            'lines', coalesce((SELECT jsonb_agg(jsonb_build_object('barcode', l.barcode, 'qty', l.sent) ORDER BY l.barcode)
+                               FROM hq.transfer_line l
+                               WHERE l.shop_id = t.shop_id AND l.transfer_id = t.transfer_id AND l.sent > 0), '[]'))
+            ORDER BY t.sent_at, t.shop_id, t.transfer_id)
+        FROM hq.transfer t WHERE t.to_shop = me.shop_id AND t.received_at IS NULL AND t.sent_at IS NOT NULL), '[]');
+END $$;
+
+-- What HQ held before this migration, brought in till by till (in each till's commit order).
+SELECT hq.stock_apply(shop_id, till_id, 0, high_water) FROM hq.till ORDER BY shop_id, till_id;
+
+REVOKE ALL ON hq.stock_line, hq.stock_level, hq.transfer, hq.transfer_line FROM PUBLIC;
+REVOKE ALL ON FUNCTION hq.stock_apply(text, text, bigint, bigint), hq.open_transfers() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hq.open_transfers() TO @TILLS@;
+"""),
 )
 
 BOOTSTRAP = """
