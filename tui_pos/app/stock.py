@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from tui_pos.app.context import REASON_LENGTH, TillContext, log, storage_refusal, storing
 from tui_pos.app.ports import PeriodQueries, RecordLog, StockQueries
 from tui_pos.app.session import Session
+from tui_pos.config import StockConfig
 from tui_pos.domain.anomalies import (
     Thresholds,
     Warning,
@@ -47,7 +48,7 @@ from tui_pos.domain.errors import (
     StorageFailed,
     check_text,
 )
-from tui_pos.domain.money import percent_to_bp
+from tui_pos.domain.money import Currency, percent_to_bp
 from tui_pos.domain.records import StockMoved, new_uuid
 from tui_pos.domain.reports import utc_bounds
 from tui_pos.domain.stock import (
@@ -116,9 +117,13 @@ class Level:
 
 def thresholds_of(ctx: TillContext) -> Thresholds:
     """[stock] in config.toml as the anomaly rules take it."""
-    stock = ctx.config.stock
+    return stock_thresholds(ctx.config.stock, ctx.currency)
+
+
+def stock_thresholds(stock: StockConfig, currency: Currency) -> Thresholds:
+    """[stock] as the anomaly rules take it, amounts in this currency (the till's, or HQ's chain's)."""
     return Thresholds(parse_qty(stock.variance_qty, True), percent_to_bp(stock.variance_percent),
-                      ctx.currency.parse(stock.variance_value), ctx.currency.parse(stock.shrinkage_value),
+                      currency.parse(stock.variance_value), currency.parse(stock.shrinkage_value),
                       stock.outflow_factor, parse_qty(stock.outflow_min, True), stock.outflow_days, stock.dead_days,
                       stock.risk_factor, stock.risk_min)
 

@@ -1,5 +1,6 @@
 """The chain's HQ (a PostgreSQL database) from the command line: `tui-pos hq init|shop add|join|tills|
-sales|report|verify`, and what HQ manages for every till: `hq catalog|user|tax|settings`.
+sales|report|verify`, and what HQ manages for every till: `hq catalog|user|tax|settings`; a shop's
+stock: `hq stock`, `hq report anomalies|reorder`, `hq transfers`, and `hq alerts` (issue 14).
 
 Which HQ: the DSN given (init and join take it as their argument), else --dsn, else
 $TUI_POS_HQ_DSN, else the one of the till it runs on ([hq] in config.toml). psycopg is loaded only
@@ -20,11 +21,14 @@ import click
 
 from tui_pos.cli import reconcile as payments_cli
 from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config
+from tui_pos.cli.report import ANOMALY_HEADER, REORDER_HEADER, _emit_table, csv_option
 from tui_pos.cli.user import new_pin_option, role_option
-from tui_pos.config import CONFIG_NAME, resolve_data_dir
+from tui_pos.config import CONFIG_NAME, load_config, resolve_data_dir
 from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
+from tui_pos.domain.stock import format_qty
+from tui_pos.i18n import _, message
 
 T = TypeVar("T")
 
@@ -216,7 +220,7 @@ def _sales_text(rows: list[dict[str, Any]], first_day: date, last_day: date) -> 
     return "\n".join(lines)
 
 
-@hq.command("report")
+@hq.group("report", invoke_without_command=True)
 @period_options
 @dsn_option
 @json_option
@@ -225,7 +229,9 @@ def hq_report(ctx: click.Context, day: str | None, first: str | None, last: str 
               till_id: str | None, dsn: str | None, as_json: bool) -> None:
     """Takings of a day or a period for the chain, by shop and by till (sales, refunds, voids, net,
     tenders; with --json also taxes, top products and hours, as 'tui-pos report sales' has them),
-    and every till's Z reports taken in it."""
+    and every till's Z reports taken in it. A shop's stock reports: hq report anomalies|reorder."""
+    if ctx.invoked_subcommand is not None:
+        return
     from tui_pos.domain.reports import period, report_json
     from tui_pos.hq.reports import report
 
@@ -516,3 +522,150 @@ def hq_payments_reconcile(ctx: click.Context, statement_file: Path, shop: str, p
         currency = _currency(ctx, conn)
     result = reconcile(statement, till_payments(attempts, outcomes, sales))
     payments_cli.show_reconciliation(result, currency, as_json, csv_file, file=str(statement_file), shop=shop)
+
+
+# -- stock at HQ (issue 14): a shop's stock, its stock reports, transfers, the chain's alerts -----------------
+shop_option = click.option("--shop", required=True, help="The shop (its tills' stock summed).")
+
+
+def _level(row: dict[str, Any]) -> Any:
+    """HQ's row as the till's Level (one --json shape for a till's stock and a shop's)."""
+    from tui_pos.app.stock import Level
+
+    return Level(row["barcode"], row["name"], row["department"], row["weighed"], row["on_hand"], row["reorder_level"],
+                 row["reorder_qty"], row["tracked"], row["last_moved"])
+
+
+def _level_row(row: dict[str, Any], shop: str) -> dict[str, Any]:
+    return {"shop": shop, **_level(row).to_dict(), "last_moved": row["last_moved"], "tills": row["tills"]}
+
+
+@hq.command("stock")
+@click.argument("code", required=False)
+@shop_option
+@click.option("--low", is_flag=True, help="Only products at or below their reorder level.")
+@dsn_option
+@json_option
+@click.pass_context
+def hq_stock(ctx: click.Context, code: str | None, shop: str, low: bool, dsn: str | None, as_json: bool) -> None:
+    """A shop's stock on hand, summed over its tills (each till's last count + its movements since),
+    of every product it tracks, or CODE's, or (--low) those at or below HQ's reorder level."""
+    from tui_pos.hq.stock import levels
+
+    rows = at_hq(ctx, dsn, lambda conn: levels(conn, shop, [code] if code else None, low))
+    data = [_level_row(r, shop) for r in rows]
+    emit(as_json, data, lambda: "\n".join(_stock_line(r) for r in data) or (
+        _("Nothing is low.") if low else _("No stock of shop {shop} has reached HQ yet.").format(shop=shop)))
+
+
+def _stock_line(row: dict[str, Any]) -> str:
+    level = "  " + _("reorder at {level}").format(level=row["reorder_level"]) if row["reorder_level"] is not None else ""
+    low = "  " + _("LOW") if row["low"] else ""
+    return f"{row['barcode']:<13}  {pad(row['name'], 30)} {row['on_hand']:>10}{level}{low}"
+
+
+def _thresholds(ctx: click.Context, currency: Any) -> Any:
+    """[stock] of this machine's config.toml (the defaults without one), in the chain's currency."""
+    from tui_pos.app.stock import stock_thresholds
+
+    data_dir = ctx.obj if ctx.obj is not None else resolve_data_dir(None)
+    return stock_thresholds(load_config(data_dir).stock, currency)
+
+
+@hq_report.command("anomalies")
+@shop_option
+@click.option("--day", metavar="YYYY-MM-DD", help="One day (the default: today).")
+@click.option("--from", "first", metavar="YYYY-MM-DD", help="The first day of a period.")
+@click.option("--to", "last", metavar="YYYY-MM-DD", help="The last day of the period (default: today).")
+@csv_option
+@dsn_option
+@json_option
+@click.pass_context
+def hq_report_anomalies(ctx: click.Context, shop: str, day: str | None, first: str | None, last: str | None,
+                        csv_file: str | None, dsn: str | None, as_json: bool) -> None:
+    """A shop's stock and operation-risk warnings of a day or a period, from every till's records,
+    by the rules of 'tui-pos report anomalies' (thresholds: [stock]); and the transfers to or from
+    it received with other quantities than were sent."""
+    from tui_pos.domain.reports import period
+    from tui_pos.hq.stock import anomalies
+
+    first_day, last_day = period(day=day, first=first, last=last)
+    with hq_connection(hq_dsn(ctx, dsn)) as conn:
+        currency = _currency(ctx, conn)
+        warnings = anomalies(conn, shop, first_day, last_day, _thresholds(ctx, currency), currency)
+    rows = [w.to_dict() for w in warnings]
+    _emit_table(as_json, csv_file, rows, ANOMALY_HEADER, (),
+                lambda: "\n".join(f"{w.kind:<17} {message(w)}" for w in warnings) or _("No anomalies."))
+
+
+@hq_report.command("reorder")
+@shop_option
+@csv_option
+@dsn_option
+@json_option
+@click.pass_context
+def hq_report_reorder(ctx: click.Context, shop: str, csv_file: str | None, dsn: str | None, as_json: bool) -> None:
+    """What a shop should reorder: its products at or below HQ's reorder level, with what to order
+    (the reorder quantity, or up to twice the level)."""
+    from tui_pos.hq.stock import reorder
+
+    found = at_hq(ctx, dsn, lambda conn: reorder(conn, shop))
+    rows = [{**_level(r).to_dict(), "suggested": format_qty(_level(r).suggested)} for r in found]
+    _emit_table(as_json, csv_file, rows, REORDER_HEADER, ("on_hand", "reorder_level", "reorder_qty", "suggested"),
+                lambda: "\n".join(f"{r['barcode']:<13}  {pad(r['name'], 30)} " + _(
+                    "on hand {on_hand}  level {level}  order {order}").format(
+                        on_hand=f"{r['on_hand']:>8}", level=f"{r['reorder_level']:>6}", order=f"{r['suggested']:>6}")
+                    for r in rows) or _("Nothing to reorder."))
+
+
+@hq.command("transfers")
+@click.option("--shop", default=None, help="Only transfers from or to this shop (default: every shop).")
+@click.option("--open", "open_only", is_flag=True, help="Only those not received yet.")
+@dsn_option
+@json_option
+@click.pass_context
+def hq_transfers(ctx: click.Context, shop: str | None, open_only: bool, dsn: str | None, as_json: bool) -> None:
+    """Goods sent from one shop to another: open until the receiving shop takes them in; each
+    product sent and received, and the variance (received - sent)."""
+    from tui_pos.hq.stock import transfers
+
+    found = at_hq(ctx, dsn, lambda conn: transfers(conn, shop, open_only))
+
+    def qty(milli: int | None) -> str | None:
+        return None if milli is None else format_qty(milli)
+
+    data = [{**t, "lines": [{"barcode": line["barcode"], "sent": qty(line["sent"]), "received": qty(line["received"]),
+                             "variance": qty(line["variance"])} for line in t["lines"]]} for t in found]
+    emit(as_json, data, lambda: "\n".join(_transfer_text(t) for t in data) or _("No transfers."))
+
+
+def _transfer_text(t: dict[str, Any]) -> str:
+    head = (_("{transfer}: {from_shop} -> {to_shop}, sent {sent_at}, OPEN") if t["open"] else
+            _("{transfer}: {from_shop} -> {to_shop}, sent {sent_at}, received {received_at}")).format(
+        transfer=t["transfer"], from_shop=t["from_shop"], to_shop=t["to_shop"], sent_at=(t["sent_at"] or "?")[:16],
+        received_at=(t["received_at"] or "?")[:16])
+    if t["receipts"] > 1:
+        head += "  " + _("RECEIVED {n} TIMES").format(n=t["receipts"])
+    lines = [f"  {line['barcode']:<13} " + (_("sent {sent}").format(sent=line["sent"]) if t["open"] else _(
+        "sent {sent}, received {received}, variance {variance}").format(**line)) for line in t["lines"]]
+    return "\n".join([head, *lines])
+
+
+@hq.command("alerts")
+@click.option("--stale-minutes", type=click.IntRange(1), default=None,
+              help="A till not seen for longer is an alert (default: 10).")
+@click.option("--run-hook", is_flag=True, help="Hand each alert to this machine's [alerts] hook.")
+@dsn_option
+@json_option
+@click.pass_context
+def hq_alerts(ctx: click.Context, stale_minutes: int | None, run_hook: bool, dsn: str | None, as_json: bool) -> None:
+    """What needs a person across the chain: every till's alerts (as 'hq tills' has them) and each
+    shop's low stock (its tills summed, HQ's reorder levels)."""
+    from tui_pos.ops.hq_alerts import chain_alerts, dispatch
+
+    found = at_hq(ctx, dsn, lambda conn: chain_alerts(conn, stale_minutes))
+    if run_hook:
+        data_dir = ctx.obj if ctx.obj is not None else resolve_data_dir(None)
+        dispatch(load_config(data_dir), found)
+    emit(as_json, [a.as_dict() for a in found], lambda: "\n".join(
+        f"{a.level.upper():<7} {message(a)}\n        -> {_(a.hint)}" for a in found) or _("No alerts."))

@@ -19,7 +19,7 @@ from typing import Any
 
 from tui_pos.domain.errors import N_
 from tui_pos.domain.money import Currency
-from tui_pos.domain.stock import QTY_SCALE, cost_of, format_qty, is_low
+from tui_pos.domain.stock import QTY_SCALE, cost_of, format_qty, is_low, transfer_variance
 
 RISK_ACTIONS = ("void", "line_void", "refund", "no_sale", "price_override", "discount")
 
@@ -42,7 +42,8 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Warning:
-    kind: str  # count_variance, sold_below_zero, shrinkage, outflow, dead_stock, low_stock, risk, refund_tender
+    kind: str  # count_variance, sold_below_zero, shrinkage, outflow, dead_stock, low_stock, risk, refund_tender,
+    # transfer_variance, transfer_twice
     subject: str  # a barcode, a reason code, a cashier, a receipt
     message: str  # says why, with the numbers (English: --json, --csv)
     figures: dict[str, Any] = field(default_factory=dict, hash=False)
@@ -226,4 +227,34 @@ def refunds_without_original_tender(refunds: Iterable[Mapping[str, Any]],
                                  f"refund {refund['receipt']} by {refund['cashier']} paid in {', '.join(other)}; "
                                  f"the sale {original['receipt']} was paid in {', '.join(sorted(paid_with)) or 'nothing'}",
                                  {"cashier": refund["cashier"], "original": original["receipt"]}))
+    return found
+
+
+def transfer_variances(transfers: Iterable[Mapping[str, Any]], names: Mapping[str, str]) -> list[Warning]:
+    """Transfers between shops received with another quantity of a product than was sent (the
+    variance: received - sent, domain.stock.transfer_variance), and transfers received more than
+    once. transfers: {"transfer", "from_shop", "to_shop", "received_at" (None: open), "receipts",
+    "lines": [{"barcode", "sent", "received"}]} (milli-units)."""
+    found = []
+    for move in transfers:
+        if move["received_at"] is None:
+            continue
+        for line in move["lines"]:
+            received = line["received"] or 0
+            off = transfer_variance(line["sent"], received)
+            if off:
+                found.append(warned(
+                    "transfer_variance", move["transfer"],
+                    {"from_shop": move["from_shop"], "to_shop": move["to_shop"], "barcode": line["barcode"],
+                     "sent": line["sent"], "received": received, "variance": off},
+                    N_("transfer {transfer} from {from_shop} to {to_shop}: {name} sent {sent}, received {received} "
+                       "(variance {variance})"), transfer=move["transfer"], from_shop=move["from_shop"],
+                    to_shop=move["to_shop"], name=names.get(line["barcode"], line["barcode"]), sent=format_qty(line["sent"]),
+                    received=format_qty(received), variance=("+" if off > 0 else "") + format_qty(off)))
+        if move["receipts"] > 1:
+            found.append(warned("transfer_twice", move["transfer"], {"from_shop": move["from_shop"],
+                                                                    "to_shop": move["to_shop"], "receipts": move["receipts"]},
+                                N_("transfer {transfer} from {from_shop} to {to_shop} was received {n} times"),
+                                transfer=move["transfer"], from_shop=move["from_shop"], to_shop=move["to_shop"],
+                                n=move["receipts"]))
     return found

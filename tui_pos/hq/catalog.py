@@ -3,7 +3,8 @@ own, from the till's very CSV (`tui-pos hq catalog import FILE.csv [--shop SHOP]
 
 The CSV is read and checked by the till's own rules (domain.catalog.parse_catalog_csv: every bad
 line by number, nothing changed), against the chain's tax rates and currency (hq.tax_rate,
-hq.setting 'currency'). HQ keeps no stock: a stock column is checked, then left to each till.
+hq.setting 'currency'). HQ keeps no opening stock: a stock column is checked, then left to each till; the reorder level and
+quantity (and whether a product is weighed) are kept for HQ's own low-stock list and reorder report.
 Every row that changes takes the next catalog version (a trigger, see schema.py migration 3);
 rows that are the same as before keep theirs, so the tills pull nothing for them.
 """
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     import psycopg
 
 PRODUCT_FIELDS = CHAIN_PRODUCT_FIELDS
+# what HQ keeps of a product's stock rules besides (its low-stock list, reorder report); tills keep their own
+STOCK_FIELDS = ("weighed", "reorder_level", "reorder_qty")
 
 
 def chain_currency(conn: psycopg.Connection[Any]) -> Currency:
@@ -53,10 +56,11 @@ def import_catalog(conn: psycopg.Connection[Any], text: str, shop: str | None = 
         check_shop_id(shop)
     check_current(conn)
     products = parse_catalog_csv(text, chain_tax_rates(conn), chain_currency(conn))
-    rows = Jsonb([product_row(p) for p in products])
-    columns = ", ".join(PRODUCT_FIELDS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in PRODUCT_FIELDS[1:])
-    typed = "barcode text, name text, price bigint, tax_code text, department text, open_price boolean"
+    rows = Jsonb([{**product_row(p), **{f: getattr(p, f) for f in STOCK_FIELDS}} for p in products])
+    columns = ", ".join((*PRODUCT_FIELDS, *STOCK_FIELDS))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in (*PRODUCT_FIELDS[1:], *STOCK_FIELDS))
+    typed = ("barcode text, name text, price bigint, tax_code text, department text, open_price boolean, "
+             "weighed boolean, reorder_level bigint, reorder_qty bigint")
     with conn.transaction():
         if shop is None:
             written = conn.execute(
@@ -85,8 +89,8 @@ def product_row(product: Product) -> dict[str, Any]:
 
 
 def _excluded() -> str:
-    return ", ".join(f"excluded.{c}" for c in PRODUCT_FIELDS[1:])
+    return ", ".join(f"excluded.{c}" for c in (*PRODUCT_FIELDS[1:], *STOCK_FIELDS))
 
 
 def _qualified(table: str) -> str:
-    return ", ".join(f"{table}.{c}" for c in PRODUCT_FIELDS[1:])
+    return ", ".join(f"{table}.{c}" for c in (*PRODUCT_FIELDS[1:], *STOCK_FIELDS))

@@ -1,0 +1,275 @@
+"""Stock at HQ (issue 14): a shop's stock on hand, its low-stock list and reorder suggestions, its
+anomaly report, and the transfers between shops, read from what hq.push keeps up to date in the
+transaction that adds the tills' records (schema.py migration 6):
+
+- hq.stock_line: every movement of stock the tills pushed (a sale's, refund's or void's line not
+  voided; a stock_move record), by shop and time, and by shop, product and time;
+- hq.stock_level: each till's stock of each product = its last count + every movement since (no
+  count: every movement; a till's opening stock from its own CSV is not a record, so HQ starts it
+  at zero). A shop's stock on hand = the sum over its tills (domain/stock.py: milli-units);
+- hq.transfer, hq.transfer_line: goods one shop sent (transfer_out) and the other received
+  (transfer_in), open until received; what was received less what was sent is the variance.
+
+The warnings come from the pure rules of domain/anomalies.py, fed with HQ's facts in the shapes
+the till feeds them (app/stock.py StockReports.anomalies): one copy of every rule. The reorder
+level and quantity are HQ's catalog's (a shop's own product row first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from tui_pos.domain.anomalies import (
+    Thresholds,
+    Warning,
+    count_variances,
+    dead_stock,
+    low_stock,
+    operation_risk,
+    outflow_spikes,
+    refunds_without_original_tender,
+    shrinkage,
+    sold_below_zero,
+    transfer_variances,
+)
+from tui_pos.domain.money import Currency
+from tui_pos.domain.reports import utc_bounds
+from tui_pos.domain.stock import is_low, moving_average_cost
+from tui_pos.hq.chain import check_shop_id
+from tui_pos.hq.connection import HqError
+from tui_pos.hq.schema import check_current
+
+if TYPE_CHECKING:
+    import psycopg
+
+LEVEL_FIELDS = ("barcode", "name", "department", "weighed", "on_hand", "reorder_level", "reorder_qty", "tracked",
+                "last_moved", "tills")
+
+# a shop's levels: its tills' summed (hq.stock_level), beside HQ's catalog (the shop's own row first)
+_LEVELS = """
+WITH moved AS (
+    SELECT barcode, sum(coalesce(counted, 0) + since) AS on_hand, max(last_at) AS last_at, count(*) AS tills
+    FROM hq.stock_level
+    WHERE shop_id = %(shop)s AND (%(codes)s::text[] IS NULL OR barcode = ANY(%(codes)s))
+    GROUP BY barcode),
+catalog AS (
+    SELECT coalesce(o.barcode, p.barcode) AS barcode,
+           CASE WHEN o.barcode IS NULL THEN p.name ELSE o.name END AS name,
+           CASE WHEN o.barcode IS NULL THEN p.department ELSE o.department END AS department,
+           CASE WHEN o.barcode IS NULL THEN p.weighed ELSE o.weighed END AS weighed,
+           CASE WHEN o.barcode IS NULL THEN p.reorder_level ELSE o.reorder_level END AS reorder_level,
+           CASE WHEN o.barcode IS NULL THEN p.reorder_qty ELSE o.reorder_qty END AS reorder_qty
+    FROM (SELECT * FROM hq.product WHERE %(codes)s::text[] IS NULL OR barcode = ANY(%(codes)s)) p
+    FULL JOIN (SELECT * FROM hq.shop_product
+               WHERE shop_id = %(shop)s AND (%(codes)s::text[] IS NULL OR barcode = ANY(%(codes)s))) o
+        ON o.barcode = p.barcode)
+SELECT coalesce(c.barcode, m.barcode), coalesce(c.name, m.barcode), coalesce(c.department, ''),
+       coalesce(c.weighed, false), coalesce(m.on_hand, 0)::bigint, c.reorder_level, c.reorder_qty,
+       m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL, m.last_at, coalesce(m.tills, 0)::int
+FROM moved m FULL JOIN catalog c ON c.barcode = m.barcode
+WHERE m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL OR %(codes)s::text[] IS NOT NULL
+ORDER BY 1
+"""
+
+
+def check_shop(conn: psycopg.Connection[Any], shop: str) -> None:
+    """HqError unless the shop is at HQ (after the schema check)."""
+    check_shop_id(shop)
+    check_current(conn)
+    if conn.execute("SELECT 1 FROM hq.shop WHERE shop_id = %s", (shop,)).fetchone() is None:
+        raise HqError(f"shop {shop} is not at HQ (tui-pos hq shop add {shop})")
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A time as the tills store it: UTC ISO to the millisecond."""
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def levels(conn: psycopg.Connection[Any], shop: str, barcodes: Sequence[str] | None = None,
+           low: bool = False) -> list[dict[str, Any]]:
+    """The shop's stock of every product it tracks (moved at one of its tills, or given a reorder
+    level in HQ's catalog), or of these products (each, known or not), or (low) only those at or
+    below their reorder level: LEVEL_FIELDS, quantities in milli-units, last_moved its newest
+    movement at any of the shop's tills, tills how many of them moved it."""
+    check_shop(conn, shop)
+    codes = None if barcodes is None else list(barcodes)
+    rows = [dict(zip(LEVEL_FIELDS, row)) for row in conn.execute(_LEVELS, {"shop": shop, "codes": codes})]
+    for row in rows:
+        row["last_moved"] = iso(row["last_moved"])
+    return [row for row in rows if is_low(row["on_hand"], row["reorder_level"])] if low else rows
+
+
+def low_by_shop(conn: psycopg.Connection[Any], shop: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """shop -> its products at or below their reorder level (every shop, or one)."""
+    check_current(conn)
+    shops = [shop] if shop is not None else [s for (s,) in conn.execute("SELECT shop_id FROM hq.shop ORDER BY 1")]
+    return {s: levels(conn, s, low=True) for s in shops}
+
+
+# -- transfers -------------------------------------------------------------------------------------------
+TRANSFER_FIELDS = ("from_shop", "transfer", "to_shop", "sent_at", "sent_till", "received_at", "received_till",
+                   "receipts")
+
+
+def transfers(conn: psycopg.Connection[Any], shop: str | None = None, open_only: bool = False,
+              start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
+    """The transfers from or to a shop (or every shop), oldest first: TRANSFER_FIELDS, "open" (not
+    received yet), "lines" [{"barcode", "sent", "received" (None: open), "variance" (received - sent;
+    None: open)}]; open_only: those not received; start/end: sent or received in [start, end)."""
+    check_current(conn)
+    rows = conn.execute(
+        "SELECT t.shop_id, t.transfer_id, t.to_shop, t.sent_at, t.sent_till, t.received_at, t.received_till, "
+        "cardinality(t.receipts), coalesce((SELECT jsonb_agg(jsonb_build_object('barcode', l.barcode, 'sent', l.sent, "
+        "'received', l.received) ORDER BY l.barcode) FROM hq.transfer_line l "
+        "WHERE l.shop_id = t.shop_id AND l.transfer_id = t.transfer_id), '[]') "
+        "FROM hq.transfer t WHERE (%(shop)s::text IS NULL OR t.shop_id = %(shop)s OR t.to_shop = %(shop)s) "
+        "AND (NOT %(open)s OR t.received_at IS NULL) "
+        "AND (%(start)s::timestamptz IS NULL OR t.sent_at >= %(start)s OR t.received_at >= %(start)s) "
+        "AND (%(end)s::timestamptz IS NULL OR t.sent_at < %(end)s OR t.received_at < %(end)s) "
+        "ORDER BY coalesce(t.sent_at, t.received_at), t.shop_id, t.transfer_id",
+        {"shop": shop, "open": open_only, "start": start, "end": end}).fetchall()
+    found = []
+    for *fields, lines in rows:
+        row = dict(zip(TRANSFER_FIELDS, fields))
+        received = row["received_at"] is not None
+        row.update(sent_at=iso(row["sent_at"]), received_at=iso(row["received_at"]), open=not received,
+                   lines=[{**line, "received": (line["received"] or 0) if received else None,
+                           "variance": (line["received"] or 0) - line["sent"] if received else None}
+                          for line in lines])
+        found.append(row)
+    return found
+
+
+# -- the reports -----------------------------------------------------------------------------------------
+def _day_starts(first: date, last: date) -> list[str]:
+    """The UTC start of each local day first..last and of the day after (DST-exact: each its own)."""
+    return [datetime.combine(first + timedelta(days=n), time()).astimezone(UTC).isoformat(timespec="milliseconds")
+            for n in range((last - first).days + 2)]
+
+
+def anomalies(conn: psycopg.Connection[Any], shop: str, first: date, last: date, t: Thresholds,
+              currency: Currency, today: date | None = None) -> list[Warning]:
+    """Every stock and operation-risk warning of the shop over the local days first..last, with its
+    numbers, from the rules the till's report uses (domain/anomalies.py), and each transfer to or
+    from the shop received in the period with a quantity other than what was sent."""
+    check_shop(conn, shop)
+    start, end = utc_bounds(first, last)
+    look_first = first - timedelta(days=t.outflow_days)
+    rows = levels(conn, shop)
+    names = {row["barcode"]: row["name"] for row in rows}
+    params = {"shop": shop, "start": start, "end": end}
+
+    moves = [{"barcode": b, "at": iso(at), "kind": kind, "qty": qty, "counted": counted, "expected": expected,
+              "reason": reason}
+             for b, at, kind, qty, counted, expected, reason in conn.execute(
+                 "SELECT barcode, at, kind, qty, counted, expected, reason FROM hq.stock_line "
+                 "WHERE shop_id = %(shop)s AND kind <> 'sale' AND at >= %(start)s AND at < %(end)s "
+                 "ORDER BY at, till_id, commit_seq", params)]
+    events: dict[str, list[tuple[str, int, bool]]] = {}  # the period's movements per product, in time order
+    for barcode, at, qty, sale in conn.execute(
+            "SELECT barcode, at, qty, kind = 'sale' FROM hq.stock_line "
+            "WHERE shop_id = %(shop)s AND at >= %(start)s AND at < %(end)s ORDER BY at, till_id, commit_seq, line_no",
+            params):
+        events.setdefault(barcode, []).append((iso(at) or "", qty, sale))
+    later = dict(conn.execute("SELECT barcode, sum(qty)::bigint FROM hq.stock_line WHERE shop_id = %(shop)s "
+                              "AND at >= %(end)s GROUP BY barcode", params).fetchall())
+    end_levels = {row["barcode"]: row["on_hand"] - later.get(row["barcode"], 0) for row in rows}
+
+    days = [look_first + timedelta(days=n) for n in range((last - look_first).days + 1)]
+    daily: dict[str, dict[date, int]] = {}  # units out per product and local day, the lookback included
+    for barcode, bucket, out in conn.execute(
+            "SELECT barcode, width_bucket(at, %(days)s::timestamptz[]), -sum(qty)::bigint FROM hq.stock_line "
+            "WHERE shop_id = %(shop)s AND kind = 'sale' AND qty < 0 AND at >= %(from)s AND at < %(end)s "
+            "GROUP BY 1, 2", {**params, "days": _day_starts(look_first, last), "from": utc_bounds(look_first, last)[0]}):
+        if 1 <= bucket <= len(days):
+            daily.setdefault(barcode, {})[days[bucket - 1]] = out
+
+    costs = average_costs(conn, shop, end, sorted({m["barcode"] for m in moves if m["kind"] in ("count", "adjust")}))
+    per_cashier, refunds, originals = risk_facts(conn, shop, start, end)
+    period_days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    level_rows = [{**row, "since": None} for row in rows]
+    return [
+        *low_stock(level_rows),
+        *count_variances([m for m in moves if m["kind"] == "count"], costs, names, t, currency),
+        *sold_below_zero(events, end_levels, names),
+        *shrinkage([m for m in moves if m["kind"] == "adjust"], costs, t, currency),
+        *outflow_spikes(daily, period_days, names, t),
+        *dead_stock(level_rows, {r["barcode"]: r["last_moved"] for r in rows if r["last_moved"]},
+                    min(last, today or date.today()), t),
+        *operation_risk(per_cashier, t),
+        *refunds_without_original_tender(refunds, originals),
+        *transfer_variances(transfers(conn, shop, start=start, end=end), names),
+    ]
+
+
+def average_costs(conn: psycopg.Connection[Any], shop: str, until: str,
+                  barcodes: list[str]) -> dict[str, Fraction | None]:
+    """Each of these products' moving average unit cost at the shop (domain/stock.py), from every
+    receive at its tills before until, in time order."""
+    if not barcodes:
+        return {}
+    lots: dict[str, list[tuple[int | None, int, int | None]]] = {}
+    for barcode, expected, qty, unit_cost in conn.execute(
+            "SELECT barcode, expected, qty, unit_cost FROM hq.stock_line WHERE shop_id = %s AND barcode = ANY(%s) "
+            "AND kind = 'receive' AND at < %s ORDER BY at, till_id, commit_seq", (shop, barcodes, until)):
+        lots.setdefault(barcode, []).append((expected, qty, unit_cost))
+    return {barcode: moving_average_cost(found) for barcode, found in lots.items()}
+
+
+_RISK_EVENTS = ("no_sale", "price_override")
+
+
+def risk_facts(conn: psycopg.Connection[Any], shop: str, start: str,
+               end: str) -> tuple[dict[str, dict[str, int]], list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """What the operation-risk warnings read of a shop over [start, end), from its tills' records:
+    per cashier their sales, voids, refunds, discounted sales, line voids, no-sales and price
+    overrides (the till's store/stock.py risk_counts, from the records); the refunds that name
+    their sale, and those sales (by uuid)."""
+    counts: dict[str, dict[str, int]] = {}
+
+    def add(cashier: str | None, what: str, n: int) -> None:
+        if n:
+            mine = counts.setdefault(cashier or "", {})
+            mine[what] = mine.get(what, 0) + n
+
+    params = {"shop": shop, "start": start, "end": end, "events": list(_RISK_EVENTS)}
+    for cashier, kind, n, discounted, line_voids in conn.execute(
+            "SELECT r.record->>'cashier', coalesce(r.record->>'kind', 'sale'), count(*), "
+            "count(*) FILTER (WHERE coalesce(r.record->>'discount', '0') NOT IN ('0', '')), "
+            "sum((SELECT count(*) FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.record->'lines') = 'array' "
+            "THEN r.record->'lines' ELSE '[]' END) l WHERE l->>'voided' = 'true'))::bigint "
+            "FROM hq.record r WHERE r.shop_id = %(shop)s AND r.type = 'sale' AND r.recorded_at >= %(start)s "
+            "AND r.recorded_at < %(end)s GROUP BY 1, 2", params):
+        add(cashier, {"sale": "sales"}.get(kind, kind), n)
+        if kind == "sale":
+            add(cashier, "discount", discounted)
+            add(cashier, "line_void", line_voids or 0)
+    for actor, action, n in conn.execute(
+            "SELECT r.record->>'actor', r.record->>'action', count(*) FROM hq.record r WHERE r.shop_id = %(shop)s "
+            "AND r.type = 'event' AND r.record->>'action' = ANY(%(events)s) AND r.recorded_at >= %(start)s "
+            "AND r.recorded_at < %(end)s GROUP BY 1, 2", params):
+        add(actor, action, n)
+    refunds = [rec for (rec,) in conn.execute(
+        "SELECT r.record FROM hq.record r WHERE r.shop_id = %(shop)s AND r.type = 'sale' "
+        "AND r.record->>'kind' = 'refund' AND r.record->>'original_uuid' IS NOT NULL "
+        "AND r.recorded_at >= %(start)s AND r.recorded_at < %(end)s", params)]
+    originals: dict[str, dict[str, Any]] = {}
+    wanted = sorted({str(r["original_uuid"]) for r in refunds})
+    if wanted:
+        for rec in conn.execute(
+                "SELECT r.record FROM hq.record r WHERE r.shop_id = %s "
+                "AND r.till_id = ANY(ARRAY(SELECT till_id FROM hq.till WHERE shop_id = %s)) AND r.uuid = ANY(%s::uuid[])",
+                (shop, shop, wanted)).fetchall():
+            originals[str(rec[0]["uuid"])] = rec[0]
+    refunds = [{**r, "tenders": r.get("tenders") or [], "cashier": r.get("cashier"), "receipt": r.get("receipt")}
+               for r in refunds]
+    return counts, refunds, originals
+
+
+def reorder(conn: psycopg.Connection[Any], shop: str) -> list[dict[str, Any]]:
+    """The shop's products at or below their reorder level (levels(low=True))."""
+    return levels(conn, shop, low=True)
+

@@ -1,0 +1,54 @@
+"""Alerts at HQ (`tui-pos hq alerts [--run-hook]`): what needs a person across the chain, as Alerts
+the till's own hook takes (ops/alerts.py): every till's alerts as HQ has them (hq.chain.list_tills:
+what it last pushed, not seen for N minutes, a clock off) and each shop's low stock (its tills
+summed, at or below HQ's reorder level: hq/stock.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tui_pos.config import Config
+from tui_pos.domain.stock import format_qty
+from tui_pos.i18n import N_
+from tui_pos.ops.alerts import Alert, AlertDispatcher, said
+
+if TYPE_CHECKING:
+    import psycopg
+
+LOW_SHOWN = 5  # products named in a shop's low-stock alert (then "and N more")
+
+
+def chain_alerts(conn: psycopg.Connection[Any], stale_minutes: int | None = None) -> list[Alert]:
+    """Every till's alerts, then each shop's low stock (errors first)."""
+    from tui_pos.hq.chain import STALE_MINUTES, list_tills
+    from tui_pos.hq.stock import low_by_shop
+
+    found = []
+    for till in list_tills(conn, stale_minutes or STALE_MINUTES):
+        for n, alert in enumerate(till["alerts"]):
+            found.append(said(f"hq_till:{till['shop']}:{till['till']}:{n}", "error" if till["state"] == "stale" else
+                              "warning", N_("till {till} (shop {shop}): {alert}"),
+                              N_("'tui-pos hq tills' shows its state; 'tui-pos status' at the till says more"),
+                              till=till["till"], shop=till["shop"], alert=alert))
+    for shop, low in low_by_shop(conn).items():
+        if not low:
+            continue
+        shown = ", ".join(f"{p['name']} {format_qty(p['on_hand'])}/{format_qty(p['reorder_level'])}"
+                          for p in low[:LOW_SHOWN])
+        hint = N_("reorder: 'tui-pos hq report reorder --shop SHOP' lists what to order")
+        if len(low) > LOW_SHOWN:
+            found.append(said(f"hq_low_stock:{shop}", "warning",
+                              N_("shop {shop}: LOW STOCK (on hand/reorder level): {products} and {more} more"), hint,
+                              shop=shop, products=shown, more=len(low) - LOW_SHOWN))
+        else:
+            found.append(said(f"hq_low_stock:{shop}", "warning",
+                              N_("shop {shop}: LOW STOCK (on hand/reorder level): {products}"), hint,
+                              shop=shop, products=shown))
+    return sorted(found, key=lambda a: a.level != "error")
+
+
+def dispatch(config: Config, alerts: list[Alert]) -> None:
+    """Hand each alert to the [alerts] hook of this machine's config (as the till does), and wait for it."""
+    dispatcher = AlertDispatcher(config)
+    dispatcher.dispatch(alerts)
+    dispatcher.wait(config.alerts.hook_timeout_s + 1)
