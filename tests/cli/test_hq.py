@@ -225,3 +225,38 @@ def test_restore_till_on_a_new_box(hq, two_days_shop, tmp_path):
     assert [t["till"] for t in hq_json(new_box, "tills")] == ["T1"]  # the new box reaches HQ as T1
     assert "holds a shop already" in one_line_error(
         run_cli(nowhere, "hq", "restore-till", "T1", "--data-dir", str(new_box), env={**NO_ENV, **env}, check=False))
+
+
+def test_a_shops_stock_reports_transfers_and_alerts_at_hq(hq, tmp_path):
+    """hq stock, hq report reorder|anomalies, hq transfers and hq alerts over what a till synced
+    (the till's own `stock receive`, `sync`); hq report (the takings) is still what it was."""
+    from conftest import COLA, open_demo_shop
+
+    shop = open_demo_shop(tmp_path / "till")
+    run_cli(shop, "hq", "join", hq, "--shop", "S1", env=NO_ENV)
+    run_cli(shop, "stock", "receive", "--item", f"{COLA}x5", "--cashier", "demo", "--pin", "1234", env=NO_ENV)
+    run_cli(shop, "sync", env=NO_ENV)
+    catalog = tmp_path / "hq.csv"
+    catalog.write_text(f"barcode,name,price,tax,reorder_level\n{COLA},Cola,3.50,A,8\n", encoding="utf-8")
+    run_cli(shop, "hq", "catalog", "import", str(catalog), "--dsn", hq, env=NO_ENV)
+    nowhere = tmp_path / "admin"
+    nowhere.mkdir()
+    env = {"TUI_POS_HQ_DSN": hq}
+    [cola] = hq_json(nowhere, "stock", "--shop", "S1", COLA, env=env)
+    assert {k: cola[k] for k in ("shop", "barcode", "name", "on_hand", "reorder_level", "low", "tills")} == {
+        "shop": "S1", "barcode": COLA, "name": "Cola", "on_hand": "5", "reorder_level": "8", "low": True, "tills": 1}
+    assert [r["barcode"] for r in hq_json(nowhere, "stock", "--shop", "S1", "--low", env=env)] == [COLA]
+    [order] = hq_json(nowhere, "report", "reorder", "--shop", "S1", env=env)
+    assert (order["barcode"], order["suggested"]) == (COLA, "11")  # twice the level, less what is there
+    warnings = hq_json(nowhere, "report", "anomalies", "--shop", "S1", env=env)
+    assert [(w["kind"], w["subject"]) for w in warnings] == [("low_stock", COLA)]
+    alerts = hq_json(nowhere, "alerts", env=env)  # the till's own (as it pushed them), then the shop's low stock
+    [alert] = [a for a in alerts if a["key"] == "hq_low_stock:S1"]
+    assert "Cola 5/8" in alert["message"]
+    assert "Cola 0/8" in next(a["message"] for a in alerts if a["key"] == "hq_low_stock:S2")  # none there
+    assert all(a["key"].startswith(("hq_till:S1:T1:", "hq_low_stock:")) for a in alerts)
+    assert hq_json(nowhere, "transfers", env=env) == []
+    assert "LOW" in run_cli(nowhere, "hq", "stock", "--shop", "S1", env={**NO_ENV, **env}).stdout
+    assert hq_json(nowhere, "report", "--shop", "S1", env=env)["shops"][0]["shop"] == "S1"
+    assert "shop S9 is not at HQ" in one_line_error(
+        run_cli(nowhere, "hq", "stock", "--shop", "S9", env={**NO_ENV, **env}, check=False))
