@@ -1,6 +1,7 @@
 """`tui-pos payments`: the code payments (Alipay / WeChat payment codes charged by the till), their
 states and whether each paid one is in a stored sale; `tui-pos payments resolve`: ask the providers
-about every attempt whose outcome is not known, and settle it (issue 15).
+about every attempt whose outcome is not known, and settle it; `tui-pos payments reconcile FILE`:
+a provider's daily statement against this till's payments (cli/reconcile.py shows it) (issue 15).
 
 The list is read without writing (the store's view, opened read-only: it works while the till
 runs). resolve opens the till (its gateways from config.toml's [payments]) without its sale in
@@ -10,10 +11,12 @@ till puts its tender back on that sale when it starts.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
+from tui_pos.cli import reconcile as reconcile_cli
 from tui_pos.cli.base import emit, json_option, main, open_till, shop_config
 from tui_pos.domain.money import Currency
 from tui_pos.domain.shop_time import shop_time
@@ -93,3 +96,39 @@ def payments_resolve(ctx: click.Context, as_json: bool) -> None:
          lambda: "\n".join([_listing(settled, currency, _("No code payment was waiting to be resolved.")),
                             *([_("{n} still unknown: asked again at the next resolve").format(n=len(left))]
                               if left else [])]))
+
+
+@payments.command("reconcile")
+@reconcile_cli.statement_argument
+@reconcile_cli.provider_option
+@reconcile_cli.csv_option
+@json_option
+@click.pass_context
+def payments_reconcile(ctx: click.Context, statement_file: Path, provider: str | None, csv_file: str | None,
+                       as_json: bool) -> None:
+    """Reconcile a provider's daily statement FILE (Alipay's business detail 业务明细 .csv, or WeChat
+    Pay's trade bill 交易账单 .csv) with this till's code payments: charged but no sale, sale not
+    charged, amounts that differ, refunds likewise. Exits 1 when anything does not match. Read
+    without writing (works while the till runs). A shop whose tills share a merchant account sees
+    the other tills' charges as "charged, no sale" here: reconcile it at HQ (tui-pos hq payments
+    reconcile FILE --shop ID)."""
+    from datetime import timedelta
+
+    from tui_pos.app.till import currency_of
+    from tui_pos.domain.reconcile import from_view, reconcile
+    from tui_pos.ops.readonly import read_only_view
+    from tui_pos.payments.statements import load_statement
+
+    statement = load_statement(statement_file, provider)
+    config = shop_config(ctx)
+    since = None if statement.first_day is None else (statement.first_day - timedelta(days=2)).isoformat()
+    with read_only_view(config) as view:
+        rows, readable = view.payment_attempts()
+        sales, _sales_readable = view.sales(since)
+        problem = "" if readable else view.database.error or view.database.state
+    if problem:  # before the result: a reconciliation of the journal alone is not the till's
+        click.echo(_("Warning: the database could not be read ({error}): only the journal's payments are "
+                     "reconciled").format(error=problem), err=True)
+    result = reconcile(statement, from_view(rows, {s["uuid"]: s["receipt"] for s in sales}))
+    reconcile_cli.show_reconciliation(result, currency_of(config), as_json, csv_file, file=str(statement_file),
+                                      till=config.till_id)
