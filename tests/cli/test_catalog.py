@@ -55,6 +55,19 @@ def test_catalog_list_shows_every_product(shop_dir):
     assert "open price" in weighed
 
 
+def test_catalog_list_shows_stock_on_hand_as_tui_pos_stock_does(shop_dir):
+    """The stock column is the one stock answer (store/stock.py), not the catalog's opening stock:
+    receipts and adjustments count; an untracked product has none."""
+    cli_json(shop_dir, "stock", "receive", "--item", f"{COLA}x24", *AS_DEMO)
+    cli_json(shop_dir, "stock", "adjust", "--item", f"{COLA}x-1", "--reason", "damaged", *AS_DEMO)
+    [shown] = cli_json(shop_dir, "stock", COLA)
+    by_code = {p["barcode"]: p for p in cli_json(shop_dir, "catalog", "list")}
+    assert by_code[COLA]["stock"] == shown["on_hand"] == "50"  # 27 in the demo catalog + 24 - 1
+    assert by_code[WEIGHED]["stock"] is None
+    cola = next(line for line in run_cli(shop_dir, "catalog", "list").stdout.splitlines() if line.startswith(COLA))
+    assert " 50 " in cola
+
+
 def test_catalog_search_by_name_code_or_department(shop_dir):
     assert [p["barcode"] for p in cli_json(shop_dir, "catalog", "list", "--search", "可口")] == [COLA]
     assert [p["barcode"] for p in cli_json(shop_dir, "catalog", "list", "--search", "coca")] == []

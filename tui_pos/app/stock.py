@@ -115,6 +115,11 @@ class Level:
                 "on_hand_milli": self.on_hand}
 
 
+def _level(row: dict[str, Any]) -> Level:
+    return Level(row["barcode"], row["name"], row["department"], row["weighed"], row["on_hand"], row["reorder_level"],
+                 row["reorder_qty"], row["tracked"], row["since"])
+
+
 def thresholds_of(ctx: TillContext) -> Thresholds:
     """[stock] in config.toml as the anomaly rules take it."""
     return stock_thresholds(ctx.config.stock, ctx.currency)
@@ -160,9 +165,16 @@ class Stock:
         rows, _ = self.store.stock_levels(barcodes)
         if rows is None:
             raise StorageError(N_("the database cannot be read: stock on hand can be shown only when it can"))
-        levels = [Level(r["barcode"], r["name"], r["department"], r["weighed"], r["on_hand"], r["reorder_level"],
-                        r["reorder_qty"], r["tracked"], r["since"]) for r in rows]
+        levels = [_level(r) for r in rows]
         return [lv for lv in levels if lv.low] if low else levels
+
+    def of(self, barcodes: Sequence[str]) -> dict[str, Level] | None:
+        """These products' stock by barcode (what `tui-pos stock` and the product look-up show: the
+        one answer, store/stock.py); None: the database cannot be read (stock not shown)."""
+        rows, _ = self.store.stock_levels(list(barcodes))
+        if rows is None:
+            return None
+        return {r["barcode"]: _level(r) for r in rows}
 
     def average_costs(self, until: str = "9999", barcodes: list[str] | None = None) -> dict[str, Fraction | None]:
         """Each received product's (of these) moving average unit cost (domain/stock.py), from

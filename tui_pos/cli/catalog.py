@@ -46,17 +46,25 @@ def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin:
 @json_option
 @click.pass_context
 def catalog_list(ctx: click.Context, search: str | None, as_json: bool) -> None:
-    """The products (barcode order): barcode, name, price, tax rate, department, open price."""
+    """The products (barcode order): barcode, name, price, tax rate, stock on hand (tracked
+    products; the same figure as `tui-pos stock`), department, open price."""
     from tui_pos.domain.columns import pad
+    from tui_pos.domain.stock import format_qty
 
     till = open_till(ctx, replay=False, keep_cart=False)
     products = sorted(till.catalog.search(search or "", limit=len(till.catalog)), key=lambda p: p.barcode)
+    levels = till.stock.of([p.barcode for p in products]) or {}  # the database unreadable: no stock shown
     rates = till.catalog.tax_rates
     fmt = till.currency.format
+
+    def on_hand(barcode: str) -> str | None:
+        level = levels.get(barcode)
+        return format_qty(level.on_hand) if level is not None and level.tracked else None
+
     rows = [{"barcode": p.barcode, "name": p.name, "price": fmt(p.price), "tax": p.tax_code,
              "tax_rate": format_bp(rates[p.tax_code].rate_bp) if p.tax_code in rates else None,
-             "department": p.department, "open_price": p.open_price, "stock": p.stock} for p in products]
+             "department": p.department, "open_price": p.open_price, "stock": on_hand(p.barcode)} for p in products]
     emit(as_json, rows, lambda: "\n".join(
-        f"{r['barcode']:<13}  {pad(r['name'], 30)} {r['price']:>9}  {r['tax']} {r['tax_rate'] or '?':>4}  "
-        f"{pad(r['department'], 16)}{'  open price' if r['open_price'] else ''}".rstrip() for r in rows)
-        or ("No product matches." if search else "The catalog is empty."))
+        f"{r['barcode']:<13}  {pad(r['name'], 30)} {r['price']:>9}  {r['tax']} {r['tax_rate'] or '?':>4} "
+        f"{r['stock'] or '':>8}  {pad(r['department'], 16)}{'  open price' if r['open_price'] else ''}".rstrip()
+        for r in rows) or ("No product matches." if search else "The catalog is empty."))
