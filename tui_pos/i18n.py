@@ -153,7 +153,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def message(err: object) -> str:
     """What an error (or an alert) says, in the screen's language: its template translated and filled in
-    (domain.errors.PosError keeps them apart), else its English as it is: an alert's or a warning's
+    (domain.errors.PosError and Said keep them apart), else its English as it is: an alert's or a warning's
     .message (a dataclass: str() would be its repr), an exception's str(err)."""
     english = getattr(err, "message", None)
     if not isinstance(english, str):
@@ -161,7 +161,8 @@ def message(err: object) -> str:
     template = getattr(err, "template", "")
     if not template:
         return english
-    params = getattr(err, "params", None) or {}
+    params = {name: message(value) if getattr(value, "template", "") else value
+              for name, value in (getattr(err, "params", None) or {}).items()}  # a Said within: said too
     try:
         return _(template).format(**params) if params else _(template)
     except (KeyError, IndexError, ValueError):  # a translation that lost a value: the English, whole

@@ -14,12 +14,21 @@ from typing import Any
 
 import pytest
 
-from conftest import COLA, WATER, break_sqlite, database_write_locked, restore_sqlite, sell_at, set_config
+from conftest import (
+    COLA,
+    WATER,
+    break_sqlite,
+    database_write_locked,
+    journal_dir_replaced_by_a_file,
+    restore_sqlite,
+    sell_at,
+    set_config,
+)
 from tui_pos.app.catalog_import import import_catalog
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.auth import ApprovalRequired
-from tui_pos.domain.errors import BadInput, BadLines, StorageError, UnknownCode
+from tui_pos.domain.errors import BadInput, BadLines, NotDurable, StorageError, UnknownCode
 from tui_pos.domain.tender import Tender
 from tui_pos.store import verification
 
@@ -71,6 +80,25 @@ def test_a_count_off_by_more_than_a_threshold_needs_a_manager(till):
         till.stock.count(lines)
     [counted] = till.stock.count(lines, till.approve("manager", "9999", "stock_count"))
     assert counted["approved_by"] == "manager" and on_hand(till, COLA) == 10_000
+
+
+def test_why_a_count_needs_a_manager_and_a_bad_quantity_are_whole_sentences_in_chinese(till):
+    from tui_pos import i18n
+
+    with pytest.raises(ApprovalRequired) as beyond:
+        till.stock.count(till.stock.lines([f"{COLA}x10", f"{WATER}x0"], "count"))
+    assert str(beyond.value) == ("可口可乐 330ml: counted 10, expected 27: -17 (more than 5 units, 63% of the 27 "
+                                 "expected) (and 1 more): a manager must approve the count")
+    with pytest.raises(BadInput) as bad:
+        till.stock.lines([f"{COLA}x1.5"], "receive")
+    assert str(bad.value) == f"{COLA}: quantity '1.5' must be a whole number (the product is not weighed)"
+    try:
+        i18n.use_language("zh_CN")
+        assert i18n.message(beyond.value) == ("可口可乐 330ml：盘点 10，应有 27：差异 -17（超过 5 件，为应有 27 的 63%）"
+                                              "（另有 1 项）：本次盘点需经理批准")
+        assert i18n.message(bad.value) == f"{COLA}：数量 '1.5' 必须是整数（该商品不是称重商品）"
+    finally:
+        i18n.use_language("en")
 
 
 def test_an_adjustment_over_the_limit_needs_a_manager(till):
@@ -149,6 +177,23 @@ def test_a_receive_while_the_database_cannot_be_read_is_journaled_with_its_on_ha
     finally:
         till.close()
     assert verified(shop_dir)
+
+
+def test_a_receive_nothing_takes_is_refused_in_one_sentence(till, shop_dir):
+    from tui_pos import i18n
+
+    with database_write_locked(shop_dir), journal_dir_replaced_by_a_file(shop_dir), \
+            pytest.raises(NotDurable) as refused:
+        till.stock.receive(till.stock.lines([f"{COLA}x6"], "receive"))
+    assert str(refused.value).startswith("NOT STORED: The database failed (")
+    assert "Nothing of it was stored: free disk space" in str(refused.value)
+    try:
+        i18n.use_language("zh_CN")
+        said = i18n.message(refused.value)
+        assert said.startswith("未保存：数据库出错（") and "没有保存任何内容" in said
+    finally:
+        i18n.use_language("en")
+    assert on_hand(till, COLA) == 27_000
 
 
 def test_an_import_is_all_lines_or_none(till, shop_dir):

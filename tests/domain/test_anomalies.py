@@ -38,8 +38,11 @@ def test_a_count_variance_beyond_a_threshold_is_flagged_with_its_numbers():
     assert by_qty.message == "Cola: counted 40, expected 100: -60 (more than 5 units, 60% of the 100 expected)"
     [by_value] = count_variances([count(197_000, 200_000)], {"111": Fraction(2000)}, NAMES, T, CNY)
     assert "60.00 at cost" in by_value.message and "units" not in by_value.message.split("(")[1]
-    assert variance_beyond(9_000, 10_000, None, T, CNY) == ""  # 10%: at the threshold, not beyond it
-    assert variance_beyond(8_900, 10_000, None, T, CNY) == "counted 8.9, expected 10: -1.1 (11% of the 10 expected)"
+    assert variance_beyond("Cola", 9_000, 10_000, None, T, CNY) is None  # 10%: at the threshold, not beyond it
+    assert variance_beyond("Cola", 8_900, 10_000, None, T, CNY) == \
+        "Cola: counted 8.9, expected 10: -1.1 (11% of the 10 expected)"
+    assert variance_beyond("Cola", 110_000, 100_000, Fraction(600), T, CNY) == \
+        "Cola: counted 110, expected 100: +10 (more than 5 units, 60.00 at cost)"  # 10%: not beyond
 
 
 def test_a_normal_count_is_not_flagged():
@@ -123,6 +126,26 @@ def test_a_warning_keeps_its_template_apart_for_the_screen_s_language():
         i18n.use_language("zh_CN")
         assert i18n.message(low) == "Cola：现有 3，补货点 5"
         assert i18n.message(idle) == "Cola：现有 5，已 64 天没有出入库（自 2026-10-01 起）"
+    finally:
+        i18n.use_language("en")
+
+
+def test_stock_warnings_are_whole_sentences_in_the_screen_s_language():
+    """Each warning that names several figures is one translatable sentence (no English pieces
+    inside a Chinese one): a count's variance with every reason, a cashier's rate, a refund's tenders."""
+    from tui_pos import i18n
+
+    [variance] = count_variances([count(40_000, 100_000)], {"111": Fraction(2000)}, NAMES, T, CNY)
+    [eve] = operation_risk({"amy": {"sales": 100, "line_void": 1}, "eve": {"sales": 50, "line_void": 8}}, T)
+    [refund] = refunds_without_original_tender([sale("T1-000002", "cash", "mobile", uuid="r1", original="s1")],
+                                               {"s1": sale("T1-000001", "card")})
+    assert refund.message == "refund T1-000002 by bob paid in cash, mobile; the sale T1-000001 was paid in card"
+    try:
+        i18n.use_language("zh_CN")
+        assert i18n.message(variance) == \
+            "Cola：盘点 40，应有 100：差异 -60（超过 5 件，为应有 100 的 60%，成本 1200.00）"
+        assert i18n.message(eve) == "eve：50 笔销售中删除商品行 8 次（每 100 笔 16 次），本店为每 100 笔 6 次"
+        assert i18n.message(refund) == "bob 的退款 T1-000002 以现金, 移动支付退还；原销售 T1-000001 以银行卡支付"
     finally:
         i18n.use_language("en")
 

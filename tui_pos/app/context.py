@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tui_pos.config import Config
-from tui_pos.domain.errors import NotDurable, NumberingBusy, StorageFailed
+from tui_pos.domain.errors import NotDurable, NumberingBusy, Said, StorageFailed
 from tui_pos.domain.money import Currency
 
 # What support reads in logs/tui-pos.log: logins and failed logins (by a user's name, or
@@ -56,13 +56,14 @@ def busy_refusal(err: NumberingBusy) -> str:
 
 
 @contextmanager
-def storing(what: str, refusal: Callable[[StorageFailed], str] = storage_refusal) -> Iterator[None]:
+def storing(what: str, refusal: Callable[[StorageFailed], str | Said] = storage_refusal) -> Iterator[None]:
     """Storage refusals of a record (a shift's, a stock movement) as the message a person reads
-    (NotDurable); refusal: that message when nothing took it."""
+    (NotDurable); refusal: that message when nothing took it (a Said: its template and values)."""
     try:
         yield
     except StorageFailed as err:
         log.error("NOT STORED: %s; database: %s; journal: %s", what, err.sqlite_error, err.journal_error)
-        raise NotDurable(refusal(err)) from None
+        said = refusal(err)
+        raise (NotDurable(said.template, **said.params) if isinstance(said, Said) else NotDurable(said)) from None
     except NumberingBusy as err:
         raise NotDurable(busy_refusal(err)) from None

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any, Protocol
 
-from tui_pos.app.context import REASON_LENGTH, TillContext, log, storage_refusal, storing
+from tui_pos.app.context import REASON_LENGTH, TillContext, log, storing
 from tui_pos.app.ports import PeriodQueries, RecordLog, StockQueries
 from tui_pos.app.session import Session
 from tui_pos.config import StockConfig
@@ -44,6 +44,7 @@ from tui_pos.domain.errors import (
     BadInput,
     BadLines,
     PosError,
+    Said,
     StorageError,
     StorageFailed,
     check_text,
@@ -133,10 +134,11 @@ def stock_thresholds(stock: StockConfig, currency: Currency) -> Thresholds:
                       stock.risk_factor, stock.risk_min)
 
 
-def stock_refusal(err: StorageFailed) -> str:
+def stock_refusal(err: StorageFailed) -> Said:
     """What a person reads when nothing took a stock movement."""
-    return storage_refusal(err).replace("SALE NOT STORED - do not hand over goods or money.", "NOT STORED:") \
-        .replace("The sale is kept", "Nothing of it was stored")
+    return Said(N_("NOT STORED: The database failed ({sqlite_error}) and so did every journal ({journal_error}). "
+                   "Nothing of it was stored: free disk space or plug in the journal drive, then retry."),
+                sqlite_error=err.sqlite_error, journal_error=err.journal_error)
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ class Stock:
         for item in items:
             code, qty_text = parse_item(item)
             product = catalog.lookup(code)
-            qty = parse_qty(qty_text, product.weighed, signed=kind == "adjust", what=f"{code}: quantity")
+            qty = parse_qty(qty_text, product.weighed, signed=kind == "adjust", what=Said(N_("{code}: quantity"), code=code))
             before = found.get(product.barcode)
             found[product.barcode] = Line(product, qty + (before.qty if before else 0), kind, **fields)
         for line in found.values():
@@ -231,22 +233,25 @@ class Stock:
         """A stock take: the quantities counted; each variance against what was expected at this
         moment is recorded. Beyond a threshold a manager approves it."""
         beyond = self._beyond(lines)
-        manager = self.session.require(approval, "stock_count", beyond).manager if beyond else None
+        manager = self.session.require(approval, "stock_count", beyond.template, **beyond.params).manager \
+            if beyond is not None else None
         return self._store(lines, manager, batch, counting=True)
 
-    def _beyond(self, lines: Sequence[Line], levels: dict[str, int] | None = None) -> str:
-        """Why a count needs a manager ('' when it does not)."""
+    def _beyond(self, lines: Sequence[Line], levels: dict[str, int] | None = None) -> Said | None:
+        """Why a count needs a manager, one whole sentence (None when it does not)."""
         if levels is None:
             levels = self._on_hand([line.product.barcode for line in lines], required=True)
         costs = self.average_costs(barcodes=[line.product.barcode for line in lines])
-        t, found = thresholds_of(self.ctx), []
-        for line in lines:
-            why = variance_beyond(line.qty, levels[line.product.barcode], costs.get(line.product.barcode), t,
-                                  self.ctx.currency)
-            if why:
-                found.append(f"{line.product.name}: {why}")
-        return "; ".join(found[:3]) + (f" (and {len(found) - 3} more)" if len(found) > 3 else "") + (
-            ": a manager must approve the count" if found else "")
+        t = thresholds_of(self.ctx)
+        found = [why for line in lines
+                 if (why := variance_beyond(line.product.name, line.qty, levels[line.product.barcode],
+                                            costs.get(line.product.barcode), t, self.ctx.currency)) is not None]
+        if not found:
+            return None
+        if len(found) == 1:
+            return Said(N_("{reason}: a manager must approve the count"), reason=found[0])
+        return Said(N_("{reason} (and {more} more): a manager must approve the count"), reason=found[0],
+                    more=len(found) - 1)
 
     def _on_hand(self, barcodes: list[str], required: bool) -> dict[str, int]:
         rows, _ = self.store.stock_levels(barcodes)
@@ -265,9 +270,9 @@ class Stock:
         stored = []
         with storing("a stock movement", stock_refusal), self.store.locked():  # every line committed while it is held
             levels = self._on_hand([line.product.barcode for line in lines], required=counting)
-            if counting and manager is None and self._beyond(lines, levels):
-                raise ApprovalRequired("stock_count", "stock moved meanwhile and the count is now beyond a threshold: "
-                                       + self._beyond(lines, levels))
+            if counting and manager is None and (beyond := self._beyond(lines, levels)) is not None:
+                raise ApprovalRequired("stock_count", N_("stock moved meanwhile and the count is now beyond a "
+                                                         "threshold: {reason}"), reason=beyond)
             for line in lines:
                 expected = levels.get(line.product.barcode)
                 if counting:

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from tui_pos.domain.errors import N_
+from tui_pos.domain.errors import N_, Said
 from tui_pos.domain.money import Currency
 from tui_pos.domain.stock import QTY_SCALE, cost_of, format_qty, is_low, transfer_variance
 
@@ -60,24 +60,38 @@ def warned(kind: str, subject: str, figures: dict[str, Any], template: str, **pa
     return Warning(kind, subject, template.format(**params), figures, template, params)
 
 
-def variance_beyond(counted: int, expected: int, unit_cost: Fraction | int | None, t: Thresholds,
-                    currency: Currency) -> str:
-    """Why a count's variance is beyond a threshold ('' when it is not)."""
+# a count's variance beyond thresholds: (beyond the quantity, the percent, the value) -> the whole sentence
+_VARIANCES = {
+    (True, False, False): N_("{name}: counted {counted}, expected {expected}: {variance} (more than {limit} units)"),
+    (False, True, False): N_("{name}: counted {counted}, expected {expected}: {variance} ({percent}% of the "
+                             "{expected} expected)"),
+    (False, False, True): N_("{name}: counted {counted}, expected {expected}: {variance} ({value} at cost)"),
+    (True, True, False): N_("{name}: counted {counted}, expected {expected}: {variance} (more than {limit} units, "
+                            "{percent}% of the {expected} expected)"),
+    (True, False, True): N_("{name}: counted {counted}, expected {expected}: {variance} (more than {limit} units, "
+                            "{value} at cost)"),
+    (False, True, True): N_("{name}: counted {counted}, expected {expected}: {variance} ({percent}% of the "
+                            "{expected} expected, {value} at cost)"),
+    (True, True, True): N_("{name}: counted {counted}, expected {expected}: {variance} (more than {limit} units, "
+                           "{percent}% of the {expected} expected, {value} at cost)"),
+}
+
+
+def variance_beyond(name: str, counted: int, expected: int, unit_cost: Fraction | int | None, t: Thresholds,
+                    currency: Currency) -> Said | None:
+    """Why a count's variance is beyond a threshold, as one whole sentence (None when it is not)."""
     off = counted - expected
     if off == 0:
-        return ""
-    why = []
-    if abs(off) > t.variance_qty:
-        why.append(f"more than {format_qty(t.variance_qty)} units")
-    if expected > 0 and abs(off) * 10000 > t.variance_bp * expected:
-        why.append(f"{abs(off) * 100 / expected:.0f}% of the {format_qty(expected)} expected")
+        return None
     value = cost_of(abs(off), unit_cost)
-    if value is not None and value > t.variance_value:
-        why.append(f"{currency.format(value)} at cost")
-    if not why:
-        return ""
-    return (f"counted {format_qty(counted)}, expected {format_qty(expected)}: "
-            f"{'+' if off > 0 else ''}{format_qty(off)} ({', '.join(why)})")
+    beyond = (abs(off) > t.variance_qty, expected > 0 and abs(off) * 10000 > t.variance_bp * expected,
+              value is not None and value > t.variance_value)
+    if not any(beyond):
+        return None
+    return Said(_VARIANCES[beyond], name=name, counted=format_qty(counted), expected=format_qty(expected),
+                variance=f"{'+' if off > 0 else ''}{format_qty(off)}", limit=format_qty(t.variance_qty),
+                percent=f"{abs(off) * 100 / expected:.0f}" if expected > 0 else "",
+                value=currency.format(value) if value is not None else "")
 
 
 def count_variances(counts: Iterable[Mapping[str, Any]], costs: Mapping[str, Fraction | None], names: Mapping[str, str],
@@ -85,12 +99,12 @@ def count_variances(counts: Iterable[Mapping[str, Any]], costs: Mapping[str, Fra
     """Counts (stock_move records of kind count) whose variance is beyond a threshold."""
     found = []
     for move in counts:
-        why = variance_beyond(move["counted"], move["expected"], costs.get(move["barcode"]), t, currency)
-        if why:
-            found.append(Warning("count_variance", move["barcode"],
-                                 f"{names.get(move['barcode'], move['barcode'])}: {why}",
-                                 {"counted": move["counted"], "expected": move["expected"], "variance": move["qty"],
-                                  "at": move["at"]}))
+        why = variance_beyond(names.get(move["barcode"], move["barcode"]), move["counted"], move["expected"],
+                              costs.get(move["barcode"]), t, currency)
+        if why is not None:
+            found.append(warned("count_variance", move["barcode"],
+                                {"counted": move["counted"], "expected": move["expected"], "variance": move["qty"],
+                                 "at": move["at"]}, why.template, **why.params))
     return found
 
 
@@ -188,6 +202,20 @@ def low_stock(levels: Iterable[Mapping[str, Any]]) -> list[Warning]:
             for row in levels if is_low(row["on_hand"], row["reorder_level"])]
 
 
+# an action of operation risk -> the whole sentence that says a cashier does it more than the shop
+_RISKS = {
+    "void": N_("{cashier}: {count} void(s) in {sales} sales ({rate} per 100), the shop's {norm} per 100"),
+    "line_void": N_("{cashier}: {count} line void(s) in {sales} sales ({rate} per 100), the shop's {norm} per 100"),
+    "refund": N_("{cashier}: {count} refund(s) in {sales} sales ({rate} per 100), the shop's {norm} per 100"),
+    "no_sale": N_("{cashier}: {count} no sale(s) in {sales} sales ({rate} per 100), the shop's {norm} per 100"),
+    "price_override": N_("{cashier}: {count} price override(s) in {sales} sales ({rate} per 100), the shop's {norm} "
+                         "per 100"),
+    "discount": N_("{cashier}: {count} discount(s) in {sales} sales ({rate} per 100), the shop's {norm} per 100"),
+}
+# a tender kind as a person reads it (the record keeps the English word)
+_TENDER_WORDS = {"cash": N_("cash"), "card": N_("card"), "mobile": N_("mobile")}
+
+
 def operation_risk(per_cashier: Mapping[str, Mapping[str, int]], t: Thresholds) -> list[Warning]:
     """Cashiers whose rate of an action (voids, refunds, no-sales...) per sale is above risk_factor
     times the shop's rate over the same period, with at least risk_min of them. per_cashier:
@@ -204,12 +232,18 @@ def operation_risk(per_cashier: Mapping[str, Mapping[str, int]], t: Thresholds) 
                 continue
             mine, own_sales = counts.get(action, 0), max(counts.get("sales", 0), 1)
             if mine >= t.risk_min and Fraction(mine, own_sales) > norm * Fraction(t.risk_factor):
-                found.append(Warning("risk", cashier,
-                                     f"{cashier}: {mine} {action.replace('_', ' ')}(s) in {counts.get('sales', 0)} sales "
-                                     f"({float(Fraction(mine, own_sales)) * 100:.0f} per 100), the shop's "
-                                     f"{float(norm) * 100:.0f} per 100",
-                                     {"action": action, "count": mine, "sales": counts.get("sales", 0)}))
+                found.append(warned("risk", cashier, {"action": action, "count": mine, "sales": counts.get("sales", 0)},
+                                    _RISKS[action], cashier=cashier, count=mine, sales=counts.get("sales", 0),
+                                    rate=f"{float(Fraction(mine, own_sales)) * 100:.0f}",
+                                    norm=f"{float(norm) * 100:.0f}"))
     return found
+
+
+def _tenders(kinds: Iterable[str]) -> Said:
+    """Tender kinds as a list a person reads ("cash, card"), each word in the screen's language."""
+    words = sorted(kinds)
+    return Said(", ".join(f"{{w{n}}}" for n in range(len(words))),
+                **{f"w{n}": Said(_TENDER_WORDS.get(kind, kind)) for n, kind in enumerate(words)})
 
 
 def refunds_without_original_tender(refunds: Iterable[Mapping[str, Any]],
@@ -223,10 +257,13 @@ def refunds_without_original_tender(refunds: Iterable[Mapping[str, Any]],
         paid_with = {t["kind"] for t in original["tenders"]}
         other = sorted({t["kind"] for t in refund["tenders"]} - paid_with)
         if other:
-            found.append(Warning("refund_tender", refund["receipt"],
-                                 f"refund {refund['receipt']} by {refund['cashier']} paid in {', '.join(other)}; "
-                                 f"the sale {original['receipt']} was paid in {', '.join(sorted(paid_with)) or 'nothing'}",
-                                 {"cashier": refund["cashier"], "original": original["receipt"]}))
+            figures = {"cashier": refund["cashier"], "original": original["receipt"]}
+            template = N_("refund {receipt} by {cashier} paid in {paid_in}; the sale {original} was paid in "
+                          "{paid_with}") if paid_with else \
+                N_("refund {receipt} by {cashier} paid in {paid_in}; the sale {original} was paid in nothing")
+            found.append(warned("refund_tender", refund["receipt"], figures, template, receipt=refund["receipt"],
+                                cashier=refund["cashier"], paid_in=_tenders(other), original=original["receipt"],
+                                paid_with=_tenders(paid_with)))
     return found
 
 

@@ -13,6 +13,29 @@ def N_(message: str) -> str:
     return message
 
 
+class Said(str):
+    """A sentence for a person that is also plain data: as a str it is the English sentence (what
+    --json, logs and support bundles carry), and it keeps its marked template and values apart
+    (template, params), as a PosError does, so that i18n.message(said) says it in the screen's
+    language. Said(N_("{n} record(s) waiting"), n=3). A value that is itself a Said is said in the
+    same language. Joined or sliced it is a plain str again (its English)."""
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, /, **params: object) -> "Said":
+        said = super().__new__(cls, template.format(**params) if params else template)
+        said.template, said.params = template, params
+        return said
+
+    def __reduce__(self) -> tuple[object, ...]:  # copy and deepcopy (dataclasses.asdict) keep it whole
+        return (_said, (self.template, self.params))
+
+
+def _said(template: str, params: dict[str, object]) -> Said:
+    return Said(template, **params)
+
+
 class PosError(Exception):
     """Base of every error the core reports to a person; str(err) is a complete, plain sentence
     (English). Raised as PosError(N_("unknown code {code}: nothing added"), code=code), it also

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal, Protocol
 
-from tui_pos.domain.errors import BadInput
+from tui_pos.domain.errors import N_, BadInput, Said
 from tui_pos.domain.money import TooManyDecimals, parse_fixed, round_half_up
 
 QTY_SCALE = 1000  # milli-units per unit
@@ -44,21 +44,28 @@ ADJUST_REASONS = ("damaged", "expired", "theft", "found", "other")
 _ITEM = re.compile(r"(?P<code>[^xX*]+?)(?:[xX*](?P<qty>[^xX*]+))?")
 
 
-def parse_qty(text: str, weighed: bool = False, *, signed: bool = False, what: str = "quantity") -> int:
+_QUANTITY = Said(N_("quantity"))
+
+
+def parse_qty(text: str, weighed: bool = False, *, signed: bool = False, what: str = _QUANTITY) -> int:
     """'3' -> 3000, '1.25' -> 1250 (milli-units). Fractions only for weighed goods (3 decimals at
-    most); negative only when signed (an adjustment); BadInput otherwise."""
+    most); negative only when signed (an adjustment); BadInput otherwise. what: the quantity's name
+    in the message (a marked word, a Said such as Said(N_("{code}: quantity"), code=...), or a
+    column's name)."""
+    shown = text.strip()
     try:
         milli = parse_fixed(text, QTY_PLACES)
     except TooManyDecimals:
-        raise BadInput(f"{what} {text.strip()!r} has more than {QTY_PLACES} decimals") from None
+        raise BadInput(N_("{what} {text!r} has more than {places} decimals"), what=what, text=shown,
+                       places=QTY_PLACES) from None
     if milli is None or "," in text:
-        raise BadInput(f"{what} {text.strip()!r} is not a number (e.g. 3, or 1.25 for weighed goods)")
+        raise BadInput(N_("{what} {text!r} is not a number (e.g. 3, or 1.25 for weighed goods)"), what=what, text=shown)
     if milli % QTY_SCALE and not weighed:
-        raise BadInput(f"{what} {text.strip()!r} must be a whole number (the product is not weighed)")
+        raise BadInput(N_("{what} {text!r} must be a whole number (the product is not weighed)"), what=what, text=shown)
     if milli < 0 and not signed:
-        raise BadInput(f"{what} {text.strip()!r} cannot be negative")
+        raise BadInput(N_("{what} {text!r} cannot be negative"), what=what, text=shown)
     if abs(milli) > MAX_QTY:
-        raise BadInput(f"{what} {text.strip()!r} is too large")
+        raise BadInput(N_("{what} {text!r} is too large"), what=what, text=shown)
     return milli
 
 
@@ -74,7 +81,7 @@ def parse_item(text: str) -> tuple[str, str]:
     later (parse_qty), once the product says whether it is weighed."""
     match = _ITEM.fullmatch(text.strip())
     if not match or not match["code"].strip():
-        raise BadInput(f"{text!r} is not CODE or CODExQTY")
+        raise BadInput(N_("{text!r} is not CODE or CODExQTY"), text=text)
     return match["code"].strip(), (match["qty"] or "1").strip()
 
 
