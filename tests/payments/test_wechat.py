@@ -10,6 +10,9 @@ import sys
 import pytest
 
 from conftest import COLA
+from tui_pos.bootstrap.till import open_till
+from tui_pos.config import load_config
+from tui_pos.domain.errors import CodePaymentRefused
 from tui_pos.domain.payments import Trade, mask_code, out_refund_no, out_trade_no
 from tui_pos.payments.wechat import WeChatGateway, _cancel_reply, _pay_reply, _query_reply, _refund_reply
 
@@ -248,8 +251,12 @@ def test_refund_without_an_answer_is_unknown_and_the_query_tells(wechat_sim, fau
     wechat_sim.sim.faults.refund = fault
     refund_no = out_refund_no(SALE, 1)
     assert gateway.refund(NO, refund_no, 100, 350, "").status == "unknown"
-    reply = gateway.query_refund(NO, refund_no)  # the fault met the refund before WeChat acted
+    reply = gateway.query_refund(NO, refund_no)  # the fault met the refund before WeChat acted...
+    assert (reply.status, reply.code) == ("unknown", "RESOURCE_NOT_EXISTS")  # ...but it might still land
+    gateway.not_exist_grace = 0.0
+    reply = gateway.query_refund(NO, refund_no)
     assert (reply.status, reply.code) == ("failed", "RESOURCE_NOT_EXISTS")
+    gateway.not_exist_grace = 60.0
     wechat_sim.sim.faults.refund = "ok"
     assert gateway.refund(NO, refund_no, 100, 350, "").status == "refunded"
     assert wechat_sim.sim.charged() == {NO: 250}
@@ -416,3 +423,45 @@ def test_the_till_reverses_a_trade_wechat_never_saw_and_charges_nothing(wechat_t
     assert wechat_till.cart.tenders == ()
     assert wechat_sim.sim.charged() == {}
     assert not wechat_till.payments.unresolved()
+
+
+@pytest.fixture
+def wechat_manager_till(shop_dir, wechat_sim):
+    """A manager's till (refunds need one) paying through WeChatGateway at the simulator."""
+    till = open_till(load_config(shop_dir), cashier="")
+    till.login("manager", "9999")
+    time_ = TillTime()
+    till.payments.sleep, till.payments.monotonic = time_.sleep, time_.monotonic
+    wechat_sim.sim.engine.clock = time_.monotonic
+    till.payments.use_gateway(wechat_sim.gateway())
+    yield till
+    till.close()
+
+
+def test_the_till_refunds_a_code_paid_sale_through_wechat(wechat_manager_till, wechat_sim):
+    till = wechat_manager_till
+    charge = charge_through(till)
+    sale = till.pay().sale
+    refund = till.refund(sale.receipt, {1: 1}, "Damaged").sale
+    assert [(t.kind, t.amount, t.reference) for t in refund.tenders] == [("mobile", -350, charge.transaction_id)]
+    assert wechat_sim.sim.charged() == {out_trade_no(sale.uuid, 1): 0}
+    [trade_] = wechat_sim.sim.engine.trades.values()
+    assert list(trade_.refunded) == [out_refund_no(refund.uuid, 1)]
+
+
+def test_a_refund_whose_request_got_no_answer_is_not_called_refused_so_soon(wechat_manager_till, wechat_sim):
+    till = wechat_manager_till
+    charge_through(till)
+    sale = till.pay().sale
+    wechat_sim.sim.faults.refund = "timeout"
+    with pytest.raises(CodePaymentRefused, match="not confirmed"):  # not "refused: refund in cash"
+        till.refund(sale.receipt, {1: 1}, "Damaged")
+    wechat_sim.sim.faults.refund = "ok"
+    with pytest.raises(CodePaymentRefused, match="not confirmed"):  # asked again: WeChat has none, not yet final
+        till.refund(sale.receipt, {1: 1}, "Damaged")
+    till.payments.gateway("wechat").not_exist_grace = 0.0  # long after: no such refund is the truth
+    with pytest.raises(CodePaymentRefused, match="refused the refund"):
+        till.refund(sale.receipt, {1: 1}, "Damaged")
+    assert wechat_sim.sim.charged() == {out_trade_no(sale.uuid, 1): 350}  # nothing was given back
+    ops = [op for op, _ in wechat_sim.sim.engine.requests]
+    assert "refund" not in ops and "query_refund" in ops  # the lost request never reached the money; only asked after

@@ -45,8 +45,11 @@ cancel (POST /v3/pay/transactions/out-trade-no/{out_trade_no}/reverse)
 
 refund (POST /v3/refund/domestic/refunds) and its query (GET /v3/refund/domestic/refunds/{no})
 - status SUCCESS -> refunded (refund_id, amount.refund); PROCESSING -> paying (query again);
-  ABNORMAL, CLOSED -> failed; 404 (no such refund or trade) and a business refusal -> failed;
-  SYSTEM_ERROR, FREQUENCY_LIMITED, HTTP 5xx, no reply, a bad signature -> unknown.
+  ABNORMAL, CLOSED -> failed; 404 (no such refund or trade) and a business refusal -> failed,
+  except a refund query's 404 shortly after a refund request that got no answer: unknown, as a
+  trade's ORDER_NOT_EXIST above (a "failed" there would offer cash while the refund may still
+  land: refunded twice); SYSTEM_ERROR, FREQUENCY_LIMITED, HTTP 5xx, no reply, a bad signature
+  -> unknown.
   The same out_refund_no asked twice is the same refund at WeChat (never refunded twice).
 
 The SDK verifies only 2xx replies: a 4xx refusal is taken as WeChat's word, protected by HTTPS
@@ -118,7 +121,8 @@ class WeChatGateway:
         self.not_exist_grace = 2 * timeout + 5.0
         self._client: Any = None
         self._lock = threading.Lock()
-        self._unanswered: dict[str, float] = {}  # out_trade_no -> when a pay that got no answer was sent
+        # out_trade_no / out_refund_no -> when a pay / refund that got no answer was sent
+        self._unanswered: dict[str, float] = {}
 
     def __repr__(self) -> str:  # never the keys
         return f"WeChatGateway(mchid={self.mchid!r}, gateway={self.gateway!r})"
@@ -147,23 +151,14 @@ class WeChatGateway:
         sent = time.monotonic()
         reply = self._call(call, lambda status, body: _pay_reply(status, body, trade.out_trade_no), "failed",
                            what=f"pay {trade.out_trade_no} {mask_code(trade.code)} {trade.amount}", code=trade.code)
-        with self._lock:
-            for no, when in list(self._unanswered.items()):  # only the recent ones matter
-                if sent - when >= self.not_exist_grace:
-                    del self._unanswered[no]
-            if reply.status == "unknown":  # the request may still be on its way
-                self._unanswered[trade.out_trade_no] = sent
+        self._note(trade.out_trade_no, sent, reply)
         return reply
 
     def query(self, out_trade_no: str) -> GatewayReply:
         def read(status: int, body: dict[str, Any]) -> GatewayReply:
             reply = _query_reply(status, body, out_trade_no)
-            if reply.status == "closed" and reply.code in _NO_TRADE:
-                with self._lock:
-                    sent = self._unanswered.get(out_trade_no)
-                if sent is not None and time.monotonic() - sent < self.not_exist_grace:
-                    return GatewayReply(status="unknown", code=reply.code,
-                                        reason=N_("WeChat Pay does not know the trade yet"))
+            if reply.status == "closed" and reply.code in _NO_TRADE and self._maybe_on_its_way(out_trade_no):
+                return GatewayReply(status="unknown", code=reply.code, reason=N_("WeChat Pay does not know the trade yet"))
             return reply
 
         return self._call(lambda client, _: client.query(out_trade_no=out_trade_no), read,
@@ -174,14 +169,42 @@ class WeChatGateway:
                           retry=True, what=f"reverse {out_trade_no}")
 
     def refund(self, out_trade_no: str, out_refund_no: str, amount: int, total: int, reason: str) -> GatewayReply:
-        return self._call(lambda client, _: client.refund(
+        sent = time.monotonic()
+        reply = self._call(lambda client, _: client.refund(
             out_refund_no=out_refund_no, out_trade_no=out_trade_no, reason=reason[:REFUND_REASON_MAX] or None,
             amount={"refund": amount, "total": total, "currency": CURRENCY}), _refund_reply, "failed",
             what=f"refund {out_trade_no} {out_refund_no} {amount}")
+        self._note(out_refund_no, sent, reply)
+        return reply
 
     def query_refund(self, out_trade_no: str, out_refund_no: str) -> GatewayReply:
-        return self._call(lambda client, _: client.query_refund(out_refund_no=out_refund_no), _refund_reply,
+        def read(status: int, body: dict[str, Any]) -> GatewayReply:
+            reply = _refund_reply(status, body)
+            if status == 404 and self._maybe_on_its_way(out_refund_no):  # as a trade's ORDER_NOT_EXIST
+                return GatewayReply(status="unknown", code=reply.code,
+                                    reason=N_("WeChat Pay does not know the refund yet"))
+            return reply
+
+        return self._call(lambda client, _: client.query_refund(out_refund_no=out_refund_no), read,
                           what=f"query refund {out_refund_no}")
+
+    # -- requests that got no answer --------------------------------------------------------------
+
+    def _note(self, number: str, sent: float, reply: GatewayReply) -> None:
+        """Remember when a pay or refund request that got no answer was sent (it may still arrive)."""
+        with self._lock:
+            for old, when in list(self._unanswered.items()):  # only the recent ones matter
+                if sent - when >= self.not_exist_grace:
+                    del self._unanswered[old]
+            if reply.status == "unknown":
+                self._unanswered[number] = sent
+
+    def _maybe_on_its_way(self, number: str) -> bool:
+        """Whether "no such trade/refund" may be premature: this gateway sent its request, got no
+        answer, less than not_exist_grace seconds ago."""
+        with self._lock:
+            sent = self._unanswered.get(number)
+        return sent is not None and time.monotonic() - sent < self.not_exist_grace
 
     # -- the SDK ----------------------------------------------------------------------------------
 
