@@ -15,7 +15,8 @@ import pytest
 
 from conftest import run_cli
 from hq_cluster import till_dir
-from tui_pos.domain.reconcile import reconcile, till_payments
+from tui_pos.domain.reconcile import from_view, reconcile, till_payments
+from tui_pos.domain.records import PaymentAttempt, PaymentOutcome
 from tui_pos.hq.connection import connect
 from tui_pos.hq.payments import payment_records
 from tui_pos.payments.statements import load_statement
@@ -34,16 +35,18 @@ def new_uuid() -> str:
 
 def charge(till: str, n: int, amount: int, trade: str, transaction_id: str, at: str, *, kind: str = "pay",
            refund_no: str = "", state: str = "paid", sale: bool = True) -> list[dict[str, Any]]:
-    """A code payment's records as the till commits them: the attempt, its outcome, and (sale) the
-    sale (or refund) completed with its mobile tender."""
-    sale_uuid, attempt_uuid = new_uuid(), new_uuid()
+    """A code payment's records as the till commits them (the domain's records): the attempt, its
+    outcome, and (sale) the sale (or refund) completed with its mobile tender."""
+    sale_uuid = new_uuid()
+    attempt = PaymentAttempt.new(
+        till, at=at, sale_uuid=sale_uuid, kind="refund" if kind == "refund" else "pay", provider="alipay",
+        attempt_no=1, out_trade_no=trade, amount=amount, cashier="amy", out_refund_no=refund_no,
+        code_mask="" if kind == "refund" else "2800**********1234",
+        original_sale_uuid=new_uuid() if kind == "refund" else None)
     records: list[dict[str, Any]] = [
-        {"type": "payment_attempt", "uuid": attempt_uuid, "till_id": till, "at": at, "sale_uuid": sale_uuid,
-         "kind": kind, "provider": "alipay", "attempt_no": 1, "out_trade_no": trade, "out_refund_no": refund_no,
-         "amount": amount, "code_mask": "" if kind == "refund" else "2800**********1234", "cashier": "amy",
-         "original_sale_uuid": None},
-        {"type": "payment_outcome", "uuid": new_uuid(), "attempt_uuid": attempt_uuid, "till_id": till, "at": at,
-         "state": state, "transaction_id": transaction_id, "amount": amount, "reason": "", "code": ""}]
+        attempt.to_record(),
+        PaymentOutcome.new(attempt, "refunded" if state == "refunded" else "paid", at=at,
+                           transaction_id=transaction_id, amount=amount).to_record()]
     if sale:
         sign = -1 if kind == "refund" else 1
         records.append({"uuid": sale_uuid, "receipt": f"{till}-{n:06d}", "till_id": till, "seq": n, "cashier": "amy",
@@ -147,3 +150,48 @@ def test_bad_input_is_one_line(hq, tmp_path):
     broken.write_bytes(ALIPAY.read_bytes().split("#-----------------------------------------业务明细列表结束".encode("gbk"))[0])
     proc = run_cli(nowhere, "hq", "payments", "reconcile", str(broken), "--shop", "S1", env=env, check=False)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "cut short" in proc.stderr, proc.stderr
+
+
+def test_a_tills_own_payments_reconcile_at_hq_as_at_the_till(hq, shop_dir, tmp_path):
+    """A till that took code payments (the scripted gateway) pushes its commits; HQ's reconciliation
+    of its shop is the till's own."""
+    from conftest import COLA, WATER
+    from payments.fake_gateway import FakeGateway
+    from payments.statement_files import Trade, wechat_bill
+    from tui_pos.bootstrap.till import open_till
+    from tui_pos.config import load_config
+    from tui_pos.ops.readonly import read_only_view
+    from tui_pos.payments.statements import read_statement
+
+    gateway = FakeGateway("wechat")
+    till = open_till(load_config(shop_dir), cashier="test")
+    try:
+        till.clock = lambda: "2026-12-03T02:00:00.000+00:00"
+        till.payments.use_gateway(gateway)
+        for barcodes, complete in (((COLA,), True), ((WATER, COLA), True), ((WATER,), False)):
+            for barcode in barcodes:
+                till.scan(barcode)
+            charge = till.payments.start("134567890123456789")
+            while not charge.done:
+                charge = till.payments.advance(charge)
+            assert charge.state == "paid"
+            if complete:
+                till.pay()
+    finally:
+        till.close()
+    trades = list(gateway.trades.values())
+    rows = [Trade(t.out_trade_no, t.transaction_id, t.amount, "2026-12-03 10:00:01") for t in trades[:2]]
+    statement = read_statement(wechat_bill([*rows, Trade("P" + "e" * 31, "4200000000000000000000000042", 990,
+                                                          "2026-12-03 12:00:00")]))
+    push_till(hq, shop_dir, "S1")
+    with read_only_view(load_config(shop_dir)) as view:
+        stored, _readable = view.payment_attempts()
+        receipts = {s["uuid"]: s["receipt"] for s in view.sales(None)[0]}
+    at_till = reconcile(statement, from_view(stored, receipts))
+    with connect(hq) as conn:
+        at_hq = reconcile(statement, till_payments(*payment_records(
+            conn, "S1", statement.first_day, statement.last_day, [r.out_trade_no for r in statement.rows])))
+    assert [(m.kind, m.out_trade_no) for m in at_hq.mismatches] == [
+        ("charged_no_sale", "P" + "e" * 31), ("sale_not_charged", trades[2].out_trade_no)]
+    assert at_hq == at_till
+    assert at_hq.mismatches[1].receipt == "" and at_hq.matched_pays.count == 2
