@@ -139,3 +139,39 @@ def test_a_file_that_is_no_statement_is_one_line(shop_dir, tmp_path):
         assert proc.returncode == 1 and "Traceback" not in proc.stderr and says in proc.stderr, proc.stderr
     proc = run_cli(shop_dir, "payments", "reconcile", str(tmp_path / "missing.csv"), check=False)
     assert proc.returncode == 1 and "cannot read" in proc.stderr
+
+
+def test_refunds_through_the_provider_reconciled(shop_dir, tmp_path):
+    """A sale paid by code, one of its items refunded through the provider by a manager: on an
+    Alipay statement with both rows everything matches; without the refund's row it is named."""
+    gateway = FakeGateway("alipay")
+    till = open_till(load_config(shop_dir), cashier="")
+    try:
+        till.login("manager", "9999")
+        till.clock = lambda: AT
+        till.payments.use_gateway(gateway)
+        till.scan(COLA)
+        till.scan(WATER)
+        charge = till.payments.start("287654321098765432")
+        while not charge.done:
+            charge = till.payments.advance(charge)
+        receipt = till.pay().sale.receipt
+        refund = till.refund(receipt, {1: 1}, "Damaged").sale
+    finally:
+        till.close()
+    [trade] = gateway.trades.values()
+    [(refund_no, back)] = gateway.refunded().items()
+    pay_row = Trade(trade.out_trade_no, trade.transaction_id, trade.amount, "2026-12-03 10:00:01")
+    refund_row = Trade(trade.out_trade_no, trade.transaction_id, back, "2026-12-03 10:05:00", kind="refund",
+                       out_refund_no=refund_no)
+    bill = tmp_path / "alipay.csv"
+    bill.write_bytes(alipay_bill([pay_row, refund_row], DAY))
+    data = json.loads(run_cli(shop_dir, "payments", "reconcile", str(bill), "--json").stdout)
+    assert data["ok"] and data["matched"] == {"pays": {"count": 1, "amount": "5.50"},
+                                              "refunds": {"count": 1, "amount": "3.50"},
+                                              "reversed": {"count": 0, "amount": "0.00"}}
+    bill.write_bytes(alipay_bill([pay_row], DAY))
+    data = json.loads(run_cli(shop_dir, "payments", "reconcile", str(bill), "--json", check=False).stdout)
+    [m] = data["mismatches"]
+    assert (m["kind"], m["out_refund_no"], m["till_amount"], m["sale_uuid"], m["receipt"], m["state"]) == (
+        "refund_not_in_statement", refund_no, "3.50", refund.uuid, refund.receipt, "refunded")
