@@ -394,3 +394,17 @@ def test_a_tender_charged_by_code_cannot_be_taken_off_the_sale(till, alipay):
         till.remove_tender(-1)
     till.remove_tender(0)  # the cash one may go
     assert [t.kind for t in till.cart.tenders] == ["mobile"]
+
+
+def test_a_gateway_that_raises_is_an_answer_not_known_and_is_asked_again(till):
+    class Raising(FakeGateway):
+        def pay(self, trade):
+            super().pay(trade)  # charged...
+            raise ConnectionResetError("...and the adapter let this through")
+
+    gateway = Raising("alipay")
+    wire(till, gateway)
+    till.scan(COLA)
+    charge = run(till, till.payments.start(ALIPAY_CODE))
+    assert charge.state == "paid" and gateway.methods() == ["online", "pay", "query"]
+    assert sum(gateway.charged().values()) == 350 and len(till.cart.tenders) == 1

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import sqlite_utils
+
 from conftest import COLA, break_sqlite, database_write_locked, restore_sqlite
 from tui_pos.bootstrap.till import open_ledger, open_till
 from tui_pos.config import load_config
@@ -14,7 +16,8 @@ from tui_pos.domain.payments import out_refund_no, out_trade_no
 from tui_pos.domain.records import PaymentAttempt, PaymentOutcome
 from tui_pos.domain.tender import Tender
 from tui_pos.ops.readonly import read_only_view
-from tui_pos.store.schema import MIGRATIONS
+from tui_pos.store.payments import PAYMENT_ATTEMPT_COLUMNS, PAYMENT_OUTCOME_COLUMNS, attempts
+from tui_pos.store.schema import MIGRATIONS, ensure_schema, pending
 
 AT = "2026-12-04T10:00:00.000+00:00"
 
@@ -105,24 +108,31 @@ def test_an_unreadable_database_answers_from_the_journal_and_says_so(shop_dir, t
         restore_sqlite(shop_dir, tmp_path / "aside")
 
 
-def test_the_payments_migration_adds_its_tables_to_a_database_made_before(tmp_path):
+def test_the_payment_migrations_on_a_database_made_before_them(tmp_path):
+    """payments adds the tables; payment_needs flags what needs someone, worked out for the attempts
+    stored before it (one open, one failed)."""
     conn = sqlite3.connect(tmp_path / "old.sqlite3", isolation_level=None)
-    import sqlite_utils
-
     db = sqlite_utils.Database(conn)
     names = [name for name, _ in MIGRATIONS]
-    before = names[:names.index("payments")]
     migrations = sqlite_utils.Migrations("tui_pos")
-    for name, function in MIGRATIONS:
-        if name in before:
-            migrations(name=name)(function)
+    for name, function in MIGRATIONS[:names.index("payments")]:
+        migrations(name=name)(function)
     migrations.apply(db)
     conn.execute("PRAGMA user_version = 2")
     assert "payment_attempt" not in db.table_names()
-    from tui_pos.store.schema import ensure_schema, pending
-
-    assert pending(conn)[0] == "payments"
+    assert pending(conn)[:2] == ["payments", "payment_needs"]
+    migrations = sqlite_utils.Migrations("tui_pos")
+    for name, function in MIGRATIONS[:names.index("payments") + 1]:
+        migrations(name=name)(function)
+    migrations.apply(db)
+    failed, still_open = attempt("s-1"), attempt("s-2")
+    for record in (failed, still_open):
+        row = record.to_record()
+        db["payment_attempt"].insert({c: row[c] for c in PAYMENT_ATTEMPT_COLUMNS} | {"stored_via": "sqlite"})
+    outcome = PaymentOutcome.new(failed, "failed", at=AT).to_record()
+    db["payment_outcome"].insert({c: outcome[c] for c in PAYMENT_OUTCOME_COLUMNS} | {"stored_via": "sqlite"})
     ensure_schema(conn)
-    assert {"payment_attempt", "payment_outcome"} <= set(db.table_names())
     assert pending(conn) == []
+    assert dict(conn.execute("SELECT uuid, needs FROM payment_attempt")) == {failed.uuid: 0, still_open.uuid: 1}
+    assert [r["uuid"] for r in attempts(conn, needs_someone=True)] == [still_open.uuid]
     conn.close()

@@ -159,6 +159,15 @@ class _Live:
 Gateways = Callable[[Provider], CodeGateway | None]
 
 
+def _asked(call: Callable[[], GatewayReply]) -> GatewayReply:
+    """A gateway's answer; one that raised anyway (a gateway must not) is an answer not known."""
+    try:
+        return call()
+    except Exception as err:  # noqa: BLE001 - whatever it was, the outcome is not known: asked again
+        log.error("code payment: the gateway failed (%s): the outcome is not known", type(err).__name__)
+        return GatewayReply("unknown", reason=type(err).__name__, code="GATEWAY_ERROR")
+
+
 class CodePayments:
     """till.payments. gateways(provider): the provider's gateway (None: not set up; raises a
     PosError when its settings are unusable); crash(name): the crash points of the payment flow
@@ -337,14 +346,14 @@ class CodePayments:
             trade = Trade(attempt.out_trade_no, attempt.amount, self.ctx.config.shop_name, live.code,
                           self.ctx.till_id)
             live.code = ""  # never kept longer than the call: a retry is a query of the same trade
-            reply = gateway.pay(trade)
+            reply = _asked(lambda: gateway.pay(trade))
             self._crash("payment_after_call")
         elif action == "query":
-            reply = gateway.query(attempt.out_trade_no)
+            reply = _asked(lambda: gateway.query(attempt.out_trade_no))
         else:
             live.cancels += 1
             live.key, live.state = "cancelling", live.state
-            reply = gateway.cancel(attempt.out_trade_no)
+            reply = _asked(lambda: gateway.cancel(attempt.out_trade_no))
             if reply.status == "failed":  # refused: the trade's state is what matters, asked next
                 reply = replace(reply, status="unknown")
         live.returned = self.monotonic()
@@ -496,10 +505,11 @@ class CodePayments:
         ask = first
         while True:
             if ask == "refund":
-                reply = gateway.refund(attempt.out_trade_no, attempt.out_refund_no, attempt.amount, total, reason)
+                reply = _asked(lambda: gateway.refund(attempt.out_trade_no, attempt.out_refund_no, attempt.amount,
+                                                      total, reason))
                 self._crash("payment_after_call")
             else:
-                reply = gateway.query_refund(attempt.out_trade_no, attempt.out_refund_no)
+                reply = _asked(lambda: gateway.query_refund(attempt.out_trade_no, attempt.out_refund_no))
                 if reply.status == "closed" and first == "query" and ask == first:  # never asked: ask now, same number
                     ask = "refund"
                     continue
@@ -548,11 +558,11 @@ class CodePayments:
         if gateway is None:
             return
         if attempt.kind == "refund":
-            reply = gateway.query_refund(attempt.out_trade_no, attempt.out_refund_no)
+            reply = _asked(lambda: gateway.query_refund(attempt.out_trade_no, attempt.out_refund_no))
             if reply.status in ("refunded", "failed", "closed"):
                 self._record(attempt, reply, "refunded" if reply.status == "refunded" else "failed")
             return
-        reply = gateway.query(attempt.out_trade_no)
+        reply = _asked(lambda: gateway.query(attempt.out_trade_no))
         log.info("resolving code payment %s: query -> %s", attempt.out_trade_no, reply.status)
         age = self._age(attempt.at)
         progress = Progress(attempt.provider, reply.status, elapsed=age, since_call=self.schedule.query_every,
@@ -561,7 +571,7 @@ class CodePayments:
         if step.action == "stop" and step.state != "unknown":
             self._record(attempt, reply, step.state)
         elif step.action == "cancel" and step.after == 0:
-            cancelled = gateway.cancel(attempt.out_trade_no)
+            cancelled = _asked(lambda: gateway.cancel(attempt.out_trade_no))
             log.info("resolving code payment %s: cancel -> %s", attempt.out_trade_no, cancelled.status)
             if cancelled.status in ("closed", "paid"):
                 self._record(attempt, cancelled, "cancelled" if cancelled.status == "closed" else "paid")

@@ -23,7 +23,8 @@ from typing import Any
 from tui_pos.domain.auth import NameTaken, NoSuchUser
 from tui_pos.domain.records import USER_ACTIONS, Record, UserChanged, record_from_dict, record_type
 from tui_pos.domain.stock import MOVE_KINDS
-from tui_pos.store import stock_daily
+from tui_pos.store import payments, stock_daily
+from tui_pos.store.payments import PAYMENT_ATTEMPT_COLUMNS, PAYMENT_OUTCOME_COLUMNS
 
 __all__ = ["as_dict", "as_record", "insert", "load", "load_record", "load_sale_record", "record_numbers",
            "record_type", "row_record", "sale_rows", "stored_rows", "stored_sale_rows"]
@@ -48,9 +49,6 @@ Z_REPORT_COLUMNS = ("uuid", "shift_uuid", "till_id", "z_number", "closed_at", "c
                     "counted", "expected", "difference", "report")
 STOCK_MOVE_COLUMNS = ("uuid", "till_id", "at", "kind", "barcode", "qty", "expected", "counted", "unit_cost", "reason",
                       "supplier", "reference", "peer", "batch", "actor", "approved_by")
-PAYMENT_ATTEMPT_COLUMNS = ("uuid", "till_id", "at", "sale_uuid", "kind", "provider", "attempt_no", "out_trade_no",
-                           "out_refund_no", "amount", "code_mask", "cashier", "original_sale_uuid")
-PAYMENT_OUTCOME_COLUMNS = ("uuid", "attempt_uuid", "till_id", "at", "state", "transaction_id", "amount", "reason", "code")
 AUDIT_EVENT_COLUMNS = ("uuid", "till_id", "at", "action", "actor", "approved_by", "subject", "amount", "detail")
 
 # record type -> (table, columns) for the records stored as one row of their own table
@@ -131,6 +129,7 @@ def insert(conn: sqlite3.Connection, record: RecordLike, stored_via: str) -> lis
         raise KeyError(f"unknown record type {kind!r}")
     rows = _INSERTERS[kind](conn, record, stored_via)
     stock_daily.add(conn, record)  # a sale's or a stock movement's products' day (store/stock_daily.py)
+    payments.settle(conn, record)  # a sale's code payments: do they still need someone (store/payments.py)
     return rows
 
 

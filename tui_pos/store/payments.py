@@ -13,8 +13,14 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from tui_pos.store.codec import PAYMENT_ATTEMPT_COLUMNS, record_type
+from tui_pos.domain.records import record_type
 
+# the rows of PaymentAttempt and PaymentOutcome (codec.ROW_TABLES): what their audit digest covers.
+# payment_attempt.needs (migration payment_needs), outside it: 1 while the attempt may need someone
+# (needs_someone), kept by codec.insert with every attempt, outcome and sale stored (settle()).
+PAYMENT_ATTEMPT_COLUMNS = ("uuid", "till_id", "at", "sale_uuid", "kind", "provider", "attempt_no", "out_trade_no",
+                           "out_refund_no", "amount", "code_mask", "cashier", "original_sale_uuid")
+PAYMENT_OUTCOME_COLUMNS = ("uuid", "attempt_uuid", "till_id", "at", "state", "transaction_id", "amount", "reason", "code")
 UNRESOLVED = ("open", "unknown")
 OUTCOME_FIELDS = ("state", "transaction_id", "charged", "reason", "code", "outcome_at")
 
@@ -27,10 +33,7 @@ _SELECT = (
     "FROM payment_attempt a LEFT JOIN payment_outcome o ON o.rowid = "
     "(SELECT MAX(rowid) FROM payment_outcome WHERE attempt_uuid = a.uuid)"
 )
-# what may still need someone: unresolved, or paid/refunded and not (yet) in a stored sale
-_NEEDS_SOMEONE = (" WHERE o.state IS NULL OR o.state = 'unknown' OR (o.state = 'paid' AND NOT EXISTS "
-                  "(SELECT 1 FROM tender t WHERE t.sale_uuid = a.sale_uuid AND t.reference = o.transaction_id)) "
-                  "OR (o.state = 'refunded' AND NOT EXISTS (SELECT 1 FROM sale s WHERE s.uuid = a.sale_uuid))")
+_NEEDS_SOMEONE = " WHERE a.needs = 1"  # the partial index idx_payment_attempt_needs: never a scan of the years
 
 
 def _row(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -55,6 +58,30 @@ def attempts(conn: sqlite3.Connection, *, needs_someone: bool = False,
         sql += " WHERE a.sale_uuid = ?"
         params.append(sale_uuid)
     return [_row(r) for r in conn.execute(sql + " ORDER BY a.rowid", params)]
+
+
+def settle(conn: sqlite3.Connection, record: dict[str, Any]) -> None:
+    """After a sale, an attempt or an outcome is written (codec.insert, in its transaction): the
+    needs flag of the attempts of that sale, worked out again (one indexed look-up)."""
+    kind = record_type(record)
+    if kind == "sale":
+        sale_uuid = record["uuid"]
+    elif kind == "payment_attempt":
+        sale_uuid = record["sale_uuid"]
+    elif kind == "payment_outcome":
+        found = conn.execute("SELECT sale_uuid FROM payment_attempt WHERE uuid = ?", (record["attempt_uuid"],)).fetchone()
+        if found is None:
+            return
+        sale_uuid = found[0]
+    else:
+        return
+    settle_sale(conn, sale_uuid)
+
+
+def settle_sale(conn: sqlite3.Connection, sale_uuid: str) -> None:
+    rows = attempts(conn, sale_uuid=sale_uuid)
+    conn.executemany("UPDATE payment_attempt SET needs = ? WHERE uuid = ? AND needs <> ?",
+                     [(int(needs_someone(r)), r["uuid"], int(needs_someone(r))) for r in rows])
 
 
 def sales_carrying(conn: sqlite3.Connection, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:

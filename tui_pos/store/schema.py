@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from tui_pos.store import audit, codec, commit_log, stock_daily
+from tui_pos.store import audit, codec, commit_log, payments, stock_daily
 
 SCHEMA_VERSION = 2  # PRAGMA user_version from the last numbered schema on; named migrations since
 MIGRATION_SET = "tui_pos"
@@ -175,17 +175,27 @@ def _payments(db: Any) -> None:
     """Code payments (domain.records.PaymentAttempt and PaymentOutcome), one row each: an attempt
     is found by its sale and by its trade number, an outcome by its attempt."""
     db["payment_attempt"].create(
-        {**{c: str for c in codec.PAYMENT_ATTEMPT_COLUMNS}, "attempt_no": int, "amount": int, "stored_via": str},
+        {**{c: str for c in payments.PAYMENT_ATTEMPT_COLUMNS}, "attempt_no": int, "amount": int, "stored_via": str},
         pk="uuid", not_null=["till_id", "at", "sale_uuid", "kind", "provider", "attempt_no", "out_trade_no", "amount"],
         if_not_exists=True,
     )
     db["payment_attempt"].create_index(["sale_uuid"], if_not_exists=True)
     db["payment_attempt"].create_index(["out_trade_no"], if_not_exists=True)
     db["payment_outcome"].create(
-        {**{c: str for c in codec.PAYMENT_OUTCOME_COLUMNS}, "amount": int, "stored_via": str},
+        {**{c: str for c in payments.PAYMENT_OUTCOME_COLUMNS}, "amount": int, "stored_via": str},
         pk="uuid", not_null=["attempt_uuid", "till_id", "at", "state"], if_not_exists=True,
     )
     db["payment_outcome"].create_index(["attempt_uuid"], if_not_exists=True)
+
+
+def _payment_needs(db: Any) -> None:
+    """Which code payments may need someone (open, unknown, or paid and in no stored sale), kept
+    with each attempt (payment_attempt.needs, store/payments.py) and indexed for those alone: the
+    till asks before every code payment, and a year of attempts must not be read for it."""
+    db["payment_attempt"].add_column("needs", int, not_null_default=1)
+    db.execute("CREATE INDEX IF NOT EXISTS idx_payment_attempt_needs ON payment_attempt (needs) WHERE needs = 1")
+    for (sale_uuid,) in db.execute("SELECT DISTINCT sale_uuid FROM payment_attempt").fetchall():
+        payments.settle_sale(db.conn, sale_uuid)
 
 
 # The migrations, in order: (name, function). Append only; never rename, reorder or edit a released one.
@@ -200,6 +210,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("stock_move_covering", _stock_move_covering),
     ("stock_daily", _stock_daily),
     ("payments", _payments),
+    ("payment_needs", _payment_needs),
 )
 
 

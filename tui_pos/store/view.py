@@ -356,9 +356,11 @@ class StoreView:
         with self._lock:
             pending, readable = self._pending()
             mine = [r for r in pending if db.record_type(r) in ("payment_attempt", "payment_outcome", "sale")]
-            narrow = unresolved and not mine  # nothing in the journal can change the database's answer
+            # unresolved: the database's attempts that need someone (indexed) are enough: what the
+            # journal holds only settles them further (its outcomes, its sales carrying them)
             stored: list[dict[str, Any]] | None = self.query(
-                lambda c: payments.attempts(c, needs_someone=narrow, sale_uuid=sale_uuid), None) if readable else None
+                lambda c: payments.attempts(c, needs_someone=unresolved, sale_uuid=sale_uuid), None) \
+                if readable else None
             readable = readable and stored is not None
             found, recheck = payments.merge(stored or [], mine)
             if recheck and readable:
