@@ -17,9 +17,11 @@ from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
 from tui_pos.domain.reconcile import MISMATCH_TEXT, Reconciliation, Totals
-from tui_pos.i18n import _
+from tui_pos.i18n import N_, _
 
-PROVIDER_NAMES = {"alipay": "Alipay", "wechat": "WeChat Pay"}
+PROVIDER_NAMES = {"alipay": N_("Alipay"), "wechat": N_("WeChat Pay")}
+STATE_WORDS = {"open": N_("open"), "unknown": N_("unknown"), "paid": N_("paid"), "failed": N_("failed"),
+               "cancelled": N_("cancelled"), "refunded": N_("refunded")}  # as `tui-pos payments` says them
 MISMATCH_HEADER = ("kind", "provider", "out_trade_no", "transaction_id", "out_refund_no", "statement_amount",
                    "till_amount", "sale_uuid", "receipt", "state", "at", "till_id", "line")
 MISMATCH_NUMERIC = ("statement_amount", "till_amount", "line")
@@ -73,7 +75,7 @@ def show_reconciliation(result: Reconciliation, currency: Currency, as_json: boo
 
 
 def reconciliation_text(data: dict[str, Any]) -> str:
-    provider = PROVIDER_NAMES.get(data["provider"], data["provider"])
+    provider = _(PROVIDER_NAMES.get(data["provider"], data["provider"]))
     days = data["first_day"] or "?"
     if data["last_day"] and data["last_day"] != data["first_day"]:
         days = f"{days} .. {data['last_day']}"
@@ -98,13 +100,15 @@ def reconciliation_text(data: dict[str, Any]) -> str:
     if not mismatches:
         lines.append(_("Everything matches."))
         return "\n".join(lines)
-    lines += ["", _("{n} mismatches:").format(n=len(mismatches))]
+    lines += ["", _("{n} mismatches:").format(n=len(mismatches)),
+              "  " + " ".join([pad(_("trade number"), 32), pad(_("statement"), 10, ">"), pad(_("recorded"), 10, ">"),
+                               " " + _("mismatch")])]
     for m in mismatches:
         number = m["out_refund_no"] if m["kind"].startswith("refund") and m["out_refund_no"] else m["out_trade_no"]
-        lines.append("  " + pad(_(MISMATCH_TEXT[m["kind"]]), 30) + f"  {number or '-':<32} "
-                     + _("statement {amount}").format(amount=f"{m['statement_amount'] or '-':>10}") + "  "
-                     + _("recorded {amount}").format(amount=f"{m['till_amount'] or '-':>10}") + "  "
-                     + (_("receipt {receipt}").format(receipt=m["receipt"]) if m["receipt"] else
-                        _("sale {uuid}").format(uuid=m["sale_uuid"]) if m["sale_uuid"] else _("no sale"))
-                     + (f"  ({m['state']})" if m["state"] else "") + (f"  {m['till_id']}" if m["till_id"] else ""))
+        where = (_("receipt {receipt}").format(receipt=m["receipt"]) if m["receipt"] else
+                 _("sale {uuid}").format(uuid=m["sale_uuid"]) if m["sale_uuid"] else _("no sale"))
+        state = f" ({_(STATE_WORDS.get(m['state'], m['state']))})" if m["state"] else ""
+        lines.append("  " + " ".join([pad(number or "-", 32), pad(m["statement_amount"] or "-", 10, ">"),
+                                      pad(m["till_amount"] or "-", 10, ">"), " " + _(MISMATCH_TEXT[m["kind"]])])
+                     + f"; {where}{state}" + (f" {m['till_id']}" if m["till_id"] else ""))
     return "\n".join(lines)
