@@ -284,7 +284,7 @@ def test_paid_while_the_sale_is_gone_stays_listed_as_paid_not_completed(shop_dir
     again = open_till(load_config(shop_dir), cashier="test")
     try:
         wire(again, gateway)
-        again.cancel()  # the cashier started another sale before resolving
+        again.cancel()  # the cashier started another sale before resolving (no tender on it yet)
         [view] = again.payments.resolve()
         assert view.state == "paid" and view.paid_not_completed and again.cart.tenders == ()
         [listed] = again.payments.list(unresolved=True)
@@ -394,6 +394,8 @@ def test_a_tender_charged_by_code_cannot_be_taken_off_the_sale(till, alipay):
         till.remove_tender(-1)
     till.remove_tender(0)  # the cash one may go
     assert [t.kind for t in till.cart.tenders] == ["mobile"]
+    with pytest.raises(TenderError, match="has paid 2.00 by code"):
+        till.cancel()  # charged with no sale: never
 
 
 def test_a_gateway_that_raises_is_an_answer_not_known_and_is_asked_again(till):

@@ -303,6 +303,14 @@ class Till:
         self.selling.delete_held(uuid, approval)
 
     def cancel(self) -> None:
+        """Abandon the sale in progress; never one the customer paid by code (that would be charged
+        with no sale: complete it, then a refund or a void gives the money back)."""
+        cart = self.selling.cart
+        charged = sum(t.amount for t in cart.tenders
+                      if t.kind == "mobile" and self.payments.paid_by_code(cart.uuid, t.reference))
+        if charged:
+            raise TenderError(N_("the customer has paid {amount} by code on this sale: complete it (a refund or "
+                                 "a void gives the money back)"), amount=self.currency.format(charged))
         self.selling.cancel()
 
     def due(self) -> Due:
