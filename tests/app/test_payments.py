@@ -410,3 +410,33 @@ def test_a_gateway_that_raises_is_an_answer_not_known_and_is_asked_again(till):
     charge = run(till, till.payments.start(ALIPAY_CODE))
     assert charge.state == "paid" and gateway.methods() == ["online", "pay", "query"]
     assert sum(gateway.charged().values()) == 350 and len(till.cart.tenders) == 1
+
+
+def test_the_cashier_gives_up_while_the_worker_waits_on_the_pay_call(till):
+    import threading
+
+    calling, answer = threading.Event(), threading.Event()
+
+    class Slow(FakeGateway):
+        def pay(self, trade):
+            calling.set()
+            answer.wait(10)
+            return super().pay(trade)
+
+    gateway = Slow("alipay").script("pay", USERPAYING)
+    wire(till, gateway)
+    till.scan(COLA)
+    charge = till.payments.start(ALIPAY_CODE)
+    ended: list[Charge] = []
+    worker = threading.Thread(target=lambda: ended.append(run(till, charge)))
+    worker.start()
+    assert calling.wait(10)
+    gave_up: list[Charge] = []
+    cashier = threading.Thread(target=lambda: gave_up.append(till.payments.abandon(charge)))
+    cashier.start()
+    answer.set()  # the pay call answers: the customer is confirming
+    worker.join(10)
+    cashier.join(10)
+    assert ended[0].state == gave_up[0].state == "cancelled"
+    assert gateway.methods().count("pay") == 1 and gateway.methods().count("cancel") == 1
+    assert gateway.charged() == {} and till.cart.tenders == ()

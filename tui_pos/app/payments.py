@@ -154,6 +154,7 @@ class _Live:
     unsaved: PaymentOutcome | None = None  # a final outcome not stored yet: stored again before anything else
     done: bool = False
     transaction_id: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one step at a time (the worker, abandon)
 
 
 Gateways = Callable[[Provider], CodeGateway | None]
@@ -291,6 +292,10 @@ class CodePayments:
         live = self._live.get(charge.attempt_uuid)
         if live is None:
             raise CartError(N_("that code payment is not in progress here"))
+        with live.lock:
+            return self._advance(live)
+
+    def _advance(self, live: _Live) -> Charge:
         if live.done:
             return self._charge(live)
         if live.unsaved is not None:
@@ -315,10 +320,11 @@ class CodePayments:
         live = self._live.get(charge.attempt_uuid)
         if live is None:
             raise CartError(N_("that code payment is not in progress here"))
-        if not live.done and live.sent is not None:
-            live.deadline = min(live.deadline, self.monotonic() - live.sent)
-        elif not live.done:  # never sent: nothing to cancel; the provider has no such trade
-            live.last = GatewayReply("closed", reason="not sent")
+        with live.lock:
+            if not live.done and live.sent is not None:
+                live.deadline = min(live.deadline, self.monotonic() - live.sent)
+            elif not live.done:  # never sent: nothing to cancel; the provider has no such trade
+                live.last = GatewayReply("closed", reason="not sent")
         while not live.done and live.unsaved is None:
             self.advance(self._charge(live))
         return self._charge(live)
