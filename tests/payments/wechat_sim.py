@@ -126,6 +126,14 @@ class WeChatSim:
     def gateway(self, **overrides: Any) -> WeChatGateway:
         return WeChatGateway(**{**self.settings, **overrides})
 
+    @property
+    def url(self) -> str:
+        return self.sim.url
+
+    def charged(self) -> dict[str, int]:
+        """What the customers are really charged, net, per out_trade_no (the Engine's money)."""
+        return self.sim.charged()
+
     def close(self) -> None:
         self.sim.close()
 
