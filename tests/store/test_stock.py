@@ -153,3 +153,21 @@ def test_stock_movements_are_numbered_in_the_commit_order_like_every_record(tmp_
     committed = [c["record"] for c in ledger.view.commits_after(0)]
     assert [r for r in committed if r.get("type") == "stock_move"] == [direct, journaled]
     ledger.close()
+
+
+def test_on_hand_of_a_product_without_opening_stock_reads_its_sales_from_an_index_alone(tmp_path, products):
+    """The migration stock_movement_covering: a product that sells all year (no opening stock in
+    the catalog: its sales summed) is read without a table row per sale (what the product look-up
+    shows as the cashier types)."""
+    from tui_pos.store import stock
+
+    ledger = new_ledger(tmp_path)
+    sale = make_record(1)
+    sale["lines"][0]["barcode"] = "333"
+    ledger.commit(sale)
+    conn = ledger.connection()
+    plan = " ".join(row[-1] for row in conn.execute(
+        "EXPLAIN QUERY PLAN " + stock._LEVELS + " WHERE p.barcode = ?", ("333",)))
+    assert "COVERING INDEX idx_stock_movement_barcode_at_qty" in plan and "COVERING INDEX idx_stock_move_barcode_at_qty" in plan
+    assert on_hand(ledger)["333"] == -2_000
+    ledger.close()

@@ -147,6 +147,7 @@ async def lookup_dialog(pilot) -> None:
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, LookupScreen), "the lookup dialog")
     await pilot.press("b")  # matches more products than the list shows: it scrolls
     await wait_until(pilot, lambda: pilot.app.screen.query_one("OptionList").option_count > 0, "results")
+    await wait_until(pilot, lambda: pilot.app.screen.stock_of is pilot.app.screen.found, "stock on hand")
 
 
 async def manager_dialog(pilot) -> None:
@@ -229,6 +230,7 @@ async def pinyin_lookup(pilot) -> None:
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, LookupScreen), "the lookup dialog")
     await pilot.press("k", "l")
     await wait_until(pilot, lambda: pilot.app.screen.query_one("OptionList").option_count > 0, "results")
+    await wait_until(pilot, lambda: pilot.app.screen.stock_of is pilot.app.screen.found, "stock on hand")
 
 
 CHINESE_SCREENS = {**SCREENS, "lookup_pinyin": pinyin_lookup}
@@ -315,6 +317,7 @@ async def chinese_lookup(pilot) -> None:
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, LookupScreen), "the lookup dialog")
     pilot.app.screen.query_one("Input").value = "啤酒"
     await wait_until(pilot, lambda: pilot.app.screen.query_one("OptionList").option_count == 2, "two beers")
+    await wait_until(pilot, lambda: pilot.app.screen.stock_of is pilot.app.screen.found, "stock on hand")
 
 
 async def receipt_on_screen(pilot) -> None:

@@ -9,13 +9,24 @@ from textual.widgets import OptionList, Static
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.pickers import HelpScreen, LookupScreen
 
-from .test_checkout_flows import demo_shop_template, lines, on_screen, pilot, scan, shop_dir, text_of  # noqa: F401
+from .test_checkout_flows import (  # noqa: F401
+    demo_shop_template,
+    lines,
+    on_screen,
+    pilot,
+    scan,
+    shop_dir,
+    text_of,
+    wait_for,
+)
 
 pytestmark = pytest.mark.asyncio
 
 COLA = "6900000000014"  # 可口可乐 330ml
 CAFE_CREME = "6900000000090"  # Café Crème latte, 12.00
 CREME_PAPER = "6900000000496"  # Crème de papier A4 500, 29.00
+SUSHI = "6900000000588"  # 寿司 Sushi box, 26 in stock
+WEIGHED = "6900000000595"  # 散装称重 Weighed goods, no stock
 
 
 def results(pilot) -> list[str]:
@@ -45,6 +56,27 @@ async def test_pinyin_finds_a_chinese_name_issue_16(pilot, typed):
     await pilot.press("enter")
     await on_screen(pilot, CheckoutScreen)
     assert lines(pilot) == [(COLA, 1, False)]
+
+
+def prompt(pilot, barcode: str) -> str:
+    return str(pilot.app.screen.query_one(OptionList).get_option(barcode).prompt)
+
+
+async def test_the_look_up_shows_stock_on_hand_as_tui_pos_stock_does(pilot):
+    """Issue 14: each product found shows its stock on hand (the one stock answer, read beside the
+    typing); a product whose stock is not tracked shows none."""
+    till = pilot.app.till
+    till.stock.receive(till.stock.lines([f"{COLA}x3"], "receive"))  # the demo catalog's 27, and 3 in
+    [level] = till.stock.levels(COLA)
+    assert level.on_hand == 30_000
+    await scan(pilot, "kkkl")
+    await on_screen(pilot, LookupScreen)
+    await wait_for(pilot, lambda: "on hand 30" in prompt(pilot, COLA))
+    await pilot.press("end", *["backspace"] * 4, *"deli")
+    await wait_for(pilot, lambda: "on hand 26" in prompt(pilot, SUSHI))  # the same read as the weighed goods'
+    assert "on hand" not in prompt(pilot, WEIGHED)  # no stock in the demo catalog, nothing moved: not tracked
+    await pilot.press("escape")
+    await on_screen(pilot, CheckoutScreen)
 
 
 async def test_a_look_up_that_finds_nothing_says_so(pilot):

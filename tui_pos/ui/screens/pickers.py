@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -13,10 +13,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui_pos.app.stock import Level
 from tui_pos.app.till import HeldSale, Till
 from tui_pos.domain.catalog import Product
 from tui_pos.domain.columns import pad
 from tui_pos.domain.shop_time import shop_clock
+from tui_pos.domain.stock import format_qty
 from tui_pos.i18n import N_, _, ngettext
 from tui_pos.ui.widgets.entry import FieldInput
 
@@ -38,6 +40,8 @@ class LookupScreen(ModalScreen["str | None"]):
     def __init__(self, query: str = ""):
         super().__init__()
         self.initial = query
+        self.found: list[Product] = []  # the products listed now
+        self.stock_of: list[Product] | None = None  # the products whose stock on hand is shown (read)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
@@ -60,13 +64,40 @@ class LookupScreen(ModalScreen["str | None"]):
         results = self.query_one(OptionList)
         results.clear_options()
         products: list[Product] = till.catalog.search(text) if text.strip() else []
-        results.add_options(Option(self.app.shown(f"{p.name}  {p.barcode}  {till.currency.format(p.price, True)}"),
-                                   id=p.barcode)
-                            for p in products)
+        self.found = products
+        results.add_options(Option(self.row(p), id=p.barcode) for p in products)
         if products:
             results.highlighted = 0
+            self.read_stock(products)
         self.query_one("#lookup-message", Static).update(
             "" if products or not text.strip() else _("Nothing found for '{text}'.").format(text=text.strip()))
+
+    def row(self, product: Product, level: Level | None = None) -> str:
+        """Name, code, price and, once read, stock on hand (tracked products only)."""
+        text = f"{product.name}  {product.barcode}  {self.app.till.currency.format(product.price, True)}"
+        if level is not None and level.tracked:
+            text += "  " + _("on hand {qty}").format(qty=format_qty(level.on_hand))
+        return self.app.shown(text)
+
+    # Stock on hand is read beside the typing, not in it: the list shows at once and the figures
+    # follow (a product that sells all year is a few milliseconds to sum; a keystroke meanwhile
+    # starts a new read and this one's answer is dropped).
+    @work(thread=True, exclusive=True, group="lookup-stock", exit_on_error=False)
+    def read_stock(self, products: list[Product]) -> None:
+        try:
+            levels = self.app.till.stock.of([p.barcode for p in products])
+        except Exception:  # noqa: BLE001 - the look-up works without stock figures
+            levels = None
+        self.app.call_from_thread(self.show_stock, products, levels or {})
+
+    def show_stock(self, products: list[Product], levels: dict[str, Level]) -> None:
+        if products is not self.found:
+            return  # typed on meanwhile: another list is shown
+        results = self.query_one(OptionList)
+        for product in products:
+            if product.barcode in levels:
+                results.replace_option_prompt(product.barcode, self.row(product, levels[product.barcode]))
+        self.stock_of = products
 
     @on(Input.Submitted)
     def pick_first(self) -> None:
