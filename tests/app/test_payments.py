@@ -291,6 +291,15 @@ def test_paid_while_the_sale_is_gone_stays_listed_as_paid_not_completed(shop_dir
         assert listed.uuid == view.uuid and not listed.unresolved  # needs someone, blocks nothing
         again.scan(WATER)
         assert run(again, again.payments.start(WECHAT_CODE)).state == "paid"
+        again.pay()
+        # "finish sale": the cashier rings the items up again; the sale takes the payment's identity
+        again.scan(COLA)
+        cart = again.payments.finish(view.uuid)
+        assert cart.uuid == view.sale_uuid and [(t.kind, t.amount) for t in cart.tenders] == [("mobile", 350)]
+        again.pay()
+        assert again.payments.list(unresolved=True) == []
+        assert all(v.sale_completed for v in again.payments.list())
+        assert sum(gateway.charged().values()) == 350 + 200
     finally:
         again.close()
 

@@ -32,6 +32,7 @@ from tui_pos.app.context import TillContext, log
 from tui_pos.app.ports import CodeGateway, TillStore
 from tui_pos.app.selling import Selling
 from tui_pos.app.session import Session
+from tui_pos.domain.cart import Cart
 from tui_pos.domain.errors import N_, CartError, CodePaymentRefused, PosError, StorageFailed
 from tui_pos.domain.payments import (
     GatewayReply,
@@ -613,6 +614,32 @@ class CodePayments:
                 datetime.fromisoformat(at).astimezone().date()
         except ValueError:
             return False
+
+    # -- "paid, sale not completed" ----------------------------------------------------------------
+    def finish(self, attempt_uuid: str) -> Cart:
+        """Bring the sale of a payment listed "paid, sale not completed" back to the till with its
+        mobile tender, for the cashier to complete (as after any tender): the sale in progress if
+        it is that sale; a held sale of it, recalled; else the sale in progress (empty, or with no
+        payment taken yet) takes that sale's identity, so that the stored sale carries the payment.
+        CartError when the sale in progress has payments of its own (finish or hold it first)."""
+        rows, _ = self.store.payment_attempts(unresolved=True)
+        row = next((r for r in rows if r["uuid"] == attempt_uuid), None)
+        if row is None or row["kind"] != "pay" or row["state"] != "paid" or row["sale_completed"]:
+            raise CartError(N_("that code payment is not waiting for its sale"))
+        attempt = PaymentAttempt.from_record(row)
+        selling = self.selling
+        if selling.cart.uuid != attempt.sale_uuid:
+            held = [h.cart.uuid for h in selling.held_sales()]
+            if attempt.sale_uuid in held and selling.cart.is_empty:
+                selling.recall(attempt.sale_uuid)
+            elif selling.cart.tenders:
+                raise CartError(N_("the sale in progress has payments of its own: complete or hold it first"))
+            else:
+                selling.take_identity(attempt.sale_uuid)
+        if not self._tender_back(attempt, row["transaction_id"], row["charged"] or attempt.amount):
+            raise CartError(N_("the sale in progress cannot take that payment: it is more than the sale's total; "
+                               "scan the items first"))
+        return selling.cart
 
     # -- reading -------------------------------------------------------------------------------------
     def list(self, unresolved: bool = False) -> list[PaymentView]:

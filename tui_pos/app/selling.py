@@ -205,6 +205,16 @@ class Selling:
         except DocumentFailed as err:
             raise HeldNotSaved(f"held sales could not be saved: {err}") from None
 
+    def take_identity(self, uuid: str) -> Cart:
+        """The sale in progress becomes sale uuid (whose code payment was charged and its sale not
+        stored: app/payments.py finish), so that the sale stored carries it. Refused once it has
+        payments of its own, or when that sale is stored already."""
+        if self.cart.tenders:
+            raise CartError(N_("the sale in progress has payments of its own: complete or hold it first"))
+        if self.store.is_recorded(uuid) is not False:
+            raise CartError(N_("that sale is stored already, or the database cannot say"))
+        return self._set_cart(replace(self.cart, uuid=uuid))
+
     def held_sales(self) -> list[HeldSale]:
         return [
             HeldSale(cart=Cart.from_record(h["cart"]), held_at=h["held_at"], cashier=h["cashier"])
