@@ -1,0 +1,196 @@
+"""SIGKILL a real till at each named point of the code-payment flow, against the Alipay and WeChat
+Pay simulators (the real SDKs over HTTP), under the gateway faults that matter.
+
+A child process (pay_till.py) opens the till on a real shop whose config.toml points
+[payments.alipay] / [payments.wechat] at the simulator running in this process, scans an item,
+starts and advances a code payment and completes the sale when paid; TUI_POS_CRASH_AT kills it
+with SIGKILL at the point. Then the real CLI resolves (`tui-pos payments resolve --json`, a till
+without the sale in progress) and lists (`tui-pos payments --json`), and the till opens again
+as the cashier's would (the sale in progress restored, resolve at start-up puts a paid charge
+back on it), completes that sale, and takes a new code payment for the next one.
+
+What must hold, in every case (issue 15): what the simulator charged == what the till recorded
+as paid, each of those carried by a stored sale or listed as "paid, sale not completed" (never
+silently lost), nothing charged twice (one pay request per out_trade_no; never two charged trades
+for one sale), and the next code payment works.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import COLA, WATER, cli_json, open_demo_shop, set_config
+from tui_pos.bootstrap.till import open_till
+from tui_pos.config import load_config
+from tui_pos.store.crash import PAYMENT_POINTS
+
+CHILD = Path(__file__).with_name("pay_till.py")
+CODES = {"alipay": "287654321098765432", "wechat": "134567890123456789"}
+KEY_SETTINGS = {"alipay": ("private_key", "alipay_public_key"), "wechat": ("private_key", "apiv3_key", "public_key")}
+HANG = 1.5  # a timed-out call waits this long at the simulator: longer than the till's 1 s timeout
+
+# The simulator's faults that matter: charged at once; charged and the reply never comes in time;
+# charged and the connection dropped; the customer confirms on the phone for a moment, then pays.
+FAULTS = ("success", "timeout_after", "drop_after", "userpaying")
+# Killed before any call, the fault changes nothing; killed after the outcome is durable, only
+# whether that outcome came from the pay call's answer or from a query after a lost answer.
+FAULTS_AT = {"payment_before_attempt": ("success",), "payment_after_attempt": ("success",),
+             "payment_after_call": FAULTS, "payment_after_outcome": ("success", "timeout_after")}
+# What the killed till left, before anything resolves it: (attempts, outcomes stored, pay requests sent)
+LEFT_AT = {"payment_before_attempt": (0, 0, 0), "payment_after_attempt": (1, 0, 0), "payment_after_call": (1, 0, 1),
+           "payment_after_outcome": (1, 1, 1)}
+CASES = [(point, provider, fault) for point in PAYMENT_POINTS for provider in CODES for fault in FAULTS_AT[point]]
+
+
+def test_every_payment_crash_point_has_cases():
+    """A crash point added to the payment flow must get kill tests here."""
+    assert set(FAULTS_AT) == set(LEFT_AT) == set(PAYMENT_POINTS)
+
+
+@pytest.fixture(scope="module")
+def shop_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo shop with its shift open, made once and copied for each case."""
+    return open_demo_shop(tmp_path_factory.mktemp("template") / "shop")
+
+
+def shop_for(template: Path, target: Path, provider: str, settings: dict[str, Any]) -> Path:
+    """A copy of the template shop whose [payments.PROVIDER] points at the simulator (keys in 0600
+    files, as a real till keeps them), with short waits: each case takes a few seconds."""
+    shop = target / "shop"
+    shutil.copytree(template, shop)
+    for key, value in (("wait", "5"), ("query_every", "1"), ("reverse_after", "2"), ("timeout", "1")):
+        set_config(shop, "payments", key, value)
+    keys = shop / "keys"
+    keys.mkdir(mode=0o700)
+    lines = [f"\n[payments.{provider}]"]
+    for name, value in settings.items():
+        if name == "timeout":
+            continue
+        if name in KEY_SETTINGS[provider]:
+            path = keys / f"{provider}_{name}.pem"
+            path.write_text(value, encoding="utf-8")
+            path.chmod(0o600)
+            lines.append(f'{name}_file = "keys/{path.name}"')
+        else:
+            lines.append(f"{name} = {json.dumps(value)}")
+    with (shop / "config.toml").open("a", encoding="utf-8") as config:
+        config.write("\n".join(lines) + "\n")
+    return shop
+
+
+def till_child(shop: Path, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TUI_POS_DATA_DIR": str(shop), "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("TUI_POS_CRASH_AT", None)
+    if crash_at:
+        env["TUI_POS_CRASH_AT"] = crash_at
+    return subprocess.run([sys.executable, str(CHILD), str(shop), *args], capture_output=True, text=True,
+                          env=env, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def query(shop: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with closing(sqlite3.connect(shop / "pos.sqlite3")) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def mobile_tenders(shop: Path) -> dict[str, tuple[str, int]]:
+    """reference (the provider's transaction id) -> (sale uuid, amount) of every stored mobile tender."""
+    rows = query(shop, "SELECT sale_uuid, amount, reference FROM tender WHERE kind = 'mobile'")
+    return {reference: (sale, amount) for sale, amount, reference in rows}
+
+
+def assert_money_matches(shop: Path, sim: Any, listed: list[dict[str, Any]], *, completed: bool) -> None:
+    """The simulator's charges == the payments the till recorded as paid (listed: the payments
+    list, amounts in fen); each carried by a stored sale (or listed as paid, sale not completed,
+    unless `completed`); nothing charged twice."""
+    charged = sim.sim.charged()
+    paid = {p["out_trade_no"]: p for p in listed if p["state"] == "paid"}
+    assert set(paid) == set(charged), (listed, charged)
+    tenders = mobile_tenders(shop)
+    for no, payment in paid.items():
+        assert payment["charged"] == charged[no], payment
+        if payment["sale_completed"]:
+            assert tenders[payment["transaction_id"]] == (payment["sale_uuid"], charged[no])
+        else:
+            assert not completed, payment
+            assert payment["paid_not_completed"], payment
+    # nothing charged twice: one pay request per trade, one charged trade per sale
+    pays = Counter(no for op, no in sim.sim.engine.requests if op == "pay")
+    assert all(n == 1 for n in pays.values()), pays
+    per_sale = Counter(p["sale_uuid"] for p in paid.values())
+    assert all(n == 1 for n in per_sale.values()), per_sale
+    assert [p for p in listed if p["state"] in ("open", "unknown")] == [], listed
+
+
+def in_fen(listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The CLI's payments list (amounts as decimal strings) with amounts in fen."""
+    return [p | {k: None if p[k] is None else round(float(p[k]) * 100) for k in ("amount", "charged")}
+            for p in listed]
+
+
+@pytest.mark.parametrize(("point", "provider", "fault"), CASES)
+def test_sigkill_in_a_code_payment(shop_template: Path, tmp_path: Path, request: pytest.FixtureRequest, point: str,
+                                   provider: str, fault: str):
+    sim = request.getfixturevalue(f"{provider}_sim")  # AlipaySim | WeChatSim
+    sim.sim.faults.pay = fault  # type: ignore[assignment]
+    sim.sim.faults.hang = HANG
+    sim.sim.faults.paying_for = 0.3
+    shop = shop_for(shop_template, tmp_path, provider, sim.settings)
+    code = CODES[provider]
+
+    killed = till_child(shop, code, COLA, crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    assert killed.stdout == "", "killed before the sale was stored"
+    pays = [no for op, no in sim.sim.engine.requests if op == "pay"]
+    assert (query(shop, "SELECT COUNT(*) FROM payment_attempt")[0][0],
+            query(shop, "SELECT COUNT(*) FROM payment_outcome")[0][0], len(pays)) == LEFT_AT[point]
+    if point == "payment_after_outcome":
+        assert query(shop, "SELECT state FROM payment_outcome") == [("paid",)]
+
+    # the real CLI: resolve every attempt whose outcome is not known (no sale in progress there)
+    resolved = cli_json(shop, "payments", "resolve")
+    assert resolved["still_unresolved"] == [], resolved
+    assert_money_matches(shop, sim, in_fen(cli_json(shop, "payments")), completed=False)
+
+    # the till opens again as the cashier's would: its sale in progress restored, resolve at
+    # start-up puts a charge paid for that sale back on it; the cashier completes the sale
+    till = open_till(load_config(shop), cashier="demo")
+    try:
+        till.payments.resolve()
+        sale_uuid = till.cart.uuid
+        assert [line.barcode for line in till.cart.lines] == [COLA], "the sale in progress is kept"
+        if sim.sim.charged():
+            assert till.due().left == 0 and [t.kind for t in till.cart.tenders] == ["mobile"]
+        else:  # nothing charged: the cashier takes a new code payment for the same sale
+            charge = till.payments.start(code)
+            while not charge.done:
+                charge = till.payments.advance(charge)
+            assert charge.state == "paid", charge
+        first = till.pay().sale
+        assert first.uuid == sale_uuid
+        # the next sale: a new code payment works
+        till.scan(WATER)
+        charge = till.payments.start(code)
+        while not charge.done:
+            charge = till.payments.advance(charge)
+        assert charge.state == "paid", charge
+        second = till.pay().sale
+        listed = [view.to_json() for view in till.payments.list()]
+    finally:
+        till.close()
+
+    assert_money_matches(shop, sim, listed, completed=True)
+    charged = sim.sim.charged()
+    assert sorted(charged.values()) == sorted([first.total, second.total])
+    assert {p["sale_uuid"] for p in listed if p["state"] == "paid"} == {first.uuid, second.uuid}
