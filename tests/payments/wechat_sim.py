@@ -91,15 +91,28 @@ def keys() -> Keys:
     return Keys(merchant[0], merchant[1], platform[0], platform[1])
 
 
-def _sign(private_pem: str, message: str) -> str:
+@functools.cache
+def _private_key(private_pem: str) -> rsa.RSAPrivateKey:
+    """Loaded once per key: loading checks the key (~0.1 s), which would make every reply slow."""
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
+@functools.cache
+def _public_key(public_pem: str) -> rsa.RSAPublicKey:
+    key = serialization.load_pem_public_key(public_pem.encode())
+    assert isinstance(key, rsa.RSAPublicKey)
+    return key
+
+
+def _sign(private_pem: str, message: str) -> str:
+    key = _private_key(private_pem)
     return b64encode(key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
 def _verify(public_pem: str, message: str, signature: str) -> bool:
-    key = serialization.load_pem_public_key(public_pem.encode())
-    assert isinstance(key, rsa.RSAPublicKey)
+    key = _public_key(public_pem)
     try:
         key.verify(b64decode(signature), message.encode(), padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, ValueError):
