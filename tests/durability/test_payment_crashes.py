@@ -51,7 +51,11 @@ FAULTS_AT = {"payment_before_attempt": ("success",), "payment_after_attempt": ("
 # What the killed till left, before anything resolves it: (attempts, outcomes stored, pay requests sent)
 LEFT_AT = {"payment_before_attempt": (0, 0, 0), "payment_after_attempt": (1, 0, 0), "payment_after_call": (1, 0, 1),
            "payment_after_outcome": (1, 1, 1)}
-CASES = [(point, provider, fault) for point in PAYMENT_POINTS for provider in CODES for fault in FAULTS_AT[point]]
+# Who resolves after the kill, in turn: the real CLI (`tui-pos payments resolve`, no sale in
+# progress: a paid one stays "paid, sale not completed" until the till opens), or the till itself
+# at start-up (its sale in progress restored: a paid one's tender goes straight back on it).
+CASES = [(point, provider, fault, ("cli", "till")[i % 2]) for i, (point, provider, fault) in enumerate(
+    (point, provider, fault) for point in PAYMENT_POINTS for provider in CODES for fault in FAULTS_AT[point])]
 
 
 def test_every_payment_crash_point_has_cases():
@@ -139,9 +143,9 @@ def in_fen(listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for p in listed]
 
 
-@pytest.mark.parametrize(("point", "provider", "fault"), CASES)
+@pytest.mark.parametrize(("point", "provider", "fault", "resolver"), CASES)
 def test_sigkill_in_a_code_payment(shop_template: Path, tmp_path: Path, request: pytest.FixtureRequest, point: str,
-                                   provider: str, fault: str):
+                                   provider: str, fault: str, resolver: str):
     sim = request.getfixturevalue(f"{provider}_sim")  # AlipaySim | WeChatSim
     sim.sim.faults.pay = fault  # type: ignore[assignment]
     sim.sim.faults.hang = HANG
@@ -158,16 +162,19 @@ def test_sigkill_in_a_code_payment(shop_template: Path, tmp_path: Path, request:
     if point == "payment_after_outcome":
         assert query(shop, "SELECT state FROM payment_outcome") == [("paid",)]
 
-    # the real CLI: resolve every attempt whose outcome is not known (no sale in progress there)
-    resolved = cli_json(shop, "payments", "resolve")
-    assert resolved["still_unresolved"] == [], resolved
-    assert_money_matches(shop, sim, in_fen(cli_json(shop, "payments")), completed=False)
+    if resolver == "cli":  # resolve every attempt whose outcome is not known (no sale in progress there)
+        resolved = cli_json(shop, "payments", "resolve")
+        assert resolved["still_unresolved"] == [], resolved
+        assert_money_matches(shop, sim, in_fen(cli_json(shop, "payments")), completed=False)
 
     # the till opens again as the cashier's would: its sale in progress restored, resolve at
     # start-up puts a charge paid for that sale back on it; the cashier completes the sale
     till = open_till(load_config(shop), cashier="demo")
     try:
         till.payments.resolve()
+        if resolver == "till":
+            assert not till.payments.unresolved()
+            assert_money_matches(shop, sim, [view.to_json() for view in till.payments.list()], completed=False)
         sale_uuid = till.cart.uuid
         assert [line.barcode for line in till.cart.lines] == [COLA], "the sale in progress is kept"
         if sim.sim.charged():
@@ -194,3 +201,70 @@ def test_sigkill_in_a_code_payment(shop_template: Path, tmp_path: Path, request:
     charged = sim.sim.charged()
     assert sorted(charged.values()) == sorted([first.total, second.total])
     assert {p["sale_uuid"] for p in listed if p["state"] == "paid"} == {first.uuid, second.uuid}
+
+
+REFUND_POINTS = ("payment_after_attempt", "payment_after_call")  # the refund attempt durable; before / after the call
+
+
+def code_paid_sale(shop: Path, code: str) -> Any:
+    """A sale of one cola paid by code, stored (the till in this process)."""
+    till = open_till(load_config(shop), cashier="demo")
+    try:
+        till.scan(COLA)
+        charge = till.payments.start(code)
+        while not charge.done:
+            charge = till.payments.advance(charge)
+        assert charge.state == "paid", charge
+        return till.pay().sale
+    finally:
+        till.close()
+
+
+def refund_all(shop: Path, receipt: str) -> tuple[Any, list[dict[str, Any]]]:
+    """The whole sale refunded (the till in this process), and the payments list then."""
+    till = open_till(load_config(shop), cashier="demo", keep_cart=False)
+    try:
+        found = till.find_refundable(receipt)
+        refund = till.refund(receipt, {line.line_no: line.left for line in found.lines}, "customer changed mind",
+                             till.approve("manager", "9999", "refund")).sale
+        return refund, [view.to_json() for view in till.payments.list()]
+    finally:
+        till.close()
+
+
+@pytest.mark.parametrize("provider", sorted(CODES))
+@pytest.mark.parametrize("point", REFUND_POINTS)
+def test_sigkill_in_a_code_refund(shop_template: Path, tmp_path: Path, request: pytest.FixtureRequest, point: str,
+                                  provider: str):
+    """Killed while refunding a sale paid by code: after resolve and the same refund asked again,
+    the customer got the money back exactly once, and one stored refund carries it."""
+    sim = request.getfixturevalue(f"{provider}_sim")
+    shop = shop_for(shop_template, tmp_path, provider, sim.settings)
+    sale = code_paid_sale(shop, CODES[provider])
+    [(trade_no, amount)] = sim.sim.charged().items()
+    assert amount == sale.total
+
+    killed = till_child(shop, "--refund", sale.receipt, crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
+    refunds_sent = [no for op, no in sim.sim.engine.requests if op == "refund"]
+    assert len(refunds_sent) == (point == "payment_after_call")
+    assert query(shop, "SELECT COUNT(*) FROM sale WHERE kind = 'refund'") == [(0,)], "stored only once refunded"
+
+    resolved = cli_json(shop, "payments", "resolve")
+    assert resolved["still_unresolved"] == [], resolved
+    listed = in_fen(cli_json(shop, "payments"))
+    if point == "payment_after_call":  # refunded at the provider, the refund sale not stored yet: listed
+        [pending] = [p for p in listed if p["kind"] == "refund"]
+        assert (pending["state"], pending["paid_not_completed"]) == ("refunded", True)
+
+    refund, listed = refund_all(shop, sale.receipt)  # the cashier asks the same refund again
+    assert refund.total == -sale.total
+    assert sim.sim.charged() == {trade_no: 0}, "given back exactly once"
+    assert [no for op, no in sim.sim.engine.requests if op == "refund"] == [trade_no], "one refund request"
+    [trade] = sim.sim.engine.trades.values()
+    assert list(trade.refunded.values()) == [sale.total]
+    refunds = [p for p in listed if p["kind"] == "refund"]
+    assert [(p["state"], p["sale_completed"]) for p in refunds if p["state"] == "refunded"] == [("refunded", True)]
+    assert {p["sale_uuid"] for p in refunds if p["state"] == "refunded"} == {refund.uuid}
+    assert [p for p in listed if p["state"] in ("open", "unknown")] == []
+    assert query(shop, "SELECT COUNT(*) FROM sale WHERE kind = 'refund'") == [(1,)]
