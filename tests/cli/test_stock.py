@@ -70,3 +70,34 @@ def test_stock_lines_in_the_shop_s_language_and_json_unchanged(shop_dir, tmp_pat
     refused = run_cli(shop_dir, "stock", "import", str(bad), *AS_DEMO, check=False)
     assert refused.returncode == 1
     assert refused.stderr.splitlines()[0] == "错误：未导入任何内容："  # the file's lines follow as found
+
+
+def test_a_transfer_out_at_one_shop_in_at_another_through_hq(hq, tmp_path):
+    """`stock transfer out`, `sync`, then at the other shop `sync`, `stock transfers`, `stock transfer
+    in` (once: again is refused), `sync`: HQ has it received, with its variance."""
+    from conftest import FLOAT
+    from hq_cluster import till_dir
+    from tui_pos.bootstrap.shop import init_shop
+
+    env = {"TUI_POS_HQ_DSN": ""}
+    one, other = till_dir(tmp_path / "one", "T1"), till_dir(tmp_path / "other", "T2")
+    for data_dir in (one, other):
+        init_shop(data_dir, demo=True, shift_float=FLOAT)
+    run_cli(one, "hq", "join", hq, "--shop", "S1", "--till", "T1", env=env)
+    run_cli(other, "hq", "join", hq, "--shop", "S2", "--till", "T2", env=env)
+    out = cli_json(one, "stock", "transfer", "out", "--to", "S2", "--item", f"{COLA}x4", "--ref", "DN-1", *AS_DEMO)
+    assert (out["transfer"], out["peer"], [(r["kind"], r["qty"]) for r in out["lines"]]) == (
+        "DN-1", "S2", [("transfer_out", "4")])
+    assert "transfer DN-1 was sent from this till already" in cli_error(
+        one, "stock", "transfer", "out", "--to", "S2", "--item", f"{COLA}x1", "--ref", "DN-1", *AS_DEMO)
+    run_cli(one, "sync", env=env)
+    assert cli_json(other, "stock", "transfers") == []
+    assert cli_json(other, "sync")["transfers"] == 1
+    [waiting] = cli_json(other, "stock", "transfers")
+    assert (waiting["transfer"], waiting["from_shop"], waiting["lines"]) == ("DN-1", "S1", [{"barcode": COLA, "qty": "4"}])
+    got = cli_json(other, "stock", "transfer", "in", "--item", f"{COLA}x3", *AS_DEMO)
+    assert [(r["kind"], r["qty"], r["variance"]) for r in got["lines"]] == [("transfer_in", "3", "-1")]
+    assert "received at this till already" in cli_error(other, "stock", "transfer", "in", "DN-1", *AS_DEMO)
+    run_cli(other, "sync", env=env)
+    [done] = cli_json(other, "hq", "transfers", "--dsn", hq)
+    assert (done["open"], done["lines"][0]["variance"]) == (False, "-1")

@@ -109,7 +109,8 @@ def sync_worker(config: Config, ledger: Ledger, on_change: Callable[[SyncState],
     the ledger: its own connection (the till's role, keepalives on: a dead link is noticed within
     a minute), one sync = sync_once over a read-only view of what is stored (never the ledger's
     connection or lock), the health report from ops, then HQ's changes pulled into pull_into (its
-    catalog, users and settings; from the version sync-state.json says it applied). Imported here,
+    catalog, users and settings; from the version sync-state.json says it applied) and the transfers open
+    for its shop (hq/transfers.json). Imported here,
     not at start-up: psycopg is loaded by the worker's thread when it first connects."""
     from tui_pos.hq.connection import connect
     from tui_pos.hq.enrol import till_dsn
@@ -118,13 +119,15 @@ def sync_worker(config: Config, ledger: Ledger, on_change: Callable[[SyncState],
     from tui_pos.sync.pull import CatalogPull
     from tui_pos.sync.run import sync_once
     from tui_pos.sync.state import load_state
+    from tui_pos.sync.transfers import TransferPull
     from tui_pos.sync.worker import KEEPALIVES, SyncWorker
 
     pull = CatalogPull.into(pull_into, load_state(config).catalog_version) if pull_into is not None else None
+    transfers = TransferPull(config.data_dir) if pull_into is not None else None
 
     def step(conn: Any, status: dict[str, Any]) -> Any:
         with read_only_view(config) as view:
-            return sync_once(conn, view, status, pull=pull)
+            return sync_once(conn, view, status, pull=pull, transfers=transfers)
 
     def count_pending(high_water: int) -> int:
         with read_only_view(config) as view:

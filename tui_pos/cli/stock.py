@@ -183,3 +183,102 @@ def stock_import(ctx: click.Context, csv_file: Path, cashier: str | None, manage
     with manager_hint(), interrupts.holding("the import", "'tui-pos stock'"):
         records = till.stock.import_file(text, approval)
     _moved(till, records, as_json)
+
+
+# -- transfers between shops, through HQ (app/transfers.py) -----------------------------------------
+def _transfers(till: Till) -> Any:
+    from tui_pos.app.transfers import Transfers
+    from tui_pos.sync.transfers import TransferFile
+
+    return Transfers(till.stock, till.ledger, TransferFile(till.config.data_dir))
+
+
+@stock.group("transfer")
+def stock_transfer() -> None:
+    """Goods sent to another shop of the chain (out), or received from one (in), through HQ."""
+
+
+def _transferred(till: Till, moved: Any, as_json: bool) -> None:
+    from tui_pos.domain.columns import pad
+
+    names = {r["barcode"]: till.catalog.lookup(r["barcode"]).name for r in moved.records}
+    rows = {"transfer": moved.transfer, "peer": moved.peer,
+            "lines": [{"uuid": r["uuid"], "kind": r["kind"], "barcode": r["barcode"], "name": names[r["barcode"]],
+                       "qty": format_qty(abs(r["qty"])), "variance": format_qty(moved.variances.get(r["barcode"], 0)),
+                       "at": r["at"]} for r in moved.records]}
+
+    def text() -> str:
+        out = moved.records and moved.records[0]["kind"] == "transfer_out"
+        head = (_("Transfer {transfer} sent to shop {shop}:") if out else
+                _("Transfer {transfer} from shop {shop} received:")).format(transfer=moved.transfer, shop=moved.peer)
+        lines = [f"  {line['barcode']:<13}  {pad(line['name'], 30)} {line['qty']:>10}" + (
+            "  " + _("variance {variance}").format(variance=line["variance"]) if line["variance"] != "0" else "")
+            for line in rows["lines"]]
+        return "\n".join([head, *lines])
+
+    emit(as_json, rows, text)
+
+
+@stock_transfer.command("out")
+@click.option("--to", "to_shop", required=True, metavar="SHOP", help="The shop the goods go to.")
+@item_option
+@click.option("--ref", "reference", metavar="ID", default=None,
+              help="The transfer's id (e.g. the delivery note's number; default: a new one, TILL-XXXXXX).")
+@person_options()
+@json_option
+@click.pass_context
+def stock_transfer_out(ctx: click.Context, to_shop: str, items: tuple[str, ...], reference: str | None,
+                       cashier: str | None, manager: str | None, pin: str | None, as_json: bool) -> None:
+    """Send goods to another shop: they leave this shop's stock now; HQ keeps the transfer open until
+    that shop receives it (tui-pos stock transfer in, there)."""
+    till = operating_till(ctx.find_root(), replay=False)
+    transfers = _transfers(till)
+    sign_in(till, "stock_transfer", cashier=cashier, manager=manager, pin=pin, required="cashier")
+    interrupts.before = "nothing was sent"
+    with interrupts.holding("the transfer", "'tui-pos stock'"):
+        moved = transfers.send(to_shop, items, reference)
+    _transferred(till, moved, as_json)
+
+
+@stock_transfer.command("in")
+@click.argument("transfer_id", metavar="[TRANSFER_ID]", required=False)
+@click.option("--item", "items", multiple=True, metavar="CODE[xQTY]",
+              help="What arrived (repeatable): a product sent and not listed did not arrive. Default: all that was sent.")
+@person_options()
+@json_option
+@click.pass_context
+def stock_transfer_in(ctx: click.Context, transfer_id: str | None, items: tuple[str, ...], cashier: str | None,
+                      manager: str | None, pin: str | None, as_json: bool) -> None:
+    """Receive a transfer another shop sent to this one (TRANSFER_ID, or the start of it; none: the
+    only one open): as sent, or (--item) what arrived, the difference recorded as its variance.
+    A transfer is received once."""
+    till = operating_till(ctx.find_root(), replay=False)
+    transfers = _transfers(till)
+    transfers.find(transfer_id)  # a transfer that is not open is refused before any PIN
+    sign_in(till, "stock_transfer", cashier=cashier, manager=manager, pin=pin, required="cashier")
+    interrupts.before = "nothing was received"
+    with interrupts.holding("the transfer", "'tui-pos stock'"):
+        moved = transfers.receive(transfer_id, list(items) if items else None)
+    _transferred(till, moved, as_json)
+
+
+@stock.command("transfers")
+@json_option
+@click.pass_context
+def stock_transfers(ctx: click.Context, as_json: bool) -> None:
+    """The transfers other shops sent to this one and it has not received yet (as the last sync
+    pulled them from HQ): id, from which shop, when, what."""
+    till = open_till(ctx.find_root(), replay=False, keep_cart=False)
+    transfers = _transfers(till)
+    found = transfers.open()
+    rows = [{**t.to_dict(), "lines": [{"barcode": b, "qty": format_qty(q)} for b, q in t.lines]} for t in found]
+
+    def text() -> str:
+        if not rows:
+            return _("No transfer is waiting to be received.") if transfers.pulled() else \
+                _("No transfers pulled from HQ yet (tui-pos sync).")
+        return "\n".join(_("{transfer} from shop {shop}, sent {sent_at}: {lines}").format(
+            transfer=r["transfer"], shop=r["from_shop"], sent_at=r["sent_at"][:16],
+            lines=", ".join(f"{line['barcode']} x{line['qty']}" for line in r["lines"])) for r in rows)
+
+    emit(as_json, rows, text)

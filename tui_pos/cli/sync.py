@@ -23,6 +23,8 @@ def _text(data: dict[str, Any]) -> str:
             f"{data['high_water']}; still pending: {pending}.")
     if data.get("catalog_version") is not None:
         text += f" HQ's catalog is applied up to version {data['catalog_version']}."
+    if data.get("transfers"):
+        text += f" {data['transfers']} transfer(s) from other shops are waiting to be received (tui-pos stock transfers)."
     if data.get("breaks"):
         text += f" HQ stored {data['breaks']} commit(s) that break the chain it holds (tui-pos hq verify)."
     return text
@@ -53,6 +55,7 @@ def sync(ctx: click.Context, as_json: bool) -> None:
     from tui_pos.sync.pull import CatalogPull
     from tui_pos.sync.run import state_of, sync_once
     from tui_pos.sync.state import load_state
+    from tui_pos.sync.transfers import TransferPull
     from tui_pos.sync.worker import till_report
 
     config = shop_config(ctx)
@@ -63,7 +66,8 @@ def sync(ctx: click.Context, as_json: bool) -> None:
     pull = CatalogPull.into(till, load_state(config).catalog_version)
     try:  # what is stored, read as the worker reads it (not a second ledger beside the till's)
         with connect(dsn) as conn, read_only_view(config) as view:
-            done = sync_once(conn, view, till_report(conn, lambda: health_report(config)), pull=pull)
+            done = sync_once(conn, view, till_report(conn, lambda: health_report(config)), pull=pull,
+                             transfers=TransferPull(config.data_dir))
     except HqError as err:  # what `status` says, as the worker would have left it
         _note(config, state=state_of(err), last_error=str(err))
         raise

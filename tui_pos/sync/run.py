@@ -31,21 +31,26 @@ class Synced:
     state: SyncState
     breaks: int = 0  # commits HQ stored that break the chain it holds
     catalog_version: int | None = None  # HQ's catalog version now applied at the till (None: no pull)
+    transfers: int | None = None  # transfers open for the till's shop at HQ (None: not pulled)
 
     def as_dict(self) -> dict[str, Any]:
         return {"pushed": self.pushed, "pulled": self.pulled, "pending": self.pending, "high_water": self.high_water,
-                "state": self.state, "breaks": self.breaks, "catalog_version": self.catalog_version}
+                "state": self.state, "breaks": self.breaks, "catalog_version": self.catalog_version,
+                "transfers": self.transfers}
 
 
 def sync_once(conn: psycopg.Connection[Any], view: Commits, status: Mapping[str, Any] | None = None,
-              batch: int = BATCH, pull: Callable[[psycopg.Connection[Any]], Pulled] | None = None) -> Synced:
+              batch: int = BATCH, pull: Callable[[psycopg.Connection[Any]], Pulled] | None = None,
+              transfers: Callable[[psycopg.Connection[Any]], int | None] | None = None) -> Synced:
     """Push everything pending, then pull what HQ changed (pull: a sync.pull.CatalogPull, which
-    remembers the version applied; None: push only). Raises HqUnreachable, StreamConflict, HqError
+    remembers the version applied; None: push only) and the transfers open for the till's shop
+    (transfers: a sync.transfers.TransferPull). Raises HqUnreachable, StreamConflict, HqError
     (PullRefused: HQ's changes could not be applied at the till; what was pushed stays pushed)."""
     pushed = push_pending(conn, view, status, batch)
     pulled = pull(conn) if pull is not None else None
+    open_transfers = transfers(conn) if transfers is not None else None
     return Synced(pushed.pushed, pulled.applied if pulled is not None else 0, pushed.pending, pushed.high_water,
-                  "synced", pushed.breaks, pulled.version if pulled is not None else None)
+                  "synced", pushed.breaks, pulled.version if pulled is not None else None, open_transfers)
 
 
 def state_of(err: Exception) -> SyncState:
