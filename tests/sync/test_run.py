@@ -24,7 +24,7 @@ def test_one_sync_step_pushes_everything_and_says_what_is_left(hq, tmp_path: Pat
             assert done == Synced(commits, 0, 0, commits, "synced")
             assert sync_once(conn, ledger.view).as_dict() == {
                 "pushed": 0, "pulled": 0, "pending": 0, "high_water": commits, "state": "synced", "breaks": 0,
-                "catalog_version": None}
+                "catalog_version": None, "transfers": None}
     finally:
         ledger.close()
 
