@@ -9,6 +9,7 @@ the statement names, whenever it was made. Their outcomes and sales are found by
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from collections.abc import Collection
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,8 +48,17 @@ def payment_records(conn: psycopg.Connection[Any], shop: str, first: date | None
     outcomes = [row[0] for row in conn.execute(
         "SELECT r.record FROM hq.record r WHERE r.type = 'payment_outcome' AND r.shop_id = %s "
         "AND r.record->>'attempt_uuid' = ANY(%s) ORDER BY r.till_id, r.commit_seq", (shop, uuids))]
-    sale_uuids = sorted({str(a.get("sale_uuid")) for a in attempts if a.get("sale_uuid")})
-    sales = [row[0] for row in conn.execute(
-        "SELECT r.record FROM hq.record r WHERE r.type = 'sale' AND r.shop_id = %s AND r.uuid::text = ANY(%s) "
-        "ORDER BY r.till_id, r.commit_seq", (shop, sale_uuids))]
+    till_of_sale = {str(a.get("sale_uuid")): str(a.get("till_id")) for a in attempts if _is_uuid(a.get("sale_uuid"))}
+    sales = [row[0] for row in conn.execute(  # by (till, uuid): the records' unique key
+        "SELECT r.record FROM hq.record r WHERE r.type = 'sale' AND r.shop_id = %s AND (r.till_id, r.uuid) IN "
+        "(SELECT t, u::uuid FROM unnest(%s::text[], %s::text[]) AS x(t, u)) ORDER BY r.till_id, r.commit_seq",
+        (shop, list(till_of_sale.values()), list(till_of_sale)))]
     return attempts, outcomes, sales
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuidlib.UUID(str(value))
+    except ValueError:
+        return False
+    return True

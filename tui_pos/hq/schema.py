@@ -879,6 +879,18 @@ REVOKE ALL ON hq.stock_line, hq.stock_level, hq.transfer, hq.transfer_line FROM 
 REVOKE ALL ON FUNCTION hq.stock_apply(text, text, bigint, bigint), hq.open_transfers() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hq.open_transfers() TO @TILLS@;
 """),
+    Migration(7, "code payments: a shop's payment attempts found by day and by trade number", r"""
+-- Reconciling a provider's statement with a shop's tills (hq/payments.py): its payment attempts of
+-- the statement's days, those under the trade and refund numbers the statement names (any day),
+-- and their outcomes, each found by an index rather than by reading every record of the months.
+CREATE INDEX record_payment_attempt_by_time ON hq.record (shop_id, recorded_at) WHERE type = 'payment_attempt';
+CREATE INDEX record_payment_attempt_by_trade ON hq.record (shop_id, (record->>'out_trade_no'))
+    WHERE type = 'payment_attempt';
+CREATE INDEX record_payment_attempt_by_refund ON hq.record (shop_id, (record->>'out_refund_no'))
+    WHERE type = 'payment_attempt' AND record->>'out_refund_no' <> '';
+CREATE INDEX record_payment_outcome_by_attempt ON hq.record (shop_id, (record->>'attempt_uuid'))
+    WHERE type = 'payment_outcome';
+"""),
 )
 
 BOOTSTRAP = """
