@@ -27,16 +27,19 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 from tui_pos.app.till import Till
 from tui_pos.domain.auth import User
 from tui_pos.domain.columns import pad
+from tui_pos.domain.errors import PosError
 from tui_pos.i18n import N_, _, ngettext, use_language
 from tui_pos.printing.queue import PrintQueue
 from tui_pos.printing.worker import PrintWorker, WorkerState
 from tui_pos.ui.screens.checkout import CheckoutScreen
+from tui_pos.ui.screens.code_pay import SettledScreen, settle_unknown
 from tui_pos.ui.screens.dialogs import ConfirmScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen
 from tui_pos.ui.widgets.key_bar import bindings_by_action, key_label
 from tui_pos.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from tui_pos.app.payments import PaymentView
     from tui_pos.domain.auth import Approval
     from tui_pos.domain.sync import SyncState
     from tui_pos.ops.alerts import Alert, AlertDispatcher
@@ -179,6 +182,7 @@ class PosApp(App[None]):
         self.alert_dispatcher: AlertDispatcher | None = None  # made by the first check (lazy import)
         self.checking_health = False
         self.storage_mode = till.storage().mode
+        self.settled: list[PaymentView] = []  # code payments settled at start-up, not yet shown to the cashier
 
     def on_mount(self) -> None:
         if self.console_theme:
@@ -195,6 +199,7 @@ class PosApp(App[None]):
         self.till.prepare_lookup(self.off_the_ui_thread)
         self.till.start_sync(self.sync_changed)  # a till that joined an HQ
         self.print_worker.start()
+        self.settle_payments()
         self.push_screen(LoginScreen(), self.logged_in)
         self.tick()
         self.set_timer(HEALTH_FIRST_S, self.check_health)
@@ -261,7 +266,32 @@ class PosApp(App[None]):
 
     def logged_in(self, user: User | None) -> None:
         if user is not None:
-            self.push_screen(CheckoutScreen())
+            self.push_screen(CheckoutScreen())  # it shows what settle_payments found (on_screen_resume)
+
+    # -- code payments whose outcome the till did not know ------------------------------------
+    @work(thread=True, group="payments", exit_on_error=False, description="settle code payments")
+    def settle_payments(self) -> None:
+        """At start-up: code payments whose outcome is not known (a crash, a kill or a power cut
+        in the middle of one) are asked of their provider and settled, off the UI thread; the
+        cashier is shown what was found once at the checkout."""
+        try:
+            settled = settle_unknown(self.till.payments)
+        except PosError as err:  # the till sells on; a new code payment settles them first
+            log.warning("code payments not settled at start-up: %s", err)
+            return
+        if settled:
+            self.call_from_thread(self.payments_settled, settled)
+
+    def payments_settled(self, settled: list[PaymentView]) -> None:
+        self.settled = settled
+        self.show_settled()
+
+    def show_settled(self) -> None:
+        """What the settling found, on the checkout (not over the login, nor over a dialog)."""
+        if self.settled and isinstance(self.screen, CheckoutScreen):
+            settled, self.settled = self.settled, []
+            self.screen.show_cart()  # a paid payment may be back on the sale in progress
+            self.push_screen(SettledScreen(settled))
 
     def lock(self) -> None:
         self.push_screen(LoginScreen(locked_by=self.till.cashier), lambda _r: None)

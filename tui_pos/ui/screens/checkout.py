@@ -13,6 +13,7 @@ from tui_pos.app.till import Paid
 from tui_pos.domain.auth import Approval
 from tui_pos.domain.errors import BadInput, OpenPriceRequired, PosError
 from tui_pos.domain.money import parse_count, percent_to_bp
+from tui_pos.domain.payments import recognise_code
 from tui_pos.domain.pricing import Discount
 from tui_pos.i18n import N_, _, message
 from tui_pos.ui.screens.base import STORED_AT, TillScreen
@@ -83,6 +84,9 @@ class CheckoutScreen(TillScreen):
         # another process (the CLI) may have opened or closed the shift: ask the storage, then
         # send a cashier who has no open shift to count the float
         self.core_in_thread(lambda _r: self.app.till.refresh_shift(), lambda shift: shift or self.open_shift())
+
+    def on_screen_resume(self) -> None:
+        self.app.show_settled()  # code payments settled at start-up: once the cashier is here
 
     def open_shift(self) -> None:
         from tui_pos.ui.screens.shift import OpenShiftScreen, shift_summary
@@ -155,7 +159,17 @@ class CheckoutScreen(TillScreen):
         if not (code.isascii() and code.isdigit()):
             self.app.push_screen(LookupScreen(code), lambda barcode: barcode and self.add(barcode, qty))
             return
+        if not star and recognise_code(code) and not self.is_product(code):
+            self.action_pay(code)  # the customer's Alipay/WeChat code: pay the sale with it (never logged as a product code)
+            return
         self.add(code, qty)
+
+    def is_product(self, code: str) -> bool:
+        try:
+            self.app.till.catalog.lookup(code)
+        except PosError:
+            return False
+        return True
 
     def add(self, code: str, qty: int) -> None:
         till = self.app.till
@@ -314,7 +328,8 @@ class CheckoutScreen(TillScreen):
 
         self.app.push_screen(ConfirmScreen(_("Cancel this sale?")), answered)
 
-    def action_pay(self) -> None:
+    def action_pay(self, code: str = "") -> None:
+        """The payment screen; code: a payment code scanned here, charged there at once."""
         if self.app.till.cart.is_empty:
             self.say(_("The sale is empty: scan an item first."), error=True)
             return
@@ -324,7 +339,7 @@ class CheckoutScreen(TillScreen):
             return
         from tui_pos.ui.screens.tender import TenderScreen
 
-        self.app.push_screen(TenderScreen(), lambda paid: self.show_paid(paid) if paid else self.show_cart())
+        self.app.push_screen(TenderScreen(code), lambda paid: self.show_paid(paid) if paid else self.show_cart())
 
     def action_lock(self) -> None:
         self.app.lock()

@@ -1,5 +1,5 @@
 """The function menu: shift, X and Z reports, paid-in and paid-out, refunds, voids, the drawer,
-held sales, stored reports, the sales report, receiving goods and the stock take. Anyone may open it; what needs a manager asks for one inline
+held sales, stored reports, the sales report, receiving goods, the stock take and code payments. Anyone may open it; what needs a manager asks for one inline
 (the core decides). A digit runs an item, or Up/Down and Enter.
 """
 
@@ -33,6 +33,7 @@ LABELS = {
     "menu.sales_report": N_("Sales report: the day by hour"),
     "menu.receive": N_("Receive goods: scan the delivery"),
     "menu.count": N_("Stock take: count by scanning"),
+    "menu.payments": N_("Code payments: Alipay and WeChat attempts, settle, finish a sale"),
 }
 
 
@@ -53,6 +54,7 @@ class ManagerMenuScreen(TillScreen["str | None"]):
         Binding("0", "sales_report", N_("Sales"), show=False, priority=True, id="menu.sales_report"),
         Binding("r", "stock('receive')", N_("Receive"), show=False, priority=True, id="menu.receive"),
         Binding("t", "stock('count')", N_("Stock take"), show=False, priority=True, id="menu.count"),
+        Binding("p", "payments", N_("Payments"), show=False, priority=True, id="menu.payments"),
         Binding("escape", "back", N_("Back"), id="menu.back"),
     ]
 
@@ -192,6 +194,11 @@ class ManagerMenuScreen(TillScreen["str | None"]):
         from tui_pos.ui.screens.sales_report import SalesReportScreen
 
         self.app.push_screen(SalesReportScreen(self.app.till))
+
+    def action_payments(self) -> None:
+        from tui_pos.ui.screens.payments import PaymentsScreen
+
+        self.app.push_screen(PaymentsScreen(), lambda action: action and self.dismiss(action))
 
     def action_back(self) -> None:
         if not self.working:

@@ -1,0 +1,79 @@
+"""Snapshots of the code payment dialog at 80x24 (tui_pos/ui/screens/code_pay.py), in Chinese and in
+English, the customer confirming on the phone (USERPAYING) with the countdown at 60 s. Update with
+`pytest tests/ui/screens/test_code_pay_snapshots.py --snapshot-update` and look at the SVGs.
+
+The till's waiting clock stands still (the payment stays "waiting" whatever the machine's speed)
+and so does the dialog's own, so every run draws the same screen."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from conftest import COLA
+from payments.fake_gateway import USERPAYING, FakeGateway
+from tui_pos.ui import app as ui_app
+from tui_pos.ui.screens import code_pay
+from tui_pos.ui.screens.code_pay import CodePayScreen
+from tui_pos.ui.screens.tender import TenderScreen
+
+from ..test_app_snapshots import assert_console_glyphs_only, log_in, make_app, post_scans, svg_text, wait_until  # noqa: F401
+from .test_code_pay import ALIPAY_CODE
+
+SIZE = (80, 24)
+
+
+async def waiting_for_the_customer(pilot) -> None:
+    """A cola by Alipay: the customer has not confirmed yet (the provider keeps saying USERPAYING)."""
+    payments = pilot.app.till.payments
+    payments.use_gateway(FakeGateway("alipay").script("pay", USERPAYING).script("query", *[USERPAYING] * 10_000))
+    payments.monotonic = lambda: 1000.0  # the till's clock stands still: 60 s left, always
+    payments.sleep = lambda seconds: time.sleep(0.02)
+    await log_in(pilot)
+    post_scans(pilot.app, COLA)
+    await wait_until(pilot, lambda: len(pilot.app.till.cart.lines) == 1, "one cart line")
+    await pilot.press("f10")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, TenderScreen), "the payment screen")
+    post_scans(pilot.app, ALIPAY_CODE)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CodePayScreen)
+                     and pilot.app.screen.charge.state == "paying", "the customer confirming")
+
+
+@pytest.fixture
+def still(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dialog's own clock stands still too (it counts down between two answers); and the
+    first health check waits: the attempt under way is open, which the status line's alerts
+    count as an unknown outcome once a check has run (5 s after start-up: a slow run would
+    draw it, a fast one not)."""
+    monkeypatch.setattr(code_pay, "time", SimpleNamespace(monotonic=lambda: 0.0))
+    monkeypatch.setattr(ui_app, "HEALTH_FIRST_S", 3600.0)
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_the_waiting_dialog(snap_compare, make_app, still, language: str) -> None:  # noqa: F811
+    shown: list[str] = []
+
+    async def reach(pilot) -> None:
+        await waiting_for_the_customer(pilot)
+        shown.append(svg_text(pilot.app.export_screenshot()))
+
+    assert snap_compare(make_app("default", language), terminal_size=SIZE, run_before=reach)
+    text = shown[0]
+    assert "2876**********5432" in text and ALIPAY_CODE not in text
+    if language == "zh_CN":
+        assert "支付宝 ￥3.50" in text and "60 秒" in text, text
+    else:
+        assert "Alipay ￥3.50" in text and "60 s left" in text, text
+
+
+def test_the_waiting_dialog_on_the_console(make_app, still) -> None:  # noqa: F811
+    """TERM=linux: the dialog draws nothing the console's fonts lack."""
+    import asyncio
+
+    from ..test_app_snapshots import screen_text
+
+    text = asyncio.run(screen_text(make_app("console"), waiting_for_the_customer))
+    assert_console_glyphs_only(text, "the code payment dialog")
+    assert "60 s left" in text
