@@ -128,6 +128,11 @@ def test_a_statement_with_nothing_to_answer_for_exits_0_and_says_so(shop_dir, pa
     proc = run_cli(shop_dir, "payments", "reconcile", str(empty), env={"LANG": "C.UTF-8"})
     assert "The statement names no day" in proc.stdout and "Everything matches." in proc.stdout
     assert json.loads(run_cli(shop_dir, "payments", "reconcile", str(empty), "--json").stdout)["ok"] is True
+    dated = json.loads(run_cli(shop_dir, "payments", "reconcile", str(empty), "--day", "2026-12-03", "--json",
+                               check=False).stdout)  # that day's charges: none on the statement
+    assert [(m["kind"], m["till_amount"]) for m in dated["mismatches"]] == [
+        ("sale_not_charged", "3.50"), ("sale_not_charged", "5.50"), ("sale_not_charged", "2.00")]
+    assert "Error: --day" in run_cli(shop_dir, "payments", "reconcile", str(empty), "--day", "3 Dec", check=False).stderr
 
 
 def test_a_file_that_is_no_statement_is_one_line(shop_dir, tmp_path):

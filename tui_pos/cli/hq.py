@@ -501,20 +501,20 @@ def hq_payments() -> None:
 @payments_cli.statement_argument
 @click.option("--shop", required=True, help="The shop whose statement FILE is (its merchant account's).")
 @payments_cli.provider_option
+@payments_cli.day_option
 @payments_cli.csv_option
 @dsn_option
 @json_option
 @click.pass_context
-def hq_payments_reconcile(ctx: click.Context, statement_file: Path, shop: str, provider: str | None,
+def hq_payments_reconcile(ctx: click.Context, statement_file: Path, shop: str, provider: str | None, day: str | None,
                           csv_file: str | None, dsn: str | None, as_json: bool) -> None:
     """Reconcile a provider's daily statement FILE (Alipay's business detail 业务明细 .csv, or WeChat
     Pay's trade bill 交易账单 .csv) with every till of the shop: charged but no sale, sale not charged,
     amounts that differ, refunds likewise. Exits 1 when anything does not match."""
     from tui_pos.domain.reconcile import reconcile, till_payments
     from tui_pos.hq.payments import payment_records
-    from tui_pos.payments.statements import load_statement
 
-    statement = load_statement(statement_file, provider)
+    statement = payments_cli.read_statement_file(statement_file, provider, day)
     with hq_connection(hq_dsn(ctx, dsn)) as conn:
         attempts, outcomes, sales = payment_records(
             conn, shop, statement.first_day, statement.last_day, [r.out_trade_no for r in statement.rows],

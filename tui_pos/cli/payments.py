@@ -101,11 +101,12 @@ def payments_resolve(ctx: click.Context, as_json: bool) -> None:
 @payments.command("reconcile")
 @reconcile_cli.statement_argument
 @reconcile_cli.provider_option
+@reconcile_cli.day_option
 @reconcile_cli.csv_option
 @json_option
 @click.pass_context
-def payments_reconcile(ctx: click.Context, statement_file: Path, provider: str | None, csv_file: str | None,
-                       as_json: bool) -> None:
+def payments_reconcile(ctx: click.Context, statement_file: Path, provider: str | None, day: str | None,
+                       csv_file: str | None, as_json: bool) -> None:
     """Reconcile a provider's daily statement FILE (Alipay's business detail 业务明细 .csv, or WeChat
     Pay's trade bill 交易账单 .csv) with this till's code payments: charged but no sale, sale not
     charged, amounts that differ, refunds likewise. Exits 1 when anything does not match. Read
@@ -117,9 +118,8 @@ def payments_reconcile(ctx: click.Context, statement_file: Path, provider: str |
     from tui_pos.app.till import currency_of
     from tui_pos.domain.reconcile import from_view, reconcile
     from tui_pos.ops.readonly import read_only_view
-    from tui_pos.payments.statements import load_statement
 
-    statement = load_statement(statement_file, provider)
+    statement = reconcile_cli.read_statement_file(statement_file, provider, day)
     config = shop_config(ctx)
     since = None if statement.first_day is None else (statement.first_day - timedelta(days=2)).isoformat()
     with read_only_view(config) as view:

@@ -6,6 +6,7 @@ its options, and show_reconciliation, the result as text, JSON or CSV (issue 15)
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from tui_pos.cli.report import write_csv
 from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
-from tui_pos.domain.reconcile import MISMATCH_TEXT, Reconciliation, Totals
+from tui_pos.domain.reconcile import MISMATCH_TEXT, Reconciliation, Statement, Totals
 from tui_pos.i18n import N_, _
 
 PROVIDER_NAMES = {"alipay": N_("Alipay"), "wechat": N_("WeChat Pay")}
@@ -30,8 +31,21 @@ provider_option = click.option("--provider", type=click.Choice(["alipay", "wecha
                                help="Whose statement FILE is (default: found from the file).")
 statement_argument = click.argument("statement_file", metavar="FILE",
                                     type=click.Path(dir_okay=True, readable=False, path_type=Path))
+day_option = click.option("--day", metavar="YYYY-MM-DD", default=None,
+                          help="The day the statement is of (Beijing time; default: what the file says, else "
+                               "its rows' days): this day's charges recorded and not on it are named too.")
 csv_option = click.option("--csv", "csv_file", is_flag=False, flag_value="-", default=None, metavar="[FILE]",
                           help="Write the mismatches as CSV to FILE (or, with no FILE, to standard output).")
+
+
+def read_statement_file(path: Path, provider: str | None, day: str | None) -> Statement:
+    """The statement in FILE, of the day --day says (else its own: a WeChat bill without a trade names none)."""
+    from tui_pos.domain.reports import parse_day
+    from tui_pos.payments.statements import load_statement
+
+    the_day = parse_day(day, "--day") if day is not None else None
+    statement = load_statement(path, provider)
+    return statement if the_day is None else replace(statement, first_day=the_day, last_day=the_day)
 
 
 def reconciliation_data(result: Reconciliation, currency: Currency, **extra: Any) -> dict[str, Any]:
@@ -95,7 +109,8 @@ def reconciliation_text(data: dict[str, Any]) -> str:
         lines.append(_("Cancelled and given back by the provider: {n} charges {amount}").format(
             n=matched["reversed"]["count"], amount=matched["reversed"]["amount"]))
     if data["first_day"] is None:
-        lines.append(_("The statement names no day: only its rows were looked for."))
+        lines.append(_("The statement names no day: only its rows were looked for (give --day to check that "
+                       "day's recorded payments too)."))
     mismatches = data["mismatches"]
     if not mismatches:
         lines.append(_("Everything matches."))
