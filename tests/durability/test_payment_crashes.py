@@ -34,6 +34,7 @@ import pytest
 from conftest import COLA, WATER, cli_json, open_demo_shop, set_config
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
+from tui_pos.domain.errors import CodePaymentRefused
 from tui_pos.store.crash import PAYMENT_POINTS
 
 CHILD = Path(__file__).with_name("pay_till.py")
@@ -201,6 +202,29 @@ def test_sigkill_in_a_code_payment(shop_template: Path, tmp_path: Path, request:
     charged = sim.sim.charged()
     assert sorted(charged.values()) == sorted([first.total, second.total])
     assert {p["sale_uuid"] for p in listed if p["state"] == "paid"} == {first.uuid, second.uuid}
+
+
+def test_a_sale_paid_before_the_kill_is_never_charged_again(shop_template: Path, tmp_path: Path, alipay_sim: Any):
+    """Killed after the paid outcome was stored, before its tender was on the sale: the till opens
+    with that sale (no tender) and, before anything resolves it, the cashier scans the customer's
+    code again. Refused (nothing recorded, nothing sent); resolve puts the payment back instead."""
+    shop = shop_for(shop_template, tmp_path, "alipay", alipay_sim.settings)
+    killed = till_child(shop, CODES["alipay"], COLA, crash_at="payment_after_outcome")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [(trade_no, amount)] = alipay_sim.sim.charged().items()
+    till = open_till(load_config(shop), cashier="demo")
+    try:
+        assert till.cart.tenders == () and till.due().left == amount
+        requests = list(alipay_sim.sim.engine.requests)
+        with pytest.raises(CodePaymentRefused, match="already paid by code"):
+            till.payments.start(CODES["alipay"])
+        assert alipay_sim.sim.engine.requests == requests and query(shop, "SELECT COUNT(*) FROM payment_attempt") == [(1,)]
+        till.payments.resolve()
+        assert [(t.kind, t.amount) for t in till.cart.tenders] == [("mobile", amount)]
+        sale = till.pay().sale
+    finally:
+        till.close()
+    assert alipay_sim.sim.charged() == {trade_no: sale.total}
 
 
 REFUND_POINTS = ("payment_after_attempt", "payment_after_call")  # the refund attempt durable; before / after the call

@@ -250,6 +250,13 @@ class CodePayments:
         if any(a["state"] in UNRESOLVED for a in attempts):
             raise CodePaymentRefused(N_("an earlier code payment is not settled yet: resolve it first (the "
                                         "payments list, or tui-pos payments resolve)"))
+        carried = {t.reference for t in cart.tenders if t.kind == "mobile"}
+        paid_here = [a for a in attempts if a["kind"] == "pay" and a["state"] == "paid" and a["sale_uuid"] == cart.uuid
+                     and (a["transaction_id"] or a["out_trade_no"]) not in carried]
+        if paid_here:  # e.g. killed after the outcome, before its tender: a second charge would be twice for one sale
+            raise CodePaymentRefused(N_("{amount} of this sale is already paid by code and not on the sale yet: "
+                                        "finish it from the payments list; do not charge the customer again"),
+                                     amount=self._money(sum(a["charged"] or a["amount"] for a in paid_here)))
         if not gateway.online():
             raise CodePaymentRefused(N_("offline: take cash or card"))
         mine, _ = self.store.payment_attempts(sale_uuid=cart.uuid)
