@@ -185,3 +185,14 @@ def test_files_written_from_trades_read_back(tmp_path):
         assert statement.provider == provider and statement.first_day == date(2026, 12, 3)
         assert [(r.kind, r.out_trade_no, r.transaction_id, r.amount, r.out_refund_no) for r in statement.rows] == [
             ("pay", "P1", "TX1", 1234, ""), ("pay", "P2", "TX2", 5, ""), ("refund", "P1", "TX1", 234, "R1")]
+
+
+@pytest.mark.parametrize("period, first, last", [
+    ("#起始日期：[2026年12月03日 00:00:00]   终止日期：[2026年12月03日 23:59:59]", date(2026, 12, 3), date(2026, 12, 3)),
+    ("#起始日期：[2026年12月01日 00:00:00]   终止日期：[2026年12月04日 00:00:00]", date(2026, 12, 1), date(2026, 12, 3)),
+    ("#账号：[20880000000000000156]", date(2026, 12, 3), date(2026, 12, 3)),  # no period: the rows' days
+])
+def test_alipays_period_is_read_from_its_header(period, first, last):
+    text = alipay_text().replace("#起始日期：[2026年12月03日 00:00:00]   终止日期：[2026年12月04日 00:00:00]", period)
+    statement = read_statement(text.encode("gbk"))
+    assert (statement.first_day, statement.last_day) == (first, last)
