@@ -125,6 +125,10 @@ class StockQueries(Protocol):
         (YYYY-MM-DD); None: the database cannot be read."""
         ...
 
+    def stock_days(self, barcode: str, first: str, last: str) -> dict[str, list[int]] | None:
+        """One product's days first..last (YYYY-MM-DD) that moved: day -> [sold, qty_in, qty_out] (milli-units)."""
+        ...
+
     def stock_moves(self, start: str, end: str, kinds: tuple[str, ...] = (),
                     barcodes: list[str] | None = None) -> list[Record] | None:
         """Stock movement records of [start, end) (of these kinds, of these products), in the order stored."""

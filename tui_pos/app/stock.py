@@ -36,6 +36,7 @@ from tui_pos.domain.anomalies import (
     shrinkage,
     sold_below_zero,
     variance_beyond,
+    write_offs,
 )
 from tui_pos.domain.auth import Approval, ApprovalRequired
 from tui_pos.domain.catalog import Catalog, Product
@@ -427,6 +428,23 @@ class StockReports:
             *refunds_without_original_tender([r for r, _ in risk["refunds"]],
                                              {o["uuid"]: o for _, o in risk["refunds"]}),
         ]
+
+    def daily_sold(self, barcode: str, first: date, last: date) -> list[tuple[date, int]]:
+        """What a product's sales took out on each local day first..last (milli-units; 0 on a day
+        nothing sold): what the stock screen's chart draws (the same per-day sums as the outflow rule)."""
+        days = self.store.stock_days(barcode, first.isoformat(), last.isoformat())
+        if days is None:
+            raise StorageError(N_("the database cannot be read: the anomalies can be reported only when it can"))
+        return [(day, days.get(day.isoformat(), [0])[0])
+                for day in (first + timedelta(days=n) for n in range((last - first).days + 1))]
+
+    def write_offs(self, first: date, last: date) -> dict[str, tuple[int, int, int]]:
+        """Write-offs of the local days first..last per reason: (how many, milli-units, value at cost)."""
+        start, end = utc_bounds(first, last)
+        adjusted = self.store.stock_moves(start, end, ("adjust",))
+        if adjusted is None:
+            raise StorageError(N_("the database cannot be read: the anomalies can be reported only when it can"))
+        return write_offs(adjusted, self.stock.average_costs(barcodes=sorted({m["barcode"] for m in adjusted})))
 
     def margin(self, first: date, last: date) -> tuple[list[MarginLine], int, bool]:
         """Each product's gross margin over the local days first..last: what its lines sold for net

@@ -133,22 +133,28 @@ def sold_below_zero(by_product: Mapping[str, Sequence[tuple[str, int, bool]]], e
     return found
 
 
+def write_offs(adjustments: Iterable[Mapping[str, Any]], costs: Mapping[str, Fraction | None]) -> dict[str, tuple[int, int, int]]:
+    """Write-offs (negative adjustments) per reason: (how many, milli-units, value at the moving
+    average cost; a product without a cost counts nothing), by reason code. What the shrinkage
+    warning weighs and the stock screen's chart draws."""
+    totals: dict[str, tuple[int, int, int]] = {}
+    for move in adjustments:
+        if move["qty"] < 0:
+            count, qty, value = totals.get(move["reason"] or "other", (0, 0, 0))
+            totals[move["reason"] or "other"] = (count + 1, qty - move["qty"],
+                                                  value + (cost_of(-move["qty"], costs.get(move["barcode"])) or 0))
+    return totals
+
+
 def shrinkage(adjustments: Iterable[Mapping[str, Any]], costs: Mapping[str, Fraction | None], t: Thresholds,
               currency: Currency) -> list[Warning]:
     """Write-offs (negative adjustments) of one reason worth more than the threshold at cost."""
-    totals: dict[str, list[int]] = {}
-    for move in adjustments:
-        if move["qty"] < 0:
-            value = cost_of(-move["qty"], costs.get(move["barcode"])) or 0
-            entry = totals.setdefault(move["reason"] or "other", [0, 0, 0])
-            entry[0] += 1
-            entry[1] += -move["qty"]
-            entry[2] += value
     return [warned("shrinkage", reason, {"count": count, "qty": qty, "value": value},
                    N_("{count} write-off(s) for {reason}: {qty} units, {value} at cost (over {limit})"), count=count,
                    reason=reason, qty=format_qty(qty), value=currency.format(value),
                    limit=currency.format(t.shrinkage_value))
-            for reason, (count, qty, value) in sorted(totals.items()) if value > t.shrinkage_value]
+            for reason, (count, qty, value) in sorted(write_offs(adjustments, costs).items())
+            if value > t.shrinkage_value]
 
 
 def outflow_spikes(daily: Mapping[str, Mapping[date, int]], period: Sequence[date], names: Mapping[str, str],

@@ -556,6 +556,10 @@ class Ledger:
         """What moved stock over the local days first..last, journaled included (StoreView.stock_period)."""
         return self.view.stock_period(lookback, first, last, outflow_min)
 
+    def stock_days(self, barcode: str, first: str, last: str) -> dict[str, list[int]] | None:
+        """One product's days that moved, journaled included (StoreView.stock_days)."""
+        return self.view.stock_days(barcode, first, last)
+
     def stock_moves(self, start: str, end: str, kinds: tuple[str, ...] = (),
                     barcodes: list[str] | None = None) -> list[dict[str, Any]] | None:
         """Stock movement records of [start, end), journaled included (StoreView.stock_moves)."""

@@ -141,3 +141,10 @@ def came_in(conn: sqlite3.Connection, first: str, last: str) -> dict[str, int]:
     """How much came in (milli-units: receipts, refunds, counts that found more...) over the days first..last, per barcode."""
     return {barcode: qty for barcode, qty in conn.execute(
         "SELECT +barcode, SUM(qty_in) FROM stock_daily WHERE day >= ? AND day <= ? AND qty_in > 0 GROUP BY +barcode", (first, last))}
+
+
+def of_product(conn: sqlite3.Connection, barcode: str, first: str, last: str) -> dict[str, list[int]]:
+    """One product's days first..last that moved: day -> [sold, qty_in, qty_out] (one index range)."""
+    return {day: [sold, qty_in, qty_out] for day, sold, qty_in, qty_out in conn.execute(
+        "SELECT day, sold, qty_in, qty_out FROM stock_daily WHERE barcode = ? AND day >= ? AND day <= ?",
+        (barcode, first, last))}

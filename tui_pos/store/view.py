@@ -501,6 +501,20 @@ class StoreView:
                     found["came_in"][barcode] = found["came_in"].get(barcode, 0) + qty_in
             return found
 
+    def stock_days(self, barcode: str, first: str, last: str) -> dict[str, list[int]] | None:
+        """One product's days first..last (YYYY-MM-DD) that moved: day -> [sold, qty_in, qty_out]
+        (store/stock_daily.py), journaled records included. None: the database cannot be read."""
+        with self._lock:
+            pending, readable = self._pending()
+            found = self.query(lambda c: stock_daily.of_product(c, barcode, first, last), None) if readable else None
+            if found is None:
+                return None
+            journaled = stock_daily.summed(row for r in pending for row in stock_daily.contributions(r))
+            for (day, code), figures in journaled.items():
+                if code == barcode and first <= day <= last:
+                    found[day] = [a + b for a, b in zip(found.get(day, [0, 0, 0]), figures)]
+            return found
+
     def stock_moves(self, start: str, end: str, kinds: tuple[str, ...] = (),
                     barcodes: list[str] | None = None) -> list[dict[str, Any]] | None:
         """Stock movement records in [start, end) (stored UTC times; of these kinds, of these

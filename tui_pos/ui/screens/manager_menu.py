@@ -1,5 +1,5 @@
 """The function menu: shift, X and Z reports, paid-in and paid-out, refunds, voids, the drawer,
-held sales, stored reports, the sales report, receiving goods, the stock take and code payments. Anyone may open it; what needs a manager asks for one inline
+held sales, stored reports, the sales report, receiving goods, the stock take, the stock warnings and code payments. Anyone may open it; what needs a manager asks for one inline
 (the core decides). A digit runs an item, or Up/Down and Enter.
 """
 
@@ -34,6 +34,7 @@ LABELS = {
     "menu.receive": N_("Receive goods: scan the delivery"),
     "menu.count": N_("Stock take: count by scanning"),
     "menu.payments": N_("Code payments: Alipay and WeChat attempts, settle, finish a sale"),
+    "menu.stock_warnings": N_("Stock warnings: the week's anomalies, daily sales and write-offs as charts"),
 }
 
 
@@ -55,6 +56,7 @@ class ManagerMenuScreen(TillScreen["str | None"]):
         Binding("r", "stock('receive')", N_("Receive"), show=False, priority=True, id="menu.receive"),
         Binding("t", "stock('count')", N_("Stock take"), show=False, priority=True, id="menu.count"),
         Binding("p", "payments", N_("Payments"), show=False, priority=True, id="menu.payments"),
+        Binding("w", "stock_warnings", N_("Stock warnings"), show=False, priority=True, id="menu.stock_warnings"),
         Binding("escape", "back", N_("Back"), id="menu.back"),
     ]
 
@@ -189,6 +191,11 @@ class ManagerMenuScreen(TillScreen["str | None"]):
         from tui_pos.ui.screens.stock import StockScreen
 
         self.app.push_screen(StockScreen("receive" if mode == "receive" else "count"))
+
+    def action_stock_warnings(self) -> None:
+        from tui_pos.ui.screens.stock_warnings import StockWarningsScreen
+
+        self.app.push_screen(StockWarningsScreen())
 
     def action_sales_report(self) -> None:
         from tui_pos.ui.screens.sales_report import SalesReportScreen
