@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import COLA, cli_json, run_cli, set_config
+from conftest import AS_DEMO, COLA, cli_json, run_cli, set_config
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.payments import out_trade_no
@@ -103,3 +103,33 @@ def test_a_bad_payments_setting_is_one_line_naming_the_key(shop_dir):
     proc = run_cli(shop_dir, "payments", check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "[payments] wechat" in proc.stderr and "needs appid" in proc.stderr
+
+
+def test_sell_takes_a_payment_code_as_a_tender(shop_dir, wechat_sim):
+    settings = wechat_sim.settings
+    keys = shop_dir / "keys"
+    keys.mkdir(mode=0o700)
+    for name in ("private_key", "apiv3_key", "public_key"):
+        (keys / name).write_text(settings[name])
+        os.chmod(keys / name, 0o600)
+    set_config(shop_dir, "payments", "timeout", "1.5")
+    with (shop_dir / "config.toml").open("a") as config:
+        config.write("\n[payments.wechat]\n" + "".join(
+            f'{key} = "{settings[key]}"\n' for key in ("mchid", "appid", "cert_serial_no", "public_key_id", "gateway"))
+            + "".join(f'{name}_file = "keys/{name}"\n' for name in ("private_key", "apiv3_key", "public_key")))
+    wechat_sim.sim.faults.pay = "userpaying"
+    wechat_sim.sim.faults.paying_for = 1.0
+    sold = cli_json(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash:1", "--tender",
+                    "code:134567890123456789", "--no-print")
+    assert sold["total"] == "3.50" and sold["paid"] == "3.50"
+    [paid] = cli_json(shop_dir, "payments")
+    assert (paid["state"], paid["amount"], paid["sale_completed"]) == ("paid", "2.50", True)
+    assert sum(wechat_sim.sim.charged().values()) == 250
+
+    wechat_sim.sim.faults.pay = "fail"
+    refused = run_cli(shop_dir, "sell", *AS_DEMO, "--item", COLA, "--tender", "code:134567890123456789",
+                      "--no-print", check=False)
+    assert refused.returncode == 1 and "Not paid" in refused.stderr and "Traceback" not in refused.stderr
+    assert "134567890123456789" not in refused.stderr + refused.stdout
+    assert [p["state"] for p in cli_json(shop_dir, "payments")] == ["paid", "failed"]
+    assert len(cli_json(shop_dir, "sales")) == 1

@@ -5,17 +5,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from tui_pos.cli.base import emit, interrupts, json_option, main, open_till
 from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
 from tui_pos.config import Config
-from tui_pos.domain.errors import BadInput
+from tui_pos.domain.errors import BadInput, PosError
 from tui_pos.domain.money import Currency, parse_count
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.tender import TENDER_KINDS, Tender
 from tui_pos.i18n import _
+
+if TYPE_CHECKING:
+    from tui_pos.app.till import Till
 
 
 @main.command()
@@ -68,7 +72,7 @@ def parse_tender(spec: str, currency: Currency, due: Callable[[], int]) -> Tende
     kind, _, rest = spec.partition(":")
     amount_text, _, reference = rest.partition(":")
     if kind not in TENDER_KINDS:
-        raise BadInput(f"tender {spec!r}: use cash[:AMOUNT], card:AMOUNT[:REF] or mobile:AMOUNT:REF")
+        raise BadInput(f"tender {spec!r}: use cash[:AMOUNT], card:AMOUNT[:REF], mobile:AMOUNT:REF or code:CODE[:AMOUNT]")
     if not amount_text:
         if kind != "cash":
             raise BadInput(f"tender {spec!r}: {kind} needs an amount")
@@ -80,8 +84,9 @@ def parse_tender(spec: str, currency: Currency, due: Callable[[], int]) -> Tende
 @click.option("--item", "items", multiple=True, required=True, metavar="CODE[xQTY][@PRICE]",
               help="A product by barcode (repeat for more): x3 for three, @PRICE for a price keyed in.")
 @click.option("--tender", "tenders", multiple=True, required=True,
-              metavar="cash[:AMOUNT]|card:AMOUNT[:REF]|mobile:AMOUNT:REF",
-              help="How it is paid (repeat to split); bare 'cash' pays exactly what is due.")
+              metavar="cash[:AMOUNT]|card:AMOUNT[:REF]|mobile:AMOUNT:REF|code:CODE[:AMOUNT]",
+              help="How it is paid (repeat to split); bare 'cash' pays exactly what is due; code: the "
+                   "customer's Alipay/WeChat payment code, charged by the till (what is left, or AMOUNT).")
 @person_options()
 @click.option("--no-print", is_flag=True, help="Do not print the receipt now (it stays queued as unprinted).")
 @json_option
@@ -98,8 +103,12 @@ def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], c
     with manager_hint():
         for code, qty, price in specs:
             till.scan(code, qty, till.currency.parse(price) if price else None)
+    codes = [spec for spec in tenders if spec.startswith("code:")]
     for spec in tenders:
-        till.add_tender(parse_tender(spec, till.currency, lambda: till.due().cash_left))
+        if not spec.startswith("code:"):
+            till.add_tender(parse_tender(spec, till.currency, lambda: till.due().cash_left))
+    for spec in codes:
+        charge_code(till, spec)
     with interrupts.holding("the sale", "'tui-pos sales'"):  # from here an interrupt waits for the outcome
         paid = till.pay()
     fmt = till.currency.format
@@ -114,6 +123,23 @@ def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], c
         receipt=sale.receipt, total=fmt(sale.total, True), change=fmt(sale.change, True), stored=paid.stored)
          + ("\n" + (_("Receipt {state}: {error}") if receipt.error else _("Receipt {state}")).format(
              state=receipt.state, error=receipt.error) if receipt and not receipt.printed else ""))
+
+
+def charge_code(till: Till, spec: str) -> None:
+    """code:CODE[:AMOUNT]: charge the customer's Alipay/WeChat payment code (what is left, or
+    AMOUNT) through the till's gateway, waiting for the outcome; anything but paid stops the sale
+    (PosError: nothing stored but the payment's own records)."""
+    _, _, rest = spec.partition(":")
+    code, _, amount_text = rest.partition(":")
+    amount = till.currency.parse(amount_text) if amount_text else None
+    if till.payments.unresolved():
+        till.payments.resolve()
+    charge = till.payments.start(code, amount)
+    with interrupts.holding("the code payment", "'tui-pos payments'"):
+        while not charge.done:
+            charge = till.payments.advance(charge)
+    if charge.state != "paid":
+        raise PosError(charge.template, **charge.params)
 
 
 def print_receipt(config: Config, uuid: str):
