@@ -18,6 +18,7 @@ from tui_pos.domain.tender import Tender
 from tui_pos.ops.readonly import read_only_view
 from tui_pos.store.payments import PAYMENT_ATTEMPT_COLUMNS, PAYMENT_OUTCOME_COLUMNS, attempts
 from tui_pos.store.schema import MIGRATIONS, ensure_schema, pending
+from tui_pos.store.verification import verify
 
 AT = "2026-12-04T10:00:00.000+00:00"
 
@@ -136,3 +137,27 @@ def test_the_payment_migrations_on_a_database_made_before_them(tmp_path):
     assert dict(conn.execute("SELECT uuid, needs FROM payment_attempt")) == {failed.uuid: 0, still_open.uuid: 1}
     assert [r["uuid"] for r in attempts(conn, needs_someone=True)] == [still_open.uuid]
     conn.close()
+
+
+def test_payment_records_are_in_the_audit_chain_and_an_edited_amount_is_found(shop_dir):
+    config = load_config(shop_dir)
+    ledger = open_ledger(config)
+    try:
+        direct = attempt("s-1")
+        ledger.commit(direct.to_record())
+        with database_write_locked(shop_dir):  # journaled, replayed after
+            ledger.commit(PaymentOutcome.new(direct, "paid", at=AT, transaction_id="T1", amount=350).to_record())
+        ledger.replay()
+    finally:
+        ledger.close()
+    conn = sqlite3.connect(shop_dir / "pos.sqlite3", isolation_level=None)
+    try:
+        result = verify(conn)
+        assert result.ok, result.problems
+        actions = [a for (a,) in conn.execute("SELECT action FROM audit WHERE uuid IN (SELECT uuid FROM "
+                                              "payment_attempt UNION SELECT uuid FROM payment_outcome) ORDER BY seq")]
+        assert actions == ["payment_attempt", "payment_outcome"]
+        conn.execute("UPDATE payment_outcome SET amount = 1")  # someone lowers what was charged
+        assert not verify(conn).ok
+    finally:
+        conn.close()
