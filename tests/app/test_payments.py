@@ -449,3 +449,20 @@ def test_the_cashier_gives_up_while_the_worker_waits_on_the_pay_call(till):
     assert ended[0].state == gave_up[0].state == "cancelled"
     assert gateway.methods().count("pay") == 1 and gateway.methods().count("cancel") == 1
     assert gateway.charged() == {} and till.cart.tenders == ()
+
+
+def test_a_paid_reply_without_a_transaction_number_is_known_by_the_trade_number(till):
+    class Terse(FakeGateway):
+        def pay(self, trade):
+            super().pay(trade)
+            return GatewayReply("paid", amount=350)  # no transaction number
+
+    wire(till, Terse("alipay"))
+    till.scan(COLA)
+    charge = run(till, till.payments.start(ALIPAY_CODE))
+    trade = out_trade_no(till.cart.uuid, 1)
+    assert charge.state == "paid" and charge.transaction_id == trade
+    assert [t.reference for t in till.cart.tenders] == [trade]
+    till.pay()
+    [view] = till.payments.list()
+    assert view.transaction_id == trade and view.sale_completed

@@ -161,6 +161,14 @@ class _Live:
 Gateways = Callable[[Provider], CodeGateway | None]
 
 
+def _transaction_id(attempt: PaymentAttempt, reply: GatewayReply, state: str) -> str:
+    """The number a paid charge is known by: the provider's, else (a reply that left it out) the
+    trade's own, so that the tender and the outcome always name the same payment."""
+    if reply.transaction_id or state not in ("paid", "refunded"):
+        return reply.transaction_id
+    return attempt.out_refund_no if state == "refunded" else attempt.out_trade_no
+
+
 def _asked(call: Callable[[], GatewayReply]) -> GatewayReply:
     """A gateway's answer; one that raised anyway (a gateway must not) is an answer not known."""
     try:
@@ -386,8 +394,8 @@ class CodePayments:
         amount = (reply.amount if reply.amount is not None else live.attempt.amount) if outcome_state == "paid" \
             else None
         outcome = PaymentOutcome.new(live.attempt, outcome_state, at=self.ctx.clock(),
-                                     transaction_id=reply.transaction_id, amount=amount, reason=reply.reason,
-                                     code=reply.code)
+                                     transaction_id=_transaction_id(live.attempt, reply, outcome_state), amount=amount,
+                                     reason=reply.reason, code=reply.code)
         self._store_outcome(live, outcome)
 
     def _store_outcome(self, live: _Live, outcome: PaymentOutcome) -> None:
@@ -426,7 +434,7 @@ class CodePayments:
         if any(t.kind == "mobile" and t.reference == transaction_id for t in cart.tenders):
             return True
         try:
-            self.selling.add_tender(Tender("mobile", amount, transaction_id or attempt.out_trade_no))
+            self.selling.add_tender(Tender("mobile", amount, transaction_id))
         except PosError as err:
             log.error("code payment %s is paid, but the sale in progress refused its tender: %s",
                       attempt.out_trade_no, err)
@@ -596,8 +604,9 @@ class CodePayments:
             else "unknown"  # type: ignore[assignment]
         amount = (reply.amount if reply.amount is not None else attempt.amount) \
             if outcome_state in ("paid", "refunded") else None
-        outcome = PaymentOutcome.new(attempt, outcome_state, at=self.ctx.clock(), transaction_id=reply.transaction_id,
-                                     amount=amount, reason=reply.reason, code=reply.code)
+        outcome = PaymentOutcome.new(attempt, outcome_state, at=self.ctx.clock(),
+                                     transaction_id=_transaction_id(attempt, reply, outcome_state), amount=amount,
+                                     reason=reply.reason, code=reply.code)
         try:
             self.store.commit(outcome.to_record())
         except StorageFailed as err:
@@ -607,7 +616,7 @@ class CodePayments:
         log.info("code payment %s resolved: %s%s", attempt.out_trade_no, outcome_state,
                  f" {reply.transaction_id}" if reply.transaction_id else "")
         if outcome_state == "paid" and attempt.kind == "pay":
-            self._tender_back(attempt, reply.transaction_id, amount or attempt.amount)
+            self._tender_back(attempt, outcome.transaction_id, amount or attempt.amount)
 
     def _age(self, at: str) -> float:
         try:
