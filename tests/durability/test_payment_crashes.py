@@ -17,7 +17,6 @@ for one sale), and the next code payment works.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -31,7 +30,8 @@ from typing import Any
 
 import pytest
 
-from conftest import COLA, WATER, cli_json, open_demo_shop, set_config
+from conftest import COLA, WATER, cli_json, open_demo_shop
+from payments.shop_config import point_at_simulator
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.errors import CodePaymentRefused
@@ -39,7 +39,6 @@ from tui_pos.store.crash import PAYMENT_POINTS
 
 CHILD = Path(__file__).with_name("pay_till.py")
 CODES = {"alipay": "287654321098765432", "wechat": "134567890123456789"}
-KEY_SETTINGS = {"alipay": ("private_key", "alipay_public_key"), "wechat": ("private_key", "apiv3_key", "public_key")}
 HANG = 1.5  # a timed-out call waits this long at the simulator: longer than the till's 1 s timeout
 
 # The simulator's faults that matter: charged at once; charged and the reply never comes in time;
@@ -75,23 +74,7 @@ def shop_for(template: Path, target: Path, provider: str, settings: dict[str, An
     files, as a real till keeps them), with short waits: each case takes a few seconds."""
     shop = target / "shop"
     shutil.copytree(template, shop)
-    for key, value in (("wait", "5"), ("query_every", "1"), ("reverse_after", "2"), ("timeout", "1")):
-        set_config(shop, "payments", key, value)
-    keys = shop / "keys"
-    keys.mkdir(mode=0o700)
-    lines = [f"\n[payments.{provider}]"]
-    for name, value in settings.items():
-        if name == "timeout":
-            continue
-        if name in KEY_SETTINGS[provider]:
-            path = keys / f"{provider}_{name}.pem"
-            path.write_text(value, encoding="utf-8")
-            path.chmod(0o600)
-            lines.append(f'{name}_file = "keys/{path.name}"')
-        else:
-            lines.append(f"{name} = {json.dumps(value)}")
-    with (shop / "config.toml").open("a", encoding="utf-8") as config:
-        config.write("\n".join(lines) + "\n")
+    point_at_simulator(shop, provider, settings)
     return shop
 
 
