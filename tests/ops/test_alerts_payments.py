@@ -35,3 +35,22 @@ def test_unknown_and_paid_but_not_completed_payments_are_in_status_and_alerts(sh
     said = {a.key: a.message for a in current_alerts(config)}
     assert said["payments"] == "1 code payment(s) with an unknown outcome"
     assert said["payments_paid"] == "1 code payment(s) paid, sale not completed"
+
+
+def test_a_charge_in_progress_is_no_alert_until_it_could_have_ended(shop_dir):
+    """An open attempt is a running till's charge while the customer may still be confirming: the
+    status bar must not say "unknown outcome" during every code payment; once it is older than the
+    longest a charge takes ([payments] wait, the reverse rule, the calls' timeouts) it is one."""
+    config = load_config(shop_dir)
+    ledger = open_ledger(config)
+    try:
+        ledger.commit(attempt("s-1").to_record())
+    finally:
+        ledger.close()
+    status = till_status(config, now="2026-12-04T10:00:05.000+00:00")
+    assert status["payments"]["unresolved"] == 0
+    assert not [a for a in current_alerts(config, status) if a.key == "payments"]
+    settings = config.payments
+    longest = settings.wait + 2 * settings.reverse_after + 3 * settings.timeout
+    later = f"2026-12-04T10:{int(longest) // 60:02d}:{int(longest) % 60:02d}.000+00:00"
+    assert till_status(config, now=later)["payments"]["unresolved"] == 1

@@ -100,9 +100,18 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
         "stock": {"low": len(seen.low_stock),
                   "low_products": [{"barcode": r["barcode"], "name": r["name"], "on_hand": format_qty(r["on_hand"]),
                                     "reorder_level": format_qty(r["reorder_level"])} for r in seen.low_stock[:5]]},
-        "payments": {"unresolved": sum(1 for p in seen.payments if p["state"] in ("open", "unknown")),
+        "payments": {"unresolved": sum(1 for p in seen.payments if p["state"] == "unknown"
+                                       or p["state"] == "open" and not _charging(config, p, now)),
                      "paid_not_completed": sum(1 for p in seen.payments if p["state"] in ("paid", "refunded"))},
     }
+
+
+def _charging(config: Config, attempt: dict[str, Any], now: str) -> bool:
+    """An open attempt young enough to be a charge a running till is still working on (the
+    customer's wait, WeChat's reverse rule and a few calls' timeouts): not an alert yet."""
+    settings = config.payments
+    since = seconds_since(attempt["at"], now)
+    return since is not None and since < settings.wait + 2 * settings.reverse_after + 3 * settings.timeout
 
 
 def hq_status(config: Config, last_commit: int | None = None) -> dict[str, Any]:
