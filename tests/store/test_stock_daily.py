@@ -99,3 +99,18 @@ def test_outflow_reads_only_products_that_sold_the_minimum_on_a_day_of_the_perio
     assert stock_daily.outflow(conn, "2026-11-15", "2026-12-03", "2026-12-04", 2_000) == {}  # nothing sold then
     assert stock_daily.outflow(conn, "2026-11-15", "2026-12-03", "2026-12-04", 2_000, also=["111"]) == {
         "111": {"2026-11-20": 2_000, "2026-12-01": 2_000, "2026-12-02": 2_000}}
+
+
+def test_one_product_s_days_include_what_the_journal_holds(tmp_path, shop):
+    shop.commit(make_record(1, completed_at="2026-12-01T10:00:00.000+00:00"))
+    shop.commit(move("adjust", "111", -1_000, 8_000, reason="theft", at="2026-12-01T11:00:00.000+00:00"))
+    shop.close()
+    break_sqlite(tmp_path, "garbage")
+    ledger = new_ledger(tmp_path)
+    assert ledger.commit(make_record(2, completed_at="2026-12-02T10:00:00.000+00:00")) == "journal"
+    repair_sqlite(tmp_path)
+    assert ledger.stock_days("111", "2026-11-30", "2026-12-02") == {
+        "2026-12-01": [2_000, 0, 3_000], "2026-12-02": [2_000, 0, 2_000]}
+    assert ledger.stock_days("111", "2026-12-02", "2026-12-02") == {"2026-12-02": [2_000, 0, 2_000]}
+    assert ledger.stock_days("222", "2026-11-30", "2026-12-02") == {}  # its lines were voided
+    ledger.close()
