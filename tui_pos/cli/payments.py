@@ -19,13 +19,11 @@ import click
 from tui_pos.cli import reconcile as reconcile_cli
 from tui_pos.cli.base import emit, json_option, main, open_till, shop_config
 from tui_pos.domain.money import Currency
+from tui_pos.domain.payments import PROVIDER_NAMES, STATE_WORDS
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.i18n import N_, _
 
-STATE_WORDS = {"open": N_("open"), "unknown": N_("unknown"), "paid": N_("paid"), "failed": N_("failed"),
-               "cancelled": N_("cancelled"), "refunded": N_("refunded")}
 KIND_WORDS = {"pay": N_("payment"), "refund": N_("refund")}
-PROVIDER_WORDS = {"alipay": N_("Alipay"), "wechat": N_("WeChat Pay")}
 
 
 def payment_data(view: Any, currency: Currency) -> dict[str, Any]:
@@ -40,7 +38,7 @@ def _line(view: Any, currency: Currency) -> str:
     state = _(STATE_WORDS.get(view.state, view.state))
     if view.paid_not_completed:
         state = _("paid, sale not completed") if view.kind == "pay" else _("refunded, refund not recorded")
-    words = [shop_time(view.at), _(PROVIDER_WORDS.get(view.provider, view.provider)),
+    words = [shop_time(view.at), _(PROVIDER_NAMES.get(view.provider, view.provider)),
              _(KIND_WORDS.get(view.kind, view.kind)), currency.format(view.amount, symbol=True), state,
              view.out_refund_no or view.out_trade_no]
     if view.transaction_id:

@@ -17,12 +17,10 @@ from tui_pos.cli.report import write_csv
 from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
+from tui_pos.domain.payments import PROVIDER_NAMES, STATE_WORDS
 from tui_pos.domain.reconcile import MISMATCH_TEXT, Reconciliation, Statement, Totals
-from tui_pos.i18n import N_, _
+from tui_pos.i18n import _
 
-PROVIDER_NAMES = {"alipay": N_("Alipay"), "wechat": N_("WeChat Pay")}
-STATE_WORDS = {"open": N_("open"), "unknown": N_("unknown"), "paid": N_("paid"), "failed": N_("failed"),
-               "cancelled": N_("cancelled"), "refunded": N_("refunded")}  # as `tui-pos payments` says them
 MISMATCH_HEADER = ("kind", "provider", "out_trade_no", "transaction_id", "out_refund_no", "statement_amount",
                    "till_amount", "sale_uuid", "receipt", "state", "at", "till_id", "line")
 MISMATCH_NUMERIC = ("statement_amount", "till_amount", "line")

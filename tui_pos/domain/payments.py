@@ -16,8 +16,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tui_pos.domain.errors import N_
+
 Provider = Literal["alipay", "wechat"]
 PROVIDERS: tuple[Provider, ...] = ("alipay", "wechat")
+# A provider and an attempt's state as people read them (marked here, translated where shown:
+# the till's screens and the CLI alike say "Alipay", "WeChat Pay", "paid"... in one wording)
+PROVIDER_NAMES: dict[str, str] = {"alipay": N_("Alipay"), "wechat": N_("WeChat Pay")}
+STATE_WORDS: dict[str, str] = {"open": N_("open"), "unknown": N_("unknown"), "paid": N_("paid"), "failed": N_("failed"),
+                               "cancelled": N_("cancelled"), "refunded": N_("refunded")}
 
 # WeChat: 18 digits starting 10-15. Alipay: 16-24 digits starting 25-30 (the common 18 included).
 _WECHAT_CODE = re.compile(r"1[0-5][0-9]{16}")

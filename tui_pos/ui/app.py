@@ -285,6 +285,7 @@ class PosApp(App[None]):
     def payments_settled(self, settled: list[PaymentView]) -> None:
         self.settled = settled
         self.show_settled()
+        self.check_health()  # the status line's payment alerts follow at once
 
     def show_settled(self) -> None:
         """What the settling found, on the checkout (not over the login, nor over a dialog)."""

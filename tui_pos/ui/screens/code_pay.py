@@ -24,6 +24,7 @@ from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
 from tui_pos.domain.errors import PosError
+from tui_pos.domain.payments import PROVIDER_NAMES, STATE_WORDS
 from tui_pos.i18n import N_, _, message
 
 if TYPE_CHECKING:
@@ -33,12 +34,6 @@ if TYPE_CHECKING:
     from tui_pos.ui.app import PosApp
 
 log = logging.getLogger(__name__)
-
-PROVIDER_NAMES = {"alipay": N_("Alipay"), "wechat": N_("WeChat Pay")}
-
-# an attempt's state in lists (the store's view: open until its first outcome)
-PAYMENT_STATES = {"open": N_("open"), "paid": N_("paid"), "failed": N_("failed"), "cancelled": N_("cancelled"),
-                  "refunded": N_("refunded"), "unknown": N_("unknown")}
 
 # the dialog's headline once a charge is done (while it runs, the core's message is the headline)
 DONE_HEADLINES = {"paid": N_("PAID"), "failed": N_("NOT PAID"), "cancelled": N_("CANCELLED"),
@@ -53,7 +48,7 @@ def provider_name(provider: str) -> str:
 
 
 def state_word(state: str) -> str:
-    return _(PAYMENT_STATES.get(state, state))
+    return _(STATE_WORDS.get(state, state))
 
 
 def charge_message(charge: Charge) -> str:

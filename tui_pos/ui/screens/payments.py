@@ -123,6 +123,7 @@ class PaymentsScreen(TillScreen["str | None"]):
         self.core_in_thread(lambda _r: settle_unknown(self.app.till.payments), self.resolved)
 
     def resolved(self, settled: list[PaymentView]) -> None:
+        self.app.check_health()  # the status line's payment alerts follow at once
         self.reload(_("Nothing was waiting to be settled.") if not settled else "")
         if settled:
             self.app.push_screen(SettledScreen(settled))

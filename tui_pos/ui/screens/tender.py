@@ -302,6 +302,7 @@ class TenderScreen(TillScreen):
         else the sale is as it was and the message line says what happened."""
         self.charging = False
         self.refresh_bindings()
+        self.app.check_health()  # the status line's payment alerts follow at once, not in 30 s
         if charge is not None and charge.state == "paid":
             self.after_tender()
             if not self.storing:  # part of the sale, or the sale in progress was another (the core says)
