@@ -335,7 +335,8 @@ async def test_a_payment_charged_before_a_crash_is_settled_at_start_up_and_the_s
         assert "Paid so far 3.50   To pay 0.00" in screen_text(pilot, "#details")
         await pilot.press("f10")
         await on_screen(pilot, TenderScreen)
-        await pilot.press("r")  # covered: store it
+        assert message(pilot) == "The sale is covered: F10 (or r) stores it."
+        await pilot.press("r")
         await paid_and_back(pilot)
         [sale] = stored_sales(pilot)
         assert sale["uuid"] == sale_uuid and [kind for kind, _a, _r in tenders_of(pilot, sale)] == ["mobile"]

@@ -44,9 +44,8 @@ async def waiting_for_the_customer(pilot) -> None:
 @pytest.fixture
 def still(monkeypatch: pytest.MonkeyPatch) -> None:
     """The dialog's own clock stands still too (it counts down between two answers); and the
-    first health check waits: the attempt under way is open, which the status line's alerts
-    count as an unknown outcome once a check has run (5 s after start-up: a slow run would
-    draw it, a fast one not)."""
+    first health check waits (5 s after start-up: a slow run would draw its alerts on the
+    status line, a fast one not)."""
     monkeypatch.setattr(code_pay, "time", SimpleNamespace(monotonic=lambda: 0.0))
     monkeypatch.setattr(ui_app, "HEALTH_FIRST_S", 3600.0)
 

@@ -116,6 +116,8 @@ class TenderScreen(TillScreen):
         if self.scanned is not None:
             code, self.scanned = self.scanned(), None
             self.start_code(code, None)
+        elif self.app.till.cart.tenders and self.app.till.due().left == 0:  # e.g. a code payment put back on it
+            self.say(_("The sale is covered: {key} (or r) stores it.").format(key=self.app.key_of("tender.retry")))
 
     def quick_amounts(self) -> list[int]:
         till = self.app.till
