@@ -9,6 +9,14 @@ def exit_interrupted() -> None:
     import os
     import sys
 
-    sys.stderr.write("\nError: interrupted\n")
+    said = "Error: interrupted"
+    try:  # the shop's language is not read yet: the system's (a second Ctrl-C here: the English)
+        from tui_pos.i18n import system_language, translator
+
+        words = translator(system_language())
+        said = words.gettext("Error: {message}").format(message=words.gettext("interrupted"))
+    except BaseException:  # noqa: BLE001, S110 - one line is all that is left to say
+        pass
+    sys.stderr.write(f"\n{said}\n")
     sys.stderr.flush()
     os._exit(130)

@@ -155,13 +155,16 @@ def message(err: object) -> str:
     """What an error (or an alert) says, in the screen's language: its template translated and filled in
     (domain.errors.PosError and Said keep them apart), else its English as it is: an alert's or a warning's
     .message (a dataclass: str() would be its repr), an exception's str(err)."""
+    parts = getattr(err, "parts", None)
+    if isinstance(err, str) and isinstance(parts, tuple):  # domain.errors.Each: each part said
+        return _(getattr(err, "sep", "; ")).join(message(part) for part in parts)
     english = getattr(err, "message", None)
     if not isinstance(english, str):
         english = str(err)
     template = getattr(err, "template", "")
     if not template:
         return english
-    params = {name: message(value) if getattr(value, "template", "") else value
+    params = {name: message(value) if getattr(value, "template", "") or getattr(value, "parts", None) else value
               for name, value in (getattr(err, "params", None) or {}).items()}  # a Said within: said too
     try:
         return _(template).format(**params) if params else _(template)

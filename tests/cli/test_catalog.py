@@ -214,3 +214,14 @@ def test_catalog_list_search_takes_pinyin_issue_16(shop_dir):
     """The CLI's search is the till's look-up: initials find 可口可乐 330ml (and only what they spell)."""
     found = cli_json(shop_dir, "catalog", "list", "--search", "kkkl")
     assert [p["name"] for p in found] == ["可口可乐 330ml"]
+
+
+def test_a_files_bad_lines_are_said_in_the_shop_s_language(shop_dir: Path, tmp_path: Path):
+    """Each bad line, whole, in Chinese: the line number, and why (the core's own words)."""
+    csv_path = write_csv(tmp_path, "bad.csv", [f"{COLA},Cola,abc,A,,", "12x,Thing,1.00,A,,", f"{NOODLES},,1.00,A,,"])
+    set_config(shop_dir, "ui", "language", '"zh_CN"')
+    refused = run_cli(shop_dir, "catalog", "import", str(csv_path), *MANAGER, check=False)
+    lines = refused.stderr.strip().splitlines()
+    assert refused.returncode == 1 and lines[0].startswith("错误："), refused.stderr
+    assert lines[1:] == ["第 2 行：“abc”不是金额（例如 12.50）", "第 3 行：条码 '12x' 必须是 1 到 20 位数字",
+                         "第 4 行：名称为空"], lines

@@ -260,3 +260,23 @@ def test_a_shops_stock_reports_transfers_and_alerts_at_hq(hq, tmp_path):
     assert hq_json(nowhere, "report", "--shop", "S1", env=env)["shops"][0]["shop"] == "S1"
     assert "shop S9 is not at HQ" in one_line_error(
         run_cli(nowhere, "hq", "stock", "--shop", "S9", env={**NO_ENV, **env}, check=False))
+
+
+def test_hq_commands_speak_the_tills_language_and_their_json_does_not_change(hq, tmp_path):
+    """On a till whose [ui] language is zh_CN, the hq commands' human output is Chinese; --json is
+    the same document as in English."""
+    from tests.cli.test_ops_language import in_chinese
+
+    data_dir = till_dir(tmp_path / "t1")
+    english = hq_json(data_dir, "join", hq, "--shop", "S1")
+    tills_in_english = hq_json(data_dir, "tills")
+    in_chinese(data_dir)
+    joined = run_cli(data_dir, "hq", "join", hq, "--shop", "S1", env=NO_ENV).stdout
+    assert joined.startswith("收银台 T1 以 ") and "重新加入总部的门店 S1" in joined, joined
+    tills = run_cli(data_dir, "hq", "tills", env=NO_ENV).stdout.splitlines()
+    assert tills[0].split() == ["门店", "收银台", "状态", "最后联系", "记录", "待上传", "警报"], tills
+    assert tills[1].split() == ["S1", "T1", "从未", "从未", "0", "?"], tills
+    verified = run_cli(data_dir, "hq", "verify", "--dsn", hq, env=NO_ENV).stdout
+    assert verified.strip() == "S1 T1：0 条记录，正常", verified
+    assert set(hq_json(data_dir, "join", hq, "--shop", "S1")) == set(english)
+    assert hq_json(data_dir, "tills") == tills_in_english

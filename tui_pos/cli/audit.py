@@ -6,15 +6,12 @@ Both only read: the database is opened read-only, so they work beside a running 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
 from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config
 from tui_pos.domain.columns import pad
-
-if TYPE_CHECKING:
-    pass
+from tui_pos.i18n import _, message
 
 
 @main.group()
@@ -39,12 +36,14 @@ def audit_verify(ctx: click.Context, as_json: bool) -> None:
             "warnings": list(result.warnings)}
 
     def human() -> str:
-        counts = f"{result.entries} entries, {result.records_checked} records checked"
-        lines = [f"Audit log OK: {counts}" if result.ok else f"AUDIT LOG BROKEN ({counts})"]
-        lines += [f"  {'entry ' + str(p.seq) if p.seq is not None else 'record'}: {p.what}" for p in result.problems]
-        lines += [f"  warning: {w}" for w in result.warnings]
+        counts = _("{entries} entries, {records} records checked").format(entries=result.entries,
+                                                                          records=result.records_checked)
+        lines = [(_("Audit log OK: {counts}") if result.ok else _("AUDIT LOG BROKEN ({counts})")).format(counts=counts)]
+        lines += ["  " + (_("entry {seq}: {what}").format(seq=p.seq, what=message(p.what)) if p.seq is not None else
+                          _("record: {what}").format(what=message(p.what))) for p in result.problems]
+        lines += ["  " + _("warning: {warning}").format(warning=message(w)) for w in result.warnings]
         if waiting:
-            lines.append(f"{waiting} record(s) wait in the journal: they join the chain when replayed")
+            lines.append(_("{n} record(s) wait in the journal: they join the chain when replayed").format(n=waiting))
         return "\n".join(lines)
 
     emit(as_json, data, human)
@@ -67,5 +66,6 @@ def audit_show(ctx: click.Context, count: int, as_json: bool) -> None:
     rows = [entry | {"amount": None if entry["amount"] is None else fmt(entry["amount"])} for entry in entries]
     emit(as_json, rows, lambda: "\n".join(
         f"{r['seq']:>6}  {r['at']}  {r['action']:<14} {pad(r['actor'] or '-', 10)} "
-        + (f"approved by {r['approved_by']}  " if r["approved_by"] else "") + f"{r['subject'] or ''}"
-        + (f"  {r['amount']}" if r["amount"] is not None else "") for r in rows) or "The audit log is empty.")
+        + (_("approved by {name}").format(name=r["approved_by"]) + "  " if r["approved_by"] else "")
+        + f"{r['subject'] or ''}" + (f"  {r['amount']}" if r["amount"] is not None else "") for r in rows)
+        or _("The audit log is empty."))

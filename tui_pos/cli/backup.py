@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from tui_pos.cli.base import emit, json_option, main, shop_config
+from tui_pos.cli.base import emit, json_option, main, shop_config, speak_shop_language
+from tui_pos.i18n import _, message
 
 
 class _BackupGroup(click.Group):
@@ -33,10 +34,11 @@ def backup(ctx: click.Context, destination: Path | None, as_json: bool) -> None:
 
     result = run_backup(shop_config(ctx), destination)
     emit(as_json, result.as_dict(), lambda: "\n".join(
-        [f"Backed up {result.sales} sales and {result.journal_files} journal file(s)" if result.ok else "BACKUP FAILED"]
-        + ([f"  {result.error}"] if result.error else [])
-        + [f"  {c.path} verified" + (f"; removed {len(c.removed)} old" if c.removed else "") if c.ok
-           else f"  {c.destination}: {c.error}" for c in result.copies]))
+        [_("Backed up {sales} sales and {files} journal file(s)").format(sales=result.sales, files=result.journal_files)
+         if result.ok else _("BACKUP FAILED")]
+        + ([f"  {message(result.error)}"] if result.error else [])
+        + ["  " + ((_("{path} verified; removed {n} old") if c.removed else _("{path} verified")).format(
+            path=c.path, n=len(c.removed)) if c.ok else f"{c.destination}: {message(c.error)}") for c in result.copies]))
     if not result.ok:
         sys.exit(1)
 
@@ -44,14 +46,18 @@ def backup(ctx: click.Context, destination: Path | None, as_json: bool) -> None:
 @backup.command("verify")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @json_option
-def backup_verify(file: Path, as_json: bool) -> None:
+@click.pass_context
+def backup_verify(ctx: click.Context, file: Path, as_json: bool) -> None:
     """Check a backup: integrity, sale count and totals, row digest, journal lines. Exit 1 if it fails."""
     from tui_pos.ops.backup import verify_backup
 
+    speak_shop_language(ctx)
     checked = verify_backup(file)
     emit(as_json, checked.as_dict(), lambda: (
-        f"{file}: OK - {checked.sales} sales, {checked.journal_files} journal file(s), made {checked.created_at}"
-        if checked.ok else f"{file}: DOES NOT VERIFY\n" + "\n".join(f"  {p}" for p in checked.problems)))
+        _("{file}: OK - {sales} sales, {files} journal file(s), made {made}").format(
+            file=file, sales=checked.sales, files=checked.journal_files, made=checked.created_at)
+        if checked.ok else "\n".join([_("{file}: DOES NOT VERIFY").format(file=file),
+                                      *(f"  {message(p)}" for p in checked.problems)])))
     if not checked.ok:
         sys.exit(1)
 
@@ -70,18 +76,24 @@ def restore(ctx: click.Context, file: Path, manager: str, pin: str | None, reaso
     current database is kept aside). On an empty data directory it is the whole disaster recovery."""
     from tui_pos.ops.backup import restore as restore_backup
 
+    speak_shop_language(ctx)
     if pin is None:
         from tui_pos.cli.signin import pin_for
 
         pin = pin_for(manager)  # asked for without echo; scripts: $TUI_POS_USER and $TUI_POS_PIN
     result = restore_backup(ctx.obj, file, manager=manager, pin=pin, force=reason)
     emit(as_json, result.as_dict(), lambda: "\n".join(line for line in
-        [f"Restored {file} ({result.backup.sales} sales, made {result.backup.created_at}) by {result.manager}",
-         "config.toml and the journal key came from the backup." if result.config_restored else "",
-         f"The database as it was: {result.safety_copy}" if result.safety_copy else "There was no database before.",
-         f"{len(result.journal_files)} journal file(s) put back: run 'tui-pos replay'" if result.journal_files else ""]
-        + ([f"Brought back {len(result.brought_back)} record(s) the backup lacked, from the database it replaced"]
-           if result.brought_back else [])
-        + ([f"ROLLED BACK {result.rolled_back} audit entries (forced: {result.forced})"] if result.rolled_back else [])
-        + ([f"NOT in the backup: {len(result.not_in_backup)} sale(s) of the old database, e.g. "
-            f"{', '.join(result.not_in_backup[:5])} (kept in the safety copy)"] if result.not_in_backup else []) if line))
+        [_("Restored {file} ({sales} sales, made {made}) by {manager}").format(
+            file=file, sales=result.backup.sales, made=result.backup.created_at, manager=result.manager),
+         _("config.toml and the journal key came from the backup.") if result.config_restored else "",
+         _("The database as it was: {path}").format(path=result.safety_copy) if result.safety_copy
+         else _("There was no database before."),
+         _("{n} journal file(s) put back: run 'tui-pos replay'").format(n=len(result.journal_files))
+         if result.journal_files else ""]
+        + ([_("Brought back {n} record(s) the backup lacked, from the database it replaced").format(
+            n=len(result.brought_back))] if result.brought_back else [])
+        + ([_("ROLLED BACK {n} audit entries (forced: {reason})").format(n=result.rolled_back, reason=result.forced)]
+           if result.rolled_back else [])
+        + ([_("NOT in the backup: {n} sale(s) of the old database, e.g. {receipts} (kept in the safety copy)").format(
+            n=len(result.not_in_backup), receipts=", ".join(result.not_in_backup[:5]))] if result.not_in_backup else [])
+        if line))

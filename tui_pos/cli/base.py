@@ -18,7 +18,7 @@ import click
 from tui_pos.config import CONFIG_NAME, Config, ConfigError, load_config, resolve_data_dir, unusable_data_dir
 from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput, BadLines, PosError
 from tui_pos.domain.money import parse_count
-from tui_pos.i18n import _, message, system_language, use_language
+from tui_pos.i18n import N_, _, message, system_language, use_language
 from tui_pos.ops.logs import setup_logging
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -36,7 +36,8 @@ class WholeNumber(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         number = value if isinstance(value, int) else parse_count(str(value))
         if number is None or not self.low <= number <= self.high:
-            self.fail(f"{str(value)[:40]!r} is not a whole number from {self.low} to {self.high}", param, ctx)
+            self.fail(_("{value} is not a whole number from {low} to {high}").format(
+                value=repr(str(value)[:40]), low=self.low, high=self.high), param, ctx)
         return number
 
 
@@ -57,8 +58,8 @@ class Interrupts:
 
     def __init__(self) -> None:
         self.deciding = ""  # what is being decided, e.g. "the sale"; "" when nothing
-        self.unknown_hint = ""  # where to look when the outcome is unknown
-        self.before = ""  # what an interrupt before the deciding means, e.g. "the sale was not recorded"
+        self.unknown_hint = ""  # where to look when the outcome is unknown (a command: 'tui-pos sales')
+        self.before = ""  # what an interrupt before the deciding means, N_-marked: N_("the sale was not recorded")
         self.decided = False
         self.held: list[int] = []
         self.last: int = signal.SIGINT  # the last signal number received
@@ -92,7 +93,8 @@ class Interrupts:
         if self.deciding:
             self.held.append(signum)
             if len(self.held) > 1:  # asked twice: stop now, and say what that means
-                os.write(2, f"\nInterrupted: outcome unknown: check {self.unknown_hint}\n".encode())
+                said = _("Interrupted: outcome unknown: check {where}").format(where=self.unknown_hint)
+                os.write(2, f"\n{said}\n".encode())
                 os._exit(128 + signal.SIGINT)
             return
         raise KeyboardInterrupt
@@ -129,17 +131,17 @@ class PosGroup(click.Group):
         try:
             return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]  # click's overloads cannot match *args
         except BadLines as err:
-            fail(_(err.summary), details=err.details)  # the summary a marked message, the lines as found
+            fail(_(err.summary), details=[message(d) for d in err.details])  # each a Said, or a line as found
         except (PosError, ConfigError) as err:
             fail(message(err))
         except click.exceptions.Abort as err:
             if isinstance(err.__context__, KeyboardInterrupt):
                 interrupted()
-            fail("aborted")
+            fail(_("aborted"))
         except KeyboardInterrupt:
             interrupted()
         except click.ClickException as err:  # one line: click lists a choice's values on lines of their own
-            fail(f"{' '.join(err.format_message().split())} (see --help)")
+            fail(_("{message} (see --help)").format(message=" ".join(err.format_message().split())))
         except OSError as err:  # a path the system refuses (too long, a loop, not a directory...): say which
             logging.getLogger("tui_pos").exception("command failed on a file")  # the stack, for support
             where = f": {str(err.filename)[:80]!r}" if err.filename is not None else ""
@@ -157,8 +159,10 @@ def interrupted() -> None:
     to clean up that the kernel does not (locks, files), and a clean interpreter exit can be
     interrupted again."""
     name = signal.Signals(interrupts.last).name
-    click.echo(f"Error: interrupted{'' if name == 'SIGINT' else f' ({name})'}"
-               + (f": {interrupts.before}" if interrupts.before else ""), err=True)
+    what = _(interrupts.before)
+    said = (_("interrupted: {what}") if name == "SIGINT" else _("interrupted ({signal}): {what}")) if what else \
+        (_("interrupted") if name == "SIGINT" else _("interrupted ({signal})"))
+    click.echo(_("Error: {message}").format(message=said.format(what=what, signal=name)), err=True)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(128 + interrupts.last)
@@ -195,10 +199,21 @@ def shop_config(ctx: click.Context) -> Config:
     if problem:  # a ConfigError: status and doctor go on with the defaults and say so
         raise ConfigError(problem)
     if not (data_dir / CONFIG_NAME).exists():
-        raise BadInput(f"no shop in {data_dir}: run 'tui-pos init --demo' (or 'tui-pos init') first")
+        raise BadInput(N_("no shop in {dir}: run 'tui-pos init --demo' (or 'tui-pos init') first"), dir=str(data_dir))
     config = load_config(data_dir)
     use_language(config.ui_language)
     return config
+
+
+def speak_shop_language(ctx: click.Context) -> None:
+    """The shop's language ([ui] language) for a command that needs no shop (backup verify, restore,
+    doctor, hq): the system's when there is no shop here or its config.toml cannot be read (the
+    command itself says what is wrong with it, if that matters to it)."""
+    try:
+        if (ctx.obj / CONFIG_NAME).exists():
+            shop_config(ctx)
+    except (ConfigError, PosError, OSError):
+        pass
 
 
 def open_till(ctx: click.Context, cashier: str = "", replay: bool = True, keep_cart: bool = True):

@@ -9,6 +9,7 @@ import click
 from tui_pos.cli.base import emit, interrupts, json_option, main, open_till
 from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
 from tui_pos.domain.money import format_bp
+from tui_pos.i18n import N_, _
 
 
 @main.group()
@@ -28,7 +29,7 @@ def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin:
     from tui_pos.bootstrap.shop import read_catalog_file
     from tui_pos.domain.catalog import parse_catalog_csv
 
-    interrupts.before = "nothing was imported"
+    interrupts.before = N_("nothing was imported")
     text = read_catalog_file(csv_file)
     till = operating_till(ctx.find_root(), replay=False)
     parse_catalog_csv(text, till.catalog.tax_rates, till.currency)  # a bad file is refused before any PIN
@@ -37,7 +38,7 @@ def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin:
         count = import_catalog(till, text, approval, source=csv_file.name,
                                storing=lambda: interrupts.holding("the import", "'tui-pos catalog' or run the import "
                                                                                 "again (it is all or nothing)"))
-    emit(as_json, {"imported": count}, lambda: f"Imported {count} products")
+    emit(as_json, {"imported": count}, lambda: _("Imported {n} products").format(n=count))
 
 
 @catalog.command("list")
@@ -64,7 +65,8 @@ def catalog_list(ctx: click.Context, search: str | None, as_json: bool) -> None:
     rows = [{"barcode": p.barcode, "name": p.name, "price": fmt(p.price), "tax": p.tax_code,
              "tax_rate": format_bp(rates[p.tax_code].rate_bp) if p.tax_code in rates else None,
              "department": p.department, "open_price": p.open_price, "stock": on_hand(p.barcode)} for p in products]
+    open_price = "  " + _("open price")
     emit(as_json, rows, lambda: "\n".join(
         f"{r['barcode']:<13}  {pad(r['name'], 30)} {r['price']:>9}  {r['tax']} {r['tax_rate'] or '?':>4} "
-        f"{r['stock'] or '':>8}  {pad(r['department'], 16)}{'  open price' if r['open_price'] else ''}".rstrip()
-        for r in rows) or ("No product matches." if search else "The catalog is empty."))
+        f"{r['stock'] or '':>8}  {pad(r['department'], 16)}{open_price if r['open_price'] else ''}".rstrip()
+        for r in rows) or (_("No product matches.") if search else _("The catalog is empty.")))

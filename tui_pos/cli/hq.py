@@ -20,15 +20,23 @@ from typing import Any, TypeVar
 import click
 
 from tui_pos.cli import reconcile as payments_cli
-from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config
+from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config, speak_shop_language
 from tui_pos.cli.report import ANOMALY_HEADER, REORDER_HEADER, _emit_table, csv_option
-from tui_pos.cli.user import new_pin_option, role_option
+from tui_pos.cli.user import ROLES, new_pin_option, role_option
 from tui_pos.config import CONFIG_NAME, load_config, resolve_data_dir
 from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
 from tui_pos.domain.stock import format_qty
-from tui_pos.i18n import _, message
+from tui_pos.i18n import N_, _, message
+
+COLUMNS = {  # a table's column headings
+    "alerts": N_("alerts"), "completed (UTC)": N_("completed (UTC)"), "kind": N_("kind"),
+    "last seen": N_("last seen"), "net": N_("net"), "never": N_("never"), "receipt": N_("receipt"),
+    "records": N_("records"), "refunds": N_("refunds"), "sales": N_("sales"), "shop": N_("shop"),
+    "state": N_("state"), "takings": N_("takings"), "tenders": N_("tenders"), "tenders (net)": N_("tenders (net)"),
+    "till": N_("till"), "total": N_("total"), "voids": N_("voids"), "waiting": N_("waiting"),
+}
 
 T = TypeVar("T")
 
@@ -51,7 +59,8 @@ def hq_dsn(ctx: click.Context, given: str | None) -> str:
         dsn = till_dsn(shop_config(ctx))
         if dsn:
             return dsn
-    raise BadInput(f"which HQ? give --dsn DSN, set {DSN_ENV}, or run it on a till that has joined one (tui-pos hq join)")
+    raise BadInput(N_("which HQ? give --dsn DSN, set {env}, or run it on a till that has joined one (tui-pos hq join)"),
+                   env=DSN_ENV)
 
 
 @contextmanager
@@ -70,8 +79,10 @@ def at_hq(ctx: click.Context, dsn: str | None, work: Callable[[Any], T]) -> T:
 
 
 @main.group()
-def hq() -> None:
+@click.pass_context
+def hq(ctx: click.Context) -> None:
     """The chain's HQ: PostgreSQL, shared by every till of every shop (preview)."""
+    speak_shop_language(ctx)  # on a till, its language; elsewhere the system's
 
 
 @hq.command("init")
@@ -87,8 +98,9 @@ def hq_init(dsn: str, as_json: bool) -> None:
         version, done = migrate(conn)
     data = {"hq": describe(dsn), "version": version, "applied": done,
             "migrations": [{"version": m.version, "name": m.name} for m in MIGRATIONS]}
-    emit(as_json, data, lambda: f"HQ {data['hq']}: schema version {version}" + (
-        f" (applied: {'; '.join(done)})" if done else " (up to date)"))
+    emit(as_json, data, lambda: (_("HQ {hq}: schema version {version} (applied: {applied})") if done else
+                                 _("HQ {hq}: schema version {version} (up to date)")).format(
+        hq=data["hq"], version=version, applied="; ".join(done)))
 
 
 @hq.group("shop")
@@ -110,8 +122,10 @@ def hq_shop_add(ctx: click.Context, shop: str, name: str | None, dsn: str | None
     target = hq_dsn(ctx, dsn)
     with hq_connection(target) as conn:
         data = add_shop(conn, shop, name)
-    emit(as_json, data, lambda: f"Shop {shop} {'added' if data['added'] else 'is at HQ already'}"
-         + (f": {data['name']}" if data["name"] else ""))
+    emit(as_json, data, lambda: ({(True, True): _("Shop {shop} added: {name}"), (True, False): _("Shop {shop} added"),
+                                  (False, True): _("Shop {shop} is at HQ already: {name}"),
+                                  (False, False): _("Shop {shop} is at HQ already")}[bool(data["added"]), bool(data["name"])]
+                                 ).format(shop=shop, name=data["name"]))
 
 
 @hq.command("join")
@@ -127,16 +141,23 @@ def hq_join(ctx: click.Context, dsn: str, shop: str, till_id: str | None, as_jso
     from tui_pos.hq.enrol import join
 
     data = join(shop_config(ctx), dsn, shop, till_id)
-    emit(as_json, data, lambda: (f"Till {data['till']} {'joined again' if data['rejoined'] else 'joined'} shop "
-                                 f"{data['shop']} at HQ as {data['role']}; HQ has its records up to commit "
-                                 f"{data['high_water']}. [hq] is in {data['config']}, the password in {data['secret']}."))
+    emit(as_json, data, lambda: (
+        _("Till {till} joined shop {shop} at HQ again as {role}; HQ has its records up to commit {high_water}. [hq] is in "
+          "{config}, the password in {secret}.") if data["rejoined"] else
+        _("Till {till} joined shop {shop} at HQ as {role}; HQ has its records up to commit {high_water}. [hq] is in "
+          "{config}, the password in {secret}.")).format(**data))
+
+
+TILL_STATES = {"ok": N_("ok"), "alert": N_("alert"), "stale": N_("stale"), "never": N_("never")}
 
 
 def _tills_text(tills: list[dict[str, Any]]) -> str:
     if not tills:
-        return "No till has joined HQ yet (tui-pos hq join DSN --shop SHOP, on each till)."
-    header = f"{'shop':<10} {'till':<8} {'state':<6} {'last seen':<25} {'records':>8} {'pending':>8}  alerts"
-    lines = [f"{t['shop']:<10} {t['till']:<8} {t['state']:<6} {t['last_seen'] or 'never':<25} {t['records']:>8} "
+        return _("No till has joined HQ yet (tui-pos hq join DSN --shop SHOP, on each till).")
+    header = (f"{pad(_(COLUMNS['shop']), 10)} {pad(_(COLUMNS['till']), 8)} {pad(_(COLUMNS['state']), 6)} {pad(_(COLUMNS['last seen']), 25)} "
+              f"{pad(_(COLUMNS['records']), 8, '>')} {pad(_(COLUMNS['waiting']), 8, '>')}  {_(COLUMNS['alerts'])}")
+    lines = [f"{pad(t['shop'], 10)} {pad(t['till'], 8)} {pad(_(TILL_STATES.get(t['state'], t['state'])), 6)} "
+             f"{pad(t['last_seen'] or _(COLUMNS['never']), 25)} {t['records']:>8} "
              f"{'?' if t['pending'] is None else t['pending']:>8}  {'; '.join(t['alerts'])}".rstrip() for t in tills]
     return "\n".join([header, *lines])
 
@@ -207,16 +228,31 @@ def hq_sales(ctx: click.Context, day: str | None, first: str | None, last: str |
     emit(as_json, data, lambda: _sales_text(data, first_day, last_day))
 
 
+SALE_KINDS = {"sale": N_("sale"), "refund": N_("refund"), "void": N_("void")}
+
+
+def _period_text(first_day: str, last_day: str) -> str:
+    return first_day if last_day == first_day else _("{first} to {last}").format(first=first_day, last=last_day)
+
+
+def _tender_text(kind: str, amount: Any) -> str:
+    from tui_pos.ops.status import TENDER_LABELS
+
+    return _("{kind} {amount}").format(kind=_(TENDER_LABELS.get(kind, kind)), amount=amount)
+
+
 def _sales_text(rows: list[dict[str, Any]], first_day: date, last_day: date) -> str:
-    when = first_day.isoformat() + (f" to {last_day}" if last_day != first_day else "")
+    when = _period_text(first_day.isoformat(), last_day.isoformat())
     if not rows:
-        return f"No sales at HQ for {when}."
-    lines = [f"{len(rows)} sales, refunds and voids at HQ for {when}",
-             f"{'completed (UTC)':<20} {'shop':<10} {'till':<6} {'receipt':<14} {'kind':<7} {'total':>12}  tenders"]
+        return _("No sales at HQ for {when}.").format(when=when)
+    lines = [_("{n} sales, refunds and voids at HQ for {when}").format(n=len(rows), when=when),
+             f"{pad(_(COLUMNS['completed (UTC)']), 20)} {pad(_(COLUMNS['shop']), 10)} {pad(_(COLUMNS['till']), 6)} {pad(_(COLUMNS['receipt']), 14)} "
+             f"{pad(_(COLUMNS['kind']), 7)} {pad(_(COLUMNS['total']), 12, '>')}  {_(COLUMNS['tenders'])}"]
     for r in rows:
-        tenders = ", ".join(f"{t['kind']} {t['amount']}" for t in r["tenders"])
-        lines.append(f"{(r['completed_at'] or '')[:19]:<20} {r['shop']:<10} {r['till']:<6} {r['receipt'] or '?':<14} "
-                     f"{r['kind']:<7} {r['total'] or '':>12}  {tenders}")
+        tenders = ", ".join(_tender_text(t["kind"], t["amount"]) for t in r["tenders"])
+        lines.append(f"{(r['completed_at'] or '')[:19]:<20} {pad(r['shop'], 10)} {pad(r['till'], 6)} "
+                     f"{pad(r['receipt'] or '?', 14)} {pad(_(SALE_KINDS.get(r['kind'], r['kind'])), 7)} "
+                     f"{r['total'] or '':>12}  {tenders}")
     return "\n".join(lines)
 
 
@@ -252,24 +288,25 @@ def hq_report(ctx: click.Context, day: str | None, first: str | None, last: str 
 
 
 def _takings_line(label: str, r: dict[str, Any]) -> str:
-    tenders = ", ".join(f"{t['kind']} {t['net']}" for t in r["tenders"])
-    return (f"{label:<18} {r['sales']['count']:>6} {r['sales']['total']:>12} {r['refunds']['total']:>11} "
+    tenders = ", ".join(_tender_text(t["kind"], t["net"]) for t in r["tenders"])
+    return (f"{pad(label, 18)} {r['sales']['count']:>6} {r['sales']['total']:>12} {r['refunds']['total']:>11} "
             f"{r['voids']['total']:>11} {r['net']:>12}  {tenders}").rstrip()
 
 
 def _report_text(data: dict[str, Any]) -> str:
-    when = data["first_day"] + (f" to {data['last_day']}" if data["last_day"] != data["first_day"] else "")
-    lines = [f"HQ report {when}", "",
-             f"{'':<18} {'sales':>6} {'takings':>12} {'refunds':>11} {'voids':>11} {'net':>12}  tenders (net)",
-             _takings_line("chain", data["chain"])]
+    lines = [_("HQ report {when}").format(when=_period_text(data["first_day"], data["last_day"])), "",
+             f"{'':<18} {pad(_(COLUMNS['sales']), 6, '>')} {pad(_(COLUMNS['takings']), 12, '>')} {pad(_(COLUMNS['refunds']), 11, '>')} "
+             f"{pad(_(COLUMNS['voids']), 11, '>')} {pad(_(COLUMNS['net']), 12, '>')}  {_(COLUMNS['tenders (net)'])}",
+             _takings_line(_("chain"), data["chain"])]
     for shop in data["shops"]:
-        lines.append(_takings_line(f"shop {shop['shop']}", shop["report"]))
-        lines += [_takings_line(f"  till {t['till']}", t["report"]) for t in shop["tills"]]
-    lines += ["", "Z reports" if data["z_reports"] else "No Z report was taken."]
+        lines.append(_takings_line(_("shop {shop}").format(shop=shop["shop"]), shop["report"]))
+        lines += [_takings_line("  " + _("till {till}").format(till=t["till"]), t["report"]) for t in shop["tills"]]
+    lines += ["", _("Z reports") if data["z_reports"] else _("No Z report was taken.")]
     for z in data["z_reports"]:
-        lines.append(f"  {z['shop']:<10} {z['till']:<6} Z{z['z_number']:<5} {(z['closed_at'] or '')[:19]:<20} "
-                     f"net {z['net_sales'] or '?':>12}  expected {z['expected'] or '?':>10}  counted "
-                     f"{z['counted'] or '?':>10}  difference {z['difference'] or '?':>9}")
+        lines.append(f"  {pad(z['shop'], 10)} {pad(z['till'], 6)} Z{z['z_number']:<5} {(z['closed_at'] or '')[:19]:<20} "
+                     + _("net {net}  expected {expected}  counted {counted}  difference {difference}").format(
+                         net=f"{z['net_sales'] or '?':>12}", expected=f"{z['expected'] or '?':>10}",
+                         counted=f"{z['counted'] or '?':>10}", difference=f"{z['difference'] or '?':>9}"))
     return "\n".join(lines)
 
 
@@ -292,24 +329,28 @@ def hq_verify(ctx: click.Context, shop: str | None, dsn: str | None, as_json: bo
 
 def _verify_text(tills: list[dict[str, Any]]) -> str:
     if not tills:
-        return "No till has joined HQ yet."
+        return _("No till has joined HQ yet.")
     lines = []
     for t in tills:
         problems = []
         if t["first_gap"] is not None:
-            problems.append(f"commit {t['first_gap']} missing")
+            problems.append(_("commit {commit} missing").format(commit=t["first_gap"]))
         if t["first_break"] is not None:
-            problems.append(f"the hash chain breaks at commit {t['first_break']} ({t['breaks']} break(s))")
+            problems.append(_("the hash chain breaks at commit {commit} ({n} break(s))").format(
+                commit=t["first_break"], n=t["breaks"]))
         if t["last_commit"] != t["high_water"]:
-            problems.append(f"records up to commit {t['last_commit']}, HQ's mark says {t['high_water']}")
+            problems.append(_("records up to commit {last}, HQ's mark says {mark}").format(
+                last=t["last_commit"], mark=t["high_water"]))
         if t["receipt_gaps"]:
             shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in t["receipt_gaps"])
-            problems.append(f"{t['receipts_missing']} receipt numbers missing ({shown})")
+            problems.append(_("{n} receipt numbers missing ({numbers})").format(n=t["receipts_missing"], numbers=shown))
         if t["receipts_twice"]:
-            problems.append(f"receipt numbers used twice: {', '.join(map(str, t['receipts_twice']))}")
-        unchained = f" ({t['unchained']} pushed without hashes: not checked)" if t["unchained"] else ""
-        lines.append(f"{t['shop']} {t['till']}: {t['records']} records{unchained}, " + ("OK" if not problems else
-                                                                                        "; ".join(problems)))
+            problems.append(_("receipt numbers used twice: {numbers}").format(
+                numbers=", ".join(map(str, t["receipts_twice"]))))
+        values = {"shop": t["shop"], "till": t["till"], "n": t["records"], "unchained": t["unchained"],
+                  "problems": _("; ").join(problems) if problems else _("OK")}
+        lines.append((_("{shop} {till}: {n} records ({unchained} pushed without hashes: not checked), {problems}")
+                      if t["unchained"] else _("{shop} {till}: {n} records, {problems}")).format(**values))
     return "\n".join(lines)
 
 
@@ -333,10 +374,11 @@ def hq_catalog_import(ctx: click.Context, csv_file: Path, shop: str | None, dsn:
 
     text = read_catalog_file(csv_file)
     data = at_hq(ctx, dsn, lambda conn: import_catalog(conn, text, shop))
-    emit(as_json, data, lambda: (f"Imported {data['products']} products for "
-                                 f"{'shop ' + shop if shop else 'the chain'}: {data['added']} added, "
-                                 f"{data['changed']} changed, {data['unchanged']} unchanged (catalog version "
-                                 f"{data['version']})"))
+    emit(as_json, data, lambda: (
+        _("Imported {products} products for shop {shop}: {added} added, {changed} changed, {unchanged} unchanged "
+          "(catalog version {version})") if shop else
+        _("Imported {products} products for the chain: {added} added, {changed} changed, {unchanged} unchanged "
+          "(catalog version {version})")).format(**{**data, "shop": shop}))
 
 
 @hq.group("user")
@@ -347,7 +389,7 @@ def hq_user() -> None:
 def _user_change(ctx: click.Context, dsn: str | None, as_json: bool, change: Callable[[Any], dict[str, Any]],
                  done: str) -> None:
     data = at_hq(ctx, dsn, change)
-    emit(as_json, data, lambda: done.format(**data) + f" (catalog version {data['version']})")
+    emit(as_json, data, lambda: _(done).format(**{**data, "role": _(ROLES.get(data.get("role", ""), data.get("role", "")))}))
 
 
 @hq_user.command("list")
@@ -359,8 +401,9 @@ def hq_user_list(ctx: click.Context, dsn: str | None, as_json: bool) -> None:
     from tui_pos.hq.people import list_users
 
     found = at_hq(ctx, dsn, list_users)
-    emit(as_json, found, lambda: "\n".join(f"{pad(p['name'], 16)} {p['role']}" + ("" if p["active"] else "  (disabled)")
-                                           for p in found) or "No users at HQ.")
+    emit(as_json, found, lambda: "\n".join(f"{pad(p['name'], 16)} {_(ROLES.get(p['role'], p['role']))}"
+                                           + ("" if p["active"] else "  " + _("(disabled)")) for p in found)
+         or _("No users at HQ."))
 
 
 @hq_user.command("add")
@@ -376,7 +419,8 @@ def hq_user_add(ctx: click.Context, name: str, role: str, new_pin: str | None, d
     from tui_pos.hq.people import add_user
 
     pin = ask_new_pin(name, new_pin)
-    _user_change(ctx, dsn, as_json, lambda conn: add_user(conn, name, role, pin), "Added {role} {name}")
+    _user_change(ctx, dsn, as_json, lambda conn: add_user(conn, name, role, pin),
+                 N_("Added {role} {name} (catalog version {version})"))
 
 
 @hq_user.command("set-pin")
@@ -391,7 +435,8 @@ def hq_user_set_pin(ctx: click.Context, name: str, new_pin: str | None, dsn: str
     from tui_pos.hq.people import set_pin
 
     pin = ask_new_pin(name, new_pin)
-    _user_change(ctx, dsn, as_json, lambda conn: set_pin(conn, name, pin), "New PIN set for {name}")
+    _user_change(ctx, dsn, as_json, lambda conn: set_pin(conn, name, pin),
+                 N_("New PIN set for {name} (catalog version {version})"))
 
 
 def _hq_set_active_command(active: bool, help_text: str) -> None:
@@ -406,7 +451,8 @@ def _hq_set_active_command(active: bool, help_text: str) -> None:
         from tui_pos.hq.people import set_active
 
         _user_change(ctx, dsn, as_json, lambda conn: set_active(conn, name, active),
-                     "{name} " + ("enabled" if active else "disabled") + " at every till")
+                     N_("{name} enabled at every till (catalog version {version})") if active else
+                     N_("{name} disabled at every till (catalog version {version})"))
 
 
 _hq_set_active_command(False, "NAME can no longer log in at any till (the chain's last active manager stays).")
@@ -429,7 +475,7 @@ def hq_tax_set(ctx: click.Context, code: str, percent: str, dsn: str | None, as_
     from tui_pos.hq.settings import set_tax_rate
 
     data = at_hq(ctx, dsn, lambda conn: set_tax_rate(conn, code, percent))
-    emit(as_json, data, lambda: f"Tax rate {data['code']} is {data['rate']} (catalog version {data['version']})")
+    emit(as_json, data, lambda: _("Tax rate {code} is {rate} (catalog version {version})").format(**data))
 
 
 @hq.group("settings")
@@ -449,7 +495,7 @@ def hq_settings_set(ctx: click.Context, key: str, values: tuple[str, ...], dsn: 
     from tui_pos.hq.settings import set_setting
 
     data = at_hq(ctx, dsn, lambda conn: set_setting(conn, key, values))
-    emit(as_json, data, lambda: f"{data['key']} = {data['value']} (catalog version {data['version']})")
+    emit(as_json, data, lambda: _("{key} = {value} (catalog version {version})").format(**data))
 
 
 @hq_settings.command("list")
@@ -462,9 +508,9 @@ def hq_settings_list(ctx: click.Context, dsn: str | None, as_json: bool) -> None
 
     data = at_hq(ctx, dsn, list_settings)
     emit(as_json, data, lambda: "\n".join(
-        [f"tax {code} = {rate}" for code, rate in data["tax_rates"].items()]
+        [_("tax {code} = {rate}").format(code=code, rate=rate) for code, rate in data["tax_rates"].items()]
         + [f"{key} = {value}" for key, value in data["settings"].items()]
-        + [f"catalog version {data['version']}"]))
+        + [_("catalog version {version}").format(version=data["version"])]))
 
 
 @hq.command("restore-till")
@@ -483,13 +529,14 @@ def hq_restore_till(ctx: click.Context, till_id: str, target: Path, dsn: str | N
 
     data = restore_till(hq_dsn(ctx, dsn), till_id, target.absolute())
     catalog = data["catalog"]
-    pulled = (f"The chain's catalog (version {catalog['version']}: {catalog['products']} products, {catalog['users']} "
-              "user changes) is in." if "error" not in catalog else
-              f"The chain's catalog is not in yet ({catalog['error']}): the next sync pulls it.")
-    emit(as_json, data, lambda: (f"Till {data['till']} (shop {data['shop']}) restored from HQ into {data['data_dir']}: "
-                                 f"{data['records']} records, up to commit {data['high_water']}. {pulled} This box is "
-                                 f"till {data['till']} at HQ now ([hq] in {data['config']}); start the till there "
-                                 f"(tui-pos --data-dir {data['data_dir']})."))
+    emit(as_json, data, lambda: " ".join([
+        _("Till {till} (shop {shop}) restored from HQ into {data_dir}: {records} records, up to commit {high_water}.")
+        .format(**data),
+        _("The chain's catalog (version {version}: {products} products, {users} user changes) is in.").format(**catalog)
+        if "error" not in catalog else
+        _("The chain's catalog is not in yet ({error}): the next sync pulls it.").format(**catalog),
+        _("This box is till {till} at HQ now ([hq] in {config}); start the till there (tui-pos --data-dir {data_dir}).")
+        .format(**data)]))
 
 
 @hq.group("payments")

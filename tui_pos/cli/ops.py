@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 
-from tui_pos.cli.base import emit, json_option, main, shop_config
+from tui_pos.cli.base import emit, json_option, main, shop_config, speak_shop_language
+from tui_pos.domain.columns import pad
+from tui_pos.i18n import N_, _, message
 
 
 @main.command()
@@ -29,44 +31,89 @@ def status(ctx: click.Context, as_json: bool) -> None:
     emit(as_json, data, lambda: status_text(data))
 
 
+
+
+def _row(label: str, text: str) -> str:
+    """One line of status: its label (translated, in a column of 10) and what it says."""
+    return f"{pad(_(label), 10)}{text}"
+
+
 def status_text(s: dict[str, Any]) -> str:
-    from tui_pos.ops.status import hq_text, shift_text
+    """status in the screen's language ([ui] language): every line a whole sentence of its own."""
+    from tui_pos.ops.status import (
+        DATABASE_STATES,
+        DISK_ROLES,
+        STORAGE_MODES,
+        STORED_IN,
+        TENDER_LABELS,
+        hq_text,
+        shift_text,
+    )
 
     db, journal, printer, backup, clock = s["database"], s["journal"], s["printer"], s["backup"], s["clock"]
-    running = f"till running (pid {s['till_running_pid']})" if s["till_running_pid"] else "till not running"
-    lines = [f"CONFIG    {s['config_error']} (the till will not start; below: with the defaults)"] \
-        if s.get("config_error") else []
-    lines += [f"Till {s['till_id']}  {s['data_dir']}  {running}  at {s['checked_at']}",
-             f"Storage   {s['storage'].upper()}" + (f" - {s['last_error']}" if s["last_error"] else ""),
-             f"Database  {db['state']}, schema {db['schema_version']}, WAL {db['wal_bytes'] // 1024} KB, "
-             f"{s['products']} products" + (f" ({db['error']})" if db["error"] else ""),
-             f"Journal   {journal['backlog']} waiting" + (f" since {journal['oldest_waiting_at']}" if journal["backlog"] else "")
-             + f", {journal['quarantined']} quarantined, {journal['bad_lines']} damaged line(s)"]
+    running = (_("till running (pid {pid})").format(pid=s["till_running_pid"]) if s["till_running_pid"]
+               else _("till not running"))
+    lines = [_row(N_("CONFIG"), _("{error} (the till will not start; below: with the defaults)").format(
+        error=s["config_error"]))] if s.get("config_error") else []
+    lines.append(_("Till {till}  {data_dir}  {running}  at {at}").format(
+        till=s["till_id"], data_dir=s["data_dir"], running=running, at=s["checked_at"]))
+    problems = "; ".join(message(p) for p in s.get("storage_problems") or []) or s["last_error"]
+    mode = _(STORAGE_MODES.get(s["storage"], s["storage"]))
+    lines.append(_row(N_("Storage"), _("{mode} - {problems}").format(mode=mode, problems=problems) if problems else mode))
+    state = _(DATABASE_STATES.get(db["state"], db["state"]))
+    lines.append(_row(N_("Database"), (
+        _("{state}, schema {schema}, WAL {wal} KB, {products} products ({error})") if db["error"] else
+        _("{state}, schema {schema}, WAL {wal} KB, {products} products")).format(
+        state=state, schema=db["schema_version"], wal=db["wal_bytes"] // 1024, products=s["products"], error=db["error"])))
+    lines.append(_row(N_("Journal"), (
+        _("{backlog} waiting since {since}, {quarantined} quarantined, {bad} damaged line(s)") if journal["backlog"] else
+        _("{backlog} waiting, {quarantined} quarantined, {bad} damaged line(s)")).format(
+        backlog=journal["backlog"], since=journal["oldest_waiting_at"], quarantined=journal["quarantined"],
+        bad=journal["bad_lines"])))
     sale = s["last_sale"]
-    lines.append(f"Last sale {sale['receipt']}  {sale['completed_at']}  {sale['total']}  ({sale['stored']})" if sale
-                 else "Last sale none")
+    lines.append(_row(N_("Last sale"), _("{receipt}  {at}  {total}  ({stored})").format(
+        receipt=sale["receipt"], at=sale["completed_at"], total=sale["total"],
+        stored=_(STORED_IN.get(sale["stored"], sale["stored"]))) if sale else _("none")))
     if clock["behind_s"]:
-        lines.append(f"CLOCK     reads {clock['behind_s']:.0f} s before the last sale: it went back")
-    lines.append(f"Shift     {shift_text(s['shift'])}")
+        lines.append(_row(N_("CLOCK"), _("reads {seconds:.0f} s before the last sale: it went back").format(
+            seconds=clock["behind_s"])))
+    lines.append(_row(N_("Shift"), shift_text(s["shift"])))
     cart = s["cart"]
     if cart["lines"]:
-        lines.append(f"Sale in progress: {len(cart['lines'])} line(s), total {cart['total']}"
-                     + (" (may already be paid: database unreadable)" if cart["unverified"] else ""))
-        lines += [f"  {l['qty']} x {l['name']} ({l['barcode']}) @ {l['unit_price']}" for l in cart["lines"]]
-        lines += [f"  paid {t['kind']} {t['amount']} {t['reference']}".rstrip() for t in cart["tenders"]]
+        lines.append((_("Sale in progress: {n} line(s), total {total} (may already be paid: database unreadable)")
+                      if cart["unverified"] else _("Sale in progress: {n} line(s), total {total}")).format(
+            n=len(cart["lines"]), total=cart["total"]))
+        lines += ["  " + _("{qty} x {name} ({barcode}) @ {price}").format(
+            qty=line["qty"], name=line["name"], barcode=line["barcode"], price=line["unit_price"]) for line in cart["lines"]]
+        lines += ["  " + _("paid {kind} {amount} {reference}").format(
+            kind=_(TENDER_LABELS.get(t["kind"], t["kind"])), amount=t["amount"], reference=t["reference"]).rstrip()
+            for t in cart["tenders"]]
     else:
-        lines.append("No sale in progress.")
-    lines.append(f"Printer   none: receipts on screen, {printer['unprinted']} paid sale(s) without a receipt"
-                 if printer["connection"] == "none" else
-                 f"Printer   {printer['connection']}: {printer['unprinted']} receipt(s) not printed"
-                 + (f" ({printer['last_error']})" if printer["last_error"] else ""))
-    lines.append("Backup    " + (f"last good {backup['age_hours']} h ago" if backup["last_ok_at"] else "never")
-                 + (f"; LAST ATTEMPT FAILED: {backup['last_error']}" if backup["last_attempt_ok"] is False else "")
-                 + ("; OVERDUE" if backup["overdue"] else ""))
-    lines += [f"Disk      {d['role']:<7} {d['path']}: {d['free_mb']} MB free" + ("" if d["writable"] else ", NOT WRITABLE")
-              for d in s["disk"]]
-    lines.append(f"HQ        {hq_text(s['hq'], s['checked_at'])}")
+        lines.append(_("No sale in progress."))
+    if printer["connection"] == "none":
+        said = _("none: receipts on screen, {n} paid sale(s) without a receipt").format(n=printer["unprinted"])
+    else:
+        said = (_("{connection}: {n} receipt(s) not printed ({error})") if printer["last_error"] else
+                _("{connection}: {n} receipt(s) not printed")).format(
+            connection=printer["connection"], n=printer["unprinted"], error=printer["last_error"])
+    lines.append(_row(N_("Printer"), said))
+    backed_up = [_("last good {hours} h ago").format(hours=backup["age_hours"]) if backup["last_ok_at"] else _("never")]
+    if backup["last_attempt_ok"] is False:
+        backed_up.append(_("LAST ATTEMPT FAILED: {error}").format(error=backup["last_error"]))
+    if backup["overdue"]:
+        backed_up.append(_("OVERDUE"))
+    lines.append(_row(N_("Backup"), _("; ").join(backed_up)))
+    lines += [_row(N_("Disk"), (_("{role} {path}: {free_mb} MB free") if d["writable"] else
+                                _("{role} {path}: {free_mb} MB free, NOT WRITABLE")).format(
+        role=pad(_(DISK_ROLES.get(d["role"], d["role"])), 7), path=d["path"], free_mb=d["free_mb"])) for d in s["disk"]]
+    lines.append(_row(N_("HQ"), hq_text(s["hq"], s["checked_at"])))
     return "\n".join(lines)
+
+
+CHECK_LEVELS = {"ok": N_("OK"), "warn": N_("WARN"), "fail": N_("FAIL")}
+CHECK_NAMES = {"config": N_("config"), "data_dir": N_("data_dir"), "files": N_("files"), "disk": N_("disk"),
+               "database": N_("database"), "wal": N_("wal"), "journal": N_("journal"), "clock": N_("clock"),
+               "printer": N_("printer"), "backup": N_("backup"), "users": N_("users")}
 
 
 @main.command()
@@ -77,10 +124,11 @@ def doctor(ctx: click.Context, full: bool, as_json: bool) -> None:
     """Check everything; each problem says what to do. Exit status 1 when a check fails."""
     from tui_pos.ops.doctor import run_doctor
 
+    speak_shop_language(ctx)  # what is wrong with config.toml, the config check says
     report = run_doctor(ctx.obj, full)
     emit(as_json, report.as_dict(), lambda: "\n".join(
-        f"{c.level.upper():<4}  {c.name:<9} {c.detail}" + (f"\n{'':<16}-> {c.fix}" if c.fix else "")
-        for c in report.checks))
+        f"{pad(_(CHECK_LEVELS[c.level]), 4)}  {pad(_(CHECK_NAMES.get(c.name, c.name)), 9)} {message(c.detail)}"
+        + (f"\n{'':<16}-> {message(c.fix)}" if c.fix else "") for c in report.checks))
     if not report.ok:
         sys.exit(1)
 
@@ -94,7 +142,7 @@ def support_bundle(ctx: click.Context, output: Path | None, as_json: bool) -> No
     from tui_pos.ops.bundle import support_bundle as write_bundle
 
     path = write_bundle(ctx.obj, output)
-    emit(as_json, {"path": str(path), "bytes": path.stat().st_size}, lambda: f"Wrote {path}")
+    emit(as_json, {"path": str(path), "bytes": path.stat().st_size}, lambda: _("Wrote {path}").format(path=path))
 
 
 @main.command()
@@ -103,7 +151,6 @@ def support_bundle(ctx: click.Context, output: Path | None, as_json: bool) -> No
 @click.pass_context
 def alerts(ctx: click.Context, run_hook: bool, as_json: bool) -> None:
     """The alerts the till would show now."""
-    from tui_pos.i18n import _, message
     from tui_pos.ops.alerts import alerts_now
 
     found = alerts_now(shop_config(ctx), run_hook)

@@ -7,6 +7,7 @@ import sys
 import click
 
 from tui_pos.cli.base import emit, json_option, main, shop_config
+from tui_pos.i18n import _
 
 
 @main.group()
@@ -24,7 +25,7 @@ def printer_list(as_json: bool) -> None:
     emit(as_json, data, lambda: "\n".join(
         [f"{p['connection']}  {p['manufacturer']} {p['product']}  (bus {p['bus']} address {p['address']}, "
          f"out {p['out_ep']}, in {p['in_ep']})" for p in data["usb"]] + [f"lp:{path}" for path in data["lp"]]
-        + ([f"Error: {data['error']}"] if data["error"] else [])) or "No printer found.")
+        + ([_("Error: {message}").format(message=data["error"])] if data["error"] else [])) or _("No printer found."))
 
 
 @printer.command("test")
@@ -35,7 +36,8 @@ def printer_test(ctx: click.Context, as_json: bool) -> None:
     from tui_pos.printing.commands import print_test_page
 
     data = print_test_page(shop_config(ctx))
-    emit(as_json, data, lambda: f"{data['connection']}: {data['status_text']}; test page "
-         + ("printed" if data["printed"] else f"NOT printed ({data['error']})"))
+    emit(as_json, data, lambda: (_("{connection}: {status}; test page printed") if data["printed"] else
+                                 _("{connection}: {status}; test page NOT printed ({error})")).format(
+        connection=data["connection"], status=data["status_text"], error=data["error"]))
     if not data["printed"]:
         sys.exit(1)

@@ -21,7 +21,7 @@ def receipts(ctx: click.Context, unprinted: bool, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     if not unprinted:
-        raise BadInput("use 'tui-pos receipts --unprinted', or reprint/show/confirm NUMBER")
+        raise BadInput(N_("use 'tui-pos receipts --unprinted', or reprint/show/confirm NUMBER"))
     from tui_pos.printing.commands import unprinted_rows
 
     rows = unprinted_rows(shop_config(ctx))

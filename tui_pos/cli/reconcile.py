@@ -72,7 +72,7 @@ def show_reconciliation(result: Reconciliation, currency: Currency, as_json: boo
     """The reconciliation as text (JSON with --json, the mismatches as CSV with --csv); exit 1 when
     anything does not match."""
     if csv_file == "-" and as_json:
-        raise BadInput("--json with --csv needs a FILE for the CSV")
+        raise BadInput(N_("--json with --csv needs a FILE for the CSV"))
     data = reconciliation_data(result, currency, **extra)
     if csv_file is not None:
         rows = [[("" if m[c] is None else m[c]) for c in MISMATCH_HEADER] for m in data["mismatches"]]

@@ -61,7 +61,7 @@ def report_x(ctx: click.Context, print_it: bool, as_json: bool) -> None:
 def report_z(ctx: click.Context, number: int | None, list_all: bool, print_it: bool, as_json: bool) -> None:
     """A stored Z report again: the latest, or Z NUMBER."""
     if list_all and (number is not None or print_it):
-        raise BadInput("--list lists them all: leave out the NUMBER and --print")
+        raise BadInput(N_("--list lists them all: leave out the NUMBER and --print"))
     till = operating_till(ctx, replay=False)
     reports = till.z_reports(number)
     if list_all:
@@ -75,7 +75,8 @@ def report_z(ctx: click.Context, number: int | None, list_all: bool, print_it: b
             f"net sales {r['net_sales']:>10}  difference {r['difference']:>8}" for r in rows) or "No Z report yet.")
         return
     if not reports:
-        raise BadInput(f"there is no Z report {number}" if number is not None else "there is no Z report yet")
+        raise BadInput(N_("there is no Z report {number}") if number is not None else N_("there is no Z report yet"),
+                       number=number)
     if not show_report(as_json, reports[0], till, print_it):
         sys.exit(1)
 
@@ -142,7 +143,7 @@ def report_sales(ctx: click.Context, day: str | None, first: str | None, last: s
     from tui_pos.domain.reports import CSV_HEADER, CSV_NUMERIC, period, report_json, report_rows
 
     if csv_file == "-" and as_json:
-        raise BadInput("--json with --csv needs a FILE for the CSV")
+        raise BadInput(N_("--json with --csv needs a FILE for the CSV"))
     first_day, last_day = period(day=day, first=first, last=last, month=month)
     till = open_till(ctx, replay=False, keep_cart=False)
     result = till.sales_report(first_day, last_day)
@@ -152,7 +153,7 @@ def report_sales(ctx: click.Context, day: str | None, first: str | None, last: s
         if csv_file == "-":
             return
         emit(as_json, {"csv": str(Path(csv_file).resolve()), "rows": count},
-             lambda: f"Wrote {count} rows to {csv_file}")
+             lambda: _("Wrote {n} rows to {file}").format(n=count, file=csv_file))
         return
     emit(as_json, report_json(result, till.currency), lambda: as_text(result, rows))
 
@@ -176,7 +177,7 @@ def write_csv(target: str, rows: Sequence[Sequence[object]], *, numeric: Collect
             with open(target, "w", encoding="utf-8", newline="") as out:
                 out.write(text)
         except OSError as err:
-            raise BadInput(f"cannot write {target}: {err.strerror}") from None
+            raise BadInput(N_("cannot write {file}: {error}"), file=str(target), error=err.strerror) from None
     return len(rows) - 1
 
 
@@ -243,7 +244,7 @@ def _emit_table(as_json: bool, csv_file: str | None, rows: list[dict[str, Any]],
                 numeric: Collection[str], text: Callable[[], str]) -> None:
     """rows as JSON, CSV (header's columns) or text."""
     if csv_file == "-" and as_json:
-        raise BadInput("--json with --csv needs a FILE for the CSV")
+        raise BadInput(N_("--json with --csv needs a FILE for the CSV"))
     if csv_file is not None:
         count = write_csv(csv_file, [list(header), *[[("" if r[c] is None else r[c]) for c in header] for r in rows]],
                           numeric=numeric)

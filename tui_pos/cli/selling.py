@@ -16,7 +16,7 @@ from tui_pos.domain.errors import BadInput, PosError
 from tui_pos.domain.money import Currency, parse_count
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.tender import TENDER_KINDS, Tender
-from tui_pos.i18n import _
+from tui_pos.i18n import N_, _, message
 
 if TYPE_CHECKING:
     from tui_pos.app.till import Till
@@ -47,12 +47,15 @@ def replay(ctx: click.Context, as_json: bool) -> None:
     till = open_till(ctx, replay=False)
     result = till.replay()
     data = {**result.__dict__, "storage": till.storage().mode}
-    emit(as_json, data, lambda: (f"Replayed {result.replayed}, already present {result.skipped}, "
-                                 f"quarantined {result.quarantined}, files retired {result.retired_files}"
-                                 + (f"; error: {result.error}" if result.error else "")))
+    emit(as_json, data, lambda: (
+        _("Replayed {replayed}, already present {skipped}, quarantined {quarantined}, files retired {retired}; error: "
+          "{error}") if result.error else
+        _("Replayed {replayed}, already present {skipped}, quarantined {quarantined}, files retired {retired}")).format(
+        replayed=result.replayed, skipped=result.skipped, quarantined=result.quarantined, retired=result.retired_files,
+        error=message(result.error)))
     if result.quarantined:  # forged, damaged or out-of-place lines: never silently
-        click.echo(f"WARNING: {result.quarantined} journal line(s) were NOT stored and are kept in quarantine "
-                   "(forged, damaged or out of place): see 'tui-pos audit verify'", err=True)
+        click.echo(_("WARNING: {n} journal line(s) were NOT stored and are kept in quarantine (forged, damaged or out of "
+                     "place): see 'tui-pos audit verify'").format(n=result.quarantined), err=True)
     if result.error:
         sys.exit(1)
 
@@ -63,7 +66,7 @@ def parse_item(spec: str) -> tuple[str, int, str | None]:
     code, _, qty_text = code.lower().partition("x")
     qty = parse_count(qty_text) if qty_text else 1
     if not code.strip() or qty is None:
-        raise BadInput(f"item {spec!r}: expected CODE, CODExQTY or CODExQTY@PRICE (QTY in digits 0-9)")
+        raise BadInput(N_("item {spec}: expected CODE, CODExQTY or CODExQTY@PRICE (QTY in digits 0-9)"), spec=repr(spec))
     return code.strip(), qty, price or None
 
 
@@ -72,10 +75,11 @@ def parse_tender(spec: str, currency: Currency, due: Callable[[], int]) -> Tende
     kind, _, rest = spec.partition(":")
     amount_text, _, reference = rest.partition(":")
     if kind not in TENDER_KINDS:
-        raise BadInput(f"tender {spec!r}: use cash[:AMOUNT], card:AMOUNT[:REF], mobile:AMOUNT:REF or code:CODE[:AMOUNT]")
+        raise BadInput(N_("tender {spec}: use cash[:AMOUNT], card:AMOUNT[:REF], mobile:AMOUNT:REF or code:CODE[:AMOUNT]"),
+                       spec=repr(spec))
     if not amount_text:
         if kind != "cash":
-            raise BadInput(f"tender {spec!r}: {kind} needs an amount")
+            raise BadInput(N_("tender {spec}: {kind} needs an amount"), spec=repr(spec), kind=kind)
         return Tender("cash", due())
     return Tender(kind, currency.parse(amount_text), reference)
 
@@ -96,7 +100,7 @@ def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], c
     """Record one sale through the same core API as the till UI, then print its receipt. Who sells:
     --cashier NAME (or $TUI_POS_USER) and their PIN; a price keyed for an item that has one in the
     catalog (@PRICE) is a price override: --manager NAME sells it."""
-    interrupts.before = "the sale was not recorded"
+    interrupts.before = N_("the sale was not recorded")
     till = operating_till(ctx)  # never touches the till's sale in progress
     specs = [parse_item(spec) for spec in items]
     sign_in(till, "sale", cashier=cashier, manager=manager, pin=pin, required="cashier")
@@ -161,7 +165,8 @@ def parse_since(text: str) -> str:
         return (when.replace(tzinfo=UTC) if when.tzinfo is None else when).astimezone(UTC) \
             .isoformat(timespec="milliseconds")
     except (ValueError, OverflowError):
-        raise BadInput(f"--since {text!r} is not a date or time (expected e.g. 2026-11-21 or 2026-11-21T09:30)") \
+        raise BadInput(N_("--since {text} is not a date or time (expected e.g. 2026-11-21 or 2026-11-21T09:30)"),
+                       text=repr(text)) \
             from None
 
 

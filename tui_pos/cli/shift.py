@@ -33,13 +33,13 @@ def shift() -> None:
     $TUI_POS_PIN / --pin for scripts."""
 
 
-def refuse_beside_running_till(ctx: click.Context, what: str) -> None:
+def refuse_beside_running_till(ctx: click.Context, refusal: str) -> None:
+    """refusal: the whole sentence (N_-marked, with {dir} and {pid}) said when the till is running."""
     from tui_pos.ops.instance import running_pid
 
     pid = running_pid(ctx.obj)
     if pid is not None:
-        raise BadInput(f"the till is running on {ctx.obj} (pid {pid}): {what} at the till (its shift would go "
-                       "stale), or stop it first")
+        raise BadInput(refusal, dir=str(ctx.obj), pid=pid)
 
 
 @shift.command("open")
@@ -49,11 +49,12 @@ def refuse_beside_running_till(ctx: click.Context, what: str) -> None:
 @click.pass_context
 def shift_open(ctx: click.Context, float_text: str, cashier: str | None, pin: str | None, as_json: bool) -> None:
     """Open a shift with the float counted into the drawer (one open shift per till)."""
-    refuse_beside_running_till(ctx, "open the shift")
+    refuse_beside_running_till(ctx, N_("the till is running on {dir} (pid {pid}): open the shift at the till (its "
+                                       "shift would go stale), or stop it first"))
     till = operating_till(ctx)
     amount = till.currency.parse(float_text)
     sign_in(till, "shift_open", cashier=cashier, pin=pin, required="cashier")
-    interrupts.before = "the shift was not opened"
+    interrupts.before = N_("the shift was not opened")
     with interrupts.holding("the shift's opening", "'tui-pos status'"):
         record = till.open_shift(amount)
     fmt = till.currency.format
@@ -77,7 +78,8 @@ def _cash_movement(kind: str, help_text: str) -> None:
         till = operating_till(ctx)
         minor = till.currency.parse(amount)
         approval = sign_in(till, kind, cashier=cashier, manager=manager, pin=pin, reason=reason, required="cashier")
-        interrupts.before = f"the {kind.replace('_', '-')} was not recorded"
+        interrupts.before = {"paid_in": N_("the paid-in was not recorded"),
+                             "paid_out": N_("the paid-out was not recorded")}[kind]
         with manager_hint(), interrupts.holding(f"the {kind.replace('_', '-')}", "'tui-pos report x'"):
             record = till.cash_movement(kind, minor, reason, approval)
         fmt = till.currency.format
@@ -108,11 +110,12 @@ def parse_counts(till: Till, counts: tuple[str, ...]) -> tuple[int, tuple[tuple[
         note, _, how_many = spec.partition("=")
         value = till.currency.parse(note) if note.strip() else 0
         if value not in configured:
-            raise BadInput(f"--count {spec!r}: {note or '?'} is not one of the shop's notes and coins "
-                           f"({', '.join(till.config.denominations)}; [shop] denominations in config.toml)")
+            raise BadInput(N_("--count {spec}: {note} is not one of the shop's notes and coins ({notes}; [shop] "
+                              "denominations in config.toml)"), spec=repr(spec), note=note or "?",
+                           notes=", ".join(till.config.denominations))
         count = parse_count(how_many)
         if count is None:
-            raise BadInput(f"--count {spec!r}: expected NOTE=HOW_MANY, e.g. 100=3")
+            raise BadInput(N_("--count {spec}: expected NOTE=HOW_MANY, e.g. 100=3"), spec=repr(spec))
         tally[value] = tally.get(value, 0) + count
     detail = tuple((configured[value], n) for value, n in sorted(tally.items(), reverse=True))
     return count_cash(tally), detail
@@ -131,13 +134,14 @@ def shift_close(ctx: click.Context, counted: str | None, counts: tuple[str, ...]
     printer is configured) and backs up the database. Further over or short than [till] z_difference_limit, a manager must
     close it (--manager)."""
     if (counted is None) == (not counts):
-        raise BadInput("count the drawer: give --counted AMOUNT, or --count NOTE=HOW_MANY for each note and coin "
-                       "(one of the two)")
-    refuse_beside_running_till(ctx, "close the shift")
+        raise BadInput(N_("count the drawer: give --counted AMOUNT, or --count NOTE=HOW_MANY for each note and coin "
+                          "(one of the two)"))
+    refuse_beside_running_till(ctx, N_("the till is running on {dir} (pid {pid}): close the shift at the till "
+                                       "(its shift would go stale), or stop it first"))
     till = operating_till(ctx)
     total, detail = (till.currency.parse(counted), ()) if counted is not None else parse_counts(till, counts)
     approval = sign_in(till, "close_shift", cashier=cashier, manager=manager, pin=pin, required="cashier")
-    interrupts.before = "the shift was not closed"
+    interrupts.before = N_("the shift was not closed")
     with manager_hint(), interrupts.holding("the Z report", "'tui-pos report z' and 'tui-pos status'"):
         z = till.close_shift(total, detail, approval)
     show_report(as_json, z, till, print_it=till.config.printer.connection != "none")

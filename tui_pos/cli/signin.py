@@ -54,7 +54,8 @@ def _typed_name(option: str, name: str) -> str:
     """A name as typed: one line of letters, digits, '.', '-', '_' (no user can have another)."""
     typed = name.strip()
     if not typed or not all(c.isalnum() or c in "._-" for c in typed):
-        raise BadInput(f"{option} {name!r} is not a user name (letters, digits, '.', '-' or '_')")
+        raise BadInput(N_("{option} {name} is not a user name (letters, digits, '.', '-' or '_')"), option=option,
+                       name=repr(name))
     return typed
 
 
@@ -63,8 +64,8 @@ def pin_for(name: str) -> str:
     env_user, env_pin = os.environ.get(USER_ENV, ""), os.environ.get(PIN_ENV)
     if env_pin is not None and env_user.strip() and env_user.strip().casefold() == name.casefold():
         return env_pin
-    missing = BadInput(f"{name}'s PIN is needed: type it when asked, or (scripts) set ${USER_ENV} and ${PIN_ENV}, "
-                       "or give --pin")
+    missing = BadInput(N_("{name}'s PIN is needed: type it when asked, or (scripts) set ${user_env} and ${pin_env}, "
+                          "or give --pin"), name=name, user_env=USER_ENV, pin_env=PIN_ENV)
     try:
         if sys.stdin is None or not sys.stdin.isatty():  # a script pipes it in (one line), or gives nothing
             line = sys.stdin.readline() if sys.stdin is not None else ""
@@ -87,16 +88,16 @@ def sign_in(till: Till, action: str, *, cashier: str | None = None, manager: str
     acts as CLI_ACTOR and the core refuses whatever needs a manager (a new shop's first manager
     and catalog need none)."""
     if cashier is not None and manager is not None:
-        raise BadInput("name one person: --cashier or --manager")
+        raise BadInput(N_("name one person: --cashier or --manager"))
     option, name = ("--manager", manager) if manager is not None else ("--cashier", cashier)
     if name is None and os.environ.get(USER_ENV, "").strip():
         option, name = f"${USER_ENV}", os.environ[USER_ENV]
     if name is None:
         if pin is not None:
-            raise BadInput("--pin goes with --cashier NAME or --manager NAME")
+            raise BadInput(N_("--pin goes with --cashier NAME or --manager NAME"))
         if required == "cashier":
-            raise BadInput(f"who does this? give --cashier NAME (the PIN is asked for; scripts: ${USER_ENV} and "
-                           f"${PIN_ENV}, see the README)")
+            raise BadInput(N_("who does this? give --cashier NAME (the PIN is asked for; scripts: ${user_env} and "
+                              "${pin_env}, see the README)"), user_env=USER_ENV, pin_env=PIN_ENV)
         return None
     name = _typed_name(option, name)
     if pin is None:

@@ -116,7 +116,7 @@ def stock_receive(ctx: click.Context, items: tuple[str, ...], cost: str | None, 
     lines = till.stock.lines(items, "receive", unit_cost=unit_cost, supplier=supplier.strip(),
                              reference=reference.strip())
     sign_in(till, "stock_receive", cashier=cashier, manager=manager, pin=pin, required="cashier")
-    interrupts.before = "nothing was received"
+    interrupts.before = N_("nothing was received")
     with interrupts.holding("the receipt of goods", "'tui-pos stock'"):
         records = till.stock.receive(lines)
     _moved(till, records, as_json)
@@ -137,7 +137,7 @@ def stock_adjust(ctx: click.Context, items: tuple[str, ...], reason: str, cashie
     lines = till.stock.lines(items, "adjust")
     approval = sign_in(till, "stock_adjust", cashier=cashier, manager=manager, pin=pin, reason=reason,
                        required="cashier")
-    interrupts.before = "nothing was adjusted"
+    interrupts.before = N_("nothing was adjusted")
     with manager_hint(), interrupts.holding("the adjustment", "'tui-pos stock'"):
         records = till.stock.adjust(lines, reason, approval)
     _moved(till, records, as_json)
@@ -155,7 +155,7 @@ def stock_count(ctx: click.Context, items: tuple[str, ...], cashier: str | None,
     till = operating_till(ctx.find_root(), replay=False)
     lines = till.stock.lines(items, "count")
     approval = sign_in(till, "stock_count", cashier=cashier, manager=manager, pin=pin, required="cashier")
-    interrupts.before = "nothing was counted"
+    interrupts.before = N_("nothing was counted")
     with manager_hint(), interrupts.holding("the count", "'tui-pos stock'"):
         records = till.stock.count(lines, approval)
     _moved(till, records, as_json)
@@ -179,7 +179,7 @@ def stock_import(ctx: click.Context, csv_file: Path, cashier: str | None, manage
     till = operating_till(ctx.find_root(), replay=False)
     till.stock.parse_import(text)  # a bad file is refused before any PIN
     approval = sign_in(till, "stock_count", cashier=cashier, manager=manager, pin=pin, required="cashier")
-    interrupts.before = "nothing was imported"
+    interrupts.before = N_("nothing was imported")
     with manager_hint(), interrupts.holding("the import", "'tui-pos stock'"):
         records = till.stock.import_file(text, approval)
     _moved(till, records, as_json)

@@ -15,19 +15,24 @@ from tui_pos.cli.base import emit, json_option, main, shop_config
 from tui_pos.cli.signin import operating_till
 from tui_pos.config import Config
 from tui_pos.domain.errors import BadInput
+from tui_pos.i18n import N_, _
 
 
 def _text(data: dict[str, Any]) -> str:
-    pending = "unknown (the database cannot be read)" if data["pending"] is None else str(data["pending"])
-    text = (f"Pushed {data['pushed']} record(s) to HQ, pulled {data['pulled']} change(s); HQ has every commit up to "
-            f"{data['high_water']}; still pending: {pending}.")
+    """What the sync did, in the screen's language: one sentence each."""
+    values = {**data, "pending": data["pending"]}
+    said = [(_("Pushed {pushed} record(s) to HQ, pulled {pulled} change(s); HQ has every commit up to {high_water}; "
+               "still pending: unknown (the database cannot be read).") if data["pending"] is None else
+             _("Pushed {pushed} record(s) to HQ, pulled {pulled} change(s); HQ has every commit up to {high_water}; "
+               "still pending: {pending}.")).format(**values)]
     if data.get("catalog_version") is not None:
-        text += f" HQ's catalog is applied up to version {data['catalog_version']}."
+        said.append(_("HQ's catalog is applied up to version {catalog_version}.").format(**values))
     if data.get("transfers"):
-        text += f" {data['transfers']} transfer(s) from other shops are waiting to be received (tui-pos stock transfers)."
+        said.append(_("{transfers} transfer(s) from other shops are waiting to be received (tui-pos stock transfers).")
+                    .format(**values))
     if data.get("breaks"):
-        text += f" HQ stored {data['breaks']} commit(s) that break the chain it holds (tui-pos hq verify)."
-    return text
+        said.append(_("HQ stored {breaks} commit(s) that break the chain it holds (tui-pos hq verify).").format(**values))
+    return " ".join(said)
 
 
 def _note(config: Config, **changes: Any) -> None:
@@ -61,7 +66,7 @@ def sync(ctx: click.Context, as_json: bool) -> None:
     config = shop_config(ctx)
     dsn = till_dsn(config)
     if not dsn:
-        raise BadInput("this till has not joined HQ: tui-pos hq join DSN --shop SHOP")
+        raise BadInput(N_("this till has not joined HQ: tui-pos hq join DSN --shop SHOP"))
     till = operating_till(ctx, replay=False)  # HQ's changes are applied through it (catalog, users, snapshot)
     pull = CatalogPull.into(till, load_state(config).catalog_version)
     try:  # what is stored, read as the worker reads it (not a second ledger beside the till's)

@@ -11,6 +11,9 @@ import click
 from tui_pos.cli.base import emit, json_option, main
 from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
 from tui_pos.domain.columns import pad
+from tui_pos.i18n import N_, _
+
+ROLES = {"cashier": N_("cashier"), "manager": N_("manager")}  # as a list of users says them
 
 if TYPE_CHECKING:
     from tui_pos.app.people import People, Person
@@ -60,8 +63,10 @@ def user() -> None:
 def user_list(ctx: click.Context, as_json: bool) -> None:
     """Every user, with role and whether they can log in."""
     found = _people(ctx).everyone()
+    disabled = "  " + _("(disabled)")
     emit(as_json, [p.as_dict() for p in found], lambda: "\n".join(
-        f"{pad(p.name, 16)} {p.role}" + ("" if p.active else "  (disabled)") for p in found) or "No users.")
+        f"{pad(p.name, 16)} {_(ROLES.get(p.role, p.role))}" + ("" if p.active else disabled) for p in found)
+        or _("No users."))
 
 
 @user.command("add")

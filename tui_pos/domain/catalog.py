@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from tui_pos.domain.errors import N_, BadInput, BadLines, UnknownCode, check_text
+from tui_pos.domain.errors import N_, BadInput, BadLines, Said, UnknownCode, check_text
 from tui_pos.domain.money import Currency, format_bp, percent_to_bp
 from tui_pos.domain.search import ProductIndex
 from tui_pos.domain.stock import parse_qty
@@ -89,6 +89,12 @@ NAME_LENGTH = 100  # a product's name or department
 ERRORS_SHOWN = 20  # a file bad on every line lists this many lines, then how many more
 
 
+def more_lines(more: int) -> Said:
+    """The last line of a file's errors when more were found than are shown."""
+    return Said(N_("... and {n:,} more line with errors") if more == 1 else N_("... and {n:,} more lines with errors"),
+                n=more)
+
+
 def resolve_tax(text: str, tax_rates: Mapping[str, TaxRate]) -> str:
     """A CSV tax cell is a configured rate's code ('A') or a percentage ('13') of a configured rate."""
     cell = text.strip()
@@ -103,7 +109,7 @@ def resolve_tax(text: str, tax_rates: Mapping[str, TaxRate]) -> str:
         if rate.rate_bp == bp:
             return rate.code
     known = ", ".join(f"{r.code}={format_bp(r.rate_bp)}" for r in tax_rates.values())
-    raise BadInput(f"tax {cell!r} is not a configured rate ({known})")
+    raise BadInput(N_("tax {cell} is not a configured rate ({known})"), cell=repr(cell), known=known)
 
 
 def parse_catalog_csv(text: str, tax_rates: Mapping[str, TaxRate], currency: Currency) -> list[Product]:
@@ -112,13 +118,13 @@ def parse_catalog_csv(text: str, tax_rates: Mapping[str, TaxRate], currency: Cur
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:
-        raise BadInput(f"line 1: the header has {', '.join(twice)} more than once")
+        raise BadInput(N_("line 1: the header has {columns} more than once"), columns=", ".join(twice))
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise BadInput(f"line 1: the header lacks {', '.join(missing)} (needs barcode,name,price,tax)")
+        raise BadInput(N_("line 1: the header lacks {columns} (needs barcode,name,price,tax)"), columns=", ".join(missing))
     unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     if unknown:
-        raise BadInput(f"line 1: unknown column(s) {', '.join(unknown)}")
+        raise BadInput(N_("line 1: unknown column(s) {columns}"), columns=", ".join(unknown))
     reader.fieldnames = header
     products: dict[str, Product] = {}
     errors: list[str] = []
@@ -128,43 +134,45 @@ def parse_catalog_csv(text: str, tax_rates: Mapping[str, TaxRate], currency: Cur
             try:
                 product = _product_from_row(row, tax_rates, currency)
             except BadInput as err:
-                errors.append(f"line {line_no}: {err}")
+                errors.append(Said(N_("line {line}: {error}"), line=line_no, error=err))
                 continue
             if product.barcode in products:
-                errors.append(f"line {line_no}: barcode {product.barcode} appears twice in the file")
+                errors.append(Said(N_("line {line}: barcode {barcode} appears twice in the file"), line=line_no,
+                                   barcode=product.barcode))
             products[product.barcode] = product
     except csv.Error as err:  # e.g. a cell longer than the csv module takes: the rest cannot be read
-        errors.append(f"line {reader.line_num + 1}: {err} (the rest of the file was not read)")
+        errors.append(Said(N_("line {line}: {error} (the rest of the file was not read)"), line=reader.line_num + 1,
+                           error=str(err)))
     if errors:
         more = len(errors) - ERRORS_SHOWN
         raise BadLines(N_("catalog not imported, nothing changed:"), errors[:ERRORS_SHOWN]
-                       + ([f"... and {more:,} more line{'s' if more > 1 else ''} with errors"] if more > 0 else []))
+                       + ([more_lines(more)] if more > 0 else []))
     if not products:
-        raise BadInput("catalog not imported: the file has no product lines")
+        raise BadInput(N_("catalog not imported: the file has no product lines"))
     return list(products.values())
 
 
 def _product_from_row(row: Mapping[str, str | None], tax_rates: Mapping[str, TaxRate], currency: Currency) -> Product:
     if None in row:
-        raise BadInput("more cells than the header has columns")
+        raise BadInput(N_("more cells than the header has columns"))
     cells = {k: (v or "").strip() for k, v in row.items()}
     barcode, name = cells["barcode"], cells["name"]
     if not (barcode.isascii() and barcode.isdigit()) or len(barcode) > 20:
-        raise BadInput(f"barcode {barcode!r} must be 1 to 20 digits")
+        raise BadInput(N_("barcode {barcode} must be 1 to 20 digits"), barcode=repr(barcode))
     if not name:
-        raise BadInput("name is empty")
+        raise BadInput(N_("name is empty"))
     check_text(name, "name", NAME_LENGTH)
     check_text(cells.get("department", ""), "department", NAME_LENGTH)
     price = currency.parse(cells["price"])
     if price < 0:
-        raise BadInput("price is negative")
+        raise BadInput(N_("price is negative"))
     stock_text = cells.get("stock", "")
     if stock_text and not (stock_text.lstrip("-").isascii() and stock_text.lstrip("-").isdigit()
                            and len(stock_text.lstrip("-")) <= 9):
-        raise BadInput(f"stock {stock_text!r} is not a whole number of at most 9 digits")
+        raise BadInput(N_("stock {text} is not a whole number of at most 9 digits"), text=repr(stock_text))
     weighed_text = cells.get("weighed", "").casefold()
     if weighed_text not in YES + NO:
-        raise BadInput(f"weighed {cells['weighed']!r} is not yes or no")
+        raise BadInput(N_("weighed {text} is not yes or no"), text=repr(cells["weighed"]))
     weighed = weighed_text in YES
     reorder = {c: parse_qty(cells[c], weighed, what=c) if cells.get(c) else None for c in ("reorder_level", "reorder_qty")}
     return Product(

@@ -1,6 +1,7 @@
 """Errors the core raises for the cashier, the CLI or support to read: the message is the UI text."""
 
 import re
+from collections.abc import Sequence
 
 # C0 and C1 control characters (tab, newline, escape, ...), DEL, and the Unicode line/paragraph separators:
 # in a name or a reference they break receipts, lists and the terminal, and can forge lines in a log.
@@ -34,6 +35,26 @@ class Said(str):
 
 def _said(template: str, params: dict[str, object]) -> Said:
     return Said(template, **params)
+
+
+SEPARATORS = (N_("; "), N_(", "))  # between sentences, between words of a list (each language its own)
+
+
+class Each(str):
+    """Sentences (Said or plain) one after the other, '; ' between them in English (or words of a
+    list: sep=", "): a str as Said is, and i18n.message(each) says each part, and the separator,
+    in the screen's language."""
+
+    parts: tuple[str, ...]
+    sep: str
+
+    def __new__(cls, parts: "Sequence[str]", sep: str = "; ") -> "Each":
+        each = super().__new__(cls, sep.join(parts))
+        each.parts, each.sep = tuple(parts), sep
+        return each
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Each, (self.parts, self.sep))
 
 
 class PosError(Exception):
@@ -138,7 +159,9 @@ class DocumentFailed(Exception):
 def check_text(text: str, what: str, max_length: int) -> str:
     """A name or a reference as typed or imported: at most max_length characters, no control characters."""
     if len(text) > max_length:
-        raise BadInput(f"{what} is {len(text):,} characters long: at most {max_length}")
+        raise BadInput(N_("{what} is {n:,} characters long: at most {max_length}"), what=what, n=len(text),
+                       max_length=max_length)
     if CONTROL_CHARACTERS.search(text):
-        raise BadInput(f"{what} {text!r} contains a control character (a tab, a line break, an escape...)")
+        raise BadInput(N_("{what} {text} contains a control character (a tab, a line break, an escape...)"), what=what,
+                       text=repr(text))
     return text

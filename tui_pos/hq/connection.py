@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from tui_pos.domain.errors import BadInput, PosError
+from tui_pos.domain.errors import N_, BadInput, PosError
 
 if TYPE_CHECKING:
     import psycopg
@@ -37,12 +37,12 @@ def parse_dsn(dsn: str) -> dict[str, str]:
     from psycopg.conninfo import conninfo_to_dict
 
     if not dsn.strip():
-        raise BadInput("the HQ DSN is empty: give one like 'host=hq.example port=5432 dbname=hq user=admin'")
+        raise BadInput(N_("the HQ DSN is empty: give one like 'host=hq.example port=5432 dbname=hq user=admin'"))
     try:
         return {k: str(v) for k, v in conninfo_to_dict(dsn).items() if v is not None}
     except ProgrammingError as err:
-        raise BadInput(f"not a PostgreSQL DSN ({first_line(err)}): use 'host=... dbname=... user=...' "
-                       "or postgresql://user@host/dbname") from None
+        raise BadInput(N_("not a PostgreSQL DSN ({error}): use 'host=... dbname=... user=...' or "
+                          "postgresql://user@host/dbname"), error=first_line(err)) from None
 
 
 def without_password(dsn: str) -> str:
@@ -88,9 +88,9 @@ def connect(dsn: str, autocommit: bool = True, **extra: Any) -> psycopg.Connecti
     try:
         return psycopg.connect(dsn, autocommit=autocommit, **options)
     except psycopg.OperationalError as err:
-        raise HqUnreachable(f"HQ cannot be reached at {describe(dsn)}: {first_line(err)}") from None
+        raise HqUnreachable(N_("HQ cannot be reached at {hq}: {error}"), hq=describe(dsn), error=first_line(err)) from None
     except psycopg.Error as err:
-        raise HqError(f"HQ at {describe(dsn)} refused the connection: {first_line(err)}") from None
+        raise HqError(N_("HQ at {hq} refused the connection: {error}"), hq=describe(dsn), error=first_line(err)) from None
 
 
 @contextmanager
@@ -109,8 +109,8 @@ def refused(err: Exception, dsn: str) -> HqError:
     import psycopg
 
     if isinstance(err, psycopg.errors.InsufficientPrivilege):
-        return HqError(f"HQ refused it: {first_line(err)} (connected as {describe(dsn)}: "
-                       "this needs an HQ administrator's DSN, not a till's)")
+        return HqError(N_("HQ refused it: {error} (connected as {hq}: this needs an HQ administrator's DSN, not a "
+                          "till's)"), error=first_line(err), hq=describe(dsn))
     if isinstance(err, psycopg.OperationalError):
-        return HqUnreachable(f"lost HQ at {describe(dsn)}: {first_line(err)}")
-    return HqError(f"HQ refused it: {first_line(err)}")
+        return HqUnreachable(N_("lost HQ at {hq}: {error}"), hq=describe(dsn), error=first_line(err))
+    return HqError(N_("HQ refused it: {error}"), error=first_line(err))

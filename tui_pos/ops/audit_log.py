@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from tui_pos.config import Config
-from tui_pos.domain.errors import StorageError
+from tui_pos.domain.errors import N_, Said, StorageError
 from tui_pos.ops.readonly import DatabaseUnavailable, journal_backlog, read_only_database
 from tui_pos.store.audit import Anchor
 from tui_pos.store.db import last_audit_entries
@@ -30,9 +30,9 @@ def read_database(config: Config) -> Iterator[sqlite3.Connection]:
         with read_only_database(config) as conn:
             yield conn
     except DatabaseUnavailable as err:
-        raise StorageError(f"the database cannot be read ({err.state}): {err}") from None
+        raise StorageError(N_("the database cannot be read ({state}): {error}"), state=err.state, error=str(err)) from None
     except sqlite3.Error as err:
-        raise StorageError(f"the database cannot be read: {err}") from None
+        raise StorageError(N_("the database cannot be read: {error}"), error=str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,12 @@ def verify_audit(config: Config) -> AuditCheck:
 def journal_problems(config: Config, backlog: Backlog) -> tuple[Problem, ...]:
     """Journal lines that fail the journal key (edited or invented), holes in a journal file, and
     lines replay set aside: none of them may pass as a clean audit."""
-    found = [Problem(None, f"journal {b.file.name} line {b.line_no}: {b.reason}") for b in backlog.scan.bad]
-    found += [Problem(None, f"journal {b.what}") for b in backlog.scan.breaks]
+    found = [Problem(None, Said(N_("journal {file} line {line}: {reason}"), file=b.file.name, line=b.line_no,
+                                reason=b.reason)) for b in backlog.scan.bad]
+    found += [Problem(None, Said(N_("journal {what}"), what=b.what)) for b in backlog.scan.breaks]
     quarantined = Journal(config.storage.journal_dirs, config.till_id, config.data_dir).quarantined()
-    found += [Problem(None, f"journal {q.get('file')} line {q.get('line')} was quarantined at replay: {q.get('reason')}")
-              for q in quarantined]
+    found += [Problem(None, Said(N_("journal {file} line {line} was quarantined at replay: {reason}"),
+                                 file=q.get("file"), line=q.get("line"), reason=q.get("reason"))) for q in quarantined]
     return tuple(found)
 
 

@@ -46,7 +46,7 @@ from tui_pos.app.clock import utc_now
 from tui_pos.app.till import currency_of
 from tui_pos.config import CONFIG_NAME, Config, load_config
 from tui_pos.domain.auth import LoginFailed, User, authenticate
-from tui_pos.domain.errors import PosError
+from tui_pos.domain.errors import N_, Each, PosError, Said
 from tui_pos.ops.pin_lockout import pin_lockout
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database, sales_figures, schema_version
 from tui_pos.store import audit, commit_log, db, schema, verification
@@ -76,7 +76,15 @@ FILES_TABLE = "tui_pos_backup_files"  # config.toml and journal.key, from the da
 BACKUP_TABLES = (MANIFEST_TABLE, JOURNAL_TABLE, FILES_TABLE)
 CARRIED_FILES = (CONFIG_NAME, KEY_FILE)
 FORMAT = 2  # 2: the configuration, the journal key and the audit head are in the backup
-AUDIT_PROBLEM = "audit: "  # the prefix of problems found in the backup's audit chain (not damage)
+AUDIT_PROBLEM = "audit: "  # the English prefix of problems found in the backup's audit chain (not damage)
+
+
+class _CopyFailed(OSError):
+    """A copy that cannot be kept, and why (a Said)."""
+
+    def __init__(self, said: Said):
+        super().__init__(str(said))
+        self.said = said
 
 
 class RestoreRefused(PosError):
@@ -165,54 +173,56 @@ def verify_backup(path: Path) -> Verification:
     """Check a backup file against its own manifest: integrity, sale figures, row digest, journal lines."""
     path = Path(path)
     if not path.is_file():
-        return Verification(path, False, (f"{path} does not exist",))
+        return Verification(path, False, (Said(N_("{path} does not exist"), path=str(path)),))
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     except sqlite3.Error as err:
-        return Verification(path, False, (f"cannot open: {err}",))
+        return Verification(path, False, (Said(N_("cannot open: {error}"), error=str(err)),))
     checksum = _checksum_state(path)
-    problems = [f"the file's SHA-256 differs from {checksum_path(path).name}: the file is damaged"] \
+    problems: list[str] = [Said(N_("the file's SHA-256 differs from {name}: the file is damaged"), name=checksum_path(path).name)] \
         if checksum == "mismatch" else []
     with closing(conn):
         try:
             checked = _verify(conn, path)
         except sqlite3.Error as err:
-            checked = Verification(path, False, (f"unreadable: {err}",))
+            checked = Verification(path, False, (Said(N_("unreadable: {error}"), error=str(err)),))
         except (KeyError, TypeError) as err:
-            checked = Verification(path, False, (f"the backup manifest is incomplete ({err!r})",))
+            checked = Verification(path, False, (Said(N_("the backup manifest is incomplete ({error})"), error=repr(err)),))
     problems += checked.problems
     return replace(checked, ok=not problems, problems=tuple(problems), checksum=checksum)
 
 
 def _verify(conn: sqlite3.Connection, path: Path) -> Verification:
-    problems = [f"integrity_check: {msg}" for (msg,) in conn.execute("PRAGMA integrity_check(20)") if msg != "ok"]
+    problems: list[str] = [f"integrity_check: {msg}" for (msg,) in conn.execute("PRAGMA integrity_check(20)") if msg != "ok"]
     try:
         manifest = json.loads(conn.execute(f"SELECT value FROM {MANIFEST_TABLE} WHERE key = 'manifest'").fetchone()[0])
     except (sqlite3.Error, TypeError, ValueError) as err:
-        return Verification(path, False, tuple(problems + [f"no tui-pos backup manifest ({err})"]))
+        return Verification(path, False, tuple(problems + [Said(N_("no tui-pos backup manifest ({error})"),
+                                                                  error=str(err))]))
     sales, total = sales_figures(conn)
     if (sales, total) != (manifest["sales"], manifest["total"]):
-        problems.append(f"sales differ from the manifest: {sales} rows totalling {total} in the file, "
-                        f"{manifest['sales']} totalling {manifest['total']} when it was made")
+        problems.append(Said(N_("sales differ from the manifest: {sales} rows totalling {total} in the file, {made_sales} "
+                                "totalling {made_total} when it was made"), sales=sales, total=total,
+                             made_sales=manifest["sales"], made_total=manifest["total"]))
     if content_digest(conn) != manifest["digest"]:
-        problems.append("the rows differ from the ones backed up (digest mismatch): the file is damaged")
+        problems.append(Said(N_("the rows differ from the ones backed up (digest mismatch): the file is damaged")))
     carried = carried_files(conn) if manifest.get("format", 1) >= 2 else {}
     for name, sha256 in (manifest.get("files") or {}).items():
         if name not in carried or hashlib.sha256(carried[name]).hexdigest() != sha256:
-            problems.append(f"{name} in the backup differs from the one backed up")
+            problems.append(Said(N_("{name} in the backup differs from the one backed up"), name=name))
     if manifest.get("format", 1) >= 2:
         chain = verification.verify(conn)
-        problems += [f"{AUDIT_PROBLEM}{p.what}" for p in chain.problems]
+        problems += [Said(N_("audit: {what}"), what=p.what) for p in chain.problems]  # AUDIT_PROBLEM
         if list(audit.head(conn)) != manifest.get("audit_head"):
-            problems.append("the audit chain's head differs from the manifest's")
+            problems.append(Said(N_("the audit chain's head differs from the manifest's")))
     files = conn.execute(f"SELECT name, content, sha256 FROM {JOURNAL_TABLE}").fetchall()
     key = _key_of(carried) if manifest.get("format", 1) >= 2 else None
     for name, content, sha256 in files:
         if hashlib.sha256(content).hexdigest() != sha256:
-            problems.append(f"journal file {name} is damaged (checksum mismatch)")
+            problems.append(Said(N_("journal file {name} is damaged (checksum mismatch)"), name=name))
         elif not name.startswith(QUARANTINE):
-            problems += [f"journal file {name} line {n}: {err}" for n, err in _bad_lines(content, name, key,
-                                                                                             manifest.get("format", 1))]
+            problems += [Said(N_("journal file {name} line {line}: {error}"), name=name, line=n, error=err)
+                         for n, err in _bad_lines(content, name, key, manifest.get("format", 1))]
     return Verification(path, not problems, tuple(problems), manifest["created_at"], manifest["till_id"], sales, total,
                         len(files), manifest["schema_version"])
 
@@ -291,7 +301,7 @@ def run_backup(config: Config, destination: Path | None = None, clock: Callable[
     destinations = [destination] if destination is not None else list(config.backup.destinations)
     with _backup_lock(config.data_dir) as got:
         if not got:
-            result = BackupResult(started, clock(), error="another backup is running on this data directory")
+            result = BackupResult(started, clock(), error=Said(N_("another backup is running on this data directory")))
         else:
             result = _back_up(config, [config.data_dir / d for d in destinations], started, clock)
     record_result(config, result)
@@ -309,7 +319,7 @@ def _back_up(config: Config, destinations: list[Path], started: str, clock: Call
             finally:
                 source.execute("COMMIT")
     except (DatabaseUnavailable, sqlite3.Error) as err:
-        return BackupResult(started, clock(), error=f"the database cannot be read: {err}")
+        return BackupResult(started, clock(), error=Said(N_("the database cannot be read: {error}"), error=str(err)))
     return BackupResult(started, clock(), sales, total, len(journal), copies)
 
 
@@ -320,7 +330,7 @@ def _copy_to(config: Config, source: sqlite3.Connection, destination: Path, jour
     try:
         if not destination.is_dir():
             if not destination.parent.is_dir():  # e.g. a USB stick that is not mounted: never back up beside it
-                raise OSError(f"{destination.parent} does not exist (is the disk mounted?)")
+                raise _CopyFailed(Said(N_("{path} does not exist (is the disk mounted?)"), path=str(destination.parent)))
             make_private_dir(destination)
         partial.unlink(missing_ok=True)
         with closing(sqlite3.connect(partial, isolation_level=None)) as copy:
@@ -333,10 +343,11 @@ def _copy_to(config: Config, source: sqlite3.Connection, destination: Path, jour
         # are the database's (a backup of a tampered database is still a faithful copy: evidence)
         problems = [p for p in checked.problems if not p.startswith(AUDIT_PROBLEM)]
         if (checked.sales, checked.total) != figures:
-            problems.append(f"the copy has {checked.sales} sales totalling {checked.total}, "
-                            f"the database {figures[0]} totalling {figures[1]} at the same moment")
+            problems.append(Said(N_("the copy has {sales} sales totalling {total}, the database {db_sales} totalling "
+                                    "{db_total} at the same moment"), sales=checked.sales, total=checked.total,
+                                 db_sales=figures[0], db_total=figures[1]))
         if problems:
-            raise OSError("the copy does not verify: " + "; ".join(problems))
+            raise _CopyFailed(Said(N_("the copy does not verify: {problems}"), problems=Each(problems)))
         os.replace(partial, final)
         _write_checksum(final)
         fsync_dir(destination)
@@ -345,7 +356,7 @@ def _copy_to(config: Config, source: sqlite3.Connection, destination: Path, jour
             partial.unlink(missing_ok=True)
         except OSError:
             pass
-        return BackupCopy(destination, None, str(err))
+        return BackupCopy(destination, None, err.said if isinstance(err, _CopyFailed) else str(err))
     return BackupCopy(destination, final, removed=tuple(_prune(destination, config.till_id, config.backup.keep)))
 
 
@@ -505,7 +516,7 @@ def run_scheduled_backup(config: Config) -> BackupResult:
         return run_backup(config)
     except Exception as err:  # noqa: BLE001 - a backup must never take the till down
         log.exception("backup crashed")
-        result = BackupResult(started, utc_now(), error=f"backup crashed: {err!r}")
+        result = BackupResult(started, utc_now(), error=Said(N_("backup crashed: {error}"), error=repr(err)))
         try:
             record_result(config, result)
         except Exception:  # noqa: BLE001
@@ -567,14 +578,14 @@ def _live(data_dir: Path, backup: sqlite3.Connection) -> _Live:
             live.users, live.head = db.load_users(conn), audit.head(conn)
             both = min(live.head[0], backup_head[0])
             if both and conn.execute("SELECT hash FROM audit WHERE seq = ?", (both,)).fetchone()[0] != backup_hash(both):
-                live.mismatches.append(f"its audit chain differs from this till's at entry {both} (edited, or another "
-                                       "till's)")
+                live.mismatches.append(Said(N_("its audit chain differs from this till's at entry {seq} (edited, or "
+                                               "another till's)"), seq=both))
     except (DatabaseUnavailable, sqlite3.Error):
         live.users = None
     live.anchor = audit.Anchor([live.config.data_dir, *live.config.storage.journal_dirs]).read()
     anchored = live.anchor["seq"] if live.anchor else 0
     if live.anchor and anchored and anchored <= backup_head[0] and backup_hash(anchored) != live.anchor["hash"]:
-        live.mismatches.append("its audit chain differs from the one anchored outside the database")
+        live.mismatches.append(Said(N_("its audit chain differs from the one anchored outside the database")))
     live.lacking = max(live.head[0], anchored) - backup_head[0]
     return live
 
@@ -594,38 +605,42 @@ def restore(data_dir: Path, path: Path, *, manager: str, pin: str, force: str | 
     path = Path(path)
     pid = running_pid(data_dir)
     if pid is not None:
-        raise RestoreRefused(f"the till is running on {data_dir} (pid {pid}): stop it first "
-                             "(e.g. systemctl stop tui-pos), then restore; nothing was changed")
+        raise RestoreRefused(N_("the till is running on {dir} (pid {pid}): stop it first (e.g. systemctl stop tui-pos), "
+                                "then restore; nothing was changed"), dir=str(data_dir), pid=pid)
     checked = verify_backup(path)
     force = (force or "").strip() or None
     damage = [p for p in checked.problems if not p.startswith(AUDIT_PROBLEM)]
     if damage or (checked.problems and not force):
-        raise RestoreRefused(f"{path} does not verify ({'; '.join(checked.problems[:3])})"
-                             + ("" if damage else ": a manager may still restore it with --force REASON")
-                             + "; nothing was changed")
+        raise RestoreRefused(N_("{path} does not verify ({problems}); nothing was changed") if damage else
+                             N_("{path} does not verify ({problems}): a manager may still restore it with --force "
+                                "REASON; nothing was changed"), path=str(path), problems=Each(checked.problems[:3]))
     if checked.schema_version > db.SCHEMA_VERSION:
-        raise RestoreRefused(f"{path} comes from a newer tui-pos (schema {checked.schema_version}, this one knows "
-                             f"{db.SCHEMA_VERSION}): upgrade tui-pos first; nothing was changed")
+        raise RestoreRefused(N_("{path} comes from a newer tui-pos (schema {version}, this one knows {known}): upgrade "
+                                "tui-pos first; nothing was changed"), path=str(path), version=checked.schema_version,
+                             known=db.SCHEMA_VERSION)
     with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as source:
         unknown = schema.unknown(source)
         if unknown:
-            raise RestoreRefused(f"{path} comes from a newer tui-pos (migrations {', '.join(unknown)} are unknown to "
-                                 "this one): upgrade tui-pos first; nothing was changed")
+            raise RestoreRefused(N_("{path} comes from a newer tui-pos (migrations {migrations} are unknown to this one): "
+                                    "upgrade tui-pos first; nothing was changed"), path=str(path),
+                                 migrations=", ".join(unknown))
         carried, backup_users, backup_head = carried_files(source), db.load_users(source), audit.head(source)
         live = _live(data_dir, source)
     try:
         user = _restoring_manager(data_dir, live, backup_users, manager, pin)
     except LoginFailed as err:
-        raise RestoreRefused(f"{err}: a restore needs a manager's name and PIN; nothing was changed") from None
+        raise RestoreRefused(N_("{error}: a restore needs a manager's name and PIN; nothing was changed"),
+                             error=err) from None
     if user.role != "manager":
-        raise RestoreRefused(f"{user.name} is not a manager: a restore needs a manager; nothing was changed")
+        raise RestoreRefused(N_("{name} is not a manager: a restore needs a manager; nothing was changed"), name=user.name)
     if live.mismatches and not force:
-        raise RestoreRefused(f"{path} is not this till's history: {'; '.join(live.mismatches)}. A manager may still "
-                             "restore it with --force REASON; nothing was changed")
+        raise RestoreRefused(N_("{path} is not this till's history: {mismatches}. A manager may still restore it with "
+                                "--force REASON; nothing was changed"), path=str(path), mismatches=Each(live.mismatches))
     if live.lacking > 0 and live.users is None and not force:
-        raise RestoreRefused(f"{path} lacks the newest {live.lacking} audit entries of this till (records acknowledged "
-                             "since it was made), and the database they are in cannot be read to bring them back. "
-                             "Bring them back first, or a manager restores it with --force REASON; nothing was changed")
+        raise RestoreRefused(N_("{path} lacks the newest {n} audit entries of this till (records acknowledged since it "
+                                "was made), and the database they are in cannot be read to bring them back. Bring them "
+                                "back first, or a manager restores it with --force REASON; nothing was changed"),
+                             path=str(path), n=live.lacking)
     config_restored = live.config is None
     config = live.config or _restore_config(data_dir, carried, path)
     _restore_key(config, carried)
@@ -640,7 +655,7 @@ def restore(data_dir: Path, path: Path, *, manager: str, pin: str, force: str | 
             brought = _bring_back(config, safety, backup_head[0]) if safety and live.lacking > 0 else ()
             rolled_back = _audit_restore(config, path, checked, backup_head, user.name, live, brought, force, clock())
     except NumberingBusy as err:
-        raise RestoreRefused(f"{err}: {err.remedy}; nothing was changed") from None
+        raise RestoreRefused(N_("{error}: {remedy}; nothing was changed"), error=str(err), remedy=err.remedy) from None
     finally:
         lock.close()
     _forget_catalog_version(config)
@@ -682,8 +697,8 @@ def _restoring_manager(data_dir: Path, live: _Live, backup_users: list[dict[str,
 def _restore_config(data_dir: Path, carried: dict[str, bytes], path: Path) -> Config:
     """An empty data directory: the backup's config.toml (0600), as it was."""
     if CONFIG_NAME not in carried:
-        raise RestoreRefused(f"{path} carries no config.toml (made by an older tui-pos): run 'tui-pos init' first; "
-                             "nothing was changed")
+        raise RestoreRefused(N_("{path} carries no config.toml (made by an older tui-pos): run 'tui-pos init' first; "
+                                "nothing was changed"), path=str(path))
     make_private_dir(data_dir)
     _write_private(data_dir / CONFIG_NAME, carried[CONFIG_NAME], exclusive=True)
     fsync_dir(data_dir)
@@ -719,8 +734,8 @@ def _bring_back(config: Config, safety: Path, after_seq: int) -> tuple[str, ...]
     finally:
         ledger.close()
     if result.error:
-        raise RestoreRefused(f"restored, but the records it lacked could not be entered again ({result.error}): "
-                             "they wait in the journal; run 'tui-pos replay'")
+        raise RestoreRefused(N_("restored, but the records it lacked could not be entered again ({error}): they wait in "
+                                "the journal; run 'tui-pos replay'"), error=result.error)
     return tuple(r.get("receipt") or r.get("action") or r.get("type", "") for r in records)
 
 
@@ -741,7 +756,7 @@ def _audit_restore(config: Config, path: Path, checked: Verification, backup_hea
                     busy_timeout_ms=config.storage.busy_timeout_ms)
     try:
         if ledger.commit(event) != "sqlite":
-            raise RestoreRefused("restored, but the restore could not be audited in the database")
+            raise RestoreRefused(N_("restored, but the restore could not be audited in the database"))
         head = audit.head(ledger.connection())
         lost = bool(force and (rolled_back or live.mismatches or checked.problems))
         note = {"at": at, "kind": "rollback" if lost else "restore", "problem": False,

@@ -35,6 +35,7 @@ from typing import Any
 from tui_pos.app.clock import utc_now
 from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.domain.errors import BadInput
+from tui_pos.i18n import N_
 from tui_pos.ops.backup import backups_in, last_backup
 from tui_pos.ops.doctor import check_config, run_doctor
 from tui_pos.ops.logs import LOG_DIR, LOG_FILE, REDACTED, redact
@@ -174,7 +175,8 @@ def support_bundle(data_dir: Path, output: Path | None = None, clock: Callable[[
     try:
         fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     except OSError as err:
-        raise BadInput(f"cannot write {output}: {err.strerror} (give another --output)") from None
+        raise BadInput(N_("cannot write {file}: {error} (give another --output)"), file=str(output),
+                       error=err.strerror) from None
     try:
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             for member, text in members:
@@ -184,5 +186,6 @@ def support_bundle(data_dir: Path, output: Path | None = None, clock: Callable[[
                 tar.addfile(info, io.BytesIO(data))
     except OSError as err:  # e.g. the disk is full: no half archive is left to be sent
         output.unlink(missing_ok=True)
-        raise BadInput(f"cannot write {output}: {err.strerror or err} (give another --output)") from None
+        raise BadInput(N_("cannot write {file}: {error} (give another --output)"), file=str(output),
+                       error=err.strerror or str(err)) from None
     return output

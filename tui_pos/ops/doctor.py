@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from tui_pos.app.till import currency_refusal
 from tui_pos.config import CONFIG_NAME, Config, ConfigError, default_config, load_config, unusable_data_dir
+from tui_pos.domain.errors import Each, Said
+from tui_pos.i18n import N_
 from tui_pos.ops.readonly import (
     DatabaseUnavailable,
     database_state,
@@ -24,21 +26,21 @@ from tui_pos.ops.readonly import (
     sales_out_of_time,
     schema_version,
 )
-from tui_pos.ops.status import CLOCK_SLACK_S, till_status
+from tui_pos.ops.status import CLOCK_SLACK_S, DATABASE_STATES, DISK_ROLES, till_status
 from tui_pos.store import db, schema
 from tui_pos.store.journal import KEY_FILE
 
 Level = Literal["ok", "warn", "fail"]
 WAL_WARN_BYTES = 64 * 2**20  # the WAL is checkpointed every ~4 MB; this big means checkpoints do not complete
-FIX_SUPPORT = "run 'tui-pos support-bundle' and send the file to support"
+FIX_SUPPORT = N_("run 'tui-pos support-bundle' and send the file to support")
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
     level: Level
-    detail: str
-    fix: str = ""  # what to do; set whenever level is not ok
+    detail: str  # a Said: English as a str (--json), said in the screen's language by i18n.message
+    fix: str = ""  # what to do; set whenever level is not ok (a Said too)
 
 
 @dataclass(frozen=True)
@@ -68,21 +70,25 @@ def check_config(data_dir: Path) -> tuple[Config, Check]:
     """config.toml loads; if not, the other checks run with the defaults."""
     problem = unusable_data_dir(data_dir)
     if problem:
-        return default_config(data_dir), Check("config", "fail", problem, problem.split(": ", 1)[-1])
+        return default_config(data_dir), Check("config", "fail", problem, problem.split(": ", 1)[-1])  # the config's words
     if not (data_dir / CONFIG_NAME).exists():
-        return default_config(data_dir), Check("config", "warn", f"no {CONFIG_NAME} in {data_dir}: defaults in use",
-                                               "run 'tui-pos init' if this should be a shop")
+        return default_config(data_dir), Check("config", "warn", Said(N_("no {file} in {dir}: defaults in use"),
+                                                                           file=CONFIG_NAME, dir=str(data_dir)),
+                                               Said(N_("run 'tui-pos init' if this should be a shop")))
     try:
         config = load_config(data_dir)
         refusal = currency_refusal(config, _stored_currency(config))
         if refusal:
-            return config, Check("config", "fail", f"{refusal.split(': set ', 1)[0]} (the till will not start)",
-                                 "set " + refusal.split(": set ", 1)[1])
-        return config, Check("config", "ok", f"{data_dir / CONFIG_NAME} is valid")
+            return config, Check("config", "fail", Said(N_("{refusal} (the till will not start)"),
+                                                        refusal=refusal.split(": set ", 1)[0]),
+                                 Said(N_("set {setting}"), setting=refusal.split(": set ", 1)[1]))
+        return config, Check("config", "ok", Said(N_("{path} is valid"), path=str(data_dir / CONFIG_NAME)))
     except ConfigError as err:
         return default_config(data_dir), Check(
-            "config", "fail", f"{'; '.join(err.problems)} (the till will not start; other checks used the defaults)",
-            f"correct that key in {data_dir / CONFIG_NAME} (every key is optional: delete the line to get the default)")
+            "config", "fail", Said(N_("{problems} (the till will not start; other checks used the defaults)"),
+                                   problems="; ".join(err.problems)),
+            Said(N_("correct that key in {path} (every key is optional: delete the line to get the default)"),
+                 path=str(data_dir / CONFIG_NAME)))
 
 
 def _stored_currency(config: Config) -> dict[str, Any] | None:
@@ -108,24 +114,28 @@ def check_data_dir(config: Config) -> Check:
     try:
         info = path.stat()
     except OSError as err:
-        return Check("data_dir", "fail", f"{path}: {err.strerror}", "run 'tui-pos init' (or fix --data-dir / $TUI_POS_DATA_DIR)")
+        return Check("data_dir", "fail", f"{path}: {err.strerror}",
+                     Said(N_("run 'tui-pos init' (or fix --data-dir / $TUI_POS_DATA_DIR)")))
     owner = _user_name(info.st_uid)
     problems, fixes = [], []
     if stat.S_IMODE(info.st_mode) & 0o077:
-        problems.append(f"mode {stat.S_IMODE(info.st_mode):04o} lets other users in")
+        problems.append(Said(N_("mode {mode} lets other users in"), mode=f"{stat.S_IMODE(info.st_mode):04o}"))
         fixes.append(f"chmod 700 {path}")
     strangers = [p for d in (path, *config.storage.journal_dirs) for p in _entries(d) if p.lstat().st_uid != info.st_uid]
     if strangers:
-        problems.append(f"{len(strangers)} file(s) not owned by {owner}, e.g. {strangers[0]} "
-                        "(made by a command run as another user?)")
+        problems.append(Said(N_("{n} file(s) not owned by {owner}, e.g. {path} (made by a command run as another "
+                                "user?)"), n=len(strangers), owner=owner, path=str(strangers[0])))
         fixes.append(f"chown -R {owner} {path}" + "".join(f" {d}" for d in config.storage.journal_dirs
                                                        if not d.is_relative_to(path)))
     if not os.access(path, os.W_OK | os.X_OK):
-        problems.append("not writable" + ("" if os.geteuid() == info.st_uid else f" by this user (owner: {owner})"))
-        fixes.append(f"run as {owner}, or remount the file system read-write if it went read-only (dmesg)")
+        problems.append(Said(N_("not writable")) if os.geteuid() == info.st_uid else
+                        Said(N_("not writable by this user (owner: {owner})"), owner=owner))
+        fixes.append(Said(N_("run as {owner}, or remount the file system read-write if it went read-only (dmesg)"),
+                          owner=owner))
     if problems:
-        return Check("data_dir", "fail", f"{path}: " + "; ".join(problems), "; ".join(fixes))
-    return Check("data_dir", "ok", f"{path}: owner {owner}, mode 0700, writable")
+        return Check("data_dir", "fail", Said(N_("{path}: {problems}"), path=str(path), problems=Each(problems)),
+                     Each(fixes))
+    return Check("data_dir", "ok", Said(N_("{path}: owner {owner}, mode 0700, writable"), path=str(path), owner=owner))
 
 
 READ_ONLY_OK = (CONFIG_NAME, KEY_FILE)  # the till only reads these: making them read-only is a choice
@@ -140,7 +150,7 @@ def check_files(config: Config) -> Check:
     try:
         uid = config.data_dir.stat().st_uid
     except OSError as err:
-        return Check("files", "fail", f"{config.data_dir}: {err.strerror}", "see the data_dir check")
+        return Check("files", "fail", f"{config.data_dir}: {err.strerror}", Said(N_("see the data_dir check")))
     bad: list[tuple[Path, str]] = []
     for path in _till_paths(config):
         problem = _unwritable(path, uid)
@@ -148,13 +158,16 @@ def check_files(config: Config) -> Check:
             bad.append((path, problem))
     if bad:
         owner = _user_name(uid)
-        shown = ", ".join(f"{p} ({why})" for p, why in bad[:6]) + (f" and {len(bad) - 6} more" if len(bad) > 6 else "")
+        shown = Each([Said(N_("{path} ({why})"), path=str(p), why=why) for p, why in bad[:6]])
         fix = "; ".join(f"chmod {700 if p.is_dir() else 600} {p}" for p, _ in bad[:6])
-        if any("owner" in why for _, why in bad):
-            fix += f"; chown {owner} on those owned by someone else"
-        return Check("files", "fail", f"not writable by {owner}, the till's user: {shown}",
-                     f"{fix} (as {owner} or root); then 'tui-pos replay'")
-    return Check("files", "ok", f"every file the till writes is writable by {_user_name(uid)}")
+        owners = any(getattr(why, "params", {}).get("owner") for _, why in bad)
+        detail = (Said(N_("not writable by {owner}, the till's user: {files} and {more} more"), owner=owner, files=shown,
+                       more=len(bad) - 6) if len(bad) > 6 else
+                  Said(N_("not writable by {owner}, the till's user: {files}"), owner=owner, files=shown))
+        return Check("files", "fail", detail, Said(
+            N_("{commands}; chown {owner} on those owned by someone else (as {owner} or root); then 'tui-pos replay'")
+            if owners else N_("{commands} (as {owner} or root); then 'tui-pos replay'"), commands=fix, owner=owner))
+    return Check("files", "ok", Said(N_("every file the till writes is writable by {owner}"), owner=_user_name(uid)))
 
 
 def _till_paths(config: Config) -> list[Path]:
@@ -190,9 +203,10 @@ def _unwritable(path: Path, uid: int) -> str:
         shift = 3 if info.st_gid in _groups_of(uid) else 6
         allowed = (mode << shift) & need == need
     if not allowed:
-        return f"mode {mode:04o}" + ("" if info.st_uid == uid else f", owner {_user_name(info.st_uid)}")
+        return Said(N_("mode {mode}"), mode=f"{mode:04o}") if info.st_uid == uid else \
+            Said(N_("mode {mode}, owner {owner}"), mode=f"{mode:04o}", owner=_user_name(info.st_uid))
     if os.geteuid() == uid != 0 and not os.access(path, os.W_OK | (os.X_OK if directory else 0)):
-        return "not writable (a read-only file system?)"
+        return Said(N_("not writable (a read-only file system?)"))
     return ""
 
 
@@ -226,24 +240,26 @@ def check_disk(config: Config, status: dict[str, Any]) -> Check:
     """Free space in the data directory and every journal directory."""
     low = config.alerts.disk_low_mb
     bad = [d for d in status["disk"] if not d["writable"] or d["free_mb"] < low]
-    summary = ", ".join(f"{d['role']} {d['path']}: {d['free_mb']} MB free" for d in status["disk"])
+    summary = Each([Said(N_("{role} {path}: {free_mb} MB free"), role=Said(DISK_ROLES.get(d["role"], d["role"])),
+                         path=d["path"], free_mb=d["free_mb"]) for d in status["disk"]])
     if bad:
-        worst = "; ".join(f"{d['path']} " + ("cannot be written (full, read-only or not permitted)"
-                                              if not d["writable"] else f"has {d['free_mb']} MB free (< {low} MB)")
-                          for d in bad)
-        return Check("disk", "fail", worst,
-                     "free space there (old backups, logs, files that do not belong to the till), or move that "
-                     "journal directory to a disk with room ([storage] journal_dirs); sales go to another journal "
-                     "directory meanwhile, if one is configured")
+        worst = Each([Said(N_("{path} cannot be written (full, read-only or not permitted)"), path=d["path"])
+                      if not d["writable"] else
+                      Said(N_("{path} has {free_mb} MB free (< {low} MB)"), path=d["path"], free_mb=d["free_mb"], low=low)
+                      for d in bad])
+        return Check("disk", "fail", worst, Said(
+            N_("free space there (old backups, logs, files that do not belong to the till), or move that journal "
+               "directory to a disk with room ([storage] journal_dirs); sales go to another journal directory "
+               "meanwhile, if one is configured")))
     return Check("disk", "ok", summary)
 
 
 def check_database(config: Config, full: bool) -> Check:
     """The database opens, reads and passes quick_check (integrity_check with --full)."""
     pragma = "integrity_check" if full else "quick_check"
-    restore_fix = ("the till keeps selling into the journal meanwhile. Stop the till, 'tui-pos backup verify' the "
-                   "newest backup, then 'tui-pos restore FILE' (the damaged file is kept as a safety copy); "
-                   f"then 'tui-pos replay'. Or {FIX_SUPPORT}")
+    restore_fix = Said(N_("the till keeps selling into the journal meanwhile. Stop the till, 'tui-pos backup verify' "
+                          "the newest backup, then 'tui-pos restore FILE' (the damaged file is kept as a safety copy); "
+                          "then 'tui-pos replay'. Or {support}"), support=Said(FIX_SUPPORT))
     try:
         with read_only_database(config) as conn:
             messages = [m for (m,) in conn.execute(f"PRAGMA {pragma}(10)")]
@@ -251,24 +267,31 @@ def check_database(config: Config, full: bool) -> Check:
             unknown, waiting = schema.unknown(conn), schema.pending(conn)
     except DatabaseUnavailable as err:
         if err.state == "missing":
-            return Check("database", "fail", str(err), "'tui-pos restore FILE' from a backup, or 'tui-pos init' "
-                                                       "for a new shop")
-        return Check("database", "fail", f"{err.state}: {err}", restore_fix)
+            return Check("database", "fail", Said(N_("{state}: {error}"), state=Said(DATABASE_STATES["missing"]),
+                                                  error=str(err)),
+                         Said(N_("'tui-pos restore FILE' from a backup, or 'tui-pos init' for a new shop")))
+        return Check("database", "fail", Said(N_("{state}: {error}"), state=Said(DATABASE_STATES.get(err.state, err.state)),
+                                              error=str(err)), restore_fix)
     except sqlite3.Error as err:
-        return Check("database", "fail", f"{database_state(err)}: {err}", restore_fix)
+        state = database_state(err)
+        return Check("database", "fail", Said(N_("{state}: {error}"), state=Said(DATABASE_STATES.get(state, state)),
+                                              error=str(err)), restore_fix)
+    upgrade = Said(N_("upgrade tui-pos to the version that wrote this database"))
     if messages != ["ok"]:
-        return Check("database", "fail", f"{pragma} found damage: " + "; ".join(messages), restore_fix)
+        return Check("database", "fail", Said(N_("{check} found damage: {messages}"), check=pragma,
+                                              messages="; ".join(messages)), restore_fix)
     if version > db.SCHEMA_VERSION:
-        return Check("database", "fail", f"schema {version} is newer than this tui-pos ({db.SCHEMA_VERSION})",
-                     "upgrade tui-pos to the version that wrote this database")
+        return Check("database", "fail", Said(N_("schema {version} is newer than this tui-pos ({known})"),
+                                              version=version, known=db.SCHEMA_VERSION), upgrade)
     if unknown:
-        return Check("database", "fail", f"a newer tui-pos upgraded it: migrations {', '.join(unknown)} are unknown "
-                                         "to this one", "upgrade tui-pos to the version that wrote this database")
+        return Check("database", "fail", Said(N_("a newer tui-pos upgraded it: migrations {migrations} are unknown to "
+                                                 "this one"), migrations=", ".join(unknown)), upgrade)
     if waiting:
-        return Check("database", "warn", f"{pragma} ok; schema {version}, migrations waiting: {', '.join(waiting)} "
-                                         "(applied when the till next starts)",
-                     "start the till (or run 'tui-pos replay') to upgrade it")
-    return Check("database", "ok", f"{pragma} ok, schema {version}")
+        return Check("database", "warn", Said(N_("{check} ok; schema {version}, migrations waiting: {migrations} (applied "
+                                                 "when the till next starts)"), check=pragma, version=version,
+                                              migrations=", ".join(waiting)),
+                     Said(N_("start the till (or run 'tui-pos replay') to upgrade it")))
+    return Check("database", "ok", Said(N_("{check} ok, schema {version}"), check=pragma, version=version))
 
 
 def check_users(config: Config) -> Check:
@@ -279,78 +302,86 @@ def check_users(config: Config) -> Check:
         with read_only_database(config) as conn:
             names = [name for (name,) in conn.execute("SELECT name FROM user ORDER BY name")]
     except (DatabaseUnavailable, sqlite3.Error):
-        return Check("users", "ok", "not checked: the database cannot be read (see the database check)")
+        return Check("users", "ok", Said(N_("not checked: the database cannot be read (see the database check)")))
     groups: dict[str, list[str]] = {}
     for name in names:
         groups.setdefault(name.casefold(), []).append(name)
     clashes = [" / ".join(group) for group in groups.values() if len(group) > 1]
     if clashes:
-        return Check("users", "warn", f"names that differ only in case: {'; '.join(clashes)}",
-                     "disable all but one of each ('tui-pos user disable NAME --manager NAME'); a new user "
-                     "can no longer be added under such a name")
-    return Check("users", "ok", f"{len(names)} user(s), no two names alike")
+        return Check("users", "warn", Said(N_("names that differ only in case: {names}"), names="; ".join(clashes)),
+                     Said(N_("disable all but one of each ('tui-pos user disable NAME --manager NAME'); a new user can "
+                             "no longer be added under such a name")))
+    return Check("users", "ok", Said(N_("{n} user(s), no two names alike"), n=len(names)))
 
 
 def check_wal(status: dict[str, Any]) -> Check:
     size = status["database"]["wal_bytes"]
     if size > WAL_WARN_BYTES:
-        return Check("wal", "warn", f"the write-ahead log is {size // 2**20} MB: checkpoints are not completing",
-                     "a process keeps a read open on the database (a stuck script or monitor?); stop it, or stop "
-                     "the till cleanly (its last connection checkpoints the log)")
-    return Check("wal", "ok", f"write-ahead log {size // 1024} KB")
+        return Check("wal", "warn", Said(N_("the write-ahead log is {mb} MB: checkpoints are not completing"),
+                                         mb=size // 2**20),
+                     Said(N_("a process keeps a read open on the database (a stuck script or monitor?); stop it, or "
+                             "stop the till cleanly (its last connection checkpoints the log)")))
+    return Check("wal", "ok", Said(N_("write-ahead log {kb} KB"), kb=size // 1024))
 
 
 def check_journal(status: dict[str, Any]) -> Check:
     journal = status["journal"]
     dirs = " ".join(status["journal_dirs"])
     if journal["unreadable"]:
-        return Check("journal", "fail", "cannot read: " + "; ".join(journal["unreadable"]),
-                     f"check the disk and permissions of {dirs}")
+        return Check("journal", "fail", Said(N_("cannot read: {what}"), what="; ".join(journal["unreadable"])),
+                     Said(N_("check the disk and permissions of {dirs}"), dirs=dirs))
     if journal["quarantined"]:
-        return Check("journal", "fail", f"{journal['quarantined']} journal record(s) failed their checksum and are "
-                     "quarantined: a sale there may be missing from the database",
-                     "each line of quarantine/quarantine.jsonl in the journal directory holds the damaged record "
-                     "(raw_b64) and why: check those sales against the paper receipts and re-enter any that is "
-                     "missing, then move the file aside (e.g. to quarantine.jsonl.reviewed)")
+        return Check("journal", "fail", Said(N_("{n} journal record(s) failed their checksum and are quarantined: a "
+                                                "sale there may be missing from the database"), n=journal["quarantined"]),
+                     Said(N_("each line of quarantine/quarantine.jsonl in the journal directory holds the damaged "
+                             "record (raw_b64) and why: check those sales against the paper receipts and re-enter any "
+                             "that is missing, then move the file aside (e.g. to quarantine.jsonl.reviewed)")))
     if journal["backlog"] or journal["bad_lines"]:
-        detail = f"{journal['backlog']} record(s) wait in the journal since {journal['oldest_waiting_at']}"
+        detail: str = Said(N_("{n} record(s) wait in the journal since {since}"), n=journal["backlog"],
+                      since=journal["oldest_waiting_at"])
         if journal["bad_lines"]:
-            detail += f"; {journal['bad_lines']} damaged line(s) that replay will quarantine"
-        return Check("journal", "warn", detail, "run 'tui-pos replay'; if it fails, the database is the problem "
-                     "(see the database check)")
-    return Check("journal", "ok", f"nothing waiting in {dirs}")
+            detail = Each([detail, Said(N_("{n} damaged line(s) that replay will quarantine"), n=journal["bad_lines"])])
+        return Check("journal", "warn", detail, Said(N_("run 'tui-pos replay'; if it fails, the database is the problem "
+                                                        "(see the database check)")))
+    return Check("journal", "ok", Said(N_("nothing waiting in {dirs}"), dirs=dirs))
 
 
 def check_clock(status: dict[str, Any], config: Config | None = None) -> Check:
     clock = status["clock"]
     stamped = _sales_out_of_time(config) if config is not None else []
     if stamped:
-        shown = "; ".join(f"{r} at {at}, before {what}" for r, at, what in stamped[:3])
-        return Check("clock", "fail", f"{len(stamped)} sale(s) stamped while the clock was set back: {shown}"
-                     + (" ..." if len(stamped) > 3 else ""),
-                     "set the time (timedatectl status; enable NTP: timedatectl set-ntp true) and check the RTC "
-                     "battery; those sales keep their stored times (the audit log has a clock_back entry for each): "
-                     "note the real times for the accountant, and date reports by shift (Z), not by day")
+        shown = Each([Said(N_("{receipt} at {at}, before {what}"), receipt=r, at=at, what=what)
+                      for r, at, what in stamped[:3]])
+        return Check("clock", "fail", Said(N_("{n} sale(s) stamped while the clock was set back: {sales} ...")
+                                           if len(stamped) > 3 else
+                                           N_("{n} sale(s) stamped while the clock was set back: {sales}"),
+                                           n=len(stamped), sales=shown),
+                     Said(N_("set the time (timedatectl status; enable NTP: timedatectl set-ntp true) and check the RTC "
+                             "battery; those sales keep their stored times (the audit log has a clock_back entry for "
+                             "each): note the real times for the accountant, and date reports by shift (Z), not by day")))
     if clock["behind_s"] > CLOCK_SLACK_S:
-        return Check("clock", "fail", f"the clock reads {clock['now']}, before the last sale ({clock['last_sale_at']})",
-                     "set the time (timedatectl status; enable NTP: timedatectl set-ntp true) and check the "
-                     "RTC battery if it happens after power cuts; receipts meanwhile carry wrong times")
-    return Check("clock", "ok", f"{clock['now']}" + (f", last sale {clock['last_sale_at']}" if clock["last_sale_at"] else ""))
+        return Check("clock", "fail", Said(N_("the clock reads {now}, before the last sale ({last})"), now=clock["now"],
+                                           last=clock["last_sale_at"]),
+                     Said(N_("set the time (timedatectl status; enable NTP: timedatectl set-ntp true) and check the RTC "
+                             "battery if it happens after power cuts; receipts meanwhile carry wrong times")))
+    return Check("clock", "ok", Said(N_("{now}, last sale {last}"), now=clock["now"], last=clock["last_sale_at"])
+                 if clock["last_sale_at"] else clock["now"])
 
 
 def check_printer(config: Config, status: dict[str, Any]) -> Check:
     """Found, permitted, ready. Probed with the configured short timeouts, unless the running till owns it."""
     printer = status["printer"]
     if config.printer.connection == "none":
-        return Check("printer", "ok", f"no printer configured (receipts on screen); {printer['unprinted']} paid "
-                                      "sale(s) without a receipt (Ctrl+E at the till lists them)")
+        return Check("printer", "ok", Said(N_("no printer configured (receipts on screen); {n} paid sale(s) without a "
+                                              "receipt (Ctrl+E at the till lists them)"), n=printer["unprinted"]))
     if printer["owned_by_running_till"]:
         troubled = {k: v for k, v in printer["unprinted_by_state"].items() if k in ("failed", "uncertain")}
         if troubled:
-            return Check("printer", "warn", f"the running till has {sum(troubled.values())} receipt(s) not printed "
-                         f"({printer['last_error']})", "look at the till's status line; 'tui-pos receipts --unprinted'")
-        return Check("printer", "ok", f"{config.printer.connection}: owned by the running till; "
-                                      f"{printer['unprinted']} receipt(s) waiting")
+            return Check("printer", "warn", Said(N_("the running till has {n} receipt(s) not printed ({error})"),
+                                                 n=sum(troubled.values()), error=printer["last_error"]),
+                         Said(N_("look at the till's status line; 'tui-pos receipts --unprinted'")))
+        return Check("printer", "ok", Said(N_("{connection}: owned by the running till; {n} receipt(s) waiting"),
+                                           connection=config.printer.connection, n=printer["unprinted"]))
     return _probe(config)
 
 
@@ -361,10 +392,12 @@ def _probe(config: Config) -> Check:
     try:
         printer = Printer.from_config(config)
     except ConfigError as err:
-        return Check("printer", "fail", str(err), f"correct [printer] connection in {config.data_dir / CONFIG_NAME}")
+        return Check("printer", "fail", str(err), Said(N_("correct [printer] connection in {path}"),
+                                                       path=str(config.data_dir / CONFIG_NAME)))
     lock = PrinterLock(config.data_dir / LOCK_NAME)
     if not lock.acquire(1.0):
-        return Check("printer", "ok", f"{printer.description}: another process is printing right now")
+        return Check("printer", "ok", Said(N_("{printer}: another process is printing right now"),
+                                           printer=printer.description))
     try:
         probed = printer.probe()
     finally:
@@ -374,39 +407,43 @@ def _probe(config: Config) -> Check:
     if probed.state in ("ready", "ready_no_status"):
         return Check("printer", "ok", f"{where}: {probed.text}")
     if probed.state == "paper_near_end":
-        return Check("printer", "warn", f"{where}: {probed.text}", "put a new paper roll in soon")
+        return Check("printer", "warn", f"{where}: {probed.text}", Said(N_("put a new paper roll in soon")))
     return Check("printer", "fail", f"{where}: {probed.text}", _printer_fix(probed.state, probed.error))
 
 
-def _printer_fix(state: str, error: str) -> str:
+def _printer_fix(state: str, error: str) -> Said:
     if state == "cover_open":
-        return "close the printer's cover"
+        return Said(N_("close the printer's cover"))
     if state == "paper_out":
-        return "put a new paper roll in (receipts waiting print by themselves afterwards)"
+        return Said(N_("put a new paper roll in (receipts waiting print by themselves afterwards)"))
     if state == "offline":
-        return "switch the printer on-line (check the paper and the cover, then its power button)"
+        return Said(N_("switch the printer on-line (check the paper and the cover, then its power button)"))
     text = error.lower()
     if "permission" in text or "access" in text:
-        return ("install the udev rule (scripts/99-tui-pos-printer.rules) and add the till's user to the lp "
-                "group, then unplug and replug the printer")
+        return Said(N_("install the udev rule (scripts/99-tui-pos-printer.rules) and add the till's user to the lp "
+                       "group, then unplug and replug the printer"))
     if "busy" in text:
-        return "another program holds the printer (CUPS, another till?): stop it"
+        return Said(N_("another program holds the printer (CUPS, another till?): stop it"))
     if "backend" in text:
-        return "install libusb: apt-get install libusb-1.0-0"
-    return ("check that the printer is plugged in and switched on ('tui-pos printer list' shows the USB "
-            "printers found), and that [printer] connection in config.toml names it")
+        return Said(N_("install libusb: apt-get install libusb-1.0-0"))
+    return Said(N_("check that the printer is plugged in and switched on ('tui-pos printer list' shows the USB "
+                   "printers found), and that [printer] connection in config.toml names it"))
 
 
 def check_backup(status: dict[str, Any]) -> Check:
     backup = status["backup"]
     where = ", ".join(backup["destinations"])
     if backup["last_attempt_ok"] is False:
-        return Check("backup", "fail", f"the last backup ({backup['last_attempt_at']}) failed: {backup['last_error']}",
-                     f"check the destinations ({where}: mounted? room?), then run 'tui-pos backup'")
+        return Check("backup", "fail", Said(N_("the last backup ({at}) failed: {error}"), at=backup["last_attempt_at"],
+                                            error=backup["last_error"]),
+                     Said(N_("check the destinations ({where}: mounted? room?), then run 'tui-pos backup'"), where=where))
     if backup["overdue"]:
-        last = f"{backup['age_hours']} h ago" if backup["last_ok_at"] else "never"
-        return Check("backup", "fail", f"last good backup: {last} (one is due every {backup['every_hours']} h)",
-                     "run 'tui-pos backup' now; the till backs up by itself while it runs and after each Z report")
+        detail = (Said(N_("last good backup: {hours} h ago (one is due every {every} h)"), hours=backup["age_hours"],
+                       every=backup["every_hours"]) if backup["last_ok_at"] else
+                  Said(N_("last good backup: never (one is due every {every} h)"), every=backup["every_hours"]))
+        return Check("backup", "fail", detail, Said(N_("run 'tui-pos backup' now; the till backs up by itself while it "
+                                                       "runs and after each Z report")))
     if not backup["last_ok_at"]:
-        return Check("backup", "warn", "no backup yet", "run 'tui-pos backup'")
-    return Check("backup", "ok", f"last good backup {backup['age_hours']} h ago ({where})")
+        return Check("backup", "warn", Said(N_("no backup yet")), Said(N_("run 'tui-pos backup'")))
+    return Check("backup", "ok", Said(N_("last good backup {hours} h ago ({where})"), hours=backup["age_hours"],
+                                      where=where))

@@ -13,9 +13,20 @@ from typing import Any
 
 from tui_pos.app.till import currency_of
 from tui_pos.config import Config
+from tui_pos.domain.errors import Said
+from tui_pos.i18n import N_, _, message
 from tui_pos.ops.alerts import current_alerts
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database
-from tui_pos.ops.status import hq_text, shift_text, till_status
+from tui_pos.ops.status import (
+    DATABASE_STATES,
+    DISK_ROLES,
+    STORAGE_MODES,
+    STORED_IN,
+    TENDER_LABELS,
+    hq_text,
+    shift_text,
+    till_status,
+)
 from tui_pos.store import db
 
 RECENT_SALES = 8
@@ -25,7 +36,9 @@ def monitor_snapshot(config: Config) -> dict[str, Any]:
     """till_status() plus "alerts" and "recent_sales" (newest last)."""
     status = till_status(config)
     newest = status["last_sale"]
-    return {**status, "alerts": [a.as_dict() for a in current_alerts(config, status)],
+    alerts = [{**a.as_dict(), "message": Said(a.template, **a.params) if a.template else a.message}  # said on screen
+              for a in current_alerts(config, status)]
+    return {**status, "alerts": alerts,
             "recent_sales": recent_sales(config, newest["completed_at"] if newest else None)}
 
 
@@ -60,36 +73,48 @@ def local_time(iso: str | None) -> str:
 
 def headline(snap: dict[str, Any]) -> str:
     pid = snap["till_running_pid"]
-    running = f"till UI running (pid {pid})" if pid else "till UI NOT running"
+    running = _("till UI running (pid {pid})").format(pid=pid) if pid else _("till UI NOT running")
     # what support reads first comes first: a long data directory wraps, it never hides the state
-    return f"Till {snap['till_id']}  {running}  checked {local_time(snap['checked_at'])}  {snap['data_dir']}"
+    return _("Till {till}  {running}  checked {at}  {data_dir}").format(
+        till=snap["till_id"], running=running, at=local_time(snap["checked_at"]), data_dir=snap["data_dir"])
 
 
 def sections(snap: dict[str, Any]) -> dict[str, list[str]]:
-    """Title -> lines, in the order support reads them (SECTION_TITLES)."""
+    """Title (English: SECTION_TITLES, each N_-marked; _(title) on screen) -> lines in the screen's
+    language, in the order support reads them."""
     return {title: render(snap) for title, render in _SECTIONS}
 
 
 def snapshot_text(snap: dict[str, Any]) -> str:
     parts = [headline(snap)]
     for title, lines in sections(snap).items():
-        parts.append(f"\n{title}:")
+        parts.append("\n" + _("{title}:").format(title=_(title)))
         parts += [f"  {line}" for line in lines]
     return "\n".join(parts)
 
 
+LEVELS = {"warning": N_("WARNING"), "error": N_("ERROR")}
+KINDS = {"refund": N_("refund"), "void": N_("void")}
+
+
 def _alerts(snap: dict[str, Any]) -> list[str]:
-    return [f"{a['level'].upper()}: {a['message']} - {a['hint']}" for a in snap["alerts"]] or ["none"]
+    return [_("{level}: {message} - {hint}").format(level=_(LEVELS.get(a["level"], a["level"])),
+                                                    message=message(a["message"]), hint=_(a["hint"]))
+            for a in snap["alerts"]] or [_("none")]
 
 
 def _cart(snap: dict[str, Any]) -> list[str]:
     cart = snap["cart"]
     if not cart["lines"]:
-        return ["none"]
-    note = " (could not check whether it is already paid: the database is unreadable)" if cart["unverified"] else ""
-    lines = [f"opened {local_time(cart['opened_at'])}, {len(cart['lines'])} line(s), total {cart['total']}{note}"]
-    lines += [f"{line['qty']} x {line['name']} @ {line['unit_price']}" for line in cart["lines"]]
-    lines += [f"paid {t['kind']} {t['amount']} {t['reference']}".rstrip() for t in cart["tenders"]]
+        return [_("none")]
+    values = {"opened": local_time(cart["opened_at"]), "n": len(cart["lines"]), "total": cart["total"]}
+    lines = [(_("opened {opened}, {n} line(s), total {total} (could not check whether it is already paid: the database "
+                "is unreadable)") if cart["unverified"] else _("opened {opened}, {n} line(s), total {total}")).format(**values)]
+    lines += [_("{qty} x {name} @ {price}").format(qty=line["qty"], name=line["name"], price=line["unit_price"])
+              for line in cart["lines"]]
+    lines += [_("paid {kind} {amount} {reference}").format(
+        kind=_(TENDER_LABELS.get(t["kind"], t["kind"])), amount=t["amount"], reference=t["reference"]).rstrip()
+        for t in cart["tenders"]]
     return lines
 
 
@@ -99,38 +124,54 @@ def _sales(snap: dict[str, Any]) -> list[str]:
     if newest and newest["stored"] == "journal":  # in the journal only: not in the database's list
         rows.append({**newest, "cashier": "", "kind": "sale"})
     return [f"{r['receipt']}  {local_time(r['completed_at'])}  {r['total']:>10}  {r['cashier'] or '-'}"
-            f"{'' if r['kind'] == 'sale' else '  ' + r['kind']}  {r['stored']}" for r in rows] or ["none"]
+            f"{'' if r['kind'] == 'sale' else '  ' + _(KINDS.get(r['kind'], r['kind']))}  "
+            f"{_(STORED_IN.get(r['stored'], r['stored']))}" for r in rows] or [_("none")]
 
 
 def _storage(snap: dict[str, Any]) -> list[str]:
     database, journal = snap["database"], snap["journal"]
-    lines = [snap["storage"].upper() + (f": {snap['last_error']}" if snap["last_error"] else ""),
-             f"database {database['state']}, schema {database['schema_version']}, "
-             f"WAL {database['wal_bytes'] // 1024} KB",
-             f"journal: {journal['backlog']} waiting, {journal['quarantined']} quarantined, "
-             f"{journal['bad_lines']} bad line(s)"]
-    lines += [f"{d['role']} {d['path']}: {d['free_mb']} MB free" + ("" if d["writable"] else ", NOT WRITABLE")
-              for d in snap["disk"]]
+    mode = _(STORAGE_MODES.get(snap["storage"], snap["storage"]))
+    problems = "; ".join(message(p) for p in snap.get("storage_problems") or []) or snap["last_error"]
+    lines = [_("{mode}: {problems}").format(mode=mode, problems=problems) if problems else mode,
+             _("database {state}, schema {schema}, WAL {wal} KB").format(
+                 state=_(DATABASE_STATES.get(database["state"], database["state"])),
+                 schema=database["schema_version"], wal=database["wal_bytes"] // 1024),
+             _("journal: {backlog} waiting, {quarantined} quarantined, {bad} bad line(s)").format(
+                 backlog=journal["backlog"], quarantined=journal["quarantined"], bad=journal["bad_lines"])]
+    lines += [(_("{role} {path}: {free_mb} MB free") if d["writable"] else
+               _("{role} {path}: {free_mb} MB free, NOT WRITABLE")).format(
+        role=_(DISK_ROLES.get(d["role"], d["role"])), path=d["path"], free_mb=d["free_mb"]) for d in snap["disk"]]
     return lines
+
+
+PRINT_STATES = {"pending": N_("pending"), "failed": N_("failed"), "uncertain": N_("uncertain"),
+                "printing": N_("printing")}
 
 
 def _printer(snap: dict[str, Any]) -> list[str]:
     printer = snap["printer"]
-    states = ", ".join(f"{n} {state}" for state, n in sorted(printer["unprinted_by_state"].items()))
-    lines = [f"{printer['connection']}: {printer['unprinted']} paid sale(s) without a receipt"
-             + (f" ({states})" if states else "")]
+    states = ", ".join(_("{n} {state}").format(n=n, state=_(PRINT_STATES.get(state, state)))
+                       for state, n in sorted(printer["unprinted_by_state"].items()))
+    connection = _("no printer") if printer["connection"] == "none" else printer["connection"]
+    values = {"connection": connection, "n": printer["unprinted"], "states": states}
+    lines = [(_("{connection}: {n} paid sale(s) without a receipt ({states})") if states else
+              _("{connection}: {n} paid sale(s) without a receipt")).format(**values)]
     if printer["last_error"]:
-        lines.append(f"last error: {printer['last_error']}")
+        lines.append(_("last error: {error}").format(error=printer["last_error"]))
     return lines
 
 
 def _backup(snap: dict[str, Any]) -> list[str]:
     backup = snap["backup"]
-    every = f"every {backup['every_hours']:g} h" if backup["every_hours"] else "by hand only"
-    age = f" ({backup['age_hours']:.1f} h ago)" if backup["age_hours"] is not None else ""
-    lines = [f"last good {local_time(backup['last_ok_at'])}{age}, {every}" + (", OVERDUE" if backup["overdue"] else "")]
+    every = (_("every {hours} h").format(hours=f"{backup['every_hours']:g}") if backup["every_hours"]
+             else _("by hand only"))
+    last = local_time(backup["last_ok_at"]) if backup["last_ok_at"] else _("never")
+    said = (_("last good {at} ({hours} h ago), {every}").format(at=last, hours=f"{backup['age_hours']:.1f}", every=every)
+            if backup["age_hours"] is not None else _("last good {at}, {every}").format(at=last, every=every))
+    lines = [_("{backup}, OVERDUE").format(backup=said) if backup["overdue"] else said]
     if backup["last_attempt_ok"] is False:
-        lines.append(f"last attempt {local_time(backup['last_attempt_at'])} FAILED: {backup['last_error']}")
+        lines.append(_("last attempt {at} FAILED: {error}").format(at=local_time(backup["last_attempt_at"]),
+                                                                   error=backup["last_error"]))
     return lines
 
 
@@ -142,6 +183,7 @@ def _hq(snap: dict[str, Any]) -> list[str]:
     return [hq_text(snap["hq"], snap["checked_at"])]
 
 
-_SECTIONS = (("Alerts", _alerts), ("Shift", _shift), ("Sale in progress", _cart), ("Last sales", _sales), ("Storage", _storage),
-             ("Printer", _printer), ("Backup", _backup), ("HQ", _hq))
-SECTION_TITLES = tuple(title for title, _ in _SECTIONS)
+_SECTIONS = ((N_("Alerts"), _alerts), (N_("Shift"), _shift), (N_("Sale in progress"), _cart),
+             (N_("Last sales"), _sales), (N_("Storage"), _storage), (N_("Printer"), _printer), (N_("Backup"), _backup),
+             (N_("HQ"), _hq))
+SECTION_TITLES = tuple(title for title, _render in _SECTIONS)

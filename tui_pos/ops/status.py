@@ -18,10 +18,12 @@ from tui_pos.app.clock import utc_now
 from tui_pos.app.till import CART_DOCUMENT, HELD_DOCUMENT, SHIFT_DOCUMENT, SHOP_SNAPSHOT, currency_of
 from tui_pos.config import Config
 from tui_pos.domain.cart import Cart
+from tui_pos.domain.errors import Said
 from tui_pos.domain.shift import shift_report
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.stock import format_qty, is_low
 from tui_pos.domain.sync import age, seconds_since
+from tui_pos.i18n import N_, _
 from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
 from tui_pos.ops.instance import running_pid
 from tui_pos.ops.readonly import (
@@ -33,10 +35,15 @@ from tui_pos.ops.readonly import (
     schema_version,
     wal_bytes,
 )
+from tui_pos.printing.layout import TENDER_LABELS as TENDER_LABELS  # the tenders' names, as receipts say them
 from tui_pos.store import print_jobs as pj
 from tui_pos.store.documents import DurableDocument
 from tui_pos.store.view import Backlog, StoreView
 
+STORAGE_MODES = {"ok": N_("OK"), "degraded": N_("DEGRADED"), "failing": N_("FAILING")}
+STORED_IN = {"sqlite": N_("sqlite"), "journal": N_("journal")}  # where a sale is stored (English as the data says it)
+DATABASE_STATES = {"ok": N_("ok"), "missing": N_("missing"), "corrupt": N_("corrupt"), "unreadable": N_("unreadable")}
+DISK_ROLES = {"data": N_("data"), "journal": N_("journal"), "backup": N_("backup")}
 CLOCK_SLACK_S = 60  # a last sale this far "in the future" means the clock went back (not NTP slewing)
 
 
@@ -127,18 +134,34 @@ def hq_status(config: Config, last_commit: int | None = None) -> dict[str, Any]:
             "high_water": sync.high_water, "shop": config.hq.shop, "catalog_version": sync.catalog_version}
 
 
+AGE_TEXT = {"s": N_("{n} s"), "min": N_("{n} min"), "h": N_("{n} h"), "d": N_("{n} d")}
+
+
 def hq_text(hq: dict[str, Any], now: str) -> str:
-    """hq_status() in one line, for people (status, monitor): 'synced, last sync 12 s ago; 0 record(s)
-    waiting (shop S1)', 'OFFLINE, last sync 2 h ago; 7 record(s) waiting: why'."""
+    """hq_status() in one line, for people (status, monitor), in the screen's language: 'synced, last
+    sync 12 s ago; 0 record(s) waiting (shop S1)', 'OFFLINE, last sync 2 h ago; 7 record(s) waiting: why'."""
     if hq["state"] == "off":
-        return "not joined (tui-pos hq join DSN --shop SHOP)"
-    ago = seconds_since(hq["last_sync"], now)
-    last = "last sync {} {} ago".format(*age(ago)) if ago is not None else "never synced"
-    waiting = f"{hq['pending']} record(s) waiting"
+        return _("not joined (tui-pos hq join DSN --shop SHOP)")
+    seconds = seconds_since(hq["last_sync"], now)
+    if seconds is not None:
+        n, unit = age(seconds)
+        ago = _(AGE_TEXT[unit]).format(n=n)
+    params = {"ago": ago if seconds is not None else "", "pending": hq["pending"], "shop": hq["shop"],
+              "error": hq["last_error"]}
     if hq["state"] == "synced":
-        return f"synced, {last}; {waiting} (shop {hq['shop']})"
-    what = "OFFLINE" if hq["state"] == "offline" else "PROBLEM"
-    return f"{what}, {last}; {waiting}" + (f": {hq['last_error']}" if hq["last_error"] else "")
+        template = (N_("synced, last sync {ago} ago; {pending} record(s) waiting (shop {shop})") if seconds is not None
+                    else N_("synced, never synced; {pending} record(s) waiting (shop {shop})"))
+    elif hq["state"] == "offline":
+        template = ((N_("OFFLINE, last sync {ago} ago; {pending} record(s) waiting: {error}") if hq["last_error"] else
+                     N_("OFFLINE, last sync {ago} ago; {pending} record(s) waiting")) if seconds is not None else
+                    (N_("OFFLINE, never synced; {pending} record(s) waiting: {error}") if hq["last_error"] else
+                     N_("OFFLINE, never synced; {pending} record(s) waiting")))
+    else:
+        template = ((N_("PROBLEM, last sync {ago} ago; {pending} record(s) waiting: {error}") if hq["last_error"] else
+                     N_("PROBLEM, last sync {ago} ago; {pending} record(s) waiting")) if seconds is not None else
+                    (N_("PROBLEM, never synced; {pending} record(s) waiting: {error}") if hq["last_error"] else
+                     N_("PROBLEM, never synced; {pending} record(s) waiting")))
+    return _(template).format(**params)
 
 
 def _read(config: Config, view: StoreView) -> _Seen:
@@ -173,14 +196,16 @@ def _sale_in_progress(config: Config, view: StoreView) -> tuple[Cart | None, boo
 
 
 def _storage_problems(database: dict[str, Any], journal: Backlog, disk: list[DiskFacts]) -> list[str]:
-    problems = []
+    """Each problem a whole sentence (a Said: English as data, said in the screen's language by status)."""
+    problems: list[str] = []
     if database["state"] != "ok":
-        problems.append(f"database {database['state']}: {database['error']}")
+        problems.append(Said(N_("database {state}: {error}"), state=Said(DATABASE_STATES.get(database["state"], "?")),
+                             error=database["error"]))
     if journal.waiting:
-        problems.append(f"{len(journal.waiting)} record(s) in the journal, not yet in the database")
-    problems += [f"{d.role} directory {d.path} cannot be written (read-only, full or not permitted)"
-                 for d in disk if not d.writable]
-    problems += [f"journal unreadable: {what}" for what in journal.scan.unreadable]
+        problems.append(Said(N_("{n} record(s) in the journal, not yet in the database"), n=len(journal.waiting)))
+    problems += [Said(N_("{role} directory {path} cannot be written (read-only, full or not permitted)"),
+                      role=Said(DISK_ROLES.get(d.role, d.role)), path=str(d.path)) for d in disk if not d.writable]
+    problems += [Said(N_("journal unreadable: {what}"), what=what) for what in journal.scan.unreadable]
     return problems
 
 
@@ -215,14 +240,14 @@ def shift_status(config: Config, view: StoreView) -> dict[str, Any] | None:
 
 
 def shift_text(shift: dict[str, Any] | None) -> str:
-    """shift_status() in one line, for people."""
+    """shift_status() in one line, for people, in the screen's language."""
     if shift is None:
-        return "none open"
-    line = f"{shift['number']} opened {shop_time(shift['opened_at'])} by {shift['opened_by']}, float {shift['float']}"
+        return _("none open")
+    values = {**shift, "opened_at": shop_time(shift["opened_at"])}
     if "sales" in shift:
-        line += (f"; {shift['sales']} sales, {shift['refunds']} refunds/voids, net {shift['net_sales']}, "
-                 f"cash expected {shift['expected_cash']}")
-    return line
+        return _("{number} opened {opened_at} by {opened_by}, float {float}; {sales} sales, {refunds} refunds/voids, "
+                 "net {net_sales}, cash expected {expected_cash}").format(**values)
+    return _("{number} opened {opened_at} by {opened_by}, float {float}").format(**values)
 
 
 def _cart(config: Config, seen: _Seen, fmt: Callable[[int], str]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tui_pos.domain.errors import N_, Said
 from tui_pos.store import audit, codec, commit_log, db
 from tui_pos.store.audit import Anchor
 
@@ -77,12 +78,13 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | No
             except (ValueError, AttributeError):
                 states[values[7]] = None
         if seq != expected_seq:
-            problems.append(Problem(seq, f"entry {expected_seq}{'-' + str(seq - 1) if seq - 1 > expected_seq else ''} "
-                                         "is missing (deleted)"))
+            missing = f"{expected_seq}{'-' + str(seq - 1) if seq - 1 > expected_seq else ''}"
+            problems.append(Problem(seq, Said(N_("entry {entries} is missing (deleted)"), entries=missing)))
         elif prev_hash != prev:
-            problems.append(Problem(seq, "does not follow the entry before it (entries deleted or reordered)"))
+            problems.append(Problem(seq, Said(N_("does not follow the entry before it (entries deleted or reordered)"))))
         elif audit.entry_hash(prev_hash, values) != stored_hash:
-            problems.append(Problem(seq, f"entry {seq} ({values[4]} {values[7] or ''}) was modified"))
+            problems.append(Problem(seq, Said(N_("entry {seq} ({action} {subject}) was modified"), seq=seq,
+                                              action=values[4], subject=values[7] or "")))
         kind = audit.RECORD_ACTIONS.get(values[4])
         if kind is not None:
             checked += 1
@@ -92,34 +94,37 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | No
                 wanted = None  # the detail itself was mangled: the entry's hash says so already
             if audit.digest(codec.stored_rows(conn, kind, values[1])) != wanted or (  # and who approved a reversal
                     values[4] in ("refund", "void") and not codec.approval_matches(conn, values[1], values[6])):
-                problems.append(Problem(seq, f"the {values[4]} {values[7] or values[1]} it records was modified "
-                                             "or deleted"))
+                problems.append(Problem(seq, Said(N_("the {action} {subject} it records was modified or deleted"),
+                                                  action=values[4], subject=values[7] or values[1])))
         prev, expected_seq = stored_hash, seq + 1
         if len(problems) >= max_problems:
             break
     for table in audit.RECORD_TABLES.values():
         for (uuid,) in conn.execute(f"SELECT uuid FROM {table} EXCEPT SELECT uuid FROM audit LIMIT ?", (max_problems,)):
-            problems.append(Problem(None, f"{table} {uuid} has no audit entry (its entry was deleted)"))
+            problems.append(Problem(None, Said(N_("{table} {uuid} has no audit entry (its entry was deleted)"),
+                                               table=table, uuid=uuid)))
     for till_id, seq, gap_to in conn.execute(
             "SELECT till_id, seq, next FROM (SELECT till_id, seq, LEAD(seq) OVER (PARTITION BY till_id ORDER BY seq) "
             "AS next FROM sale) WHERE next > seq + 1 UNION ALL "  # receipts start at 1: a missing first one is a gap too
             "SELECT till_id, 0, MIN(seq) FROM sale GROUP BY till_id HAVING MIN(seq) > 1 LIMIT ?", (max_problems,)):
-        problems.append(Problem(None, f"receipts {till_id} {seq + 1}-{gap_to - 1} are missing (deleted sales?)"))
+        problems.append(Problem(None, Said(N_("receipts {till} {first}-{last} are missing (deleted sales?)"),
+                                           till=till_id, first=seq + 1, last=gap_to - 1)))
     for table in audit.COVERED_TABLES:
         rows = db.covered_rows(conn, table)
         if table not in states:
             if rows:
-                problems.append(Problem(None, f"the {table} table has no table_state entry: its rows are not covered"))
+                problems.append(Problem(None, Said(N_("the {table} table has no table_state entry: its rows are not "
+                                                      "covered"), table=table)))
         elif audit.digest(rows) != states[table]:
-            problems.append(Problem(None, f"the {table} table was changed outside tui-pos (it differs from its last "
-                                          "table_state entry)"))
+            problems.append(Problem(None, Said(N_("the {table} table was changed outside tui-pos (it differs from its "
+                                                  "last table_state entry)"), table=table)))
     for head_hash, (z_number, z_uuid) in z_heads.items():
         if z_entries.get(z_uuid, rebuilt) < rebuilt:
-            warnings.append(f"Z {z_number} was taken at audit head {head_hash[:16]} of the chain on the till's old box, "
-                            "before this database was rebuilt from HQ")
+            warnings.append(Said(N_("Z {z} was taken at audit head {head} of the chain on the till's old box, before "
+                                    "this database was rebuilt from HQ"), z=z_number, head=head_hash[:16]))
             continue
-        problems.append(Problem(None, f"Z {z_number} was taken at audit head {head_hash[:16]}, which is not in the chain "
-                                      "(the chain was rewritten)"))
+        problems.append(Problem(None, Said(N_("Z {z} was taken at audit head {head}, which is not in the chain (the "
+                                              "chain was rewritten)"), z=z_number, head=head_hash[:16])))
     problems += [Problem(None, what) for what in commit_log.problems(conn, max_problems)]
     if anchor is not None:
         anchor_found, anchor_warnings = check_anchor(conn, anchor, pending)
@@ -133,13 +138,13 @@ def check_anchor(conn: sqlite3.Connection, source: Anchor,
     """Problems and warnings of the chain and the numbers used against the anchor (and its notes)."""
     anchor = source.read()
     if not anchor:
-        return ([Problem(None, f"there is no anchor ({audit.ANCHOR_DOCUMENT}): the chain's newest entries cannot be "
-                               "checked (deleted?)")] if audit.head(conn)[0] else []), []
+        return ([Problem(None, Said(N_("there is no anchor ({anchor}): the chain's newest entries cannot be checked "
+                                       "(deleted?)"), anchor=audit.ANCHOR_DOCUMENT))] if audit.head(conn)[0] else []), []
     problems, warnings = [], []
     for note in anchor.get("notes", []):
         text = f"{note.get('at', '')[:19]} {note.get('what', '')}"
         if note.get("problem"):
-            problems.append(Problem(None, f"recorded at start: {text}"))
+            problems.append(Problem(None, Said(N_("recorded at start: {what}"), what=text)))
         else:
             warnings.append(text)
     for _kind, what in audit.anchor_findings(conn, anchor, source.read):
@@ -153,10 +158,13 @@ def check_anchor(conn: sqlite3.Connection, source: Anchor,
         if used.get(key, 0) >= anchored:
             continue
         _, till_id, column = key.split(":", 2)
-        what = {"seq": "receipts", "number": "shifts", "z_number": "Z reports"}.get(column, column)
-        text = f"{what} {till_id} {used.get(key, 0) + 1}-{anchored} were used but are missing (the newest deleted?)"
+        template = {"seq": N_("receipts {till} {first}-{last} were used but are missing (the newest deleted?)"),
+                    "number": N_("shifts {till} {first}-{last} were used but are missing (the newest deleted?)"),
+                    "z_number": N_("Z reports {till} {first}-{last} were used but are missing (the newest deleted?)")
+                    }.get(column, column + " {till} {first}-{last} were used but are missing (the newest deleted?)")
+        text = Said(template, till=till_id, first=used.get(key, 0) + 1, last=anchored)
         if any(n.get("numbers", {}).get(key, 0) >= anchored for n in forced):
-            warnings.append(f"{text}: rolled back by a forced restore")
+            warnings.append(Said(N_("{what}: rolled back by a forced restore"), what=text))
         else:
             problems.append(Problem(None, text))
     return problems, warnings

@@ -41,7 +41,7 @@ class MonitorApp(App[None]):
         with VerticalScroll(id="sections"):
             for title in SECTION_TITLES:
                 section = Static(id=section_id(title), classes="section")
-                section.border_title = title
+                section.border_title = _(title)
                 yield section
         yield KeyBar(id="keys")
 

@@ -1,0 +1,95 @@
+"""Support's commands in the shop's language ([ui] language = "zh_CN" in config.toml): the human
+output of status, doctor and monitor is Chinese, a problem and what to do about it too, while
+--json is the same document (keys, codes and its English sentences) in every language."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import AS_DEMO, COLA, cli_json, open_demo_shop, run_cli
+
+ENGLISH_WORDS = re.compile(r"\b(?:Storage|Database|Journal|Printer|Backup|Shift|none|never|waiting|quarantined|free|"
+                           r"valid|writable|backup yet|user\(s\)|sale\(s\)|Alerts|Last sales|opened|float)\b")
+
+
+def in_chinese(shop: Path) -> Path:
+    """The shop speaking Chinese: [ui] language as `init` writes it for a zh_CN locale."""
+    config = shop / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    if re.search(r"(?m)^\[ui\]$", text):
+        text = re.sub(r'(?m)^language = "[^"]*"$', 'language = "zh_CN"', text, count=1)
+    else:
+        text += '\n[ui]\nlanguage = "zh_CN"\n'
+    assert 'language = "zh_CN"' in text, text
+    config.write_text(text, encoding="utf-8")
+    return shop
+
+
+def english_left(text: str) -> list[str]:
+    return ENGLISH_WORDS.findall(text)
+
+
+@pytest.fixture
+def zh_shop(tmp_path: Path) -> Path:
+    """A demo shop with its shift open and a sale, in Chinese."""
+    shop = open_demo_shop(tmp_path / "shop")
+    cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")
+    return in_chinese(shop)
+
+
+def test_status_speaks_the_shops_language_and_its_json_does_not_change(zh_shop: Path, tmp_path: Path):
+    human = run_cli(zh_shop, "status").stdout
+    assert "存储      正常" in human and "数据库    正常" in human and "最近销售  T1-000001" in human, human
+    assert "班次      1 号班次" in human and "备份      从未" in human and "总部      未加入总部" in human, human
+    assert not english_left(human), (english_left(human), human)
+    zh = cli_json(zh_shop, "status")
+    english = cli_json(open_demo_shop(tmp_path / "english"), "status")
+    assert set(zh) == set(english) and set(zh["database"]) == set(english["database"])
+    assert (zh["storage"], zh["database"]["state"], zh["hq"]["state"]) == ("ok", "ok", "off")
+
+
+def test_a_storage_problem_is_said_in_chinese_by_status_and_in_english_by_its_json(zh_shop: Path):
+    (zh_shop / "pos.sqlite3").rename(zh_shop / "elsewhere.sqlite3")
+    human = run_cli(zh_shop, "status").stdout
+    assert "数据库缺失：" in human, human  # the storage line: the problem, whole, in Chinese
+    data = cli_json(zh_shop, "status")
+    assert data["storage_problems"][0].startswith("database missing: ") and data["storage"] == "degraded"
+
+
+def test_doctor_says_each_check_and_what_to_do_in_chinese(zh_shop: Path):
+    zh_shop.chmod(0o755)
+    proc = run_cli(zh_shop, "doctor", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    human = proc.stdout
+    assert "失败  数据目录" in human and "权限 0755 允许其他用户访问" in human and f"-> chmod 700 {zh_shop}" in human, human
+    assert "正常  数据库    quick_check 正常" in human and "警告  备份      还没有备份" in human, human
+    assert "-> 请运行 'tui-pos backup'" in human or "-> 运行 'tui-pos backup'" in human, human
+    assert not english_left(human), (english_left(human), human)
+    data = json.loads(run_cli(zh_shop, "doctor", "--json", check=False).stdout)
+    checks = {c["name"]: c for c in data["checks"]}
+    assert set(data) == {"ok", "checks"} and set(checks["backup"]) == {"name", "level", "detail", "fix"}
+    assert checks["backup"]["detail"] == "no backup yet" and checks["data_dir"]["level"] == "fail"
+    assert "lets other users in" in checks["data_dir"]["detail"]  # --json keeps the English sentence
+
+
+def test_monitor_once_speaks_the_shops_language(zh_shop: Path):
+    human = run_cli(zh_shop, "monitor", "--once").stdout
+    assert "警报：" in human and "最近的销售：" in human and "进行中的销售：" in human and "收银界面未运行" in human, human
+    assert not english_left(human), (english_left(human), human)
+    data = cli_json(zh_shop, "monitor")
+    assert {"alerts", "recent_sales", "storage", "shift"} <= set(data)
+    assert all(set(a) == {"key", "level", "message", "hint"} for a in data["alerts"])
+
+
+def test_an_interrupted_sale_says_so_in_the_shops_language(zh_shop: Path):
+    """What an interrupt meant, from the command's own words (N_-marked), in Chinese."""
+    from tui_pos.i18n import translator
+
+    zh = translator("zh_CN")
+    said = zh.gettext("Error: {message}").format(message=zh.gettext("interrupted: {what}").format(
+        what=zh.gettext("the sale was not recorded")))
+    assert said == "错误：已中断：销售未记录"
