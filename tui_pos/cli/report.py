@@ -71,8 +71,10 @@ def report_z(ctx: click.Context, number: int | None, list_all: bool, print_it: b
                  "counted": None if z.counted is None else fmt(z.counted),
                  "difference": None if z.difference is None else fmt(z.difference)} for z in reports]
         emit(as_json, rows, lambda: "\n".join(
-            f"Z {r['z_number']:<5} shift {r['shift']:<5} {shop_time(r['closed_at'])}  {pad(r['closed_by'], 10)} "
-            f"net sales {r['net_sales']:>10}  difference {r['difference']:>8}" for r in rows) or "No Z report yet.")
+            _("Z {z} shift {shift} {closed_at}  {closed_by} net sales {net_sales}  difference {difference}").format(
+                z=f"{r['z_number']:<5}", shift=f"{r['shift']:<5}", closed_at=shop_time(r["closed_at"]),
+                closed_by=pad(r["closed_by"], 10), net_sales=f"{r['net_sales']:>10}", difference=f"{r['difference']:>8}")
+            for r in rows) or _("No Z report yet."))
         return
     if not reports:
         raise BadInput(N_("there is no Z report {number}") if number is not None else N_("there is no Z report yet"),
