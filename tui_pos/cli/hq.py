@@ -236,9 +236,9 @@ def _period_text(first_day: str, last_day: str) -> str:
 
 
 def _tender_text(kind: str, amount: Any) -> str:
-    from tui_pos.ops.status import TENDER_LABELS
+    from tui_pos.ops.status import TENDER_WORDS
 
-    return _("{kind} {amount}").format(kind=_(TENDER_LABELS.get(kind, kind)), amount=amount)
+    return _("{kind} {amount}").format(kind=_(TENDER_WORDS.get(kind, kind)), amount=amount)
 
 
 def _sales_text(rows: list[dict[str, Any]], first_day: date, last_day: date) -> str:

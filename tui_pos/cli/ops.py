@@ -45,7 +45,7 @@ def status_text(s: dict[str, Any]) -> str:
         DISK_ROLES,
         STORAGE_MODES,
         STORED_IN,
-        TENDER_LABELS,
+        TENDER_WORDS,
         hq_text,
         shift_text,
     )
@@ -86,7 +86,7 @@ def status_text(s: dict[str, Any]) -> str:
         lines += ["  " + _("{qty} x {name} ({barcode}) @ {price}").format(
             qty=line["qty"], name=line["name"], barcode=line["barcode"], price=line["unit_price"]) for line in cart["lines"]]
         lines += ["  " + _("paid {kind} {amount} {reference}").format(
-            kind=_(TENDER_LABELS.get(t["kind"], t["kind"])), amount=t["amount"], reference=t["reference"]).rstrip()
+            kind=_(TENDER_WORDS.get(t["kind"], t["kind"])), amount=t["amount"], reference=t["reference"]).rstrip()
             for t in cart["tenders"]]
     else:
         lines.append(_("No sale in progress."))

@@ -16,8 +16,6 @@ from tui_pos.cli.signin import manager_hint, operating_till, person_options, sig
 from tui_pos.domain.errors import BadInput
 from tui_pos.i18n import N_, _
 
-TENDER_WORDS = {"cash": N_("cash"), "card": N_("card"), "mobile": N_("mobile")}  # as the till's screens say them
-
 if TYPE_CHECKING:
     from tui_pos.app.till import Paid, Till
     from tui_pos.domain.refund import Refundable
@@ -89,7 +87,7 @@ def show_reversal(as_json: bool, till: Till, paid: Paid, original: str | None, n
             "lines": [{"code": l.barcode, "name": l.name, "qty": -l.qty, "amount": fmt(l.total)} for l in sale.lines],
             "tenders": [{"kind": t.kind, "amount": fmt(t.amount), "reference": t.reference} for t in sale.tenders],
             "printed": bool(printed and printed.printed)}
-    from tui_pos.ops.status import STORED_IN
+    from tui_pos.ops.status import STORED_IN, TENDER_WORDS
 
     said = {("refund", True): N_("{receipt}  refund of {original}  total {total}  approved by {manager}  stored in {stored}"),
             ("void", True): N_("{receipt}  void of {original}  total {total}  approved by {manager}  stored in {stored}"),

@@ -22,7 +22,7 @@ from tui_pos.ops.status import (
     DISK_ROLES,
     STORAGE_MODES,
     STORED_IN,
-    TENDER_LABELS,
+    TENDER_WORDS,
     hq_text,
     shift_text,
     till_status,
@@ -113,7 +113,7 @@ def _cart(snap: dict[str, Any]) -> list[str]:
     lines += [_("{qty} x {name} @ {price}").format(qty=line["qty"], name=line["name"], price=line["unit_price"])
               for line in cart["lines"]]
     lines += [_("paid {kind} {amount} {reference}").format(
-        kind=_(TENDER_LABELS.get(t["kind"], t["kind"])), amount=t["amount"], reference=t["reference"]).rstrip()
+        kind=_(TENDER_WORDS.get(t["kind"], t["kind"])), amount=t["amount"], reference=t["reference"]).rstrip()
         for t in cart["tenders"]]
     return lines
 

@@ -35,12 +35,12 @@ from tui_pos.ops.readonly import (
     schema_version,
     wal_bytes,
 )
-from tui_pos.printing.layout import TENDER_LABELS as TENDER_LABELS  # the tenders' names, as receipts say them
 from tui_pos.store import print_jobs as pj
 from tui_pos.store.documents import DurableDocument
 from tui_pos.store.view import Backlog, StoreView
 
 STORAGE_MODES = {"ok": N_("OK"), "degraded": N_("DEGRADED"), "failing": N_("FAILING")}
+TENDER_WORDS = {"cash": N_("cash"), "card": N_("card"), "mobile": N_("mobile")}  # as the till's screens say them
 STORED_IN = {"sqlite": N_("sqlite"), "journal": N_("journal")}  # where a sale is stored (English as the data says it)
 DATABASE_STATES = {"ok": N_("ok"), "missing": N_("missing"), "corrupt": N_("corrupt"), "unreadable": N_("unreadable")}
 DISK_ROLES = {"data": N_("data"), "journal": N_("journal"), "backup": N_("backup")}
