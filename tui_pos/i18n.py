@@ -146,6 +146,12 @@ def _(message: str) -> str:
     return _screen.gettext(message)
 
 
+def pgettext(context: str, message: str) -> str:
+    """The message as used in one place (context), in the screen's language: where one English word
+    is two in another language ("OK" the state, 正常; "OK" the button, 确定)."""
+    return _screen.pgettext(context, message)
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural message for n, in the screen's language (Chinese has one form)."""
     return _screen.ngettext(singular, plural, n)

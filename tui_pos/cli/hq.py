@@ -28,7 +28,7 @@ from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
 from tui_pos.domain.stock import format_qty
-from tui_pos.i18n import N_, _, message
+from tui_pos.i18n import N_, _, message, pgettext
 
 COLUMNS = {  # a table's column headings
     "alerts": N_("alerts"), "completed (UTC)": N_("completed (UTC)"), "kind": N_("kind"),
@@ -348,7 +348,7 @@ def _verify_text(tills: list[dict[str, Any]]) -> str:
             problems.append(_("receipt numbers used twice: {numbers}").format(
                 numbers=", ".join(map(str, t["receipts_twice"]))))
         values = {"shop": t["shop"], "till": t["till"], "n": t["records"], "unchained": t["unchained"],
-                  "problems": _("; ").join(problems) if problems else _("OK")}
+                  "problems": _("; ").join(problems) if problems else pgettext("state", "OK")}
         lines.append((_("{shop} {till}: {n} records ({unchained} pushed without hashes: not checked), {problems}")
                       if t["unchained"] else _("{shop} {till}: {n} records, {problems}")).format(**values))
     return "\n".join(lines)

@@ -11,7 +11,7 @@ import click
 
 from tui_pos.cli.base import emit, json_option, main, shop_config, speak_shop_language
 from tui_pos.domain.columns import pad
-from tui_pos.i18n import N_, _, message
+from tui_pos.i18n import N_, _, message, pgettext
 
 
 @main.command()
@@ -43,11 +43,11 @@ def status_text(s: dict[str, Any]) -> str:
     from tui_pos.ops.status import (
         DATABASE_STATES,
         DISK_ROLES,
-        STORAGE_MODES,
         STORED_IN,
         TENDER_WORDS,
         hq_text,
         shift_text,
+        storage_mode,
     )
 
     db, journal, printer, backup, clock = s["database"], s["journal"], s["printer"], s["backup"], s["clock"]
@@ -58,7 +58,7 @@ def status_text(s: dict[str, Any]) -> str:
     lines.append(_("Till {till}  {data_dir}  {running}  at {at}").format(
         till=s["till_id"], data_dir=s["data_dir"], running=running, at=s["checked_at"]))
     problems = "; ".join(message(p) for p in s.get("storage_problems") or []) or s["last_error"]
-    mode = _(STORAGE_MODES.get(s["storage"], s["storage"]))
+    mode = storage_mode(s["storage"])
     lines.append(_row(N_("Storage"), _("{mode} - {problems}").format(mode=mode, problems=problems) if problems else mode))
     state = _(DATABASE_STATES.get(db["state"], db["state"]))
     lines.append(_row(N_("Database"), (
@@ -110,7 +110,12 @@ def status_text(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-CHECK_LEVELS = {"ok": N_("OK"), "warn": N_("WARN"), "fail": N_("FAIL")}
+CHECK_LEVELS = {"warn": N_("WARN"), "fail": N_("FAIL")}
+
+
+def _level(level: str) -> str:
+    """A check's level as doctor says it (OK a state: 正常)."""
+    return _(CHECK_LEVELS[level]) if level in CHECK_LEVELS else pgettext("state", "OK")
 CHECK_NAMES = {"config": N_("config"), "data_dir": N_("data_dir"), "files": N_("files"), "disk": N_("disk"),
                "database": N_("database"), "wal": N_("wal"), "journal": N_("journal"), "clock": N_("clock"),
                "printer": N_("printer"), "backup": N_("backup"), "users": N_("users")}
@@ -127,7 +132,7 @@ def doctor(ctx: click.Context, full: bool, as_json: bool) -> None:
     speak_shop_language(ctx)  # what is wrong with config.toml, the config check says
     report = run_doctor(ctx.obj, full)
     emit(as_json, report.as_dict(), lambda: "\n".join(
-        f"{pad(_(CHECK_LEVELS[c.level]), 4)}  {pad(_(CHECK_NAMES.get(c.name, c.name)), 9)} {message(c.detail)}"
+        f"{pad(_level(c.level), 4)}  {pad(_(CHECK_NAMES.get(c.name, c.name)), 9)} {message(c.detail)}"
         + (f"\n{'':<16}-> {message(c.fix)}" if c.fix else "") for c in report.checks))
     if not report.ok:
         sys.exit(1)

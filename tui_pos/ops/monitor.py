@@ -20,11 +20,11 @@ from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database
 from tui_pos.ops.status import (
     DATABASE_STATES,
     DISK_ROLES,
-    STORAGE_MODES,
     STORED_IN,
     TENDER_WORDS,
     hq_text,
     shift_text,
+    storage_mode,
     till_status,
 )
 from tui_pos.store import db
@@ -130,7 +130,7 @@ def _sales(snap: dict[str, Any]) -> list[str]:
 
 def _storage(snap: dict[str, Any]) -> list[str]:
     database, journal = snap["database"], snap["journal"]
-    mode = _(STORAGE_MODES.get(snap["storage"], snap["storage"]))
+    mode = storage_mode(snap["storage"])
     problems = "; ".join(message(p) for p in snap.get("storage_problems") or []) or snap["last_error"]
     lines = [_("{mode}: {problems}").format(mode=mode, problems=problems) if problems else mode,
              _("database {state}, schema {schema}, WAL {wal} KB").format(

@@ -23,7 +23,7 @@ from tui_pos.domain.shift import shift_report
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.stock import format_qty, is_low
 from tui_pos.domain.sync import age, seconds_since
-from tui_pos.i18n import N_, _
+from tui_pos.i18n import N_, _, pgettext
 from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
 from tui_pos.ops.instance import running_pid
 from tui_pos.ops.readonly import (
@@ -39,7 +39,11 @@ from tui_pos.store import print_jobs as pj
 from tui_pos.store.documents import DurableDocument
 from tui_pos.store.view import Backlog, StoreView
 
-STORAGE_MODES = {"ok": N_("OK"), "degraded": N_("DEGRADED"), "failing": N_("FAILING")}
+
+def storage_mode(mode: str) -> str:
+    """The storage's state as status and monitor say it (OK is a state here: 正常, not a button's 确定)."""
+    return pgettext("state", "OK") if mode == "ok" else \
+        {"degraded": _("DEGRADED"), "failing": _("FAILING")}.get(mode, mode)
 TENDER_WORDS = {"cash": N_("cash"), "card": N_("card"), "mobile": N_("mobile")}  # as the till's screens say them
 STORED_IN = {"sqlite": N_("sqlite"), "journal": N_("journal")}  # where a sale is stored (English as the data says it)
 DATABASE_STATES = {"ok": N_("ok"), "missing": N_("missing"), "corrupt": N_("corrupt"), "unreadable": N_("unreadable")}
