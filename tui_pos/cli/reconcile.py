@@ -19,7 +19,7 @@ from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
 from tui_pos.domain.payments import PROVIDER_NAMES, STATE_WORDS
 from tui_pos.domain.reconcile import MISMATCH_TEXT, Reconciliation, Statement, Totals
-from tui_pos.i18n import _
+from tui_pos.i18n import N_, _
 
 MISMATCH_HEADER = ("kind", "provider", "out_trade_no", "transaction_id", "out_refund_no", "statement_amount",
                    "till_amount", "sale_uuid", "receipt", "state", "at", "till_id", "line")
