@@ -108,13 +108,13 @@ class Selling:
         if self.pending is not None:
             raise PaymentPending(message)
 
-    def _set_cart(self, cart: Cart) -> Cart:
+    def _set_cart(self, cart: Cart, sync: bool = True) -> Cart:
         self.refuse_if_pending("the last payment may already be stored: retry it before changing the sale")
         self.cart = cart
         if self._cart_doc is None:
             return cart
         try:
-            self._cart_doc.save(cart.to_record())
+            self._cart_doc.save(cart.to_record(), sync=sync)
             self.cart_save_error = ""
         except DocumentFailed as err:
             self.cart_save_error = f"the sale in progress could not be saved: {err}"
@@ -272,15 +272,17 @@ class Selling:
                                       self.ctx.cash_step) - sum(t.amount for t in self.cart.tenders if t.kind == "cash"), 0)
         return Due(total, paid, left, cash_left if left else 0)
 
-    def add_tender(self, tender: Tender) -> Cart:
-        """Record a payment taken (saved with the sale in progress before anything else happens)."""
+    def add_tender(self, tender: Tender, sync: bool = True) -> Cart:
+        """Record a payment taken (saved with the sale in progress before anything else happens).
+        sync=False: saved to the page cache only, for a tender whose own record is durable already
+        (a code payment's paid outcome: after a power cut, resolve() puts it back on the sale)."""
         if self.cart.is_empty:
             raise CartError(N_("the sale is empty: scan an item first"))
         require_taken(tender)
         non_cash = sum(t.amount for t in self.cart.tenders + (tender,) if t.kind != "cash")
         if non_cash > self.cart.totals(self.ctx.config.prices_include_tax).total:
             raise TenderError(N_("card and mobile payments would be more than the total; no change is given on them"))
-        return self._set_cart(self.cart.add_tender(tender))
+        return self._set_cart(self.cart.add_tender(tender), sync=sync)
 
     def remove_tender(self, index: int) -> Cart:
         return self._set_cart(self.cart.remove_tender(index))
