@@ -118,3 +118,29 @@ def test_a_mobile_tender_typed_by_hand_is_refunded_as_before(manager_till, shop_
     paid = manager_till.refund(receipt, {1: 1}, REASON)
     assert [(t.kind, t.amount) for t in paid.sale.tenders] == [("mobile", -350)]
     assert gateway.methods() == []
+
+
+def test_voiding_the_last_sale_paid_by_code_refunds_it_through_the_provider(manager_till):
+    gateway = FakeGateway("wechat")
+    wire(manager_till, gateway)
+    manager_till.scan(COLA)
+    run(manager_till, manager_till.payments.start("134567890123456789"))
+    manager_till.pay()
+    void = manager_till.void_last_sale(REASON).sale
+    assert [(t.kind, t.amount) for t in void.tenders] == [("mobile", -350)]
+    assert gateway.methods().count("refund") == 1 and sum(gateway.charged().values()) == 0
+
+
+def test_a_refund_left_unknown_is_settled_by_resolve_and_stored_by_the_same_refund_later(manager_till, shop_dir):
+    gateway = FakeGateway("alipay")
+    receipt, _ = sold_by_code(manager_till, gateway)
+    gateway.script("refund", REFUND_LOST).script("query_refund", *[UNKNOWN] * 30)
+    with pytest.raises(CodePaymentRefused, match="not confirmed"):
+        manager_till.refund(receipt, {2: 1}, REASON)
+    gateway.unscript()
+    [settled] = manager_till.payments.resolve()
+    assert (settled.kind, settled.state, settled.sale_completed) == ("refund", "refunded", False)
+    assert [v.paid_not_completed for v in manager_till.payments.list(unresolved=True)] == [True]
+    paid = manager_till.refund(receipt, {2: 1}, REASON)
+    assert paid.sale.uuid == settled.sale_uuid and [r[2] for r in refunds_stored(shop_dir)] == [-200]
+    assert gateway.methods().count("refund") == 1 and manager_till.payments.list(unresolved=True) == []
