@@ -1,5 +1,6 @@
-"""Snapshots of the code payment dialog at 80x24 (tui_pos/ui/screens/code_pay.py), in Chinese and in
-English, the customer confirming on the phone (USERPAYING) with the countdown at 60 s. Update with
+"""Snapshots of the code payment dialogs at 80x24 (tui_pos/ui/screens/code_pay.py), in Chinese and in
+English: the customer confirming on the phone (USERPAYING) with the countdown at 60 s, and what
+the till found at start-up about a payment it had not finished. Update with
 `pytest tests/ui/screens/test_code_pay_snapshots.py --snapshot-update` and look at the SVGs.
 
 The till's waiting clock stands still (the payment stays "waiting" whatever the machine's speed)
@@ -15,12 +16,13 @@ import pytest
 from conftest import COLA
 from payments.fake_gateway import USERPAYING, FakeGateway
 from tui_pos.ui import app as ui_app
+from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens import code_pay
-from tui_pos.ui.screens.code_pay import CodePayScreen
+from tui_pos.ui.screens.code_pay import CodePayScreen, SettledScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
 from ..test_app_snapshots import assert_console_glyphs_only, log_in, make_app, post_scans, svg_text, wait_until  # noqa: F401
-from .test_code_pay import ALIPAY_CODE
+from .test_code_pay import ALIPAY_CODE, WECHAT_CODE, open_wired
 
 SIZE = (80, 24)
 
@@ -76,3 +78,37 @@ def test_the_waiting_dialog_on_the_console(make_app, still) -> None:  # noqa: F8
     text = asyncio.run(screen_text(make_app("console"), waiting_for_the_customer))
     assert_console_glyphs_only(text, "the code payment dialog")
     assert "60 s left" in text
+
+
+async def settled_at_start_up(pilot) -> None:
+    """The payment of the sale in progress was stored and never sent (the till stopped): at
+    start-up the provider knows no such trade, and the cashier is told it is closed."""
+    await pilot.pause()
+    await pilot.press(*"demo", "enter", *"1234", "enter")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, SettledScreen), "what the settling found")
+    await wait_until(pilot, lambda: pilot.app.printer_state != "starting", "the printer state")
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_what_the_settling_found(snap_compare, make_app, still, language: str) -> None:  # noqa: F811
+    data_dir = make_app("default", language).till.config.data_dir  # the shop as make_app sets it up
+    wechat = FakeGateway("wechat")
+    before = open_wired(data_dir, wechat)
+    before.scan(COLA)
+    before.payments.start(WECHAT_CODE)  # durable, never sent: then the till stopped
+    before.close()
+    till = open_wired(data_dir, wechat)  # the restart
+    app = PosApp(till)
+    shown: list[str] = []
+
+    async def reach(pilot) -> None:
+        await settled_at_start_up(pilot)
+        shown.append(svg_text(pilot.app.export_screenshot()))
+
+    try:
+        assert snap_compare(app, terminal_size=SIZE, run_before=reach)
+    finally:
+        till.close()
+    closed = "已关闭：未向顾客扣款" if language == "zh_CN" else "closed: the customer was not charged"
+    words = "".join(shown[0].replace("│", "").split())  # the dialog wraps its lines: compare the words
+    assert "".join(closed.split()) in words and "1345**********6789" in words, shown[0]
