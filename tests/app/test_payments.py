@@ -466,3 +466,21 @@ def test_a_paid_reply_without_a_transaction_number_is_known_by_the_trade_number(
     till.pay()
     [view] = till.payments.list()
     assert view.transaction_id == trade and view.sale_completed
+
+
+def test_resolve_offline_asks_nothing_and_one_lost_answer_is_asked_again(till, alipay):
+    fake = wire(till, alipay)
+    alipay.script("pay", LOST)
+    till.scan(COLA)
+    till.payments.advance(till.payments.start(ALIPAY_CODE))  # charged, the answer lost
+    till.payments._live.clear()  # as after a restart: nothing of the charge in memory
+    alipay.online_now = False
+    before = len(alipay.calls)
+    assert [v.state for v in till.payments.resolve()] == ["open"]
+    assert alipay.methods()[before:] == ["online"] and till.payments.unresolved()
+    alipay.online_now = True
+    alipay.script("query", UNKNOWN)  # the first answer lost, the next one says paid
+    start = fake.now
+    [view] = till.payments.resolve()
+    assert view.state == "paid" and alipay.methods()[-2:] == ["query", "query"] and fake.now - start == 2
+    assert len(till.cart.tenders) == 1

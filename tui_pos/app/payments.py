@@ -169,6 +169,13 @@ def _transaction_id(attempt: PaymentAttempt, reply: GatewayReply, state: str) ->
     return attempt.out_refund_no if state == "refunded" else attempt.out_trade_no
 
 
+def _asked_online(gateway: CodeGateway) -> bool:
+    try:
+        return gateway.online()
+    except Exception:  # noqa: BLE001 - a gateway that cannot say is not reachable
+        return False
+
+
 def _asked(call: Callable[[], GatewayReply]) -> GatewayReply:
     """A gateway's answer; one that raised anyway (a gateway must not) is an answer not known."""
     try:
@@ -579,7 +586,7 @@ class CodePayments:
 
     def _settle(self, attempt: PaymentAttempt) -> None:
         gateway = self.gateway(attempt.provider)
-        if gateway is None:
+        if gateway is None or not _asked_online(gateway):  # offline: asked next time, at once
             return
         if attempt.kind == "refund":
             reply = _asked(lambda: gateway.query_refund(attempt.out_trade_no, attempt.out_refund_no))
@@ -587,6 +594,9 @@ class CodePayments:
                 self._record(attempt, reply, "refunded" if reply.status == "refunded" else "failed")
             return
         reply = _asked(lambda: gateway.query(attempt.out_trade_no))
+        if reply.status == "unknown":  # one answer lost on the way is common: asked once more
+            self.sleep(min(self.schedule.query_every, 2.0))
+            reply = _asked(lambda: gateway.query(attempt.out_trade_no))
         log.info("resolving code payment %s: query -> %s", attempt.out_trade_no, reply.status)
         age = self._age(attempt.at)
         progress = Progress(attempt.provider, reply.status, elapsed=age, since_call=self.schedule.query_every,
