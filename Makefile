@@ -70,6 +70,7 @@ bench: venv debian-test-deps
 	$(PY) scripts/bench_hq.py
 	$(PY) scripts/bench_lookup.py
 	$(PY) scripts/bench_stock.py
+	$(PY) scripts/bench_hq_stock.py
 	$(PY) scripts/bench_payments.py
 
 clean:

@@ -17,6 +17,7 @@ level and quantity are HQ's catalog's (a shop's own product row first).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
@@ -48,37 +49,58 @@ if TYPE_CHECKING:
 LEVEL_FIELDS = ("barcode", "name", "department", "weighed", "on_hand", "reorder_level", "reorder_qty", "tracked",
                 "last_moved", "tills")
 
-# a shop's levels: its tills' summed (hq.stock_level), beside HQ's catalog (the shop's own row first)
-_LEVELS = """
-WITH moved AS (
-    SELECT barcode, sum(coalesce(counted, 0) + since) AS on_hand, max(last_at) AS last_at, count(*) AS tills
-    FROM hq.stock_level
-    WHERE shop_id = %(shop)s AND (%(codes)s::text[] IS NULL OR barcode = ANY(%(codes)s))
-    GROUP BY barcode),
-catalog AS (
+# a shop's levels: its tills' summed (hq.stock_level), beside HQ's catalog (the shop's own row first);
+# no row at all when the shop is not at HQ
+_CATALOG = """
     SELECT coalesce(o.barcode, p.barcode) AS barcode,
            CASE WHEN o.barcode IS NULL THEN p.name ELSE o.name END AS name,
            CASE WHEN o.barcode IS NULL THEN p.department ELSE o.department END AS department,
            CASE WHEN o.barcode IS NULL THEN p.weighed ELSE o.weighed END AS weighed,
            CASE WHEN o.barcode IS NULL THEN p.reorder_level ELSE o.reorder_level END AS reorder_level,
-           CASE WHEN o.barcode IS NULL THEN p.reorder_qty ELSE o.reorder_qty END AS reorder_qty
-    FROM (SELECT * FROM hq.product WHERE %(codes)s::text[] IS NULL OR barcode = ANY(%(codes)s)) p
-    FULL JOIN (SELECT * FROM hq.shop_product
-               WHERE shop_id = %(shop)s AND (%(codes)s::text[] IS NULL OR barcode = ANY(%(codes)s))) o
-        ON o.barcode = p.barcode)
+           CASE WHEN o.barcode IS NULL THEN p.reorder_qty ELSE o.reorder_qty END AS reorder_qty"""
+_LEVELS = f"""
+WITH moved AS (
+    SELECT barcode, sum(coalesce(counted, 0) + since) AS on_hand, max(last_at) AS last_at, count(*) AS tills
+    FROM hq.stock_level WHERE shop_id = %(shop)s GROUP BY barcode),
+catalog AS ({_CATALOG}
+    FROM hq.product p FULL JOIN (SELECT * FROM hq.shop_product WHERE shop_id = %(shop)s) o ON o.barcode = p.barcode)
 SELECT coalesce(c.barcode, m.barcode), coalesce(c.name, m.barcode), coalesce(c.department, ''),
        coalesce(c.weighed, false), coalesce(m.on_hand, 0)::bigint, c.reorder_level, c.reorder_qty,
        m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL, m.last_at, coalesce(m.tills, 0)::int
 FROM moved m FULL JOIN catalog c ON c.barcode = m.barcode
-WHERE m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL OR %(codes)s::text[] IS NOT NULL
+WHERE (m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL)
+  AND EXISTS (SELECT 1 FROM hq.shop WHERE shop_id = %(shop)s)
 ORDER BY 1
 """
+# these products' levels at the shop (each, whether HQ's catalog has it or not): index look-ups only
+_SOME_LEVELS = f"""
+SELECT x.barcode, coalesce(c.name, x.barcode), coalesce(c.department, ''), coalesce(c.weighed, false),
+       coalesce(m.on_hand, 0)::bigint, c.reorder_level, c.reorder_qty,
+       m.tills > 0 OR c.reorder_level IS NOT NULL, m.last_at, m.tills::int
+FROM unnest(%(codes)s::text[]) x(barcode)
+LEFT JOIN LATERAL ({_CATALOG}
+    FROM (SELECT * FROM hq.product WHERE barcode = x.barcode) p
+    FULL JOIN (SELECT * FROM hq.shop_product WHERE shop_id = %(shop)s AND barcode = x.barcode) o ON true) c ON true
+CROSS JOIN LATERAL (SELECT sum(coalesce(counted, 0) + since) AS on_hand, max(last_at) AS last_at, count(*) AS tills
+                    FROM hq.stock_level WHERE shop_id = %(shop)s AND barcode = x.barcode) m
+WHERE EXISTS (SELECT 1 FROM hq.shop WHERE shop_id = %(shop)s)
+ORDER BY 1
+"""
+_CHECKED: weakref.WeakSet[Any] = weakref.WeakSet()  # connections whose HQ schema was found current
+
+
+def current(conn: psycopg.Connection[Any]) -> None:
+    """check_current, once per connection (a stock look-up is a few index reads: two more round
+    trips each time would be most of it)."""
+    if conn not in _CHECKED:
+        check_current(conn)
+        _CHECKED.add(conn)
 
 
 def check_shop(conn: psycopg.Connection[Any], shop: str) -> None:
     """HqError unless the shop is at HQ (after the schema check)."""
     check_shop_id(shop)
-    check_current(conn)
+    current(conn)
     if conn.execute("SELECT 1 FROM hq.shop WHERE shop_id = %s", (shop,)).fetchone() is None:
         raise HqError(f"shop {shop} is not at HQ (tui-pos hq shop add {shop})")
 
@@ -94,9 +116,15 @@ def levels(conn: psycopg.Connection[Any], shop: str, barcodes: Sequence[str] | N
     level in HQ's catalog), or of these products (each, known or not), or (low) only those at or
     below their reorder level: LEVEL_FIELDS, quantities in milli-units, last_moved its newest
     movement at any of the shop's tills, tills how many of them moved it."""
-    check_shop(conn, shop)
-    codes = None if barcodes is None else list(barcodes)
-    rows = [dict(zip(LEVEL_FIELDS, row)) for row in conn.execute(_LEVELS, {"shop": shop, "codes": codes})]
+    check_shop_id(shop)
+    current(conn)
+    if barcodes is None:
+        found = conn.execute(_LEVELS, {"shop": shop}).fetchall()
+    else:
+        found = conn.execute(_SOME_LEVELS, {"shop": shop, "codes": sorted(set(barcodes))}).fetchall()
+    if not found:
+        check_shop(conn, shop)  # none: an unknown shop is said so
+    rows = [dict(zip(LEVEL_FIELDS, row)) for row in found]
     for row in rows:
         row["last_moved"] = iso(row["last_moved"])
     return [row for row in rows if is_low(row["on_hand"], row["reorder_level"])] if low else rows
