@@ -9,6 +9,7 @@ the customer "confirms" or the provider does not answer.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
@@ -146,9 +147,10 @@ async def test_a_scanned_code_pays_the_sale_and_it_completes_as_after_any_tender
         assert (view.state, view.sale_completed, view.code_mask) == ("paid", True, "2876**********5432")
 
 
-async def test_a_code_scanned_at_the_checkout_pays_from_there(shop_dir):
+async def test_a_code_scanned_at_the_checkout_pays_from_there(shop_dir, caplog):
     """The cashier scans the customer's code where the items are scanned: the payment screen
     opens and charges it (a payment code is never looked up, nor logged, as a product code)."""
+    caplog.set_level(logging.DEBUG)
     wechat = FakeGateway("wechat")
     async with paying_app(shop_dir, wechat) as pilot:
         await scan(pilot, COLA, WATER)
@@ -156,6 +158,8 @@ async def test_a_code_scanned_at_the_checkout_pays_from_there(shop_dir):
         await paid_and_back(pilot)
         assert [(kind, amount) for kind, amount, _r in tenders_of(pilot, stored_sales(pilot)[0])] == [("mobile", 550)]
         assert wechat.methods() == ["online", "pay"]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "1345**********6789" in logged and WECHAT_CODE not in logged  # the code is logged masked only
 
 
 async def test_an_amount_then_the_code_key_pays_part_of_the_sale(shop_dir):
