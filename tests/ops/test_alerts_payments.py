@@ -54,3 +54,18 @@ def test_a_charge_in_progress_is_no_alert_until_it_could_have_ended(shop_dir):
     longest = settings.wait + 2 * settings.reverse_after + 3 * settings.timeout
     later = f"2026-12-04T10:{int(longest) // 60:02d}:{int(longest) % 60:02d}.000+00:00"
     assert till_status(config, now=later)["payments"]["unresolved"] == 1
+
+
+def test_doctor_warns_about_code_payments_that_need_someone(shop_dir):
+    from tui_pos.ops.doctor import run_doctor
+
+    [ok] = [c for c in run_doctor(shop_dir).checks if c.name == "payments"]
+    assert (ok.level, ok.detail) == ("ok", "no code payment needs anyone")
+    ledger = open_ledger(load_config(shop_dir))
+    try:
+        ledger.commit(attempt("s-1").to_record())
+    finally:
+        ledger.close()
+    [warned] = [c for c in run_doctor(shop_dir).checks if c.name == "payments"]
+    assert warned.level == "warn" and warned.detail == "1 code payment(s) with an unknown outcome"
+    assert "tui-pos payments resolve" in warned.fix

@@ -19,7 +19,7 @@ from tui_pos.store import schema
 from .helpers import corrupt_database, doctor, fill, mount_tmpfs, sell, utc_iso
 
 CHECKS = ["config", "data_dir", "files", "disk", "database", "wal", "journal", "clock", "printer", "backup",
-          "users"]
+          "users", "payments"]
 
 
 def doctor_fails(data_dir: Path, name: str, *words: str) -> dict[str, dict]:

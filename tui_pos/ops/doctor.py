@@ -63,7 +63,7 @@ def run_doctor(data_dir: Path, full: bool = False) -> Report:
     return Report((config_check, check_data_dir(config), check_files(config), check_disk(config, status),
                    check_database(config, full),
                    check_wal(status), check_journal(status), check_clock(status, config), check_printer(config, status),
-                   check_backup(status), check_users(config)))
+                   check_backup(status), check_users(config), check_payments(status)))
 
 
 def check_config(data_dir: Path) -> tuple[Config, Check]:
@@ -447,3 +447,17 @@ def check_backup(status: dict[str, Any]) -> Check:
         return Check("backup", "warn", Said(N_("no backup yet")), Said(N_("run 'tui-pos backup'")))
     return Check("backup", "ok", Said(N_("last good backup {hours} h ago ({where})"), hours=backup["age_hours"],
                                       where=where))
+
+
+def check_payments(status: dict[str, Any]) -> Check:
+    """Code payments (Alipay / WeChat payment codes) whose outcome is not known, or paid and in no
+    stored sale: the till settles the first before its next code payment; the second need a cashier."""
+    payments = status.get("payments") or {}
+    unresolved, paid = payments.get("unresolved", 0), payments.get("paid_not_completed", 0)
+    if not unresolved and not paid:
+        return Check("payments", "ok", Said(N_("no code payment needs anyone")))
+    detail = Each([Said(N_("{n} code payment(s) with an unknown outcome"), n=unresolved)] * bool(unresolved)
+                  + [Said(N_("{n} code payment(s) paid, sale not completed"), n=paid)] * bool(paid))
+    return Check("payments", "warn", detail,
+                 Said(N_("'tui-pos payments --unresolved' lists them; 'tui-pos payments resolve' asks the providers; "
+                         "a payment paid and not in a sale is finished from the till's payments screen")))
