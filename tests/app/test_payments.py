@@ -252,7 +252,7 @@ def test_after_a_restart_resolve_settles_the_attempt_and_the_cart_gets_its_tende
         till.payments.advance(charge)  # charged; the till dies before the outcome is stored
     till.close()  # the crash: nothing more of this process
 
-    again = open_till(load_config(shop_dir), cashier="test")
+    again = open_till(load_config(shop_dir), cashier="test", clock=later(seconds=30))  # past a pay in flight
     try:
         wire(again, gateway)
         assert again.cart.uuid == sale_uuid and again.payments.unresolved()
@@ -372,7 +372,7 @@ def test_a_crash_at_any_point_of_the_flow_is_settled_after_the_restart_charged_o
     finally:
         crash.set_hook(None)
     till.close()
-    again = open_till(load_config(shop_dir), cashier="test")
+    again = open_till(load_config(shop_dir), cashier="test", clock=later(seconds=30))  # past a pay in flight
     try:
         wire(again, gateway)
         again.payments.resolve()

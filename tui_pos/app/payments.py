@@ -541,7 +541,8 @@ class CodePayments:
                 self._crash("payment_after_call")
             else:
                 reply = _asked(lambda: gateway.query_refund(attempt.out_trade_no, attempt.out_refund_no))
-                if reply.status == "closed" and first == "query" and ask == first:  # never asked: ask now, same number
+                if reply.status in ("closed", "failed") and first == "query" and ask == first:  # not there (Alipay: failed,
+                    # REFUND_NOT_EXIST): ask now, the same number (the same refund: never refunded twice)
                     ask = "refund"
                     continue
             log.info("code refund %s: %s -> %s%s", attempt.out_refund_no, ask, reply.status,
@@ -588,8 +589,11 @@ class CodePayments:
         gateway = self.gateway(attempt.provider)
         if gateway is None or not _asked_online(gateway):  # offline: asked next time, at once
             return
+        age = self._age(attempt.at)
         if attempt.kind == "refund":
             reply = _asked(lambda: gateway.query_refund(attempt.out_trade_no, attempt.out_refund_no))
+            if reply.status in ("failed", "closed") and age < self._in_flight():
+                return  # no such refund yet (or not done): its request may still be on its way, asked again
             if reply.status in ("refunded", "failed", "closed"):
                 self._record(attempt, reply, "refunded" if reply.status == "refunded" else "failed")
             return
@@ -598,7 +602,13 @@ class CodePayments:
             self.sleep(min(self.schedule.query_every, 2.0))
             reply = _asked(lambda: gateway.query(attempt.out_trade_no))
         log.info("resolving code payment %s: query -> %s", attempt.out_trade_no, reply.status)
-        age = self._age(attempt.at)
+        if reply.status == "closed" and age < self._in_flight():
+            # No such trade yet, but its pay may be on its way: sent by a till still charging it
+            # (resolve from another process), or by one killed a moment ago. Taken as final, a
+            # charge arriving after it would be "cancelled, nothing charged" for good: asked again.
+            log.info("resolving code payment %s: no such trade yet, %.0f s after the attempt: asked again later",
+                     attempt.out_trade_no, age)
+            return
         progress = Progress(attempt.provider, reply.status, elapsed=age, since_call=self.schedule.query_every,
                             deadline=self.schedule.wait, same_day=self._same_day(attempt.at))
         step = next_step(progress, self.schedule)
@@ -609,6 +619,11 @@ class CodePayments:
             log.info("resolving code payment %s: cancel -> %s", attempt.out_trade_no, cancelled.status)
             if cancelled.status in ("closed", "paid"):
                 self._record(attempt, cancelled, "cancelled" if cancelled.status == "closed" else "paid")
+
+    def _in_flight(self) -> float:
+        """How long after its attempt a pay or refund request may still reach the provider (the
+        adapters' not_exist_grace: twice the calls' timeout, and 5 s)."""
+        return 2 * float(self.ctx.config.payments.timeout) + 5.0
 
     def _record(self, attempt: PaymentAttempt, reply: GatewayReply, state: str) -> None:
         """Store an outcome found by resolve(); StorageFailed: nothing stored, asked again next time."""

@@ -27,7 +27,7 @@ from .test_checkout_flows import (  # noqa: F401
     stored_sales,
     wait_for,
 )
-from .test_code_pay import ALIPAY_CODE, EXPIRED, WECHAT_CODE, open_wired, paying_app
+from .test_code_pay import ALIPAY_CODE, EXPIRED, WECHAT_CODE, after_a_while, open_wired, paying_app
 
 pytestmark = pytest.mark.asyncio
 
@@ -63,7 +63,7 @@ async def test_the_list_puts_what_is_not_known_first_and_r_settles_it(shop_dir):
     till.payments.start(ALIPAY_CODE)  # stored, never sent: the till stopped here
     till.close()
     alipay.script("query", UNKNOWN)  # at start-up the provider does not answer
-    async with paying_app(shop_dir, alipay, wechat) as pilot:
+    async with paying_app(shop_dir, alipay, wechat, clock=after_a_while()) as pilot:
         await on_screen(pilot, SettledScreen)
         assert "still not known" in screen_text(pilot, "#settled-list")
         await pilot.press("escape")
