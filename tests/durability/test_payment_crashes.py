@@ -155,6 +155,11 @@ def test_sigkill_in_a_code_payment(shop_template: Path, tmp_path: Path, request:
     if point == "payment_after_outcome":
         assert query(shop, "SELECT state FROM payment_outcome") == [("paid",)]
 
+    if fault == "userpaying" and pays:  # the customer confirms on the phone while the till is down
+        deadline = time.monotonic() + 10
+        while not sim.sim.charged():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
     young = point == "payment_after_attempt"  # the kill may have left its pay on its way to the provider
     if resolver == "cli":  # resolve every attempt whose outcome is not known (no sale in progress there)
         resolved = cli_json(shop, "payments", "resolve")
