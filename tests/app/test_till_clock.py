@@ -32,7 +32,7 @@ def sell(till: Till, code: str = COLA):
 
 def audit_actions(shop: Path) -> list[tuple[str, str]]:
     with closing(sqlite3.connect(shop / "pos.sqlite3")) as conn:
-        return conn.execute("SELECT action, subject FROM audit WHERE action = 'clock_back'").fetchall()
+        return conn.execute("SELECT action, subject FROM audit WHERE action = 'clock_back' ORDER BY seq").fetchall()
 
 
 def test_a_clock_set_back_is_warned_audited_and_flagged(tmp_path: Path):

@@ -3,10 +3,12 @@ numbers the sale and makes it durable in one unit of work under the numbering lo
 
 from __future__ import annotations
 
+import functools
+import threading
 import uuid as uuidlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from tui_pos.app.context import TillContext, busy_refusal, log, storage_refusal
 from tui_pos.app.ports import Document, NumberedUnit, TillStore, Waker
@@ -60,6 +62,20 @@ class Paid:
     warning: str = ""  # e.g. the clock reads earlier than the last sale: show it, the sale stands
 
 
+Result = TypeVar("Result")
+
+
+def one_at_a_time(method: Callable[..., Result]) -> Callable[..., Result]:
+    """A change of the sale in progress, made whole before the next begins: a worker (a code
+    payment's tender put back by resolve() at start-up) and the cashier's scans change the same
+    cart, and each computes its new cart from the one it read."""
+    @functools.wraps(method)
+    def serialized(self: Selling, *args: Any, **kwargs: Any) -> Result:
+        with self.cart_lock:
+            return method(self, *args, **kwargs)
+    return serialized
+
+
 def what(sale: Sale) -> str:
     """'sale T1-000012', 'refund T1-000013 of T1-000012' (for the log)."""
     return f"{sale.kind} {sale.receipt}" + (f" of {sale.original_receipt}" if sale.original_receipt else "")
@@ -81,6 +97,7 @@ class Selling:
         self.pending: Sale | None = None  # refused with an unknown outcome: retry, never edit
         self._last_sale: tuple[str, str] | None = None  # (completed_at, receipt) of the latest stored sale
         self.cart_save_error = ""
+        self.cart_lock = threading.RLock()  # see one_at_a_time
         self.discount_limit_bp = percent_to_bp(ctx.config.discount_limit)
         self.restored = False
         self.restored_unverified = False  # restored while the database could not say whether it was paid
@@ -124,6 +141,7 @@ class Selling:
         if self._cart_doc is not None:
             self._cart_doc.discard()
 
+    @one_at_a_time
     def scan(self, code: str, qty: int = 1, unit_price: int | None = None, approval: Approval | None = None) -> Cart:
         """Add an item. unit_price: keyed in; for an open-price item the cashier's to give, for
         any other a price override (a manager's approval, audited with the catalog price)."""
@@ -141,12 +159,15 @@ class Selling:
                                detail={"sale": cart.uuid, "line": cart.lines[-1].line_id, "was": product.price})
         return cart
 
+    @one_at_a_time
     def set_qty(self, line_id: int, qty: int) -> Cart:
         return self._set_cart(self.cart.set_qty(line_id, qty))
 
+    @one_at_a_time
     def void_line(self, line_id: int) -> Cart:
         return self._set_cart(self.cart.void(line_id))
 
+    @one_at_a_time
     def set_price(self, line_id: int, unit_price: int, approval: Approval | None = None) -> Cart:
         """Price override: always a manager's decision."""
         check_price(unit_price)
@@ -157,6 +178,7 @@ class Selling:
                            detail={"sale": cart.uuid, "line": line_id, "was": line.unit_price})
         return cart
 
+    @one_at_a_time
     def discount_line(self, line_id: int, discount: Discount | None, approval: Approval | None = None) -> Cart:
         line = self.cart.line(line_id)
         manager = self._check_discount(discount, line.unit_price * line.qty, approval)
@@ -164,6 +186,7 @@ class Selling:
         self._audit_discount(manager, discount, cart, line_id)
         return cart
 
+    @one_at_a_time
     def discount_order(self, discount: Discount | None, approval: Approval | None = None) -> Cart:
         base = self.cart.totals(self.ctx.config.prices_include_tax).total
         manager = self._check_discount(discount, base, approval)
@@ -205,6 +228,7 @@ class Selling:
         except DocumentFailed as err:
             raise HeldNotSaved(f"held sales could not be saved: {err}") from None
 
+    @one_at_a_time
     def take_identity(self, uuid: str) -> Cart:
         """The sale in progress becomes sale uuid (whose code payment was charged and its sale not
         stored: app/payments.py finish), so that the sale stored carries it. Refused once it has
@@ -221,6 +245,7 @@ class Selling:
             for h in self._held_records() if h["cart"]["uuid"] != self.cart.uuid
         ]
 
+    @one_at_a_time
     def hold(self) -> None:
         """Park the sale in progress (durably) and start a fresh one."""
         if self.cart.is_empty:
@@ -231,6 +256,7 @@ class Selling:
         self.cart = self._new_cart()
         self._discard_saved_cart()
 
+    @one_at_a_time
     def recall(self, uuid: str) -> Cart:
         """Bring a held sale back; the current sale must be empty (hold it first)."""
         if not self.cart.is_empty:
@@ -256,6 +282,7 @@ class Selling:
                            detail={"held_by": entry["cashier"], "lines": len(cart.active_lines)}, required=True)
         self._save_held([h for h in held if h is not entry])
 
+    @one_at_a_time
     def cancel(self) -> None:
         """Abandon the sale in progress (the UI confirms first)."""
         self.refuse_if_pending("the last payment may already be stored: retry it, it cannot be cancelled")
@@ -272,6 +299,7 @@ class Selling:
                                       self.ctx.cash_step) - sum(t.amount for t in self.cart.tenders if t.kind == "cash"), 0)
         return Due(total, paid, left, cash_left if left else 0)
 
+    @one_at_a_time
     def add_tender(self, tender: Tender, sync: bool = True) -> Cart:
         """Record a payment taken (saved with the sale in progress before anything else happens).
         sync=False: saved to the page cache only, for a tender whose own record is durable already
@@ -284,9 +312,11 @@ class Selling:
             raise TenderError(N_("card and mobile payments would be more than the total; no change is given on them"))
         return self._set_cart(self.cart.add_tender(tender), sync=sync)
 
+    @one_at_a_time
     def remove_tender(self, index: int) -> Cart:
         return self._set_cart(self.cart.remove_tender(index))
 
+    @one_at_a_time
     def pay(self, tenders: Sequence[Tender] | None = None) -> Paid:
         """Complete the sale with its tenders (or these). Returns only once it is durable;
         NotDurable keeps the cart, tenders included, intact."""
@@ -322,6 +352,7 @@ class Selling:
             self._log_refusal(sale, err)
             raise NotDurable(storage_refusal(err)) from None
 
+    @one_at_a_time
     def retry(self) -> Paid:
         """Store again a sale whose first attempt ended with an unknown outcome (same uuid)."""
         sale = self.pending
