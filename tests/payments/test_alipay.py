@@ -53,7 +53,8 @@ def test_a_barcode_pay_that_succeeds_is_paid_with_alipays_trade_number_and_amoun
     biz = json.loads(sent["biz_content"])
     assert sent["method"] == "alipay.trade.pay" and sent["sign_type"] == "RSA2"
     assert biz == {"out_trade_no": trade().out_trade_no, "scene": "bar_code", "auth_code": CODE,
-                   "subject": "tui-pos sale", "total_amount": "12.34", "terminal_id": "till-1"}
+                   "subject": "tui-pos sale", "total_amount": "12.34", "terminal_id": "till-1",
+                   "timeout_express": "10m"}
     queried = gateway.query(trade().out_trade_no)
     assert (queried.status, queried.transaction_id, queried.amount, queried.code) == \
         ("paid", reply.transaction_id, 1234, "TRADE_SUCCESS")

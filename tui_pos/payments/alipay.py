@@ -114,6 +114,9 @@ def _sdk() -> types.ModuleType:
         return alipay
 
 
+PAY_EXPIRES = "10m"  # Alipay's timeout_express of a barcode pay (1m to 15d)
+
+
 class AlipayGateway:
     """Alipay's barcode pay, query, cancel, refund and refund query (python-alipay-sdk, RSA2)."""
 
@@ -192,7 +195,10 @@ class AlipayGateway:
 
     def pay(self, trade: Trade) -> GatewayReply:
         log.info("Alipay pay %s: %s fen, code %s", trade.out_trade_no, trade.amount, mask_code(trade.code))
-        extra: dict[str, str] = {"total_amount": to_yuan(trade.amount)}
+        # timeout_express: a trade the customer never confirmed closes itself at Alipay, so one left
+        # waiting by a till that died just before midnight (too late for the same-day cancel) is
+        # found closed by the next day's resolve() and blocks no code payment for long
+        extra: dict[str, str] = {"total_amount": to_yuan(trade.amount), "timeout_express": PAY_EXPIRES}
         if trade.till_id:
             extra["terminal_id"] = trade.till_id
         now = time.monotonic()
