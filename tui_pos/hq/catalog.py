@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tui_pos.domain.catalog import CHAIN_PRODUCT_FIELDS, Product, TaxRate, parse_catalog_csv
+from tui_pos.domain.errors import N_
 from tui_pos.domain.money import Currency
 from tui_pos.hq.chain import check_shop_id
 from tui_pos.hq.connection import HqError
@@ -31,7 +32,7 @@ def chain_currency(conn: psycopg.Connection[Any]) -> Currency:
     row = conn.execute("SELECT value->>'code', (value->>'exponent')::int FROM hq.setting WHERE key = 'currency'"
                        ).fetchone()
     if row is None:
-        raise HqError("HQ has no currency setting (hq.setting 'currency'): run 'tui-pos hq init DSN' again")
+        raise HqError(N_("HQ has no currency setting (hq.setting 'currency'): run 'tui-pos hq init DSN' again"))
     return Currency(str(row[0]), "", int(row[1]))
 
 
@@ -70,7 +71,7 @@ def import_catalog(conn: psycopg.Connection[Any], text: str, shop: str | None = 
                 (rows,)).fetchall()
         else:
             if conn.execute("SELECT 1 FROM hq.shop WHERE shop_id = %s", (shop,)).fetchone() is None:
-                raise HqError(f"shop {shop} is not at HQ: add it first (tui-pos hq shop add {shop})")
+                raise HqError(N_("shop {shop} is not at HQ: add it first (tui-pos hq shop add {shop})"), shop=shop)
             written = conn.execute(
                 f"INSERT INTO hq.shop_product (shop_id, {columns}) SELECT %s, {columns} "
                 f"FROM jsonb_to_recordset(%s) AS x({typed}) "

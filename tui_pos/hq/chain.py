@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from tui_pos.domain.errors import BadInput, check_text
+from tui_pos.domain.errors import N_, BadInput, check_text
 from tui_pos.hq.connection import HqError
 from tui_pos.hq.schema import check_current
 
@@ -18,7 +18,8 @@ SHOP_NAME_LENGTH = 200
 
 def check_shop_id(shop_id: str) -> str:
     if not SHOP_ID.fullmatch(shop_id):
-        raise BadInput(f"{shop_id[:40]!r} is not a shop id: use 1-32 letters, digits, _ or - (a letter or digit first)")
+        raise BadInput(N_("{shop} is not a shop id: use 1-32 letters, digits, _ or - (a letter or digit first)"),
+                       shop=repr(shop_id[:40]))
     return shop_id
 
 
@@ -37,7 +38,8 @@ def add_shop(conn: psycopg.Connection[Any], shop_id: str, name: str | None) -> d
         held = conn.execute("SELECT name FROM hq.shop WHERE shop_id = %s", (shop_id,)).fetchone()
         assert held is not None
         if name is not None and name != held[0]:
-            raise HqError(f"shop {shop_id} is at HQ already, named {held[0]!r}, not {name!r}")
+            raise HqError(N_("shop {shop} is at HQ already, named {held}, not {name}"), shop=shop_id, held=repr(held[0]),
+                          name=repr(name))
         return {"shop": shop_id, "name": held[0], "added": False}
 
 

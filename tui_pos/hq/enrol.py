@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui_pos.config import CONFIG_NAME, Config, ConfigError, load_config
-from tui_pos.domain.errors import BadInput
+from tui_pos.domain.errors import N_, BadInput
 from tui_pos.hq.chain import check_shop_id
 from tui_pos.hq.connection import (
     HqError,
@@ -49,9 +49,9 @@ def read_secret(data_dir: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as err:
-        raise HqError(f"cannot read this till's HQ secret {path}: {err}") from None
+        raise HqError(N_("cannot read this till's HQ secret {path}: {error}"), path=str(path), error=str(err)) from None
     if not isinstance(held, dict):
-        raise HqError(f"this till's HQ secret {path} is damaged: join HQ again (tui-pos hq join)")
+        raise HqError(N_("this till's HQ secret {path} is damaged: join HQ again (tui-pos hq join)"), path=str(path))
     return held
 
 
@@ -65,13 +65,14 @@ def till_dsn(config: Config) -> str:
     joined_as = secret.get("till")
     if isinstance(joined_as, str) and joined_as and joined_as != config.till_id:
         # HQ takes only records carrying the id the till joined with: every push would be refused
-        raise HqError(f"this till joined HQ as till {joined_as}, but its [till] id is now {config.till_id} "
-                      f"({config.data_dir / CONFIG_NAME}): set id = \"{joined_as}\" again (its records carry "
-                      f"{joined_as}), or give till {config.till_id} a data directory of its own and join it there")
+        raise HqError(N_("this till joined HQ as till {joined}, but its [till] id is now {till} ({config}): set id = "
+                         "\"{joined}\" again (its records carry {joined}), or give till {till} a data directory of its "
+                         "own and join it there"), joined=joined_as, till=config.till_id,
+                      config=str(config.data_dir / CONFIG_NAME))
     password = secret.get("password")
     if not isinstance(password, str) or not password:
-        raise HqError(f"this till's HQ password is missing ({secret_path(config.data_dir)}): "
-                      "join HQ again (tui-pos hq join)")
+        raise HqError(N_("this till's HQ password is missing ({path}): join HQ again (tui-pos hq join)"),
+                      path=str(secret_path(config.data_dir)))
     return make_conninfo(config.hq.dsn, password=password)
 
 
@@ -83,8 +84,9 @@ def join(config: Config, dsn: str, shop: str, till: str | None = None, take_over
 
     till_id = till if till is not None else config.till_id
     if till_id != config.till_id:
-        raise BadInput(f"this till's id is {config.till_id} ([till] id in {config.data_dir / CONFIG_NAME}; receipt "
-                       f"numbers carry it): set id = \"{till_id}\" there first, or leave out --till")
+        raise BadInput(N_("this till's id is {till} ([till] id in {config}; receipt numbers carry it): set id = "
+                          "\"{wanted}\" there first, or leave out --till"), till=config.till_id,
+                       config=str(config.data_dir / CONFIG_NAME), wanted=till_id)
     check_shop_id(shop)
     parse_dsn(dsn)
     held = read_secret(config.data_dir)
@@ -118,21 +120,23 @@ def _enrol(conn: psycopg.Connection[Any], shop: str, till_id: str, role: str, bo
     with conn.transaction():
         conn.execute("LOCK TABLE hq.till IN SHARE ROW EXCLUSIVE MODE")  # one enrolment at a time
         if conn.execute("SELECT 1 FROM hq.shop WHERE shop_id = %s", (shop,)).fetchone() is None:
-            raise HqError(f"shop {shop} is not at HQ: add it first (tui-pos hq shop add {shop})")
+            raise HqError(N_("shop {shop} is not at HQ: add it first (tui-pos hq shop add {shop})"), shop=shop)
         rows = conn.execute("SELECT shop_id, till_id, box_id::text, enrolled_at FROM hq.till "
                             "WHERE lower(till_id) = lower(%s) OR role_name = %s", (till_id, role)).fetchall()
         for other_shop, other_till, other_box, since in rows:
             if other_till != till_id or (other_box != box_id and not take_over):
-                raise HqError(f"till {other_till} is already enrolled at HQ by another box (shop {other_shop}, since "
-                              f"{since:%Y-%m-%d %H:%M %Z}): this box cannot join as till {till_id}; give it another "
-                              "id ([till] id in config.toml, and --till)")
+                raise HqError(N_("till {other} is already enrolled at HQ by another box (shop {shop}, since {since}): "
+                                 "this box cannot join as till {till}; give it another id ([till] id in config.toml, "
+                                 "and --till)"), other=other_till, shop=other_shop,
+                              since=f"{since:%Y-%m-%d %H:%M %Z}", till=till_id)
             if other_shop != shop:
-                raise HqError(f"till {till_id} is enrolled in shop {other_shop} at HQ, not {shop}: "
-                              f"join with --shop {other_shop}")
+                raise HqError(N_("till {till} is enrolled in shop {other} at HQ, not {shop}: join with --shop {other}"),
+                              till=till_id, other=other_shop, shop=shop)
         existing = conn.execute("SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls "
                                 "FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         if existing is not None and existing[0]:
-            raise HqError(f"the role {role} exists at HQ with rights a till must not have: drop or rename it first")
+            raise HqError(N_("the role {role} exists at HQ with rights a till must not have: drop or rename it first"),
+                          role=role)
         verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode()
         tills = sql.Identifier(roles_of(conn).tills)
         if existing is None:  # the password goes as its SCRAM verifier: never in clear text, even in a log
@@ -237,9 +241,10 @@ def write_hq_section(data_dir: Path, dsn: str, shop: str) -> None:
         try:
             checked = load_config(Path(scratch))
         except ConfigError as err:
-            raise HqError(f"cannot add [hq] to {path}: {err}") from None
+            raise HqError(N_("cannot add [hq] to {path}: {error}"), path=str(path), error=str(err)) from None
     if (checked.hq.dsn, checked.hq.shop) != (dsn, shop):
-        raise HqError(f"cannot add [hq] to {path}: it sets hq keys in a way tui-pos cannot replace; remove them")
+        raise HqError(N_("cannot add [hq] to {path}: it sets hq keys in a way tui-pos cannot replace; remove them"),
+                      path=str(path))
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
     _replace(path, updated.encode("utf-8"), mode)
     _owned_like_data_dir(data_dir, path)

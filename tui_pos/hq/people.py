@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tui_pos.domain.auth import ROLES, NameTaken, NoSuchUser, check_name, check_pin_format, hash_pin
-from tui_pos.domain.errors import BadInput
+from tui_pos.domain.errors import N_, BadInput
 from tui_pos.hq.catalog import catalog_version
 from tui_pos.hq.schema import check_current
 
@@ -32,7 +32,7 @@ def add_user(conn: psycopg.Connection[Any], name: str, role: str, pin: str) -> d
     """A new user of every till; NameTaken when the name is somebody's, in any case."""
     name, pin = check_name(name), check_pin_format(pin)
     if role not in ROLES:
-        raise BadInput(f"role {role!r}: use {' or '.join(ROLES)}")
+        raise BadInput(N_("role {role}: use {roles}"), role=repr(role), roles=" or ".join(ROLES))
     check_current(conn)
     with conn.transaction():
         conn.execute("LOCK TABLE hq.person IN SHARE ROW EXCLUSIVE MODE")  # one name check at a time
@@ -59,11 +59,11 @@ def set_active(conn: psycopg.Connection[Any], name: str, active: bool) -> dict[s
         conn.execute("LOCK TABLE hq.person IN SHARE ROW EXCLUSIVE MODE")  # the last-manager check holds
         held, role, is_active = _find(conn, name)
         if is_active == active:
-            raise BadInput(f"{held} is already {'enabled' if active else 'disabled'}")
+            raise BadInput(N_("{name} is already enabled") if active else N_("{name} is already disabled"), name=held)
         others = conn.execute("SELECT count(*) FROM hq.person WHERE active AND role = 'manager' AND name <> %s",
                               (held,)).fetchone()
         if not active and role == "manager" and others == (0,):
-            raise BadInput(f"{held} is the chain's last active manager: add or enable another manager first")
+            raise BadInput(N_("{name} is the chain's last active manager: add or enable another manager first"), name=held)
         return _changed(conn, conn.execute(f"UPDATE hq.person SET active = %s WHERE name = %s RETURNING {_PERSON}",
                                            (active, held)).fetchone())
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from tui_pos.domain.errors import N_
 from tui_pos.hq.connection import HqError
 from tui_pos.hq.schema import check_current
 
@@ -22,7 +23,7 @@ def till_at_hq(conn: psycopg.Connection[Any], till_id: str) -> dict[str, Any]:
     row = conn.execute("SELECT t.shop_id, s.name, t.till_id, t.high_water, t.records FROM hq.till t "
                        "JOIN hq.shop s USING (shop_id) WHERE lower(t.till_id) = lower(%s)", (till_id,)).fetchone()
     if row is None:
-        raise HqError(f"till {till_id} is not enrolled at HQ (tui-pos hq tills lists those that are)")
+        raise HqError(N_("till {till} is not enrolled at HQ (tui-pos hq tills lists those that are)"), till=till_id)
     shop, shop_name, till, high_water, records = row
     return {"shop": shop, "shop_name": shop_name, "till": till, "high_water": high_water, "records": records}
 

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tui_pos.domain.errors import N_
 from tui_pos.hq.connection import HqError
 
 if TYPE_CHECKING:
@@ -1084,13 +1085,13 @@ def check_current(conn: psycopg.Connection[Any]) -> None:
     """HqError (one line, with what to do) unless HQ has exactly this tui-pos's migrations."""
     have, known = applied(conn), {m.version: m.name for m in MIGRATIONS}
     if not have:
-        raise HqError("HQ has no tui-pos schema yet: run 'tui-pos hq init DSN' first")
+        raise HqError(N_("HQ has no tui-pos schema yet: run 'tui-pos hq init DSN' first"))
     if max(have) > max(known):
-        raise HqError(f"HQ's schema is newer (version {max(have)}) than this tui-pos knows ({max(known)}): "
-                      "upgrade tui-pos")
+        raise HqError(N_("HQ's schema is newer (version {have}) than this tui-pos knows ({known}): upgrade tui-pos"),
+                      have=max(have), known=max(known))
     if have != {v: n for v, n in known.items() if v in have} or max(have) < max(known):
-        raise HqError(f"HQ's schema is at version {max(have)}, this tui-pos needs {max(known)}: "
-                      "run 'tui-pos hq init DSN' (it migrates)")
+        raise HqError(N_("HQ's schema is at version {have}, this tui-pos needs {known}: run 'tui-pos hq init DSN' (it "
+                         "migrates)"), have=max(have), known=max(known))
 
 
 def migrate(conn: psycopg.Connection[Any]) -> tuple[int, list[str]]:
@@ -1114,8 +1115,10 @@ def migrate(conn: psycopg.Connection[Any]) -> tuple[int, list[str]]:
             have = applied(conn)
             for version, name in have.items():
                 if known.get(version) != name:
-                    raise HqError(f"HQ's migration {version} is {name!r}, which this tui-pos does not know "
-                                  f"({'upgrade tui-pos' if version > max(known) else 'a different tui-pos made it'})")
+                    raise HqError(N_("HQ's migration {version} is {name}, which this tui-pos does not know (upgrade "
+                                     "tui-pos)") if version > max(known) else
+                                  N_("HQ's migration {version} is {name}, which this tui-pos does not know (a different "
+                                     "tui-pos made it)"), version=version, name=repr(name))
             done = []
             for migration in MIGRATIONS:
                 if migration.version in have:
@@ -1132,8 +1135,8 @@ def migrate(conn: psycopg.Connection[Any]) -> tuple[int, list[str]]:
         except psycopg.errors.InsufficientPrivilege as err:
             from tui_pos.hq.connection import first_line
 
-            raise HqError(f"HQ refused the schema change: {first_line(err)} (hq init needs the database's owner "
-                          "with CREATEROLE, or a superuser)") from None
+            raise HqError(N_("HQ refused the schema change: {error} (hq init needs the database's owner with "
+                             "CREATEROLE, or a superuser)"), error=first_line(err)) from None
         return max(known), done
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))

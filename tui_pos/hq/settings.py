@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui_pos.config import CHAIN_LIMITS as LIMITS
 from tui_pos.config import DEFAULT_REASONS
-from tui_pos.domain.errors import BadInput, check_text
+from tui_pos.domain.errors import N_, BadInput, check_text
 from tui_pos.domain.money import format_bp, percent_to_bp
 from tui_pos.hq.catalog import catalog_version, chain_currency
 from tui_pos.hq.schema import check_current
@@ -30,7 +30,7 @@ TAX_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")  # a [tax] rates code in config.to
 def set_tax_rate(conn: psycopg.Connection[Any], code: str, percent: str) -> dict[str, Any]:
     """A tax rate of every till (a new code, or a code's new rate)."""
     if not TAX_CODE.fullmatch(code):
-        raise BadInput(f"tax code {code[:40]!r}: use 1-32 letters, digits, _ or -")
+        raise BadInput(N_("tax code {code}: use 1-32 letters, digits, _ or -"), code=repr(code[:40]))
     rate_bp = percent_to_bp(percent)
     check_current(conn)
     with conn.transaction():
@@ -46,26 +46,28 @@ def set_setting(conn: psycopg.Connection[Any], key: str, values: Sequence[str]) 
     stored: Any
     if key in LIMITS:
         if len(values) != 1:
-            raise BadInput(f"{key} takes one value")
+            raise BadInput(N_("{key} takes one value"), key=key)
         value = values[0].strip()
         if key == "discount_limit":
             percent_to_bp(value)
         elif chain_currency(conn).parse(value) < 0:
-            raise BadInput(f"{key} {value!r} must be an amount of at least 0")
+            raise BadInput(N_("{key} {value} must be an amount of at least 0"), key=key, value=repr(value))
         stored_key, stored = key, value
     elif key.startswith("reasons."):
         kind = key.removeprefix("reasons.")
         if kind not in DEFAULT_REASONS:
-            raise BadInput(f"{kind!r} is not a kind of approval with reasons (use {', '.join(DEFAULT_REASONS)})")
+            raise BadInput(N_("{kind} is not a kind of approval with reasons (use {kinds})"), kind=repr(kind),
+                           kinds=", ".join(DEFAULT_REASONS))
         if not values:
-            raise BadInput(f"{key} takes at least one reason")
+            raise BadInput(N_("{key} takes at least one reason"), key=key)
         value = [check_text(v.strip(), "a reason", REASON_LENGTH) for v in values]
         if any(not v for v in value):
-            raise BadInput("a reason is empty")
+            raise BadInput(N_("a reason is empty"))
         held = conn.execute("SELECT value FROM hq.setting WHERE key = 'reasons'").fetchone()
         stored_key, stored = "reasons", {**(held[0] if held else {}), kind: value}
     else:
-        raise BadInput(f"{key!r} is not a setting HQ keeps (use {', '.join(LIMITS)} or reasons.KIND)")
+        raise BadInput(N_("{key} is not a setting HQ keeps (use {limits} or reasons.KIND)"), key=repr(key),
+                       limits=", ".join(LIMITS))
     from psycopg.types.json import Jsonb
 
     with conn.transaction():

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tui_pos.domain.commits import GENESIS
+from tui_pos.domain.errors import N_
 from tui_pos.hq import schema
 from tui_pos.hq.connection import HqError, HqUnreachable, first_line
 
@@ -104,5 +105,5 @@ def _stream_error(err: Exception) -> HqError:
     if state == schema.CONFLICT:
         return StreamConflict(message)
     if isinstance(err, psycopg.OperationalError):
-        return HqUnreachable(f"lost HQ during the push: {first_line(err)}")
+        return HqUnreachable(N_("lost HQ during the push: {error}"), error=first_line(err))
     return HqError(message)
