@@ -24,7 +24,7 @@ from typing import Any
 
 from tui_pos.bootstrap.till import open_ledger, open_till
 from tui_pos.config import CONFIG_NAME, Config, config_text, load_config
-from tui_pos.domain.errors import BadInput, PosError
+from tui_pos.domain.errors import N_, BadInput, PosError
 from tui_pos.store.journal import make_private_dir
 from tui_pos.store.ledger import ShopNotEmpty
 
@@ -45,8 +45,8 @@ def restore_till(admin_dsn: str, till_id: str, data_dir: Path) -> dict[str, Any]
                 restored = ledger.rebuild(till_records(conn, shop, till), till, {"high_water": mark, "shop": shop},
                                           commit_floor=mark)
             except ShopNotEmpty:
-                raise BadInput(f"{data_dir} holds a shop already (its database or journal is not empty): restore "
-                               "into a new data directory") from None
+                raise BadInput(N_("{dir} holds a shop already (its database or journal is not empty): restore into a "
+                                  "new data directory"), dir=str(data_dir)) from None
             last = ledger.view.commits_after(restored - 1, 1) if restored else []
             # the same records in the same order chain to the same hashes: the till's next commit
             # follows HQ's last one (else HQ stores a chain break there, and hq verify says so)
@@ -92,8 +92,8 @@ def _till_config(data_dir: Path, at_hq: dict[str, Any]) -> Config:
             out.write(config_text(till_id=at_hq["till"], shop_name=_toml_safe(at_hq["shop_name"] or at_hq["shop"])))
     config = load_config(data_dir)
     if config.till_id != at_hq["till"]:
-        raise BadInput(f"{path} is till {config.till_id}'s, not till {at_hq['till']}'s: restore into a new data "
-                       "directory (or set [till] id there)")
+        raise BadInput(N_("{path} is till {till}'s, not till {wanted}'s: restore into a new data directory (or set "
+                          "[till] id there)"), path=str(path), till=config.till_id, wanted=at_hq["till"])
     for directory in config.storage.journal_dirs:
         make_private_dir(directory)
     return config

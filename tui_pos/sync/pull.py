@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui_pos.app.chain_catalog import Applied, ChainChanges, ChainRefused, apply_chain_changes
 from tui_pos.app.till import Till
-from tui_pos.domain.errors import StorageError
+from tui_pos.domain.errors import N_, StorageError
 from tui_pos.hq.connection import HqError, HqUnreachable, first_line
 
 if TYPE_CHECKING:
@@ -47,9 +47,9 @@ def fetch_changes(conn: psycopg.Connection[Any], since: int) -> ChainChanges:
     try:
         row = conn.execute("SELECT hq.catalog_changes(%s)", (max(0, since),)).fetchone()
     except psycopg.OperationalError as err:
-        raise HqUnreachable(f"lost HQ during the pull: {first_line(err)}") from None
+        raise HqUnreachable(N_("lost HQ during the pull: {error}"), error=first_line(err)) from None
     except psycopg.Error as err:
-        raise HqError(f"HQ refused the pull: {first_line(err)}") from None
+        raise HqError(N_("HQ refused the pull: {error}"), error=first_line(err)) from None
     assert row is not None
     return ChainChanges.from_dict(row[0])
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from tui_pos.domain.errors import N_
 from tui_pos.hq.connection import HqError
 from tui_pos.hq.stream import SequenceGap, StreamConflict, held_hash, high_water, push
 from tui_pos.store.crash import crash_point
@@ -95,7 +96,8 @@ def push_pending(conn: psycopg.Connection[Any], view: Commits, status: Mapping[s
                 break
             resent += 1
             if resent > RESENDS:
-                raise HqError(f"{gap} (HQ's high-water mark kept moving: is another box pushing as this till?)") from None
+                raise HqError(N_("{gap} (HQ's high-water mark kept moving: is another box pushing as this till?)"),
+                              gap=str(gap)) from None
             mark, check = gap.high_water, True
             continue
         mark, check = result.high_water, False
