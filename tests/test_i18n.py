@@ -286,3 +286,29 @@ def test_an_alert_or_warning_without_a_template_is_said_by_its_message():
 
     assert i18n.message(Warning("risk", "alice", "3 voids in an hour")) == "3 voids in an hour"
     assert i18n.message(Alert("x", "warning", "printer offline", "check it")) == "printer offline"
+
+
+def test_a_said_sentence_is_english_data_and_said_whole_in_the_screens_language():
+    """Said (and Each) keep a sentence's English as the str (what --json, logs and state files
+    carry) and its template apart: message() says it, a Said within it and each part of an Each
+    (with the language's own separator), in the screen's language; copied, it stays whole."""
+    import copy
+    import json
+
+    from tui_pos.domain.errors import N_, Each, Said
+
+    state = Said(N_("database {state}: {error}"), state=Said(N_("missing")), error="/x does not exist")
+    kinds = Each([Said(N_("cash")), Said(N_("card"))], sep=", ")
+    both = Each([state, Said(N_("no backup yet"))])
+    assert state == "database missing: /x does not exist" and kinds == "cash, card"
+    assert json.dumps({"problems": [state, both]}) == \
+        '{"problems": ["database missing: /x does not exist", "database missing: /x does not exist; no backup yet"]}'
+    assert copy.deepcopy(state).template == state.template and copy.deepcopy(kinds).sep == ", "
+    try:
+        i18n.use_language("zh_CN")
+        assert i18n.message(state) == "数据库缺失：/x does not exist"
+        assert i18n.message(kinds) == "现金、银行卡"
+        assert i18n.message(both) == "数据库缺失：/x does not exist；还没有备份"
+    finally:
+        i18n.use_language("en")
+    assert i18n.message(both) == both
