@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 LEVEL_FIELDS = ("barcode", "name", "department", "weighed", "on_hand", "reorder_level", "reorder_qty", "tracked",
                 "last_moved", "tills")
 
+# a time as the tills store it (UTC ISO to the millisecond), made by PostgreSQL: a month's movements
+# are over 100,000 rows, and a datetime made and formatted again in Python for each is most of the time
+ISO = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"')"""
+
 # a shop's levels: its tills' summed (hq.stock_level), beside HQ's catalog (the shop's own row first);
 # no row at all when the shop is not at HQ
 _CATALOG = """
@@ -66,7 +70,7 @@ catalog AS ({_CATALOG}
     FROM hq.product p FULL JOIN (SELECT * FROM hq.shop_product WHERE shop_id = %(shop)s) o ON o.barcode = p.barcode)
 SELECT coalesce(c.barcode, m.barcode), coalesce(c.name, m.barcode), coalesce(c.department, ''),
        coalesce(c.weighed, false), coalesce(m.on_hand, 0)::bigint, c.reorder_level, c.reorder_qty,
-       m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL, m.last_at, coalesce(m.tills, 0)::int
+       m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL, {ISO.format("m.last_at")}, coalesce(m.tills, 0)::int
 FROM moved m FULL JOIN catalog c ON c.barcode = m.barcode
 WHERE (m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL)
   AND EXISTS (SELECT 1 FROM hq.shop WHERE shop_id = %(shop)s)
@@ -76,7 +80,7 @@ ORDER BY 1
 _SOME_LEVELS = f"""
 SELECT x.barcode, coalesce(c.name, x.barcode), coalesce(c.department, ''), coalesce(c.weighed, false),
        coalesce(m.on_hand, 0)::bigint, c.reorder_level, c.reorder_qty,
-       m.tills > 0 OR c.reorder_level IS NOT NULL, m.last_at, m.tills::int
+       m.tills > 0 OR c.reorder_level IS NOT NULL, {ISO.format("m.last_at")}, m.tills::int
 FROM unnest(%(codes)s::text[]) x(barcode)
 LEFT JOIN LATERAL ({_CATALOG}
     FROM (SELECT * FROM hq.product WHERE barcode = x.barcode) p
@@ -125,8 +129,6 @@ def levels(conn: psycopg.Connection[Any], shop: str, barcodes: Sequence[str] | N
     if not found:
         check_shop(conn, shop)  # none: an unknown shop is said so
     rows = [dict(zip(LEVEL_FIELDS, row)) for row in found]
-    for row in rows:
-        row["last_moved"] = iso(row["last_moved"])
     return [row for row in rows if is_low(row["on_hand"], row["reorder_level"])] if low else rows
 
 
@@ -190,18 +192,18 @@ def anomalies(conn: psycopg.Connection[Any], shop: str, first: date, last: date,
     names = {row["barcode"]: row["name"] for row in rows}
     params = {"shop": shop, "start": start, "end": end}
 
-    moves = [{"barcode": b, "at": iso(at), "kind": kind, "qty": qty, "counted": counted, "expected": expected,
+    moves = [{"barcode": b, "at": at, "kind": kind, "qty": qty, "counted": counted, "expected": expected,
               "reason": reason}
              for b, at, kind, qty, counted, expected, reason in conn.execute(
-                 "SELECT barcode, at, kind, qty, counted, expected, reason FROM hq.stock_line "
+                 f"SELECT barcode, {ISO.format('at')}, kind, qty, counted, expected, reason FROM hq.stock_line "
                  "WHERE shop_id = %(shop)s AND kind <> 'sale' AND at >= %(start)s AND at < %(end)s "
                  "ORDER BY at, till_id, commit_seq", params)]
     events: dict[str, list[tuple[str, int, bool]]] = {}  # the period's movements per product, in time order
     for barcode, at, qty, sale in conn.execute(
-            "SELECT barcode, at, qty, kind = 'sale' FROM hq.stock_line "
+            f"SELECT barcode, {ISO.format('at')}, qty, kind = 'sale' FROM hq.stock_line "
             "WHERE shop_id = %(shop)s AND at >= %(start)s AND at < %(end)s ORDER BY at, till_id, commit_seq, line_no",
             params):
-        events.setdefault(barcode, []).append((iso(at) or "", qty, sale))
+        events.setdefault(barcode, []).append((at, qty, sale))
     later = dict(conn.execute("SELECT barcode, sum(qty)::bigint FROM hq.stock_line WHERE shop_id = %(shop)s "
                               "AND at >= %(end)s GROUP BY barcode", params).fetchall())
     end_levels = {row["barcode"]: row["on_hand"] - later.get(row["barcode"], 0) for row in rows}
