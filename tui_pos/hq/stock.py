@@ -197,12 +197,12 @@ def anomalies(conn: psycopg.Connection[Any], shop: str, first: date, last: date,
              for b, at, kind, qty, counted, expected, reason in conn.execute(
                  f"SELECT barcode, {ISO.format('at')}, kind, qty, counted, expected, reason FROM hq.stock_line "
                  "WHERE shop_id = %(shop)s AND kind <> 'sale' AND at >= %(start)s AND at < %(end)s "
-                 "ORDER BY at, till_id, commit_seq", params)]
+                 "ORDER BY at, till_id, commit_seq", params).fetchall()]
     events: dict[str, list[tuple[str, int, bool]]] = {}  # the period's movements per product, in time order
     for barcode, at, qty, sale in conn.execute(
             f"SELECT barcode, {ISO.format('at')}, qty, kind = 'sale' FROM hq.stock_line "
             "WHERE shop_id = %(shop)s AND at >= %(start)s AND at < %(end)s ORDER BY at, till_id, commit_seq, line_no",
-            params):
+            params).fetchall():
         events.setdefault(barcode, []).append((at, qty, sale))
     later = dict(conn.execute("SELECT barcode, sum(qty)::bigint FROM hq.stock_line WHERE shop_id = %(shop)s "
                               "AND at >= %(end)s GROUP BY barcode", params).fetchall())
@@ -213,7 +213,8 @@ def anomalies(conn: psycopg.Connection[Any], shop: str, first: date, last: date,
     for barcode, bucket, out in conn.execute(
             "SELECT barcode, width_bucket(at, %(days)s::timestamptz[]), -sum(qty)::bigint FROM hq.stock_line "
             "WHERE shop_id = %(shop)s AND kind = 'sale' AND qty < 0 AND at >= %(from)s AND at < %(end)s "
-            "GROUP BY 1, 2", {**params, "days": _day_starts(look_first, last), "from": utc_bounds(look_first, last)[0]}):
+            "GROUP BY 1, 2", {**params, "days": _day_starts(look_first, last),
+                              "from": utc_bounds(look_first, last)[0]}).fetchall():
         if 1 <= bucket <= len(days):
             daily.setdefault(barcode, {})[days[bucket - 1]] = out
 
