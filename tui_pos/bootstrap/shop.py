@@ -84,9 +84,9 @@ def _load_demo(config: Config, ledger: Ledger) -> int:
     products = parse_catalog_csv(csv_text, tax_rates_of(config), currency_of(config))
     kept = shop_snapshot(config).load() or {}
     if kept.get("users") or kept.get("products"):  # the database is gone, not the shop: a backup brings it back
-        raise BadInput(f"{config.data_dir} is a shop already (its people and products are kept beside the journal): "
-                       "the demo shop is loaded only into a new, empty one; nothing was changed (a lost database "
-                       "comes back with 'tui-pos restore')")
+        raise BadInput(N_("{dir} is a shop already (its people and products are kept beside the journal): the demo "
+                          "shop is loaded only into a new, empty one; nothing was changed (a lost database comes back "
+                          "with 'tui-pos restore')"), dir=str(config.data_dir))
     now = utc_now()
     people = [UserChanged.new(config.till_id, "user_add", name, actor=SYSTEM_ACTOR, approved_by=None, at=now,
                               role=role, pin_hash=hash_pin(pin), detail={"demo": True}).to_record()
@@ -95,8 +95,8 @@ def _load_demo(config: Config, ledger: Ledger) -> int:
         ledger.change_shop(people, [p.__dict__ for p in products], at=now, new_shop=True, catalog_event=lambda before:
                            catalog_event(config, SYSTEM_ACTOR, None, "demo_catalog.csv", before, products, now))
     except ShopNotEmpty:
-        raise BadInput(f"{config.data_dir} is a shop already (it has people or products): the demo shop is "
-                       "loaded only into a new, empty one; nothing was changed") from None
+        raise BadInput(N_("{dir} is a shop already (it has people or products): the demo shop is loaded only into a "
+                          "new, empty one; nothing was changed"), dir=str(config.data_dir)) from None
     refresh_snapshot(shop_snapshot(config), ledger)
     return len(products)
 
@@ -107,7 +107,7 @@ def storage_errors() -> Iterator[None]:
     try:
         yield
     except (sqlite3.Error, OSError) as err:
-        raise StorageError(f"the database cannot be written ({err}); nothing was changed") from None
+        raise StorageError(N_("the database cannot be written ({error}); nothing was changed"), error=str(err)) from None
 
 
 def import_catalog_text(config: Config, text: str,
@@ -136,15 +136,17 @@ def read_catalog_file(path: Path) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # NONBLOCK: opening a FIFO does not wait
         with os.fdopen(fd, "rb") as file:
             if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise BadInput(f"{path} is not a regular file: export the catalog to a .csv file and import that")
+                raise BadInput(N_("{path} is not a regular file: export the catalog to a .csv file and import that"),
+                               path=str(path))
             data = file.read(MAX_CATALOG_BYTES + 1)
     except OSError as err:
-        raise BadInput(f"cannot read {path}: {err.strerror}") from None
+        raise BadInput(N_("cannot read {path}: {error}"), path=str(path), error=err.strerror) from None
     if len(data) > MAX_CATALOG_BYTES:
-        raise BadInput(f"{path} is larger than {MAX_CATALOG_BYTES // 2**20} MB: not a catalog; split it")
+        raise BadInput(N_("{path} is larger than {mb} MB: not a catalog; split it"), path=str(path),
+                       mb=MAX_CATALOG_BYTES // 2**20)
     if b"\0" in data:
-        raise BadInput(f"{path} holds binary data, not CSV text (save the catalog as CSV, UTF-8)")
+        raise BadInput(N_("{path} holds binary data, not CSV text (save the catalog as CSV, UTF-8)"), path=str(path))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadInput(f"{path} is not UTF-8 text (save the CSV as UTF-8)") from None
+        raise BadInput(N_("{path} is not UTF-8 text (save the CSV as UTF-8)"), path=str(path)) from None
