@@ -152,3 +152,23 @@ def test_interrupt_while_a_z_report_is_stored_reports_it(shop_dir: Path):
         assert conn.execute("SELECT z_number FROM z_report").fetchall() == [(1,)]
     assert status == 0, err
     assert json.loads(out)["z_number"] == 1
+
+
+def test_an_interrupt_is_said_in_the_shops_language(shop_dir: Path, tmp_path: Path):
+    """Ctrl-C once the shop's config.toml is read ([ui] language = "zh_CN"): the one line is
+    Chinese; before any shop is read (the CLI still importing), the system's locale decides."""
+    from tests.cli.test_ops_language import in_chinese
+
+    in_chinese(shop_dir)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(INTERRUPT_AT_IMPORT.format(name="tui_pos.sync.state"))  # status reads it late
+    env = {**os.environ, "TUI_POS_DATA_DIR": str(shop_dir), "PYTHONPATH": str(hook)}
+    proc = subprocess.run([sys.executable, "-m", "tui_pos", "status"], env=env, text=True, capture_output=True,
+                          timeout=DEADLINE_S)
+    assert (proc.returncode, proc.stderr.strip()) == (130, "错误：已中断"), proc.stderr
+
+    (hook / "sitecustomize.py").write_text(INTERRUPT_AT_IMPORT.format(name="tui_pos.cli.base"))
+    proc = subprocess.run([sys.executable, "-m", "tui_pos", "status"], env={**env, "LANG": "zh_CN.UTF-8"}, text=True,
+                          capture_output=True, timeout=DEADLINE_S)
+    assert (proc.returncode, proc.stderr.strip()) == (130, "错误：已中断"), proc.stderr

@@ -84,12 +84,3 @@ def test_monitor_once_speaks_the_shops_language(zh_shop: Path):
     assert {"alerts", "recent_sales", "storage", "shift"} <= set(data)
     assert all(set(a) == {"key", "level", "message", "hint"} for a in data["alerts"])
 
-
-def test_an_interrupted_sale_says_so_in_the_shops_language(zh_shop: Path):
-    """What an interrupt meant, from the command's own words (N_-marked), in Chinese."""
-    from tui_pos.i18n import translator
-
-    zh = translator("zh_CN")
-    said = zh.gettext("Error: {message}").format(message=zh.gettext("interrupted: {what}").format(
-        what=zh.gettext("the sale was not recorded")))
-    assert said == "错误：已中断：销售未记录"
