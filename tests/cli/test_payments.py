@@ -133,3 +133,16 @@ def test_sell_takes_a_payment_code_as_a_tender(shop_dir, wechat_sim):
     assert "134567890123456789" not in refused.stderr + refused.stdout
     assert [p["state"] for p in cli_json(shop_dir, "payments")] == ["paid", "failed"]
     assert len(cli_json(shop_dir, "sales")) == 1
+
+
+def test_resolve_is_refused_while_the_till_runs_which_settles_them_itself(shop_dir):
+    """Two processes settling one payment could store two outcomes (the till's "paid" and the
+    CLI's "closed" of a trade whose pay was still on its way): the running till settles its own."""
+    from tui_pos.ops.instance import TillInstanceLock
+
+    with TillInstanceLock(shop_dir):
+        proc = run_cli(shop_dir, "payments", "resolve", check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert f"the till is running on {shop_dir.resolve()} (pid {os.getpid()})" in proc.stderr
+    assert "settles code payments itself" in proc.stderr
+    assert run_cli(shop_dir, "payments", "resolve").returncode == 0  # stopped: resolved here

@@ -82,9 +82,14 @@ def payments(ctx: click.Context, unresolved: bool, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def payments_resolve(ctx: click.Context, as_json: bool) -> None:
-    """Ask the providers about every payment whose outcome is not known, and settle it."""
+    """Ask the providers about every payment whose outcome is not known, and settle it. Refused
+    while the till runs: it settles them itself (at start-up, before each code payment, and R on
+    its payments screen), and two processes settling one payment could store two outcomes."""
     from tui_pos.app.till import currency_of
+    from tui_pos.cli.shift import refuse_beside_running_till
 
+    refuse_beside_running_till(ctx, N_("the till is running on {dir} (pid {pid}): it settles code payments itself; "
+                                       "use its payments screen (Menu, then p; R settles now)"))
     till = open_till(ctx, keep_cart=False)
     currency = currency_of(till.config)
     settled = till.payments.resolve()
