@@ -83,4 +83,3 @@ def test_monitor_once_speaks_the_shops_language(zh_shop: Path):
     data = cli_json(zh_shop, "monitor")
     assert {"alerts", "recent_sales", "storage", "shift"} <= set(data)
     assert all(set(a) == {"key", "level", "message", "hint"} for a in data["alerts"])
-
