@@ -13,7 +13,7 @@ DEMO_DIR ?= $(CURDIR)/demo-shop
 TEST_DEBS := fiu-utils libfuse3-3 fuse3 strace tmux libusb-1.0-0 umockdev gir1.2-umockdev-1.0 python3-gi \
 	systemd fbterm shellcheck sudo zbar-tools postgresql pgbouncer faketime
 
-.PHONY: run test lint bench chain venv debian-test-deps clean messages
+.PHONY: run test lint bench chain pay-demo venv debian-test-deps clean messages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ run: venv
 CHAIN_DIR ?= $(CURDIR)/chain-demo
 chain: venv debian-test-deps
 	$(PY) scripts/chain.py --dir "$(CHAIN_DIR)" $(CHAIN_ARGS)
+
+# Code payments on this machine: the demo shop with Alipay and WeChat Pay pointed at local simulators
+# of their gateways (README, "Trying code payments"). PAY_DEMO_ARGS: e.g. --paying-for 8, --fault fail.
+PAY_DEMO_DIR ?= $(CURDIR)/demo-pay-shop
+pay-demo: venv
+	$(PY) scripts/pay_demo.py --dir "$(PAY_DEMO_DIR)" $(PAY_DEMO_ARGS)
 
 # The linter and the type checker (configured in pyproject.toml); `make test` runs them first and
 # fails if either finds anything.

@@ -209,6 +209,24 @@ def test_refusals_record_nothing_and_leave_the_cart(till, shop_dir, alipay, wech
     assert "pay" not in alipay.methods() and till.cart.tenders == ()
 
 
+def test_no_shift_open_is_refused_before_anything_is_recorded_or_charged(tmp_path, alipay):
+    """Charged first, the sale could not be stored after (no shift): "paid, sale not completed"."""
+    from tui_pos.bootstrap.shop import init_shop
+    from tui_pos.domain.errors import NoShiftOpen
+
+    shop = tmp_path / "shop"
+    init_shop(shop, demo=True)  # no shift opened
+    no_shift = open_till(load_config(shop), cashier="demo")
+    try:
+        wire(no_shift, alipay)
+        no_shift.scan(COLA)
+        with pytest.raises(NoShiftOpen):
+            no_shift.payments.start(ALIPAY_CODE)
+    finally:
+        no_shift.close()
+    assert rows(shop, "SELECT COUNT(*) FROM payment_attempt") == [(0,)] and alipay.methods() == []
+
+
 def test_a_split_payment_takes_what_is_left_by_code(till, alipay):
     wire(till, alipay)
     till.scan(COLA)

@@ -3,7 +3,8 @@ outcome not known, or paid and in no stored sale (issue 15)."""
 
 from __future__ import annotations
 
-from tui_pos.bootstrap.till import open_ledger
+from conftest import COLA
+from tui_pos.bootstrap.till import open_ledger, open_till
 from tui_pos.config import load_config
 from tui_pos.domain.payments import out_trade_no
 from tui_pos.domain.records import PaymentAttempt, PaymentOutcome
@@ -69,3 +70,28 @@ def test_doctor_warns_about_code_payments_that_need_someone(shop_dir):
     [warned] = [c for c in run_doctor(shop_dir).checks if c.name == "payments"]
     assert warned.level == "warn" and warned.detail == "1 code payment(s) with an unknown outcome"
     assert "tui-pos payments resolve" in warned.fix
+
+
+def test_a_sale_being_paid_at_the_running_till_is_no_alert_and_the_same_sale_after_a_crash_is(shop_dir):
+    """Paid by code, the rest still to take (or F10 not pressed yet): the running till's sale in
+    progress is that sale, nothing needs anyone. The till stopped with it (a crash): it does."""
+    from tui_pos.ops.instance import TillInstanceLock
+
+    till = open_till(load_config(shop_dir), cashier="test")
+    try:
+        till.scan(COLA)
+        sale_uuid = till.cart.uuid
+    finally:
+        till.close()
+    config = load_config(shop_dir)
+    ledger = open_ledger(config)
+    try:
+        paid = attempt(sale_uuid)
+        ledger.commit(paid.to_record())
+        ledger.commit(PaymentOutcome.new(paid, "paid", at=AT, transaction_id="T1", amount=350).to_record())
+    finally:
+        ledger.close()
+    with TillInstanceLock(shop_dir):
+        assert till_status(config)["payments"]["paid_not_completed"] == 0
+        assert not [a for a in current_alerts(config) if a.key == "payments_paid"]
+    assert till_status(config)["payments"]["paid_not_completed"] == 1

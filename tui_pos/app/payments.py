@@ -247,6 +247,7 @@ class CodePayments:
         cart = selling.cart
         if cart.is_empty:
             raise CodePaymentRefused(N_("the sale is empty: scan an item first"))
+        selling.shifts.require()  # a sale needs an open shift: charged first, it could not be stored
         left = selling.due().left
         amount = left if amount is None else amount
         if amount <= 0:

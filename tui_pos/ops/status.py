@@ -113,8 +113,15 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
                                     "reorder_level": format_qty(r["reorder_level"])} for r in seen.low_stock[:5]]},
         "payments": {"unresolved": sum(1 for p in seen.payments if p["state"] == "unknown"
                                        or p["state"] == "open" and not _charging(config, p, now)),
-                     "paid_not_completed": sum(1 for p in seen.payments if p["state"] in ("paid", "refunded"))},
+                     "paid_not_completed": sum(1 for p in seen.payments if p["state"] in ("paid", "refunded")
+                                               and p["sale_uuid"] != _paying(seen, pid))},
     }
+
+
+def _paying(seen: _Seen, pid: int | None) -> str | None:
+    """The sale a running till is being paid for: its code payment is paid and its sale not stored
+    yet because the cashier is still taking the rest (or pressing F10), not because anything failed."""
+    return seen.cart.uuid if seen.cart is not None and pid is not None else None
 
 
 def _charging(config: Config, attempt: dict[str, Any], now: str) -> bool:
