@@ -22,7 +22,7 @@ from tui_pos.ui.screens.code_pay import CodePayScreen, SettledScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
 from ..test_app_snapshots import assert_console_glyphs_only, log_in, make_app, post_scans, svg_text, wait_until  # noqa: F401
-from .test_code_pay import ALIPAY_CODE, WECHAT_CODE, open_wired
+from .test_code_pay import ALIPAY_CODE, WECHAT_CODE, after_a_while, open_wired
 
 SIZE = (80, 24)
 
@@ -97,7 +97,7 @@ def test_what_the_settling_found(snap_compare, make_app, still, language: str) -
     before.scan(COLA)
     before.payments.start(WECHAT_CODE)  # durable, never sent: then the till stopped
     before.close()
-    till = open_wired(data_dir, wechat)  # the restart
+    till = open_wired(data_dir, wechat, clock=after_a_while())  # the restart, past a pay still on its way
     app = PosApp(till)
     shown: list[str] = []
 
