@@ -25,16 +25,10 @@ from tui_pos.app.ports import PeriodQueries, RecordLog, StockQueries
 from tui_pos.app.session import Session
 from tui_pos.config import StockConfig
 from tui_pos.domain.anomalies import (
+    PeriodFacts,
     Thresholds,
     Warning,
-    count_variances,
-    dead_stock,
-    low_stock,
-    operation_risk,
-    outflow_spikes,
-    refunds_without_original_tender,
-    shrinkage,
-    sold_below_zero,
+    period_warnings,
     variance_beyond,
     write_offs,
 )
@@ -417,17 +411,11 @@ class StockReports:
                  for barcode, days in period["outflow"].items()}
         period_days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         rows = [dict(vars(lv)) for lv in levels]
-        return [
-            *low_stock(rows),
-            *count_variances([m for m in checked if m["kind"] == "count"], costs, names, t, ctx.currency),
-            *sold_below_zero(events, end_levels, names),
-            *shrinkage([m for m in checked if m["kind"] == "adjust"], costs, t, ctx.currency),
-            *outflow_spikes(daily, period_days, names, t),
-            *dead_stock(rows, period["last_moved"], min(last, today or date.today()), t),
-            *operation_risk(risk["per_cashier"], t),
-            *refunds_without_original_tender([r for r, _ in risk["refunds"]],
-                                             {o["uuid"]: o for _, o in risk["refunds"]}),
-        ]
+        return period_warnings(PeriodFacts(
+            levels=rows, moves=checked, costs=costs, names=names, events=events, end_levels=end_levels, daily=daily,
+            period_days=period_days, last_moved=period["last_moved"], today=min(last, today or date.today()),
+            per_cashier=risk["per_cashier"], refunds=[r for r, _ in risk["refunds"]],
+            originals={o["uuid"]: o for _, o in risk["refunds"]}), t, ctx.currency)
 
     def daily_sold(self, barcode: str, first: date, last: date) -> list[tuple[date, int]]:
         """What a product's sales took out on each local day first..last (milli-units; 0 on a day

@@ -301,3 +301,41 @@ def transfer_variances(transfers: Iterable[Mapping[str, Any]], names: Mapping[st
                                 transfer=move["transfer"], from_shop=move["from_shop"], to_shop=move["to_shop"],
                                 n=move["receipts"]))
     return found
+
+
+@dataclass(frozen=True)
+class PeriodFacts:
+    """What the rules read of a shop's period, gathered by the till (its store) or by HQ (its tills
+    summed): period_warnings runs every rule on them, so that both report the same warnings."""
+
+    levels: Sequence[Mapping[str, Any]]  # tracked products: barcode, name, on_hand, reorder_level, since...
+    moves: Sequence[Mapping[str, Any]]  # the period's stock_move records (counts and adjustments are read)
+    costs: Mapping[str, Fraction | None]  # moving average unit cost per product
+    names: Mapping[str, str]
+    events: Mapping[str, Sequence[tuple[str, int, bool]]]  # see sold_below_zero
+    end_levels: Mapping[str, int]  # on hand at the period's end
+    daily: Mapping[str, Mapping[date, int]]  # see outflow_spikes
+    period_days: Sequence[date]
+    last_moved: Mapping[str, str]
+    today: date
+    per_cashier: Mapping[str, Mapping[str, int]]  # see operation_risk
+    refunds: Sequence[Mapping[str, Any]]
+    originals: Mapping[str, Mapping[str, Any]]  # the refunded sales, by uuid
+    transfers: Sequence[Mapping[str, Any]] = ()  # see transfer_variances (HQ's: a till knows no receipt)
+
+
+def period_warnings(facts: PeriodFacts, t: Thresholds, currency: Currency) -> list[Warning]:
+    """Every warning of a period: low stock, count variances, sales at or below zero, shrinkage,
+    outflow spikes, dead stock, operation risk, refunds in another tender, transfer variances."""
+    f = facts
+    return [
+        *low_stock(f.levels),
+        *count_variances([m for m in f.moves if m["kind"] == "count"], f.costs, f.names, t, currency),
+        *sold_below_zero(f.events, f.end_levels, f.names),
+        *shrinkage([m for m in f.moves if m["kind"] == "adjust"], f.costs, t, currency),
+        *outflow_spikes(f.daily, f.period_days, f.names, t),
+        *dead_stock(f.levels, f.last_moved, f.today, t),
+        *operation_risk(f.per_cashier, t),
+        *refunds_without_original_tender(f.refunds, f.originals),
+        *transfer_variances(f.transfers, f.names),
+    ]

@@ -24,17 +24,10 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from tui_pos.domain.anomalies import (
+    PeriodFacts,
     Thresholds,
     Warning,
-    count_variances,
-    dead_stock,
-    low_stock,
-    operation_risk,
-    outflow_spikes,
-    refunds_without_original_tender,
-    shrinkage,
-    sold_below_zero,
-    transfer_variances,
+    period_warnings,
 )
 from tui_pos.domain.money import Currency
 from tui_pos.domain.reports import utc_bounds
@@ -222,18 +215,11 @@ def anomalies(conn: psycopg.Connection[Any], shop: str, first: date, last: date,
     per_cashier, refunds, originals = risk_facts(conn, shop, start, end)
     period_days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     level_rows = [{**row, "since": None} for row in rows]
-    return [
-        *low_stock(level_rows),
-        *count_variances([m for m in moves if m["kind"] == "count"], costs, names, t, currency),
-        *sold_below_zero(events, end_levels, names),
-        *shrinkage([m for m in moves if m["kind"] == "adjust"], costs, t, currency),
-        *outflow_spikes(daily, period_days, names, t),
-        *dead_stock(level_rows, {r["barcode"]: r["last_moved"] for r in rows if r["last_moved"]},
-                    min(last, today or date.today()), t),
-        *operation_risk(per_cashier, t),
-        *refunds_without_original_tender(refunds, originals),
-        *transfer_variances(transfers(conn, shop, start=start, end=end), names),
-    ]
+    return period_warnings(PeriodFacts(
+        levels=level_rows, moves=moves, costs=costs, names=names, events=events, end_levels=end_levels, daily=daily,
+        period_days=period_days, last_moved={r["barcode"]: r["last_moved"] for r in rows if r["last_moved"]},
+        today=min(last, today or date.today()), per_cashier=per_cashier, refunds=refunds, originals=originals,
+        transfers=transfers(conn, shop, start=start, end=end)), t, currency)
 
 
 def average_costs(conn: psycopg.Connection[Any], shop: str, until: str,
