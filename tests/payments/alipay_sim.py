@@ -32,9 +32,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding
 
-from payments.simulator import Drop, Faults, Hang, Reply, Simulator, TradeRecord
+from payments.simulator import Drop, Faults, Hang, Reply, Simulator, TradeRecord, rsa_pair
 from tui_pos.payments.alipay import AlipayGateway
 
 GATEWAY_PATH = "/gateway.do"
@@ -54,18 +54,9 @@ class AlipayKeys:
     alipay_public: str
 
 
-def _pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private, public
-
-
 def make_keys() -> AlipayKeys:
-    app_private, app_public = _pair()
-    alipay_private, alipay_public = _pair()
+    app_private, app_public = rsa_pair()
+    alipay_private, alipay_public = rsa_pair()
     return AlipayKeys(app_private, app_public, alipay_private, alipay_public)
 
 

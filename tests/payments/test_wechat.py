@@ -160,16 +160,16 @@ def test_a_reply_without_a_signature_is_unknown_whatever_it_says(wechat_sim):
 
 
 def test_replies_signed_with_another_platform_key_are_unknown(wechat_sim):
-    from payments.wechat_sim import _pair
+    from payments.simulator import rsa_pair
 
-    gateway = wechat_sim.gateway(public_key=_pair()[1])
+    gateway = wechat_sim.gateway(public_key=rsa_pair()[1])
     assert gateway.pay(trade()).status == "unknown"
 
 
 def test_a_request_signed_with_another_merchant_key_is_refused(wechat_sim):
-    from payments.wechat_sim import _pair
+    from payments.simulator import rsa_pair
 
-    reply = wechat_sim.gateway(private_key=_pair()[0]).pay(trade())
+    reply = wechat_sim.gateway(private_key=rsa_pair()[0]).pay(trade())
     assert (reply.status, reply.code) == ("failed", "SIGN_ERROR")
     assert wechat_sim.sim.charged() == {}
 

@@ -48,7 +48,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from payments.simulator import Drop, Faults, Hang, Reply, Simulator, TradeRecord
+from payments.simulator import Drop, Faults, Hang, Reply, Simulator, TradeRecord, rsa_pair
 from tui_pos.payments.wechat import WeChatGateway
 
 MCHID = "1900000109"
@@ -75,19 +75,10 @@ class Keys:
     platform_public: str
 
 
-def _pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private, public
-
-
 @functools.cache
 def keys() -> Keys:
     """The test keys, made once per test process (an RSA-2048 key takes a while)."""
-    merchant, platform = _pair(), _pair()
+    merchant, platform = rsa_pair(), rsa_pair()
     return Keys(merchant[0], merchant[1], platform[0], platform[1])
 
 
