@@ -93,6 +93,14 @@ def test_interrupt_at_any_moment_never_lies_about_a_sale(shop_dir: Path):
     assert len(set(stored) - set(acknowledged)) <= unknown  # "not recorded" was true every time
 
 
+def as_a_shell_starts_it() -> None:
+    """The child's Ctrl-C as an interactive shell hands it over: default, not blocked. A child
+    inherits an ignored or blocked SIGINT, and a test worker's may be either by then (a library
+    or a test before this one in the same process): then no interrupt would ever land."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_early_interrupt_is_one_line_and_130(tmp_path: Path):
     """Ctrl-C while Python is still importing the CLI (its first tenth of a second or so): no
     KeyboardInterrupt traceback from tui-pos' code. (Before the first line of tui-pos runs, the
@@ -106,7 +114,7 @@ def test_early_interrupt_is_one_line_and_130(tmp_path: Path):
     while step < 14 or not any(code == 130 for code, _ in outcomes):
         assert time.monotonic() < deadline, f"no interrupt landed while tui-pos ran: {outcomes}"
         proc = subprocess.Popen([sys.executable, "-m", "tui_pos", "status", "--json"], env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=as_a_shell_starts_it)
         time.sleep(step * 0.025)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=DEADLINE_S)
@@ -140,7 +148,7 @@ def test_interrupt_while_the_cli_is_imported_is_one_line_and_130(tmp_path: Path,
     (hook / "sitecustomize.py").write_text(INTERRUPT_AT_IMPORT.format(name=module))
     env = {**os.environ, "TUI_POS_DATA_DIR": str(tmp_path / "none"), "PYTHONPATH": str(hook)}
     proc = subprocess.run([sys.executable, "-m", "tui_pos", "status", "--json"], env=env, text=True,
-                          capture_output=True, timeout=DEADLINE_S)
+                          capture_output=True, timeout=DEADLINE_S, preexec_fn=as_a_shell_starts_it)
     assert (proc.returncode, proc.stderr.strip()) == (130, "Error: interrupted"), proc.stderr
 
 
@@ -165,10 +173,10 @@ def test_an_interrupt_is_said_in_the_shops_language(shop_dir: Path, tmp_path: Pa
     (hook / "sitecustomize.py").write_text(INTERRUPT_AT_IMPORT.format(name="tui_pos.sync.state"))  # status reads it late
     env = {**os.environ, "TUI_POS_DATA_DIR": str(shop_dir), "PYTHONPATH": str(hook)}
     proc = subprocess.run([sys.executable, "-m", "tui_pos", "status"], env=env, text=True, capture_output=True,
-                          timeout=DEADLINE_S)
+                          timeout=DEADLINE_S, preexec_fn=as_a_shell_starts_it)
     assert (proc.returncode, proc.stderr.strip()) == (130, "错误：已中断"), proc.stderr
 
     (hook / "sitecustomize.py").write_text(INTERRUPT_AT_IMPORT.format(name="tui_pos.cli.base"))
     proc = subprocess.run([sys.executable, "-m", "tui_pos", "status"], env={**env, "LANG": "zh_CN.UTF-8"}, text=True,
-                          capture_output=True, timeout=DEADLINE_S)
+                          capture_output=True, timeout=DEADLINE_S, preexec_fn=as_a_shell_starts_it)
     assert (proc.returncode, proc.stderr.strip()) == (130, "错误：已中断"), proc.stderr
