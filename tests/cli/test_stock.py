@@ -37,6 +37,10 @@ def test_an_import_with_bad_lines_changes_nothing(shop_dir, tmp_path):
     assert proc.returncode == 1 and "line 3: unknown code '12345'" in proc.stderr
     [shown] = cli_json(shop_dir, "stock", COLA)
     assert shown["on_hand"] == "27"
+    set_config(shop_dir, "ui", "language", '"zh_CN"')  # each bad line, a whole sentence in the shop's language
+    said = run_cli(shop_dir, "stock", "import", str(bad), *AS_DEMO, check=False).stderr
+    assert "第 3 行：" in said and "12345" in said and "line 3" not in said, said
+    set_config(shop_dir, "ui", "language", '"en"')
     good = tmp_path / "receipts.csv"
     good.write_text(f"barcode,qty,kind,cost\n{COLA},12,receive,1.80\n{WATER},6,receive,\n", encoding="utf-8")
     assert [r["on_hand"] for r in cli_json(shop_dir, "stock", "import", str(good), *AS_DEMO)] == ["39", "40"]

@@ -33,7 +33,7 @@ from tui_pos.domain.anomalies import (
     write_offs,
 )
 from tui_pos.domain.auth import Approval, ApprovalRequired
-from tui_pos.domain.catalog import Catalog, Product
+from tui_pos.domain.catalog import ERRORS_SHOWN, Catalog, Product, more_lines
 from tui_pos.domain.errors import (
     N_,
     BadInput,
@@ -324,10 +324,10 @@ class Stock:
                 lines.append(Line(product, qty, "receive" if kind == "receive" else "count", cost,
                                   cells.get("supplier", ""), cells.get("reference", "")))
             except PosError as err:  # BadInput, UnknownCode
-                errors.append(f"line {reader.line_num}: {err}")
+                errors.append(Said(N_("line {line}: {error}"), line=reader.line_num, error=err))
         if errors:
-            raise BadLines(N_("nothing imported:"), errors[:20] + ([f"... and {len(errors) - 20} more"]
-                                                               if len(errors) > 20 else []))
+            raise BadLines(N_("nothing imported:"), errors[:ERRORS_SHOWN]
+                           + ([more_lines(len(errors) - ERRORS_SHOWN)] if len(errors) > ERRORS_SHOWN else []))
         if not lines:
             raise BadInput(N_("nothing imported: the file has no lines"))
         return lines

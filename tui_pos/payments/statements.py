@@ -34,11 +34,11 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from tui_pos.domain.errors import N_, BadInput, BadLines
+from tui_pos.domain.catalog import ERRORS_SHOWN, more_lines
+from tui_pos.domain.errors import N_, BadInput, BadLines, Said
 from tui_pos.domain.reconcile import PROVIDER_ZONE, Statement, StatementKind, StatementRow
 
 PROVIDERS = ("alipay", "wechat")
-ERRORS_SHOWN = 20
 MAX_BYTES = 200 * 1024 * 1024  # a day's statement of a very busy shop is a few MB
 
 _AMOUNT = re.compile(r"-?\d{1,12}(\.\d+)?")
@@ -177,8 +177,7 @@ def _at(text: str, what: str) -> str:
 
 def _refused(errors: list[str]) -> BadLines:
     more = len(errors) - ERRORS_SHOWN
-    return BadLines(N_("statement not read:"), errors[:ERRORS_SHOWN]
-                    + ([f"... and {more:,} more line{'s' if more > 1 else ''} with errors"] if more > 0 else []))
+    return BadLines(N_("statement not read:"), errors[:ERRORS_SHOWN] + ([more_lines(more)] if more > 0 else []))
 
 
 def _days(rows: list[StatementRow]) -> tuple[date | None, date | None]:
@@ -228,7 +227,7 @@ def _read_alipay(lines: list[str], name: str) -> Statement:
             if not cell(ALIPAY_TRADE_NO):
                 raise ValueError(f"{ALIPAY_TRADE_NO} is empty")
         except ValueError as err:
-            errors.append(f"line {i + 1}: {err}")
+            errors.append(Said(N_("line {line}: {error}"), line=i + 1, error=str(err)))
             continue
         counted[kind] += 1
         rows.append(StatementRow(provider="alipay", out_trade_no=cell(ALIPAY_OUT_TRADE_NO),
@@ -290,7 +289,7 @@ def _read_wechat(lines: list[str], name: str) -> Statement:
             break
         data_rows += 1
         if not line.startswith("`"):
-            errors.append(f"line {i + 1}: not a trade line (its cells start with `)")
+            errors.append(Said(N_("line {line}: not a trade line (its cells start with `)"), line=i + 1))
             continue
         try:
             cells = [c.strip()[1:] if c.strip().startswith("`") else c.strip() for c in _cells(line)]
@@ -321,7 +320,7 @@ def _read_wechat(lines: list[str], name: str) -> Statement:
             if not cell(WECHAT_TRANSACTION_ID):
                 raise ValueError(f"{WECHAT_TRANSACTION_ID} is empty")
         except ValueError as err:
-            errors.append(f"line {i + 1}: {err}")
+            errors.append(Said(N_("line {line}: {error}"), line=i + 1, error=str(err)))
             continue
         rows.append(StatementRow(provider="wechat", out_trade_no=cell(WECHAT_OUT_TRADE_NO),
                                  transaction_id=cell(WECHAT_TRANSACTION_ID), kind=kind, amount=amount, at=at,
