@@ -29,6 +29,7 @@ from tui_pos.domain.anomalies import (
     Warning,
     period_warnings,
 )
+from tui_pos.domain.errors import N_
 from tui_pos.domain.money import Currency
 from tui_pos.domain.reports import utc_bounds
 from tui_pos.domain.stock import is_low, moving_average_cost
@@ -99,7 +100,7 @@ def check_shop(conn: psycopg.Connection[Any], shop: str) -> None:
     check_shop_id(shop)
     current(conn)
     if conn.execute("SELECT 1 FROM hq.shop WHERE shop_id = %s", (shop,)).fetchone() is None:
-        raise HqError(f"shop {shop} is not at HQ (tui-pos hq shop add {shop})")
+        raise HqError(N_("shop {shop} is not at HQ: add it first (tui-pos hq shop add {shop})"), shop=shop)
 
 
 def iso(moment: datetime | None) -> str | None:

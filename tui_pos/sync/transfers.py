@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui_pos.app.clock import utc_now
+from tui_pos.domain.errors import N_
 from tui_pos.hq.connection import HqError, HqUnreachable, first_line
 from tui_pos.hq.enrol import HQ_DIR
 
@@ -41,9 +42,9 @@ def fetch_open_transfers(conn: psycopg.Connection[Any]) -> list[dict[str, Any]] 
     except psycopg.errors.UndefinedFunction:
         return None
     except psycopg.OperationalError as err:
-        raise HqUnreachable(f"lost HQ during the pull of transfers: {first_line(err)}") from None
+        raise HqUnreachable(N_("lost HQ during the pull of transfers: {error}"), error=first_line(err)) from None
     except psycopg.Error as err:
-        raise HqError(f"HQ refused the pull of transfers: {first_line(err)}") from None
+        raise HqError(N_("HQ refused the pull of transfers: {error}"), error=first_line(err)) from None
     assert row is not None
     return list(row[0] or [])
 
