@@ -80,4 +80,4 @@ bench: venv debian-test-deps
 	$(PY) scripts/bench_payments.py
 
 clean:
-	rm -rf $(VENV) demo-shop chain-demo .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) demo-shop chain-demo demo-pay-shop .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info
