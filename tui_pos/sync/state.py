@@ -45,16 +45,23 @@ def load_state(config: Config) -> SyncState:
 
 def save_state(data_dir: Path, state: SyncState) -> None:
     """Write the state whole (0600). OSError when the directory cannot take it."""
+    write_hq_document(data_dir, STATE_NAME, state.as_dict())
+
+
+def write_hq_document(data_dir: Path, name: str, doc: dict[str, Any]) -> None:
+    """A JSON document of the till's hq/ directory (0700) written whole, or not at all (a
+    temporary file renamed over it), readable by this user only (0600); OSError when the
+    directory cannot take it."""
     directory = data_dir / HQ_DIR
     if not directory.is_dir():
         directory.mkdir(mode=0o700, exist_ok=True)
-    path = directory / STATE_NAME
-    temporary = path.with_name(f".{STATE_NAME}.{os.getpid()}.tmp")
+    path = directory / name
+    temporary = path.with_name(f".{name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             os.fchmod(out.fileno(), 0o600)
-            out.write(json.dumps(state.as_dict(), indent=1) + "\n")
+            out.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

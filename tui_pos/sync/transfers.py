@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from tui_pos.app.clock import utc_now
 from tui_pos.domain.errors import N_
 from tui_pos.hq.connection import HqError, HqUnreachable, first_line
 from tui_pos.hq.enrol import HQ_DIR
+from tui_pos.sync.state import write_hq_document
 
 if TYPE_CHECKING:
     import psycopg
@@ -51,20 +51,7 @@ def fetch_open_transfers(conn: psycopg.Connection[Any]) -> list[dict[str, Any]] 
 
 def save_transfers(data_dir: Path, transfers: list[dict[str, Any]], pulled_at: str) -> None:
     """Write the open transfers whole (0600). OSError when the directory cannot take them."""
-    directory = data_dir / HQ_DIR
-    if not directory.is_dir():
-        directory.mkdir(mode=0o700, exist_ok=True)
-    path = directory / TRANSFERS_NAME
-    temporary = path.with_name(f".{TRANSFERS_NAME}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            os.fchmod(out.fileno(), 0o600)
-            out.write(json.dumps({"pulled_at": pulled_at, "transfers": transfers}, ensure_ascii=False, indent=1) + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_hq_document(data_dir, TRANSFERS_NAME, {"pulled_at": pulled_at, "transfers": transfers})
 
 
 class TransferFile:
