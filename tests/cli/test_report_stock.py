@@ -26,3 +26,15 @@ def test_anomalies_and_margin(shop_dir):
     [cola] = [r for r in rows if r["barcode"] == COLA]
     assert (cola["qty"], cola["revenue"], cola["cost"], cola["margin"], cola["unit_cost"]) == (
         "2", "6.19", "4.00", "2.19", "2.00")
+
+
+def test_csv_to_a_fifo_nobody_reads_is_refused_at_once(shop_dir, tmp_path):
+    """Opening a FIFO to write waits for a reader: the command would hang (the CLI fuzzer found it)."""
+    import os
+
+    from conftest import run_cli
+
+    fifo = tmp_path / "out.csv"
+    os.mkfifo(fifo)
+    proc = run_cli(shop_dir, "report", "reorder", "--csv", str(fifo), check=False, timeout=20)
+    assert proc.returncode == 1 and f"cannot write {fifo}" in proc.stderr, proc.stderr

@@ -105,3 +105,15 @@ def test_a_transfer_out_at_one_shop_in_at_another_through_hq(hq, tmp_path):
     run_cli(other, "sync", env=env)
     [done] = cli_json(other, "hq", "transfers", "--dsn", hq)
     assert (done["open"], done["lines"][0]["variance"]) == (False, "-1")
+
+
+def test_an_import_of_a_fifo_or_a_directory_is_refused_at_once(shop_dir, tmp_path):
+    """Opening a FIFO waits for a writer: the command would hang (the CLI fuzzer found it)."""
+    import os
+
+    fifo = tmp_path / "counts.csv"
+    os.mkfifo(fifo)
+    proc = run_cli(shop_dir, "stock", "import", str(fifo), *AS_DEMO, check=False, timeout=20)
+    assert proc.returncode == 1 and "is not a regular file" in proc.stderr, proc.stderr
+    proc = run_cli(shop_dir, "stock", "import", str(tmp_path), *AS_DEMO, check=False, timeout=20)
+    assert proc.returncode == 1 and "is a directory" in proc.stderr, proc.stderr

@@ -5,6 +5,7 @@ every bad file is one BadInput (or BadLines naming each bad line), never a trace
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -156,8 +157,12 @@ def test_what_is_no_statement_is_refused(data, message):
 def test_unreadable_paths_are_one_line(tmp_path):
     with pytest.raises(BadInput, match="cannot read"):
         load_statement(tmp_path / "missing.csv")
-    with pytest.raises(BadInput, match="is a directory"):
+    with pytest.raises(BadInput, match="is not a regular file"):
         load_statement(tmp_path)
+    fifo = tmp_path / "statement.csv"
+    os.mkfifo(fifo)  # opening it would wait for a writer: the command would hang
+    with pytest.raises(BadInput, match="is not a regular file"):
+        load_statement(fifo)
 
 
 @settings(max_examples=300, deadline=None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import stat
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from tui_pos.domain.auth import hash_pin
 from tui_pos.domain.catalog import parse_catalog_csv
 from tui_pos.domain.errors import BadInput, StorageError
 from tui_pos.domain.records import UserChanged
+from tui_pos.files import NotARegularFile, read_bounded
 from tui_pos.i18n import N_, system_language, translator
 from tui_pos.store.journal import make_private_dir
 from tui_pos.store.ledger import Ledger, ShopNotEmpty
@@ -133,12 +133,10 @@ def read_catalog_file(path: Path) -> str:
     """The text of a CSV file: a regular file (not /dev/zero, a FIFO or a terminal: those never end), at
     most MAX_CATALOG_BYTES (never read further than that), UTF-8 text without NUL bytes."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # NONBLOCK: opening a FIFO does not wait
-        with os.fdopen(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise BadInput(N_("{path} is not a regular file: export the catalog to a .csv file and import that"),
-                               path=str(path))
-            data = file.read(MAX_CATALOG_BYTES + 1)
+        data = read_bounded(path, MAX_CATALOG_BYTES)
+    except NotARegularFile:
+        raise BadInput(N_("{path} is not a regular file: export the catalog to a .csv file and import that"),
+                       path=str(path)) from None
     except OSError as err:
         raise BadInput(N_("cannot read {path}: {error}"), path=str(path), error=err.strerror) from None
     if len(data) > MAX_CATALOG_BYTES:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import sys
 from collections.abc import Callable, Collection, Sequence
@@ -176,7 +177,10 @@ def write_csv(target: str, rows: Sequence[Sequence[object]], *, numeric: Collect
         sys.stdout.write(text)
     else:
         try:
-            with open(target, "w", encoding="utf-8", newline="") as out:
+            # NONBLOCK: a FIFO nobody reads refuses at once (ENXIO) instead of hanging the command
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+            os.set_blocking(fd, True)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
                 out.write(text)
         except OSError as err:
             raise BadInput(N_("cannot write {file}: {error}"), file=str(target), error=err.strerror) from None

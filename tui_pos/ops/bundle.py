@@ -173,7 +173,9 @@ def support_bundle(data_dir: Path, output: Path | None = None, clock: Callable[[
     for log_file in sorted((data_dir / LOG_DIR).glob(f"{LOG_FILE}*")):
         members.append((f"{LOG_DIR}/{log_file.name}", log_file.read_text(encoding="utf-8", errors="replace")))
     try:
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        # NONBLOCK: a FIFO nobody reads refuses at once (ENXIO) instead of hanging the command
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        os.set_blocking(fd, True)
     except OSError as err:
         raise BadInput(N_("cannot write {file}: {error} (give another --output)"), file=str(output),
                        error=err.strerror) from None

@@ -37,6 +37,7 @@ from pathlib import Path
 from tui_pos.domain.catalog import ERRORS_SHOWN, more_lines
 from tui_pos.domain.errors import N_, BadInput, BadLines, Said
 from tui_pos.domain.reconcile import PROVIDER_ZONE, Statement, StatementKind, StatementRow
+from tui_pos.files import NotARegularFile, read_bounded
 
 PROVIDERS = ("alipay", "wechat")
 MAX_BYTES = 200 * 1024 * 1024  # a day's statement of a very busy shop is a few MB
@@ -64,10 +65,10 @@ WECHAT_TOTALS = "总交易单数"
 def load_statement(path: Path, provider: str | None = None) -> Statement:
     """The statement in the file at path (provider: alipay or wechat; None: found from the file)."""
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_BYTES + 1)
-    except IsADirectoryError:
-        raise BadInput(N_("{file} is a directory, not a statement"), file=str(path)) from None
+        data = read_bounded(path, MAX_BYTES)
+    except NotARegularFile:
+        raise BadInput(N_("{file} is not a regular file: save the statement as a .csv file and reconcile that"),
+                       file=str(path)) from None
     except OSError as err:
         raise BadInput(N_("cannot read {file}: {why}"), file=str(path), why=err.strerror or str(err)) from None
     if len(data) > MAX_BYTES:

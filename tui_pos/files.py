@@ -1,0 +1,29 @@
+"""Reading a file a person names on the command line (a catalog, stock counts, a provider's
+statement): a regular file only, never read past a bound. A FIFO, /dev/zero or a terminal never
+ends, and opening a FIFO waits for a writer that may never come: the command would hang."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+
+class NotARegularFile(Exception):
+    """The path is a directory, a FIFO, a device or a socket: nothing to import."""
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """At most max_bytes + 1 bytes of the regular file at path (more than max_bytes: the caller's
+    "too large"). OSError as opening or reading raises it; NotARegularFile for anything else."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # NONBLOCK: opening a FIFO does not wait
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    if not regular:
+        os.close(fd)
+        raise NotARegularFile(str(path))
+    with os.fdopen(fd, "rb") as file:
+        return file.read(max_bytes + 1)
