@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tui_pos.domain.stock import QTY_SCALE
+from tui_pos.store import stock_daily
 from tui_pos.store.codec import STOCK_MOVE_COLUMNS, record_type, row_record
 
 __all__ = ["QTY_SCALE", "journal_deltas", "journal_moves", "journal_risk_counts", "levels", "moves", "receipt_lots",
@@ -111,16 +112,13 @@ def sold(conn: sqlite3.Connection, start: str, end: str, barcodes: Sequence[str]
 
 
 def journal_deltas(records: Iterable[dict[str, Any]]) -> dict[str, int]:
-    """What records SQLite does not hold yet change stock on hand by, per barcode (milli-units)."""
+    """What records SQLite does not hold yet change stock on hand by, per barcode (milli-units): what
+    each moves in less what it moves out, as stock_daily.contributions says it (the one rule of
+    what a record moves: a stock movement its quantity, a sale's line not voided its units)."""
     deltas: dict[str, int] = {}
     for record in records:
-        kind = record_type(record)
-        if kind == "stock_move":
-            deltas[record["barcode"]] = deltas.get(record["barcode"], 0) + record["qty"]
-        elif kind == "sale":
-            for line in record["lines"]:
-                if not line["voided"]:
-                    deltas[line["barcode"]] = deltas.get(line["barcode"], 0) - line["qty"] * QTY_SCALE
+        for _day, barcode, _sold, qty_in, qty_out in stock_daily.contributions(record):
+            deltas[barcode] = deltas.get(barcode, 0) + qty_in - qty_out
     return deltas
 
 
