@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tui_pos import i18n
 from tui_pos.app.till import Till
 from tui_pos.bootstrap.shop import init_shop
 from tui_pos.bootstrap.till import open_till
@@ -28,6 +29,25 @@ pytest_plugins = [
     "payments.alipay_sim",
     "payments.wechat_sim",
 ]
+
+
+
+@pytest.fixture(autouse=True)
+def _english_screen_after_each_test():
+    """The screen's language is the process's (i18n.use_language): a test that says something in
+    Chinese, or runs a till whose [ui] language is zh_CN, leaves the next test reading English,
+    whether it passed or failed. So a test switches with a plain i18n.use_language("zh_CN")."""
+    yield
+    if i18n.current_language() != "en":
+        i18n.use_language("en")
+
+
+def in_chinese(shop: Path) -> Path:
+    """The shop speaking Chinese: [ui] language = "zh_CN" in its config.toml, as `init` writes it
+    for a zh_CN locale (the CLI and the till read it: their human output is Chinese)."""
+    set_config(shop, "ui", "language", '"zh_CN"')
+    return shop
+
 
 # Demo catalog codes used across tests (see tui_pos/demo_catalog.csv).
 COLA = "6900000000014"  # 3.50, tax A (13%)

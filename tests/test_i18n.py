@@ -205,12 +205,10 @@ def test_the_catalog_compiles_and_translates():
 
 
 def test_the_screen_language_is_set_once_and_read_by_underscore():
-    try:
-        i18n.use_language("zh_CN")
-        assert i18n.current_language() == "zh_CN"
-        assert i18n._("Thank you!") == translator("zh_CN").gettext("Thank you!")
-    finally:
-        i18n.use_language("en")
+    i18n.use_language("zh_CN")
+    assert i18n.current_language() == "zh_CN"
+    assert i18n._("Thank you!") == translator("zh_CN").gettext("Thank you!")
+    i18n.use_language("en")
     assert i18n._("Thank you!") == "Thank you!"
 
 
@@ -273,12 +271,10 @@ def test_an_error_keeps_its_english_and_is_said_in_the_screens_language():
 
     err = UnknownCode(N_("unknown code {code}: nothing added"), code="'123'")
     assert str(err) == "unknown code '123': nothing added"
-    try:
-        i18n.use_language("zh_CN")
-        assert i18n.message(err) == "未知条码 '123'：未添加"
-        assert i18n.message(PosError("a {brace} stays as typed")) == "a {brace} stays as typed"
-    finally:
-        i18n.use_language("en")
+    i18n.use_language("zh_CN")
+    assert i18n.message(err) == "未知条码 '123'：未添加"
+    assert i18n.message(PosError("a {brace} stays as typed")) == "a {brace} stays as typed"
+    i18n.use_language("en")
     assert i18n.message(err) == str(err)
 
 
@@ -308,11 +304,9 @@ def test_a_said_sentence_is_english_data_and_said_whole_in_the_screens_language(
     assert json.dumps({"problems": [state, both]}) == \
         '{"problems": ["database missing: /x does not exist", "database missing: /x does not exist; no backup yet"]}'
     assert copy.deepcopy(state).template == state.template and copy.deepcopy(kinds).sep == ", "
-    try:
-        i18n.use_language("zh_CN")
-        assert i18n.message(state) == "数据库缺失：/x does not exist"
-        assert i18n.message(kinds) == "现金、银行卡"
-        assert i18n.message(both) == "数据库缺失：/x does not exist；还没有备份"
-    finally:
-        i18n.use_language("en")
+    i18n.use_language("zh_CN")
+    assert i18n.message(state) == "数据库缺失：/x does not exist"
+    assert i18n.message(kinds) == "现金、银行卡"
+    assert i18n.message(both) == "数据库缺失：/x does not exist；还没有备份"
+    i18n.use_language("en")
     assert i18n.message(both) == both

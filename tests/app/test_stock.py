@@ -92,13 +92,10 @@ def test_why_a_count_needs_a_manager_and_a_bad_quantity_are_whole_sentences_in_c
     with pytest.raises(BadInput) as bad:
         till.stock.lines([f"{COLA}x1.5"], "receive")
     assert str(bad.value) == f"{COLA}: quantity '1.5' must be a whole number (the product is not weighed)"
-    try:
-        i18n.use_language("zh_CN")
-        assert i18n.message(beyond.value) == ("可口可乐 330ml：盘点 10，应有 27：差异 -17（超过 5 件，为应有 27 的 63%）"
-                                              "（另有 1 项）：本次盘点需经理批准")
-        assert i18n.message(bad.value) == f"{COLA}：数量 '1.5' 必须是整数（该商品不是称重商品）"
-    finally:
-        i18n.use_language("en")
+    i18n.use_language("zh_CN")
+    assert i18n.message(beyond.value) == ("可口可乐 330ml：盘点 10，应有 27：差异 -17（超过 5 件，为应有 27 的 63%）"
+                                          "（另有 1 项）：本次盘点需经理批准")
+    assert i18n.message(bad.value) == f"{COLA}：数量 '1.5' 必须是整数（该商品不是称重商品）"
 
 
 def test_an_adjustment_over_the_limit_needs_a_manager(till):
@@ -187,12 +184,9 @@ def test_a_receive_nothing_takes_is_refused_in_one_sentence(till, shop_dir):
         till.stock.receive(till.stock.lines([f"{COLA}x6"], "receive"))
     assert str(refused.value).startswith("NOT STORED: The database failed (")
     assert "Nothing of it was stored: free disk space" in str(refused.value)
-    try:
-        i18n.use_language("zh_CN")
-        said = i18n.message(refused.value)
-        assert said.startswith("未保存：数据库出错（") and "没有保存任何内容" in said
-    finally:
-        i18n.use_language("en")
+    i18n.use_language("zh_CN")
+    said = i18n.message(refused.value)
+    assert said.startswith("未保存：数据库出错（") and "没有保存任何内容" in said
     assert on_hand(till, COLA) == 27_000
 
 
@@ -227,11 +221,8 @@ def test_a_bad_import_header_is_refused_saying_what_is_wrong_in_the_screen_s_lan
         till.stock.parse_import(f"{header}\n{COLA},1\n")
     columns = "barcode,qty[,kind][,cost][,supplier][,reference]"
     assert str(refused.value) == f"line 1: the header must be {columns}{said}"
-    try:
-        i18n.use_language("zh_CN")
-        assert i18n.message(refused.value) == f"第 1 行：表头必须是 {columns}{in_chinese}"
-    finally:
-        i18n.use_language("en")
+    i18n.use_language("zh_CN")
+    assert i18n.message(refused.value) == f"第 1 行：表头必须是 {columns}{in_chinese}"
 
 
 def test_the_margin_is_the_sales_net_of_tax_less_the_moving_average_cost(till):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AS_DEMO, COLA, cli_json
+from conftest import AS_DEMO, COLA, cli_json, in_chinese
 from tests.cli.stopped import DEADLINE_S, signal_and_continue, start_stopped
 
 SELL = ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print", "--json")
@@ -165,8 +165,6 @@ def test_interrupt_while_a_z_report_is_stored_reports_it(shop_dir: Path):
 def test_an_interrupt_is_said_in_the_shops_language(shop_dir: Path, tmp_path: Path):
     """Ctrl-C once the shop's config.toml is read ([ui] language = "zh_CN"): the one line is
     Chinese; before any shop is read (the CLI still importing), the system's locale decides."""
-    from tests.cli.test_ops_language import in_chinese
-
     in_chinese(shop_dir)
     hook = tmp_path / "hook"
     hook.mkdir()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import in_chinese, run_cli
 from hq_cluster import till_dir
 from nobody import as_nobody, nobody_shop  # noqa: F401 - a fixture
 
@@ -265,8 +265,6 @@ def test_a_shops_stock_reports_transfers_and_alerts_at_hq(hq, tmp_path):
 def test_hq_commands_speak_the_tills_language_and_their_json_does_not_change(hq, tmp_path):
     """On a till whose [ui] language is zh_CN, the hq commands' human output is Chinese; --json is
     the same document as in English."""
-    from tests.cli.test_ops_language import in_chinese
-
     data_dir = till_dir(tmp_path / "t1")
     english = hq_json(data_dir, "join", hq, "--shop", "S1")
     tills_in_english = hq_json(data_dir, "tills")

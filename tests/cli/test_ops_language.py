@@ -10,23 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AS_DEMO, COLA, cli_json, open_demo_shop, run_cli
+from conftest import AS_DEMO, COLA, cli_json, in_chinese, open_demo_shop, run_cli
 
 ENGLISH_WORDS = re.compile(r"\b(?:Storage|Database|Journal|Printer|Backup|Shift|none|never|waiting|quarantined|free|"
                            r"valid|writable|backup yet|user\(s\)|sale\(s\)|Alerts|Last sales|opened|float)\b")
-
-
-def in_chinese(shop: Path) -> Path:
-    """The shop speaking Chinese: [ui] language as `init` writes it for a zh_CN locale."""
-    config = shop / "config.toml"
-    text = config.read_text(encoding="utf-8")
-    if re.search(r"(?m)^\[ui\]$", text):
-        text = re.sub(r'(?m)^language = "[^"]*"$', 'language = "zh_CN"', text, count=1)
-    else:
-        text += '\n[ui]\nlanguage = "zh_CN"\n'
-    assert 'language = "zh_CN"' in text, text
-    config.write_text(text, encoding="utf-8")
-    return shop
 
 
 def english_left(text: str) -> list[str]:

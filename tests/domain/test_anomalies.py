@@ -122,12 +122,9 @@ def test_a_warning_keeps_its_template_apart_for_the_screen_s_language():
 
     [low] = low_stock([level(3_000, reorder_level=5_000)])
     [idle] = dead_stock([level(5_000, since="2026-10-01")], {}, date(2026, 12, 4), T)
-    try:
-        i18n.use_language("zh_CN")
-        assert i18n.message(low) == "Cola：现有 3，补货点 5"
-        assert i18n.message(idle) == "Cola：现有 5，已 64 天没有出入库（自 2026-10-01 起）"
-    finally:
-        i18n.use_language("en")
+    i18n.use_language("zh_CN")
+    assert i18n.message(low) == "Cola：现有 3，补货点 5"
+    assert i18n.message(idle) == "Cola：现有 5，已 64 天没有出入库（自 2026-10-01 起）"
 
 
 def test_stock_warnings_are_whole_sentences_in_the_screen_s_language():
@@ -140,14 +137,10 @@ def test_stock_warnings_are_whole_sentences_in_the_screen_s_language():
     [refund] = refunds_without_original_tender([sale("T1-000002", "cash", "mobile", uuid="r1", original="s1")],
                                                {"s1": sale("T1-000001", "card")})
     assert refund.message == "refund T1-000002 by bob paid in cash, mobile; the sale T1-000001 was paid in card"
-    try:
-        i18n.use_language("zh_CN")
-        assert i18n.message(variance) == \
-            "Cola：盘点 40，应有 100：差异 -60（超过 5 件，为应有 100 的 60%，成本 1200.00）"
-        assert i18n.message(eve) == "eve：50 笔销售中删除商品行 8 次（每 100 笔 16 次），本店为每 100 笔 6 次"
-        assert i18n.message(refund) == "bob 的退款 T1-000002 以现金, 移动支付退还；原销售 T1-000001 以银行卡支付"
-    finally:
-        i18n.use_language("en")
+    i18n.use_language("zh_CN")
+    assert i18n.message(variance) == "Cola：盘点 40，应有 100：差异 -60（超过 5 件，为应有 100 的 60%，成本 1200.00）"
+    assert i18n.message(eve) == "eve：50 笔销售中删除商品行 8 次（每 100 笔 16 次），本店为每 100 笔 6 次"
+    assert i18n.message(refund) == "bob 的退款 T1-000002 以现金, 移动支付退还；原销售 T1-000001 以银行卡支付"
 
 
 def test_a_cashier_far_above_the_shop_s_rate():

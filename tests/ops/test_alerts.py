@@ -151,11 +151,8 @@ def test_an_alert_is_english_for_the_hook_and_translated_on_screen():
     assert alert.message == "backup failed: disk full"
     assert alert.as_dict() == {"key": "backup", "level": "error", "message": "backup failed: disk full",
                                "hint": "check the backup disk"}
-    try:
-        i18n.use_language("zh_CN")
-        assert i18n.message(alert) == "备份失败：disk full"
-    finally:
-        i18n.use_language("en")
+    i18n.use_language("zh_CN")
+    assert i18n.message(alert) == "备份失败：disk full"
 
 
 def test_hq_and_low_stock_alerts_and_every_hint_on_screen_in_chinese(shop_dir):
@@ -172,10 +169,7 @@ def test_hq_and_low_stock_alerts_and_every_hint_on_screen_in_chinese(shop_dir):
     [low] = _low_stock(status)
     assert late.message == "3 record(s) waiting for HQ, not synced for 120 min: x"
     assert low.message == "LOW STOCK (on hand/reorder level): Cola 2/5 and 2 more"
-    try:
-        i18n.use_language("zh_CN")
-        assert i18n.message(late) == "3 条记录等待上传总部，已 120 分钟未同步：x"
-        assert i18n.message(low) == "库存不足（现有/补货点）：Cola 2/5，另有 2 种"
-        assert i18n._(low.hint).startswith("补货")
-    finally:
-        i18n.use_language("en")
+    i18n.use_language("zh_CN")
+    assert i18n.message(late) == "3 条记录等待上传总部，已 120 分钟未同步：x"
+    assert i18n.message(low) == "库存不足（现有/补货点）：Cola 2/5，另有 2 种"
+    assert i18n._(low.hint).startswith("补货")

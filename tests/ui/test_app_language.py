@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tui_pos.i18n import use_language
+from conftest import in_chinese
 
 from .screens.test_checkout_flows import (  # noqa: F401
     demo_shop_template,
@@ -37,11 +37,7 @@ def chinese_shop(demo_shop_template, tmp_path):
     import shutil
 
     shop = shutil.copytree(demo_shop_template, tmp_path / "shop")
-    config = shop / "config.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace('language = "en"', 'language = "zh_CN"'),
-                      encoding="utf-8")
-    yield shop
-    use_language("en")  # the screen's language is the process's: the next test reads English
+    return in_chinese(shop)
 
 
 async def test_the_checkout_and_payment_are_all_chinese(chinese_shop):

@@ -27,7 +27,6 @@ from conftest import COLA, CONSOLE_GLYPHS, NOODLES, open_demo_shop, set_config
 from tui_pos.app.till import Till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
-from tui_pos.i18n import use_language
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
@@ -68,7 +67,6 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield make
     for till in tills:
         till.close()
-    use_language("en")  # the screen's language is the process's: the next test reads English
 
 
 async def wait_until(pilot, condition, what: str, timeout: float = 30.0) -> None:

@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 from rich.cells import cell_len
 
-from conftest import COLA, WATER, set_config
+from conftest import COLA, WATER, in_chinese
 from payments.fake_gateway import LOST, UNKNOWN, FakeGateway
 from tui_pos.domain.payments import GatewayReply, out_trade_no
-from tui_pos.i18n import use_language
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.code_pay import SettledScreen
 from tui_pos.ui.screens.manager_menu import ManagerMenuScreen
@@ -159,14 +158,11 @@ async def test_in_chinese_the_columns_line_up(shop_dir):
     while not charge.done:
         charge = till.payments.advance(charge)
     till.close()
-    set_config(shop_dir, "ui", "language", '"zh_CN"')
-    try:
-        async with paying_app(shop_dir, alipay, wechat) as pilot:
-            await to_payments(pilot)
-            firsts = [row.splitlines()[0] for row in rows(pilot)]
-            assert "微信支付" in firsts[0] and "支付宝" in firsts[1], firsts
-            ends = {(cell_len(row[:row.index("￥") + 5]), cell_len(row)) for row in firsts}
-            assert len(ends) == 1, firsts  # the amounts (X.50) and the masked codes end alike
-            assert "扫码付款" in screen_text(pilot, "#payments-title")
-    finally:
-        use_language("en")  # the screen's language is the process's
+    in_chinese(shop_dir)
+    async with paying_app(shop_dir, alipay, wechat) as pilot:
+        await to_payments(pilot)
+        firsts = [row.splitlines()[0] for row in rows(pilot)]
+        assert "微信支付" in firsts[0] and "支付宝" in firsts[1], firsts
+        ends = {(cell_len(row[:row.index("￥") + 5]), cell_len(row)) for row in firsts}
+        assert len(ends) == 1, firsts  # the amounts (X.50) and the masked codes end alike
+        assert "扫码付款" in screen_text(pilot, "#payments-title")
