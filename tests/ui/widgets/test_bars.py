@@ -4,7 +4,8 @@ blocks. (On screen: tests/ui/screens/test_stock_warnings.py.)"""
 
 from __future__ import annotations
 
-from tui_pos.ui.widgets.bars import FULL, bar, bar_lines, column_rows
+from tui_pos.ui.widgets.bars import FULL, bar, bar_lines
+from tui_pos.ui.widgets.hour_chart import bar_rows
 
 
 def test_a_bar_is_its_share_of_the_largest_in_eighths_or_whole_cells():
@@ -22,5 +23,8 @@ def test_labelled_bars_line_up_whatever_the_labels_width():
 
 
 def test_the_console_sparkline_is_columns_of_full_blocks_top_row_first():
-    assert column_rows([0, 1, 4, 2], 4) == ["  " + FULL, "  " + FULL, "  " + FULL * 2, " " + FULL * 3]
-    assert column_rows([], 3) == ["", "", ""]
+    def columns(values: list[int], height: int) -> list[str]:  # as DailyChart draws them on the console
+        return bar_rows(values, height, eighths=False, width=1, gap="")
+
+    assert columns([0, 1, 4, 2], 4) == ["  " + FULL, "  " + FULL, "  " + FULL * 2, " " + FULL * 3]
+    assert columns([], 3) == ["", "", ""]

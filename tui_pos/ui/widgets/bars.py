@@ -19,6 +19,7 @@ from textual.widgets import Sparkline, Static
 
 from tui_pos.domain.columns import columns, pad
 from tui_pos.domain.money import round_half_up
+from tui_pos.ui.widgets.hour_chart import FULL, bar_rows
 
 if TYPE_CHECKING:
     from textual import getters
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from tui_pos.ui.app import PosApp
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"  # a bar's last cell, by how many eighths of it are filled
-FULL = "█"  # drawn by the Linux console too
 
 
 def bar(amount: int, top: int, cells: int, eighths: bool) -> str:
@@ -60,13 +60,6 @@ class Bars(Static):
         self.update(Text("\n".join(self.lines)))
 
 
-def column_rows(values: Sequence[int], height: int) -> list[str]:
-    """Values as columns of full blocks, one cell each, top row first (the console's sparkline)."""
-    top = max(values, default=0)
-    levels = [max(1, round_half_up(v * height, top)) if v > 0 else 0 for v in values]
-    return ["".join(FULL if level > row else " " for level in levels).rstrip() for row in range(height - 1, -1, -1)]
-
-
 class DailyChart(Widget):
     """A value per day, oldest on the left: Textual's Sparkline, or (the console theme, whose font
     lacks the eighth blocks a sparkline draws) columns of full blocks."""
@@ -92,6 +85,8 @@ class DailyChart(Widget):
     def show(self, values: Sequence[int]) -> None:
         self.values = list(values)
         if self.app.console_theme:
-            self.query_one(Static).update(Text("\n".join(column_rows(self.values, max(self.size.height, 1)))))
+            # the hour chart's console bars, a cell wide with no gap
+            rows = bar_rows(self.values, max(self.size.height, 1), eighths=False, width=1, gap="")
+            self.query_one(Static).update(Text("\n".join(rows)))
         else:
             self.query_one(Sparkline).data = [float(v) for v in self.values]

@@ -25,9 +25,10 @@ FULL = "█"  # drawn by the Linux console too
 BAR_WIDTH = 2  # columns per bar, then one space
 
 
-def bar_rows(values: Sequence[int], height: int, eighths: bool) -> list[str]:
-    """The chart as text rows, top row first, a bar per value scaled to the largest. Every value
-    above zero shows at least its smallest step (an eighth, or a whole row on the console)."""
+def bar_rows(values: Sequence[int], height: int, eighths: bool, width: int = BAR_WIDTH, gap: str = " ") -> list[str]:
+    """The chart as text rows, top row first, a bar `width` cells wide per value (`gap` between
+    them) scaled to the largest. Every value above zero shows at least its smallest step (an
+    eighth, or a whole row on the console)."""
     top = max(values, default=0)
     steps_per_row = 8 if eighths else 1
     levels = [max(1, round_half_up(v * height * steps_per_row, top)) if v > 0 else 0 for v in values]
@@ -36,8 +37,8 @@ def bar_rows(values: Sequence[int], height: int, eighths: bool) -> list[str]:
         cells = []
         for level in levels:
             filled = min(max(level - row * steps_per_row, 0), steps_per_row)
-            cells.append((EIGHTHS[filled] if eighths else (FULL if filled else " ")) * BAR_WIDTH)
-        rows.append(" ".join(cells).rstrip())
+            cells.append((EIGHTHS[filled] if eighths else (FULL if filled else " ")) * width)
+        rows.append(gap.join(cells).rstrip())
     return rows
 
 
