@@ -106,6 +106,14 @@ def words_in(node: ast.AST) -> str:
         return words_in(node.left) + " " + words_in(node.right)
     if isinstance(node, ast.IfExp):
         return words_in(node.body) + " " + words_in(node.orelse)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return words_in(node.func.value)  # "Wrote {path}".format(path=p): the English is the receiver
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join" and node.args:
+        lines = node.args[0]  # "\n".join(f"Wrote {p}" for p in paths): each line is shown
+        if isinstance(lines, ast.GeneratorExp | ast.ListComp):
+            return words_in(lines.elt)
+        if isinstance(lines, ast.List | ast.Tuple):
+            return " ".join(words_in(element) for element in lines.elts)
     return ""
 
 
@@ -181,6 +189,20 @@ def test_an_unmarked_line_of_cli_or_support_output_is_caught(tmp_path):
                     'raise BadInput(f"no shop in {d}")\n', encoding="utf-8")
     problems = unmarked(code, SINKS["cli"] | SINKS["ops"], tmp_path)
     assert len(problems) == 3 and "Backed up" in problems[0] and "no backup" in problems[1], problems
+
+
+def test_an_unmarked_sentence_filled_in_by_format_or_joined_into_lines_is_caught(tmp_path):
+    """English built with "...".format() or one line per item with "\\n".join() is as unmarked as an
+    f-string; the marked forms of the same lines pass."""
+    code = tmp_path / "cli.py"
+    code.write_text('click.echo("Wrote {path}".format(path=p))\n'
+                    'emit(as_json, data, lambda: "\\n".join(f"{p}: {n} record(s) waiting" for p, n in rows))\n'
+                    'fail("; ".join(["no shop", why]))\n'
+                    'click.echo(_("Wrote {path}").format(path=p))\n'
+                    'emit(as_json, data, lambda: "\\n".join(_("{p}: {n} waiting").format(p=p, n=n) for p, n in rows))\n'
+                    'fail("; ".join(message(p) for p in problems))\n', encoding="utf-8")
+    problems = unmarked(code, SINKS["cli"], tmp_path)
+    assert [problem.split(":")[1] for problem in problems] == ["1", "2", "3"], problems
 
 
 @pytest.mark.parametrize("layer", sorted(SINKS))
