@@ -235,7 +235,7 @@ class Stock:
     def _beyond(self, lines: Sequence[Line], levels: dict[str, int] | None = None) -> Said | None:
         """Why a count needs a manager, one whole sentence (None when it does not)."""
         if levels is None:
-            levels = self._on_hand([line.product.barcode for line in lines], required=True)
+            levels = self.on_hand([line.product.barcode for line in lines], required=True)
         costs = self.average_costs(barcodes=[line.product.barcode for line in lines])
         t = thresholds_of(self.ctx)
         found = [why for line in lines
@@ -248,7 +248,9 @@ class Stock:
         return Said(N_("{reason} (and {more} more): a manager must approve the count"), reason=found[0],
                     more=len(found) - 1)
 
-    def _on_hand(self, barcodes: list[str], required: bool) -> dict[str, int]:
+    def on_hand(self, barcodes: list[str], required: bool) -> dict[str, int]:
+        """These products' stock on hand by barcode, what a movement records as expected (read under
+        the numbering lock). The database unreadable: StorageError when required, else {} (unknown)."""
         rows, _ = self.store.stock_levels(barcodes)
         if rows is None:
             if required:
@@ -264,7 +266,7 @@ class Stock:
         batch = batch or (new_uuid() if len(lines) > 1 else None)
         stored = []
         with storing("a stock movement", stock_refusal), self.store.locked():  # every line committed while it is held
-            levels = self._on_hand([line.product.barcode for line in lines], required=counting)
+            levels = self.on_hand([line.product.barcode for line in lines], required=counting)
             if counting and manager is None and (beyond := self._beyond(lines, levels)) is not None:
                 raise ApprovalRequired("stock_count", N_("stock moved meanwhile and the count is now beyond a "
                                                          "threshold: {reason}"), reason=beyond)

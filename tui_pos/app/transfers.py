@@ -98,10 +98,9 @@ class Transfers:
             if self._recorded([transfer_uuid("transfer_out", shop, transfer_id, b) for b in quantities]):
                 raise TransferRefused(N_("transfer {transfer} was sent from this till already: give another --ref"),
                                       transfer=transfer_id)
-            rows, _ = self.store.stock_levels(list(quantities))
-            expected = {r["barcode"]: r["on_hand"] for r in rows or ()}
             moves = sent_moves(transfer_id, shop, to_shop, quantities, till_id=ctx.till_id, at=ctx.clock(),
-                               expected=expected, batch=new_uuid(), actor=self.stock.session.cashier or None)
+                               expected=self.stock.on_hand(list(quantities), required=False), batch=new_uuid(),
+                               actor=self.stock.session.cashier or None)
             records = self._commit(moves)
         log.info("transfer %s out to %s: %d product(s)", transfer_id, to_shop, len(records))
         return Moved(transfer_id, to_shop, records, {})
@@ -167,9 +166,8 @@ class Transfers:
                                for b in received]):
                 raise TransferRefused(N_("transfer {transfer} was received at this till already"),
                                       transfer=transfer.transfer)
-            rows, _ = self.store.stock_levels(list(received))
-            expected = {r["barcode"]: r["on_hand"] for r in rows or ()}
-            moves = received_moves(transfer, received, till_id=ctx.till_id, at=ctx.clock(), expected=expected,
+            moves = received_moves(transfer, received, till_id=ctx.till_id, at=ctx.clock(),
+                                   expected=self.stock.on_hand(list(received), required=False),
                                    batch=new_uuid(), actor=self.stock.session.cashier or None)
             records = self._commit(moves)
         off = variances(transfer.sent, received)
