@@ -35,15 +35,19 @@ from tui_pos.app.session import Session
 from tui_pos.domain.cart import Cart
 from tui_pos.domain.errors import N_, CartError, CodePaymentRefused, PosError, StorageFailed
 from tui_pos.domain.payments import (
+    CHARGED,
+    UNRESOLVED,
     GatewayReply,
     Progress,
     Provider,
     Schedule,
     Trade,
+    is_unresolved,
     mask_code,
     next_step,
     out_refund_no,
     out_trade_no,
+    paid_not_completed,
     recognise_code,
 )
 from tui_pos.domain.records import OutcomeState, PaymentAttempt, PaymentOutcome
@@ -51,7 +55,6 @@ from tui_pos.domain.tender import Tender
 
 ChargeState = Literal["charging", "paying", "paid", "failed", "cancelled", "unknown"]
 TICK = 1.0  # advance() sleeps at most this long per call: the countdown on screen moves
-UNRESOLVED = ("open", "unknown")
 
 # What the cashier reads, per state of a charge (templates: the UI translates them, i18n.message)
 MESSAGES = {
@@ -124,12 +127,12 @@ class PaymentView:
     @property
     def unresolved(self) -> bool:
         """Open or unknown: the provider must be asked before anything else is charged."""
-        return self.state in UNRESOLVED
+        return is_unresolved(self.state)
 
     @property
     def paid_not_completed(self) -> bool:
         """Paid (refunded) and no stored sale carries it: someone must finish that sale."""
-        return self.state in ("paid", "refunded") and not self.sale_completed
+        return paid_not_completed(self.state, self.sale_completed)
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__} | {
@@ -164,7 +167,7 @@ Gateways = Callable[[Provider], CodeGateway | None]
 def _transaction_id(attempt: PaymentAttempt, reply: GatewayReply, state: str) -> str:
     """The number a paid charge is known by: the provider's, else (a reply that left it out) the
     trade's own, so that the tender and the outcome always name the same payment."""
-    if reply.transaction_id or state not in ("paid", "refunded"):
+    if reply.transaction_id or state not in CHARGED:
         return reply.transaction_id
     return attempt.out_refund_no if state == "refunded" else attempt.out_trade_no
 
@@ -263,7 +266,7 @@ class CodePayments:
         if not readable:
             raise CodePaymentRefused(N_("the database cannot be read, so earlier code payments cannot be "
                                         "checked: take cash or card"))
-        if any(a["state"] in UNRESOLVED for a in attempts):
+        if any(is_unresolved(a["state"]) for a in attempts):
             raise CodePaymentRefused(N_("an earlier code payment is not settled yet: resolve it first (the "
                                         "payments list, or tui-pos payments resolve)"))
         carried = {t.reference for t in cart.tenders if t.kind == "mobile"}
@@ -474,7 +477,7 @@ class CodePayments:
         or refunded and not recorded (the refund is then stored under its uuid, never asked twice)."""
         rows, _ = self.store.payment_attempts(unresolved=True)
         return next((r for r in rows if r["kind"] == "refund" and r["original_sale_uuid"] == original_uuid
-                     and r["state"] in ("open", "unknown", "refunded")), None)
+                     and r["state"] in (*UNRESOLVED, "refunded")), None)
 
     def refund(self, paid: dict[str, Any], refund_uuid: str, amount: int, reason: str) -> PaymentView:
         """Give amount of a paid code payment (paid: its view row) back through its provider, for the
@@ -491,7 +494,7 @@ class CodePayments:
             last = earlier[-1] if earlier else None
             if last is not None and last["state"] == "refunded":
                 return PaymentView.of(last)
-            if last is not None and last["state"] in UNRESOLVED:
+            if last is not None and is_unresolved(last["state"]):
                 attempt, ask_first = PaymentAttempt.from_record(last), "query"
             else:
                 if not gateway.online():
@@ -576,7 +579,7 @@ class CodePayments:
                     continue
                 looked.append(row["uuid"])
                 attempt = PaymentAttempt.from_record(row)
-                if row["state"] in UNRESOLVED:
+                if is_unresolved(row["state"]):
                     try:
                         self._settle(attempt)
                     except PosError as err:
@@ -631,7 +634,7 @@ class CodePayments:
         outcome_state: OutcomeState = state if state in ("paid", "failed", "cancelled", "refunded") \
             else "unknown"  # type: ignore[assignment]
         amount = (reply.amount if reply.amount is not None else attempt.amount) \
-            if outcome_state in ("paid", "refunded") else None
+            if outcome_state in CHARGED else None
         outcome = PaymentOutcome.new(attempt, outcome_state, at=self.ctx.clock(),
                                      transaction_id=_transaction_id(attempt, reply, outcome_state), amount=amount,
                                      reason=reply.reason, code=reply.code)
@@ -695,7 +698,7 @@ class CodePayments:
     def unresolved(self) -> bool:
         """Is any attempt open or unknown (resolve() first, before the next code payment)?"""
         rows, _ = self.store.payment_attempts(unresolved=True)
-        return any(r["state"] in UNRESOLVED for r in rows) or any(
+        return any(is_unresolved(r["state"]) for r in rows) or any(
             live.unsaved is not None for live in self._live.values())
 
     def _money(self, amount: int) -> str:

@@ -30,6 +30,29 @@ STATE_WORDS: dict[str, str] = {"open": N_("open"), "unknown": N_("unknown"), "pa
 _WECHAT_CODE = re.compile(r"1[0-5][0-9]{16}")
 _ALIPAY_CODE = re.compile(r"(2[5-9]|30)[0-9]{14,22}")
 
+# An attempt's state as stored: "open" (no outcome yet) or its last outcome's. Unresolved: the
+# provider must be asked before anything else is charged. Paid (or refunded) and in no stored
+# sale: someone must finish that sale. The one definition of both: the store keeps its needs
+# flag by them, the till, the CLI, status and alerts read them.
+UNRESOLVED: tuple[str, ...] = ("open", "unknown")
+CHARGED: tuple[str, ...] = ("paid", "refunded")
+
+
+def is_unresolved(state: str) -> bool:
+    """Open or unknown: the provider must be asked before anything else is charged."""
+    return state in UNRESOLVED
+
+
+def paid_not_completed(state: str, sale_completed: bool) -> bool:
+    """Paid (refunded) and no stored sale carries it: someone must finish that sale."""
+    return state in CHARGED and not sale_completed
+
+
+def needs_someone(state: str, sale_completed: bool) -> bool:
+    """Unresolved, or paid and in no stored sale: what `tui-pos payments --unresolved` lists."""
+    return is_unresolved(state) or paid_not_completed(state, sale_completed)
+
+
 TRADE_NO_LENGTH = 32  # WeChat's out_trade_no takes at most 32 characters (Alipay 64)
 
 

@@ -19,6 +19,7 @@ from tui_pos.app.till import CART_DOCUMENT, HELD_DOCUMENT, SHIFT_DOCUMENT, SHOP_
 from tui_pos.config import Config
 from tui_pos.domain.cart import Cart
 from tui_pos.domain.errors import Said
+from tui_pos.domain.payments import is_unresolved, paid_not_completed
 from tui_pos.domain.shift import shift_report
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.stock import format_qty, is_low
@@ -89,6 +90,7 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
         "degraded" if problems else "ok"
     sale = seen.last_sale
     pid = running_pid(config.data_dir)
+    paying = _paying(seen, pid)
     return {
         "till_id": config.till_id, "data_dir": str(config.data_dir), "checked_at": now,
         "journal_dirs": [str(d) for d in config.storage.journal_dirs],
@@ -111,10 +113,10 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
         "stock": {"low": len(seen.low_stock),
                   "low_products": [{"barcode": r["barcode"], "name": r["name"], "on_hand": format_qty(r["on_hand"]),
                                     "reorder_level": format_qty(r["reorder_level"])} for r in seen.low_stock[:5]]},
-        "payments": {"unresolved": sum(1 for p in seen.payments if p["state"] == "unknown"
-                                       or p["state"] == "open" and not _charging(config, p, now)),
-                     "paid_not_completed": sum(1 for p in seen.payments if p["state"] in ("paid", "refunded")
-                                               and p["sale_uuid"] != _paying(seen, pid))},
+        "payments": {"unresolved": sum(1 for p in seen.payments if is_unresolved(p["state"])
+                                       and not _charging(config, p, now)),
+                     "paid_not_completed": sum(1 for p in seen.payments if paid_not_completed(p["state"], p["sale_completed"])
+                                               and p["sale_uuid"] != paying)},
     }
 
 
@@ -127,6 +129,8 @@ def _paying(seen: _Seen, pid: int | None) -> str | None:
 def _charging(config: Config, attempt: dict[str, Any], now: str) -> bool:
     """An open attempt young enough to be a charge a running till is still working on (the
     customer's wait, WeChat's reverse rule and a few calls' timeouts): not an alert yet."""
+    if attempt["state"] != "open":
+        return False
     settings = config.payments
     since = seconds_since(attempt["at"], now)
     return since is not None and since < settings.wait + 2 * settings.reverse_after + 3 * settings.timeout

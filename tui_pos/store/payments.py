@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from tui_pos.domain.payments import CHARGED
+from tui_pos.domain.payments import needs_someone as _needs_someone
 from tui_pos.domain.records import record_type
 
 # the rows of PaymentAttempt and PaymentOutcome (codec.ROW_TABLES): what their audit digest covers.
@@ -21,7 +23,6 @@ from tui_pos.domain.records import record_type
 PAYMENT_ATTEMPT_COLUMNS = ("uuid", "till_id", "at", "sale_uuid", "kind", "provider", "attempt_no", "out_trade_no",
                            "out_refund_no", "amount", "code_mask", "cashier", "original_sale_uuid")
 PAYMENT_OUTCOME_COLUMNS = ("uuid", "attempt_uuid", "till_id", "at", "state", "transaction_id", "amount", "reason", "code")
-UNRESOLVED = ("open", "unknown")
 OUTCOME_FIELDS = ("state", "transaction_id", "charged", "reason", "code", "outcome_at")
 
 _SELECT = (
@@ -133,15 +134,14 @@ def merge(stored: list[dict[str, Any]], pending: list[dict[str, Any]]) -> tuple[
     journaled_sales = {(r["uuid"], t.get("reference") or "") for r in pending if record_type(r) == "sale"
                        for t in r.get("tenders", [])} | {(r["uuid"], "") for r in pending if record_type(r) == "sale"}
     for attempt in by_uuid.values():
-        if carried_by(attempt) in journaled_sales and attempt["state"] in ("paid", "refunded"):
+        if carried_by(attempt) in journaled_sales and attempt["state"] in CHARGED:
             attempt["sale_completed"] = True
             recheck.pop(attempt["uuid"], None)
     for attempt in recheck.values():
         attempt["sale_completed"] = False
-    return list(by_uuid.values()), [a for a in recheck.values() if a["state"] in ("paid", "refunded")]
+    return list(by_uuid.values()), [a for a in recheck.values() if a["state"] in CHARGED]
 
 
 def needs_someone(attempt: dict[str, Any]) -> bool:
-    """Unresolved, or paid (refunded) and not in a stored sale: what `tui-pos payments --unresolved` lists."""
-    return attempt["state"] in UNRESOLVED or (attempt["state"] in ("paid", "refunded")
-                                              and not attempt["sale_completed"])
+    """domain.payments.needs_someone of a stored attempt."""
+    return _needs_someone(attempt["state"], attempt["sale_completed"])

@@ -24,7 +24,7 @@ from textual.widgets import Label, Static
 from textual.worker import get_current_worker
 
 from tui_pos.domain.errors import PosError
-from tui_pos.domain.payments import PROVIDER_NAMES, STATE_WORDS
+from tui_pos.domain.payments import PROVIDER_NAMES, STATE_WORDS, is_unresolved
 from tui_pos.i18n import N_, _, message
 
 if TYPE_CHECKING:
@@ -198,14 +198,12 @@ class CodePayScreen(ModalScreen["Charge | None"]):
 
 
 # -- what the settling of unresolved payments found ----------------------------------------
-UNRESOLVED = ("open", "unknown")
-
 
 def settle_unknown(payments) -> list[PaymentView]:
     """Blocking (a worker's): ask the providers about every attempt whose outcome is not known
     and settle it; the views of those attempts now (a paid one whose sale is still to be
     finished, listed again each time, is not news: only what was not known is shown)."""
-    unknown = {view.uuid for view in payments.list(unresolved=True) if view.state in UNRESOLVED}
+    unknown = {view.uuid for view in payments.list(unresolved=True) if is_unresolved(view.state)}
     return [view for view in payments.resolve() if view.uuid in unknown] if unknown else []
 
 
