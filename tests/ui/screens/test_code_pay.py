@@ -208,7 +208,7 @@ async def test_while_the_customer_confirms_the_dialog_counts_down_then_the_sale_
                        and "Waiting for the customer" in dialog(pilot))
         shown = dialog(pilot)
         assert "Alipay ￥3.50" in shown and "2876**********5432" in shown and ALIPAY_CODE not in shown
-        assert re.search(r"\b(60|59|58) s left", shown), shown  # the provider's wait, counting down
+        assert "60 s left" in shown, shown  # the provider's wait, by the till's clock (the test's: held)
         assert "Esc: give up" in shown
         stepper.release()
         await paid_and_back(pilot)

@@ -3,13 +3,12 @@ English: the customer confirming on the phone (USERPAYING) with the countdown at
 the till found at start-up about a payment it had not finished. Update with
 `pytest tests/ui/screens/test_code_pay_snapshots.py --snapshot-update` and look at the SVGs.
 
-The till's waiting clock stands still (the payment stays "waiting" whatever the machine's speed)
-and so does the dialog's own, so every run draws the same screen."""
+The till's waiting clock stands still (the payment stays "waiting" whatever the machine's speed),
+and the dialog counts down by that clock, so every run draws the same screen."""
 
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 
 import pytest
 
@@ -17,7 +16,6 @@ from conftest import COLA
 from payments.fake_gateway import USERPAYING, FakeGateway
 from tui_pos.ui import app as ui_app
 from tui_pos.ui.app import PosApp
-from tui_pos.ui.screens import code_pay
 from tui_pos.ui.screens.code_pay import CodePayScreen, SettledScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
@@ -45,10 +43,9 @@ async def waiting_for_the_customer(pilot) -> None:
 
 @pytest.fixture
 def still(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The dialog's own clock stands still too (it counts down between two answers); and the
-    first health check waits (5 s after start-up: a slow run would draw its alerts on the
-    status line, a fast one not)."""
-    monkeypatch.setattr(code_pay, "time", SimpleNamespace(monotonic=lambda: 0.0))
+    """The first health check waits (5 s after start-up: a slow run would draw its alerts on the
+    status line, a fast one not). The dialog's countdown needs nothing: it runs on the till's
+    clock, which stands still here."""
     monkeypatch.setattr(ui_app, "HEALTH_FIRST_S", 3600.0)
 
 

@@ -11,7 +11,6 @@ The customer's full code is never kept here: the core hands back the masked code
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -73,7 +72,7 @@ class CodePayScreen(ModalScreen["Charge | None"]):
         super().__init__()
         self.charge = charge
         self.giving_up = False
-        self.received = time.monotonic()  # when charge.seconds_left was true
+        self.received = 0.0  # when charge.seconds_left was true, by the core's clock (show)
 
     def compose(self) -> ComposeResult:
         till = self.app.till
@@ -86,6 +85,11 @@ class CodePayScreen(ModalScreen["Charge | None"]):
             yield Static(id="code-countdown")
             yield Static(id="code-message")
             yield Label(id="code-hint", classes="hint")
+
+    def clock(self) -> float:
+        """The clock the core counts seconds_left by (till.payments.monotonic): the countdown
+        between two steps runs on it too, so the two never disagree (and a test's clock is both)."""
+        return self.app.till.payments.monotonic()
 
     def on_mount(self) -> None:
         self.show(self.charge)
@@ -135,7 +139,7 @@ class CodePayScreen(ModalScreen["Charge | None"]):
         customer, asking again, cancelling); once done, a word in capitals and the core's message
         (the reason, and what the cashier does next)."""
         self.charge = charge
-        self.received = time.monotonic()
+        self.received = self.clock()
         done = charge.done
         if done and charge.state == "paid":
             self.dismiss(charge)  # the sale completes at once: the payment screen says it
@@ -171,7 +175,7 @@ class CodePayScreen(ModalScreen["Charge | None"]):
 
     def seconds_left(self) -> int:
         """The core's count at the last step, less the time since (a gateway call may take seconds)."""
-        return max(0, round(self.charge.seconds_left - (time.monotonic() - self.received)))
+        return max(0, round(self.charge.seconds_left - (self.clock() - self.received)))
 
     def show_countdown(self) -> None:
         line = ""
