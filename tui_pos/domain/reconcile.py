@@ -137,6 +137,11 @@ class Totals:
     def add(self, amount: int) -> Totals:
         return Totals(self.count + 1, self.amount + amount)
 
+    @classmethod
+    def of(cls, amounts: Iterable[int]) -> Totals:
+        listed = list(amounts)
+        return cls(len(listed), sum(listed))
+
 
 @dataclass(frozen=True)
 class Reconciliation:
@@ -253,6 +258,24 @@ def _pick(candidates: list[TillPayment], settled: str) -> TillPayment:
     return next((t for t in candidates if t.state == settled), candidates[-1])
 
 
+@dataclass(frozen=True)
+class _Rules:
+    """A charge's or a refund's: the till's state that settles it, and its mismatches (on the
+    statement and not settled at the till; both, other amounts; settled at the till, not on the
+    statement)."""
+
+    settled: str
+    not_recorded: MismatchKind
+    differs: MismatchKind
+    not_in_statement: MismatchKind
+
+
+RULES: dict[StatementKind, _Rules] = {
+    "pay": _Rules("paid", "charged_no_sale", "amount_differs", "sale_not_charged"),
+    "refund": _Rules("refunded", "refund_not_recorded", "refund_amount_differs", "refund_not_in_statement"),
+}
+
+
 def reconcile(statement: Statement, till: Iterable[TillPayment], first_day: date | None = None,
               last_day: date | None = None) -> Reconciliation:
     """The statement against the till's payments (any provider's: only the statement's are looked at).
@@ -269,19 +292,17 @@ def reconcile(statement: Statement, till: Iterable[TillPayment], first_day: date
     # the statement's rows, added up per trade number (a row repeated in the file adds up: an amount differs)
     charged: dict[str, list[StatementRow]] = {}
     refunded: dict[tuple[str, str], list[StatementRow]] = {}
-    statement_pays, statement_refunds = Totals(), Totals()
     for row in statement.rows:
         if row.kind == "refund":
-            statement_refunds = statement_refunds.add(row.amount)
             key = (row.out_refund_no, "") if row.out_refund_no else ("", f"{row.out_trade_no}#{row.line}#{row.at}")
             refunded.setdefault(key, []).append(row)
         else:
-            statement_pays = statement_pays.add(row.amount)
             charged.setdefault(row.out_trade_no, []).append(row)
 
-    mismatches: list[Mismatch] = []
+    # each trade of the statement with the till's attempt for it (None: the till has none)
+    paired: list[tuple[StatementRow, int, TillPayment | None]] = []
     seen: set[str] = set()  # attempt uuids the statement has
-    matched_pays, matched_refunds, reversed_ = Totals(), Totals(), Totals()
+    reversed_ = Totals()
     reversed_trades: set[str] = set()
 
     for (out_refund_no, _unnamed), rows in refunded.items():
@@ -294,12 +315,7 @@ def reconcile(statement: Statement, till: Iterable[TillPayment], first_day: date
         if candidates:
             t = _pick(candidates, "refunded")
             seen.add(t.attempt_uuid)
-            if t.state != "refunded" or not t.sale_completed:
-                mismatches.append(_from_row("refund_not_recorded", row, amount, t))
-            elif t.amount != amount:
-                mismatches.append(_from_row("refund_amount_differs", row, amount, t))
-            else:
-                matched_refunds = matched_refunds.add(amount)
+            paired.append((row, amount, t))
             continue
         trade = [t for t in pays.get(row.out_trade_no, []) if t.state in ("cancelled", "failed", "closed")]
         charge = charged.get(row.out_trade_no)
@@ -309,48 +325,45 @@ def reconcile(statement: Statement, till: Iterable[TillPayment], first_day: date
             seen.update(t.attempt_uuid for t in pays[row.out_trade_no])
             reversed_ = reversed_.add(amount)
             continue
-        mismatches.append(_from_row("refund_not_recorded", row, amount, None))
+        paired.append((row, amount, None))
 
     for out_trade_no, rows in charged.items():
         if out_trade_no in reversed_trades:
             continue
-        amount = sum(r.amount for r in rows)
-        row = rows[0]
         candidates = pays.get(out_trade_no, []) if out_trade_no else []
-        if not candidates:
-            mismatches.append(_from_row("charged_no_sale", row, amount, None))
-            continue
-        t = _pick(candidates, "paid")
         seen.update(c.attempt_uuid for c in candidates)
-        if t.state != "paid" or not t.sale_completed:
-            mismatches.append(_from_row("charged_no_sale", row, amount, t))
-        elif t.amount != amount:
-            mismatches.append(_from_row("amount_differs", row, amount, t))
-        else:
-            matched_pays = matched_pays.add(amount)
+        paired.append((rows[0], sum(r.amount for r in rows), _pick(candidates, "paid") if candidates else None))
 
-    mismatches.sort(key=lambda m: m.line)  # the statement's order
-    till_pays, till_refunds = Totals(), Totals()
+    mismatches: list[Mismatch] = []
+    matched = {"pay": Totals(), "refund": Totals()}
+    for row, amount, attempt in sorted(paired, key=lambda p: p[0].line):  # the statement's order
+        rules = RULES[row.kind]
+        if attempt is None or attempt.state != rules.settled or not attempt.sale_completed:
+            mismatches.append(_from_row(rules.not_recorded, row, amount, attempt))
+        elif attempt.amount != amount:
+            mismatches.append(_from_row(rules.differs, row, amount, attempt))
+        else:
+            matched[row.kind] = matched[row.kind].add(amount)
+
+    # the till's charges and refunds of the statement's days, each looked for on the statement
+    recorded = {"pay": Totals(), "refund": Totals()}
     if first_day is not None and last_day is not None:
         start, end = day_bounds(first_day, last_day)
         for t in mine:
+            kind: StatementKind = "refund" if t.kind == "refund" else "pay"
             moment = _moment(t.at)
-            if moment is None or not start <= moment < end:
+            if t.state != RULES[kind].settled or moment is None or not start <= moment < end:
                 continue
-            if t.kind == "refund" and t.state == "refunded":
-                till_refunds = till_refunds.add(t.amount)
-                if t.attempt_uuid not in seen:
-                    mismatches.append(_from_till("refund_not_in_statement", t))
-            elif t.kind != "refund" and t.state == "paid":
-                till_pays = till_pays.add(t.amount)
-                if t.attempt_uuid not in seen:
-                    mismatches.append(_from_till("sale_not_charged", t))
+            recorded[kind] = recorded[kind].add(t.amount)
+            if t.attempt_uuid not in seen:
+                mismatches.append(_from_till(RULES[kind].not_in_statement, t))
 
     return Reconciliation(
         provider=provider, first_day=first_day, last_day=last_day, mismatches=tuple(mismatches),
-        matched_pays=matched_pays, matched_refunds=matched_refunds, reversed=reversed_,
-        statement_pays=statement_pays, statement_refunds=statement_refunds, till_pays=till_pays,
-        till_refunds=till_refunds, skipped=statement.skipped)
+        matched_pays=matched["pay"], matched_refunds=matched["refund"], reversed=reversed_,
+        statement_pays=Totals.of(r.amount for r in statement.rows if r.kind == "pay"),
+        statement_refunds=Totals.of(r.amount for r in statement.rows if r.kind == "refund"),
+        till_pays=recorded["pay"], till_refunds=recorded["refund"], skipped=statement.skipped)
 
 
 def _from_row(kind: MismatchKind, row: StatementRow, amount: int, t: TillPayment | None) -> Mismatch:
