@@ -280,6 +280,8 @@ def test_online_is_a_connect_to_the_gateway(wechat_sim):
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
     assert not wechat_sim.gateway(gateway=f"http://127.0.0.1:{port}").online()
+    assert not wechat_sim.gateway(gateway=f"http://:{wechat_sim.sim.server.server_address[1]}").online(), \
+        "no host is not online (a connect to '' would reach this machine)"
     assert wechat_sim.sim.engine.requests == []  # no request was sent
 
 
@@ -301,6 +303,13 @@ def test_the_code_never_reaches_a_log(wechat_sim, caplog):
     assert CODE not in caplog.text
     assert f"pay {NO} {mask_code(CODE)} 350: paid SUCCESS" in caplog.text  # logged, masked
     assert wechat_sim.sim.engine.trades[NO].code == CODE  # it did reach WeChat
+
+
+def test_a_refusal_that_echoes_the_code_keeps_it_masked(wechat_sim):
+    """A refusal's reason is stored with the payment's outcome: the code WeChat echoed is masked."""
+    wechat_sim.sim.faults.pay, wechat_sim.sim.faults.fail_reason = "fail", f"付款码 {CODE} 已过期"
+    reply = wechat_sim.gateway().pay(trade())
+    assert reply.status == "failed" and CODE not in reply.reason and mask_code(CODE) in reply.reason
 
 
 # What the simulator never says, read as WeChat would say it (the readers are pure: status, body).

@@ -42,18 +42,18 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 import sys
 import threading
 import time
 import types
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
 
 from tui_pos.domain.errors import N_
-from tui_pos.domain.payments import GatewayReply, Provider, Trade, mask_code
+from tui_pos.domain.payments import GatewayReply, Provider, ReplyStatus, Trade, mask_code
+from tui_pos.payments.gateway import GatewayBase, masked_reply
 
 log = logging.getLogger("tui_pos.payments.alipay")
 
@@ -117,22 +117,17 @@ def _sdk() -> types.ModuleType:
 PAY_EXPIRES = "10m"  # Alipay's timeout_express of a barcode pay (1m to 15d)
 
 
-class AlipayGateway:
+class AlipayGateway(GatewayBase):
     """Alipay's barcode pay, query, cancel, refund and refund query (python-alipay-sdk, RSA2)."""
 
     provider: Provider = "alipay"
 
     def __init__(self, *, app_id: str, private_key: str, alipay_public_key: str,
                  gateway: str = "https://openapi.alipay.com/gateway.do", timeout: float = 10.0):
+        super().__init__(gateway, timeout)
         self.app_id = app_id
-        self.gateway = gateway
-        self.timeout = timeout
         self._private_key = private_key
         self._alipay_public_key = alipay_public_key
-        self.not_exist_grace = 2 * timeout + 5.0
-        self._client: Any = None
-        self._lock = threading.Lock()
-        self._pay_sent: dict[str, float] = {}  # out_trade_no -> when this gateway last sent its pay
 
     def __repr__(self) -> str:  # never the keys
         return f"AlipayGateway(app_id={self.app_id!r}, gateway={self.gateway!r}, timeout={self.timeout})"
@@ -153,13 +148,16 @@ class AlipayGateway:
                 self._client = client
             return self._client
 
-    def _call(self, api: str, *args: Any, **kwargs: Any) -> tuple[dict[str, Any] | None, GatewayReply | None]:
-        """(Alipay's verified response, None) or (None, the unknown reply saying why not)."""
+    def _call(self, api: str, read: Callable[[str, dict[str, Any]], GatewayReply], *args: Any,
+              unusable: ReplyStatus = "unknown", retry: bool = False, **kwargs: Any) -> GatewayReply:
+        """The SDK's `api` called with args and kwargs; Alipay's verified response read by
+        read(its code, it). Without one, an unknown reply saying why (retry: `retry`), or, when the
+        client cannot be made (nothing was sent), `unusable`."""
         try:
             client = self._sdk_client()
         except Exception as err:  # a key that is no RSA key, no SDK
             log.error("Alipay %s: the client cannot be made (%s)", api, type(err).__name__)
-            return None, GatewayReply("unknown", reason=BAD_KEYS, code="KEYS")
+            return GatewayReply(unusable, reason=BAD_KEYS, code="KEYS")
         from alipay.exceptions import AliPayException, AliPayValidationError  # type: ignore[import-untyped]
 
         try:
@@ -175,150 +173,134 @@ class AlipayGateway:
             reply = _transport_failure(err)
         else:
             if isinstance(response, dict):
-                return response, None
+                return read(str(response.get("code", "")), response)
             reply = GatewayReply("unknown", reason=BAD_REPLY, code="BAD_REPLY")
         log.warning("Alipay %s: %s (%s)", api, reply.reason, reply.code)
-        return None, reply
+        return replace(reply, retry=retry)
 
     # -- CodeGateway --------------------------------------------------------------------------
-    def online(self) -> bool:
-        """A TCP connect to the gateway's host within ~1 s; no request is sent."""
-        parts = urlsplit(self.gateway)
-        if not parts.hostname:
-            return False
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        try:
-            with socket.create_connection((parts.hostname, port), timeout=1.0):
-                return True
-        except (OSError, ValueError):
-            return False
-
     def pay(self, trade: Trade) -> GatewayReply:
         log.info("Alipay pay %s: %s fen, code %s", trade.out_trade_no, trade.amount, mask_code(trade.code))
         # timeout_express: a trade the customer never confirmed closes itself at Alipay, so one left
         # waiting by a till that died just before midnight (too late for the same-day cancel) is
         # found closed by the next day's resolve() and blocks no code payment for long
-        extra: dict[str, str] = {"total_amount": to_yuan(trade.amount), "timeout_express": PAY_EXPIRES}
+        extra: dict[str, Any] = {"total_amount": to_yuan(trade.amount), "timeout_express": PAY_EXPIRES}
         if trade.till_id:
             extra["terminal_id"] = trade.till_id
-        now = time.monotonic()
-        for no, sent in list(self._pay_sent.items()):  # only the recent ones matter (not_exist_grace)
-            if now - sent >= self.not_exist_grace:
-                self._pay_sent.pop(no, None)
-        self._pay_sent[trade.out_trade_no] = now
-        response, failure = self._call("api_alipay_trade_pay", out_trade_no=trade.out_trade_no, scene="bar_code",
-                                       auth_code=trade.code, subject=trade.subject or "tui-pos", **extra)
-        if response is None:
-            assert failure is not None
-            if failure.code == "KEYS":  # nothing was sent: the customer cannot have been charged
-                return GatewayReply("failed", reason=failure.reason, code=failure.code)
-            return _masked(failure, trade.code)
-        code = str(response.get("code", ""))
-        if code == "10000":
-            return self._paid(response, trade.amount)
-        if code == "10003":
-            return GatewayReply("paying", transaction_id=str(response.get("trade_no", "")),
-                                reason=str(response.get("sub_msg") or response.get("msg") or ""), code="WAIT_BUYER_PAY")
-        if code == "40004":
-            return _masked(self._business_failure(response), trade.code)
-        if code in REFUSED_CODES:
-            return _masked(_failed(response), trade.code)
-        return _masked(_unknown(response), trade.code)
+        self._note_sent(trade.out_trade_no, time.monotonic())
+        reply = self._call("api_alipay_trade_pay", lambda code, response: _pay_reply(code, response, trade.amount),
+                           unusable="failed",  # nothing was sent: the customer cannot have been charged
+                           out_trade_no=trade.out_trade_no, scene="bar_code", auth_code=trade.code,
+                           subject=trade.subject or "tui-pos", **extra)
+        return masked_reply(reply, trade.code)
 
     def query(self, out_trade_no: str) -> GatewayReply:
-        response, failure = self._call("api_alipay_trade_query", out_trade_no=out_trade_no)
-        if response is None:
-            assert failure is not None
-            return failure
-        code = str(response.get("code", ""))
-        if code == "10000":
-            status = str(response.get("trade_status", ""))
-            if status in PAID_STATES:
-                return self._paid(response, None, code=status)
-            if status == "WAIT_BUYER_PAY":
-                return GatewayReply("paying", transaction_id=str(response.get("trade_no", "")), code=status)
-            if status == "TRADE_CLOSED":
-                return GatewayReply("closed", transaction_id=str(response.get("trade_no", "")), code=status)
-            return _unknown(response, status)
-        if code == "40004" and response.get("sub_code") == NOT_EXIST:
-            sent = self._pay_sent.get(out_trade_no)
-            if sent is not None and time.monotonic() - sent < self.not_exist_grace:
-                return GatewayReply("unknown", reason=MAYBE_NOT_YET, code=NOT_EXIST)
-            return GatewayReply("closed", reason=NO_SUCH_TRADE, code=NOT_EXIST)
-        return _unknown(response)
+        def read(code: str, response: dict[str, Any]) -> GatewayReply:
+            if code == "40004" and response.get("sub_code") == NOT_EXIST:
+                if self._maybe_on_its_way(out_trade_no):
+                    return GatewayReply("unknown", reason=MAYBE_NOT_YET, code=NOT_EXIST)
+                return GatewayReply("closed", reason=NO_SUCH_TRADE, code=NOT_EXIST)
+            return _query_reply(code, response)
+
+        return self._call("api_alipay_trade_query", read, out_trade_no=out_trade_no)
 
     def cancel(self, out_trade_no: str) -> GatewayReply:
-        response, failure = self._call("api_alipay_trade_cancel", out_trade_no=out_trade_no)
-        if response is None:  # no answer: Alipay's rule is to send the cancel again
-            assert failure is not None
-            return replace(failure, retry=failure.code != "KEYS")
-        code = str(response.get("code", ""))
-        retry = str(response.get("retry_flag", "")).upper() == "Y"
-        if code == "10000" and not retry:
-            action = str(response.get("action", ""))  # close | refund | "" (no such trade)
-            return GatewayReply("closed", transaction_id=str(response.get("trade_no", "")),
-                                code=action.upper() or "CLOSE")
-        if retry:
-            return GatewayReply("unknown", reason=str(response.get("sub_msg") or CANCEL_AGAIN),
-                                code=str(response.get("sub_code") or "RETRY"), retry=True)
-        if code == "40004" and str(response.get("sub_code", "")) not in UNCERTAIN_SUB_CODES:
-            return _failed(response)  # refused for good (too late: refund instead; not allowed)
-        return replace(_unknown(response), retry=True)
+        # no answer: Alipay's rule is to send the cancel again
+        return self._call("api_alipay_trade_cancel", _cancel_reply, retry=True, out_trade_no=out_trade_no)
 
     def refund(self, out_trade_no: str, out_refund_no: str, amount: int, total: int, reason: str) -> GatewayReply:
         log.info("Alipay refund %s of %s: %s of %s fen", out_refund_no, out_trade_no, amount, total)
-        response, failure = self._call("api_alipay_trade_refund", to_yuan(amount), out_trade_no=out_trade_no,
-                                       out_request_no=out_refund_no, refund_reason=reason)
-        if response is None:
-            assert failure is not None
-            return failure
-        code = str(response.get("code", ""))
-        trade_no = str(response.get("trade_no", ""))
-        if code == "10000":
-            if str(response.get("fund_change", "")).upper() == "Y":
-                return GatewayReply("refunded", transaction_id=trade_no, amount=amount, code="REFUND_SUCCESS")
-            # No money moved by this request: already refunded before, or still being processed:
-            # Alipay says to ask the refund query.
-            return GatewayReply("paying", transaction_id=trade_no, code="FUND_CHANGE_N")
-        if code == "40004":
-            return self._business_failure(response)
-        if code in REFUSED_CODES:
-            return _failed(response)
-        return _unknown(response)
+        return self._call("api_alipay_trade_refund", lambda code, response: _refund_reply(code, response, amount),
+                          to_yuan(amount), out_trade_no=out_trade_no, out_request_no=out_refund_no,
+                          refund_reason=reason)
 
     def query_refund(self, out_trade_no: str, out_refund_no: str) -> GatewayReply:
-        response, failure = self._call("api_alipay_trade_fastpay_refund_query", out_refund_no,
-                                       out_trade_no=out_trade_no)
-        if response is None:
-            assert failure is not None
-            return failure
-        code = str(response.get("code", ""))
-        if code == "10000":
-            status = str(response.get("refund_status", ""))
-            if status == "REFUND_SUCCESS":
-                return GatewayReply("refunded", transaction_id=str(response.get("trade_no", "")),
-                                    amount=to_fen(response.get("refund_amount")), code=status)
-            # No refund_status: Alipay did not receive this refund, or it failed (send it again).
-            return GatewayReply("failed", reason=NO_SUCH_REFUND, code=status or "REFUND_NOT_EXIST")
-        if code == "40004" and response.get("sub_code") == NOT_EXIST:
-            return GatewayReply("failed", reason=NO_SUCH_TRADE, code=NOT_EXIST)
-        return _unknown(response)
+        return self._call("api_alipay_trade_fastpay_refund_query", _query_refund_reply, out_refund_no,
+                          out_trade_no=out_trade_no)
 
-    # -- answers --------------------------------------------------------------------------------
-    @staticmethod
-    def _paid(response: dict[str, Any], asked: int | None, code: str = "TRADE_SUCCESS") -> GatewayReply:
-        amount = to_fen(response.get("total_amount"))
-        return GatewayReply("paid", transaction_id=str(response.get("trade_no", "")),
-                            amount=amount if amount is not None else asked, code=code)
 
-    @staticmethod
-    def _business_failure(response: dict[str, Any]) -> GatewayReply:
-        sub_code = str(response.get("sub_code", ""))
-        if sub_code in UNCERTAIN_SUB_CODES:
-            return _unknown(response)
-        if sub_code == "ACQ.TRADE_HAS_CLOSE":
-            return GatewayReply("closed", reason=str(response.get("sub_msg", "")), code=sub_code)
+# -- Alipay's answers (code: the response's code) -------------------------------------------------
+def _pay_reply(code: str, response: dict[str, Any], asked: int) -> GatewayReply:
+    if code == "10000":
+        return _paid(response, asked)
+    if code == "10003":
+        return GatewayReply("paying", transaction_id=str(response.get("trade_no", "")),
+                            reason=str(response.get("sub_msg") or response.get("msg") or ""), code="WAIT_BUYER_PAY")
+    if code == "40004":
+        return _business_failure(response)
+    if code in REFUSED_CODES:
         return _failed(response)
+    return _unknown(response)
+
+
+def _query_reply(code: str, response: dict[str, Any]) -> GatewayReply:
+    """A query's answer (but ACQ.TRADE_NOT_EXIST: AlipayGateway.query)."""
+    if code != "10000":
+        return _unknown(response)
+    status = str(response.get("trade_status", ""))
+    if status in PAID_STATES:
+        return _paid(response, None, code=status)
+    if status == "WAIT_BUYER_PAY":
+        return GatewayReply("paying", transaction_id=str(response.get("trade_no", "")), code=status)
+    if status == "TRADE_CLOSED":
+        return GatewayReply("closed", transaction_id=str(response.get("trade_no", "")), code=status)
+    return _unknown(response, status)
+
+
+def _cancel_reply(code: str, response: dict[str, Any]) -> GatewayReply:
+    retry = str(response.get("retry_flag", "")).upper() == "Y"
+    if code == "10000" and not retry:
+        action = str(response.get("action", ""))  # close | refund | "" (no such trade)
+        return GatewayReply("closed", transaction_id=str(response.get("trade_no", "")), code=action.upper() or "CLOSE")
+    if retry:
+        return GatewayReply("unknown", reason=str(response.get("sub_msg") or CANCEL_AGAIN),
+                            code=str(response.get("sub_code") or "RETRY"), retry=True)
+    if code == "40004" and str(response.get("sub_code", "")) not in UNCERTAIN_SUB_CODES:
+        return _failed(response)  # refused for good (too late: refund instead; not allowed)
+    return replace(_unknown(response), retry=True)
+
+
+def _refund_reply(code: str, response: dict[str, Any], amount: int) -> GatewayReply:
+    trade_no = str(response.get("trade_no", ""))
+    if code == "10000":
+        if str(response.get("fund_change", "")).upper() == "Y":
+            return GatewayReply("refunded", transaction_id=trade_no, amount=amount, code="REFUND_SUCCESS")
+        # No money moved by this request: already refunded before, or still being processed:
+        # Alipay says to ask the refund query.
+        return GatewayReply("paying", transaction_id=trade_no, code="FUND_CHANGE_N")
+    if code == "40004":
+        return _business_failure(response)
+    if code in REFUSED_CODES:
+        return _failed(response)
+    return _unknown(response)
+
+
+def _query_refund_reply(code: str, response: dict[str, Any]) -> GatewayReply:
+    if code == "10000":
+        status = str(response.get("refund_status", ""))
+        if status == "REFUND_SUCCESS":
+            return GatewayReply("refunded", transaction_id=str(response.get("trade_no", "")),
+                                amount=to_fen(response.get("refund_amount")), code=status)
+        # No refund_status: Alipay did not receive this refund, or it failed (send it again).
+        return GatewayReply("failed", reason=NO_SUCH_REFUND, code=status or "REFUND_NOT_EXIST")
+    if code == "40004" and response.get("sub_code") == NOT_EXIST:
+        return GatewayReply("failed", reason=NO_SUCH_TRADE, code=NOT_EXIST)
+    return _unknown(response)
+
+
+def _paid(response: dict[str, Any], asked: int | None, code: str = "TRADE_SUCCESS") -> GatewayReply:
+    amount = to_fen(response.get("total_amount"))
+    return GatewayReply("paid", transaction_id=str(response.get("trade_no", "")),
+                        amount=amount if amount is not None else asked, code=code)
+
+
+def _business_failure(response: dict[str, Any]) -> GatewayReply:
+    sub_code = str(response.get("sub_code", ""))
+    if sub_code in UNCERTAIN_SUB_CODES:
+        return _unknown(response)
+    if sub_code == "ACQ.TRADE_HAS_CLOSE":
+        return GatewayReply("closed", reason=str(response.get("sub_msg", "")), code=sub_code)
+    return _failed(response)
 
 
 def _failed(response: dict[str, Any]) -> GatewayReply:
@@ -350,11 +332,3 @@ def _transport_failure(err: Exception) -> GatewayReply:
     if isinstance(err, (json.JSONDecodeError, UnicodeDecodeError)):
         return GatewayReply("unknown", reason=BAD_REPLY, code="BAD_REPLY")
     return GatewayReply("unknown", reason=CONNECTION_FAILED, code=type(err).__name__.upper())
-
-
-def _masked(reply: GatewayReply, code: str) -> GatewayReply:
-    """The reply with the customer's code masked wherever the provider echoed it."""
-    if code and (code in reply.reason or code in reply.code):
-        return replace(reply, reason=reply.reason.replace(code, mask_code(code)),
-                       code=reply.code.replace(code, mask_code(code)))
-    return reply

@@ -63,15 +63,13 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from tui_pos.domain.errors import N_
 from tui_pos.domain.payments import GatewayReply, Provider, ReplyStatus, Trade, mask_code
+from tui_pos.payments.gateway import GatewayBase, masked, masked_reply
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +98,7 @@ _REFUND_STATES: dict[str, ReplyStatus] = {
 }
 
 
-class WeChatGateway:
+class WeChatGateway(GatewayBase):
     """WeChat Pay for one merchant (mchid/appid), with its API key pair (private_key PEM text,
     cert_serial_no), its APIv3 key, and WeChat Pay's platform public key (public_key PEM text,
     public_key_id "PUB_KEY_ID_..."). gateway: the API's base URL; timeout: seconds per call."""
@@ -111,32 +109,17 @@ class WeChatGateway:
                  public_key: str, public_key_id: str, gateway: str = "https://api.mch.weixin.qq.com",
                  timeout: float = 10.0):
         # strip(): a setting read from a file (KEY_file in config.toml) ends in a newline
+        super().__init__(gateway.strip().rstrip("/"), timeout)
         self.mchid = mchid.strip()
         self.appid = appid.strip()
-        self.gateway = gateway.strip().rstrip("/")
-        self.timeout = timeout
         self._secrets = {"private_key": private_key.strip(), "cert_serial_no": cert_serial_no.strip(),
                          "apiv3_key": apiv3_key.strip(), "public_key": public_key.strip(),
                          "public_key_id": public_key_id.strip()}
-        self.not_exist_grace = 2 * timeout + 5.0
-        self._client: Any = None
-        self._lock = threading.Lock()
-        # out_trade_no / out_refund_no -> when a pay / refund that got no answer was sent
-        self._unanswered: dict[str, float] = {}
 
     def __repr__(self) -> str:  # never the keys
         return f"WeChatGateway(mchid={self.mchid!r}, gateway={self.gateway!r})"
 
-    # -- the port ---------------------------------------------------------------------------------
-
-    def online(self) -> bool:
-        parts = urlsplit(self.gateway)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        try:
-            with socket.create_connection((parts.hostname or "", port), timeout=min(self.timeout, 1.0)):
-                return True
-        except (OSError, ValueError):
-            return False
+    # -- the port (online(): GatewayBase) --------------------------------------------------------
 
     def pay(self, trade: Trade) -> GatewayReply:
         def call(client: Any, codepay: Any) -> tuple[int, Any]:
@@ -152,7 +135,7 @@ class WeChatGateway:
         reply = self._call(call, lambda status, body: _pay_reply(status, body, trade.out_trade_no), "failed",
                            what=f"pay {trade.out_trade_no} {mask_code(trade.code)} {trade.amount}", code=trade.code)
         self._note(trade.out_trade_no, sent, reply)
-        return reply
+        return masked_reply(reply, trade.code)
 
     def query(self, out_trade_no: str) -> GatewayReply:
         def read(status: int, body: dict[str, Any]) -> GatewayReply:
@@ -191,20 +174,9 @@ class WeChatGateway:
     # -- requests that got no answer --------------------------------------------------------------
 
     def _note(self, number: str, sent: float, reply: GatewayReply) -> None:
-        """Remember when a pay or refund request that got no answer was sent (it may still arrive)."""
-        with self._lock:
-            for old, when in list(self._unanswered.items()):  # only the recent ones matter
-                if sent - when >= self.not_exist_grace:
-                    del self._unanswered[old]
-            if reply.status == "unknown":
-                self._unanswered[number] = sent
-
-    def _maybe_on_its_way(self, number: str) -> bool:
-        """Whether "no such trade/refund" may be premature: this gateway sent its request, got no
-        answer, less than not_exist_grace seconds ago."""
-        with self._lock:
-            sent = self._unanswered.get(number)
-        return sent is not None and time.monotonic() - sent < self.not_exist_grace
+        """A pay or refund request that got no answer may still arrive: remembered (GatewayBase)."""
+        if reply.status == "unknown":
+            self._note_sent(number, sent)
 
     # -- the SDK ----------------------------------------------------------------------------------
 
@@ -248,8 +220,7 @@ class WeChatGateway:
         except Exception as exc:  # the SDK raises a bare Exception when a reply's signature does not verify
             signature = "signature" in str(exc) or "algorithm" in str(exc)
             if not signature:  # what it was, for support: never the payment code
-                log.warning("wechat: %s: %s", type(exc).__name__, str(exc).replace(code, mask_code(code)) if code
-                            else exc)
+                log.warning("wechat: %s: %s", type(exc).__name__, masked(str(exc), code))
             return GatewayReply(status="unknown", code="BAD_SIGNATURE" if signature else "ERROR", retry=retry,
                                 reason=N_("WeChat Pay's reply has a signature that does not verify") if signature
                                 else N_("an unexpected error from WeChat Pay"))
