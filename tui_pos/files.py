@@ -1,6 +1,7 @@
-"""Reading a file a person names on the command line (a catalog, stock counts, a provider's
+"""A file a person names on the command line. Read (a catalog, stock counts, a provider's
 statement): a regular file only, never read past a bound. A FIFO, /dev/zero or a terminal never
-ends, and opening a FIFO waits for a writer that may never come: the command would hang."""
+ends, and opening a FIFO waits for a writer that may never come: the command would hang. Written
+(--csv, support-bundle --output): opening a FIFO to write waits for a reader the same way."""
 
 from __future__ import annotations
 
@@ -27,3 +28,12 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
         raise NotARegularFile(str(path))
     with os.fdopen(fd, "rb") as file:
         return file.read(max_bytes + 1)
+
+
+def open_to_write(path: Path | str, mode: int = 0o666) -> int:
+    """A descriptor of path opened to write, created or truncated (mode as os.open's, before the
+    umask). A FIFO nobody reads refuses at once (OSError ENXIO) instead of waiting for a reader;
+    once open, writes block as usual. OSError as opening raises it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    os.set_blocking(fd, True)
+    return fd

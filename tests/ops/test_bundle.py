@@ -71,3 +71,14 @@ def test_bundle_of_a_broken_config_redacts_by_line(shop_dir, tmp_path):
     files = read_bundle(out)
     assert files["config.toml"] == '[alerts]\nhook = "[REDACTED]"\napi_token = "[REDACTED]"\n[till\n'
     assert json.loads(files["doctor.json"])["checks"][0]["level"] == "fail"
+
+
+def test_bundle_to_a_fifo_nobody_reads_is_refused_at_once(shop_dir, tmp_path):
+    """--output opens its file as --csv does (tui_pos.files.open_to_write): a FIFO without a reader
+    is refused (ENXIO), the command does not wait for one."""
+    import os
+
+    fifo = tmp_path / "bundle.tar.gz"
+    os.mkfifo(fifo)
+    proc = run_cli(shop_dir, "support-bundle", "--output", str(fifo), check=False, timeout=20)
+    assert proc.returncode == 1 and f"cannot write {fifo}" in proc.stderr, proc.stderr

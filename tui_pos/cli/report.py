@@ -24,6 +24,7 @@ from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import format_bp
 from tui_pos.domain.shop_time import shop_time
+from tui_pos.files import open_to_write
 from tui_pos.i18n import N_, _, message
 
 if TYPE_CHECKING:
@@ -177,10 +178,7 @@ def write_csv(target: str, rows: Sequence[Sequence[object]], *, numeric: Collect
         sys.stdout.write(text)
     else:
         try:
-            # NONBLOCK: a FIFO nobody reads refuses at once (ENXIO) instead of hanging the command
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
-            os.set_blocking(fd, True)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            with os.fdopen(open_to_write(target), "w", encoding="utf-8", newline="") as out:
                 out.write(text)
         except OSError as err:
             raise BadInput(N_("cannot write {file}: {error}"), file=str(target), error=err.strerror) from None

@@ -35,6 +35,7 @@ from typing import Any
 from tui_pos.app.clock import utc_now
 from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.domain.errors import BadInput
+from tui_pos.files import open_to_write
 from tui_pos.i18n import N_
 from tui_pos.ops.backup import backups_in, last_backup
 from tui_pos.ops.doctor import check_config, run_doctor
@@ -173,9 +174,7 @@ def support_bundle(data_dir: Path, output: Path | None = None, clock: Callable[[
     for log_file in sorted((data_dir / LOG_DIR).glob(f"{LOG_FILE}*")):
         members.append((f"{LOG_DIR}/{log_file.name}", log_file.read_text(encoding="utf-8", errors="replace")))
     try:
-        # NONBLOCK: a FIFO nobody reads refuses at once (ENXIO) instead of hanging the command
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
-        os.set_blocking(fd, True)
+        fd = open_to_write(output, 0o600)
     except OSError as err:
         raise BadInput(N_("cannot write {file}: {error} (give another --output)"), file=str(output),
                        error=err.strerror) from None
