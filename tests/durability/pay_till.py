@@ -1,5 +1,5 @@
-"""A till that takes one code payment, as a real process (test_payment_crashes.py runs it, never
-imports it): open the shop's till (its gateways from config.toml's [payments]), scan an item,
+"""A till that takes one code payment, as a real process (test_payment_crashes.py runs it, and
+takes its steps, by_code and refund_whole, for the tills it runs itself): open the shop's till (its gateways from config.toml's [payments]), scan an item,
 start a code payment with the customer's code, advance it until it is done, and complete the
 sale when it is paid. TUI_POS_CRASH_AT kills it at a point of that flow (tui_pos.store.crash).
 
@@ -18,18 +18,33 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
+
+
+def by_code(till: Any, code: str) -> Any:
+    """What the sale in progress has left to pay, paid by the customer's code: the code payment,
+    advanced until it is done (its state: paid, failed, cancelled...)."""
+    charge = till.payments.start(code)
+    while not charge.done:
+        charge = till.payments.advance(charge)
+    return charge
+
+
+def refund_whole(till: Any, receipt: str) -> Any:
+    """The whole of a stored sale refunded (a manager's approval), back through its tenders."""
+    found = till.find_refundable(receipt)
+    return till.refund(receipt, {line.line_no: line.left for line in found.lines}, "customer changed mind",
+                       till.approve("manager", "9999", "refund"))
 
 
 def pay(shop: Path, code: str, item: str) -> dict[str, object]:
     till = open_till(load_config(shop), cashier="demo")
     try:
         till.scan(item)
-        charge = till.payments.start(code)
-        while not charge.done:
-            charge = till.payments.advance(charge)
+        charge = by_code(till, code)
         result: dict[str, object] = {"state": charge.state, "sale_uuid": till.cart.uuid}
         if charge.state == "paid":
             paid = till.pay()
@@ -42,10 +57,7 @@ def pay(shop: Path, code: str, item: str) -> dict[str, object]:
 def refund(shop: Path, receipt: str) -> dict[str, object]:
     till = open_till(load_config(shop), cashier="demo", keep_cart=False)
     try:
-        found = till.find_refundable(receipt)
-        quantities = {line.line_no: line.left for line in found.lines}
-        approval = till.approve("manager", "9999", "refund")
-        paid = till.refund(receipt, quantities, "customer changed mind", approval)
+        paid = refund_whole(till, receipt)
         return {"receipt": paid.sale.receipt, "refund_uuid": paid.sale.uuid}
     finally:
         till.close()

@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 
 from conftest import COLA, WATER, cli_json, open_demo_shop
+from durability.pay_till import by_code, refund_whole
 from payments.shop_config import point_at_simulator
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
@@ -181,17 +182,13 @@ def test_sigkill_in_a_code_payment(shop_template: Path, tmp_path: Path, request:
         if sim.sim.charged():
             assert till.due().left == 0 and [t.kind for t in till.cart.tenders] == ["mobile"]
         else:  # nothing charged: the cashier takes a new code payment for the same sale
-            charge = till.payments.start(code)
-            while not charge.done:
-                charge = till.payments.advance(charge)
+            charge = by_code(till, code)
             assert charge.state == "paid", charge
         first = till.pay().sale
         assert first.uuid == sale_uuid
         # the next sale: a new code payment works
         till.scan(WATER)
-        charge = till.payments.start(code)
-        while not charge.done:
-            charge = till.payments.advance(charge)
+        charge = by_code(till, code)
         assert charge.state == "paid", charge
         second = till.pay().sale
         listed = [view.to_json() for view in till.payments.list()]
@@ -234,10 +231,15 @@ def stopped_child(shop: Path, code: str, point: str) -> subprocess.Popen[str]:
     env.pop("TUI_POS_CRASH_AT", None)
     child = subprocess.Popen([sys.executable, str(CHILD), str(shop), code, COLA], env=env, text=True,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while Path(f"/proc/{child.pid}/stat").read_text().split()[2] != "T":
-        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
-        time.sleep(0.02)
+    try:
+        deadline = time.monotonic() + 60
+        while Path(f"/proc/{child.pid}/stat").read_text().split()[2] != "T":
+            assert child.poll() is None and time.monotonic() < deadline, "the till child never stopped"
+            time.sleep(0.02)
+    except BaseException:  # never left behind, running or stopped (SIGKILL ends a stopped process too)
+        child.kill()
+        print(child.communicate())
+        raise
     return child
 
 
@@ -276,9 +278,7 @@ def code_paid_sale(shop: Path, code: str) -> Any:
     till = open_till(load_config(shop), cashier="demo")
     try:
         till.scan(COLA)
-        charge = till.payments.start(code)
-        while not charge.done:
-            charge = till.payments.advance(charge)
+        charge = by_code(till, code)
         assert charge.state == "paid", charge
         return till.pay().sale
     finally:
@@ -289,9 +289,7 @@ def refund_all(shop: Path, receipt: str) -> tuple[Any, list[dict[str, Any]]]:
     """The whole sale refunded (the till in this process), and the payments list then."""
     till = open_till(load_config(shop), cashier="demo", keep_cart=False)
     try:
-        found = till.find_refundable(receipt)
-        refund = till.refund(receipt, {line.line_no: line.left for line in found.lines}, "customer changed mind",
-                             till.approve("manager", "9999", "refund")).sale
+        refund = refund_whole(till, receipt).sale
         return refund, [view.to_json() for view in till.payments.list()]
     finally:
         till.close()
