@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -186,6 +187,42 @@ def _days(rows: list[StatementRow]) -> tuple[date | None, date | None]:
     return (days[0], days[-1]) if days else (None, None)
 
 
+def _read_rows(lines: list[str], start: int, end: int, width: int,
+               row_of: Callable[[list[str], int], StatementRow | None], backticked: bool = False
+               ) -> tuple[list[StatementRow], int]:
+    """The trade lines lines[start:end] (blank ones and '#' comments passed over), each read by
+    row_of(its cells, its line number): a row, or None for a row of another kind (skipped), or
+    ValueError for a bad line. Every bad line is named, then the file refused (BadLines); else
+    (rows, how many skipped). backticked: WeChat's, every cell behind a backtick (taken off)."""
+    rows: list[StatementRow] = []
+    errors: list[str] = []
+    skipped = 0
+    for i in range(start, end):
+        line = lines[i]
+        if not line.strip() or (line.startswith("#") and not backticked):
+            continue
+        if backticked and not line.startswith("`"):
+            errors.append(Said(N_("line {line}: not a trade line (its cells start with `)"), line=i + 1))
+            continue
+        try:
+            cells = [c.strip() for c in _cells(line)]
+            if backticked:
+                cells = [c[1:].strip() if c.startswith("`") else c for c in cells]
+            if len(cells) < width:
+                raise ValueError(f"{len(cells)} cells, the header has {width} columns")
+            row = row_of(cells, i + 1)
+        except ValueError as err:
+            errors.append(Said(N_("line {line}: {error}"), line=i + 1, error=str(err)))
+            continue
+        if row is None:
+            skipped += 1
+        else:
+            rows.append(row)
+    if errors:
+        raise _refused(errors)
+    return rows, skipped
+
+
 # -- Alipay -----------------------------------------------------------------------------------------
 def _read_alipay(lines: list[str], name: str) -> Statement:
     header_at = next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#"))
@@ -194,56 +231,40 @@ def _read_alipay(lines: list[str], name: str) -> Statement:
         raise BadInput(N_("{file} is Alipay's account flow (账务明细): reconcile needs the business detail "
                           "(业务明细) of the trade bill"), file=name)
     columns = _columns(header, ALIPAY_REQUIRED, "Alipay", name, header_at + 1)
+
+    def row_of(cells: list[str], line: int) -> StatementRow | None:
+        def cell(column: str) -> str:
+            return cells[columns[column]] if column in columns else ""
+
+        kind_text = cell(ALIPAY_TYPE)
+        if kind_text not in ("交易", "退款"):
+            return None
+        kind: StatementKind = "pay" if kind_text == "交易" else "refund"
+        at = _at(cell(ALIPAY_DONE) or cell(ALIPAY_CREATED), ALIPAY_DONE)
+        if kind == "pay":
+            amount = _fen(cell(ALIPAY_ORDER_AMOUNT), ALIPAY_ORDER_AMOUNT)
+        else:
+            given = cell(ALIPAY_RECEIVED)
+            amount = abs(_fen(given, ALIPAY_RECEIVED)) if given.strip() else abs(
+                _fen(cell(ALIPAY_ORDER_AMOUNT), ALIPAY_ORDER_AMOUNT))
+        if amount <= 0:
+            raise ValueError(f"{ALIPAY_ORDER_AMOUNT if kind == 'pay' else ALIPAY_RECEIVED} is zero")
+        if not cell(ALIPAY_TRADE_NO):
+            raise ValueError(f"{ALIPAY_TRADE_NO} is empty")
+        return StatementRow(provider="alipay", out_trade_no=cell(ALIPAY_OUT_TRADE_NO),
+                            transaction_id=cell(ALIPAY_TRADE_NO), kind=kind, amount=amount, at=at,
+                            out_refund_no=cell(ALIPAY_REFUND_NO) if kind == "refund" else "", line=line)
+
+    rows, skipped = _read_rows(lines, header_at + 1, len(lines), len(header), row_of)
     comments = [line for line in lines if line.startswith("#")]
-    rows: list[StatementRow] = []
-    errors: list[str] = []
-    skipped = 0
-    counted = {"pay": 0, "refund": 0}
-    for i in range(header_at + 1, len(lines)):
-        line = lines[i]
-        if line.startswith("#") or not line.strip():
-            continue
-        try:
-            cells = [c.strip() for c in _cells(line)]
-            if len(cells) < len(header):
-                raise ValueError(f"{len(cells)} cells, the header has {len(header)} columns")
-
-            def cell(column: str, cells: list[str] = cells) -> str:
-                return cells[columns[column]] if column in columns else ""
-
-            kind_text = cell(ALIPAY_TYPE)
-            if kind_text not in ("交易", "退款"):
-                skipped += 1
-                continue
-            kind: StatementKind = "pay" if kind_text == "交易" else "refund"
-            at = _at(cell(ALIPAY_DONE) or cell(ALIPAY_CREATED), ALIPAY_DONE)
-            if kind == "pay":
-                amount = _fen(cell(ALIPAY_ORDER_AMOUNT), ALIPAY_ORDER_AMOUNT)
-            else:
-                given = cell(ALIPAY_RECEIVED)
-                amount = abs(_fen(given, ALIPAY_RECEIVED)) if given.strip() else abs(
-                    _fen(cell(ALIPAY_ORDER_AMOUNT), ALIPAY_ORDER_AMOUNT))
-            if amount <= 0:
-                raise ValueError(f"{ALIPAY_ORDER_AMOUNT if kind == 'pay' else ALIPAY_RECEIVED} is zero")
-            if not cell(ALIPAY_TRADE_NO):
-                raise ValueError(f"{ALIPAY_TRADE_NO} is empty")
-        except ValueError as err:
-            errors.append(Said(N_("line {line}: {error}"), line=i + 1, error=str(err)))
-            continue
-        counted[kind] += 1
-        rows.append(StatementRow(provider="alipay", out_trade_no=cell(ALIPAY_OUT_TRADE_NO),
-                                 transaction_id=cell(ALIPAY_TRADE_NO), kind=kind, amount=amount, at=at,
-                                 out_refund_no=cell(ALIPAY_REFUND_NO) if kind == "refund" else "", line=i + 1))
-    if errors:
-        raise _refused(errors)
-    _check_alipay_footer(comments, counted, name)
+    _check_alipay_footer(comments, rows, name)
     first, last = _alipay_period(comments)
     if first is None:
         first, last = _days(rows)
     return Statement(provider="alipay", rows=tuple(rows), first_day=first, last_day=last, skipped=skipped)
 
 
-def _check_alipay_footer(comments: list[str], counted: dict[str, int], name: str) -> None:
+def _check_alipay_footer(comments: list[str], rows: list[StatementRow], name: str) -> None:
     """The list's end marker is there when its start marker is, and the totals count what was read."""
     if any("业务明细列表" in c and "结束" not in c for c in comments) and not any("业务明细列表结束" in c for c in comments):
         raise BadInput(N_("{file} ends before the list's end marker (业务明细列表结束): cut short? Download it again"),
@@ -251,9 +272,10 @@ def _check_alipay_footer(comments: list[str], counted: dict[str, int], name: str
     for label, kind in (("交易合计", "pay"), ("退款合计", "refund")):
         for comment in comments:
             found = re.search(label + r"[：:]\s*(\d+)\s*笔", comment)
-            if found and int(found.group(1)) != counted[kind]:
+            read = sum(row.kind == kind for row in rows)
+            if found and int(found.group(1)) != read:
                 raise BadInput(N_("{file} says {said} rows of {label}, {read} were read: cut short? Download it again"),
-                               file=name, said=int(found.group(1)), label=label, read=counted[kind])
+                               file=name, said=int(found.group(1)), label=label, read=read)
 
 
 def _alipay_period(comments: list[str]) -> tuple[date | None, date | None]:
@@ -277,58 +299,39 @@ def _read_wechat(lines: list[str], name: str) -> Statement:
     header_at = next(i for i, line in enumerate(lines) if WECHAT_TRANSACTION_ID in line)
     header = _line_cells(lines, header_at, name)
     columns = _columns(header, WECHAT_REQUIRED, "WeChat Pay", name, header_at + 1)
-    rows: list[StatementRow] = []
-    errors: list[str] = []
-    skipped = data_rows = 0
-    totals_at = None
-    for i in range(header_at + 1, len(lines)):
-        line = lines[i]
-        if not line.strip():
-            continue
-        if line.lstrip("`").startswith(WECHAT_TOTALS):
-            totals_at = i
-            break
-        data_rows += 1
-        if not line.startswith("`"):
-            errors.append(Said(N_("line {line}: not a trade line (its cells start with `)"), line=i + 1))
-            continue
-        try:
-            cells = [c.strip()[1:] if c.strip().startswith("`") else c.strip() for c in _cells(line)]
-            if len(cells) < len(header):
-                raise ValueError(f"{len(cells)} cells, the header has {len(header)} columns")
+    totals_at = next((i for i in range(header_at + 1, len(lines)) if lines[i].lstrip("`").startswith(WECHAT_TOTALS)),
+                     None)
 
-            def cell(column: str, cells: list[str] = cells) -> str:
-                value = cells[columns[column]].strip() if column in columns else ""
-                return "" if value == "0" and column in (WECHAT_REFUND_ID, WECHAT_OUT_REFUND_NO) else value
+    def row_of(cells: list[str], line: int) -> StatementRow | None:
+        def cell(column: str) -> str:
+            value = cells[columns[column]] if column in columns else ""
+            return "" if value == "0" and column in (WECHAT_REFUND_ID, WECHAT_OUT_REFUND_NO) else value
 
-            state = cell(WECHAT_STATE)
-            at = _at(cell(WECHAT_TIME), WECHAT_TIME)
-            kind: StatementKind
-            if state == "SUCCESS":
-                kind = "pay"
-                column = WECHAT_ORDER_AMOUNT if cell(WECHAT_ORDER_AMOUNT) else WECHAT_SETTLED
-                amount = _fen(cell(column), column)
-            elif state == "REFUND" and cell(WECHAT_REFUND_STATE) in ("SUCCESS", ""):
-                kind = "refund"
-                column = WECHAT_REFUND_AMOUNT if _fen(cell(WECHAT_REFUND_AMOUNT) or "0", WECHAT_REFUND_AMOUNT) \
-                    else WECHAT_REFUND_ASKED
-                amount = abs(_fen(cell(column) or "0", column))
-            else:
-                skipped += 1
-                continue
-            if amount <= 0:
-                raise ValueError(f"{column} is zero")
-            if not cell(WECHAT_TRANSACTION_ID):
-                raise ValueError(f"{WECHAT_TRANSACTION_ID} is empty")
-        except ValueError as err:
-            errors.append(Said(N_("line {line}: {error}"), line=i + 1, error=str(err)))
-            continue
-        rows.append(StatementRow(provider="wechat", out_trade_no=cell(WECHAT_OUT_TRADE_NO),
-                                 transaction_id=cell(WECHAT_TRANSACTION_ID), kind=kind, amount=amount, at=at,
-                                 out_refund_no=cell(WECHAT_OUT_REFUND_NO) if kind == "refund" else "",
-                                 refund_id=cell(WECHAT_REFUND_ID) if kind == "refund" else "", line=i + 1))
-    if errors:
-        raise _refused(errors)
+        state = cell(WECHAT_STATE)
+        at = _at(cell(WECHAT_TIME), WECHAT_TIME)
+        kind: StatementKind
+        if state == "SUCCESS":
+            kind = "pay"
+            column = WECHAT_ORDER_AMOUNT if cell(WECHAT_ORDER_AMOUNT) else WECHAT_SETTLED
+            amount = _fen(cell(column), column)
+        elif state == "REFUND" and cell(WECHAT_REFUND_STATE) in ("SUCCESS", ""):
+            kind = "refund"
+            column = WECHAT_REFUND_AMOUNT if _fen(cell(WECHAT_REFUND_AMOUNT) or "0", WECHAT_REFUND_AMOUNT) \
+                else WECHAT_REFUND_ASKED
+            amount = abs(_fen(cell(column) or "0", column))
+        else:
+            return None
+        if amount <= 0:
+            raise ValueError(f"{column} is zero")
+        if not cell(WECHAT_TRANSACTION_ID):
+            raise ValueError(f"{WECHAT_TRANSACTION_ID} is empty")
+        return StatementRow(provider="wechat", out_trade_no=cell(WECHAT_OUT_TRADE_NO),
+                            transaction_id=cell(WECHAT_TRANSACTION_ID), kind=kind, amount=amount, at=at,
+                            out_refund_no=cell(WECHAT_OUT_REFUND_NO) if kind == "refund" else "",
+                            refund_id=cell(WECHAT_REFUND_ID) if kind == "refund" else "", line=line)
+
+    rows, skipped = _read_rows(lines, header_at + 1, len(lines) if totals_at is None else totals_at, len(header),
+                               row_of, backticked=True)
     if totals_at is None or totals_at + 1 >= len(lines) or not lines[totals_at + 1].strip():
         raise BadInput(N_("{file} has no totals line (总交易单数) after its trades: cut short? Download it again"),
                        file=name)
@@ -336,8 +339,8 @@ def _read_wechat(lines: list[str], name: str) -> Statement:
     if not said.isdigit():
         raise BadInput(N_("{file} line {line}: the totals line does not start with the number of trades"),
                        file=name, line=totals_at + 2)
-    if int(said) != data_rows:
+    if int(said) != len(rows) + skipped:
         raise BadInput(N_("{file} says {said} trades, {read} were read: cut short? Download it again"), file=name,
-                       said=int(said), read=data_rows)
+                       said=int(said), read=len(rows) + skipped)
     first, last = _days(rows)
     return Statement(provider="wechat", rows=tuple(rows), first_day=first, last_day=last, skipped=skipped)
