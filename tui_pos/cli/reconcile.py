@@ -18,7 +18,7 @@ from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
 from tui_pos.domain.payments import PROVIDER_NAMES, STATE_WORDS
-from tui_pos.domain.reconcile import MISMATCH_TEXT, Reconciliation, Statement, Totals
+from tui_pos.domain.reconcile import MISMATCH_TEXT, Reconciliation, Statement
 from tui_pos.i18n import N_, _
 
 MISMATCH_HEADER = ("kind", "provider", "out_trade_no", "transaction_id", "out_refund_no", "statement_amount",
@@ -48,23 +48,7 @@ def read_statement_file(path: Path, provider: str | None, day: str | None) -> St
 
 def reconciliation_data(result: Reconciliation, currency: Currency, **extra: Any) -> dict[str, Any]:
     """The result for --json: amounts as decimal strings, like every command."""
-    fmt = currency.format
-
-    def money(minor: int | None) -> str | None:
-        return None if minor is None else fmt(minor)
-
-    def totals(t: Totals) -> dict[str, Any]:
-        return {"count": t.count, "amount": fmt(t.amount)}
-
-    data = result.to_dict()
-    data["mismatches"] = [{**m, "statement_amount": money(m["statement_amount"]), "till_amount": money(m["till_amount"])}
-                          for m in data["mismatches"]]
-    data["matched"] = {"pays": totals(result.matched_pays), "refunds": totals(result.matched_refunds),
-                       "reversed": totals(result.reversed)}
-    data["statement"] = {"pays": totals(result.statement_pays), "refunds": totals(result.statement_refunds),
-                         "skipped": result.skipped}
-    data["till"] = {"pays": totals(result.till_pays), "refunds": totals(result.till_refunds)}
-    return {**extra, **data}
+    return {**extra, **result.to_dict(currency.format)}
 
 
 def show_reconciliation(result: Reconciliation, currency: Currency, as_json: bool, csv_file: str | None,

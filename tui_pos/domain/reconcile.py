@@ -26,7 +26,7 @@ still found).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
@@ -121,10 +121,12 @@ class Mismatch:
     till_id: str = ""
     line: int = 0  # the statement's line (0: not on the statement)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, money: Callable[[int], Any] = int) -> dict[str, Any]:
+        """Its fields; money(amount) for each amount there is (the CLI: as decimal strings)."""
         return {"kind": self.kind, "provider": self.provider, "out_trade_no": self.out_trade_no,
-                "transaction_id": self.transaction_id, "statement_amount": self.statement_amount,
-                "till_amount": self.till_amount, "sale_uuid": self.sale_uuid or None, "receipt": self.receipt or None,
+                "transaction_id": self.transaction_id,
+                "statement_amount": None if self.statement_amount is None else money(self.statement_amount),
+                "till_amount": None if self.till_amount is None else money(self.till_amount), "sale_uuid": self.sale_uuid or None, "receipt": self.receipt or None,
                 "out_refund_no": self.out_refund_no, "state": self.state, "at": self.at, "till_id": self.till_id,
                 "line": self.line}
 
@@ -165,13 +167,14 @@ class Reconciliation:
     def ok(self) -> bool:
         return not self.mismatches
 
-    def to_dict(self) -> dict[str, Any]:
-        def totals(t: Totals) -> dict[str, int]:
-            return {"count": t.count, "amount": t.amount}
+    def to_dict(self, money: Callable[[int], Any] = int) -> dict[str, Any]:
+        """For --json and CSV; money(amount) for every amount (the CLI: as decimal strings)."""
+        def totals(t: Totals) -> dict[str, Any]:
+            return {"count": t.count, "amount": money(t.amount)}
 
         return {"provider": self.provider, "first_day": self.first_day and self.first_day.isoformat(),
                 "last_day": self.last_day and self.last_day.isoformat(), "ok": self.ok,
-                "mismatches": [m.to_dict() for m in self.mismatches],
+                "mismatches": [m.to_dict(money) for m in self.mismatches],
                 "matched": {"pays": totals(self.matched_pays), "refunds": totals(self.matched_refunds),
                             "reversed": totals(self.reversed)},
                 "statement": {"pays": totals(self.statement_pays), "refunds": totals(self.statement_refunds),
