@@ -54,6 +54,11 @@ def test_states_sale_completed_and_the_journal_answer_as_one(shop_dir):
         assert [r["uuid"] for r in ledger.payment_attempts(unresolved=True)[0]] == [paid.uuid, open_.uuid,
                                                                                    unknown.uuid]
         assert [r["uuid"] for r in ledger.payment_attempts(sale_uuid="s-2")[0]] == [failed.uuid]
+        # both: either, in one read (a new code payment's check): s-2's settled one and those that need someone
+        assert [r["uuid"] for r in ledger.payment_attempts(unresolved=True, sale_uuid="s-2")[0]] == [
+            paid.uuid, failed.uuid, open_.uuid, unknown.uuid]
+        in_sql = ledger.view.query(lambda c: attempts(c, needs_someone=True, sale_uuid="s-2"), None)
+        assert [r["uuid"] for r in in_sql] == [paid.uuid, failed.uuid, open_.uuid, unknown.uuid]
 
         with database_write_locked(shop_dir):  # the sale and a settled outcome go to the journal
             ledger.commit(PaymentOutcome.new(open_, "cancelled", at=AT).to_record())

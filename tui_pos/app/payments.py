@@ -262,7 +262,8 @@ class CodePayments:
         if any(not live.done for live in self._live.values()):
             raise CodePaymentRefused(N_("a code payment is in progress: wait for its answer"))
         gateway = self._gateway_or_refuse(provider)
-        attempts, readable = self.store.payment_attempts(unresolved=True)
+        # one read: every attempt that needs someone, and this sale's (its next attempt number)
+        attempts, readable = self.store.payment_attempts(unresolved=True, sale_uuid=cart.uuid)
         if not readable:
             raise CodePaymentRefused(N_("the database cannot be read, so earlier code payments cannot be "
                                         "checked: take cash or card"))
@@ -270,7 +271,8 @@ class CodePayments:
             raise CodePaymentRefused(N_("an earlier code payment is not settled yet: resolve it first (the "
                                         "payments list, or tui-pos payments resolve)"))
         carried = {t.reference for t in cart.tenders if t.kind == "mobile"}
-        paid_here = [a for a in attempts if a["kind"] == "pay" and a["state"] == "paid" and a["sale_uuid"] == cart.uuid
+        mine = [a for a in attempts if a["sale_uuid"] == cart.uuid and a["kind"] == "pay"]
+        paid_here = [a for a in mine if paid_not_completed(a["state"], a["sale_completed"])
                      and (a["transaction_id"] or a["out_trade_no"]) not in carried]
         if paid_here:  # e.g. killed after the outcome, before its tender: a second charge would be twice for one sale
             raise CodePaymentRefused(N_("{amount} of this sale is already paid by code and not on the sale yet: "
@@ -278,8 +280,7 @@ class CodePayments:
                                      amount=self._money(sum(a["charged"] or a["amount"] for a in paid_here)))
         if not gateway.online():
             raise CodePaymentRefused(N_("offline: take cash or card"))
-        mine, _ = self.store.payment_attempts(sale_uuid=cart.uuid)
-        number = max((a["attempt_no"] for a in mine if a["kind"] == "pay"), default=0) + 1
+        number = max((a["attempt_no"] for a in mine), default=0) + 1
         attempt = PaymentAttempt.new(
             self.ctx.till_id, at=self.ctx.clock(), sale_uuid=cart.uuid, kind="pay", provider=provider,
             attempt_no=number, out_trade_no=out_trade_no(cart.uuid, number), amount=amount,

@@ -155,7 +155,7 @@ class PaymentQueries(Protocol):
         """Every PaymentAttempt's fields with state ("open" or its last outcome's), transaction_id,
         charged, reason, code, outcome_at, sale_completed (a stored sale carries it) and stored;
         unresolved: only those that may need someone (open, unknown, or paid and in no stored
-        sale); sale_uuid: that sale's. And whether the database could be read."""
+        sale); sale_uuid: that sale's; both: either, in one read. And whether the database could be read."""
         ...
 
 

@@ -34,7 +34,7 @@ _SELECT = (
     "FROM payment_attempt a LEFT JOIN payment_outcome o ON o.rowid = "
     "(SELECT MAX(rowid) FROM payment_outcome WHERE attempt_uuid = a.uuid)"
 )
-_NEEDS_SOMEONE = " WHERE a.needs = 1"  # the partial index idx_payment_attempt_needs: never a scan of the years
+_NEEDS_SOMEONE = "a.needs = 1"  # the partial index idx_payment_attempt_needs: never a scan of the years
 
 
 def _row(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -50,15 +50,15 @@ def _row(row: tuple[Any, ...]) -> dict[str, Any]:
 
 def attempts(conn: sqlite3.Connection, *, needs_someone: bool = False,
              sale_uuid: str | None = None) -> list[dict[str, Any]]:
-    """Every attempt the database holds (or those that may need someone, or a sale's), oldest
-    first, each with its state, the last outcome's facts and sale_completed."""
-    sql, params = _SELECT, []
-    if needs_someone:
-        sql += _NEEDS_SOMEONE
-    elif sale_uuid is not None:
-        sql += " WHERE a.sale_uuid = ?"
+    """Every attempt the database holds (or those that may need someone, or a sale's, or
+    both: either, each term indexed), oldest first, each with its state, the last outcome's
+    facts and sale_completed."""
+    terms, params = [_NEEDS_SOMEONE] if needs_someone else [], []
+    if sale_uuid is not None:
+        terms.append("a.sale_uuid = ?")
         params.append(sale_uuid)
-    return [_row(r) for r in conn.execute(sql + " ORDER BY a.rowid", params)]
+    where = f" WHERE {' OR '.join(terms)}" if terms else ""
+    return [_row(r) for r in conn.execute(_SELECT + where + " ORDER BY a.rowid", params)]
 
 
 def settle(conn: sqlite3.Connection, record: dict[str, Any]) -> None:

@@ -349,8 +349,8 @@ class StoreView:
                          sale_uuid: str | None = None) -> tuple[list[dict[str, Any]], bool]:
         """THE answer to "which code payments, in which state, and is each paid one in a stored
         sale" (store/payments.py): every attempt (unresolved: those that may need someone: open
-        or unknown, or paid/refunded and in no stored sale; sale_uuid: that sale's), oldest
-        first, each its record's fields with state, transaction_id, charged, reason, code,
+        or unknown, or paid/refunded and in no stored sale; sale_uuid: that sale's; both: either,
+        in one read: what a new code payment checks), oldest first, each its record's fields with state, transaction_id, charged, reason, code,
         outcome_at, sale_completed and stored ("sqlite" or "journal"); journaled records
         included. And whether the database could be read (if not: the journal's alone)."""
         with self._lock:
@@ -369,10 +369,8 @@ class StoreView:
                                      no_pairs)
                 for attempt in recheck:
                     attempt["sale_completed"] = payments.carried_by(attempt) in carried
-            if sale_uuid is not None:
-                found = [a for a in found if a["sale_uuid"] == sale_uuid]
-            if unresolved:
-                found = [a for a in found if payments.needs_someone(a)]
+            if sale_uuid is not None or unresolved:
+                found = [a for a in found if a["sale_uuid"] == sale_uuid or unresolved and payments.needs_someone(a)]
             return found, readable
 
     # -- shifts ----------------------------------------------------------------------------
