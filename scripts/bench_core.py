@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
-from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from benchlib import Table, bench_directory  # noqa: E402  (scripts/ is on sys.path when a script runs)
 from tui_pos.app.clock import utc_now  # noqa: E402
 from tui_pos.app.till import Till  # noqa: E402
 from tui_pos.bootstrap.shop import init_shop  # noqa: E402
@@ -336,45 +336,50 @@ def child_syncs(data_dir: Path, mode: str, sales: int) -> None:
         codes = sale_codes(till)
         for _ in range(WARMUP_SALES):
             sell(till, codes, expect)
-
-        def mark(label: str) -> None:
-            os.access(f"{MARKER_DIR}/{label}", os.F_OK)
-
         for _ in range(sales):
             sell(till, codes, expect, mark=mark)
     finally:
         till.close()
 
 
-def count_syncs(root: Path, mode: str, sales: int) -> dict | None:
+def mark(label: str) -> None:
+    """A cheap system call that strace shows: the syncs after it, until the next mark, are label's."""
+    os.access(f"{MARKER_DIR}/{label}", os.F_OK)
+
+
+def syncs_between_marks(trace: Path, argv: list[str], timeout: float) -> list[tuple[str, int]] | None:
+    """argv (a child that calls mark() between its steps) run under strace, its trace in `trace`:
+    each mark in order with the fsync-like calls after it until the next. None: strace is not
+    installed."""
     strace = shutil.which("strace")
     if strace is None:
         return None
-    trace = root / f"strace-{mode}.txt"
     calls = ",".join(SYNC_CALLS + ("access", "faccessat", "faccessat2"))
-    cmd = [strace, "-f", "-qq", "--seccomp-bpf", "-e", f"trace={calls}", "-o", str(trace),
-           sys.executable, __file__, "--child-syncs", str(root / f"shop-strace-{mode}"), mode, str(sales)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([strace, "-f", "-qq", "--seccomp-bpf", "-e", f"trace={calls}", "-o", str(trace), *argv],
+                          capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        raise RuntimeError(f"strace child ({mode}) failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    per_segment = {"scan": 0, "pay": 0}
-    pay_counts: list[int] = []
-    segment = None
+        raise RuntimeError(f"strace child {argv[1:]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    steps: list[tuple[str, int]] = []
     with open(trace, encoding="utf-8", errors="replace") as lines:
         for line in lines:
             marker = MARKER_RE.search(line)
             if marker:
-                segment = marker.group(1)
-                if segment == "pay":
-                    pay_counts.append(0)
-                continue
-            if segment in per_segment and SYNC_RE.search(line) and "resumed>" not in line:
-                per_segment[segment] += 1
-                if segment == "pay":
-                    pay_counts[-1] += 1
+                steps.append((marker.group(1), 0))
+            elif steps and SYNC_RE.search(line) and "resumed>" not in line:
+                steps[-1] = (steps[-1][0], steps[-1][1] + 1)
+    return steps
+
+
+def count_syncs(root: Path, mode: str, sales: int) -> dict | None:
+    steps = syncs_between_marks(root / f"strace-{mode}.txt", [sys.executable, __file__, "--child-syncs",
+                                str(root / f"shop-strace-{mode}"), mode, str(sales)], timeout=300)
+    if steps is None:
+        return None
+    pay_counts = [n for label, n in steps if label == "pay"]
     if len(pay_counts) != sales:
         raise RuntimeError(f"strace markers: saw {len(pay_counts)} pays, expected {sales}")
-    return {"per_pay": per_segment["pay"] / sales, "per_scan": per_segment["scan"] / (sales * LINES_PER_SALE),
+    scans = sum(n for label, n in steps if label == "scan")
+    return {"per_pay": sum(pay_counts) / sales, "per_scan": scans / (sales * LINES_PER_SALE),
             "pay_min": min(pay_counts), "pay_max": max(pay_counts),
             "pay_over_1": sum(1 for c in pay_counts if c > 1)}
 
@@ -471,10 +476,7 @@ def main() -> int:
         child_syncs(Path(data_dir), mode, int(count))
         return 0
 
-    args.dir.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="bench-core-", dir=args.dir)).resolve()
-    began = time.perf_counter()
-    try:
+    with bench_directory("bench-core-", args.keep, args.dir) as root:
         print("tui-pos core benchmark")
         for fact in machine_facts(root):
             print("  " + fact)
@@ -548,12 +550,6 @@ def main() -> int:
             print("\nsyncs per sale: SKIPPED, strace is not installed (apt-get install strace, or make bench as root)")
         if args.profile:
             profile_normal(root, args.profile)
-        print(f"\nfinished in {time.perf_counter() - began:.1f} s")
-    finally:
-        if args.keep:
-            print(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
     return 0
 
 

@@ -27,11 +27,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 sys.path.insert(0, str(ROOT / "tests"))  # the simulators (tests/payments)
 
-from bench_core import MARKER_DIR, MARKER_RE, SYNC_CALLS, SYNC_RE, machine_facts, measure_floor, pct  # noqa: E402
-from benchlib import Table  # noqa: E402
+from bench_core import machine_facts, mark, measure_floor, pct, syncs_between_marks  # noqa: E402
+from benchlib import Table, bench_directory  # noqa: E402
 from tui_pos.bootstrap.shop import init_shop  # noqa: E402
 from tui_pos.bootstrap.till import open_till  # noqa: E402
 from tui_pos.config import load_config  # noqa: E402
@@ -117,8 +116,18 @@ class Served:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
+            self.__exit__()
             raise RuntimeError(f"the {provider} simulator did not start")
         self.settings: dict[str, Any] = json.loads(line)
+
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """The child ended and reaped: killed if it is still running (close() not reached)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
 
     def gateway(self) -> Any:
         if self.provider == "alipay":
@@ -142,11 +151,6 @@ def serve(provider: str) -> None:
     sys.stdin.read()
     print(json.dumps(sim.sim.charged()), flush=True)
     sim.close()
-
-
-def mark(step: str) -> None:
-    """A cheap system call that strace shows: which step the syncs after it belong to."""
-    os.access(f"{MARKER_DIR}/{step}", os.F_OK)
 
 
 def measure(root: Path, name: str, gateway: Any, payments: int, marks: bool = False) -> Run:
@@ -203,29 +207,14 @@ STEPS = ("start", "advance", "pay")
 def count_syncs(root: Path, payments: int) -> dict[str, float] | None:
     """The fsync/fdatasync calls per payment of each step (start, advance, pay), with the
     in-process gateway, counted by strace in a child (None: strace is not installed)."""
-    strace = shutil.which("strace")
-    if strace is None:
+    steps = syncs_between_marks(root / "strace.txt", [sys.executable, __file__, "--child-syncs", str(root),
+                                                      str(payments)], timeout=600)
+    if steps is None:
         return None
-    trace = root / "strace.txt"
-    calls = ",".join(SYNC_CALLS + ("access", "faccessat", "faccessat2"))
-    cmd = [strace, "-f", "-qq", "--seccomp-bpf", "-e", f"trace={calls}", "-o", str(trace),
-           sys.executable, __file__, "--child-syncs", str(root), str(payments)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"strace child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    counts = dict.fromkeys(STEPS, 0)
-    seen, step = 0, None
-    with open(trace, encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            marker = MARKER_RE.search(line)
-            if marker:
-                step = marker.group(1)
-                seen += step == "start"
-            elif step in counts and SYNC_RE.search(line) and "resumed>" not in line:
-                counts[step] += 1
+    seen = sum(label == "start" for label, _ in steps)
     if seen != payments:
         raise RuntimeError(f"strace markers: saw {seen} payments, expected {payments}")
-    return {step: count / payments for step, count in counts.items()}
+    return {step: sum(n for label, n in steps if label == step) / payments for step in STEPS}
 
 
 def ms(seconds: float) -> str:
@@ -273,12 +262,10 @@ def main() -> int:
         measure(Path(args.child_syncs[0]), "strace", FakeGateway("alipay"), int(args.child_syncs[1]), marks=True)
         return 0
 
-    args.dir.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="bench-payments-", dir=args.dir)).resolve()
-    began = time.perf_counter()
-    alipay, wechat = Served("alipay"), Served("wechat")
-    charged: dict[str, int] = {}
-    try:
+    with bench_directory("bench-payments-", args.keep, args.dir) as root, ExitStack() as simulators:
+        # each simulator's child ended (killed, if close() did not end it) however the run ends
+        alipay = simulators.enter_context(Served("alipay"))
+        wechat = simulators.enter_context(Served("wechat"))
         print("tui-pos code payments benchmark: scan of the payment code -> paid, a gateway that answers at once")
         for fact in machine_facts(root):
             print("  " + fact)
@@ -311,16 +298,7 @@ def main() -> int:
         expected = 2 * (WARMUP + args.http_payments)
         if len(charged) != expected:
             raise RuntimeError(f"the simulators charged {len(charged)} trades, the till stored {expected} sales")
-        print(f"\nthe simulators charged {len(charged)} trades, each once, each in a stored sale"
-              f"\nfinished in {time.perf_counter() - began:.1f} s")
-    finally:
-        for served in (alipay, wechat):
-            if served.proc.poll() is None:
-                served.proc.kill()
-        if args.keep:
-            print(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+        print(f"\nthe simulators charged {len(charged)} trades, each once, each in a stored sale")
     return 0
 
 

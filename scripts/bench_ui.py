@@ -35,13 +35,11 @@ import os
 import platform
 import pstats
 import pty
-import shutil
 import signal
 import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 import time
@@ -50,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 
-from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from benchlib import Table, bench_directory  # noqa: E402  (scripts/ is on sys.path when a script runs)
 
 COLS, ROWS = 80, 24
 PREFILL, MEASURED = 100, 50  # a 100-line cart, then items 101..150 are measured
@@ -392,9 +390,7 @@ def main() -> int:
 
     from tui_pos.bootstrap.shop import init_shop
 
-    work = Path(tempfile.mkdtemp(prefix="bench-ui-")).resolve()
-    began = time.perf_counter()
-    try:
+    with bench_directory("bench-ui-", args.keep) as work:
         print("tui-pos UI benchmark")
         for fact in machine_facts():
             print("  " + fact)
@@ -440,12 +436,6 @@ def main() -> int:
             print(f"\ncProfile of the {MEASURED} measured scans, top by cumulative time:")
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
             print("(the first measurement ran under the profiler: its figure above is inflated)")
-        print(f"\nfinished in {time.perf_counter() - began:.1f} s")
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
