@@ -20,9 +20,11 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import typing
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 
@@ -69,9 +71,15 @@ def main() -> int:
     shop = args.dir.resolve()
     new_shop(shop)
     pay: PayFault = args.fault or ("userpaying" if args.paying_for else "success")
-    sims = {"alipay": AlipaySim(make_keys(), Faults(pay=pay, paying_for=args.paying_for)),
-            "wechat": WeChatSim(Faults(pay=pay, paying_for=args.paying_for))}
-    try:
+    # SIGTERM (kill, a closing session) as SystemExit: the till child is killed (subprocess.run does
+    # on any exception) and the simulators closed, as on every other way out
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    with ExitStack() as stack:  # each simulator closed however this ends, even if the next fails to start
+        alipay = AlipaySim(make_keys(), Faults(pay=pay, paying_for=args.paying_for))
+        stack.callback(alipay.close)
+        wechat = WeChatSim(Faults(pay=pay, paying_for=args.paying_for))
+        stack.callback(wechat.close)
+        sims = {"alipay": alipay, "wechat": wechat}
         for provider, sim in sims.items():
             point_at_simulator(shop, provider, sim.settings, **TIMINGS)
         print(f"Demo shop with code payments: {shop}")
@@ -86,9 +94,6 @@ def main() -> int:
             print("Log in as demo (PIN 1234), scan an item, go to payment (F10) and scan a code. Starting the till...")
             till = subprocess.run([*tui_pos(), "--data-dir", str(shop)], env=ENV)
         charged = {no: f"{Decimal(fen) / 100:.2f}" for sim in sims.values() for no, fen in sim.sim.charged().items()}
-    finally:
-        for sim in sims.values():
-            sim.close()
     recorded = subprocess.run([*tui_pos(), "--data-dir", str(shop), "payments", "--json"], capture_output=True,
                               text=True, env=ENV)
     print("Charged at the simulators:", json.dumps(charged, sort_keys=True))
