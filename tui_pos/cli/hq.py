@@ -21,7 +21,8 @@ import click
 
 from tui_pos.cli import reconcile as payments_cli
 from tui_pos.cli.base import WholeNumber, emit, json_option, main, shop_config, speak_shop_language
-from tui_pos.cli.report import ANOMALY_HEADER, REORDER_HEADER, _emit_table, csv_option
+from tui_pos.cli.report import ANOMALY_HEADER, _emit_table, csv_option, emit_reorder
+from tui_pos.cli.stock import level_line
 from tui_pos.cli.user import ROLES, new_pin_option, role_option
 from tui_pos.config import CONFIG_NAME, load_config, resolve_data_dir
 from tui_pos.domain.columns import pad
@@ -601,14 +602,8 @@ def hq_stock(ctx: click.Context, code: str | None, shop: str, low: bool, dsn: st
 
     rows = at_hq(ctx, dsn, lambda conn: levels(conn, shop, [code] if code else None, low))
     data = [_level_row(r, shop) for r in rows]
-    emit(as_json, data, lambda: "\n".join(_stock_line(r) for r in data) or (
+    emit(as_json, data, lambda: "\n".join(level_line(r) for r in data) or (
         _("Nothing is low.") if low else _("No stock of shop {shop} has reached HQ yet.").format(shop=shop)))
-
-
-def _stock_line(row: dict[str, Any]) -> str:
-    level = "  " + _("reorder at {level}").format(level=row["reorder_level"]) if row["reorder_level"] is not None else ""
-    low = "  " + _("LOW") if row["low"] else ""
-    return f"{row['barcode']:<13}  {pad(row['name'], 30)} {row['on_hand']:>10}{level}{low}"
 
 
 def _thresholds(ctx: click.Context, currency: Any) -> Any:
@@ -657,12 +652,7 @@ def hq_report_reorder(ctx: click.Context, shop: str, csv_file: str | None, dsn: 
     from tui_pos.hq.stock import reorder
 
     found = at_hq(ctx, dsn, lambda conn: reorder(conn, shop))
-    rows = [{**_level(r).to_dict(), "suggested": format_qty(_level(r).suggested)} for r in found]
-    _emit_table(as_json, csv_file, rows, REORDER_HEADER, ("on_hand", "reorder_level", "reorder_qty", "suggested"),
-                lambda: "\n".join(f"{r['barcode']:<13}  {pad(r['name'], 30)} " + _(
-                    "on hand {on_hand}  level {level}  order {order}").format(
-                        on_hand=f"{r['on_hand']:>8}", level=f"{r['reorder_level']:>6}", order=f"{r['suggested']:>6}")
-                    for r in rows) or _("Nothing to reorder."))
+    emit_reorder(as_json, csv_file, [_level(r) for r in found])
 
 
 @hq.command("transfers")

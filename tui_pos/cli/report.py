@@ -28,6 +28,7 @@ from tui_pos.files import open_to_write
 from tui_pos.i18n import N_, _, message
 
 if TYPE_CHECKING:
+    from tui_pos.app.stock import Level
     from tui_pos.app.till import Till
     from tui_pos.domain.shift import KindTotals, ShiftReport
 
@@ -269,10 +270,16 @@ REORDER_HEADER = ("barcode", "name", "department", "on_hand", "reorder_level", "
 def report_reorder(ctx: click.Context, csv_file: str | None, as_json: bool) -> None:
     """What to reorder: every product at or below its reorder level, with what to order (its
     reorder quantity, or up to twice the level). Journaled movements included."""
+    till = open_till(ctx, replay=False, keep_cart=False)
+    emit_reorder(as_json, csv_file, till.stock_reports.reorder())
+
+
+def emit_reorder(as_json: bool, csv_file: str | None, levels: Sequence[Level]) -> None:
+    """The reorder report of these levels (a till's, or a shop's at HQ: `hq report reorder`), each
+    with what to order, as text, --json or --csv."""
     from tui_pos.domain.stock import format_qty
 
-    till = open_till(ctx, replay=False, keep_cart=False)
-    rows = [{**lv.to_dict(), "suggested": format_qty(lv.suggested)} for lv in till.stock_reports.reorder()]
+    rows = [{**lv.to_dict(), "suggested": format_qty(lv.suggested)} for lv in levels]
     _emit_table(as_json, csv_file, rows, REORDER_HEADER, ("on_hand", "reorder_level", "reorder_qty", "suggested"),
                 lambda: "\n".join(f"{r['barcode']:<13}  {pad(r['name'], 30)} " + _(
                     "on hand {on_hand}  level {level}  order {order}").format(

@@ -56,11 +56,12 @@ def stock(ctx: click.Context, low: bool, as_json: bool) -> None:
     if code is None:
         levels = [lv for lv in levels if lv.tracked or lv.low]
     rows = [lv.to_dict() for lv in levels]
-    emit(as_json, rows, lambda: "\n".join(_level_line(r) for r in rows) or (
+    emit(as_json, rows, lambda: "\n".join(level_line(r) for r in rows) or (
         _("Nothing is low.") if low else _("No product's stock is tracked yet (tui-pos stock receive or count).")))
 
 
-def _level_line(row: dict[str, Any]) -> str:
+def level_line(row: dict[str, Any]) -> str:
+    """A product's stock in one line (Level.to_dict()): a till's (`tui-pos stock`) and a shop's (`hq stock`)."""
     from tui_pos.domain.columns import pad
 
     level = "  " + _("reorder at {level}").format(level=row["reorder_level"]) if row["reorder_level"] is not None else ""
