@@ -58,16 +58,20 @@ NOT_IN_CATALOG = "6900000009999"
 
 # -- helpers ----------------------------------------------------------------------------------------
 @asynccontextmanager
-async def running(shop_dir: Path, user: str | None = "demo", pin: str = "1234"):
-    """The till app on shop_dir at 80x24, logged in as user (None: left on the login screen)."""
-    till = open_till(load_config(shop_dir), cashier="")
+async def running(shop_dir: Path, user: str | None = "demo", pin: str = "1234", till: Till | None = None,
+                  then: type = CheckoutScreen):
+    """The till app on shop_dir at 80x24 (till: one the test opened on it, wired its own way),
+    logged in as user (None: left on the login screen), once the screen is a `then` (a dialog the
+    till shows at start-up may stand over the checkout: then=Screen)."""
+    till = till or open_till(load_config(shop_dir), cashier="")
     app = PosApp(till)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
             if user is not None:
                 await log_in(pilot, user, pin)
-                await wait_for(pilot, lambda: isinstance(app.screen, CheckoutScreen))
+                await wait_for(pilot, lambda: not isinstance(app.screen, LoginScreen)
+                               and isinstance(app.screen, then))
             yield pilot
     finally:
         till.close()
@@ -209,6 +213,13 @@ async def scan(pilot: Pilot, *entries: str) -> None:
 
 def stored_sales(pilot: Pilot) -> list[dict]:
     return till_of(pilot).ledger.sales(None)
+
+
+async def to_payment(pilot: Pilot, *entries: str) -> None:
+    """Scan the entries, then F10: on the payment screen."""
+    await scan(pilot, *entries)
+    await pilot.press("f10")
+    await on_screen(pilot, TenderScreen)
 
 
 async def paid_and_back(pilot: Pilot) -> None:

@@ -19,29 +19,29 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from textual.screen import Screen
 
 from conftest import COLA, WATER
 from payments.fake_gateway import LOST, PAID, UNKNOWN, USERPAYING, FakeGateway
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.payments import GatewayReply, out_trade_no
-from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.code_pay import CodePayScreen, SettledScreen
 from tui_pos.ui.screens.dialogs import AskScreen
-from tui_pos.ui.screens.login import LoginScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
 from .test_checkout_flows import (  # noqa: F401
     demo_shop_template,
-    log_in,
     message,
     on_screen,
     paid_and_back,
+    running,
     scan,
     screen_text,
     shop_dir,
     stored_sales,
+    to_payment,
     type_text,
     wait_for,
 )
@@ -95,19 +95,15 @@ def open_wired(shop_dir: Path, *gateways: FakeGateway, stepper: Stepper | None =
 @asynccontextmanager
 async def paying_app(shop_dir: Path, *gateways: FakeGateway, stepper: Stepper | None = None,
                      clock: Callable[[], str] | None = None):
-    """The till app with these gateways, the demo cashier logged in, at the checkout."""
+    """The till app with these gateways, the demo cashier logged in (at the checkout, or at what
+    the settling at start-up found)."""
     stepper = stepper or Stepper()
-    till = open_wired(shop_dir, *gateways, stepper=stepper, clock=clock)
-    app = PosApp(till)
     try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
-            await log_in(pilot, "demo", "1234")
-            await wait_for(pilot, lambda: not isinstance(app.screen, LoginScreen))
+        async with running(shop_dir, till=open_wired(shop_dir, *gateways, stepper=stepper, clock=clock),
+                           then=Screen) as pilot:
             yield pilot
     finally:
         stepper.release()
-        till.close()
 
 
 def dialog(pilot) -> str:
@@ -117,10 +113,18 @@ def dialog(pilot) -> str:
     return "\n".join(str(getattr(w.content, "plain", w.content)) for w in screen.query("#code-pay > *"))
 
 
-async def to_payment(pilot, *codes: str) -> None:
-    await scan(pilot, *codes)
-    await pilot.press("f10")
-    await on_screen(pilot, TenderScreen)
+async def dialog_says(pilot, text: str) -> str:
+    """Wait until the waiting dialog is up and says text; all it says."""
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CodePayScreen) and text in dialog(pilot))
+    return dialog(pilot)
+
+
+async def held_at(pilot, stepper: Stepper, code: str, text: str) -> str:
+    """Scan code with the till's clock held: the payment's worker stops at its first wait, and the
+    dialog, once it says text, stays as it is until stepper.release(). All it says."""
+    stepper.hold()
+    await scan(pilot, code)
+    return await dialog_says(pilot, text)
 
 
 def tenders_of(pilot, sale: dict) -> list[tuple[str, int, str]]:
@@ -202,11 +206,7 @@ async def test_while_the_customer_confirms_the_dialog_counts_down_then_the_sale_
     alipay = FakeGateway("alipay").script("pay", USERPAYING).script("query", USERPAYING, PAID)
     async with paying_app(shop_dir, alipay, stepper=stepper) as pilot:
         await to_payment(pilot, COLA)
-        stepper.hold()  # the worker stops at its first wait: after the pay call said USERPAYING
-        await scan(pilot, ALIPAY_CODE)
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CodePayScreen)
-                       and "Waiting for the customer" in dialog(pilot))
-        shown = dialog(pilot)
+        shown = await held_at(pilot, stepper, ALIPAY_CODE, "Waiting for the customer")  # the pay said USERPAYING
         assert "Alipay ￥3.50" in shown and "2876**********5432" in shown and ALIPAY_CODE not in shown
         assert "60 s left" in shown, shown  # the provider's wait, by the till's clock (the test's: held)
         assert "Esc: give up" in shown
@@ -221,16 +221,11 @@ async def test_esc_while_waiting_gives_up_and_the_trade_is_cancelled(shop_dir):
     alipay = FakeGateway("alipay").script("pay", USERPAYING)
     async with paying_app(shop_dir, alipay, stepper=stepper) as pilot:
         await to_payment(pilot, COLA)
-        stepper.hold()
-        await scan(pilot, ALIPAY_CODE)
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CodePayScreen)
-                       and "Waiting for the customer" in dialog(pilot))
+        await held_at(pilot, stepper, ALIPAY_CODE, "Waiting for the customer")
         await pilot.press("escape")
-        shown = dialog(pilot)
-        assert "Giving up" in shown and "this can take a minute" in shown
+        assert "this can take a minute" in await dialog_says(pilot, "Giving up")
         stepper.release()
-        await wait_for(pilot, lambda: "CANCELLED" in dialog(pilot))
-        assert "nothing was charged" in dialog(pilot)
+        assert "nothing was charged" in await dialog_says(pilot, "CANCELLED")
         assert "cancel" in alipay.methods() and alipay.charged() == {}
         await pilot.press("enter")
         await on_screen(pilot, TenderScreen)
@@ -243,8 +238,8 @@ async def test_a_refused_code_says_why_and_the_cart_is_intact(shop_dir):
     async with paying_app(shop_dir, alipay) as pilot:
         await to_payment(pilot, COLA, WATER)
         await scan(pilot, ALIPAY_CODE)
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CodePayScreen) and "NOT PAID" in dialog(pilot))
-        assert "the payment code has expired" in dialog(pilot) and "Enter or Esc" in dialog(pilot)
+        shown = await dialog_says(pilot, "NOT PAID")
+        assert "the payment code has expired" in shown and "Enter or Esc" in shown
         await pilot.press("enter")
         await on_screen(pilot, TenderScreen)
         assert "the payment code has expired" in message(pilot)
@@ -260,14 +255,9 @@ async def test_no_answer_is_asked_again_then_cancelled_at_the_deadline(shop_dir)
     alipay = FakeGateway("alipay").script("pay", UNKNOWN).script("query", *[UNKNOWN] * 40)
     async with paying_app(shop_dir, alipay, stepper=stepper) as pilot:
         await to_payment(pilot, COLA)
-        stepper.hold()
-        await scan(pilot, ALIPAY_CODE)
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CodePayScreen)
-                       and "No clear answer" in dialog(pilot))
-        assert re.search(r"\d+ s left", dialog(pilot))
+        assert re.search(r"\d+ s left", await held_at(pilot, stepper, ALIPAY_CODE, "No clear answer"))
         stepper.release()
-        await wait_for(pilot, lambda: "CANCELLED" in dialog(pilot))
-        assert "nothing was charged" in dialog(pilot)
+        assert "nothing was charged" in await dialog_says(pilot, "CANCELLED")
         assert alipay.methods()[:3] == ["online", "pay", "query"] and alipay.methods()[-1] == "cancel"
         await pilot.press("escape")
         await on_screen(pilot, TenderScreen)
@@ -283,10 +273,9 @@ async def test_an_outcome_still_unknown_says_so_plainly(shop_dir):
     async with paying_app(shop_dir, alipay) as pilot:
         await to_payment(pilot, COLA)
         await scan(pilot, ALIPAY_CODE)
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CodePayScreen)
-                       and "OUTCOME NOT KNOWN" in dialog(pilot))
-        assert "do not charge the customer again" in dialog(pilot)
-        assert "if the phone shows no payment, take cash or card" in dialog(pilot)
+        shown = await dialog_says(pilot, "OUTCOME NOT KNOWN")
+        assert "do not charge the customer again" in shown
+        assert "if the phone shows no payment, take cash or card" in shown
         await pilot.press("enter")
         await on_screen(pilot, TenderScreen)
         assert cart_state(pilot) == ([COLA], (), 350)
@@ -322,9 +311,11 @@ async def test_a_provider_not_set_up_is_refused_plainly(shop_dir):
 
 
 # -- after a crash: settled at start-up --------------------------------------------------------------
-def interrupted_payment(shop_dir: Path, gateway: FakeGateway, code: str = ALIPAY_CODE, charge: bool = True) -> str:
+def interrupted_payment(shop_dir: Path, gateway: FakeGateway, code: str = ALIPAY_CODE, charge: bool = True,
+                        hold: bool = False) -> str:
     """A sale whose code payment was stored and (charge) sent to the provider, and then the till
-    stopped before it learnt the answer: the attempt is open. Returns the sale's uuid."""
+    stopped before it learnt the answer (hold: with the sale put on hold first): the attempt is
+    open. Returns the sale's uuid."""
     till = open_wired(shop_dir, gateway)
     try:
         till.scan(COLA)
@@ -332,9 +323,22 @@ def interrupted_payment(shop_dir: Path, gateway: FakeGateway, code: str = ALIPAY
         if charge:
             gateway.script("pay", LOST)  # the customer is charged, the answer is lost
             assert till.payments.advance(started).state == "unknown"
-        return till.cart.uuid
+        sale_uuid = till.cart.uuid
+        if hold:
+            till.hold()
+        return sale_uuid
     finally:
         till.close()
+
+
+def paid_by_code(till, code: str) -> str:
+    """The sale in progress charged by code, every step of it (the till's clock a Stepper's); its state."""
+    charge = till.payments.start(code)
+    for _ in range(1000):
+        if charge.done:
+            return charge.state
+        charge = till.payments.advance(charge)
+    raise AssertionError(f"the code payment never ended: {charge}")
 
 
 async def test_a_payment_charged_before_a_crash_is_settled_at_start_up_and_the_sale_finished(shop_dir):

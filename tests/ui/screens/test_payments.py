@@ -8,7 +8,7 @@ import pytest
 from rich.cells import cell_len
 
 from conftest import COLA, WATER, in_chinese
-from payments.fake_gateway import LOST, UNKNOWN, FakeGateway
+from payments.fake_gateway import UNKNOWN, FakeGateway
 from tui_pos.domain.payments import GatewayReply, out_trade_no
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.code_pay import SettledScreen
@@ -26,7 +26,16 @@ from .test_checkout_flows import (  # noqa: F401
     stored_sales,
     wait_for,
 )
-from .test_code_pay import ALIPAY_CODE, EXPIRED, WECHAT_CODE, after_a_while, open_wired, paying_app
+from .test_code_pay import (
+    ALIPAY_CODE,
+    EXPIRED,
+    WECHAT_CODE,
+    after_a_while,
+    interrupted_payment,
+    open_wired,
+    paid_by_code,
+    paying_app,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -48,15 +57,11 @@ async def test_the_list_puts_what_is_not_known_first_and_r_settles_it(shop_dir):
     alipay, wechat = FakeGateway("alipay"), FakeGateway("wechat")
     till = open_wired(shop_dir, alipay, wechat)  # a sale paid by Alipay
     till.scan(COLA)
-    charge = till.payments.start(ALIPAY_CODE)
-    while not charge.done:
-        charge = till.payments.advance(charge)
+    assert paid_by_code(till, ALIPAY_CODE) == "paid"
     till.pay()
     till.scan(WATER)  # a WeChat code refused, the sale cancelled
     wechat.script("pay", EXPIRED)
-    charge = till.payments.start(WECHAT_CODE)
-    while not charge.done:
-        charge = till.payments.advance(charge)
+    assert paid_by_code(till, WECHAT_CODE) == "failed"
     till.cancel()
     till.scan(COLA)
     till.payments.start(ALIPAY_CODE)  # stored, never sent: the till stopped here
@@ -91,13 +96,7 @@ async def test_the_list_puts_what_is_not_known_first_and_r_settles_it(shop_dir):
 
 async def test_a_sale_paid_but_not_completed_is_finished_from_the_list(shop_dir):
     alipay = FakeGateway("alipay")
-    till = open_wired(shop_dir, alipay)
-    till.scan(COLA)
-    started = till.payments.start(ALIPAY_CODE)
-    alipay.script("pay", LOST)  # charged, the answer lost; then the till stopped
-    till.payments.advance(started)
-    sale_uuid = till.cart.uuid
-    till.close()
+    sale_uuid = interrupted_payment(shop_dir, alipay)  # charged, the answer lost; then the till stopped
     async with paying_app(shop_dir, alipay) as pilot:
         await on_screen(pilot, SettledScreen)  # settled at start-up: paid, the tender back on the sale
         await pilot.press("escape")
@@ -118,14 +117,7 @@ async def test_a_held_sale_whose_payment_went_through_is_recalled_and_finished(s
     """The payment's answer was lost and the sale was put on hold; after a restart the provider
     says paid: the sale in progress is another (empty), so F recalls the held sale with its payment."""
     alipay = FakeGateway("alipay")
-    till = open_wired(shop_dir, alipay)
-    till.scan(COLA)
-    started = till.payments.start(ALIPAY_CODE)
-    alipay.script("pay", LOST)
-    till.payments.advance(started)
-    sale_uuid = till.cart.uuid
-    till.hold()
-    till.close()
+    sale_uuid = interrupted_payment(shop_dir, alipay, hold=True)
     async with paying_app(shop_dir, alipay) as pilot:
         await on_screen(pilot, SettledScreen)
         assert "paid, sale not completed: finish it (Menu, Payments)" in screen_text(pilot, "#settled-list")
@@ -148,15 +140,11 @@ async def test_in_chinese_the_columns_line_up(shop_dir):
     alipay, wechat = FakeGateway("alipay"), FakeGateway("wechat")
     till = open_wired(shop_dir, alipay, wechat)
     till.scan(COLA)
-    charge = till.payments.start(ALIPAY_CODE)
-    while not charge.done:
-        charge = till.payments.advance(charge)
+    assert paid_by_code(till, ALIPAY_CODE) == "paid"
     till.pay()
     till.scan(WATER)
     wechat.script("pay", EXPIRED)
-    charge = till.payments.start(WECHAT_CODE)
-    while not charge.done:
-        charge = till.payments.advance(charge)
+    assert paid_by_code(till, WECHAT_CODE) == "failed"
     till.close()
     in_chinese(shop_dir)
     async with paying_app(shop_dir, alipay, wechat) as pilot:

@@ -20,6 +20,7 @@ from .test_checkout_flows import (  # noqa: F401
     screen_text,
     shop_dir,
     stored_sales,
+    to_payment,
     type_text,
     wait_for,
 )
@@ -28,14 +29,8 @@ from .test_pickers import dialog_text
 pytestmark = pytest.mark.asyncio
 
 
-async def to_payment(pilot) -> None:
-    await scan(pilot, COLA)
-    await pilot.press("f10")
-    await on_screen(pilot, TenderScreen)
-
-
 async def test_the_key_bar_shows_the_letter_of_every_payment_key(pilot):
-    await to_payment(pilot)
+    await to_payment(pilot, COLA)
     keys = screen_text(pilot, "#keys")
     for label in ["F2/c Cash", "F3/k Card", "F4/m Mobile", "F5/e Exact", "F6/n Note 1", "F7/o Note 2",
                   "F8/h Note 3", "F9/x Undo pay", "Esc Back"]:
@@ -43,7 +38,7 @@ async def test_the_key_bar_shows_the_letter_of_every_payment_key(pilot):
 
 
 async def test_retry_shows_only_after_a_failed_store_and_help_explains_it(pilot, shop_dir):
-    await to_payment(pilot)
+    await to_payment(pilot, COLA)
     assert "Retry" not in screen_text(pilot, "#keys")  # nothing to retry: no key that does nothing
     await pilot.press("f1")
     await on_screen(pilot, HelpScreen)
