@@ -317,7 +317,7 @@ def test_a_said_sentence_is_english_data_and_said_whole_in_the_screens_language(
     import copy
     import json
 
-    from tui_pos.domain.errors import N_, Each, Said
+    from tui_pos.domain.errors import N_, BadInput, Each, Said
 
     state = Said(N_("database {state}: {error}"), state=Said(N_("missing")), error="/x does not exist")
     kinds = Each([Said(N_("cash")), Said(N_("card"))], sep=", ")
@@ -326,8 +326,10 @@ def test_a_said_sentence_is_english_data_and_said_whole_in_the_screens_language(
     assert json.dumps({"problems": [state, both]}) == \
         '{"problems": ["database missing: /x does not exist", "database missing: /x does not exist; no backup yet"]}'
     assert copy.deepcopy(state).template == state.template and copy.deepcopy(kinds).sep == ", "
+    refused = BadInput(state)  # an error raised with a Said made already: the same sentence, template and values
+    assert (str(refused), refused.template, refused.params) == (state, state.template, state.params)
     i18n.use_language("zh_CN")
-    assert i18n.message(state) == "数据库缺失：/x does not exist"
+    assert i18n.message(state) == i18n.message(refused) == "数据库缺失：/x does not exist"
     assert i18n.message(kinds) == "现金、银行卡"
     assert i18n.message(both) == "数据库缺失：/x does not exist；还没有备份"
     i18n.use_language("en")

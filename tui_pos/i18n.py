@@ -34,7 +34,7 @@ AUTO = "auto"  # [ui]: the system's locale; [printer]: the same as [ui]
 
 # N_(message): mark a message for the catalog without translating it there (a constant, translated
 # where shown); the domain's own (it marks its errors' templates and imports nothing from here)
-from tui_pos.domain.errors import N_  # noqa: E402, F401 (re-exported: from tui_pos.i18n import N_)
+from tui_pos.domain.errors import N_, Each, Said  # noqa: E402, F401 (N_ re-exported: from tui_pos.i18n import N_)
 
 
 def catalog_path(language: str) -> resources.abc.Traversable:
@@ -159,19 +159,21 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def message(err: object) -> str:
     """What an error (or an alert) says, in the screen's language: its template translated and filled in
-    (domain.errors.PosError and Said keep them apart), else its English as it is: an alert's or a warning's
-    .message (a dataclass: str() would be its repr), an exception's str(err)."""
-    parts = getattr(err, "parts", None)
-    if isinstance(err, str) and isinstance(parts, tuple):  # domain.errors.Each: each part said
-        return _(getattr(err, "sep", "; ")).join(message(part) for part in parts)
+    (domain.errors.Said, PosError and a warning keep them apart; a Said within is said too, each part of an
+    Each with the language's separator), else its English as it is: an alert's or a warning's .message (a
+    dataclass: str() would be its repr), an exception's str(err)."""
+    if isinstance(err, Each):
+        return _(err.sep).join(message(part) for part in err.parts)
     english = getattr(err, "message", None)
+    if isinstance(english, Said):  # an alert's message
+        return message(english)
     if not isinstance(english, str):
         english = str(err)
     template = getattr(err, "template", "")
     if not template:
         return english
-    params = {name: message(value) if getattr(value, "template", "") or getattr(value, "parts", None) else value
-              for name, value in (getattr(err, "params", None) or {}).items()}  # a Said within: said too
+    params = {name: message(value) if isinstance(value, Said | Each) else value
+              for name, value in (getattr(err, "params", None) or {}).items()}
     try:
         return _(template).format(**params) if params else _(template)
     except (KeyError, IndexError, ValueError):  # a translation that lost a value: the English, whole

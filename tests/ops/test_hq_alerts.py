@@ -28,7 +28,7 @@ def test_low_stock_per_shop_and_the_tills_alerts_go_to_the_hook(hq, tmp_path):
     assert [(a.key, a.message) for a in found] == [
         ("hq_till:S1:T1:0", "till T1 (shop S1): printer: out of paper"),
         ("hq_low_stock:S2", "shop S2: LOW STOCK (on hand/reorder level): Cola 0/5")]  # S1 has 8: not low
-    assert found[1].template and found[1].params["shop"] == "S2"  # said in the screen's language where shown
+    assert found[1].message.template and found[1].message.params["shop"] == "S2"  # said in the screen's language where shown
     out = tmp_path / "hook.jsonl"
     data_dir = till_dir(tmp_path / "hq-admin", "T9")
     (data_dir / "config.toml").write_text(f'[till]\nid = "T9"\n\n[alerts]\nhook = "cat >> {out}; echo >> {out}"\n')

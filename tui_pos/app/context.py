@@ -63,7 +63,6 @@ def storing(what: str, refusal: Callable[[StorageFailed], str | Said] = storage_
         yield
     except StorageFailed as err:
         log.error("NOT STORED: %s; database: %s; journal: %s", what, err.sqlite_error, err.journal_error)
-        said = refusal(err)
-        raise (NotDurable(said.template, **said.params) if isinstance(said, Said) else NotDurable(said)) from None
+        raise NotDurable(refusal(err)) from None
     except NumberingBusy as err:
         raise NotDurable(busy_refusal(err)) from None

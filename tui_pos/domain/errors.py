@@ -59,13 +59,15 @@ class Each(str):
 
 class PosError(Exception):
     """Base of every error the core reports to a person; str(err) is a complete, plain sentence
-    (English). Raised as PosError(N_("unknown code {code}: nothing added"), code=code), it also
-    keeps the message's template and its values apart (template, params): i18n.message(err) says
-    it in the screen's language. A plain string works as before (it is shown as it is)."""
+    (English). Raised as PosError(N_("unknown code {code}: nothing added"), code=code), or with a
+    Said already made (PosError(said)), it keeps the message's template and its values apart
+    (template, params), as that Said does: i18n.message(err) says it in the screen's language.
+    A plain string works as before (it is shown as it is)."""
 
     def __init__(self, message: str = "", /, **params: object):
-        super().__init__(message.format(**params) if params else message)
-        self.template, self.params = message, params
+        said = message if isinstance(message, Said) and not params else Said(message, **params)
+        super().__init__(str(said))
+        self.template, self.params = said.template, said.params
 
 
 class BadInput(PosError):

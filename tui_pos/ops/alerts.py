@@ -19,12 +19,13 @@ import os
 import signal
 import subprocess
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from tui_pos.app.clock import utc_now
 from tui_pos.config import Config
+from tui_pos.domain.errors import Said
 from tui_pos.i18n import N_
 from tui_pos.ops.status import CLOCK_SLACK_S, till_status
 
@@ -37,11 +38,10 @@ AlertLevel = Literal["warning", "error"]
 class Alert:
     key: str  # stable while the condition lasts, e.g. "storage", "disk_low:/var/lib/tui-pos"
     level: AlertLevel
-    message: str  # what is wrong, for the status line (English: logs, the hook, --json)
+    # what is wrong, for the status line: English as a str (logs, the hook, --json); a Said (its marked
+    # template and values) where said(): i18n.message(alert) says it in the screen's language
+    message: str
     hint: str  # what to do (English; N_-marked where it is a constant: _(alert.hint) says it on screen)
-    # the message's template and values (N_-marked): i18n.message(alert) says it in the screen's language
-    template: str = field(default="", compare=False)
-    params: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, str]:
         return {"key": self.key, "level": self.level, "message": self.message, "hint": self.hint}
@@ -49,7 +49,7 @@ class Alert:
 
 def said(key: str, level: AlertLevel, template: str, hint: str, **params: Any) -> Alert:
     """An alert whose message is a marked template (translated where it is shown) filled with params."""
-    return Alert(key, level, template.format(**params), hint, template, params)
+    return Alert(key, level, Said(template, **params), hint)
 
 
 def current_alerts(config: Config, status: dict[str, Any] | None = None) -> list[Alert]:

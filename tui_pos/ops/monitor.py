@@ -13,7 +13,6 @@ from typing import Any
 
 from tui_pos.app.till import currency_of
 from tui_pos.config import Config
-from tui_pos.domain.errors import Said
 from tui_pos.i18n import N_, _, message
 from tui_pos.ops.alerts import current_alerts
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database
@@ -36,9 +35,7 @@ def monitor_snapshot(config: Config) -> dict[str, Any]:
     """till_status() plus "alerts" and "recent_sales" (newest last)."""
     status = till_status(config)
     newest = status["last_sale"]
-    alerts = [{**a.as_dict(), "message": Said(a.template, **a.params) if a.template else a.message}  # said on screen
-              for a in current_alerts(config, status)]
-    return {**status, "alerts": alerts,
+    return {**status, "alerts": [a.as_dict() for a in current_alerts(config, status)],  # each message a Said
             "recent_sales": recent_sales(config, newest["completed_at"] if newest else None)}
 
 
