@@ -84,6 +84,17 @@ class TradeRecord:
     refund_ids: dict[str, str] = field(default_factory=dict)  # out_refund_no -> the provider's refund id
 
 
+class Clock:
+    """A clock the test moves (Engine.clock = Clock()): the customer confirms on the phone, and a
+    lying query stops lying, when the test says, however slow the machine is."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Engine:
     """The gateway's money: one record per out_trade_no; the same out_trade_no asked twice is the
     same trade (never charged twice), as at the real providers."""

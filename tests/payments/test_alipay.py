@@ -10,12 +10,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
+from payments.simulator import Clock
 from tui_pos.domain.payments import Trade, out_refund_no, out_trade_no
-from tui_pos.payments.alipay import AlipayGateway, to_fen, to_yuan
+from tui_pos.payments.alipay import to_fen, to_yuan
 
 CODE = "284567890123456789"  # the customer's Alipay payment code (18 digits starting 28)
 SALE = "6f1c2d3e-0000-4000-8000-000000000001"
@@ -26,14 +26,11 @@ def trade(n: int = 1, amount: int = 1234) -> Trade:
     return Trade(out_trade_no(SALE, n), amount, "tui-pos sale", CODE, "till-1")
 
 
-def settle(gateway: AlipayGateway, no: str, rounds: int = 100):
-    """Query until the customer has finished confirming on the phone (the simulator's paying_for)."""
-    for _ in range(rounds):
-        reply = gateway.query(no)
-        if reply.status != "paying":
-            return reply
-        time.sleep(0.05)
-    raise AssertionError("still paying")
+@pytest.fixture
+def clock(alipay_sim) -> Clock:
+    """The simulator's clock, moved by the test: the customer confirms when the test says."""
+    alipay_sim.sim.engine.clock = clock = Clock()
+    return clock
 
 
 def free_port() -> int:
@@ -78,23 +75,25 @@ def test_the_simulator_takes_a_form_post_too_as_alipays_gateway_does(alipay_sim)
     assert (verified["code"], verified["sub_code"]) == ("40004", "ACQ.TRADE_NOT_EXIST")
 
 
-def test_the_customer_confirming_on_the_phone_is_paying_then_the_query_says_paid(alipay_sim):
-    alipay_sim.sim.faults.pay, alipay_sim.sim.faults.paying_for = "userpaying", 0.3
+def test_the_customer_confirming_on_the_phone_is_paying_then_the_query_says_paid(alipay_sim, clock):
+    alipay_sim.sim.faults.pay, alipay_sim.sim.faults.paying_for = "userpaying", 10
     gateway = alipay_sim.gateway()
     reply = gateway.pay(trade())
     assert (reply.status, reply.code) == ("paying", "WAIT_BUYER_PAY")
     assert gateway.query(trade().out_trade_no).status == "paying"
-    final = settle(gateway, trade().out_trade_no)
+    clock.now += 10  # the customer confirmed
+    final = gateway.query(trade().out_trade_no)
     assert (final.status, final.amount) == ("paid", 1234)
     assert alipay_sim.charged() == {trade().out_trade_no: 1234}
 
 
-def test_a_customer_who_gives_up_on_the_phone_leaves_the_trade_closed_and_nothing_charged(alipay_sim):
+def test_a_customer_who_gives_up_on_the_phone_leaves_the_trade_closed_and_nothing_charged(alipay_sim, clock):
     faults = alipay_sim.sim.faults
-    faults.pay, faults.paying_for, faults.then = "userpaying", 0.2, "fail"
+    faults.pay, faults.paying_for, faults.then = "userpaying", 10, "fail"
     gateway = alipay_sim.gateway()
     assert gateway.pay(trade()).status == "paying"
-    assert (settle(gateway, trade().out_trade_no).status, alipay_sim.charged()) == ("closed", {})
+    clock.now += 10  # the customer gave up
+    assert (gateway.query(trade().out_trade_no).status, alipay_sim.charged()) == ("closed", {})
 
 
 @pytest.mark.parametrize("sub_code, sub_msg", [("ACQ.PAYMENT_AUTH_CODE_INVALID", "支付失败，获取顾客账户信息失败"),

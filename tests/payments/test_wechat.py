@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from conftest import COLA
+from payments.simulator import Clock
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.errors import CodePaymentRefused
@@ -37,16 +38,6 @@ def test_the_same_trade_asked_twice_charges_once(wechat_sim):
     gateway = wechat_sim.gateway()
     assert gateway.pay(trade()).status == gateway.pay(trade()).status == "paid"
     assert wechat_sim.sim.charged() == {NO: 350}
-
-
-class Clock:
-    """The simulator's clock, moved by the test (the customer confirms when the test says)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
