@@ -1017,6 +1017,123 @@ BEGIN
     END LOOP;
 END $$;
 """),
+    Migration(9, "stock at HQ in parts: a till's movements, its levels and its transfers each their own function", r"""
+-- hq.stock_apply (migrations 6 and 8) was one function, its movements' SELECT written twice (a
+-- plain insert, and one that skips what HQ holds): a change to any part of it had to copy all of
+-- it again, as migration 6 had to copy the whole hq.push to call it. Now each part is a function
+-- of its own, replaced alone when it changes: hq.stock_moves (which records move stock, by how
+-- much: one SELECT), hq.stock_levels_apply (each till's level of each product) and
+-- hq.stock_transfers_apply (transfers sent and received). hq.push still calls hq.stock_apply.
+
+-- The stock movements of a till's commits after_seq < commit_seq <= upto_seq, as hq.stock_line
+-- rows: a sale's line not voided (kind 'sale'), a stock_move record (its kind). A field that is not
+-- what a till writes (never, from tui-pos) leaves that movement out: HQ never refuses the records.
+CREATE FUNCTION hq.stock_moves(shop text, till text, after_seq bigint, upto_seq bigint) RETURNS SETOF hq.stock_line
+LANGUAGE sql STABLE AS $$
+    SELECT r.shop_id, r.till_id, r.commit_seq, l.n::integer, l.v->>'barcode', r.recorded_at, 'sale',
+           -(l.v->>'qty')::bigint * 1000, NULL::bigint, NULL::bigint, NULL::bigint, NULL, NULL, NULL, NULL
+    FROM hq.record r CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(
+        CASE WHEN pg_catalog.jsonb_typeof(r.record->'lines') = 'array' THEN r.record->'lines' ELSE '[]' END)
+        WITH ORDINALITY l(v, n)
+    WHERE r.shop_id = shop AND r.till_id = till AND r.commit_seq > after_seq AND r.commit_seq <= upto_seq
+      AND r.type = 'sale' AND l.v->>'voided' IS DISTINCT FROM 'true' AND l.v->>'qty' ~ '^-?[0-9]{1,12}$'
+      AND coalesce(l.v->>'barcode', '') <> ''
+    UNION ALL
+    SELECT r.shop_id, r.till_id, r.commit_seq, 0, r.record->>'barcode', r.recorded_at, r.record->>'kind',
+           (r.record->>'qty')::bigint,
+           CASE WHEN r.record->>'counted' ~ '^-?[0-9]{1,15}$' THEN (r.record->>'counted')::bigint END,
+           CASE WHEN r.record->>'expected' ~ '^-?[0-9]{1,15}$' THEN (r.record->>'expected')::bigint END,
+           CASE WHEN r.record->>'unit_cost' ~ '^-?[0-9]{1,15}$' THEN (r.record->>'unit_cost')::bigint END,
+           r.record->>'reason', r.record->>'reference', r.record->>'peer', r.record->>'batch'
+    FROM hq.record r
+    WHERE r.shop_id = shop AND r.till_id = till AND r.commit_seq > after_seq AND r.commit_seq <= upto_seq
+      AND r.type = 'stock_move' AND r.record->>'qty' ~ '^-?[0-9]{1,15}$' AND coalesce(r.record->>'barcode', '') <> ''
+      AND r.record->>'kind' IN ('receive', 'adjust', 'count', 'transfer_out', 'transfer_in')
+$$;
+
+-- A till's level of each product these movements moved (just added, in commit order): a count
+-- among them starts it again.
+CREATE FUNCTION hq.stock_levels_apply(shop text, till text, moved hq.stock_line[]) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH added AS (SELECT * FROM unnest(moved)),
+    last_count AS (
+        SELECT DISTINCT ON (barcode) barcode, commit_seq, counted FROM added
+        WHERE kind = 'count' AND counted IS NOT NULL ORDER BY barcode, commit_seq DESC)
+    INSERT INTO hq.stock_level AS s (shop_id, till_id, barcode, counted, count_seq, since, last_at)
+    SELECT shop, till, a.barcode, c.counted, c.commit_seq,
+           coalesce(sum(a.qty) FILTER (WHERE c.commit_seq IS NULL OR a.commit_seq > c.commit_seq), 0), max(a.at)
+    FROM added a LEFT JOIN last_count c USING (barcode)
+    GROUP BY a.barcode, c.counted, c.commit_seq
+    ON CONFLICT (shop_id, till_id, barcode) DO UPDATE SET
+        counted = CASE WHEN excluded.count_seq IS NULL THEN s.counted ELSE excluded.counted END,
+        count_seq = coalesce(excluded.count_seq, s.count_seq),
+        since = CASE WHEN excluded.count_seq IS NULL THEN s.since + excluded.since ELSE excluded.since END,
+        last_at = greatest(s.last_at, excluded.last_at);
+$$;
+
+-- The transfers these movements send (this shop's transfer_out) and receive (its transfer_in;
+-- peer: the sender).
+CREATE FUNCTION hq.stock_transfers_apply(shop text, till text, moved hq.stock_line[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+DECLARE
+    t hq.stock_line;
+    batch_of text;
+BEGIN
+    FOR t IN SELECT * FROM unnest(moved) m
+             WHERE m.kind IN ('transfer_out', 'transfer_in') AND coalesce(m.reference, '') <> ''
+               AND coalesce(m.peer, '') <> '' ORDER BY m.commit_seq
+    LOOP
+        IF t.kind = 'transfer_out' THEN
+            INSERT INTO hq.transfer AS x (shop_id, transfer_id, to_shop, sent_at, sent_till)
+            VALUES (shop, t.reference, t.peer, t.at, till)
+            ON CONFLICT (shop_id, transfer_id) DO UPDATE SET
+                sent_at = coalesce(least(x.sent_at, excluded.sent_at), excluded.sent_at),
+                sent_till = coalesce(x.sent_till, excluded.sent_till);
+            INSERT INTO hq.transfer_line AS x (shop_id, transfer_id, barcode, sent)
+            VALUES (shop, t.reference, t.barcode, -t.qty)
+            ON CONFLICT (shop_id, transfer_id, barcode) DO UPDATE SET sent = x.sent + excluded.sent;
+        ELSE
+            batch_of := coalesce(t.batch, till || ':' || t.commit_seq);
+            INSERT INTO hq.transfer AS x (shop_id, transfer_id, to_shop, received_at, received_till, receipts)
+            VALUES (t.peer, t.reference, shop, t.at, till, ARRAY[batch_of])
+            ON CONFLICT (shop_id, transfer_id) DO UPDATE SET
+                received_at = coalesce(x.received_at, excluded.received_at),
+                received_till = coalesce(x.received_till, excluded.received_till),
+                receipts = CASE WHEN batch_of = ANY(x.receipts) THEN x.receipts ELSE x.receipts || batch_of END;
+            INSERT INTO hq.transfer_line AS x (shop_id, transfer_id, barcode, received)
+            VALUES (t.peer, t.reference, t.barcode, t.qty)
+            ON CONFLICT (shop_id, transfer_id, barcode) DO UPDATE SET received = coalesce(x.received, 0) + excluded.received;
+        END IF;
+    END LOOP;
+END $$;
+
+-- The stock of a till's commits after_seq < commit_seq <= upto_seq (just added to hq.record), each
+-- movement once: the plain insert, unless the commits' movements may be at HQ already (its records
+-- taken in again after HQ lost its mark: only then is each row checked for one).
+CREATE OR REPLACE FUNCTION hq.stock_apply(shop text, till text, after_seq bigint, upto_seq bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+DECLARE
+    moved hq.stock_line[];
+BEGIN
+    IF EXISTS (SELECT 1 FROM hq.stock_line WHERE shop_id = shop AND till_id = till AND commit_seq > after_seq
+               AND commit_seq <= upto_seq) THEN
+        WITH added AS (INSERT INTO hq.stock_line SELECT * FROM hq.stock_moves(shop, till, after_seq, upto_seq)
+                       ON CONFLICT DO NOTHING RETURNING *)
+        SELECT coalesce(array_agg(a::hq.stock_line ORDER BY a.commit_seq, a.line_no), '{}') INTO moved FROM added a;
+    ELSE
+        WITH added AS (INSERT INTO hq.stock_line SELECT * FROM hq.stock_moves(shop, till, after_seq, upto_seq)
+                       RETURNING *)
+        SELECT coalesce(array_agg(a::hq.stock_line ORDER BY a.commit_seq, a.line_no), '{}') INTO moved FROM added a;
+    END IF;
+    IF cardinality(moved) > 0 THEN
+        PERFORM hq.stock_levels_apply(shop, till, moved);
+        PERFORM hq.stock_transfers_apply(shop, till, moved);
+    END IF;
+END $$;
+
+REVOKE ALL ON FUNCTION hq.stock_moves(text, text, bigint, bigint), hq.stock_levels_apply(text, text, hq.stock_line[]),
+    hq.stock_transfers_apply(text, text, hq.stock_line[]) FROM PUBLIC;
+"""),
 )
 
 BOOTSTRAP = """
