@@ -568,17 +568,17 @@ class CodePayments:
         reversing it first when its rules allow; still unknown: left for the next time. A paid one
         whose sale is the one in progress gets its tender back too. Returns the attempts looked at."""
         with self._lock:
-            looked: list[str] = []
+            looked: dict[str, str] = {}  # attempt uuid -> its sale's, in the order looked at
             for live in list(self._live.values()):
                 if live.unsaved is not None:
                     self._store_outcome(live, live.unsaved)
-                    looked.append(live.attempt.uuid)
+                    looked[live.attempt.uuid] = live.attempt.sale_uuid
             busy = {uuid for uuid, live in self._live.items() if not live.done}
             attempts, _ = self.store.payment_attempts(unresolved=True)
             for row in attempts:
                 if row["uuid"] in busy:
                     continue
-                looked.append(row["uuid"])
+                looked[row["uuid"]] = row["sale_uuid"]
                 attempt = PaymentAttempt.from_record(row)
                 if is_unresolved(row["state"]):
                     try:
@@ -587,8 +587,10 @@ class CodePayments:
                         log.error("code payment %s could not be settled: %s", attempt.out_trade_no, err)
                 elif row["state"] == "paid" and attempt.kind == "pay":
                     self._tender_back(attempt, row["transaction_id"], row["charged"] or attempt.amount)
-            rows, _ = self.store.payment_attempts()
-            return [PaymentView.of(r) for r in rows if r["uuid"] in looked]
+            # as they are now: their sales' attempts (indexed), never every attempt of the years
+            now = {r["uuid"]: r for sale_uuid in dict.fromkeys(looked.values())
+                   for r in self.store.payment_attempts(sale_uuid=sale_uuid)[0]}
+            return [PaymentView.of(now[uuid]) for uuid in looked if uuid in now]
 
     def _settle(self, attempt: PaymentAttempt) -> None:
         gateway = self.gateway(attempt.provider)
