@@ -29,7 +29,6 @@ import multiprocessing
 import os
 import platform
 import sys
-import tempfile
 import time
 import uuid as uuidlib
 from datetime import UTC, datetime, timedelta
@@ -38,8 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
-from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
-from pgcluster import Cluster, Unavailable, new_cluster  # noqa: E402
+from benchlib import Table, on_throwaway_cluster  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from pgcluster import Cluster  # noqa: E402
 
 SHOPS = 4
 BATCH = 500
@@ -366,19 +365,7 @@ def main() -> int:
     parser.add_argument("--idle", type=float, default=65, help="seconds of idle with sync on (default 65: "
                         "one heartbeat, [hq] sync_every_s = 60, falls in it); half that with sync off")
     args = parser.parse_args()
-    try:
-        cluster = new_cluster(BENCH_SETTINGS)
-    except Unavailable as why:
-        print(f"bench_hq: skipped: {why}")
-        return 0
-    root = Path(tempfile.mkdtemp(prefix="tui-pos-bench-hq-"))  # made once the cluster is: removed with it
-    try:
-        return run(cluster, root, args)
-    finally:
-        cluster.remove()
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
+    return on_throwaway_cluster("bench_hq", BENCH_SETTINGS, "tui-pos-bench-hq-", lambda cluster, root: run(cluster, root, args))
 
 
 def run(cluster: Cluster, root: Path, args: argparse.Namespace) -> int:

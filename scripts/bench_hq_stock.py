@@ -30,9 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid as uuidlib
 from datetime import UTC, date, datetime, timedelta
@@ -41,8 +39,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
-from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
-from pgcluster import Cluster, Unavailable, new_cluster  # noqa: E402
+from benchlib import Table, ms, on_throwaway_cluster, pct, timed  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from pgcluster import Cluster  # noqa: E402
 
 YEAR = date(2025, 1, 1)
 DAYS = 365
@@ -60,21 +58,6 @@ def at(day: int, seconds: float) -> str:
 
 def code(n: int) -> str:
     return f"69{n:011d}"
-
-
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f} ms"
-
-
-def timed(work: Any) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = work()
-    return time.perf_counter() - started, result
 
 
 def make_hq(cluster: Cluster, root: Path, products: int) -> str:
@@ -185,17 +168,8 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=10_000, help="products (default 10,000)")
     parser.add_argument("--runs", type=int, default=200, help="products whose stock is read one by one")
     args = parser.parse_args()
-    try:
-        cluster = new_cluster(SETTINGS)
-    except Unavailable as why:
-        print(f"bench_hq_stock: skipped: {why}")
-        return 0
-    root = Path(tempfile.mkdtemp(prefix="tui-pos-bench-hq-stock-"))
-    try:
-        return run(cluster, root, args)
-    finally:
-        cluster.remove()
-        shutil.rmtree(root, ignore_errors=True)
+    return on_throwaway_cluster("bench_hq_stock", SETTINGS, "tui-pos-bench-hq-stock-",
+                                lambda cluster, root: run(cluster, root, args))
 
 
 def run(cluster: Cluster, root: Path, args: argparse.Namespace) -> int:

@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
-from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from benchlib import Table, ms, pct  # noqa: E402  (scripts/ is on sys.path when a script runs)
 from tui_pos.bootstrap.till import open_till  # noqa: E402
 from tui_pos.config import CONFIG_NAME, DB_NAME, load_config  # noqa: E402
 from tui_pos.store import db, schema, stock_daily  # noqa: E402
@@ -165,15 +165,6 @@ def with_cpu(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms (CPU {CPU[0] * 1000:.0f} ms)"
 
 
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -196,15 +187,15 @@ def main() -> int:
                   for c in codes[: args.runs // 2]]
         samples = [timed(lambda c=c: ledger.stock_levels([c]))[0] for c in codes[args.runs // 2:]]
         p50, p99, floor = pct(samples, 0.5), pct(samples, 0.99), pct(floors, 0.5)
-        table.add("on hand of one product p50", ms(p50), ms(floor), f"{p50 / floor:.0f}x", "<= 5 ms", p50 <= ON_HAND_TARGET_S)
-        table.add("on hand of one product p99", ms(p99), "-", "-", "<= 5 ms", p99 <= ON_HAND_TARGET_S)
+        table.add("on hand of one product p50", ms(p50, 1), ms(floor, 1), f"{p50 / floor:.0f}x", "<= 5 ms", p50 <= ON_HAND_TARGET_S)
+        table.add("on hand of one product p99", ms(p99, 1), "-", "-", "<= 5 ms", p99 <= ON_HAND_TARGET_S)
 
         floor, _ = timed(lambda: conn.execute("SELECT COUNT(*) FROM product WHERE reorder_level IS NOT NULL").fetchone())
         alert, rows = timed(lambda: ledger.view.stock_levels(with_level=True))
-        table.add("low-stock list (alerts' read)", with_cpu(alert), ms(floor), f"{alert / floor:.0f}x", "<= 100 ms",
+        table.add("low-stock list (alerts' read)", with_cpu(alert), ms(floor, 1), f"{alert / floor:.0f}x", "<= 100 ms",
                   alert <= LOW_TARGET_S)
         listed, low = timed(lambda: till.stock.levels(low=True))
-        table.add(f"low-stock list (stock --low: {len(low)} low)", with_cpu(listed), ms(floor),
+        table.add(f"low-stock list (stock --low: {len(low)} low)", with_cpu(listed), ms(floor, 1),
                   f"{listed / floor:.0f}x", "<= 100 ms", listed <= LOW_TARGET_S)
 
         last_month = (date(2025, 12, 1), date(2025, 12, 31))
@@ -214,7 +205,7 @@ def main() -> int:
         floor, _ = timed(lambda: conn.execute("SELECT SUM(qty_delta) FROM stock_movement WHERE at >= ? AND at < ?",
                                               (start, end)).fetchone())
         took, warnings = timed(lambda: till.stock_reports.anomalies(*last_month, today=last_month[1]))
-        table.add(f"anomalies, December ({len(warnings)} warnings)", with_cpu(took), ms(floor), f"{took / floor:.0f}x",
+        table.add(f"anomalies, December ({len(warnings)} warnings)", with_cpu(took), ms(floor, 1), f"{took / floor:.0f}x",
                   "<= 1 s", took <= MONTH_TARGET_S)
         took, warnings = timed(lambda: till.stock_reports.anomalies(date(2025, 1, 1), date(2025, 1, 31),
                                                                     today=date(2025, 1, 31)))

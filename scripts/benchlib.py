@@ -1,14 +1,54 @@
-"""What the benchmark scripts share: the report table (PASS/MISS against a target) and the bench
-directory (made for the run, removed after it unless kept, with the run's duration)."""
+"""What the benchmark scripts share: the report table (PASS/MISS against a target), the bench
+directory (made for the run, removed after it unless kept, with the run's duration), a run on a
+throwaway PostgreSQL of its own (skipped, saying why, where there is none), and the small timing
+helpers (pct, ms, timed)."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def pct(samples: list[float], q: float) -> float:
+    """The q-quantile (0 < q <= 1) of the samples: the sample below which q of them fall."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def ms(seconds: float, places: int = 2) -> str:
+    return f"{seconds * 1000:.{places}f} ms"
+
+
+def timed(work: Callable[[], T]) -> tuple[float, T]:
+    """(the wall-clock seconds work took, what it returned)."""
+    started = time.perf_counter()
+    result = work()
+    return time.perf_counter() - started, result
+
+
+def on_throwaway_cluster(name: str, settings: dict[str, str], prefix: str, run: Callable[[Any, Path], int]) -> int:
+    """run(cluster, root) on a throwaway PostgreSQL (scripts/pgcluster.py) and a new directory, both
+    removed afterwards whatever happens; where PostgreSQL cannot be had, "NAME: skipped: why" and 0
+    (a report, not a failure)."""
+    from pgcluster import Unavailable, new_cluster
+
+    try:
+        cluster = new_cluster(settings)
+    except Unavailable as why:
+        print(f"{name}: skipped: {why}")
+        return 0
+    try:
+        with bench_directory(prefix, keep=False) as root:
+            return run(cluster, root)
+    finally:
+        cluster.remove()
 
 
 @contextmanager
