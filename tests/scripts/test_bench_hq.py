@@ -3,26 +3,13 @@ with every record it pushed (the script checks that itself and fails otherwise).
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+from tests.scripts.postgres_runs import run_with_postgres
 
 
 def test_a_small_run_reports_every_figure():
-    from pgcluster import Unavailable, check_available
-
-    try:
-        check_available()
-    except Unavailable as why:
-        pytest.skip(str(why))
-    done = subprocess.run([sys.executable, str(SCRIPTS / "bench_hq.py"), "--tills", "2", "--sales-per-till", "300",
-                           "--week", "300", "--batch", "100", "--till-sales", "20", "--idle", "1"], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
+    out = run_with_postgres("bench_hq.py", "--tills", "2", "--sales-per-till", "300", "--week", "300", "--batch", "100",
+                            "--till-sales", "20", "--idle", "1")
     for figure in ("floor: empty round trip p50", "ingestion: 2 tills at once, sales/s",
                    "a week offline (300 sales) catching up", "sync lag p99 at 10 sales/s",
                    "Till.pay p50, sync on (floor: sync off)", "idle CPU with sync on"):
-        assert figure in done.stdout
+        assert figure in out
