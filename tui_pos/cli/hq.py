@@ -237,7 +237,7 @@ def _period_text(first_day: str, last_day: str) -> str:
 
 
 def _tender_text(kind: str, amount: Any) -> str:
-    from tui_pos.ops.status import TENDER_WORDS
+    from tui_pos.domain.tender import TENDER_WORDS
 
     return _("{kind} {amount}").format(kind=_(TENDER_WORDS.get(kind, kind)), amount=amount)
 

@@ -40,11 +40,11 @@ def _row(label: str, text: str) -> str:
 
 def status_text(s: dict[str, Any]) -> str:
     """status in the screen's language ([ui] language): every line a whole sentence of its own."""
+    from tui_pos.domain.tender import TENDER_WORDS
     from tui_pos.ops.status import (
         DATABASE_STATES,
         DISK_ROLES,
         STORED_IN,
-        TENDER_WORDS,
         hq_text,
         shift_text,
         storage_mode,

@@ -87,7 +87,8 @@ def show_reversal(as_json: bool, till: Till, paid: Paid, original: str | None, n
             "lines": [{"code": l.barcode, "name": l.name, "qty": -l.qty, "amount": fmt(l.total)} for l in sale.lines],
             "tenders": [{"kind": t.kind, "amount": fmt(t.amount), "reference": t.reference} for t in sale.tenders],
             "printed": bool(printed and printed.printed)}
-    from tui_pos.ops.status import STORED_IN, TENDER_WORDS
+    from tui_pos.domain.tender import TENDER_WORDS
+    from tui_pos.ops.status import STORED_IN
 
     said = {("refund", True): N_("{receipt}  refund of {original}  total {total}  approved by {manager}  stored in {stored}"),
             ("void", True): N_("{receipt}  void of {original}  total {total}  approved by {manager}  stored in {stored}"),

@@ -20,6 +20,7 @@ from typing import Any
 from tui_pos.domain.errors import N_, Said
 from tui_pos.domain.money import Currency
 from tui_pos.domain.stock import QTY_SCALE, cost_of, format_qty, is_low, transfer_variance
+from tui_pos.domain.tender import TENDER_WORDS
 
 RISK_ACTIONS = ("void", "line_void", "refund", "no_sale", "price_override", "discount")
 
@@ -218,8 +219,6 @@ _RISKS = {
                          "per 100"),
     "discount": N_("{cashier}: {count} discount(s) in {sales} sales ({rate} per 100), the shop's {norm} per 100"),
 }
-# a tender kind as a person reads it (the record keeps the English word)
-_TENDER_WORDS = {"cash": N_("cash"), "card": N_("card"), "mobile": N_("mobile")}
 
 
 def operation_risk(per_cashier: Mapping[str, Mapping[str, int]], t: Thresholds) -> list[Warning]:
@@ -249,7 +248,7 @@ def _tenders(kinds: Iterable[str]) -> Said:
     """Tender kinds as a list a person reads ("cash, card"), each word in the screen's language."""
     words = sorted(kinds)
     return Said(", ".join(f"{{w{n}}}" for n in range(len(words))),
-                **{f"w{n}": Said(_TENDER_WORDS.get(kind, kind)) for n, kind in enumerate(words)})
+                **{f"w{n}": Said(TENDER_WORDS.get(kind, kind)) for n, kind in enumerate(words)})
 
 
 def refunds_without_original_tender(refunds: Iterable[Mapping[str, Any]],

@@ -11,6 +11,9 @@ from tui_pos.domain.money import MAX_MINOR, Currency, round_to_step
 
 TenderKind = Literal["cash", "card", "mobile"]
 TENDER_KINDS: tuple[TenderKind, ...] = ("cash", "card", "mobile")
+# a tender in running text, as a person reads it (N_-marked: _(TENDER_WORDS[kind]) where shown; the
+# records keep the English kind; the receipt's TENDER_LABELS are its headings)
+TENDER_WORDS = {"cash": N_("cash"), "card": N_("card"), "mobile": N_("mobile")}
 REFERENCE_LENGTH = 64  # a card authorisation code, a WeChat/Alipay transaction number (28-32 digits)
 
 

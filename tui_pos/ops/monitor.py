@@ -13,6 +13,7 @@ from typing import Any
 
 from tui_pos.app.till import currency_of
 from tui_pos.config import Config
+from tui_pos.domain.tender import TENDER_WORDS
 from tui_pos.i18n import N_, _, message
 from tui_pos.ops.alerts import current_alerts
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database
@@ -20,7 +21,6 @@ from tui_pos.ops.status import (
     DATABASE_STATES,
     DISK_ROLES,
     STORED_IN,
-    TENDER_WORDS,
     hq_text,
     shift_text,
     storage_mode,

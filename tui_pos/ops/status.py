@@ -45,7 +45,6 @@ def storage_mode(mode: str) -> str:
     """The storage's state as status and monitor say it (OK is a state here: 正常, not a button's 确定)."""
     return pgettext("state", "OK") if mode == "ok" else \
         {"degraded": _("DEGRADED"), "failing": _("FAILING")}.get(mode, mode)
-TENDER_WORDS = {"cash": N_("cash"), "card": N_("card"), "mobile": N_("mobile")}  # as the till's screens say them
 STORED_IN = {"sqlite": N_("sqlite"), "journal": N_("journal")}  # where a sale is stored (English as the data says it)
 DATABASE_STATES = {"ok": N_("ok"), "missing": N_("missing"), "corrupt": N_("corrupt"), "unreadable": N_("unreadable")}
 DISK_ROLES = {"data": N_("data"), "journal": N_("journal"), "backup": N_("backup")}

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from tui_pos.domain.auth import Approval, ApprovalRequired
 from tui_pos.domain.errors import PosError
+from tui_pos.domain.tender import TENDER_WORDS
 from tui_pos.i18n import N_, _, message
 from tui_pos.ui.screens.dialogs import ManagerScreen
 
@@ -24,16 +25,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 ResultT = TypeVar("ResultT")  # what the screen gives back to whoever pushed it (dismiss)
 
-# where a paid sale, refund or void went (Paid.stored), as the message line says it
-# a tender in running text (the receipt's TENDER_LABELS are its headings)
-TENDER_WORDS = {"cash": N_("cash"), "card": N_("card"), "mobile": N_("mobile")}
-
-
 def tender_word(kind: str) -> str:
     """A tender in running text, in the screen's language (an unknown kind as it is)."""
     return _(TENDER_WORDS.get(kind, kind))
 
 
+# where a paid sale, refund or void went (Paid.stored), as the message line says it
 STORED_AT = {"sqlite": N_("stored in the database"), "journal": N_("stored in the journal (database unavailable)")}
 
 
