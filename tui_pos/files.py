@@ -9,6 +9,8 @@ import os
 import stat
 from pathlib import Path
 
+from tui_pos.domain.errors import N_, BadInput
+
 
 class NotARegularFile(Exception):
     """The path is a directory, a FIFO, a device or a socket: nothing to import."""
@@ -37,3 +39,18 @@ def open_to_write(path: Path | str, mode: int = 0o666) -> int:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, mode)
     os.set_blocking(fd, True)
     return fd
+
+
+def read_named(path: Path, max_bytes: int, not_regular: str, too_large: str) -> bytes:
+    """read_bounded for a file a person named, its refusals said to that person: not_regular and
+    too_large are the caller's sentences (what the file should be; {file}: the path, {mb}: the
+    bound in MB); a file that cannot be opened or read is one sentence for every kind of file."""
+    try:
+        data = read_bounded(path, max_bytes)
+    except NotARegularFile:
+        raise BadInput(not_regular, file=str(path)) from None
+    except OSError as err:
+        raise BadInput(N_("cannot read {file}: {error}"), file=str(path), error=err.strerror or str(err)) from None
+    if len(data) > max_bytes:
+        raise BadInput(too_large, file=str(path), mb=max_bytes // 2**20)
+    return data

@@ -22,7 +22,7 @@ from tui_pos.domain.auth import hash_pin
 from tui_pos.domain.catalog import parse_catalog_csv
 from tui_pos.domain.errors import BadInput, StorageError
 from tui_pos.domain.records import UserChanged
-from tui_pos.files import NotARegularFile, read_bounded
+from tui_pos.files import read_named
 from tui_pos.i18n import N_, system_language, translator
 from tui_pos.store.journal import make_private_dir
 from tui_pos.store.ledger import Ledger, ShopNotEmpty
@@ -132,16 +132,9 @@ def import_catalog_file(config: Config, path: Path,
 def read_catalog_file(path: Path) -> str:
     """The text of a CSV file: a regular file (not /dev/zero, a FIFO or a terminal: those never end), at
     most MAX_CATALOG_BYTES (never read further than that), UTF-8 text without NUL bytes."""
-    try:
-        data = read_bounded(path, MAX_CATALOG_BYTES)
-    except NotARegularFile:
-        raise BadInput(N_("{path} is not a regular file: export the catalog to a .csv file and import that"),
-                       path=str(path)) from None
-    except OSError as err:
-        raise BadInput(N_("cannot read {path}: {error}"), path=str(path), error=err.strerror) from None
-    if len(data) > MAX_CATALOG_BYTES:
-        raise BadInput(N_("{path} is larger than {mb} MB: not a catalog; split it"), path=str(path),
-                       mb=MAX_CATALOG_BYTES // 2**20)
+    data = read_named(path, MAX_CATALOG_BYTES,
+                      N_("{file} is not a regular file: export the catalog to a .csv file and import that"),
+                      N_("{file} is larger than {mb} MB: not a catalog; split it"))
     if b"\0" in data:
         raise BadInput(N_("{path} holds binary data, not CSV text (save the catalog as CSV, UTF-8)"), path=str(path))
     try:

@@ -13,7 +13,7 @@ from tui_pos.cli.base import emit, interrupts, json_option, main, open_till
 from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.stock import ADJUST_REASONS, format_qty
-from tui_pos.files import NotARegularFile, read_bounded
+from tui_pos.files import read_named
 from tui_pos.i18n import N_, _
 
 if TYPE_CHECKING:
@@ -175,18 +175,13 @@ def stock_import(ctx: click.Context, csv_file: Path, cashier: str | None, manage
     errors listed by line, none."""
     from tui_pos.bootstrap.shop import MAX_CATALOG_BYTES  # a stock file is bounded as a catalog is
 
+    data = read_named(csv_file, MAX_CATALOG_BYTES,
+                      N_("{file} is not a regular file: save the counts as a .csv file and import that"),
+                      N_("{file} is larger than {mb} MB: not a stock file; split it"))
     try:
-        data = read_bounded(csv_file, MAX_CATALOG_BYTES)
         text = data.decode("utf-8-sig")
-    except NotARegularFile:
-        raise BadInput(N_("{file} is not a regular file: save the counts as a .csv file and import that"),
-                       file=csv_file) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise BadInput(N_("cannot read {file}: {error}"), file=csv_file,
-                       error=getattr(err, "strerror", None) or err) from None
-    if len(data) > MAX_CATALOG_BYTES:
-        raise BadInput(N_("{file} is larger than {mb} MB: not a stock file; split it"), file=csv_file,
-                       mb=MAX_CATALOG_BYTES // 2**20)
+    except UnicodeDecodeError as err:
+        raise BadInput(N_("cannot read {file}: {error}"), file=csv_file, error=err) from None
     till = operating_till(ctx.find_root(), replay=False)
     till.stock.parse_import(text)  # a bad file is refused before any PIN
     approval = sign_in(till, "stock_count", cashier=cashier, manager=manager, pin=pin, required="cashier")

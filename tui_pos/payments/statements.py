@@ -38,7 +38,7 @@ from pathlib import Path
 from tui_pos.domain.catalog import ERRORS_SHOWN, more_lines
 from tui_pos.domain.errors import N_, BadInput, BadLines, Said
 from tui_pos.domain.reconcile import PROVIDER_ZONE, Statement, StatementKind, StatementRow
-from tui_pos.files import NotARegularFile, read_bounded
+from tui_pos.files import read_named
 
 PROVIDERS = ("alipay", "wechat")
 MAX_BYTES = 200 * 1024 * 1024  # a day's statement of a very busy shop is a few MB
@@ -65,15 +65,8 @@ WECHAT_TOTALS = "总交易单数"
 
 def load_statement(path: Path, provider: str | None = None) -> Statement:
     """The statement in the file at path (provider: alipay or wechat; None: found from the file)."""
-    try:
-        data = read_bounded(path, MAX_BYTES)
-    except NotARegularFile:
-        raise BadInput(N_("{file} is not a regular file: save the statement as a .csv file and reconcile that"),
-                       file=str(path)) from None
-    except OSError as err:
-        raise BadInput(N_("cannot read {file}: {why}"), file=str(path), why=err.strerror or str(err)) from None
-    if len(data) > MAX_BYTES:
-        raise BadInput(N_("{file} is larger than any daily statement: not read"), file=str(path))
+    data = read_named(path, MAX_BYTES, N_("{file} is not a regular file: save the statement as a .csv file and "
+                                          "reconcile that"), N_("{file} is larger than any daily statement: not read"))
     return read_statement(data, provider, name=path.name)
 
 
