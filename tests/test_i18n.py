@@ -332,5 +332,7 @@ def test_a_said_sentence_is_english_data_and_said_whole_in_the_screens_language(
     assert i18n.message(state) == i18n.message(refused) == "数据库缺失：/x does not exist"
     assert i18n.message(kinds) == "现金、银行卡"
     assert i18n.message(both) == "数据库缺失：/x does not exist；还没有备份"
+    bad_line = Said(N_("line {line}: {error}"), line=2, error=BadInput(N_("name is empty")))  # an error within
+    assert i18n.message(bad_line) == "第 2 行：名称为空"
     i18n.use_language("en")
     assert i18n.message(both) == both

@@ -34,7 +34,7 @@ AUTO = "auto"  # [ui]: the system's locale; [printer]: the same as [ui]
 
 # N_(message): mark a message for the catalog without translating it there (a constant, translated
 # where shown); the domain's own (it marks its errors' templates and imports nothing from here)
-from tui_pos.domain.errors import N_, Each, Said  # noqa: E402, F401 (N_ re-exported: from tui_pos.i18n import N_)
+from tui_pos.domain.errors import N_, Each, PosError, Said  # noqa: E402, F401 (N_ re-exported: from tui_pos.i18n import N_)
 
 
 def catalog_path(language: str) -> resources.abc.Traversable:
@@ -159,7 +159,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def message(err: object) -> str:
     """What an error (or an alert) says, in the screen's language: its template translated and filled in
-    (domain.errors.Said, PosError and a warning keep them apart; a Said within is said too, each part of an
+    (domain.errors.Said, PosError and a warning keep them apart; a Said or an error within is said too, each part of an
     Each with the language's separator), else its English as it is: an alert's or a warning's .message (a
     dataclass: str() would be its repr), an exception's str(err)."""
     if isinstance(err, Each):
@@ -172,7 +172,7 @@ def message(err: object) -> str:
     template = getattr(err, "template", "")
     if not template:
         return english
-    params = {name: message(value) if isinstance(value, Said | Each) else value
+    params = {name: message(value) if isinstance(value, Said | Each | PosError) else value
               for name, value in (getattr(err, "params", None) or {}).items()}
     try:
         return _(template).format(**params) if params else _(template)
