@@ -178,12 +178,28 @@ def _low_stock(status: dict[str, Any]) -> list[Alert]:
     stock = status.get("stock") or {}
     if not stock.get("low"):
         return []
-    shown = ", ".join(f"{p['name']} {p['on_hand']}/{p['reorder_level']}" for p in stock["low_products"])
-    hint = N_("reorder: 'tui-pos report reorder' lists what to order")
-    if stock["low"] > len(stock["low_products"]):
-        return [said("low_stock", "warning", N_("LOW STOCK (on hand/reorder level): {products} and {more} more"), hint,
-                     products=shown, more=stock["low"] - len(stock["low_products"]))]
-    return [said("low_stock", "warning", N_("LOW STOCK (on hand/reorder level): {products}"), hint, products=shown)]
+    return [low_stock_alert("low_stock", [(p["name"], p["on_hand"], p["reorder_level"]) for p in stock["low_products"]],
+                            stock["low"], N_("reorder: 'tui-pos report reorder' lists what to order"))]
+
+
+_LOW_STOCK = {  # (a shop's, at HQ; more products low than named) -> what is said
+    (False, False): N_("LOW STOCK (on hand/reorder level): {products}"),
+    (False, True): N_("LOW STOCK (on hand/reorder level): {products} and {more} more"),
+    (True, False): N_("shop {shop}: LOW STOCK (on hand/reorder level): {products}"),
+    (True, True): N_("shop {shop}: LOW STOCK (on hand/reorder level): {products} and {more} more"),
+}
+
+
+def low_stock_alert(key: str, named: list[tuple[str, str, str]], low: int, hint: str,
+                    shop: str | None = None) -> Alert:
+    """The low-stock alert of a till (or of a shop, at HQ): `low` products at or below their reorder
+    level, the first of them named (name, on hand, reorder level, as shown), "and N more" for the rest."""
+    params: dict[str, Any] = {"products": ", ".join(f"{name} {on_hand}/{level}" for name, on_hand, level in named)}
+    if shop is not None:
+        params["shop"] = shop
+    if low > len(named):
+        params["more"] = low - len(named)
+    return said(key, "warning", _LOW_STOCK[shop is not None, low > len(named)], hint, **params)
 
 
 def _payments(status: dict[str, Any]) -> list[Alert]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from tui_pos.config import Config
 from tui_pos.domain.stock import format_qty
 from tui_pos.i18n import N_
-from tui_pos.ops.alerts import Alert, AlertDispatcher, said
+from tui_pos.ops.alerts import Alert, AlertDispatcher, low_stock_alert, said
 
 if TYPE_CHECKING:
     import psycopg
@@ -31,19 +31,11 @@ def chain_alerts(conn: psycopg.Connection[Any], stale_minutes: int | None = None
                               N_("'tui-pos hq tills' shows its state; 'tui-pos status' at the till says more"),
                               till=till["till"], shop=till["shop"], alert=alert))
     for shop, low in low_by_shop(conn).items():
-        if not low:
-            continue
-        shown = ", ".join(f"{p['name']} {format_qty(p['on_hand'])}/{format_qty(p['reorder_level'])}"
-                          for p in low[:LOW_SHOWN])
-        hint = N_("reorder: 'tui-pos hq report reorder --shop SHOP' lists what to order")
-        if len(low) > LOW_SHOWN:
-            found.append(said(f"hq_low_stock:{shop}", "warning",
-                              N_("shop {shop}: LOW STOCK (on hand/reorder level): {products} and {more} more"), hint,
-                              shop=shop, products=shown, more=len(low) - LOW_SHOWN))
-        else:
-            found.append(said(f"hq_low_stock:{shop}", "warning",
-                              N_("shop {shop}: LOW STOCK (on hand/reorder level): {products}"), hint,
-                              shop=shop, products=shown))
+        if low:
+            found.append(low_stock_alert(
+                f"hq_low_stock:{shop}", [(p["name"], format_qty(p["on_hand"]), format_qty(p["reorder_level"]))
+                                         for p in low[:LOW_SHOWN]], len(low),
+                N_("reorder: 'tui-pos hq report reorder --shop SHOP' lists what to order"), shop))
     return sorted(found, key=lambda a: a.level != "error")
 
 
