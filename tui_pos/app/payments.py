@@ -172,6 +172,16 @@ def _transaction_id(attempt: PaymentAttempt, reply: GatewayReply, state: str) ->
     return attempt.out_refund_no if state == "refunded" else attempt.out_trade_no
 
 
+def _outcome(attempt: PaymentAttempt, reply: GatewayReply, state: str, at: str) -> PaymentOutcome:
+    """The outcome record of an attempt that ended in state after this reply (a state that is
+    not an outcome's is unknown): what was charged or refunded, and the number it is known by."""
+    outcome_state: OutcomeState = state if state in ("paid", "failed", "cancelled", "refunded") \
+        else "unknown"  # type: ignore[assignment]
+    amount = (reply.amount if reply.amount is not None else attempt.amount) if outcome_state in CHARGED else None
+    return PaymentOutcome.new(attempt, outcome_state, at=at, transaction_id=_transaction_id(attempt, reply, outcome_state),
+                              amount=amount, reason=reply.reason, code=reply.code)
+
+
 def _asked_online(gateway: CodeGateway) -> bool:
     try:
         return gateway.online()
@@ -400,15 +410,7 @@ class CodePayments:
             live.state, live.key = "unknown", "cancelling" if action == "cancel" else "asking"
 
     def _finish(self, live: _Live, state: str) -> None:
-        reply = live.last or GatewayReply("unknown")
-        outcome_state: OutcomeState = {"paid": "paid", "failed": "failed", "cancelled": "cancelled"}.get(
-            state, "unknown")  # type: ignore[assignment]
-        amount = (reply.amount if reply.amount is not None else live.attempt.amount) if outcome_state == "paid" \
-            else None
-        outcome = PaymentOutcome.new(live.attempt, outcome_state, at=self.ctx.clock(),
-                                     transaction_id=_transaction_id(live.attempt, reply, outcome_state), amount=amount,
-                                     reason=reply.reason, code=reply.code)
-        self._store_outcome(live, outcome)
+        self._store_outcome(live, _outcome(live.attempt, live.last or GatewayReply("unknown"), state, self.ctx.clock()))
 
     def _store_outcome(self, live: _Live, outcome: PaymentOutcome) -> None:
         """Store a final outcome; kept for another try if nothing took it (never guessed after)."""
@@ -634,23 +636,17 @@ class CodePayments:
 
     def _record(self, attempt: PaymentAttempt, reply: GatewayReply, state: str) -> None:
         """Store an outcome found by resolve(); StorageFailed: nothing stored, asked again next time."""
-        outcome_state: OutcomeState = state if state in ("paid", "failed", "cancelled", "refunded") \
-            else "unknown"  # type: ignore[assignment]
-        amount = (reply.amount if reply.amount is not None else attempt.amount) \
-            if outcome_state in CHARGED else None
-        outcome = PaymentOutcome.new(attempt, outcome_state, at=self.ctx.clock(),
-                                     transaction_id=_transaction_id(attempt, reply, outcome_state), amount=amount,
-                                     reason=reply.reason, code=reply.code)
+        outcome = _outcome(attempt, reply, state, self.ctx.clock())
         try:
             self.store.commit(outcome.to_record())
         except StorageFailed as err:
             log.error("NOT STORED: outcome %s of code payment %s (asked again next time); database: %s; journal: %s",
-                      outcome_state, attempt.out_trade_no, err.sqlite_error, err.journal_error)
+                      outcome.state, attempt.out_trade_no, err.sqlite_error, err.journal_error)
             return
-        log.info("code payment %s resolved: %s%s", attempt.out_trade_no, outcome_state,
+        log.info("code payment %s resolved: %s%s", attempt.out_trade_no, outcome.state,
                  f" {reply.transaction_id}" if reply.transaction_id else "")
-        if outcome_state == "paid" and attempt.kind == "pay":
-            self._tender_back(attempt, outcome.transaction_id, amount or attempt.amount)
+        if outcome.state == "paid" and attempt.kind == "pay":
+            self._tender_back(attempt, outcome.transaction_id, outcome.amount or attempt.amount)
 
     def _age(self, at: str) -> float:
         try:
