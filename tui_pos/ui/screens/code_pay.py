@@ -50,11 +50,6 @@ def state_word(state: str) -> str:
     return _(STATE_WORDS.get(state, state))
 
 
-def charge_message(charge: Charge) -> str:
-    """What the core says about a charge, in the screen's language (its template and params)."""
-    return message(charge)
-
-
 class CodePayScreen(ModalScreen["Charge | None"]):
     """Waiting for a code payment. Dismissed with the final Charge: at once when paid (the tender
     is on the sale: the payment screen completes it as after any tender), after Enter or Esc
@@ -72,6 +67,7 @@ class CodePayScreen(ModalScreen["Charge | None"]):
         super().__init__()
         self.charge = charge
         self.giving_up = False
+        self.stopped = False  # the worker ended on an error, without a final charge (failed_step)
         self.received = 0.0  # when charge.seconds_left was true, by the core's clock (show)
 
     def compose(self) -> ComposeResult:
@@ -92,8 +88,8 @@ class CodePayScreen(ModalScreen["Charge | None"]):
         return self.app.till.payments.monotonic()
 
     def on_mount(self) -> None:
+        self.countdown = self.set_interval(1.0, self.show_countdown)  # stopped once there is nothing to count
         self.show(self.charge)
-        self.set_interval(1.0, self.tick)
         self.pay()
 
     # -- the worker: the core's blocking steps, one after another --------------------------
@@ -121,7 +117,7 @@ class CodePayScreen(ModalScreen["Charge | None"]):
     def failed_step(self, err: PosError | None) -> None:
         """The core stopped with an error: the attempt stays unresolved (the till settles it
         before the next code payment); say so."""
-        self.charge_done = True
+        self.stopped = True
         self.query_one("#code-state", Static).update(Text(_(DONE_HEADLINES["unknown"]), style="bold red"))
         said = message(err) if err is not None else _("The till stopped on an error (see the log).")
         lines = self.query_one("#code-message", Static)
@@ -130,8 +126,6 @@ class CodePayScreen(ModalScreen["Charge | None"]):
         self.query_one("#code-countdown", Static).display = False
         self.query_one("#code-hint", Label).update(_("Enter or Esc: back to the payment"))
         self.app.bell()
-
-    charge_done = False  # the worker ended without a final charge (failed_step)
 
     # -- showing it ---------------------------------------------------------------------------
     def show(self, charge: Charge) -> None:
@@ -147,13 +141,13 @@ class CodePayScreen(ModalScreen["Charge | None"]):
         said = ""
         if done:
             headline = _(DONE_HEADLINES.get(charge.state, DONE_HEADLINES["unknown"]))
-            said = charge_message(charge)
+            said = message(charge)
             if charge.state == "unknown":
                 said += "\n" + _(UNKNOWN_ADVICE)
         elif self.giving_up and charge.state != "paid":
             headline = _("Giving up: cancelling the payment...")
         else:
-            headline = charge_message(charge)
+            headline = message(charge)
         style = "bold red" if done else "bold green" if charge.state == "paid" else "bold"
         self.query_one("#code-state", Static).update(Text(self.app.shown(headline), style=style))
         lines = self.query_one("#code-message", Static)
@@ -177,27 +171,32 @@ class CodePayScreen(ModalScreen["Charge | None"]):
         """The core's count at the last step, less the time since (a gateway call may take seconds)."""
         return max(0, round(self.charge.seconds_left - (self.clock() - self.received)))
 
-    def show_countdown(self) -> None:
-        line = ""
-        if not (self.charge.done or self.charge_done or self.giving_up) and self.charge.state != "paid":
-            line = _("{seconds} s left").format(seconds=self.seconds_left())
-        countdown = self.query_one("#code-countdown", Static)
-        countdown.update(Text(line, style="bold reverse" if line else ""))
-        countdown.display = bool(line)
+    @property
+    def ended(self) -> bool:
+        """Nothing more will happen here: the charge is done, or the worker stopped on an error."""
+        return self.charge.done or self.stopped
 
-    def tick(self) -> None:
-        self.show_countdown()
+    def show_countdown(self) -> None:
+        """The seconds left while the customer may still pay; once nothing is counted (done, given
+        up, paid and being stored: none of them goes back), the line goes and its timer stops."""
+        countdown = self.query_one("#code-countdown", Static)
+        if self.ended or self.giving_up or self.charge.state == "paid":
+            countdown.display = False
+            self.countdown.stop()
+            return
+        countdown.update(Text(_("{seconds} s left").format(seconds=self.seconds_left()), style="bold reverse"))
+        countdown.display = True
 
     # -- keys -----------------------------------------------------------------------------
     def action_give_up(self) -> None:
-        if self.charge.done or self.charge_done:
+        if self.ended:
             self.dismiss(self.charge)
         elif not self.giving_up and self.charge.state != "paid":
             self.giving_up = True  # the worker cancels after the step under way
             self.show(self.charge)
 
     def action_close(self) -> None:
-        if self.charge.done or self.charge_done:
+        if self.ended:
             self.dismiss(self.charge)
 
 

@@ -21,7 +21,7 @@ from tui_pos.domain.tender import Tender, TenderKind
 from tui_pos.i18n import N_, _, message
 from tui_pos.printing.layout import TENDER_LABELS
 from tui_pos.ui.screens.base import TillScreen, tender_word
-from tui_pos.ui.screens.code_pay import CodePayScreen, SettledScreen, charge_message, provider_name, settle_unknown
+from tui_pos.ui.screens.code_pay import CodePayScreen, SettledScreen, provider_name, settle_unknown
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.widgets.big_amount import BigAmount
 from tui_pos.ui.widgets.entry import EntryLine
@@ -308,11 +308,11 @@ class TenderScreen(TillScreen):
         if charge is not None and charge.state == "paid":
             self.after_tender()
             if not self.storing:  # part of the sale, or the sale in progress was another (the core says)
-                self.say(charge_message(charge))
+                self.say(message(charge))
             return
         self.show_due()
         if charge is not None:
-            self.say(charge_message(charge), error=True)
+            self.say(message(charge), error=True)
 
     # -- completing ---------------------------------------------------------------------------
     def action_retry(self) -> None:
