@@ -143,10 +143,10 @@ class Served:
 
 def serve(provider: str) -> None:
     """The child of Served: a simulator until stdin closes, then what it charged."""
-    from payments.alipay_sim import AlipaySim, make_keys
+    from payments.alipay_sim import AlipaySim
     from payments.wechat_sim import WeChatSim
 
-    sim = AlipaySim(make_keys()) if provider == "alipay" else WeChatSim()
+    sim = AlipaySim() if provider == "alipay" else WeChatSim()
     print(json.dumps(sim.settings), flush=True)
     sys.stdin.read()
     print(json.dumps(sim.sim.charged()), flush=True)

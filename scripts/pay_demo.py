@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 ENV = dict(os.environ)  # the shop's: the tests' conftest (set_config's home) sets the tests' own locale
 
-from payments.alipay_sim import AlipaySim, make_keys  # noqa: E402
+from payments.alipay_sim import AlipaySim  # noqa: E402
 from payments.shop_config import point_at_simulator  # noqa: E402
 from payments.simulator import Faults, PayFault  # noqa: E402
 from payments.wechat_sim import WeChatSim  # noqa: E402
@@ -75,7 +75,7 @@ def main() -> int:
     # on any exception) and the simulators closed, as on every other way out
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     with ExitStack() as stack:  # each simulator closed however this ends, even if the next fails to start
-        alipay = AlipaySim(make_keys(), Faults(pay=pay, paying_for=args.paying_for))
+        alipay = AlipaySim(Faults(pay=pay, paying_for=args.paying_for))
         stack.callback(alipay.close)
         wechat = WeChatSim(Faults(pay=pay, paying_for=args.paying_for))
         stack.callback(wechat.close)

@@ -8,6 +8,8 @@ the parameters but sign, sorted, `k=v` joined by `&`, verified with the app's pu
 one gets Alipay's 40002 isv.invalid-signature. Replies: JSON
 `{"alipay_trade_pay_response": {...}, "sign": "..."}`, sign over the exact text of the inner
 object with the simulator's "Alipay" private key (the SDK verifies it with Alipay's public key).
+The keys (the app's: keys.merchant_*, Alipay's: keys.provider_*), the signatures and what every
+simulator offers (settings, gateway(), charged(), close()) are simulator.py's.
 
     alipay_sim.sim.faults.pay = "userpaying"      # the shared knobs (simulator.Faults)
     alipay_sim.bad_signature = True               # replies whose signature does not verify
@@ -21,20 +23,16 @@ pay goes through Simulator.charge (faults.pay), query and cancel through Simulat
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
 
-from payments.simulator import Drop, Faults, Hang, Reply, Simulator, TradeRecord, rsa_pair
+from payments import simulator
+from payments.simulator import Drop, Faults, Hang, Keys, ProviderSim, Reply, Simulator, TradeRecord
 from tui_pos.payments.alipay import AlipayGateway
 
 GATEWAY_PATH = "/gateway.do"
@@ -42,22 +40,6 @@ APP_ID = "2021000000000001"
 SELLER_ID = "2088000000000001"
 BUYER_LOGON_ID = "159****5620"
 HANG = 3.0  # a timeout keeps the client waiting this long: twice the gateways' 1.5 s
-
-
-@dataclass(frozen=True)
-class AlipayKeys:
-    """The app's key pair (it signs requests) and "Alipay's" (it signs replies), PEM text."""
-
-    app_private: str
-    app_public: str
-    alipay_private: str
-    alipay_public: str
-
-
-def make_keys() -> AlipayKeys:
-    app_private, app_public = rsa_pair()
-    alipay_private, alipay_public = rsa_pair()
-    return AlipayKeys(app_private, app_public, alipay_private, alipay_public)
 
 
 def yuan(fen: int) -> str:
@@ -68,17 +50,20 @@ def fen(text: str) -> int:
     return int(Decimal(text) * 100)
 
 
-class AlipaySim:
+class AlipaySim(ProviderSim):
     """The simulator (sim: the HTTP server, its faults and its money) with Alipay's wire format."""
 
-    def __init__(self, keys: AlipayKeys, faults: Faults | None = None):
-        self.keys = keys
+    gateway_class = AlipayGateway
+
+    def __init__(self, faults: Faults | None = None, keys: Keys | None = None):
         self.bad_signature = False  # replies signed over other text: the SDK's verification fails
         self.unsigned = False  # replies without a sign (as Alipay's are for some errors)
         self.requests: list[dict[str, str]] = []  # every request's parameters, as received
-        self._app_public: Any = serialization.load_pem_public_key(keys.app_public.encode())
-        self._alipay_private: Any = serialization.load_pem_private_key(keys.alipay_private.encode(), None)
-        self.sim = Simulator(self.route, faults or Faults(hang=HANG))
+        super().__init__(faults, keys)
+
+    @staticmethod
+    def default_faults() -> Faults:
+        return Faults(hang=HANG)
 
     @property
     def url(self) -> str:
@@ -87,17 +72,8 @@ class AlipaySim:
     @property
     def settings(self) -> dict[str, Any]:
         """AlipayGateway's constructor kwargs for this simulator."""
-        return {"app_id": APP_ID, "private_key": self.keys.app_private,
-                "alipay_public_key": self.keys.alipay_public, "gateway": self.url, "timeout": 1.5}
-
-    def gateway(self, **overrides: Any) -> AlipayGateway:
-        return AlipayGateway(**{**self.settings, **overrides})
-
-    def charged(self) -> dict[str, int]:
-        return self.sim.charged()
-
-    def close(self) -> None:
-        self.sim.close()
+        return {"app_id": APP_ID, "private_key": self.keys.merchant_private,
+                "alipay_public_key": self.keys.provider_public, "gateway": self.url, "timeout": 1.5}
 
     # -- the wire ------------------------------------------------------------------------------
     def route(self, sim: Simulator, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | Drop | Hang:
@@ -131,24 +107,17 @@ class AlipaySim:
         return handler(biz)
 
     def _signed_by_app(self, params: dict[str, str]) -> bool:
-        sign = params.get("sign", "")
-        if params.get("sign_type") != "RSA2" or not sign:
+        signature = params.get("sign", "")
+        if params.get("sign_type") != "RSA2" or not signature:
             return False
         unsigned = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign")
-        try:
-            self._app_public.verify(base64.b64decode(sign), unsigned.encode("utf-8"), padding.PKCS1v15(),
-                                    hashes.SHA256())
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+        return simulator.verify(self.keys.merchant_public, unsigned, signature)
 
     def reply(self, key: str, content: dict[str, Any]) -> Reply:
         """Alipay's signed reply: the inner object's exact text is what is signed."""
         text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-        signed = (text + " tampered") if self.bad_signature else text
-        sign = base64.b64encode(self._alipay_private.sign(signed.encode("utf-8"), padding.PKCS1v15(),
-                                                          hashes.SHA256())).decode()
-        body = (f'{{"{key}":{text}}}' if self.unsigned else f'{{"{key}":{text},"sign":"{sign}"}}').encode()
+        signature = simulator.sign(self.keys.provider_private, (text + " tampered") if self.bad_signature else text)
+        body = (f'{{"{key}":{text}}}' if self.unsigned else f'{{"{key}":{text},"sign":"{signature}"}}').encode()
         return Reply(200, body, {"Content-Type": "text/html;charset=utf-8"})
 
     @staticmethod
@@ -251,9 +220,7 @@ class AlipaySim:
         no, request_no = str(biz.get("out_trade_no", "")), str(biz.get("out_request_no", ""))
 
         def answer() -> Reply:
-            with self.sim.engine.lock:
-                trade = self.sim.engine.trades.get(no)
-                amount = trade.refunded.get(request_no) if trade is not None else None
+            trade, amount = self.sim.engine.refund_query(request_no, no)
             if trade is None:
                 return self.business_failed(key, "ACQ.TRADE_NOT_EXIST", "交易不存在")
             content = {"code": "10000", "msg": "Success", "out_trade_no": no, "trade_no": trade.transaction_id}
@@ -266,13 +233,13 @@ class AlipaySim:
 
 
 @pytest.fixture(scope="session")
-def alipay_keys() -> AlipayKeys:
-    return make_keys()
+def alipay_keys() -> Keys:
+    return simulator.shared_keys()
 
 
 @pytest.fixture
-def alipay_sim(alipay_keys: AlipayKeys) -> Iterator[AlipaySim]:
+def alipay_sim(alipay_keys: Keys) -> Iterator[AlipaySim]:
     """An Alipay gateway simulator on loopback (fresh money, default faults), closed afterwards."""
-    simulator = AlipaySim(alipay_keys)
+    simulator = AlipaySim(keys=alipay_keys)
     yield simulator
     simulator.close()

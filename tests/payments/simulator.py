@@ -9,19 +9,27 @@ signatures on top of it, so that the real SDKs talk to them unmodified.
     assert sim.charged() == {"P...001": 350}   # what the customers were really charged, net
     sim.close()
 
-The money rules live here, in one place, for every provider (Engine); each provider's module only
-turns requests and replies into its wire format.
+The money rules live here, in one place, for every provider (Engine), and so do the keys and the
+RSA signatures (SHA256withRSA, PKCS#1 v1.5: both providers' scheme) and what every provider's
+simulator offers (ProviderSim: settings, gateway(), charged(), close()); each provider's module
+only turns requests and replies into its wire format.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import time
+from base64 import b64decode, b64encode
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Literal
+from typing import Any, ClassVar, Literal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 
 def rsa_pair() -> tuple[str, str]:
@@ -35,6 +43,58 @@ def rsa_pair() -> tuple[str, str]:
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     return private, public
+
+
+@dataclass(frozen=True)
+class Keys:
+    """RSA-2048 key pairs as PEM text: the merchant's (its gateway signs the requests with
+    merchant_private; the simulator checks them) and the provider's (the simulator signs the
+    replies with provider_private; the gateway checks them with provider_public)."""
+
+    merchant_private: str
+    merchant_public: str
+    provider_private: str
+    provider_public: str
+
+    @staticmethod
+    def new() -> Keys:
+        merchant, provider = rsa_pair(), rsa_pair()
+        return Keys(merchant[0], merchant[1], provider[0], provider[1])
+
+
+@functools.cache
+def shared_keys() -> Keys:
+    """The simulators' keys, made once per process (an RSA-2048 key takes a while)."""
+    return Keys.new()
+
+
+@functools.cache
+def _private_key(pem: str) -> rsa.RSAPrivateKey:
+    """Loaded once per key: loading checks the key (~0.1 s), which would make every reply slow."""
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
+@functools.cache
+def _public_key(pem: str) -> rsa.RSAPublicKey:
+    key = serialization.load_pem_public_key(pem.encode())
+    assert isinstance(key, rsa.RSAPublicKey)
+    return key
+
+
+def sign(private_pem: str, message: str) -> str:
+    """The base64 SHA256withRSA signature of message (UTF-8)."""
+    return b64encode(_private_key(private_pem).sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def verify(public_pem: str, message: str, signature: str) -> bool:
+    """Whether signature (base64) is public_pem's key's SHA256withRSA signature of message."""
+    try:
+        _public_key(public_pem).verify(b64decode(signature), message.encode(), padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 PayFault = Literal["success", "fail", "userpaying", "timeout_before", "timeout_after", "http500", "drop_after"]
@@ -171,6 +231,18 @@ class Engine:
             trade.refund_ids[out_refund_no] = f"5030{next(self._ids):024d}"
             return "refunded", trade
 
+    def refund_query(self, out_refund_no: str, out_trade_no: str | None = None) -> tuple[TradeRecord | None, int | None]:
+        """(the trade, the amount of its refund out_refund_no: None when there is no such refund),
+        as a refund query sees them: the trade out_trade_no, or without it the one that holds
+        that refund."""
+        with self.lock:
+            self.requests.append(("query_refund", out_refund_no))
+            if out_trade_no is None:
+                trade = next((t for t in self.trades.values() if out_refund_no in t.refunded), None)
+            else:
+                trade = self.trades.get(out_trade_no)
+            return trade, trade.refunded.get(out_refund_no) if trade is not None else None
+
     def charged(self) -> dict[str, int]:
         """What each customer is really charged, net of refunds, per out_trade_no (paid trades only)."""
         with self.lock:
@@ -277,3 +349,41 @@ class Simulator:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class ProviderSim:
+    """A provider's gateway simulator: `sim` (the HTTP server, its faults, the money) speaking the
+    provider's wire format (route(), the subclass's), `keys`, the `settings` its gateway class
+    (gateway_class) takes to reach it, as config.toml's [payments.PROVIDER] would give them, and
+    gateway(**overrides): such a gateway."""
+
+    gateway_class: ClassVar[Callable[..., Any]]
+
+    def __init__(self, faults: Faults | None = None, keys: Keys | None = None):
+        self.keys = keys or shared_keys()
+        self.sim = Simulator(self.route, faults or self.default_faults())
+
+    @staticmethod
+    def default_faults() -> Faults:
+        return Faults()
+
+    def route(self, sim: Simulator, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | Drop | Hang:
+        raise NotImplementedError
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return self.sim.url
+
+    def gateway(self, **overrides: Any) -> Any:
+        return self.gateway_class(**{**self.settings, **overrides})
+
+    def charged(self) -> dict[str, int]:
+        """What the customers are really charged, net, per out_trade_no (the Engine's money)."""
+        return self.sim.charged()
+
+    def close(self) -> None:
+        self.sim.close()

@@ -184,9 +184,9 @@ def test_a_reply_without_a_signature_is_unknown_whatever_it_says(alipay_sim):
 
 
 def test_a_request_signed_with_another_key_is_refused_by_alipay_and_charges_nothing(alipay_sim):
-    from payments.alipay_sim import make_keys
+    from payments.simulator import Keys
 
-    gateway = alipay_sim.gateway(private_key=make_keys().app_private)
+    gateway = alipay_sim.gateway(private_key=Keys.new().merchant_private)
     reply = gateway.pay(trade())
     assert (reply.status, reply.code) == ("failed", "isv.invalid-signature")
     assert alipay_sim.charged() == {}
@@ -205,8 +205,8 @@ def test_keys_as_alipays_console_shows_them_bare_base64_work(alipay_sim):
     def bare(pem: str) -> str:
         return "".join(line for line in pem.splitlines() if not line.startswith("-----"))
 
-    gateway = alipay_sim.gateway(private_key=bare(alipay_sim.keys.app_private),
-                                 alipay_public_key=bare(alipay_sim.keys.alipay_public))
+    gateway = alipay_sim.gateway(private_key=bare(alipay_sim.keys.merchant_private),
+                                 alipay_public_key=bare(alipay_sim.keys.provider_public))
     assert gateway.pay(trade()).status == "paid"
 
 
@@ -340,7 +340,7 @@ def test_the_customers_code_and_the_keys_are_never_in_a_log_nor_a_reply(alipay_s
         gateway.pay(trade(2))
     assert reply.status == "failed" and CODE not in reply.reason and "2845" in reply.reason
     assert caplog.records and CODE not in caplog.text and "2845**********6789" in caplog.text
-    key_body = alipay_sim.keys.app_private.splitlines()[1]
+    key_body = alipay_sim.keys.merchant_private.splitlines()[1]
     assert key_body not in caplog.text and key_body not in repr(gateway)
 
 
@@ -369,6 +369,6 @@ assert "alipay" in sys.modules
 assert closed == [], "the SDK's import closed the process's log handlers"
 assert logging.getLogger("python-alipay-sdk").handlers == []
 """
-    env = {**os.environ, "APP_PRIVATE": alipay_keys.app_private, "ALIPAY_PUBLIC": alipay_keys.alipay_public}
+    env = {**os.environ, "APP_PRIVATE": alipay_keys.merchant_private, "ALIPAY_PUBLIC": alipay_keys.provider_public}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr

@@ -33,22 +33,16 @@ trade later refunded queries as trade_state REFUND, a reversed one as REVOKED.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import time
 import uuid
-from base64 import b64decode, b64encode
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from payments.simulator import Drop, Faults, Hang, Reply, Simulator, TradeRecord, rsa_pair
+from payments.simulator import Drop, Hang, ProviderSim, Reply, Simulator, TradeRecord, sign, verify
 from tui_pos.payments.wechat import WeChatGateway
 
 MCHID = "1900000109"
@@ -64,82 +58,23 @@ _TRADE = re.compile(r"/v3/pay/transactions/out-trade-no/([^/?]+)(/reverse)?(?:\?
 _REFUND = re.compile(r"/v3/refund/domestic/refunds/([^/?]+)")
 
 
-@dataclass(frozen=True)
-class Keys:
-    """RSA-2048 key pairs as PEM text: the merchant's (signs requests) and WeChat Pay's platform
-    key (signs replies)."""
-
-    merchant_private: str
-    merchant_public: str
-    platform_private: str
-    platform_public: str
-
-
-@functools.cache
-def keys() -> Keys:
-    """The test keys, made once per test process (an RSA-2048 key takes a while)."""
-    merchant, platform = rsa_pair(), rsa_pair()
-    return Keys(merchant[0], merchant[1], platform[0], platform[1])
-
-
-@functools.cache
-def _private_key(private_pem: str) -> rsa.RSAPrivateKey:
-    """Loaded once per key: loading checks the key (~0.1 s), which would make every reply slow."""
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return key
-
-
-@functools.cache
-def _public_key(public_pem: str) -> rsa.RSAPublicKey:
-    key = serialization.load_pem_public_key(public_pem.encode())
-    assert isinstance(key, rsa.RSAPublicKey)
-    return key
-
-
-def _sign(private_pem: str, message: str) -> str:
-    key = _private_key(private_pem)
-    return b64encode(key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
-
-
-def _verify(public_pem: str, message: str, signature: str) -> bool:
-    key = _public_key(public_pem)
-    try:
-        key.verify(b64decode(signature), message.encode(), padding.PKCS1v15(), hashes.SHA256())
-    except (InvalidSignature, ValueError):
-        return False
-    return True
-
-
-class WeChatSim:
+class WeChatSim(ProviderSim):
     """The simulator (`.sim`: faults, charged()), the settings a WeChatGateway needs to reach it
-    (`.settings`, as config.toml's [payments.wechat] would give them) and `.gateway()`."""
+    (`.settings`, as config.toml's [payments.wechat] would give them) and `.gateway()`; the keys
+    (the merchant's, and WeChat Pay's platform key: keys.provider_*) are simulator.py's."""
 
-    def __init__(self, faults: Faults | None = None, keys_: Keys | None = None):
-        self.keys = keys_ or keys()
+    gateway_class = WeChatGateway
+
+    def __init__(self, *args: Any, **kwargs: Any):
         self.break_signature = False
         self.unsigned = False
-        self.sim = Simulator(self.route, faults)
+        super().__init__(*args, **kwargs)
 
     @property
     def settings(self) -> dict[str, Any]:
         return {"mchid": MCHID, "appid": APPID, "private_key": self.keys.merchant_private,
-                "cert_serial_no": CERT_SERIAL_NO, "apiv3_key": APIV3_KEY, "public_key": self.keys.platform_public,
+                "cert_serial_no": CERT_SERIAL_NO, "apiv3_key": APIV3_KEY, "public_key": self.keys.provider_public,
                 "public_key_id": PUBLIC_KEY_ID, "gateway": self.sim.url, "timeout": TIMEOUT}
-
-    def gateway(self, **overrides: Any) -> WeChatGateway:
-        return WeChatGateway(**{**self.settings, **overrides})
-
-    @property
-    def url(self) -> str:
-        return self.sim.url
-
-    def charged(self) -> dict[str, int]:
-        """What the customers are really charged, net, per out_trade_no (the Engine's money)."""
-        return self.sim.charged()
-
-    def close(self) -> None:
-        self.sim.close()
 
     # -- the wire ---------------------------------------------------------------------------------
 
@@ -147,9 +82,7 @@ class WeChatSim:
         """A reply signed as WeChat Pay signs it (or with a broken signature, when asked)."""
         body = json.dumps(payload, ensure_ascii=False) if payload is not None else ""
         timestamp, nonce = str(int(time.time())), uuid.uuid4().hex.upper()
-        signature = _sign(self.keys.platform_private, f"{timestamp}\n{nonce}\n{body}\n")
-        if self.break_signature:
-            signature = _sign(self.keys.platform_private, f"{timestamp}\n{nonce}\n{body} \n")
+        signature = sign(self.keys.provider_private, f"{timestamp}\n{nonce}\n{body}{' ' if self.break_signature else ''}\n")
         headers = {"Content-Type": "application/json; charset=utf-8", "Request-ID": uuid.uuid4().hex}
         if not self.unsigned:
             headers.update({"Wechatpay-Signature": signature, "Wechatpay-Timestamp": timestamp,
@@ -168,7 +101,7 @@ class WeChatSim:
         if fields.get("serial_no") != CERT_SERIAL_NO:
             return False
         message = f"{method}\n{path}\n{fields.get('timestamp', '')}\n{fields.get('nonce_str', '')}\n{body.decode()}\n"
-        return _verify(self.keys.merchant_public, message, fields.get("signature", ""))
+        return verify(self.keys.merchant_public, message, fields.get("signature", ""))
 
     def route(self, sim: Simulator, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | Drop | Hang:
         if not self.authorized(method, path, headers, body):
@@ -258,9 +191,7 @@ class WeChatSim:
         return self.reply(200, self.refund_body(trade, refund_no, status))
 
     def query_refund(self, refund_no: str) -> Reply:
-        with self.sim.engine.lock:
-            self.sim.engine.requests.append(("query_refund", refund_no))
-            trade = next((t for t in self.sim.engine.trades.values() if refund_no in t.refunded), None)
+        trade, _amount = self.sim.engine.refund_query(refund_no)
         if trade is None:
             return self.error(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
         return self.reply(200, self.refund_body(trade, refund_no, "SUCCESS"))
