@@ -3,7 +3,7 @@ and how long ago in the unit that fits (the words are the UI's: tests/ui/widgets
 
 from __future__ import annotations
 
-from tui_pos.domain.sync import SyncState, age, seconds_since
+from tui_pos.domain.sync import SyncState, age, seconds_since, waiting
 
 
 def test_a_state_round_trips_and_anything_else_in_the_file_is_made_safe():
@@ -23,3 +23,7 @@ def test_seconds_since_a_time_or_none():
     assert seconds_since("2026-12-04T14:05:18.000+00:00", "2026-12-04T14:05:30.000+00:00") == 12
     assert seconds_since(None, "2026-12-04T14:05:30.000+00:00") is None
     assert seconds_since("not a time", "2026-12-04T14:05:30.000+00:00") is None
+
+
+def test_what_waits_is_the_commits_after_hqs_mark_and_unknown_when_the_till_cannot_say():
+    assert [waiting(7, 3), waiting(3, 3), waiting(2, 3), waiting(None, 3)] == [4, 0, 0, None]

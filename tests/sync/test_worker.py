@@ -150,6 +150,13 @@ def test_offline_it_backs_off_and_commits_only_recount_what_waits(till):
         assert len(attempts) == 1 and recorded.steps == 0  # the commits tried nothing: HQ is being waited for
         saved = load_state(config)
         assert (saved.state, saved.pending) == ("offline", 3) and "cannot be reached" in saved.last_error
+        # the database unreadable: the till cannot say (None), so the count last known stays
+        asked: list[int] = []
+        worker._count_pending = lambda mark: asked.append(mark)
+        for times in (1, 2):  # the second count starts only once the first one's answer is applied
+            worker.wake()
+            wait_for(lambda n=times: len(asked) == n, f"count {times} asked")
+        assert worker.status().pending == 3
     finally:
         worker.stop()
     assert not worker._thread.is_alive()

@@ -30,7 +30,7 @@ from tui_pos.bootstrap.payments import gateways_of
 from tui_pos.config import CONFIG_NAME, Config, ConfigError
 from tui_pos.domain.catalog import Catalog
 from tui_pos.domain.storage import ReplayResult
-from tui_pos.domain.sync import SyncState
+from tui_pos.domain.sync import SyncState, waiting
 from tui_pos.ops.pin_lockout import pin_lockout
 from tui_pos.store.background import BackgroundReplay
 from tui_pos.store.crash import crash_point
@@ -129,10 +129,9 @@ def sync_worker(config: Config, ledger: Ledger, on_change: Callable[[SyncState],
         with read_only_view(config) as view:
             return sync_once(conn, view, status, pull=pull, transfers=transfers)
 
-    def count_pending(high_water: int) -> int:
+    def count_pending(high_water: int) -> int | None:
         with read_only_view(config) as view:
-            last = view.last_commit()
-        return max((last or 0) - high_water, 0)
+            return waiting(view.last_commit(), high_water)
 
     worker = SyncWorker(config, lambda: connect(till_dsn(config), **KEEPALIVES), step, lambda: health_report(config),
                         on_change, count_pending=count_pending)

@@ -40,6 +40,12 @@ class SyncState:
                    high_water=_count(data.get("high_water")), catalog_version=_count(data.get("catalog_version")))
 
 
+def waiting(last_commit: int | None, high_water: int) -> int | None:
+    """The records HQ has not got: the till's commits after HQ's high-water mark; None when the
+    till cannot say (its database unreadable). The one count of them: push, the worker, status."""
+    return None if last_commit is None else max(last_commit - high_water, 0)
+
+
 def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 

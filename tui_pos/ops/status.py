@@ -23,7 +23,7 @@ from tui_pos.domain.payments import is_unresolved, paid_not_completed
 from tui_pos.domain.shift import shift_report
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.stock import format_qty, is_low
-from tui_pos.domain.sync import age, seconds_since
+from tui_pos.domain.sync import age, seconds_since, waiting
 from tui_pos.i18n import N_, _, pgettext
 from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
 from tui_pos.ops.instance import running_pid
@@ -143,7 +143,8 @@ def hq_status(config: Config, last_commit: int | None = None) -> dict[str, Any]:
     from tui_pos.sync.state import load_state  # lazy: the HQ modules only when status runs
 
     sync = load_state(config)
-    pending = sync.pending if last_commit is None or sync.state == "off" else max(last_commit - sync.high_water, 0)
+    counted = None if sync.state == "off" else waiting(last_commit, sync.high_water)
+    pending = sync.pending if counted is None else counted
     return {"state": sync.state, "pending": pending, "last_sync": sync.last_sync, "last_error": sync.last_error,
             "high_water": sync.high_water, "shop": config.hq.shop, "catalog_version": sync.catalog_version}
 

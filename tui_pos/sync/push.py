@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tui_pos.domain.errors import N_
+from tui_pos.domain.sync import waiting
 from tui_pos.hq.connection import HqError
 from tui_pos.hq.stream import SequenceGap, StreamConflict, held_hash, high_water, push
 from tui_pos.store.crash import crash_point
@@ -82,8 +83,7 @@ def push_pending(conn: psycopg.Connection[Any], view: Commits, status: Mapping[s
         fetched = view.commits_after(mark - 1 if again_too else mark, batch + again_too, anchored=anchored)
         again = [e for e in fetched if e["commit_seq"] <= mark]
         envelopes = [e for e in fetched if e["commit_seq"] > mark][:batch]
-        left = None if last is None else max(last - (envelopes[-1]["commit_seq"] if envelopes else mark), 0)
-        said = {**(status or {}), "pending": left}
+        said = {**(status or {}), "pending": waiting(last, envelopes[-1]["commit_seq"] if envelopes else mark)}
         try:
             crash_point("push_before_send")
             result = push(conn, [*again, *envelopes], said)
@@ -107,7 +107,7 @@ def push_pending(conn: psycopg.Connection[Any], view: Commits, status: Mapping[s
     last = view.last_commit(anchored=anchored)  # records committed while pushing wait for the next push
     if held_back:
         log.warning("records only in the journal not pushed: %s", held_back)
-    return Pushed(added, duplicates, breaks, mark, None if last is None else max(last - mark, 0), resent, held_back)
+    return Pushed(added, duplicates, breaks, mark, waiting(last, mark), resent, held_back)
 
 
 def _anchored(conn: psycopg.Connection[Any], view: Commits, mark: int) -> tuple[bool, str]:

@@ -66,11 +66,12 @@ Step = Callable[[Any, dict[str, Any]], Synced]  # (HQ connection, status to repo
 
 class SyncWorker:
     def __init__(self, config: Config, connect: Callable[[], Any], step: Step, health: Callable[[], dict[str, Any]],
-                 on_change: Callable[[SyncState], None] | None = None, *, count_pending: Callable[[int], int] | None = None,
+                 on_change: Callable[[SyncState], None] | None = None, *, count_pending: Callable[[int], int | None] | None = None,
                  every_s: float | None = None, backoff: tuple[float, float] = (BACKOFF_FIRST_S, BACKOFF_MAX_S),
                  clock: Callable[[], str] = utc_now):
         """connect(): a new HQ connection (HqUnreachable when there is none); count_pending(high_water):
-        how many records wait after that commit, counted at the till (None: not counted offline)."""
+        how many records wait after that commit, counted at the till (None: it cannot say; no
+        count_pending: not counted offline)."""
         self.config = config
         self.every_s = config.hq.sync_every_s if every_s is None else every_s
         self.backoff = backoff
@@ -149,10 +150,7 @@ class SyncWorker:
             if self._stopping.is_set():
                 return
             if self._count_pending is not None:
-                try:
-                    self._set(replace(self._state, pending=self._count_pending(self._state.high_water)))
-                except Exception as err:  # noqa: BLE001 - counting is for show; the next sync counts again
-                    log.debug("sync: cannot count what waits: %s", err)
+                self._set(replace(self._state, pending=self._recounted()))
 
     def _attempt(self) -> float:
         """One sync; the seconds until the next (unless woken first)."""
@@ -170,6 +168,17 @@ class SyncWorker:
                           last_sync=self._clock(), last_error="", catalog_version=version))
         more = pending > 0 and done.high_water > before  # it moves: carry on; stuck: wait for the timer
         return 0.0 if more else self.every_s
+
+    def _recounted(self) -> int:
+        """What waits, counted again at the till while HQ is not reached; as last known where it
+        cannot be counted (no counter, the database unreadable, the count failed)."""
+        counted = None
+        if self._count_pending is not None:
+            try:
+                counted = self._count_pending(self._state.high_water)
+            except Exception as err:  # noqa: BLE001 - counting is for show; the next sync counts again
+                log.debug("sync: cannot count what waits: %s", err)
+        return self._state.pending if counted is None else counted
 
     def _sync(self) -> Synced:
         """One step. A connection kept open since an earlier step and found dead (HQ restarted, an
@@ -203,13 +212,7 @@ class SyncWorker:
         state: SyncMode = "offline" if offline else "conflict"
         if (state, message) != (self._state.state, self._state.last_error):
             log.warning("sync: %s: %s", "HQ offline" if offline else "HQ refused the sync", message)
-        pending = self._state.pending
-        if self._count_pending is not None:
-            try:
-                pending = self._count_pending(self._state.high_water)
-            except Exception as count_err:  # noqa: BLE001
-                log.debug("sync: cannot count what waits: %s", count_err)
-        self._set(replace(self._state, state=state, last_error=message, pending=pending))
+        self._set(replace(self._state, state=state, last_error=message, pending=self._recounted()))
         return backoff_delay(self._failures, *self.backoff)
 
     def _connection(self) -> Any:
