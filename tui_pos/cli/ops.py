@@ -40,14 +40,15 @@ def _row(label: str, text: str) -> str:
 
 def status_text(s: dict[str, Any]) -> str:
     """status in the screen's language ([ui] language): every line a whole sentence of its own."""
-    from tui_pos.domain.tender import TENDER_WORDS
     from tui_pos.ops.status import (
         DATABASE_STATES,
-        DISK_ROLES,
         STORED_IN,
+        disk_line,
         hq_text,
+        paid_lines,
         shift_text,
         storage_mode,
+        storage_problems_text,
     )
 
     db, journal, printer, backup, clock = s["database"], s["journal"], s["printer"], s["backup"], s["clock"]
@@ -57,7 +58,7 @@ def status_text(s: dict[str, Any]) -> str:
         error=s["config_error"]))] if s.get("config_error") else []
     lines.append(_("Till {till}  {data_dir}  {running}  at {at}").format(
         till=s["till_id"], data_dir=s["data_dir"], running=running, at=s["checked_at"]))
-    problems = "; ".join(message(p) for p in s.get("storage_problems") or []) or s["last_error"]
+    problems = storage_problems_text(s)
     mode = storage_mode(s["storage"])
     lines.append(_row(N_("Storage"), _("{mode} - {problems}").format(mode=mode, problems=problems) if problems else mode))
     state = _(DATABASE_STATES.get(db["state"], db["state"]))
@@ -85,9 +86,7 @@ def status_text(s: dict[str, Any]) -> str:
             n=len(cart["lines"]), total=cart["total"]))
         lines += ["  " + _("{qty} x {name} ({barcode}) @ {price}").format(
             qty=line["qty"], name=line["name"], barcode=line["barcode"], price=line["unit_price"]) for line in cart["lines"]]
-        lines += ["  " + _("paid {kind} {amount} {reference}").format(
-            kind=_(TENDER_WORDS.get(t["kind"], t["kind"])), amount=t["amount"], reference=t["reference"]).rstrip()
-            for t in cart["tenders"]]
+        lines += ["  " + line for line in paid_lines(cart)]
     else:
         lines.append(_("No sale in progress."))
     if printer["connection"] == "none":
@@ -103,9 +102,7 @@ def status_text(s: dict[str, Any]) -> str:
     if backup["overdue"]:
         backed_up.append(_("OVERDUE"))
     lines.append(_row(N_("Backup"), _("; ").join(backed_up)))
-    lines += [_row(N_("Disk"), (_("{role} {path}: {free_mb} MB free") if d["writable"] else
-                                _("{role} {path}: {free_mb} MB free, NOT WRITABLE")).format(
-        role=pad(_(DISK_ROLES.get(d["role"], d["role"])), 7), path=d["path"], free_mb=d["free_mb"])) for d in s["disk"]]
+    lines += [_row(N_("Disk"), disk_line(d, role_width=7)) for d in s["disk"]]
     lines.append(_row(N_("HQ"), hq_text(s["hq"], s["checked_at"])))
     return "\n".join(lines)
 

@@ -13,17 +13,18 @@ from typing import Any
 
 from tui_pos.app.till import currency_of
 from tui_pos.config import Config
-from tui_pos.domain.tender import TENDER_WORDS
 from tui_pos.i18n import N_, _, message
 from tui_pos.ops.alerts import current_alerts
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database
 from tui_pos.ops.status import (
     DATABASE_STATES,
-    DISK_ROLES,
     STORED_IN,
+    disk_line,
     hq_text,
+    paid_lines,
     shift_text,
     storage_mode,
+    storage_problems_text,
     till_status,
 )
 from tui_pos.store import db
@@ -109,10 +110,7 @@ def _cart(snap: dict[str, Any]) -> list[str]:
                 "is unreadable)") if cart["unverified"] else _("opened {opened}, {n} line(s), total {total}")).format(**values)]
     lines += [_("{qty} x {name} @ {price}").format(qty=line["qty"], name=line["name"], price=line["unit_price"])
               for line in cart["lines"]]
-    lines += [_("paid {kind} {amount} {reference}").format(
-        kind=_(TENDER_WORDS.get(t["kind"], t["kind"])), amount=t["amount"], reference=t["reference"]).rstrip()
-        for t in cart["tenders"]]
-    return lines
+    return lines + paid_lines(cart)
 
 
 def _sales(snap: dict[str, Any]) -> list[str]:
@@ -128,17 +126,14 @@ def _sales(snap: dict[str, Any]) -> list[str]:
 def _storage(snap: dict[str, Any]) -> list[str]:
     database, journal = snap["database"], snap["journal"]
     mode = storage_mode(snap["storage"])
-    problems = "; ".join(message(p) for p in snap.get("storage_problems") or []) or snap["last_error"]
+    problems = storage_problems_text(snap)
     lines = [_("{mode}: {problems}").format(mode=mode, problems=problems) if problems else mode,
              _("database {state}, schema {schema}, WAL {wal} KB").format(
                  state=_(DATABASE_STATES.get(database["state"], database["state"])),
                  schema=database["schema_version"], wal=database["wal_bytes"] // 1024),
              _("journal: {backlog} waiting, {quarantined} quarantined, {bad} bad line(s)").format(
                  backlog=journal["backlog"], quarantined=journal["quarantined"], bad=journal["bad_lines"])]
-    lines += [(_("{role} {path}: {free_mb} MB free") if d["writable"] else
-               _("{role} {path}: {free_mb} MB free, NOT WRITABLE")).format(
-        role=_(DISK_ROLES.get(d["role"], d["role"])), path=d["path"], free_mb=d["free_mb"]) for d in snap["disk"]]
-    return lines
+    return lines + [disk_line(d) for d in snap["disk"]]
 
 
 PRINT_STATES = {"pending": N_("pending"), "failed": N_("failed"), "uncertain": N_("uncertain"),

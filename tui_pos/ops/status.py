@@ -18,13 +18,15 @@ from tui_pos.app.clock import utc_now
 from tui_pos.app.till import CART_DOCUMENT, HELD_DOCUMENT, SHIFT_DOCUMENT, SHOP_SNAPSHOT, currency_of
 from tui_pos.config import Config
 from tui_pos.domain.cart import Cart
+from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import Said
 from tui_pos.domain.payments import is_unresolved, paid_not_completed
 from tui_pos.domain.shift import shift_report
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.stock import format_qty, is_low
 from tui_pos.domain.sync import age, seconds_since, waiting
-from tui_pos.i18n import N_, _, pgettext
+from tui_pos.domain.tender import TENDER_WORDS
+from tui_pos.i18n import N_, _, message, pgettext
 from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
 from tui_pos.ops.instance import running_pid
 from tui_pos.ops.readonly import (
@@ -45,6 +47,30 @@ def storage_mode(mode: str) -> str:
     """The storage's state as status and monitor say it (OK is a state here: 正常, not a button's 确定)."""
     return pgettext("state", "OK") if mode == "ok" else \
         {"degraded": _("DEGRADED"), "failing": _("FAILING")}.get(mode, mode)
+
+
+def storage_problems_text(snap: dict[str, Any]) -> str:
+    """What is wrong with the storage in one line of the screen's language (its problems, else
+    the last error); "" when nothing is."""
+    return "; ".join(message(p) for p in snap.get("storage_problems") or []) or snap["last_error"]
+
+
+def disk_line(disk: dict[str, Any], role_width: int | None = None) -> str:
+    """One disk the till writes to, as status and monitor say it (its role in a column of
+    role_width when given)."""
+    role = _(DISK_ROLES.get(disk["role"], disk["role"]))
+    return (_("{role} {path}: {free_mb} MB free") if disk["writable"] else
+            _("{role} {path}: {free_mb} MB free, NOT WRITABLE")).format(
+        role=role if role_width is None else pad(role, role_width), path=disk["path"], free_mb=disk["free_mb"])
+
+
+def paid_lines(cart: dict[str, Any]) -> list[str]:
+    """The tenders the sale in progress has taken, a line each, as status and monitor say them."""
+    return [_("paid {kind} {amount} {reference}").format(
+        kind=_(TENDER_WORDS.get(t["kind"], t["kind"])), amount=t["amount"], reference=t["reference"]).rstrip()
+        for t in cart["tenders"]]
+
+
 STORED_IN = {"sqlite": N_("sqlite"), "journal": N_("journal")}  # where a sale is stored (English as the data says it)
 DATABASE_STATES = {"ok": N_("ok"), "missing": N_("missing"), "corrupt": N_("corrupt"), "unreadable": N_("unreadable")}
 DISK_ROLES = {"data": N_("data"), "journal": N_("journal"), "backup": N_("backup")}
