@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
-from benchlib import Table, bench_directory  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from benchlib import Table, bench_directory, cpu_facts, pct, print_facts  # noqa: E402  (scripts/ is on sys.path when a script runs)
 from tui_pos.app.clock import utc_now  # noqa: E402
 from tui_pos.app.till import Till  # noqa: E402
 from tui_pos.bootstrap.shop import init_shop  # noqa: E402
@@ -60,11 +60,6 @@ MARKER_RE = re.compile(r'access(?:at2?)?\((?:[A-Z_]+, )?"' + re.escape(MARKER_DI
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
 def sale_codes(till: Till) -> list[str]:
     """Five distinct fixed-price products of the shop's catalog, so each sale has 5 lines."""
     products = sorted((p for p in till.catalog.search("", limit=10_000) if not p.open_price and p.price > 0),
@@ -427,20 +422,11 @@ def machine_facts(root: Path) -> list[str]:
                             check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError) as err:
         fs = f"unknown ({err})"
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return [
         f"python {platform.python_version()} ({sys.executable})",
         f"sqlite {sqlite3.sqlite_version}",
         f"file system of {root}: {fs}",
-        f"kernel {platform.release()}, {os.cpu_count()} CPUs {model}, load average "
-        + " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        cpu_facts(),
     ]
 
 
@@ -451,7 +437,7 @@ def us(seconds: float) -> str:
 def add_latency(table: Table, name: str, samples: list[float], floor: list[float],
                 p50_target: float | None) -> None:
     for q in (50, 99):
-        value, base = pct(samples, q), pct(floor, q)
+        value, base = pct(samples, q / 100), pct(floor, q / 100)
         ratio = value / base
         target = f"<= {p50_target:g}x" if q == 50 and p50_target else "-"
         ok = ratio <= p50_target if q == 50 and p50_target else None
@@ -477,9 +463,7 @@ def main() -> int:
         return 0
 
     with bench_directory("bench-core-", args.keep, args.dir) as root:
-        print("tui-pos core benchmark")
-        for fact in machine_facts(root):
-            print("  " + fact)
+        print_facts("tui-pos core benchmark", machine_facts(root))
         print(f"  bench directory {root}; {args.sales} SQLite sales, {args.replay_sales} journaled sales, "
               f"{LINES_PER_SALE} lines each, after {WARMUP_SALES} warm-up sales\n")
 
@@ -498,25 +482,25 @@ def main() -> int:
         base = floor_before["append"] + floor_after["append"]  # pooled: drift during the run is averaged in
 
         table = Table()
-        table.add("floor: write 100 B + fdatasync, append p50", us(pct(base, 50)))
+        table.add("floor: write 100 B + fdatasync, append p50", us(pct(base, 0.5)))
         table.add("  floor p50 before / after the workloads",
-                  f"{pct(floor_before['append'], 50) * 1e6:.0f} / {us(pct(floor_after['append'], 50))}")
-        table.add("floor: write 100 B + fdatasync, append p99", us(pct(base, 99)))
+                  f"{pct(floor_before['append'], 0.5) * 1e6:.0f} / {us(pct(floor_after['append'], 0.5))}")
+        table.add("floor: write 100 B + fdatasync, append p99", us(pct(base, 0.99)))
         table.add("floor: pwrite 100 B + fdatasync, overwrite p50",
-                  us(pct(floor_before["overwrite"] + floor_after["overwrite"], 50)))
-        table.add("fs: unlink a just-fsync'd 1 KB file p50", us(pct(block_free["unlink"], 50)), us(pct(base, 50)),
-                  f"{pct(block_free['unlink'], 50) / pct(base, 50):.2f}x")
-        table.add("fs: rename over it p50", us(pct(block_free["rename"], 50)), us(pct(base, 50)),
-                  f"{pct(block_free['rename'], 50) / pct(base, 50):.2f}x")
+                  us(pct(floor_before["overwrite"] + floor_after["overwrite"], 0.5)))
+        table.add("fs: unlink a just-fsync'd 1 KB file p50", us(pct(block_free["unlink"], 0.5)), us(pct(base, 0.5)),
+                  f"{pct(block_free['unlink'], 0.5) / pct(base, 0.5):.2f}x")
+        table.add("fs: rename over it p50", us(pct(block_free["rename"], 0.5)), us(pct(base, 0.5)),
+                  f"{pct(block_free['rename'], 0.5) / pct(base, 0.5):.2f}x")
         add_latency(table, "sale commit, Till.pay() SQLite", normal["pay"], base, 4)
         add_latency(table, "journal commit, Till.pay() degraded", journal["pay"], base, 1.5)
         add_latency(table, "sale commit, Ledger.commit() SQLite", ledger_sqlite, base, 4)
         add_latency(table, "journal commit, Ledger.commit() degraded", ledger_journal, base, 1.5)
         add_latency(table, "Till.scan() (cart saved durably)", normal["scan"], base, None)
         if tmpfs:
-            table.add("Till.pay() p50 on tmpfs (software only)", us(pct(tmpfs["pay"], 50)), us(pct(base, 50)),
-                      f"{pct(tmpfs['pay'], 50) / pct(base, 50):.2f}x")
-            table.add("Till.scan() p50 on tmpfs (software only)", us(pct(tmpfs["scan"], 50)))
+            table.add("Till.pay() p50 on tmpfs (software only)", us(pct(tmpfs["pay"], 0.5)), us(pct(base, 0.5)),
+                      f"{pct(tmpfs['pay'], 0.5) / pct(base, 0.5):.2f}x")
+            table.add("Till.scan() p50 on tmpfs (software only)", us(pct(tmpfs["scan"], 0.5)))
         if syncs:
             table.add("syncs per durable sale (pay, SQLite)", f"{syncs['per_pay']:.3f}", "-", "-", "<= 1.1",
                       syncs["per_pay"] <= 1.1)
@@ -542,7 +526,7 @@ def main() -> int:
         table.add("  replay wall / CPU", f"{journal['replay_wall']:.3f} / {journal['replay_cpu']:.3f} s")
         table.add("  journal size", f"{journal['journal_bytes'] / journal['replayed']:.0f} B/sale")
         table.print()
-        before, after = pct(floor_before["append"], 50), pct(floor_after["append"], 50)
+        before, after = pct(floor_before["append"], 0.5), pct(floor_after["append"], 0.5)
         if max(before, after) > 2 * min(before, after):
             print(f"\nWARNING: the fdatasync floor moved from {us(before)} to {us(after)} during the run "
                   "(other I/O on this machine?): the ratios are unreliable, run again on a quiet machine.")

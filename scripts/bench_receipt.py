@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 
+from benchlib import pct  # noqa: E402  (scripts/ is on sys.path when a script runs)
+
 TARGET_MS = 20.0
 HEAVY = ("escpos", "PIL", "qrcode", "barcode", "usb", "yaml")
 START_UP = {
@@ -56,11 +58,6 @@ def sale_record(lines: int) -> dict:
             "gross": total + sum(l["line_discount"] for l in sale_lines),
             "discount": sum(l["line_discount"] for l in sale_lines), "tax": sum(l["tax"] for l in sale_lines),
             "total": total, "rounding": 0, "paid": total + 1001, "change": 1001}
-
-
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def bench_render(runs: int, lines: int, native: bool) -> dict:

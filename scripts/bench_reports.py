@@ -53,7 +53,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
-from benchlib import Table  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from benchlib import Table, ms, pct, print_facts  # noqa: E402  (scripts/ is on sys.path when a script runs)
 from tui_pos.app.reports import sales_report  # noqa: E402
 from tui_pos.config import CONFIG_NAME, DB_NAME  # noqa: E402
 from tui_pos.domain.cart import Cart  # noqa: E402
@@ -259,11 +259,6 @@ def timed(work) -> tuple[float, float, object]:
     return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
 def open_ledger(data_dir: Path) -> Ledger:
     return Ledger(data_dir / DB_NAME, Journal([data_dir / "journal"], TILL))
 
@@ -325,10 +320,6 @@ def explain(conn: sqlite3.Connection, first: date, last: date) -> list[str]:
     return lines
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.1f} ms"
-
-
 def machine_facts(data_dir: Path) -> list[str]:
     size = sum(p.stat().st_size for p in data_dir.glob(f"{DB_NAME}*"))
     return [f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, "
@@ -351,9 +342,7 @@ def main() -> int:
     began = time.perf_counter()
     data_dir, found, generated = cached_year(args.cache.resolve(), args.sales, args.regenerate)
     (data_dir / CONFIG_NAME).touch()  # a shop with the default settings, for the command line
-    print("tui-pos reports benchmark: a year of data")
-    for fact in machine_facts(data_dir):
-        print("  " + fact)
+    print_facts("tui-pos reports benchmark: a year of data", machine_facts(data_dir))
     print(f"  {found['sale']:,} sales, refunds and voids ({found.get('refund', 0):,} refunds, "
           f"{found.get('void', 0):,} voids), {found['sale_line']:,} lines, {found['tender']:,} tenders, "
           f"{found['shift']} shifts, {found['z_report']} Z reports, {found['audit']:,} audit entries")
@@ -380,12 +369,12 @@ def main() -> int:
                                   ("sales report, one month", month, MONTH_TARGET_S),
                                   ("sales report, one day", day, None)):
         sales = f"{min(figures['sales']):,}-{max(figures['sales']):,} sales"
-        for label, wall, floor in (("p50", pct(figures["wall"], 50), pct(figures["floor"], 50)),
+        for label, wall, floor in (("p50", pct(figures["wall"], 0.5), pct(figures["floor"], 0.5)),
                                    ("max", max(figures["wall"]), max(figures["floor"]))):
-            table.add(f"{name} {label}" + (f" ({sales})" if label == "p50" else ""), ms(wall), ms(floor),
-                      f"{wall / floor:.0f}x", f"<= {ms(target)}" if target else "-", wall <= target if target else None)
-        table.add("  CPU time p50 / max", f"{ms(pct(figures['cpu'], 50))} / {ms(max(figures['cpu']))}")
-    table.add("tui-pos report sales --month (a new process)", ms(cli_wall))
+            table.add(f"{name} {label}" + (f" ({sales})" if label == "p50" else ""), ms(wall, 1), ms(floor, 1),
+                      f"{wall / floor:.0f}x", f"<= {ms(target, 1)}" if target else "-", wall <= target if target else None)
+        table.add("  CPU time p50 / max", f"{ms(pct(figures['cpu'], 0.5), 1)} / {ms(max(figures['cpu']), 1)}")
+    table.add("tui-pos report sales --month (a new process)", ms(cli_wall, 1))
     if verified is not None:
         seconds, _, result = verified
         table.add(f"audit verify, whole year ({result.entries:,} entries)", f"{seconds:.1f} s", "-", "-", "-",

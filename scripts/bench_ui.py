@@ -48,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 
-from benchlib import Table, bench_directory  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from benchlib import Table, bench_directory, cpu_facts, print_facts  # noqa: E402  (scripts/ is on sys.path when a script runs)
 
 COLS, ROWS = 80, 24
 PREFILL, MEASURED = 100, 50  # a 100-line cart, then items 101..150 are measured
@@ -368,15 +368,7 @@ def measure_idle(work: Path, data_dir: Path, seconds: float) -> dict[str, float]
 def machine_facts() -> list[str]:
     import textual
 
-    model = ""
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return [f"python {platform.python_version()} ({sys.executable}), textual {textual.__version__}",
-            f"kernel {platform.release()}, {os.cpu_count()} CPUs {model}, load average "
-            + " ".join(f"{x:.2f}" for x in os.getloadavg())]
+    return [f"python {platform.python_version()} ({sys.executable}), textual {textual.__version__}", cpu_facts()]
 
 
 def main() -> int:
@@ -391,9 +383,7 @@ def main() -> int:
     from tui_pos.bootstrap.shop import init_shop
 
     with bench_directory("bench-ui-", args.keep) as work:
-        print("tui-pos UI benchmark")
-        for fact in machine_facts():
-            print("  " + fact)
+        print_facts("tui-pos UI benchmark", machine_facts())
         print(f"  {COLS}x{ROWS}; start-up: {args.runs} runs of each app after a warm-up; scans: items "
               f"{PREFILL + 1}..{PREFILL + MEASURED}, {args.scan_repeats} times; idle window {args.idle_seconds:g} s\n",
               flush=True)

@@ -1,10 +1,12 @@
 """What the benchmark scripts share: the report table (PASS/MISS against a target), the bench
 directory (made for the run, removed after it unless kept, with the run's duration), a run on a
-throwaway PostgreSQL of its own (skipped, saying why, where there is none), and the small timing
-helpers (pct, ms, timed)."""
+throwaway PostgreSQL of its own (skipped, saying why, where there is none), the small timing
+helpers (pct, ms, timed) and the machine's facts a report opens with."""
 
 from __future__ import annotations
 
+import os
+import platform
 import shutil
 import tempfile
 import time
@@ -31,6 +33,25 @@ def timed(work: Callable[[], T]) -> tuple[float, T]:
     started = time.perf_counter()
     result = work()
     return time.perf_counter() - started, result
+
+
+def cpu_facts() -> str:
+    """The kernel, the CPUs (their model) and the load when the run began: what a figure is read against."""
+    model = ""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"kernel {platform.release()}, {os.cpu_count()} CPUs {model}, load average "
+            + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+
+def print_facts(title: str, facts: list[str]) -> None:
+    """The report's first lines: its title, then each fact of the machine and the run indented."""
+    print(title)
+    for fact in facts:
+        print("  " + fact)
 
 
 def on_throwaway_cluster(name: str, settings: dict[str, str], prefix: str, run: Callable[[Any, Path], int]) -> int:
