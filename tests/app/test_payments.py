@@ -4,12 +4,12 @@ scripted gateway (tests/payments/fake_gateway.py) and a clock the test moves."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from conftest import COLA, WATER, database_write_locked, journal_dir_replaced_by_a_file
 from payments.fake_gateway import LOST, PAID, UNKNOWN, USERPAYING, FakeGateway
+from payments.paying import ALIPAY_CODE, WECHAT_CODE, ahead, until_done, wire
 from tui_pos.app.payments import Charge
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
@@ -18,46 +18,6 @@ from tui_pos.domain.payments import GatewayReply, out_trade_no
 from tui_pos.domain.tender import Tender
 from tui_pos.store import crash
 from tui_pos.store.crash import PAYMENT_POINTS
-
-ALIPAY_CODE = "287654321098765432"
-WECHAT_CODE = "134567890123456789"
-
-
-class FakeTime:
-    """monotonic() and sleep() for the till's waiting: sleeping moves the time, at once."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def wire(till, *gateways: FakeGateway) -> FakeTime:
-    fake = FakeTime()
-    till.payments.sleep, till.payments.monotonic = fake.sleep, fake.monotonic
-    for gateway in gateways:
-        till.payments.use_gateway(gateway)
-    return fake
-
-
-def run(till, charge: Charge, seen: list[Charge] | None = None) -> Charge:
-    for _ in range(1000):
-        if charge.done:
-            return charge
-        charge = till.payments.advance(charge)
-        if seen is not None:
-            seen.append(charge)
-    raise AssertionError(f"the charge never ended: {charge}")
-
-
-def later(**delta: float):
-    """A till clock this far ahead of now."""
-    at = (datetime.now(UTC) + timedelta(**delta)).isoformat(timespec="milliseconds")
-    return lambda: at
 
 
 def rows(shop_dir, sql: str) -> list[tuple]:
@@ -87,7 +47,7 @@ def test_a_paid_code_becomes_a_mobile_tender_and_the_sale_completes(till, shop_d
                           "FROM payment_attempt") == [
         (till.cart.uuid, "pay", "alipay", 1, out_trade_no(till.cart.uuid, 1), 350, "2876**********5432")]
     assert charge.state == "charging" and not charge.done and charge.amount == 350
-    charge = run(till, charge)
+    charge = until_done(till, charge)
     assert charge.state == "paid" and charge.transaction_id
     assert [(t.kind, t.amount, t.reference) for t in till.cart.tenders] == [("mobile", 350, charge.transaction_id)]
     sale_uuid = till.cart.uuid
@@ -107,7 +67,7 @@ def test_waiting_for_the_customer_counts_down_and_queries_at_the_interval(till, 
     till.scan(COLA)
     start = fake.now
     seen: list[Charge] = []
-    charge = run(till, till.payments.start(ALIPAY_CODE), seen)
+    charge = until_done(till, till.payments.start(ALIPAY_CODE), seen)
     assert charge.state == "paid"
     assert "paying" in [c.state for c in seen]
     lefts = [c.seconds_left for c in seen if c.state == "paying"]
@@ -121,11 +81,11 @@ def test_a_failed_code_leaves_the_cart_intact_and_the_next_attempt_is_a_new_trad
     wire(till, alipay)
     alipay.script("pay", GatewayReply("failed", reason="the payment code has expired", code="AUTH_CODE_INVALID"))
     till.scan(COLA)
-    charge = run(till, till.payments.start(ALIPAY_CODE))
+    charge = until_done(till, till.payments.start(ALIPAY_CODE))
     assert (charge.state, charge.done) == ("failed", True)
     assert "the payment code has expired" in charge.message and charge.template and charge.params
     assert till.cart.tenders == () and till.due().left == 350
-    second = run(till, till.payments.start(ALIPAY_CODE))
+    second = until_done(till, till.payments.start(ALIPAY_CODE))
     assert second.state == "paid"
     assert [c[1] for c in alipay.calls if c[0] == "pay"] == [out_trade_no(till.cart.uuid, 1),
                                                              out_trade_no(till.cart.uuid, 2)]
@@ -136,7 +96,7 @@ def test_an_unknown_answer_is_asked_again_and_a_charge_found_is_kept_once(till, 
     wire(till, wechat)
     wechat.script("pay", LOST)  # charged, the answer lost
     till.scan(COLA)
-    charge = run(till, till.payments.start(WECHAT_CODE))
+    charge = until_done(till, till.payments.start(WECHAT_CODE))
     assert charge.state == "paid"
     assert wechat.methods() == ["online", "pay", "query"]
     assert len(till.cart.tenders) == 1
@@ -150,7 +110,7 @@ def test_unknown_until_the_deadline_is_cancelled_and_nothing_is_charged(till, pr
     gateway.script("pay", UNKNOWN).script("query", *[UNKNOWN] * 30)
     till.scan(COLA)
     start = fake.now
-    charge = run(till, till.payments.start(code))
+    charge = until_done(till, till.payments.start(code))
     assert (charge.state, charge.done) == ("cancelled", True)
     assert gateway.methods()[-1] == "cancel" and gateway.methods().count("cancel") == 1
     assert fake.now - start == pytest.approx(60)  # the customer's wait, then the cancel
@@ -177,7 +137,7 @@ def test_wechat_is_not_reversed_while_the_customer_confirms(till, wechat):
     wire(till, wechat)
     wechat.script("pay", USERPAYING).script("query", *[USERPAYING] * 40)
     till.scan(COLA)
-    charge = run(till, till.payments.start(WECHAT_CODE))
+    charge = until_done(till, till.payments.start(WECHAT_CODE))
     assert (charge.state, charge.done) == ("unknown", True)
     assert "cancel" not in wechat.methods()
     assert till.payments.unresolved()
@@ -187,7 +147,7 @@ def test_alipay_waiting_for_the_buyer_is_cancelled_at_the_deadline(till, alipay)
     wire(till, alipay)
     alipay.script("pay", USERPAYING)  # the default query says USERPAYING while the trade is paying
     till.scan(COLA)
-    charge = run(till, till.payments.start(ALIPAY_CODE))
+    charge = until_done(till, till.payments.start(ALIPAY_CODE))
     assert charge.state == "cancelled" and alipay.methods()[-1] == "cancel" and alipay.charged() == {}
 
 
@@ -231,8 +191,8 @@ def test_a_split_payment_takes_what_is_left_by_code(till, alipay):
     wire(till, alipay)
     till.scan(COLA)
     till.scan(WATER)
-    first = run(till, till.payments.start(ALIPAY_CODE, 200))
-    second = run(till, till.payments.start(ALIPAY_CODE))
+    first = until_done(till, till.payments.start(ALIPAY_CODE, 200))
+    second = until_done(till, till.payments.start(ALIPAY_CODE))
     assert (first.amount, second.amount) == (200, 350)
     assert till.due().left == 0 and len(till.cart.tenders) == 2
     till.pay()
@@ -244,16 +204,16 @@ def test_an_unresolved_attempt_refuses_the_next_payment_until_resolved(till, ali
     wire(till, alipay)
     alipay.script("pay", UNKNOWN).script("query", *[UNKNOWN] * 30).script("cancel", UNKNOWN, UNKNOWN, UNKNOWN)
     till.scan(COLA)
-    charge = run(till, till.payments.start(ALIPAY_CODE))
+    charge = until_done(till, till.payments.start(ALIPAY_CODE))
     assert (charge.state, charge.done) == ("unknown", True)
     assert "do not charge the customer again" in charge.message
     with pytest.raises(CodePaymentRefused, match="resolve it first"):
         till.payments.start(ALIPAY_CODE)
-    till.clock = later(minutes=2)  # past the customer's wait: the trade still waiting is cancelled
+    till.clock = ahead(120)  # past the customer's wait: the trade still waiting is cancelled
     [view] = till.payments.resolve()
     assert alipay.methods()[-2:] == ["query", "cancel"]
     assert view.state == "cancelled" and not view.unresolved
-    charge = run(till, till.payments.start(ALIPAY_CODE))
+    charge = until_done(till, till.payments.start(ALIPAY_CODE))
     assert charge.state == "paid" and sum(alipay.charged().values()) == 350
 
 
@@ -270,7 +230,7 @@ def test_after_a_restart_resolve_settles_the_attempt_and_the_cart_gets_its_tende
         till.payments.advance(charge)  # charged; the till dies before the outcome is stored
     till.close()  # the crash: nothing more of this process
 
-    again = open_till(load_config(shop_dir), cashier="test", clock=later(seconds=30))  # past a pay in flight
+    again = open_till(load_config(shop_dir), cashier="test", clock=ahead(30))  # past a pay in flight
     try:
         wire(again, gateway)
         assert again.cart.uuid == sale_uuid and again.payments.unresolved()
@@ -308,7 +268,7 @@ def test_paid_while_the_sale_is_gone_stays_listed_as_paid_not_completed(shop_dir
         [listed] = again.payments.list(unresolved=True)
         assert listed.uuid == view.uuid and not listed.unresolved  # needs someone, blocks nothing
         again.scan(WATER)
-        assert run(again, again.payments.start(WECHAT_CODE)).state == "paid"
+        assert until_done(again, again.payments.start(WECHAT_CODE)).state == "paid"
         again.pay()
         # "finish sale": the cashier rings the items up again; the sale takes the payment's identity
         again.scan(COLA)
@@ -334,7 +294,7 @@ def test_an_outcome_that_cannot_be_stored_is_kept_and_stored_later(till, shop_di
         charge = till.payments.advance(charge)
         assert not charge.done
     assert alipay.methods().count("pay") == 1
-    charge = run(till, charge)
+    charge = until_done(till, charge)
     assert charge.state == "paid" and len(till.cart.tenders) == 1
     assert alipay.methods().count("pay") == 1 and sum(alipay.charged().values()) == 350
     assert [v.state for v in till.payments.list()] == ["paid"]
@@ -353,7 +313,7 @@ def test_attempts_and_outcomes_journaled_while_the_database_is_locked_are_replay
     wire(till, alipay)
     till.scan(COLA)
     with database_write_locked(shop_dir):
-        charge = run(till, till.payments.start(ALIPAY_CODE))
+        charge = until_done(till, till.payments.start(ALIPAY_CODE))
         assert charge.state == "paid"
         [view] = till.payments.list()
         assert (view.stored, view.state, view.sale_completed) == ("journal", "paid", False)
@@ -386,11 +346,11 @@ def test_a_crash_at_any_point_of_the_flow_is_settled_after_the_restart_charged_o
     crash.set_hook(hook)
     try:
         with pytest.raises(Killed):
-            run(till, till.payments.start(ALIPAY_CODE))
+            until_done(till, till.payments.start(ALIPAY_CODE))
     finally:
         crash.set_hook(None)
     till.close()
-    again = open_till(load_config(shop_dir), cashier="test", clock=later(seconds=30))  # past a pay in flight
+    again = open_till(load_config(shop_dir), cashier="test", clock=ahead(30))  # past a pay in flight
     try:
         wire(again, gateway)
         again.payments.resolve()
@@ -414,7 +374,7 @@ def test_a_tender_charged_by_code_cannot_be_taken_off_the_sale(till, alipay):
     till.scan(COLA)
     till.scan(WATER)
     till.add_tender(Tender("cash", 100))
-    run(till, till.payments.start(ALIPAY_CODE, 200))
+    until_done(till, till.payments.start(ALIPAY_CODE, 200))
     with pytest.raises(TenderError, match="charged to the customer's phone"):
         till.remove_tender(1)
     with pytest.raises(TenderError, match="charged to the customer's phone"):
@@ -434,7 +394,7 @@ def test_a_gateway_that_raises_is_an_answer_not_known_and_is_asked_again(till):
     gateway = Raising("alipay")
     wire(till, gateway)
     till.scan(COLA)
-    charge = run(till, till.payments.start(ALIPAY_CODE))
+    charge = until_done(till, till.payments.start(ALIPAY_CODE))
     assert charge.state == "paid" and gateway.methods() == ["online", "pay", "query"]
     assert sum(gateway.charged().values()) == 350 and len(till.cart.tenders) == 1
 
@@ -455,7 +415,7 @@ def test_the_cashier_gives_up_while_the_worker_waits_on_the_pay_call(till):
     till.scan(COLA)
     charge = till.payments.start(ALIPAY_CODE)
     ended: list[Charge] = []
-    worker = threading.Thread(target=lambda: ended.append(run(till, charge)))
+    worker = threading.Thread(target=lambda: ended.append(until_done(till, charge)))
     worker.start()
     assert calling.wait(10)
     gave_up: list[Charge] = []
@@ -477,7 +437,7 @@ def test_a_paid_reply_without_a_transaction_number_is_known_by_the_trade_number(
 
     wire(till, Terse("alipay"))
     till.scan(COLA)
-    charge = run(till, till.payments.start(ALIPAY_CODE))
+    charge = until_done(till, till.payments.start(ALIPAY_CODE))
     trade = out_trade_no(till.cart.uuid, 1)
     assert charge.state == "paid" and charge.transaction_id == trade
     assert [t.reference for t in till.cart.tenders] == [trade]

@@ -7,13 +7,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import COLA, set_config
+from payments.paying import ALIPAY_CODE, CODES, until_done
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.payments import out_trade_no
-
-from .test_payments import ALIPAY_CODE, WECHAT_CODE, run
-
-CODES = {"alipay": ALIPAY_CODE, "wechat": WECHAT_CODE}
 
 
 @pytest.fixture(params=["alipay", "wechat"])
@@ -42,7 +39,7 @@ def test_every_charge_the_provider_made_is_recorded_once(quick_till, provider_si
     quick_till.payments.use_gateway(simulator.gateway())
     quick_till.scan(COLA)
     sale_uuid = quick_till.cart.uuid
-    charge = run(quick_till, quick_till.payments.start(CODES[provider]))
+    charge = until_done(quick_till, quick_till.payments.start(CODES[provider]))
     assert charge.state == "paid", charge.message
     assert simulator.sim.charged() == {out_trade_no(sale_uuid, 1): 350} == recorded(quick_till)
     assert [(t.kind, t.amount) for t in quick_till.cart.tenders] == [("mobile", 350)]
@@ -55,7 +52,7 @@ def test_a_refused_code_charges_nothing_and_leaves_the_cart(quick_till, provider
     simulator.sim.faults.pay = "fail"
     quick_till.payments.use_gateway(simulator.gateway())
     quick_till.scan(COLA)
-    charge = run(quick_till, quick_till.payments.start(CODES[provider]))
+    charge = until_done(quick_till, quick_till.payments.start(CODES[provider]))
     assert charge.state == "failed" and charge.done
     assert simulator.sim.charged() == {} and quick_till.cart.tenders == ()
 
@@ -67,7 +64,7 @@ def test_alipay_no_answer_before_charging_is_cancelled_at_the_deadline(quick_til
     quick_till.scan(COLA)
     charge = quick_till.payments.start(ALIPAY_CODE)
     alipay_sim.sim.faults.query = "ok"
-    charge = run(quick_till, charge)
+    charge = until_done(quick_till, charge)
     assert charge.state in ("cancelled", "failed") and charge.done, charge.message
     assert alipay_sim.sim.charged() == {} and quick_till.cart.tenders == ()
 
@@ -77,7 +74,7 @@ def test_a_code_paid_sale_refunded_through_the_simulator(quick_till, provider_si
     quick_till.payments.use_gateway(simulator.gateway())
     quick_till.scan(COLA)
     sale_uuid = quick_till.cart.uuid
-    run(quick_till, quick_till.payments.start(CODES[provider]))
+    until_done(quick_till, quick_till.payments.start(CODES[provider]))
     receipt = quick_till.pay().sale.receipt
     quick_till.login("manager", "9999")
     quick_till.refund(receipt, {1: 1}, "Damaged")

@@ -11,13 +11,12 @@ import pytest
 
 from conftest import COLA, WATER
 from payments.fake_gateway import REFUND_LOST, UNKNOWN, FakeGateway
+from payments.paying import ALIPAY_CODE, WECHAT_CODE, until_done, wire
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.errors import CodePaymentRefused
 from tui_pos.domain.payments import GatewayReply, out_refund_no
 from tui_pos.domain.tender import Tender
-
-from .test_payments import ALIPAY_CODE, run, wire
 
 REASON = "Damaged"
 
@@ -35,7 +34,7 @@ def sold_by_code(till, gateway: FakeGateway) -> tuple[str, str]:
     wire(till, gateway)
     till.scan(COLA)
     till.scan(WATER)
-    charge = run(till, till.payments.start(ALIPAY_CODE))
+    charge = until_done(till, till.payments.start(ALIPAY_CODE))
     paid = till.pay()
     return paid.sale.receipt, charge.transaction_id
 
@@ -124,7 +123,7 @@ def test_voiding_the_last_sale_paid_by_code_refunds_it_through_the_provider(mana
     gateway = FakeGateway("wechat")
     wire(manager_till, gateway)
     manager_till.scan(COLA)
-    run(manager_till, manager_till.payments.start("134567890123456789"))
+    until_done(manager_till, manager_till.payments.start(WECHAT_CODE))
     manager_till.pay()
     void = manager_till.void_last_sale(REASON).sale
     assert [(t.kind, t.amount) for t in void.tenders] == [("mobile", -350)]

@@ -14,11 +14,11 @@ import pytest
 
 from conftest import COLA, WATER, run_cli
 from payments.fake_gateway import FakeGateway
+from payments.paying import ALIPAY_CODE, WECHAT_CODE, until_done
 from payments.statement_files import Trade, alipay_bill, wechat_bill
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 
-WECHAT_CODE = "134567890123456789"
 DAY = date(2026, 12, 3)
 AT = "2026-12-03T02:00:00.000+00:00"  # 10:00 in Beijing, the providers' time
 
@@ -28,11 +28,7 @@ def code_sale(till, gateway: FakeGateway, *barcodes: str, complete: bool = True)
     for barcode in barcodes:
         till.scan(barcode)
     sale_uuid = till.cart.uuid
-    charge = till.payments.start(WECHAT_CODE)
-    for _ in range(100):
-        if charge.done:
-            break
-        charge = till.payments.advance(charge)
+    charge = until_done(till, till.payments.start(WECHAT_CODE))
     assert charge.state == "paid", charge
     if complete:
         till.pay()
@@ -157,9 +153,7 @@ def test_refunds_through_the_provider_reconciled(shop_dir, tmp_path):
         till.payments.use_gateway(gateway)
         till.scan(COLA)
         till.scan(WATER)
-        charge = till.payments.start("287654321098765432")
-        while not charge.done:
-            charge = till.payments.advance(charge)
+        until_done(till, till.payments.start(ALIPAY_CODE))
         receipt = till.pay().sale.receipt
         refund = till.refund(receipt, {1: 1}, "Damaged").sale
     finally:

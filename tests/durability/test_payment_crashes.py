@@ -25,9 +25,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ import pytest
 
 from conftest import COLA, WATER, cli_json, open_demo_shop
 from durability.pay_till import by_code, refund_whole
+from payments.paying import CODES, ahead
 from payments.shop_config import point_at_simulator
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
@@ -42,7 +41,6 @@ from tui_pos.domain.errors import CodePaymentRefused
 from tui_pos.store.crash import PAYMENT_POINTS
 
 CHILD = Path(__file__).with_name("pay_till.py")
-CODES = {"alipay": "287654321098765432", "wechat": "134567890123456789"}
 HANG = 1.5  # a timed-out call waits this long at the simulator: longer than the till's 1 s timeout
 
 # The simulator's faults that matter: charged at once; charged and the reply never comes in time;
@@ -126,11 +124,6 @@ def assert_money_matches(shop: Path, sim: Any, listed: list[dict[str, Any]], *, 
     assert not settled or [p for p in listed if p["state"] in ("open", "unknown")] == [], listed
 
 
-def ahead(**delta: float) -> Callable[[], str]:
-    """A till clock this far ahead of the real one (a restart that came later)."""
-    return lambda: (datetime.now(UTC) + timedelta(**delta)).isoformat(timespec="milliseconds")
-
-
 def in_fen(listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The CLI's payments list (amounts as decimal strings) with amounts in fen."""
     return [p | {k: None if p[k] is None else round(float(p[k]) * 100) for k in ("amount", "charged")}
@@ -171,7 +164,7 @@ def test_sigkill_in_a_code_payment(shop_template: Path, tmp_path: Path, request:
     # the till opens again as the cashier's would (later than a pay in flight could arrive): its
     # sale in progress restored, resolve at start-up puts a charge paid for that sale back on it;
     # the cashier completes the sale
-    till = open_till(load_config(shop), cashier="demo", clock=ahead(seconds=30))
+    till = open_till(load_config(shop), cashier="demo", clock=ahead(30))
     try:
         till.payments.resolve()
         if resolver == "till":

@@ -157,6 +157,7 @@ def test_a_tills_own_payments_reconcile_at_hq_as_at_the_till(hq, shop_dir, tmp_p
     of its shop is the till's own."""
     from conftest import COLA, WATER
     from payments.fake_gateway import FakeGateway
+    from payments.paying import WECHAT_CODE, until_done
     from payments.statement_files import Trade, wechat_bill
     from tui_pos.bootstrap.till import open_till
     from tui_pos.config import load_config
@@ -171,10 +172,7 @@ def test_a_tills_own_payments_reconcile_at_hq_as_at_the_till(hq, shop_dir, tmp_p
         for barcodes, complete in (((COLA,), True), ((WATER, COLA), True), ((WATER,), False)):
             for barcode in barcodes:
                 till.scan(barcode)
-            charge = till.payments.start("134567890123456789")
-            while not charge.done:
-                charge = till.payments.advance(charge)
-            assert charge.state == "paid"
+            assert until_done(till, till.payments.start(WECHAT_CODE)).state == "paid"
             if complete:
                 till.pay()
     finally:

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from conftest import COLA
+from payments.paying import WECHAT_CODE, until_done, wire
 from payments.simulator import Clock
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
@@ -17,7 +18,7 @@ from tui_pos.domain.errors import CodePaymentRefused
 from tui_pos.domain.payments import Trade, mask_code, out_refund_no, out_trade_no
 from tui_pos.payments.wechat import WeChatGateway, _cancel_reply, _pay_reply, _query_reply, _refund_reply
 
-CODE = "134567890123456789"  # a WeChat payment code (18 digits, 10-15)
+CODE = WECHAT_CODE
 SALE = "0b9f2c1e-5d4a-4f7e-9a63-2f1d8c7b6e5a"
 NO = out_trade_no(SALE, 1)
 
@@ -356,37 +357,16 @@ def test_wechat_gateway_is_a_code_gateway(wechat_sim):
 
 # -- the till's code payments (app/payments.py and its plan) through this adapter and the simulator --------------------
 
-class TillTime:
-    """The till's waiting (monotonic, sleep) and the simulator's clock as one, moved at once by a sleep."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def wechat_till(till, wechat_sim):
     """The test shop's till paying through WeChatGateway at the simulator, time shared and moved by sleeps."""
-    time_ = TillTime()
-    till.payments.sleep, till.payments.monotonic = time_.sleep, time_.monotonic
-    wechat_sim.sim.engine.clock = time_.monotonic
-    till.payments.use_gateway(wechat_sim.gateway())
+    wechat_sim.sim.engine.clock = wire(till, wechat_sim.gateway()).monotonic  # the till's waiting and WeChat's clock as one
     return till
 
 
 def charge_through(till, code: str = CODE):
     till.scan(COLA)
-    charge = till.payments.start(code)
-    for _ in range(200):
-        if charge.done:
-            return charge
-        charge = till.payments.advance(charge)
-    raise AssertionError(f"the charge never ended: {charge}")
+    return until_done(till, till.payments.start(code))
 
 
 def test_the_till_is_paid_and_completes_the_sale(wechat_till, wechat_sim):
@@ -433,10 +413,7 @@ def wechat_manager_till(shop_dir, wechat_sim):
     """A manager's till (refunds need one) paying through WeChatGateway at the simulator."""
     till = open_till(load_config(shop_dir), cashier="")
     till.login("manager", "9999")
-    time_ = TillTime()
-    till.payments.sleep, till.payments.monotonic = time_.sleep, time_.monotonic
-    wechat_sim.sim.engine.clock = time_.monotonic
-    till.payments.use_gateway(wechat_sim.gateway())
+    wechat_sim.sim.engine.clock = wire(till, wechat_sim.gateway()).monotonic  # the till's waiting and WeChat's clock as one
     yield till
     till.close()
 

@@ -15,7 +15,6 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from textual.screen import Screen
 
 from conftest import COLA, WATER
 from payments.fake_gateway import LOST, PAID, UNKNOWN, USERPAYING, FakeGateway
+from payments.paying import ALIPAY_CODE, WECHAT_CODE, TillTime, ahead, until_done, wire
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.payments import GatewayReply, out_trade_no
@@ -48,26 +48,21 @@ from .test_checkout_flows import (  # noqa: F401
 
 pytestmark = pytest.mark.asyncio
 
-ALIPAY_CODE = "287654321098765432"  # 18 digits starting 28: Alipay
-WECHAT_CODE = "134567890123456789"  # 18 digits starting 13: WeChat
 EXPIRED = GatewayReply("failed", reason="the payment code has expired", code="AUTH_CODE_INVALID")
 
 
-class Stepper:
-    """monotonic() and sleep() for the till's waiting: a sleep moves the time at once; while
-    held, the sleeping worker waits for release() (never longer than the test's own patience)."""
+class Stepper(TillTime):
+    """The till's waiting on the test's clock (a sleep moves it at once); while held, the sleeping
+    worker waits for release() (never longer than the test's own patience)."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        super().__init__()
         self.free = threading.Event()
         self.free.set()
 
-    def monotonic(self) -> float:
-        return self.now
-
     def sleep(self, seconds: float) -> None:
         self.free.wait(60)
-        self.now += seconds
+        super().sleep(seconds)
 
     def hold(self) -> None:
         self.free.clear()
@@ -76,19 +71,10 @@ class Stepper:
         self.free.set()
 
 
-def after_a_while(seconds: float = 30) -> Callable[[], str]:
-    """A till clock this far ahead: a restart that came later than a pay still on its way could
-    have reached the provider (before that, resolve takes no "no such trade" as final)."""
-    return lambda: (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
-
-
 def open_wired(shop_dir: Path, *gateways: FakeGateway, stepper: Stepper | None = None,
                clock: Callable[[], str] | None = None):
     till = open_till(load_config(shop_dir), cashier="", **({"clock": clock} if clock else {}))
-    stepper = stepper or Stepper()
-    till.payments.sleep, till.payments.monotonic = stepper.sleep, stepper.monotonic
-    for gateway in gateways:
-        till.payments.use_gateway(gateway)
+    wire(till, *gateways, time=stepper or Stepper())
     return till
 
 
@@ -333,12 +319,7 @@ def interrupted_payment(shop_dir: Path, gateway: FakeGateway, code: str = ALIPAY
 
 def paid_by_code(till, code: str) -> str:
     """The sale in progress charged by code, every step of it (the till's clock a Stepper's); its state."""
-    charge = till.payments.start(code)
-    for _ in range(1000):
-        if charge.done:
-            return charge.state
-        charge = till.payments.advance(charge)
-    raise AssertionError(f"the code payment never ended: {charge}")
+    return until_done(till, till.payments.start(code)).state
 
 
 async def test_a_payment_charged_before_a_crash_is_settled_at_start_up_and_the_sale_finished(shop_dir):
@@ -365,7 +346,7 @@ async def test_a_payment_charged_before_a_crash_is_settled_at_start_up_and_the_s
 async def test_a_payment_never_sent_is_closed_at_start_up_and_the_cashier_told(shop_dir):
     wechat = FakeGateway("wechat")
     interrupted_payment(shop_dir, wechat, WECHAT_CODE, charge=False)
-    async with paying_app(shop_dir, wechat, clock=after_a_while()) as pilot:
+    async with paying_app(shop_dir, wechat, clock=ahead()) as pilot:
         await on_screen(pilot, SettledScreen)
         assert "closed: the customer was not charged" in screen_text(pilot, "#settled-list")
         await pilot.press("escape")

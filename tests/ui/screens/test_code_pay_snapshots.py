@@ -14,13 +14,14 @@ import pytest
 
 from conftest import COLA
 from payments.fake_gateway import USERPAYING, FakeGateway
+from payments.paying import ALIPAY_CODE, WECHAT_CODE, ahead
 from tui_pos.ui import app as ui_app
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.code_pay import CodePayScreen, SettledScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
 from ..test_app_snapshots import assert_console_glyphs_only, log_in, make_app, post_scans, svg_text, wait_until  # noqa: F401
-from .test_code_pay import ALIPAY_CODE, WECHAT_CODE, after_a_while, open_wired
+from .test_code_pay import open_wired
 
 SIZE = (80, 24)
 
@@ -94,7 +95,7 @@ def test_what_the_settling_found(snap_compare, make_app, still, language: str) -
     before.scan(COLA)
     before.payments.start(WECHAT_CODE)  # durable, never sent: then the till stopped
     before.close()
-    till = open_wired(data_dir, wechat, clock=after_a_while())  # the restart, past a pay still on its way
+    till = open_wired(data_dir, wechat, clock=ahead())  # the restart, past a pay still on its way
     app = PosApp(till)
     shown: list[str] = []
 

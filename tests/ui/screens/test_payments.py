@@ -9,6 +9,7 @@ from rich.cells import cell_len
 
 from conftest import COLA, WATER, in_chinese
 from payments.fake_gateway import UNKNOWN, FakeGateway
+from payments.paying import ALIPAY_CODE, WECHAT_CODE, ahead
 from tui_pos.domain.payments import GatewayReply, out_trade_no
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.code_pay import SettledScreen
@@ -27,10 +28,7 @@ from .test_checkout_flows import (  # noqa: F401
     wait_for,
 )
 from .test_code_pay import (
-    ALIPAY_CODE,
     EXPIRED,
-    WECHAT_CODE,
-    after_a_while,
     interrupted_payment,
     open_wired,
     paid_by_code,
@@ -67,7 +65,7 @@ async def test_the_list_puts_what_is_not_known_first_and_r_settles_it(shop_dir):
     till.payments.start(ALIPAY_CODE)  # stored, never sent: the till stopped here
     till.close()
     alipay.script("query", UNKNOWN)  # at start-up the provider does not answer
-    async with paying_app(shop_dir, alipay, wechat, clock=after_a_while()) as pilot:
+    async with paying_app(shop_dir, alipay, wechat, clock=ahead()) as pilot:
         await on_screen(pilot, SettledScreen)
         assert "still not known" in screen_text(pilot, "#settled-list")
         await pilot.press("escape")
