@@ -1,7 +1,7 @@
 """The Till: the one API the UI and the CLI call, a small facade over the use cases of one till:
 session (login, PINs, approvals), selling (cart, held sales, tenders, pay), shifts (X, Z,
 paid-in/out), returns (refunds, voids), code payments (till.payments: Alipay/WeChat payment
-codes), stock (till.stock: receive, adjust, count) and reports. It holds no state of its own beyond them.
+codes), stock (till.stock: receive, adjust, count; till.transfers: between shops) and reports. It holds no state of its own beyond them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tui_pos.app.selling import CART_DOCUMENT, HELD_DOCUMENT, Due, HeldSale, Pai
 from tui_pos.app.session import Session
 from tui_pos.app.shifts import SHIFT_DOCUMENT, Shifts
 from tui_pos.app.stock import Stock, StockReports
+from tui_pos.app.transfers import Transfers, TransferSource
 from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.domain.auth import Approval, User
 from tui_pos.domain.cart import Cart
@@ -98,6 +99,13 @@ def catalog_from(config: Config, shop: ShopQueries, snapshot: Document) -> Catal
     return Catalog(products, tax_rates_of(config))
 
 
+class _NeverPulled:
+    """A till given no transfer source: none was ever pulled."""
+
+    def open_transfers(self) -> None:
+        return None
+
+
 class Till:
     """Built by bootstrap (tui_pos.bootstrap.till.open_till) over the store's ports."""
 
@@ -105,11 +113,13 @@ class Till:
                  documents: TillDocuments, lockout: PinLockout, clock: Callable[[], str] = utc_now,
                  replayer: Callable[[Callable[[ReplayResult], None] | None], Worker] | None = None,
                  syncer: Callable[[Callable[[SyncState], None] | None], Syncer] | None = None,
-                 gateways: Gateways | None = None, crash: Callable[[str], None] | None = None):
+                 gateways: Gateways | None = None, crash: Callable[[str], None] | None = None,
+                 transfers: Callable[[], TransferSource] | None = None):
         """replayer(on_result): the background replay of the journal, made when the till starts it;
         syncer(on_change): the sync with HQ, likewise (None: this till has not joined an HQ);
         gateways(provider): the code-payment gateway of a provider set up in config.toml (None:
-        not set up), made on first use; crash(name): the payment flow's crash points."""
+        not set up), made on first use; crash(name): the payment flow's crash points;
+        transfers(): the open transfers as the sync pulled them (None: never pulled), made on first use."""
         self.config = config
         self.ledger = store  # the CLI lists stored sales through it
         self.lockout = lockout
@@ -124,9 +134,15 @@ class Till:
         self.returns = Returns(self._ctx, store, self.session, self.shifts, self.selling, self.payments)
         self.stock = Stock(self._ctx, store, self.session, lambda: self.selling.catalog)
         self.stock_reports = StockReports(self.stock, store, store)
+        self._transfer_source = transfers
         self._replayer: Worker | None = None
         self._index_lookup: Callable[[Callable[[], None]], None] | None = None  # set by prepare_lookup()
         self._syncer: Syncer | None = None
+
+    @functools.cached_property
+    def transfers(self) -> Transfers:
+        """Transfers between shops through HQ (the CLI's `stock transfer`, the UI's transfer screens)."""
+        return Transfers(self.stock, self.ledger, self._transfer_source() if self._transfer_source else _NeverPulled())
 
     def close(self) -> None:
         if self._syncer is not None:

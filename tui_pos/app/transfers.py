@@ -85,12 +85,16 @@ class Transfers:
         return False
 
     # -- sending --------------------------------------------------------------------------------
-    def send(self, to_shop: str, items: Sequence[str], reference: str | None = None) -> Moved:
-        """Goods out to another shop: CODE[xQTY] items; the transfer's id is reference, else a new one."""
-        shop, ctx = self.shop, self.stock.ctx
-        to_shop = to_shop.strip()
+    def destination(self, to_shop: str) -> str:
+        """The shop a transfer may go to, as given (asked before the scanning starts, checked again by send)."""
+        shop, to_shop = self.shop, to_shop.strip()
         if not to_shop or to_shop == shop:
             raise BadInput(N_("a transfer goes to another shop than this till's ({shop})"), shop=shop)
+        return to_shop
+
+    def send(self, to_shop: str, items: Sequence[str], reference: str | None = None) -> Moved:
+        """Goods out to another shop: CODE[xQTY] items; the transfer's id is reference, else a new one."""
+        shop, ctx, to_shop = self.shop, self.stock.ctx, self.destination(to_shop)
         transfer_id = check_transfer_id(reference) if reference else f"{ctx.till_id}-{secrets.token_hex(3).upper()}"
         lines = self.stock.lines(items, "transfer_out")
         quantities = {line.product.barcode: line.qty for line in lines}

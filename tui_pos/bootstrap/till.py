@@ -26,6 +26,7 @@ from tui_pos.app.till import (
     catalog_from,
     currency_refusal,
 )
+from tui_pos.app.transfers import TransferSource
 from tui_pos.bootstrap.payments import gateways_of
 from tui_pos.config import CONFIG_NAME, Config, ConfigError
 from tui_pos.domain.catalog import Catalog
@@ -99,8 +100,15 @@ def assemble(config: Config, ledger: Ledger, catalog: Catalog, cashier: str, *,
     till = Till(config, ledger, catalog, cashier, documents=till_documents(config, keep_cart),
                 lockout=pin_lockout(config), clock=clock, replayer=replayer,
                 syncer=syncer if config.hq.dsn else None, gateways=gateways_of(lambda: till.config),
-                crash=crash_point)
+                crash=crash_point, transfers=lambda: transfer_file(config))
     return till
+
+
+def transfer_file(config: Config) -> TransferSource:
+    """The open transfers the sync keeps in hq/transfers.json (sync/ imported when first asked)."""
+    from tui_pos.sync.transfers import TransferFile
+
+    return TransferFile(config.data_dir)
 
 
 def sync_worker(config: Config, ledger: Ledger, on_change: Callable[[SyncState], None] | None = None,

@@ -192,13 +192,6 @@ def stock_import(ctx: click.Context, csv_file: Path, cashier: str | None, manage
 
 
 # -- transfers between shops, through HQ (app/transfers.py) -----------------------------------------
-def _transfers(till: Till) -> Any:
-    from tui_pos.app.transfers import Transfers
-    from tui_pos.sync.transfers import TransferFile
-
-    return Transfers(till.stock, till.ledger, TransferFile(till.config.data_dir))
-
-
 @stock.group("transfer")
 def stock_transfer() -> None:
     """Goods sent to another shop of the chain (out), or received from one (in), through HQ."""
@@ -238,7 +231,7 @@ def stock_transfer_out(ctx: click.Context, to_shop: str, items: tuple[str, ...],
     """Send goods to another shop: they leave this shop's stock now; HQ keeps the transfer open until
     that shop receives it (tui-pos stock transfer in, there)."""
     till = operating_till(ctx.find_root(), replay=False)
-    transfers = _transfers(till)
+    transfers = till.transfers
     sign_in(till, "stock_transfer", cashier=cashier, manager=manager, pin=pin, required="cashier")
     interrupts.before = "nothing was sent"
     with interrupts.holding("the transfer", "'tui-pos stock'"):
@@ -259,7 +252,7 @@ def stock_transfer_in(ctx: click.Context, transfer_id: str | None, items: tuple[
     only one open): as sent, or (--item) what arrived, the difference recorded as its variance.
     A transfer is received once."""
     till = operating_till(ctx.find_root(), replay=False)
-    transfers = _transfers(till)
+    transfers = till.transfers
     transfers.find(transfer_id)  # a transfer that is not open is refused before any PIN
     sign_in(till, "stock_transfer", cashier=cashier, manager=manager, pin=pin, required="cashier")
     interrupts.before = "nothing was received"
@@ -275,7 +268,7 @@ def stock_transfers(ctx: click.Context, as_json: bool) -> None:
     """The transfers other shops sent to this one and it has not received yet (as the last sync
     pulled them from HQ): id, from which shop, when, what."""
     till = open_till(ctx.find_root(), replay=False, keep_cart=False)
-    transfers = _transfers(till)
+    transfers = till.transfers
     found = transfers.open()
     rows = [{**t.to_dict(), "lines": [{"barcode": b, "qty": format_qty(q)} for b, q in t.lines]} for t in found]
 
