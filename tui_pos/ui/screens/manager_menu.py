@@ -1,5 +1,6 @@
 """The function menu: shift, X and Z reports, paid-in and paid-out, refunds, voids, the drawer,
-held sales, stored reports, the sales report, receiving goods, the stock take, the stock warnings and code payments. Anyone may open it; what needs a manager asks for one inline
+held sales, stored reports, the sales report, receiving goods, the stock take, transfers between shops, the stock
+warnings and code payments. Anyone may open it; what needs a manager asks for one inline
 (the core decides). A digit runs an item, or Up/Down and Enter.
 """
 
@@ -33,6 +34,8 @@ LABELS = {
     "menu.sales_report": N_("Sales report: the day by hour"),
     "menu.receive": N_("Receive goods: scan the delivery"),
     "menu.count": N_("Stock take: count by scanning"),
+    "menu.transfer_out": N_("Transfer out: send goods to another shop"),
+    "menu.transfer_in": N_("Transfer in: receive goods another shop sent"),
     "menu.payments": N_("Code payments: Alipay and WeChat attempts, settle, finish a sale"),
     "menu.stock_warnings": N_("Stock warnings: the week's anomalies, daily sales and write-offs as charts"),
 }
@@ -55,6 +58,8 @@ class ManagerMenuScreen(TillScreen["str | None"]):
         Binding("0", "sales_report", N_("Sales"), show=False, priority=True, id="menu.sales_report"),
         Binding("r", "stock('receive')", N_("Receive"), show=False, priority=True, id="menu.receive"),
         Binding("t", "stock('count')", N_("Stock take"), show=False, priority=True, id="menu.count"),
+        Binding("o", "transfer_out", N_("Transfer out"), show=False, priority=True, id="menu.transfer_out"),
+        Binding("i", "transfer_in", N_("Transfer in"), show=False, priority=True, id="menu.transfer_in"),
         Binding("p", "payments", N_("Payments"), show=False, priority=True, id="menu.payments"),
         Binding("w", "stock_warnings", N_("Stock warnings"), show=False, priority=True, id="menu.stock_warnings"),
         Binding("escape", "back", N_("Back"), id="menu.back"),
@@ -191,6 +196,16 @@ class ManagerMenuScreen(TillScreen["str | None"]):
         from tui_pos.ui.screens.stock import StockScreen
 
         self.app.push_screen(StockScreen("receive" if mode == "receive" else "count"))
+
+    def action_transfer_out(self) -> None:
+        from tui_pos.ui.screens.stock_transfers import send_transfer
+
+        send_transfer(self)
+
+    def action_transfer_in(self) -> None:
+        from tui_pos.ui.screens.stock_transfers import receive_transfer
+
+        receive_transfer(self)
 
     def action_stock_warnings(self) -> None:
         from tui_pos.ui.screens.stock_warnings import StockWarningsScreen

@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from tui_pos.app.stock import Line
 from tui_pos.domain.errors import PosError
-from tui_pos.domain.stock import format_qty
+from tui_pos.domain.stock import MoveKind, format_qty
 from tui_pos.i18n import N_, _, message
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.widgets.entry import EntryLine
@@ -31,23 +31,48 @@ TITLES = {"receive": N_("Receive goods: scan each item (QTY*CODE for many)"),
 STORED = {"receive": N_("{n} product(s) received and stored."), "count": N_("{n} product(s) counted and stored.")}
 
 
-class StockScreen(TillScreen[None]):
+class ScanningScreen(TillScreen[None]):
+    """Scan goods into a list in memory (app.stock's lines of `kind`), undo the last, store with
+    F10, leave with Esc (twice when scans would be lost): receiving, counting, transfers."""
+
     BINDINGS = [
         Binding("f10,ctrl+p", "commit", N_("Store"), id="stock.commit"),
         Binding("f5,ctrl+x", "undo", N_("Undo last"), id="stock.undo"),
         Binding("escape", "back", N_("Back"), id="stock.back"),
     ]
 
-    def __init__(self, mode: StockMode) -> None:
+    def __init__(self, kind: MoveKind) -> None:
         super().__init__()
-        self.mode = mode
+        self.kind = kind
         self.items: list[str] = []  # CODExQTY as scanned, in order
         self.tally: dict[str, Line] = {}  # barcode -> the product and its quantity so far
         self.leaving = False  # Esc once with scans pending: a second Esc discards them
+        self.reviewing = False  # F10 pressed once where the list is shown for review first
+        self.closed = ""  # set once there is nothing more to scan here: what a scan is told
+
+    review_first = False  # F10 shows what will be stored (review()); F10 again stores it
+
+    def heading(self) -> str:
+        raise NotImplementedError
+
+    def review(self) -> None:
+        raise NotImplementedError
+
+    def store(self) -> None:
+        """Store the list (a core call in a thread)."""
+        raise NotImplementedError
+
+    def refused_now(self) -> bool:
+        """A scan or an undo that cannot change the list now (closed, or being stored) is refused, said."""
+        if self.closed:
+            self.say(self.closed, error=True)
+        elif self.working:
+            self.say(_("One moment: the list is being stored; scan that again afterwards."), error=True)
+        return bool(self.closed) or self.working
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        yield Static(Text(_(TITLES[self.mode]), style="bold"), id="stock-title")
+        yield Static(Text(self.heading(), style="bold"), id="stock-title")
         yield Static(id="stock-lines", classes="fill")
         yield Static(id="message")
         yield EntryLine(id="entry")
@@ -65,6 +90,10 @@ class StockScreen(TillScreen[None]):
             text.append(_("Nothing scanned yet."), style="dim")
         self.query_one("#stock-lines", Static).update(text)
 
+    def scanned(self, line: Line) -> None:
+        """Say what the last scan added (a screen may say more about it)."""
+        self.say(_("{qty} x {name}").format(qty=format_qty(line.qty), name=line.product.name))
+
     @on(EntryLine.Submitted, "#entry")
     def entered(self, event: EntryLine.Submitted) -> None:
         text = event.value
@@ -77,33 +106,69 @@ class StockScreen(TillScreen[None]):
                      .format(text=text), error=True)
             return
         item = f"{code}x{qty}" if star else code
+        if self.refused_now():
+            return
         try:
-            [line] = self.app.till.stock.lines([item], self.mode)
+            [line] = self.app.till.stock.lines([item], self.kind)
         except PosError as err:  # an unknown code, a bad quantity: a message, nothing added
             self.say(message(err), error=True)
             return
         self.items.append(item)
         before = self.tally.get(line.product.barcode)
         self.tally[line.product.barcode] = Line(line.product, line.qty + (before.qty if before else 0), line.kind)
-        self.leaving = False
+        self.leaving = self.reviewing = False
         self.show_lines()
-        self.say(_("{qty} x {name}").format(qty=format_qty(line.qty), name=line.product.name))
+        self.scanned(line)
 
     def action_undo(self) -> None:
+        if self.refused_now():
+            return
         if not self.items:
             self.say(_("Nothing to undo."), error=True)
             return
         item = self.items.pop()
         stock = self.app.till.stock
-        self.tally = {line.product.barcode: line for line in stock.lines(self.items, self.mode)} if self.items else {}
-        [undone] = stock.lines([item], self.mode)
+        self.tally = {line.product.barcode: line for line in stock.lines(self.items, self.kind)} if self.items else {}
+        [undone] = stock.lines([item], self.kind)
+        self.leaving = self.reviewing = False
         self.show_lines()
         self.say(_("Undone: {qty} x {name}").format(qty=format_qty(undone.qty), name=undone.product.name))
 
     def action_commit(self) -> None:
+        if self.closed:
+            self.say(self.closed, error=True)
+            return
         if not self.tally:
             self.say(_("Scan the items first."), error=True)
             return
+        if self.review_first and not self.reviewing:
+            self.reviewing = True
+            self.review()
+            return
+        self.store()
+
+    def action_back(self) -> None:
+        if self.working:
+            return
+        if self.tally and not self.leaving:
+            self.leaving = True
+            self.say(_("{n} product(s) scanned and not stored: Esc again discards them, F10 stores them.")
+                     .format(n=len(self.tally)), error=True)
+            return
+        self.dismiss(None)
+
+
+class StockScreen(ScanningScreen):
+    """Goods received, or a stock take (blind), by scanning."""
+
+    def __init__(self, mode: StockMode) -> None:
+        super().__init__(mode)
+        self.mode = mode
+
+    def heading(self) -> str:
+        return _(TITLES[self.mode])
+
+    def store(self) -> None:
         stock = self.app.till.stock
         lines = list(self.tally.values())
         if self.mode == "receive":
@@ -130,13 +195,3 @@ class StockScreen(TillScreen[None]):
                  + (" " + _("Approved by {manager}.").format(manager=approved) if approved else "") + " " + _("Esc: back."))
         self.items, self.tally = [], {}
         self.app.refresh_status()
-
-    def action_back(self) -> None:
-        if self.working:
-            return
-        if self.tally and not self.leaving:
-            self.leaving = True
-            self.say(_("{n} product(s) scanned and not stored: Esc again discards them, F10 stores them.")
-                     .format(n=len(self.tally)), error=True)
-            return
-        self.dismiss(None)
