@@ -7,6 +7,7 @@ worker pointed at a port nobody listens on). What was stored is read back with s
 from __future__ import annotations
 
 import json
+import shutil
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -209,3 +210,46 @@ async def test_the_transfer_screens_speak_chinese(shop_dir):
         for english in ("Transfer DN-5 from shop", "sent", "arrived", "variance", "differ from what was sent"):
             assert english not in text, english
         assert "门店 S1 的调拨 DN-5：扫描实际到货" in text and "差异" in text and "与发出的不符" in text
+
+
+async def test_a_transfer_sent_at_one_shop_is_received_at_another_through_hq(hq, demo_shop_template, tmp_path):
+    """End to end through a real PostgreSQL, each till's own sync worker (started by the till UI)
+    pushing and pulling: sent at S1's till by scanning, received short at S2's, HQ's transfer
+    closed with that variance."""
+    import psycopg
+
+    from conftest import open_demo_shop
+    from hq_cluster import enrol, till_dir
+    from tui_pos.hq.stock import transfers
+
+    s1 = Path(shutil.copytree(demo_shop_template, tmp_path / "s1"))  # till T1
+    s2 = open_demo_shop(till_dir(tmp_path / "s2", "T2"))  # a till's id is unique in the chain
+    enrol(hq, s1, "S1")
+    enrol(hq, s2, "S2")
+
+    def synced(pilot) -> bool:
+        state = pilot.app.till.sync_status()
+        return state is not None and state.state == "synced" and state.pending == 0
+
+    async with running(s1) as pilot:
+        await to_transfer_out(pilot, "S2")
+        await on_screen(pilot, TransferOutScreen)
+        await scan(pilot, f"3*{COLA}")
+        await press_twice_to_store(pilot)
+        [(_k, _b, _q, transfer, *_rest)] = moves(pilot)
+        await wait_for(pilot, lambda: synced(pilot), timeout=60)
+    async with running(s2) as pilot:
+        await wait_for(pilot, lambda: transfers_path(s2).exists(), timeout=60)  # the worker's pull
+        await menu(pilot, "i")
+        await on_screen(pilot, TransferPickScreen)
+        await pilot.press("enter")
+        await on_screen(pilot, TransferInScreen)
+        await scan(pilot, COLA, COLA)
+        await press_twice_to_store(pilot)
+        assert "Variance recorded for 1 product(s)." in message(pilot)
+        await wait_for(pilot, lambda: synced(pilot), timeout=60)
+    with psycopg.connect(hq) as conn:
+        [at_hq] = transfers(conn, "S1")
+    assert (at_hq["transfer"], at_hq["open"]) == (transfer, False)
+    assert [(line["barcode"], line["sent"], line["received"], line["variance"]) for line in at_hq["lines"]] == [
+        (COLA, 3_000, 2_000, -1_000)]
