@@ -115,6 +115,22 @@ async def test_a_burst_of_100_scans_is_sent_exactly(shop_dir):
         assert sent == {code: 1_000 * codes.count(code) for code in BURST_CODES}
 
 
+async def test_a_scan_while_the_list_is_being_stored_is_refused_not_lost(shop_dir):
+    async with at_shop(shop_dir, "S1") as pilot:
+        await to_transfer_out(pilot, "S2")
+        await on_screen(pilot, TransferOutScreen)
+        await scan(pilot, COLA)
+        screen = pilot.app.screen
+        with pilot.app.till.ledger._numbering:  # another unit of work holds the numbering: the send waits for it
+            await pilot.press("f10", "f10")
+            assert screen.working
+            await scan(pilot, WATER)
+            assert message(pilot) == "One moment: the list is being stored; scan that again afterwards."
+            assert screen.items == [COLA]
+        await wait_for(pilot, lambda: "sent to shop S2" in message(pilot))
+        assert [m[:3] for m in moves(pilot)] == [("transfer_out", COLA, -1_000)]
+
+
 async def test_receiving_a_transfer_shows_what_was_sent_and_records_the_variance(shop_dir):
     pulled = [sent_to_s2("DN-7", (COLA, 6_000), (WATER, 2_000))]
     async with at_shop(shop_dir, "S2", pulled) as pilot:

@@ -110,8 +110,9 @@ def receive_transfer(screen: TillScreen[Any]) -> None:
 
 
 def transfer_row(transfer: OpenTransfer) -> str:
+    """One open transfer in the list; its id whole (up to 40 characters: it is what the box says)."""
     return _("{transfer}  from shop {shop}, sent {sent_at}: {n} product(s)").format(
-        transfer=pad(transfer.transfer, 16), shop=transfer.from_shop, sent_at=shop_time(transfer.sent_at),
+        transfer=transfer.transfer.ljust(16), shop=transfer.from_shop, sent_at=shop_time(transfer.sent_at),
         n=len(transfer.lines))
 
 
