@@ -5,6 +5,7 @@ run (with the defaults) and say what is wrong; every other command refuses."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,93 @@ def test_the_languages_of_the_screen_and_of_the_printer(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as bad:
         load_config(write(tmp_path, '[ui]\nlanguage = "fr"\n'))
     assert "line 2: [ui] language" in str(bad.value) and "zh_CN" in str(bad.value)
+
+
+# -- in the shop's language (issue 16): a config problem is a marked sentence, said in the file's [ui] language ------
+
+def sentences(said: object) -> list[object]:
+    """Every part of a config problem as it is said: each Said, each Each, and each plain piece of text
+    with a letter in it that is not one of them (a sentence left unmarked)."""
+    from tui_pos.domain.errors import Each, Said
+
+    if isinstance(said, Each):
+        return [said, *(s for part in said.parts for s in sentences(part))]
+    if isinstance(said, Said):
+        return [said, *(s for value in said.params.values() for s in sentences(value))]
+    return []
+
+
+UNMARKED_PARAMS = ("problem", "wanted", "hint", "error", "fix", "type")  # the params that carry words (shown: the value)
+
+
+@pytest.mark.parametrize("text", [text for text, _where, _says in BAD] + [
+    '[till]\nid = 3 3\n', '[till\nid = "T1"\n', '[shop]\nname = "unclosed\n', '[till]\n[till]\n',
+    '[payments.alipay]\napp_id = "1"\nfoo = "x"\n', '[payments.wechat]\nmchid = "1"\n', '[printer]\ncolumns = 12\n',
+    '[tax.rates]\n"a b" = "13"\n', '[stock]\nadjust_limit = "1.0005"\n', '[stock]\nvariance_qty = "-1"\n',
+    '[shop]\ncurrency = "RMB1"\n', '[ui]\ntheme = "dark"\n', '[backup]\ndestinations = []\n',
+    '[shop]\nname = 1979-05-27\n', '[shop]\nname = 07:32:00\n', '[shop]\nname = 1979-05-27T07:32:00Z\n',
+    '[payments.wechat]\nmchid = 1979-05-27\n',
+])
+def test_every_config_problem_is_a_marked_sentence_the_catalog_translates(tmp_path, text):
+    """Each sentence of the message and of every problem listed is a Said whose template zh_CN
+    translates; the words within (what is wanted, a hint, the parser's finding) are Saids too,
+    never English glued in; values typed in the file and key names stay as typed."""
+    from tui_pos.domain.errors import Said
+    from tui_pos.i18n import translator
+
+    write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as bad:
+        load_config(tmp_path)
+    zh = translator("zh_CN")
+    for problem in [bad.value.said, *bad.value.problems]:
+        assert isinstance(problem, Said), problem
+        for part in sentences(problem):
+            template = part.template if isinstance(part, Said) else part.sep
+            assert zh.gettext(template) != template, f"{template!r} of {problem!r} is not translated"
+            for name in set(UNMARKED_PARAMS) & set(getattr(part, "params", {})):
+                value = part.params[name]
+                assert isinstance(value, Said) or not re.search(r"[A-Za-z]{3}", str(value)), \
+                    f"{name}={value!r} in {part.template!r} is English glued in"
+
+
+@pytest.mark.parametrize("text, language", [
+    ('[ui]\nlanguage = "zh_CN"\ntheme = "dark"\n', "zh_CN"),  # the one value valid, another bad
+    ('[till]\nid = 3 3\n[ui]\nlanguage = "zh_CN"  # the shop\'s\n', "zh_CN"),  # not TOML: the line read alone
+    ('ui.language = "zh_CN"\n[till\n', "zh_CN"),
+    ('[ui]\nlanguage = "en"\n[till]\npin_attempts = 0\n', "en"),
+    ('[ui]\nlanguage = "fr"\n[till]\npin_attempts = 0\n', ""),  # the value itself bad: the system's
+    ('[shop]\nlanguage = "zh_CN"\n[till\n', ""),  # not the [ui] one
+    ('[ui]\nlanguage = "zh_CN"\n[till]\npin_attempts = 0\n', "zh_CN"),
+])
+def test_a_config_problem_is_said_in_the_files_ui_language_when_that_value_is_valid(tmp_path, text, language):
+    write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as bad:
+        load_config(tmp_path)
+    assert bad.value.language == language
+
+
+def test_a_file_not_in_utf_8_names_its_line_and_keeps_its_language(tmp_path):
+    """A config.toml saved in GBK by an editor: the line of the first byte that is not UTF-8, said in
+    the [ui] language the file states (its ASCII lines are read)."""
+    (tmp_path / "config.toml").write_bytes('[ui]\nlanguage = "zh_CN"\n[shop]\nname = "小店"\n'.encode("gbk"))
+    with pytest.raises(ConfigError) as bad:
+        load_config(tmp_path)
+    assert str(bad.value) == f"{tmp_path / 'config.toml'} line 4 is not UTF-8 text: save the file as UTF-8"
+    assert bad.value.language == "zh_CN"
+
+
+def test_the_parsers_own_words_are_said_with_the_line_and_column(tmp_path):
+    from tui_pos import i18n
+
+    path = write_config(tmp_path, '[till]\nid = "T1"\n[till]\n')
+    with pytest.raises(ConfigError) as bad:
+        load_config(tmp_path)
+    assert str(bad.value) == f"{path} line 3 column 6 is not valid TOML: Cannot declare ('till',) twice"
+    i18n.use_language("zh_CN")
+    try:
+        said = i18n.message(bad.value)
+    finally:
+        i18n.use_language("en")
+    english = set(re.findall(r"[A-Za-z]{2,}", str(bad.value).replace(str(path), ""))) - {"TOML", "till"}
+    assert said.startswith(f"{path} ") and "('till',)" in said and " 3 " in said and " 6 " in said, said
+    assert not english & set(re.findall(r"[A-Za-z]{2,}", said)), said

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput
+from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput, Said
 from tui_pos.domain.money import MAX_MINOR, TooManyDecimals, parse_fixed, percent_to_bp
 from tui_pos.i18n import AUTO as AUTO_LANGUAGE
 from tui_pos.i18n import LANGUAGES, N_, translator
@@ -25,11 +26,16 @@ DATA_DIR_ENV = "TUI_POS_DATA_DIR"
 
 class ConfigError(Exception):
     """config.toml is unreadable or has a bad value; the message (one line) names the file, the line and the
-    key; problems lists every problem found, one message each."""
+    key; problems lists every problem found, one message each. Each is a Said (English as a str: --json and
+    logs; i18n.message says it translated) and language is the one to say them in: the file's [ui] language
+    when that one value is valid (the rest of the file may not be), else "" (the system's, as "auto")."""
 
-    def __init__(self, message: str, problems: list[str] | None = None):
+    def __init__(self, message: str, problems: Sequence[str] = (), language: str = ""):
         super().__init__(message)
-        self.problems = problems or [message]
+        self.said = message if isinstance(message, Said) else Said(message)
+        self.template, self.params = self.said.template, self.said.params  # as a PosError's: i18n.message(err)
+        self.problems = list(problems) or [self.said]
+        self.language = language
 
 
 @dataclass(frozen=True)
@@ -240,30 +246,100 @@ def load_config(data_dir: Path) -> Config:
     key is a ConfigError naming the file, the line and the key (and how many other problems there are)."""
     path = data_dir / CONFIG_NAME
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        data = path.read_bytes() if path.exists() else b""
+    except OSError as err:
+        raise ConfigError(Said(N_("cannot read {path}: {error}"), path=str(path), error=err.strerror or str(err))) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(Said(N_("{path} line {line} is not UTF-8 text: save the file as UTF-8"), path=str(path),
+                               line=data[:err.start].count(b"\n") + 1),
+                          language=stated_language(data.decode("utf-8", errors="replace"))) from None
+    try:
         raw = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read {path}: {err}") from None
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path} is not valid TOML: {err}") from None
+        raise ConfigError(_not_toml(path, str(err)), language=stated_language(text)) from None
     values, problems = validate(raw)
     if problems:
         lines = key_lines(text)
-        messages = [f"{path}{_at_line(lines, where)}: {_key_name(where)} {message}" for where, message in problems]
-        more = f" (and {len(messages) - 1} more problem{'s' if len(messages) > 2 else ''})" if len(messages) > 1 else ""
-        raise ConfigError(messages[0] + more, messages)
+        messages = [_problem_at(path, lines, where, problem) for where, problem in problems]
+        more = len(messages) - 1
+        first = messages[0] if not more else Said(N_("{problem} (and 1 more problem)"), problem=messages[0]) \
+            if more == 1 else Said(N_("{problem} (and {n} more problems)"), problem=messages[0], n=more)
+        raise ConfigError(first, messages, language=stated_language(text, raw))
     return _build(data_dir, values)
 
 
+def _problem_at(path: Path, lines: dict[Where, int], where: Where, problem: str) -> Said:
+    """One problem, in one line: the file, the line (when found), the key as typed, what is wrong with it."""
+    line = _at_line(lines, where)
+    return (Said(N_("{path} line {line}: {key} {problem}"), path=str(path), line=line, key=_key_name(where),
+                 problem=problem) if line else
+            Said(N_("{path}: {key} {problem}"), path=str(path), key=_key_name(where), problem=problem))
+
+
+def stated_language(text: str, raw: dict[str, Any] | None = None) -> str:
+    """The language to say a config.toml's problems in: its [ui] language when that one value is valid,
+    whatever else is wrong (read from raw, the parsed file, else from its own line of text), "" if not."""
+    if raw is None:
+        line = key_lines(text).get(("ui", "language"))
+        try:
+            one = tomllib.loads(text.splitlines()[line - 1]) if line else {}
+        except tomllib.TOMLDecodeError:
+            one = {}
+        raw = one if "ui" in one else {"ui": one}  # `ui.language = ...` at the top, or `language = ...` in [ui]
+    ui = raw.get("ui")
+    value = ui.get("language") if isinstance(ui, dict) else None
+    return resolve_language(value) if value in (AUTO_LANGUAGE, *LANGUAGES) else ""
+
+
+# What tomllib says is wrong, marked for the catalog (said in the shop's language when it is one of them)
+TOML_ERRORS = (N_("Invalid value"), N_("Invalid statement"), N_("Unclosed array"), N_("Unclosed inline table"),
+               N_("Unterminated string"), N_("Invalid date or datetime"), N_("Invalid hex value"),
+               N_("Invalid initial character for a key part"), N_("Expected '=' after a key in a key/value pair"),
+               N_("Expected newline or end of document after a statement"),
+               N_("Expected ']' at the end of a table declaration"), N_("Expected ']]' at the end of an array declaration"),
+               N_("Escaped character is not a Unicode scalar value"), N_("Unescaped '\\' in a string"),
+               N_("Cannot overwrite a value"), N_("Cannot declare {key} twice"), N_("Cannot mutate immutable namespace {key}"),
+               N_("Cannot redefine namespace {key}"), N_("Duplicate inline table key {key}"), N_("Expected {key}"),
+               N_("Found invalid character {key}"), N_("Illegal character {key}"))
+_TOML_ERROR_PATTERNS = [(re.compile(re.escape(t).replace(re.escape("{key}"), r"""(?P<key>'.*'|".*"|\(.*\))""")), t)
+                        for t in TOML_ERRORS]  # {key}: what tomllib shows as its repr, a string or a tuple
+_TOML_AT = re.compile(r"(?P<error>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)", re.S)
+_TOML_END = re.compile(r"(?P<error>.*) \(at end of document\)", re.S)
+
+
+def _not_toml(path: Path, error: str) -> Said:
+    """tomllib's error as a sentence: the file, the line and column, what the parser found (its own words
+    translated when they are known)."""
+    at, end = _TOML_AT.fullmatch(error), _TOML_END.fullmatch(error)
+    found = at["error"] if at else end["error"] if end else error
+
+    def said(words: str) -> str:
+        for pattern, template in _TOML_ERROR_PATTERNS:
+            match = pattern.fullmatch(words)
+            if match:
+                return Said(template, **match.groupdict())
+        return words
+
+    if at:
+        return Said(N_("{path} line {line} column {column} is not valid TOML: {error}"), path=str(path),
+                    line=int(at["line"]), column=int(at["column"]), error=said(found))
+    if end:
+        return Said(N_("{path} is not valid TOML at its end: {error}"), path=str(path), error=said(found))
+    return Said(N_("{path} is not valid TOML: {error}"), path=str(path), error=said(found))
+
+
 def unusable_data_dir(data_dir: Path) -> str:
-    """Why this user cannot enter and read the data directory, with the fix, in one line; ''
-    when it can (or the directory does not exist yet: init creates it)."""
+    """Why this user cannot enter and read the data directory, with the fix, in one line (a Said: its
+    params' fix, when there is one, is what to do); '' when it can (or the directory does not exist
+    yet: init creates it)."""
     try:
         info = data_dir.stat()
     except FileNotFoundError:
         return ""
     except OSError as err:
-        return f"cannot reach the data directory {data_dir}: {err.strerror}"
+        return Said(N_("cannot reach the data directory {dir}: {error}"), dir=str(data_dir), error=err.strerror)
     if os.access(data_dir, os.R_OK | os.X_OK):
         return ""
     import pwd  # lazy: only for this message
@@ -275,8 +351,10 @@ def unusable_data_dir(data_dir: Path) -> str:
             return str(uid)
 
     owner, me = name(info.st_uid), name(os.geteuid())
-    return (f"the data directory {data_dir} cannot be read by {me} (mode {info.st_mode & 0o7777:04o}, owner {owner}): "
-            f"run 'chmod 700 {data_dir}' as {owner} or root" + ("" if owner == me else f", and run tui-pos as {owner}"))
+    fix = (Said(N_("run 'chmod 700 {dir}' as {owner} or root"), dir=str(data_dir), owner=owner) if owner == me else
+           Said(N_("run 'chmod 700 {dir}' as {owner} or root, and run tui-pos as {owner}"), dir=str(data_dir), owner=owner))
+    return Said(N_("the data directory {dir} cannot be read by {user} (mode {mode}, owner {owner}): {fix}"),
+                dir=str(data_dir), user=me, mode=f"{info.st_mode & 0o7777:04o}", owner=owner, fix=fix)
 
 
 def default_config(data_dir: Path) -> Config:
@@ -307,19 +385,28 @@ class EntryProblem(ValueError):
 
 
 def _type_name(value: Any) -> str:
-    return {bool: "true/false", int: "a whole number", float: "a number", str: "a string", list: "a list",
-            dict: "a table"}.get(type(value), type(value).__name__)
+    """What a TOML value is, in words."""
+    names = {bool: N_("true/false"), int: N_("a whole number"), float: N_("a number"), str: N_("a string"),
+             list: N_("a list"), dict: N_("a table"), datetime.date: N_("a date"), datetime.time: N_("a time"),
+             datetime.datetime: N_("a date and time")}
+    return Said(names[type(value)]) if type(value) in names else type(value).__name__
 
 
 def _wrong(value: Any, wanted: str) -> ValueError:
     shown = repr(value)
-    return ValueError(f"must be {wanted}, not {shown if len(shown) <= 60 else _type_name(value)}")
+    return ValueError(Said(N_("must be {wanted}, not {shown}"), wanted=wanted,
+                           shown=shown if len(shown) <= 60 else _type_name(value)))
+
+
+def _said(err: ValueError) -> str:
+    """What a kind found wrong: the Said it raised with (a ValueError from elsewhere: its English)."""
+    return err.args[0] if err.args and isinstance(err.args[0], Said) else str(err)
 
 
 def integer(low: int, high: int) -> Kind:
     def kind(value: Any, _exponent: int) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise _wrong(value, f"a whole number from {low} to {high}")
+            raise _wrong(value, Said(N_("a whole number from {low} to {high}"), low=low, high=high))
         return value
     return kind
 
@@ -329,37 +416,39 @@ def number(low: float, high: float, above_low: bool = False) -> Kind:
     def kind(value: Any, _exponent: int) -> float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if not ok or not (low < value if above_low else low <= value) or value > high:
-            raise _wrong(value, f"a number above {low:g} and at most {high:g}" if above_low
-                         else f"a number from {low:g} to {high:g}")
+            raise _wrong(value, Said(N_("a number above {low} and at most {high}") if above_low
+                                     else N_("a number from {low} to {high}"), low=f"{low:g}", high=f"{high:g}"))
         return float(value)
     return kind
 
 
 def flag(value: Any, _exponent: int) -> bool:
     if not isinstance(value, bool):
-        raise _wrong(value, "true or false (without quotes)")
+        raise _wrong(value, Said(N_("true or false (without quotes)")))
     return value
 
 
 def one_of(*allowed: int) -> Kind:
     def kind(value: Any, _exponent: int) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or value not in allowed:
-            raise _wrong(value, " or ".join(map(str, allowed)))
+            raise _wrong(value, Said(N_("{some} or {last}"), some=", ".join(map(str, allowed[:-1])), last=allowed[-1]))
         return value
     return kind
 
 
 def text(choices: tuple[str, ...] = (), pattern: str = "", hint: str = "", max_len: int = 200,
          strip: bool = False) -> Kind:
-    """A string without control characters; one of choices, or matching pattern, if given."""
+    """A string without control characters; one of choices, or matching pattern (hint: what to use, N_-marked), if given."""
     def kind(value: Any, _exponent: int) -> str:
         if not isinstance(value, str):
-            raise _wrong(value, "a string in quotes")
+            raise _wrong(value, Said(N_("a string in quotes")))
         value = value.strip() if strip else value
         if CONTROL_CHARACTERS.search(value) or len(value) > max_len:
-            raise ValueError(f"{value[:40]!r} must be at most {max_len} characters, none of them control characters")
+            raise ValueError(Said(N_("{value} must be at most {n} characters, none of them control characters"),
+                                  value=repr(value[:40]), n=max_len))
         if (choices and value not in choices) or (pattern and not re.fullmatch(pattern, value)):
-            raise ValueError(f"{value!r}: {hint or 'use ' + ', '.join(choices)}")
+            raise ValueError(Said(N_("{value}: {hint}"), value=repr(value), hint=Said(hint) if hint else
+                                  Said(N_("use {choices}"), choices=", ".join(choices))))
         return value
     return kind
 
@@ -369,9 +458,10 @@ def words(item: Kind = text(), at_least: int = 0, max_items: int = 100) -> Kind:
     def kind(value: Any, exponent: int) -> tuple[Any, ...]:
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise _wrong(value, 'a list of strings, e.g. ["a", "b"]')
+            raise _wrong(value, Said(N_('a list of strings, e.g. ["a", "b"]')))
         if not at_least <= len(values) <= max_items:
-            raise ValueError(f"must have {at_least} to {max_items} entries, not {len(values)}")
+            raise ValueError(Said(N_("must have {low} to {high} entries, not {n}"), low=at_least, high=max_items,
+                                  n=len(values)))
         return tuple(item(v, exponent) for v in values)
     return kind
 
@@ -379,7 +469,7 @@ def words(item: Kind = text(), at_least: int = 0, max_items: int = 100) -> Kind:
 def _decimal_text(value: Any) -> str:
     """An amount or a percentage as written: "12.50" (or a bare TOML number, 12.5); never nan or 1e3."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _wrong(value, 'a decimal number in quotes, e.g. "12.50"')
+        raise _wrong(value, Said(N_('a decimal number in quotes, e.g. "12.50"')))
     return value if isinstance(value, str) else str(value)
 
 
@@ -390,9 +480,11 @@ def amount(positive: bool = False) -> Kind:
         try:
             minor = parse_fixed(written, exponent)
         except TooManyDecimals:
-            raise ValueError(f"{written!r} has more than {exponent} decimals ([shop] exponent)") from None
+            raise ValueError(Said(N_("{value} has more than {n} decimals ([shop] exponent)"), value=repr(written),
+                                  n=exponent)) from None
         if minor is None or minor < 0 or (positive and minor == 0) or minor >= MAX_MINOR:
-            raise ValueError(f"{written!r} must be an amount {'above' if positive else 'of at least'} 0, e.g. \"10.00\"")
+            raise ValueError(Said(N_('{value} must be an amount above 0, e.g. "10.00"') if positive else
+                                  N_('{value} must be an amount of at least 0, e.g. "10.00"'), value=repr(written)))
         return written
     return kind
 
@@ -403,9 +495,9 @@ def quantity(value: Any, _exponent: int) -> str:
     try:
         milli = parse_fixed(written, 3)
     except TooManyDecimals:
-        raise ValueError(f"{written!r} has more than 3 decimals") from None
+        raise ValueError(Said(N_("{value} has more than 3 decimals"), value=repr(written))) from None
     if milli is None or milli < 0 or milli > 10**12:
-        raise ValueError(f"{written!r} must be a quantity of at least 0, e.g. \"5\" or \"2.5\"")
+        raise ValueError(Said(N_('{value} must be a quantity of at least 0, e.g. "5" or "2.5"'), value=repr(written)))
     return written
 
 
@@ -414,7 +506,8 @@ def percent(value: Any, _exponent: int) -> str:
     try:
         percent_to_bp(written)
     except BadInput:
-        raise ValueError(f"{written!r} must be a percentage from 0 to 100 with at most 2 decimals") from None
+        raise ValueError(Said(N_("{value} must be a percentage from 0 to 100 with at most 2 decimals"),
+                              value=repr(written))) from None
     return written
 
 
@@ -422,17 +515,18 @@ def table(value_kind: Kind, name_pattern: str = r"[A-Za-z0-9_-]{1,32}", at_least
     """A table of free names (tax codes, binding ids) to values of one kind."""
     def kind(value: Any, exponent: int) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise _wrong(value, "a table ([section] with name = value lines)")
+            raise _wrong(value, Said(N_("a table ([section] with name = value lines)")))
         if len(value) < at_least:
-            raise ValueError(f"must have at least {at_least} entr{'y' if at_least == 1 else 'ies'}")
+            raise ValueError(Said(N_("must have at least 1 entry") if at_least == 1 else
+                                  N_("must have at least {n} entries"), n=at_least))
         result = {}
         for name, item in value.items():
             if not re.fullmatch(name_pattern, name):
-                raise EntryProblem(name, "is not a good name: use 1-32 letters, digits, _ or -")
+                raise EntryProblem(name, Said(N_("is not a good name: use 1-32 letters, digits, _ or -")))
             try:
                 result[name] = value_kind(item, exponent)
             except ValueError as err:
-                raise EntryProblem(name, str(err)) from None
+                raise EntryProblem(name, _said(err)) from None
         return result
     return kind
 
@@ -443,10 +537,10 @@ def _reasons(value: Any, exponent: int) -> tuple[str, ...] | dict[str, tuple[str
     reasons = words(text(max_len=100), at_least=1)  # as long as a reason may be (app.till.REASON_LENGTH)
     if not isinstance(value, dict):
         return reasons(value, exponent)
-    kinds = ", ".join(DEFAULT_REASONS)
     unknown = next((name for name in value if name not in DEFAULT_REASONS), None)
     if unknown is not None:
-        raise EntryProblem(unknown, f"is not a kind of approval with reasons (use {kinds})")
+        raise EntryProblem(unknown, Said(N_("is not a kind of approval with reasons (use {kinds})"),
+                                         kinds=", ".join(DEFAULT_REASONS)))
     return table(reasons)(value, exponent)
 
 
@@ -461,14 +555,15 @@ def _reason_lists(value: tuple[str, ...] | dict[str, tuple[str, ...]] | None) ->
 def _connection(value: Any, exponent: int) -> str:
     connection = text(strip=True)(value, exponent)
     if not (connection in ("none", "usb") or connection.startswith(PRINTER_CONNECTION_PREFIXES)):
-        raise ValueError(f"{connection!r}: use none, usb, usb:VID:PID, lp:/dev/usb/lp0, tcp:HOST:9100 or file:PATH")
+        raise ValueError(Said(N_("{value}: use none, usb, usb:VID:PID, lp:/dev/usb/lp0, tcp:HOST:9100 or file:PATH"),
+                              value=repr(connection)))
     return connection
 
 
 def _columns(value: Any, exponent: int) -> int:
     columns = integer(0, 64)(value, exponent)
     if columns and columns < 24:
-        raise ValueError(f"{columns}: use 0 (from paper) or 24-64")
+        raise ValueError(Said(N_("{columns}: use 0 (from paper) or 24-64"), columns=columns))
     return columns
 
 
@@ -479,18 +574,19 @@ def _payment_provider(provider: str) -> Kind:
 
     def kind(value: Any, exponent: int) -> dict[str, str]:
         if not isinstance(value, dict):
-            raise _wrong(value, f"a table ([payments.{provider}] with name = value lines)")
+            raise _wrong(value, Said(N_("a table ([payments.{provider}] with name = value lines)"), provider=provider))
         settings = {}
         for name, item in value.items():
             if name not in allowed:
-                raise EntryProblem(name, f"is not a setting of [payments.{provider}] (known: {', '.join(sorted(allowed))})")
+                raise EntryProblem(name, Said(N_("is not a setting of [payments.{provider}] (known: {known})"),
+                                              provider=provider, known=", ".join(sorted(allowed))))
             if not isinstance(item, str) or not item.strip():
-                raise EntryProblem(name, f"must be a string, not {_type_name(item)}" if not isinstance(item, str)
-                                   else "must not be empty")
+                raise EntryProblem(name, Said(N_("must be a string, not {type}"), type=_type_name(item))
+                                   if not isinstance(item, str) else Said(N_("must not be empty")))
             settings[name] = item.strip() if not name.endswith("key") else item
         missing = [key for key in required if key not in settings and f"{key}_file" not in settings]
         if missing:
-            raise ValueError(f"needs {', '.join(missing)} (a key may be given as KEY_file = \"path\")")
+            raise ValueError(Said(N_('needs {keys} (a key may be given as KEY_file = "path")'), keys=", ".join(missing)))
         return settings
     return kind
 
@@ -501,7 +597,7 @@ _DAY = 86400
 # [support] fill the dataclass of the same name, the other sections fill Config itself.
 SCHEMA: dict[str, dict[str, Key] | Key] = {
     "till": {
-        "id": Key(text(pattern=r"[A-Za-z0-9]{1,8}", hint="use 1-8 letters or digits"), "till_id"),
+        "id": Key(text(pattern=r"[A-Za-z0-9]{1,8}", hint=N_("use 1-8 letters or digits")), "till_id"),
         "discount_limit": Key(percent),
         "quit_needs_manager": Key(flag),
         "pin_attempts": Key(integer(1, 1000)),
@@ -512,7 +608,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
     },
     "shop": {
         "name": Key(text(), "shop_name"),
-        "currency": Key(text(pattern=r"[A-Za-z]{3}", hint="use a 3-letter ISO 4217 code, e.g. CNY"), "currency_code"),
+        "currency": Key(text(pattern=r"[A-Za-z]{3}", hint=N_("use a 3-letter ISO 4217 code, e.g. CNY")), "currency_code"),
         "symbol": Key(text(max_len=8), "currency_symbol"),
         "exponent": Key(integer(0, 4), "currency_exponent"),
         "cash_rounding": Key(amount()),
@@ -583,7 +679,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
     },
     "hq": {
         "dsn": Key(text(max_len=4096, strip=True)),
-        "shop": Key(text(pattern=r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", hint="use 1-32 letters, digits, _ or -")),
+        "shop": Key(text(pattern=r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", hint=N_("use 1-32 letters, digits, _ or -"))),
         "sync_every_s": Key(number(1, _DAY)),
     },
     "payments": {
@@ -611,9 +707,9 @@ def validate(raw: dict[str, Any]) -> tuple[dict[Where, Any], list[tuple[Where, s
         try:
             values[where] = key.kind(value, exponent)
         except EntryProblem as err:
-            problems.append(((*where, err.entry), str(err)))
+            problems.append(((*where, err.entry), _said(err)))
         except ValueError as err:
-            problems.append((where, str(err)))
+            problems.append((where, _said(err)))
 
     shop = raw.get("shop")
     if isinstance(shop, dict) and "exponent" in shop:
@@ -621,7 +717,8 @@ def validate(raw: dict[str, Any]) -> tuple[dict[Where, Any], list[tuple[Where, s
     exponent = values.get(("shop", "exponent"), Config.currency_exponent)
     for name in raw:
         if name not in SCHEMA:
-            problems.append(((name,), f"is not a setting of tui-pos (sections: {', '.join(SCHEMA)})"))
+            problems.append(((name,), Said(N_("is not a setting of tui-pos (sections: {sections})"),
+                                           sections=", ".join(SCHEMA))))
     for section, keys in SCHEMA.items():
         if section not in raw:
             continue
@@ -630,11 +727,13 @@ def validate(raw: dict[str, Any]) -> tuple[dict[Where, Any], list[tuple[Where, s
             check((section,), keys, table_value, exponent)
             continue
         if not isinstance(table_value, dict):
-            problems.append(((section,), f"must be a table ([{section}] and its keys), not {_type_name(table_value)}"))
+            problems.append(((section,), Said(N_("must be a table ([{section}] and its keys), not {type}"),
+                                              section=section, type=_type_name(table_value))))
             continue
         for name, value in table_value.items():
             if name not in keys:
-                problems.append(((section, name), f"is not a setting of tui-pos (known: {', '.join(keys)})"))
+                problems.append(((section, name), Said(N_("is not a setting of tui-pos (known: {known})"),
+                                                       known=", ".join(keys))))
             elif (section, name) != ("shop", "exponent"):
                 check((section, name), keys[name], value, exponent)
     return values, problems
@@ -644,11 +743,12 @@ def _key_name(where: Where) -> str:
     return f"[{where[0]}]" if len(where) == 1 else f"[{'.'.join(where[:-1])}] {where[-1]}"
 
 
-def _at_line(lines: dict[Where, int], where: Where) -> str:
-    for length in range(len(where), 0, -1):  # the key's line, else its section's
+def _at_line(lines: dict[Where, int], where: Where) -> int:
+    """The line of the key, else of its section; 0 when neither is found."""
+    for length in range(len(where), 0, -1):
         if where[:length] in lines:
-            return f" line {lines[where[:length]]}"
-    return ""
+            return lines[where[:length]]
+    return 0
 
 
 _HEADER = re.compile(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?")

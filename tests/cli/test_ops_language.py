@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AS_DEMO, COLA, cli_json, in_chinese, open_demo_shop, run_cli
+from conftest import AS_DEMO, COLA, cli_json, in_chinese, open_demo_shop, run_cli, set_config
 
 ENGLISH_WORDS = re.compile(r"\b(?:Storage|Database|Journal|Printer|Backup|Shift|none|never|waiting|quarantined|free|"
                            r"valid|writable|backup yet|user\(s\)|sale\(s\)|Alerts|Last sales|opened|float)\b")
@@ -70,3 +70,36 @@ def test_monitor_once_speaks_the_shops_language(zh_shop: Path):
     data = cli_json(zh_shop, "monitor")
     assert {"alerts", "recent_sales", "storage", "shift"} <= set(data)
     assert all(set(a) == {"key", "level", "message", "hint"} for a in data["alerts"])
+
+
+CONFIG_ENGLISH = re.compile(r"\b(?:line|must|whole|number|not|from|more|problems?|will|start|correct|defaults?)\b")
+
+
+def test_a_bad_config_is_said_in_the_shops_language_by_the_till_status_and_doctor(zh_shop: Path):
+    """[ui] language = "zh_CN" and another key bad: the till refuses to start, status and doctor say
+    why, each in Chinese (key names as typed), while --json keeps its English sentence."""
+    set_config(zh_shop, "till", "pin_attempts", "0")
+    for args in ((), ("sell", *AS_DEMO, "--item", COLA, "--tender", "cash")):  # () : the till itself
+        proc = run_cli(zh_shop, *args, check=False)
+        assert proc.returncode == 1 and "[till] pin_attempts" in proc.stderr, proc.stderr
+        assert not CONFIG_ENGLISH.findall(proc.stderr) and "Traceback" not in proc.stderr, proc.stderr
+    first = run_cli(zh_shop, "status").stdout.splitlines()[0]
+    assert "[till] pin_attempts" in first and not CONFIG_ENGLISH.findall(first), first
+    assert ": [till] pin_attempts must be a whole number" in cli_json(zh_shop, "status")["config_error"]
+    doctor = run_cli(zh_shop, "doctor", check=False)
+    config_lines = doctor.stdout.split("\n")[:2]
+    assert doctor.returncode == 1 and "[till] pin_attempts" in config_lines[0], doctor.stdout
+    assert not CONFIG_ENGLISH.findall("\n".join(config_lines)), config_lines
+    checks = json.loads(run_cli(zh_shop, "doctor", "--json", check=False).stdout)["checks"]
+    assert "[till] pin_attempts must be a whole number" in checks[0]["detail"]
+
+
+def test_a_config_whose_language_is_bad_too_is_said_in_the_systems_language(zh_shop: Path):
+    """The [ui] language value itself is not valid: the problems are said as "auto" would, in the
+    system's locale."""
+    set_config(zh_shop, "ui", "language", '"zh_TW"')
+    chinese = {"LANG": "zh_CN.UTF-8", "LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": ""}
+    said = run_cli(zh_shop, "status", env=chinese).stdout.splitlines()[0]
+    assert "[ui] language" in said and not CONFIG_ENGLISH.findall(said), said
+    english = {**chinese, "LANG": "en_US.UTF-8"}
+    assert "line" in run_cli(zh_shop, "status", env=english).stdout.splitlines()[0]

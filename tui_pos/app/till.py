@@ -28,7 +28,7 @@ from tui_pos.config import CONFIG_NAME, Config
 from tui_pos.domain.auth import Approval, User
 from tui_pos.domain.cart import Cart
 from tui_pos.domain.catalog import Catalog, Product, TaxRate
-from tui_pos.domain.errors import N_, BadInput, CartError, TenderError
+from tui_pos.domain.errors import N_, BadInput, CartError, Said, TenderError
 from tui_pos.domain.money import Currency, percent_to_bp
 from tui_pos.domain.pricing import Discount
 from tui_pos.domain.refund import Refundable
@@ -78,15 +78,18 @@ class TillDocuments:
 
 
 def currency_refusal(config: Config, stored: dict[str, Any] | None) -> str:
-    """Why config.toml's currency cannot be used with the amounts stored in `stored`, or ''."""
+    """Why config.toml's currency cannot be used with the amounts stored in `stored` (a Said: its params'
+    problem and fix are the two halves, as doctor shows them), or ''."""
     if stored is None or (stored["code"], stored["exponent"]) == (config.currency_code, config.currency_exponent):
         return ""
     misread = Currency(config.currency_code, "", config.currency_exponent).format(1050)
-    return (f"{config.data_dir / CONFIG_NAME} says [shop] currency = \"{config.currency_code}\", exponent = "
-            f"{config.currency_exponent}, but the amounts stored here are {stored['code']} with exponent "
-            f"{stored['exponent']} (10.50 would read as {misread}): set currency = \"{stored['code']}\" and "
-            f"exponent = {stored['exponent']} back. The currency cannot change once sales are stored; a new "
-            "currency needs a new data directory")
+    problem = Said(N_('{path} says [shop] currency = "{code}", exponent = {exponent}, but the amounts stored here are '
+                      "{stored_code} with exponent {stored_exponent} (10.50 would read as {misread})"),
+                   path=str(config.data_dir / CONFIG_NAME), code=config.currency_code, exponent=config.currency_exponent,
+                   stored_code=stored["code"], stored_exponent=stored["exponent"], misread=misread)
+    fix = Said(N_('set currency = "{code}" and exponent = {exponent} back. The currency cannot change once sales are '
+                  "stored; a new currency needs a new data directory"), code=stored["code"], exponent=stored["exponent"])
+    return Said(N_("{problem}: {fix}"), problem=problem, fix=fix)
 
 
 def catalog_from(config: Config, shop: ShopQueries, snapshot: Document) -> Catalog:

@@ -200,7 +200,12 @@ def shop_config(ctx: click.Context) -> Config:
         raise ConfigError(problem)
     if not (data_dir / CONFIG_NAME).exists():
         raise BadInput(N_("no shop in {dir}: run 'tui-pos init --demo' (or 'tui-pos init') first"), dir=str(data_dir))
-    config = load_config(data_dir)
+    try:
+        config = load_config(data_dir)
+    except ConfigError as err:  # said in the file's [ui] language when that one value is valid, else the system's
+        if err.language:
+            use_language(err.language)
+        raise
     use_language(config.ui_language)
     return config
 

@@ -26,7 +26,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     try:
         config, config_error = shop_config(ctx), ""
     except ConfigError as err:
-        config, config_error = default_config(ctx.obj), str(err)
+        config, config_error = default_config(ctx.obj), err.said  # --json: its English; said below in the shop's language
     data = {**till_status(config), "config_error": config_error}
     emit(as_json, data, lambda: status_text(data))
 
@@ -55,7 +55,7 @@ def status_text(s: dict[str, Any]) -> str:
     running = (_("till running (pid {pid})").format(pid=s["till_running_pid"]) if s["till_running_pid"]
                else _("till not running"))
     lines = [_row(N_("CONFIG"), _("{error} (the till will not start; below: with the defaults)").format(
-        error=s["config_error"]))] if s.get("config_error") else []
+        error=message(s["config_error"])))] if s.get("config_error") else []
     lines.append(_("Till {till}  {data_dir}  {running}  at {at}").format(
         till=s["till_id"], data_dir=s["data_dir"], running=running, at=s["checked_at"]))
     problems = storage_problems_text(s)

@@ -70,7 +70,8 @@ def check_config(data_dir: Path) -> tuple[Config, Check]:
     """config.toml loads; if not, the other checks run with the defaults."""
     problem = unusable_data_dir(data_dir)
     if problem:
-        return default_config(data_dir), Check("config", "fail", problem, problem.split(": ", 1)[-1])  # the config's words
+        fix = getattr(problem, "params", {}).get("fix", problem)
+        return default_config(data_dir), Check("config", "fail", problem, fix)
     if not (data_dir / CONFIG_NAME).exists():
         return default_config(data_dir), Check("config", "warn", Said(N_("no {file} in {dir}: defaults in use"),
                                                                            file=CONFIG_NAME, dir=str(data_dir)),
@@ -79,14 +80,14 @@ def check_config(data_dir: Path) -> tuple[Config, Check]:
         config = load_config(data_dir)
         refusal = currency_refusal(config, _stored_currency(config))
         if refusal:
+            halves = getattr(refusal, "params", {})
             return config, Check("config", "fail", Said(N_("{refusal} (the till will not start)"),
-                                                        refusal=refusal.split(": set ", 1)[0]),
-                                 Said(N_("set {setting}"), setting=refusal.split(": set ", 1)[1]))
+                                                        refusal=halves.get("problem", refusal)), halves.get("fix", ""))
         return config, Check("config", "ok", Said(N_("{path} is valid"), path=str(data_dir / CONFIG_NAME)))
     except ConfigError as err:
         return default_config(data_dir), Check(
             "config", "fail", Said(N_("{problems} (the till will not start; other checks used the defaults)"),
-                                   problems="; ".join(err.problems)),
+                                   problems=Each(err.problems)),
             Said(N_("correct that key in {path} (every key is optional: delete the line to get the default)"),
                  path=str(data_dir / CONFIG_NAME)))
 
