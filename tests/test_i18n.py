@@ -90,6 +90,16 @@ SINKS = {
     "hq": ERRORS | {"HqUnreachable"},
     "bootstrap": ERRORS,
     "sync": ERRORS | {"HqUnreachable"},
+    "store": ERRORS | {"Problem"},  # the storage's refusals; audit verify's problems
+}
+# Files whose words a person reads outside those calls: config.toml's problems (a kind raises ValueError
+# with what is wrong; doctor, status and every command show it) and the audit's findings, returned in
+# lists (what is appended is shown by audit verify, or kept in the anchor's notes).
+FILE_SINKS = {
+    "config.py": ERRORS | {"ConfigError", "EntryProblem", "ValueError", "_wrong"},
+    "store/audit.py": ERRORS | {"append"},
+    "store/commit_log.py": ERRORS | {"append"},
+    "store/verification.py": ERRORS | {"Problem", "append"},
 }
 TEXT_KEYWORDS = {"placeholder", "title", "required", "message", "error", "detail", "fix"}
 WORD = re.compile(r"[A-Za-z]{2,}")
@@ -106,6 +116,8 @@ def words_in(node: ast.AST) -> str:
         return words_in(node.left) + " " + words_in(node.right)
     if isinstance(node, ast.IfExp):
         return words_in(node.body) + " " + words_in(node.orelse)
+    if isinstance(node, ast.Tuple):  # ("cut", f"the chain ends at entry {n}"): a finding (an id) and its sentence
+        return " ".join(words for words in map(words_in, node.elts) if not NOT_TEXT.fullmatch(words))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
         return words_in(node.func.value)  # "Wrote {path}".format(path=p): the English is the receiver
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join" and node.args:
@@ -209,6 +221,22 @@ def test_an_unmarked_sentence_filled_in_by_format_or_joined_into_lines_is_caught
 def test_what_a_person_reads_is_marked_for_translation(layer):
     problems = [problem for path in sorted((PACKAGE / layer).rglob("*.py")) for problem in unmarked(path, SINKS[layer])]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", sorted(FILE_SINKS))
+def test_what_config_and_the_audit_say_is_marked_for_translation(name):
+    assert not unmarked(PACKAGE / name, FILE_SINKS[name]), "\n".join(unmarked(PACKAGE / name, FILE_SINKS[name]))
+
+
+def test_an_unmarked_config_problem_or_audit_finding_is_caught(tmp_path):
+    code = tmp_path / "config.py"
+    code.write_text('raise ValueError(f"{value!r} must be at most {n} characters")\n'
+                    'raise _wrong(value, "a string in quotes")\n'
+                    'found.append(("cut", f"the chain ends at entry {seq}"))\n'
+                    'raise ValueError(Said(N_("{value} must be at most {n} characters"), value=v, n=n))\n'
+                    'found.append(("cut", Said(N_("the chain ends at entry {seq}"), seq=seq)))\n', encoding="utf-8")
+    problems = unmarked(code, FILE_SINKS["config.py"] | FILE_SINKS["store/audit.py"], tmp_path)
+    assert [problem.split(":")[1] for problem in problems] == ["1", "2", "3"], problems
 
 
 def test_an_unmarked_message_is_caught(tmp_path):

@@ -10,6 +10,7 @@ as someone with the file would.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -432,3 +433,95 @@ def test_the_anchor_keeps_the_newest_sqlite_commit_and_a_doubt_wins_only_over_ol
     assert anchor.read()["commit"] == real
     anchor.advance((1, GENESIS), commit=[1, "c" * 64, "u1"], reset=True, sync=True)  # a new epoch
     assert Anchor(dirs).read()["commit"] == [1, "c" * 64, "u1"]
+
+
+# -- the rare findings in the shop's language (issue 16) -----------------------------------------------------------
+def said_in(language: str, sentence: str) -> str:
+    from tui_pos import i18n
+
+    i18n.use_language(language)
+    try:
+        return i18n.message(sentence)
+    finally:
+        i18n.use_language("en")
+
+
+def english_left(sentence: str, said: str) -> set[str]:
+    """The words of a sentence's templates (its own and those within, values left out) still in what was said."""
+    from tui_pos.domain.errors import Each, Said
+
+    def templates(part: object) -> list[str]:
+        if isinstance(part, Each):
+            return [t for p in part.parts for t in templates(p)]
+        if isinstance(part, Said):
+            return [part.template, *(t for value in part.params.values() for t in templates(value))]
+        return []
+
+    words = {w for t in templates(sentence) for w in re.findall(r"[A-Za-z]{3,}", re.sub(r"\{[^{}]*\}", " ", t))}
+    assert words, f"{sentence!r} is no marked sentence"
+    return words & set(re.findall(r"[A-Za-z]{3,}", said))
+
+
+def test_a_chain_cut_short_is_noted_at_start_and_said_in_the_readers_language(tmp_path):
+    """The newest entry deleted: the next start finds the cut and keeps it in the anchor's note, which
+    audit verify reads back as the sentence itself: English as data (--json, the log), Chinese to a
+    Chinese reader, the values as they were."""
+    from tui_pos.domain.errors import Each
+    from tui_pos.store import audit
+
+    ledger = new_ledger(tmp_path)
+    try:
+        for seq in (1, 2, 3):
+            assert ledger.commit(make_record(seq)) == "sqlite"
+    finally:
+        ledger.close()
+    tamper(tmp_path, ("DELETE FROM audit WHERE seq = (SELECT MAX(seq) FROM audit)", ()))
+    head = query(tmp_path, "SELECT MAX(seq) FROM audit")[0][0]
+    ledger = new_ledger(tmp_path)
+    try:
+        found = ledger.check_anchor("T1", "2026-11-21T10:00:00.000+00:00")
+        assert found == [f"the chain ends at entry {head}, but entry {head + 1} was anchored: the newest 1 entries "
+                         "were deleted"]
+        problems = [p.what for p in verification.verify(ledger.connection(), anchor=ledger.anchor).problems]
+        note = ledger.anchor.read()["notes"][0]
+    finally:
+        ledger.close()
+    recorded = [p for p in problems if p.startswith("recorded at start: ")]
+    assert recorded == [f"recorded at start: 2026-11-21T10:00:00 {found[0]}"] and note["what"] == found[0]
+    zh = said_in("zh_CN", recorded[0])
+    assert not english_left(recorded[0], zh) and f" {head} " in zh and "2026-11-21T10:00:00" in zh, zh
+    assert said_in("en", recorded[0]) == recorded[0]
+    assert audit.note_what(note) == found[0] and isinstance(audit.note_what(note), Each)  # the sentence, kept
+
+
+def test_a_note_is_read_as_its_sentence_only_when_that_says_what_its_english_says(tmp_path):
+    """A note kept as JSON comes back whole; one whose English was edited, one an older version wrote
+    (no sentence) and one whose sentence cannot be said are read as their English, never an error."""
+    import json
+
+    from tui_pos.domain.errors import N_, Each, Said
+    from tui_pos.store import audit
+
+    what = Each([Said(N_("{backup} restored by {manager}"), backup="b.tar", manager="王"),
+                 Said(N_("{n} audit entries rolled back"), n=3)])
+    note = json.loads(json.dumps(audit.note("2026-11-21T10:00:00", "rollback", what, False, numbers={})))
+    assert note["what"] == "b.tar restored by 王; 3 audit entries rolled back" == audit.note_what(note)
+    assert not english_left(audit.note_what(note), said_in("zh_CN", audit.note_what(note)))
+    edited = {**note, "what": "b.tar restored by 李; 3 audit entries rolled back"}
+    assert said_in("zh_CN", audit.note_what(edited)) == edited["what"]
+    older = {key: value for key, value in note.items() if key != "said"}
+    assert said_in("zh_CN", audit.note_what(older)) == note["what"]
+    broken = {**note, "said": {"template": "{gone} restored", "params": {}}}
+    assert said_in("zh_CN", audit.note_what(broken)) == note["what"]
+
+
+def test_a_broken_commit_order_is_said_in_the_readers_language(shop):
+    """A sale's commit deleted: the gap, the next commit no longer following, the sale without one."""
+    second = query(shop, "SELECT commit_seq FROM commit_log WHERE type = 'sale' ORDER BY commit_seq LIMIT 1 OFFSET 1")
+    tamper(shop, ("DELETE FROM commit_log WHERE commit_seq = ?", second[0]))
+    problems = [p.what for p in verify(shop).problems if "commit" in p.what]
+    assert f"commits {second[0][0]}-{second[0][0]} are missing (deleted)" in problems, problems
+    assert any("has no commit" in p for p in problems) and any("was modified" in p for p in problems), problems
+    for problem in problems:
+        zh = said_in("zh_CN", problem)
+        assert not english_left(problem, zh), (problem, zh)

@@ -759,12 +759,13 @@ def _audit_restore(config: Config, path: Path, checked: Verification, backup_hea
             raise RestoreRefused(N_("restored, but the restore could not be audited in the database"))
         head = audit.head(ledger.connection())
         lost = bool(force and (rolled_back or live.mismatches or checked.problems))
-        note = {"at": at, "kind": "rollback" if lost else "restore", "problem": False,
-                "what": f"{path.name} restored by {manager}" + (f", forced: {force}" if force else "")
-                        + (f"; {rolled_back} audit entries rolled back" if rolled_back else "")
-                        + (f"; {'; '.join(live.mismatches + list(checked.problems))}"
-                           if live.mismatches or checked.problems else ""),
-                "numbers": (live.anchor or {}).get("numbers", {})}
+        restored = (Said(N_("{backup} restored by {manager}, forced: {reason}"), backup=path.name, manager=manager,
+                         reason=force) if force else
+                    Said(N_("{backup} restored by {manager}"), backup=path.name, manager=manager))
+        rolled = [Said(N_("{n} audit entries rolled back"), n=rolled_back)] if rolled_back else []
+        note = audit.note(at, "rollback" if lost else "restore",
+                          Each([restored, *rolled, *live.mismatches, *checked.problems]), False,
+                          numbers=(live.anchor or {}).get("numbers", {}))
         ledger.anchor.advance(head, db.number_floors(ledger.connection()), note=note, reset=True, sync=True)
     finally:
         ledger.close()

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tui_pos.domain.errors import N_, Each, Said
 from tui_pos.domain.records import AuditEvent, UserChanged
 from tui_pos.store import codec
 from tui_pos.store.documents import SLOTS, DurableDocument
@@ -287,14 +288,59 @@ def anchor_findings(conn: sqlite3.Connection, anchor: dict[str, Any],
         if fresh is not None and fresh["seq"] >= head_seq:
             unanchored = False
             break
-    found = []
+    found: list[tuple[str, str]] = []
     if anchor["seq"] > head_seq:
-        found.append(("cut", f"the chain ends at entry {head_seq}, but entry {anchor['seq']} was anchored: "
-                             f"the newest {anchor['seq'] - head_seq} entries were deleted"))
+        found.append(("cut", Said(N_("the chain ends at entry {head}, but entry {anchored} was anchored: the newest {n} "
+                                     "entries were deleted"), head=head_seq, anchored=anchor["seq"],
+                                  n=anchor["seq"] - head_seq)))
     elif anchor["seq"] > 0:
         row = conn.execute("SELECT hash FROM audit WHERE seq = ?", (anchor["seq"],)).fetchone()
         if row is None or row[0] != anchor["hash"]:
-            found.append(("rewritten", f"entry {anchor['seq']} is not the one anchored: the chain was rewritten"))
+            found.append(("rewritten", Said(N_("entry {seq} is not the one anchored: the chain was rewritten"),
+                                            seq=anchor["seq"])))
     if unanchored:
-        found.append(("unanchored", f"entries {anchor['seq'] + 1}-{head_seq} were written after the anchor last moved"))
+        found.append(("unanchored", Said(N_("entries {first}-{last} were written after the anchor last moved"),
+                                         first=anchor["seq"] + 1, last=head_seq)))
     return found
+
+
+def anchor_missing() -> tuple[str, str]:
+    """The finding of a chain whose anchor is gone while the database says it had one."""
+    return "missing", Said(N_("the anchor ({anchor}) was deleted"), anchor=ANCHOR_DOCUMENT)
+
+
+# -- the anchor's notes: kept for good, read back by audit verify in the reader's language ---------------
+
+def note(at: str, kind: str, what: str, problem: bool, **more: Any) -> dict[str, Any]:
+    """A note for the anchor (Anchor.advance(note=...)): what it says as its English ("what", as every
+    version reads it) and, when it is a Said or an Each, as that sentence itself ("said"), so that
+    note_what says it in the language of whoever reads it, years later."""
+    kept = {"said": _sentence_data(what)} if isinstance(what, Said | Each) else {}
+    return {"at": at, "kind": kind, "what": str(what), "problem": problem, **more, **kept}
+
+
+def note_what(anchored: dict[str, Any]) -> str:
+    """What a note says: the sentence it keeps (said in the screen's language by i18n.message) when that
+    says exactly what its English says, else its English as it is (an older note, or one edited)."""
+    english = str(anchored.get("what", ""))
+    try:
+        said = _sentence(anchored["said"]) if "said" in anchored else english
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        return english
+    return said if said == english else english
+
+
+def _sentence_data(said: Any) -> Any:
+    if isinstance(said, Each):
+        return {"parts": [_sentence_data(part) for part in said.parts], "sep": said.sep}
+    if isinstance(said, Said):
+        return {"template": said.template, "params": {name: _sentence_data(value) for name, value in said.params.items()}}
+    return said if isinstance(said, int | float) or said is None else str(said)
+
+
+def _sentence(data: Any) -> Any:
+    if isinstance(data, dict) and "parts" in data:
+        return Each([_sentence(part) for part in data["parts"]], sep=str(data["sep"]))
+    if isinstance(data, dict):
+        return Said(str(data["template"]), **{str(name): _sentence(value) for name, value in data["params"].items()})
+    return data

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tui_pos.domain.commits import GENESIS, canonical_json, commit_hash, envelope
+from tui_pos.domain.errors import N_, Said
 from tui_pos.domain.records import USER_ACTIONS
 from tui_pos.store import audit, codec
 
@@ -122,7 +123,7 @@ def backfill(conn: sqlite3.Connection) -> None:
 
 
 def problems(conn: sqlite3.Connection, limit: int = 20) -> list[str]:
-    """What is wrong with the commit order (for audit verify): a commit that is not the hash of its
+    """What is wrong with the commit order (for audit verify; each a Said): a commit that is not the hash of its
     record after the commit before it (edited, reordered or deleted commits), numbers skipped past
     the floor a restore set, stored records without a commit. [] for a database without one yet."""
     if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'commit_log'").fetchone() is None:
@@ -134,14 +135,14 @@ def problems(conn: sqlite3.Connection, limit: int = 20) -> list[str]:
     for n, prev_hash, digest, text in conn.execute("SELECT commit_seq, prev_hash, hash, record FROM commit_log "
                                                    "ORDER BY commit_seq"):
         if n != last + 1 and not last < floor < n:  # a restore's floor: the numbers the replaced database used
-            found.append(f"commits {last + 1}-{n - 1} are missing (deleted)")
+            found.append(Said(N_("commits {first}-{last} are missing (deleted)"), first=last + 1, last=n - 1))
         if prev_hash != prev or digest != commit_hash(prev_hash, text):
-            found.append(f"commit {n} was modified, or does not follow the commit before it")
+            found.append(Said(N_("commit {n} was modified, or does not follow the commit before it"), n=n))
         last, prev = n, digest
         if len(found) >= limit:
             return found
     for table in audit.RECORD_TABLES.values():
         for (uuid,) in conn.execute(f"SELECT uuid FROM {table} EXCEPT SELECT uuid FROM commit_log LIMIT ?",
                                     (limit - len(found),)):
-            found.append(f"{table} {uuid} has no commit (its commit was deleted)")
+            found.append(Said(N_("{table} {uuid} has no commit (its commit was deleted)"), table=table, uuid=uuid))
     return found[:limit]

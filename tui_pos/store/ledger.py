@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui_pos.domain.errors import DocumentFailed, PosError, StorageError, StorageFailed
+from tui_pos.domain.errors import N_, DocumentFailed, Each, PosError, StorageError, StorageFailed
 from tui_pos.domain.records import Record
 from tui_pos.domain.storage import Counter, ReplayResult, StorageMode, StorageState, Stored
 from tui_pos.store import audit, codec, commit_log, db, verification
@@ -311,10 +311,10 @@ class Ledger:
                 had_one = conn.execute("SELECT 1 FROM meta WHERE key = 'anchored'").fetchone() is not None
                 found = audit.anchor_findings(conn, anchor, self.anchor.read) if anchor else []
                 if anchor is None and had_one and audit.head(conn)[0]:
-                    found = [("missing", f"the anchor ({audit.ANCHOR_DOCUMENT}) was deleted")]
+                    found = [audit.anchor_missing()]
                 problem = any(kind != "unanchored" for kind, _ in found)
-                note = {"at": now, "kind": ",".join(k for k, _ in found), "what": "; ".join(w for _, w in found),
-                        "problem": problem, "anchor": [anchor["seq"], anchor["hash"]] if anchor else None} if found else None
+                note = audit.note(now, ",".join(k for k, _ in found), Each([w for _, w in found]), problem,
+                                  anchor=[anchor["seq"], anchor["hash"]] if anchor else None) if found else None
                 if note is not None or not had_one:
                     with db.transaction(conn):
                         self._note_anchor(conn, till_id, now, note, had_one)
@@ -663,8 +663,8 @@ class Ledger:
         numbered them while they waited."""
         with self._lock:
             if self._health.backlog and self.replay().remaining:
-                raise StorageError(f"earlier records still wait in the journal ({self._health.last_error}); "
-                                   "nothing was changed")
+                raise StorageError(N_("earlier records still wait in the journal ({error}); nothing was changed"),
+                                   error=self._health.last_error)
             try:
                 conn = self.connection()
                 with db.transaction(conn):
@@ -680,7 +680,8 @@ class Ledger:
                             head = db.insert_record(conn, catalog_event(before), stored_via="sqlite")
             except (sqlite3.Error, OSError) as err:
                 self._drop_connection()
-                raise StorageError(f"the database cannot be written ({err}); nothing was changed") from None
+                raise StorageError(N_("the database cannot be written ({error}); nothing was changed"),
+                                   error=str(err)) from None
             self._anchor(head)
             self._committed()
             if catalog_event is not None and not new_shop:
@@ -712,9 +713,9 @@ class Ledger:
                     try:
                         head = db.insert_record(conn, record, stored_via="hq", audit_head=head)
                     except (sqlite3.IntegrityError, KeyError, TypeError, ValueError, PosError) as err:
-                        raise StorageError(f"record {record.get('uuid')} ({codec.record_type(record)}, the "
-                                           f"{count + 1}. in commit order) cannot be stored: {err!r}; "
-                                           "nothing was restored") from None
+                        raise StorageError(N_("record {uuid} ({type}, the {n}. in commit order) cannot be stored: "
+                                              "{error}; nothing was restored"), uuid=record.get("uuid"),
+                                           type=codec.record_type(record), n=count + 1, error=repr(err)) from None
                     count += 1
                 if commit_floor > count:
                     db.keep_floors(conn, {commit_log.FLOOR_KEY: commit_floor})

@@ -140,9 +140,10 @@ def check_anchor(conn: sqlite3.Connection, source: Anchor,
     if not anchor:
         return ([Problem(None, Said(N_("there is no anchor ({anchor}): the chain's newest entries cannot be checked "
                                        "(deleted?)"), anchor=audit.ANCHOR_DOCUMENT))] if audit.head(conn)[0] else []), []
-    problems, warnings = [], []
+    problems: list[Problem] = []
+    warnings: list[str] = []
     for note in anchor.get("notes", []):
-        text = f"{note.get('at', '')[:19]} {note.get('what', '')}"
+        text = Said(N_("{at} {what}"), at=str(note.get("at", ""))[:19], what=audit.note_what(note))
         if note.get("problem"):
             problems.append(Problem(None, Said(N_("recorded at start: {what}"), what=text)))
         else:
@@ -161,8 +162,8 @@ def check_anchor(conn: sqlite3.Connection, source: Anchor,
         template = {"seq": N_("receipts {till} {first}-{last} were used but are missing (the newest deleted?)"),
                     "number": N_("shifts {till} {first}-{last} were used but are missing (the newest deleted?)"),
                     "z_number": N_("Z reports {till} {first}-{last} were used but are missing (the newest deleted?)")
-                    }.get(column, column + " {till} {first}-{last} were used but are missing (the newest deleted?)")
-        text = Said(template, till=till_id, first=used.get(key, 0) + 1, last=anchored)
+                    }.get(column, N_("{column} {till} {first}-{last} were used but are missing (the newest deleted?)"))
+        text = Said(template, column=column, till=till_id, first=used.get(key, 0) + 1, last=anchored)
         if any(n.get("numbers", {}).get(key, 0) >= anchored for n in forced):
             warnings.append(Said(N_("{what}: rolled back by a forced restore"), what=text))
         else:
