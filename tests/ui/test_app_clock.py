@@ -16,7 +16,7 @@ from tui_pos.ui.screens.pickers import HelpScreen
 from tui_pos.ui.screens.tender import TenderScreen
 from tui_pos.ui.widgets import status_bar
 
-from .screens.test_checkout_flows import demo_shop_template, on_screen, pilot, scan, screen_text, shop_dir  # noqa: F401
+from .pilot import on_screen, scan, screen_text
 
 pytestmark = pytest.mark.asyncio
 

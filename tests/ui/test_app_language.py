@@ -10,14 +10,7 @@ import pytest
 
 from conftest import in_chinese
 
-from .screens.test_checkout_flows import (  # noqa: F401
-    demo_shop_template,
-    on_screen,
-    running,
-    scan,
-    wait_for,
-)
-from .test_app_snapshots import svg_text
+from .pilot import on_screen, running, scan, svg_text, wait_for
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,119 +12,55 @@ Linux console's fonts lack (issue 3, "Terminal reality").
 from __future__ import annotations
 
 import asyncio
-import html
 import re
-import time
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from rich.cells import cell_len
-from textual import events
-from textual.scrollbar import ScrollBar
 
-from conftest import COLA, CONSOLE_GLYPHS, NOODLES, open_demo_shop, set_config
-from tui_pos.app.till import Till
-from tui_pos.bootstrap.till import open_till
-from tui_pos.config import load_config
-from tui_pos.ui.app import PosApp
-from tui_pos.ui.screens.checkout import CheckoutScreen
+from conftest import COLA, NOODLES
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
 from tui_pos.ui.screens.pickers import HelpScreen, LookupScreen
 from tui_pos.ui.screens.tender import TenderScreen
-from tui_pos.ui.widgets import status_bar
 from tui_pos.ui.widgets.big_amount import BigAmount
+
+from .pilot import RED_BULL, assert_console_glyphs_only, at_checkout, post_scans, rendered_text, svg_text, wait_for
 
 SIZE = (80, 24)
 THEMES = ["default", "console"]
-FROZEN_NOW = time.struct_time((2026, 11, 21, 9, 30, 0, 5, 325, 0))  # Saturday 2026-11-21 09:30
 
 # COLA: 可口可乐 330ml, 3.50; NOODLES: 康师傅红烧牛肉面, 4.50 (from conftest)
-RED_BULL = "6900000000052"  # Red Bull 250ml, 6.00
 ERGUOTOU = "6900000000434"  # 二锅头 Erguotou 500ml, 16.00
 ZHONGHUA = "6900000000410"  # 中华 Zhonghua, 45.00
 
 
-# -- a till in a fresh demo shop ------------------------------------------------------------------
-@pytest.fixture
-def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """make_app(theme) -> PosApp on a fresh demo shop, clock frozen. Undoes the console theme's
-    class-wide scrollbar renderer afterwards (PosApp sets it on ScrollBar itself)."""
-    monkeypatch.setattr(status_bar, "time",
-                        SimpleNamespace(strftime=lambda fmt, t=None: time.strftime(fmt, FROZEN_NOW)))
-    monkeypatch.setattr(ScrollBar, "renderer", ScrollBar.renderer)
-    tills: list[Till] = []
-
-    def make(theme: str, language: str = "en") -> PosApp:
-        data_dir = tmp_path / f"shop-{theme}-{language}"
-        open_demo_shop(data_dir)
-        set_config(data_dir, "ui", "theme", f'"{theme}"')
-        set_config(data_dir, "ui", "language", f'"{language}"')
-        till = open_till(load_config(data_dir), cashier="")
-        tills.append(till)
-        return PosApp(till)
-
-    yield make
-    for till in tills:
-        till.close()
-
-
-async def wait_until(pilot, condition, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; screen is {pilot.app.screen!r}")
-        await pilot.pause(0.02)
-    await pilot.pause()
-
-
-def post_scans(app: PosApp, *codes: str) -> None:
-    """Post every key of every code, each followed by Enter, without awaiting in between: a
-    keyboard-wedge scanner's burst (Pilot.press would wait for idle after each key)."""
-    names = {"*": "asterisk"}
-    for code in codes:
-        for char in code:
-            app.post_message(events.Key(names.get(char, char), char))
-        app.post_message(events.Key("enter", "\r"))
-
-
-async def log_in(pilot, user: str = "demo", pin: str = "1234") -> None:
-    await pilot.pause()
-    await pilot.press(*user, "enter", *pin, "enter")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CheckoutScreen), "the checkout after login")
-    # the print worker reports the printer's state from its thread: wait for it, or the status
-    # line shows "starting" in some runs and the printer's state in others
-    await wait_until(pilot, lambda: pilot.app.printer_state != "starting", "the printer state")
-
-
 async def sale_with_lines(pilot) -> None:
     """Five lines (four with Chinese names), 2x cola, a voided line, 10% off the noodles."""
-    await log_in(pilot)
+    await at_checkout(pilot)
     post_scans(pilot.app, f"2*{COLA}", NOODLES, RED_BULL, ERGUOTOU, ZHONGHUA)
     till = pilot.app.till
-    await wait_until(pilot, lambda: len(till.cart.lines) == 5, "five cart lines")
+    await wait_for(pilot, lambda: len(till.cart.lines) == 5, "five cart lines")
     await pilot.press("up", "f4")  # void line 4 (二锅头)
     await pilot.press("up", "up", "f5")  # discount on line 2 (康师傅红烧牛肉面)
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, AskScreen), "the discount prompt")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, AskScreen), "the discount prompt")
     await pilot.press(*"10%", "enter")
-    await wait_until(pilot, lambda: till.cart.lines[1].discount is not None, "the line discount")
+    await wait_for(pilot, lambda: till.cart.lines[1].discount is not None, "the line discount")
 
 
 async def partial_card_payment(pilot) -> None:
     """Total 62.05 (see sale_with_lines); 20.00 taken by card with reference AUTH77."""
     await sale_with_lines(pilot)
     await pilot.press("f10")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, TenderScreen), "the tender screen")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, TenderScreen), "the tender screen")
     await pilot.press("2", "0", "f3")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, AskScreen), "the card reference prompt")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, AskScreen), "the card reference prompt")
     await pilot.press(*"AUTH77", "enter")
-    await wait_until(pilot, lambda: len(pilot.app.till.cart.tenders) == 1, "the card tender")
+    await wait_for(pilot, lambda: len(pilot.app.till.cart.tenders) == 1, "the card tender")
 
 
 async def help_screen(pilot) -> None:
     await sale_with_lines(pilot)
     await pilot.press("f1")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "the help screen")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), "the help screen")
 
 
 async def login_screen(pilot) -> None:
@@ -133,30 +69,30 @@ async def login_screen(pilot) -> None:
 
 async def long_cart(pilot) -> None:
     """More lines than fit, so the cart's scrollbar is drawn."""
-    await log_in(pilot)
+    await at_checkout(pilot)
     post_scans(pilot.app, *[COLA] * 25)
-    await wait_until(pilot, lambda: len(pilot.app.till.cart.lines) == 25, "25 cart lines")
+    await wait_for(pilot, lambda: len(pilot.app.till.cart.lines) == 25, "25 cart lines")
 
 
 async def lookup_dialog(pilot) -> None:
     """Incremental search: an Input and an OptionList (both bordered in the console theme)."""
-    await log_in(pilot)
+    await at_checkout(pilot)
     await pilot.press("f2")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LookupScreen), "the lookup dialog")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, LookupScreen), "the lookup dialog")
     await pilot.press("b")  # matches more products than the list shows: it scrolls
-    await wait_until(pilot, lambda: pilot.app.screen.query_one("OptionList").option_count > 0, "results")
-    await wait_until(pilot, lambda: pilot.app.screen.stock_of is pilot.app.screen.found, "stock on hand")
+    await wait_for(pilot, lambda: pilot.app.screen.query_one("OptionList").option_count > 0, "results")
+    await wait_for(pilot, lambda: pilot.app.screen.stock_of is pilot.app.screen.found, "stock on hand")
 
 
 async def manager_dialog(pilot) -> None:
     """A discount over the cashier's limit asks for a manager inline (two Inputs in a dialog)."""
-    await log_in(pilot)
+    await at_checkout(pilot)
     post_scans(pilot.app, ZHONGHUA)
-    await wait_until(pilot, lambda: len(pilot.app.till.cart.lines) == 1, "one cart line")
+    await wait_for(pilot, lambda: len(pilot.app.till.cart.lines) == 1, "one cart line")
     await pilot.press("f5")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, AskScreen), "the discount prompt")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, AskScreen), "the discount prompt")
     await pilot.press(*"50%", "enter")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ManagerScreen), "manager approval")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ManagerScreen), "manager approval")
 
 
 SCREENS = {
@@ -165,43 +101,6 @@ SCREENS = {
     "tender_after_card": partial_card_payment,
     "help": help_screen,
 }
-
-
-async def screen_text(app: PosApp, reach, size: tuple[int, int] = SIZE) -> str:
-    """Drive the app to a screen and return exactly what the terminal shows (from the SVG)."""
-    async with app.run_test(size=size) as pilot:
-        await reach(pilot)
-        return svg_text(app.export_screenshot())
-
-
-def svg_text(svg: str) -> str:
-    """The screen's characters, one line per row, placed by their x/y in an exported screenshot
-    (Rich draws a cell 12.2 px wide and a row 24.4 px high; whitespace-only spans are not emitted)."""
-    rows: dict[int, dict[int, str]] = {}
-    for match in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
-        row = rows.setdefault(round((float(match.group(2)) - 20) / 24.4), {})
-        column = round(float(match.group(1)) / 12.2)
-        for char in html.unescape(match.group(3)):
-            row[column] = char
-            column += cell_len(char)
-    lines = []
-    for number in range(max(rows, default=-1) + 1):
-        cells = rows.get(number, {})
-        line, column = "", 0
-        while column <= max(cells, default=-1):
-            char = cells.get(column, " ")
-            line += char
-            column += cell_len(char) or 1
-        lines.append(line.replace("\xa0", " ").rstrip())
-    return "\n".join(lines)
-
-
-def assert_console_glyphs_only(text: str, screen: str) -> None:
-    """Every character on screen is one the console's fonts have (an allow-list: CJK names and
-    the fullwidth ￥ fail it as much as half blocks do)."""
-    assert "STORAGE OK" in text or "Log in" in text, f"{screen}: the screenshot text was not read:\n{text}"
-    found = sorted({char for char in text if char != "\n" and char not in CONSOLE_GLYPHS})
-    assert not found, f"{screen}: glyphs the Linux console lacks: {found}\n{text}"
 
 
 # -- snapshots --------------------------------------------------------------------------------
@@ -223,12 +122,12 @@ def test_snapshot(snap_compare, make_app, screen: str, theme: str) -> None:
 
 async def pinyin_lookup(pilot) -> None:
     """The look-up with pinyin initials typed (kl: 可乐 names first, then names with kl further in)."""
-    await log_in(pilot)
+    await at_checkout(pilot)
     await pilot.press("f2")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LookupScreen), "the lookup dialog")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, LookupScreen), "the lookup dialog")
     await pilot.press("k", "l")
-    await wait_until(pilot, lambda: pilot.app.screen.query_one("OptionList").option_count > 0, "results")
-    await wait_until(pilot, lambda: pilot.app.screen.stock_of is pilot.app.screen.found, "stock on hand")
+    await wait_for(pilot, lambda: pilot.app.screen.query_one("OptionList").option_count > 0, "results")
+    await wait_for(pilot, lambda: pilot.app.screen.stock_of is pilot.app.screen.found, "stock on hand")
 
 
 CHINESE_SCREENS = {**SCREENS, "lookup_pinyin": pinyin_lookup}
@@ -257,7 +156,7 @@ def test_snapshot_in_chinese(snap_compare, make_app, screen: str, theme: str) ->
 def test_the_chinese_checkout_keeps_its_columns(make_app) -> None:
     """Issue 16: 数量 单价 金额 are four columns each, 作废 too: the header's words and every row's
     figures still end in the same columns (Python's :>5 would count two and push them right)."""
-    text = asyncio.run(screen_text(make_app("default", "zh_CN"), sale_with_lines))
+    text = asyncio.run(rendered_text(make_app("default", "zh_CN"), sale_with_lines))
     lines = text.splitlines()
     header = next(line for line in lines if "数量" in line and "金额" in line)
     rows = [line for line in lines if re.match(r"\s+[1-5] ", line)]
@@ -289,7 +188,7 @@ def test_checkout_shows_hand_computed_figures_in_aligned_columns(make_app) -> No
         await sale_with_lines(pilot)
         shown.append(pilot.app.screen.query_one(BigAmount).plain)  # drawn in large digits on screen
 
-    text = asyncio.run(screen_text(make_app("default"), reach))
+    text = asyncio.run(rendered_text(make_app("default"), reach))
     assert shown == ["TOTAL ￥62.05"] and "TOTAL ￥" in text
     assert "Discount 0.45" in text and "Tax 7.01" in text
     lines = text.splitlines()
@@ -310,39 +209,39 @@ def test_checkout_shows_hand_computed_figures_in_aligned_columns(make_app) -> No
 
 async def chinese_lookup(pilot) -> None:
     """Chinese names and prices with the currency symbol, in a list."""
-    await log_in(pilot)
+    await at_checkout(pilot)
     await pilot.press("f2")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LookupScreen), "the lookup dialog")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, LookupScreen), "the lookup dialog")
     pilot.app.screen.query_one("Input").value = "啤酒"
-    await wait_until(pilot, lambda: pilot.app.screen.query_one("OptionList").option_count == 2, "two beers")
-    await wait_until(pilot, lambda: pilot.app.screen.stock_of is pilot.app.screen.found, "stock on hand")
+    await wait_for(pilot, lambda: pilot.app.screen.query_one("OptionList").option_count == 2, "two beers")
+    await wait_for(pilot, lambda: pilot.app.screen.stock_of is pilot.app.screen.found, "stock on hand")
 
 
 async def receipt_on_screen(pilot) -> None:
     """A receipt (Chinese name, the printer's ￥, its QR code) handed over on screen."""
-    await log_in(pilot)
+    await at_checkout(pilot)
     from tui_pos.domain.tender import Tender
 
     pilot.app.till.scan(COLA)
     pilot.app.till.pay([Tender("cash", 350)])
     await pilot.press("ctrl+e")
-    await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "UnprintedScreen", "the receipts list")
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "UnprintedScreen", "the receipts list")
     await pilot.press("s")
-    await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "ReceiptScreen", "the receipt")
+    await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ReceiptScreen", "the receipt")
 
 
 async def open_price_prompt(pilot) -> None:
     """A dialog whose question carries a Chinese product name."""
-    await log_in(pilot)
+    await at_checkout(pilot)
     post_scans(pilot.app, "6900000000595")  # 散装称重 Weighed goods, open price
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, AskScreen), "the price prompt")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, AskScreen), "the price prompt")
 
 
 async def after_a_scan(pilot) -> None:
     """The message line names the Chinese product just scanned."""
-    await log_in(pilot)
+    await at_checkout(pilot)
     post_scans(pilot.app, NOODLES)
-    await wait_until(pilot, lambda: len(pilot.app.till.cart.lines) == 1, "one cart line")
+    await wait_for(pilot, lambda: len(pilot.app.till.cart.lines) == 1, "one cart line")
 
 
 # -- the console theme draws nothing the console's fonts lack -----------------------------------
@@ -355,7 +254,7 @@ MORE_SCREENS = {"long_cart": long_cart, "lookup": lookup_dialog, "manager": mana
 def test_console_theme_uses_only_glyphs_the_console_has(make_app, screen: str) -> None:
     """TERM=linux fonts lack half/eighth blocks, 'tall' borders and rounded corners: the screens
     with scrollbars and Input/OptionList borders (the snapshot screens are checked above)."""
-    assert_console_glyphs_only(asyncio.run(screen_text(make_app("console"), MORE_SCREENS[screen])), screen)
+    assert_console_glyphs_only(asyncio.run(rendered_text(make_app("console"), MORE_SCREENS[screen])), screen)
 
 
 def test_the_console_shows_chinese_names_in_pinyin_and_the_yen_it_has(make_app) -> None:
@@ -365,19 +264,19 @@ def test_the_console_shows_chinese_names_in_pinyin_and_the_yen_it_has(make_app) 
     async def reach(pilot) -> None:
         await sale_with_lines(pilot)
         post_scans(pilot.app, "6900000000090")  # Café Crème latte, 12.00
-        await wait_until(pilot, lambda: len(pilot.app.till.cart.lines) == 6, "six cart lines")
+        await wait_for(pilot, lambda: len(pilot.app.till.cart.lines) == 6, "six cart lines")
 
-    console = asyncio.run(screen_text(make_app("console"), reach))
+    console = asyncio.run(rendered_text(make_app("console"), reach))
     assert "KeKouKeLe 330ml" in console and "Café Crème latte" in console, console
     assert "TOTAL ¥74.05" in console and "￥" not in console, console
-    default = asyncio.run(screen_text(make_app("default"), reach))
+    default = asyncio.run(rendered_text(make_app("default"), reach))
     assert "可口可乐 330ml" in default and "KeKouKeLe" not in default and "TOTAL ￥" in default
 
 
 def test_the_glyph_check_can_fail(make_app) -> None:
     """The same check on the default theme finds the 'tall' Input borders (▊▔▁▎), so the console
     checks do not pass merely because the screenshot text was misread."""
-    text = asyncio.run(screen_text(make_app("default"), lookup_dialog))
+    text = asyncio.run(rendered_text(make_app("default"), lookup_dialog))
     with pytest.raises(AssertionError, match="glyphs the Linux console lacks"):
         assert_console_glyphs_only(text, "lookup in the default theme")
 
@@ -385,7 +284,7 @@ def test_the_glyph_check_can_fail(make_app) -> None:
 def test_a_cart_longer_than_the_screen_shows_whole_totals_and_the_newest_line(make_app) -> None:
     """25 lines at 80x24: the cart scrolls. Every visible row must still end with its whole line
     total (3.50, not a total cut by the scrollbar) and the line just scanned (25) must be visible."""
-    text = asyncio.run(screen_text(make_app("default"), long_cart))
+    text = asyncio.run(rendered_text(make_app("default"), long_cart))
     lines = text.splitlines()
     first = next(n for n, line in enumerate(lines) if "Qty" in line and "Total" in line) + 1
     last = next(n for n, line in enumerate(lines) if line.startswith("─"))
@@ -401,7 +300,7 @@ def test_a_cart_longer_than_the_screen_shows_whole_totals_and_the_newest_line(ma
 def test_login_box_is_centred_and_its_key_bar_at_the_bottom(make_app) -> None:
     """pos.tcss centres the login box (align: center middle) and every screen keeps its keys on the
     bottom row; the 60-wide box belongs at column (80 - 60) / 2 = 10, the key bar on row 24."""
-    lines = asyncio.run(screen_text(make_app("default"), login_screen)).splitlines()
+    lines = asyncio.run(rendered_text(make_app("default"), login_screen)).splitlines()
     assert len(lines) == SIZE[1] and lines[-1].startswith("^C Quit"), "\n".join(lines)
     top = next(line for line in lines if "┌" in line)
     assert cell_len(top[:top.index("┌")]) == (SIZE[0] - 60) // 2, "\n".join(lines)

@@ -21,21 +21,7 @@ from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
 from tui_pos.ui.screens.pickers import HeldScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
-from ..test_app_snapshots import svg_text
-from .test_checkout_flows import (  # noqa: F401
-    approve,
-    ask,
-    demo_shop_template,
-    lines,  # noqa: F401
-    message,
-    on_screen,
-    pilot,
-    scan,
-    shop_dir,
-    till_of,
-    type_text,
-    wait_for,
-)
+from ..pilot import approve, ask, lines, message, on_screen, scan, svg_text, till_of, type_text, wait_for
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,20 +8,15 @@ Amounts are worked out by hand from the demo catalog: COLA 3.50, WATER 2.00, NOO
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sqlite3
 import time
-from collections.abc import Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from textual import events
 from textual.command import CommandPalette
-from textual.keys import _character_to_key
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, OptionList
 
 from conftest import (
     COLA,
@@ -30,202 +25,50 @@ from conftest import (
     cli_json,
     database_write_locked,
     journal_dir_replaced_by_a_file,
-    open_demo_shop,
     set_config,
 )
-from tui_pos.app.till import Till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.auth import hash_pin
 from tui_pos.domain.tender import Tender
 from tui_pos.store import db
-from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ConfirmScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen
 from tui_pos.ui.screens.pickers import HeldScreen, HelpScreen, LookupScreen
 from tui_pos.ui.screens.tender import TenderScreen
-from tui_pos.ui.widgets.big_amount import BigAmount
 from tui_pos.ui.widgets.cart_view import CartView
 from tui_pos.ui.widgets.entry import EntryLine
 
+from ..pilot import (
+    BURST_CODES,
+    OREO,
+    RED_BULL,
+    approve,
+    ask,
+    enter_pin,
+    lines,
+    log_in,
+    message,
+    on_screen,
+    paid_and_back,
+    post_keys,
+    running,
+    scan,
+    screen_text,
+    settle,
+    stored_sales,
+    text_of,
+    till_of,
+    total,
+    type_text,
+    unlock_as,
+    wait_for,
+)
+
 pytestmark = pytest.mark.asyncio
 
-OREO = "6900000000120"  # 奥利奥饼干 Oreo, 8.90
-RED_BULL = "6900000000052"  # Red Bull 250ml, 6.00
 NOT_IN_CATALOG = "6900000009999"
-
-
-# -- helpers ----------------------------------------------------------------------------------------
-@asynccontextmanager
-async def running(shop_dir: Path, user: str | None = "demo", pin: str = "1234", till: Till | None = None,
-                  then: type = CheckoutScreen):
-    """The till app on shop_dir at 80x24 (till: one the test opened on it, wired its own way),
-    logged in as user (None: left on the login screen), once the screen is a `then` (a dialog the
-    till shows at start-up may stand over the checkout: then=Screen)."""
-    till = till or open_till(load_config(shop_dir), cashier="")
-    app = PosApp(till)
-    try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
-            if user is not None:
-                await log_in(pilot, user, pin)
-                await wait_for(pilot, lambda: not isinstance(app.screen, LoginScreen)
-                               and isinstance(app.screen, then))
-            yield pilot
-    finally:
-        till.close()
-
-
-@pytest.fixture(scope="session")
-def demo_shop_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("template") / "shop"
-    open_demo_shop(data_dir)
-    return data_dir
-
-
-@pytest.fixture
-def shop_dir(demo_shop_template: Path, tmp_path: Path) -> Path:
-    """A fresh demo shop (a copy of one made once: hashing the demo PINs each time is slow)."""
-    return Path(shutil.copytree(demo_shop_template, tmp_path / "shop"))
-
-
-@pytest_asyncio.fixture
-async def pilot(shop_dir: Path):
-    """The demo cashier logged in on a fresh demo shop, at the checkout."""
-    async with running(shop_dir) as pilot:
-        yield pilot
-
-
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Let the app work (threads included: PIN checks and the durable commit run off the UI thread)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting; screen is {type(pilot.app.screen).__name__}, "
-                                 f"message: {message(pilot)!r}")
-        await asyncio.sleep(0.01)  # not pilot.pause(): that redraws the screen each time
-    await pilot.pause()
-
-
-def post_keys(app: PosApp, text: str) -> None:
-    """Hand keys to the app exactly as Textual's terminal driver does (driver.process_message ->
-    app._post_message), all at once, without yielding to the event loop in between. A newline
-    is Enter; other characters get the key names Textual's input parser gives them."""
-    driver = app._driver
-    for char in text:
-        if char == "\n":
-            key = events.Key("enter", "\r")
-        else:
-            key = events.Key(char if char.isalnum() else _character_to_key(char), char)
-        driver.process_message(key)
-
-
-async def type_text(pilot: Pilot, text: str, *then: str) -> None:
-    """Type text (any characters, CJK too) as fast as a keyboard does, let the app settle, then
-    press the keys in `then` (Pilot's press() waits after every key: too slow for whole codes)."""
-    post_keys(pilot.app, text)
-    await settle(pilot, lambda: app_state(pilot))
-    if then:
-        await pilot.press(*then)
-
-
-async def settle(pilot: Pilot, probe: Callable[[], object], timeout: float = 30.0) -> None:
-    """Wait until the app is idle and probe() has stopped changing (a scan's durable save is I/O,
-    not CPU: idle alone could be declared between two keys)."""
-    deadline = time.monotonic() + timeout
-    last, stable = object(), 0
-    while stable < 1 and time.monotonic() < deadline:
-        await pilot.pause()
-        now = probe()
-        stable, last = (stable + 1, last) if now == last else (0, now)
-
-
-def app_state(pilot: Pilot) -> tuple:
-    """What typing can change: the screen, the focus and its value, the sale, the message."""
-    app, focused = pilot.app, pilot.app.focused
-    cart = app.till.cart
-    return (id(app.screen), id(focused), getattr(focused, "value", None), cart.uuid, cart.version, message(pilot))
-
-
-async def log_in(pilot: Pilot, user: str, pin: str) -> None:
-    """Fill a name + PIN form (login, unlock, manager approval) and wait for the PIN check."""
-    await type_text(pilot, f"{user}\n")
-    await enter_pin(pilot, pin)
-
-
-async def enter_pin(pilot: Pilot, pin: str) -> None:
-    await type_text(pilot, f"{pin}\n")
-    await pilot.app.workers.wait_for_complete()  # never cancelled: see tests/ui/screens/test_login.py
-    await pilot.pause()
-
-
-async def on_screen(pilot: Pilot, screen_type: type) -> None:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, screen_type))
-
-
-async def approve(pilot: Pilot, user: str = "manager", pin: str = "9999") -> None:
-    """Answer the inline manager prompt."""
-    await on_screen(pilot, ManagerScreen)
-    await log_in(pilot, user, pin)
-
-
-async def ask(pilot: Pilot, key: str, answer: str) -> None:
-    """Press the key of an action that asks for a value, and answer it."""
-    await pilot.press(key)
-    await on_screen(pilot, AskScreen)
-    await type_text(pilot, answer, "enter")
-
-
-def text_of(widget: Static) -> str:
-    if isinstance(widget, BigAmount):  # large digits on screen: read what it says
-        return widget.plain
-    content = widget.content
-    return getattr(content, "plain", str(content))
-
-
-def message(pilot: Pilot) -> str:
-    found = pilot.app.screen.query("#message")
-    return text_of(found.first()) if found else ""
-
-
-def screen_text(pilot: Pilot, selector: str) -> str:
-    return text_of(pilot.app.screen.query_one(selector, Static))
-
-
-def till_of(pilot: Pilot) -> Till:
-    return pilot.app.till
-
-
-def lines(pilot: Pilot) -> list[tuple[str, int, bool]]:
-    return [(line.barcode, line.qty, line.voided) for line in till_of(pilot).cart.lines]
-
-
-def total(pilot: Pilot) -> int:
-    till = till_of(pilot)
-    return till.cart.totals(till.config.prices_include_tax).total
-
-
-async def scan(pilot: Pilot, *entries: str) -> None:
-    """Scan (or type) each entry and Enter."""
-    await type_text(pilot, "".join(f"{entry}\n" for entry in entries))
-
-
-def stored_sales(pilot: Pilot) -> list[dict]:
-    return till_of(pilot).ledger.sales(None)
-
-
-async def to_payment(pilot: Pilot, *entries: str) -> None:
-    """Scan the entries, then F10: on the payment screen."""
-    await scan(pilot, *entries)
-    await pilot.press("f10")
-    await on_screen(pilot, TenderScreen)
-
-
-async def paid_and_back(pilot: Pilot) -> None:
-    """The tender screen committed the sale (in a thread) and the checkout shows the result."""
-    await on_screen(pilot, CheckoutScreen)
-    await wait_for(pilot, lambda: screen_text(pilot, "#total").startswith("CHANGE"))
 
 
 # -- log in, scan, look up ---------------------------------------------------------------------------
@@ -637,13 +480,6 @@ def second_cashier(shop_dir: Path) -> None:
     conn.close()
 
 
-async def unlock_as(pilot: Pilot, user: str, pin: str) -> None:
-    """On the lock screen, and after a refused PIN, the PIN field has the focus and the user field
-    says who locked (or who was refused): go back to it."""
-    await pilot.press("shift+tab", "backspace")  # focusing selects the old name: gone
-    await log_in(pilot, user, pin)
-
-
 async def test_lock_only_that_cashier_or_a_manager_unlocks(pilot, second_cashier):
     await scan(pilot, COLA)
     await pilot.press("ctrl+l")
@@ -697,9 +533,6 @@ async def test_quitting_needs_confirmation_and_a_manager(pilot):
 
 
 # -- the scanner --------------------------------------------------------------------------------------------
-BURST_CODES = [COLA, WATER, NOODLES, OREO, RED_BULL]
-
-
 async def scan_burst(pilot: Pilot, codes: list[str], from_input_thread: bool) -> list[str]:
     """Send every code + Enter as one burst; return the codes of the cart's lines once settled.
     from_input_thread: post from another thread while the app works, as the terminal driver's

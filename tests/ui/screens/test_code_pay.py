@@ -31,15 +31,13 @@ from tui_pos.ui.screens.code_pay import CodePayScreen, SettledScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
-from .test_checkout_flows import (  # noqa: F401
-    demo_shop_template,
+from ..pilot import (
     message,
     on_screen,
     paid_and_back,
     running,
     scan,
     screen_text,
-    shop_dir,
     stored_sales,
     to_payment,
     type_text,

@@ -20,7 +20,7 @@ from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.code_pay import CodePayScreen, SettledScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
-from ..test_app_snapshots import assert_console_glyphs_only, log_in, make_app, post_scans, svg_text, wait_until  # noqa: F401
+from ..pilot import assert_console_glyphs_only, at_checkout, post_scans, rendered_text, svg_text, wait_for
 from .test_code_pay import open_wired
 
 SIZE = (80, 24)
@@ -32,13 +32,13 @@ async def waiting_for_the_customer(pilot) -> None:
     payments.use_gateway(FakeGateway("alipay").script("pay", USERPAYING).script("query", *[USERPAYING] * 10_000))
     payments.monotonic = lambda: 1000.0  # the till's clock stands still: 60 s left, always
     payments.sleep = lambda seconds: time.sleep(0.02)
-    await log_in(pilot)
+    await at_checkout(pilot)
     post_scans(pilot.app, COLA)
-    await wait_until(pilot, lambda: len(pilot.app.till.cart.lines) == 1, "one cart line")
+    await wait_for(pilot, lambda: len(pilot.app.till.cart.lines) == 1, "one cart line")
     await pilot.press("f10")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, TenderScreen), "the payment screen")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, TenderScreen), "the payment screen")
     post_scans(pilot.app, ALIPAY_CODE)
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CodePayScreen)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CodePayScreen)
                      and pilot.app.screen.charge.state == "paying", "the customer confirming")
 
 
@@ -51,7 +51,7 @@ def still(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
-def test_the_waiting_dialog(snap_compare, make_app, still, language: str) -> None:  # noqa: F811
+def test_the_waiting_dialog(snap_compare, make_app, still, language: str) -> None:
     shown: list[str] = []
 
     async def reach(pilot) -> None:
@@ -67,13 +67,11 @@ def test_the_waiting_dialog(snap_compare, make_app, still, language: str) -> Non
         assert "Alipay ￥3.50" in text and "60 s left" in text, text
 
 
-def test_the_waiting_dialog_on_the_console(make_app, still) -> None:  # noqa: F811
+def test_the_waiting_dialog_on_the_console(make_app, still) -> None:
     """TERM=linux: the dialog draws nothing the console's fonts lack."""
     import asyncio
 
-    from ..test_app_snapshots import screen_text
-
-    text = asyncio.run(screen_text(make_app("console"), waiting_for_the_customer))
+    text = asyncio.run(rendered_text(make_app("console"), waiting_for_the_customer))
     assert_console_glyphs_only(text, "the code payment dialog")
     assert "60 s left" in text
 
@@ -83,12 +81,12 @@ async def settled_at_start_up(pilot) -> None:
     start-up the provider knows no such trade, and the cashier is told it is closed."""
     await pilot.pause()
     await pilot.press(*"demo", "enter", *"1234", "enter")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, SettledScreen), "what the settling found")
-    await wait_until(pilot, lambda: pilot.app.printer_state != "starting", "the printer state")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, SettledScreen), "what the settling found")
+    await wait_for(pilot, lambda: pilot.app.printer_state != "starting", "the printer state")
 
 
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
-def test_what_the_settling_found(snap_compare, make_app, still, language: str) -> None:  # noqa: F811
+def test_what_the_settling_found(snap_compare, make_app, still, language: str) -> None:
     data_dir = make_app("default", language).till.config.data_dir  # the shop as make_app sets it up
     wechat = FakeGateway("wechat")
     before = open_wired(data_dir, wechat)

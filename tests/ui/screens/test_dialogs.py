@@ -33,28 +33,25 @@ from tui_pos.ui.screens.login import LoginScreen
 from tui_pos.ui.screens.pickers import LookupScreen, ReasonScreen
 from tui_pos.ui.screens.refund import VoidScreen
 
-from .test_checkout_flows import (  # noqa: F401
+from ..pilot import (
     approve,
     ask,
-    demo_shop_template,
+    dialog_text,
     enter_pin,
     lines,
     log_in,
     message,
     on_screen,
-    pilot,
     running,
     scan,
     screen_text,
     settle,
-    shop_dir,
     text_of,
     till_of,
     total,
     type_text,
     wait_for,
 )
-from .test_pickers import dialog_text
 
 
 def send_raw(pilot: Pilot, data: str) -> None:

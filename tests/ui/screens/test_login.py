@@ -12,7 +12,7 @@ import pytest
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import ManagerScreen
 
-from .test_checkout_flows import ask, on_screen, post_keys, running, type_text, wait_for
+from ..pilot import ask, on_screen, post_keys, running, type_text, wait_for
 
 
 def held_back(target, name: str, gate: threading.Event):

@@ -17,16 +17,7 @@ from tui_pos.ui.screens.manager_menu import ManagerMenuScreen
 from tui_pos.ui.screens.payments import PaymentsScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
-from .test_checkout_flows import (  # noqa: F401
-    demo_shop_template,
-    message,
-    on_screen,
-    paid_and_back,
-    screen_text,
-    shop_dir,
-    stored_sales,
-    wait_for,
-)
+from ..pilot import message, on_screen, paid_and_back, screen_text, stored_sales, wait_for
 from .test_code_pay import (
     EXPIRED,
     interrupted_payment,

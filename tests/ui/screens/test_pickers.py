@@ -4,21 +4,12 @@ product look-up (issue 10 item 11: accents, "nothing found"; issue 16: pinyin) a
 from __future__ import annotations
 
 import pytest
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.pickers import HelpScreen, LookupScreen
 
-from .test_checkout_flows import (  # noqa: F401
-    demo_shop_template,
-    lines,
-    on_screen,
-    pilot,
-    scan,
-    shop_dir,
-    text_of,
-    wait_for,
-)
+from ..pilot import dialog_text, lines, on_screen, scan, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,10 +23,6 @@ WEIGHED = "6900000000595"  # 散装称重 Weighed goods, no stock
 def results(pilot) -> list[str]:
     found = pilot.app.screen.query_one(OptionList)
     return [found.get_option_at_index(i).id for i in range(found.option_count)]
-
-
-def dialog_text(pilot) -> str:
-    return "\n".join(text_of(widget) for widget in pilot.app.screen.query(Static))
 
 
 async def test_a_name_typed_without_accents_finds_the_accented_products(pilot):

@@ -25,20 +25,7 @@ from tui_pos.ui.screens.receipts import ReceiptScreen, UnprintedScreen
 from tui_pos.ui.screens.tender import TenderScreen
 from tui_pos.ui.widgets.status_bar import StatusBar
 
-from ..test_app_snapshots import svg_text
-from .test_checkout_flows import (  # noqa: F401
-    demo_shop_template,
-    on_screen,
-    paid_and_back,
-    pilot,
-    running,
-    scan,
-    shop_dir,
-    text_of,
-    till_of,
-    type_text,
-    wait_for,
-)
+from ..pilot import on_screen, paid_and_back, running, scan, svg_text, text_of, till_of, type_text, wait_for
 
 pytestmark = pytest.mark.asyncio
 WAIT_S = 30  # the print worker counts in its own thread: a generous deadline, never a sleep

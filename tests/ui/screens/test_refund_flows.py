@@ -24,22 +24,21 @@ from tui_pos.ui.screens.pickers import ReasonScreen
 from tui_pos.ui.screens.refund import RefundScreen, VoidScreen
 from tui_pos.ui.widgets.cart_view import CartView
 
-from .test_checkout_flows import (  # noqa: F401
+from ..pilot import (
     approve,
-    demo_shop_template,
+    in_dialog,
     log_in,
     message,
     on_screen,
-    pilot,
+    rows,
     running,
     scan,
-    shop_dir,
+    shown,
     text_of,
     till_of,
     type_text,
     wait_for,
 )
-from .test_shift_flows import in_dialog, rows, shown
 
 pytestmark = pytest.mark.asyncio
 

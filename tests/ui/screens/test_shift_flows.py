@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -31,18 +30,21 @@ from tui_pos.ui.screens.pickers import HeldScreen
 from tui_pos.ui.screens.shift import CloseShiftScreen, OpenShiftScreen, ReportScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
-from ..test_app_snapshots import assert_console_glyphs_only, make_app, screen_text, svg_text, wait_until  # noqa: F401
-from .test_checkout_flows import (  # noqa: F401
+from ..pilot import (
     approve,
-    demo_shop_template,
+    assert_console_glyphs_only,
+    in_dialog,
     log_in,
+    menu,
     message,
     on_screen,
     paid_and_back,
-    pilot,
+    rendered_text,
+    rows,
     running,
     scan,
-    shop_dir,
+    shown,
+    svg_text,
     till_of,
     type_text,
     unlock_as,
@@ -61,31 +63,6 @@ def no_shift_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def no_shift_dir(no_shift_template: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(no_shift_template, tmp_path / "shop"))
-
-
-def rows(pilot, query: str, *args) -> list[tuple]:
-    conn = sqlite3.connect(till_of(pilot).config.db_path)
-    try:
-        return conn.execute(query, args).fetchall()
-    finally:
-        conn.close()
-
-
-def shown(pilot) -> str:
-    """Exactly what the terminal shows, as text."""
-    return svg_text(pilot.app.export_screenshot())
-
-
-def in_dialog(pilot) -> str:
-    """The words on screen, box lines left out, as one line: a dialog wraps its long sentences."""
-    return " ".join(re.sub(r"[\u2500-\u257f]", " ", shown(pilot)).split())
-
-
-async def menu(pilot, item: str) -> None:
-    """Open the function menu (F11) and press an item's digit."""
-    await pilot.press("f11")
-    await on_screen(pilot, ManagerMenuScreen)
-    await pilot.press(item)
 
 
 async def answer(pilot, text: str) -> None:
@@ -258,7 +235,7 @@ async def test_z_counted_by_note_shows_over_or_short_closes_prints_and_signs_out
             (1, 10150, 10200, -50, "demo", None)]
         [stored] = till_of(pilot).z_reports(1)
         assert stored.counted_detail == (("100", 1), ("1", 1), ("0.5", 1))
-        await wait_until(pilot, lambda: list((shop / "backups").glob("*.sqlite3")), "the backup after the Z")
+        await wait_for(pilot, lambda: list((shop / "backups").glob("*.sqlite3")), "the backup after the Z")
 
         await pilot.press("escape")
         await on_screen(pilot, LoginScreen)
@@ -373,21 +350,21 @@ async def z_count_screen(pilot) -> None:
     """Logged in, one sale, the drawer counted by note: 100 x 1, 1 x 2, 0.50 x 1 (counted 102.50)."""
     await pilot.pause()
     await pilot.press(*"demo", "enter", *"1234", "enter")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CheckoutScreen), "the checkout")
-    await wait_until(pilot, lambda: pilot.app.printer_state != "starting", "the printer state")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CheckoutScreen), "the checkout")
+    await wait_for(pilot, lambda: pilot.app.printer_state != "starting", "the printer state")
     till = pilot.app.till
     till.scan(WATER)
     till.pay([Tender("cash", 200)])
     pilot.app.sale_paid()  # as the payment screen does: the print worker counts the receipt now, not at a random later moment
-    await wait_until(pilot, lambda: "1 unprinted" in pilot.app.printer_state, "the receipt counted as unprinted")
+    await wait_for(pilot, lambda: "1 unprinted" in pilot.app.printer_state, "the receipt counted as unprinted")
     await pilot.press("f11", "2")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CloseShiftScreen), "the count screen")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CloseShiftScreen), "the count screen")
     await pilot.press("1", "enter", "enter", "enter", "enter", "enter", "2", "enter", "1", "enter")
-    await wait_until(pilot, lambda: "102.50" in svg_text(pilot.app.export_screenshot()), "the count")
+    await wait_for(pilot, lambda: "102.50" in svg_text(pilot.app.export_screenshot()), "the count")
 
 
 @pytest.mark.parametrize("theme", ["default", "console"])
-def test_z_count_snapshot(snap_compare, make_app, theme: str) -> None:  # noqa: F811
+def test_z_count_snapshot(snap_compare, make_app, theme: str) -> None:
     """The count screen at 80x24 looks as reviewed; the console theme draws nothing its fonts lack."""
     seen: list[str] = []
 
@@ -400,7 +377,7 @@ def test_z_count_snapshot(snap_compare, make_app, theme: str) -> None:  # noqa: 
         assert_console_glyphs_only(seen[0], "the Z count screen")
 
 
-def test_the_console_theme_draws_the_new_screens_with_the_consoles_glyphs(make_app) -> None:  # noqa: F811
+def test_the_console_theme_draws_the_new_screens_with_the_consoles_glyphs(make_app) -> None:
     """TERM=linux: the menu (a bordered list), the X report, the refund screen with its lines and
     the manager's dialog with its reason codes use nothing the console's fonts lack."""
     seen: dict[str, str] = {}
@@ -409,18 +386,18 @@ def test_the_console_theme_draws_the_new_screens_with_the_consoles_glyphs(make_a
         await z_count_screen(pilot)
         seen["count"] = svg_text(pilot.app.export_screenshot())
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ManagerMenuScreen), "the menu")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ManagerMenuScreen), "the menu")
         seen["menu"] = svg_text(pilot.app.export_screenshot())
         await pilot.press("1")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ReportScreen), "the X report")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ReportScreen), "the X report")
         seen["x report"] = svg_text(pilot.app.export_screenshot())
         await pilot.press("escape", "5", *"T1-000001", "enter")
-        await wait_until(pilot, lambda: getattr(pilot.app.screen, "sale", None) is not None, "the refund lines")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "sale", None) is not None, "the refund lines")
         await pilot.press("f4", "f10", "1")
-        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ManagerScreen), "the manager's dialog")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ManagerScreen), "the manager's dialog")
         seen["refund and manager"] = svg_text(pilot.app.export_screenshot())
 
-    asyncio.run(screen_text(make_app("console"), visit))
+    asyncio.run(rendered_text(make_app("console"), visit))
     for screen, text in seen.items():
         assert_console_glyphs_only(text, screen)
     assert "Reason: Damaged" in seen["refund and manager"] and "EXPECTED" in seen["x report"]

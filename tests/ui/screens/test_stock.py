@@ -9,20 +9,7 @@ import pytest
 from conftest import COLA, WATER
 from tui_pos.ui.screens.stock import StockScreen
 
-from .test_checkout_flows import (  # noqa: F401
-    BURST_CODES,
-    approve,
-    demo_shop_template,
-    message,
-    on_screen,
-    pilot,
-    post_keys,
-    scan,
-    settle,
-    shop_dir,
-    wait_for,
-)
-from .test_shift_flows import menu, rows, shown
+from ..pilot import BURST_CODES, approve, menu, message, on_screen, post_keys, rows, scan, settle, shown, wait_for
 
 pytestmark = pytest.mark.asyncio
 

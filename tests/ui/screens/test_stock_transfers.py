@@ -20,21 +20,21 @@ from tui_pos.sync.transfers import save_transfers, transfers_path
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.screens.stock_transfers import TransferInScreen, TransferOutScreen, TransferPickScreen
 
-from .test_checkout_flows import (  # noqa: F401
+from ..pilot import (
     BURST_CODES,
-    demo_shop_template,
+    menu,
     message,
     on_screen,
     post_keys,
+    rows,
     running,
     scan,
     screen_text,
     settle,
-    shop_dir,
+    shown,
     type_text,
     wait_for,
 )
-from .test_shift_flows import menu, rows, shown
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,9 +17,7 @@ from tui_pos.ui.screens.manager_menu import ManagerMenuScreen
 from tui_pos.ui.screens.stock_warnings import CHART_DAYS, StockWarningsScreen
 from tui_pos.ui.widgets.bars import FULL, Bars, DailyChart
 
-from ..test_app_snapshots import assert_console_glyphs_only, log_in, make_app, screen_text, svg_text, wait_until  # noqa: F401
-from .test_checkout_flows import demo_shop_template, on_screen, pilot, shop_dir, wait_for  # noqa: F401
-from .test_shift_flows import menu, shown
+from ..pilot import assert_console_glyphs_only, at_checkout, menu, on_screen, rendered_text, shown, svg_text, wait_for
 
 
 def stored_at(delta: timedelta = timedelta(0)) -> str:
@@ -82,29 +80,29 @@ async def test_the_sparkline_follows_the_highlighted_product(pilot):
     assert f"{format_qty(0)} in all" in shown(pilot)
 
 
-def test_the_console_theme_draws_the_charts_with_the_consoles_glyphs_and_chinese_reads_them(make_app) -> None:  # noqa: F811
+def test_the_console_theme_draws_the_charts_with_the_consoles_glyphs_and_chinese_reads_them(make_app) -> None:
     """TERM=linux: the sparkline becomes columns of full blocks (the console's font lacks eighth
     blocks), the bars whole blocks; in Chinese the screen says its titles and reasons in Chinese."""
     seen: dict[str, str] = {}
 
     def visiting(name: str):
         async def visit(pilot) -> None:
-            await log_in(pilot)
+            await at_checkout(pilot)
             a_week_of_stock(pilot.app.till)
             await pilot.press("f11")
-            await wait_until(pilot, lambda: isinstance(pilot.app.screen, ManagerMenuScreen), "the menu")
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, ManagerMenuScreen), "the menu")
             await pilot.press("w")
-            await wait_until(pilot, lambda: isinstance(pilot.app.screen, StockWarningsScreen), "the warnings")
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, StockWarningsScreen), "the warnings")
             chart = pilot.app.screen.query_one(DailyChart)
-            await wait_until(pilot, lambda: len(chart.values) == CHART_DAYS, "the daily sales")
+            await wait_for(pilot, lambda: len(chart.values) == CHART_DAYS, "the daily sales")
             await pilot.pause()
             seen[name] = svg_text(pilot.app.export_screenshot())
         return visit
 
-    asyncio.run(screen_text(make_app("console"), visiting("console")))
+    asyncio.run(rendered_text(make_app("console"), visiting("console")))
     assert_console_glyphs_only(seen["console"], "the stock warnings")
     assert FULL * 30 in seen["console"]  # theft's bar
     columns = [line for line in seen["console"].splitlines() if line.strip() and set(line.strip()) <= {FULL, " "}]
     assert columns and columns[-1].rstrip().endswith(FULL * 2)  # yesterday's and today's sales, the last columns
-    asyncio.run(screen_text(make_app("default", "zh_CN"), visiting("chinese")))
+    asyncio.run(rendered_text(make_app("default", "zh_CN"), visiting("chinese")))
     assert "按原因的报损（成本）" in seen["chinese"] and "失窃" in seen["chinese"] and "每日销量" in seen["chinese"]

@@ -10,21 +10,17 @@ from conftest import COLA, database_write_locked, journal_dir_replaced_by_a_file
 from tui_pos.ui.screens.pickers import HelpScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
-from .test_checkout_flows import (  # noqa: F401
-    demo_shop_template,
+from ..pilot import (
+    dialog_text,
     message,
     on_screen,
     paid_and_back,
-    pilot,
-    scan,
     screen_text,
-    shop_dir,
     stored_sales,
     to_payment,
     type_text,
     wait_for,
 )
-from .test_pickers import dialog_text
 
 pytestmark = pytest.mark.asyncio
 

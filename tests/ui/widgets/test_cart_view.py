@@ -13,8 +13,7 @@ from textual.pilot import Pilot
 
 from conftest import COLA, set_config
 
-from ..screens.test_checkout_flows import demo_shop_template, running, scan, shop_dir  # noqa: F401
-from ..test_app_snapshots import assert_console_glyphs_only, svg_text
+from ..pilot import assert_console_glyphs_only, running, scan, svg_text
 
 pytestmark = pytest.mark.asyncio
 

@@ -15,7 +15,7 @@ from tui_pos.domain.sync import SyncState
 from tui_pos.i18n import use_language
 from tui_pos.ui.widgets.status_bar import sync_label
 
-from ..screens.test_checkout_flows import demo_shop_template, pilot, running, screen_text, shop_dir, wait_for  # noqa: F401
+from ..pilot import running, screen_text, wait_for
 
 NOW = "2026-12-04T14:05:30.000+00:00"
 
