@@ -22,6 +22,7 @@ from tui_pos.ui.screens.stock_transfers import TransferInScreen, TransferOutScre
 
 from ..pilot import (
     BURST_CODES,
+    in_dialog,
     menu,
     message,
     on_screen,
@@ -269,3 +270,23 @@ async def test_a_transfer_sent_at_one_shop_is_received_at_another_through_hq(hq,
     assert (at_hq["transfer"], at_hq["open"]) == (transfer, False)
     assert [(line["barcode"], line["sent"], line["received"], line["variance"]) for line in at_hq["lines"]] == [
         (COLA, 3_000, 2_000, -1_000)]
+
+
+async def test_hq_refusing_the_sync_is_said_apart_from_out_of_reach(shop_dir, monkeypatch):
+    """The sync in conflict (HQ answers, refuses): the list is the last pulled and a transfer sent
+    waits here, each said so (the sync's state as the worker would report it)."""
+    from tui_pos.app.till import Till
+    from tui_pos.domain.sync import SyncState
+
+    monkeypatch.setattr(Till, "sync_status", lambda _till: SyncState("conflict", 1, SENT_AT, "HQ refused the push"))
+    async with at_shop(shop_dir, "S2", [sent_to_s2("DN-3", (COLA, 1_000))]) as pilot:
+        await menu(pilot, "i")
+        await on_screen(pilot, TransferPickScreen)
+        assert "HQ refuses this till's sync for now" in in_dialog(pilot)
+        await pilot.press("escape")
+        await to_transfer_out(pilot, "S1")
+        await on_screen(pilot, TransferOutScreen)
+        await scan(pilot, COLA)
+        await press_twice_to_store(pilot)
+        assert "HQ refuses this till's records for now" in message(pilot)
+        assert [m[:3] for m in moves(pilot)] == [("transfer_out", COLA, -1_000)]

@@ -63,6 +63,8 @@ def pulled_note(till: Till) -> str:
     state = till.sync_status()
     if state is None or state.state == "synced":
         return ""
+    if state.state == "conflict":
+        return _("HQ refuses this till's sync for now (tui-pos status says why): the transfers as last pulled.")
     if state.last_sync:
         return _("HQ cannot be reached now: the transfers as pulled at {at}.").format(at=shop_time(state.last_sync))
     return _("HQ cannot be reached now: the transfers as last pulled.")
