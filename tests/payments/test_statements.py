@@ -143,6 +143,16 @@ def test_bad_wechat_lines_are_named_each():
                                     "line 3: 订单金额 'eighty-eight' is not an amount"]
 
 
+def test_a_trade_without_an_amount_or_a_trade_number_is_a_bad_line():
+    text = wechat_text()
+    lines = text.split("\r\n")
+    bad = replace_line(text, 2, lines[1].replace("`12.50", "`0.00"))
+    bad = replace_line(bad, 3, lines[2].replace("`4200002026120300000000000002", "`"))
+    with pytest.raises(BadLines) as caught:
+        read_statement(bad.encode("utf-8"))
+    assert caught.value.details == ["line 2: 订单金额 is zero", "line 3: 微信订单号 is empty"]
+
+
 @pytest.mark.parametrize("data, message", [
     (b"", "not an Alipay business detail"),
     (b"barcode,name,price,tax\n123,Cola,3.50,A\n", "not an Alipay business detail"),

@@ -216,6 +216,16 @@ def _read_rows(lines: list[str], start: int, end: int, width: int,
     return rows, skipped
 
 
+def _checked(row: StatementRow, amount_column: str, trade_column: str) -> StatementRow:
+    """A charge or refund row as every provider's must be: an amount, and the provider's trade
+    number (what the till's records are matched by). ValueError naming the column otherwise."""
+    if row.amount <= 0:
+        raise ValueError(f"{amount_column} is zero")
+    if not row.transaction_id:
+        raise ValueError(f"{trade_column} is empty")
+    return row
+
+
 # -- Alipay -----------------------------------------------------------------------------------------
 def _read_alipay(lines: list[str], name: str) -> Statement:
     header_at = next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#"))
@@ -240,13 +250,10 @@ def _read_alipay(lines: list[str], name: str) -> Statement:
             given = cell(ALIPAY_RECEIVED)
             amount = abs(_fen(given, ALIPAY_RECEIVED)) if given.strip() else abs(
                 _fen(cell(ALIPAY_ORDER_AMOUNT), ALIPAY_ORDER_AMOUNT))
-        if amount <= 0:
-            raise ValueError(f"{ALIPAY_ORDER_AMOUNT if kind == 'pay' else ALIPAY_RECEIVED} is zero")
-        if not cell(ALIPAY_TRADE_NO):
-            raise ValueError(f"{ALIPAY_TRADE_NO} is empty")
-        return StatementRow(provider="alipay", out_trade_no=cell(ALIPAY_OUT_TRADE_NO),
-                            transaction_id=cell(ALIPAY_TRADE_NO), kind=kind, amount=amount, at=at,
-                            out_refund_no=cell(ALIPAY_REFUND_NO) if kind == "refund" else "", line=line)
+        return _checked(StatementRow(provider="alipay", out_trade_no=cell(ALIPAY_OUT_TRADE_NO),
+                                     transaction_id=cell(ALIPAY_TRADE_NO), kind=kind, amount=amount, at=at,
+                                     out_refund_no=cell(ALIPAY_REFUND_NO) if kind == "refund" else "", line=line),
+                        ALIPAY_ORDER_AMOUNT if kind == "pay" else ALIPAY_RECEIVED, ALIPAY_TRADE_NO)
 
     rows, skipped = _read_rows(lines, header_at + 1, len(lines), len(header), row_of)
     comments = [line for line in lines if line.startswith("#")]
@@ -314,14 +321,11 @@ def _read_wechat(lines: list[str], name: str) -> Statement:
             amount = abs(_fen(cell(column) or "0", column))
         else:
             return None
-        if amount <= 0:
-            raise ValueError(f"{column} is zero")
-        if not cell(WECHAT_TRANSACTION_ID):
-            raise ValueError(f"{WECHAT_TRANSACTION_ID} is empty")
-        return StatementRow(provider="wechat", out_trade_no=cell(WECHAT_OUT_TRADE_NO),
-                            transaction_id=cell(WECHAT_TRANSACTION_ID), kind=kind, amount=amount, at=at,
-                            out_refund_no=cell(WECHAT_OUT_REFUND_NO) if kind == "refund" else "",
-                            refund_id=cell(WECHAT_REFUND_ID) if kind == "refund" else "", line=line)
+        return _checked(StatementRow(provider="wechat", out_trade_no=cell(WECHAT_OUT_TRADE_NO),
+                                     transaction_id=cell(WECHAT_TRANSACTION_ID), kind=kind, amount=amount, at=at,
+                                     out_refund_no=cell(WECHAT_OUT_REFUND_NO) if kind == "refund" else "",
+                                     refund_id=cell(WECHAT_REFUND_ID) if kind == "refund" else "", line=line),
+                        column, WECHAT_TRANSACTION_ID)
 
     rows, skipped = _read_rows(lines, header_at + 1, len(lines) if totals_at is None else totals_at, len(header),
                                row_of, backticked=True)
