@@ -226,6 +226,12 @@ def _pay_reply(code: str, response: dict[str, Any], asked: int) -> GatewayReply:
     if code == "10003":
         return GatewayReply("paying", transaction_id=str(response.get("trade_no", "")),
                             reason=str(response.get("sub_msg") or response.get("msg") or ""), code="WAIT_BUYER_PAY")
+    return _not_done(code, response)
+
+
+def _not_done(code: str, response: dict[str, Any]) -> GatewayReply:
+    """A pay's or a refund's answer that is neither done nor waiting: refused for a business reason
+    (40004), refused outright (REFUSED_CODES), or not to be trusted (unknown: asked again)."""
     if code == "40004":
         return _business_failure(response)
     if code in REFUSED_CODES:
@@ -268,11 +274,7 @@ def _refund_reply(code: str, response: dict[str, Any], amount: int) -> GatewayRe
         # No money moved by this request: already refunded before, or still being processed:
         # Alipay says to ask the refund query.
         return GatewayReply("paying", transaction_id=trade_no, code="FUND_CHANGE_N")
-    if code == "40004":
-        return _business_failure(response)
-    if code in REFUSED_CODES:
-        return _failed(response)
-    return _unknown(response)
+    return _not_done(code, response)
 
 
 def _query_refund_reply(code: str, response: dict[str, Any]) -> GatewayReply:
