@@ -398,8 +398,8 @@ def _wrong(value: Any, wanted: str) -> ValueError:
                            shown=shown if len(shown) <= 60 else _type_name(value)))
 
 
-def _said(err: ValueError) -> str:
-    """What a kind found wrong: the Said it raised with (a ValueError from elsewhere: its English)."""
+def said_of(err: ValueError) -> str:
+    """What a value's check found wrong: the Said it raised its ValueError with (else the error's English)."""
     return err.args[0] if err.args and isinstance(err.args[0], Said) else str(err)
 
 
@@ -526,7 +526,7 @@ def table(value_kind: Kind, name_pattern: str = r"[A-Za-z0-9_-]{1,32}", at_least
             try:
                 result[name] = value_kind(item, exponent)
             except ValueError as err:
-                raise EntryProblem(name, _said(err)) from None
+                raise EntryProblem(name, said_of(err)) from None
         return result
     return kind
 
@@ -707,9 +707,9 @@ def validate(raw: dict[str, Any]) -> tuple[dict[Where, Any], list[tuple[Where, s
         try:
             values[where] = key.kind(value, exponent)
         except EntryProblem as err:
-            problems.append(((*where, err.entry), _said(err)))
+            problems.append(((*where, err.entry), said_of(err)))
         except ValueError as err:
-            problems.append((where, _said(err)))
+            problems.append((where, said_of(err)))
 
     shop = raw.get("shop")
     if isinstance(shop, dict) and "exponent" in shop:

@@ -103,3 +103,15 @@ def test_a_config_whose_language_is_bad_too_is_said_in_the_systems_language(zh_s
     assert "[ui] language" in said and not CONFIG_ENGLISH.findall(said), said
     english = {**chinese, "LANG": "en_US.UTF-8"}
     assert "line" in run_cli(zh_shop, "status", env=english).stdout.splitlines()[0]
+
+
+def test_a_printer_connection_that_cannot_be_read_is_said_in_chinese_by_doctor(zh_shop: Path):
+    """A connection of a known kind but malformed passes config.toml's check and is refused when the
+    printer is opened: doctor says that in the shop's language too, its --json in English."""
+    set_config(zh_shop, "printer", "connection", '"usb:zz"')
+    proc = run_cli(zh_shop, "doctor", check=False)
+    said = [line for line in proc.stdout.splitlines() if "usb:zz" in line]
+    assert proc.returncode == 1 and len(said) == 1 and "[printer]" in said[0], proc.stdout
+    assert not re.findall(r"\b(?:expected|hex|in)\b", said[0]), said
+    checks = {c["name"]: c for c in json.loads(run_cli(zh_shop, "doctor", "--json", check=False).stdout)["checks"]}
+    assert checks["printer"]["level"] == "fail" and "usb:zz: expected usb:VID:PID in hex" in checks["printer"]["detail"]

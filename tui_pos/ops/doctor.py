@@ -393,7 +393,7 @@ def _probe(config: Config) -> Check:
     try:
         printer = Printer.from_config(config)
     except ConfigError as err:
-        return Check("printer", "fail", str(err), Said(N_("correct [printer] connection in {path}"),
+        return Check("printer", "fail", err.said, Said(N_("correct [printer] connection in {path}"),
                                                        path=str(config.data_dir / CONFIG_NAME)))
     lock = PrinterLock(config.data_dir / LOCK_NAME)
     if not lock.acquire(1.0):

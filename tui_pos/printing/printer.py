@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 
-from tui_pos.config import CONFIG_NAME, Config, ConfigError
+from tui_pos.config import CONFIG_NAME, Config, ConfigError, said_of
+from tui_pos.domain.errors import N_, Said
 from tui_pos.printing.status import QUERIES, PrinterStatus, parse_status
 from tui_pos.printing.transports import NoneTransport, PrinterUnavailable, Transport, describe, open_transport
 
@@ -36,7 +37,8 @@ class Printer:
         try:
             transport = open_transport(p.connection)
         except ValueError as err:
-            raise ConfigError(f"{config.data_dir / CONFIG_NAME}: [printer] {err}") from None
+            raise ConfigError(Said(N_("{path}: [printer] {problem}"), path=str(config.data_dir / CONFIG_NAME),
+                                   problem=said_of(err))) from None
         return cls(transport, write_timeout_s=p.write_timeout_ms / 1000, status_timeout_s=p.status_timeout_ms / 1000)
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tui_pos.domain.errors import N_, Said
 from tui_pos.printing.transports.base import (
     CHUNK,
     NoneTransport,
@@ -48,7 +49,8 @@ def open_transport(connection: str, write_timeout_s: float = 3.0) -> Transport:
         elif rest.count(":") == 1:
             host, _, port = rest.partition(":")
         if not port.isdigit() or not host:
-            raise ValueError(f"printer connection {connection!r}: expected tcp:HOST:PORT, e.g. tcp:192.0.2.10:9100")
+            raise ValueError(Said(N_("printer connection {connection}: expected tcp:HOST:PORT, e.g. tcp:192.0.2.10:9100"),
+                                  connection=repr(connection)))
         return TcpTransport(host, int(port))
-    raise ValueError(f"printer connection {connection!r}: use none, usb, usb:VID:PID, lp:/dev/usb/lp0, "
-                     "tcp:HOST:9100 or file:PATH")
+    raise ValueError(Said(N_("printer connection {connection}: use none, usb, usb:VID:PID, lp:/dev/usb/lp0, "
+                             "tcp:HOST:9100 or file:PATH"), connection=repr(connection)))

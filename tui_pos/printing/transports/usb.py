@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tui_pos.domain.errors import N_, Said
 from tui_pos.printing.transports.base import PrinterUnavailable, Transport, describe
 
 PRINTER_CLASS = 7
@@ -30,7 +31,7 @@ def parse_usb_ids(text: str) -> tuple[int, int]:
     try:
         return int(vid, 16), int(pid, 16)
     except ValueError:
-        raise ValueError(f"usb:{text}: expected usb:VID:PID in hex, e.g. usb:0416:5011") from None
+        raise ValueError(Said(N_("usb:{ids}: expected usb:VID:PID in hex, e.g. usb:0416:5011"), ids=text)) from None
 
 
 def _usb() -> Any:
