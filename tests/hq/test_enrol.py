@@ -94,3 +94,22 @@ def test_the_hq_section_replaces_an_older_one_and_keeps_everything_else():
 
 def test_a_till_that_has_not_joined_has_no_hq_dsn(tmp_path):
     assert till_dsn(load_config(till_dir(tmp_path / "t1"))) == ""
+
+
+def test_a_config_that_cannot_take_hq_is_refused_whole_in_the_shops_language(tmp_path):
+    """config.toml already bad: [hq] is not added, and the refusal says the file's problem in the
+    shop's language within its own sentence (not its English glued in)."""
+    from tui_pos import i18n
+    from tui_pos.hq.enrol import write_hq_section
+
+    (tmp_path / "config.toml").write_text('[till]\npin_attempts = 0\n', encoding="utf-8")
+    with pytest.raises(HqError) as refused:
+        write_hq_section(tmp_path, "host=hq dbname=pos user=till_s1", "S1")
+    assert "[till] pin_attempts must be a whole number" in str(refused.value)
+    i18n.use_language("zh_CN")
+    try:
+        said = i18n.message(refused.value)
+    finally:
+        i18n.use_language("en")
+    assert "[till] pin_attempts" in said and "must" not in said and "whole number" not in said, said
+    assert "[hq]" not in (tmp_path / "config.toml").read_text(encoding="utf-8")

@@ -241,7 +241,7 @@ def write_hq_section(data_dir: Path, dsn: str, shop: str) -> None:
         try:
             checked = load_config(Path(scratch))
         except ConfigError as err:
-            raise HqError(N_("cannot add [hq] to {path}: {error}"), path=str(path), error=str(err)) from None
+            raise HqError(N_("cannot add [hq] to {path}: {error}"), path=str(path), error=err.said) from None
     if (checked.hq.dsn, checked.hq.shop) != (dsn, shop):
         raise HqError(N_("cannot add [hq] to {path}: it sets hq keys in a way tui-pos cannot replace; remove them"),
                       path=str(path))
