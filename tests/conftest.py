@@ -76,6 +76,15 @@ def shop_dir(tmp_path: Path) -> Path:
     return open_demo_shop(tmp_path / "shop")
 
 
+def till_at(data_dir: Path, user: str | None = None, pin: str = "") -> Till:
+    """The shop's till as a person finds it at the counter: no one logged in, or (user) this
+    person logged in with their PIN. The caller closes it."""
+    till = open_till(load_config(data_dir), cashier="")
+    if user is not None:
+        till.login(user, pin)
+    return till
+
+
 @pytest.fixture
 def till(shop_dir: Path):
     t = open_till(load_config(shop_dir), cashier="test")

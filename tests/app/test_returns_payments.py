@@ -9,11 +9,9 @@ import sqlite3
 
 import pytest
 
-from conftest import COLA, WATER
+from conftest import COLA, WATER, till_at
 from payments.fake_gateway import REFUND_LOST, UNKNOWN, FakeGateway
 from payments.paying import ALIPAY_CODE, WECHAT_CODE, until_done, wire
-from tui_pos.bootstrap.till import open_till
-from tui_pos.config import load_config
 from tui_pos.domain.errors import CodePaymentRefused
 from tui_pos.domain.payments import GatewayReply, out_refund_no
 from tui_pos.domain.tender import Tender
@@ -23,8 +21,7 @@ REASON = "Damaged"
 
 @pytest.fixture
 def manager_till(shop_dir):
-    till = open_till(load_config(shop_dir), cashier="")
-    till.login("manager", "9999")
+    till = till_at(shop_dir, "manager", "9999")
     yield till
     till.close()
 

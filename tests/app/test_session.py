@@ -19,10 +19,8 @@ from typing import Any
 
 import pytest
 
-from conftest import COLA, FLOAT, WATER
+from conftest import COLA, FLOAT, WATER, till_at
 from tui_pos.app.till import Till
-from tui_pos.bootstrap import till as bootstrap
-from tui_pos.config import load_config
 from tui_pos.domain.auth import Approval, ApprovalRequired, LoginFailed, hash_pin
 from tui_pos.domain.errors import StorageError, StorageFailed
 from tui_pos.domain.pricing import Discount
@@ -39,14 +37,9 @@ def shop(shop_dir: Path) -> Path:
     return shop_dir
 
 
-def open_till(shop: Path) -> Till:
-    return bootstrap.open_till(load_config(shop), cashier="")
-
-
 @pytest.fixture
 def cashier(shop: Path):
-    till = open_till(shop)
-    till.login("demo", "1234")
+    till = till_at(shop, "demo", "1234")
     yield till
     till.close()
 
@@ -166,7 +159,7 @@ def test_a_cashier_needs_a_real_unused_approval_for_that_action(shop, cashier, n
     op = OPS[name]
     ctx = op.prepare(cashier)
     other_action = cashier.approve(APPROVER, APPROVER_PIN, "void" if op.action == "refund" else "refund")
-    other_till = open_till(shop)
+    other_till = till_at(shop)
     try:
         from_other_till = other_till.approve(APPROVER, APPROVER_PIN, op.action)
     finally:
@@ -192,7 +185,7 @@ def test_a_cashier_needs_a_real_unused_approval_for_that_action(shop, cashier, n
 def test_a_logged_in_manager_needs_no_separate_approval(shop, name):
     """The manager at the till is the approving manager, and is audited as such."""
     op = OPS[name]
-    till = open_till(shop)
+    till = till_at(shop)
     try:
         till.login(APPROVER, APPROVER_PIN)
         ctx = op.prepare(till)

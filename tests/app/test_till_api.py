@@ -14,10 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLA, NOODLES, WATER, WEIGHED, set_config
+from conftest import COLA, NOODLES, WATER, WEIGHED, set_config, till_at
 from tui_pos.app.till import Till
-from tui_pos.bootstrap import till as bootstrap
-from tui_pos.config import load_config
 from tui_pos.domain.auth import Approval, ApprovalRequired, LoginFailed, hash_pin
 from tui_pos.domain.errors import CartError, TenderError
 from tui_pos.domain.pricing import Discount
@@ -25,14 +23,10 @@ from tui_pos.domain.tender import Tender
 from tui_pos.store import db
 
 
-def open_till(shop_dir: Path) -> Till:
-    return bootstrap.open_till(load_config(shop_dir), cashier="")
-
-
 @contextmanager
 def reopened(shop_dir: Path):
     """A new Till on the same data directory, as after a restart (or a crash: the old one is left as is)."""
-    till = open_till(shop_dir)
+    till = till_at(shop_dir)
     try:
         yield till
     finally:
@@ -42,8 +36,7 @@ def reopened(shop_dir: Path):
 @pytest.fixture
 def cashier(shop_dir: Path):
     """A till with the demo cashier logged in."""
-    till = open_till(shop_dir)
-    till.login("demo", "1234")
+    till = till_at(shop_dir, "demo", "1234")
     yield till
     till.close()
 

@@ -9,11 +9,9 @@ import sys
 
 import pytest
 
-from conftest import COLA
+from conftest import COLA, till_at
 from payments.paying import WECHAT_CODE, until_done, wire
 from payments.simulator import Clock
-from tui_pos.bootstrap.till import open_till
-from tui_pos.config import load_config
 from tui_pos.domain.errors import CodePaymentRefused
 from tui_pos.domain.payments import Trade, mask_code, out_refund_no, out_trade_no
 from tui_pos.payments.wechat import WeChatGateway, _cancel_reply, _pay_reply, _query_reply, _refund_reply
@@ -411,8 +409,7 @@ def test_the_till_reverses_a_trade_wechat_never_saw_and_charges_nothing(wechat_t
 @pytest.fixture
 def wechat_manager_till(shop_dir, wechat_sim):
     """A manager's till (refunds need one) paying through WeChatGateway at the simulator."""
-    till = open_till(load_config(shop_dir), cashier="")
-    till.login("manager", "9999")
+    till = till_at(shop_dir, "manager", "9999")
     wechat_sim.sim.engine.clock = wire(till, wechat_sim.gateway()).monotonic  # the till's waiting and WeChat's clock as one
     yield till
     till.close()
