@@ -37,6 +37,7 @@ REFUNDED = GatewayReply("refunded", transaction_id="<refunded>")  # refunded now
 REFUND_LOST = GatewayReply("unknown", reason="timeout", transaction_id="<refund lost>")  # refunded, answer lost
 UNKNOWN = GatewayReply("unknown", reason="timeout", code="TIMEOUT")
 USERPAYING = GatewayReply("paying", code="USERPAYING")
+EXPIRED = GatewayReply("failed", reason="the payment code has expired", code="AUTH_CODE_INVALID")  # refused
 
 
 @dataclass

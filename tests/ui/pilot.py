@@ -18,9 +18,12 @@ from rich.cells import cell_len
 from textual import events
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Static
 
 from conftest import COLA, CONSOLE_GLYPHS, NOODLES, WATER
+from payments.paying import Stepper, open_wired
+from tui_pos.app.ports import CodeGateway
 from tui_pos.app.till import Till
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
@@ -230,6 +233,20 @@ def shown(pilot: Pilot) -> str:
 def in_dialog(pilot: Pilot) -> str:
     """The words on screen, box lines left out, as one line: a dialog wraps its long sentences."""
     return " ".join(re.sub(r"[\u2500-\u257f]", " ", shown(pilot)).split())
+
+
+@asynccontextmanager
+async def paying_app(shop_dir: Path, *gateways: CodeGateway, stepper: Stepper | None = None,
+                     clock: Callable[[], str] | None = None):
+    """The till app with these gateways (its waiting on stepper's clock), the demo cashier logged
+    in (at the checkout, or at what the settling at start-up found)."""
+    stepper = stepper or Stepper()
+    try:
+        async with running(shop_dir, till=open_wired(shop_dir, *gateways, stepper=stepper, clock=clock),
+                           then=Screen) as pilot:
+            yield pilot
+    finally:
+        stepper.release()
 
 
 async def at_checkout(pilot: Pilot, user: str = "demo", pin: str = "1234") -> None:

@@ -12,20 +12,13 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-import threading
-from collections.abc import Callable
-from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
-from textual.screen import Screen
 
 from conftest import COLA, WATER
-from payments.fake_gateway import LOST, PAID, UNKNOWN, USERPAYING, FakeGateway
-from payments.paying import ALIPAY_CODE, WECHAT_CODE, TillTime, ahead, until_done, wire
-from tui_pos.bootstrap.till import open_till
-from tui_pos.config import load_config
-from tui_pos.domain.payments import GatewayReply, out_trade_no
+from payments.fake_gateway import EXPIRED, PAID, UNKNOWN, USERPAYING, FakeGateway
+from payments.paying import ALIPAY_CODE, WECHAT_CODE, Stepper, ahead, interrupted_payment
+from tui_pos.domain.payments import out_trade_no
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.code_pay import CodePayScreen, SettledScreen
 from tui_pos.ui.screens.dialogs import AskScreen
@@ -35,7 +28,7 @@ from ..pilot import (
     message,
     on_screen,
     paid_and_back,
-    running,
+    paying_app,
     scan,
     screen_text,
     stored_sales,
@@ -46,48 +39,6 @@ from ..pilot import (
 
 pytestmark = pytest.mark.asyncio
 
-EXPIRED = GatewayReply("failed", reason="the payment code has expired", code="AUTH_CODE_INVALID")
-
-
-class Stepper(TillTime):
-    """The till's waiting on the test's clock (a sleep moves it at once); while held, the sleeping
-    worker waits for release() (never longer than the test's own patience)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.free = threading.Event()
-        self.free.set()
-
-    def sleep(self, seconds: float) -> None:
-        self.free.wait(60)
-        super().sleep(seconds)
-
-    def hold(self) -> None:
-        self.free.clear()
-
-    def release(self) -> None:
-        self.free.set()
-
-
-def open_wired(shop_dir: Path, *gateways: FakeGateway, stepper: Stepper | None = None,
-               clock: Callable[[], str] | None = None):
-    till = open_till(load_config(shop_dir), cashier="", **({"clock": clock} if clock else {}))
-    wire(till, *gateways, time=stepper or Stepper())
-    return till
-
-
-@asynccontextmanager
-async def paying_app(shop_dir: Path, *gateways: FakeGateway, stepper: Stepper | None = None,
-                     clock: Callable[[], str] | None = None):
-    """The till app with these gateways, the demo cashier logged in (at the checkout, or at what
-    the settling at start-up found)."""
-    stepper = stepper or Stepper()
-    try:
-        async with running(shop_dir, till=open_wired(shop_dir, *gateways, stepper=stepper, clock=clock),
-                           then=Screen) as pilot:
-            yield pilot
-    finally:
-        stepper.release()
 
 
 def dialog(pilot) -> str:
@@ -295,31 +246,6 @@ async def test_a_provider_not_set_up_is_refused_plainly(shop_dir):
 
 
 # -- after a crash: settled at start-up --------------------------------------------------------------
-def interrupted_payment(shop_dir: Path, gateway: FakeGateway, code: str = ALIPAY_CODE, charge: bool = True,
-                        hold: bool = False) -> str:
-    """A sale whose code payment was stored and (charge) sent to the provider, and then the till
-    stopped before it learnt the answer (hold: with the sale put on hold first): the attempt is
-    open. Returns the sale's uuid."""
-    till = open_wired(shop_dir, gateway)
-    try:
-        till.scan(COLA)
-        started = till.payments.start(code)
-        if charge:
-            gateway.script("pay", LOST)  # the customer is charged, the answer is lost
-            assert till.payments.advance(started).state == "unknown"
-        sale_uuid = till.cart.uuid
-        if hold:
-            till.hold()
-        return sale_uuid
-    finally:
-        till.close()
-
-
-def paid_by_code(till, code: str) -> str:
-    """The sale in progress charged by code, every step of it (the till's clock a Stepper's); its state."""
-    return until_done(till, till.payments.start(code)).state
-
-
 async def test_a_payment_charged_before_a_crash_is_settled_at_start_up_and_the_sale_finished(shop_dir):
     alipay = FakeGateway("alipay")
     sale_uuid = interrupted_payment(shop_dir, alipay)

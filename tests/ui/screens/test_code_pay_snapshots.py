@@ -14,14 +14,13 @@ import pytest
 
 from conftest import COLA
 from payments.fake_gateway import USERPAYING, FakeGateway
-from payments.paying import ALIPAY_CODE, WECHAT_CODE, ahead
+from payments.paying import ALIPAY_CODE, WECHAT_CODE, ahead, open_wired
 from tui_pos.ui import app as ui_app
 from tui_pos.ui.app import PosApp
 from tui_pos.ui.screens.code_pay import CodePayScreen, SettledScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
 from ..pilot import assert_console_glyphs_only, at_checkout, post_scans, rendered_text, svg_text, wait_for
-from .test_code_pay import open_wired
 
 SIZE = (80, 24)
 

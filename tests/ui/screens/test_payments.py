@@ -8,8 +8,8 @@ import pytest
 from rich.cells import cell_len
 
 from conftest import COLA, WATER, in_chinese
-from payments.fake_gateway import UNKNOWN, FakeGateway
-from payments.paying import ALIPAY_CODE, WECHAT_CODE, ahead
+from payments.fake_gateway import EXPIRED, UNKNOWN, FakeGateway
+from payments.paying import ALIPAY_CODE, WECHAT_CODE, ahead, interrupted_payment, open_wired, paid_by_code
 from tui_pos.domain.payments import GatewayReply, out_trade_no
 from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.code_pay import SettledScreen
@@ -17,14 +17,7 @@ from tui_pos.ui.screens.manager_menu import ManagerMenuScreen
 from tui_pos.ui.screens.payments import PaymentsScreen
 from tui_pos.ui.screens.tender import TenderScreen
 
-from ..pilot import message, on_screen, paid_and_back, screen_text, stored_sales, wait_for
-from .test_code_pay import (
-    EXPIRED,
-    interrupted_payment,
-    open_wired,
-    paid_by_code,
-    paying_app,
-)
+from ..pilot import message, on_screen, paid_and_back, paying_app, screen_text, stored_sales, wait_for
 
 pytestmark = pytest.mark.asyncio
 
