@@ -7,61 +7,18 @@ import threading
 from conftest import COLA, WATER
 from tui_pos.domain.tender import Tender
 
-
-class OneHolder:
-    """The ledger's lock, made to fail when the thread holding it takes it again: what the old
-    RLock allowed (pay's callback called back into the ledger while the ledger held its lock)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._owner: int | None = None
-
-    def __enter__(self) -> OneHolder:
-        if self._owner == threading.get_ident():
-            raise AssertionError("the ledger was entered again by the thread holding its lock")
-        self._lock.acquire()
-        self._owner = threading.get_ident()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._owner = None
-        self._lock.release()
-
-
-def counting(till):
-    """The numbering lock and the commits of till's ledger, counted; the ledger's own lock made
-    to fail if entered again by its holder."""
-    ledger = till.ledger
-    ledger._lock = OneHolder()
-    taken, commits = [], []
-    held, commit = ledger.sequence.held, ledger.commit
-    ledger.sequence.held = lambda: taken.append(1) or held()
-    ledger.commit = lambda record: commits.append(record.get("type", "sale")) or commit(record)
-    return taken, commits
+from .counting import counting
 
 
 def test_pay_takes_the_numbering_lock_once_and_commits_without_re_entering_the_ledger(till):
-    ledger = till.ledger
-    ledger._lock = OneHolder()
-    taken, commits = [], []
-    held, commit = ledger.sequence.held, ledger.commit
-
-    def counted_held():
-        taken.append(threading.get_ident())
-        return held()
-
-    def counted_commit(record):
-        commits.append(record["uuid"])
-        return commit(record)
-
-    ledger.sequence.held, ledger.commit = counted_held, counted_commit
+    taken, commits = counting(till)
     till.scan(COLA)
     till.scan(WATER)
     paid = till.pay([Tender("cash", 10_00)])
 
     assert paid.stored == "sqlite" and paid.sale.receipt.endswith("000001")
     assert len(taken) == 1  # the numbering lock, once
-    assert commits == [paid.sale.uuid]  # the sale, committed once, under that lock
+    assert commits == [("sale", paid.sale.uuid)]  # the sale, committed once, under that lock
     assert till.ledger.is_recorded(paid.sale.uuid) is True
 
 
