@@ -11,7 +11,7 @@ from tui_pos.hq.chain import check_shop_id, list_tills, till_alerts
 from tui_pos.hq.connection import connect
 from tui_pos.hq.stream import envelope, push
 
-from .test_stream import sale
+from .tills import sale
 
 
 def test_each_tills_state_from_its_last_push_and_how_long_ago(hq, tmp_path):

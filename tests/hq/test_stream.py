@@ -17,17 +17,7 @@ from tui_pos.domain.commits import GENESIS, chained
 from tui_pos.hq.connection import HqError, connect
 from tui_pos.hq.stream import SequenceGap, StreamConflict, envelope, high_water, push
 
-
-def sale(seq: int, till: str = "T1", at: str = "2026-12-04T10:00:00.000+00:00", typed: bool = True) -> dict:
-    """A sale as the till's journal holds it (journal lines before schema 2 have no "type")."""
-    record = {"uuid": str(uuid.uuid4()), "till_id": till, "seq": seq, "receipt": f"{till}-{seq:06d}",
-              "completed_at": at, "total": 350, "lines": [{"code": "6900000000014", "qty": 1}]}
-    return {"type": "sale", **record} if typed else record
-
-
-def event(till: str = "T1") -> dict:
-    return {"type": "event", "uuid": str(uuid.uuid4()), "till_id": till, "at": "2026-12-04T10:05:00.000+00:00",
-            "action": "login", "actor": "demo"}
+from .tills import event, sale
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from tui_pos.hq.connection import connect
 from tui_pos.hq.stream import push
 from tui_pos.hq.verify import verify
 
-from .test_stream import event, sale
-from .tills import push_till
+from .tills import event, push_till, sale
 
 
 def test_a_real_tills_records_pushed_whole_are_ok(hq, two_days_shop, tmp_path):

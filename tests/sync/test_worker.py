@@ -5,10 +5,7 @@ No timing is asserted: each test waits (with a generous deadline) for what it ex
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from hq.tills import sale
 from hq_cluster import enrol, till_dir, wait_for
 from pgcluster import free_port
 from tui_pos.config import load_config
+from tui_pos.domain.commits import GENESIS, chained
 from tui_pos.hq.connection import connect
 from tui_pos.hq.stream import high_water, push
 from tui_pos.sync import worker as worker_module
@@ -44,13 +43,8 @@ class Recorded:
 
     def commit(self, count: int = 1) -> None:
         for _ in range(count):
-            prev = self.envelopes[-1]["hash"] if self.envelopes else "0" * 64
-            n = len(self.envelopes) + 1
-            record = {"type": "sale", "uuid": str(uuid.uuid4()), "till_id": self.till, "seq": n,
-                      "receipt": f"{self.till}-{n:06d}", "completed_at": "2026-12-04T10:00:00.000+00:00", "total": 350}
-            canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            self.envelopes.append({"commit_seq": n, "prev_hash": prev, "record": record,
-                                   "hash": hashlib.sha256((prev + canonical).encode()).hexdigest()})
+            after = (len(self.envelopes), self.envelopes[-1]["hash"]) if self.envelopes else (0, GENESIS)
+            self.envelopes += chained([sale(len(self.envelopes) + 1, self.till)], after=after)
 
     def pending(self, mark: int) -> int:
         return len(self.envelopes) - mark
