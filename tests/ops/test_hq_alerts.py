@@ -43,3 +43,32 @@ def test_many_low_products_are_named_up_to_a_few(hq):
         import_catalog(admin, f"barcode,name,price,tax,reorder_level\n{rows}\n")
         found = chain_alerts(admin)
     assert [a.message.endswith("and 2 more") for a in found] == [True, True]
+
+
+def test_a_transfer_to_a_shop_hq_does_not_have_is_kept_and_flagged_until_the_shop_is_added(hq, tmp_path):
+    """A till with no list of the chain's shops let a mistyped shop through: HQ takes the till's
+    record all the same (it is stored at the till), flags the transfer in `hq transfers` and raises
+    an alert, until the shop is added (then its tills pull it as any other)."""
+    from tui_pos.hq.chain import add_shop
+    from tui_pos.hq.stock import transfers
+
+    own = enrol(hq, till_dir(tmp_path / "t1"), "S1")
+    sent = {"type": "stock_move", "uuid": "2" * 32, "till_id": "T1", "at": "2026-03-01T01:00:00Z",
+            "kind": "transfer_out", "barcode": COLA, "qty": -2_000, "expected": 0, "reference": "T1-ABC123",
+            "peer": "S9", "batch": "3" * 32}
+    with connect(own) as till:
+        assert push(till, [envelope(1, sent)]).added == 1
+    with connect(hq) as admin:
+        [nowhere] = transfers(admin, open_only=True)
+        found = chain_alerts(admin)
+    assert (nowhere["transfer"], nowhere["to_shop"], nowhere["to_known"], nowhere["open"]) == ("T1-ABC123", "S9",
+                                                                                               False, True)
+    [alert] = [a for a in found if a.key.startswith("hq_transfer_to_unknown:")]
+    assert (alert.key, alert.level, alert.message) == (
+        "hq_transfer_to_unknown:S1:T1-ABC123", "warning",
+        "transfer T1-ABC123 from shop S1 goes to shop S9, which HQ does not have: no till can receive it")
+    with connect(hq) as admin:
+        add_shop(admin, "S9", "Ninth")
+        [known] = transfers(admin, open_only=True)
+        assert known["to_known"] is True
+        assert not [a for a in chain_alerts(admin) if a.key.startswith("hq_transfer_to_unknown:")]

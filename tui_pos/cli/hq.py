@@ -683,6 +683,8 @@ def _transfer_text(t: dict[str, Any]) -> str:
         received_at=(t["received_at"] or "?")[:16])
     if t["receipts"] > 1:
         head += "  " + _("RECEIVED {n} TIMES").format(n=t["receipts"])
+    if not t["to_known"]:
+        head += "  " + _("SHOP {shop} IS NOT AT HQ").format(shop=t["to_shop"])
     lines = [f"  {line['barcode']:<13} " + (_("sent {sent}").format(sent=line["sent"]) if t["open"] else _(
         "sent {sent}, received {received}, variance {variance}").format(**line)) for line in t["lines"]]
     return "\n".join([head, *lines])
@@ -696,8 +698,9 @@ def _transfer_text(t: dict[str, Any]) -> str:
 @json_option
 @click.pass_context
 def hq_alerts(ctx: click.Context, stale_minutes: int | None, run_hook: bool, dsn: str | None, as_json: bool) -> None:
-    """What needs a person across the chain: every till's alerts (as 'hq tills' has them) and each
-    shop's low stock (its tills summed, HQ's reorder levels)."""
+    """What needs a person across the chain: every till's alerts (as 'hq tills' has them), each
+    shop's low stock (its tills summed, HQ's reorder levels) and each open transfer to a shop HQ
+    does not have."""
     from tui_pos.ops.hq_alerts import chain_alerts, dispatch
 
     found = at_hq(ctx, dsn, lambda conn: chain_alerts(conn, stale_minutes))

@@ -135,18 +135,20 @@ def low_by_shop(conn: psycopg.Connection[Any], shop: str | None = None) -> dict[
 
 # -- transfers -------------------------------------------------------------------------------------------
 TRANSFER_FIELDS = ("from_shop", "transfer", "to_shop", "sent_at", "sent_till", "received_at", "received_till",
-                   "receipts")
+                   "receipts", "to_known")
 
 
 def transfers(conn: psycopg.Connection[Any], shop: str | None = None, open_only: bool = False,
               start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
-    """The transfers from or to a shop (or every shop), oldest first: TRANSFER_FIELDS, "open" (not
+    """The transfers from or to a shop (or every shop), oldest first: TRANSFER_FIELDS ("to_known":
+    false for a shop HQ does not have, e.g. mistyped at a till that had no list of the chain's shops:
+    HQ keeps the till's records all the same, and flags it here and in `hq alerts`), "open" (not
     received yet), "lines" [{"barcode", "sent", "received" (None: open), "variance" (received - sent;
     None: open)}]; open_only: those not received; start/end: sent or received in [start, end)."""
     check_current(conn)
     rows = conn.execute(
         "SELECT t.shop_id, t.transfer_id, t.to_shop, t.sent_at, t.sent_till, t.received_at, t.received_till, "
-        "cardinality(t.receipts), coalesce((SELECT jsonb_agg(jsonb_build_object('barcode', l.barcode, 'sent', l.sent, "
+        "cardinality(t.receipts), EXISTS (SELECT 1 FROM hq.shop s WHERE s.shop_id = t.to_shop), coalesce((SELECT jsonb_agg(jsonb_build_object('barcode', l.barcode, 'sent', l.sent, "
         "'received', l.received) ORDER BY l.barcode) FROM hq.transfer_line l "
         "WHERE l.shop_id = t.shop_id AND l.transfer_id = t.transfer_id), '[]') "
         "FROM hq.transfer t WHERE (%(shop)s::text IS NULL OR t.shop_id = %(shop)s OR t.to_shop = %(shop)s) "
