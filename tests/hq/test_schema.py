@@ -81,7 +81,8 @@ def test_every_key_of_a_chain_table_starts_with_the_shop_and_records_are_partiti
         partitioned = conn.execute("SELECT partrelid::regclass::text, partstrat FROM pg_partitioned_table").fetchall()
     data = [(table, kind, first) for table, kind, first in keys if table not in ("hq.migration", *CHAIN_WIDE)]
     assert {table for table, *_ in data} == {"hq.shop", "hq.till", "hq.record", "hq.shop_product", "hq.commit_moved",
-                                             "hq.stock_line", "hq.stock_level", "hq.transfer", "hq.transfer_line"}
+                                             "hq.stock_line", "hq.stock_level", "hq.stock_day", "hq.transfer",
+                                             "hq.transfer_line"}
     assert all(first == "shop_id" for *_, first in data), data
     assert partitioned == [("hq.record", "r")]
 

@@ -6,10 +6,14 @@ warning for warning (the same rules, fed from HQ's facts)."""
 
 from __future__ import annotations
 
-from datetime import date
+import random
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from psycopg import sql
 
 from conftest import COLA, FLOAT, NOODLES, WATER, sell_at
 from hq_cluster import enrol, till_dir
@@ -18,11 +22,16 @@ from tui_pos.app.stock import thresholds_of
 from tui_pos.bootstrap.shop import init_shop
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
+from tui_pos.domain.anomalies import Thresholds
+from tui_pos.domain.commits import chained
 from tui_pos.domain.money import Currency
 from tui_pos.domain.tender import Tender
+from tui_pos.hq import schema
 from tui_pos.hq.catalog import import_catalog
+from tui_pos.hq.chain import add_shop
 from tui_pos.hq.connection import HqError, connect
-from tui_pos.hq.stock import anomalies, levels, low_by_shop, reorder
+from tui_pos.hq.schema import migrate
+from tui_pos.hq.stock import anomalies, day_sums_fit, levels, low_by_shop, reorder, risk_facts
 from tui_pos.hq.stream import high_water, push
 
 from .tills import commits
@@ -177,3 +186,177 @@ def test_hqs_anomaly_report_of_a_one_till_shop_is_the_tills_own(hq, two_tills):
     assert {w.kind for w in own} >= {"low_stock", "count_variance", "sold_below_zero", "outflow"}
     assert sorted(map(key, at_hq)) == sorted(map(key, own))
     assert [w.figures for w in sorted(at_hq, key=key)] == [w.figures for w in sorted(own, key=key)]
+
+
+# -- the hourly sums (migration 10) ------------------------------------------------------------------------
+PRODUCTS = [f"69{n:011d}" for n in range(8)]
+
+
+def generated_year(till: str, seed: int) -> list[dict]:
+    """A till's records over 70 days from 2026-01-01 (seeded): sales of 1-3 lines at any hour
+    (refunds, voids and voided lines among them, some days a spike), receipts, counts and
+    write-offs; a product sold past zero now and then. What HQ holds of it is the reference."""
+    rng = random.Random(seed)
+    records: list[dict] = []
+
+    def when(day: int) -> str:
+        moment = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=day, seconds=rng.randrange(86_400))
+        return moment.isoformat(timespec="milliseconds")
+
+    for day in range(70):
+        for _ in range(rng.randrange(2, 9)):
+            spike = rng.random() < 0.04
+            kind = rng.choice(["sale"] * 12 + ["refund", "void"])
+            sign = 1 if kind == "sale" else -1
+            lines = [{"line_no": n, "barcode": rng.choice(PRODUCTS), "qty": sign * (rng.randrange(6, 15) if spike else
+                                                                                   rng.randrange(1, 3)),
+                      "voided": rng.random() < 0.05} for n in range(1, rng.randrange(2, 5))]
+            records.append({"uuid": str(uuid.UUID(int=rng.getrandbits(128))), "till_id": till, "kind": kind,
+                            "cashier": rng.choice(["amy", "bob"]), "completed_at": when(day), "lines": lines,
+                            "tenders": [{"kind": "cash", "amount": 0}], "receipt": f"{till}-{len(records):05d}"})
+        if day % 9 == 0:
+            records += [stock_move(till, when(day), "receive", code, rng.randrange(5, 30) * 1000, unit_cost=150)
+                        for code in rng.sample(PRODUCTS, 5)]
+        if day % 20 == 7:
+            code, counted, expected = rng.choice(PRODUCTS), rng.randrange(0, 20) * 1000, rng.randrange(0, 20) * 1000
+            records.append(stock_move(till, when(day), "count", code, counted - expected, counted=counted,
+                                      expected=expected))
+        if rng.random() < 0.3:
+            records.append(stock_move(till, when(day), "adjust", rng.choice(PRODUCTS), -rng.randrange(1, 4) * 1000,
+                                      reason=rng.choice(["damaged", "expired", "theft"])))
+    return sorted(records, key=lambda r: r.get("completed_at") or r["at"])
+
+
+def stock_move(till: str, at: str, kind: str, code: str, qty: int, **fields) -> dict:
+    return {"type": "stock_move", "uuid": str(uuid.uuid4()), "till_id": till, "at": at, "kind": kind, "barcode": code,
+            "qty": qty, "expected": None, "counted": None, "unit_cost": None, "reason": None, "reference": "",
+            "peer": None, "batch": None, **fields}
+
+
+def daily(records: list[dict]) -> dict[tuple[str, str], list[int]]:
+    """(local day, barcode) -> [sold, in, out], milli-units, worked out from the records themselves."""
+    sums: dict[tuple[str, str], list[int]] = {}
+    for record in records:
+        if "lines" in record:
+            at, moved = record["completed_at"], [(line["barcode"], -line["qty"] * 1000, True)
+                                                 for line in record["lines"] if not line["voided"]]
+        else:
+            at, moved = record["at"], [(record["barcode"], record["qty"], False)]
+        for barcode, qty, sale in moved:
+            row = sums.setdefault((datetime.fromisoformat(at).astimezone().date().isoformat(), barcode), [0, 0, 0])
+            row[0] += -qty if sale and qty < 0 else 0
+            row[1] += max(qty, 0)
+            row[2] += max(-qty, 0)
+    return sums
+
+
+def push_in_batches(dsn: str, records: list[dict], sizes: tuple[int, ...] = (1, 7, 50)) -> None:
+    """Push the records through hq.push in batches of changing size (one batch's day in the next's too)."""
+    envelopes = list(chained(records))
+    with connect(dsn) as conn:
+        done, turn = 0, 0
+        while done < len(envelopes):
+            push(conn, envelopes[done:done + sizes[turn % len(sizes)]])
+            done += sizes[turn % len(sizes)]
+            turn += 1
+
+
+def stock_days(dsn: str, shop: str) -> dict[tuple[str, str], list[int]]:
+    with connect(dsn) as conn:
+        return {(day.isoformat(), barcode): [sold, qty_in, qty_out] for day, barcode, sold, qty_in, qty_out in
+                conn.execute("SELECT day, barcode, sold, qty_in, qty_out FROM hq.stock_day WHERE shop_id = %s", (shop,))}
+
+
+def in_utc_plus_8(dsn: str) -> None:
+    """The HQ database's time zone the tills' (UTC+8): its sessions from now on, migration 10's days."""
+    with connect(dsn) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET timezone = 'CST-8'").format(sql.Identifier(conn.info.dbname)))
+
+
+@pytest.fixture
+def hq_utc8(hq_dsn: str, utc_plus_8: str) -> str:
+    """An HQ in UTC+8 as its tills are (shop S1): the administrator's DSN."""
+    in_utc_plus_8(hq_dsn)
+    with connect(hq_dsn) as conn:
+        migrate(conn)
+        add_shop(conn, "S1", "First")
+    return hq_dsn
+
+
+def report(dsn: str, first: date, last: date, sums: bool) -> list[tuple]:
+    with connect(dsn) as conn:
+        found = anomalies(conn, "S1", first, last, Thresholds(outflow_days=14), Currency(), today=last, sums=sums)
+    return sorted((w.kind, w.subject, w.message, sorted(w.figures.items())) for w in found)
+
+
+def sums_fit(dsn: str, first: date, last: date) -> bool:
+    with connect(dsn) as conn:
+        return day_sums_fit(conn, first, last)
+
+
+def test_the_report_from_the_daily_sums_is_the_report_from_every_movement(hq_utc8, tmp_path):
+    """Two tills' generated records pushed in batches of every size: the sums HQ keeps are the
+    records' own, and each period's warnings from them are those from every single movement."""
+    t1, t2 = generated_year("T1", 1), generated_year("T2", 2)
+    for till, records in (("T1", t1), ("T2", t2)):
+        push_in_batches(enrol(hq_utc8, till_dir(tmp_path / till, till), "S1"), records)
+    assert stock_days(hq_utc8, "S1") == daily(t1 + t2)
+    kinds = set()
+    for first, last in ((date(2026, 2, 1), date(2026, 2, 28)), (date(2026, 1, 20), date(2026, 1, 20)),
+                        (date(2026, 3, 1), date(2026, 3, 15))):
+        assert sums_fit(hq_utc8, first - timedelta(days=14), last)
+        from_sums = report(hq_utc8, first, last, sums=True)
+        assert from_sums == report(hq_utc8, first, last, sums=False)
+        kinds |= {kind for kind, *_ in from_sums}
+    assert kinds >= {"outflow", "sold_below_zero", "count_variance"}  # what the sums feed among them
+    start, end = "2026-02-01T00:00:00.000+00:00", "2026-03-01T00:00:00.000+00:00"
+    voided: dict[str, int] = {}
+    for sale in t1 + t2:
+        if sale.get("kind") == "sale" and start <= sale["completed_at"] < end:
+            voided[sale["cashier"]] = voided.get(sale["cashier"], 0) + sum(line["voided"] for line in sale["lines"])
+    with connect(hq_utc8) as conn:
+        per_cashier = risk_facts(conn, "S1", start, end)[0]
+    assert {cashier: counts.get("line_void", 0) for cashier, counts in per_cashier.items()} == voided
+
+
+def test_another_zones_days_are_reported_from_every_movement(hq_utc8, tmp_path, monkeypatch):
+    """Asked from UTC+5:30, a day is none of HQ's: the report is made from the single movements."""
+    spike = {"uuid": str(uuid.uuid4()), "till_id": "T1", "kind": "sale", "completed_at": "2026-01-31T18:45:00.000+00:00",
+             "lines": [{"line_no": 1, "barcode": PRODUCTS[0], "qty": 40, "voided": False}], "tenders": []}
+    push_in_batches(enrol(hq_utc8, till_dir(tmp_path / "t1", "T1"), "S1"), generated_year("T1", 3) + [spike])
+    first, last = date(2026, 2, 1), date(2026, 2, 28)  # in UTC+5:30 it began at 18:30 UTC, the spike at 00:15
+    try:
+        with monkeypatch.context() as india:
+            india.setenv("TZ", "IST-5:30")
+            time.tzset()
+            assert not sums_fit(hq_utc8, first, last)
+            warnings = report(hq_utc8, first, last, sums=True)
+            assert warnings == report(hq_utc8, first, last, sums=False)
+    finally:
+        time.tzset()
+    assert ("outflow", PRODUCTS[0]) in {(kind, subject) for kind, subject, *_ in warnings}
+
+
+def test_migration_10_sums_what_hq_held_before_it(hq_dsn, tmp_path, monkeypatch, utc_plus_8):
+    """An HQ at migration 9 with a till's records: after hq init, the sums are the records' own,
+    and pushes after it add to them."""
+    records = generated_year("T1", 4)
+    in_utc_plus_8(hq_dsn)
+    with monkeypatch.context() as before_10:
+        before_10.setattr(schema, "MIGRATIONS", tuple(m for m in schema.MIGRATIONS if m.version < 10))
+        with connect(hq_dsn) as conn:
+            migrate(conn)
+            add_shop(conn, "S1", "First")
+        dsn = enrol(hq_dsn, till_dir(tmp_path / "t1", "T1"), "S1")
+        push_in_batches(dsn, records[:300])
+    with connect(hq_dsn) as conn:
+        assert conn.execute("SELECT to_regclass('hq.stock_day')").fetchone() == (None,)
+        applied = migrate(conn)[1]
+        assert [m.version for m in schema.MIGRATIONS if m.name in applied][0] == 10
+    assert stock_days(hq_dsn, "S1") == daily(records[:300])
+    with connect(dsn) as conn:
+        push(conn, list(chained(records))[300:])
+    assert stock_days(hq_dsn, "S1") == daily(records)
+    first, last = date(2026, 1, 20), date(2026, 2, 19)
+    assert sums_fit(hq_dsn, first, last)
+    assert report(hq_dsn, first, last, sums=True) == report(hq_dsn, first, last, sums=False)

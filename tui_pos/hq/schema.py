@@ -1134,6 +1134,88 @@ END $$;
 REVOKE ALL ON FUNCTION hq.stock_moves(text, text, bigint, bigint), hq.stock_levels_apply(text, text, hq.stock_line[]),
     hq.stock_transfers_apply(text, text, hq.stock_line[]) FROM PUBLIC;
 """),
+    Migration(10, "stock at HQ summed by shop, product and day: what the anomaly report reads", r"""
+-- The anomaly report of a month read every movement of the month and of the four weeks before it
+-- (the outflow rule's usual rate) from hq.stock_line: a month of a busy shop was at the one-second
+-- limit on a quiet machine. As the till does (store/stock_daily.py), HQ now keeps each shop's
+-- movements of each product summed per day, in the transaction hq.push adds the records in
+-- (hq.stock_sums_apply, from the movements hq.stock_apply has just added: each once), and the
+-- migration sums what HQ already holds. A day is a local day in the time zone HQ's database has
+-- now (its TimeZone setting: ALTER DATABASE ... SET timezone before this migration runs), fixed
+-- here in hq.stock_day_of and hq.stock_day_start; a report asked for in another zone's days is
+-- made from the single movements (hq/stock.py), the same warnings, slower.
+DO $do$
+BEGIN
+    EXECUTE format($f$
+        CREATE FUNCTION hq.stock_day_of(at timestamptz) RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $b$ SELECT (at AT TIME ZONE %1$L)::date $b$;
+        CREATE FUNCTION hq.stock_day_start(day date) RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $b$ SELECT day::timestamp AT TIME ZONE %1$L $b$;
+    $f$, current_setting('TimeZone'));
+END $do$;
+
+CREATE TABLE hq.stock_day (
+    shop_id text NOT NULL,
+    day date NOT NULL,                -- hq.stock_day_of the movements' time
+    barcode text NOT NULL,
+    sold bigint NOT NULL DEFAULT 0,   -- milli-units taken out by sale lines (a refund's or void's puts back: qty_in)
+    qty_in bigint NOT NULL DEFAULT 0, -- milli-units of every movement that added to stock on hand
+    qty_out bigint NOT NULL DEFAULT 0, -- ... and of every one that took from it (sales included)
+    PRIMARY KEY (shop_id, day, barcode)
+);
+
+-- These movements (hq.stock_line rows just added, of one shop) added to their products' days.
+CREATE FUNCTION hq.stock_sums_apply(shop text, moved hq.stock_line[]) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO hq.stock_day AS s (shop_id, day, barcode, sold, qty_in, qty_out)
+    SELECT shop, hq.stock_day_of(m.at), m.barcode, sum(CASE WHEN m.kind = 'sale' AND m.qty < 0 THEN -m.qty ELSE 0 END),
+           sum(greatest(m.qty, 0)), sum(greatest(-m.qty, 0))
+    FROM unnest(moved) m GROUP BY 2, 3
+    ON CONFLICT (shop_id, day, barcode) DO UPDATE SET
+        sold = s.sold + excluded.sold, qty_in = s.qty_in + excluded.qty_in, qty_out = s.qty_out + excluded.qty_out;
+$$;
+REVOKE ALL ON FUNCTION hq.stock_sums_apply(text, hq.stock_line[]) FROM PUBLIC;
+
+-- As in migration 9, with the sums kept too.
+CREATE OR REPLACE FUNCTION hq.stock_apply(shop text, till text, after_seq bigint, upto_seq bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET timezone = 'UTC' AS $$
+DECLARE
+    moved hq.stock_line[];
+BEGIN
+    IF EXISTS (SELECT 1 FROM hq.stock_line WHERE shop_id = shop AND till_id = till AND commit_seq > after_seq
+               AND commit_seq <= upto_seq) THEN
+        WITH added AS (INSERT INTO hq.stock_line SELECT * FROM hq.stock_moves(shop, till, after_seq, upto_seq)
+                       ON CONFLICT DO NOTHING RETURNING *)
+        SELECT coalesce(array_agg(a::hq.stock_line ORDER BY a.commit_seq, a.line_no), '{}') INTO moved FROM added a;
+    ELSE
+        WITH added AS (INSERT INTO hq.stock_line SELECT * FROM hq.stock_moves(shop, till, after_seq, upto_seq)
+                       RETURNING *)
+        SELECT coalesce(array_agg(a::hq.stock_line ORDER BY a.commit_seq, a.line_no), '{}') INTO moved FROM added a;
+    END IF;
+    IF cardinality(moved) > 0 THEN
+        PERFORM hq.stock_levels_apply(shop, till, moved);
+        PERFORM hq.stock_transfers_apply(shop, till, moved);
+        PERFORM hq.stock_sums_apply(shop, moved);
+    END IF;
+END $$;
+
+-- What HQ holds already, a shop's month at a time (through the one function that sums; a day
+-- split between two months is added to, not written twice).
+DO $$
+DECLARE
+    s text;
+    month timestamptz;
+BEGIN
+    FOR s IN SELECT shop_id FROM hq.shop ORDER BY 1 LOOP
+        FOR month IN SELECT generate_series(date_trunc('month', min(at)), max(at), interval '1 month')
+                     FROM hq.stock_line WHERE shop_id = s LOOP
+            PERFORM hq.stock_sums_apply(s, ARRAY(
+                SELECT l FROM hq.stock_line l WHERE l.shop_id = s AND l.at >= month AND l.at < month + interval '1 month'
+                ORDER BY l.at));
+        END LOOP;
+    END LOOP;
+END $$;
+"""),
 )
 
 BOOTSTRAP = """

@@ -8,7 +8,9 @@ transaction that adds the tills' records (schema.py migration 6):
   count: every movement; a till's opening stock from its own CSV is not a record, so HQ starts it
   at zero). A shop's stock on hand = the sum over its tills (domain/stock.py: milli-units);
 - hq.transfer, hq.transfer_line: goods one shop sent (transfer_out) and the other received
-  (transfer_in), open until received; what was received less what was sent is the variance.
+  (transfer_in), open until received; what was received less what was sent is the variance;
+- hq.stock_day (migration 10): each shop's movements of each product summed per day (sold, in,
+  out), what the anomaly report reads instead of a month and its lookback of single movements.
 
 The warnings come from the pure rules of domain/anomalies.py, fed with HQ's facts in the shapes
 the till feeds them (app/stock.py StockReports.anomalies): one copy of every rule. The reorder
@@ -176,14 +178,74 @@ def _day_starts(first: date, last: date) -> list[str]:
             for n in range((last - first).days + 2)]
 
 
+def day_sums_fit(conn: psycopg.Connection[Any], first: date, last: date) -> bool:
+    """Whether HQ's days (hq.stock_day: the zone of its database when migration 10 ran) are this
+    process's local days first..last (each starts at the same time, and so does the day after)."""
+    row = conn.execute("SELECT bool_and(hq.stock_day_start(%s::date + (n - 1)::integer) = s) "
+                       "FROM unnest(%s::timestamptz[]) WITH ORDINALITY x(s, n)", (first, _day_starts(first, last))).fetchone()
+    return bool(row and row[0])
+
+
+# A shop's movements of the days lo <= n < hi (n: a day's index in the period's days, the lookback
+# first; hi None: every day from lo on), one row per product and day: (barcode, n, sold, qty_in,
+# qty_out), from HQ's per-day sums, or the same figures summed from each movement (the reference
+# the sums are kept from: for another zone's days, and to check the sums against). One shape, so
+# one set of queries reads either.
+def _sums(lo: int, hi: int | None) -> str:
+    until = "" if hi is None else f" AND day < %(first)s::date + {hi}"
+    return ("(SELECT barcode, day - %(first)s::date AS n, sold, qty_in, qty_out FROM hq.stock_day "
+            f"WHERE shop_id = %(shop)s AND day >= %(first)s::date + {lo}{until}) d")
+
+
+def _lines(lo: int, hi: int | None) -> str:
+    until = "" if hi is None else f" AND at < (%(days)s::timestamptz[])[{hi + 1}]"
+    return ("(SELECT barcode, width_bucket(at, %(days)s::timestamptz[]) - 1 AS n, "
+            "sum(CASE WHEN kind = 'sale' AND qty < 0 THEN -qty ELSE 0 END) AS sold, sum(greatest(qty, 0)) AS qty_in, "
+            "sum(greatest(-qty, 0)) AS qty_out FROM hq.stock_line "
+            f"WHERE shop_id = %(shop)s AND at >= (%(days)s::timestamptz[])[{lo + 1}]{until} GROUP BY 1, 2) d")
+
+
+def _period_sums(conn: psycopg.Connection[Any], sums: bool, shop: str, first: date, days: list[str], lookback: int,
+                 minimum: int) -> tuple[dict[str, dict[int, int]], dict[str, int], dict[str, int]]:
+    """What the rules read of a period's movements, summed by PostgreSQL (sums: from hq.stock_day;
+    else from hq.stock_line). days: the UTC starts of the local days first.. (the first `lookback`
+    of them the outflow rule's usual rate, then the period) and of the day after. Returns: the units
+    sold on each day (its index) of the products that sold at least `minimum` on a day of the
+    period; what came in during the period (product -> milli-units); the net movement after it."""
+    source, end = (_sums if sums else _lines), len(days) - 1
+    params = {"shop": shop, "first": first, "days": days}
+    came_in: dict[str, int] = {}
+    candidates: list[str] = []
+    for barcode, qty_in, top in conn.execute(
+            f"SELECT barcode, sum(qty_in)::bigint, max(sold)::bigint FROM {source(lookback, end)} GROUP BY 1",
+            params).fetchall():
+        came_in[barcode] = qty_in
+        if top >= minimum:
+            candidates.append(barcode)
+    daily: dict[str, dict[int, int]] = {}
+    if candidates:
+        for barcode, day, sold in conn.execute(
+                f"SELECT barcode, n, sold::bigint FROM {source(0, end)} WHERE barcode = ANY(%(codes)s) AND sold > 0",
+                {**params, "codes": candidates}).fetchall():
+            daily.setdefault(barcode, {})[day] = sold
+    later = dict(conn.execute(f"SELECT barcode, sum(qty_in - qty_out)::bigint FROM {source(end, None)} GROUP BY 1",
+                              params).fetchall())
+    return daily, came_in, later
+
+
 def anomalies(conn: psycopg.Connection[Any], shop: str, first: date, last: date, t: Thresholds,
-              currency: Currency, today: date | None = None) -> list[Warning]:
+              currency: Currency, today: date | None = None, *, sums: bool = True) -> list[Warning]:
     """Every stock and operation-risk warning of the shop over the local days first..last, with its
     numbers, from the rules the till's report uses (domain/anomalies.py), and each transfer to or
-    from the shop received in the period with a quantity other than what was sent."""
+    from the shop received in the period with a quantity other than what was sent. Daily outflow,
+    what came in and what moved after the period come from HQ's per-day sums (hq.stock_day) when
+    its days are the asker's (sums=False, or another time zone: from every movement, the same
+    figures); single movements are read only for the products a rule needs them for (counts,
+    write-offs, sales at or below zero), as the till's report does."""
     check_shop(conn, shop)
     start, end = utc_bounds(first, last)
     look_first = first - timedelta(days=t.outflow_days)
+    days = _day_starts(look_first, last)
     rows = levels(conn, shop)
     names = {row["barcode"]: row["name"] for row in rows}
     params = {"shop": shop, "start": start, "end": end}
@@ -192,29 +254,26 @@ def anomalies(conn: psycopg.Connection[Any], shop: str, first: date, last: date,
               "reason": reason}
              for b, at, kind, qty, counted, expected, reason in conn.execute(
                  f"SELECT barcode, {ISO.format('at')}, kind, qty, counted, expected, reason FROM hq.stock_line "
-                 "WHERE shop_id = %(shop)s AND kind <> 'sale' AND at >= %(start)s AND at < %(end)s "
-                 "ORDER BY at, till_id, commit_seq", params).fetchall()]
-    events: dict[str, list[tuple[str, int, bool]]] = {}  # the period's movements per product, in time order
-    for barcode, at, qty, sale in conn.execute(
-            f"SELECT barcode, {ISO.format('at')}, qty, kind = 'sale' FROM hq.stock_line "
-            "WHERE shop_id = %(shop)s AND at >= %(start)s AND at < %(end)s ORDER BY at, till_id, commit_seq, line_no",
-            params).fetchall():
-        events.setdefault(barcode, []).append((at, qty, sale))
-    later = dict(conn.execute("SELECT barcode, sum(qty)::bigint FROM hq.stock_line WHERE shop_id = %(shop)s "
-                              "AND at >= %(end)s GROUP BY barcode", params).fetchall())
+                 "WHERE shop_id = %(shop)s AND kind <> 'sale' AND kind IN ('count', 'adjust') AND at >= %(start)s "
+                 "AND at < %(end)s ORDER BY at, till_id, commit_seq", params).fetchall()]
+    by_day, came_in, later = _period_sums(conn, sums and day_sums_fit(conn, look_first, last), shop, look_first, days,
+                                          t.outflow_days, t.outflow_min)
     end_levels = {row["barcode"]: row["on_hand"] - later.get(row["barcode"], 0) for row in rows}
 
-    days = [look_first + timedelta(days=n) for n in range((last - look_first).days + 1)]
-    daily: dict[str, dict[date, int]] = {}  # units out per product and local day, the lookback included
-    for barcode, bucket, out in conn.execute(
-            "SELECT barcode, width_bucket(at, %(days)s::timestamptz[]), -sum(qty)::bigint FROM hq.stock_line "
-            "WHERE shop_id = %(shop)s AND kind = 'sale' AND qty < 0 AND at >= %(from)s AND at < %(end)s "
-            "GROUP BY 1, 2", {**params, "days": _day_starts(look_first, last),
-                              "from": utc_bounds(look_first, last)[0]}).fetchall():
-        if 1 <= bucket <= len(days):
-            daily.setdefault(barcode, {})[days[bucket - 1]] = out
+    # only a product whose level could have been at or below zero in the period has its movements read
+    low = sorted(b for b, qty_in in came_in.items() if end_levels.get(b, 1) - qty_in <= 0)
+    events: dict[str, list[tuple[str, int, bool]]] = {}  # the period's movements per product, in time order
+    if low:
+        for barcode, at, qty, sale in conn.execute(
+                f"SELECT barcode, {ISO.format('at')}, qty, kind = 'sale' FROM hq.stock_line WHERE shop_id = %(shop)s "
+                "AND barcode = ANY(%(low)s) AND at >= %(start)s AND at < %(end)s "
+                "ORDER BY at, till_id, commit_seq, line_no", {**params, "low": low}).fetchall():
+            events.setdefault(barcode, []).append((at, qty, sale))
+    dates = [look_first + timedelta(days=n) for n in range(len(days) - 1)]
+    daily = {barcode: {dates[day]: out for day, out in sold.items() if 0 <= day < len(dates)}
+             for barcode, sold in by_day.items()}
 
-    costs = average_costs(conn, shop, end, sorted({m["barcode"] for m in moves if m["kind"] in ("count", "adjust")}))
+    costs = average_costs(conn, shop, end, sorted({m["barcode"] for m in moves}))
     per_cashier, refunds, originals = risk_facts(conn, shop, start, end)
     period_days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     level_rows = [{**row, "since": None} for row in rows]
@@ -256,13 +315,14 @@ def risk_facts(conn: psycopg.Connection[Any], shop: str, start: str,
             mine[what] = mine.get(what, 0) + n
 
     params = {"shop": shop, "start": start, "end": end, "events": list(_RISK_EVENTS)}
+    # each sale's figures first, then grouped (OFFSET 0: the grouping does not carry the records along)
     for cashier, kind, n, discounted, line_voids in conn.execute(
-            "SELECT r.record->>'cashier', coalesce(r.record->>'kind', 'sale'), count(*), "
-            "count(*) FILTER (WHERE coalesce(r.record->>'discount', '0') NOT IN ('0', '')), "
-            "sum((SELECT count(*) FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.record->'lines') = 'array' "
-            "THEN r.record->'lines' ELSE '[]' END) l WHERE l->>'voided' = 'true'))::bigint "
-            "FROM hq.record r WHERE r.shop_id = %(shop)s AND r.type = 'sale' AND r.recorded_at >= %(start)s "
-            "AND r.recorded_at < %(end)s GROUP BY 1, 2", params):
+            "SELECT cashier, kind, count(*), count(*) FILTER (WHERE discounted), sum(voids)::bigint FROM ("
+            "SELECT r.record->>'cashier' AS cashier, coalesce(r.record->>'kind', 'sale') AS kind, "
+            "coalesce(r.record->>'discount', '0') NOT IN ('0', '') AS discounted, jsonb_array_length("
+            "jsonb_path_query_array(r.record, 'strict $.lines[*] ? (@.voided == true || @.voided == \"true\")', '{}', "
+            "true)) AS voids FROM hq.record r WHERE r.shop_id = %(shop)s AND r.type = 'sale' "
+            "AND r.recorded_at >= %(start)s AND r.recorded_at < %(end)s OFFSET 0) s GROUP BY 1, 2", params):
         add(cashier, {"sale": "sales"}.get(kind, kind), n)
         if kind == "sale":
             add(cashier, "discount", discounted)
