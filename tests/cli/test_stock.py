@@ -89,12 +89,20 @@ def test_a_transfer_out_at_one_shop_in_at_another_through_hq(hq, tmp_path):
         init_shop(data_dir, demo=True, shift_float=FLOAT)
     run_cli(one, "hq", "join", hq, "--shop", "S1", "--till", "T1", env=env)
     run_cli(other, "hq", "join", hq, "--shop", "S2", "--till", "T2", env=env)
+    unchecked = run_cli(one, "stock", "transfer", "out", "--to", "S9", "--item", f"{COLA}x1", "--ref", "DN-9", *AS_DEMO)
+    assert "shop S9 could not be checked" in unchecked.stderr  # no list of the chain's shops yet: sent all the same
     out = cli_json(one, "stock", "transfer", "out", "--to", "S2", "--item", f"{COLA}x4", "--ref", "DN-1", *AS_DEMO)
     assert (out["transfer"], out["peer"], [(r["kind"], r["qty"]) for r in out["lines"]]) == (
         "DN-1", "S2", [("transfer_out", "4")])
     assert "transfer DN-1 was sent from this till already" in cli_error(
         one, "stock", "transfer", "out", "--to", "S2", "--item", f"{COLA}x1", "--ref", "DN-1", *AS_DEMO)
-    run_cli(one, "sync", env=env)
+    run_cli(one, "sync", env=env)  # pulls the chain's shops: a mistyped one is refused now, before any PIN
+    assert "the chain has no shop S9: HQ's shops are S2 (" in cli_error(
+        one, "stock", "transfer", "out", "--to", "S9", "--item", f"{COLA}x1", "--cashier", "demo")
+    assert "did you mean S2?" in cli_error(one, "stock", "transfer", "out", "--to", "s2", "--item", f"{COLA}x1",
+                                           "--cashier", "demo")
+    flagged = run_cli(one, "hq", "transfers", "--dsn", hq, env=env).stdout  # HQ kept DN-9 and flags it
+    assert "DN-9: S1 -> S9, sent " in flagged and "SHOP S9 IS NOT AT HQ" in flagged
     assert cli_json(other, "stock", "transfers") == []
     assert cli_json(other, "sync")["transfers"] == 1
     [waiting] = cli_json(other, "stock", "transfers")
@@ -103,7 +111,7 @@ def test_a_transfer_out_at_one_shop_in_at_another_through_hq(hq, tmp_path):
     assert [(r["kind"], r["qty"], r["variance"]) for r in got["lines"]] == [("transfer_in", "3", "-1")]
     assert "received at this till already" in cli_error(other, "stock", "transfer", "in", "DN-1", *AS_DEMO)
     run_cli(other, "sync", env=env)
-    [done] = cli_json(other, "hq", "transfers", "--dsn", hq)
+    [done] = cli_json(other, "hq", "transfers", "--shop", "S2", "--dsn", hq)
     assert (done["open"], done["lines"][0]["variance"]) == (False, "-1")
 
 

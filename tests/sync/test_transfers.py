@@ -6,6 +6,7 @@ report shows the variance. Each shop's stock at HQ moved by exactly its side."""
 
 from __future__ import annotations
 
+import json
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,13 +17,14 @@ import pytest
 from conftest import COLA, FLOAT, WATER
 from hq.tills import commits
 from hq_cluster import enrol, till_dir
-from tui_pos.app.transfers import TransferRefused, Transfers
+from tui_pos.app.transfers import ChainShop, TransferRefused, Transfers
 from tui_pos.bootstrap.shop import init_shop
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.anomalies import Thresholds
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
+from tui_pos.hq.chain import add_shop
 from tui_pos.hq.connection import connect
 from tui_pos.hq.stock import anomalies, levels, transfers
 from tui_pos.hq.stream import high_water, push
@@ -127,3 +129,32 @@ def test_two_tills_of_a_shop_receiving_one_transfer_is_a_warning_at_hq(hq, chain
         warnings = anomalies(admin, "S2", *_today(), Thresholds(), Currency())
     assert (twice["receipts"], [line["variance"] for line in twice["lines"]]) == (2, [2_000])
     assert [w.subject for w in warnings if w.kind == "transfer_twice"] == ["DN-8"]
+
+
+def test_the_chains_shops_come_down_with_the_transfers_and_a_transfer_goes_to_one_of_them(hq, chain):
+    """The till's role pulls the chain's shops (id and name, nothing else) with the open transfers
+    and keeps them; a shop HQ does not have is then refused at the till, one HQ adds arrives with
+    the next sync; a sync that finds nothing new leaves the file as it is."""
+    t1, t1_dsn = chain["T1"]
+    with transfers_at(t1) as sender:
+        assert sender.shops() is None and sender.destination("S9") == "S9"  # no list yet: cannot be checked
+    pull = TransferPull(t1)
+    with connect(t1_dsn) as conn:
+        pull(conn)
+    assert json.loads(transfers_path(t1).read_text(encoding="utf-8"))["shops"] == [
+        {"shop": "S1", "name": "First"}, {"shop": "S2", "name": "Second"}]
+    with transfers_at(t1) as sender:
+        assert sender.shops() == [ChainShop("S2", "Second")]  # its own shop left out
+        with pytest.raises(BadInput, match="the chain has no shop S9: HQ's shops are S2 "):
+            sender.send("S9", [f"{COLA}x1"])
+    written = transfers_path(t1).stat().st_ino
+    with connect(t1_dsn) as conn:
+        pull(conn)
+    assert transfers_path(t1).stat().st_ino == written  # nothing changed at HQ: not written again
+    with connect(hq) as admin:
+        add_shop(admin, "S9", "Ninth")
+    with connect(t1_dsn) as conn:
+        pull(conn)
+    with transfers_at(t1) as sender:
+        assert [s.shop for s in sender.shops() or ()] == ["S2", "S9"]
+        assert sender.send("S9", [f"{COLA}x1"]).peer == "S9"

@@ -108,6 +108,9 @@ class _NeverPulled:
     def open_transfers(self) -> None:
         return None
 
+    def shops(self) -> None:
+        return None
+
 
 class Till:
     """Built by bootstrap (tui_pos.bootstrap.till.open_till) over the store's ports."""

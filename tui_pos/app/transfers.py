@@ -40,11 +40,39 @@ class TransferStore(StockStore, Protocol):
 
 
 class TransferSource(Protocol):
-    """The transfers HQ has open for this till's shop, as the last sync pulled them."""
+    """The transfers HQ has open for this till's shop, and the chain's shops, as the last sync pulled them."""
 
     def open_transfers(self) -> list[dict[str, Any]] | None:
         """None: never pulled (the till has not synced with HQ since it could)."""
         ...
+
+    def shops(self) -> list[dict[str, Any]] | None:
+        """The chain's shops ({"shop", "name"}); None: no list pulled yet."""
+        ...
+
+
+SHOPS_NAMED = 10  # the chain's shops a refused destination names (then "...")
+
+
+@dataclass(frozen=True)
+class ChainShop:
+    """A shop of the chain as HQ sends it to the tills: its id (what a transfer names) and its name."""
+
+    shop: str
+    name: str
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ChainShop | None:
+        """None for an entry that is not a shop (an edited file): it is left out, not an error."""
+        if not isinstance(data, dict):
+            return None
+        shop, name = data.get("shop"), data.get("name")
+        return cls(shop, name if isinstance(name, str) else "") if isinstance(shop, str) and shop else None
+
+    def matches(self, text: str) -> bool:
+        """Typed text found in the id or the name, whatever the case (a picker's filter)."""
+        text = text.strip().casefold()
+        return text in self.shop.casefold() or text in self.name.casefold()
 
 
 class TransferRefused(PosError):
@@ -85,12 +113,34 @@ class Transfers:
         return False
 
     # -- sending --------------------------------------------------------------------------------
+    def shops(self) -> list[ChainShop] | None:
+        """The shops a transfer may go to: the chain's as HQ last sent them down, this till's own
+        left out, by id; None: no list pulled yet (a destination cannot be checked)."""
+        pulled = self.source.shops()
+        if pulled is None:
+            return None
+        own = self.shop
+        return [s for s in map(ChainShop.from_dict, pulled) if s is not None and s.shop != own]
+
     def destination(self, to_shop: str) -> str:
-        """The shop a transfer may go to, as given (asked before the scanning starts, checked again by send)."""
+        """The shop a transfer may go to, as given (asked before the scanning starts, checked again
+        by send): another shop, one of the chain's when the till has HQ's list (without one it
+        cannot be checked: HQ flags a shop it does not have)."""
         shop, to_shop = self.shop, to_shop.strip()
         if not to_shop or to_shop == shop:
             raise BadInput(N_("a transfer goes to another shop than this till's ({shop})"), shop=shop)
-        return to_shop
+        others = self.shops()
+        if others is None or to_shop in {s.shop for s in others}:
+            return to_shop
+        like = [s.shop for s in others if s.shop.casefold() == to_shop.casefold()]
+        if like:
+            raise BadInput(N_("the chain has no shop {shop}: did you mean {like}?"), shop=to_shop, like=like[0])
+        if not others:
+            raise BadInput(N_("the chain has no shop {shop}: HQ lists no other shop than this one (tui-pos sync "
+                              "pulls the list again)"), shop=to_shop)
+        named = ", ".join(s.shop for s in others[:SHOPS_NAMED]) + (", ..." if len(others) > SHOPS_NAMED else "")
+        raise BadInput(N_("the chain has no shop {shop}: HQ's shops are {shops} (tui-pos sync pulls the list again)"),
+                       shop=to_shop, shops=named)
 
     def send(self, to_shop: str, items: Sequence[str], reference: str | None = None) -> Moved:
         """Goods out to another shop: CODE[xQTY] items; the transfer's id is reference, else a new one."""

@@ -229,13 +229,19 @@ def _transferred(till: Till, moved: Any, as_json: bool) -> None:
 def stock_transfer_out(ctx: click.Context, to_shop: str, items: tuple[str, ...], reference: str | None,
                        cashier: str | None, manager: str | None, pin: str | None, as_json: bool) -> None:
     """Send goods to another shop: they leave this shop's stock now; HQ keeps the transfer open until
-    that shop receives it (tui-pos stock transfer in, there)."""
+    that shop receives it (tui-pos stock transfer in, there). SHOP must be one of the chain's
+    shops as HQ last sent them down (tui-pos sync); a till that has no list yet says it could not
+    check it."""
     till = operating_till(ctx.find_root(), replay=False)
     transfers = till.transfers
+    to_shop = transfers.destination(to_shop)  # a shop that is not the chain's is refused before any PIN
     sign_in(till, "stock_transfer", cashier=cashier, manager=manager, pin=pin, required="cashier")
     interrupts.before = "nothing was sent"
     with interrupts.holding("the transfer", "'tui-pos stock'"):
         moved = transfers.send(to_shop, items, reference)
+    if transfers.shops() is None:
+        click.echo(_("Warning: this till has no list of the chain's shops from HQ yet (tui-pos sync pulls it): "
+                     "shop {shop} could not be checked").format(shop=to_shop), err=True)
     _transferred(till, moved, as_json)
 
 

@@ -43,6 +43,13 @@ def add_shop(conn: psycopg.Connection[Any], shop_id: str, name: str | None) -> d
         return {"shop": shop_id, "name": held[0], "added": False}
 
 
+def shop_list(conn: psycopg.Connection[Any]) -> list[dict[str, str]]:
+    """The chain's shops, id and name only, by id: what a till is sent so that a transfer goes to a
+    shop that is there (its role may read hq.shop, the chain's reference data)."""
+    return [{"shop": shop, "name": name} for shop, name in
+            conn.execute("SELECT shop_id, name FROM hq.shop ORDER BY shop_id").fetchall()]
+
+
 STALE_MINUTES = 10  # a till not heard from for longer is itself an alert (hq tills --stale-minutes)
 CLOCK_OFF_S = 300  # a till whose clock is further off HQ's (it measures it at each sync) is an alert
 
