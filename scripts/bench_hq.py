@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
-import platform
 import sys
 import time
 import uuid as uuidlib
@@ -37,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
-from benchlib import Table, ms, on_throwaway_cluster, pct  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from benchlib import Table, ms, on_throwaway_cluster, pct, postgres_facts  # noqa: E402  (scripts/ is on sys.path when a script runs)
 from pgcluster import Cluster  # noqa: E402
 
 SHOPS = 4
@@ -399,8 +397,7 @@ def run(cluster: Cluster, root: Path, args: argparse.Namespace) -> int:
               f"{pct(t['pay_on'], 0.99) / pct(t['pay_off'], 0.99):.2f}x")
     table.add(f"idle CPU with sync on ({args.idle:.0f} s; floor: sync off)", f"{t['idle_on']:.3f} %",
               f"{t['idle_off']:.3f} %", target="<= 0.5 %", ok=t["idle_on"] <= 0.5)
-    print(f"HQ benchmark: PostgreSQL {cluster.bin.parent.name} (fsync on) on {platform.machine()}, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; {len(dsns)} tills x {args.sales_per_till:,} sales, "
+    print(f"HQ benchmark: {postgres_facts(cluster)}; {len(dsns)} tills x {args.sales_per_till:,} sales, "
           f"batches of {args.batch}")
     table.print()
     return 0

@@ -28,7 +28,6 @@ It is a report: it exits 0 when a target is missed, non-zero only when something
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -39,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without install
 
-from benchlib import Table, ms, on_throwaway_cluster, pct, timed  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from benchlib import Table, ms, on_throwaway_cluster, pct, postgres_facts, timed  # noqa: E402  (scripts/ is on sys.path when a script runs)
 from pgcluster import Cluster  # noqa: E402
 
 YEAR = date(2025, 1, 1)
@@ -220,8 +219,8 @@ def run(cluster: Cluster, root: Path, args: argparse.Namespace) -> int:
         took, warnings = timed(lambda: anomalies(conn, "S1", date(2025, 1, 1), date(2025, 1, 31), Thresholds(),
                                                  Currency(), today=date(2025, 1, 31)))
         table.add(f"anomaly report, January ({len(warnings)} warnings)", ms(took))
-    print(f"HQ stock benchmark: PostgreSQL {cluster.bin.parent.name} on {os.cpu_count()} CPUs, load "
-          f"{os.getloadavg()[0]:.2f}; one shop, 2 tills, {args.products:,} products, {args.sales:,} sales "
+    print(f"HQ stock benchmark: {postgres_facts(cluster)}; one shop, 2 tills, {args.products:,} products, "
+          f"{args.sales:,} sales "
           f"({records:,} records, {lines:,} stock movements at HQ), built in {built:.0f} s")
     table.print()
     return 0

@@ -47,6 +47,14 @@ def cpu_facts() -> str:
             + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
+def postgres_facts(cluster: Any) -> str:
+    """The throwaway PostgreSQL a run measured (its version; fsync on as a real HQ runs, or off) and
+    the machine's CPUs and load, for an HQ report's opening line."""
+    fsync = cluster.settings.get("fsync", "on")
+    return (f"PostgreSQL {cluster.bin.parent.name} (fsync {fsync}) on {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"load {os.getloadavg()[0]:.2f}")
+
+
 def print_facts(title: str, facts: list[str]) -> None:
     """The report's first lines: its title, then each fact of the machine and the run indented."""
     print(title)
