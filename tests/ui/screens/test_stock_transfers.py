@@ -12,16 +12,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from textual.widgets import OptionList
 
 from conftest import COLA, NOODLES, WATER, set_config
 from pgcluster import free_port
 from tui_pos.hq.enrol import secret_path, with_hq_section
 from tui_pos.sync.transfers import save_transfers, transfers_path
 from tui_pos.ui.screens.dialogs import AskScreen
-from tui_pos.ui.screens.stock_transfers import TransferInScreen, TransferOutScreen, TransferPickScreen
+from tui_pos.ui.screens.stock_transfers import ShopPickScreen, TransferInScreen, TransferOutScreen, TransferPickScreen
 
 from ..pilot import (
     BURST_CODES,
+    dialog_text,
     in_dialog,
     menu,
     message,
@@ -69,6 +71,17 @@ async def to_transfer_out(pilot, shop: str) -> None:
     await type_text(pilot, shop, "enter")
 
 
+CHAIN = [{"shop": "S1", "name": "First"}, {"shop": "S2", "name": "Second"}, {"shop": "S3", "name": "Third"},
+         {"shop": "S4", "name": "南京路 Nanjing Road"}]
+
+
+def picked(pilot) -> list[str]:
+    """The shops the picker lists now, the highlighted one marked with >."""
+    found = pilot.app.screen.query_one("#shop-list", OptionList)
+    return [(">" if i == found.highlighted else "") + str(found.get_option_at_index(i).prompt).split()[0]
+            for i in range(found.option_count)]
+
+
 async def press_twice_to_store(pilot) -> None:
     """F10 reviews, F10 again stores."""
     await pilot.press("f10")
@@ -100,6 +113,45 @@ async def test_sending_a_transfer_by_scanning(shop_dir):
         assert f"write {transfer} on the box" in message(pilot)
         assert "HQ gets it with the next sync." in message(pilot)
         assert "on hand 25" in shown(pilot)  # the demo shop's 27 colas, 2 sent
+
+
+async def test_the_shop_is_picked_from_the_chains_shops_hq_sent_down(shop_dir):
+    """With HQ's list of shops (as the sync keeps it): this shop left out, typing filters by id or
+    name (Chinese too), Up/Down choose, Enter sends to the one chosen; a filter that matches none
+    says so and Enter picks nothing."""
+    save_transfers(shop_dir, [], SENT_AT, CHAIN)
+    async with at_shop(shop_dir, "S1") as pilot:
+        await menu(pilot, "o")
+        await on_screen(pilot, ShopPickScreen)
+        assert picked(pilot) == [">S2", "S3", "S4"]
+        await pilot.press("down", "down", "down", "up")  # the last is as far as it goes
+        assert picked(pilot) == ["S2", ">S3", "S4"]
+        await type_text(pilot, "南京")
+        assert picked(pilot) == [">S4"]
+        await type_text(pilot, "zz")
+        assert picked(pilot) == [] and "No shop of the chain matches '南京zz'." in in_dialog(pilot)
+        await pilot.press("enter")
+        assert isinstance(pilot.app.screen, ShopPickScreen)  # nothing to pick: still asked
+        await pilot.press(*["backspace"] * 4, *"thi", "enter")
+        await on_screen(pilot, TransferOutScreen)
+        assert pilot.app.screen.to_shop == "S3" and "Transfer to shop S3 (Third)" in shown(pilot)
+        await scan(pilot, COLA)
+        await press_twice_to_store(pilot)
+        assert [(kind, code, qty, peer) for kind, code, qty, _ref, peer, _actor in moves(pilot)] == [
+            ("transfer_out", COLA, -1_000, "S3")]
+    save_transfers(shop_dir, [], SENT_AT, CHAIN[:1])  # HQ knows no other shop than this one
+    async with at_shop(shop_dir, "S1") as pilot:
+        await menu(pilot, "o")
+        await wait_for(pilot, lambda: "HQ lists no other shop of the chain" in message(pilot))
+        assert not isinstance(pilot.app.screen, (ShopPickScreen, AskScreen))
+
+
+async def test_a_till_with_no_list_of_shops_asks_for_the_code_and_says_it_cannot_be_checked(shop_dir):
+    async with at_shop(shop_dir, "S1") as pilot:
+        await menu(pilot, "o")
+        await on_screen(pilot, AskScreen)
+        await wait_for(pilot, lambda: "this till has no list of the chain's shops yet, so it cannot be checked"
+                       in dialog_text(pilot))
 
 
 async def test_a_burst_of_100_scans_is_sent_exactly(shop_dir):
@@ -229,6 +281,17 @@ async def test_the_transfer_screens_speak_chinese(shop_dir):
         assert "门店 S1 的调拨 DN-5：扫描实际到货" in text and "差异" in text and "与发出的不符" in text
 
 
+async def test_the_shop_picker_speaks_chinese(shop_dir):
+    set_config(shop_dir, "ui", "language", '"zh_CN"')
+    save_transfers(shop_dir, [], SENT_AT, CHAIN)
+    async with at_shop(shop_dir, "S1") as pilot:
+        await menu(pilot, "o")
+        await on_screen(pilot, ShopPickScreen)
+        await type_text(pilot, "zz")
+        text = dialog_text(pilot)
+        assert "从门店 S1 发货到哪家门店？" in text and "输入以查找" in text and "连锁中没有与“zz”匹配的门店。" in text
+
+
 async def test_a_transfer_sent_at_one_shop_is_received_at_another_through_hq(hq, demo_shop_template, tmp_path):
     """End to end through a real PostgreSQL, each till's own sync worker (started by the till UI)
     pushing and pulling: sent at S1's till by scanning, received short at S2's, HQ's transfer
@@ -249,7 +312,11 @@ async def test_a_transfer_sent_at_one_shop_is_received_at_another_through_hq(hq,
         return state is not None and state.state == "synced" and state.pending == 0
 
     async with running(s1) as pilot:
-        await to_transfer_out(pilot, "S2")
+        await wait_for(pilot, lambda: transfers_path(s1).exists(), timeout=60)  # the worker's pull: the chain's shops
+        await menu(pilot, "o")
+        await on_screen(pilot, ShopPickScreen)
+        assert picked(pilot) == [">S2"]  # HQ's shops, S1's own left out
+        await pilot.press("enter")
         await on_screen(pilot, TransferOutScreen)
         await scan(pilot, f"3*{COLA}")
         await press_twice_to_store(pilot)

@@ -1,7 +1,9 @@
 """Transfers between shops at the till, by scanning (issue 14; app/transfers.py decides).
 
-Out: the shop the goods go to is asked first (the core checks it), then the goods are scanned as
-a delivery is (nothing stored until F10). F10 shows what will leave, F10 again sends it: the
+Out: the shop the goods go to is picked first from the chain's shops as HQ last sent them down
+(type to filter, Up/Down, Enter; this shop left out), or typed when the till has no list yet (said:
+it cannot be checked then; the core checks either), then the goods are scanned as a delivery is
+(nothing stored until F10). F10 shows what will leave, F10 again sends it: the
 stock leaves this shop at once, under a new transfer id to write on the box; HQ gets it with the
 till's sync and keeps the transfer open until the other shop receives it.
 
@@ -26,11 +28,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_pos.app.stock import Line
-from tui_pos.app.transfers import Moved
+from tui_pos.app.transfers import ChainShop, Moved
 from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import PosError, UnknownCode
 from tui_pos.domain.shop_time import shop_time
@@ -40,6 +42,7 @@ from tui_pos.i18n import N_, _, message
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.screens.stock import ScanningScreen
+from tui_pos.ui.widgets.entry import FieldInput
 
 if TYPE_CHECKING:
     from textual import getters
@@ -71,7 +74,8 @@ def pulled_note(till: Till) -> str:
 
 
 def send_transfer(screen: TillScreen[Any]) -> None:
-    """Ask where the goods go, then scan them (TransferOutScreen)."""
+    """Pick where the goods go (ShopPickScreen; typed when the till has no list of the chain's
+    shops yet), then scan them (TransferOutScreen)."""
     transfers = screen.app.till.transfers
     try:
         shop = transfers.shop  # a till that has not joined HQ is told so before anything is asked
@@ -89,8 +93,86 @@ def send_transfer(screen: TillScreen[Any]) -> None:
             return
         screen.app.push_screen(TransferOutScreen(to_shop))
 
-    screen.app.push_screen(AskScreen(_("Send goods from shop {shop} to which shop? (its code at HQ)").format(shop=shop),
-                                     _("the shop's code, e.g. S2")), got_shop)
+    def listed(others: list[ChainShop] | None) -> None:
+        if others is None:
+            screen.app.push_screen(AskScreen(
+                _("Send goods from shop {shop} to which shop? (its code at HQ; this till has no list of the chain's "
+                  "shops yet, so it cannot be checked)").format(shop=shop), _("the shop's code, e.g. S2")), got_shop)
+        elif not others:
+            screen.say(_("HQ lists no other shop of the chain to send goods to (the list comes down with the till's "
+                         "sync)."), error=True)
+        else:
+            screen.app.push_screen(ShopPickScreen(shop, others),
+                                   lambda to: to and screen.app.push_screen(TransferOutScreen(to.shop, to.name)))
+
+    screen.core_in_thread(lambda _r: transfers.shops(), listed)
+
+
+def shop_row(shop: ChainShop) -> str:
+    """A shop in the picker: its id (what the box and HQ name), then its name."""
+    return f"{pad(shop.shop, 12)} {shop.name}".rstrip()
+
+
+class ShopPickScreen(ModalScreen["ChainShop | None"]):
+    """The shop goods go to, from the chain's as HQ sent them: type part of its id or name to
+    filter, Up/Down to choose, Enter to send to it."""
+
+    if TYPE_CHECKING:
+        app = getters.app(PosApp)  # self.app, typed as the till's app (Textual's way)
+
+    BINDINGS = [Binding("escape", "cancel", N_("Back"), id="shops.cancel"),
+                Binding("down", "move(1)", N_("Next"), show=False, id="shops.down"),
+                Binding("up", "move(-1)", N_("Previous"), show=False, id="shops.up")]
+
+    def __init__(self, shop: str, shops: list[ChainShop]):
+        super().__init__()
+        self.shop, self.shops = shop, shops
+        self.found = shops  # the shops listed now
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(_("Send goods from shop {shop} to which shop?").format(shop=self.shop))
+            yield FieldInput(placeholder=_("part of its code or name"), id="shop-filter")
+            yield OptionList(id="shop-list")
+            yield Static("", id="shop-message", classes="error")
+            yield Label(_("Type to find    Up/Down: choose    Enter: send to it    Esc: back"), classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = False
+        self.show("")
+
+    @on(Input.Changed)
+    def changed(self, event: Input.Changed) -> None:
+        self.show(event.value)
+
+    def show(self, text: str) -> None:
+        self.found = [s for s in self.shops if s.matches(text)]
+        listed = self.query_one(OptionList)
+        listed.clear_options()
+        listed.add_options(Option(self.app.shown(shop_row(s))) for s in self.found)
+        listed.highlighted = 0 if self.found else None
+        self.query_one("#shop-message", Static).update(
+            "" if self.found else _("No shop of the chain matches '{text}'.").format(text=text.strip()))
+
+    def action_move(self, step: int) -> None:
+        listed = self.query_one(OptionList)
+        if self.found:
+            listed.highlighted = max(0, min(len(self.found) - 1, (listed.highlighted or 0) + step))
+
+    @on(Input.Submitted)
+    def pick_highlighted(self) -> None:
+        highlighted = self.query_one(OptionList).highlighted
+        if highlighted is None:
+            self.app.bell()  # the message says why there is nothing to pick
+            return
+        self.dismiss(self.found[highlighted])
+
+    @on(OptionList.OptionSelected)
+    def picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.found[event.option_index])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 def receive_transfer(screen: TillScreen[Any]) -> None:
@@ -154,12 +236,13 @@ class TransferOutScreen(ScanningScreen):
 
     review_first = True
 
-    def __init__(self, to_shop: str) -> None:
+    def __init__(self, to_shop: str, name: str = "") -> None:
         super().__init__("transfer_out")
-        self.to_shop = to_shop
+        self.to_shop, self.shop_name = to_shop, name
 
     def heading(self) -> str:
-        return _("Transfer to shop {shop}: scan each item (QTY*CODE for many)").format(shop=self.to_shop)
+        return _("Transfer to shop {shop}: scan each item (QTY*CODE for many)").format(
+            shop=f"{self.to_shop} ({self.shop_name})" if self.shop_name else self.to_shop)
 
     def review(self) -> None:
         self.say(_("Send {n} product(s) to shop {shop}? They leave this shop's stock now. F10 again: send; "
