@@ -12,7 +12,6 @@ fiu-utils (fiu-run, libfiu.so.0); each test skips with the reason when that is m
 from __future__ import annotations
 
 import ctypes
-import errno
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from conftest import AS_DEMO, COLA, NOODLES, WATER, cli_json, open_shift_in, run_cli
+from mounts import fill, mount, mount_tmpfs, need_root, umount
 from tui_pos.store.documents import DurableDocument
 
 pytestmark = pytest.mark.fault
@@ -60,25 +60,6 @@ class Ack:
 
 
 Seller = Callable[[Path, int], Ack]
-
-
-# -- skipping, mounting --------------------------------------------------------------------------
-def need_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the faults are real mounts")
-
-
-def mount(request: pytest.FixtureRequest, target: Path, *args: str) -> None:
-    """Run mount(8); skip if this machine cannot; lazily unmount target at teardown."""
-    proc = subprocess.run(["mount", *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"mount {' '.join(args)} failed here: {proc.stderr.strip()}")
-    request.addfinalizer(lambda: os.path.ismount(target) and subprocess.run(["umount", "-l", str(target)]))
-
-
-def umount(target: Path) -> None:
-    subprocess.run(["umount", str(target)], check=True)
-    assert not os.path.ismount(target)
 
 
 # -- the shop, selling ----------------------------------------------------------------------------
@@ -187,16 +168,7 @@ def assert_exactly_once(data_dir: Path, acks: list[Ack], replayed: set[str]) -> 
 @contextmanager
 def disk_full(data_dir: Path) -> Iterator[None]:
     """Fill the file system under data_dir until ENOSPC; free it again on exit."""
-    filler = data_dir / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as err:
-        assert err.errno == errno.ENOSPC, err
-    finally:
-        os.close(fd)
-    assert os.statvfs(data_dir).f_bavail == 0
+    filler = fill(data_dir)
     yield
     filler.unlink()
 
@@ -266,10 +238,8 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_disk_full(request, dirs):
     """A full disk under the database must not stop sales: the journal on another disk takes them."""
-    need_root()
     data_dir, journal_dir = dirs
-    data_dir.mkdir()
-    mount(request, data_dir, "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(data_dir))
+    mount_tmpfs(request, data_dir, "1m")
     make_shop(data_dir, journal_dir)
     sell_through_fault(data_dir, journal_dir, disk_full(data_dir))
 

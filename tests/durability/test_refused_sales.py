@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import AS_DEMO, COLA, open_demo_shop, run_cli
+from mounts import fill, mount_tmpfs
 from tests.nobody import as_nobody, nobody_shop  # noqa: F401 - a fixture
-from tests.ops.helpers import fill, mount_tmpfs
 
 pytestmark = pytest.mark.fault
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from conftest import AS_DEMO, COLA, cli_json, run_cli
 
@@ -50,36 +46,6 @@ def doctor(data_dir: Path, *args: str) -> tuple[int, dict[str, dict]]:
     report = json.loads(proc.stdout)
     assert report["ok"] == (proc.returncode == 0)
     return proc.returncode, {c["name"]: c for c in report["checks"]}
-
-
-def need_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the fault is a real mount")
-
-
-def mount_tmpfs(request: pytest.FixtureRequest, target: Path, size: str) -> None:
-    """A small tmpfs on target (a real, fillable file system); lazily unmounted at teardown."""
-    need_root()
-    target.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(target)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"mount tmpfs failed here: {proc.stderr.strip()}")
-    request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(target)]))
-
-
-def fill(directory: Path) -> None:
-    """Write until the file system under directory is full (ENOSPC)."""
-    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 65536)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    assert os.statvfs(directory).f_bavail == 0
-
 
 
 def utc_iso(delta: timedelta) -> str:

@@ -10,13 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from conftest import COLA, run_cli, set_config
+from mounts import fill, mount_tmpfs
 from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 from tui_pos.ops.backup import run_backup
 from tui_pos.store import schema
 
-from .helpers import corrupt_database, doctor, fill, mount_tmpfs, sell, utc_iso
+from .helpers import corrupt_database, doctor, sell, utc_iso
 
 CHECKS = ["config", "data_dir", "files", "disk", "database", "wal", "journal", "clock", "printer", "backup",
           "users", "payments"]
