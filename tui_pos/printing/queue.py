@@ -30,9 +30,10 @@ from typing import Any
 
 from tui_pos.app.clock import utc_now
 from tui_pos.config import Config
+from tui_pos.i18n import _
 from tui_pos.printing.layout import Layout, ReceiptOptions, receipt_layout
 from tui_pos.printing.printer import Printer
-from tui_pos.printing.transports import PrinterUnavailable, WriteIncomplete
+from tui_pos.printing.transports import PrinterUnavailable, WriteIncomplete, describe
 from tui_pos.store import db
 from tui_pos.store import print_jobs as pj
 from tui_pos.store.journal import Journal
@@ -149,6 +150,38 @@ def worker_running(data_dir: Path) -> bool:
         return True
     finally:
         os.close(fd)  # also drops the lock if we got it
+
+
+def print_now(config: Config, layout_of: Callable[[ReceiptOptions], Layout], what: str,
+              queue: PrintQueue | None = None, lock_timeout_s: float = 5.0) -> tuple[bool, str]:
+    """Print a layout now, beside the receipts' queue, best effort (an X/Z report, a transfer's
+    slip: stored before it is printed, so a printer that fails costs a reprint, never the record):
+    (printed, why not). Never raises; with no printer configured touches nothing. queue: the
+    caller's (a running till's), else one is opened for this and closed again; what: for the log."""
+    if config.printer.connection == "none":
+        return False, _("no receipt printer is configured")
+    own = queue is None
+    try:
+        queue = queue or PrintQueue(config)
+    except Exception as err:  # noqa: BLE001 - e.g. a bad [printer] connection: said, not raised
+        return False, describe(err)
+    try:
+        with queue.lock.held(lock_timeout_s) as got:
+            if not got:
+                return False, _("the printer is busy printing")
+            status = queue.printer.probe()
+            if not status.can_print:
+                return False, status.text
+            queue.printer.send(queue.render(layout_of(queue.options)))
+            return True, ""
+    except (PrinterUnavailable, WriteIncomplete) as err:
+        return False, str(err)
+    except Exception as err:  # noqa: BLE001 - a printing bug must not reach the till closing its shift
+        log.exception("printing the %s failed", what)
+        return False, describe(err)
+    finally:
+        if own:
+            queue.close()
 
 
 class PrintQueue:

@@ -7,7 +7,6 @@ stored before it is printed, so a printer that fails costs a reprint, never the 
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from tui_pos.config import Config
@@ -15,14 +14,13 @@ from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import format_bp
 from tui_pos.domain.shift import ShiftReport
 from tui_pos.domain.shop_time import shop_time
-from tui_pos.i18n import _, translator
+from tui_pos.i18n import translator
 from tui_pos.printing.layout import TENDER_LABELS, Cut, Layout, ReceiptOptions, _Builder
 from tui_pos.printing.text import pad_right
 
 if TYPE_CHECKING:
     from tui_pos.printing.queue import PrintQueue
 
-log = logging.getLogger("tui_pos.printing")
 AUDIT_HASH_SHOWN = 16  # hex digits of the audit chain's head: enough to compare with `tui-pos audit verify`
 
 
@@ -127,32 +125,8 @@ def _value(options: ReceiptOptions, denomination: str) -> int:
 def print_report(config: Config, report: ShiftReport, queue: PrintQueue | None = None,
                  lock_timeout_s: float = 5.0) -> tuple[bool, str]:
     """Print an X or Z report on the receipt printer: (printed, why not). Never raises, and with
-    no printer configured touches nothing. queue: the caller's print queue (a running till's),
-    else one is opened for this report and closed again."""
-    if config.printer.connection == "none":
-        return False, _("no receipt printer is configured")
-    from tui_pos.printing.queue import PrintQueue
-    from tui_pos.printing.transports import PrinterUnavailable, WriteIncomplete, describe
+    no printer configured touches nothing (printing.queue.print_now)."""
+    from tui_pos.printing.queue import print_now
 
-    own = queue is None
-    try:
-        queue = queue or PrintQueue(config)
-    except Exception as err:  # noqa: BLE001 - e.g. a bad [printer] connection: said, not raised
-        return False, describe(err)
-    try:
-        with queue.lock.held(lock_timeout_s) as got:
-            if not got:
-                return False, _("the printer is busy printing")
-            status = queue.printer.probe()
-            if not status.can_print:
-                return False, status.text
-            queue.printer.send(queue.render(report_layout(report, queue.options)))
-            return True, ""
-    except (PrinterUnavailable, WriteIncomplete) as err:
-        return False, str(err)
-    except Exception as err:  # noqa: BLE001 - a printing bug must not reach the till closing its shift
-        log.exception("printing the %s failed", report_title(report, "en"))
-        return False, describe(err)
-    finally:
-        if own:
-            queue.close()
+    return print_now(config, lambda options: report_layout(report, options), report_title(report, "en"), queue,
+                     lock_timeout_s)
