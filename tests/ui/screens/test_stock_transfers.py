@@ -146,6 +146,37 @@ async def test_the_shop_is_picked_from_the_chains_shops_hq_sent_down(shop_dir):
         assert not isinstance(pilot.app.screen, (ShopPickScreen, AskScreen))
 
 
+async def test_the_slip_is_printed_to_go_in_the_box(shop_dir, tmp_path):
+    """With a receipt printer: the transfer's slip (its id, the shops, the lines) comes out once it
+    is sent; a printer that is not there is said, the transfer stored all the same."""
+    from printing.escpos_decode import decode
+
+    out = tmp_path / "printer.bin"
+    set_config(shop_dir, "printer", "connection", f'"file:{out}"')
+    save_transfers(shop_dir, [], SENT_AT, CHAIN)
+    async with at_shop(shop_dir, "S1") as pilot:
+        await menu(pilot, "o")
+        await on_screen(pilot, ShopPickScreen)
+        await pilot.press("enter")
+        await on_screen(pilot, TransferOutScreen)
+        await scan(pilot, f"2*{COLA}")
+        await press_twice_to_store(pilot)
+        await wait_for(pilot, lambda: "The slip is printed: put it in the box." in message(pilot))
+        [(_k, _b, _q, transfer, *_rest)] = moves(pilot)
+        texts = decode(out.read_bytes()).texts
+        assert texts[0] == "TRANSFER SLIP" and transfer in " ".join(texts) and "S2 Second" in " ".join(texts)
+    set_config(shop_dir, "printer", "connection", f'"file:{tmp_path / "unplugged" / "printer.bin"}"')
+    async with at_shop(shop_dir, "S1") as pilot:
+        await menu(pilot, "o")
+        await on_screen(pilot, ShopPickScreen)
+        await pilot.press("enter")
+        await on_screen(pilot, TransferOutScreen)
+        await scan(pilot, COLA)
+        await press_twice_to_store(pilot)
+        await wait_for(pilot, lambda: "The slip was not printed: " in message(pilot))
+        assert "write T1-" in message(pilot) and len(moves(pilot)) == 2  # stored, and the id to write by hand
+
+
 async def test_a_till_with_no_list_of_shops_asks_for_the_code_and_says_it_cannot_be_checked(shop_dir):
     async with at_shop(shop_dir, "S1") as pilot:
         await menu(pilot, "o")

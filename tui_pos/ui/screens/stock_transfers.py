@@ -7,6 +7,9 @@ it cannot be checked then; the core checks either), then the goods are scanned a
 stock leaves this shop at once, under a new transfer id to write on the box; HQ gets it with the
 till's sync and keeps the transfer open until the other shop receives it.
 
+Sent, its slip (the transfer id, the shops, the lines) is printed on the receipt printer, when
+there is one, to go in the box; a printer that fails is said, the transfer is stored regardless.
+
 In: the transfers HQ has open for this shop, as the last sync pulled them, to pick one; what
 arrived is then scanned against what was sent, line by line. Not blind: the packing slip travels
 with the goods anyway, so hiding it proves nothing, while "sent 6, arrived 4" tells the receiver
@@ -23,7 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -39,6 +42,7 @@ from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.stock import format_qty
 from tui_pos.domain.transfers import OpenTransfer, received_quantities, variances
 from tui_pos.i18n import N_, _, message
+from tui_pos.printing.transfer_slip import TransferSlip, print_slip
 from tui_pos.ui.screens.base import TillScreen
 from tui_pos.ui.screens.dialogs import AskScreen
 from tui_pos.ui.screens.stock import ScanningScreen
@@ -239,6 +243,7 @@ class TransferOutScreen(ScanningScreen):
     def __init__(self, to_shop: str, name: str = "") -> None:
         super().__init__("transfer_out")
         self.to_shop, self.shop_name = to_shop, name
+        self.sent_said = ""  # what the screen said when the transfer was sent (the slip's outcome follows it)
 
     def heading(self) -> str:
         return _("Transfer to shop {shop}: scan each item (QTY*CODE for many)").format(
@@ -259,10 +264,25 @@ class TransferOutScreen(ScanningScreen):
                 _(", on hand {qty}").format(qty=format_qty(record["expected"] + record["qty"]))
             text.append(f"{format_qty(-record['qty']):>9}  {self.tally[record['barcode']].product.name}{on_hand}\n")
         self.query_one("#stock-lines", Static).update(text)
-        self.say(_("Transfer {transfer} sent to shop {shop}: write {transfer} on the box.").format(
-            transfer=moved.transfer, shop=moved.peer) + " " + hq_reach(self.app.till) + " " + _("Esc: back."))
+        self.sent_said = _("Transfer {transfer} sent to shop {shop}: write {transfer} on the box.").format(
+            transfer=moved.transfer, shop=moved.peer) + " " + hq_reach(self.app.till) + " " + _("Esc: back.")
+        self.say(self.sent_said)
+        till = self.app.till
+        if till.config.printer.connection != "none":  # the slip goes in the box with the goods
+            self.print_slip(TransferSlip.sent(moved.transfer, till.transfers.shop, moved.peer, self.shop_name,
+                                              moved.records, {b: line.product.name for b, line in self.tally.items()}))
         self.items, self.tally = [], {}
         self.app.refresh_status()
+
+    @work(thread=True)
+    def print_slip(self, slip: TransferSlip) -> None:
+        printed, why = print_slip(self.app.till.config, slip, self.app.print_queue)
+        self.app.call_from_thread(self.slip_printed, printed, why)
+
+    def slip_printed(self, printed: bool, why: str) -> None:
+        if self.is_attached:
+            self.say(self.sent_said + " " + (_("The slip is printed: put it in the box.") if printed else
+                                             _("The slip was not printed: {why}.").format(why=why)), error=not printed)
 
 
 class TransferInScreen(ScanningScreen):
