@@ -111,7 +111,7 @@ def test_the_demo_shop_is_loaded_into_an_empty_shop_and_audited(tmp_path: Path):
     shop.mkdir()
     (shop / "config.toml").write_text("# the shop's own settings come later\n")
     assert cli_json(shop, "init", "--demo")["products_imported"] == 59
-    entries = {(e["action"], e["subject"]) for e in cli_json(shop, "audit", "show", "--last", "10")}
+    entries = {(e["action"], e["subject"]) for e in cli_json(shop, "audit", "show", "--last", "100")}
     assert {("user_add", "demo"), ("user_add", "manager"), ("catalog_import", "59 products")} <= entries
     assert run_cli(shop, "audit", "verify").returncode == 0
 

@@ -137,10 +137,35 @@ def test_a_good_file_updates_existing_barcodes_and_adds_new_ones(shop_dir: Path,
         f"{NEW_CODE},新商品 New thing,12.34,9,杂货,",  # tax by percentage
         f"{OTHER_NEW_CODE},称重 Weighed,0,B,熟食,",  # open price
     ])
-    assert cli_json(shop_dir, "catalog", "import", str(csv_path), *MANAGER) == {"imported": 3}
+    # cola has its opening stock (the demo's): the file's 27 is not used, what moved since is kept
+    assert cli_json(shop_dir, "catalog", "import", str(csv_path), *MANAGER) == {"imported": 3, "openings": 0,
+                                                                                 "stock_kept": [COLA]}
     # 2 x 4.20 + 12.34 + 4.50 (noodles, not in the file, unchanged) + 8.80 keyed = 34.04
     assert sale_total(shop_dir, f"{COLA}x2", NEW_CODE, NOODLES, f"{OTHER_NEW_CODE}@8.80") == "34.04"
     assert cli_json(shop_dir, "status")["products"] == 61  # 59 demo products + 2 new
+
+
+def test_a_file_s_stock_is_each_new_product_s_opening_recorded_once(shop_dir: Path, tmp_path: Path):
+    """A product's opening stock is a count (a record: audited, sent to HQ), made by the import
+    that first gives it one; the same file imported again says it kept what the till has, and
+    what sold since stays sold."""
+    csv_path = write_csv(tmp_path, "new.csv", [f"{NEW_CODE},新商品 New thing,12.34,A,杂货,12,",
+                                               f"{OTHER_NEW_CODE},Loose tea (kg),30.00,A,,2.5,yes"],
+                         header="barcode,name,price,tax,department,stock,weighed")
+    said = run_cli(shop_dir, "catalog", "import", str(csv_path), *MANAGER).stdout
+    assert said.splitlines() == ["Imported 2 products", "Opening stock recorded for 2 products."]
+    assert [p["on_hand"] for p in cli_json(shop_dir, "stock", NEW_CODE)] == ["12"]
+    assert [p["on_hand"] for p in cli_json(shop_dir, "stock", OTHER_NEW_CODE)] == ["2.5"]
+    sale_total(shop_dir, f"{NEW_CODE}x2")
+    again = run_cli(shop_dir, "catalog", "import", str(csv_path), *MANAGER).stdout
+    assert again.splitlines()[1:] == ["2 products have their opening stock already: the file's stock was not used "
+                                      "for them (a count changes stock: tui-pos stock count)."]
+    assert [p["on_hand"] for p in cli_json(shop_dir, "stock", NEW_CODE)] == ["10"]
+    with closing(sqlite3.connect(shop_dir / "pos.sqlite3")) as conn:
+        assert conn.execute("SELECT barcode, kind, counted, actor, approved_by FROM stock_move WHERE barcode IN (?, ?) "
+                            "ORDER BY barcode", (NEW_CODE, OTHER_NEW_CODE)).fetchall() == [
+            (NEW_CODE, "count", 12_000, "manager", "manager"), (OTHER_NEW_CODE, "count", 2_500, "manager", "manager")]
+    assert run_cli(shop_dir, "audit", "verify").returncode == 0
 
 
 @pytest.mark.parametrize("bad_row", [
@@ -191,10 +216,11 @@ def test_an_import_is_audited_with_each_old_and_new_price(shop_dir: Path, tmp_pa
             "SELECT actor, approved_by, subject, detail FROM audit WHERE action = 'catalog_import' "
             "AND actor != 'system'").fetchall()  # not the demo shop's own import
     assert (actor, approved_by, subject) == ("manager", "manager", "3 products")
-    # cola: a new price (and no stock count); noodles: the same price, a new name and no department
+    # cola: a new price (no stock given: its opening stock is a record of its own); noodles: the
+    # same price, a new name and no department
     assert json.loads(detail) == {"file": "new.csv", "added": [{"barcode": NEW_CODE, "price": 1234}],
                                   "changed": [{"barcode": COLA, "was": 350, "now": 420}],
-                                  "details_changed": [COLA, NOODLES], "unchanged": 0}
+                                  "details_changed": [NOODLES], "unchanged": 0}
     assert run_cli(shop_dir, "audit", "verify").returncode == 0
 
 

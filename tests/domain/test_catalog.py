@@ -29,15 +29,26 @@ def bad_line_numbers(message: str) -> list[int]:
 
 
 def test_a_good_file_with_chinese_names_departments_and_stock():
-    products = parse(HEADER
-                     + "6900000000014,可口可乐 330ml,3.50,A,饮料 Drinks,27\n"
-                     + "6900000000113,康师傅红烧牛肉面,4.50,B,方便食品,\n"
-                     + "123,Plastic bag,0.20,0,,-3\n")
+    """stock: the opening stock in milli-units (domain/stock.py), fractions for weighed goods only."""
+    products = parse("barcode,name,price,tax,department,stock,weighed\n"
+                     + "6900000000014,可口可乐 330ml,3.50,A,饮料 Drinks,27,\n"
+                     + "6900000000113,康师傅红烧牛肉面,4.50,B,方便食品,,\n"
+                     + "123,Plastic bag,0.20,0,,0,\n"
+                     + "7,Rice (kg),6.00,B,,12.5,yes\n")
     assert products == [
-        Product("6900000000014", "可口可乐 330ml", 350, "A", "饮料 Drinks", False, 27),
+        Product("6900000000014", "可口可乐 330ml", 350, "A", "饮料 Drinks", False, 27_000),
         Product("6900000000113", "康师傅红烧牛肉面", 450, "B", "方便食品", False, None),
-        Product("123", "Plastic bag", 20, "Z", "", False, -3),
+        Product("123", "Plastic bag", 20, "Z", "", False, 0),
+        Product("7", "Rice (kg)", 600, "B", "", False, 12_500, weighed=True),
     ]
+
+
+def test_an_opening_stock_is_a_quantity_the_product_can_have():
+    message = import_error("barcode,name,price,tax,stock,weighed\n1,Cola,3.50,A,-3,\n2,Tea,1.00,A,1.5,no\n"
+                           "3,Rice,6.00,B,1.2345,yes\n")
+    assert bad_line_numbers(message) == [2, 3, 4]
+    assert "stock '-3' cannot be negative" in message and "stock '1.5' must be a whole number" in message
+    assert "stock '1.2345' has more than 3 decimals" in message
 
 
 def test_only_the_required_columns_in_any_order_and_case():
@@ -122,7 +133,7 @@ def test_every_bad_line_is_reported_at_once_and_nothing_is_returned():
     assert "barcode 'abc' must be 1 to 20 digits" in message
     assert "line 9: name is empty" in message
     assert "line 10: price is negative" in message
-    assert "stock 'many' is not a whole number" in message
+    assert "stock 'many' is not a number" in message
     assert "line 12: more cells than the header has columns" in message
 
 

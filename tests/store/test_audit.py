@@ -113,8 +113,10 @@ def test_an_untouched_history_verifies(shop):
     result = verify(shop)
     assert result.ok, result.problems
     assert result.entries == query(shop, "SELECT COUNT(*) FROM audit")[0][0]
-    records = sum(query(shop, f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("sale", "shift", "cash_movement", "z_report"))
-    assert result.records_checked == records == 4 + 2 + 1 + 1
+    records = sum(query(shop, f"SELECT COUNT(*) FROM {t}")[0][0]
+                  for t in ("sale", "shift", "cash_movement", "z_report", "stock_move"))
+    openings = query(shop, "SELECT COUNT(*) FROM stock_move WHERE reason = 'opening'")[0][0]  # the demo catalog's stock
+    assert result.records_checked == records == 4 + 2 + 1 + 1 + openings and openings > 0
     actions = [a for (a,) in query(shop, "SELECT action FROM audit ORDER BY seq")]
     for expected in ("shift_open", "login", "sale", "paid_in", "refund", "z_report"):
         assert expected in actions

@@ -1,6 +1,7 @@
-"""Stock on hand as stored (store/stock.py through the view): the catalog's opening stock, sales'
-movements and stock movement records, SQLite and journal together; a receive while the database
-fails is journaled and replayed exactly once; the audit chain covers every movement."""
+"""Stock on hand as stored (store/stock.py through the view): the catalog's opening stock (an
+opening count), sales' movements and stock movement records, SQLite and journal together; a
+receive while the database fails is journaled and replayed exactly once; the audit chain covers
+every movement."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from contextlib import closing
 
 import pytest
 
+from tui_pos.app.catalog_import import opening_count
 from tui_pos.domain.records import StockMoved, new_uuid
 from tui_pos.store import db
 from tui_pos.store.verification import verify
@@ -18,21 +20,28 @@ from .records import make_record, new_ledger, query
 from .test_ledger import break_sqlite, repair_sqlite
 
 AT = "2026-12-04T10:00:00.000+00:00"
+OPENED = "2026-11-01T08:00:00.000+00:00"  # before the periods the tests read
 
 
 def product(barcode: str, name: str, stock: int | None) -> dict:
+    """A product row as an import gives it (stock: its opening stock, milli-units)."""
     return {"barcode": barcode, "name": name, "price": 350, "tax_code": "A", "department": "", "open_price": False,
             "stock": stock}
 
 
+def openings(known: dict[str, dict]) -> list[dict]:
+    """The opening counts an import makes of the products it gives a stock (the store says which)."""
+    given = {"111": 10_000, "222": 5_000}
+    return [opening_count("T1", OPENED, barcode, given[barcode], state["moved"]).to_record()
+            for barcode, state in known.items() if barcode in given and not state["opened"]]
+
+
 @pytest.fixture
 def products(tmp_path):
-    """Two tracked products (stock 10 and 5) and an untracked one, written as an import writes them."""
+    """Two tracked products (opening stock 10 and 5) and an untracked one, stored as an import stores them."""
     ledger = new_ledger(tmp_path)
-    conn = ledger.connection()
-    with db.transaction(conn):
-        db.write_products(conn, [product("111", "可口可乐", 10), product("222", "农夫山泉", 5),
-                                 product("333", "untracked", None)], AT)
+    ledger.change_shop(products=[product("111", "可口可乐", 10_000), product("222", "农夫山泉", 5_000),
+                                 product("333", "untracked", None)], at=AT, openings=openings)
     ledger.close()
 
 
@@ -78,7 +87,7 @@ def test_a_receive_while_the_database_fails_is_journaled_and_replayed_exactly_on
     result = ledger.replay()
     assert (result.replayed, result.skipped) == (2, 0)
     assert on_hand(ledger)["111"] == 20_000
-    assert query(tmp_path / "pos.sqlite3", "SELECT uuid, qty, stored_via FROM stock_move") == [
+    assert query(tmp_path / "pos.sqlite3", "SELECT uuid, qty, stored_via FROM stock_move WHERE kind = 'receive'") == [
         (receive["uuid"], 12_000, "journal")]
     # a crash after the replay's COMMIT, before the file was retired: replayed again, stored once
     [retired] = (tmp_path / "journal" / "replayed").glob("*.jsonl")
@@ -86,7 +95,7 @@ def test_a_receive_while_the_database_fails_is_journaled_and_replayed_exactly_on
     ledger.close()
     again = new_ledger(tmp_path)
     assert (again.replay().replayed, on_hand(again)["111"]) == (0, 20_000)
-    assert query(tmp_path / "pos.sqlite3", "SELECT COUNT(*) FROM stock_move") == [(1,)]
+    assert query(tmp_path / "pos.sqlite3", "SELECT COUNT(*) FROM stock_move WHERE kind = 'receive'") == [(1,)]
     with closing(sqlite3.connect(tmp_path / "pos.sqlite3")) as conn:
         assert verify(conn).ok
     again.close()
@@ -148,26 +157,26 @@ def test_stock_movements_are_numbered_in_the_commit_order_like_every_record(tmp_
     assert ledger.commit(journaled) == "journal"
     repair_sqlite(tmp_path)
     pending = [c["record"] for c in ledger.view.commits_after(0)]
-    assert [r["uuid"] for r in pending if r.get("type") == "stock_move"] == [direct["uuid"], journaled["uuid"]]
+    assert [r["uuid"] for r in pending if r.get("kind") in ("receive", "adjust")] == [direct["uuid"], journaled["uuid"]]
     ledger.replay()
     committed = [c["record"] for c in ledger.view.commits_after(0)]
-    assert [r for r in committed if r.get("type") == "stock_move"] == [direct, journaled]
+    assert [r for r in committed if r.get("kind") in ("receive", "adjust")] == [direct, journaled]
     ledger.close()
 
 
-def test_on_hand_of_a_product_without_opening_stock_reads_its_sales_from_an_index_alone(tmp_path, products):
-    """The migration stock_movement_covering: a product that sells all year (no opening stock in
-    the catalog: its sales summed) is read without a table row per sale (what the product look-up
-    shows as the cashier types)."""
-    from tui_pos.store import stock
-
+def test_an_opening_is_a_count_stored_once_and_audited(tmp_path, products):
+    """The import's opening counts: on hand is the opening from the first, they are in the commit
+    order (what HQ is sent) and the audit chain; the same import again records none."""
     ledger = new_ledger(tmp_path)
-    sale = make_record(1)
-    sale["lines"][0]["barcode"] = "333"
-    ledger.commit(sale)
-    conn = ledger.connection()
-    plan = " ".join(row[-1] for row in conn.execute(
-        "EXPLAIN QUERY PLAN " + stock._LEVELS + " WHERE p.barcode = ?", ("333",)))
-    assert "COVERING INDEX idx_stock_movement_barcode_at_qty" in plan and "COVERING INDEX idx_stock_move_barcode_at_qty" in plan
-    assert on_hand(ledger)["333"] == -2_000
+    assert on_hand(ledger) == {"111": 10_000, "222": 5_000, "333": 0}
+    stored = query(tmp_path / "pos.sqlite3", "SELECT barcode, kind, qty, expected, counted, reason FROM stock_move "
+                                             "ORDER BY barcode")
+    assert stored == [("111", "count", 10_000, 0, 10_000, "opening"), ("222", "count", 5_000, 0, 5_000, "opening")]
+    sent = [c["record"] for c in ledger.view.commits_after(0) if c["record"].get("type") == "stock_move"]
+    assert sorted(r["barcode"] for r in sent) == ["111", "222"]
+    ledger.change_shop(products=[product("111", "可口可乐", 99_000)], at=AT, openings=openings)
+    assert query(tmp_path / "pos.sqlite3", "SELECT COUNT(*) FROM stock_move") == [(2,)]
+    assert on_hand(ledger)["111"] == 10_000
+    with closing(sqlite3.connect(tmp_path / "pos.sqlite3")) as conn:
+        assert verify(conn).ok
     ledger.close()

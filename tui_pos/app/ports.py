@@ -174,10 +174,16 @@ class ShopChanges(Protocol):
 
     def change_shop(self, records: Sequence[Record] = (), products: Sequence[Record] | None = None, *,
                     at: str = "", catalog_event: Callable[[list[Record]], Record] | None = None,
-                    new_shop: bool = False) -> None:
-        """User changes (UserChanged records), then products audited by catalog_event(the catalog
-        as it was): each with its audit entry, all in one transaction. StorageError when the
-        database cannot take them; NameTaken or NoSuchUser: nothing changed."""
+                    new_shop: bool = False, openings: Callable[[dict[str, Record]], list[Record]] | None = None) -> None:
+        """User changes (UserChanged records), then the opening counts openings(each product's
+        {"moved", "unrecorded", "opened"}: those given a stock and those holding stock unrecorded)
+        makes, then products audited by catalog_event(the catalog as it was): each with its audit
+        entry, all in one transaction. StorageError when the database cannot take them;
+        NameTaken or NoSuchUser: nothing changed."""
+        ...
+
+    def stock_unrecorded(self) -> bool | None:
+        """Does a product hold stock from before its opening stock was a record? None: the database cannot be read."""
         ...
 
 

@@ -98,7 +98,7 @@ def catalog_from(config: Config, shop: ShopQueries, snapshot: Document) -> Catal
     if rows is None:
         saved = snapshot.load()
         rows = saved["products"] if saved else []
-    products = [Product(**{**row, "open_price": bool(row["open_price"])}) for row in rows]
+    products = [Product(**{**row, "open_price": bool(row["open_price"]), "stock": None}) for row in rows]  # stock: Stock.of
     return Catalog(products, tax_rates_of(config))
 
 

@@ -12,11 +12,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tui_pos.app.catalog_import import catalog_event, store_catalog
+from tui_pos.app.catalog_import import Imported, Openings, catalog_event, store_catalog
 from tui_pos.app.clock import utc_now
 from tui_pos.app.snapshot import refresh_snapshot
 from tui_pos.app.till import currency_of, tax_rates_of
-from tui_pos.bootstrap.till import open_ledger, open_till, shop_snapshot
+from tui_pos.bootstrap.till import SYSTEM_ACTOR, open_ledger, open_till, shop_snapshot
 from tui_pos.config import CONFIG_NAME, Config, config_text, load_config
 from tui_pos.domain.auth import hash_pin
 from tui_pos.domain.catalog import parse_catalog_csv
@@ -29,7 +29,6 @@ from tui_pos.store.ledger import Ledger, ShopNotEmpty
 
 # Written in the README too: the demo shop's people.
 DEMO_USERS = (("demo", "cashier", "1234"), ("manager", "manager", "9999"))
-SYSTEM_ACTOR = "system"  # who the audit log says loaded the demo shop or imported from set-up code
 
 
 @dataclass(frozen=True)
@@ -92,8 +91,10 @@ def _load_demo(config: Config, ledger: Ledger) -> int:
                               role=role, pin_hash=hash_pin(pin), detail={"demo": True}).to_record()
               for name, role, pin in DEMO_USERS]
     try:
-        ledger.change_shop(people, [p.__dict__ for p in products], at=now, new_shop=True, catalog_event=lambda before:
-                           catalog_event(config, SYSTEM_ACTOR, None, "demo_catalog.csv", before, products, now))
+        ledger.change_shop(people, [p.__dict__ for p in products], at=now, new_shop=True,
+                           openings=Openings(config.till_id, products, SYSTEM_ACTOR, None, now),
+                           catalog_event=lambda before: catalog_event(config, SYSTEM_ACTOR, None, "demo_catalog.csv",
+                                                                      before, products, now))
     except ShopNotEmpty:
         raise BadInput(N_("{dir} is a shop already (it has people or products): the demo shop is loaded only into a "
                           "new, empty one; nothing was changed"), dir=str(config.data_dir)) from None
@@ -111,7 +112,7 @@ def storage_errors() -> Iterator[None]:
 
 
 def import_catalog_text(config: Config, text: str,
-                        storing: Callable[[], AbstractContextManager[Any]] = nullcontext) -> int:
+                        storing: Callable[[], AbstractContextManager[Any]] = nullcontext) -> Imported:
     """import_catalog for set-up code and tests running as the shop's own account (which can
     write the database file anyway): no person signs in; audited as SYSTEM_ACTOR, in the same
     transaction. Whatever a person does goes through import_catalog."""
@@ -125,7 +126,7 @@ MAX_CATALOG_BYTES = 32 * 1024 * 1024  # ~300,000 products: far beyond a shop, fa
 
 
 def import_catalog_file(config: Config, path: Path,
-                        storing: Callable[[], AbstractContextManager[Any]] = nullcontext) -> int:
+                        storing: Callable[[], AbstractContextManager[Any]] = nullcontext) -> Imported:
     return import_catalog_text(config, read_catalog_file(path), storing)
 
 

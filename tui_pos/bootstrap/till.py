@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tomllib
 from collections.abc import Callable
 from typing import Any
 
+from tui_pos.app.catalog_import import record_held_stock
 from tui_pos.app.chain_catalog import CHAIN_SETTINGS_DOCUMENT, chain_config
 from tui_pos.app.clock import utc_now
 from tui_pos.app.ports import Syncer
@@ -30,6 +32,7 @@ from tui_pos.app.transfers import TransferSource
 from tui_pos.bootstrap.payments import gateways_of
 from tui_pos.config import CONFIG_NAME, Config, ConfigError
 from tui_pos.domain.catalog import Catalog
+from tui_pos.domain.errors import StorageError
 from tui_pos.domain.storage import ReplayResult
 from tui_pos.domain.sync import SyncState, waiting
 from tui_pos.ops.pin_lockout import pin_lockout
@@ -38,6 +41,9 @@ from tui_pos.store.crash import crash_point
 from tui_pos.store.documents import DurableDocument
 from tui_pos.store.journal import Journal
 from tui_pos.store.ledger import Ledger
+
+log = logging.getLogger(__name__)
+SYSTEM_ACTOR = "system"  # who the audit log says loaded the demo shop, imported from set-up code or recorded held stock
 
 
 def open_ledger(config: Config) -> Ledger:
@@ -164,6 +170,11 @@ def open_till(config: Config, cashier: str, replay: bool = True, keep_cart: bool
     if refusal:
         ledger.close()
         raise ConfigError(refusal)
+    if replay:  # after the journal's records (they were committed first)
+        try:
+            record_held_stock(config.till_id, ledger, SYSTEM_ACTOR, clock())
+        except StorageError as err:  # the next start tries again; on hand counts the holding meanwhile
+            log.warning("the stock held before openings were records was not recorded yet: %s", err)
     try:
         ledger.journal.key(create=True)  # now, not when the data disk fails and a sale needs the journal
     except OSError:

@@ -23,8 +23,9 @@ def catalog() -> None:
 @json_option
 @click.pass_context
 def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin: str | None, as_json: bool) -> None:
-    """Import FILE.csv (barcode,name,price,tax[,department,stock]): all lines or none. A manager's
-    change (--manager NAME), audited with every old and new price."""
+    """Import FILE.csv (barcode,name,price,tax[,department,stock,weighed,reorder_level,reorder_qty]):
+    all lines or none. A manager's change (--manager NAME), audited with every old and new price.
+    stock is a product's opening stock at this till, recorded once (an opening count)."""
     from tui_pos.app.catalog_import import import_catalog
     from tui_pos.bootstrap.shop import read_catalog_file
     from tui_pos.domain.catalog import parse_catalog_csv
@@ -35,10 +36,20 @@ def catalog_import(ctx: click.Context, csv_file: Path, manager: str | None, pin:
     parse_catalog_csv(text, till.catalog.tax_rates, till.currency)  # a bad file is refused before any PIN
     approval = sign_in(till, "catalog", manager=manager, pin=pin)
     with manager_hint():
-        count = import_catalog(till, text, approval, source=csv_file.name,
-                               storing=lambda: interrupts.holding("the import", "'tui-pos catalog' or run the import "
-                                                                                "again (it is all or nothing)"))
-    emit(as_json, {"imported": count}, lambda: _("Imported {n} products").format(n=count))
+        done = import_catalog(till, text, approval, source=csv_file.name,
+                              storing=lambda: interrupts.holding("the import", "'tui-pos catalog' or run the import "
+                                                                               "again (it is all or nothing)"))
+
+    def said() -> str:
+        lines = [_("Imported {n} products").format(n=done.products)]
+        if done.openings:
+            lines.append(_("Opening stock recorded for {n} products.").format(n=done.openings))
+        if done.kept:
+            lines.append(_("{n} products have their opening stock already: the file's stock was not used for them "
+                           "(a count changes stock: tui-pos stock count).").format(n=len(done.kept)))
+        return "\n".join(lines)
+
+    emit(as_json, {"imported": done.products, "openings": done.openings, "stock_kept": list(done.kept)}, said)
 
 
 @catalog.command("list")

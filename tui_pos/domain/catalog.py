@@ -31,7 +31,7 @@ class Product:
     tax_code: str
     department: str = ""
     open_price: bool = False  # the cashier keys the price in
-    stock: int | None = None  # the opening stock, whole units, less what sales took (None: none given)
+    stock: int | None = None  # the CSV's opening stock, milli-units (None: none given): an opening count, never kept here
     weighed: bool = False  # stock counted in fractions (kilos): quantities to 3 decimals (domain.stock)
     reorder_level: int | None = None  # milli-units: at or below it the product is low (None: never)
     reorder_qty: int | None = None  # milli-units: what to order when low (None: up to twice the level)
@@ -166,15 +166,12 @@ def _product_from_row(row: Mapping[str, str | None], tax_rates: Mapping[str, Tax
     price = currency.parse(cells["price"])
     if price < 0:
         raise BadInput(N_("price is negative"))
-    stock_text = cells.get("stock", "")
-    if stock_text and not (stock_text.lstrip("-").isascii() and stock_text.lstrip("-").isdigit()
-                           and len(stock_text.lstrip("-")) <= 9):
-        raise BadInput(N_("stock {text} is not a whole number of at most 9 digits"), text=repr(stock_text))
     weighed_text = cells.get("weighed", "").casefold()
     if weighed_text not in YES + NO:
         raise BadInput(N_("weighed {text} is not yes or no"), text=repr(cells["weighed"]))
     weighed = weighed_text in YES
-    reorder = {c: parse_qty(cells[c], weighed, what=c) if cells.get(c) else None for c in ("reorder_level", "reorder_qty")}
+    quantities = {c: parse_qty(cells[c], weighed, what=c) if cells.get(c) else None
+                  for c in ("stock", "reorder_level", "reorder_qty")}
     return Product(
         barcode=barcode,
         name=name,
@@ -182,7 +179,7 @@ def _product_from_row(row: Mapping[str, str | None], tax_rates: Mapping[str, Tax
         tax_code=resolve_tax(cells["tax"], tax_rates),
         department=cells.get("department", ""),
         open_price=price == 0,
-        stock=int(stock_text) if stock_text else None,
         weighed=weighed,
-        **reorder,
+        **quantities,
     )
+

@@ -26,6 +26,7 @@ moving average cost at the end of that period.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -41,6 +42,19 @@ MAX_QTY = 10**9 * QTY_SCALE  # a billion units: more is a typing mistake
 MoveKind = Literal["receive", "adjust", "count", "transfer_out", "transfer_in"]
 MOVE_KINDS: tuple[MoveKind, ...] = ("receive", "adjust", "count", "transfer_out", "transfer_in")
 ADJUST_REASONS = ("damaged", "expired", "theft", "found", "other")
+# The reason of a product's opening count: what a till held when it started tracking the product
+# (the catalog CSV's stock column, or what a till held before that was a record:
+# app/catalog_import.py opening_count). A count, not a sixth kind: stock on hand = last count + movements since, at the
+# till and at HQ alike (HQ restarts the till's level at it as at any count); its "variance" is
+# no stock found or lost, so the count-variance warning passes it by (domain/anomalies.py).
+OPENING = "opening"
+OPENING_NAMESPACE = uuid.UUID("0b7c3f5e-2d4a-4c1b-8e6f-93a1d5c07e21")  # tui-pos opening counts
+
+
+def opening_uuid(till_id: str, barcode: str) -> str:
+    """The one uuid of a product's opening count at a till: stored twice (an import run again, a
+    start after an unknown outcome) it is found, never doubled."""
+    return str(uuid.uuid5(OPENING_NAMESPACE, f"{till_id}\x1f{barcode}"))
 _ITEM = re.compile(r"(?P<code>[^xX*]+?)(?:[xX*](?P<qty>[^xX*]+))?")
 
 

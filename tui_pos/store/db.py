@@ -41,6 +41,10 @@ PRODUCT_COLUMNS = ("barcode", "name", "price", "tax_code", "department", "open_p
 # added by the migration stock; outside the product table's table_state digest (covered_rows), which
 # never changes for a table once covered: a catalog import's audit entry names what it changed
 STOCK_COLUMNS = ("weighed", "reorder_level", "reorder_qty")
+# product.stock is what tui-pos before the migration stock_level kept of the catalog's stock (no
+# record): covered by the digest, cleared when the till records it (store/stock_level.py), never
+# written by an import (a product's opening stock is an opening count), never read as a product's
+_PRODUCT_READ = PRODUCT_COLUMNS[:-1]
 
 
 def connect(path: Path, busy_timeout_ms: int, readonly: bool = False) -> sqlite3.Connection:
@@ -190,15 +194,16 @@ def list_sales(conn: sqlite3.Connection, since: str | None) -> list[dict[str, An
 
 
 def load_products(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Every product row; with its stock settings (STOCK_COLUMNS) unless the database is from
-    before them (read read-only, not migrated yet)."""
-    columns: tuple[str, ...] = PRODUCT_COLUMNS + STOCK_COLUMNS
+    """Every product row (not its legacy product.stock: stock on hand is store/stock.py's); with
+    its stock settings (STOCK_COLUMNS) unless the database is from before them (read read-only,
+    not migrated yet)."""
+    columns: tuple[str, ...] = _PRODUCT_READ + STOCK_COLUMNS
     try:
         rows = conn.execute(f"SELECT {', '.join(columns)} FROM product").fetchall()
     except sqlite3.OperationalError as err:
         if "no such column" not in str(err):
             raise
-        columns = PRODUCT_COLUMNS
+        columns = _PRODUCT_READ
         rows = conn.execute(f"SELECT {', '.join(columns)} FROM product").fetchall()
     products = [dict(zip(columns, row)) for row in rows]
     for product in products:
@@ -230,8 +235,8 @@ def cover(conn: sqlite3.Connection, *tables: str) -> None:
 def write_products(conn: sqlite3.Connection, products: Iterable[dict[str, Any]], now: str, covered: bool = True) -> int:
     """Insert or update products (and cover the table); the caller holds the transaction (and
     audits the import in it)."""
-    columns = PRODUCT_COLUMNS + STOCK_COLUMNS
-    rows = [[p[c] for c in PRODUCT_COLUMNS] + [int(p.get(c) or 0) if c == "weighed" else p.get(c) for c in STOCK_COLUMNS]
+    columns = _PRODUCT_READ + STOCK_COLUMNS
+    rows = [[p[c] for c in _PRODUCT_READ] + [int(p.get(c) or 0) if c == "weighed" else p.get(c) for c in STOCK_COLUMNS]
             + [now] for p in products]
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:] + ("updated_at",))
     conn.executemany(

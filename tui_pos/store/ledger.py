@@ -24,7 +24,7 @@ from typing import Any
 from tui_pos.domain.errors import N_, DocumentFailed, Each, PosError, StorageError, StorageFailed
 from tui_pos.domain.records import Record
 from tui_pos.domain.storage import Counter, ReplayResult, StorageMode, StorageState, Stored
-from tui_pos.store import audit, codec, commit_log, db, verification
+from tui_pos.store import audit, codec, commit_log, db, stock_level, verification
 from tui_pos.store.crash import crash_point
 from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
 from tui_pos.store.sequence import SequenceLock
@@ -649,14 +649,18 @@ class Ledger:
 
     def change_shop(self, records: Sequence[dict[str, Any]] = (), products: Sequence[dict[str, Any]] | None = None, *,
                     at: str = "", catalog_event: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
-                    new_shop: bool = False) -> None:
+                    new_shop: bool = False,
+                    openings: Callable[[dict[str, dict[str, Any]]], list[dict[str, Any]]] | None = None) -> None:
         """Changes to who may do what and at which price, with their audit entries, in ONE
         transaction: user changes (UserChanged records: each one's row and its entry, see
-        codec's user rows), then products (inserted or updated, at `at`) audited by
-        catalog_event(the catalog as it was), a pure function called in the transaction. Never
-        journaled: they need the database; StorageError when it cannot take them. Any error (a
-        NameTaken, NoSuchUser) rolls all of it back. new_shop: ShopNotEmpty unless the shop has
-        neither people nor products (the demo shop goes only into an empty one).
+        codec's user rows), then the opening counts openings(what an opening needs to know of
+        the products given a stock and of those holding stock unrecorded: stock_level.openings)
+        returns, each a stock movement record (the product's legacy product.stock gone with it),
+        then products (inserted or updated, at `at`) audited by catalog_event(the catalog as it
+        was), pure functions called in the transaction. Never journaled: they need the database;
+        StorageError when it cannot take them. Any error (a NameTaken, NoSuchUser) rolls all of
+        it back. new_shop: ShopNotEmpty unless the shop has neither people nor products (the demo
+        shop goes only into an empty one).
 
         Records waiting in the journal are replayed first: they were committed before this
         change, and the commit order (store/commit_log.py) numbers them before it, as it
@@ -673,6 +677,8 @@ class Ledger:
                     head = None
                     for record in records:  # the head is read each time: a change covers its table first
                         head = db.insert_record(conn, record, stored_via="sqlite")
+                    if openings is not None:
+                        head = self._store_openings(conn, openings, products, covered=products is None) or head
                     if products is not None:
                         before = db.load_products(conn) if catalog_event is not None else []
                         db.write_products(conn, products, at)
@@ -686,6 +692,28 @@ class Ledger:
             self._committed()
             if catalog_event is not None and not new_shop:
                 crash_point("catalog_after_commit")
+
+    @staticmethod
+    def _store_openings(conn: sqlite3.Connection, openings: Callable[[dict[str, dict[str, Any]]], list[dict[str, Any]]],
+                        products: Sequence[dict[str, Any]] | None, covered: bool) -> tuple[int, str] | None:
+        """The opening counts openings() makes, in the caller's transaction; product.stock of their
+        products cleared (covered, unless the products written next cover the table)."""
+        given = [p["barcode"] for p in products or () if p.get("stock") is not None]
+        head = None
+        made = openings(stock_level.openings(conn, given))
+        for record in made:
+            head = db.insert_record(conn, record, stored_via="sqlite")
+        cleared = sum(conn.execute("UPDATE product SET stock = NULL WHERE barcode = ? AND stock IS NOT NULL",
+                                   (record["barcode"],)).rowcount for record in made)
+        if cleared and covered:
+            db.cover(conn, "product")
+            head = audit.head(conn)
+        return head
+
+    def stock_unrecorded(self) -> bool | None:
+        """Does a product hold stock from before openings were records (store/stock_level.py)?
+        None: the database cannot be read."""
+        return self.view.query(stock_level.held_unrecorded, None)
 
     def rebuild(self, records: Iterable[dict[str, Any]], till_id: str, detail: dict[str, Any],
                 commit_floor: int = 0) -> int:

@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from tui_pos.store import audit, codec, commit_log, payments, stock_daily
+from tui_pos.store import audit, codec, commit_log, payments, stock_daily, stock_level
 
 SCHEMA_VERSION = 2  # PRAGMA user_version from the last numbered schema on; named migrations since
 MIGRATION_SET = "tui_pos"
@@ -206,6 +206,15 @@ def _stock_movement_covering(db: Any) -> None:
     db.execute("DROP INDEX IF EXISTS idx_stock_movement_barcode_at")
 
 
+def _stock_level(db: Any) -> None:
+    """Each product's stock on hand kept as its records are stored (store/stock_level.py: one
+    primary-key read, not a year of sale lines, now that an opening stock is a record too), filled
+    from the per-day sums; what product.stock held beyond them (the catalog's opening stock, no
+    record) kept as unrecorded until the till's next start records it as an opening count."""
+    stock_level.create_table(db.conn)
+    stock_level.backfill(db.conn)
+
+
 # The migrations, in order: (name, function). Append only; never rename, reorder or edit a released one.
 MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("tables", _tables),
@@ -220,6 +229,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("payments", _payments),
     ("payment_needs", _payment_needs),
     ("stock_movement_covering", _stock_movement_covering),
+    ("stock_level", _stock_level),
 )
 
 

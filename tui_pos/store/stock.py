@@ -1,12 +1,11 @@
 """Stock on hand and stock movements as stored (the arithmetic: domain/stock.py), and the facts
 the operation-risk warnings read (domain/anomalies.py).
 
-Stock on hand of a product, milli-units = the catalog's opening stock, less what sales took (a
-sale keeps its own stock_movement rows, and the catalog's `stock` column goes down with them:
-product.stock is opening - sold), plus the quantity of every stock_move (receive, adjust, count
-variance, transfers). A product whose catalog gives no stock starts at zero: its sales are summed
-from stock_movement. One indexed look-up per product (stock_move(barcode), stock_movement(barcode)),
-never a scan of the year's sales for a tracked product.
+Stock on hand of a product, milli-units = the sum of every movement stored (a sale's lines, and
+the quantity of every stock_move: receive, adjust, count variance, transfers, and the opening
+count the catalog's stock column becomes), plus what it held unrecorded from before openings were
+records: store/stock_level.py keeps both in the records' transactions, so a product's stock is
+one primary-key read, never a scan of the year's sales.
 
 What the journal holds and SQLite does not yet (store/view.py decides which) is added by
 journal_deltas(): the same figures from the records themselves.
@@ -27,15 +26,12 @@ __all__ = ["QTY_SCALE", "journal_deltas", "journal_moves", "journal_risk_counts"
 
 LEVEL_COLUMNS = ("barcode", "name", "department", "price", "weighed", "reorder_level", "reorder_qty", "on_hand",
                  "tracked", "since")
-_ON_HAND = (
-    f"COALESCE((SELECT SUM(m.qty) FROM stock_move m WHERE m.barcode = p.barcode), 0) + CASE WHEN p.stock IS NOT NULL "
-    f"THEN p.stock * {QTY_SCALE} ELSE {QTY_SCALE} * COALESCE((SELECT SUM(s.qty_delta) FROM stock_movement s "
-    "WHERE s.barcode = p.barcode), 0) END"
-)
-_TRACKED = ("(p.stock IS NOT NULL OR p.reorder_level IS NOT NULL OR EXISTS "
+_ON_HAND = "COALESCE(l.moved, 0) + COALESCE(l.unrecorded, 0)"
+_TRACKED = ("(l.unrecorded IS NOT NULL OR p.reorder_level IS NOT NULL OR EXISTS "
             "(SELECT 1 FROM stock_move m WHERE m.barcode = p.barcode))")
 _LEVELS = (f"SELECT p.barcode, p.name, COALESCE(p.department, ''), p.price, p.weighed, p.reorder_level, "
-           f"p.reorder_qty, {_ON_HAND}, {_TRACKED}, p.updated_at FROM product p")
+           f"p.reorder_qty, {_ON_HAND}, {_TRACKED}, p.updated_at FROM product p "
+           "LEFT JOIN stock_level l ON l.barcode = p.barcode")
 
 
 def levels(conn: sqlite3.Connection, barcodes: Sequence[str] | None = None,
@@ -43,7 +39,8 @@ def levels(conn: sqlite3.Connection, barcodes: Sequence[str] | None = None,
     """Every product (or these; with_level: those with a reorder level) with its stock on hand
     (milli-units), reorder level and quantity, whether its stock is tracked (an opening stock, a
     reorder level or a movement), and since when the catalog has it as it is (its last import),
-    by barcode. [] for a database from before the migration stock (read read-only: nothing tracked)."""
+    by barcode. [] for a database from before the migrations stock and stock_level (read read-only:
+    nothing tracked)."""
     query = _LEVELS + (" WHERE p.reorder_level IS NOT NULL" if with_level else "")
     try:
         if barcodes is None:
