@@ -3,12 +3,13 @@
 
     .venv/bin/python scripts/bench_stock.py [--cache DIR] [--sales N] [--runs N] [--regenerate]
 
-The year: 10,000 products (each with an opening stock and a reorder level), 500,000 sales of 1
+The year: 10,000 products (each with an opening stock, its opening count, and a reorder level), 500,000 sales of 1
 to 5 lines (3 on average; popular products sell far more than most), a receipt of every product
 each month, a count of every product each quarter, a few hundred write-offs, and an audit entry
 per sale. Rows are written with plain SQL into the schema the migrations make (this bench reads,
 it does not test how records are stored: bench_reports.py and bench_core.py do that), in one
-transaction (the per-day sums of store/stock_daily.py filled from them as its migration does),
+transaction (the per-day sums of store/stock_daily.py and the levels of store/stock_level.py
+filled from them as their migrations do),
 and cached under $XDG_CACHE_HOME/tui-pos-bench (or --cache) keyed by the schema's migrations and
 the generator's parameters.
 
@@ -45,9 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 from benchlib import Table, ms, pct  # noqa: E402  (scripts/ is on sys.path when a script runs)
 from tui_pos.bootstrap.till import open_till  # noqa: E402
 from tui_pos.config import CONFIG_NAME, DB_NAME, load_config  # noqa: E402
-from tui_pos.store import db, schema, stock_daily  # noqa: E402
+from tui_pos.store import db, schema, stock_daily, stock_level  # noqa: E402
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: opening stock as opening counts (reason 'opening'), not product.stock
 YEAR = date(2025, 1, 1)
 DAYS = 365
 PRODUCTS = 10_000
@@ -73,7 +74,7 @@ def generate(path: Path, sales: int) -> None:
     weights = [1 / (n + 20) for n in range(PRODUCTS)]
     with db.transaction(conn):
         db.write_products(conn, [{"barcode": code(n), "name": f"Product {n}", "price": 100 + n % 2000, "tax_code": "A",
-                                  "department": f"D{n % 12}", "open_price": False, "stock": 50 + n % 200,
+                                  "department": f"D{n % 12}", "open_price": False, "stock": None,
                                   "weighed": False, "reorder_level": (10 + n % 30) * 1000, "reorder_qty": 48_000}
                                  for n in range(PRODUCTS)], at(0, 0))
         per_day = sales // DAYS
@@ -113,6 +114,9 @@ def generate(path: Path, sales: int) -> None:
             conn.executemany("INSERT INTO audit (seq, uuid, at, till_id, action, actor, approved_by, subject, amount, "
                              "detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", audit_rows)
             moves = []
+            if day == 0:  # the catalog's opening stock: each product's opening count, before the first sale
+                moves += [(f"o-{n}", "count", code(n), (50 + n % 200) * 1_000, 0, (50 + n % 200) * 1_000, None,
+                           "opening") for n in range(PRODUCTS)]
             if day % 30 == 5:  # a delivery of everything each month
                 moves += [(f"r-{day}-{n}", "receive", code(n), 24_000, None, None, 150 + n % 1000, None)
                           for n in range(PRODUCTS)]
@@ -125,6 +129,7 @@ def generate(path: Path, sales: int) -> None:
                              "unit_cost, reason, supplier, reference, stored_via) VALUES "
                              f"(?, 'T1', '{at(day, 7 * 3600)}', ?, ?, ?, ?, ?, ?, ?, '', '', 'sqlite')", moves)
         stock_daily.backfill(conn)  # the per-day sums the insert path keeps (rows written here by plain SQL)
+        stock_level.backfill(conn)  # and each product's level, from them
     conn.execute("ANALYZE")
     conn.close()
 

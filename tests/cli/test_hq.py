@@ -237,23 +237,24 @@ def test_a_shops_stock_reports_transfers_and_alerts_at_hq(hq, tmp_path):
     run_cli(shop, "stock", "receive", "--item", f"{COLA}x5", "--cashier", "demo", "--pin", "1234", env=NO_ENV)
     run_cli(shop, "sync", env=NO_ENV)
     catalog = tmp_path / "hq.csv"
-    catalog.write_text(f"barcode,name,price,tax,reorder_level\n{COLA},Cola,3.50,A,8\n", encoding="utf-8")
+    catalog.write_text(f"barcode,name,price,tax,reorder_level\n{COLA},Cola,3.50,A,40\n", encoding="utf-8")
     run_cli(shop, "hq", "catalog", "import", str(catalog), "--dsn", hq, env=NO_ENV)
     nowhere = tmp_path / "admin"
     nowhere.mkdir()
     env = {"TUI_POS_HQ_DSN": hq}
     [cola] = hq_json(nowhere, "stock", "--shop", "S1", COLA, env=env)
     assert {k: cola[k] for k in ("shop", "barcode", "name", "on_hand", "reorder_level", "low", "tills")} == {
-        "shop": "S1", "barcode": COLA, "name": "Cola", "on_hand": "5", "reorder_level": "8", "low": True, "tills": 1}
+        "shop": "S1", "barcode": COLA, "name": "Cola", "on_hand": "32", "reorder_level": "40", "low": True, "tills": 1}
+    # the demo catalog's opening stock (27, an opening count) and the 5 received: the till's own figure
     assert [r["barcode"] for r in hq_json(nowhere, "stock", "--shop", "S1", "--low", env=env)] == [COLA]
     [order] = hq_json(nowhere, "report", "reorder", "--shop", "S1", env=env)
-    assert (order["barcode"], order["suggested"]) == (COLA, "11")  # twice the level, less what is there
+    assert (order["barcode"], order["suggested"]) == (COLA, "48")  # twice the level, less what is there
     warnings = hq_json(nowhere, "report", "anomalies", "--shop", "S1", env=env)
     assert [(w["kind"], w["subject"]) for w in warnings] == [("low_stock", COLA)]
     alerts = hq_json(nowhere, "alerts", env=env)  # the till's own (as it pushed them), then the shop's low stock
     [alert] = [a for a in alerts if a["key"] == "hq_low_stock:S1"]
-    assert "Cola 5/8" in alert["message"]
-    assert "Cola 0/8" in next(a["message"] for a in alerts if a["key"] == "hq_low_stock:S2")  # none there
+    assert "Cola 32/40" in alert["message"]
+    assert "Cola 0/40" in next(a["message"] for a in alerts if a["key"] == "hq_low_stock:S2")  # none there
     assert all(a["key"].startswith(("hq_till:S1:T1:", "hq_low_stock:")) for a in alerts)
     assert hq_json(nowhere, "transfers", env=env) == []
     assert "LOW" in run_cli(nowhere, "hq", "stock", "--shop", "S1", env={**NO_ENV, **env}).stdout

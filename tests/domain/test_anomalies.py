@@ -22,6 +22,7 @@ from tui_pos.domain.anomalies import (
     variance_beyond,
 )
 from tui_pos.domain.money import Currency
+from tui_pos.domain.stock import OPENING
 
 T = Thresholds()  # the defaults: 5 units, 10%, 50.00 at cost; shrinkage 100.00; outflow x3 and 5 units over 28 days
 CNY = Currency()
@@ -47,6 +48,14 @@ def test_a_count_variance_beyond_a_threshold_is_flagged_with_its_numbers():
 
 def test_a_normal_count_is_not_flagged():
     assert count_variances([count(98_000, 100_000), count(100_000, 100_000)], {"111": Fraction(350)}, NAMES, T, CNY) == []
+
+
+def test_an_opening_count_is_no_variance():
+    """A product's opening stock (counted 200 where its records said nothing) found nothing: not
+    flagged, while the same count without its reason is."""
+    opening = {**count(200_000, 0), "reason": OPENING}
+    assert count_variances([opening], {}, NAMES, T, CNY) == []
+    assert len(count_variances([{**opening, "reason": None}], {}, NAMES, T, CNY)) == 1
 
 
 def test_sales_while_stock_was_at_or_below_zero():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,13 +19,16 @@ from psycopg import sql
 from conftest import COLA, FLOAT, NOODLES, WATER, sell_at
 from hq_cluster import enrol, till_dir
 from tui_pos.app.catalog_import import import_catalog as till_import
+from tui_pos.app.clock import utc_now
 from tui_pos.app.stock import thresholds_of
-from tui_pos.bootstrap.shop import init_shop
-from tui_pos.bootstrap.till import open_till
+from tui_pos.bootstrap.shop import DEMO_USERS, init_shop
+from tui_pos.bootstrap.till import open_ledger, open_till
 from tui_pos.config import load_config
 from tui_pos.domain.anomalies import Thresholds
+from tui_pos.domain.auth import hash_pin
 from tui_pos.domain.commits import chained
 from tui_pos.domain.money import Currency
+from tui_pos.domain.records import UserChanged
 from tui_pos.domain.tender import Tender
 from tui_pos.hq import schema
 from tui_pos.hq.catalog import import_catalog
@@ -41,13 +45,18 @@ CATALOG = ("barcode,name,price,tax,department,stock,reorder_level,reorder_qty\n"
 
 
 def shop_without_opening_stock(data_dir: Path, till_id: str) -> Path:
-    """A demo till with the test catalog over the demo's (no opening stock: HQ knows only what is
-    recorded), its shift open."""
+    """A till with the demo's people and the test catalog, which gives no opening stock (HQ and
+    the till start every product at zero), its shift open."""
     till_dir(data_dir, till_id)
-    init_shop(data_dir, demo=True, shift_float=FLOAT)
-    till = open_till(load_config(data_dir), cashier="manager")
+    config = init_shop(data_dir, demo=False).config
+    with closing(open_ledger(config)) as ledger:
+        ledger.change_shop([UserChanged.new(till_id, "user_add", name, actor="system", approved_by=None, at=utc_now(),
+                                            role=role, pin_hash=hash_pin(pin)).to_record()
+                            for name, role, pin in DEMO_USERS])
+    till = open_till(config, cashier="manager")
     try:
         till_import(till, CATALOG, till.approve("manager", "9999", "catalog"))
+        till.open_shift(FLOAT)
     finally:
         till.close()
     return data_dir
@@ -360,3 +369,45 @@ def test_migration_10_sums_what_hq_held_before_it(hq_dsn, tmp_path, monkeypatch,
     first, last = date(2026, 1, 20), date(2026, 2, 19)
     assert sums_fit(hq_dsn, first, last)
     assert report(hq_dsn, first, last, sums=True) == report(hq_dsn, first, last, sums=False)
+def test_a_tills_opening_stock_is_at_hq_from_its_first_import_and_an_upgraded_tills_from_its_next_start(hq, two_tills):
+    """T1 imports a catalog with stock: HQ's figure is the till's from that import, before any
+    count. T3 kept stock the old way (product.stock, no record): HQ had only its sales until the
+    till's next start recorded the holding; then they agree, and pushing everything again (HQ's
+    mark lost) counts nothing twice."""
+    from tests.store.records import legacy_database
+    from tui_pos.bootstrap.shop import import_catalog_text
+
+    t1, dsn1 = two_tills["T1"]
+    till = open_till(load_config(t1), cashier="manager")
+    try:
+        till_import(till, f"barcode,name,price,tax,stock\n{COLA},Cola,3.50,A,24\n{WATER},Water,2.00,A,10\n",
+                    till.approve("manager", "9999", "catalog"))
+        sell_at(till, "2026-03-01T02:00:00.000+00:00", {COLA: 3}, [Tender("cash", 1050)], "manager")
+    finally:
+        till.close()
+    push_new(dsn1, t1)
+    with connect(hq) as conn:
+        s1 = {r["barcode"]: r["on_hand"] for r in levels(conn, "S1", [COLA, WATER])}
+    assert s1 == {COLA: on_hand_at_till(t1, COLA), WATER: on_hand_at_till(t1, WATER)} == {COLA: 21_000, WATER: 10_000}
+
+    t3, dsn3 = two_tills["T3"]
+    till = open_till(load_config(t3), cashier="manager")
+    try:
+        sell_at(till, "2026-03-01T03:00:00.000+00:00", {NOODLES: 1}, [Tender("cash", 450)], "manager")
+    finally:
+        till.close()
+    push_new(dsn3, t3)
+    legacy_database(t3, {NOODLES: 8})  # its catalog said 8, one sold: 7 on hand, HQ never told
+    with connect(hq) as conn:
+        [before] = levels(conn, "S2", [NOODLES])
+    assert before["on_hand"] == -1_000
+    assert on_hand_at_till(t3, NOODLES) == 7_000  # the start records the holding
+    push_new(dsn3, t3)
+    import_catalog_text(load_config(t3), f"barcode,name,price,tax,stock\n{NOODLES},Noodles,4.50,B,50\n")  # kept
+    with connect(dsn3) as conn:
+        push(conn, commits(t3))  # a retry of everything: duplicates, skipped
+    with connect(hq) as conn:
+        [after] = levels(conn, "S2", [NOODLES])
+        assert conn.execute("SELECT count(*) FROM hq.stock_line WHERE till_id = 'T3' AND reason = 'opening'"
+                            ).fetchone() == (1,)
+    assert after["on_hand"] == on_hand_at_till(t3, NOODLES) == 7_000

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tui_pos.store import db
 from tui_pos.store.journal import Journal
 from tui_pos.store.ledger import Ledger
 
@@ -68,3 +69,17 @@ def umask_zero():
     old = os.umask(0)
     yield
     os.umask(old)
+
+
+def legacy_database(root: Path, stock: dict[str, int]) -> None:
+    """A database as tui-pos kept it before the migration stock_level: product.stock the catalog's
+    opening stock less what sales took (whole units), covered by the product table's digest, and
+    no stock_level table."""
+    with closing(sqlite3.connect(root / "pos.sqlite3")) as conn, conn:
+        for barcode, units in stock.items():
+            sold = conn.execute("SELECT COALESCE(SUM(qty), 0) FROM sale_line WHERE barcode = ? AND voided = 0",
+                                (barcode,)).fetchone()[0]
+            conn.execute("UPDATE product SET stock = ? WHERE barcode = ?", (units - sold, barcode))
+        conn.execute("DROP TABLE stock_level")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'stock_level'")
+        db.cover(conn, "product")

@@ -8,10 +8,9 @@ import sqlite3
 from contextlib import closing
 
 from tui_pos.app.catalog_import import opening_count
-from tui_pos.store import db
 from tui_pos.store.verification import verify
 
-from .records import make_record, new_ledger, query
+from .records import legacy_database, make_record, new_ledger, query
 from .test_stock import AT, move, on_hand, product, products  # noqa: F401  (products: the fixture)
 
 
@@ -30,20 +29,6 @@ def test_on_hand_of_a_product_is_one_primary_key_read(tmp_path, products):
     assert "SEARCH l USING PRIMARY KEY (barcode=?)" in plan and "stock_movement" not in plan
     assert on_hand(ledger)["333"] == -2_000
     ledger.close()
-
-
-def legacy_database(tmp_path, stock: dict[str, int]) -> None:
-    """A database as tui-pos kept it before the migration stock_level: product.stock the catalog's
-    opening stock less what sales took (whole units), covered by the product table's digest, and
-    no stock_level table."""
-    with closing(sqlite3.connect(tmp_path / "pos.sqlite3")) as conn, conn:
-        for barcode, units in stock.items():
-            sold = conn.execute("SELECT COALESCE(SUM(qty), 0) FROM sale_line WHERE barcode = ? AND voided = 0",
-                                (barcode,)).fetchone()[0]
-            conn.execute("UPDATE product SET stock = ? WHERE barcode = ?", (units - sold, barcode))
-        conn.execute("DROP TABLE stock_level")
-        conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'stock_level'")
-        db.cover(conn, "product")
 
 
 def test_the_migration_keeps_what_a_till_held_until_it_is_recorded_once(tmp_path):
