@@ -279,3 +279,19 @@ def test_hq_commands_speak_the_tills_language_and_their_json_does_not_change(hq,
     assert verified.strip() == "S1 T1：0 条记录，正常", verified
     assert set(hq_json(data_dir, "join", hq, "--shop", "S1")) == set(english)
     assert hq_json(data_dir, "tills") == tills_in_english
+
+
+def test_a_shops_stock_line_says_its_goods_in_transit_when_there_are_any():
+    """hq stock's human line: the till's stock line, then what is on its way to the shop and what
+    it sent that was not received, each only when there is some."""
+    from tui_pos import i18n
+    from tui_pos.cli.hq import _level_row, _shop_level_line
+
+    row = {"barcode": "6900000000014", "name": "Cola", "department": "", "weighed": False, "on_hand": 17_000,
+           "reorder_level": None, "reorder_qty": None, "tracked": True, "last_moved": None, "tills": 1,
+           "in_transit": 10_000, "in_transit_out": 2_500}
+    assert _shop_level_line(_level_row(row, "S2")).endswith("17  10 in transit to the shop  2.5 sent, not received yet")
+    none = _shop_level_line(_level_row({**row, "in_transit": 0, "in_transit_out": 0}, "S2"))
+    assert none.endswith(" 17") and "transit" not in none and "sent" not in none
+    i18n.use_language("zh_CN")
+    assert "在途（调入本店）10" in _shop_level_line(_level_row(row, "S2"))

@@ -411,3 +411,41 @@ def test_a_tills_opening_stock_is_at_hq_from_its_first_import_and_an_upgraded_ti
         assert conn.execute("SELECT count(*) FROM hq.stock_line WHERE till_id = 'T3' AND reason = 'opening'"
                             ).fetchone() == (1,)
     assert after["on_hand"] == on_hand_at_till(t3, NOODLES) == 7_000
+
+
+def test_goods_in_transit_are_what_open_transfers_sent_until_received(hq, two_tills):
+    """S1 sends S2 cola, water and noodles (S2 never had noodles: listed for being on their way);
+    until S2's till receives, each shows in transit at both ends; received (less cola than sent),
+    none is, and the variance is stock neither shop has."""
+    from tui_pos.app.transfers import Transfers
+    from tui_pos.sync.transfers import TransferFile, TransferPull
+
+    (t1, dsn1), (t3, dsn3) = two_tills["T1"], two_tills["T3"]
+    till = open_till(load_config(t1), cashier="manager")
+    try:
+        Transfers(till.stock, till.ledger, TransferFile(t1)).send("S2", [f"{COLA}x10", f"{WATER}x5", f"{NOODLES}x4"],
+                                                                   "DN-1")
+    finally:
+        till.close()
+    push_new(dsn1, t1)
+
+    def transit(shop: str) -> dict[str, tuple[int, int, int]]:
+        with connect(hq) as conn:
+            return {r["barcode"]: (r["on_hand"], r["in_transit"], r["in_transit_out"]) for r in levels(conn, shop)}
+
+    assert transit("S2") == {COLA: (0, 10_000, 0), WATER: (0, 5_000, 0), NOODLES: (0, 4_000, 0)}
+    assert transit("S1") == {COLA: (-10_000, 0, 10_000), WATER: (-5_000, 0, 5_000), NOODLES: (-4_000, 0, 4_000)}
+    with connect(hq) as conn:
+        [one] = levels(conn, "S2", [NOODLES])
+    assert (one["in_transit"], one["tracked"]) == (4_000, True)
+
+    with connect(dsn3) as conn:
+        TransferPull(t3)(conn)
+    till = open_till(load_config(t3), cashier="manager")
+    try:
+        Transfers(till.stock, till.ledger, TransferFile(t3)).receive("DN-1", [f"{COLA}x9", f"{WATER}x5", f"{NOODLES}x4"])
+    finally:
+        till.close()
+    push_new(dsn3, t3)
+    assert transit("S2") == {COLA: (9_000, 0, 0), WATER: (5_000, 0, 0), NOODLES: (4_000, 0, 0)}
+    assert transit("S1") == {COLA: (-10_000, 0, 0), WATER: (-5_000, 0, 0), NOODLES: (-4_000, 0, 0)}

@@ -585,7 +585,16 @@ def _level(row: dict[str, Any]) -> Any:
 
 
 def _level_row(row: dict[str, Any], shop: str) -> dict[str, Any]:
-    return {"shop": shop, **_level(row).to_dict(), "last_moved": row["last_moved"], "tills": row["tills"]}
+    return {"shop": shop, **_level(row).to_dict(), "last_moved": row["last_moved"], "tills": row["tills"],
+            "in_transit": format_qty(row["in_transit"]), "in_transit_out": format_qty(row["in_transit_out"])}
+
+
+def _shop_level_line(row: dict[str, Any]) -> str:
+    """A shop's stock line (the till's level_line) and its goods in transit, when there are any."""
+    transit = [_("{qty} in transit to the shop").format(qty=row["in_transit"]) if row["in_transit"] != "0" else "",
+               _("{qty} sent, not received yet").format(qty=row["in_transit_out"]) if row["in_transit_out"] != "0"
+               else ""]
+    return "  ".join([level_line(row), *filter(None, transit)])
 
 
 @hq.command("stock")
@@ -597,12 +606,13 @@ def _level_row(row: dict[str, Any], shop: str) -> dict[str, Any]:
 @click.pass_context
 def hq_stock(ctx: click.Context, code: str | None, shop: str, low: bool, dsn: str | None, as_json: bool) -> None:
     """A shop's stock on hand, summed over its tills (each till's last count + its movements since),
-    of every product it tracks, or CODE's, or (--low) those at or below HQ's reorder level."""
+    of every product it tracks, or CODE's, or (--low) those at or below HQ's reorder level; and its
+    goods in transit (sent by transfers not received yet: to the shop, and from it)."""
     from tui_pos.hq.stock import levels
 
     rows = at_hq(ctx, dsn, lambda conn: levels(conn, shop, [code] if code else None, low))
     data = [_level_row(r, shop) for r in rows]
-    emit(as_json, data, lambda: "\n".join(level_line(r) for r in data) or (
+    emit(as_json, data, lambda: "\n".join(_shop_level_line(r) for r in data) or (
         _("Nothing is low.") if low else _("No stock of shop {shop} has reached HQ yet.").format(shop=shop)))
 
 

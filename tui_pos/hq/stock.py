@@ -5,10 +5,13 @@ transaction that adds the tills' records (schema.py migration 6):
 - hq.stock_line: every movement of stock the tills pushed (a sale's, refund's or void's line not
   voided; a stock_move record), by shop and time, and by shop, product and time;
 - hq.stock_level: each till's stock of each product = its last count + every movement since (no
-  count: every movement; a till's opening stock from its own CSV is not a record, so HQ starts it
-  at zero). A shop's stock on hand = the sum over its tills (domain/stock.py: milli-units);
+  count: every movement; a till's opening stock, from its catalog CSV, is its opening count, so
+  HQ's figure is the till's from its first import). A shop's stock on hand = the sum over its
+  tills (domain/stock.py: milli-units);
 - hq.transfer, hq.transfer_line: goods one shop sent (transfer_out) and the other received
-  (transfer_in), open until received; what was received less what was sent is the variance;
+  (transfer_in), open until received; what was received less what was sent is the variance.
+  Goods in transit: what open transfers sent, per product, to the shop (in_transit: on its way,
+  not in its stock yet) and from it (in_transit_out: out of its stock, not in the other's yet);
 - hq.stock_day (migration 10): each shop's movements of each product summed per day (sold, in,
   out), what the anomaly report reads instead of a month and its lookback of single movements.
 
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     import psycopg
 
 LEVEL_FIELDS = ("barcode", "name", "department", "weighed", "on_hand", "reorder_level", "reorder_qty", "tracked",
-                "last_moved", "tills")
+                "last_moved", "tills", "in_transit", "in_transit_out")
 
 # a time as the tills store it (UTC ISO to the millisecond), made by PostgreSQL: a month's movements
 # are over 100,000 rows, and a datetime made and formatted again in Python for each is most of the time
@@ -58,17 +61,28 @@ _CATALOG = """
            CASE WHEN o.barcode IS NULL THEN p.weighed ELSE o.weighed END AS weighed,
            CASE WHEN o.barcode IS NULL THEN p.reorder_level ELSE o.reorder_level END AS reorder_level,
            CASE WHEN o.barcode IS NULL THEN p.reorder_qty ELSE o.reorder_qty END AS reorder_qty"""
+# what open transfers sent (sent, not received yet) to the shop (coming) and from it (going), per product
+_TRANSIT = """
+    SELECT l.barcode, sum(l.sent) FILTER (WHERE t.to_shop = %(shop)s) AS coming,
+           sum(l.sent) FILTER (WHERE t.shop_id = %(shop)s) AS going
+    FROM (SELECT * FROM hq.transfer WHERE to_shop = %(shop)s AND received_at IS NULL
+          UNION ALL SELECT * FROM hq.transfer WHERE shop_id = %(shop)s AND received_at IS NULL) t
+    JOIN hq.transfer_line l ON l.shop_id = t.shop_id AND l.transfer_id = t.transfer_id
+    WHERE t.sent_at IS NOT NULL AND l.sent > 0{product}
+    GROUP BY l.barcode"""
 _LEVELS = f"""
 WITH moved AS (
     SELECT barcode, sum(coalesce(counted, 0) + since) AS on_hand, max(last_at) AS last_at, count(*) AS tills
     FROM hq.stock_level WHERE shop_id = %(shop)s GROUP BY barcode),
 catalog AS ({_CATALOG}
-    FROM hq.product p FULL JOIN (SELECT * FROM hq.shop_product WHERE shop_id = %(shop)s) o ON o.barcode = p.barcode)
-SELECT coalesce(c.barcode, m.barcode), coalesce(c.name, m.barcode), coalesce(c.department, ''),
+    FROM hq.product p FULL JOIN (SELECT * FROM hq.shop_product WHERE shop_id = %(shop)s) o ON o.barcode = p.barcode),
+transit AS ({_TRANSIT.format(product="")})
+SELECT coalesce(c.barcode, m.barcode, x.barcode), coalesce(c.name, m.barcode, x.barcode), coalesce(c.department, ''),
        coalesce(c.weighed, false), coalesce(m.on_hand, 0)::bigint, c.reorder_level, c.reorder_qty,
-       m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL, {ISO.format("m.last_at")}, coalesce(m.tills, 0)::int
-FROM moved m FULL JOIN catalog c ON c.barcode = m.barcode
-WHERE (m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL)
+       m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL OR x.barcode IS NOT NULL, {ISO.format("m.last_at")},
+       coalesce(m.tills, 0)::int, coalesce(x.coming, 0)::bigint, coalesce(x.going, 0)::bigint
+FROM moved m FULL JOIN catalog c ON c.barcode = m.barcode FULL JOIN transit x ON x.barcode = coalesce(c.barcode, m.barcode)
+WHERE (m.barcode IS NOT NULL OR c.reorder_level IS NOT NULL OR x.barcode IS NOT NULL)
   AND EXISTS (SELECT 1 FROM hq.shop WHERE shop_id = %(shop)s)
 ORDER BY 1
 """
@@ -76,13 +90,15 @@ ORDER BY 1
 _SOME_LEVELS = f"""
 SELECT x.barcode, coalesce(c.name, x.barcode), coalesce(c.department, ''), coalesce(c.weighed, false),
        coalesce(m.on_hand, 0)::bigint, c.reorder_level, c.reorder_qty,
-       m.tills > 0 OR c.reorder_level IS NOT NULL, {ISO.format("m.last_at")}, m.tills::int
+       m.tills > 0 OR c.reorder_level IS NOT NULL OR tr.barcode IS NOT NULL, {ISO.format("m.last_at")}, m.tills::int,
+       coalesce(tr.coming, 0)::bigint, coalesce(tr.going, 0)::bigint
 FROM unnest(%(codes)s::text[]) x(barcode)
 LEFT JOIN LATERAL ({_CATALOG}
     FROM (SELECT * FROM hq.product WHERE barcode = x.barcode) p
     FULL JOIN (SELECT * FROM hq.shop_product WHERE shop_id = %(shop)s AND barcode = x.barcode) o ON true) c ON true
 CROSS JOIN LATERAL (SELECT sum(coalesce(counted, 0) + since) AS on_hand, max(last_at) AS last_at, count(*) AS tills
                     FROM hq.stock_level WHERE shop_id = %(shop)s AND barcode = x.barcode) m
+LEFT JOIN LATERAL ({_TRANSIT.format(product=" AND l.barcode = x.barcode")}) tr ON true
 WHERE EXISTS (SELECT 1 FROM hq.shop WHERE shop_id = %(shop)s)
 ORDER BY 1
 """
@@ -112,10 +128,12 @@ def iso(moment: datetime | None) -> str | None:
 
 def levels(conn: psycopg.Connection[Any], shop: str, barcodes: Sequence[str] | None = None,
            low: bool = False) -> list[dict[str, Any]]:
-    """The shop's stock of every product it tracks (moved at one of its tills, or given a reorder
-    level in HQ's catalog), or of these products (each, known or not), or (low) only those at or
-    below their reorder level: LEVEL_FIELDS, quantities in milli-units, last_moved its newest
-    movement at any of the shop's tills, tills how many of them moved it."""
+    """The shop's stock of every product it tracks (moved at one of its tills, given a reorder
+    level in HQ's catalog, or in transit to or from it), or of these products (each, known or
+    not), or (low) only those at or below their reorder level: LEVEL_FIELDS, quantities in
+    milli-units, last_moved its newest movement at any of the shop's tills, tills how many of
+    them moved it, in_transit what open transfers are bringing it, in_transit_out what it sent
+    that has not been received."""
     check_shop_id(shop)
     current(conn)
     if barcodes is None:
