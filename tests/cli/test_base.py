@@ -61,7 +61,7 @@ def test_interrupt_after_a_catalog_import_committed_says_it_was_imported(shop_di
     with closing(sqlite3.connect(shop_dir / "pos.sqlite3")) as conn:
         assert conn.execute("SELECT count(*) FROM product WHERE barcode LIKE '77%'").fetchone()[0] == 500
     assert status == 0, err
-    assert json.loads(out) == {"imported": 500}
+    assert json.loads(out) == {"imported": 500, "openings": 0, "stock_kept": []}
 
 
 def test_interrupt_at_any_moment_never_lies_about_a_sale(shop_dir: Path):
