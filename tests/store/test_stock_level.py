@@ -65,3 +65,19 @@ def test_the_migration_keeps_what_a_till_held_until_it_is_recorded_once(tmp_path
     with closing(sqlite3.connect(tmp_path / "pos.sqlite3")) as conn:
         assert verify(conn).ok
     ledger.close()
+
+
+def test_a_level_edited_behind_the_tills_back_is_found_by_the_audit(tmp_path, products):
+    """Stock on hand reads the kept level: edited outside tui-pos, it no longer adds up to the
+    records (opening counts, sales, movements), and audit verify names the product."""
+    ledger = new_ledger(tmp_path)
+    ledger.commit(make_record(1))
+    ledger.commit(move("receive", "222", 6_000, 5_000))
+    ledger.close()
+    with closing(sqlite3.connect(tmp_path / "pos.sqlite3")) as conn:
+        assert verify(conn).ok
+        conn.execute("UPDATE stock_level SET moved = moved + 5000 WHERE barcode = '111'")
+        conn.commit()
+        problems = verify(conn).problems
+    assert [p.what for p in problems] == [
+        "stock on hand of 111 is not what its records add up to (the stock_level table was changed outside tui-pos)"]

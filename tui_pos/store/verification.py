@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui_pos.domain.errors import N_, Said
-from tui_pos.store import audit, codec, commit_log, db
+from tui_pos.store import audit, codec, commit_log, db, stock_level
 from tui_pos.store.audit import Anchor
 
 # the event that ends a database rebuilt from HQ's records (Ledger.rebuild): the chain before it is
@@ -48,7 +48,8 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | No
     """Walk the chain; recompute every hash and every stored record's digest; check that every
     stored record has its entry and its commit (the commit order: commit_log.problems), that
     receipt numbers have no gaps, that the covered tables are
-    as their last table_state entry says, and that every Z report's head is in the chain.
+    as their last table_state entry says, that each product's kept stock level is what its
+    records add up to, and that every Z report's head is in the chain.
     anchor: the anchor to check the chain's head and the numbers used against (None: not
     checked). pending: records waiting in the journal."""
     problems: list[Problem] = []
@@ -118,6 +119,9 @@ def verify(conn: sqlite3.Connection, max_problems: int = 20, anchor: Anchor | No
         elif audit.digest(rows) != states[table]:
             problems.append(Problem(None, Said(N_("the {table} table was changed outside tui-pos (it differs from its "
                                                   "last table_state entry)"), table=table)))
+    for barcode in stock_level.drifted(conn, max_problems):
+        problems.append(Problem(None, Said(N_("stock on hand of {barcode} is not what its records add up to (the "
+                                              "stock_level table was changed outside tui-pos)"), barcode=barcode)))
     for head_hash, (z_number, z_uuid) in z_heads.items():
         if z_entries.get(z_uuid, rebuilt) < rebuilt:
             warnings.append(Said(N_("Z {z} was taken at audit head {head} of the chain on the till's old box, before "
