@@ -90,7 +90,8 @@ SINKS = {
     "hq": ERRORS | {"HqUnreachable"},
     "bootstrap": ERRORS,
     "sync": ERRORS | {"HqUnreachable"},
-    "store": ERRORS | {"Problem"},  # the storage's refusals; audit verify's problems
+    # the storage's refusals; audit verify's problems; why a journal line is set aside (kept in the quarantine)
+    "store": ERRORS | {"Problem", "BadJournalLine", "BadLine", "Break"},
 }
 # Files whose words a person reads outside those calls: config.toml's problems (a kind raises ValueError
 # with what is wrong; doctor, status and every command show it) and the audit's findings, returned in
@@ -100,6 +101,7 @@ FILE_SINKS = {
     "store/audit.py": ERRORS | {"append"},
     "store/commit_log.py": ERRORS | {"append"},
     "store/verification.py": ERRORS | {"Problem", "append"},
+    "store/journal.py": ERRORS | {"BadJournalLine", "BadLine", "Break", "ValueError"},  # a line's problem
 }
 TEXT_KEYWORDS = {"placeholder", "title", "required", "message", "error", "detail", "fix"}
 WORD = re.compile(r"[A-Za-z]{2,}")

@@ -189,3 +189,27 @@ def test_a_chain_rewritten_after_an_edit_is_found(shop: Path):
             prev = new
     assert verification.verify(sqlite3.connect(shop / "pos.sqlite3")).ok, "the forger's chain is consistent inside"
     assert any("the chain was rewritten" in p for p in problems_of(shop))
+
+
+def test_a_forged_journal_line_is_said_in_the_shops_language_before_and_after_replay(shop: Path):
+    """A sale waits in the journal of a Chinese shop and is edited there: audit verify says why the line
+    is not to be trusted in Chinese while it waits and after replay set it aside (the reason kept with the
+    quarantined line), and --json keeps the English sentence."""
+    from conftest import database_write_locked, in_chinese
+
+    with database_write_locked(shop):
+        assert cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")["stored"] == "journal"
+    [path] = sorted((shop / "journal").glob("*.jsonl"))
+    path.write_bytes(path.read_bytes().replace(b'"cash"', b'"card"', 1))
+    in_chinese(shop)
+    for when in ("waiting", "quarantined"):
+        said = run_cli(shop, "audit", "verify", check=False)
+        [line] = [line for line in said.stdout.splitlines() if path.name in line]
+        assert said.returncode == 1 and line.endswith("伪造或损坏：与日志密钥不符"), (when, said.stdout)
+        assert "被隔离" in line if when == "quarantined" else "被隔离" not in line, line
+        assert any(p["what"].endswith(f"{path.name} line 1: forged or damaged: it does not match the journal key")
+                   if when == "waiting" else p["what"].endswith("quarantined at replay: forged or damaged: it does not "
+                                                                "match the journal key")
+                   for p in json.loads(run_cli(shop, "audit", "verify", "--json", check=False).stdout)["problems"])
+        if when == "waiting":
+            assert cli_json(shop, "replay")["quarantined"] == 1

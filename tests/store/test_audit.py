@@ -10,7 +10,6 @@ as someone with the file would.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -27,6 +26,7 @@ from tui_pos.domain.tender import Tender
 from tui_pos.store import verification
 
 from .records import make_record, new_ledger
+from .sentences import english_left, said_in
 
 COLUMNS = ("uuid", "at", "till_id", "action", "actor", "approved_by", "subject", "amount", "detail",
            "prev_hash", "hash")
@@ -438,32 +438,6 @@ def test_the_anchor_keeps_the_newest_sqlite_commit_and_a_doubt_wins_only_over_ol
 
 
 # -- the rare findings in the shop's language (issue 16) -----------------------------------------------------------
-def said_in(language: str, sentence: str) -> str:
-    from tui_pos import i18n
-
-    i18n.use_language(language)
-    try:
-        return i18n.message(sentence)
-    finally:
-        i18n.use_language("en")
-
-
-def english_left(sentence: str, said: str) -> set[str]:
-    """The words of a sentence's templates (its own and those within, values left out) still in what was said."""
-    from tui_pos.domain.errors import Each, Said
-
-    def templates(part: object) -> list[str]:
-        if isinstance(part, Each):
-            return [t for p in part.parts for t in templates(p)]
-        if isinstance(part, Said):
-            return [part.template, *(t for value in part.params.values() for t in templates(value))]
-        return []
-
-    words = {w for t in templates(sentence) for w in re.findall(r"[A-Za-z]{3,}", re.sub(r"\{[^{}]*\}", " ", t))}
-    assert words, f"{sentence!r} is no marked sentence"
-    return words & set(re.findall(r"[A-Za-z]{3,}", said))
-
-
 def test_a_chain_cut_short_is_noted_at_start_and_said_in_the_readers_language(tmp_path):
     """The newest entry deleted: the next start finds the cut and keeps it in the anchor's note, which
     audit verify reads back as the sentence itself: English as data (--json, the log), Chinese to a

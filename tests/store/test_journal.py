@@ -12,9 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from tui_pos.store.journal import Journal, JournalFailed, decode_line, encode_line
+from tui_pos.domain.errors import Said
+from tui_pos.store.journal import (
+    Journal,
+    JournalFailed,
+    JournalScan,
+    decode_line,
+    encode_line,
+    quarantine_reason,
+    scan_lines,
+)
 
 from .records import make_record, new_ledger, stored_sales, umask_zero  # noqa: F401 (fixture)
+from .sentences import english_left, said_in
 
 
 def mode(path: Path) -> int:
@@ -316,3 +326,89 @@ def test_a_line_removed_from_the_middle_of_a_file_is_reported_and_the_rest_repla
         ledger.close()
     assert result.replayed == 2 and result.quarantined == 1
     assert set(stored_sales(tmp_path / "pos.sqlite3")) == {records[0]["uuid"], records[2]["uuid"]}
+
+
+# -- why a line is bad, said in the reader's language (issue 16) ---------------------------------------
+FORGED = "forged or damaged: it does not match the journal key"
+
+
+def journal_with_every_kind_of_bad_line(journal_dir: Path) -> list[Path]:
+    """One file whose line 2 is forged, then garbage, an unkeyed line, an unkeyed line without a uuid, one
+    failing its checksum and one whose checksum holds but that is no JSON; another whose line 2 is gone."""
+    bad_file, _, _ = journal_with_bad_middle_line(journal_dir)
+    unkeyed = encode_line(make_record(5))
+    with open(bad_file, "ab") as f:
+        f.write(b"garbage\n" + unkeyed + _with_checksum(b'{"seq":6}') + b"\n" + unkeyed.replace(b'"seq":5', b'"seq":7')
+                + _with_checksum(b"{not json") + b"\n")
+    journal = Journal([journal_dir], "T1")
+    for seq in (8, 9, 10):
+        holed = journal.append(make_record(seq))
+    journal.close()
+    lines = holed.read_bytes().splitlines(keepends=True)
+    holed.write_bytes(lines[0] + lines[2])
+    return [bad_file, holed]
+
+
+def test_why_a_line_is_bad_is_a_sentence_its_english_as_before(tmp_path):
+    """Each way a line fails, a hole in a file and a journal key gone: the English every version wrote
+    (support's scripts and older quarantines read it), and the sentence itself, whole in Chinese."""
+    bad_file, holed = journal_with_every_kind_of_bad_line(tmp_path / "journal")
+    scan = Journal([tmp_path / "journal"], "T1").scan()
+    without_key = JournalScan()
+    scan_lines(holed, None, without_key)
+    found = ([(b.file, b.line_no, b.reason) for b in scan.bad] + [(b.file, b.line_no, b.what) for b in scan.breaks]
+             + [(b.file, b.line_no, b.reason) for b in without_key.bad])
+    assert [(path, n, str(reason)) for path, n, reason in found] == [
+        (bad_file, 2, FORGED), (bad_file, 4, "not a journal line"),
+        (bad_file, 5, "unkeyed line (the format before journal keys, or forged): not replayed"),
+        (bad_file, 6, "no record uuid"), (bad_file, 7, "checksum mismatch"),
+        (bad_file, 8, "not a record (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
+        (holed, 2, f"{holed.name} line 2 does not follow line 1: 1 line(s) removed or reordered"),
+        (holed, 1, "cannot be checked: the journal key (journal.key in the data directory) is missing"),
+        (holed, 2, "cannot be checked: the journal key (journal.key in the data directory) is missing")]
+    for _, _, reason in found:
+        assert isinstance(reason, Said), reason
+        zh = said_in("zh_CN", reason)
+        assert not english_left(reason, zh) and zh != reason, zh
+
+
+def test_a_quarantined_line_keeps_its_sentence_and_an_older_or_edited_entry_reads_as_its_english(tmp_path):
+    """Replay keeps each reason as its English and as its sentence; the quarantine read back says the
+    sentence in the reader's language. An entry an older version wrote (English only), one edited since,
+    one whose sentence is broken or not even an entry: read as the English they hold, never an error,
+    and a later replay still adds to that quarantine without doubling a line."""
+    journal_dir = tmp_path / "journal"
+    journal_with_every_kind_of_bad_line(journal_dir)
+    ledger = new_ledger(tmp_path)
+    try:
+        assert ledger.replay().quarantined == 7
+    finally:
+        ledger.close()
+    entries = Journal([journal_dir], "T1").quarantined()
+    for entry in entries:
+        reason = quarantine_reason(entry)
+        assert reason == entry["reason"] and isinstance(reason, Said), entry
+        assert not english_left(reason, said_in("zh_CN", reason)), entry
+    forged = entries[0]
+    assert forged["reason"] == FORGED and said_in("zh_CN", quarantine_reason(forged)) == "伪造或损坏：与日志密钥不符"
+    older = {key: value for key, value in forged.items() if key != "said"}
+    edited = {**forged, "reason": "checked by the manager: a real sale"}
+    broken = [{**forged, "said": said} for said in ({"template": "{gone}", "params": {}}, {"parts": 5}, [1], "x")]
+    for entry in (older, edited, *broken):
+        assert said_in("zh_CN", quarantine_reason(entry)) == entry["reason"], entry
+    assert quarantine_reason({"file": "T1-x.jsonl", "line": 1}) == ""
+
+    quarantine = journal_dir / "quarantine" / "quarantine.jsonl"
+    with open(quarantine, "a", encoding="utf-8") as f:
+        f.write(json.dumps(older) + "\n[1, 2]\n" + json.dumps({"line": 3}) + "\n")
+    again = Journal([journal_dir], "T1")
+    path = again.append(make_record(11))
+    again.close()
+    flip_middle_byte(path, 1)
+    ledger = new_ledger(tmp_path)
+    try:
+        assert ledger.replay().quarantined == 1
+    finally:
+        ledger.close()
+    kept = Journal([journal_dir], "T1").quarantined()
+    assert len(kept) == len(entries) + 3 and kept[-1]["file"] == path.name and quarantine_reason(kept[-1]) == FORGED

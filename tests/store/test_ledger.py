@@ -210,6 +210,35 @@ def test_all_rows_of_a_sale_are_one_transaction(tmp_path, products, spoil):
     ledger.close()
 
 
+def test_a_journaled_record_the_database_refuses_is_quarantined_with_why_in_the_readers_language(tmp_path, products):
+    """A journaled sale whose receipt another sale holds, and one whose rows the database refuses: both
+    set aside, each reason kept as its English and as the sentence, which a Chinese reader reads whole."""
+    from tui_pos.domain.errors import Said
+    from tui_pos.store.journal import quarantine_reason
+
+    from .sentences import english_left, said_in
+
+    ledger = new_ledger(tmp_path)
+    holder, same_receipt, refused = make_record(1), make_record(1), make_record(2)
+    _duplicate_second_line(tmp_path, refused)
+    assert ledger.commit(holder) == "sqlite"
+    by_hand = Journal([tmp_path / "journal"], "T1")
+    by_hand.append(same_receipt)
+    by_hand.append(refused)
+    by_hand.close()
+    try:
+        assert ledger.replay().quarantined == 2
+    finally:
+        ledger.close()
+    reasons = [quarantine_reason(q) for q in Journal([tmp_path / "journal"], "T1").quarantined()]
+    assert reasons[0] == f"receipt T1-000001 already used by sale {holder['uuid']}"
+    assert reasons[1].startswith("rejected by the database: IntegrityError(")
+    for reason in reasons:
+        zh = said_in("zh_CN", reason)
+        assert isinstance(reason, Said) and not english_left(reason, zh) and zh != reason, zh
+    assert stored_sales(tmp_path / "pos.sqlite3") == {holder["uuid"]: "sqlite"}
+
+
 def test_storage_failed_when_sqlite_and_every_journal_fail(tmp_path):
     """Nothing took the sale: StorageFailed, nothing written anywhere, and the receipt number not used."""
     break_sqlite(tmp_path, "garbage")

@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 # C0 and C1 control characters (tab, newline, escape, ...), DEL, and the Unicode line/paragraph separators:
 # in a name or a reference they break receipts, lists and the terminal, and can forge lines in a log.
@@ -55,6 +56,35 @@ class Each(str):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (Each, (self.parts, self.sep))
+
+
+def sentence_data(said: object) -> object:
+    """A Said or an Each as JSON data (its templates and values, nested ones too), kept on disk beside its
+    English (an anchor's note, a quarantined journal line) so that it can be said again, years later, in
+    the language of whoever reads it (kept_sentence). A number or None is kept as it is, anything else as str."""
+    if isinstance(said, Each):
+        return {"parts": [sentence_data(part) for part in said.parts], "sep": said.sep}
+    if isinstance(said, Said):
+        return {"template": said.template, "params": {name: sentence_data(value) for name, value in said.params.items()}}
+    return said if isinstance(said, int | float) or said is None else str(said)
+
+
+def kept_sentence(data: object, english: str) -> str:
+    """The sentence kept as data (sentence_data) when it says exactly `english`, else `english` as it is:
+    what an older version wrote (no sentence: data None) or what was edited since. Never raises."""
+    try:
+        said = _sentence(data) if data is not None else english
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError, RecursionError):
+        return english
+    return said if isinstance(said, str) and said == english else english
+
+
+def _sentence(data: object) -> Any:
+    if isinstance(data, dict) and "parts" in data:
+        return Each([_sentence(part) for part in data["parts"]], sep=str(data["sep"]))
+    if isinstance(data, dict):
+        return Said(str(data["template"]), **{str(name): _sentence(value) for name, value in data["params"].items()})
+    return data
 
 
 class PosError(Exception):

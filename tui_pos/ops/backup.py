@@ -62,6 +62,7 @@ from tui_pos.store.journal import (
     parse_key,
     read_key,
     scan_lines,
+    why,
 )
 from tui_pos.store.sequence import NumberingBusy, SequenceLock
 
@@ -238,7 +239,7 @@ def _bad_lines(content: bytes, name: str, key: bytes | None, format_: int) -> li
         try:
             decode_line(line)
         except ValueError as err:
-            bad.append((n, str(err)))
+            bad.append((n, why(err)))
     return bad
 
 

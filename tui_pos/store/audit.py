@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tui_pos.domain.errors import N_, Each, Said
+from tui_pos.domain.errors import N_, Each, Said, kept_sentence, sentence_data
 from tui_pos.domain.records import AuditEvent, UserChanged
 from tui_pos.store import codec
 from tui_pos.store.documents import SLOTS, DurableDocument
@@ -315,32 +315,11 @@ def note(at: str, kind: str, what: str, problem: bool, **more: Any) -> dict[str,
     """A note for the anchor (Anchor.advance(note=...)): what it says as its English ("what", as every
     version reads it) and, when it is a Said or an Each, as that sentence itself ("said"), so that
     note_what says it in the language of whoever reads it, years later."""
-    kept = {"said": _sentence_data(what)} if isinstance(what, Said | Each) else {}
+    kept = {"said": sentence_data(what)} if isinstance(what, Said | Each) else {}
     return {"at": at, "kind": kind, "what": str(what), "problem": problem, **more, **kept}
 
 
 def note_what(anchored: dict[str, Any]) -> str:
     """What a note says: the sentence it keeps (said in the screen's language by i18n.message) when that
     says exactly what its English says, else its English as it is (an older note, or one edited)."""
-    english = str(anchored.get("what", ""))
-    try:
-        said = _sentence(anchored["said"]) if "said" in anchored else english
-    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
-        return english
-    return said if said == english else english
-
-
-def _sentence_data(said: Any) -> Any:
-    if isinstance(said, Each):
-        return {"parts": [_sentence_data(part) for part in said.parts], "sep": said.sep}
-    if isinstance(said, Said):
-        return {"template": said.template, "params": {name: _sentence_data(value) for name, value in said.params.items()}}
-    return said if isinstance(said, int | float) or said is None else str(said)
-
-
-def _sentence(data: Any) -> Any:
-    if isinstance(data, dict) and "parts" in data:
-        return Each([_sentence(part) for part in data["parts"]], sep=str(data["sep"]))
-    if isinstance(data, dict):
-        return Said(str(data["template"]), **{str(name): _sentence(value) for name, value in data["params"].items()})
-    return data
+    return kept_sentence(anchored.get("said"), str(anchored.get("what", "")))

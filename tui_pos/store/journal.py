@@ -14,7 +14,9 @@ Each process writes its own files (named till-time-pid-random.jsonl, held with f
 torn tail from a crash is only ever at the end of a file nobody appends to again. After any
 failed write the file is abandoned for the same reason. Files are retired (moved to
 ``replayed/``) only once their records are committed to SQLite; lines that fail their
-checksum are first copied to ``quarantine/`` with the reason, never dropped.
+checksum are first copied to ``quarantine/`` with the reason, never dropped. The reason is kept as
+its English ("reason", as every version reads it) and as the sentence itself ("said": its template
+and values), so that audit verify says it in the reader's language (quarantine_reason).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui_pos.domain.errors import N_, Said, kept_sentence, sentence_data
 from tui_pos.store.codec import RecordLike, as_dict
 from tui_pos.store.crash import crash_point
 
@@ -53,6 +56,20 @@ class JournalFailed(Exception):
         self.maybe_written = maybe_written
 
 
+class BadJournalLine(ValueError):
+    """What is wrong with a journal line: str() its English, said its sentence (a Said), which is what a
+    quarantined line keeps and audit verify says in the reader's language."""
+
+    def __init__(self, template: str, /, **params: object):
+        self.said = Said(template, **params)
+        super().__init__(str(self.said))
+
+
+def why(err: ValueError) -> str:
+    """A line's problem as a sentence: the Said a BadJournalLine carries, else the error's English."""
+    return err.said if isinstance(err, BadJournalLine) else str(err)
+
+
 class _Unsynced(OSError):
     """The whole line was written, then fdatasync failed: the line may still reach the disk."""
 
@@ -68,28 +85,31 @@ def encode_line(record: RecordLike) -> bytes:
 
 def decode_line(line: bytes) -> dict[str, Any]:
     """Parse one complete line (v1: checksum checked; v2: format only, its key is checked by
-    verify_line); ValueError says what is wrong with it."""
+    verify_line); BadJournalLine (a ValueError) says what is wrong with it."""
     if line.startswith(b"v2 "):
         return _record(_split_v2(line)[3])
     parts = line.rstrip(b"\n").split(b" ", 2)
     if len(parts) != 3 or parts[0] != b"v1":
-        raise ValueError("not a journal line")
+        raise BadJournalLine(N_("not a journal line"))
     if checksum(parts[2]).encode() != parts[1]:
-        raise ValueError("checksum mismatch")
+        raise BadJournalLine(N_("checksum mismatch"))
     return _record(parts[2])
 
 
 def _record(payload: bytes) -> dict[str, Any]:
-    record = json.loads(payload)
+    try:
+        record = json.loads(payload)
+    except ValueError as err:  # not JSON, or not UTF-8 (only a line whose checksum or key still matches)
+        raise BadJournalLine(N_("not a record ({error})"), error=str(err)) from None
     if not isinstance(record, dict) or "uuid" not in record:
-        raise ValueError("no record uuid")
+        raise BadJournalLine(N_("no record uuid"))
     return record
 
 
 def _split_v2(line: bytes) -> tuple[int, str, str, bytes]:
     parts = line.rstrip(b"\n").split(b" ", 4)
     if len(parts) != 5 or parts[0] != b"v2" or not parts[1].isdigit():
-        raise ValueError("not a journal line")
+        raise BadJournalLine(N_("not a journal line"))
     return int(parts[1]), parts[2].decode("ascii", "replace"), parts[3].decode("ascii", "replace"), parts[4]
 
 
@@ -106,15 +126,16 @@ def encode_keyed(record: RecordLike, key: bytes, file_name: str, n: int, prev: s
 
 
 def verify_line(line: bytes, key: bytes | None, file_name: str) -> tuple[int, str, str, dict[str, Any]]:
-    """(n, prev, mac, record) of a line made with this key in this file; ValueError if it was not."""
+    """(n, prev, mac, record) of a line made with this key in this file; BadJournalLine if it was not."""
     if line.startswith(b"v1 "):
         decode_line(line)
-        raise ValueError("unkeyed line (the format before journal keys, or forged): not replayed")
+        raise BadJournalLine(N_("unkeyed line (the format before journal keys, or forged): not replayed"))
     n, prev, mac, payload = _split_v2(line)
     if key is None:
-        raise ValueError(f"cannot be checked: the journal key ({KEY_FILE} in the data directory) is missing")
+        raise BadJournalLine(N_("cannot be checked: the journal key ({key} in the data directory) is missing"),
+                             key=KEY_FILE)
     if not hmac.compare_digest(line_mac(key, file_name, n, prev, payload), mac):
-        raise ValueError("forged or damaged: it does not match the journal key")
+        raise BadJournalLine(N_("forged or damaged: it does not match the journal key"))
     return n, prev, mac, _record(payload)
 
 
@@ -176,7 +197,7 @@ def make_private_dir(path: Path) -> None:
 class BadLine:
     file: Path
     line_no: int
-    reason: str
+    reason: str  # a Said (quarantine keeps its sentence too), or plain English
     raw: bytes
 
 
@@ -193,7 +214,7 @@ class Break:
 
     file: Path
     line_no: int  # the first line after the break
-    what: str
+    what: str  # a Said
 
 
 @dataclass
@@ -365,15 +386,16 @@ class Journal:
             target_dir = directory / QUARANTINE
             make_private_dir(target_dir)
             target = target_dir / QUARANTINE_FILE
-            seen = {(q["file"], q["line"]) for q in read_quarantine(target)}
+            seen = {(q.get("file"), q.get("line")) for q in read_quarantine(target)}
             fresh = [i for i in items if (i.file.name, i.line_no) not in seen]
             if not fresh:
                 continue
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
             try:
                 for item in fresh:
-                    entry = {"file": item.file.name, "line": item.line_no, "reason": item.reason,
-                             "raw_b64": base64.b64encode(item.raw).decode(), "at": time.time()}
+                    said = {"said": sentence_data(item.reason)} if isinstance(item.reason, Said) else {}
+                    entry = {"file": item.file.name, "line": item.line_no, "reason": str(item.reason),
+                             "raw_b64": base64.b64encode(item.raw).decode(), "at": time.time(), **said}
                     os.write(fd, json.dumps(entry).encode() + b"\n")
                 os.fsync(fd)
             finally:
@@ -418,17 +440,26 @@ def scan_lines(path: Path, key: bytes | None, scan: JournalScan, data: bytes | N
         try:
             n, prev, mac, record = verify_line(line, key, path.name)
         except ValueError as err:
-            scan.bad.append(BadLine(path, line_no, str(err), line))
+            scan.bad.append(BadLine(path, line_no, why(err), line))
             last = None  # reported already; the next line cannot be linked to it
             continue
         if last is not None and (n, prev) != (last[0] + 1, last[1]):
-            scan.breaks.append(Break(path, line_no, f"{path.name} line {line_no} does not follow line "
-                                                    f"{last[0]}: {max(n - last[0] - 1, 1)} line(s) removed or reordered"))
+            scan.breaks.append(Break(path, line_no, Said(N_("{file} line {line} does not follow line {before}: {n} "
+                                                            "line(s) removed or reordered"), file=path.name,
+                                                         line=line_no, before=last[0], n=max(n - last[0] - 1, 1))))
         scan.records.append(Entry(path, line_no, record))
         last = (n, mac)
 
 
+def quarantine_reason(entry: dict[str, Any]) -> str:
+    """Why a line was quarantined: the sentence the entry keeps (said in the reader's language by
+    i18n.message) when that says exactly what its English says, else its English as it is (an entry an
+    older version wrote, or one edited since)."""
+    return kept_sentence(entry.get("said"), str(entry.get("reason", "")))
+
+
 def read_quarantine(path: Path) -> list[dict[str, Any]]:
+    """The quarantine's entries (a line that is not one, edited into something else, is left out)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
@@ -436,7 +467,9 @@ def read_quarantine(path: Path) -> list[dict[str, Any]]:
     entries = []
     for line in text.splitlines():
         try:
-            entries.append(json.loads(line))
+            entry = json.loads(line)
         except ValueError:
             continue
+        if isinstance(entry, dict):
+            entries.append(entry)
     return entries

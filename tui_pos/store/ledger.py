@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui_pos.domain.errors import N_, DocumentFailed, Each, PosError, StorageError, StorageFailed
+from tui_pos.domain.errors import N_, DocumentFailed, Each, PosError, Said, StorageError, StorageFailed
 from tui_pos.domain.records import Record
 from tui_pos.domain.storage import Counter, ReplayResult, StorageMode, StorageState, Stored
 from tui_pos.store import audit, codec, commit_log, db, stock_level, verification
@@ -397,7 +397,8 @@ class Ledger:
             for entry in fresh:
                 record = entry.record
                 if record.get("receipt") in holders:  # never expected; kept for support, never dropped
-                    reason = f"receipt {record['receipt']} already used by sale {holders[record['receipt']]}"
+                    reason = Said(N_("receipt {receipt} already used by sale {uuid}"), receipt=record["receipt"],
+                                  uuid=holders[record["receipt"]])
                     rejected.append(BadLine(entry.file, entry.line_no, reason, encode_line(record)))
                     continue
                 conn.execute("SAVEPOINT replay_record")
@@ -406,8 +407,8 @@ class Ledger:
                 except (sqlite3.IntegrityError, KeyError, TypeError, ValueError, PosError) as err:
                     # one malformed record must not block every later sale: set it aside, loudly
                     conn.execute("ROLLBACK TO replay_record")
-                    rejected.append(BadLine(entry.file, entry.line_no, f"rejected by the database: {err!r}",
-                                             encode_line(record)))
+                    rejected.append(BadLine(entry.file, entry.line_no, Said(N_("rejected by the database: {error}"),
+                                                                            error=repr(err)), encode_line(record)))
                     continue
                 finally:
                     conn.execute("RELEASE replay_record")
@@ -445,7 +446,7 @@ class Ledger:
             log.error("journal %s line %d NOT REPLAYED or out of place: %s", name, line, reason)
         event = audit.event_record(self.journal.till_id, "journal_rejected", "system",
                                    subject=f"{len(fresh)} journal line(s) quarantined",
-                                   detail={"lines": [{"file": n, "line": l, "reason": r} for n, l, r in fresh[:50]]})
+                                   detail={"lines": [{"file": n, "line": l, "reason": str(r)} for n, l, r in fresh[:50]]})
         return audit.append(conn, audit.entries_for(event, []), chain)
 
     # -- state and queries --------------------------------------------------------------------
