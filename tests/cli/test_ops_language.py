@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import AS_DEMO, COLA, cli_json, in_chinese, open_demo_shop, run_cli, set_config
+from tui_pos.cli.ops import CHECK_NAMES
 
 ENGLISH_WORDS = re.compile(r"\b(?:Storage|Database|Journal|Printer|Backup|Shift|none|never|waiting|quarantined|free|"
                            r"valid|writable|backup yet|user\(s\)|sale\(s\)|Alerts|Last sales|opened|float)\b")
@@ -59,6 +60,7 @@ def test_doctor_says_each_check_and_what_to_do_in_chinese(zh_shop: Path):
     data = json.loads(run_cli(zh_shop, "doctor", "--json", check=False).stdout)
     checks = {c["name"]: c for c in data["checks"]}
     assert set(data) == {"ok", "checks"} and set(checks["backup"]) == {"name", "level", "detail", "fix"}
+    assert set(checks) <= set(CHECK_NAMES) and "正常  付款" in human, human  # every check named in Chinese
     assert checks["backup"]["detail"] == "no backup yet" and checks["data_dir"]["level"] == "fail"
     assert "lets other users in" in checks["data_dir"]["detail"]  # --json keeps the English sentence
 

@@ -145,6 +145,31 @@ def test_backup_to_a_missing_disk_fails_and_is_recorded(shop_dir, tmp_path):
     assert not (tmp_path / "not-mounted").exists()
 
 
+def test_why_the_last_backup_failed_is_said_in_the_shops_language_by_status_doctor_and_monitor(shop_dir, tmp_path):
+    """The failure is kept with the attempt as its English and as its sentence: a Chinese shop's status,
+    doctor and monitor say it in Chinese while --json keeps the English; a record an older version wrote
+    (English only) or one edited since is read as its English."""
+    from conftest import in_chinese
+
+    missing = tmp_path / "usb-disk"
+    assert run_cli(in_chinese(shop_dir), "backup", str(missing / "tui-pos"), check=False).returncode == 1
+    english = f"{missing / 'tui-pos'}: {missing} does not exist (is the disk mounted?)"
+    assert cli_json(shop_dir, "status")["backup"]["last_error"] == english
+    chinese = f"{missing / 'tui-pos'}：{missing} 不存在（磁盘挂载了吗？）"
+    said = {"status": run_cli(shop_dir, "status").stdout, "doctor": run_cli(shop_dir, "doctor", check=False).stdout,
+            "monitor": run_cli(shop_dir, "monitor", "--once").stdout}
+    for command, text in said.items():
+        assert chinese in text and "mounted" not in text, (command, text)
+    config = load_config(shop_dir)
+    attempt = backup.last_backup(config)["last_attempt"]
+    assert backup.last_error(attempt) == english and backup.last_error({**attempt, "ok": True}) == ""
+    older = {key: value for key, value in attempt.items() if key != "said"}
+    edited = {**attempt, "copies": [{**attempt["copies"][0], "error": "unplugged by 王"}]}
+    for record in (older, edited, {**attempt, "said": {"parts": 1}}, {**attempt, "copies": "x"}):
+        assert not hasattr(backup.last_error(record), "template") and not hasattr(backup.last_error(record), "parts")
+    assert backup.last_error(edited) == f"{missing / 'tui-pos'}: unplugged by 王"
+
+
 def test_scheduled_backup_never_raises_and_says_when_it_is_due(shop_dir, monkeypatch):
     config = load_config(shop_dir)
     assert backup.backup_due(config)

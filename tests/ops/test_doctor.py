@@ -103,6 +103,16 @@ def test_quarantined_journal_record(shop_dir):
     assert "quarantine.jsonl" in checks["journal"]["fix"]
 
 
+def test_damaged_journal_lines_alone_are_said_without_a_wait(shop_dir):
+    """A journal file holding nothing but a damaged line: nothing waits in the journal, so doctor warns of
+    the line alone (not "0 record(s) wait in the journal since None")."""
+    line = 'v1 0000000000000000 {"uuid":"d6e5c1aa-0000-4000-8000-000000000001","seq":9}\n'
+    (shop_dir / "journal" / "T1-20261121T100000-1-abcdef.jsonl").write_text(line)
+    _, checks = doctor(shop_dir)
+    assert (checks["journal"]["level"], checks["journal"]["detail"]) == ("warn", "1 damaged line(s) that replay will "
+                                                                                 "quarantine"), checks["journal"]
+
+
 def test_missing_usb_printer(shop_dir):
     """A USB printer configured by VID:PID that is not on the bus (this machine has no USB)."""
     set_config(shop_dir, "printer", "connection", '"usb:0416:5011"')

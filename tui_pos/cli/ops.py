@@ -98,7 +98,7 @@ def status_text(s: dict[str, Any]) -> str:
     lines.append(_row(N_("Printer"), said))
     backed_up = [_("last good {hours} h ago").format(hours=backup["age_hours"]) if backup["last_ok_at"] else _("never")]
     if backup["last_attempt_ok"] is False:
-        backed_up.append(_("LAST ATTEMPT FAILED: {error}").format(error=backup["last_error"]))
+        backed_up.append(_("LAST ATTEMPT FAILED: {error}").format(error=message(backup["last_error"])))
     if backup["overdue"]:
         backed_up.append(_("OVERDUE"))
     lines.append(_row(N_("Backup"), _("; ").join(backed_up)))
@@ -115,7 +115,7 @@ def _level(level: str) -> str:
     return _(CHECK_LEVELS[level]) if level in CHECK_LEVELS else pgettext("state", "OK")
 CHECK_NAMES = {"config": N_("config"), "data_dir": N_("data_dir"), "files": N_("files"), "disk": N_("disk"),
                "database": N_("database"), "wal": N_("wal"), "journal": N_("journal"), "clock": N_("clock"),
-               "printer": N_("printer"), "backup": N_("backup"), "users": N_("users")}
+               "printer": N_("printer"), "backup": N_("backup"), "users": N_("users"), "payments": N_("payments")}
 
 
 @main.command()

@@ -46,7 +46,7 @@ from tui_pos.app.clock import utc_now
 from tui_pos.app.till import currency_of
 from tui_pos.config import CONFIG_NAME, Config, load_config
 from tui_pos.domain.auth import LoginFailed, User, authenticate
-from tui_pos.domain.errors import N_, Each, PosError, Said
+from tui_pos.domain.errors import N_, Each, PosError, Said, kept_sentence, sentence_data
 from tui_pos.ops.pin_lockout import pin_lockout
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database, sales_figures, schema_version
 from tui_pos.store import audit, commit_log, db, schema, verification
@@ -283,6 +283,12 @@ class BackupResult:
         """Every destination holds a new verified copy."""
         return not self.error and bool(self.copies) and all(c.ok for c in self.copies)
 
+    @property
+    def failure(self) -> str:
+        """Why it failed, as a sentence ("" when it did not): its error, else each failed copy's."""
+        return self.error or Each([Said(N_("{destination}: {error}"), destination=str(c.destination), error=c.error)
+                                   for c in self.copies if not c.ok])
+
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "started_at": self.started_at, "finished_at": self.finished_at, "sales": self.sales,
                 "total": self.total, "journal_files": self.journal_files, "error": self.error,
@@ -448,7 +454,8 @@ def _backup_lock(data_dir: Path) -> Iterator[bool]:
 def record_result(config: Config, result: BackupResult) -> None:
     """Keep the last attempt and the last good backup in the data directory (best effort, logged)."""
     state = last_backup(config)
-    state["last_attempt"] = result.as_dict()
+    failure = result.failure
+    state["last_attempt"] = {**result.as_dict(), **({"said": sentence_data(failure)} if failure else {})}
     if result.ok:
         state["last_ok"] = result.as_dict()
     path = config.data_dir / BACKUP_STATE
@@ -464,8 +471,7 @@ def record_result(config: Config, result: BackupResult) -> None:
                  currency_of(config).format(result.total),
                  result.journal_files, ", ".join(str(c.path) for c in result.copies))
     else:
-        log.error("backup FAILED: %s", result.error or "; ".join(f"{c.destination}: {c.error}"
-                                                                  for c in result.copies if not c.ok))
+        log.error("backup FAILED: %s", result.failure)
 
 
 def last_backup(config: Config) -> dict[str, Any]:
@@ -475,6 +481,18 @@ def last_backup(config: Config) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return state if isinstance(state, dict) else {}
+
+
+def last_error(attempt: dict[str, Any]) -> str:
+    """Why a recorded attempt failed ("" if it did not): the sentence record_result kept (said in the reader's
+    language) when it says exactly what the record's English says, else that English (an older record, or
+    one edited)."""
+    if attempt.get("ok", True):
+        return ""
+    copies = attempt["copies"] if isinstance(attempt.get("copies"), list) else []
+    english = str(attempt.get("error") or "; ".join(f"{c.get('destination')}: {c.get('error')}" for c in copies
+                                                    if isinstance(c, dict) and not c.get("ok")))
+    return kept_sentence(attempt.get("said"), english)
 
 
 def backup_age_hours(config: Config, now: datetime) -> float | None:

@@ -337,13 +337,13 @@ def check_journal(status: dict[str, Any]) -> Check:
                      Said(N_("each line of quarantine/quarantine.jsonl in the journal directory holds the damaged "
                              "record (raw_b64) and why: check those sales against the paper receipts and re-enter any "
                              "that is missing, then move the file aside (e.g. to quarantine.jsonl.reviewed)")))
-    if journal["backlog"] or journal["bad_lines"]:
-        detail: str = Said(N_("{n} record(s) wait in the journal since {since}"), n=journal["backlog"],
-                      since=journal["oldest_waiting_at"])
-        if journal["bad_lines"]:
-            detail = Each([detail, Said(N_("{n} damaged line(s) that replay will quarantine"), n=journal["bad_lines"])])
-        return Check("journal", "warn", detail, Said(N_("run 'tui-pos replay'; if it fails, the database is the problem "
-                                                        "(see the database check)")))
+    if journal["backlog"] or journal["bad_lines"]:  # damaged lines alone: nothing waits, and since no time
+        waiting = [Said(N_("{n} record(s) wait in the journal since {since}"), n=journal["backlog"],
+                        since=journal["oldest_waiting_at"])] if journal["backlog"] else []
+        damaged = [Said(N_("{n} damaged line(s) that replay will quarantine"), n=journal["bad_lines"])
+                   ] if journal["bad_lines"] else []
+        return Check("journal", "warn", Each([*waiting, *damaged]),
+                     Said(N_("run 'tui-pos replay'; if it fails, the database is the problem (see the database check)")))
     return Check("journal", "ok", Said(N_("nothing waiting in {dirs}"), dirs=dirs))
 
 

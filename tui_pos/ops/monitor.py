@@ -163,7 +163,7 @@ def _backup(snap: dict[str, Any]) -> list[str]:
     lines = [_("{backup}, OVERDUE").format(backup=said) if backup["overdue"] else said]
     if backup["last_attempt_ok"] is False:
         lines.append(_("last attempt {at} FAILED: {error}").format(at=local_time(backup["last_attempt_at"]),
-                                                                   error=backup["last_error"]))
+                                                                   error=message(backup["last_error"])))
     return lines
 
 

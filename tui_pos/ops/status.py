@@ -27,7 +27,7 @@ from tui_pos.domain.stock import format_qty, is_low
 from tui_pos.domain.sync import age, seconds_since, waiting
 from tui_pos.domain.tender import TENDER_WORDS
 from tui_pos.i18n import N_, _, message, pgettext
-from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup
+from tui_pos.ops.backup import backup_age_hours, backup_overdue, last_backup, last_error
 from tui_pos.ops.instance import running_pid
 from tui_pos.ops.readonly import (
     DiskFacts,
@@ -327,8 +327,7 @@ def _backup(config: Config, now: str, first_sale: str | None) -> dict[str, Any]:
     age = backup_age_hours(config, at)
     return {"last_ok_at": good.get("started_at"), "age_hours": None if age is None else round(age, 2),
             "last_attempt_at": attempt.get("started_at"), "last_attempt_ok": attempt.get("ok"),
-            "last_error": "" if attempt.get("ok", True) else attempt.get("error") or "; ".join(
-                f"{c['destination']}: {c['error']}" for c in attempt.get("copies", []) if not c["ok"]),
+            "last_error": last_error(attempt),
             "every_hours": config.backup.every_hours,
             "overdue": backup_overdue(config, at, first_sale),
             "destinations": [str(d) for d in config.backup.destinations]}
