@@ -213,3 +213,35 @@ def test_a_forged_journal_line_is_said_in_the_shops_language_before_and_after_re
                    for p in json.loads(run_cli(shop, "audit", "verify", "--json", check=False).stdout)["problems"])
         if when == "waiting":
             assert cli_json(shop, "replay")["quarantined"] == 1
+
+
+def test_audit_show_says_actions_actors_and_written_subjects_in_the_shops_language(shop: Path):
+    """A journaled sale replayed beside a damaged line: audit show names each action, the log's own actors
+    and the subjects written as English words ("1 journaled records") in Chinese in a Chinese shop, and as
+    stored in an English one (as --json always has them)."""
+    from conftest import database_write_locked, in_chinese
+    from tui_pos.cli.audit import ACTION_NAMES, ACTORS
+    from tui_pos.domain.auth import RESERVED_NAMES
+
+    assert set(ACTORS) == set(RESERVED_NAMES)
+    with database_write_locked(shop):
+        cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")
+    [path] = sorted((shop / "journal").glob("*.jsonl"))
+    path.write_bytes(path.read_bytes() + b"garbage\n")
+    assert cli_json(shop, "replay")["quarantined"] == 1
+    entries = cli_json(shop, "audit", "show", "--last", "100")
+    written = {e["action"]: e["subject"] for e in entries
+               if e["action"] in ("replay", "journal_rejected", "config_change", "catalog_import", "shift_open")}
+    assert set(written) == {"replay", "journal_rejected", "config_change", "catalog_import", "shift_open"}, written
+    assert (written["replay"], written["journal_rejected"]) == ("1 journaled records", "1 journal line(s) quarantined")
+    english = run_cli(shop, "audit", "show", "--last", "100").stdout.splitlines()
+    chinese = run_cli(in_chinese(shop), "audit", "show", "--last", "100").stdout.splitlines()
+    assert len(english) == len(chinese) == len(entries)
+    for entry, english_line, chinese_line in zip(entries, english, chinese, strict=True):
+        assert f" {entry['action']} " in english_line and (entry["subject"] or "") in english_line, english_line
+        assert (f" {entry['action']} " not in chinese_line) == (entry["action"] in ACTION_NAMES), chinese_line
+        if entry["actor"] is not None:
+            assert (f" {entry['actor']} " not in chinese_line) == (entry["actor"] in ACTORS), chinese_line
+        if entry["action"] in written:
+            assert entry["subject"] not in chinese_line, chinese_line
+    assert any("1 条日志记录" in line for line in chinese) and any("1 行日志被隔离" in line for line in chinese)
