@@ -149,18 +149,27 @@ def journal_dir_replaced_by_a_file(data_dir: Path):
 DB_FILES = ("pos.sqlite3", "pos.sqlite3-wal", "pos.sqlite3-shm")
 
 
-def break_sqlite(shop: Path, aside: Path) -> None:
-    """pos.sqlite3 becomes garbage (the real files kept aside): nothing can be read from it."""
+GARBAGE_DB = b"this is not a database, it is what a failing disk returned\n" * 40
+
+
+def break_sqlite(shop: Path, aside: Path, how: str = "garbage") -> None:
+    """pos.sqlite3 made impossible to read: garbage (GARBAGE_DB) in its place, or (how="directory")
+    a directory; the real files kept aside for restore_sqlite."""
     aside.mkdir()
     for name in DB_FILES:
         if (shop / name).exists():
             (shop / name).rename(aside / name)
-    (shop / "pos.sqlite3").write_bytes(b"a failing disk returned this\n" * 300)
+    if how == "directory":
+        (shop / "pos.sqlite3").mkdir()
+    else:
+        (shop / "pos.sqlite3").write_bytes(GARBAGE_DB)
 
 
 def restore_sqlite(shop: Path, aside: Path) -> None:
     """Put back what break_sqlite set aside."""
     for name in DB_FILES:
+        if (shop / name).is_dir():
+            (shop / name).rmdir()
         (shop / name).unlink(missing_ok=True)
         if (aside / name).exists():
             (aside / name).rename(shop / name)

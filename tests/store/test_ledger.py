@@ -11,14 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import database_write_locked
+from conftest import GARBAGE_DB, break_sqlite, database_write_locked, restore_sqlite
 from tui_pos.store.journal import Journal
 from tui_pos.store.ledger import StorageFailed
 
 from .records import ROWS_PER_SALE, make_record, new_ledger, query, row_counts, stored_sales, umask_zero  # noqa: F401
-
-GARBAGE = b"this is not a database, it is what a failing disk returned\n" * 40
-
 
 
 def numbered_sale(ledger, till_id):
@@ -29,28 +26,6 @@ def numbered_sale(ledger, till_id):
 
 def times(n: int) -> dict[str, int]:
     return {table: n * count for table, count in ROWS_PER_SALE.items()}
-
-
-def break_sqlite(root: Path, how: str) -> None:
-    """Make root/pos.sqlite3 impossible to open: a directory in its place, or a garbage file."""
-    db = root / "pos.sqlite3"
-    for path in (db, root / "pos.sqlite3-wal", root / "pos.sqlite3-shm"):
-        if path.exists():
-            path.rename(path.with_name(path.name + ".bak"))
-    if how == "directory":
-        db.mkdir()
-    else:
-        db.write_bytes(GARBAGE)
-
-
-def repair_sqlite(root: Path) -> None:
-    db = root / "pos.sqlite3"
-    if db.is_dir():
-        db.rmdir()
-    else:
-        db.unlink()
-    for path in root.glob("pos.sqlite3*.bak"):
-        path.rename(path.with_name(path.name[: -len(".bak")]))
 
 
 def journal_files(root: Path) -> list[Path]:
@@ -109,7 +84,7 @@ def test_whoever_listens_is_told_of_each_commit_to_sqlite_or_the_journal(tmp_pat
     ledger.on_commit.append(lambda: told.append("commit"))
     assert ledger.commit(make_record(1)) == "sqlite" and told == ["commit"]
     ledger.close()
-    break_sqlite(tmp_path, "directory")
+    break_sqlite(tmp_path, tmp_path / "aside", "directory")
     ledger = new_ledger(tmp_path)
     ledger.on_commit.append(lambda: told.append("journal"))
     assert ledger.commit(make_record(2)) == "journal" and told == ["commit", "journal"]
@@ -126,7 +101,7 @@ def test_whoever_listens_is_told_of_each_commit_to_sqlite_or_the_journal(tmp_pat
 @pytest.mark.parametrize("how", ["directory", "garbage"])
 def test_unopenable_sqlite_sends_sales_to_the_journal(tmp_path, how):
     """SQLite cannot even be opened: the sale is journaled and the till says degraded, with the backlog."""
-    break_sqlite(tmp_path, how)
+    break_sqlite(tmp_path, tmp_path / "aside", how)
     ledger = new_ledger(tmp_path)
     records = [make_record(1), make_record(2)]
 
@@ -139,17 +114,17 @@ def test_unopenable_sqlite_sends_sales_to_the_journal(tmp_path, how):
 
     assert [r["uuid"] for r in ledger.journaled_sales()] == [r["uuid"] for r in records]
     if how == "garbage":
-        assert (tmp_path / "pos.sqlite3").read_bytes() == GARBAGE  # never "repaired" over
+        assert (tmp_path / "pos.sqlite3").read_bytes() == GARBAGE_DB  # never "repaired" over
     ledger.close()
 
 
 def test_replay_inserts_every_journaled_sale_exactly_once(tmp_path, products):
     """Replay brings each journaled sale in once, even when run again or after a crash before retiring."""
-    break_sqlite(tmp_path, "garbage")
+    break_sqlite(tmp_path, tmp_path / "aside")
     ledger = new_ledger(tmp_path)
     records = [make_record(seq) for seq in (1, 2, 3)]
     assert commit_all(ledger, records) == ["journal"] * 3
-    repair_sqlite(tmp_path)
+    restore_sqlite(tmp_path, tmp_path / "aside")
     db = tmp_path / "pos.sqlite3"
 
     result = ledger.replay()
@@ -241,7 +216,7 @@ def test_a_journaled_record_the_database_refuses_is_quarantined_with_why_in_the_
 
 def test_storage_failed_when_sqlite_and_every_journal_fail(tmp_path):
     """Nothing took the sale: StorageFailed, nothing written anywhere, and the receipt number not used."""
-    break_sqlite(tmp_path, "garbage")
+    break_sqlite(tmp_path, tmp_path / "aside")
     journal_dir = tmp_path / "journal"
     journal_dir.write_text("a file where the journal directory should be")
     ledger = new_ledger(tmp_path)
@@ -251,10 +226,10 @@ def test_storage_failed_when_sqlite_and_every_journal_fail(tmp_path):
     assert failed.value.sqlite_error and str(journal_dir) in failed.value.journal_error
     assert failed.value.outcome_unknown is False
     assert ledger.state().mode == "failing"
-    assert (tmp_path / "pos.sqlite3").read_bytes() == GARBAGE
+    assert (tmp_path / "pos.sqlite3").read_bytes() == GARBAGE_DB
     assert journal_files(tmp_path) == []
 
-    repair_sqlite(tmp_path)
+    restore_sqlite(tmp_path, tmp_path / "aside")
     journal_dir.unlink()
     record, stored = numbered_sale(ledger, "T1")
     assert (record["receipt"], stored) == ("T1-000001", "sqlite")
@@ -281,7 +256,7 @@ def test_receipt_numbers_continue_after_a_restart_with_sales_only_in_the_journal
     before = new_ledger(tmp_path)
     assert numbered_sale(before, "T1")[1] == "sqlite"
     before.close()
-    break_sqlite(tmp_path, "garbage")
+    break_sqlite(tmp_path, tmp_path / "aside")
     degraded = new_ledger(tmp_path)
     journaled = [numbered_sale(degraded, "T1") for _ in range(2)]
     assert [(r["receipt"], s) for r, s in journaled] == [("T1-000002", "journal"), ("T1-000003", "journal")]
@@ -289,14 +264,14 @@ def test_receipt_numbers_continue_after_a_restart_with_sales_only_in_the_journal
     if lock_file == "lost":
         (tmp_path / "till.lock").unlink()
     if sqlite_at_restart == "repaired":
-        repair_sqlite(tmp_path)
+        restore_sqlite(tmp_path, tmp_path / "aside")
 
     restarted = new_ledger(tmp_path)
     record, _ = numbered_sale(restarted, "T1")
     assert record["receipt"] == "T1-000004"
     restarted.close()
     if sqlite_at_restart == "still-broken":
-        repair_sqlite(tmp_path)
+        restore_sqlite(tmp_path, tmp_path / "aside")
     final = new_ledger(tmp_path)
     final.replay()
     final.close()

@@ -11,13 +11,13 @@ from contextlib import closing
 
 import pytest
 
+from conftest import break_sqlite, restore_sqlite
 from tui_pos.app.catalog_import import opening_count
 from tui_pos.domain.records import StockMoved, new_uuid
 from tui_pos.store import db
 from tui_pos.store.verification import verify
 
 from .records import make_record, new_ledger, query
-from .test_ledger import break_sqlite, repair_sqlite
 
 AT = "2026-12-04T10:00:00.000+00:00"
 OPENED = "2026-11-01T08:00:00.000+00:00"  # before the periods the tests read
@@ -75,12 +75,12 @@ def test_on_hand_is_the_opening_stock_less_sales_plus_movements(tmp_path, produc
 
 
 def test_a_receive_while_the_database_fails_is_journaled_and_replayed_exactly_once(tmp_path, products):
-    break_sqlite(tmp_path, "garbage")
+    break_sqlite(tmp_path, tmp_path / "aside")
     ledger = new_ledger(tmp_path)
     receive = move("receive", "111", 12_000, 10_000, unit_cost=120)
     assert ledger.commit(receive) == "journal"
     assert ledger.commit(make_record(1)) == "journal"
-    repair_sqlite(tmp_path)
+    restore_sqlite(tmp_path, tmp_path / "aside")
     assert on_hand(ledger)["111"] == 20_000  # SQLite's 10 + the journal's 12 received - 2 sold
     assert ledger.stock_levels()[1] == 2
 
@@ -151,11 +151,11 @@ def test_stock_movements_are_numbered_in_the_commit_order_like_every_record(tmp_
     direct = move("receive", "111", 6_000, 10_000, unit_cost=150)
     ledger.commit(direct)
     ledger.close()
-    break_sqlite(tmp_path, "garbage")
+    break_sqlite(tmp_path, tmp_path / "aside")
     ledger = new_ledger(tmp_path)
     journaled = move("adjust", "222", -1_000, None, reason="expired")
     assert ledger.commit(journaled) == "journal"
-    repair_sqlite(tmp_path)
+    restore_sqlite(tmp_path, tmp_path / "aside")
     pending = [c["record"] for c in ledger.view.commits_after(0)]
     assert [r["uuid"] for r in pending if r.get("kind") in ("receive", "adjust")] == [direct["uuid"], journaled["uuid"]]
     ledger.replay()

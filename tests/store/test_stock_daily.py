@@ -9,10 +9,10 @@ from contextlib import closing
 
 import pytest
 
+from conftest import break_sqlite, restore_sqlite
 from tui_pos.store import db, schema, stock_daily
 
 from .records import make_record, new_ledger, query
-from .test_ledger import break_sqlite, repair_sqlite
 from .test_stock import move, product
 
 AT = "2026-12-04T10:00:00.000+00:00"
@@ -75,11 +75,11 @@ def test_the_migration_fills_the_table_as_the_insert_path_keeps_it(tmp_path, sho
 
 def test_a_journaled_movement_is_counted_once_before_and_after_replay(tmp_path, shop):
     shop.close()
-    break_sqlite(tmp_path, "garbage")
+    break_sqlite(tmp_path, tmp_path / "aside")
     ledger = new_ledger(tmp_path)
     assert ledger.commit(make_record(1, completed_at=AT)) == "journal"
     assert ledger.commit(move("receive", "222", 6_000, 5_000, at="2026-12-05T10:00:00.000+00:00")) == "journal"
-    repair_sqlite(tmp_path)
+    restore_sqlite(tmp_path, tmp_path / "aside")
     expected = {"outflow": {"111": {"2026-12-04": 2_000}}, "last_moved": {"111": "2026-12-04", "222": "2026-12-05"},
                 "moved_after": {"222": 6_000}, "came_in": {}}
     assert ledger.stock_period("2026-11-06", "2026-12-04", "2026-12-04", 5_000) == expected  # the journal's
@@ -105,10 +105,10 @@ def test_one_product_s_days_include_what_the_journal_holds(tmp_path, shop):
     shop.commit(make_record(1, completed_at="2026-12-01T10:00:00.000+00:00"))
     shop.commit(move("adjust", "111", -1_000, 8_000, reason="theft", at="2026-12-01T11:00:00.000+00:00"))
     shop.close()
-    break_sqlite(tmp_path, "garbage")
+    break_sqlite(tmp_path, tmp_path / "aside")
     ledger = new_ledger(tmp_path)
     assert ledger.commit(make_record(2, completed_at="2026-12-02T10:00:00.000+00:00")) == "journal"
-    repair_sqlite(tmp_path)
+    restore_sqlite(tmp_path, tmp_path / "aside")
     assert ledger.stock_days("111", "2026-11-30", "2026-12-02") == {
         "2026-12-01": [2_000, 0, 3_000], "2026-12-02": [2_000, 0, 2_000]}
     assert ledger.stock_days("111", "2026-12-02", "2026-12-02") == {"2026-12-02": [2_000, 0, 2_000]}
