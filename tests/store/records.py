@@ -1,5 +1,6 @@
-"""Helpers for the store tests: hand-made sale records (the store speaks plain dicts) and
-row counts read back with our own sqlite3 connection, never through the code under test."""
+"""Helpers for the store tests: hand-made sale records (the store speaks plain dicts), row counts
+read back with our own sqlite3 connection, never through the code under test, a journal line
+damaged in place, and a database as schema 1 (before the audit log) wrote it."""
 
 from __future__ import annotations
 
@@ -83,3 +84,56 @@ def legacy_database(root: Path, stock: dict[str, int]) -> None:
         conn.execute("DROP TABLE stock_level")
         conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'stock_level'")
         db.cover(conn, "product")
+
+
+def flip_middle_byte(path: Path, line_no: int) -> bytes:
+    """Flip one bit in the middle of line line_no (1-based), in place; return the damaged line."""
+    data = bytearray(path.read_bytes())
+    lines = bytes(data).split(b"\n")
+    start = sum(len(line) + 1 for line in lines[: line_no - 1])
+    offset = start + len(lines[line_no - 1]) // 2
+    data[offset] ^= 0x01
+    with open(path, "r+b") as f:  # in place: a live writer's fd keeps pointing at this file
+        f.write(data)
+    return bytes(data).split(b"\n")[line_no - 1]
+
+
+# -- a database as schema 1 wrote it (before the audit log) ---------------------------------------
+SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE product (barcode TEXT PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL, tax_code TEXT NOT NULL,
+    department TEXT, open_price INTEGER, stock INTEGER, updated_at TEXT);
+CREATE TABLE sale (uuid TEXT PRIMARY KEY, receipt TEXT NOT NULL, till_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    cashier TEXT, opened_at TEXT, completed_at TEXT, currency TEXT, tax_included INTEGER, gross INTEGER,
+    discount INTEGER, tax INTEGER, total INTEGER NOT NULL, rounding INTEGER, paid INTEGER, change INTEGER,
+    stored_via TEXT, recorded_at TEXT DEFAULT CURRENT_TIMESTAMP);
+CREATE UNIQUE INDEX idx_sale_receipt ON sale (receipt);
+CREATE UNIQUE INDEX idx_sale_till_id_seq ON sale (till_id, seq);
+CREATE INDEX idx_sale_completed_at ON sale (completed_at);
+CREATE TABLE sale_line (sale_uuid TEXT REFERENCES sale(uuid), line_no INTEGER, barcode TEXT, name TEXT, qty INTEGER,
+    unit_price INTEGER, line_discount INTEGER, order_discount INTEGER, tax_code TEXT, rate_bp INTEGER, tax INTEGER,
+    total INTEGER, voided INTEGER, PRIMARY KEY (sale_uuid, line_no));
+CREATE TABLE tender (sale_uuid TEXT REFERENCES sale(uuid), tender_no INTEGER, kind TEXT, amount INTEGER,
+    reference TEXT, PRIMARY KEY (sale_uuid, tender_no));
+CREATE TABLE stock_movement (id INTEGER PRIMARY KEY, sale_uuid TEXT REFERENCES sale(uuid), barcode TEXT,
+    qty_delta INTEGER, at TEXT);
+CREATE TABLE print_job (id INTEGER PRIMARY KEY, sale_uuid TEXT REFERENCES sale(uuid), kind TEXT, state TEXT,
+    created_at TEXT, updated_at TEXT, attempts INTEGER DEFAULT 0, last_error TEXT);
+CREATE TABLE user (name TEXT PRIMARY KEY, role TEXT, pin_hash TEXT, active INTEGER);
+PRAGMA user_version = 1;
+"""
+V1_SALE = ("uuid", "receipt", "till_id", "seq", "cashier", "opened_at", "completed_at", "currency", "tax_included",
+           "gross", "discount", "tax", "total", "rounding", "paid", "change")
+
+
+def write_schema_1_sale(conn: sqlite3.Connection, record: dict[str, Any]) -> None:
+    conn.execute(f"INSERT INTO sale ({', '.join(V1_SALE)}, stored_via) VALUES ({', '.join('?' * len(V1_SALE))}, "
+                 "'sqlite')", [record[c] for c in V1_SALE])
+    for line in record["lines"]:
+        conn.execute("INSERT INTO sale_line VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (record["uuid"], *[line[c] for c in ("line_no", "barcode", "name", "qty", "unit_price",
+                                                          "line_discount", "order_discount", "tax_code", "rate_bp",
+                                                          "tax", "total", "voided")]))
+    for n, tender in enumerate(record["tenders"], 1):
+        conn.execute("INSERT INTO tender VALUES (?, ?, ?, ?, ?)",
+                     (record["uuid"], n, tender["kind"], tender["amount"], tender["reference"]))

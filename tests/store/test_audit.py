@@ -25,7 +25,7 @@ from tui_pos.domain.auth import LoginFailed
 from tui_pos.domain.tender import Tender
 from tui_pos.store import verification
 
-from .records import make_record, new_ledger
+from .records import SCHEMA_1, flip_middle_byte, make_record, new_ledger, write_schema_1_sale
 from .sentences import english_left, said_in
 
 COLUMNS = ("uuid", "at", "till_id", "action", "actor", "approved_by", "subject", "amount", "detail",
@@ -271,7 +271,6 @@ def test_deleting_a_sale_with_its_entry_is_found(shop):
 def test_a_quarantined_first_sale_is_a_gap(tmp_path):
     """Issue 11.22: T1-000001 was journaled and then quarantined (a damaged line), T1-000002 was
     stored: receipts start at 1, so the missing first one is a gap like any other."""
-    from .test_journal import flip_middle_byte
 
     ledger = new_ledger(tmp_path)
     try:
@@ -342,46 +341,6 @@ def test_journaled_records_join_the_chain_in_replay_order(shop_dir):
 
 
 # -- schema 1 ---------------------------------------------------------------------------------------------------------
-SCHEMA_1 = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE product (barcode TEXT PRIMARY KEY, name TEXT NOT NULL, price INTEGER NOT NULL, tax_code TEXT NOT NULL,
-    department TEXT, open_price INTEGER, stock INTEGER, updated_at TEXT);
-CREATE TABLE sale (uuid TEXT PRIMARY KEY, receipt TEXT NOT NULL, till_id TEXT NOT NULL, seq INTEGER NOT NULL,
-    cashier TEXT, opened_at TEXT, completed_at TEXT, currency TEXT, tax_included INTEGER, gross INTEGER,
-    discount INTEGER, tax INTEGER, total INTEGER NOT NULL, rounding INTEGER, paid INTEGER, change INTEGER,
-    stored_via TEXT, recorded_at TEXT DEFAULT CURRENT_TIMESTAMP);
-CREATE UNIQUE INDEX idx_sale_receipt ON sale (receipt);
-CREATE UNIQUE INDEX idx_sale_till_id_seq ON sale (till_id, seq);
-CREATE INDEX idx_sale_completed_at ON sale (completed_at);
-CREATE TABLE sale_line (sale_uuid TEXT REFERENCES sale(uuid), line_no INTEGER, barcode TEXT, name TEXT, qty INTEGER,
-    unit_price INTEGER, line_discount INTEGER, order_discount INTEGER, tax_code TEXT, rate_bp INTEGER, tax INTEGER,
-    total INTEGER, voided INTEGER, PRIMARY KEY (sale_uuid, line_no));
-CREATE TABLE tender (sale_uuid TEXT REFERENCES sale(uuid), tender_no INTEGER, kind TEXT, amount INTEGER,
-    reference TEXT, PRIMARY KEY (sale_uuid, tender_no));
-CREATE TABLE stock_movement (id INTEGER PRIMARY KEY, sale_uuid TEXT REFERENCES sale(uuid), barcode TEXT,
-    qty_delta INTEGER, at TEXT);
-CREATE TABLE print_job (id INTEGER PRIMARY KEY, sale_uuid TEXT REFERENCES sale(uuid), kind TEXT, state TEXT,
-    created_at TEXT, updated_at TEXT, attempts INTEGER DEFAULT 0, last_error TEXT);
-CREATE TABLE user (name TEXT PRIMARY KEY, role TEXT, pin_hash TEXT, active INTEGER);
-PRAGMA user_version = 1;
-"""
-V1_SALE = ("uuid", "receipt", "till_id", "seq", "cashier", "opened_at", "completed_at", "currency", "tax_included",
-           "gross", "discount", "tax", "total", "rounding", "paid", "change")
-
-
-def write_schema_1_sale(conn: sqlite3.Connection, record: dict[str, Any]) -> None:
-    conn.execute(f"INSERT INTO sale ({', '.join(V1_SALE)}, stored_via) VALUES ({', '.join('?' * len(V1_SALE))}, "
-                 "'sqlite')", [record[c] for c in V1_SALE])
-    for line in record["lines"]:
-        conn.execute("INSERT INTO sale_line VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (record["uuid"], *[line[c] for c in ("line_no", "barcode", "name", "qty", "unit_price",
-                                                          "line_discount", "order_discount", "tax_code", "rate_bp",
-                                                          "tax", "total", "voided")]))
-    for n, tender in enumerate(record["tenders"], 1):
-        conn.execute("INSERT INTO tender VALUES (?, ?, ?, ?, ?)",
-                     (record["uuid"], n, tender["kind"], tender["amount"], tender["reference"]))
-
-
 def test_a_schema_1_database_is_migrated_and_its_sales_chained(tmp_path):
     """Two sales from before the audit log (the second completed first) are chained at migration,
     oldest first; a later edit of one is found; a schema-1 journal line (no record type) replays

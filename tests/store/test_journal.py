@@ -23,24 +23,12 @@ from tui_pos.store.journal import (
     scan_lines,
 )
 
-from .records import make_record, new_ledger, stored_sales, umask_zero  # noqa: F401 (fixture)
+from .records import flip_middle_byte, make_record, new_ledger, stored_sales, umask_zero  # noqa: F401 (fixture)
 from .sentences import english_left, said_in
 
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
-
-
-def flip_middle_byte(path: Path, line_no: int) -> bytes:
-    """Flip one bit in the middle of line line_no (1-based), in place; return the damaged line."""
-    data = bytearray(path.read_bytes())
-    lines = bytes(data).split(b"\n")
-    start = sum(len(line) + 1 for line in lines[: line_no - 1])
-    offset = start + len(lines[line_no - 1]) // 2
-    data[offset] ^= 0x01
-    with open(path, "r+b") as f:  # in place: a live writer's fd keeps pointing at this file
-        f.write(data)
-    return bytes(data).split(b"\n")[line_no - 1]
 
 
 def quarantine_entries(journal_dir: Path) -> list[dict]:

@@ -14,8 +14,7 @@ import sqlite_utils
 from tui_pos.store import audit, codec, db, schema
 from tui_pos.store.verification import verify
 
-from .records import make_record, new_ledger, query
-from .test_audit import SCHEMA_1, write_schema_1_sale
+from .records import SCHEMA_1, make_record, new_ledger, query, write_schema_1_sale
 
 
 def schema_2_database(path: Path, sale: dict, refund: dict) -> None:
