@@ -13,9 +13,7 @@ from conftest import break_sqlite, restore_sqlite
 from tui_pos.store import db, schema, stock_daily
 
 from .records import make_record, new_ledger, query
-from .test_stock import move, product
-
-AT = "2026-12-04T10:00:00.000+00:00"
+from .stock_shop import AT, move, product
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from tui_pos.app.catalog_import import opening_count
 from tui_pos.store.verification import verify
 
 from .records import legacy_database, make_record, new_ledger, query
-from .test_stock import AT, move, on_hand, product, products  # noqa: F401  (products: the fixture)
+from .stock_shop import AT, move, on_hand, product
 
 
 def test_on_hand_of_a_product_is_one_primary_key_read(tmp_path, products):
