@@ -48,6 +48,22 @@ def test_a_storage_problem_is_said_in_chinese_by_status_and_in_english_by_its_js
     assert data["storage_problems"][0].startswith("database missing: ") and data["storage"] == "degraded"
 
 
+def test_a_corrupt_database_with_a_sale_waiting_is_said_in_chinese_by_status(zh_shop: Path, tmp_path: Path):
+    """Two storage problems are joined as Chinese joins sentences, and a schema that cannot be read is said
+    to be unknown (not "None")."""
+    from conftest import break_sqlite, database_write_locked
+
+    with database_write_locked(zh_shop):
+        assert cli_json(zh_shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")["stored"] == "journal"
+    break_sqlite(zh_shop, tmp_path / "aside")
+    lines = run_cli(zh_shop, "status").stdout.splitlines()
+    [storage] = [line for line in lines if line.startswith("存储")]
+    [database] = [line for line in lines if line.startswith("数据库")]
+    assert "；日志中有 1 条记录" in storage and "; " not in storage, storage
+    assert "结构版本 未知" in database and "None" not in database, database
+    assert len(cli_json(zh_shop, "status")["storage_problems"]) == 2
+
+
 def test_doctor_says_each_check_and_what_to_do_in_chinese(zh_shop: Path):
     zh_shop.chmod(0o755)
     proc = run_cli(zh_shop, "doctor", check=False)

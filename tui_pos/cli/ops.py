@@ -65,7 +65,8 @@ def status_text(s: dict[str, Any]) -> str:
     lines.append(_row(N_("Database"), (
         _("{state}, schema {schema}, WAL {wal} KB, {products} products ({error})") if db["error"] else
         _("{state}, schema {schema}, WAL {wal} KB, {products} products")).format(
-        state=state, schema=db["schema_version"], wal=db["wal_bytes"] // 1024, products=s["products"], error=db["error"])))
+        state=state, schema=_("unknown") if db["schema_version"] is None else db["schema_version"],
+        wal=db["wal_bytes"] // 1024, products=s["products"], error=db["error"])))
     lines.append(_row(N_("Journal"), (
         _("{backlog} waiting since {since}, {quarantined} quarantined, {bad} damaged line(s)") if journal["backlog"] else
         _("{backlog} waiting, {quarantined} quarantined, {bad} damaged line(s)")).format(

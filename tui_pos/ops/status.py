@@ -52,7 +52,7 @@ def storage_mode(mode: str) -> str:
 def storage_problems_text(snap: dict[str, Any]) -> str:
     """What is wrong with the storage in one line of the screen's language (its problems, else
     the last error); "" when nothing is."""
-    return "; ".join(message(p) for p in snap.get("storage_problems") or []) or snap["last_error"]
+    return _("; ").join(message(p) for p in snap.get("storage_problems") or []) or snap["last_error"]
 
 
 def disk_line(disk: dict[str, Any], role_width: int | None = None) -> str:
