@@ -1,14 +1,18 @@
 """An in-memory ESC/POS printer with the faults of a real one, for the queue tests, plus helpers
-that read the print_job table with our own sqlite3 connection (never through the code under test)."""
+that read the print_job table with our own sqlite3 connection (never through the code under test),
+and a shop's config printing to a given connection."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import sqlite3
 import time
 from contextlib import closing
 from pathlib import Path
 
+from conftest import set_config
+from tui_pos.config import Config, load_config
 from tui_pos.printing.transports import PrinterUnavailable, Transport
 
 from .escpos_decode import decode
@@ -122,3 +126,11 @@ def job_rows(db_path: Path, uuid: str) -> list[tuple[str, str, int]]:
 def receipt_state(db_path: Path, uuid: str) -> str | None:
     rows = [state for kind, state, _ in job_rows(db_path, uuid) if kind == "receipt"]
     return rows[0] if rows else None
+
+
+def config_printing_to(shop_dir: Path, connection: str) -> Config:
+    """The shop's config printing to this connection, with short timeouts: a printer that does not answer fails fast."""
+    set_config(shop_dir, "printer", "connection", f'"{connection}"')
+    config = load_config(shop_dir)
+    return dataclasses.replace(config, printer=dataclasses.replace(config.printer, write_timeout_ms=500,
+                                                                   status_timeout_ms=100))

@@ -12,7 +12,6 @@ Expected cash = 100.00 + 68.00 + 10.00 - 30.00 = 148.00.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import socket
 import subprocess
@@ -22,7 +21,6 @@ from datetime import timedelta, timezone
 
 import pytest
 
-from conftest import set_config
 from tui_pos.config import load_config
 from tui_pos.domain.shift import KindTotals, ShiftReport, TaxTotals, TenderTotals
 from tui_pos.printing.layout import ReceiptOptions, check_fits
@@ -31,6 +29,7 @@ from tui_pos.printing.render import render
 from tui_pos.printing.report_layout import print_report, report_layout
 
 from .escpos_decode import decode
+from .fakes import config_printing_to
 
 SHANGHAI = timezone(timedelta(hours=8))
 RULE = "-" * 32
@@ -179,13 +178,6 @@ def test_every_line_fits_the_paper(columns, chinese):
 
 
 # -- print_report: best effort, never raising ---------------------------------------------------------
-def config_printing_to(shop_dir, connection: str):
-    set_config(shop_dir, "printer", "connection", f'"{connection}"')
-    config = load_config(shop_dir)
-    return dataclasses.replace(config, printer=dataclasses.replace(config.printer, write_timeout_ms=500,
-                                                                   status_timeout_ms=100))
-
-
 def test_print_report_prints_on_the_configured_printer(shop_dir, tmp_path):
     out = tmp_path / "printer.bin"
     config = config_printing_to(shop_dir, f"file:{out}")

@@ -14,7 +14,7 @@ from tui_pos.printing.render import render
 from tui_pos.printing.transfer_slip import TransferSlip, print_slip, slip_layout
 
 from .escpos_decode import decode
-from .test_report_layout import config_printing_to
+from .fakes import config_printing_to
 
 SHANGHAI = timezone(timedelta(hours=8))
 COLA, RICE = "6900000000014", "6900000000212"
