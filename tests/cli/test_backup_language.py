@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from conftest import AS_DEMO, COLA, cli_json, in_chinese, open_demo_shop, run_cli
-from tests.cli.test_ops_language import english_left
+
+from .english import english_left
 
 
 def test_backup_verify_and_a_refused_restore_in_chinese(tmp_path: Path):

@@ -13,12 +13,7 @@ import pytest
 from conftest import AS_DEMO, COLA, cli_json, in_chinese, open_demo_shop, run_cli, set_config
 from tui_pos.cli.ops import CHECK_NAMES
 
-ENGLISH_WORDS = re.compile(r"\b(?:Storage|Database|Journal|Printer|Backup|Shift|none|never|waiting|quarantined|free|"
-                           r"valid|writable|backup yet|user\(s\)|sale\(s\)|Alerts|Last sales|opened|float)\b")
-
-
-def english_left(text: str) -> list[str]:
-    return ENGLISH_WORDS.findall(text)
+from .english import english_left
 
 
 @pytest.fixture
