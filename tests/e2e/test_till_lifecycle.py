@@ -23,16 +23,7 @@ import pytest
 from conftest import COLA, WATER, cli_json, open_shift_in, run_cli
 from tui_pos.ops.instance import running_pid
 
-from .test_tmux_checkout import TmuxTill, log_in
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-    return value
+from .tmux import TmuxTill, log_in, wait_until
 
 
 @pytest.fixture

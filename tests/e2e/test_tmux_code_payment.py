@@ -6,14 +6,14 @@ mobile tender and the provider's transaction id, and its receipt goes to the pri
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import COLA, cli_json, open_shift_in, run_cli, set_config
-from e2e.test_tmux_checkout import TmuxTill, log_in
 from payments.shop_config import point_at_simulator
+
+from .tmux import TmuxTill, log_in, wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
                                 reason="tmux is not installed (CI installs it: Makefile TEST_DEBS)")
@@ -56,8 +56,5 @@ def test_a_scanned_alipay_code_pays_the_sale_and_queues_its_receipt(tmp_path: Pa
     [sale] = cli_json(data_dir, "sales")
     assert (sale["receipt"], sale["total"]) == (receipt, "3.50")
     # the receipt went through the print queue to the printer (a file here)
-    deadline = time.monotonic() + 10
-    while not (printed.exists() and receipt.encode() in printed.read_bytes()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert receipt.encode() in printed.read_bytes()
+    wait_until(lambda: printed.exists() and receipt.encode() in printed.read_bytes(), 10, "the receipt printed")
     assert cli_json(data_dir, "receipts", "--unprinted") == []
