@@ -128,3 +128,13 @@ def test_a_printer_connection_that_cannot_be_read_is_said_in_chinese_by_doctor(z
     assert not re.findall(r"\b(?:expected|hex|in)\b", said[0]), said
     checks = {c["name"]: c for c in json.loads(run_cli(zh_shop, "doctor", "--json", check=False).stdout)["checks"]}
     assert checks["printer"]["level"] == "fail" and "usb:zz: expected usb:VID:PID in hex" in checks["printer"]["detail"]
+
+
+def test_a_sale_and_the_sales_list_say_where_it_is_stored_and_its_kind_in_chinese(zh_shop: Path):
+    """sell's line and the sales list: where a sale is kept and what kind it is are words of the shop's
+    language, not the data's ('sqlite', 'sale'); --json keeps the data's words."""
+    sold = run_cli(zh_shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash", "--no-print").stdout
+    assert "保存于 数据库" in sold and "sqlite" not in sold, sold
+    listed = run_cli(zh_shop, "sales").stdout.splitlines()
+    assert len(listed) == 2 and all(line.split()[-2:] == ["数据库", "销售"] for line in listed), listed
+    assert {row["stored"] for row in cli_json(zh_shop, "sales")} == {"sqlite"}

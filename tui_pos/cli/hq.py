@@ -28,6 +28,7 @@ from tui_pos.config import CONFIG_NAME, load_config, resolve_data_dir
 from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput
 from tui_pos.domain.money import Currency
+from tui_pos.domain.shift import SALE_KIND_WORDS
 from tui_pos.domain.stock import format_qty
 from tui_pos.i18n import N_, _, message, pgettext
 
@@ -229,7 +230,6 @@ def hq_sales(ctx: click.Context, day: str | None, first: str | None, last: str |
     emit(as_json, data, lambda: _sales_text(data, first_day, last_day))
 
 
-SALE_KINDS = {"sale": N_("sale"), "refund": N_("refund"), "void": N_("void")}
 
 
 def _period_text(first_day: str, last_day: str) -> str:
@@ -252,7 +252,7 @@ def _sales_text(rows: list[dict[str, Any]], first_day: date, last_day: date) -> 
     for r in rows:
         tenders = ", ".join(_tender_text(t["kind"], t["amount"]) for t in r["tenders"])
         lines.append(f"{(r['completed_at'] or '')[:19]:<20} {pad(r['shop'], 10)} {pad(r['till'], 6)} "
-                     f"{pad(r['receipt'] or '?', 14)} {pad(_(SALE_KINDS.get(r['kind'], r['kind'])), 7)} "
+                     f"{pad(r['receipt'] or '?', 14)} {pad(_(SALE_KIND_WORDS.get(r['kind'], r['kind'])), 7)} "
                      f"{r['total'] or '':>12}  {tenders}")
     return "\n".join(lines)
 

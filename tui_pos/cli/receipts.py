@@ -22,11 +22,12 @@ def receipts(ctx: click.Context, unprinted: bool, as_json: bool) -> None:
         return
     if not unprinted:
         raise BadInput(N_("use 'tui-pos receipts --unprinted', or reprint/show/confirm NUMBER"))
+    from tui_pos.ops.status import PRINT_STATES
     from tui_pos.printing.commands import unprinted_rows
 
     rows = unprinted_rows(shop_config(ctx))
     emit(as_json, rows, lambda: "\n".join(
-        f"{r['receipt']}  {shop_time(r['completed_at'])}  {r['total']:>10}  {r['state']}"
+        f"{r['receipt']}  {shop_time(r['completed_at'])}  {r['total']:>10}  {_(PRINT_STATES.get(r['state'], r['state']))}"
         + (f"  ref {', '.join(r['references'])}" if r["references"] else "")
         + (f"  ({r['last_error']})" if r["last_error"] else "") for r in rows) or _("Every receipt is printed."))
 
@@ -37,13 +38,15 @@ def receipts(ctx: click.Context, unprinted: bool, as_json: bool) -> None:
 @click.pass_context
 def receipts_reprint(ctx: click.Context, number: str, as_json: bool) -> None:
     """Print a copy of receipt NUMBER (marked COPY)."""
+    from tui_pos.ops.status import PRINT_STATES
     from tui_pos.printing.commands import reprint
 
     result = reprint(shop_config(ctx), number)
     data = {"receipt": number, "uuid": result.uuid, "state": result.state, "printed": result.printed,
             "error": result.error}
     emit(as_json, data, lambda: _("Copy of {receipt} printed").format(receipt=number) if result.printed
-         else _("Copy of {receipt} {state}: {error}").format(receipt=number, state=result.state, error=result.error))
+         else _("Copy of {receipt} {state}: {error}").format(
+             receipt=number, state=_(PRINT_STATES.get(result.state, result.state)), error=result.error))
     if not result.printed:
         sys.exit(1)
 

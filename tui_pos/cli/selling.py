@@ -12,8 +12,10 @@ import click
 from tui_pos.cli.base import emit, interrupts, json_option, main, open_till
 from tui_pos.cli.signin import manager_hint, operating_till, person_options, sign_in
 from tui_pos.config import Config
+from tui_pos.domain.columns import pad
 from tui_pos.domain.errors import BadInput, PosError
 from tui_pos.domain.money import Currency, parse_count
+from tui_pos.domain.shift import SALE_KIND_WORDS
 from tui_pos.domain.shop_time import shop_time
 from tui_pos.domain.tender import TENDER_KINDS, Tender
 from tui_pos.i18n import N_, _, message
@@ -123,10 +125,14 @@ def sell(ctx: click.Context, items: tuple[str, ...], tenders: tuple[str, ...], c
             "printed": bool(receipt and receipt.printed), "warning": paid.warning}
     if paid.warning:
         click.echo(_("Warning: {warning}").format(warning=paid.warning), err=True)
+    from tui_pos.ops.status import PRINT_STATES, STORED_IN
+
     emit(as_json, data, lambda: _("{receipt}  total {total}  change {change}  stored in {stored}").format(
-        receipt=sale.receipt, total=fmt(sale.total, True), change=fmt(sale.change, True), stored=paid.stored)
+        receipt=sale.receipt, total=fmt(sale.total, True), change=fmt(sale.change, True),
+        stored=_(STORED_IN.get(paid.stored, paid.stored)))
          + ("\n" + (_("Receipt {state}: {error}") if receipt.error else _("Receipt {state}")).format(
-             state=receipt.state, error=receipt.error) if receipt and not receipt.printed else ""))
+             state=_(PRINT_STATES.get(receipt.state, receipt.state)), error=receipt.error)
+            if receipt and not receipt.printed else ""))
 
 
 def charge_code(till: Till, spec: str) -> None:
@@ -186,7 +192,10 @@ def sales(ctx: click.Context, since: str | None, as_json: bool) -> None:
     if till.storage().mode != "ok":
         click.echo(_("Warning: storage is {mode} ({error}); sales the database holds may be missing from this list")
                    .format(mode=till.storage().mode, error=till.storage().last_error), err=True)
+    from tui_pos.ops.status import STORED_IN
+
     emit(as_json, rows, lambda: "\n".join(
-        f"{r['receipt']}  {shop_time(r['completed_at'])}  {r['total']:>10}  {r['stored']:<7}  {r['kind']}"
+        f"{r['receipt']}  {shop_time(r['completed_at'])}  {r['total']:>10}  "
+        f"{pad(_(STORED_IN.get(r['stored'], r['stored'])), 7)}  {_(SALE_KIND_WORDS.get(r['kind'], r['kind']))}"
         + (" " + _("of {receipt}").format(receipt=r["original"]) if r["original"] else "") for r in rows)
          or _("No sales."))

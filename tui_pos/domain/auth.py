@@ -38,13 +38,14 @@ class NameTaken(BadInput):
 
     def __init__(self, taken: str):
         self.taken = taken
-        super().__init__(f"{taken} already exists (names are never reused, in any case): use set-pin or enable")
+        super().__init__(N_("{name} already exists (names are never reused, in any case): use set-pin or enable"),
+                         name=taken)
 
 
 class NoSuchUser(BadInput):
     def __init__(self, name: str):
         self.name = name
-        super().__init__(f"there is no user {name!r}")
+        super().__init__(N_("there is no user {name}"), name=repr(name))
 
 
 @dataclass(frozen=True)
@@ -80,16 +81,18 @@ def check_name(name: str) -> str:
     """A user name: letters (any script), digits, '.', '-', '_'; no spaces (it is typed at login)."""
     name = name.strip()
     if not name or len(name) > NAME_LENGTH or not all(c.isalnum() or c in "._-" for c in name):
-        raise BadInput(f"user name {name!r}: use 1-{NAME_LENGTH} letters, digits, '.', '-' or '_'")
+        raise BadInput(N_("user name {name}: use 1-{most} letters, digits, '.', '-' or '_'"), name=repr(name),
+                       most=NAME_LENGTH)
     if name.lower() in RESERVED_NAMES:
-        raise BadInput(f"{name!r} is reserved (the audit log uses it for the command line, replay and HQ)")
+        raise BadInput(N_("{name} is reserved (the audit log uses it for the command line, replay and HQ)"),
+                       name=repr(name))
     return name
 
 
 def check_pin_format(pin: str) -> str:
     low, high = PIN_DIGITS
     if not (low <= len(pin) <= high and pin.isascii() and pin.isdigit()):
-        raise BadInput(f"a PIN is {low} to {high} digits")
+        raise BadInput(N_("a PIN is {low} to {high} digits"), low=low, high=high)
     return pin
 
 

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from tui_pos.domain.errors import BadInput
+from tui_pos.domain.errors import N_, BadInput
 from tui_pos.domain.money import MAX_MINOR
 from tui_pos.domain.sale import receipt_number
 from tui_pos.domain.tender import TENDER_KINDS
 
 SALE_KINDS = ("sale", "refund", "void")
+SALE_KIND_WORDS = {"sale": N_("sale"), "refund": N_("refund"), "void": N_("void")}  # said in the shop's language
 
 
 @dataclass(frozen=True)

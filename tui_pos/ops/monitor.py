@@ -13,11 +13,13 @@ from typing import Any
 
 from tui_pos.app.till import currency_of
 from tui_pos.config import Config
+from tui_pos.domain.shift import SALE_KIND_WORDS
 from tui_pos.i18n import N_, _, message
 from tui_pos.ops.alerts import current_alerts
 from tui_pos.ops.readonly import DatabaseUnavailable, read_only_database
 from tui_pos.ops.status import (
     DATABASE_STATES,
+    PRINT_STATES,
     STORED_IN,
     disk_line,
     hq_text,
@@ -92,7 +94,6 @@ def snapshot_text(snap: dict[str, Any]) -> str:
 
 
 LEVELS = {"warning": N_("WARNING"), "error": N_("ERROR")}
-KINDS = {"refund": N_("refund"), "void": N_("void")}
 
 
 def _alerts(snap: dict[str, Any]) -> list[str]:
@@ -119,7 +120,7 @@ def _sales(snap: dict[str, Any]) -> list[str]:
     if newest and newest["stored"] == "journal":  # in the journal only: not in the database's list
         rows.append({**newest, "cashier": "", "kind": "sale"})
     return [f"{r['receipt']}  {local_time(r['completed_at'])}  {r['total']:>10}  {r['cashier'] or '-'}"
-            f"{'' if r['kind'] == 'sale' else '  ' + _(KINDS.get(r['kind'], r['kind']))}  "
+            f"{'' if r['kind'] == 'sale' else '  ' + _(SALE_KIND_WORDS.get(r['kind'], r['kind']))}  "
             f"{_(STORED_IN.get(r['stored'], r['stored']))}" for r in rows] or [_("none")]
 
 
@@ -134,10 +135,6 @@ def _storage(snap: dict[str, Any]) -> list[str]:
              _("journal: {backlog} waiting, {quarantined} quarantined, {bad} bad line(s)").format(
                  backlog=journal["backlog"], quarantined=journal["quarantined"], bad=journal["bad_lines"])]
     return lines + [disk_line(d) for d in snap["disk"]]
-
-
-PRINT_STATES = {"pending": N_("pending"), "failed": N_("failed"), "uncertain": N_("uncertain"),
-                "printing": N_("printing")}
 
 
 def _printer(snap: dict[str, Any]) -> list[str]:

@@ -72,6 +72,8 @@ def paid_lines(cart: dict[str, Any]) -> list[str]:
 
 
 STORED_IN = {"sqlite": N_("sqlite"), "journal": N_("journal")}  # where a sale is stored (English as the data says it)
+PRINT_STATES = {"pending": N_("pending"), "failed": N_("failed"), "uncertain": N_("uncertain"),
+                "printing": N_("printing")}  # a receipt not printed: why (English as the print queue says it)
 DATABASE_STATES = {"ok": N_("ok"), "missing": N_("missing"), "corrupt": N_("corrupt"), "unreadable": N_("unreadable")}
 DISK_ROLES = {"data": N_("data"), "journal": N_("journal"), "backup": N_("backup")}
 CLOCK_SLACK_S = 60  # a last sale this far "in the future" means the clock went back (not NTP slewing)
