@@ -92,6 +92,11 @@ SINKS = {
     "sync": ERRORS | {"HqUnreachable"},
     # the storage's refusals; audit verify's problems; why a journal line is set aside (kept in the quarantine)
     "store": ERRORS | {"Problem", "BadJournalLine", "BadLine", "Break"},
+    # the core's refusals: what the till and every command say when they refuse
+    "domain": ERRORS,
+    "app": ERRORS,
+    "printing": ERRORS,
+    "payments": ERRORS,
 }
 # Files whose words a person reads outside those calls: config.toml's problems (a kind raises ValueError
 # with what is wrong; doctor, status and every command show it) and the audit's findings, returned in

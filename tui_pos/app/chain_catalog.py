@@ -34,7 +34,7 @@ from tui_pos.config import CHAIN_LIMITS as LIMITS
 from tui_pos.config import Config
 from tui_pos.domain.auth import find_user
 from tui_pos.domain.catalog import CHAIN_PRODUCT_FIELDS, Product, TaxRate
-from tui_pos.domain.errors import DocumentFailed, PosError, StorageError
+from tui_pos.domain.errors import N_, DocumentFailed, PosError, StorageError
 from tui_pos.domain.records import UserAction, UserChanged
 
 HQ_ACTOR = "hq"  # who made a pulled change, in the audit log (a reserved user name)
@@ -89,7 +89,7 @@ def apply_chain_changes(till: Till, changes: ChainChanges) -> Applied:
         return Applied(changes.version, 0, 0)  # nothing new (most syncs): the database is not even read
     products_now, users_now = till.ledger.products(), till.ledger.users()
     if products_now is None or users_now is None:
-        raise StorageError("the database cannot be read: HQ's changes are applied when it can")
+        raise StorageError(N_("the database cannot be read: HQ's changes are applied when it can"))
     document = till.documents.chain
     saved = (document.load() if document is not None else None) or {}
     settings = merged_settings(saved, changes)
@@ -100,7 +100,8 @@ def apply_chain_changes(till: Till, changes: ChainChanges) -> Applied:
         try:
             document.save(settings, everywhere=True)
         except DocumentFailed as err:
-            raise StorageError(f"HQ's tax rates and settings cannot be kept ({err}): nothing was applied") from None
+            raise StorageError(N_("HQ's tax rates and settings cannot be kept ({error}): nothing was applied"),
+                               error=str(err)) from None
     if products or records:
         now = till.clock()
         source = f"HQ catalog version {changes.version}"

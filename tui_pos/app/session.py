@@ -124,7 +124,7 @@ class Session:
         except StorageFailed as err:
             if required:
                 log.error("refused: %s not done, it could not be recorded (%s)", event.action, err)
-                raise StorageError(f"not done: it could not be recorded ({err})") from None
+                raise StorageError(N_("not done: it could not be recorded ({error})"), error=str(err)) from None
             log.warning("%s by %s could not be audited (%s)", event.action, event.actor, err)
         if event.action not in ("login", "login_failed"):  # those are logged by _verify_pin and login
             log.info("%s by %s%s%s%s", event.action, event.actor, f": {event.subject}" if event.subject else "",

@@ -103,7 +103,7 @@ class Shifts:
         """Paid-in or paid-out of the drawer, with a reason; a paid-out over the limit needs a manager."""
         shift = self.require()
         if kind not in ("paid_in", "paid_out"):
-            raise BadInput("a cash movement is paid_in or paid_out")
+            raise BadInput(N_("a cash movement is paid_in or paid_out"))
         if amount <= 0:
             raise BadInput(N_("the amount must be more than zero"))
         if not reason.strip():

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from tui_pos.domain.errors import BadInput
+from tui_pos.domain.errors import N_, BadInput
 from tui_pos.domain.money import MAX_MINOR, round_half_up
 
 DiscountKind = Literal["percent", "amount"]
@@ -28,11 +28,11 @@ class Discount:
 
     def __post_init__(self) -> None:
         if self.kind not in ("percent", "amount"):
-            raise BadInput(f"unknown discount kind {self.kind!r}")
+            raise BadInput(N_("unknown discount kind {kind}"), kind=repr(self.kind))
         if self.value < 0 or (self.kind == "percent" and self.value > 10000):
-            raise BadInput("a discount must be between 0 and 100% (or a positive amount)")
+            raise BadInput(N_("a discount must be between 0 and 100% (or a positive amount)"))
         if self.value >= MAX_MINOR:
-            raise BadInput("that discount is too large an amount")
+            raise BadInput(N_("that discount is too large an amount"))
 
     def amount_off(self, base: int) -> int:
         """The discount on base, never more than base (a price never goes below zero)."""

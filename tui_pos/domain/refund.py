@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tui_pos.domain.errors import CartError
+from tui_pos.domain.errors import N_, CartError, Said
 from tui_pos.domain.money import round_half_up, round_to_step
 from tui_pos.domain.sale import Sale, SaleLine, receipt_number
+from tui_pos.domain.shift import SALE_KIND_WORDS
 from tui_pos.domain.tender import Tender, TenderKind
 
 
@@ -54,19 +55,20 @@ class Refundable:
         for line in self.lines:
             if line.line_no == line_no:
                 return line
-        raise CartError(f"receipt {self.receipt} has no line {line_no}")
+        raise CartError(N_("receipt {receipt} has no line {line}"), receipt=self.receipt, line=line_no)
 
     def line_for_code(self, code: str) -> RefundableLine:
         """The line of this barcode with the most left to return (a code may be on several lines)."""
         lines = [line for line in self.lines if line.barcode == code]
         if not lines:
-            raise CartError(f"{code} is not on receipt {self.receipt}")
+            raise CartError(N_("{code} is not on receipt {receipt}"), code=code, receipt=self.receipt)
         return max(lines, key=lambda line: line.left)
 
 
 def refundable(original: Mapping[str, Any], reversals: Iterable[Mapping[str, Any]]) -> Refundable:
     if original.get("kind", "sale") != "sale":
-        raise CartError(f"{original['receipt']} is itself a {original['kind']}: refund the original sale")
+        raise CartError(N_("{receipt} is itself a {kind}: refund the original sale"), receipt=original["receipt"],
+                        kind=Said(SALE_KIND_WORDS.get(original["kind"], original["kind"])))
     reversals = tuple(reversals)
     returned: dict[int, int] = {}
     for reversal in reversals:
@@ -88,7 +90,7 @@ def _share(amount: int, before: int, taking: int, of: int) -> int:
 def refund_lines(refundable_: Refundable, quantities: Mapping[int, int]) -> tuple[SaleLine, ...]:
     """The (negative) lines returning quantities[line_no] units of each line."""
     if not quantities or not any(quantities.values()):
-        raise CartError("choose at least one item to return")
+        raise CartError(N_("choose at least one item to return"))
     by_no = {l["line_no"]: l for l in refundable_.original["lines"]}
     tax_included = refundable_.original["tax_included"]
     lines = []
@@ -97,7 +99,8 @@ def refund_lines(refundable_: Refundable, quantities: Mapping[int, int]) -> tupl
             continue
         left = refundable_.line(line_no)
         if qty < 0 or qty > left.left:
-            raise CartError(f"{left.name}: {left.left} of {left.sold} can still be returned, not {qty}")
+            raise CartError(N_("{name}: {left} of {sold} can still be returned, not {qty}"), name=left.name, left=left.left,
+                             sold=left.sold, qty=qty)
         sold = by_no[line_no]
         total = _share(sold["total"], left.returned, qty, left.sold)
         tax = _share(sold["tax"], left.returned, qty, left.sold)
@@ -144,7 +147,7 @@ def build_reversal(refundable_: Refundable, quantities: Mapping[int, int], *, ki
                    cash_step: int, all_cash: bool) -> Sale:
     """A refund (kind 'refund') or a void of a whole sale (kind 'void'), ready for the ledger."""
     if not reason.strip():
-        raise CartError(f"a {kind} needs a reason")
+        raise CartError(N_("a void needs a reason") if kind == "void" else N_("a refund needs a reason"))
     lines = refund_lines(refundable_, quantities)
     total = sum(line.total for line in lines)
     tenders, rounding = refund_tenders(refundable_, -total, cash_step, all_cash)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from tui_pos.domain.errors import BadInput
+from tui_pos.domain.errors import N_, BadInput, Said
 from tui_pos.domain.money import Currency, format_bp
 from tui_pos.domain.shift import SALE_KINDS, KindTotals, TaxTotals, TenderTotals
 from tui_pos.domain.tender import TENDER_KINDS
@@ -114,16 +114,18 @@ EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9998, 12, 31)  # local midnigh
 LONGEST_PERIOD_DAYS = 3660  # ten years: one row per day is still a report a person can read
 
 
-def parse_day(text: str, what: str = "day") -> date:
+def parse_day(text: str, what: str = Said(N_("day"))) -> date:
+    """A report's day; what names it in a refusal (the word "day", or the option as typed: --from)."""
     try:
         return _in_range(date.fromisoformat(text.strip()), what, text)
     except ValueError:
-        raise BadInput(f"{what} {text!r} is not a date (expected YYYY-MM-DD)") from None
+        raise BadInput(N_("{what} {text} is not a date (expected YYYY-MM-DD)"), what=what, text=repr(text)) from None
 
 
 def _in_range(day: date, what: str, text: str) -> date:
     if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise BadInput(f"{what} {text!r} is outside the dates a report covers ({EARLIEST_DAY} to {LATEST_DAY})")
+        raise BadInput(N_("{what} {text} is outside the dates a report covers ({first} to {last})"), what=what,
+                       text=repr(text), first=str(EARLIEST_DAY), last=str(LATEST_DAY))
     return day
 
 
@@ -133,23 +135,24 @@ def period(day: str | None = None, first: str | None = None, last: str | None = 
     or a month (YYYY-MM); nothing given means today."""
     today = today or date.today()
     if sum(x is not None for x in (day, first or last, month)) > 1:
-        raise BadInput("give one of: a day, --from/--to, or a month")
+        raise BadInput(N_("give one of: a day, --from/--to, or a month"))
     if day is not None:
         return parse_day(day), parse_day(day)
     if month is not None:
         try:
-            start = _in_range(date.fromisoformat(f"{month.strip()}-01"), "month", month)
+            start = _in_range(date.fromisoformat(f"{month.strip()}-01"), Said(N_("month")), month)
         except ValueError:
-            raise BadInput(f"month {month!r} is not a month (expected YYYY-MM)") from None
+            raise BadInput(N_("month {text} is not a month (expected YYYY-MM)"), text=repr(month)) from None
         return start, (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     if last is not None and first is None:
-        raise BadInput("--to needs --from")
+        raise BadInput(N_("--to needs --from"))
     if first is not None:
         start, end = parse_day(first, "--from"), parse_day(last, "--to") if last is not None else today
         if end < start:
-            raise BadInput(f"the period ends ({end}) before it starts ({start})")
+            raise BadInput(N_("the period ends ({end}) before it starts ({start})"), end=str(end), start=str(start))
         if (end - start).days >= LONGEST_PERIOD_DAYS:
-            raise BadInput(f"the period {start} to {end} is longer than {LONGEST_PERIOD_DAYS} days: report a part of it")
+            raise BadInput(N_("the period {start} to {end} is longer than {days} days: report a part of it"), start=str(start),
+                           end=str(end), days=LONGEST_PERIOD_DAYS)
         return start, end
     return today, today
 

@@ -145,8 +145,8 @@ def count_cash(counts: Mapping[int, int]) -> int:
     """The drawer's total from how many of each denomination (in minor units) were counted."""
     for value, how_many in counts.items():
         if value <= 0 or how_many < 0:
-            raise BadInput("count each note or coin as zero or more")
+            raise BadInput(N_("count each note or coin as zero or more"))
     total = sum(value * how_many for value, how_many in counts.items())
     if total >= MAX_MINOR:
-        raise BadInput("the count adds up to too large an amount: count again")
+        raise BadInput(N_("the count adds up to too large an amount: count again"))
     return total
