@@ -248,7 +248,7 @@ def test_a_shops_stock_reports_transfers_and_alerts_at_hq(hq, tmp_path):
     # the demo catalog's opening stock (27, an opening count) and the 5 received: the till's own figure
     assert [r["barcode"] for r in hq_json(nowhere, "stock", "--shop", "S1", "--low", env=env)] == [COLA]
     [order] = hq_json(nowhere, "report", "reorder", "--shop", "S1", env=env)
-    assert (order["barcode"], order["suggested"]) == (COLA, "48")  # twice the level, less what is there
+    assert (order["barcode"], order["in_transit"], order["suggested"]) == (COLA, "0", "48")  # twice the level, less what is there
     warnings = hq_json(nowhere, "report", "anomalies", "--shop", "S1", env=env)
     assert [(w["kind"], w["subject"]) for w in warnings] == [("low_stock", COLA)]
     alerts = hq_json(nowhere, "alerts", env=env)  # the till's own (as it pushed them), then the shop's low stock
@@ -259,6 +259,20 @@ def test_a_shops_stock_reports_transfers_and_alerts_at_hq(hq, tmp_path):
     assert hq_json(nowhere, "transfers", env=env) == []
     assert "LOW" in run_cli(nowhere, "hq", "stock", "--shop", "S1", env={**NO_ENV, **env}).stdout
     assert hq_json(nowhere, "report", "--shop", "S1", env=env)["shops"][0]["shop"] == "S1"
+    # 5 sent from S2 and not received yet: on their way, so S1 orders 5 fewer (what comes is not ordered twice)
+    from conftest import FLOAT
+    from tui_pos.bootstrap.shop import init_shop
+
+    other = till_dir(tmp_path / "other", "T2")
+    init_shop(other, demo=True, shift_float=FLOAT)
+    run_cli(other, "hq", "join", hq, "--shop", "S2", "--till", "T2", env=NO_ENV)
+    run_cli(other, "stock", "transfer", "out", "--to", "S1", "--item", f"{COLA}x5", "--cashier", "demo", "--pin", "1234",
+            env=NO_ENV)
+    run_cli(other, "sync", env=NO_ENV)
+    [order] = hq_json(nowhere, "report", "reorder", "--shop", "S1", env=env)
+    assert (order["on_hand"], order["in_transit"], order["suggested"]) == ("32", "5", "43")
+    assert "5 in transit to the shop" in run_cli(nowhere, "hq", "report", "reorder", "--shop", "S1",
+                                                  env={**NO_ENV, **env}).stdout
     assert "shop S9 is not at HQ" in one_line_error(
         run_cli(nowhere, "hq", "stock", "--shop", "S9", env={**NO_ENV, **env}, check=False))
 

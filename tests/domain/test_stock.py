@@ -119,6 +119,10 @@ def test_low_stock_and_the_reorder_suggestion():
     assert reorder_suggestion(2000, 5000, 24000) == 24000
     assert reorder_suggestion(2000, 5000, None) == 8000  # up to twice the level
     assert reorder_suggestion(6000, 5000, 24000) == 0
+    # goods on their way count: not ordered twice
+    assert reorder_suggestion(2000, 5000, None, incoming=3000) == 5000  # up to twice the level, less both
+    assert reorder_suggestion(2000, 5000, 24000, incoming=3000) == 24000  # still at the level: the quantity
+    assert reorder_suggestion(2000, 5000, 24000, incoming=3001) == 0  # above the level once they arrive
 
 
 def test_a_count_s_quantity_is_its_variance():

@@ -91,6 +91,7 @@ class Level:
     reorder_qty: int | None
     tracked: bool
     since: str | None = None  # the catalog's last change of the product (stock idle since then at least)
+    incoming: int | None = None  # on its way to the shop (open transfers to it), where known: HQ knows it
 
     @property
     def low(self) -> bool:
@@ -98,7 +99,7 @@ class Level:
 
     @property
     def suggested(self) -> int:
-        return reorder_suggestion(self.on_hand, self.reorder_level, self.reorder_qty)
+        return reorder_suggestion(self.on_hand, self.reorder_level, self.reorder_qty, self.incoming or 0)
 
     def to_dict(self) -> dict[str, Any]:
         """For --json: quantities as decimal strings (like amounts), and in milli-units too."""

@@ -581,7 +581,7 @@ def _level(row: dict[str, Any]) -> Any:
     from tui_pos.app.stock import Level
 
     return Level(row["barcode"], row["name"], row["department"], row["weighed"], row["on_hand"], row["reorder_level"],
-                 row["reorder_qty"], row["tracked"], row["last_moved"])
+                 row["reorder_qty"], row["tracked"], row["last_moved"], row["in_transit"])
 
 
 def _level_row(row: dict[str, Any], shop: str) -> dict[str, Any]:

@@ -279,12 +279,21 @@ def emit_reorder(as_json: bool, csv_file: str | None, levels: Sequence[Level]) -
     with what to order, as text, --json or --csv."""
     from tui_pos.domain.stock import format_qty
 
-    rows = [{**lv.to_dict(), "suggested": format_qty(lv.suggested)} for lv in levels]
-    _emit_table(as_json, csv_file, rows, REORDER_HEADER, ("on_hand", "reorder_level", "reorder_qty", "suggested"),
-                lambda: "\n".join(f"{r['barcode']:<13}  {pad(r['name'], 30)} " + _(
-                    "on hand {on_hand}  level {level}  order {order}").format(
-                        on_hand=f"{r['on_hand']:>8}", level=f"{r['reorder_level']:>6}", order=f"{r['suggested']:>6}")
-                    for r in rows) or _("Nothing to reorder."))
+    in_transit = any(lv.incoming is not None for lv in levels)  # known at HQ: said, and not ordered twice
+    rows = [{**lv.to_dict(), **({"in_transit": format_qty(lv.incoming or 0)} if in_transit else {}),
+             "suggested": format_qty(lv.suggested)} for lv in levels]
+    header = REORDER_HEADER[:-1] + ("in_transit", "suggested") if in_transit else REORDER_HEADER
+
+    def line(r: dict[str, Any]) -> str:
+        """A product's line: on hand, level, what to order, and what is on its way, when known and any."""
+        said = _("on hand {on_hand}  level {level}  order {order}").format(
+            on_hand=f"{r['on_hand']:>8}", level=f"{r['reorder_level']:>6}", order=f"{r['suggested']:>6}")
+        if r.get("in_transit", "0") != "0":
+            said += "  " + _("{qty} in transit to the shop").format(qty=r["in_transit"])
+        return f"{r['barcode']:<13}  {pad(r['name'], 30)} {said}"
+
+    _emit_table(as_json, csv_file, rows, header, ("on_hand", "reorder_level", "reorder_qty", "in_transit", "suggested"),
+                lambda: "\n".join(line(r) for r in rows) or _("Nothing to reorder."))
 
 
 ANOMALY_HEADER = ("kind", "subject", "message")

@@ -183,9 +183,10 @@ def is_low(level: int, reorder_level: int | None) -> bool:
     return reorder_level is not None and level <= reorder_level
 
 
-def reorder_suggestion(level: int, reorder_level: int | None, reorder_qty: int | None) -> int:
+def reorder_suggestion(level: int, reorder_level: int | None, reorder_qty: int | None, incoming: int = 0) -> int:
     """What to order for a low product: its reorder quantity, or (none set) enough to reach twice
-    its reorder level. 0: not low."""
-    if reorder_level is None or not is_low(level, reorder_level):
+    its reorder level. Goods already on their way to the shop (incoming: transfers sent to it, not
+    received yet) count as stock, so they are not ordered twice. 0: not low, or covered by what comes."""
+    if reorder_level is None or not is_low(level, reorder_level) or not is_low(level + incoming, reorder_level):
         return 0
-    return reorder_qty if reorder_qty is not None else max(2 * reorder_level - level, 0)
+    return reorder_qty if reorder_qty is not None else max(2 * reorder_level - level - incoming, 0)
