@@ -30,7 +30,7 @@ NAMES = {"111": "Cola"}
 
 
 def count(counted: int, expected: int) -> dict:
-    return {"barcode": "111", "counted": counted, "expected": expected, "qty": counted - expected,
+    return {"barcode": "111", "kind": "count", "counted": counted, "expected": expected, "qty": counted - expected,
             "at": "2026-12-04T10:00:00.000+00:00"}
 
 

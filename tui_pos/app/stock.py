@@ -54,6 +54,7 @@ from tui_pos.domain.stock import (
     cost_of,
     format_qty,
     is_low,
+    is_opening,
     moving_average_cost,
     parse_item,
     parse_qty,
@@ -394,7 +395,8 @@ class StockReports:
         if period is None or checked is None or risk is None:
             raise StorageError(N_("the database cannot be read: the anomalies can be reported only when it can"))
         names = {lv.barcode: lv.name for lv in levels}
-        costs = self.stock.average_costs(barcodes=sorted({m["barcode"] for m in checked}))
+        # costs value a count's variance or a write-off: an opening count has none (a year's first month holds them all)
+        costs = self.stock.average_costs(barcodes=sorted({m["barcode"] for m in checked if not is_opening(m)}))
         later, came_in = period["moved_after"], period["came_in"]
         end_levels = {lv.barcode: lv.on_hand - later.get(lv.barcode, 0) for lv in levels}
         # only a product whose level could have been at or below zero in the period has its movements read

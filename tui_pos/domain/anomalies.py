@@ -19,7 +19,7 @@ from typing import Any
 
 from tui_pos.domain.errors import N_, Said
 from tui_pos.domain.money import Currency
-from tui_pos.domain.stock import OPENING, QTY_SCALE, cost_of, format_qty, is_low, transfer_variance
+from tui_pos.domain.stock import QTY_SCALE, cost_of, format_qty, is_low, is_opening, transfer_variance
 from tui_pos.domain.tender import TENDER_WORDS
 
 RISK_ACTIONS = ("void", "line_void", "refund", "no_sale", "price_override", "discount")
@@ -101,7 +101,7 @@ def count_variances(counts: Iterable[Mapping[str, Any]], costs: Mapping[str, Fra
     count (a product's opening stock) is none: nothing was found or lost."""
     found = []
     for move in counts:
-        if move.get("reason") == OPENING:
+        if is_opening(move):
             continue
         why = variance_beyond(names.get(move["barcode"], move["barcode"]), move["counted"], move["expected"],
                               costs.get(move["barcode"]), t, currency)

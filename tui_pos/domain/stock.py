@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from tui_pos.domain.errors import N_, BadInput, Said
 from tui_pos.domain.money import TooManyDecimals, parse_fixed, round_half_up
@@ -49,6 +49,11 @@ ADJUST_REASONS = ("damaged", "expired", "theft", "found", "other")
 # no stock found or lost, so the count-variance warning passes it by (domain/anomalies.py).
 OPENING = "opening"
 OPENING_NAMESPACE = uuid.UUID("0b7c3f5e-2d4a-4c1b-8e6f-93a1d5c07e21")  # tui-pos opening counts
+
+
+def is_opening(move: Mapping[str, Any]) -> bool:
+    """A product's opening count (a stock movement of kind count, reason OPENING)."""
+    return move.get("kind") == "count" and move.get("reason") == OPENING
 
 
 def opening_uuid(till_id: str, barcode: str) -> str:

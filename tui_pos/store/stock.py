@@ -100,12 +100,21 @@ def receipt_lots(conn: sqlite3.Connection, until: str, barcodes: Sequence[str] |
 def sold(conn: sqlite3.Connection, start: str, end: str, barcodes: Sequence[str]) -> list[tuple[str, str, int]]:
     """Stock taken by sales, refunds and voids completed in [start, end) of these products:
     (barcode, at, qty in milli-units: negative for a sale) per sale line, in time order (one index
-    range per product: stock_movement(barcode, at))."""
+    range per product: stock_movement(barcode, at); for many products, one range of the period:
+    stock_movement(at), the others' lines passed over, cheaper than thousands of look-ups)."""
+    if len(barcodes) > _ONE_RANGE_FROM:
+        wanted = set(barcodes)
+        return [row for row in conn.execute(f"SELECT barcode, at, qty_delta * {QTY_SCALE} FROM stock_movement "
+                                            "WHERE at >= ? AND at < ? ORDER BY at, id", (start, end))
+                if row[0] in wanted]
     rows: list[tuple[str, str, int]] = []
     for barcode in barcodes:
         rows += conn.execute(f"SELECT barcode, at, qty_delta * {QTY_SCALE} FROM stock_movement WHERE barcode = ? "
                              "AND at >= ? AND at < ? ORDER BY at, id", (barcode, start, end)).fetchall()
     return rows
+
+
+_ONE_RANGE_FROM = 1000  # products: from here sold() reads the period once instead of product by product
 
 
 def journal_deltas(records: Iterable[dict[str, Any]]) -> dict[str, int]:

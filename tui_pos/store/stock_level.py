@@ -22,6 +22,7 @@ from typing import Any
 
 from tui_pos.domain.records import record_type
 from tui_pos.domain.stock import OPENING, QTY_SCALE
+from tui_pos.domain.stock import is_opening as opening_count
 from tui_pos.store import stock_daily
 
 _CREATE = ("CREATE TABLE IF NOT EXISTS stock_level (barcode TEXT PRIMARY KEY, moved INTEGER NOT NULL DEFAULT 0, "
@@ -64,7 +65,7 @@ def held_unrecorded(conn: sqlite3.Connection) -> bool:
 
 def is_opening(record: Mapping[str, Any]) -> bool:
     """A product's opening count (domain.stock.OPENING)."""
-    return record_type(record) == "stock_move" and record["kind"] == "count" and record.get("reason") == OPENING
+    return record_type(record) == "stock_move" and opening_count(record)
 
 
 def add(conn: sqlite3.Connection, record: Mapping[str, Any]) -> None:
