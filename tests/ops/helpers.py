@@ -8,7 +8,7 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import AS_DEMO, COLA, cli_json, run_cli
+from conftest import AS_DEMO, COLA, cli_json, database_write_locked, run_cli
 
 DB = "pos.sqlite3"
 
@@ -51,3 +51,12 @@ def doctor(data_dir: Path, *args: str) -> tuple[int, dict[str, dict]]:
 def utc_iso(delta: timedelta) -> str:
     """Now plus delta, as the till writes times."""
     return (datetime.now(UTC) + delta).isoformat(timespec="milliseconds")
+
+
+def journaled_without_key(data_dir: Path) -> dict:
+    """One sale journaled (the database write-locked), then the till's journal.key lost; returns the sale."""
+    with database_write_locked(data_dir):
+        journaled = sell(data_dir)
+    assert journaled["stored"] == "journal"
+    (data_dir / "journal.key").unlink()
+    return journaled

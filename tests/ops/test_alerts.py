@@ -16,7 +16,7 @@ from tui_pos.ops.alerts import Alert, AlertDispatcher, current_alerts
 from tui_pos.ops.backup import run_backup
 from tui_pos.ops.status import till_status
 
-from .helpers import corrupt_database, sell, utc_iso
+from .helpers import corrupt_database, journaled_without_key, sell, utc_iso
 
 DISK = Alert("disk_low:/srv/till", "error", "data directory /srv/till: only 3 MB free", "free disk space there")
 
@@ -36,6 +36,15 @@ def test_alerts_for_a_corrupt_database_and_a_failed_backup(shop_dir, tmp_path):
     assert sorted(found) == ["backup", "storage"]
     assert found["storage"].level == "error" and "database corrupt" in found["storage"].message
     assert found["backup"].level == "error" and "unplugged" in found["backup"].message
+
+
+def test_a_missing_journal_key_is_an_error_alert(shop_dir):
+    """The journal cannot be checked (nor written: no new key is made over records that need the old one)."""
+    journaled_without_key(shop_dir)
+    found = {a.key: a for a in current_alerts(load_config(shop_dir))}
+    alert = found["journal_key_missing"]
+    assert (alert.level, str(alert.message)) == ("error", "journal key missing: 1 record(s) cannot be checked; restore "
+                                                          "journal.key from a backup")
 
 
 def test_overdue_backup_and_printer_alerts(shop_dir):

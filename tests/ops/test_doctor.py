@@ -17,7 +17,7 @@ from tui_pos.domain.tender import Tender
 from tui_pos.ops.backup import run_backup
 from tui_pos.store import schema
 
-from .helpers import corrupt_database, doctor, sell, utc_iso
+from .helpers import corrupt_database, doctor, journaled_without_key, sell, utc_iso
 
 CHECKS = ["config", "data_dir", "files", "disk", "database", "wal", "journal", "clock", "printer", "backup",
           "users", "payments"]
@@ -111,6 +111,18 @@ def test_damaged_journal_lines_alone_are_said_without_a_wait(shop_dir):
     _, checks = doctor(shop_dir)
     assert (checks["journal"]["level"], checks["journal"]["detail"]) == ("warn", "1 damaged line(s) that replay will "
                                                                                  "quarantine"), checks["journal"]
+
+
+def test_a_missing_journal_key_fails_the_journal_check_in_the_shop_s_language(shop_dir):
+    """journal.key gone while a sale waits for it: doctor says so and how to mend it (nothing was set aside),
+    in Chinese when that is the shop's language."""
+    journaled_without_key(shop_dir)
+    checks = doctor_fails(shop_dir, "journal", "journal key missing: 1 record(s) cannot be checked; restore journal.key "
+                                               "from a backup")
+    assert "tui_pos_backup_files" in checks["journal"]["fix"]
+    set_config(shop_dir, "ui", "language", '"zh_CN"')
+    said = run_cli(shop_dir, "doctor", check=False).stdout
+    assert "日志密钥缺失：1 条记录无法校验；请从备份恢复 journal.key" in said and "journal key" not in said, said
 
 
 def test_missing_usb_printer(shop_dir):

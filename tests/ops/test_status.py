@@ -16,7 +16,7 @@ from tui_pos.bootstrap.till import open_till
 from tui_pos.config import load_config
 from tui_pos.domain.tender import Tender
 
-from .helpers import corrupt_database, sell
+from .helpers import corrupt_database, journaled_without_key, sale_rows, sell
 
 FIRST_STATUS_KEYS = {"storage", "journal_backlog", "quarantined", "last_error", "till_id", "data_dir", "journal_dirs",
                      "products", "cart"}
@@ -90,6 +90,28 @@ def test_status_when_a_sale_could_not_be_stored_anywhere(shop_dir):
     with journal_dir_replaced_by_a_file(shop_dir):
         status = cli_json(shop_dir, "status")
     assert status["storage"] == "failing"
+
+
+def test_a_lost_journal_key_holds_the_journal_the_till_sells_on_and_its_return_replays_it(shop_dir):
+    """journal.key gone with a sale waiting: status says so; the next till start neither replays nor sets
+    the line aside, makes no new key, and sells into the database; the key put back, replay takes the sale."""
+    key = (shop_dir / "journal.key").read_bytes()
+    journaled = journaled_without_key(shop_dir)
+    [held] = (shop_dir / "journal").glob("*.jsonl")
+    line = held.read_bytes()
+    status = cli_json(shop_dir, "status")
+    assert (status["storage"], status["journal"]["unchecked"], status["journal_backlog"]) == ("degraded", 1, 0)
+    assert "journal key missing: 1 record(s) cannot be checked; restore journal.key from a backup" in \
+        status["storage_problems"]
+    later = sell(shop_dir)  # a till start: replay at start, then the sale
+    assert later["stored"] == "sqlite"
+    assert held.read_bytes() == line and not (shop_dir / "journal" / "quarantine").exists()
+    assert not (shop_dir / "journal.key").exists()
+    (shop_dir / "journal.key").write_bytes(key)
+    replayed = cli_json(shop_dir, "replay")
+    assert (replayed["replayed"], replayed["quarantined"]) == (1, 0)
+    assert {journaled["uuid"], later["uuid"]} <= {row[0] for row in sale_rows(shop_dir / "pos.sqlite3")}
+    assert cli_json(shop_dir, "status")["journal"]["unchecked"] == 0
 
 
 def test_status_with_the_database_missing_creates_none(shop_dir):

@@ -337,6 +337,27 @@ def journal_with_every_kind_of_bad_line(journal_dir: Path) -> list[Path]:
     return [bad_file, holed]
 
 
+def test_without_its_key_the_journal_holds_keyed_lines_and_makes_no_new_key_over_them(tmp_path):
+    """A keyed line read without journal.key is held (unchecked), not bad; appending then refuses rather
+    than create a key the waiting lines would fail; with nothing waiting, a new key is made as on day one."""
+    journal_dir = tmp_path / "journal"
+    journal = Journal([journal_dir], "T1")
+    journal.append(make_record(1))
+    journal.close()
+    (tmp_path / "journal.key").unlink()
+    journal = Journal([journal_dir], "T1")
+    scan = journal.scan()
+    assert (len(scan.unchecked), scan.bad, scan.records) == (1, [], [])
+    with pytest.raises(JournalFailed, match="journal.key"):
+        journal.append(make_record(2))
+    assert not (tmp_path / "journal.key").exists()
+    for path in journal_dir.glob("*.jsonl"):
+        path.rename(tmp_path / path.name)  # nothing waits any more
+    journal.append(make_record(2))
+    journal.close()
+    assert (tmp_path / "journal.key").exists() and len(journal.scan().records) == 1
+
+
 def test_why_a_line_is_bad_is_a_sentence_its_english_as_before(tmp_path):
     """Each way a line fails, a hole in a file and a journal key gone: the English every version wrote
     (support's scripts and older quarantines read it), and the sentence itself, whole in Chinese."""
@@ -345,7 +366,7 @@ def test_why_a_line_is_bad_is_a_sentence_its_english_as_before(tmp_path):
     without_key = JournalScan()
     scan_lines(holed, None, without_key)
     found = ([(b.file, b.line_no, b.reason) for b in scan.bad] + [(b.file, b.line_no, b.what) for b in scan.breaks]
-             + [(b.file, b.line_no, b.reason) for b in without_key.bad])
+             + [(b.file, b.line_no, b.reason) for b in without_key.unchecked])
     assert [(path, n, str(reason)) for path, n, reason in found] == [
         (bad_file, 2, FORGED), (bad_file, 4, "not a journal line"),
         (bad_file, 5, "unkeyed line (the format before journal keys, or forged): not replayed"),

@@ -237,6 +237,41 @@ def test_storage_failed_when_sqlite_and_every_journal_fail(tmp_path):
     ledger.close()
 
 
+def test_a_lost_journal_key_holds_the_journal_and_a_record_goes_to_sqlite_or_is_refused(tmp_path):
+    """journal.key gone with records waiting for it: replay leaves the journal as it is (nothing replayed,
+    nothing set aside); a record goes to SQLite, and while SQLite fails too the journal refuses it rather
+    than make a new key the waiting records could never be checked with. The key back: replay takes them."""
+    break_sqlite(tmp_path, tmp_path / "aside")
+    ledger = new_ledger(tmp_path)
+    records = [make_record(seq) for seq in (1, 2)]
+    assert commit_all(ledger, records) == ["journal"] * 2
+    ledger.close()
+    key_file = tmp_path / "journal.key"
+    key = key_file.read_bytes()
+    key_file.unlink()
+    held = {path: path.read_bytes() for path in journal_files(tmp_path)}
+
+    ledger = new_ledger(tmp_path)
+    result = ledger.replay()
+    assert (result.replayed, result.quarantined, result.retired_files, result.remaining) == (0, 0, 0, 2)
+    assert str(result.error) == "journal key missing: 2 record(s) cannot be checked; restore journal.key from a backup"
+    with pytest.raises(StorageFailed) as failed:  # SQLite broken as well: refused, no new key
+        ledger.commit(make_record(3))
+    assert "journal.key" in failed.value.journal_error and ledger.state().mode == "failing"
+    assert not key_file.exists() and {p: p.read_bytes() for p in journal_files(tmp_path)} == held
+
+    restore_sqlite(tmp_path, tmp_path / "aside")
+    later = make_record(3)
+    assert ledger.commit(later) == "sqlite"
+    assert ledger.replay().replayed == 0 and {p: p.read_bytes() for p in journal_files(tmp_path)} == held
+    key_file.write_bytes(key)
+    result = ledger.replay()
+    assert (result.replayed, result.quarantined, result.error) == (2, 0, "")
+    ledger.close()
+    assert stored_sales(tmp_path / "pos.sqlite3") == {records[0]["uuid"]: "journal", records[1]["uuid"]: "journal",
+                                                      later["uuid"]: "sqlite"}
+
+
 def test_receipt_numbers_are_sequential_across_two_processes(tmp_path):
     """Two ledgers on one data directory used alternately (till UI and a CLI sell) never share a number."""
     first, second = new_ledger(tmp_path), new_ledger(tmp_path)

@@ -28,6 +28,7 @@ from tui_pos.config import Config
 from tui_pos.domain.errors import Said
 from tui_pos.i18n import N_
 from tui_pos.ops.status import CLOCK_SLACK_S, till_status
+from tui_pos.store.journal import key_missing
 
 log = logging.getLogger("tui_pos.ops.alerts")
 
@@ -93,6 +94,9 @@ def _journal(config: Config, status: dict[str, Any]) -> list[Alert]:
         alerts.append(said("journal_backlog", "warning",
                            N_("{n} sale(s) waiting in the journal for {minutes} min: replay is not catching up"),
                            N_("run 'tui-pos replay' and 'tui-pos doctor'"), n=journal["backlog"], minutes=f"{waited:.0f}"))
+    if journal.get("unchecked"):
+        alerts.append(Alert("journal_key_missing", "error", key_missing(journal["unchecked"]),
+                            N_("run 'tui-pos doctor' (journal check)")))
     if journal["quarantined"]:
         alerts.append(said("journal_quarantine", "error", N_("{n} damaged journal record(s) quarantined"),
                            N_("run 'tui-pos doctor' (journal check) and compare with the paper receipts"),

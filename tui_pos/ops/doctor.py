@@ -28,7 +28,7 @@ from tui_pos.ops.readonly import (
 )
 from tui_pos.ops.status import CLOCK_SLACK_S, DATABASE_STATES, DISK_ROLES, till_status
 from tui_pos.store import db, schema
-from tui_pos.store.journal import KEY_FILE
+from tui_pos.store.journal import KEY_FILE, key_missing
 
 Level = Literal["ok", "warn", "fail"]
 WAL_WARN_BYTES = 64 * 2**20  # the WAL is checkpointed every ~4 MB; this big means checkpoints do not complete
@@ -331,6 +331,11 @@ def check_journal(status: dict[str, Any]) -> Check:
     if journal["unreadable"]:
         return Check("journal", "fail", Said(N_("cannot read: {what}"), what="; ".join(journal["unreadable"])),
                      Said(N_("check the disk and permissions of {dirs}"), dirs=dirs))
+    if journal.get("unchecked"):  # a status from before the key was checked has no count
+        return Check("journal", "fail", key_missing(journal["unchecked"]),
+                     Said(N_("put the till's {key} back in its data directory (every backup carries it, in its table "
+                             "tui_pos_backup_files); the next replay takes the records as usual: none was set aside"),
+                          key=KEY_FILE))
     if journal["quarantined"]:
         return Check("journal", "fail", Said(N_("{n} journal record(s) failed their checksum and are quarantined: a "
                                                 "sale there may be missing from the database"), n=journal["quarantined"]),

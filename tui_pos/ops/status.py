@@ -40,6 +40,7 @@ from tui_pos.ops.readonly import (
 )
 from tui_pos.store import print_jobs as pj
 from tui_pos.store.documents import DurableDocument
+from tui_pos.store.journal import key_missing
 from tui_pos.store.view import Backlog, StoreView
 
 
@@ -126,6 +127,7 @@ def till_status(config: Config, now: str | None = None) -> dict[str, Any]:
         "database": database,
         "journal": {"backlog": len(seen.journal.waiting), "oldest_waiting_at": seen.journal.oldest_waiting_at,
                     "bad_lines": len(seen.journal.scan.bad), "quarantined": seen.quarantined,
+                    "unchecked": len(seen.journal.scan.unchecked),
                     "files": len(seen.journal.scan.files), "unreadable": seen.journal.scan.unreadable},
         "products": seen.products,
         "last_sale": sale and {**sale, "total": fmt(sale["total"])},
@@ -249,6 +251,8 @@ def _storage_problems(database: dict[str, Any], journal: Backlog, disk: list[Dis
     problems += [Said(N_("{role} directory {path} cannot be written (read-only, full or not permitted)"),
                       role=Said(DISK_ROLES.get(d.role, d.role)), path=str(d.path)) for d in disk if not d.writable]
     problems += [Said(N_("journal unreadable: {what}"), what=what) for what in journal.scan.unreadable]
+    if journal.scan.unchecked:
+        problems.append(key_missing(len(journal.scan.unchecked)))
     return problems
 
 

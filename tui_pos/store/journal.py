@@ -65,6 +65,10 @@ class BadJournalLine(ValueError):
         super().__init__(str(self.said))
 
 
+class KeyMissing(BadJournalLine):
+    """A keyed line read without the journal key: not bad, only not checkable until the key is back."""
+
+
 def why(err: ValueError) -> str:
     """A line's problem as a sentence: the Said a BadJournalLine carries, else the error's English."""
     return err.said if isinstance(err, BadJournalLine) else str(err)
@@ -132,11 +136,16 @@ def verify_line(line: bytes, key: bytes | None, file_name: str) -> tuple[int, st
         raise BadJournalLine(N_("unkeyed line (the format before journal keys, or forged): not replayed"))
     n, prev, mac, payload = _split_v2(line)
     if key is None:
-        raise BadJournalLine(N_("cannot be checked: the journal key ({key} in the data directory) is missing"),
-                             key=KEY_FILE)
+        raise KeyMissing(N_("cannot be checked: the journal key ({key} in the data directory) is missing"),
+                         key=KEY_FILE)
     if not hmac.compare_digest(line_mac(key, file_name, n, prev, payload), mac):
         raise BadJournalLine(N_("forged or damaged: it does not match the journal key"))
     return n, prev, mac, _record(payload)
+
+
+def key_missing(n: int) -> Said:
+    """What support is told while the journal key is gone and n journaled records wait for it."""
+    return Said(N_("journal key missing: {n} record(s) cannot be checked; restore {key} from a backup"), n=n, key=KEY_FILE)
 
 
 def read_key(key_dir: Path) -> bytes | None:
@@ -223,6 +232,7 @@ class JournalScan:
 
     records: list[Entry] = field(default_factory=list)
     bad: list[BadLine] = field(default_factory=list)  # failed their key or checksum: quarantined, never replayed
+    unchecked: list[BadLine] = field(default_factory=list)  # keyed lines read without the key: held, never set aside
     breaks: list[Break] = field(default_factory=list)
     torn: list[Path] = field(default_factory=list)  # files ending in an unfinished line (tolerated)
     files: list[Path] = field(default_factory=list)
@@ -250,9 +260,28 @@ class Journal:
         self._chain: dict[Path, tuple[int, str]] = {}  # dir -> (lines written, mac of the last) of the open file
 
     def key(self, create: bool = False) -> bytes | None:
+        """The journal key (read again while it is missing). create: make one when there is none, but
+        never while keyed lines wait for the old one: a new key would make them unreadable for good
+        (OSError: the journal cannot take a record until journal.key is restored)."""
         if self._key is None:
-            self._key = load_or_create_key(self.key_dir) if create else read_key(self.key_dir)
+            self._key = read_key(self.key_dir)
+        if self._key is None and create:
+            if self.holds_keyed_lines():
+                raise OSError(str(Said(N_("the journal key ({key}) is missing and journaled records need it: restore "
+                                          "it from a backup"), key=KEY_FILE)))
+            self._key = load_or_create_key(self.key_dir)
         return self._key
+
+    def holds_keyed_lines(self) -> bool:
+        """Does a file not yet replayed hold a line made with a journal key?"""
+        for path in self.files():
+            try:
+                with path.open("rb") as f:
+                    if any(line.startswith(b"v2 ") for line in f):
+                        return True
+            except OSError:
+                continue
+        return False
 
     def append(self, record: RecordLike) -> Path:
         """Write the record to the first directory that takes it durably; return that file."""
@@ -439,6 +468,10 @@ def scan_lines(path: Path, key: bytes | None, scan: JournalScan, data: bytes | N
     for line_no, line in enumerate(lines[:-1], start=1):
         try:
             n, prev, mac, record = verify_line(line, key, path.name)
+        except KeyMissing as err:
+            scan.unchecked.append(BadLine(path, line_no, err.said, line))
+            last = None
+            continue
         except ValueError as err:
             scan.bad.append(BadLine(path, line_no, why(err), line))
             last = None  # reported already; the next line cannot be linked to it

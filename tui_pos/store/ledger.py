@@ -26,7 +26,7 @@ from tui_pos.domain.records import Record
 from tui_pos.domain.storage import Counter, ReplayResult, StorageMode, StorageState, Stored
 from tui_pos.store import audit, codec, commit_log, db, stock_level, verification
 from tui_pos.store.crash import crash_point
-from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line
+from tui_pos.store.journal import BadLine, Journal, JournalFailed, JournalScan, encode_line, key_missing
 from tui_pos.store.sequence import SequenceLock
 from tui_pos.store.view import StoreView
 
@@ -341,6 +341,10 @@ class Ledger:
             if not scan.files:
                 self._health.backlog = 0
                 return ReplayResult()
+            if scan.unchecked:  # journal.key is gone: its lines are held as they are until it is back
+                self._health.backlog = 0  # nothing replayable waits: new records go to SQLite
+                self._health.last_error = key_missing(len(scan.unchecked))
+                return ReplayResult(remaining=len(scan.unchecked), error=self._health.last_error)
             try:
                 inserted, skipped, rejected, chain = self._replay_into_sqlite(scan)
             except (sqlite3.Error, OSError, _CommitUnknown) as err:
