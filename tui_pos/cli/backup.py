@@ -38,7 +38,8 @@ def backup(ctx: click.Context, destination: Path | None, as_json: bool) -> None:
          if result.ok else _("BACKUP FAILED")]
         + ([f"  {message(result.error)}"] if result.error else [])
         + ["  " + ((_("{path} verified; removed {n} old") if c.removed else _("{path} verified")).format(
-            path=c.path, n=len(c.removed)) if c.ok else f"{c.destination}: {message(c.error)}") for c in result.copies]))
+            path=c.path, n=len(c.removed)) if c.ok else f"{c.destination}: {message(c.error)}") for c in result.copies]
+        + ["  " + _("warning: {what}").format(what=message(w)) for w in result.warnings]))
     if not result.ok:
         sys.exit(1)
 
@@ -57,7 +58,8 @@ def backup_verify(ctx: click.Context, file: Path, as_json: bool) -> None:
         _("{file}: OK - {sales} sales, {files} journal file(s), made {made}").format(
             file=file, sales=checked.sales, files=checked.journal_files, made=checked.created_at)
         if checked.ok else "\n".join([_("{file}: DOES NOT VERIFY").format(file=file),
-                                      *(f"  {message(p)}" for p in checked.problems)])))
+                                      *(f"  {message(p)}" for p in checked.problems)]))
+        + "".join("\n" + "  " + _("warning: {what}").format(what=message(w)) for w in checked.warnings))
     if not checked.ok:
         sys.exit(1)
 

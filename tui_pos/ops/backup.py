@@ -62,7 +62,6 @@ from tui_pos.store.journal import (
     parse_key,
     read_key,
     scan_lines,
-    why,
 )
 from tui_pos.store.sequence import NumberingBusy, SequenceLock
 
@@ -145,9 +144,12 @@ class Verification:
     journal_files: int = 0
     schema_version: int = 0
     checksum: str = "missing"  # the .sha256 beside the file: "match", "mismatch" or "missing"
+    # the till's journal as it was, faithfully copied: damaged lines (or lines the missing key could not
+    # check) that are the same in the copy as they were in the journal are the journal's, not the copy's
+    warnings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "path": str(self.path), "problems": list(self.problems)}
+        return {**asdict(self), "path": str(self.path), "problems": list(self.problems), "warnings": list(self.warnings)}
 
 
 def checksum_path(path: Path) -> Path:
@@ -218,29 +220,41 @@ def _verify(conn: sqlite3.Connection, path: Path) -> Verification:
             problems.append(Said(N_("the audit chain's head differs from the manifest's")))
     files = conn.execute(f"SELECT name, content, sha256 FROM {JOURNAL_TABLE}").fetchall()
     key = _key_of(carried) if manifest.get("format", 1) >= 2 else None
+    warnings: list[str] = []
     for name, content, sha256 in files:
-        if hashlib.sha256(content).hexdigest() != sha256:
+        if hashlib.sha256(content).hexdigest() != sha256:  # the copy differs from what was read: its failure
             problems.append(Said(N_("journal file {name} is damaged (checksum mismatch)"), name=name))
-        elif not name.startswith(QUARANTINE):
-            problems += [Said(N_("journal file {name} line {line}: {error}"), name=name, line=n, error=err)
-                         for n, err in _bad_lines(content, name, key, manifest.get("format", 1))]
+        elif not name.startswith(QUARANTINE):  # as the journal held it: its lines' state is the journal's
+            warnings += _journal_warnings(name, *_bad_lines(content, name, key, manifest.get("format", 1)))
     return Verification(path, not problems, tuple(problems), manifest["created_at"], manifest["till_id"], sales, total,
-                        len(files), manifest["schema_version"])
+                        len(files), manifest["schema_version"], warnings=tuple(warnings))
 
 
-def _bad_lines(content: bytes, name: str, key: bytes | None, format_: int) -> list[tuple[int, str]]:
-    """Lines that fail their journal key (format 1 backups: their checksum; lines were unkeyed then)."""
+def _bad_lines(content: bytes, name: str, key: bytes | None, format_: int) -> tuple[list[int], list[int]]:
+    """(lines that fail their journal key or are out of place, keyed lines the missing key cannot check);
+    format 1 backups: lines that fail their checksum (lines were unkeyed then)."""
     if format_ >= 2:
         scan = JournalScan()
         scan_lines(Path(name), key, scan, content)
-        return [(b.line_no, b.reason) for b in scan.bad] + [(b.line_no, b.what) for b in scan.breaks]
+        return sorted({b.line_no for b in scan.bad} | {b.line_no for b in scan.breaks}), [b.line_no for b in scan.unchecked]
     bad = []
     for n, line in enumerate(content.split(b"\n")[:-1], start=1):  # a torn last line was never acknowledged
         try:
             decode_line(line)
-        except ValueError as err:
-            bad.append((n, why(err)))
-    return bad
+        except ValueError:
+            bad.append(n)
+    return bad, []
+
+
+def _journal_warnings(name: str, damaged: list[int], unchecked: list[int]) -> list[str]:
+    """What a backed-up journal file's lines tell about the till's journal (the copy is faithful)."""
+    lines: list[str] = [Said(N_("journal file {name} holds {n} damaged line(s) (line {lines}), as the journal did: they will be "
+                                "set aside at the next start"), name=name, n=len(damaged),
+                             lines=", ".join(map(str, damaged)))] if damaged else []
+    if unchecked:
+        lines.append(Said(N_("journal file {name} holds {n} line(s) that cannot be checked: the journal key was missing "
+                             "when it was backed up"), name=name, n=len(unchecked)))
+    return lines
 
 
 def carried_files(conn: sqlite3.Connection) -> dict[str, bytes]:
@@ -262,6 +276,7 @@ class BackupCopy:
     path: Path | None  # the verified copy; None when this destination failed
     error: str = ""
     removed: tuple[Path, ...] = ()  # older copies retention deleted
+    warnings: tuple[str, ...] = ()  # the journal's, as the verified copy holds them (Verification.warnings)
 
     @property
     def ok(self) -> bool:
@@ -284,6 +299,11 @@ class BackupResult:
         return not self.error and bool(self.copies) and all(c.ok for c in self.copies)
 
     @property
+    def warnings(self) -> list[str]:
+        """What the copies say about the till itself (each the same, said once)."""
+        return list(dict.fromkeys(w for c in self.copies for w in c.warnings))
+
+    @property
     def failure(self) -> str:
         """Why it failed, as a sentence ("" when it did not): its error, else each failed copy's."""
         return self.error or Each([Said(N_("{destination}: {error}"), destination=str(c.destination), error=c.error)
@@ -292,6 +312,7 @@ class BackupResult:
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "started_at": self.started_at, "finished_at": self.finished_at, "sales": self.sales,
                 "total": self.total, "journal_files": self.journal_files, "error": self.error,
+                "warnings": self.warnings,
                 "copies": [{"destination": str(c.destination), "path": str(c.path) if c.path else None, "ok": c.ok,
                             "error": c.error, "removed": [str(p) for p in c.removed]} for c in self.copies]}
 
@@ -364,7 +385,8 @@ def _copy_to(config: Config, source: sqlite3.Connection, destination: Path, jour
         except OSError:
             pass
         return BackupCopy(destination, None, err.said if isinstance(err, _CopyFailed) else str(err))
-    return BackupCopy(destination, final, removed=tuple(_prune(destination, config.till_id, config.backup.keep)))
+    return BackupCopy(destination, final, removed=tuple(_prune(destination, config.till_id, config.backup.keep)),
+                      warnings=checked.warnings)
 
 
 def _write_manifest(copy: sqlite3.Connection, config: Config, journal: list[JournalFile], figures: tuple[int, int],
@@ -472,6 +494,8 @@ def record_result(config: Config, result: BackupResult) -> None:
                  result.journal_files, ", ".join(str(c.path) for c in result.copies))
     else:
         log.error("backup FAILED: %s", result.failure)
+    for warning in result.warnings:
+        log.warning("backup: %s", warning)
 
 
 def last_backup(config: Config) -> dict[str, Any]:
