@@ -255,6 +255,7 @@ def test_a_lost_journal_key_holds_the_journal_and_a_record_goes_to_sqlite_or_is_
     result = ledger.replay()
     assert (result.replayed, result.quarantined, result.retired_files, result.remaining) == (0, 0, 0, 2)
     assert str(result.error) == "journal key missing: 2 record(s) cannot be checked; restore journal.key from a backup"
+    assert ledger.is_recorded(records[0]["uuid"]) is True  # stored all the same: a paid sale is not paid again
     with pytest.raises(StorageFailed) as failed:  # SQLite broken as well: refused, no new key
         ledger.commit(make_record(3))
     assert "journal.key" in failed.value.journal_error and ledger.state().mode == "failing"
@@ -270,6 +271,22 @@ def test_a_lost_journal_key_holds_the_journal_and_a_record_goes_to_sqlite_or_is_
     ledger.close()
     assert stored_sales(tmp_path / "pos.sqlite3") == {records[0]["uuid"]: "journal", records[1]["uuid"]: "journal",
                                                       later["uuid"]: "sqlite"}
+
+
+def test_receipt_numbers_held_in_a_journal_without_its_key_are_not_handed_out_again(tmp_path):
+    """The key and the anchor's copies both lost: the held sales' numbers, read unchecked, stay used."""
+    break_sqlite(tmp_path, tmp_path / "aside")
+    ledger = new_ledger(tmp_path)
+    assert [numbered_sale(ledger, "T1")[1] for _ in range(2)] == ["journal"] * 2
+    ledger.close()
+    restore_sqlite(tmp_path, tmp_path / "aside")
+    for lost in [tmp_path / "journal.key", *tmp_path.rglob("anchor.json*")]:
+        lost.unlink()
+    ledger = new_ledger(tmp_path)
+    assert ledger.replay().remaining == 2
+    record, stored = numbered_sale(ledger, "T1")
+    assert (record["receipt"], stored) == ("T1-000003", "sqlite")
+    ledger.close()
 
 
 def test_receipt_numbers_are_sequential_across_two_processes(tmp_path):

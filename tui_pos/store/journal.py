@@ -117,6 +117,14 @@ def _split_v2(line: bytes) -> tuple[int, str, str, bytes]:
     return int(parts[1]), parts[2].decode("ascii", "replace"), parts[3].decode("ascii", "replace"), parts[4]
 
 
+def held_record(line: bytes) -> dict[str, Any] | None:
+    """The record a keyed line carries, unchecked (its key is missing): JournalScan.held."""
+    try:
+        return _record(_split_v2(line)[3])
+    except ValueError:
+        return None
+
+
 def line_mac(key: bytes, file_name: str, n: int, prev: str, payload: bytes) -> str:
     return hmac.new(key, f"{file_name}\n{n}\n{prev}\n".encode() + payload, hashlib.sha256).hexdigest()[:MAC_HEX]
 
@@ -237,6 +245,12 @@ class JournalScan:
     torn: list[Path] = field(default_factory=list)  # files ending in an unfinished line (tolerated)
     files: list[Path] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # directories or files we could not read
+
+    @property
+    def held(self) -> list[dict[str, Any]]:
+        """The records of the lines held unchecked, read without their key: only to keep their numbers
+        used and their uuids known (a paid sale there is not paid again); nothing is replayed from them."""
+        return [r for b in self.unchecked if (r := held_record(b.raw)) is not None]
 
     @property
     def unique(self) -> list[Entry]:

@@ -483,13 +483,19 @@ class Ledger:
             highest = max(highest, anchored.get(f"floor:{till_id}:{counter}", 0))
             for record in self._journal_records(record_type, include_replayed=not readable):
                 if record.get("till_id") == till_id:
-                    highest = max(highest, int(record[counter]))
+                    try:
+                        highest = max(highest, int(record[counter]))
+                    except (KeyError, TypeError, ValueError):  # only a line held unchecked can lack it
+                        continue
             return highest + 1, readable
 
     def _journal_records(self, record_type: str, include_replayed: bool = False) -> list[dict[str, Any]]:
-        """Records of one type in the journal (not yet replayed; with include_replayed, those too)."""
+        """Records of one type in the journal (not yet replayed; with include_replayed, those too), and
+        those held unchecked while the journal key is missing (their numbers are used all the same)."""
         scans = [self.journal.scan()] + ([self.journal.scan(include_replayed=True)] if include_replayed else [])
-        return [e.record for scan in scans for e in scan.records if db.record_type(e.record) == record_type]
+        records = [e.record for scan in scans for e in scan.records]
+        records += [r for scan in scans for r in scan.held]  # a number skipped costs nothing; one used twice does
+        return [r for r in records if db.record_type(r) == record_type]
 
     def refresh_backlog(self) -> None:
         """Count journaled records not yet in SQLite (at start-up, before the first replay)."""

@@ -177,8 +177,9 @@ class StoreView:
             in_sqlite = self.query(lambda c: bool(db.existing(c, "uuid", [uuid])), None)
             if in_sqlite:
                 return "sqlite", True
-            if any(e.record["uuid"] == uuid for e in self._scan().records):
-                return "journal", in_sqlite is not None
+            scan = self._scan()
+            if any(e.record["uuid"] == uuid for e in scan.records) or any(r["uuid"] == uuid for r in scan.held):
+                return "journal", in_sqlite is not None  # held (its key missing): stored all the same
             return None, in_sqlite is not None
 
     def is_recorded(self, uuid: str) -> bool | None:
