@@ -215,6 +215,27 @@ def test_a_forged_journal_line_is_said_in_the_shops_language_before_and_after_re
             assert cli_json(shop, "replay")["quarantined"] == 1
 
 
+def test_journal_lines_a_missing_key_cannot_check_fail_the_audit_and_are_kept(shop: Path):
+    """journal.key gone while a sale waits: audit verify fails saying so (in the shop's language); the
+    line is neither replayed nor set aside, and with the key back the audit passes."""
+    from conftest import database_write_locked, in_chinese
+
+    with database_write_locked(shop):
+        assert cli_json(shop, "sell", *AS_DEMO, "--item", COLA, "--tender", "cash")["stored"] == "journal"
+    key = (shop / "journal.key").read_bytes()
+    (shop / "journal.key").unlink()
+    checked = json.loads(run_cli(shop, "audit", "verify", "--json", check=False).stdout)
+    assert not checked["ok"] and "journal key missing: 1 record(s) cannot be checked; restore journal.key from a " \
+        "backup" in [p["what"] for p in checked["problems"]], checked
+    in_chinese(shop)
+    said = run_cli(shop, "audit", "verify", check=False)
+    assert said.returncode == 1 and "日志密钥缺失：1 条记录无法校验" in said.stdout, said.stdout
+    assert not (shop / "journal" / "quarantine").exists()
+    (shop / "journal.key").write_bytes(key)
+    assert cli_json(shop, "replay")["replayed"] == 1
+    assert run_cli(shop, "audit", "verify", check=False).returncode == 0
+
+
 def test_audit_show_says_actions_actors_and_written_subjects_in_the_shops_language(shop: Path):
     """A journaled sale replayed beside a damaged line: audit show names each action, the log's own actors
     and the subjects written as English words ("1 journaled records") in Chinese in a Chinese shop, and as

@@ -18,7 +18,7 @@ from tui_pos.domain.errors import N_, Said, StorageError
 from tui_pos.ops.readonly import DatabaseUnavailable, journal_backlog, read_only_database
 from tui_pos.store.audit import Anchor
 from tui_pos.store.db import last_audit_entries
-from tui_pos.store.journal import Journal, quarantine_reason
+from tui_pos.store.journal import Journal, key_missing, quarantine_reason
 from tui_pos.store.verification import Problem, Verification, verify
 from tui_pos.store.view import Backlog
 
@@ -59,6 +59,8 @@ def journal_problems(config: Config, backlog: Backlog) -> tuple[Problem, ...]:
     found = [Problem(None, Said(N_("journal {file} line {line}: {reason}"), file=b.file.name, line=b.line_no,
                                 reason=b.reason)) for b in backlog.scan.bad]
     found += [Problem(None, Said(N_("journal {what}"), what=b.what)) for b in backlog.scan.breaks]
+    if backlog.scan.unchecked:  # held, not bad: still nothing that may pass as clean
+        found.append(Problem(None, key_missing(len(backlog.scan.unchecked))))
     quarantined = Journal(config.storage.journal_dirs, config.till_id, config.data_dir).quarantined()
     found += [Problem(None, Said(N_("journal {file} line {line} was quarantined at replay: {reason}"),
                                  file=q.get("file"), line=q.get("line"), reason=quarantine_reason(q)))
