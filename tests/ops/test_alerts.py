@@ -45,6 +45,7 @@ def test_a_missing_journal_key_is_an_error_alert(shop_dir):
     alert = found["journal_key_missing"]
     assert (alert.level, str(alert.message)) == ("error", "journal key missing: 1 record(s) cannot be checked; restore "
                                                           "journal.key from a backup")
+    assert "storage" not in found  # not "sales are safe in the journal": they wait for their key
 
 
 def test_overdue_backup_and_printer_alerts(shop_dir):

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from tui_pos.app.clock import utc_now
 from tui_pos.config import Config
-from tui_pos.domain.errors import Said
+from tui_pos.domain.errors import Each, Said
 from tui_pos.i18n import N_
 from tui_pos.ops.status import CLOCK_SLACK_S, till_status
 from tui_pos.store.journal import key_missing
@@ -79,9 +79,11 @@ def _storage(status: dict[str, Any]) -> list[Alert]:
     if database["state"] != "ok":
         return [said("storage", "error", N_("database {state}: sales are kept in the journal"),
                      N_("run 'tui-pos doctor'; restore the newest backup when the shop closes"), state=database["state"])]
-    if status["storage"] == "degraded":
+    held = status["journal"].get("unchecked")  # its own alert (journal_key_missing): nothing is "safe in the journal"
+    problems = [p for p in status["storage_problems"] if not held or p != key_missing(held)]
+    if status["storage"] == "degraded" and problems:
         return [said("storage", "warning", N_("storage degraded: {error}"),
-                     N_("sales are safe in the journal; run 'tui-pos doctor'"), error=status["last_error"])]
+                     N_("sales are safe in the journal; run 'tui-pos doctor'"), error=Each(problems))]
     return []
 
 
