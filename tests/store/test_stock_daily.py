@@ -112,3 +112,24 @@ def test_one_product_s_days_include_what_the_journal_holds(tmp_path, shop):
     assert ledger.stock_days("111", "2026-12-02", "2026-12-02") == {"2026-12-02": [2_000, 0, 2_000]}
     assert ledger.stock_days("222", "2026-11-30", "2026-12-02") == {}  # its lines were voided
     ledger.close()
+
+
+def test_what_moved_after_a_day_is_the_same_summed_from_either_side_of_the_year(tmp_path, shop):
+    """net_after sums the shorter side of the stored days (an early day: the days up to it, taken
+    from each product's kept total): for every day of a stretch of sales, receipts, counts and
+    write-offs, it is what the days after it add up to, read from the rows themselves."""
+    days = [f"2026-{month:02d}-{day:02d}" for month in (1, 3, 6, 9, 12) for day in (1, 15, 28)]
+    for n, day in enumerate(days, 1):
+        shop.commit(make_record(n, completed_at=f"{day}T10:00:00.000+00:00"))
+        shop.commit(move("receive", "222", 1_000 * n, 1, at=f"{day}T11:00:00.000+00:00"))
+        if n % 4 == 0:
+            shop.commit(move("adjust", "111", -500, 1, reason="damaged", at=f"{day}T12:00:00.000+00:00"))
+    conn = shop.connection()
+    rows = conn.execute("SELECT day, barcode, qty_in - qty_out FROM stock_daily").fetchall()
+    for last in ["2025-12-31", *days, "2026-06-16", "2027-01-01"]:
+        expected: dict[str, int] = {}
+        for day, barcode, net in rows:
+            if day > last:
+                expected[barcode] = expected.get(barcode, 0) + net
+        got = stock_daily.net_after(conn, last)
+        assert {b: q for b, q in got.items() if q} == {b: q for b, q in expected.items() if q}, last

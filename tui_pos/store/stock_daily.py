@@ -132,9 +132,29 @@ def last_moved(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def net_after(conn: sqlite3.Connection, last: str) -> dict[str, int]:
-    """How much stock moved after the day `last` (milli-units, net), per barcode."""
+    """How much stock moved after the day `last` (milli-units, net), per barcode. The shorter side of
+    the stored days is summed: the days after `last`, or (an early period: fewer days up to it) those
+    up to it, taken from each product's kept total (stock_level.moved: the same rule's sum, kept in
+    the same transactions, so the two sides always add up to it)."""
+    first_day, last_day = conn.execute("SELECT MIN(day), MAX(day) FROM stock_daily").fetchone()
+    if first_day is not None and _days(first_day, last) < _days(last, last_day):
+        try:
+            totals = conn.execute("SELECT barcode, moved FROM stock_level").fetchall()
+        except sqlite3.OperationalError as err:  # a database read before its migration stock_level
+            if "no such" not in str(err):
+                raise
+        else:
+            through = {barcode: qty for barcode, qty in conn.execute(
+                "SELECT +barcode, SUM(qty_in - qty_out) FROM stock_daily WHERE day <= ? GROUP BY +barcode", (last,))}
+            after = {barcode: moved - through.get(barcode, 0) for barcode, moved in totals}
+            return {barcode: qty for barcode, qty in after.items() if qty}
     return {barcode: qty for barcode, qty in conn.execute(
         "SELECT +barcode, SUM(qty_in - qty_out) FROM stock_daily WHERE day > ? GROUP BY +barcode", (last,))}
+
+
+def _days(first: str, last: str) -> int:
+    """Days from first to last (YYYY-MM-DD)."""
+    return (datetime.fromisoformat(last) - datetime.fromisoformat(first)).days
 
 
 def came_in(conn: sqlite3.Connection, first: str, last: str) -> dict[str, int]:
