@@ -23,8 +23,8 @@ Figures (targets from the issue):
 - the anomaly report for a month (StockReports.anomalies, every rule), the year's last month:
   <= 1 s (daily outflow, last movement and end levels from stock_daily; single movements only
   where a rule needs them); floor: summing the month's sales' movements through the index on
-  stock_movement(at). The first month of the year (every later movement taken back from the
-  on-hand) is reported too.
+  stock_movement(at). The year's first month too, to the same target: every product's opening
+  count is in it, and its end levels come from the shorter side of the year (store/stock_daily.net_after).
 It is a report: it exits 0 when a target is missed, non-zero only when something crashes.
 """
 
@@ -214,7 +214,8 @@ def main() -> int:
                   "<= 1 s", took <= MONTH_TARGET_S)
         took, warnings = timed(lambda: till.stock_reports.anomalies(date(2025, 1, 1), date(2025, 1, 31),
                                                                     today=date(2025, 1, 31)))
-        table.add(f"anomalies, January ({len(warnings)} warnings)", with_cpu(took), "-", "-", "-", None)
+        table.add(f"anomalies, January ({len(warnings)} warnings)", with_cpu(took), "-", "-", "<= 1 s",
+                  took <= MONTH_TARGET_S)  # the year's first month: its openings, and eleven months after it
         took, _ = timed(lambda: till.stock_reports.margin(*last_month))
         table.add("margin report, December", with_cpu(took), "-", "-", "-", None)
     finally:
