@@ -108,6 +108,14 @@ def test_bad_alipay_lines_are_named_each():
         "line 7: 完成时间 'yesterday' is not a time (YYYY-MM-DD HH:MM:SS)",
         "line 9: 1 cells, the header has 25 columns",
     ]
+    from tui_pos import i18n  # said in the reader's language, whole (conftest puts English back)
+
+    i18n.use_language("zh_CN")
+    assert [i18n.message(line) for line in caught.value.details] == [
+        "第 6 行：订单金额（元） '7.001' 含有不足一分的金额",
+        "第 7 行：完成时间 'yesterday' 不是有效时间（应为 YYYY-MM-DD HH:MM:SS）",
+        "第 9 行：只有 1 个单元格，表头有 25 列",
+    ]
 
 
 @pytest.mark.parametrize("damage, message", [
