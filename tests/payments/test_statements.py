@@ -140,25 +140,20 @@ def test_broken_wechat_files_are_refused_in_one_line(damage, message):
         read_statement(damage(wechat_text()).encode("utf-8"))
 
 
-def test_bad_wechat_lines_are_named_each():
+@pytest.mark.parametrize("line_2, line_3, details", [
+    (("`", ""), ("`88.00", "`eighty-eight"),
+     ["line 2: not a trade line (its cells start with `)", "line 3: 订单金额 'eighty-eight' is not an amount"]),
+    (("`12.50", "`0.00"), ("`4200002026120300000000000002", "`"),  # no amount, no trade number
+     ["line 2: 订单金额 is zero", "line 3: 微信订单号 is empty"]),
+])
+def test_bad_wechat_lines_are_named_each(line_2, line_3, details):
     text = wechat_text()
     lines = text.split("\r\n")
-    bad = replace_line(text, 2, lines[1].replace("`", ""))
-    bad = replace_line(bad, 3, lines[2].replace("`88.00", "`eighty-eight"))
+    bad = replace_line(text, 2, lines[1].replace(*line_2))
+    bad = replace_line(bad, 3, lines[2].replace(*line_3))
     with pytest.raises(BadLines) as caught:
         read_statement(bad.encode("utf-8"))
-    assert caught.value.details == ["line 2: not a trade line (its cells start with `)",
-                                    "line 3: 订单金额 'eighty-eight' is not an amount"]
-
-
-def test_a_trade_without_an_amount_or_a_trade_number_is_a_bad_line():
-    text = wechat_text()
-    lines = text.split("\r\n")
-    bad = replace_line(text, 2, lines[1].replace("`12.50", "`0.00"))
-    bad = replace_line(bad, 3, lines[2].replace("`4200002026120300000000000002", "`"))
-    with pytest.raises(BadLines) as caught:
-        read_statement(bad.encode("utf-8"))
-    assert caught.value.details == ["line 2: 订单金额 is zero", "line 3: 微信订单号 is empty"]
+    assert caught.value.details == details
 
 
 @pytest.mark.parametrize("data, message", [
