@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tui_pos.domain.errors import Said
+from tui_pos.domain.storage import ReplayResult
 from tui_pos.store.journal import (
     Journal,
     JournalFailed,
@@ -34,6 +35,15 @@ def mode(path: Path) -> int:
 def quarantine_entries(journal_dir: Path) -> list[dict]:
     path = journal_dir / "quarantine" / "quarantine.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def replayed(root: Path) -> ReplayResult:
+    """One replay by a ledger on root (as a process starting would), the ledger closed after."""
+    ledger = new_ledger(root)
+    try:
+        return ledger.replay()
+    finally:
+        ledger.close()
 
 
 def journal_with_bad_middle_line(journal_dir: Path) -> tuple[Path, list[dict], bytes]:
@@ -307,11 +317,7 @@ def test_a_line_removed_from_the_middle_of_a_file_is_reported_and_the_rest_repla
     scan = Journal([tmp_path / "journal"], "T1").scan()
     assert [e.record["uuid"] for e in scan.records] == [records[0]["uuid"], records[2]["uuid"]]
     assert not scan.bad and [b.line_no for b in scan.breaks] == [2]
-    ledger = new_ledger(tmp_path)
-    try:
-        result = ledger.replay()
-    finally:
-        ledger.close()
+    result = replayed(tmp_path)
     assert result.replayed == 2 and result.quarantined == 1
     assert set(stored_sales(tmp_path / "pos.sqlite3")) == {records[0]["uuid"], records[2]["uuid"]}
 
@@ -388,11 +394,7 @@ def test_a_quarantined_line_keeps_its_sentence_and_an_older_or_edited_entry_read
     and a later replay still adds to that quarantine without doubling a line."""
     journal_dir = tmp_path / "journal"
     journal_with_every_kind_of_bad_line(journal_dir)
-    ledger = new_ledger(tmp_path)
-    try:
-        assert ledger.replay().quarantined == 7
-    finally:
-        ledger.close()
+    assert replayed(tmp_path).quarantined == 7
     entries = Journal([journal_dir], "T1").quarantined()
     for entry in entries:
         reason = quarantine_reason(entry)
@@ -414,10 +416,6 @@ def test_a_quarantined_line_keeps_its_sentence_and_an_older_or_edited_entry_read
     path = again.append(make_record(11))
     again.close()
     flip_middle_byte(path, 1)
-    ledger = new_ledger(tmp_path)
-    try:
-        assert ledger.replay().quarantined == 1
-    finally:
-        ledger.close()
+    assert replayed(tmp_path).quarantined == 1
     kept = Journal([journal_dir], "T1").quarantined()
     assert len(kept) == len(entries) + 3 and kept[-1]["file"] == path.name and quarantine_reason(kept[-1]) == FORGED
