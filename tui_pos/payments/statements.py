@@ -275,9 +275,9 @@ def _check_alipay_footer(comments: list[str], rows: list[StatementRow], name: st
         raise BadInput(N_("{file} ends before the list's end marker (业务明细列表结束): cut short? Download it again"),
                        file=name)
     for label, kind in (("交易合计", "pay"), ("退款合计", "refund")):
+        read = sum(row.kind == kind for row in rows)
         for comment in comments:
             found = re.search(label + r"[：:]\s*(\d+)\s*笔", comment)
-            read = sum(row.kind == kind for row in rows)
             if found and int(found.group(1)) != read:
                 raise BadInput(N_("{file} says {said} rows of {label}, {read} were read: cut short? Download it again"),
                                file=name, said=int(found.group(1)), label=label, read=read)
