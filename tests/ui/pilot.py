@@ -32,6 +32,7 @@ from tui_pos.ui.screens.checkout import CheckoutScreen
 from tui_pos.ui.screens.dialogs import AskScreen, ManagerScreen
 from tui_pos.ui.screens.login import LoginScreen
 from tui_pos.ui.screens.manager_menu import ManagerMenuScreen
+from tui_pos.ui.screens.stock import ScanningScreen
 from tui_pos.ui.screens.tender import TenderScreen
 from tui_pos.ui.widgets.big_amount import BigAmount
 
@@ -103,6 +104,18 @@ async def settle(pilot: Pilot, probe: Callable[[], object], timeout: float = 30.
         await pilot.pause()
         now = probe()
         stable, last = (stable + 1, last) if now == last else (0, now)
+
+
+async def scan_burst(pilot: Pilot, n: int = 100) -> list[str]:
+    """A scanner's burst on the scanning screen shown (stock, transfers): n codes of BURST_CODES
+    posted at once, each listed, in order; the codes."""
+    screen = pilot.app.screen
+    assert isinstance(screen, ScanningScreen)
+    codes = [BURST_CODES[(i * 3) % len(BURST_CODES)] for i in range(n)]
+    post_keys(pilot.app, "".join(code + "\n" for code in codes))
+    await settle(pilot, lambda: len(screen.items))
+    assert screen.items == codes
+    return codes
 
 
 def app_state(pilot: Pilot) -> tuple:

@@ -9,7 +9,7 @@ import pytest
 from conftest import COLA, WATER
 from tui_pos.ui.screens.stock import StockScreen
 
-from ..pilot import BURST_CODES, approve, menu, message, on_screen, post_keys, rows, scan, settle, shown, wait_for
+from ..pilot import BURST_CODES, approve, menu, message, on_screen, rows, scan, scan_burst, shown, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -52,10 +52,6 @@ async def test_a_blind_count_asks_a_manager_to_approve_its_variance(pilot):
 async def test_a_burst_of_100_scans_is_counted_exactly(pilot):
     await menu(pilot, "t")
     await on_screen(pilot, StockScreen)
-    screen = pilot.app.screen
-    codes = [BURST_CODES[(i * 3) % len(BURST_CODES)] for i in range(100)]
-    post_keys(pilot.app, "".join(code + "\n" for code in codes))
-    await settle(pilot, lambda: len(screen.items))
-    assert screen.items == codes
-    assert {barcode: line.qty for barcode, line in screen.tally.items()} == {
+    codes = await scan_burst(pilot)
+    assert {barcode: line.qty for barcode, line in pilot.app.screen.tally.items()} == {
         code: 1_000 * codes.count(code) for code in BURST_CODES}

@@ -28,12 +28,11 @@ from ..pilot import (
     menu,
     message,
     on_screen,
-    post_keys,
     rows,
     running,
     scan,
+    scan_burst,
     screen_text,
-    settle,
     shown,
     type_text,
     wait_for,
@@ -189,11 +188,7 @@ async def test_a_burst_of_100_scans_is_sent_exactly(shop_dir):
     async with at_shop(shop_dir, "S1") as pilot:
         await to_transfer_out(pilot, "S2")
         await on_screen(pilot, TransferOutScreen)
-        screen = pilot.app.screen
-        codes = [BURST_CODES[(i * 3) % len(BURST_CODES)] for i in range(100)]
-        post_keys(pilot.app, "".join(code + "\n" for code in codes))
-        await settle(pilot, lambda: len(screen.items))
-        assert screen.items == codes
+        codes = await scan_burst(pilot)
         await press_twice_to_store(pilot)
         sent = {barcode: -qty for _k, barcode, qty, *_rest in moves(pilot)}
         assert sent == {code: 1_000 * codes.count(code) for code in BURST_CODES}
