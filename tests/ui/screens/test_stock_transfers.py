@@ -88,6 +88,21 @@ async def press_twice_to_store(pilot) -> None:
     await wait_for(pilot, lambda: not pilot.app.screen.working)
 
 
+async def sync_state_said(pilot, pulled_note: str, sent_note: str) -> None:
+    """At a till of S2 whose sync does not reach HQ: the transfers to receive are said to be as
+    last pulled (pulled_note), and one sent to S1 is stored here all the same, said (sent_note)."""
+    await menu(pilot, "i")
+    await on_screen(pilot, TransferPickScreen)
+    assert pulled_note in in_dialog(pilot)
+    await pilot.press("escape")
+    await to_transfer_out(pilot, "S1")
+    await on_screen(pilot, TransferOutScreen)
+    await scan(pilot, COLA)
+    await press_twice_to_store(pilot)
+    assert sent_note in message(pilot)
+    assert [m[:3] for m in moves(pilot)] == [("transfer_out", COLA, -1_000)]
+
+
 async def test_sending_a_transfer_by_scanning(shop_dir):
     async with at_shop(shop_dir, "S1") as pilot:
         await to_transfer_out(pilot, "S1")
@@ -280,16 +295,8 @@ async def test_hq_out_of_reach_is_said_and_nothing_is_lost(shop_dir):
         till = pilot.app.till
         await wait_for(pilot, lambda: till.sync_status() is not None and till.sync_status().state == "offline",
                        timeout=60)
-        await menu(pilot, "i")
-        await on_screen(pilot, TransferPickScreen)
-        assert "HQ cannot be reached now: the transfers as last pulled." in shown(pilot)
-        await pilot.press("escape")
-        await to_transfer_out(pilot, "S1")
-        await on_screen(pilot, TransferOutScreen)
-        await scan(pilot, COLA)
-        await press_twice_to_store(pilot)
-        assert "HQ cannot be reached now: it is kept here" in message(pilot)
-        assert [m[:3] for m in moves(pilot)] == [("transfer_out", COLA, -1_000)]
+        await sync_state_said(pilot, "HQ cannot be reached now: the transfers as last pulled.",
+                              "HQ cannot be reached now: it is kept here")
 
 
 async def test_the_transfer_screens_speak_chinese(shop_dir):
@@ -373,13 +380,4 @@ async def test_hq_refusing_the_sync_is_said_apart_from_out_of_reach(shop_dir, mo
 
     monkeypatch.setattr(Till, "sync_status", lambda _till: SyncState("conflict", 1, SENT_AT, "HQ refused the push"))
     async with at_shop(shop_dir, "S2", [sent_to_s2("DN-3", (COLA, 1_000))]) as pilot:
-        await menu(pilot, "i")
-        await on_screen(pilot, TransferPickScreen)
-        assert "HQ refuses this till's sync for now" in in_dialog(pilot)
-        await pilot.press("escape")
-        await to_transfer_out(pilot, "S1")
-        await on_screen(pilot, TransferOutScreen)
-        await scan(pilot, COLA)
-        await press_twice_to_store(pilot)
-        assert "HQ refuses this till's records for now" in message(pilot)
-        assert [m[:3] for m in moves(pilot)] == [("transfer_out", COLA, -1_000)]
+        await sync_state_said(pilot, "HQ refuses this till's sync for now", "HQ refuses this till's records for now")
