@@ -3,10 +3,13 @@ stock an opening count), stock movement records, and stock on hand read back thr
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from tui_pos.app.catalog_import import opening_count
 from tui_pos.domain.records import StockMoved, new_uuid
+from tui_pos.store.verification import verify
 
 from .records import new_ledger
 
@@ -35,6 +38,16 @@ def move(kind: str, barcode: str, qty: int, expected: int = 0, **fields) -> dict
 def on_hand(ledger) -> dict[str, int]:
     rows, _ = ledger.stock_levels()
     return {r["barcode"]: r["on_hand"] for r in rows}
+
+
+def edited(root: Path, sql: str) -> list[str]:
+    """What audit verify finds once sql has changed root's database behind the till's back (it
+    verified clean before)."""
+    with closing(sqlite3.connect(root / "pos.sqlite3")) as conn:
+        assert verify(conn).ok
+        conn.execute(sql)
+        conn.commit()
+        return [p.what for p in verify(conn).problems]
 
 
 def stock_shop(root: Path) -> None:
