@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput, Said
+from tui_pos.domain.errors import CONTROL_CHARACTERS, BadInput, Said, said_of
 from tui_pos.domain.money import MAX_MINOR, TooManyDecimals, parse_fixed, percent_to_bp
 from tui_pos.i18n import AUTO as AUTO_LANGUAGE
 from tui_pos.i18n import LANGUAGES, N_, translator
@@ -396,11 +396,6 @@ def _wrong(value: Any, wanted: str) -> ValueError:
     shown = repr(value)
     return ValueError(Said(N_("must be {wanted}, not {shown}"), wanted=wanted,
                            shown=shown if len(shown) <= 60 else _type_name(value)))
-
-
-def said_of(err: ValueError) -> str:
-    """What a value's check found wrong: the Said it raised its ValueError with (else the error's English)."""
-    return err.args[0] if err.args and isinstance(err.args[0], Said) else str(err)
 
 
 def integer(low: int, high: int) -> Kind:

@@ -99,9 +99,26 @@ class PosError(Exception):
         super().__init__(str(said))
         self.template, self.params = said.template, said.params
 
+    @property
+    def said(self) -> Said:
+        """The sentence, whole: what a record keeps to say it again later (sentence_data)."""
+        return Said(self.template, **self.params)
+
 
 class BadInput(PosError):
     """Something typed or imported is malformed (an amount, a code, a CSV row)."""
+
+
+class BadValue(BadInput, ValueError):
+    """A value's check that failed (a journal line, a statement's cell), as a sentence; a ValueError
+    too, so the readers that catch the standard library's own errors catch it with them."""
+
+
+def said_of(err: Exception) -> str:
+    """The sentence an error carries (a PosError's, or a ValueError raised with a Said), else its English."""
+    if isinstance(err, PosError):
+        return err.said
+    return err.args[0] if err.args and isinstance(err.args[0], Said) else str(err)
 
 
 class BadLines(BadInput):

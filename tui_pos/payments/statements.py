@@ -36,7 +36,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from tui_pos.domain.catalog import ERRORS_SHOWN, more_lines
-from tui_pos.domain.errors import N_, BadInput, BadLines, Said
+from tui_pos.domain.errors import N_, BadInput, BadLines, BadValue, Said
 from tui_pos.domain.reconcile import PROVIDER_ZONE, Statement, StatementKind, StatementRow
 from tui_pos.files import read_named
 
@@ -112,18 +112,13 @@ def _detect(lines: list[str]) -> str | None:
     return None
 
 
-class BadCell(BadInput, ValueError):
-    """What is wrong with a statement line's cell, as a sentence said in the reader's language (a
-    ValueError too: every reader of a line catches that, for the standard library's own as well)."""
-
-
 def _cells(line: str) -> list[str]:
     """One CSV line's cells (a line never holds a line break in these files); ValueError when the
     line cannot be read as CSV (a NUL, a cell longer than any)."""
     try:
         return next(csv.reader([line]), [])
     except csv.Error as err:
-        raise BadCell(N_("not a CSV line ({error})"), error=str(err)) from None
+        raise BadValue(N_("not a CSV line ({error})"), error=str(err)) from None
 
 
 def _line_cells(lines: list[str], at: int, name: str) -> list[str]:
@@ -153,13 +148,13 @@ def _fen(text: str, what: str) -> int:
     """An amount in yuan ("12.34", "-0.01") in fen: exact (Decimal), at most 2 decimal places."""
     text = text.strip().replace(",", "")
     if not _AMOUNT.fullmatch(text):
-        raise BadCell(N_("{what} {text} is not an amount"), what=what, text=repr(text))
+        raise BadValue(N_("{what} {text} is not an amount"), what=what, text=repr(text))
     try:
         value = Decimal(text) * 100
     except InvalidOperation:
-        raise BadCell(N_("{what} {text} is not an amount"), what=what, text=repr(text)) from None
+        raise BadValue(N_("{what} {text} is not an amount"), what=what, text=repr(text)) from None
     if value != value.to_integral_value():
-        raise BadCell(N_("{what} {text} has fractions of a fen"), what=what, text=repr(text))
+        raise BadValue(N_("{what} {text} has fractions of a fen"), what=what, text=repr(text))
     return int(value)
 
 
@@ -167,11 +162,11 @@ def _at(text: str, what: str) -> str:
     """The provider's local time ("2026-12-03 10:00:01", Beijing) as ISO with its offset."""
     text = text.strip()
     if not _TIME.fullmatch(text):
-        raise BadCell(N_("{what} {text} is not a time (YYYY-MM-DD HH:MM:SS)"), what=what, text=repr(text))
+        raise BadValue(N_("{what} {text} is not a time (YYYY-MM-DD HH:MM:SS)"), what=what, text=repr(text))
     try:
         moment = datetime.fromisoformat(text.replace(" ", "T"))
     except ValueError:
-        raise BadCell(N_("{what} {text} is not a time (YYYY-MM-DD HH:MM:SS)"), what=what, text=repr(text)) from None
+        raise BadValue(N_("{what} {text} is not a time (YYYY-MM-DD HH:MM:SS)"), what=what, text=repr(text)) from None
     return moment.replace(tzinfo=PROVIDER_ZONE).isoformat()
 
 
@@ -207,7 +202,7 @@ def _read_rows(lines: list[str], start: int, end: int, width: int,
             if backticked:
                 cells = [c[1:].strip() if c.startswith("`") else c for c in cells]
             if len(cells) < width:
-                raise BadCell(N_("{cells} cells, the header has {width} columns"), cells=len(cells), width=width)
+                raise BadValue(N_("{cells} cells, the header has {width} columns"), cells=len(cells), width=width)
             row = row_of(cells, i + 1)
         except ValueError as err:
             errors.append(Said(N_("line {line}: {error}"), line=i + 1, error=err))
@@ -225,9 +220,9 @@ def _checked(row: StatementRow, amount_column: str, trade_column: str) -> Statem
     """A charge or refund row as every provider's must be: an amount, and the provider's trade
     number (what the till's records are matched by). ValueError naming the column otherwise."""
     if row.amount <= 0:
-        raise BadCell(N_("{column} is zero"), column=amount_column)
+        raise BadValue(N_("{column} is zero"), column=amount_column)
     if not row.transaction_id:
-        raise BadCell(N_("{column} is empty"), column=trade_column)
+        raise BadValue(N_("{column} is empty"), column=trade_column)
     return row
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 
-from tui_pos.config import CONFIG_NAME, Config, ConfigError, said_of
-from tui_pos.domain.errors import N_, Said
+from tui_pos.config import CONFIG_NAME, Config, ConfigError
+from tui_pos.domain.errors import N_, Said, said_of
 from tui_pos.printing.status import QUERIES, PrinterStatus, parse_status
 from tui_pos.printing.transports import NoneTransport, PrinterUnavailable, Transport, describe, open_transport
 

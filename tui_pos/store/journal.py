@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui_pos.domain.errors import N_, Said, kept_sentence, sentence_data
+from tui_pos.domain.errors import N_, BadValue, Said, kept_sentence, said_of, sentence_data
 from tui_pos.store.codec import RecordLike, as_dict
 from tui_pos.store.crash import crash_point
 
@@ -56,22 +56,13 @@ class JournalFailed(Exception):
         self.maybe_written = maybe_written
 
 
-class BadJournalLine(ValueError):
-    """What is wrong with a journal line: str() its English, said its sentence (a Said), which is what a
+class BadJournalLine(BadValue):
+    """What is wrong with a journal line: str() its English, .said its sentence, which is what a
     quarantined line keeps and audit verify says in the reader's language."""
-
-    def __init__(self, template: str, /, **params: object):
-        self.said = Said(template, **params)
-        super().__init__(str(self.said))
 
 
 class KeyMissing(BadJournalLine):
     """A keyed line read without the journal key: not bad, only not checkable until the key is back."""
-
-
-def why(err: ValueError) -> str:
-    """A line's problem as a sentence: the Said a BadJournalLine carries, else the error's English."""
-    return err.said if isinstance(err, BadJournalLine) else str(err)
 
 
 class _Unsynced(OSError):
@@ -487,7 +478,7 @@ def scan_lines(path: Path, key: bytes | None, scan: JournalScan, data: bytes | N
             last = None
             continue
         except ValueError as err:
-            scan.bad.append(BadLine(path, line_no, why(err), line))
+            scan.bad.append(BadLine(path, line_no, said_of(err), line))
             last = None  # reported already; the next line cannot be linked to it
             continue
         if last is not None and (n, prev) != (last[0] + 1, last[1]):
