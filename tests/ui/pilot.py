@@ -106,7 +106,7 @@ async def settle(pilot: Pilot, probe: Callable[[], object], timeout: float = 30.
         stable, last = (stable + 1, last) if now == last else (0, now)
 
 
-async def scan_burst(pilot: Pilot, n: int = 100) -> list[str]:
+async def scanning_screen_burst(pilot: Pilot, n: int = 100) -> list[str]:
     """A scanner's burst on the scanning screen shown (stock, transfers): n codes of BURST_CODES
     posted at once, each listed, in order; the codes."""
     screen = pilot.app.screen

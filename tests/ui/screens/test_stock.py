@@ -9,7 +9,7 @@ import pytest
 from conftest import COLA, WATER
 from tui_pos.ui.screens.stock import StockScreen
 
-from ..pilot import BURST_CODES, approve, menu, message, on_screen, rows, scan, scan_burst, shown, wait_for
+from ..pilot import BURST_CODES, approve, menu, message, on_screen, rows, scan, scanning_screen_burst, shown, wait_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -52,6 +52,6 @@ async def test_a_blind_count_asks_a_manager_to_approve_its_variance(pilot):
 async def test_a_burst_of_100_scans_is_counted_exactly(pilot):
     await menu(pilot, "t")
     await on_screen(pilot, StockScreen)
-    codes = await scan_burst(pilot)
+    codes = await scanning_screen_burst(pilot)
     assert {barcode: line.qty for barcode, line in pilot.app.screen.tally.items()} == {
         code: 1_000 * codes.count(code) for code in BURST_CODES}

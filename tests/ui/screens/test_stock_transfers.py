@@ -31,7 +31,7 @@ from ..pilot import (
     rows,
     running,
     scan,
-    scan_burst,
+    scanning_screen_burst,
     screen_text,
     shown,
     type_text,
@@ -203,7 +203,7 @@ async def test_a_burst_of_100_scans_is_sent_exactly(shop_dir):
     async with at_shop(shop_dir, "S1") as pilot:
         await to_transfer_out(pilot, "S2")
         await on_screen(pilot, TransferOutScreen)
-        codes = await scan_burst(pilot)
+        codes = await scanning_screen_burst(pilot)
         await press_twice_to_store(pilot)
         sent = {barcode: -qty for _k, barcode, qty, *_rest in moves(pilot)}
         assert sent == {code: 1_000 * codes.count(code) for code in BURST_CODES}
